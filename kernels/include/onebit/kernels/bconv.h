@@ -1,0 +1,92 @@
+// Binary convolution (and binary fully connected, its 1x1-on-1x1 case) on bit-packed NHWC tensors.
+// prepare() once per operator (weight re-packing, padding-correction tables, thresholds), run() many times
+// with no allocation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <pthreadpool.h>
+
+#include "onebit/kernels/isa.h"
+
+namespace onebit::kernels {
+
+/// How padded taps of the binary input count.
+///  kZero:     they contribute 0 (PyTorch pads binarized activations with 0). A 0-bit would mean +1, so the
+///             kernel subtracts, for each output position whose window leaves the image, the sum of the
+///             weights that fall on padded taps (exact, per output channel).
+///  kOne:      they are +1 (a 0-bit): free.
+///  kMinusOne: they are -1.
+enum class PadMode : int { kZero = 0, kOne = 1, kMinusOne = 2 };
+
+struct BConvGeometry {
+  int batch = 1, in_h = 1, in_w = 1, in_c = 1, out_c = 1;
+  int kernel_h = 1, kernel_w = 1;
+  int stride_h = 1, stride_w = 1;
+  int dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int groups = 1;
+  PadMode pad_mode = PadMode::kZero;
+
+  int out_h() const { return (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
+  int out_w() const { return (in_w + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
+  /// Real taps per output value: kernel_h * kernel_w * in_c / groups.
+  long taps() const { return long(kernel_h) * kernel_w * (in_c / groups); }
+};
+
+/// What the integer dot becomes.
+///  float:     y[c] = min(max(multiplier[c] * dot + bias[c], clamp_min), clamp_max), evaluated as
+///             fl(fl(multiplier * dot) + bias) (no FMA contraction), NHWC float output.
+///  bitpacked: bit[c] = (fl(fl(multiplier[c] * dot) + bias[c]) < 0), evaluated as an integer threshold
+///             compare that agrees exactly with the float expression; output packed NHWC words.
+struct OutputTransformParams {
+  bool bitpacked = false;
+  const float* multiplier = nullptr;  // [out_c]
+  const float* bias = nullptr;        // [out_c]
+  float clamp_min = -__builtin_huge_valf();
+  float clamp_max = __builtin_huge_valf();
+};
+
+class BConv2D {
+ public:
+  BConv2D();
+  ~BConv2D();
+  BConv2D(BConv2D&&) noexcept;
+  BConv2D& operator=(BConv2D&&) noexcept;
+
+  /// weights: [out_c][kernel_h][kernel_w][packed_words(in_c / groups)] words (OHWI packed along I).
+  /// Copies everything it needs; the caller's arrays may be freed afterwards.
+  /// Returns false with *error set for geometry it cannot run (e.g. in_c not divisible by groups).
+  bool prepare(Isa isa, const BConvGeometry& geometry, const uint32_t* weights,
+               const OutputTransformParams& transform, std::string* error);
+
+  /// Scratch the caller provides to run() (im2col rows, accumulators); 0 if none.
+  size_t scratch_bytes(size_t threads) const;
+
+  /// input:  [batch][in_h][in_w][packed_words(in_c)] words.
+  /// output: float [batch][out_h][out_w][out_c] or words [batch][out_h][out_w][packed_words(out_c)].
+  /// pool may be null (single-threaded).
+  void run(const uint32_t* input, void* output, void* scratch, pthreadpool_t pool) const;
+
+  Isa isa() const;
+
+ private:
+  struct Impl;
+  Impl* impl_ = nullptr;
+};
+
+/// Binary max pool on packed NHWC: the max of ±1 values is -1 only if all are -1, i.e. the AND of the
+/// "is -1" bits. Padded taps are ignored (as float max pool's -inf padding).
+struct BPoolGeometry {
+  int batch = 1, in_h = 1, in_w = 1, channels = 1;
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int out_h() const { return (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1; }
+  int out_w() const { return (in_w + pad_left + pad_right - kernel_w) / stride_w + 1; }
+};
+void binary_max_pool(Isa isa, const BPoolGeometry& geometry, const uint32_t* input, uint32_t* output);
+
+}  // namespace onebit::kernels

@@ -1,0 +1,105 @@
+// Builds onebit models in memory: used by the tests, onebit-synth and the converter. Takes float weights in
+// the training framework's terms (OIHW ±1 weights for binary convs, per-channel multiplier/bias) and writes
+// the file format's layouts (OHWI, packed along I).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "onebit/kernels/bconv.h"
+#include "onebit/status.h"
+
+namespace onebit {
+
+struct Conv2DParams {
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int groups = 1;
+  float clamp_min = -__builtin_huge_valf(), clamp_max = __builtin_huge_valf();
+};
+
+struct Pool2DParams {
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  bool count_include_pad = false;
+};
+
+struct BinaryConv2DParams : Conv2DParams {
+  kernels::PadMode pad_mode = kernels::PadMode::kZero;
+  bool bitpacked_output = false;
+};
+
+struct ModelMetadata {
+  std::string producer = "onebit";
+  std::string source;
+  std::vector<int> input_shape;
+  std::vector<float> input_mean, input_std;
+  std::vector<std::string> labels;
+};
+
+/// Tensor ids returned by the builder are indices into the model's tensor list. Shapes are NHWC
+/// (feature maps) or [N, C]; every add_* infers and records its output's shape.
+class ModelBuilder {
+ public:
+  ModelBuilder();
+  ~ModelBuilder();
+
+  int add_input(const std::string& name, const std::vector<int>& shape);
+  void mark_output(int tensor);
+  const std::vector<int>& shape(int tensor) const;
+
+  // Full precision. Weights: OIHW (PyTorch order) for convs (I = C / groups), [out][in] for FC.
+  int conv2d(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
+             const std::vector<float>& bias, const Conv2DParams& p);
+  int fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& weights,
+                      const std::vector<float>& bias, float clamp_min = -__builtin_huge_valf(),
+                      float clamp_max = __builtin_huge_valf());
+  int max_pool(const std::string& name, int x, const Pool2DParams& p);
+  int avg_pool(const std::string& name, int x, const Pool2DParams& p);
+  int global_avg_pool(const std::string& name, int x);  // NHWC -> [N, C]
+  int add(const std::string& name, int a, int b, float clamp_min = -__builtin_huge_valf(),
+          float clamp_max = __builtin_huge_valf());
+  int mul(const std::string& name, int x, const std::vector<float>& scale);
+  int channel_affine(const std::string& name, int x, const std::vector<float>& scale,
+                     const std::vector<float>& shift);
+  int relu(const std::string& name, int x);
+  int prelu(const std::string& name, int x, const std::vector<float>& slope);
+  int clamp(const std::string& name, int x, float lo, float hi);
+  int reshape(const std::string& name, int x, const std::vector<int>& shape);
+  int concat(const std::string& name, const std::vector<int>& xs, int axis);
+  int softmax(const std::string& name, int x);
+  int pad(const std::string& name, int x, const std::vector<int>& pads, float value);
+
+  // Binary.
+  /// threshold empty: plain sign. Else BatchNorm->Sign fused: see kernels::QuantizeThresholds.
+  int quantize(const std::string& name, int x, const std::vector<float>& threshold = {},
+               const std::vector<bool>& flip = {}, const std::vector<int8_t>& constant = {});
+  int dequantize(const std::string& name, int x);
+  /// weights_oihw: ±1 (sign taken: w < 0 means -1). multiplier/bias: [out_c] output transform.
+  int binary_conv2d(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
+                    const std::vector<float>& multiplier, const std::vector<float>& bias,
+                    const BinaryConv2DParams& p);
+  /// weights: [out][in] ±1.
+  int binary_fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& weights,
+                             const std::vector<float>& multiplier, const std::vector<float>& bias,
+                             bool bitpacked_output = false, float clamp_min = -__builtin_huge_valf(),
+                             float clamp_max = __builtin_huge_valf());
+  int binary_max_pool(const std::string& name, int x, const Pool2DParams& p);
+
+  void set_metadata(const ModelMetadata& metadata);
+
+  /// Serializes the model. Fails (message naming the op) if something added was inconsistent.
+  Status finish(std::vector<uint8_t>* out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then rename. On failure
+/// nothing is left behind.
+Status write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
+
+}  // namespace onebit

@@ -1,0 +1,76 @@
+// Runs a Model. Lifecycle: create() plans (execution order, tensor lifetimes, one arena laid out by a greedy
+// liveness-based planner) and prepares every operator once (kernel choice for this CPU, weight packing,
+// XNNPACK operator creation); invoke() then runs with no allocation and no locks.
+// An Interpreter is not shared between threads; two interpreters on one Model are fine.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "onebit/model.h"
+#include "onebit/status.h"
+
+namespace onebit {
+
+struct InterpreterOptions {
+  /// Threads of the one pthreadpool shared by our kernels and XNNPACK; 1 = truly single-threaded (no pool).
+  int threads = 1;
+  /// "" = best path this CPU supports, else one of "scalar", "avx2", "avx512vpopcnt", "neon"; the
+  /// environment variable ONEBIT_ISA is used when this is empty. Asking for a path the CPU or the build
+  /// lacks is an error.
+  std::string isa;
+  /// Record per-operator wall time on every invoke().
+  bool profiling = false;
+};
+
+struct TensorInfo {
+  std::string name;
+  std::vector<int> shape;
+  bool bitpacked = false;
+};
+
+struct OpProfile {
+  std::string name;        // source node name
+  std::string type;        // e.g. "BinaryConv2D"
+  std::vector<int> output_shape;
+  double last_ms = 0;      // wall time of the latest invoke()
+  std::vector<double> samples_ms;  // one per profiled invoke()
+  int64_t binary_macs = 0;
+  int64_t float_macs = 0;
+};
+
+class Interpreter {
+ public:
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+
+  static Status create(const Model& model, const InterpreterOptions& options, std::unique_ptr<Interpreter>* out);
+
+  size_t input_count() const;
+  size_t output_count() const;
+  const TensorInfo& input_info(size_t i) const;
+  const TensorInfo& output_info(size_t i) const;
+  /// Float input buffer (NHWC), valid for the interpreter's lifetime; write before invoke().
+  float* input(size_t i);
+  /// Float output buffer, valid until the next invoke().
+  const float* output(size_t i) const;
+
+  Status invoke();
+
+  size_t arena_bytes() const;
+  const char* isa_name() const;
+  int threads() const;
+  const std::vector<OpProfile>& profile() const;
+  void clear_profile();
+
+ private:
+  Interpreter();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace onebit
