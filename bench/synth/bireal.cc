@@ -1,0 +1,123 @@
+#include "synth/bireal.h"
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "onebit/builder.h"
+
+namespace onebit::synth {
+namespace {
+
+class Weights {
+ public:
+  explicit Weights(uint64_t seed) : rng_(seed) {}
+  std::vector<float> normal(size_t n, float stddev) {
+    std::normal_distribution<float> d(0.0f, stddev);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(rng_);
+    return v;
+  }
+  std::vector<float> uniform(size_t n, float lo, float hi) {
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(rng_);
+    return v;
+  }
+  std::vector<float> signs(size_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = (rng_() & 1) ? 1.0f : -1.0f;
+    return v;
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+struct Net {
+  ModelBuilder& b;
+  Weights& w;
+  bool float_reference;
+
+  // Sign -> binary 3x3 conv (zero padding) with output transform y = multiplier * dot + bias, where the
+  // multiplier stands for alpha * gamma / sigma of a folded BatchNorm.
+  int binary_block(const std::string& name, int x, int out_c, int stride) {
+    const int in_c = b.shape(x)[3];
+    const size_t taps = size_t(9) * in_c;
+    std::vector<float> wts = w.signs(size_t(out_c) * taps);
+    std::vector<float> mult = w.uniform(out_c, 0.5f, 1.5f);
+    for (float& m : mult) m /= std::sqrt(float(taps));
+    std::vector<float> bias = w.normal(out_c, 0.1f);
+    BinaryConv2DParams p;
+    p.kernel_h = p.kernel_w = 3;
+    p.stride_h = p.stride_w = stride;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+    p.pad_mode = kernels::PadMode::kZero;
+    const int q = b.quantize(name + "/sign", x);
+    if (!float_reference) return b.binary_conv2d(name + "/bconv", q, out_c, wts, mult, bias, p);
+    // Reference twin: the same arithmetic in float. Zero padding of ±1 values is the float conv's own.
+    const int pm1 = b.dequantize(name + "/pm1", q);
+    const int dot = b.conv2d(name + "/conv", pm1, out_c, wts, std::vector<float>(out_c, 0.0f), p);
+    return b.channel_affine(name + "/bn", dot, mult, bias);
+  }
+
+  int float_conv(const std::string& name, int x, int out_c, int k, int stride, int pad) {
+    const int in_c = b.shape(x)[3];
+    Conv2DParams p;
+    p.kernel_h = p.kernel_w = k;
+    p.stride_h = p.stride_w = stride;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
+    const float stddev = std::sqrt(2.0f / float(in_c * k * k));
+    return b.conv2d(name, x, out_c, w.normal(size_t(out_c) * in_c * k * k, stddev), w.normal(out_c, 0.05f), p);
+  }
+};
+
+}  // namespace
+
+Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes) {
+  if (o.input_h < 32 || o.input_w < 32 || o.input_c < 1 || o.classes < 1)
+    return Status::Error("bireal18: input must be at least 32x32 with >= 1 channel and >= 1 class");
+  ModelBuilder b;
+  Weights w(o.seed);
+  Net net{b, w, o.float_reference};
+
+  int x = b.add_input("input", {1, o.input_h, o.input_w, o.input_c});
+  x = net.float_conv("stem/conv7x7", x, 64, 7, 2, 3);
+  Pool2DParams mp;
+  mp.kernel_h = mp.kernel_w = 3;
+  mp.stride_h = mp.stride_w = 2;
+  mp.pad_top = mp.pad_left = mp.pad_bottom = mp.pad_right = 1;
+  x = b.max_pool("stem/maxpool", x, mp);
+
+  const int widths[4] = {64, 128, 256, 512};
+  for (int stage = 0; stage < 4; ++stage) {
+    for (int block = 0; block < 4; ++block) {
+      const std::string name = "stage" + std::to_string(stage + 1) + "/block" + std::to_string(block + 1);
+      const bool down = stage > 0 && block == 0;
+      int shortcut = x;
+      if (down) {
+        Pool2DParams ap;
+        ap.kernel_h = ap.kernel_w = 2;
+        ap.stride_h = ap.stride_w = 2;
+        shortcut = b.avg_pool(name + "/shortcut/avgpool", x, ap);
+        shortcut = net.float_conv(name + "/shortcut/conv1x1", shortcut, widths[stage], 1, 1, 0);
+      }
+      const int y = net.binary_block(name, x, widths[stage], down ? 2 : 1);
+      x = b.add(name + "/residual", y, shortcut);
+    }
+  }
+  x = b.global_avg_pool("head/global_pool", x);
+  const int c = b.shape(x)[1];
+  x = b.fully_connected("head/fc", x, o.classes, w.normal(size_t(o.classes) * c, 1.0f / std::sqrt(float(c))),
+                        w.normal(o.classes, 0.01f));
+  b.mark_output(x);
+
+  ModelMetadata meta;
+  meta.producer = "onebit-synth";
+  meta.source = o.float_reference ? "bireal18 (float reference)" : "bireal18";
+  meta.input_shape = {1, o.input_h, o.input_w, o.input_c};
+  b.set_metadata(meta);
+  return b.finish(model_bytes);
+}
+
+}  // namespace onebit::synth

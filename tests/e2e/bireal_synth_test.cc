@@ -1,0 +1,65 @@
+// onebit-synth's Bi-Real-18, binary kernels vs its --float-reference twin (binary layers as float convs of
+// ±1 values through XNNPACK): same top-1, logits within float tolerance.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "onebit/interpreter.h"
+#include "onebit/model.h"
+#include "synth/bireal.h"
+
+namespace {
+
+std::vector<float> run_model(const std::vector<uint8_t>& bytes, const std::vector<float>& input, int threads) {
+  std::unique_ptr<onebit::Model> model;
+  onebit::Status s = onebit::Model::load_buffer(bytes.data(), bytes.size(), &model);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  onebit::InterpreterOptions options;
+  options.threads = threads;
+  std::unique_ptr<onebit::Interpreter> interp;
+  s = onebit::Interpreter::create(*model, options, &interp);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  std::copy(input.begin(), input.end(), interp->input(0));
+  s = interp->invoke();
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  size_t n = 1;
+  for (int d : interp->output_info(0).shape) n *= size_t(d);
+  return std::vector<float>(interp->output(0), interp->output(0) + n);
+}
+
+}  // namespace
+
+TEST_CASE("bireal18 synthetic: binary kernels agree with the float reference twin") {
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    for (int threads : {1, 2}) {
+      onebit::synth::BiRealOptions o;
+      o.input_h = o.input_w = 32;
+      o.classes = 10;
+      o.seed = seed;
+      std::vector<uint8_t> binary, reference;
+      REQUIRE(onebit::synth::build_bireal18(o, &binary).ok());
+      o.float_reference = true;
+      REQUIRE(onebit::synth::build_bireal18(o, &reference).ok());
+
+      std::vector<float> input(32 * 32 * 3);
+      std::mt19937 rng(uint32_t(seed) * 77 + 5);
+      std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+      for (float& v : input) v = dist(rng);
+
+      const std::vector<float> a = run_model(binary, input, threads);
+      const std::vector<float> b = run_model(reference, input, 1);
+      INFO("seed " << seed << " threads " << threads);
+      REQUIRE(a.size() == 10);
+      REQUIRE(b.size() == 10);
+      float scale = 0;
+      for (float v : b) scale = std::max(scale, std::fabs(v));
+      for (size_t i = 0; i < a.size(); ++i) {
+        INFO("logit " << i << ": binary " << a[i] << " float reference " << b[i]);
+        CHECK(std::fabs(a[i] - b[i]) <= 1e-3f * std::max(1.0f, scale));
+      }
+      CHECK(std::max_element(a.begin(), a.end()) - a.begin() == std::max_element(b.begin(), b.end()) - b.begin());
+    }
+  }
+}
