@@ -25,5 +25,9 @@ bool isa_compiled(Isa isa);
 bool isa_supported(Isa isa);
 /// The fastest supported path.
 Isa best_isa();
+/// Whether a kernel written for `path` may run when the caller asked for `requested`: the scalar path
+/// always, `requested` itself, and the lower paths of the same architecture (AVX2 under AVX-512). Kernel
+/// selection also checks isa_supported(path), so an unsupported request falls back instead of crashing.
+bool isa_allows(Isa requested, Isa path);
 
 }  // namespace onebit::kernels

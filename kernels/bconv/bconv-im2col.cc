@@ -1,0 +1,40 @@
+// im2col on packed words: one row of kernel_h * kernel_w * packed_words(cin_g) words per output pixel and
+// group, in the weights' OHWI order. Padded taps get the pad mode's bits: 0-bits (+1) for kOne and kZero
+// (kZero is then corrected exactly, see bconv-padding.cc), 1-bits on real channels (-1) for kMinusOne.
+#include <cstring>
+
+#include "bconv/bconv-impl.h"
+#include "onebit/kernels/bit_contract.h"
+#include "util/bits.h"
+
+namespace onebit::kernels {
+
+void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, int ox0, size_t count,
+                  size_t group, uint32_t* rows) {
+  const BConvGeometry& g = impl.g;
+  const size_t tw = impl.tap_words;
+  const uint32_t* image = input + static_cast<size_t>(n) * g.in_h * g.in_w * impl.in_words;
+  const bool minus_one = g.pad_mode == PadMode::kMinusOne;
+  for (size_t i = 0; i < count; ++i, rows += impl.row_words) {
+    const int ox = ox0 + static_cast<int>(i);
+    uint32_t* dst = rows;
+    for (int ky = 0; ky < g.kernel_h; ++ky) {
+      const int iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
+      for (int kx = 0; kx < g.kernel_w; ++kx, dst += tw) {
+        const int ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
+        if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
+          for (size_t w = 0; w < tw; ++w) dst[w] = minus_one ? channel_mask(impl.cin_g, w) : 0u;
+          continue;
+        }
+        const uint32_t* src = image + (static_cast<size_t>(iy) * g.in_w + ix) * impl.in_words;
+        if (impl.extract) {
+          extract_bits(src, group * impl.cin_g, impl.cin_g, dst);
+        } else {
+          std::memcpy(dst, src + group * tw, tw * sizeof(uint32_t));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace onebit::kernels

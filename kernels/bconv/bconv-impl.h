@@ -1,0 +1,67 @@
+// BConv2D's prepared state (internal, BConv2D::Impl): shared by the prepare and run halves of the driver.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "bgemm/bgemm.h"
+#include "onebit/kernels/bconv.h"
+#include "transform/transform.h"
+
+namespace onebit::kernels {
+
+struct BConvPlan {
+  BConvGeometry g;
+  BgemmConfig gemm;
+  TransformConfig transform;
+
+  size_t cin_g = 0, cout_g = 0;  // channels per group
+  size_t tap_words = 0;          // packed_words(cin_g): words per tap in an im2col row / weight row
+  size_t row_words = 0;          // kernel_h * kernel_w * tap_words: K of the GEMM, in words
+  size_t in_words = 0, out_words = 0;
+  int32_t taps = 0;              // real taps per output value
+  int out_h = 0, out_w = 0;
+
+  bool direct = false;       // 1x1, stride 1, no padding, word-aligned groups: GEMM reads the input in place
+  bool extract = false;      // group slices straddle words: im2col extracts bits per group
+  size_t block_m = 0;        // output pixels per GEMM block (multiple of gemm.mr unless the row is shorter)
+
+  std::vector<uint64_t> packed_weights;  // [groups][bgemm_packed_chunks(nr, cout_g, row_words)]
+  size_t group_chunks = 0;
+
+  bool bitpacked = false;
+  std::vector<float> multiplier, bias;
+  float clamp_min = 0, clamp_max = 0;
+  std::vector<int32_t> threshold, sign_mask;
+
+  // Zero-padding correction (PadMode::kZero only). Output row oy has row class row_class[oy], column ox
+  // column class col_class[ox]; class 0 means "window inside the image along that axis". For a pair of
+  // classes (r, c) != (0, 0), correction[(r * col_classes + c) * out_c + o] = sum over the taps of the
+  // window that fall on padding of the ±1 weights of output channel o.
+  std::vector<int32_t> row_class, col_class;
+  size_t col_classes = 1;
+  std::vector<int32_t> correction;
+
+  // Per-thread scratch layout (bytes, 64-aligned pieces).
+  size_t im2col_bytes = 0, popcount_bytes = 0, slot_bytes = 0;
+
+  const int32_t* correction_for(int oy, int ox) const {
+    if (correction.empty()) return nullptr;
+    const size_t r = static_cast<size_t>(row_class[oy]), c = static_cast<size_t>(col_class[ox]);
+    if (r == 0 && c == 0) return nullptr;
+    return correction.data() + (r * col_classes + c) * static_cast<size_t>(g.out_c);
+  }
+};
+
+struct BConv2D::Impl : BConvPlan {};
+
+/// Fills im2col rows for output pixels [ox0, ox0 + count) of output row (n, oy), group `group`, into
+/// `rows` (count rows of impl.row_words words).
+void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, int ox0, size_t count,
+                  size_t group, uint32_t* rows);
+
+/// Builds impl.row_class / col_class / correction from the (unpacked-layout) weights.
+void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights);
+
+}  // namespace onebit::kernels

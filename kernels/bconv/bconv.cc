@@ -1,0 +1,218 @@
+// BConv2D driver: prepare (validation, weight packing into the GEMM's tiles, thresholds, zero-padding
+// correction) and run (im2col on packed words when needed -> binary GEMM -> output transform), threaded
+// over output rows with pthreadpool.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "bconv/bconv-impl.h"
+#include "onebit/kernels/bit_contract.h"
+
+namespace onebit::kernels {
+namespace {
+
+constexpr size_t kAlign = 64;
+size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+bool fail(std::string* error, const std::string& message) {
+  if (error != nullptr) *error = message;
+  return false;
+}
+
+std::string validate(const BConvGeometry& g) {
+  if (g.batch < 1 || g.in_h < 1 || g.in_w < 1 || g.in_c < 1 || g.out_c < 1) return "sizes must be >= 1";
+  if (g.kernel_h < 1 || g.kernel_w < 1) return "kernel size must be >= 1";
+  if (g.stride_h < 1 || g.stride_w < 1) return "stride must be >= 1";
+  if (g.dilation_h < 1 || g.dilation_w < 1) return "dilation must be >= 1";
+  if (g.pad_top < 0 || g.pad_left < 0 || g.pad_bottom < 0 || g.pad_right < 0) return "padding must be >= 0";
+  if (g.groups < 1 || g.in_c % g.groups != 0 || g.out_c % g.groups != 0) {
+    return "groups (" + std::to_string(g.groups) + ") must divide in_c (" + std::to_string(g.in_c) +
+           ") and out_c (" + std::to_string(g.out_c) + ")";
+  }
+  if (g.pad_mode != PadMode::kZero && g.pad_mode != PadMode::kOne && g.pad_mode != PadMode::kMinusOne) {
+    return "unknown padding mode";
+  }
+  const long eff_h = long(g.dilation_h) * (g.kernel_h - 1) + 1, eff_w = long(g.dilation_w) * (g.kernel_w - 1) + 1;
+  if (eff_h > long(g.in_h) + g.pad_top + g.pad_bottom || eff_w > long(g.in_w) + g.pad_left + g.pad_right) {
+    return "kernel window larger than the padded input";
+  }
+  if (g.taps() > (1L << 24)) return "more than 2^24 taps per output (float dot would be inexact)";
+  return "";
+}
+
+}  // namespace
+
+BConv2D::BConv2D() = default;
+BConv2D::~BConv2D() { delete impl_; }
+BConv2D::BConv2D(BConv2D&& other) noexcept : impl_(other.impl_) { other.impl_ = nullptr; }
+BConv2D& BConv2D::operator=(BConv2D&& other) noexcept {
+  if (this != &other) {
+    delete impl_;
+    impl_ = other.impl_;
+    other.impl_ = nullptr;
+  }
+  return *this;
+}
+
+Isa BConv2D::isa() const { return impl_ != nullptr ? impl_->gemm.isa : Isa::kScalar; }
+
+bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
+                      const OutputTransformParams& transform, std::string* error) {
+  delete impl_;
+  impl_ = nullptr;
+  const std::string problem = validate(g);
+  if (!problem.empty()) return fail(error, "BinaryConv2D: " + problem);
+  if (weights == nullptr) return fail(error, "BinaryConv2D: weights are null");
+  if (transform.multiplier == nullptr || transform.bias == nullptr) {
+    return fail(error, "BinaryConv2D: output transform needs multiplier and bias");
+  }
+
+  Impl* p = new Impl;
+  p->g = g;
+  p->gemm = bgemm_select(isa);
+  p->transform = transform_select(isa);
+  p->cin_g = static_cast<size_t>(g.in_c / g.groups);
+  p->cout_g = static_cast<size_t>(g.out_c / g.groups);
+  p->tap_words = packed_words(p->cin_g);
+  p->row_words = static_cast<size_t>(g.kernel_h) * g.kernel_w * p->tap_words;
+  p->in_words = packed_words(static_cast<size_t>(g.in_c));
+  p->out_words = packed_words(static_cast<size_t>(g.out_c));
+  p->taps = static_cast<int32_t>(g.taps());
+  p->out_h = g.out_h();
+  p->out_w = g.out_w();
+  const bool aligned_groups = g.groups == 1 || p->cin_g % kBitsPerWord == 0;
+  p->extract = !aligned_groups;
+  p->direct = aligned_groups && g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+              g.pad_top == 0 && g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0;
+
+  // Weights: mask channel padding bits (the contract says they are 0; masking makes that certain), then
+  // pack each group into the micro-kernel's tiles.
+  const size_t weight_words = static_cast<size_t>(g.out_c) * p->row_words;
+  std::vector<uint32_t> masked(weights, weights + weight_words);
+  for (size_t i = 0; i < weight_words; ++i) masked[i] &= channel_mask(p->cin_g, i % p->tap_words);
+  p->group_chunks = bgemm_packed_chunks(p->gemm.nr, p->cout_g, p->row_words);
+  p->packed_weights.assign(p->group_chunks * g.groups, 0);
+  for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
+    bgemm_pack_weights(p->gemm.nr, p->cout_g, p->row_words, masked.data() + grp * p->cout_g * p->row_words,
+                       p->row_words, p->packed_weights.data() + grp * p->group_chunks);
+  }
+
+  p->bitpacked = transform.bitpacked;
+  p->multiplier.assign(transform.multiplier, transform.multiplier + g.out_c);
+  p->bias.assign(transform.bias, transform.bias + g.out_c);
+  p->clamp_min = transform.clamp_min;
+  p->clamp_max = transform.clamp_max;
+  if (p->bitpacked) {
+    p->threshold.resize(g.out_c);
+    p->sign_mask.resize(g.out_c);
+    bits_transform_thresholds(g.out_c, p->taps, p->multiplier.data(), p->bias.data(), p->threshold.data(),
+                              p->sign_mask.data());
+  }
+  if (g.pad_mode == PadMode::kZero) bconv_zero_padding_correction(*p, masked.data());
+
+  // Block of output pixels per GEMM call: im2col rows + popcounts of a block stay within ~48 KiB.
+  const size_t bytes_per_pixel = (p->direct ? 0 : p->row_words * 4) + static_cast<size_t>(g.out_c) * 4;
+  size_t block = std::max<size_t>(1, (48 * 1024) / bytes_per_pixel);
+  block = std::max(p->gemm.mr, block / p->gemm.mr * p->gemm.mr);
+  p->block_m = std::min(block, static_cast<size_t>(p->out_w));
+  p->im2col_bytes = p->direct ? 0 : align_up(p->block_m * p->row_words * sizeof(uint32_t));
+  p->popcount_bytes = align_up(p->block_m * g.out_c * sizeof(int32_t));
+  p->slot_bytes = p->im2col_bytes + p->popcount_bytes;
+  impl_ = p;
+  return true;
+}
+
+size_t BConv2D::scratch_bytes(size_t threads) const {
+  if (impl_ == nullptr) return 0;
+  return std::max<size_t>(threads, 1) * impl_->slot_bytes + kAlign;  // + kAlign: run() aligns the base
+}
+
+namespace {
+
+struct RunContext {
+  const BConvPlan* impl;
+  const uint32_t* input;
+  void* output;
+  char* scratch;
+  size_t rows, chunks;
+};
+
+void run_rows(const BConvPlan& p, const uint32_t* input, void* output, char* slot, size_t r0, size_t r1) {
+  const BConvGeometry& g = p.g;
+  uint32_t* im2col = reinterpret_cast<uint32_t*>(slot);
+  int32_t* popcounts = reinterpret_cast<int32_t*>(slot + p.im2col_bytes);
+  const size_t out_c = static_cast<size_t>(g.out_c);
+  const size_t mr = p.gemm.mr;
+  FloatTransform ft;
+  ft.taps = p.taps;
+  ft.multiplier = p.multiplier.data();
+  ft.bias = p.bias.data();
+  ft.clamp_min = p.clamp_min;
+  ft.clamp_max = p.clamp_max;
+  BitsTransform bt;
+  bt.taps = p.taps;
+  bt.threshold = p.threshold.data();
+  bt.sign_mask = p.sign_mask.data();
+  for (size_t r = r0; r < r1; ++r) {
+    const int n = static_cast<int>(r / p.out_h), oy = static_cast<int>(r % p.out_h);
+    for (int ox0 = 0; ox0 < p.out_w; ox0 += static_cast<int>(p.block_m)) {
+      const size_t mb = std::min(p.block_m, static_cast<size_t>(p.out_w - ox0));
+      for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
+        const uint32_t* a;
+        size_t a_stride;
+        if (p.direct) {
+          a = input + ((static_cast<size_t>(n) * g.in_h + oy) * g.in_w + ox0) * p.in_words + grp * p.tap_words;
+          a_stride = p.in_words * sizeof(uint32_t);
+        } else {
+          bconv_im2col(p, input, n, oy, ox0, mb, grp, im2col);
+          a = im2col;
+          a_stride = p.row_words * sizeof(uint32_t);
+        }
+        const uint64_t* w = p.packed_weights.data() + grp * p.group_chunks;
+        for (size_t m0 = 0; m0 < mb; m0 += mr) {
+          p.gemm.ukernel(std::min(mr, mb - m0), p.cout_g, p.row_words,
+                         reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(a) + m0 * a_stride), a_stride,
+                         w, popcounts + m0 * out_c + grp * p.cout_g, out_c * sizeof(int32_t));
+        }
+      }
+      const size_t pixel0 = (static_cast<size_t>(n) * p.out_h + oy) * p.out_w + ox0;
+      for (size_t i = 0; i < mb; ++i) {
+        const int32_t* corr = p.correction_for(oy, ox0 + static_cast<int>(i));
+        if (p.bitpacked) {
+          p.transform.bits(out_c, popcounts + i * out_c, corr, &bt,
+                           static_cast<uint32_t*>(output) + (pixel0 + i) * p.out_words);
+        } else {
+          p.transform.f32(out_c, popcounts + i * out_c, corr, &ft, static_cast<float*>(output) + (pixel0 + i) * out_c);
+        }
+      }
+    }
+  }
+}
+
+void run_chunk(void* context, size_t chunk) {
+  const RunContext& ctx = *static_cast<const RunContext*>(context);
+  const size_t r0 = ctx.rows * chunk / ctx.chunks, r1 = ctx.rows * (chunk + 1) / ctx.chunks;
+  run_rows(*ctx.impl, ctx.input, ctx.output, ctx.scratch + chunk * ctx.impl->slot_bytes, r0, r1);
+}
+
+}  // namespace
+
+void BConv2D::run(const uint32_t* input, void* output, void* scratch, pthreadpool_t pool) const {
+  if (impl_ == nullptr) return;
+  const size_t threads = pool != nullptr ? std::max<size_t>(1, pthreadpool_get_threads_count(pool)) : 1;
+  RunContext ctx;
+  ctx.impl = impl_;
+  ctx.input = input;
+  ctx.output = output;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(scratch);
+  ctx.scratch = static_cast<char*>(scratch) + (align_up(base) - base);
+  ctx.rows = static_cast<size_t>(impl_->g.batch) * impl_->out_h;
+  ctx.chunks = std::min(threads, ctx.rows);
+  if (ctx.chunks <= 1) {
+    run_rows(*impl_, input, output, ctx.scratch, 0, ctx.rows);
+  } else {
+    pthreadpool_parallelize_1d(pool, run_chunk, &ctx, ctx.chunks, 0);
+  }
+}
+
+}  // namespace onebit::kernels

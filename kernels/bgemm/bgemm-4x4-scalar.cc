@@ -1,0 +1,46 @@
+// Scalar reference binary GEMM, 4x4 register tile, 64 bits at a time with a portable popcount.
+#include <cassert>
+
+#include "bgemm/bgemm.h"
+#include "util/bits.h"
+
+using onebit::kernels::load_pair;
+using onebit::kernels::load_single;
+using onebit::kernels::popcount64;
+
+void onebit_bgemm_ukernel_4x4__scalar(size_t mr, size_t nc, size_t kw, const uint32_t* a, size_t a_stride,
+                                      const uint64_t* w, int32_t* c, size_t c_stride) {
+  assert(mr >= 1 && mr <= 4 && nc >= 1 && kw >= 1);
+  const uint32_t* a0 = a;
+  const uint32_t* a1 = mr > 1 ? reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(a0) + a_stride) : a0;
+  const uint32_t* a2 = mr > 2 ? reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(a1) + a_stride) : a1;
+  const uint32_t* a3 = mr > 3 ? reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(a2) + a_stride) : a2;
+  int32_t* crow[4];
+  for (size_t i = 0; i < 4; ++i) crow[i] = reinterpret_cast<int32_t*>(reinterpret_cast<char*>(c) + (i < mr ? i : mr - 1) * c_stride);
+  const size_t pairs = kw / 2;
+  for (size_t n0 = 0; n0 < nc; n0 += 4) {
+    uint32_t acc[4][4] = {};
+    auto step = [&](uint64_t v0, uint64_t v1, uint64_t v2, uint64_t v3) {
+      for (size_t n = 0; n < 4; ++n) {
+        const uint64_t wn = w[n];
+        acc[0][n] += popcount64(v0 ^ wn);
+        acc[1][n] += popcount64(v1 ^ wn);
+        acc[2][n] += popcount64(v2 ^ wn);
+        acc[3][n] += popcount64(v3 ^ wn);
+      }
+      w += 4;
+    };
+    for (size_t j = 0; j < pairs; ++j) {
+      step(load_pair(a0 + 2 * j), load_pair(a1 + 2 * j), load_pair(a2 + 2 * j), load_pair(a3 + 2 * j));
+    }
+    if (kw % 2 != 0) {
+      const size_t j = kw - 1;
+      step(load_single(a0 + j), load_single(a1 + j), load_single(a2 + j), load_single(a3 + j));
+    }
+    const size_t nn = nc - n0 < 4 ? nc - n0 : 4;
+    // Rows >= mr alias row mr - 1: write them in descending order so the real row is written last.
+    for (size_t i = 4; i-- > 0;) {
+      for (size_t n = 0; n < nn; ++n) crow[i][n0 + n] = static_cast<int32_t>(acc[i][n]);
+    }
+  }
+}

@@ -1,0 +1,16 @@
+// Output transform selection, best ISA first.
+#include "transform/transform.h"
+
+namespace onebit::kernels {
+
+TransformConfig transform_select(Isa isa) {
+  static const TransformConfig candidates[] = {
+      {Isa::kScalar, onebit_transform_f32_ukernel__scalar, onebit_transform_bits_ukernel__scalar},
+  };
+  for (const TransformConfig& c : candidates) {
+    if (isa_allows(isa, c.isa) && isa_supported(c.isa)) return c;
+  }
+  return candidates[sizeof(candidates) / sizeof(candidates[0]) - 1];
+}
+
+}  // namespace onebit::kernels

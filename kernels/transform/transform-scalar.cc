@@ -1,0 +1,32 @@
+// Scalar reference output transforms. Built with -ffp-contract=off: fl(fl(m * dot) + b), never an FMA.
+#include <algorithm>
+
+#include "transform/transform.h"
+
+using onebit::kernels::BitsTransform;
+using onebit::kernels::FloatTransform;
+
+void onebit_transform_f32_ukernel__scalar(size_t n, const int32_t* popcount, const int32_t* correction,
+                                          const FloatTransform* p, float* out) {
+  for (size_t c = 0; c < n; ++c) {
+    const int32_t dot = p->taps - 2 * popcount[c] - (correction != nullptr ? correction[c] : 0);
+    const float product = p->multiplier[c] * static_cast<float>(dot);
+    const float y = product + p->bias[c];
+    out[c] = std::min(std::max(y, p->clamp_min), p->clamp_max);
+  }
+}
+
+void onebit_transform_bits_ukernel__scalar(size_t n, const int32_t* popcount, const int32_t* correction,
+                                           const BitsTransform* p, uint32_t* out) {
+  for (size_t c0 = 0; c0 < n; c0 += 32) {
+    const size_t nn = std::min<size_t>(32, n - c0);
+    uint32_t bits = 0;
+    for (size_t b = 0; b < nn; ++b) {
+      const size_t c = c0 + b;
+      const int32_t dot = p->taps - 2 * popcount[c] - (correction != nullptr ? correction[c] : 0);
+      const int32_t s = p->sign_mask[c];
+      bits |= uint32_t{((dot ^ s) - s) < p->threshold[c]} << b;
+    }
+    out[c0 / 32] = bits;
+  }
+}

@@ -1,0 +1,284 @@
+// BConv2D against a plain float convolution on ±1 data (written here, independent of the kernels).
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <pthreadpool.h>
+
+#include "kernels/test_util.h"
+#include "onebit/kernels/bconv.h"
+
+using namespace onebit::kernels;
+using onebit::test::pack_rows;
+using onebit::test::random_signs;
+
+namespace {
+
+std::string pad_name(PadMode m) {
+  return m == PadMode::kZero ? "zero" : m == PadMode::kOne ? "one" : "minus_one";
+}
+
+class BConvTester {
+ public:
+  BConvGeometry g;
+  bool bitpacked = false;
+  uint32_t seed = 1;
+  size_t threads = 1;
+
+  BConvTester& in(int batch, int h, int w, int c) { g.batch = batch; g.in_h = h; g.in_w = w; g.in_c = c; return *this; }
+  BConvTester& out_channels(int c) { g.out_c = c; return *this; }
+  BConvTester& kernel(int kh, int kw) { g.kernel_h = kh; g.kernel_w = kw; return *this; }
+  BConvTester& stride(int s) { g.stride_h = g.stride_w = s; return *this; }
+  BConvTester& dilation(int d) { g.dilation_h = g.dilation_w = d; return *this; }
+  BConvTester& pad(int t, int l, int b, int r, PadMode m) {
+    g.pad_top = t; g.pad_left = l; g.pad_bottom = b; g.pad_right = r; g.pad_mode = m; return *this;
+  }
+  BConvTester& groups(int n) { g.groups = n; return *this; }
+  BConvTester& bits(bool b) { bitpacked = b; return *this; }
+
+  void test(Isa isa) const {
+    INFO("isa=", std::string(isa_name(isa)), " batch=", g.batch, " in=", g.in_h, "x", g.in_w, "x", g.in_c, " out_c=", g.out_c,
+         " kernel=", g.kernel_h, "x", g.kernel_w, " stride=", g.stride_h, "x", g.stride_w, " dilation=",
+         g.dilation_h, "x", g.dilation_w, " pad(t,l,b,r)=", g.pad_top, ",", g.pad_left, ",", g.pad_bottom, ",",
+         g.pad_right, " mode=", pad_name(g.pad_mode), " groups=", g.groups, " bitpacked=", bitpacked,
+         " seed=", seed, " threads=", threads);
+    std::mt19937 rng(seed);
+    const int cin_g = g.in_c / g.groups, cout_g = g.out_c / g.groups;
+    const std::vector<float> x = random_signs(size_t(g.batch) * g.in_h * g.in_w * g.in_c, rng);
+    const std::vector<float> w = random_signs(size_t(g.out_c) * g.kernel_h * g.kernel_w * cin_g, rng);
+    // Multipliers: mostly random of either sign, some exactly 0; biases around the dot range, some placed
+    // exactly on an integer dot (ties: fl(m*d) + b == 0 is not negative).
+    const int taps = g.kernel_h * g.kernel_w * cin_g;
+    std::vector<float> mult(g.out_c), bias(g.out_c);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (int o = 0; o < g.out_c; ++o) {
+      const uint32_t kind = rng() % 8;
+      mult[o] = kind == 0 ? 0.0f : kind == 1 ? -0.0f : u(rng) * 2.0f;
+      const int d0 = int(rng() % uint32_t(2 * taps + 1)) - taps;
+      bias[o] = (rng() % 3 == 0) ? -mult[o] * float(d0) : u(rng) * float(taps) * 0.7f * std::fabs(mult[o]) + u(rng);
+    }
+    OutputTransformParams t;
+    t.bitpacked = bitpacked;
+    t.multiplier = mult.data();
+    t.bias = bias.data();
+    if (!bitpacked && rng() % 2) { t.clamp_min = -0.5f * taps; t.clamp_max = 0.25f * taps; }
+
+    // Float reference.
+    const int oh = g.out_h(), ow = g.out_w();
+    const float pad_value = g.pad_mode == PadMode::kZero ? 0.0f : g.pad_mode == PadMode::kOne ? 1.0f : -1.0f;
+    std::vector<float> dots(size_t(g.batch) * oh * ow * g.out_c);
+    for (int n = 0; n < g.batch; ++n)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox)
+          for (int o = 0; o < g.out_c; ++o) {
+            const int grp = o / cout_g;
+            float sum = 0;
+            for (int ky = 0; ky < g.kernel_h; ++ky)
+              for (int kx = 0; kx < g.kernel_w; ++kx) {
+                const int iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
+                const int ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
+                const bool inside = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
+                for (int c = 0; c < cin_g; ++c) {
+                  const float a = inside ? x[((size_t(n) * g.in_h + iy) * g.in_w + ix) * g.in_c + grp * cin_g + c] : pad_value;
+                  sum += a * w[((size_t(o) * g.kernel_h + ky) * g.kernel_w + kx) * cin_g + c];
+                }
+              }
+            dots[((size_t(n) * oh + oy) * ow + ox) * g.out_c + o] = sum;
+          }
+
+    BConv2D conv;
+    std::string error;
+    const std::vector<uint32_t> xp = pack_rows(x, g.in_c);
+    const std::vector<uint32_t> wp = pack_rows(w, cin_g);
+    REQUIRE_MESSAGE(conv.prepare(isa, g, wp.data(), t, &error), error);
+    pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : nullptr;
+    std::vector<char> scratch(conv.scratch_bytes(threads));
+    const size_t pixels = size_t(g.batch) * oh * ow;
+    const size_t out_words = (g.out_c + 31) / 32;
+    if (bitpacked) {
+      std::vector<uint32_t> y(pixels * out_words, 0xDEADBEEFu);
+      conv.run(xp.data(), y.data(), scratch.data(), pool);
+      for (size_t p = 0; p < pixels; ++p)
+        for (size_t wi = 0; wi < out_words; ++wi) {
+          uint32_t expect = 0;
+          for (int b = 0; b < 32 && int(wi * 32) + b < g.out_c; ++b) {
+            const int o = int(wi * 32) + b;
+            const float prod = mult[o] * dots[p * g.out_c + o];
+            const float v = prod + bias[o];
+            if (v < 0) expect |= uint32_t{1} << b;
+          }
+          INFO("pixel=", p, " word=", wi);
+          REQUIRE(y[p * out_words + wi] == expect);
+        }
+    } else {
+      std::vector<float> y(pixels * g.out_c, NAN);
+      conv.run(xp.data(), y.data(), scratch.data(), pool);
+      for (size_t i = 0; i < y.size(); ++i) {
+        const int o = int(i % g.out_c);
+        const float prod = mult[o] * dots[i];
+        const float v = std::fmin(std::fmax(prod + bias[o], t.clamp_min), t.clamp_max);
+        INFO("index=", i, " (pixel ", i / g.out_c, ", channel ", o, ") dot=", dots[i]);
+        REQUIRE(std::fabs(y[i] - v) <= 1e-6f * std::fmax(1.0f, std::fabs(v)));
+      }
+    }
+    if (pool != nullptr) pthreadpool_destroy(pool);
+  }
+
+  void test_all_isas() const {
+    for (Isa isa : onebit::test::runnable_isas()) test(isa);
+  }
+};
+
+const int kChannelSweep[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 31, 32, 33, 63, 64, 65, 127, 128, 129};
+const PadMode kModes[] = {PadMode::kZero, PadMode::kOne, PadMode::kMinusOne};
+
+}  // namespace
+
+TEST_CASE("bconv: 3x3, input channel sweep x padding modes x strides, float and bitpacked") {
+  uint32_t seed = 100;
+  for (int k : kChannelSweep)
+    for (PadMode mode : kModes)
+      for (int stride : {1, 2}) {
+        BConvTester t;
+        t.in(2, 5, 7, k).out_channels(k % 2 ? 9 : 34).kernel(3, 3).stride(stride).pad(1, 1, 1, 1, mode);
+        t.seed = seed++;
+        t.bits(false).test_all_isas();
+        t.bits(true).test_all_isas();
+      }
+}
+
+TEST_CASE("bconv: dilation 2 and asymmetric padding") {
+  uint32_t seed = 200;
+  for (int k : {3, 32, 33, 65})
+    for (PadMode mode : kModes) {
+      BConvTester t;
+      t.in(2, 9, 7, k).out_channels(5).kernel(3, 3).dilation(2).pad(2, 1, 0, 2, mode);
+      t.seed = seed++;
+      t.bits(seed % 2).test_all_isas();
+      t.stride(2).bits(!(seed % 2)).test_all_isas();
+    }
+}
+
+TEST_CASE("bconv: groups, including slices that straddle words") {
+  uint32_t seed = 300;
+  struct Case { int in_c, out_c, groups; };
+  for (Case c : {Case{8, 4, 2}, Case{66, 6, 2}, Case{64, 64, 2}, Case{96, 9, 3}, Case{6, 12, 6}, Case{99, 33, 3},
+                 Case{130, 10, 5}})
+    for (PadMode mode : kModes) {
+      BConvTester t;
+      t.in(2, 5, 5, c.in_c).out_channels(c.out_c).groups(c.groups).kernel(3, 3).pad(1, 1, 1, 1, mode);
+      t.seed = seed++;
+      t.bits(false).test_all_isas();
+      t.bits(true).stride(2).test_all_isas();
+    }
+}
+
+TEST_CASE("bconv: 1x1 (direct and strided) and non-square kernels") {
+  uint32_t seed = 400;
+  for (int k : {1, 31, 32, 33, 64, 129}) {
+    BConvTester t;
+    t.in(2, 3, 5, k).out_channels(k + 3).kernel(1, 1);
+    t.seed = seed++;
+    t.bits(false).test_all_isas();  // direct: GEMM reads the input in place
+    t.bits(true).test_all_isas();
+    t.stride(2).bits(false).test_all_isas();
+    BConvTester pad1;  // 1x1 with padding: every border pixel is pure padding
+    pad1.in(2, 3, 3, k).out_channels(7).kernel(1, 1).pad(1, 1, 1, 1, PadMode::kZero);
+    pad1.seed = seed++;
+    pad1.test_all_isas();
+  }
+  for (PadMode mode : kModes) {
+    BConvTester t;
+    t.in(2, 7, 9, 40).out_channels(11).kernel(2, 5).pad(1, 2, 0, 2, mode);
+    t.seed = seed++;
+    t.bits(false).test_all_isas();
+    t.bits(true).stride(2).test_all_isas();
+    BConvTester u;
+    u.in(2, 9, 5, 17).out_channels(3).kernel(3, 1).pad(1, 0, 1, 0, mode);
+    u.seed = seed++;
+    u.bits(mode == PadMode::kZero).test_all_isas();
+  }
+}
+
+TEST_CASE("bconv: output channel tails and wide rows (M/N tails of the GEMM)") {
+  uint32_t seed = 500;
+  for (int out_c = 1; out_c <= 70; out_c += 3)
+    for (int width : {1, 6, 13}) {
+      BConvTester t;
+      t.in(1, 3, width, 45).out_channels(out_c).kernel(3, 3).pad(1, 1, 1, 1, PadMode::kZero);
+      t.seed = seed++;
+      t.bits(out_c % 2).test_all_isas();
+    }
+}
+
+TEST_CASE("bconv: threaded run equals the reference") {
+  BConvTester t;
+  t.in(2, 11, 9, 64).out_channels(40).kernel(3, 3).pad(1, 1, 1, 1, PadMode::kZero);
+  t.seed = 600;
+  t.threads = 2;
+  t.bits(false).test_all_isas();
+  t.bits(true).test_all_isas();
+}
+
+TEST_CASE("bconv: binary fully connected (1x1 conv on 1x1) against a float matmul") {
+  uint32_t seed = 700;
+  for (int k : kChannelSweep)
+    for (int out_c : {1, 10, 33}) {
+      INFO("in=", k, " out=", out_c, " seed=", seed);
+      std::mt19937 rng(seed++);
+      const int batch = 3;
+      const std::vector<float> x = random_signs(size_t(batch) * k, rng);
+      const std::vector<float> w = random_signs(size_t(out_c) * k, rng);
+      std::vector<float> mult(out_c), bias(out_c);
+      for (int o = 0; o < out_c; ++o) { mult[o] = 0.5f + float(o % 3); bias[o] = float(o % 5) - 2.0f; }
+      BConvGeometry g;
+      g.batch = batch; g.in_c = k; g.out_c = out_c;
+      OutputTransformParams tp;
+      tp.multiplier = mult.data();
+      tp.bias = bias.data();
+      for (Isa isa : onebit::test::runnable_isas()) {
+        INFO("isa=", std::string(isa_name(isa)));
+        BConv2D fc;
+        std::string error;
+        const std::vector<uint32_t> xp = pack_rows(x, k), wp = pack_rows(w, k);
+        REQUIRE_MESSAGE(fc.prepare(isa, g, wp.data(), tp, &error), error);
+        std::vector<char> scratch(fc.scratch_bytes(1));
+        std::vector<float> y(size_t(batch) * out_c);
+        fc.run(xp.data(), y.data(), scratch.data(), nullptr);
+        for (int b = 0; b < batch; ++b)
+          for (int o = 0; o < out_c; ++o) {
+            float dot = 0;
+            for (int i = 0; i < k; ++i) dot += x[size_t(b) * k + i] * w[size_t(o) * k + i];
+            const float prod = mult[o] * dot;
+            CHECK(y[size_t(b) * out_c + o] == prod + bias[o]);
+          }
+      }
+    }
+}
+
+TEST_CASE("bconv: prepare rejects geometry it cannot run") {
+  std::vector<uint32_t> w(64, 0);
+  std::vector<float> m(8, 1.0f), b(8, 0.0f);
+  OutputTransformParams tp;
+  tp.multiplier = m.data();
+  tp.bias = b.data();
+  BConvGeometry g;
+  g.in_c = 6; g.out_c = 4; g.groups = 4;
+  BConv2D conv;
+  std::string error;
+  CHECK_FALSE(conv.prepare(Isa::kScalar, g, w.data(), tp, &error));
+  CHECK(error.find("groups") != std::string::npos);
+  g.groups = 1; g.kernel_h = 3; g.in_h = 2;
+  CHECK_FALSE(conv.prepare(Isa::kScalar, g, w.data(), tp, &error));
+  g.kernel_h = 1; g.stride_w = 0;
+  CHECK_FALSE(conv.prepare(Isa::kScalar, g, w.data(), tp, &error));
+  g.stride_w = 1;
+  CHECK(conv.prepare(Isa::kScalar, g, w.data(), tp, &error));
+  // An ISA this binary or CPU cannot run falls back instead of crashing.
+  for (Isa isa : kAllIsas) {
+    INFO("isa=", std::string(isa_name(isa)));
+    CHECK(conv.prepare(isa, g, w.data(), tp, &error));
+    CHECK(isa_supported(conv.isa()));
+  }
+}
