@@ -1,0 +1,32 @@
+// The whole conversion: read -> fold constants -> detect binary activations -> detect binary convs ->
+// fold output transforms -> fuse Sign -> emit -> serialize, plus the human-readable summary.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "onebit/status.h"
+
+namespace onebit::converter {
+
+struct ConvertOptions {
+  bool float_reference = false;
+  std::vector<float> input_mean, input_std;  // stored as model metadata (onebit-eval applies them)
+  std::vector<std::string> labels;
+  std::string source;                        // recorded as the model's source file
+};
+
+struct ConvertResult {
+  std::vector<uint8_t> model;  // the onebit FlatBuffer
+  std::string summary;         // per node: binary / float / folded into X; bytes; MACs
+  int64_t onnx_parameter_bytes = 0;
+  int64_t binary_macs = 0, float_macs = 0;
+};
+
+/// `bytes` is an ONNX ModelProto; `origin` names it in messages.
+Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, const ConvertOptions& options,
+                          ConvertResult* result);
+Status convert_onnx_file(const std::string& path, const ConvertOptions& options, ConvertResult* result);
+
+}  // namespace onebit::converter

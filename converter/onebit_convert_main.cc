@@ -1,0 +1,102 @@
+// onebit-convert: ONNX (a trained binary network exported from PyTorch) -> onebit model file.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "convert.h"
+#include "onebit/builder.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: onebit-convert IN.onnx -o OUT.fb [--float-reference] [--input-mean M --input-std S]\n"
+    "                      [--labels FILE] [--help]\n"
+    "\n"
+    "Converts an ONNX model of a binarized network into a onebit model. Sign on activations becomes a\n"
+    "binary Quantize; convolutions on Sign outputs with ±1 (or ±s per output channel) weights become\n"
+    "BinaryConv2D with alpha, bias and BatchNormalization folded into their output transform; everything\n"
+    "else stays full precision. Prints what each ONNX node became, sizes and MAC counts.\n"
+    "\n"
+    "  -o OUT.fb            output file (written only if the conversion succeeds)\n"
+    "  --float-reference    emit binary layers as float convolutions on ±1 values (same outputs)\n"
+    "  --input-mean M       input normalization stored in the model: x' = (x - M) / S;\n"
+    "  --input-std S        M and S are one value or comma-separated per-channel values\n"
+    "  --labels FILE        class names, one per line, stored in the model\n";
+
+bool parse_floats(const std::string& text, std::vector<float>* out) {
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const float v = std::strtof(item.c_str(), &end);
+    if (item.empty() || end == nullptr || *end != '\0') return false;
+    out->push_back(v);
+  }
+  return !out->empty();
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "onebit-convert: error: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string in, out, labels_file;
+  onebit::converter::ConvertOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](std::string* v) {
+      if (i + 1 >= argc) return false;
+      *v = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "-o" || a == "--output") {
+      if (!value(&out)) return fail("-o needs a file name");
+    } else if (a == "--float-reference") {
+      options.float_reference = true;
+    } else if (a == "--input-mean") {
+      if (!value(&v) || !parse_floats(v, &options.input_mean)) return fail("--input-mean needs a number or a comma-separated list");
+    } else if (a == "--input-std") {
+      if (!value(&v) || !parse_floats(v, &options.input_std)) return fail("--input-std needs a number or a comma-separated list");
+      for (float s : options.input_std)
+        if (!(s > 0)) return fail("--input-std values must be positive");
+    } else if (a == "--labels") {
+      if (!value(&labels_file)) return fail("--labels needs a file name");
+    } else if (!a.empty() && a[0] == '-') {
+      return fail("unknown option '" + a + "'\n" + kUsage);
+    } else if (in.empty()) {
+      in = a;
+    } else {
+      return fail("more than one input file ('" + in + "', '" + a + "')");
+    }
+  }
+  if (in.empty() || out.empty()) return fail(std::string("an input file and -o OUT are required\n") + kUsage);
+  if (options.input_mean.size() != options.input_std.size())
+    return fail("--input-mean and --input-std must be given together, with the same number of values");
+  if (!labels_file.empty()) {
+    std::ifstream f(labels_file);
+    if (!f) return fail(labels_file + ": cannot open labels file");
+    std::string line;
+    while (std::getline(f, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) options.labels.push_back(line);
+    }
+  }
+  onebit::converter::ConvertResult result;
+  onebit::Status s = onebit::converter::convert_onnx_file(in, options, &result);
+  if (!s.ok()) return fail(s.message());
+  s = onebit::write_file_atomically(out, result.model);
+  if (!s.ok()) return fail(s.message());
+  std::fputs(result.summary.c_str(), stdout);
+  std::printf("wrote %s (%zu bytes)\n", out.c_str(), result.model.size());
+  return 0;
+}
