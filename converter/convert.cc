@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "binary_activation.h"
+#include "onebit/builder.h"
 #include "binary_conv.h"
 #include "constant_fold.h"
 #include "emit.h"
@@ -59,6 +60,13 @@ Status convert_onnx_file(const std::string& path, const ConvertOptions& options,
   std::stringstream ss;
   ss << f.rdbuf();
   return convert_onnx_bytes(ss.str(), path, options, result);
+}
+
+Status convert_file_to_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& options,
+                            ConvertResult* result) {
+  Status s = convert_onnx_file(in_path, options, result);
+  if (!s.ok()) return s;
+  return write_file_atomically(out_path, result->model);
 }
 
 }  // namespace onebit::converter

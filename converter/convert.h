@@ -28,5 +28,9 @@ struct ConvertResult {
 Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, const ConvertOptions& options,
                           ConvertResult* result);
 Status convert_onnx_file(const std::string& path, const ConvertOptions& options, ConvertResult* result);
+/// What onebit-convert does: converts `in_path` and writes `out_path` atomically (temporary file + rename),
+/// so on any error no output file exists.
+Status convert_file_to_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& options,
+                            ConvertResult* result);
 
 }  // namespace onebit::converter

@@ -35,6 +35,14 @@ bool is_flatten_like(const Node* n) {
 }  // namespace
 
 Status Emitter::emit_node(const Node& n) {
+  static const char* const kSupported[] = {
+      "Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Div",
+      "Relu", "PRelu", "Clip", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Softmax",
+      "Concat", "Pad", "Identity", "Dropout"};
+  bool supported = false;
+  for (const char* op : kSupported) supported = supported || n.op_type == op;
+  if (!supported)
+    return Status::Error(n.describe() + ": operator '" + n.op_type + "' is not supported by onebit-convert");
   for (const std::string& out : n.outputs) {
     if (out.empty()) continue;
     std::vector<int64_t> shape;

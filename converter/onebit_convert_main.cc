@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "convert.h"
-#include "onebit/builder.h"
 
 namespace {
 
@@ -92,9 +91,7 @@ int main(int argc, char** argv) {
     }
   }
   onebit::converter::ConvertResult result;
-  onebit::Status s = onebit::converter::convert_onnx_file(in, options, &result);
-  if (!s.ok()) return fail(s.message());
-  s = onebit::write_file_atomically(out, result.model);
+  const onebit::Status s = onebit::converter::convert_file_to_file(in, out, options, &result);
   if (!s.ok()) return fail(s.message());
   std::fputs(result.summary.c_str(), stdout);
   std::printf("wrote %s (%zu bytes)\n", out.c_str(), result.model.size());

@@ -1,0 +1,256 @@
+// End to end on hand-built ONNX graphs: convert (binary and --float-reference), run through the
+// Interpreter and compare with the plain NCHW reference evaluation of the same ONNX graph.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "convert.h"
+#include "onebit/interpreter.h"
+#include "onebit/model.h"
+#include "onnx_test_graph.h"
+
+using onebit::testing::OnnxTestGraph;
+using onebit::testing::Tensor;
+
+namespace {
+
+struct Rng {
+  std::mt19937 gen;
+  explicit Rng(uint32_t seed) : gen(seed) {}
+  std::vector<float> normal(size_t n, float stddev) {
+    std::normal_distribution<float> d(0.0f, stddev);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(gen);
+    return v;
+  }
+  std::vector<float> uniform(size_t n, float lo, float hi) {
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(gen);
+    return v;
+  }
+  std::vector<float> signs(size_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = (gen() & 1) ? -1.0f : 1.0f;
+    return v;
+  }
+};
+
+void add_bn(OnnxTestGraph& t, Rng& r, const std::string& name, const std::string& in, const std::string& out, int64_t c) {
+  t.initializer(name + ".g", {c}, r.uniform(size_t(c), 0.5f, 1.5f));
+  t.initializer(name + ".b", {c}, r.normal(size_t(c), 0.2f));
+  t.initializer(name + ".m", {c}, r.normal(size_t(c), 0.2f));
+  t.initializer(name + ".v", {c}, r.uniform(size_t(c), 0.5f, 2.0f));
+  t.node("BatchNormalization", {in, name + ".g", name + ".b", name + ".m", name + ".v"}, {out}, name);
+}
+
+onnx::NodeProto& add_conv(OnnxTestGraph& t, const std::string& name, const std::vector<std::string>& inputs,
+                          const std::string& out, int64_t k, int64_t stride, int64_t pad) {
+  auto& n = t.node("Conv", inputs, {out}, name);
+  OnnxTestGraph::attr(n, "kernel_shape", std::vector<int64_t>{k, k});
+  OnnxTestGraph::attr(n, "strides", std::vector<int64_t>{stride, stride});
+  OnnxTestGraph::attr(n, "pads", std::vector<int64_t>{pad, pad, pad, pad});
+  return n;
+}
+
+void add_pad(OnnxTestGraph& t, const std::string& name, const std::string& in, const std::string& out, float value) {
+  t.initializer_i64(name + ".pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
+  t.initializer(name + ".value", {}, {value});
+  t.node("Pad", {in, name + ".pads", name + ".value"}, {out}, name);
+}
+
+// A small binary ResNet touching every pattern: float stem, BN -> Sign -> binary conv (zero pad) × alpha
+// -> BN + residual, Pad(+1) conv with ±s weights and bias (stride 2) + PReLU, Pad(-1) conv with Sign(W)
+// next to a float MaxPool shortcut, binary MaxPool -> 1×1 binary conv, Pad + AveragePool
+// (count_include_pad), global pool, Gemm head. 40 channels: not a multiple of 32.
+OnnxTestGraph build_network(uint32_t seed) {
+  Rng r(seed);
+  const int64_t C = 40;
+  OnnxTestGraph t;
+  t.input("x", {1, 3, 8, 8});
+  t.initializer("stem.w", {C, 3, 3, 3}, r.normal(size_t(C * 27), 0.3f));
+  t.initializer("stem.b", {C}, r.normal(size_t(C), 0.1f));
+  add_conv(t, "stem", {"x", "stem.w", "stem.b"}, "c0", 3, 1, 1);
+  add_bn(t, r, "bn0", "c0", "b0", C);
+  // Block A.
+  add_bn(t, r, "a.bn_in", "b0", "a.pre", C);
+  t.node("Sign", {"a.pre"}, {"a.s"}, "a.sign");
+  t.initializer("a.w", {C, C, 3, 3}, r.signs(size_t(C * C * 9)));
+  add_conv(t, "a.conv", {"a.s", "a.w"}, "a.c", 3, 1, 1);
+  t.initializer("a.alpha", {1, C, 1, 1}, r.uniform(size_t(C), 0.01f, 0.05f));
+  t.node("Mul", {"a.c", "a.alpha"}, {"a.m"}, "a.mul");
+  add_bn(t, r, "a.bn", "a.m", "a.bnout", C);
+  t.node("Add", {"a.bnout", "b0"}, {"r1"}, "a.add");
+  // Block B: Pad(+1), ±s weights with bias, stride 2, PReLU.
+  t.node("Sign", {"r1"}, {"b.s"}, "b.sign");
+  add_pad(t, "b.pad", "b.s", "b.p", 1.0f);
+  std::vector<float> wb = r.signs(size_t(C * C * 9));
+  const std::vector<float> sb = r.uniform(size_t(C), 0.01f, 0.03f);
+  for (size_t i = 0; i < wb.size(); ++i) wb[i] *= sb[i / size_t(C * 9)];
+  t.initializer("b.w", {C, C, 3, 3}, wb);
+  t.initializer("b.bias", {C}, r.normal(size_t(C), 0.1f));
+  add_conv(t, "b.conv", {"b.p", "b.w", "b.bias"}, "b.c", 3, 2, 0);
+  t.initializer("b.slope", {C, 1, 1}, r.uniform(size_t(C), 0.05f, 0.3f));
+  t.node("PRelu", {"b.c", "b.slope"}, {"r2"}, "b.prelu");
+  // Block C: float MaxPool shortcut, Pad(-1), Sign(W), stride 2.
+  auto& mp = t.node("MaxPool", {"r2"}, {"c.short"}, "c.maxpool");
+  OnnxTestGraph::attr(mp, "kernel_shape", std::vector<int64_t>{2, 2});
+  OnnxTestGraph::attr(mp, "strides", std::vector<int64_t>{2, 2});
+  t.node("Sign", {"r2"}, {"c.s"}, "c.sign");
+  add_pad(t, "c.pad", "c.s", "c.p", -1.0f);
+  t.initializer("c.wf", {C, C, 3, 3}, r.normal(size_t(C * C * 9), 1.0f));
+  t.node("Sign", {"c.wf"}, {"c.wb"}, "c.sign_w");
+  add_conv(t, "c.conv", {"c.p", "c.wb"}, "c.c", 3, 2, 0);
+  add_bn(t, r, "c.bn", "c.c", "c.bnout", C);
+  t.initializer("c.scale", {1, C, 1, 1}, r.uniform(size_t(C), 0.02f, 0.04f));
+  t.node("Mul", {"c.bnout", "c.scale"}, {"c.scaled"}, "c.mul");
+  t.node("Add", {"c.scaled", "c.short"}, {"r3"}, "c.add");
+  // Block D: BN -> Sign -> binary MaxPool -> 1x1 binary conv + residual.
+  add_bn(t, r, "d.bn_in", "r3", "d.pre", C);
+  t.node("Sign", {"d.pre"}, {"d.s"}, "d.sign");
+  auto& bmp = t.node("MaxPool", {"d.s"}, {"d.mp"}, "d.maxpool");
+  OnnxTestGraph::attr(bmp, "kernel_shape", std::vector<int64_t>{3, 3});
+  OnnxTestGraph::attr(bmp, "strides", std::vector<int64_t>{1, 1});
+  OnnxTestGraph::attr(bmp, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  t.initializer("d.w", {C, C, 1, 1}, r.signs(size_t(C * C)));
+  add_conv(t, "d.conv", {"d.mp", "d.w"}, "d.c", 1, 1, 0);
+  t.initializer("d.alpha", {1, C, 1, 1}, r.uniform(size_t(C), 0.02f, 0.05f));
+  t.node("Mul", {"d.c", "d.alpha"}, {"d.m"}, "d.mul");
+  t.node("Add", {"d.m", "r3"}, {"r4"}, "d.add");
+  // Head: Pad(0) + AveragePool, global pool, Gemm.
+  t.initializer_i64("e.pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
+  t.node("Pad", {"r4", "e.pads"}, {"e.p"}, "e.pad");
+  auto& ap = t.node("AveragePool", {"e.p"}, {"e.avg"}, "e.avgpool");
+  OnnxTestGraph::attr(ap, "kernel_shape", std::vector<int64_t>{2, 2});
+  OnnxTestGraph::attr(ap, "strides", std::vector<int64_t>{1, 1});
+  t.node("GlobalAveragePool", {"e.avg"}, {"gap"}, "gap");
+  t.node("Flatten", {"gap"}, {"flat"}, "flatten");
+  t.initializer("fc.w", {10, C}, r.normal(size_t(10 * C), 0.3f));
+  t.initializer("fc.b", {10}, r.normal(10, 0.1f));
+  auto& fc = t.node("Gemm", {"flat", "fc.w", "fc.b"}, {"logits"}, "fc");
+  OnnxTestGraph::attr(fc, "transB", int64_t(1));
+  t.output("logits");
+  return t;
+}
+
+std::vector<float> run(const std::vector<uint8_t>& bytes, const std::vector<float>& input_nhwc) {
+  std::unique_ptr<onebit::Model> model;
+  onebit::Status s = onebit::Model::load_buffer(bytes.data(), bytes.size(), &model);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  std::unique_ptr<onebit::Interpreter> interp;
+  s = onebit::Interpreter::create(*model, onebit::InterpreterOptions(), &interp);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  REQUIRE(interp->input_count() == 1);
+  std::copy(input_nhwc.begin(), input_nhwc.end(), interp->input(0));
+  s = interp->invoke();
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  size_t n = 1;
+  for (int d : interp->output_info(0).shape) n *= size_t(d);
+  return std::vector<float>(interp->output(0), interp->output(0) + n);
+}
+
+void check_close(const std::vector<float>& got, const std::vector<float>& want) {
+  REQUIRE(got.size() == want.size());
+  float scale = 1.0f;
+  for (float v : want) scale = std::max(scale, std::fabs(v));
+  for (size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got[i] == doctest::Approx(want[i]).epsilon(0).scale(0).epsilon(1e-3 * scale));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("small binary ResNet: converted model and float reference agree with the ONNX reference") {
+  for (uint32_t seed : {1u, 2u}) {
+    CAPTURE(seed);
+    OnnxTestGraph t = build_network(seed);
+    Rng r(100 + seed);
+    Tensor x{{1, 3, 8, 8}, r.normal(192, 1.0f)};
+    const std::vector<float> want = t.evaluate({{"x", x}}).at("logits").data;
+    for (bool float_reference : {false, true}) {
+      CAPTURE(float_reference);
+      onebit::converter::ConvertOptions o;
+      o.float_reference = float_reference;
+      onebit::converter::ConvertResult result;
+      onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "resnet.onnx", o, &result);
+      REQUIRE_MESSAGE(s.ok(), s.message());
+      INFO(result.summary);
+      if (!float_reference) {
+        CHECK(result.summary.find("a.conv (Conv) -> binary BinaryConv2D") != std::string::npos);
+        CHECK(result.summary.find("b.conv (Conv) -> binary BinaryConv2D") != std::string::npos);
+        CHECK(result.summary.find("c.conv (Conv) -> binary BinaryConv2D") != std::string::npos);
+        CHECK(result.summary.find("d.conv (Conv) -> binary BinaryConv2D") != std::string::npos);
+        CHECK(result.summary.find("d.maxpool (MaxPool) -> binary BinaryMaxPool2D") != std::string::npos);
+        CHECK(result.summary.find("a.sign (Sign) -> binary Quantize (BatchNormalization threshold)") != std::string::npos);
+        CHECK(result.summary.find("b.pad (Pad) -> folded into pad mode") != std::string::npos);
+        CHECK(result.binary_macs > 0);
+      } else {
+        CHECK(result.binary_macs == 0);
+      }
+      check_close(run(result.model, onebit::testing::to_nhwc(x)), want);
+    }
+  }
+}
+
+TEST_CASE("Flatten of a spatial map into Gemm keeps ONNX's NCHW feature order") {
+  Rng r(7);
+  OnnxTestGraph t;
+  t.input("x", {2, 3, 4, 5});
+  t.initializer("w", {6, 3, 1, 1}, r.normal(18, 1.0f));
+  t.node("Conv", {"x", "w"}, {"c"}, "conv");
+  t.node("Flatten", {"c"}, {"f"}, "flatten");
+  t.initializer("fc.w", {4, 120}, r.normal(480, 0.2f));
+  auto& fc = t.node("Gemm", {"f", "fc.w"}, {"y"}, "fc");
+  OnnxTestGraph::attr(fc, "transB", int64_t(1));
+  t.output("y");
+  Tensor x{{2, 3, 4, 5}, r.normal(120, 1.0f)};
+  onebit::converter::ConvertResult result;
+  onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "flatten.onnx", {}, &result);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  check_close(run(result.model, onebit::testing::to_nhwc(x)), t.evaluate({{"x", x}}).at("y").data);
+}
+
+TEST_CASE("Flatten of a spatial map into something other than Gemm is rejected") {
+  OnnxTestGraph t;
+  t.input("x", {1, 3, 4, 4});
+  t.node("Flatten", {"x"}, {"f"}, "flatten");
+  t.node("Relu", {"f"}, {"y"}, "relu");
+  t.output("y");
+  onebit::converter::ConvertResult result;
+  onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "f.onnx", {}, &result);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("node 'flatten' (Flatten)") != std::string::npos);
+  CHECK(s.message().find("NCHW") != std::string::npos);
+}
+
+TEST_CASE("unsupported ops and dynamic shapes are errors naming the node") {
+  {
+    OnnxTestGraph t;
+    t.input("x", {1, 3, 4, 4});
+    t.node("Tanh", {"x"}, {"y"}, "my_tanh");
+    t.output("y");
+    onebit::converter::ConvertResult result;
+    onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "t.onnx", {}, &result);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.message().find("node 'my_tanh' (Tanh)") != std::string::npos);
+    CHECK(s.message().find("not supported") != std::string::npos);
+  }
+  {
+    OnnxTestGraph t;
+    auto* in = t.model.mutable_graph()->add_input();
+    in->set_name("x");
+    auto* tt = in->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    tt->mutable_shape()->add_dim()->set_dim_param("batch");
+    for (int d : {3, 4, 4}) tt->mutable_shape()->add_dim()->set_dim_value(d);
+    t.node("Relu", {"x"}, {"y"}, "relu");
+    t.output("y");
+    onebit::converter::ConvertResult result;
+    onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "dyn.onnx", {}, &result);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.message().find("dynamic or unknown shape") != std::string::npos);
+  }
+}
