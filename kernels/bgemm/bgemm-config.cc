@@ -7,6 +7,9 @@ namespace onebit::kernels {
 
 BgemmConfig bgemm_select(Isa isa) {
   static const BgemmConfig candidates[] = {
+#if defined(ONEBIT_HAVE_AVX512VPOPCNT)
+      {Isa::kAvx512Vpopcnt, 6, 32, onebit_bgemm_ukernel_6x32__avx512vpopcnt},
+#endif
       {Isa::kScalar, 4, 4, onebit_bgemm_ukernel_4x4__scalar},
   };
   for (const BgemmConfig& c : candidates) {

@@ -5,6 +5,13 @@ namespace onebit::kernels {
 
 TransformConfig transform_select(Isa isa) {
   static const TransformConfig candidates[] = {
+#if defined(ONEBIT_HAVE_AVX512VPOPCNT)
+      {Isa::kAvx512Vpopcnt, onebit_transform_f32_ukernel_x16__avx512vpopcnt,
+       onebit_transform_bits_ukernel_x16__avx512vpopcnt},
+#endif
+#if defined(ONEBIT_HAVE_AVX2)
+      {Isa::kAvx2, onebit_transform_f32_ukernel_x8__avx2, onebit_transform_bits_ukernel_x8__avx2},
+#endif
       {Isa::kScalar, onebit_transform_f32_ukernel__scalar, onebit_transform_bits_ukernel__scalar},
   };
   for (const TransformConfig& c : candidates) {

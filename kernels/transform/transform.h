@@ -45,11 +45,11 @@ void onebit_transform_bits_ukernel__scalar(size_t, const int32_t*, const int32_t
                                            const onebit::kernels::BitsTransform*, uint32_t*);
 void onebit_transform_f32_ukernel_x8__avx2(size_t, const int32_t*, const int32_t*,
                                            const onebit::kernels::FloatTransform*, float*);
-void onebit_transform_bits_ukernel_x32__avx2(size_t, const int32_t*, const int32_t*,
+void onebit_transform_bits_ukernel_x8__avx2(size_t, const int32_t*, const int32_t*,
                                              const onebit::kernels::BitsTransform*, uint32_t*);
 void onebit_transform_f32_ukernel_x16__avx512vpopcnt(size_t, const int32_t*, const int32_t*,
                                                      const onebit::kernels::FloatTransform*, float*);
-void onebit_transform_bits_ukernel_x32__avx512vpopcnt(size_t, const int32_t*, const int32_t*,
+void onebit_transform_bits_ukernel_x16__avx512vpopcnt(size_t, const int32_t*, const int32_t*,
                                                       const onebit::kernels::BitsTransform*, uint32_t*);
 
 namespace onebit::kernels {

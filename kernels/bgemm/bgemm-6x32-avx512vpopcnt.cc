@@ -1,0 +1,93 @@
+// AVX-512 binary GEMM, 6 rows x 32 output channels (4 zmm of 8 x 64-bit lanes per row).
+// Per 64-bit chunk j of K: the 4 weight vectors hold chunk j of 32 output channels; each A row's chunk is
+// broadcast to all lanes, XORed with them, VPOPCNTQ'd and added to that row's 4 accumulators (24 zmm). No
+// horizontal reduction: lane = output channel. Flags: AVX-512 F/BW/VL/DQ + VPOPCNTDQ (cmake/Isa.cmake).
+// Reads: exactly kw words of each A row; the whole packed weight tile (padded to 32 columns).
+#include "util/immintrin.h"
+
+#include <cassert>
+
+#include "bgemm/bgemm.h"
+#include "util/bits.h"
+
+using onebit::kernels::load_pair;
+using onebit::kernels::load_single;
+
+namespace {
+inline const uint32_t* next_row(const uint32_t* row, size_t stride, bool valid) {
+  return valid ? reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(row) + stride) : row;
+}
+inline int32_t* next_out(int32_t* row, size_t stride, bool valid) {
+  return valid ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(row) + stride) : row;
+}
+}  // namespace
+
+void onebit_bgemm_ukernel_6x32__avx512vpopcnt(size_t mr, size_t nc, size_t kw, const uint32_t* a,
+                                              size_t a_stride, const uint64_t* w, int32_t* c, size_t c_stride) {
+  assert(mr >= 1 && mr <= 6 && nc >= 1 && kw >= 1);
+  const uint32_t* a0 = a;
+  const uint32_t* a1 = next_row(a0, a_stride, mr > 1);
+  const uint32_t* a2 = next_row(a1, a_stride, mr > 2);
+  const uint32_t* a3 = next_row(a2, a_stride, mr > 3);
+  const uint32_t* a4 = next_row(a3, a_stride, mr > 4);
+  const uint32_t* a5 = next_row(a4, a_stride, mr > 5);
+  int32_t* c0 = c;
+  int32_t* c1 = next_out(c0, c_stride, mr > 1);
+  int32_t* c2 = next_out(c1, c_stride, mr > 2);
+  int32_t* c3 = next_out(c2, c_stride, mr > 3);
+  int32_t* c4 = next_out(c3, c_stride, mr > 4);
+  int32_t* c5 = next_out(c4, c_stride, mr > 5);
+  const size_t pairs = kw / 2, chunks = (kw + 1) / 2;
+  for (size_t n0 = 0; n0 < nc; n0 += 32) {
+    // Plain locals (not arrays captured by a lambda) so that the 24 accumulators stay in registers.
+    __m512i acc00 = _mm512_setzero_si512(), acc01 = _mm512_setzero_si512(), acc02 = _mm512_setzero_si512(), acc03 = _mm512_setzero_si512();
+    __m512i acc10 = _mm512_setzero_si512(), acc11 = _mm512_setzero_si512(), acc12 = _mm512_setzero_si512(), acc13 = _mm512_setzero_si512();
+    __m512i acc20 = _mm512_setzero_si512(), acc21 = _mm512_setzero_si512(), acc22 = _mm512_setzero_si512(), acc23 = _mm512_setzero_si512();
+    __m512i acc30 = _mm512_setzero_si512(), acc31 = _mm512_setzero_si512(), acc32 = _mm512_setzero_si512(), acc33 = _mm512_setzero_si512();
+    __m512i acc40 = _mm512_setzero_si512(), acc41 = _mm512_setzero_si512(), acc42 = _mm512_setzero_si512(), acc43 = _mm512_setzero_si512();
+    __m512i acc50 = _mm512_setzero_si512(), acc51 = _mm512_setzero_si512(), acc52 = _mm512_setzero_si512(), acc53 = _mm512_setzero_si512();
+#define ONEBIT_ROW(r)                                                                           \
+  {                                                                                             \
+    const __m512i v = _mm512_set1_epi64(static_cast<long long>(av##r));                         \
+    acc##r##0 = _mm512_add_epi64(acc##r##0, _mm512_popcnt_epi64(_mm512_xor_si512(v, w0)));      \
+    acc##r##1 = _mm512_add_epi64(acc##r##1, _mm512_popcnt_epi64(_mm512_xor_si512(v, w1)));      \
+    acc##r##2 = _mm512_add_epi64(acc##r##2, _mm512_popcnt_epi64(_mm512_xor_si512(v, w2)));      \
+    acc##r##3 = _mm512_add_epi64(acc##r##3, _mm512_popcnt_epi64(_mm512_xor_si512(v, w3)));      \
+  }
+#define ONEBIT_STEP()                                                                            \
+  {                                                                                             \
+    const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 8);                   \
+    const __m512i w2 = _mm512_loadu_si512(w + 16), w3 = _mm512_loadu_si512(w + 24);             \
+    w += 32;                                                                                     \
+    ONEBIT_ROW(0) ONEBIT_ROW(1) ONEBIT_ROW(2) ONEBIT_ROW(3) ONEBIT_ROW(4) ONEBIT_ROW(5)          \
+  }
+    // One loop body for full and odd last chunks (a second copy of the body makes GCC spill accumulators).
+    for (size_t j = 0; j < chunks; ++j) {
+      const size_t k = 2 * j;
+      const bool pair = j < pairs;
+      const uint64_t av0 = pair ? load_pair(a0 + k) : load_single(a0 + k);
+      const uint64_t av1 = pair ? load_pair(a1 + k) : load_single(a1 + k);
+      const uint64_t av2 = pair ? load_pair(a2 + k) : load_single(a2 + k);
+      const uint64_t av3 = pair ? load_pair(a3 + k) : load_single(a3 + k);
+      const uint64_t av4 = pair ? load_pair(a4 + k) : load_single(a4 + k);
+      const uint64_t av5 = pair ? load_pair(a5 + k) : load_single(a5 + k);
+      ONEBIT_STEP()
+    }
+#undef ONEBIT_STEP
+#undef ONEBIT_ROW
+    // Store 8 int32 per vector, masked to the columns that exist. Rows >= mr alias row mr - 1 (same values);
+    // the real row mr - 1 is among them, so the order of the stores does not matter.
+    const size_t left = nc - n0;
+    const __mmask8 m0 = left >= 8 ? 0xFF : __mmask8((1u << left) - 1);
+    const __mmask8 m1 = left >= 16 ? 0xFF : left <= 8 ? 0 : __mmask8((1u << (left - 8)) - 1);
+    const __mmask8 m2 = left >= 24 ? 0xFF : left <= 16 ? 0 : __mmask8((1u << (left - 16)) - 1);
+    const __mmask8 m3 = left >= 32 ? 0xFF : left <= 24 ? 0 : __mmask8((1u << (left - 24)) - 1);
+#define ONEBIT_STORE(r)                                                 \
+  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0, m0, acc##r##0);          \
+  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0 + 8, m1, acc##r##1);      \
+  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0 + 16, m2, acc##r##2);     \
+  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0 + 24, m3, acc##r##3);
+    ONEBIT_STORE(5) ONEBIT_STORE(4) ONEBIT_STORE(3) ONEBIT_STORE(2) ONEBIT_STORE(1) ONEBIT_STORE(0)
+#undef ONEBIT_STORE
+  }
+}
