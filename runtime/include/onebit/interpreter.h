@@ -62,6 +62,9 @@ class Interpreter {
   Status invoke();
 
   size_t arena_bytes() const;
+  /// Diagnostics (planner tests, memory reports): where activation tensor `tensor` (an index into the
+  /// model's tensors) lives in the arena. False for constants and tensors no operator uses.
+  bool tensor_arena_span(int tensor, size_t* offset, size_t* bytes) const;
   const char* isa_name() const;
   int threads() const;
   const std::vector<OpProfile>& profile() const;

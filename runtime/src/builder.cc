@@ -1,0 +1,472 @@
+// ModelBuilder: an in-memory graph (tensors, constant buffers, operators with their options) that add_*
+// grows while inferring each output's shape, serialized by finish() and then loaded back through the
+// Verifier and validate_model, so that a builder can never emit a file the runtime would reject.
+//
+// Layout conversions done here (and only here): float conv weights OIHW -> OHWI; binary weights OIHW ±1
+// floats -> OHWI packed along I (bit 1 = -1, see bit_contract.h); binary FC weights [out][in] -> packed rows.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+
+#include "graph.h"
+#include "onebit/builder.h"
+#include "onebit/kernels/bit_contract.h"
+#include "onebit/model.h"
+
+namespace onebit {
+
+using Fbb = flatbuffers::FlatBufferBuilder;
+using OptionsFn = std::function<flatbuffers::Offset<void>(Fbb&)>;
+
+struct ModelBuilder::Impl {
+  struct Tensor {
+    std::string name;
+    std::vector<int> shape;
+    fb::DType dtype = fb::DType::Float32;
+    int buffer = -1;
+  };
+  struct Op {
+    std::string name;
+    fb::OperatorOptions type;
+    OptionsFn options;
+    std::vector<int> inputs;
+    int output;
+  };
+  std::vector<Tensor> tensors;
+  std::vector<std::vector<uint8_t>> buffers;
+  std::vector<Op> ops;
+  std::vector<int> inputs, outputs;
+  ModelMetadata metadata;
+  std::string error;
+
+  bool fail(const std::string& op, fb::OperatorOptions type, const std::string& what) {
+    if (error.empty()) error = "ModelBuilder: '" + op + "' (" + rt::op_type_name(type) + "): " + what;
+    return false;
+  }
+  bool valid(int t) const { return t >= 0 && size_t(t) < tensors.size(); }
+  /// Checks that `t` exists and has rank `rank` (0: any rank).
+  bool need(const std::string& op, fb::OperatorOptions type, int t, size_t rank) {
+    if (!valid(t)) return fail(op, type, "tensor id " + std::to_string(t) + " does not exist");
+    if (rank != 0 && tensors[size_t(t)].shape.size() != rank)
+      return fail(op, type, "input " + rt::shape_string(tensors[size_t(t)].shape) + " must have rank " +
+                                std::to_string(rank));
+    return true;
+  }
+  const std::vector<int>& shape_of(int t) const {
+    static const std::vector<int> kNone;
+    return valid(t) ? tensors[size_t(t)].shape : kNone;
+  }
+  int constant(const std::string& name, std::vector<int> shape, fb::DType dtype, std::vector<uint8_t> bytes) {
+    buffers.push_back(std::move(bytes));
+    tensors.push_back({name, std::move(shape), dtype, int(buffers.size()) - 1});
+    return int(tensors.size()) - 1;
+  }
+  int floats(const std::string& name, std::vector<int> shape, const std::vector<float>& v) {
+    std::vector<uint8_t> bytes(v.size() * sizeof(float));
+    if (!v.empty()) std::memcpy(bytes.data(), v.data(), bytes.size());
+    return constant(name, std::move(shape), fb::DType::Float32, std::move(bytes));
+  }
+  int words(const std::string& name, std::vector<int> shape, const std::vector<uint32_t>& v) {
+    std::vector<uint8_t> bytes(v.size() * sizeof(uint32_t));
+    if (!v.empty()) std::memcpy(bytes.data(), v.data(), bytes.size());
+    return constant(name, std::move(shape), fb::DType::BitPacked, std::move(bytes));
+  }
+  int add(const std::string& name, fb::OperatorOptions type, OptionsFn options, std::vector<int> in,
+          std::vector<int> out_shape, fb::DType out_dtype = fb::DType::Float32) {
+    if (out_shape.empty()) out_shape = {1};
+    tensors.push_back({name, std::move(out_shape), out_dtype, -1});
+    const int out = int(tensors.size()) - 1;
+    ops.push_back({name, type, std::move(options), std::move(in), out});
+    return out;
+  }
+  /// NHWC output of a window op; on a window that does not fit, records the error and returns 1x1.
+  std::vector<int> window_shape(const std::string& op, fb::OperatorOptions type, int x, int out_c,
+                                const Conv2DParams& p) {
+    const std::vector<int>& s = shape_of(x);
+    if (s.size() != 4) return {1, 1, 1, out_c};
+    const int64_t oh = rt::window_output_size(s[1], p.pad_top, p.pad_bottom, p.kernel_h, p.stride_h, p.dilation_h);
+    const int64_t ow = rt::window_output_size(s[2], p.pad_left, p.pad_right, p.kernel_w, p.stride_w, p.dilation_w);
+    if (oh < 1 || ow < 1 || oh > rt::kMaxDim || ow > rt::kMaxDim) {
+      fail(op, type, "window does not fit input " + rt::shape_string(s));
+      return {s[0], 1, 1, out_c};
+    }
+    return {s[0], int(oh), int(ow), out_c};
+  }
+  static int pool(Impl& b, const std::string& name, fb::OperatorOptions type, int x, const Pool2DParams& p);
+  static int channelwise(Impl& b, const std::string& name, fb::OperatorOptions type, int x,
+                         const std::vector<std::pair<const char*, const std::vector<float>*>>& vectors,
+                         OptionsFn options);
+  bool sized(const std::string& op, fb::OperatorOptions type, const char* what, size_t have, size_t want) {
+    if (have == want) return true;
+    return fail(op, type, std::string(what) + " has " + std::to_string(have) + " values, expected " + std::to_string(want));
+  }
+};
+
+namespace {
+
+using T = fb::OperatorOptions;
+
+Conv2DParams pool_as_conv(const Pool2DParams& p) {
+  Conv2DParams c;
+  c.kernel_h = p.kernel_h;
+  c.kernel_w = p.kernel_w;
+  c.stride_h = p.stride_h;
+  c.stride_w = p.stride_w;
+  c.pad_top = p.pad_top;
+  c.pad_left = p.pad_left;
+  c.pad_bottom = p.pad_bottom;
+  c.pad_right = p.pad_right;
+  return c;
+}
+
+/// OIHW -> OHWI (the float element order XNNPACK and the format use).
+std::vector<float> oihw_to_ohwi(const std::vector<float>& w, int o_n, int i_n, int kh, int kw) {
+  std::vector<float> r(w.size());
+  for (int o = 0; o < o_n; ++o)
+    for (int i = 0; i < i_n; ++i)
+      for (int y = 0; y < kh; ++y)
+        for (int x = 0; x < kw; ++x)
+          r[((size_t(o) * kh + y) * kw + x) * i_n + i] = w[((size_t(o) * i_n + i) * kh + y) * kw + x];
+  return r;
+}
+
+/// rows x cols floats (row-major, already in OHW-major / I-minor order) -> packed rows of packed_words(cols).
+std::vector<uint32_t> pack_rows(const std::vector<float>& v, size_t rows, size_t cols) {
+  const size_t words = packed_words(cols);
+  std::vector<uint32_t> r(rows * words, 0);
+  for (size_t row = 0; row < rows; ++row)
+    for (size_t c = 0; c < cols; ++c)
+      r[row * words + c / kBitsPerWord] |= binarize_bit(v[row * cols + c]) << (c % kBitsPerWord);
+  return r;
+}
+
+}  // namespace
+
+ModelBuilder::ModelBuilder() : impl_(new Impl()) {}
+ModelBuilder::~ModelBuilder() = default;
+
+int ModelBuilder::add_input(const std::string& name, const std::vector<int>& shape) {
+  impl_->tensors.push_back({name, shape, fb::DType::Float32, -1});
+  impl_->inputs.push_back(int(impl_->tensors.size()) - 1);
+  return impl_->inputs.back();
+}
+
+void ModelBuilder::mark_output(int tensor) { impl_->outputs.push_back(tensor); }
+const std::vector<int>& ModelBuilder::shape(int tensor) const { return impl_->shape_of(tensor); }
+
+int ModelBuilder::conv2d(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                         const std::vector<float>& bias, const Conv2DParams& p) {
+  Impl& b = *impl_;
+  const auto type = T::Conv2DOptions;
+  std::vector<int> in = {x};
+  if (b.need(name, type, x, 4) && p.groups > 0 && out_c > 0 && b.shape_of(x)[3] % p.groups == 0) {
+    const int i_n = b.shape_of(x)[3] / p.groups;
+    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      in.push_back(b.floats(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
+                            oihw_to_ohwi(w, out_c, i_n, p.kernel_h, p.kernel_w)));
+      if (!bias.empty()) in.push_back(b.floats(name + "/bias", {out_c}, bias));
+    }
+  } else if (b.valid(x)) {
+    b.fail(name, type, "groups " + std::to_string(p.groups) + " must divide the input channels and out_c > 0");
+  }
+  return b.add(name, type, [p](Fbb& f) {
+    return fb::CreateConv2DOptions(f, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w,
+                                   p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.groups, p.clamp_min,
+                                   p.clamp_max).Union();
+  }, in, b.window_shape(name, type, x, out_c, p));
+}
+
+int ModelBuilder::fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                                  const std::vector<float>& bias, float lo, float hi) {
+  Impl& b = *impl_;
+  const auto type = T::FullyConnectedOptions;
+  std::vector<int> in = {x};
+  int n = 1;
+  if (b.need(name, type, x, 2)) {
+    n = b.shape_of(x)[0];
+    const int k = b.shape_of(x)[1];
+    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * k) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      in.push_back(b.floats(name + "/weights", {out_c, k}, w));
+      if (!bias.empty()) in.push_back(b.floats(name + "/bias", {out_c}, bias));
+    }
+  }
+  return b.add(name, type, [lo, hi](Fbb& f) { return fb::CreateFullyConnectedOptions(f, lo, hi).Union(); }, in,
+               {n, out_c});
+}
+
+int ModelBuilder::Impl::pool(Impl& b, const std::string& name, fb::OperatorOptions type, int x, const Pool2DParams& p) {
+  const int c = b.need(name, type, x, 4) ? b.shape_of(x)[3] : 1;
+  const fb::DType dtype = b.valid(x) ? b.tensors[size_t(x)].dtype : fb::DType::Float32;
+  const std::vector<int> out = b.window_shape(name, type, x, c, pool_as_conv(p));
+  OptionsFn options;
+  if (type == T::BinaryMaxPool2DOptions) {
+    options = [p](Fbb& f) {
+      return fb::CreateBinaryMaxPool2DOptions(f, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_top,
+                                              p.pad_left, p.pad_bottom, p.pad_right).Union();
+    };
+  } else {
+    options = [p](Fbb& f) {
+      return fb::CreatePool2DOptions(f, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_top, p.pad_left,
+                                     p.pad_bottom, p.pad_right, p.count_include_pad).Union();
+    };
+  }
+  return b.add(name, type, options, {x}, out, dtype);
+}
+
+int ModelBuilder::max_pool(const std::string& name, int x, const Pool2DParams& p) {
+  return Impl::pool(*impl_, name, T::MaxPool2DOptions, x, p);
+}
+int ModelBuilder::avg_pool(const std::string& name, int x, const Pool2DParams& p) {
+  return Impl::pool(*impl_, name, T::AvgPool2DOptions, x, p);
+}
+int ModelBuilder::binary_max_pool(const std::string& name, int x, const Pool2DParams& p) {
+  return Impl::pool(*impl_, name, T::BinaryMaxPool2DOptions, x, p);
+}
+
+int ModelBuilder::global_avg_pool(const std::string& name, int x) {
+  Impl& b = *impl_;
+  const auto type = T::GlobalAvgPoolOptions;
+  std::vector<int> out = {1, 1};
+  if (b.need(name, type, x, 4)) out = {b.shape_of(x)[0], b.shape_of(x)[3]};
+  return b.add(name, type, [](Fbb& f) { return fb::CreateGlobalAvgPoolOptions(f).Union(); }, {x}, out);
+}
+
+int ModelBuilder::add(const std::string& name, int a, int c, float lo, float hi) {
+  Impl& b = *impl_;
+  const auto type = T::AddOptions;
+  std::vector<int> out;
+  if (b.need(name, type, a, 0) && b.need(name, type, c, 0)) {
+    const std::vector<int>& sa = b.shape_of(a);
+    const std::vector<int>& sc = b.shape_of(c);
+    out.assign(std::max(sa.size(), sc.size()), 1);
+    for (size_t i = 0; i < out.size(); ++i) {
+      const int da = i < out.size() - sa.size() ? 1 : sa[i - (out.size() - sa.size())];
+      const int dc = i < out.size() - sc.size() ? 1 : sc[i - (out.size() - sc.size())];
+      if (da != dc && da != 1 && dc != 1) b.fail(name, type, rt::shape_string(sa) + " and " + rt::shape_string(sc) + " do not broadcast");
+      out[i] = std::max(da, dc);
+    }
+  }
+  return b.add(name, type, [lo, hi](Fbb& f) { return fb::CreateAddOptions(f, lo, hi).Union(); }, {a, c}, out);
+}
+
+/// Ops whose output has the input's shape, with per-channel constant vectors (size = last dim).
+int ModelBuilder::Impl::channelwise(Impl& b, const std::string& name, fb::OperatorOptions type, int x,
+                       const std::vector<std::pair<const char*, const std::vector<float>*>>& vectors,
+                       OptionsFn options) {
+  std::vector<int> in = {x};
+  std::vector<int> out;
+  if (b.need(name, type, x, 0)) {
+    out = b.shape_of(x);
+    for (const auto& [what, v] : vectors) {
+      if (!b.sized(name, type, what, v->size(), size_t(out.back()))) break;
+      in.push_back(b.floats(name + "/" + what, {out.back()}, *v));
+    }
+  }
+  return b.add(name, type, std::move(options), in, out);
+}
+
+int ModelBuilder::mul(const std::string& name, int x, const std::vector<float>& scale) {
+  return Impl::channelwise(*impl_, name, T::MulOptions, x, {{"scale", &scale}},
+                     [](Fbb& f) { return fb::CreateMulOptions(f).Union(); });
+}
+int ModelBuilder::channel_affine(const std::string& name, int x, const std::vector<float>& scale,
+                                 const std::vector<float>& shift) {
+  return Impl::channelwise(*impl_, name, T::ChannelAffineOptions, x, {{"scale", &scale}, {"shift", &shift}},
+                     [](Fbb& f) { return fb::CreateChannelAffineOptions(f).Union(); });
+}
+int ModelBuilder::relu(const std::string& name, int x) {
+  return Impl::channelwise(*impl_, name, T::ReluOptions, x, {}, [](Fbb& f) { return fb::CreateReluOptions(f).Union(); });
+}
+int ModelBuilder::prelu(const std::string& name, int x, const std::vector<float>& slope) {
+  return Impl::channelwise(*impl_, name, T::PReluOptions, x, {{"slope", &slope}},
+                     [](Fbb& f) { return fb::CreatePReluOptions(f).Union(); });
+}
+int ModelBuilder::clamp(const std::string& name, int x, float lo, float hi) {
+  return Impl::channelwise(*impl_, name, T::ClampOptions, x, {},
+                     [lo, hi](Fbb& f) { return fb::CreateClampOptions(f, lo, hi).Union(); });
+}
+int ModelBuilder::softmax(const std::string& name, int x) {
+  return Impl::channelwise(*impl_, name, T::SoftmaxOptions, x, {},
+                     [](Fbb& f) { return fb::CreateSoftmaxOptions(f).Union(); });
+}
+
+int ModelBuilder::reshape(const std::string& name, int x, const std::vector<int>& shape) {
+  return impl_->add(name, T::ReshapeOptions, [](Fbb& f) { return fb::CreateReshapeOptions(f).Union(); }, {x}, shape);
+}
+
+int ModelBuilder::concat(const std::string& name, const std::vector<int>& xs, int axis) {
+  Impl& b = *impl_;
+  const auto type = T::ConcatOptions;
+  std::vector<int> out;
+  bool ok = !xs.empty();
+  for (int x : xs) ok = ok && b.need(name, type, x, 0);
+  if (ok) {
+    out = b.shape_of(xs[0]);
+    const int rank = int(out.size());
+    const int a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank) {
+      b.fail(name, type, "axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
+    } else {
+      out[size_t(a)] = 0;
+      for (int x : xs) out[size_t(a)] += b.shape_of(x).size() == out.size() ? b.shape_of(x)[size_t(a)] : 0;
+    }
+  }
+  return b.add(name, type, [axis](Fbb& f) { return fb::CreateConcatOptions(f, axis).Union(); }, xs, out);
+}
+
+int ModelBuilder::pad(const std::string& name, int x, const std::vector<int>& pads, float value) {
+  Impl& b = *impl_;
+  const auto type = T::PadOptions;
+  std::vector<int> out;
+  if (b.need(name, type, x, 0)) {
+    out = b.shape_of(x);
+    if (b.sized(name, type, "pads", pads.size(), 2 * out.size())) {
+      for (size_t i = 0; i < pads.size(); ++i) out[i % out.size()] += pads[i];
+    }
+  }
+  return b.add(name, type, [pads, value](Fbb& f) { return fb::CreatePadOptions(f, f.CreateVector(pads), value).Union(); },
+               {x}, out);
+}
+
+int ModelBuilder::quantize(const std::string& name, int x, const std::vector<float>& threshold,
+                           const std::vector<bool>& flip, const std::vector<int8_t>& constant) {
+  Impl& b = *impl_;
+  const auto type = T::QuantizeOptions;
+  std::vector<int> in = {x};
+  std::vector<int> out;
+  if (b.need(name, type, x, 0)) {
+    out = b.shape_of(x);
+    if (!threshold.empty() && b.sized(name, type, "threshold", threshold.size(), size_t(out.back())))
+      in.push_back(b.floats(name + "/threshold", {out.back()}, threshold));
+  }
+  return b.add(name, type, [flip, constant](Fbb& f) {
+    flatbuffers::Offset<flatbuffers::Vector<uint8_t>> fv;
+    flatbuffers::Offset<flatbuffers::Vector<int8_t>> cv;
+    if (!flip.empty()) fv = f.CreateVector(flip);
+    if (!constant.empty()) cv = f.CreateVector(constant);
+    return fb::CreateQuantizeOptions(f, fv, cv).Union();
+  }, in, out, fb::DType::BitPacked);
+}
+
+int ModelBuilder::dequantize(const std::string& name, int x) {
+  Impl& b = *impl_;
+  return b.add(name, T::DequantizeOptions, [](Fbb& f) { return fb::CreateDequantizeOptions(f).Union(); }, {x},
+               b.shape_of(x));
+}
+
+int ModelBuilder::binary_conv2d(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                                const std::vector<float>& multiplier, const std::vector<float>& bias,
+                                const BinaryConv2DParams& p) {
+  Impl& b = *impl_;
+  const auto type = T::BinaryConv2DOptions;
+  std::vector<int> in = {x};
+  if (b.need(name, type, x, 4) && p.groups > 0 && out_c > 0 && b.shape_of(x)[3] % p.groups == 0) {
+    const int i_n = b.shape_of(x)[3] / p.groups;
+    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
+        b.sized(name, type, "multiplier", multiplier.size(), size_t(out_c)) &&
+        b.sized(name, type, "bias", bias.size(), size_t(out_c))) {
+      const std::vector<float> ohwi = oihw_to_ohwi(w, out_c, i_n, p.kernel_h, p.kernel_w);
+      in.push_back(b.words(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
+                           pack_rows(ohwi, size_t(out_c) * p.kernel_h * p.kernel_w, size_t(i_n))));
+      in.push_back(b.floats(name + "/multiplier", {out_c}, multiplier));
+      in.push_back(b.floats(name + "/bias", {out_c}, bias));
+    }
+  } else if (b.valid(x)) {
+    b.fail(name, type, "groups " + std::to_string(p.groups) + " must divide the input channels and out_c > 0");
+  }
+  return b.add(name, type, [p](Fbb& f) {
+    return fb::CreateBinaryConv2DOptions(
+        f, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.pad_top, p.pad_left,
+        p.pad_bottom, p.pad_right, p.groups, fb::BinaryPadMode(int(p.pad_mode)),
+        p.bitpacked_output ? fb::OutputKind::BitPacked : fb::OutputKind::Float, p.clamp_min, p.clamp_max).Union();
+  }, in, b.window_shape(name, type, x, out_c, p), p.bitpacked_output ? fb::DType::BitPacked : fb::DType::Float32);
+}
+
+int ModelBuilder::binary_fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                                         const std::vector<float>& multiplier, const std::vector<float>& bias,
+                                         bool bitpacked_output, float lo, float hi) {
+  Impl& b = *impl_;
+  const auto type = T::BinaryFullyConnectedOptions;
+  std::vector<int> in = {x};
+  int n = 1;
+  if (b.need(name, type, x, 2)) {
+    n = b.shape_of(x)[0];
+    const int k = b.shape_of(x)[1];
+    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * k) &&
+        b.sized(name, type, "multiplier", multiplier.size(), size_t(out_c)) &&
+        b.sized(name, type, "bias", bias.size(), size_t(out_c))) {
+      in.push_back(b.words(name + "/weights", {out_c, k}, pack_rows(w, size_t(out_c), size_t(k))));
+      in.push_back(b.floats(name + "/multiplier", {out_c}, multiplier));
+      in.push_back(b.floats(name + "/bias", {out_c}, bias));
+    }
+  }
+  const auto kind = bitpacked_output ? fb::OutputKind::BitPacked : fb::OutputKind::Float;
+  return b.add(name, type, [kind, lo, hi](Fbb& f) {
+    return fb::CreateBinaryFullyConnectedOptions(f, kind, lo, hi).Union();
+  }, in, {n, out_c}, bitpacked_output ? fb::DType::BitPacked : fb::DType::Float32);
+}
+
+void ModelBuilder::set_metadata(const ModelMetadata& metadata) { impl_->metadata = metadata; }
+
+Status ModelBuilder::finish(std::vector<uint8_t>* out) {
+  const Impl& b = *impl_;
+  if (!b.error.empty()) return Status::Error(b.error);
+  Fbb f(1 << 16);
+  std::vector<flatbuffers::Offset<fb::Buffer>> buffers;
+  for (const std::vector<uint8_t>& data : b.buffers) {
+    f.ForceVectorAlignment(data.size(), sizeof(uint8_t), 16);
+    buffers.push_back(fb::CreateBuffer(f, f.CreateVector(data)));
+  }
+  std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
+  for (const Impl::Tensor& t : b.tensors)
+    tensors.push_back(fb::CreateTensor(f, f.CreateString(t.name), f.CreateVector(t.shape), t.dtype, t.buffer));
+  std::vector<flatbuffers::Offset<fb::Operator>> ops;
+  for (const Impl::Op& op : b.ops) {
+    const auto options = op.options(f);
+    ops.push_back(fb::CreateOperator(f, op.type, options, f.CreateVector(op.inputs), f.CreateVector(std::vector<int>{op.output}),
+                                     f.CreateString(op.name)));
+  }
+  const ModelMetadata& m = b.metadata;
+  const auto metadata = fb::CreateMetadata(f, f.CreateString(m.producer), f.CreateString(m.source),
+                                           f.CreateVector(m.input_shape), f.CreateVector(m.input_mean),
+                                           f.CreateVector(m.input_std), f.CreateVectorOfStrings(m.labels));
+  const auto model = fb::CreateModel(f, kFormatVersion, f.CreateVector(tensors), f.CreateVector(buffers),
+                                     f.CreateVector(ops), f.CreateVector(b.inputs), f.CreateVector(b.outputs), metadata);
+  fb::FinishModelBuffer(f, model);
+  std::vector<uint8_t> bytes(f.GetBufferPointer(), f.GetBufferPointer() + f.GetSize());
+  std::unique_ptr<Model> check;
+  const Status s = Model::load_buffer(bytes.data(), bytes.size(), &check);
+  if (!s.ok()) return Status::Error("ModelBuilder: the model does not validate: " + s.message());
+  *out = std::move(bytes);
+  return Status::Ok();
+}
+
+Status write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = mkstemp(tmp.data());
+  if (fd < 0) return Status::Error("cannot create a temporary file next to '" + path + "': " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += size_t(n);
+  }
+  int err = done == bytes.size() ? 0 : (errno ? errno : EIO);
+  if (err == 0 && fsync(fd) != 0) err = errno;
+  if (close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    unlink(tmp.c_str());
+    return Status::Error("cannot write '" + path + "': " + std::strerror(err));
+  }
+  return Status::Ok();
+}
+
+}  // namespace onebit

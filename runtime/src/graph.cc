@@ -1,0 +1,93 @@
+#include "graph.h"
+
+#include "onebit/kernels/bit_contract.h"
+
+namespace onebit::rt {
+
+std::vector<int> tensor_shape(const fb::Tensor& tensor) {
+  std::vector<int> shape;
+  if (tensor.shape() != nullptr) shape.assign(tensor.shape()->begin(), tensor.shape()->end());
+  return shape;
+}
+
+size_t element_count(const std::vector<int>& shape) {
+  size_t n = 1;
+  for (int d : shape) n *= size_t(d);
+  return n;
+}
+
+size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape) {
+  if (shape.empty()) return 0;
+  if (dtype != fb::DType::BitPacked) return element_count(shape) * 4;
+  const size_t last = size_t(shape.back());
+  return element_count(shape) / last * packed_words(last) * sizeof(PackedWord);
+}
+
+const char* op_type_name(fb::OperatorOptions type) {
+  switch (type) {
+    case fb::OperatorOptions::Conv2DOptions: return "Conv2D";
+    case fb::OperatorOptions::FullyConnectedOptions: return "FullyConnected";
+    case fb::OperatorOptions::MaxPool2DOptions: return "MaxPool2D";
+    case fb::OperatorOptions::AvgPool2DOptions: return "AvgPool2D";
+    case fb::OperatorOptions::GlobalAvgPoolOptions: return "GlobalAvgPool";
+    case fb::OperatorOptions::AddOptions: return "Add";
+    case fb::OperatorOptions::MulOptions: return "Mul";
+    case fb::OperatorOptions::ChannelAffineOptions: return "ChannelAffine";
+    case fb::OperatorOptions::ReluOptions: return "Relu";
+    case fb::OperatorOptions::PReluOptions: return "PRelu";
+    case fb::OperatorOptions::ClampOptions: return "Clamp";
+    case fb::OperatorOptions::ReshapeOptions: return "Reshape";
+    case fb::OperatorOptions::ConcatOptions: return "Concat";
+    case fb::OperatorOptions::SoftmaxOptions: return "Softmax";
+    case fb::OperatorOptions::PadOptions: return "Pad";
+    case fb::OperatorOptions::QuantizeOptions: return "Quantize";
+    case fb::OperatorOptions::DequantizeOptions: return "Dequantize";
+    case fb::OperatorOptions::BinaryConv2DOptions: return "BinaryConv2D";
+    case fb::OperatorOptions::BinaryFullyConnectedOptions: return "BinaryFullyConnected";
+    case fb::OperatorOptions::BinaryMaxPool2DOptions: return "BinaryMaxPool2D";
+    default: return "";
+  }
+}
+
+const char* dtype_name(fb::DType dtype) {
+  switch (dtype) {
+    case fb::DType::Float32: return "Float32";
+    case fb::DType::BitPacked: return "BitPacked";
+    case fb::DType::Int32: return "Int32";
+  }
+  return "unknown";
+}
+
+std::string shape_string(const std::vector<int>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string describe_op(const fb::Model& model, size_t op_index) {
+  std::string s = "operator " + std::to_string(op_index);
+  const auto* ops = model.operators();
+  if (ops == nullptr || op_index >= ops->size()) return s;
+  const fb::Operator* op = ops->Get(flatbuffers::uoffset_t(op_index));
+  s += " '" + std::string(op->name() ? op->name()->str() : "") + "'";
+  const char* type = op_type_name(op->options_type());
+  s += std::string(" (") + (*type ? type : ("unknown type " + std::to_string(int(op->options_type()))).c_str()) + ")";
+  return s;
+}
+
+std::string tensor_name(const fb::Model& model, size_t tensor_index) {
+  const auto* tensors = model.tensors();
+  if (tensors == nullptr || tensor_index >= tensors->size()) return "";
+  const fb::Tensor* t = tensors->Get(flatbuffers::uoffset_t(tensor_index));
+  return t->name() ? t->name()->str() : "";
+}
+
+int64_t window_output_size(int64_t in, int64_t pad_before, int64_t pad_after, int64_t kernel, int64_t stride,
+                           int64_t dilation) {
+  const int64_t span = dilation * (kernel - 1) + 1;
+  const int64_t padded = in + pad_before + pad_after;
+  if (stride <= 0 || padded < span) return -1;
+  return (padded - span) / stride + 1;
+}
+
+}  // namespace onebit::rt

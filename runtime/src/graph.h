@@ -1,0 +1,48 @@
+// Internal helpers shared by validation, the interpreter and the builder: tensor shapes and byte sizes,
+// operator type names, the window arithmetic of convolutions and pools, and the limits a model must obey.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "onebit/schema/onebit_generated.h"
+#include "onebit/status.h"
+
+#define ONEBIT_RETURN_IF_ERROR(expr)        \
+  do {                                      \
+    ::onebit::Status onebit_status_ = (expr); \
+    if (!onebit_status_.ok()) return onebit_status_; \
+  } while (0)
+
+namespace onebit::rt {
+
+// Limits of what a model may ask for. They keep every size computation far from overflow (a tensor has at
+// most 2^28 elements, so its byte size fits in 32 bits times 4) and reject absurd files early.
+inline constexpr int kMaxRank = 4;
+inline constexpr int kMaxDim = 1 << 20;
+inline constexpr uint64_t kMaxElements = uint64_t(1) << 28;
+inline constexpr int kMaxWindow = 4096;  // kernel size, stride, dilation, padding
+
+/// Logical shape of a (validated) tensor.
+std::vector<int> tensor_shape(const fb::Tensor& tensor);
+size_t element_count(const std::vector<int>& shape);
+/// Bytes a tensor of this shape and dtype occupies: 4 per element for Float32 / Int32; for BitPacked,
+/// packed_words(last dim) uint32 words per row of the last dimension.
+size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape);
+
+/// "BinaryConv2D" for OperatorOptions::BinaryConv2DOptions; "" for NONE or unknown values.
+const char* op_type_name(fb::OperatorOptions type);
+const char* dtype_name(fb::DType dtype);
+std::string shape_string(const std::vector<int>& shape);
+/// "operator 3 'stage1/conv' (Conv2D)", safe on any verified model.
+std::string describe_op(const fb::Model& model, size_t op_index);
+std::string tensor_name(const fb::Model& model, size_t tensor_index);
+
+/// Output size of a sliding window (convolution or pool), or -1 when the dilated window does not fit the
+/// padded input. Computed in 64 bits; callers bound the operands first.
+int64_t window_output_size(int64_t in, int64_t pad_before, int64_t pad_after, int64_t kernel, int64_t stride,
+                           int64_t dilation);
+
+}  // namespace onebit::rt

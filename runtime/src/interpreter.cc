@@ -1,0 +1,250 @@
+// Interpreter: plan the arena, prepare every operator once, invoke with no allocation.
+//
+// Steps are operator indices. An activation is live from the step that writes it (0 for graph inputs) to
+// the last step that reads it (graph outputs: one step past the last operator, where bitpacked outputs are
+// unpacked for the user). Each operator's scratch is a buffer live only at its own step, so scratch shares
+// the arena with activations. Constants are read in place from the model.
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include <xnnpack.h>
+
+#include "onebit/interpreter.h"
+#include "onebit/kernels/pack.h"
+#include "ops/op.h"
+#include "planner.h"
+
+namespace onebit {
+namespace {
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+Status choose_isa(const std::string& requested, kernels::Isa* isa) {
+  std::string name = requested;
+  const char* env = std::getenv("ONEBIT_ISA");
+  if (name.empty() && env != nullptr) name = env;
+  if (name.empty()) {
+    *isa = kernels::best_isa();
+    return Status::Ok();
+  }
+  if (!kernels::parse_isa(name, isa))
+    return Status::Error("unknown ISA '" + name + "' (expected scalar, avx2, avx512vpopcnt or neon)");
+  if (!kernels::isa_supported(*isa))
+    return Status::Error(std::string("ISA '") + name + "' is not available: " +
+                         (kernels::isa_compiled(*isa) ? "this CPU does not support it" : "not compiled into this build"));
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct Interpreter::Impl {
+  const Model* model = nullptr;
+  kernels::Isa isa = kernels::Isa::kScalar;
+  int threads = 1;
+  bool profiling = false;
+  pthreadpool_t pool = nullptr;
+
+  std::vector<rt::TensorDesc> tensors;
+  std::vector<rt::OpContext> contexts;
+  std::vector<std::unique_ptr<rt::Op>> ops;
+  std::vector<size_t> offset;  // per tensor: arena offset, or SIZE_MAX
+  std::unique_ptr<uint8_t, FreeDeleter> arena;
+  size_t arena_bytes = 0;
+
+  std::vector<TensorInfo> input_info, output_info;
+  std::vector<float*> inputs;
+  std::vector<const float*> outputs;
+  struct Unpack {
+    const uint32_t* bits;
+    std::vector<float> values;
+    size_t pixels, channels;
+  };
+  std::vector<Unpack> unpacks;
+  std::vector<OpProfile> profile;
+
+  ~Impl() {
+    ops.clear();  // XNNPACK operators before the pool
+    if (pool != nullptr) pthreadpool_destroy(pool);
+  }
+
+  uint8_t* address(int t) { return arena.get() + offset[size_t(t)]; }
+  Status build();
+};
+
+Status Interpreter::Impl::build() {
+  const fb::Model& m = model->fb();
+  const size_t n_tensors = m.tensors()->size();
+  const size_t n_ops = m.operators() ? m.operators()->size() : 0;
+
+  tensors.resize(n_tensors);
+  for (size_t i = 0; i < n_tensors; ++i) {
+    const fb::Tensor* t = m.tensors()->Get(flatbuffers::uoffset_t(i));
+    rt::TensorDesc& d = tensors[i];
+    d.index = int(i);
+    d.shape = rt::tensor_shape(*t);
+    d.dtype = t->dtype();
+    d.bytes = rt::tensor_bytes(d.dtype, d.shape);
+    if (t->buffer() >= 0) d.constant = m.buffers()->Get(flatbuffers::uoffset_t(t->buffer()))->data()->data();
+  }
+
+  // Prepare every operator (weights, XNNPACK operators, kernel choice) and record lifetimes.
+  std::vector<rt::PlannedBuffer> buffers(n_tensors + n_ops);
+  std::vector<bool> used(n_tensors, false);
+  for (int t : *m.inputs()) {
+    used[size_t(t)] = true;
+    buffers[size_t(t)] = {tensors[size_t(t)].bytes, 0, 0};
+  }
+  contexts.resize(n_ops);
+  for (size_t i = 0; i < n_ops; ++i) {
+    const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
+    rt::OpContext& ctx = contexts[i];
+    ctx.op = op;
+    ctx.label = rt::describe_op(m, i);
+    for (int t : *op->inputs()) {
+      ctx.inputs.push_back(&tensors[size_t(t)]);
+      if (tensors[size_t(t)].constant == nullptr) buffers[size_t(t)].last = int(i);
+    }
+    const int out = op->outputs()->Get(0);
+    ctx.output = &tensors[size_t(out)];
+    used[size_t(out)] = true;
+    buffers[size_t(out)] = {tensors[size_t(out)].bytes, int(i), int(i)};
+    ctx.isa = isa;
+    ctx.pool = pool;
+    ctx.threads = threads;
+    std::unique_ptr<rt::Op> impl = rt::make_op(op->options_type());
+    if (impl == nullptr) return ctx.fail("no implementation");
+    ONEBIT_RETURN_IF_ERROR(impl->prepare(ctx));
+    buffers[n_tensors + i] = {impl->scratch_bytes(), int(i), int(i)};
+    ops.push_back(std::move(impl));
+  }
+  for (int t : *m.outputs()) buffers[size_t(t)].last = int(n_ops);
+  for (size_t t = 0; t < n_tensors; ++t) {
+    if (!used[t] || tensors[t].constant != nullptr) buffers[t] = {0, 0, 0};
+  }
+
+  const rt::ArenaPlan plan = rt::plan_arena(buffers);
+  arena_bytes = plan.arena_bytes;
+  arena.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (arena_bytes + 63) / 64 * 64)));
+  if (!arena) return Status::Error("cannot allocate the arena (" + std::to_string(arena_bytes) + " bytes)");
+  std::memset(arena.get(), 0, arena_bytes);
+  offset.assign(n_tensors, SIZE_MAX);
+  for (size_t t = 0; t < n_tensors; ++t) {
+    if (used[t] && tensors[t].constant == nullptr) offset[t] = plan.offsets[t];
+  }
+
+  // Bind tensor addresses (XNNPACK setup).
+  for (size_t i = 0; i < n_ops; ++i) {
+    std::vector<const void*> in;
+    for (const rt::TensorDesc* t : contexts[i].inputs)
+      in.push_back(t->constant != nullptr ? static_cast<const void*>(t->constant) : address(t->index));
+    void* scratch = buffers[n_tensors + i].bytes ? arena.get() + plan.offsets[n_tensors + i] : nullptr;
+    ONEBIT_RETURN_IF_ERROR(ops[i]->bind(contexts[i], in, address(contexts[i].output->index), scratch));
+  }
+
+  for (int t : *m.inputs()) {
+    input_info.push_back({rt::tensor_name(m, size_t(t)), tensors[size_t(t)].shape, false});
+    inputs.push_back(reinterpret_cast<float*>(address(t)));
+  }
+  for (int t : *m.outputs()) {
+    const rt::TensorDesc& d = tensors[size_t(t)];
+    const bool bitpacked = d.dtype == fb::DType::BitPacked;
+    output_info.push_back({rt::tensor_name(m, size_t(t)), d.shape, bitpacked});
+    if (!bitpacked) {
+      outputs.push_back(reinterpret_cast<const float*>(address(t)));
+      continue;
+    }
+    const size_t channels = size_t(d.shape.back());
+    unpacks.push_back({reinterpret_cast<const uint32_t*>(address(t)), std::vector<float>(rt::element_count(d.shape)),
+                       rt::element_count(d.shape) / channels, channels});
+    outputs.push_back(nullptr);  // set below, once unpacks stops growing
+  }
+  for (size_t k = 0, u = 0; k < outputs.size(); ++k) {
+    if (outputs[k] == nullptr) outputs[k] = unpacks[u++].values.data();
+  }
+
+  if (profiling) {
+    for (size_t i = 0; i < n_ops; ++i) {
+      const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
+      OpProfile p;
+      p.name = op->name() ? op->name()->str() : "";
+      p.type = rt::op_type_name(op->options_type());
+      p.output_shape = contexts[i].output->shape;
+      p.binary_macs = ops[i]->binary_macs;
+      p.float_macs = ops[i]->float_macs;
+      p.samples_ms.reserve(1024);
+      profile.push_back(std::move(p));
+    }
+  }
+  return Status::Ok();
+}
+
+Interpreter::Interpreter() : impl_(new Impl()) {}
+Interpreter::~Interpreter() = default;
+
+Status Interpreter::create(const Model& model, const InterpreterOptions& options, std::unique_ptr<Interpreter>* out) {
+  if (options.threads < 1 || options.threads > 1024)
+    return Status::Error("threads = " + std::to_string(options.threads) + ", expected 1..1024");
+  std::unique_ptr<Interpreter> interp(new Interpreter());
+  Impl& impl = *interp->impl_;
+  ONEBIT_RETURN_IF_ERROR(choose_isa(options.isa, &impl.isa));
+  const xnn_status xs = xnn_initialize(nullptr);
+  if (xs != xnn_status_success)
+    return Status::Error("xnn_initialize failed (XNNPACK status " + std::to_string(int(xs)) + ")");
+  impl.model = &model;
+  impl.threads = options.threads;
+  impl.profiling = options.profiling;
+  if (options.threads > 1) {
+    impl.pool = pthreadpool_create(size_t(options.threads));
+    if (impl.pool == nullptr) return Status::Error("cannot create a pool of " + std::to_string(options.threads) + " threads");
+  }
+  ONEBIT_RETURN_IF_ERROR(impl.build());
+  *out = std::move(interp);
+  return Status::Ok();
+}
+
+size_t Interpreter::input_count() const { return impl_->inputs.size(); }
+size_t Interpreter::output_count() const { return impl_->outputs.size(); }
+const TensorInfo& Interpreter::input_info(size_t i) const { return impl_->input_info.at(i); }
+const TensorInfo& Interpreter::output_info(size_t i) const { return impl_->output_info.at(i); }
+float* Interpreter::input(size_t i) { return impl_->inputs.at(i); }
+const float* Interpreter::output(size_t i) const { return impl_->outputs.at(i); }
+
+Status Interpreter::invoke() {
+  Impl& impl = *impl_;
+  for (size_t i = 0; i < impl.ops.size(); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Status s = impl.ops[i]->run(impl.pool);
+    if (!s.ok()) return impl.contexts[i].fail(s.message());
+    if (impl.profiling) {
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      impl.profile[i].last_ms = ms;
+      impl.profile[i].samples_ms.push_back(ms);  // amortized growth: reserved at create
+    }
+  }
+  for (Impl::Unpack& u : impl.unpacks) kernels::unpack_bits(u.pixels, u.channels, u.bits, u.values.data());
+  return Status::Ok();
+}
+
+size_t Interpreter::arena_bytes() const { return impl_->arena_bytes; }
+
+bool Interpreter::tensor_arena_span(int tensor, size_t* offset, size_t* bytes) const {
+  if (tensor < 0 || size_t(tensor) >= impl_->offset.size() || impl_->offset[size_t(tensor)] == SIZE_MAX) return false;
+  *offset = impl_->offset[size_t(tensor)];
+  *bytes = impl_->tensors[size_t(tensor)].bytes;
+  return true;
+}
+
+const char* Interpreter::isa_name() const { return kernels::isa_name(impl_->isa); }
+int Interpreter::threads() const { return impl_->threads; }
+const std::vector<OpProfile>& Interpreter::profile() const { return impl_->profile; }
+void Interpreter::clear_profile() {
+  for (OpProfile& p : impl_->profile) {
+    p.samples_ms.clear();
+    p.last_ms = 0;
+  }
+}
+
+}  // namespace onebit

@@ -1,0 +1,122 @@
+// BinaryConv2D and BinaryFullyConnected through kernels::BConv2D. The fully connected case is the
+// convolution's 1x1 kernel on a 1x1 image with one batch row per input row: x [N, K] packed is exactly
+// [N][1][1][packed_words(K)]. Weights come pre-packed from the model (OHWI packed along I) and are
+// used by prepare(); the kernel keeps its own copy of whatever layout it needs.
+#include "onebit/kernels/bconv.h"
+#include "ops/op.h"
+
+namespace onebit::rt {
+namespace {
+
+class BinaryConv2D final : public Op {
+ public:
+  explicit BinaryConv2D(bool fully_connected) : fully_connected_(fully_connected) {}
+
+  Status prepare(const OpContext& ctx) override {
+    kernels::BConvGeometry g;
+    kernels::OutputTransformParams t;
+    t.multiplier = ctx.constant<float>(2);
+    t.bias = ctx.constant<float>(3);
+    const std::vector<int>& x = ctx.inputs[0]->shape;
+    if (fully_connected_) {
+      const fb::BinaryFullyConnectedOptions& o = *ctx.op->options_as_BinaryFullyConnectedOptions();
+      g.batch = x[0];
+      g.in_c = x[1];
+      g.out_c = ctx.output->shape[1];
+      t.bitpacked = o.output() == fb::OutputKind::BitPacked;
+      t.clamp_min = o.clamp_min();
+      t.clamp_max = o.clamp_max();
+    } else {
+      const fb::BinaryConv2DOptions& o = *ctx.op->options_as_BinaryConv2DOptions();
+      g.batch = x[0];
+      g.in_h = x[1];
+      g.in_w = x[2];
+      g.in_c = x[3];
+      g.out_c = ctx.output->shape[3];
+      g.kernel_h = o.kernel_h();
+      g.kernel_w = o.kernel_w();
+      g.stride_h = o.stride_h();
+      g.stride_w = o.stride_w();
+      g.dilation_h = o.dilation_h();
+      g.dilation_w = o.dilation_w();
+      g.pad_top = o.pad_top();
+      g.pad_left = o.pad_left();
+      g.pad_bottom = o.pad_bottom();
+      g.pad_right = o.pad_right();
+      g.groups = o.groups();
+      g.pad_mode = kernels::PadMode(int(o.pad_mode()));
+      t.bitpacked = o.output() == fb::OutputKind::BitPacked;
+      t.clamp_min = o.clamp_min();
+      t.clamp_max = o.clamp_max();
+    }
+    binary_macs = int64_t(g.batch) * g.out_h() * g.out_w() * g.out_c * g.taps();
+    std::string error;
+    if (!conv_.prepare(ctx.isa, g, ctx.constant<uint32_t>(1), t, &error))
+      return ctx.fail("binary convolution kernel: " + error);
+    scratch_ = conv_.scratch_bytes(size_t(ctx.threads));
+    return Status::Ok();
+  }
+  size_t scratch_bytes() const override { return scratch_; }
+  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void* scratch) override {
+    x_ = static_cast<const uint32_t*>(in[0]);
+    y_ = out;
+    scratch_ptr_ = scratch;
+    return Status::Ok();
+  }
+  Status run(pthreadpool_t pool) override {
+    conv_.run(x_, y_, scratch_ptr_, pool);
+    return Status::Ok();
+  }
+
+ private:
+  bool fully_connected_;
+  kernels::BConv2D conv_;
+  size_t scratch_ = 0;
+  const uint32_t* x_ = nullptr;
+  void* y_ = nullptr;
+  void* scratch_ptr_ = nullptr;
+};
+
+class BinaryMaxPool final : public Op {
+ public:
+  Status prepare(const OpContext& ctx) override {
+    const fb::BinaryMaxPool2DOptions& o = *ctx.op->options_as_BinaryMaxPool2DOptions();
+    const std::vector<int>& x = ctx.inputs[0]->shape;
+    isa_ = ctx.isa;
+    g_.batch = x[0];
+    g_.in_h = x[1];
+    g_.in_w = x[2];
+    g_.channels = x[3];
+    g_.kernel_h = o.kernel_h();
+    g_.kernel_w = o.kernel_w();
+    g_.stride_h = o.stride_h();
+    g_.stride_w = o.stride_w();
+    g_.pad_top = o.pad_top();
+    g_.pad_left = o.pad_left();
+    g_.pad_bottom = o.pad_bottom();
+    g_.pad_right = o.pad_right();
+    return Status::Ok();
+  }
+  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+    x_ = static_cast<const uint32_t*>(in[0]);
+    y_ = static_cast<uint32_t*>(out);
+    return Status::Ok();
+  }
+  Status run(pthreadpool_t) override {
+    kernels::binary_max_pool(isa_, g_, x_, y_);
+    return Status::Ok();
+  }
+
+ private:
+  kernels::Isa isa_ = kernels::Isa::kScalar;
+  kernels::BPoolGeometry g_;
+  const uint32_t* x_ = nullptr;
+  uint32_t* y_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_binary_conv2d(bool fully_connected) { return std::make_unique<BinaryConv2D>(fully_connected); }
+std::unique_ptr<Op> make_binary_max_pool() { return std::make_unique<BinaryMaxPool>(); }
+
+}  // namespace onebit::rt

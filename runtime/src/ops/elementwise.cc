@@ -1,0 +1,115 @@
+// Element-wise float operators: Add (XNNPACK, NumPy broadcasting, output clamp), ReLU / Clamp (XNNPACK
+// clamp), PReLU (XNNPACK, per-channel slope), and Mul (per-channel scale) / ChannelAffine (scale and shift
+// per channel, an unfolded BatchNorm) as plain loops. "Channel" is the last dimension.
+#include <cmath>
+
+#include "ops/xnn_op.h"
+
+namespace onebit::rt {
+namespace {
+
+class Add final : public XnnOp {
+ public:
+  Status prepare(const OpContext& ctx) override {
+    const fb::AddOptions& o = *ctx.op->options_as_AddOptions();
+    a_.assign(ctx.inputs[0]->shape.begin(), ctx.inputs[0]->shape.end());
+    b_.assign(ctx.inputs[1]->shape.begin(), ctx.inputs[1]->shape.end());
+    return check(ctx, xnn_create_add_nd_f32(o.clamp_min(), o.clamp_max(), 0, &op_), "xnn_create_add_nd_f32");
+  }
+  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
+    return check(ctx,
+                 xnn_setup_add_nd_f32(op_, a_.size(), a_.data(), b_.size(), b_.data(), static_cast<const float*>(in[0]),
+                                      static_cast<const float*>(in[1]), static_cast<float*>(out), ctx.pool),
+                 "xnn_setup_add_nd_f32");
+  }
+
+ private:
+  std::vector<size_t> a_, b_;
+};
+
+class Clamp final : public XnnOp {
+ public:
+  explicit Clamp(bool relu) : relu_(relu) {}
+  Status prepare(const OpContext& ctx) override {
+    const float lo = relu_ ? 0.0f : ctx.op->options_as_ClampOptions()->min();
+    const float hi = relu_ ? INFINITY : ctx.op->options_as_ClampOptions()->max();
+    channels_ = size_t(ctx.inputs[0]->shape.back());
+    rows_ = element_count(ctx.inputs[0]->shape) / channels_;
+    return check(ctx, xnn_create_clamp_nc_f32(channels_, channels_, channels_, lo, hi, 0, &op_),
+                 "xnn_create_clamp_nc_f32");
+  }
+  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
+    return check(ctx,
+                 xnn_setup_clamp_nc_f32(op_, rows_, static_cast<const float*>(in[0]), static_cast<float*>(out),
+                                        ctx.pool),
+                 "xnn_setup_clamp_nc_f32");
+  }
+
+ private:
+  bool relu_;
+  size_t channels_ = 0, rows_ = 0;
+};
+
+class PRelu final : public XnnOp {
+ public:
+  Status prepare(const OpContext& ctx) override {
+    channels_ = size_t(ctx.inputs[0]->shape.back());
+    rows_ = element_count(ctx.inputs[0]->shape) / channels_;
+    return check(ctx, xnn_create_prelu_nc_f32(channels_, channels_, channels_, ctx.constant<float>(1), 0, &op_),
+                 "xnn_create_prelu_nc_f32");
+  }
+  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
+    return check(ctx,
+                 xnn_setup_prelu_nc_f32(op_, rows_, static_cast<const float*>(in[0]), static_cast<float*>(out),
+                                        ctx.pool),
+                 "xnn_setup_prelu_nc_f32");
+  }
+
+ private:
+  size_t channels_ = 0, rows_ = 0;
+};
+
+/// y = x * scale[c] (+ shift[c]).
+class ChannelAffine final : public Op {
+ public:
+  explicit ChannelAffine(bool has_shift) : has_shift_(has_shift) {}
+  Status prepare(const OpContext& ctx) override {
+    channels_ = size_t(ctx.inputs[0]->shape.back());
+    rows_ = element_count(ctx.inputs[0]->shape) / channels_;
+    return Status::Ok();
+  }
+  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+    x_ = static_cast<const float*>(in[0]);
+    scale_ = static_cast<const float*>(in[1]);
+    shift_ = has_shift_ ? static_cast<const float*>(in[2]) : nullptr;
+    y_ = static_cast<float*>(out);
+    return Status::Ok();
+  }
+  Status run(pthreadpool_t) override {
+    for (size_t r = 0; r < rows_; ++r) {
+      const float* x = x_ + r * channels_;
+      float* y = y_ + r * channels_;
+      if (shift_ != nullptr) {
+        for (size_t c = 0; c < channels_; ++c) y[c] = x[c] * scale_[c] + shift_[c];
+      } else {
+        for (size_t c = 0; c < channels_; ++c) y[c] = x[c] * scale_[c];
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  bool has_shift_;
+  size_t channels_ = 0, rows_ = 0;
+  const float *x_ = nullptr, *scale_ = nullptr, *shift_ = nullptr;
+  float* y_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_add() { return std::make_unique<Add>(); }
+std::unique_ptr<Op> make_clamp(bool relu) { return std::make_unique<Clamp>(relu); }
+std::unique_ptr<Op> make_prelu() { return std::make_unique<PRelu>(); }
+std::unique_ptr<Op> make_channel_affine(bool has_shift) { return std::make_unique<ChannelAffine>(has_shift); }
+
+}  // namespace onebit::rt

@@ -1,0 +1,80 @@
+// The operator interface of the interpreter. One implementation per operator (or small family) in
+// runtime/src/ops/, each only wiring a kernel, an XNNPACK operator or a plain loop to tensors.
+//
+// Lifecycle, all driven by Interpreter::create() except run():
+//   prepare()  once, before the arena exists: read options, pack weights, create XNNPACK operators,
+//              prepare binary kernels, report scratch_bytes();
+//   bind()     once, after the arena is laid out: remember tensor addresses (XNNPACK setup);
+//   run()      every invoke(): no allocation, no locks.
+#pragma once
+
+#include <pthreadpool.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+#include "onebit/kernels/isa.h"
+
+namespace onebit::rt {
+
+struct TensorDesc {
+  int index = -1;
+  std::vector<int> shape;
+  fb::DType dtype = fb::DType::Float32;
+  const uint8_t* constant = nullptr;  // model data for constants (16-byte aligned), else null
+  size_t bytes = 0;
+};
+
+struct OpContext {
+  const fb::Operator* op = nullptr;
+  std::string label;  // "operator 3 'name' (Type)"
+  std::vector<const TensorDesc*> inputs;
+  const TensorDesc* output = nullptr;
+  kernels::Isa isa = kernels::Isa::kScalar;
+  pthreadpool_t pool = nullptr;
+  int threads = 1;
+
+  Status fail(const std::string& what) const { return Status::Error(label + ": " + what); }
+  template <typename T>
+  const T* constant(size_t k) const { return reinterpret_cast<const T*>(inputs[k]->constant); }
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual Status prepare(const OpContext& ctx) = 0;
+  virtual size_t scratch_bytes() const { return 0; }
+  /// inputs: one address per operator input (constants: model data; activations: arena).
+  virtual Status bind(const OpContext& ctx, const std::vector<const void*>& inputs, void* output,
+                      void* scratch) = 0;
+  virtual Status run(pthreadpool_t pool) = 0;
+
+  int64_t binary_macs = 0;
+  int64_t float_macs = 0;
+};
+
+/// The implementation for an operator type (validated model: never an unknown type).
+std::unique_ptr<Op> make_op(fb::OperatorOptions type);
+
+// Factories, one per ops/ file.
+std::unique_ptr<Op> make_conv2d();
+std::unique_ptr<Op> make_fully_connected();
+std::unique_ptr<Op> make_pool2d(bool max);
+std::unique_ptr<Op> make_global_avg_pool();
+std::unique_ptr<Op> make_add();
+std::unique_ptr<Op> make_clamp(bool relu);
+std::unique_ptr<Op> make_prelu();
+std::unique_ptr<Op> make_channel_affine(bool has_shift);  // Mul (scale only) and ChannelAffine
+std::unique_ptr<Op> make_reshape();
+std::unique_ptr<Op> make_concat();
+std::unique_ptr<Op> make_softmax();
+std::unique_ptr<Op> make_pad();
+std::unique_ptr<Op> make_quantize();
+std::unique_ptr<Op> make_dequantize();
+std::unique_ptr<Op> make_binary_conv2d(bool fully_connected);
+std::unique_ptr<Op> make_binary_max_pool();
+
+}  // namespace onebit::rt

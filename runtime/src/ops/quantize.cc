@@ -1,0 +1,96 @@
+// Quantize (float -> packed bits, kernels::pack_bits) and Dequantize (packed bits -> ±1 floats,
+// kernels::unpack_bits). Quantize's per-channel thresholds (a fused BatchNorm -> Sign) are turned into the
+// kernel's word masks once, at prepare:
+//   threshold input t[C] (0 when absent), options.flip[C] -> flip bits, options.constant[C] in {-1, 0, 1}
+//   -> const_mask / const_bits; padding channels c >= C get const_mask 1, const_bits 0 as pack.h requires.
+#include "onebit/kernels/bit_contract.h"
+#include "onebit/kernels/pack.h"
+#include "ops/op.h"
+
+namespace onebit::rt {
+namespace {
+
+class Quantize final : public Op {
+ public:
+  Status prepare(const OpContext& ctx) override {
+    const fb::QuantizeOptions& o = *ctx.op->options_as_QuantizeOptions();
+    isa_ = ctx.isa;
+    channels_ = size_t(ctx.inputs[0]->shape.back());
+    pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
+    const bool has_flip = o.flip() && o.flip()->size() != 0;
+    const bool has_const = o.constant() && o.constant()->size() != 0;
+    if (ctx.inputs.size() < 2 && !has_flip && !has_const) return Status::Ok();  // plain sign
+    const size_t words = packed_words(channels_);
+    threshold_.assign(channels_, 0.0f);
+    if (ctx.inputs.size() > 1) threshold_.assign(ctx.constant<float>(1), ctx.constant<float>(1) + channels_);
+    flip_.assign(words, 0);
+    const_mask_.assign(words, 0);
+    const_bits_.assign(words, 0);
+    for (size_t c = 0; c < words * kBitsPerWord; ++c) {
+      const PackedWord bit = PackedWord{1} << (c % kBitsPerWord);
+      if (c >= channels_) {
+        const_mask_[c / kBitsPerWord] |= bit;
+        continue;
+      }
+      const auto i = flatbuffers::uoffset_t(c);
+      if (has_flip && o.flip()->Get(i)) flip_[c / kBitsPerWord] |= bit;
+      const int constant = has_const ? o.constant()->Get(i) : -1;
+      if (constant >= 0) {
+        const_mask_[c / kBitsPerWord] |= bit;
+        if (constant == 1) const_bits_[c / kBitsPerWord] |= bit;
+      }
+    }
+    thresholds_ = {threshold_.data(), flip_.data(), const_mask_.data(), const_bits_.data()};
+    use_thresholds_ = true;
+    return Status::Ok();
+  }
+  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+    x_ = static_cast<const float*>(in[0]);
+    y_ = static_cast<uint32_t*>(out);
+    return Status::Ok();
+  }
+  Status run(pthreadpool_t) override {
+    kernels::pack_bits(isa_, pixels_, channels_, x_, y_, use_thresholds_ ? &thresholds_ : nullptr);
+    return Status::Ok();
+  }
+
+ private:
+  kernels::Isa isa_ = kernels::Isa::kScalar;
+  size_t channels_ = 0, pixels_ = 0;
+  std::vector<float> threshold_;
+  std::vector<uint32_t> flip_, const_mask_, const_bits_;
+  kernels::QuantizeThresholds thresholds_;
+  bool use_thresholds_ = false;
+  const float* x_ = nullptr;
+  uint32_t* y_ = nullptr;
+};
+
+class Dequantize final : public Op {
+ public:
+  Status prepare(const OpContext& ctx) override {
+    channels_ = size_t(ctx.inputs[0]->shape.back());
+    pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
+    return Status::Ok();
+  }
+  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+    x_ = static_cast<const uint32_t*>(in[0]);
+    y_ = static_cast<float*>(out);
+    return Status::Ok();
+  }
+  Status run(pthreadpool_t) override {
+    kernels::unpack_bits(pixels_, channels_, x_, y_);
+    return Status::Ok();
+  }
+
+ private:
+  size_t channels_ = 0, pixels_ = 0;
+  const uint32_t* x_ = nullptr;
+  float* y_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_quantize() { return std::make_unique<Quantize>(); }
+std::unique_ptr<Op> make_dequantize() { return std::make_unique<Dequantize>(); }
+
+}  // namespace onebit::rt

@@ -1,0 +1,146 @@
+// Semantic validation of a verified model (the FlatBuffers Verifier has already checked that every offset
+// and vector lies inside the buffer). Graph level here: version, tensors, buffers, graph inputs/outputs,
+// index ranges, single producer per tensor and definition before use (which also rules out cycles).
+// Operator-specific checks live in validate_ops.cc.
+#include <string>
+#include <vector>
+
+#include "onebit/model.h"
+#include "validate.h"
+
+namespace onebit {
+namespace {
+
+using rt::TensorFacts;
+
+std::string tensor_label(const fb::Model& m, size_t i) {
+  return "tensor " + std::to_string(i) + " '" + rt::tensor_name(m, i) + "'";
+}
+
+Status check_tensor(const fb::Model& m, size_t i, TensorFacts* facts) {
+  const fb::Tensor* t = m.tensors()->Get(flatbuffers::uoffset_t(i));
+  const std::string label = tensor_label(m, i);
+  if (t->shape() == nullptr) return Status::Error(label + ": shape is missing");
+  const size_t rank = t->shape()->size();
+  if (rank < 1 || rank > size_t(rt::kMaxRank))
+    return Status::Error(label + ": rank " + std::to_string(rank) + ", expected 1.." + std::to_string(rt::kMaxRank));
+  uint64_t count = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    const int dim = t->shape()->Get(flatbuffers::uoffset_t(d));
+    if (dim < 1 || dim > rt::kMaxDim)
+      return Status::Error(label + ": shape[" + std::to_string(d) + "] = " + std::to_string(dim) + ", expected 1.." +
+                           std::to_string(rt::kMaxDim));
+    count *= uint64_t(dim);  // each factor <= 2^20 and we stop once above 2^28: no overflow
+    if (count > rt::kMaxElements)
+      return Status::Error(label + ": more than " + std::to_string(rt::kMaxElements) + " elements");
+  }
+  facts->shape = rt::tensor_shape(*t);
+  const int dtype = int(t->dtype());
+  if (dtype < int(fb::DType::MIN) || dtype > int(fb::DType::MAX))
+    return Status::Error(label + ": dtype " + std::to_string(dtype) + " is not Float32, BitPacked or Int32");
+  facts->dtype = t->dtype();
+  const int buffer = t->buffer();
+  if (buffer == -1) return Status::Ok();
+  const size_t buffers = m.buffers() ? m.buffers()->size() : 0;
+  if (buffer < 0 || size_t(buffer) >= buffers)
+    return Status::Error(label + ": buffer " + std::to_string(buffer) + " out of range (model has " +
+                         std::to_string(buffers) + " buffers; -1 means an activation)");
+  const fb::Buffer* b = m.buffers()->Get(flatbuffers::uoffset_t(buffer));
+  const size_t have = b->data() ? b->data()->size() : 0;
+  const size_t need = rt::tensor_bytes(facts->dtype, facts->shape);
+  if (have != need)
+    return Status::Error(label + ": buffer " + std::to_string(buffer) + " holds " + std::to_string(have) +
+                         " bytes, expected " + std::to_string(need) + " for shape " + rt::shape_string(facts->shape) +
+                         " of " + rt::dtype_name(facts->dtype));
+  if (reinterpret_cast<uintptr_t>(b->data()->data()) % 4 != 0)
+    return Status::Error(label + ": buffer " + std::to_string(buffer) + " data is not 4-byte aligned");
+  facts->constant = true;
+  facts->data = b->data()->data();
+  return Status::Ok();
+}
+
+Status check_graph_io(const fb::Model& m, const std::vector<TensorFacts>& facts, bool inputs,
+                      std::vector<int>* producer) {
+  const auto* list = inputs ? m.inputs() : m.outputs();
+  const char* what = inputs ? "graph input" : "graph output";
+  if (list == nullptr || list->size() == 0) return Status::Error(std::string("model has no ") + what + "s");
+  for (size_t k = 0; k < list->size(); ++k) {
+    const int t = list->Get(flatbuffers::uoffset_t(k));
+    const std::string label = std::string(what) + " " + std::to_string(k);
+    if (t < 0 || size_t(t) >= facts.size())
+      return Status::Error(label + ": tensor index " + std::to_string(t) + " out of range (model has " +
+                           std::to_string(facts.size()) + " tensors)");
+    if (facts[size_t(t)].constant)
+      return Status::Error(label + ": " + tensor_label(m, size_t(t)) + " is a constant, expected an activation");
+    if (inputs) {
+      if (facts[size_t(t)].dtype != fb::DType::Float32)
+        return Status::Error(label + ": " + tensor_label(m, size_t(t)) + " has dtype " +
+                             rt::dtype_name(facts[size_t(t)].dtype) + ", expected Float32");
+      if ((*producer)[size_t(t)] != -1)
+        return Status::Error(label + ": " + tensor_label(m, size_t(t)) + " is listed twice");
+      (*producer)[size_t(t)] = -2;
+    } else {
+      if (facts[size_t(t)].dtype == fb::DType::Int32)
+        return Status::Error(label + ": " + tensor_label(m, size_t(t)) + " has dtype Int32, expected Float32 or BitPacked");
+      if ((*producer)[size_t(t)] == -1)
+        return Status::Error(label + ": " + tensor_label(m, size_t(t)) + " is never produced by an operator");
+    }
+  }
+  return Status::Ok();
+}
+
+Status check_operator_graph(const fb::Model& m, const std::vector<TensorFacts>& facts, size_t i,
+                            std::vector<int>* producer) {
+  const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
+  const std::string label = rt::describe_op(m, i);
+  if (*rt::op_type_name(op->options_type()) == '\0')
+    return Status::Error(label + ": options type " + std::to_string(int(op->options_type())) +
+                         " is not a known operator");
+  if (op->options() == nullptr) return Status::Error(label + ": options table is missing");
+  const size_t n_in = op->inputs() ? op->inputs()->size() : 0;
+  for (size_t k = 0; k < n_in; ++k) {
+    const int t = op->inputs()->Get(flatbuffers::uoffset_t(k));
+    if (t < 0 || size_t(t) >= facts.size())
+      return Status::Error(label + ": input " + std::to_string(k) + ": tensor index " + std::to_string(t) +
+                           " out of range (model has " + std::to_string(facts.size()) + " tensors)");
+    if (!facts[size_t(t)].constant && (*producer)[size_t(t)] == -1)
+      return Status::Error(label + ": input " + std::to_string(k) + " (" + tensor_label(m, size_t(t)) +
+                           ") is used before any operator produces it (operators must be in execution order)");
+  }
+  const size_t n_out = op->outputs() ? op->outputs()->size() : 0;
+  if (n_out != 1) return Status::Error(label + ": has " + std::to_string(n_out) + " outputs, expected 1");
+  const int t = op->outputs()->Get(0);
+  if (t < 0 || size_t(t) >= facts.size())
+    return Status::Error(label + ": output 0: tensor index " + std::to_string(t) + " out of range (model has " +
+                         std::to_string(facts.size()) + " tensors)");
+  if (facts[size_t(t)].constant)
+    return Status::Error(label + ": output 0 (" + tensor_label(m, size_t(t)) + ") is a constant tensor");
+  const int prev = (*producer)[size_t(t)];
+  if (prev == -2)
+    return Status::Error(label + ": output 0 (" + tensor_label(m, size_t(t)) + ") is a graph input");
+  if (prev >= 0)
+    return Status::Error(label + ": output 0 (" + tensor_label(m, size_t(t)) + ") is already produced by " +
+                         rt::describe_op(m, size_t(prev)));
+  ONEBIT_RETURN_IF_ERROR(rt::validate_operator(m, facts, i));
+  (*producer)[size_t(t)] = int(i);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status validate_model(const fb::Model& m) {
+  if (m.version() != kFormatVersion)
+    return Status::Error("unsupported format version " + std::to_string(m.version()) + " (this runtime reads version " +
+                         std::to_string(kFormatVersion) + ")");
+  const size_t n = m.tensors() ? m.tensors()->size() : 0;
+  std::vector<rt::TensorFacts> facts(n);
+  for (size_t i = 0; i < n; ++i) ONEBIT_RETURN_IF_ERROR(check_tensor(m, i, &facts[i]));
+  // producer[t]: -1 not yet defined, -2 graph input, else the producing operator's index.
+  std::vector<int> producer(n, -1);
+  ONEBIT_RETURN_IF_ERROR(check_graph_io(m, facts, true, &producer));
+  const size_t ops = m.operators() ? m.operators()->size() : 0;
+  for (size_t i = 0; i < ops; ++i) ONEBIT_RETURN_IF_ERROR(check_operator_graph(m, facts, i, &producer));
+  return check_graph_io(m, facts, false, &producer);
+}
+
+}  // namespace onebit
