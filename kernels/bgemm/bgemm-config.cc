@@ -10,6 +10,9 @@ BgemmConfig bgemm_select(Isa isa) {
 #if defined(ONEBIT_HAVE_AVX512VPOPCNT)
       {Isa::kAvx512Vpopcnt, 6, 32, onebit_bgemm_ukernel_6x32__avx512vpopcnt},
 #endif
+#if defined(ONEBIT_HAVE_AVX2)
+      {Isa::kAvx2, 3, 8, onebit_bgemm_ukernel_3x8__avx2},
+#endif
       {Isa::kScalar, 4, 4, onebit_bgemm_ukernel_4x4__scalar},
   };
   for (const BgemmConfig& c : candidates) {

@@ -27,7 +27,7 @@ typedef void (*onebit_bgemm_ukernel_fn)(size_t mr, size_t nc, size_t kw, const u
 
 void onebit_bgemm_ukernel_4x4__scalar(size_t, size_t, size_t, const uint32_t*, size_t, const uint64_t*,
                                       int32_t*, size_t);
-void onebit_bgemm_ukernel_4x16__avx2(size_t, size_t, size_t, const uint32_t*, size_t, const uint64_t*,
+void onebit_bgemm_ukernel_3x8__avx2(size_t, size_t, size_t, const uint32_t*, size_t, const uint64_t*,
                                      int32_t*, size_t);
 void onebit_bgemm_ukernel_6x32__avx512vpopcnt(size_t, size_t, size_t, const uint32_t*, size_t,
                                               const uint64_t*, int32_t*, size_t);
