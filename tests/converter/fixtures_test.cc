@@ -50,13 +50,6 @@ std::vector<int64_t> json_shape(const std::string& json, const std::string& sect
   return out;
 }
 
-std::string json_string(const std::string& json, const std::string& key) {
-  size_t at = json.find("\"" + key + "\"");
-  if (at == std::string::npos) return "";
-  at = json.find('"', json.find(':', at) + 1);
-  return json.substr(at + 1, json.find('"', at + 1) - at - 1);
-}
-
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
