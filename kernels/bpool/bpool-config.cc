@@ -11,6 +11,12 @@ namespace onebit::kernels {
 onebit_bpool_ukernel_fn bpool_select(Isa isa, Isa* chosen) {
   struct Candidate { Isa isa; onebit_bpool_ukernel_fn fn; };
   static const Candidate candidates[] = {
+#if defined(ONEBIT_HAVE_AVX512VPOPCNT)
+      {Isa::kAvx512Vpopcnt, onebit_bpool_ukernel_x512__avx512vpopcnt},
+#endif
+#if defined(ONEBIT_HAVE_AVX2)
+      {Isa::kAvx2, onebit_bpool_ukernel_x256__avx2},
+#endif
       {Isa::kScalar, onebit_bpool_ukernel__scalar},
   };
   for (const Candidate& c : candidates) {

@@ -8,6 +8,12 @@ namespace onebit::kernels {
 onebit_pack_ukernel_fn pack_select(Isa isa, Isa* chosen) {
   struct Candidate { Isa isa; onebit_pack_ukernel_fn fn; };
   static const Candidate candidates[] = {
+#if defined(ONEBIT_HAVE_AVX512VPOPCNT)
+      {Isa::kAvx512Vpopcnt, onebit_pack_ukernel_x32__avx512vpopcnt},
+#endif
+#if defined(ONEBIT_HAVE_AVX2)
+      {Isa::kAvx2, onebit_pack_ukernel_x32__avx2},
+#endif
       {Isa::kScalar, onebit_pack_ukernel_x32__scalar},
   };
   for (const Candidate& c : candidates) {
