@@ -271,7 +271,7 @@ TEST_CASE("random byte corruption never crashes; accepted models still run") {
     std::unique_ptr<Interpreter> interp;
     if (Interpreter::create(*model, {}, &interp).ok()) CHECK(interp->invoke().ok());
   }
-  MESSAGE("corrupted models still accepted (benign changes): " << accepted << " of 3000");
+  CHECK(accepted < 3000);  // most corruptions are caught; the rest (e.g. weight bytes) are benign
 }
 
 TEST_CASE("load_file names the file; write_file_atomically leaves nothing behind on failure") {

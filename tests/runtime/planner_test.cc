@@ -1,0 +1,227 @@
+// Arena planner on random DAG-like lifetimes (fixed seeds), and the interpreter's own arena layout.
+#include "../runtime/src/planner.h"
+#include "onebit/schema/onebit_generated.h"
+#include "runtime_test_util.h"
+
+using namespace onebit;
+using namespace onebit::test;
+
+namespace {
+
+bool live_together(const rt::PlannedBuffer& a, const rt::PlannedBuffer& b) {
+  return a.first <= b.last && b.first <= a.last;
+}
+
+/// Lifetimes of a random DAG: node i is written at step i and read by up to 3 later nodes (its last read
+/// is its lifetime's end); some nodes are graph outputs that live to the end; a few scratch buffers live at
+/// one step only.
+std::vector<rt::PlannedBuffer> random_dag(std::mt19937& rng, int nodes) {
+  std::vector<rt::PlannedBuffer> b(static_cast<size_t>(nodes));
+  for (int i = 0; i < nodes; ++i) b[size_t(i)] = {size_t(rng() % 5000) + (rng() % 4 == 0 ? 20000 : 1), i, i};
+  for (int i = 1; i < nodes; ++i) {
+    const int fan_in = 1 + int(rng() % 3);
+    for (int k = 0; k < fan_in; ++k) {
+      const int src = int(rng() % uint32_t(i));
+      b[size_t(src)].last = std::max(b[size_t(src)].last, i);
+    }
+  }
+  for (int i = 0; i < nodes; ++i) {
+    if (rng() % 10 == 0) b[size_t(i)].last = nodes;
+  }
+  for (int i = 0; i < nodes / 4; ++i) {
+    const int step = int(rng() % uint32_t(nodes));
+    b.push_back({size_t(rng() % 3000) + 1, step, step});
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("planner: random DAGs never overlap live buffers and respect the lower bound") {
+  std::mt19937 rng(2024);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int nodes = 2 + int(rng() % 60);
+    const std::vector<rt::PlannedBuffer> b = random_dag(rng, nodes);
+    const rt::ArenaPlan plan = rt::plan_arena(b);
+    CAPTURE(trial); CAPTURE(nodes);
+    REQUIRE(plan.offsets.size() == b.size());
+    size_t high = 0;
+    for (size_t i = 0; i < b.size(); ++i) {
+      CHECK(plan.offsets[i] % rt::kArenaAlignment == 0);
+      high = std::max(high, plan.offsets[i] + b[i].bytes);
+      for (size_t j = i + 1; j < b.size(); ++j) {
+        if (!live_together(b[i], b[j])) continue;
+        const bool disjoint = plan.offsets[i] + b[i].bytes <= plan.offsets[j] ||
+                              plan.offsets[j] + b[j].bytes <= plan.offsets[i];
+        CAPTURE(i); CAPTURE(j);
+        CHECK(disjoint);
+      }
+    }
+    CHECK(plan.arena_bytes == high + rt::kArenaSlack);
+    CHECK(plan.arena_bytes >= rt::liveness_lower_bound(b) + rt::kArenaSlack);
+  }
+}
+
+TEST_CASE("planner: a chain reuses memory (ping-pong), so the arena is far below the sum of sizes") {
+  std::vector<rt::PlannedBuffer> b;
+  for (int i = 0; i < 20; ++i) b.push_back({1024, i, i + 1});
+  const rt::ArenaPlan plan = rt::plan_arena(b);
+  CHECK(plan.arena_bytes == 2 * 1024 + rt::kArenaSlack);
+}
+
+namespace {
+
+/// A small binary ResNet-like model: stem conv, two binary blocks with residual adds, a downsampling
+/// block with an avg-pool + 1x1 shortcut, global pool and FC.
+void build_resnetish(ModelBuilder& b, uint32_t seed) {
+  int x = b.add_input("input", {1, 12, 12, 3});
+  Conv2DParams stem;
+  stem.kernel_h = stem.kernel_w = 3;
+  stem.pad_top = stem.pad_left = stem.pad_bottom = stem.pad_right = 1;
+  x = b.conv2d("stem", x, 40, uniform(40 * 3 * 9, seed), uniform(40, seed + 1), stem);
+  for (int block = 0; block < 3; ++block) {
+    const std::string name = "block" + std::to_string(block);
+    const bool down = block == 2;
+    const int c = b.shape(x)[3], out_c = down ? 72 : c;
+    BinaryConv2DParams p;
+    p.kernel_h = p.kernel_w = 3;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+    p.stride_h = p.stride_w = down ? 2 : 1;
+    const int q = b.quantize(name + "/sign", x);
+    const int y = b.binary_conv2d(name + "/bconv", q, out_c, signs(size_t(out_c) * c * 9, seed + 10 + block),
+                                  uniform(size_t(out_c), seed + 20 + block, 0.01f, 0.1f),
+                                  uniform(size_t(out_c), seed + 30 + block), p);
+    int shortcut = x;
+    if (down) {
+      Pool2DParams ap;
+      ap.kernel_h = ap.kernel_w = ap.stride_h = ap.stride_w = 2;
+      shortcut = b.avg_pool(name + "/avgpool", x, ap);
+      Conv2DParams one;
+      shortcut = b.conv2d(name + "/conv1x1", shortcut, out_c, uniform(size_t(out_c) * c, seed + 40), {}, one);
+    }
+    x = b.add(name + "/residual", y, shortcut);
+  }
+  x = b.global_avg_pool("pool", x);
+  b.mark_output(b.fully_connected("fc", x, 10, uniform(10 * 72, seed + 50), uniform(10, seed + 51)));
+}
+
+}  // namespace
+
+TEST_CASE("interpreter: live tensors never share arena bytes and all lie inside arena_bytes") {
+  ModelBuilder b;
+  build_resnetish(b, 77);
+  Loaded l = load(b);
+  const fb::Model& m = l.model->fb();
+  const size_t n_ops = m.operators()->size();
+  // Lifetimes recomputed here from the graph.
+  std::vector<int> first(m.tensors()->size(), -1), last(m.tensors()->size(), -1);
+  for (int t : *m.inputs()) first[size_t(t)] = last[size_t(t)] = 0;
+  for (size_t i = 0; i < n_ops; ++i) {
+    const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
+    for (int t : *op->inputs()) last[size_t(t)] = std::max(last[size_t(t)], int(i));
+    first[size_t(op->outputs()->Get(0))] = last[size_t(op->outputs()->Get(0))] = int(i);
+  }
+  for (int t : *m.outputs()) last[size_t(t)] = int(n_ops);
+  std::vector<int> activations;
+  for (size_t t = 0; t < first.size(); ++t) {
+    size_t offset = 0, bytes = 0;
+    const bool in_arena = l.interp->tensor_arena_span(int(t), &offset, &bytes);
+    const bool constant = m.tensors()->Get(flatbuffers::uoffset_t(t))->buffer() >= 0;
+    CAPTURE(t);
+    CHECK(in_arena == !constant);
+    if (!in_arena) continue;
+    CHECK(offset + bytes <= l.interp->arena_bytes());
+    activations.push_back(int(t));
+  }
+  for (size_t i = 0; i < activations.size(); ++i)
+    for (size_t j = i + 1; j < activations.size(); ++j) {
+      const size_t a = size_t(activations[i]), c = size_t(activations[j]);
+      if (!(first[a] <= last[c] && first[c] <= last[a])) continue;
+      size_t oa = 0, ba = 0, oc = 0, bc = 0;
+      l.interp->tensor_arena_span(int(a), &oa, &ba);
+      l.interp->tensor_arena_span(int(c), &oc, &bc);
+      CAPTURE(a); CAPTURE(c);
+      CHECK((oa + ba <= oc || oc + bc <= oa));
+    }
+  // Sanity: the arena is smaller than keeping every activation.
+  size_t total = 0;
+  for (int t : activations) {
+    size_t o = 0, bytes = 0;
+    l.interp->tensor_arena_span(t, &o, &bytes);
+    total += bytes;
+  }
+  CHECK(l.interp->arena_bytes() < total);
+}
+
+TEST_CASE("interpreter: threads=2 gives the same outputs as threads=1; repeated invokes agree") {
+  ModelBuilder b1, b2;
+  build_resnetish(b1, 91);
+  build_resnetish(b2, 91);
+  InterpreterOptions one, two;
+  two.threads = 2;
+  Loaded l1 = load(b1, one), l2 = load(b2, two);
+  CHECK(l1.interp->threads() == 1);
+  CHECK(l2.interp->threads() == 2);
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    const std::vector<float> x = uniform(12 * 12 * 3, seed);
+    const std::vector<float> a = run(*l1.interp, {x});
+    const std::vector<float> c = run(*l2.interp, {x});
+    CAPTURE(seed);
+    check_close(c, a, 1e-5f);
+    check_close(run(*l1.interp, {x}), a, 0.0f);
+  }
+}
+
+TEST_CASE("interpreter: ISA selection, profiling, option errors") {
+  ModelBuilder b;
+  build_resnetish(b, 5);
+  std::vector<uint8_t> bytes;
+  REQUIRE(b.finish(&bytes).ok());
+  std::unique_ptr<Model> model;
+  REQUIRE(Model::load_buffer(bytes.data(), bytes.size(), &model).ok());
+  std::unique_ptr<Interpreter> interp;
+
+  InterpreterOptions o;
+  o.isa = "sse9";
+  Status s = Interpreter::create(*model, o, &interp);
+  CHECK(s.message().find("unknown ISA 'sse9'") != std::string::npos);
+  for (kernels::Isa isa : kernels::kAllIsas) {
+    o.isa = kernels::isa_name(isa);
+    s = Interpreter::create(*model, o, &interp);
+    CAPTURE(o.isa);
+    INFO(s.message());
+    if (kernels::isa_supported(isa)) {
+      CHECK(s.ok());
+      CHECK(std::string(interp->isa_name()) == o.isa);
+    } else {
+      CHECK(s.message().find("ISA '" + o.isa + "'") != std::string::npos);
+    }
+  }
+  o.isa = "";
+  o.threads = 0;
+  CHECK(Interpreter::create(*model, o, &interp).message().find("threads = 0") != std::string::npos);
+
+  o.threads = 1;
+  o.profiling = true;
+  REQUIRE(Interpreter::create(*model, o, &interp).ok());
+  REQUIRE(interp->invoke().ok());
+  REQUIRE(interp->invoke().ok());
+  const std::vector<OpProfile>& prof = interp->profile();
+  REQUIRE(prof.size() == model->fb().operators()->size());
+  int64_t binary = 0, flt = 0;
+  for (const OpProfile& p : prof) {
+    CHECK(p.samples_ms.size() == 2);
+    binary += p.binary_macs;
+    flt += p.float_macs;
+  }
+  CHECK(prof[0].name == "stem");
+  CHECK(prof[0].type == "Conv2D");
+  CHECK(prof[0].output_shape == std::vector<int>{1, 12, 12, 40});
+  CHECK(prof[0].float_macs == int64_t(12) * 12 * 40 * 3 * 9);
+  CHECK(prof[2].type == "BinaryConv2D");
+  CHECK(prof[2].binary_macs == int64_t(12) * 12 * 40 * 40 * 9);
+  CHECK(binary > 0);
+  CHECK(flt > 0);
+  interp->clear_profile();
+  CHECK(interp->profile()[0].samples_ms.empty());
+}
