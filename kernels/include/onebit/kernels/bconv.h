@@ -63,7 +63,8 @@ class BConv2D {
   bool prepare(Isa isa, const BConvGeometry& geometry, const uint32_t* weights,
                const OutputTransformParams& transform, std::string* error);
 
-  /// Scratch the caller provides to run() (im2col rows, accumulators); 0 if none.
+  /// Scratch the caller provides to run() (im2col rows, accumulators); 0 if none. run() uses one slot per
+  /// pool thread, so pass threads = pthreadpool_get_threads_count(pool) (1 for a null pool).
   size_t scratch_bytes(size_t threads) const;
 
   /// input:  [batch][in_h][in_w][packed_words(in_c)] words.
