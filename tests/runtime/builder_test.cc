@@ -1,0 +1,90 @@
+// ModelBuilder error reporting, metadata round trip, and ONEBIT_ISA.
+#include <cstdlib>
+
+#include "onebit/schema/onebit_generated.h"
+#include "runtime_test_util.h"
+
+using namespace onebit;
+using namespace onebit::test;
+
+TEST_CASE("builder: inconsistent additions fail finish() with a message naming the op") {
+  SUBCASE("weights of the wrong size") {
+    ModelBuilder b;
+    Conv2DParams p;
+    p.kernel_h = p.kernel_w = 3;
+    b.mark_output(b.conv2d("stem", b.add_input("x", {1, 8, 8, 3}), 4, std::vector<float>(5), {}, p));
+    std::vector<uint8_t> bytes;
+    const Status s = b.finish(&bytes);
+    INFO(s.message());
+    CHECK(s.message().find("'stem' (Conv2D): weights has 5 values, expected 108") != std::string::npos);
+  }
+  SUBCASE("a binary conv fed a float tensor (validation of the finished model)") {
+    ModelBuilder b;
+    BinaryConv2DParams p;
+    b.mark_output(b.binary_conv2d("bconv", b.add_input("x", {1, 4, 4, 8}), 2, signs(16, 1), {1, 1}, {0, 0}, p));
+    std::vector<uint8_t> bytes;
+    const Status s = b.finish(&bytes);
+    INFO(s.message());
+    CHECK(s.message().find("operator 0 'bconv' (BinaryConv2D): input 0 (tensor 0 'x') has dtype Float32, "
+                           "expected BitPacked") != std::string::npos);
+    CHECK(bytes.empty());
+  }
+  SUBCASE("a window that does not fit") {
+    ModelBuilder b;
+    Pool2DParams p;
+    p.kernel_h = p.kernel_w = 5;
+    b.mark_output(b.max_pool("pool", b.add_input("x", {1, 3, 3, 2}), p));
+    std::vector<uint8_t> bytes;
+    CHECK(b.finish(&bytes).message().find("'pool' (MaxPool2D): window does not fit input [1, 3, 3, 2]") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("builder: metadata round trip and aligned constant buffers") {
+  ModelBuilder b;
+  b.mark_output(b.relu("relu", b.add_input("x", {1, 2})));
+  ModelMetadata meta;
+  meta.producer = "test";
+  meta.source = "unit.onnx";
+  meta.input_shape = {1, 2};
+  meta.input_mean = {0.5f};
+  meta.input_std = {0.25f};
+  meta.labels = {"cat", "dog"};
+  b.set_metadata(meta);
+  const int w = b.fully_connected("fc", 0, 3, uniform(6, 1), uniform(3, 2));
+  b.mark_output(w);
+  std::vector<uint8_t> bytes;
+  REQUIRE(b.finish(&bytes).ok());
+  std::unique_ptr<Model> model;
+  REQUIRE(Model::load_buffer(bytes.data(), bytes.size(), &model).ok());
+  const fb::Metadata* m = model->fb().metadata();
+  REQUIRE(m != nullptr);
+  CHECK(m->producer()->str() == "test");
+  CHECK(m->source()->str() == "unit.onnx");
+  CHECK(m->labels()->size() == 2);
+  CHECK(m->labels()->Get(1)->str() == "dog");
+  CHECK(m->input_std()->Get(0) == 0.25f);
+  for (const fb::Buffer* buf : *model->fb().buffers())
+    CHECK(reinterpret_cast<uintptr_t>(buf->data()->data()) % 16 == 0);
+}
+
+TEST_CASE("ONEBIT_ISA selects the kernel path when the option is empty") {
+  ModelBuilder b;
+  b.mark_output(b.dequantize("pm1", b.quantize("q", b.add_input("x", {1, 40}))));
+  std::vector<uint8_t> bytes;
+  REQUIRE(b.finish(&bytes).ok());
+  std::unique_ptr<Model> model;
+  REQUIRE(Model::load_buffer(bytes.data(), bytes.size(), &model).ok());
+  const char* saved = std::getenv("ONEBIT_ISA");
+  const std::string restore = saved ? saved : "";
+  std::unique_ptr<Interpreter> interp;
+  setenv("ONEBIT_ISA", "scalar", 1);
+  REQUIRE(Interpreter::create(*model, {}, &interp).ok());
+  CHECK(std::string(interp->isa_name()) == "scalar");
+  setenv("ONEBIT_ISA", "bogus", 1);
+  CHECK(Interpreter::create(*model, {}, &interp).message().find("unknown ISA 'bogus'") != std::string::npos);
+  InterpreterOptions o;
+  o.isa = "scalar";  // the option wins over the environment
+  CHECK(Interpreter::create(*model, o, &interp).ok());
+  if (saved) setenv("ONEBIT_ISA", restore.c_str(), 1); else unsetenv("ONEBIT_ISA");
+}
