@@ -77,46 +77,8 @@ class BinaryConv2D final : public Op {
   void* scratch_ptr_ = nullptr;
 };
 
-class BinaryMaxPool final : public Op {
- public:
-  Status prepare(const OpContext& ctx) override {
-    const fb::BinaryMaxPool2DOptions& o = *ctx.op->options_as_BinaryMaxPool2DOptions();
-    const std::vector<int>& x = ctx.inputs[0]->shape;
-    isa_ = ctx.isa;
-    g_.batch = x[0];
-    g_.in_h = x[1];
-    g_.in_w = x[2];
-    g_.channels = x[3];
-    g_.kernel_h = o.kernel_h();
-    g_.kernel_w = o.kernel_w();
-    g_.stride_h = o.stride_h();
-    g_.stride_w = o.stride_w();
-    g_.pad_top = o.pad_top();
-    g_.pad_left = o.pad_left();
-    g_.pad_bottom = o.pad_bottom();
-    g_.pad_right = o.pad_right();
-    return Status::Ok();
-  }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const uint32_t*>(in[0]);
-    y_ = static_cast<uint32_t*>(out);
-    return Status::Ok();
-  }
-  Status run(pthreadpool_t) override {
-    kernels::binary_max_pool(isa_, g_, x_, y_);
-    return Status::Ok();
-  }
-
- private:
-  kernels::Isa isa_ = kernels::Isa::kScalar;
-  kernels::BPoolGeometry g_;
-  const uint32_t* x_ = nullptr;
-  uint32_t* y_ = nullptr;
-};
-
 }  // namespace
 
 std::unique_ptr<Op> make_binary_conv2d(bool fully_connected) { return std::make_unique<BinaryConv2D>(fully_connected); }
-std::unique_ptr<Op> make_binary_max_pool() { return std::make_unique<BinaryMaxPool>(); }
 
 }  // namespace onebit::rt
