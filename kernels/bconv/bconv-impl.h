@@ -23,11 +23,18 @@ struct BConvPlan {
   int32_t taps = 0;              // real taps per output value
   int out_h = 0, out_w = 0;
 
-  bool direct = false;       // 1x1, stride 1, no padding, word-aligned groups: GEMM reads the input in place
   bool extract = false;      // group slices straddle words: im2col extracts bits per group
-  size_t block_m = 0;        // output pixels per GEMM block (multiple of gemm.mr unless the row is shorter)
+  // A GEMM row (one output pixel) is segs segments of seg_words words. In-place windows: each kernel row of
+  // a window that lies inside the image is one contiguous run of kernel_w * tap_words input words (needs
+  // word-aligned groups, dilation_w 1, and one group per pixel's words unless kernel_w is 1), so the GEMM
+  // reads it from the input through a pointer; only windows that touch padding are copied (im2col). Else
+  // every window is copied and a row is one segment of row_words.
+  bool in_place = false;
+  bool needs_im2col = true;  // some window is copied
+  size_t segs = 1, seg_words = 0;
+  size_t block_m = 0;        // output pixels per GEMM block (multiple of gemm.mr), over the flattened output
 
-  std::vector<uint64_t> packed_weights;  // [groups][bgemm_packed_chunks(nr, cout_g, row_words)]
+  std::vector<uint64_t> packed_weights;  // [groups][bgemm_packed_chunks(nr, cout_g, segs, seg_words)]
   size_t group_chunks = 0;
 
   bool bitpacked = false;
@@ -44,7 +51,14 @@ struct BConvPlan {
   std::vector<int32_t> correction;
 
   // Per-thread scratch layout (bytes, 64-aligned pieces).
-  size_t im2col_bytes = 0, popcount_bytes = 0, slot_bytes = 0;
+  size_t im2col_bytes = 0, pointer_bytes = 0, popcount_bytes = 0, slot_bytes = 0;
+
+  /// Whether the window of output (oy, ox) lies inside the image (read in place when in_place).
+  bool window_inside(int oy, int ox) const {
+    const int iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
+    return iy0 >= 0 && iy0 + (g.kernel_h - 1) * g.dilation_h < g.in_h && ix0 >= 0 &&
+           ix0 + (g.kernel_w - 1) * g.dilation_w < g.in_w;
+  }
 
   const int32_t* correction_for(int oy, int ox) const {
     if (correction.empty()) return nullptr;

@@ -82,19 +82,22 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   p->out_w = g.out_w();
   const bool aligned_groups = g.groups == 1 || p->cin_g % kBitsPerWord == 0;
   p->extract = !aligned_groups;
-  p->direct = aligned_groups && g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
-              g.pad_top == 0 && g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0;
+  p->in_place = aligned_groups && g.dilation_w == 1 && (g.kernel_w == 1 || p->tap_words == p->in_words);
+  p->segs = p->in_place ? static_cast<size_t>(g.kernel_h) : 1;
+  p->seg_words = p->row_words / p->segs;
+  p->needs_im2col = !p->in_place || !p->window_inside(0, 0) || !p->window_inside(p->out_h - 1, p->out_w - 1);
 
   // Weights: mask channel padding bits (the contract says they are 0; masking makes that certain), then
   // pack each group into the micro-kernel's tiles.
   const size_t weight_words = static_cast<size_t>(g.out_c) * p->row_words;
   std::vector<uint32_t> masked(weights, weights + weight_words);
   for (size_t i = 0; i < weight_words; ++i) masked[i] &= channel_mask(p->cin_g, i % p->tap_words);
-  p->group_chunks = bgemm_packed_chunks(p->gemm.nr, p->cout_g, p->row_words);
+  p->group_chunks = bgemm_packed_chunks(p->gemm.nr, p->cout_g, p->segs, p->seg_words);
   p->packed_weights.assign(p->group_chunks * g.groups, 0);
   for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
-    bgemm_pack_weights(p->gemm.nr, p->cout_g, p->row_words, masked.data() + grp * p->cout_g * p->row_words,
-                       p->row_words, p->packed_weights.data() + grp * p->group_chunks);
+    bgemm_pack_weights(p->gemm.nr, p->cout_g, p->segs, p->seg_words,
+                       masked.data() + grp * p->cout_g * p->row_words, p->row_words,
+                       p->packed_weights.data() + grp * p->group_chunks);
   }
 
   p->bitpacked = transform.bitpacked;
@@ -111,13 +114,15 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   if (g.pad_mode == PadMode::kZero) bconv_zero_padding_correction(*p, masked.data());
 
   // Block of output pixels per GEMM call: im2col rows + popcounts of a block stay within ~48 KiB.
-  const size_t bytes_per_pixel = (p->direct ? 0 : p->row_words * 4) + static_cast<size_t>(g.out_c) * 4;
+  const size_t bytes_per_pixel = (p->needs_im2col ? p->row_words * 4 : 0) + static_cast<size_t>(g.out_c) * 4;
   size_t block = std::max<size_t>(1, (48 * 1024) / bytes_per_pixel);
   block = std::max(p->gemm.mr, block / p->gemm.mr * p->gemm.mr);
-  p->block_m = std::min(block, static_cast<size_t>(p->out_w));
-  p->im2col_bytes = p->direct ? 0 : align_up(p->block_m * p->row_words * sizeof(uint32_t));
+  const size_t pixels = static_cast<size_t>(g.batch) * p->out_h * p->out_w;
+  p->block_m = std::min(block, (pixels + p->gemm.mr - 1) / p->gemm.mr * p->gemm.mr);
+  p->im2col_bytes = p->needs_im2col ? align_up(p->block_m * p->row_words * sizeof(uint32_t)) : 0;
+  p->pointer_bytes = align_up(p->block_m * p->segs * sizeof(const uint32_t*));
   p->popcount_bytes = align_up(p->block_m * g.out_c * sizeof(int32_t));
-  p->slot_bytes = p->im2col_bytes + p->popcount_bytes;
+  p->slot_bytes = p->im2col_bytes + p->pointer_bytes + p->popcount_bytes;
   impl_ = p;
   return true;
 }
@@ -134,15 +139,20 @@ struct RunContext {
   const uint32_t* input;
   void* output;
   char* scratch;
-  size_t rows, chunks;
+  size_t pixels, chunks;
 };
 
-void run_rows(const BConvPlan& p, const uint32_t* input, void* output, char* slot, size_t r0, size_t r1) {
+// Output pixels [q0, q1) of the flattened [batch][out_h][out_w] output.
+void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* slot, size_t q0, size_t q1) {
   const BConvGeometry& g = p.g;
   uint32_t* im2col = reinterpret_cast<uint32_t*>(slot);
-  int32_t* popcounts = reinterpret_cast<int32_t*>(slot + p.im2col_bytes);
+  const uint32_t** pointers = reinterpret_cast<const uint32_t**>(slot + p.im2col_bytes);
+  int32_t* popcounts = reinterpret_cast<int32_t*>(slot + p.im2col_bytes + p.pointer_bytes);
   const size_t out_c = static_cast<size_t>(g.out_c);
-  const size_t mr = p.gemm.mr;
+  const size_t mr = p.gemm.mr, segs = p.segs;
+  const size_t plane = static_cast<size_t>(p.out_h) * p.out_w;
+  const size_t image_words = static_cast<size_t>(g.in_h) * g.in_w * p.in_words;
+  const size_t seg_pitch = static_cast<size_t>(g.dilation_h) * g.in_w * p.in_words;  // in-place segments
   FloatTransform ft;
   ft.taps = p.taps;
   ft.multiplier = p.multiplier.data();
@@ -153,37 +163,40 @@ void run_rows(const BConvPlan& p, const uint32_t* input, void* output, char* slo
   bt.taps = p.taps;
   bt.threshold = p.threshold.data();
   bt.sign_mask = p.sign_mask.data();
-  for (size_t r = r0; r < r1; ++r) {
-    const int n = static_cast<int>(r / p.out_h), oy = static_cast<int>(r % p.out_h);
-    for (int ox0 = 0; ox0 < p.out_w; ox0 += static_cast<int>(p.block_m)) {
-      const size_t mb = std::min(p.block_m, static_cast<size_t>(p.out_w - ox0));
-      for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
-        const uint32_t* a;
-        size_t a_stride;
-        if (p.direct) {
-          a = input + ((static_cast<size_t>(n) * g.in_h + oy) * g.in_w + ox0) * p.in_words + grp * p.tap_words;
-          a_stride = p.in_words * sizeof(uint32_t);
-        } else {
-          bconv_im2col(p, input, n, oy, ox0, mb, grp, im2col);
-          a = im2col;
-          a_stride = p.row_words * sizeof(uint32_t);
-        }
-        const uint64_t* w = p.packed_weights.data() + grp * p.group_chunks;
-        for (size_t m0 = 0; m0 < mb; m0 += mr) {
-          p.gemm.ukernel(std::min(mr, mb - m0), p.cout_g, p.row_words,
-                         reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(a) + m0 * a_stride), a_stride,
-                         w, popcounts + m0 * out_c + grp * p.cout_g, out_c * sizeof(int32_t));
-        }
-      }
-      const size_t pixel0 = (static_cast<size_t>(n) * p.out_h + oy) * p.out_w + ox0;
+  for (size_t b0 = q0; b0 < q1; b0 += p.block_m) {
+    const size_t mb = std::min(p.block_m, q1 - b0);
+    for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
+      uint32_t* next_row = im2col;
       for (size_t i = 0; i < mb; ++i) {
-        const int32_t* corr = p.correction_for(oy, ox0 + static_cast<int>(i));
-        if (p.bitpacked) {
-          p.transform.bits(out_c, popcounts + i * out_c, corr, &bt,
-                           static_cast<uint32_t*>(output) + (pixel0 + i) * p.out_words);
-        } else {
-          p.transform.f32(out_c, popcounts + i * out_c, corr, &ft, static_cast<float*>(output) + (pixel0 + i) * out_c);
+        const size_t q = b0 + i, rest = q % plane;
+        const int n = static_cast<int>(q / plane);
+        const int oy = static_cast<int>(rest / p.out_w), ox = static_cast<int>(rest % p.out_w);
+        const uint32_t** ptr = pointers + i * segs;
+        if (p.in_place && p.window_inside(oy, ox)) {
+          const uint32_t* base = input + n * image_words +
+                                 (static_cast<size_t>(oy * g.stride_h - g.pad_top) * g.in_w + (ox * g.stride_w - g.pad_left)) *
+                                     p.in_words +
+                                 grp * p.tap_words;
+          for (size_t s = 0; s < segs; ++s) ptr[s] = base + s * seg_pitch;
+          continue;
         }
+        bconv_im2col(p, input, n, oy, ox, 1, grp, next_row);
+        for (size_t s = 0; s < segs; ++s) ptr[s] = next_row + s * p.seg_words;
+        next_row += p.row_words;
+      }
+      const uint64_t* w = p.packed_weights.data() + grp * p.group_chunks;
+      for (size_t m0 = 0; m0 < mb; m0 += mr) {
+        p.gemm.ukernel(std::min(mr, mb - m0), p.cout_g, segs, p.seg_words, pointers + m0 * segs, w,
+                       popcounts + m0 * out_c + grp * p.cout_g, out_c * sizeof(int32_t));
+      }
+    }
+    for (size_t i = 0; i < mb; ++i) {
+      const size_t q = b0 + i, rest = q % plane;
+      const int32_t* corr = p.correction_for(static_cast<int>(rest / p.out_w), static_cast<int>(rest % p.out_w));
+      if (p.bitpacked) {
+        p.transform.bits(out_c, popcounts + i * out_c, corr, &bt, static_cast<uint32_t*>(output) + q * p.out_words);
+      } else {
+        p.transform.f32(out_c, popcounts + i * out_c, corr, &ft, static_cast<float*>(output) + q * out_c);
       }
     }
   }
@@ -191,8 +204,11 @@ void run_rows(const BConvPlan& p, const uint32_t* input, void* output, char* slo
 
 void run_chunk(void* context, size_t chunk) {
   const RunContext& ctx = *static_cast<const RunContext*>(context);
-  const size_t r0 = ctx.rows * chunk / ctx.chunks, r1 = ctx.rows * (chunk + 1) / ctx.chunks;
-  run_rows(*ctx.impl, ctx.input, ctx.output, ctx.scratch + chunk * ctx.impl->slot_bytes, r0, r1);
+  // Chunk boundaries on multiples of the GEMM tile height, so only the last tile of the last chunk is partial.
+  const size_t mr = ctx.impl->gemm.mr;
+  const size_t q0 = ctx.pixels * chunk / ctx.chunks / mr * mr;
+  const size_t q1 = chunk + 1 == ctx.chunks ? ctx.pixels : ctx.pixels * (chunk + 1) / ctx.chunks / mr * mr;
+  run_pixels(*ctx.impl, ctx.input, ctx.output, ctx.scratch + chunk * ctx.impl->slot_bytes, q0, q1);
 }
 
 }  // namespace
@@ -206,10 +222,10 @@ void BConv2D::run(const uint32_t* input, void* output, void* scratch, pthreadpoo
   ctx.output = output;
   const uintptr_t base = reinterpret_cast<uintptr_t>(scratch);
   ctx.scratch = static_cast<char*>(scratch) + (align_up(base) - base);
-  ctx.rows = static_cast<size_t>(impl_->g.batch) * impl_->out_h;
-  ctx.chunks = std::min(threads, ctx.rows);
+  ctx.pixels = static_cast<size_t>(impl_->g.batch) * impl_->out_h * impl_->out_w;
+  ctx.chunks = std::min(threads, ctx.pixels);
   if (ctx.chunks <= 1) {
-    run_rows(*impl_, input, output, ctx.scratch, 0, ctx.rows);
+    run_pixels(*impl_, input, output, ctx.scratch, 0, ctx.pixels);
   } else {
     pthreadpool_parallelize_1d(pool, run_chunk, &ctx, ctx.chunks, 0);
   }

@@ -11,7 +11,7 @@
 // 3 rows: 6 byte counters + lookup, mask, 2 weight vectors, broadcast and temporaries fill the 16 ymm
 // registers (a 4-row tile made GCC spill counters inside the loop).
 // Byte counters hold at most 8 per step, so they are widened with vpsadbw every 31 steps (31 * 8 < 256).
-// Reads: exactly kw words of each A row; the whole packed weight tile (padded to 8 columns).
+// Reads: exactly seg_words words of each A segment (rows come as segment pointers, see bgemm.h); the whole packed weight tile (padded to 8 columns).
 #include "util/immintrin.h"
 
 #include <algorithm>
@@ -24,20 +24,16 @@ using onebit::kernels::load_pair;
 using onebit::kernels::load_single;
 
 namespace {
-inline const uint32_t* next_row(const uint32_t* row, size_t stride, bool valid) {
-  return valid ? reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(row) + stride) : row;
-}
 inline int32_t* next_out(int32_t* row, size_t stride, bool valid) {
   return valid ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(row) + stride) : row;
 }
 }  // namespace
 
-void onebit_bgemm_ukernel_3x8__avx2(size_t mr, size_t nc, size_t kw, const uint32_t* a, size_t a_stride,
-                                    const uint64_t* w, int32_t* c, size_t c_stride) {
-  assert(mr >= 1 && mr <= 3 && nc >= 1 && kw >= 1);
-  const uint32_t* a0 = a;
-  const uint32_t* a1 = next_row(a0, a_stride, mr > 1);
-  const uint32_t* a2 = next_row(a1, a_stride, mr > 2);
+ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_3x8__avx2) {
+  assert(mr >= 1 && mr <= 3 && nc >= 1 && segs >= 1 && seg_words >= 1);
+  const uint32_t* const* p0 = a;
+  const uint32_t* const* p1 = mr > 1 ? p0 + segs : p0;
+  const uint32_t* const* p2 = mr > 2 ? p1 + segs : p1;
   int32_t* out[3];
   out[0] = c;
   out[1] = next_out(out[0], c_stride, mr > 1);
@@ -46,12 +42,12 @@ void onebit_bgemm_ukernel_3x8__avx2(size_t mr, size_t nc, size_t kw, const uint3
                                        2, 2, 3, 2, 3, 3, 4);
   const __m256i low = _mm256_set1_epi8(0x0F);
   const __m256i zero = _mm256_setzero_si256();
-  const size_t pairs = kw / 2, chunks = (kw + 1) / 2;
+  const size_t pairs = seg_words / 2, chunks = (seg_words + 1) / 2;
   for (size_t n0 = 0; n0 < nc; n0 += 8) {
     // 64-bit totals live in memory (touched once per 31 steps) so the byte counters keep the registers.
     alignas(32) int64_t totals[3][8] = {};
-    for (size_t j0 = 0; j0 < chunks; j0 += 31) {
-      const size_t j1 = std::min(chunks, j0 + 31);
+    // Walk (segment, chunk) positions in runs of at most 31 steps between widenings.
+    for (size_t sg = 0, j = 0; sg < segs;) {
       __m256i b00 = zero, b01 = zero, b10 = zero, b11 = zero, b20 = zero, b21 = zero;
 #define ONEBIT_COUNT(acc, v, wv)                                                                          \
   {                                                                                                     \
@@ -72,9 +68,20 @@ void onebit_bgemm_ukernel_3x8__avx2(size_t mr, size_t nc, size_t kw, const uint3
     w += 8;                                                                           \
     ONEBIT_ROW(0, load(a0 + k)) ONEBIT_ROW(1, load(a1 + k)) ONEBIT_ROW(2, load(a2 + k)) \
   }
-      const size_t full = std::min(j1, pairs);
-      for (size_t j = j0; j < full; ++j) ONEBIT_STEP(load_pair, 2 * j)
-      if (full < j1) ONEBIT_STEP(load_single, 2 * full)  // odd kw: the last word alone
+      for (size_t budget = 31; budget > 0 && sg < segs;) {
+        const uint32_t *a0 = p0[sg], *a1 = p1[sg], *a2 = p2[sg];
+        const size_t j0 = j, end = std::min(chunks, j + budget), full = std::min(end, pairs);
+        for (; j < full; ++j) ONEBIT_STEP(load_pair, 2 * j)
+        if (j < end) {  // odd seg_words: the last word alone
+          ONEBIT_STEP(load_single, 2 * j)
+          ++j;
+        }
+        budget -= j - j0;
+        if (j == chunks) {
+          j = 0;
+          ++sg;
+        }
+      }
 #undef ONEBIT_STEP
 #undef ONEBIT_ROW
 #undef ONEBIT_COUNT

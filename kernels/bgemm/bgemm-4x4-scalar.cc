@@ -8,16 +8,13 @@ using onebit::kernels::load_pair;
 using onebit::kernels::load_single;
 using onebit::kernels::popcount64;
 
-void onebit_bgemm_ukernel_4x4__scalar(size_t mr, size_t nc, size_t kw, const uint32_t* a, size_t a_stride,
-                                      const uint64_t* w, int32_t* c, size_t c_stride) {
-  assert(mr >= 1 && mr <= 4 && nc >= 1 && kw >= 1);
-  const uint32_t* a0 = a;
-  const uint32_t* a1 = mr > 1 ? reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(a0) + a_stride) : a0;
-  const uint32_t* a2 = mr > 2 ? reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(a1) + a_stride) : a1;
-  const uint32_t* a3 = mr > 3 ? reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(a2) + a_stride) : a2;
+ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x4__scalar) {
+  assert(mr >= 1 && mr <= 4 && nc >= 1 && segs >= 1 && seg_words >= 1);
+  const uint32_t* const* rows[4];
+  for (size_t i = 0; i < 4; ++i) rows[i] = a + (i < mr ? i : mr - 1) * segs;
   int32_t* crow[4];
   for (size_t i = 0; i < 4; ++i) crow[i] = reinterpret_cast<int32_t*>(reinterpret_cast<char*>(c) + (i < mr ? i : mr - 1) * c_stride);
-  const size_t pairs = kw / 2;
+  const size_t pairs = seg_words / 2;
   for (size_t n0 = 0; n0 < nc; n0 += 4) {
     uint32_t acc[4][4] = {};
     auto step = [&](uint64_t v0, uint64_t v1, uint64_t v2, uint64_t v3) {
@@ -30,12 +27,15 @@ void onebit_bgemm_ukernel_4x4__scalar(size_t mr, size_t nc, size_t kw, const uin
       }
       w += 4;
     };
-    for (size_t j = 0; j < pairs; ++j) {
-      step(load_pair(a0 + 2 * j), load_pair(a1 + 2 * j), load_pair(a2 + 2 * j), load_pair(a3 + 2 * j));
-    }
-    if (kw % 2 != 0) {
-      const size_t j = kw - 1;
-      step(load_single(a0 + j), load_single(a1 + j), load_single(a2 + j), load_single(a3 + j));
+    for (size_t s = 0; s < segs; ++s) {
+      const uint32_t *a0 = rows[0][s], *a1 = rows[1][s], *a2 = rows[2][s], *a3 = rows[3][s];
+      for (size_t j = 0; j < pairs; ++j) {
+        step(load_pair(a0 + 2 * j), load_pair(a1 + 2 * j), load_pair(a2 + 2 * j), load_pair(a3 + 2 * j));
+      }
+      if (seg_words % 2 != 0) {
+        const size_t j = seg_words - 1;
+        step(load_single(a0 + j), load_single(a1 + j), load_single(a2 + j), load_single(a3 + j));
+      }
     }
     const size_t nn = nc - n0 < 4 ? nc - n0 : 4;
     // Rows >= mr alias row mr - 1: write them in descending order so the real row is written last.

@@ -2,7 +2,8 @@
 // Per 64-bit chunk j of K: the 4 weight vectors hold chunk j of 32 output channels; each A row's chunk is
 // broadcast to all lanes, XORed with them, VPOPCNTQ'd and added to that row's 4 accumulators (24 zmm). No
 // horizontal reduction: lane = output channel. Flags: AVX-512 F/BW/VL/DQ + VPOPCNTDQ (cmake/Isa.cmake).
-// Reads: exactly kw words of each A row; the whole packed weight tile (padded to 32 columns).
+// A rows come as segments through pointers (bgemm.h), so 3x3 windows are read in place from the image.
+// Reads: exactly seg_words words of each A segment; the whole packed weight tile (padded to 32 columns).
 #include "util/immintrin.h"
 
 #include <cassert>
@@ -14,30 +15,26 @@ using onebit::kernels::load_pair;
 using onebit::kernels::load_single;
 
 namespace {
-inline const uint32_t* next_row(const uint32_t* row, size_t stride, bool valid) {
-  return valid ? reinterpret_cast<const uint32_t*>(reinterpret_cast<const char*>(row) + stride) : row;
-}
 inline int32_t* next_out(int32_t* row, size_t stride, bool valid) {
   return valid ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(row) + stride) : row;
 }
 }  // namespace
 
-void onebit_bgemm_ukernel_6x32__avx512vpopcnt(size_t mr, size_t nc, size_t kw, const uint32_t* a,
-                                              size_t a_stride, const uint64_t* w, int32_t* c, size_t c_stride) {
-  assert(mr >= 1 && mr <= 6 && nc >= 1 && kw >= 1);
-  const uint32_t* a0 = a;
-  const uint32_t* a1 = next_row(a0, a_stride, mr > 1);
-  const uint32_t* a2 = next_row(a1, a_stride, mr > 2);
-  const uint32_t* a3 = next_row(a2, a_stride, mr > 3);
-  const uint32_t* a4 = next_row(a3, a_stride, mr > 4);
-  const uint32_t* a5 = next_row(a4, a_stride, mr > 5);
+ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_6x32__avx512vpopcnt) {
+  assert(mr >= 1 && mr <= 6 && nc >= 1 && segs >= 1 && seg_words >= 1);
+  const uint32_t* const* p0 = a;
+  const uint32_t* const* p1 = mr > 1 ? p0 + segs : p0;
+  const uint32_t* const* p2 = mr > 2 ? p1 + segs : p1;
+  const uint32_t* const* p3 = mr > 3 ? p2 + segs : p2;
+  const uint32_t* const* p4 = mr > 4 ? p3 + segs : p3;
+  const uint32_t* const* p5 = mr > 5 ? p4 + segs : p4;
   int32_t* c0 = c;
   int32_t* c1 = next_out(c0, c_stride, mr > 1);
   int32_t* c2 = next_out(c1, c_stride, mr > 2);
   int32_t* c3 = next_out(c2, c_stride, mr > 3);
   int32_t* c4 = next_out(c3, c_stride, mr > 4);
   int32_t* c5 = next_out(c4, c_stride, mr > 5);
-  const size_t pairs = kw / 2, chunks = (kw + 1) / 2;
+  const size_t pairs = seg_words / 2, chunks = (seg_words + 1) / 2;
   for (size_t n0 = 0; n0 < nc; n0 += 32) {
     // Plain locals (not arrays captured by a lambda) so that the 24 accumulators stay in registers.
     __m512i acc00 = _mm512_setzero_si512(), acc01 = _mm512_setzero_si512(), acc02 = _mm512_setzero_si512(), acc03 = _mm512_setzero_si512();
@@ -62,16 +59,19 @@ void onebit_bgemm_ukernel_6x32__avx512vpopcnt(size_t mr, size_t nc, size_t kw, c
     ONEBIT_ROW(0) ONEBIT_ROW(1) ONEBIT_ROW(2) ONEBIT_ROW(3) ONEBIT_ROW(4) ONEBIT_ROW(5)          \
   }
     // One loop body for full and odd last chunks (a second copy of the body makes GCC spill accumulators).
-    for (size_t j = 0; j < chunks; ++j) {
-      const size_t k = 2 * j;
-      const bool pair = j < pairs;
-      const uint64_t av0 = pair ? load_pair(a0 + k) : load_single(a0 + k);
-      const uint64_t av1 = pair ? load_pair(a1 + k) : load_single(a1 + k);
-      const uint64_t av2 = pair ? load_pair(a2 + k) : load_single(a2 + k);
-      const uint64_t av3 = pair ? load_pair(a3 + k) : load_single(a3 + k);
-      const uint64_t av4 = pair ? load_pair(a4 + k) : load_single(a4 + k);
-      const uint64_t av5 = pair ? load_pair(a5 + k) : load_single(a5 + k);
-      ONEBIT_STEP()
+    for (size_t sg = 0; sg < segs; ++sg) {
+      const uint32_t *a0 = p0[sg], *a1 = p1[sg], *a2 = p2[sg], *a3 = p3[sg], *a4 = p4[sg], *a5 = p5[sg];
+      for (size_t j = 0; j < chunks; ++j) {
+        const size_t k = 2 * j;
+        const bool pair = j < pairs;
+        const uint64_t av0 = pair ? load_pair(a0 + k) : load_single(a0 + k);
+        const uint64_t av1 = pair ? load_pair(a1 + k) : load_single(a1 + k);
+        const uint64_t av2 = pair ? load_pair(a2 + k) : load_single(a2 + k);
+        const uint64_t av3 = pair ? load_pair(a3 + k) : load_single(a3 + k);
+        const uint64_t av4 = pair ? load_pair(a4 + k) : load_single(a4 + k);
+        const uint64_t av5 = pair ? load_pair(a5 + k) : load_single(a5 + k);
+        ONEBIT_STEP()
+      }
     }
 #undef ONEBIT_STEP
 #undef ONEBIT_ROW

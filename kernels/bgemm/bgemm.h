@@ -1,18 +1,21 @@
 // Binary GEMM family: C[m][n] = popcount(A[m] XOR W[n]) over k packed words (the caller turns popcounts
 // into dots, dot = taps - 2 * popcount, see bit_contract.h).
 //
-// Micro-kernel ABI (XNNPACK style):
-//   void ukernel(size_t mr, size_t nc, size_t kw, const uint32_t* a, size_t a_stride,
+// Indirect micro-kernel ABI (XNNPACK igemm style, one pointer per contiguous segment of a row):
+//   void ukernel(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a,
 //                const uint64_t* w, int32_t* c, size_t c_stride);
 //   mr        rows of A / C to compute, 1 <= mr <= MR. Rows >= mr alias row mr - 1 (never read past it).
 //   nc        columns of C (output channels), >= 1; the kernel walks them NR at a time.
-//   kw        row length of A in 32-bit packed words, >= 1.
-//   a         first row of A; row i starts at (const char*) a + i * a_stride (bytes, 4-byte aligned).
-//             Exactly kw words are read from each row: no over-read of A.
-//   w         weights packed by bgemm_pack_weights() for this kernel's NR: for each tile of NR columns,
-//             k64 = ceil(kw / 2) groups of NR 64-bit chunks, chunk (t, j, n) = words 2j, 2j+1 of column
-//             t*NR + n in memory order (the high half is 0 for an odd kw, columns >= nc are 0). Kernels may
-//             read the whole packed buffer (all NR columns of the last tile, all k64 chunks).
+//   segs      segments per row of A, >= 1; a row is segs * seg_words words (K of the GEMM).
+//   seg_words words per segment, >= 1.
+//   a         mr * segs pointers: segment s of row i starts at a[i * segs + s] (4-byte aligned). A row can
+//             thus be an im2col row (segments consecutive) or read in place from an NHWC image (a 3x3 window
+//             is 3 segments of 3 * channel words, one per kernel row). Exactly seg_words words are read from
+//             each segment: no over-read of A.
+//   w         weights packed by bgemm_pack_weights() for this kernel's NR and the same segs / seg_words: for
+//             each tile of NR columns, for each segment, ceil(seg_words / 2) groups of NR 64-bit chunks,
+//             chunk (t, s, j, n) = words 2j, 2j+1 of segment s of column t*NR + n in memory order (the high
+//             half is 0 for an odd seg_words, columns >= nc are 0). Kernels may read the whole packed buffer.
 //   c         output, row i at (char*) c + i * c_stride (bytes), columns contiguous int32. Only mr x nc
 //             values are written.
 #pragma once
@@ -22,15 +25,15 @@
 
 #include "onebit/kernels/isa.h"
 
-typedef void (*onebit_bgemm_ukernel_fn)(size_t mr, size_t nc, size_t kw, const uint32_t* a, size_t a_stride,
-                                        const uint64_t* w, int32_t* c, size_t c_stride);
+typedef void (*onebit_bgemm_ukernel_fn)(size_t mr, size_t nc, size_t segs, size_t seg_words,
+                                        const uint32_t* const* a, const uint64_t* w, int32_t* c, size_t c_stride);
 
-void onebit_bgemm_ukernel_4x4__scalar(size_t, size_t, size_t, const uint32_t*, size_t, const uint64_t*,
-                                      int32_t*, size_t);
-void onebit_bgemm_ukernel_3x8__avx2(size_t, size_t, size_t, const uint32_t*, size_t, const uint64_t*,
-                                     int32_t*, size_t);
-void onebit_bgemm_ukernel_6x32__avx512vpopcnt(size_t, size_t, size_t, const uint32_t*, size_t,
-                                              const uint64_t*, int32_t*, size_t);
+#define ONEBIT_BGEMM_UKERNEL(name)                                                                        \
+  void name(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint64_t* w, \
+            int32_t* c, size_t c_stride)
+ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x4__scalar);
+ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_3x8__avx2);
+ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_6x32__avx512vpopcnt);
 
 namespace onebit::kernels {
 
@@ -43,12 +46,13 @@ struct BgemmConfig {
 /// Best bgemm ukernel allowed by `isa` and supported by this CPU (scalar at worst).
 BgemmConfig bgemm_select(Isa isa);
 
-/// 64-bit chunks that bgemm_pack_weights writes for n columns of kw words.
-inline size_t bgemm_packed_chunks(size_t nr, size_t n, size_t kw) {
-  return (n + nr - 1) / nr * nr * ((kw + 1) / 2);
+/// 64-bit chunks that bgemm_pack_weights writes for n columns of segs * seg_words words.
+inline size_t bgemm_packed_chunks(size_t nr, size_t n, size_t segs, size_t seg_words) {
+  return (n + nr - 1) / nr * nr * segs * ((seg_words + 1) / 2);
 }
 
-/// Packs n weight rows of kw words (row i at w + i * w_stride words) into the tile layout above.
-void bgemm_pack_weights(size_t nr, size_t n, size_t kw, const uint32_t* w, size_t w_stride, uint64_t* packed);
+/// Packs n weight rows of segs * seg_words words (row i at w + i * w_stride words) into the tile layout above.
+void bgemm_pack_weights(size_t nr, size_t n, size_t segs, size_t seg_words, const uint32_t* w, size_t w_stride,
+                        uint64_t* packed);
 
 }  // namespace onebit::kernels

@@ -219,6 +219,13 @@ TEST_CASE("bconv: threaded run equals the reference") {
   t.threads = 2;
   t.bits(false).test_all_isas();
   t.bits(true).test_all_isas();
+  // No padding: every window is read in place (no im2col at all); 3 threads split the pixels unevenly.
+  BConvTester u;
+  u.in(2, 9, 10, 128).out_channels(33).kernel(3, 3);
+  u.seed = 601;
+  u.threads = 3;
+  u.bits(false).test_all_isas();
+  u.stride(2).bits(true).test_all_isas();
 }
 
 TEST_CASE("bconv: binary fully connected (1x1 conv on 1x1) against a float matmul") {

@@ -1,0 +1,107 @@
+// NEON binary GEMM, 4 rows x 4 output channels: the armv7 tile (aarch64 uses bgemm-4x8-neon.cc).
+//
+// Lane = channel as in bgemm-4x8-neon.cc: one q register holds the 64-bit chunks of 2 channels, the A chunk
+// of a row is broadcast to both lanes. Per row, channel pair and 128 binary MACs: veorq_u8 -> vcntq_u8 ->
+// vaddq_u8 into a u8x16 accumulator. Overflow bound: a byte lane gains <= 8 per K step (popcount of one
+// byte), so kBlock = 31 steps give <= 248 <= 255; after each block the bytes are widened (vpaddlq_u8 ->
+// u16, vpaddlq_u16 -> u32, then vpadd_u32 on the halves: armv7 has no vaddvq and no q-form vpaddq) and
+// added to u32 totals in memory. Why not vpadalq_u8 into u16 as on aarch64: GCC's armv7 register allocator
+// copies every tied vpadal accumulator (a vmov q per accumulator per step) and spilled; the 3-operand
+// vadd keeps the loop free of copies. armv7 has 16 q registers: 8 accumulators + 2 weight vectors +
+// broadcasts + temporaries fit (the 4x8 tile spilled about a dozen q registers per K step).
+// Reads: exactly seg_words words of each A segment; the whole packed weight tile (4 columns).
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+#include "bgemm/bgemm.h"
+#include "util/bits.h"
+
+#ifndef ONEBIT_BGEMM_NEON_BLOCK4X4
+#define ONEBIT_BGEMM_NEON_BLOCK4X4 31  // may be shrunk to exercise the flush path
+#endif
+
+namespace {
+constexpr size_t kBlock = ONEBIT_BGEMM_NEON_BLOCK4X4;
+static_assert(kBlock * 8 <= 255, "u8 accumulator bound");
+
+inline int32_t* next_out(int32_t* row, size_t stride, bool valid) {
+  return valid ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(row) + stride) : row;
+}
+// Per-channel sums of two accumulators: lanes 0-3 / 4-7 of `lo` are channels 0 / 1, of `hi` channels 2 / 3.
+inline uint32x4_t reduce4(uint8x16_t lo, uint8x16_t hi) {
+  const uint32x4_t l = vpaddlq_u16(vpaddlq_u8(lo)), h = vpaddlq_u16(vpaddlq_u8(hi));
+#if defined(__aarch64__)
+  return vpaddq_u32(l, h);
+#else
+  return vcombine_u32(vpadd_u32(vget_low_u32(l), vget_high_u32(l)), vpadd_u32(vget_low_u32(h), vget_high_u32(h)));
+#endif
+}
+// The broadcast A chunk: words k, k+1 of a row.
+inline uint8x16_t dup_pair(const uint32_t* p) {
+  const uint32x2_t v = vld1_u32(p);  // u32 elements: no 8-byte alignment hint on armv7's vld1
+  return vreinterpretq_u8_u32(vcombine_u32(v, v));
+}
+inline uint8x16_t dup_single(const uint32_t* p) {
+  return vreinterpretq_u8_u64(vdupq_n_u64(onebit::kernels::load_single(p)));
+}
+}  // namespace
+
+ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x4__neon) {
+  assert(mr >= 1 && mr <= 4 && nc >= 1 && segs >= 1 && seg_words >= 1);
+  const uint32_t* const* p0 = a;
+  const uint32_t* const* p1 = mr > 1 ? p0 + segs : p0;
+  const uint32_t* const* p2 = mr > 2 ? p1 + segs : p1;
+  const uint32_t* const* p3 = mr > 3 ? p2 + segs : p2;
+  int32_t* out[4];
+  out[0] = c;
+  out[1] = next_out(out[0], c_stride, mr > 1);
+  out[2] = next_out(out[1], c_stride, mr > 2);
+  out[3] = next_out(out[2], c_stride, mr > 3);
+  const size_t chunks = (seg_words + 1) / 2;
+  const bool odd = seg_words % 2 != 0;
+  const uint8x16_t zero = vdupq_n_u8(0);
+#define ONEBIT_ROW(r, v)                                   \
+  c##r##0 = vaddq_u8(c##r##0, vcntq_u8(veorq_u8(v, w0)));  \
+  c##r##1 = vaddq_u8(c##r##1, vcntq_u8(veorq_u8(v, w1)));
+#define ONEBIT_STEP(load, k)                                                                      \
+  {                                                                                               \
+    const uint8x16_t w0 = vreinterpretq_u8_u64(vld1q_u64(w));                                     \
+    const uint8x16_t w1 = vreinterpretq_u8_u64(vld1q_u64(w + 2));                                 \
+    w += 4;                                                                                       \
+    const uint8x16_t v0 = load(s0 + (k)), v1 = load(s1 + (k)), v2 = load(s2 + (k)), v3 = load(s3 + (k)); \
+    ONEBIT_ROW(0, v0) ONEBIT_ROW(1, v1) ONEBIT_ROW(2, v2) ONEBIT_ROW(3, v3)                       \
+  }
+#define ONEBIT_FLUSH(r)                                                             \
+  vst1q_u32(t[r], vaddq_u32(vld1q_u32(t[r]), reduce4(c##r##0, c##r##1)));           \
+  c##r##0 = c##r##1 = zero;
+  for (size_t n0 = 0; n0 < nc; n0 += 4) {
+    // u32 totals live in memory (touched once per block) so the accumulators keep the registers.
+    uint32_t t[4][4] = {};
+    uint8x16_t c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+    size_t used = 0;  // K steps in the accumulators since the last flush, <= kBlock
+    for (size_t s = 0; s < segs; ++s) {
+      const uint32_t *s0 = p0[s], *s1 = p1[s], *s2 = p2[s], *s3 = p3[s];
+      for (size_t j = 0; j < chunks;) {
+        const size_t run = std::min(chunks - j, kBlock - used), end = j + run;
+        const size_t full = odd && end == chunks ? end - 1 : end;  // odd seg_words: the last word alone
+        for (; j < full; ++j) ONEBIT_STEP(dup_pair, 2 * j)
+        if (j < end) { ONEBIT_STEP(dup_single, 2 * j) ++j; }
+        used += run;
+        if (used == kBlock) {
+          ONEBIT_FLUSH(0) ONEBIT_FLUSH(1) ONEBIT_FLUSH(2) ONEBIT_FLUSH(3)
+          used = 0;
+        }
+      }
+    }
+    ONEBIT_FLUSH(0) ONEBIT_FLUSH(1) ONEBIT_FLUSH(2) ONEBIT_FLUSH(3)
+    // Rows >= mr alias row mr - 1 (same values): write in descending order, the real row last.
+    const size_t cols = std::min<size_t>(4, nc - n0);
+    for (int r = 3; r >= 0; --r) std::memcpy(out[r] + n0, t[r], cols * sizeof(int32_t));
+  }
+#undef ONEBIT_STEP
+#undef ONEBIT_ROW
+#undef ONEBIT_FLUSH
+}
