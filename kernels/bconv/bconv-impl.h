@@ -53,11 +53,17 @@ struct BConvPlan {
   // Per-thread scratch layout (bytes, 64-aligned pieces).
   size_t im2col_bytes = 0, pointer_bytes = 0, popcount_bytes = 0, slot_bytes = 0;
 
-  /// Whether the window of output (oy, ox) lies inside the image (read in place when in_place).
-  bool window_inside(int oy, int ox) const {
-    const int iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
-    return iy0 >= 0 && iy0 + (g.kernel_h - 1) * g.dilation_h < g.in_h && ix0 >= 0 &&
-           ix0 + (g.kernel_w - 1) * g.dilation_w < g.in_w;
+  std::vector<uint8_t> row_inside, col_inside;  // [out_h], [out_w]: window_rows_inside / window_cols_inside
+
+  /// Whether the kernel rows of output row oy / the kernel columns of output column ox are all inside the
+  /// image; a window inside on both axes is read in place when in_place.
+  bool window_rows_inside(int oy) const {
+    const int iy0 = oy * g.stride_h - g.pad_top;
+    return iy0 >= 0 && iy0 + (g.kernel_h - 1) * g.dilation_h < g.in_h;
+  }
+  bool window_cols_inside(int ox) const {
+    const int ix0 = ox * g.stride_w - g.pad_left;
+    return ix0 >= 0 && ix0 + (g.kernel_w - 1) * g.dilation_w < g.in_w;
   }
 
   const int32_t* correction_for(int oy, int ox) const {

@@ -85,7 +85,12 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   p->in_place = aligned_groups && g.dilation_w == 1 && (g.kernel_w == 1 || p->tap_words == p->in_words);
   p->segs = p->in_place ? static_cast<size_t>(g.kernel_h) : 1;
   p->seg_words = p->row_words / p->segs;
-  p->needs_im2col = !p->in_place || !p->window_inside(0, 0) || !p->window_inside(p->out_h - 1, p->out_w - 1);
+  p->row_inside.resize(p->out_h);
+  p->col_inside.resize(p->out_w);
+  bool all_inside = true;
+  for (int oy = 0; oy < p->out_h; ++oy) all_inside &= (p->row_inside[oy] = p->window_rows_inside(oy)) != 0;
+  for (int ox = 0; ox < p->out_w; ++ox) all_inside &= (p->col_inside[ox] = p->window_cols_inside(ox)) != 0;
+  p->needs_im2col = !p->in_place || !all_inside;
 
   // Weights: mask channel padding bits (the contract says they are 0; masking makes that certain), then
   // pack each group into the micro-kernel's tiles.
@@ -163,24 +168,33 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* s
   bt.taps = p.taps;
   bt.threshold = p.threshold.data();
   bt.sign_mask = p.sign_mask.data();
+  // Output coordinates of pixel q, advanced incrementally (no division per pixel).
+  struct Cursor {
+    int n, oy, ox;
+    void next(const BConvPlan& p) {
+      if (++ox == p.out_w) {
+        ox = 0;
+        if (++oy == p.out_h) oy = 0, ++n;
+      }
+    }
+  };
+  Cursor start{static_cast<int>(q0 / plane), static_cast<int>(q0 % plane / p.out_w), static_cast<int>(q0 % p.out_w)};
   for (size_t b0 = q0; b0 < q1; b0 += p.block_m) {
     const size_t mb = std::min(p.block_m, q1 - b0);
     for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
       uint32_t* next_row = im2col;
-      for (size_t i = 0; i < mb; ++i) {
-        const size_t q = b0 + i, rest = q % plane;
-        const int n = static_cast<int>(q / plane);
-        const int oy = static_cast<int>(rest / p.out_w), ox = static_cast<int>(rest % p.out_w);
+      Cursor at = start;
+      for (size_t i = 0; i < mb; ++i, at.next(p)) {
         const uint32_t** ptr = pointers + i * segs;
-        if (p.in_place && p.window_inside(oy, ox)) {
-          const uint32_t* base = input + n * image_words +
-                                 (static_cast<size_t>(oy * g.stride_h - g.pad_top) * g.in_w + (ox * g.stride_w - g.pad_left)) *
-                                     p.in_words +
+        if (p.in_place && p.row_inside[at.oy] && p.col_inside[at.ox]) {
+          const uint32_t* base = input + at.n * image_words +
+                                 (static_cast<size_t>(at.oy * g.stride_h - g.pad_top) * g.in_w +
+                                  static_cast<size_t>(at.ox * g.stride_w - g.pad_left)) * p.in_words +
                                  grp * p.tap_words;
           for (size_t s = 0; s < segs; ++s) ptr[s] = base + s * seg_pitch;
           continue;
         }
-        bconv_im2col(p, input, n, oy, ox, 1, grp, next_row);
+        bconv_im2col(p, input, at.n, at.oy, at.ox, 1, grp, next_row);
         for (size_t s = 0; s < segs; ++s) ptr[s] = next_row + s * p.seg_words;
         next_row += p.row_words;
       }
@@ -190,9 +204,9 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* s
                        popcounts + m0 * out_c + grp * p.cout_g, out_c * sizeof(int32_t));
       }
     }
-    for (size_t i = 0; i < mb; ++i) {
-      const size_t q = b0 + i, rest = q % plane;
-      const int32_t* corr = p.correction_for(static_cast<int>(rest / p.out_w), static_cast<int>(rest % p.out_w));
+    for (size_t i = 0; i < mb; ++i, start.next(p)) {
+      const size_t q = b0 + i;
+      const int32_t* corr = p.correction_for(start.oy, start.ox);
       if (p.bitpacked) {
         p.transform.bits(out_c, popcounts + i * out_c, corr, &bt, static_cast<uint32_t*>(output) + q * p.out_words);
       } else {
