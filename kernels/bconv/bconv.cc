@@ -125,7 +125,7 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   const size_t pixels = static_cast<size_t>(g.batch) * p->out_h * p->out_w;
   p->block_m = std::min(block, (pixels + p->gemm.mr - 1) / p->gemm.mr * p->gemm.mr);
   p->im2col_bytes = p->needs_im2col ? align_up(p->block_m * p->row_words * sizeof(uint32_t)) : 0;
-  p->pointer_bytes = align_up(p->block_m * p->segs * sizeof(const uint32_t*));
+  p->pointer_bytes = align_up(p->block_m * (p->segs + 1) * sizeof(const uint32_t*));  // + correction pointers
   p->popcount_bytes = align_up(p->block_m * g.out_c * sizeof(int32_t));
   p->slot_bytes = p->im2col_bytes + p->pointer_bytes + p->popcount_bytes;
   impl_ = p;
@@ -152,6 +152,7 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* s
   const BConvGeometry& g = p.g;
   uint32_t* im2col = reinterpret_cast<uint32_t*>(slot);
   const uint32_t** pointers = reinterpret_cast<const uint32_t**>(slot + p.im2col_bytes);
+  const int32_t** correction_ptrs = reinterpret_cast<const int32_t**>(pointers + p.block_m * p.segs);
   int32_t* popcounts = reinterpret_cast<int32_t*>(slot + p.im2col_bytes + p.pointer_bytes);
   const size_t out_c = static_cast<size_t>(g.out_c);
   const size_t mr = p.gemm.mr, segs = p.segs;
@@ -204,14 +205,17 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* s
                        popcounts + m0 * out_c + grp * p.cout_g, out_c * sizeof(int32_t));
       }
     }
-    for (size_t i = 0; i < mb; ++i, start.next(p)) {
-      const size_t q = b0 + i;
-      const int32_t* corr = p.correction_for(start.oy, start.ox);
-      if (p.bitpacked) {
-        p.transform.bits(out_c, popcounts + i * out_c, corr, &bt, static_cast<uint32_t*>(output) + q * p.out_words);
-      } else {
-        p.transform.f32(out_c, popcounts + i * out_c, corr, &ft, static_cast<float*>(output) + q * out_c);
-      }
+    const int32_t* const* corrections = nullptr;
+    if (!p.correction.empty()) {
+      for (size_t i = 0; i < mb; ++i, start.next(p)) correction_ptrs[i] = p.correction_for(start.oy, start.ox);
+      corrections = correction_ptrs;
+    } else {
+      for (size_t i = 0; i < mb; ++i) start.next(p);
+    }
+    if (p.bitpacked) {
+      p.transform.bits(mb, out_c, popcounts, corrections, &bt, static_cast<uint32_t*>(output) + b0 * p.out_words);
+    } else {
+      p.transform.f32(mb, out_c, popcounts, corrections, &ft, static_cast<float*>(output) + b0 * out_c);
     }
   }
 }

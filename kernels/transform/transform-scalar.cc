@@ -6,8 +6,10 @@
 using onebit::kernels::BitsTransform;
 using onebit::kernels::FloatTransform;
 
-void onebit_transform_f32_ukernel__scalar(size_t n, const int32_t* popcount, const int32_t* correction,
-                                          const FloatTransform* p, float* out) {
+namespace {
+
+void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
+               const FloatTransform* p, float* out) {
   for (size_t c = 0; c < n; ++c) {
     const int32_t dot = p->taps - 2 * popcount[c] - (correction != nullptr ? correction[c] : 0);
     const float product = p->multiplier[c] * static_cast<float>(dot);
@@ -16,8 +18,8 @@ void onebit_transform_f32_ukernel__scalar(size_t n, const int32_t* popcount, con
   }
 }
 
-void onebit_transform_bits_ukernel__scalar(size_t n, const int32_t* popcount, const int32_t* correction,
-                                           const BitsTransform* p, uint32_t* out) {
+void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
+               const BitsTransform* p, uint32_t* out) {
   for (size_t c0 = 0; c0 < n; c0 += 32) {
     const size_t nn = std::min<size_t>(32, n - c0);
     uint32_t bits = 0;
@@ -29,4 +31,17 @@ void onebit_transform_bits_ukernel__scalar(size_t n, const int32_t* popcount, co
     }
     out[c0 / 32] = bits;
   }
+}
+
+}  // namespace
+
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel__scalar) {
+  for (size_t i = 0; i < pixels; ++i)
+    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * n);
+}
+
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel__scalar) {
+  const size_t words = (n + 31) / 32;
+  for (size_t i = 0; i < pixels; ++i)
+    bits_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * words);
 }

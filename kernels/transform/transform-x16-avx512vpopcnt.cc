@@ -1,7 +1,12 @@
 // AVX-512 output transforms: 16 channels per vector, masked tails (no over-reads or over-writes).
 // Float: fl(fl(m * dot) + b) with separate mul and add (never FMA), clamped with the operand order of the
-// scalar std::max / std::min so NaN handling matches too.
+// scalar std::max / std::min so NaN handling matches too. With clamps -inf / +inf the clamp is the identity
+// for every y (NaN included: max/min return their second operand, y), so it is skipped.
+// A block of pixels is walked channel group by channel group, so multiplier, bias (or thresholds) are loaded
+// once per group and block, not once per pixel.
 #include "util/immintrin.h"
+
+#include <cmath>
 
 #include "transform/transform.h"
 
@@ -16,35 +21,58 @@ inline __m512i dots16(__mmask16 mask, const int32_t* popcount, const int32_t* co
   return dot;
 }
 inline __mmask16 tail_mask(size_t left) { return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1); }
-}  // namespace
+inline const int32_t* corr_at(const int32_t* const* correction, size_t i, size_t c) {
+  return correction != nullptr && correction[i] != nullptr ? correction[i] + c : nullptr;
+}
 
-void onebit_transform_f32_ukernel_x16__avx512vpopcnt(size_t n, const int32_t* popcount, const int32_t* correction,
-                                                     const FloatTransform* p, float* out) {
+template <bool kClamp>
+void f32_block(size_t pixels, size_t n, const int32_t* popcount, const int32_t* const* correction,
+               const FloatTransform* p, float* out) {
   const __m512i taps = _mm512_set1_epi32(p->taps);
   const __m512 lo = _mm512_set1_ps(p->clamp_min), hi = _mm512_set1_ps(p->clamp_max);
   for (size_t c = 0; c < n; c += 16) {
     const __mmask16 mask = tail_mask(n - c);
-    const __m512i dot = dots16(mask, popcount + c, correction != nullptr ? correction + c : nullptr, taps);
-    const __m512 product = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, p->multiplier + c), _mm512_cvtepi32_ps(dot));
-    const __m512 y = _mm512_add_ps(product, _mm512_maskz_loadu_ps(mask, p->bias + c));
-    _mm512_mask_storeu_ps(out + c, mask, _mm512_min_ps(hi, _mm512_max_ps(lo, y)));
+    const __m512 m = _mm512_maskz_loadu_ps(mask, p->multiplier + c);
+    const __m512 b = _mm512_maskz_loadu_ps(mask, p->bias + c);
+    for (size_t i = 0; i < pixels; ++i) {
+      const __m512i dot = dots16(mask, popcount + i * n + c, corr_at(correction, i, c), taps);
+      __m512 y = _mm512_add_ps(_mm512_mul_ps(m, _mm512_cvtepi32_ps(dot)), b);
+      if (kClamp) y = _mm512_min_ps(hi, _mm512_max_ps(lo, y));
+      _mm512_mask_storeu_ps(out + i * n + c, mask, y);
+    }
+  }
+}
+}  // namespace
+
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x16__avx512vpopcnt) {
+  if (std::isinf(params->clamp_min) && params->clamp_min < 0 && std::isinf(params->clamp_max) && params->clamp_max > 0) {
+    f32_block<false>(pixels, n, popcount, correction, params, out);
+  } else {
+    f32_block<true>(pixels, n, popcount, correction, params, out);
   }
 }
 
-void onebit_transform_bits_ukernel_x16__avx512vpopcnt(size_t n, const int32_t* popcount, const int32_t* correction,
-                                                      const BitsTransform* p, uint32_t* out) {
-  const __m512i taps = _mm512_set1_epi32(p->taps);
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x16__avx512vpopcnt) {
+  const __m512i taps = _mm512_set1_epi32(params->taps);
+  const size_t words = (n + 31) / 32;
   for (size_t c = 0; c < n; c += 32) {
-    uint32_t bits = 0;
-    for (size_t h = 0; h < 2 && c + 16 * h < n; ++h) {
-      const size_t c0 = c + 16 * h;
-      const __mmask16 mask = tail_mask(n - c0);
-      const __m512i dot = dots16(mask, popcount + c0, correction != nullptr ? correction + c0 : nullptr, taps);
-      const __m512i s = _mm512_maskz_loadu_epi32(mask, p->sign_mask + c0);
-      const __m512i signed_dot = _mm512_sub_epi32(_mm512_xor_si512(dot, s), s);
-      const __mmask16 lt = _mm512_mask_cmplt_epi32_mask(mask, signed_dot, _mm512_maskz_loadu_epi32(mask, p->threshold + c0));
-      bits |= uint32_t{lt} << (16 * h);
+    const __mmask16 mask0 = tail_mask(n - c), mask1 = n - c > 16 ? tail_mask(n - c - 16) : __mmask16(0);
+    const __m512i s0 = _mm512_maskz_loadu_epi32(mask0, params->sign_mask + c);
+    const __m512i s1 = _mm512_maskz_loadu_epi32(mask1, params->sign_mask + c + 16);
+    const __m512i t0 = _mm512_maskz_loadu_epi32(mask0, params->threshold + c);
+    const __m512i t1 = _mm512_maskz_loadu_epi32(mask1, params->threshold + c + 16);
+    for (size_t i = 0; i < pixels; ++i) {
+      const int32_t* pc = popcount + i * n + c;
+      const int32_t* corr = corr_at(correction, i, c);
+      const __m512i d0 = dots16(mask0, pc, corr, taps);
+      const __mmask16 lt0 = _mm512_mask_cmplt_epi32_mask(mask0, _mm512_sub_epi32(_mm512_xor_si512(d0, s0), s0), t0);
+      uint32_t bits = lt0;
+      if (mask1 != 0) {
+        const __m512i d1 = dots16(mask1, pc + 16, corr != nullptr ? corr + 16 : nullptr, taps);
+        const __mmask16 lt1 = _mm512_mask_cmplt_epi32_mask(mask1, _mm512_sub_epi32(_mm512_xor_si512(d1, s1), s1), t1);
+        bits |= uint32_t{lt1} << 16;
+      }
+      out[i * words + c / 32] = bits;
     }
-    out[c / 32] = bits;
   }
 }

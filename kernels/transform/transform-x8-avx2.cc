@@ -19,10 +19,9 @@ inline __m256i dots8(const int32_t* popcount, const int32_t* correction, __m256i
 inline int32_t dot1(const int32_t* popcount, const int32_t* correction, size_t c, int32_t taps) {
   return taps - 2 * popcount[c] - (correction != nullptr ? correction[c] : 0);
 }
-}  // namespace
 
-void onebit_transform_f32_ukernel_x8__avx2(size_t n, const int32_t* popcount, const int32_t* correction,
-                                           const FloatTransform* p, float* out) {
+void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
+               const FloatTransform* p, float* out) {
   const __m256i taps = _mm256_set1_epi32(p->taps);
   const __m256 lo = _mm256_set1_ps(p->clamp_min), hi = _mm256_set1_ps(p->clamp_max);
   size_t c = 0;
@@ -39,8 +38,8 @@ void onebit_transform_f32_ukernel_x8__avx2(size_t n, const int32_t* popcount, co
   }
 }
 
-void onebit_transform_bits_ukernel_x8__avx2(size_t n, const int32_t* popcount, const int32_t* correction,
-                                             const BitsTransform* p, uint32_t* out) {
+void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
+               const BitsTransform* p, uint32_t* out) {
   const __m256i taps = _mm256_set1_epi32(p->taps);
   for (size_t c = 0; c < n; c += 32) {
     uint32_t bits = 0;
@@ -61,4 +60,17 @@ void onebit_transform_bits_ukernel_x8__avx2(size_t n, const int32_t* popcount, c
     }
     out[c / 32] = bits;
   }
+}
+
+}  // namespace
+
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x8__avx2) {
+  for (size_t i = 0; i < pixels; ++i)
+    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * n);
+}
+
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x8__avx2) {
+  const size_t words = (n + 31) / 32;
+  for (size_t i = 0; i < pixels; ++i)
+    bits_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * words);
 }

@@ -32,25 +32,29 @@ void bits_transform_thresholds(size_t n, int32_t taps, const float* multiplier, 
 
 }  // namespace onebit::kernels
 
-// Ukernels: n channels of one output pixel. popcount[n] from bgemm, correction[n] may be null.
-// Float: writes n floats. Bits: writes packed_words(n) words (padding bits 0). No over-reads.
-typedef void (*onebit_transform_f32_ukernel_fn)(size_t n, const int32_t* popcount, const int32_t* correction,
+// Ukernels: a block of `pixels` output pixels of n channels each. popcount: pixels rows of n int32 from
+// bgemm (row stride n). correction: null, or one pointer per pixel (a null entry means no correction for
+// that pixel), each to n int32. Float: writes pixels rows of n floats (stride n). Bits: writes pixels rows of
+// packed_words(n) words (padding bits 0). No over-reads.
+typedef void (*onebit_transform_f32_ukernel_fn)(size_t pixels, size_t n, const int32_t* popcount,
+                                               const int32_t* const* correction,
                                                const onebit::kernels::FloatTransform* params, float* out);
-typedef void (*onebit_transform_bits_ukernel_fn)(size_t n, const int32_t* popcount, const int32_t* correction,
+typedef void (*onebit_transform_bits_ukernel_fn)(size_t pixels, size_t n, const int32_t* popcount,
+                                                const int32_t* const* correction,
                                                 const onebit::kernels::BitsTransform* params, uint32_t* out);
 
-void onebit_transform_f32_ukernel__scalar(size_t, const int32_t*, const int32_t*,
-                                          const onebit::kernels::FloatTransform*, float*);
-void onebit_transform_bits_ukernel__scalar(size_t, const int32_t*, const int32_t*,
-                                           const onebit::kernels::BitsTransform*, uint32_t*);
-void onebit_transform_f32_ukernel_x8__avx2(size_t, const int32_t*, const int32_t*,
-                                           const onebit::kernels::FloatTransform*, float*);
-void onebit_transform_bits_ukernel_x8__avx2(size_t, const int32_t*, const int32_t*,
-                                             const onebit::kernels::BitsTransform*, uint32_t*);
-void onebit_transform_f32_ukernel_x16__avx512vpopcnt(size_t, const int32_t*, const int32_t*,
-                                                     const onebit::kernels::FloatTransform*, float*);
-void onebit_transform_bits_ukernel_x16__avx512vpopcnt(size_t, const int32_t*, const int32_t*,
-                                                      const onebit::kernels::BitsTransform*, uint32_t*);
+#define ONEBIT_TRANSFORM_F32_UKERNEL(name)                                                             \
+  void name(size_t pixels, size_t n, const int32_t* popcount, const int32_t* const* correction,        \
+            const onebit::kernels::FloatTransform* params, float* out)
+#define ONEBIT_TRANSFORM_BITS_UKERNEL(name)                                                            \
+  void name(size_t pixels, size_t n, const int32_t* popcount, const int32_t* const* correction,        \
+            const onebit::kernels::BitsTransform* params, uint32_t* out)
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel__scalar);
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel__scalar);
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x8__avx2);
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x8__avx2);
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x16__avx512vpopcnt);
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x16__avx512vpopcnt);
 
 namespace onebit::kernels {
 struct TransformConfig {

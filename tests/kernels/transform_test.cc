@@ -1,5 +1,7 @@
 // Bitpacked-output thresholds agree exactly with the float expression fl(fl(m * dot) + b) < 0 at every dot.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -57,40 +59,62 @@ TEST_CASE("transform: integer thresholds equal the float expression (random, tie
   }
 }
 
-TEST_CASE("transform: ukernels of every ISA equal the scalar ones") {
+TEST_CASE("transform: ukernels of every ISA equal the scalar ones (blocks of pixels, some corrected)") {
   std::mt19937 rng(31);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (size_t n : {1, 7, 8, 9, 16, 17, 31, 32, 33, 64, 65, 100}) {
-    const int32_t taps = 300;
-    std::vector<int32_t> pc(n), corr(n);
-    std::vector<float> m(n), b(n);
-    for (size_t c = 0; c < n; ++c) {
-      pc[c] = int32_t(rng() % 301);
-      corr[c] = int32_t(rng() % 41) - 20;
-      m[c] = (rng() % 5 == 0) ? 0.0f : u(rng);
-      b[c] = u(rng) * 50.0f;
-    }
-    std::vector<int32_t> t(n), s(n);
-    bits_transform_thresholds(n, taps, m.data(), b.data(), t.data(), s.data());
-    FloatTransform ft;
-    ft.taps = taps; ft.multiplier = m.data(); ft.bias = b.data(); ft.clamp_min = -20.0f; ft.clamp_max = 30.0f;
-    BitsTransform bt;
-    bt.taps = taps; bt.threshold = t.data(); bt.sign_mask = s.data();
-    for (const int32_t* correction : {static_cast<const int32_t*>(nullptr), static_cast<const int32_t*>(corr.data())}) {
-      std::vector<float> ref_f(n);
-      std::vector<uint32_t> ref_b((n + 31) / 32);
-      onebit_transform_f32_ukernel__scalar(n, pc.data(), correction, &ft, ref_f.data());
-      onebit_transform_bits_ukernel__scalar(n, pc.data(), correction, &bt, ref_b.data());
-      for (Isa isa : onebit::test::runnable_isas()) {
-        INFO("isa=", std::string(isa_name(isa)), " n=", n, " correction=", correction != nullptr);
-        const TransformConfig cfg = transform_select(isa);
-        std::vector<float> f(n, NAN);
-        std::vector<uint32_t> bits(ref_b.size(), 0xFFFFFFFFu);
-        cfg.f32(n, pc.data(), correction, &ft, f.data());
-        cfg.bits(n, pc.data(), correction, &bt, bits.data());
-        CHECK(f == ref_f);
-        CHECK(bits == ref_b);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (size_t n : {1, 7, 8, 9, 16, 17, 31, 32, 33, 47, 64, 65, 100})
+    for (size_t pixels : {1, 3, 7}) {
+      const int32_t taps = 300;
+      std::vector<int32_t> pc(pixels * n), corr(pixels * n);
+      std::vector<float> m(n), b(n);
+      for (int32_t& v : pc) v = 10 + int32_t(rng() % 281);  // with corrections, dot stays in [-taps, taps]
+      for (int32_t& v : corr) v = int32_t(rng() % 41) - 20;
+      for (size_t c = 0; c < n; ++c) {
+        m[c] = (rng() % 5 == 0) ? 0.0f : u(rng);
+        b[c] = u(rng) * 50.0f;
       }
+      if (n > 2) m[2] = std::numeric_limits<float>::quiet_NaN();  // NaN passes through unclamped
+      std::vector<int32_t> t(n), s(n);
+      bits_transform_thresholds(n, taps, m.data(), b.data(), t.data(), s.data());
+      // Every other pixel corrected (pixel 0 always), so blocks mix corrected and plain pixels.
+      std::vector<const int32_t*> mixed(pixels);
+      for (size_t i = 0; i < pixels; ++i) mixed[i] = i % 2 == 0 ? corr.data() + i * n : nullptr;
+      BitsTransform bt;
+      bt.taps = taps; bt.threshold = t.data(); bt.sign_mask = s.data();
+      for (const int32_t* const* correction : {static_cast<const int32_t* const*>(nullptr), static_cast<const int32_t* const*>(mixed.data())})
+        for (bool clamp : {true, false}) {
+          FloatTransform ft;
+          ft.taps = taps; ft.multiplier = m.data(); ft.bias = b.data();
+          ft.clamp_min = clamp ? -20.0f : -inf;
+          ft.clamp_max = clamp ? 30.0f : inf;
+          // Reference: the plain expression per value, written here.
+          const size_t words = (n + 31) / 32;
+          std::vector<float> ref_f(pixels * n);
+          std::vector<uint32_t> ref_b(pixels * words, 0);
+          for (size_t i = 0; i < pixels; ++i)
+            for (size_t c = 0; c < n; ++c) {
+              const int32_t* ci = correction != nullptr ? correction[i] : nullptr;
+              const int32_t dot = taps - 2 * pc[i * n + c] - (ci != nullptr ? ci[c] : 0);
+              const float product = m[c] * float(dot);
+              const float y = product + b[c];
+              ref_f[i * n + c] = std::min(std::max(y, ft.clamp_min), ft.clamp_max);
+              if (y < 0.0f) ref_b[i * words + c / 32] |= uint32_t{1} << (c % 32);
+            }
+          for (Isa isa : onebit::test::runnable_isas()) {
+            INFO("isa=", std::string(isa_name(isa)), " n=", n, " pixels=", pixels,
+                 " correction=", correction != nullptr, " clamp=", clamp);
+            const TransformConfig cfg = transform_select(isa);
+            std::vector<float> f(pixels * n, 12345.0f);
+            std::vector<uint32_t> bits(ref_b.size(), 0xFFFFFFFFu);
+            cfg.f32(pixels, n, pc.data(), correction, &ft, f.data());
+            cfg.bits(pixels, n, pc.data(), correction, &bt, bits.data());
+            for (size_t k = 0; k < f.size(); ++k) {
+              INFO("index=", k, " got=", f[k], " want=", ref_f[k]);
+              CHECK(std::memcmp(&f[k], &ref_f[k], sizeof(float)) == 0);  // bit-exact, NaN included
+            }
+            CHECK(bits == ref_b);
+          }
+        }
     }
-  }
 }
