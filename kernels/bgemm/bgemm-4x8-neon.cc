@@ -44,7 +44,7 @@ inline uint32x4_t reduce4(uint16x8_t lo, uint16x8_t hi) {
 // The broadcast A chunk: words k, k+1 of a row.
 inline uint8x16_t dup_pair(const uint32_t* p) {
   const uint32x2_t v = vld1_u32(p);  // u32 elements: 4-byte alignment is enough (armv7 vld1.64 wants 8)
-  return vreinterpretq_u8_u32(vcombine_u32(v, v));
+  return vreinterpretq_u8_u64(vdupq_lane_u64(vreinterpret_u64_u32(v), 0));
 }
 inline uint8x16_t dup_single(const uint32_t* p) {
   return vreinterpretq_u8_u64(vdupq_n_u64(onebit::kernels::load_single(p)));
