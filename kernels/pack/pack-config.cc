@@ -3,6 +3,10 @@
 
 #include "onebit/kernels/bit_contract.h"
 
+#if defined(ONEBIT_HAVE_NEON)
+void onebit_pack_ukernel_x32__neon(size_t, size_t, const float*, uint32_t*, const onebit::kernels::QuantizeThresholds*);
+#endif
+
 namespace onebit::kernels {
 
 onebit_pack_ukernel_fn pack_select(Isa isa, Isa* chosen) {
@@ -13,6 +17,9 @@ onebit_pack_ukernel_fn pack_select(Isa isa, Isa* chosen) {
 #endif
 #if defined(ONEBIT_HAVE_AVX2)
       {Isa::kAvx2, onebit_pack_ukernel_x32__avx2},
+#endif
+#if defined(ONEBIT_HAVE_NEON)
+      {Isa::kNeon, onebit_pack_ukernel_x32__neon},
 #endif
       {Isa::kScalar, onebit_pack_ukernel_x32__scalar},
   };
