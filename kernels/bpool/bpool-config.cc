@@ -6,6 +6,10 @@
 #include "onebit/kernels/bconv.h"
 #include "onebit/kernels/bit_contract.h"
 
+#if defined(ONEBIT_HAVE_NEON)
+void onebit_bpool_ukernel_x128__neon(size_t, size_t, const uint32_t* const*, uint32_t*);
+#endif
+
 namespace onebit::kernels {
 
 onebit_bpool_ukernel_fn bpool_select(Isa isa, Isa* chosen) {
@@ -16,6 +20,9 @@ onebit_bpool_ukernel_fn bpool_select(Isa isa, Isa* chosen) {
 #endif
 #if defined(ONEBIT_HAVE_AVX2)
       {Isa::kAvx2, onebit_bpool_ukernel_x256__avx2},
+#endif
+#if defined(ONEBIT_HAVE_NEON)
+      {Isa::kNeon, onebit_bpool_ukernel_x128__neon},
 #endif
       {Isa::kScalar, onebit_bpool_ukernel__scalar},
   };
