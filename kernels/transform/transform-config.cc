@@ -1,6 +1,11 @@
 // Output transform selection, best ISA first.
 #include "transform/transform.h"
 
+#if defined(ONEBIT_HAVE_NEON)
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x4__neon);
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x4__neon);
+#endif
+
 namespace onebit::kernels {
 
 TransformConfig transform_select(Isa isa) {
@@ -11,6 +16,9 @@ TransformConfig transform_select(Isa isa) {
 #endif
 #if defined(ONEBIT_HAVE_AVX2)
       {Isa::kAvx2, onebit_transform_f32_ukernel_x8__avx2, onebit_transform_bits_ukernel_x8__avx2},
+#endif
+#if defined(ONEBIT_HAVE_NEON)
+      {Isa::kNeon, onebit_transform_f32_ukernel_x4__neon, onebit_transform_bits_ukernel_x4__neon},
 #endif
       {Isa::kScalar, onebit_transform_f32_ukernel__scalar, onebit_transform_bits_ukernel__scalar},
   };

@@ -1,0 +1,105 @@
+// NEON output transforms: 4 channels per vector; the last n % 4 channels go through the scalar code.
+// Float: fl(fl(m * dot) + b) with separate vmulq/vaddq (never vmlaq/vfmaq); the clamps are compare+select in
+// the scalar operand order (std::max(y, lo), std::min(., hi)), so NaN and -0.0 pass through as in scalar code.
+// armv7 NEON always flushes denormals to zero and returns the default NaN, unlike the scalar VFP code: a
+// group whose product or sum is zero, denormal or NaN, or whose bias is denormal, is recomputed in scalar
+// code (rare: dot == 0, m == 0 or NaN parameters). aarch64 NEON follows FPCR like scalar code: no fallback.
+#include <arm_neon.h>
+
+#include <algorithm>
+
+#include "transform/transform.h"
+
+using onebit::kernels::BitsTransform;
+using onebit::kernels::FloatTransform;
+
+namespace {
+inline int32x4_t dots4(const int32_t* popcount, const int32_t* correction, int32x4_t taps) {
+  const int32x4_t pc = vld1q_s32(popcount);
+  int32x4_t dot = vsubq_s32(taps, vaddq_s32(pc, pc));
+  if (correction != nullptr) dot = vsubq_s32(dot, vld1q_s32(correction));
+  return dot;
+}
+inline int32_t dot1(const int32_t* popcount, const int32_t* correction, size_t c, int32_t taps) {
+  return taps - 2 * popcount[c] - (correction != nullptr ? correction[c] : 0);
+}
+inline float f32_one(const int32_t* popcount, const int32_t* correction, const FloatTransform* p, size_t c) {
+  const float product = p->multiplier[c] * static_cast<float>(dot1(popcount, correction, c, p->taps));
+  const float y = product + p->bias[c];
+  return std::min(std::max(y, p->clamp_min), p->clamp_max);
+}
+inline uint32_t horizontal_or(uint32x4_t v) {
+  const uint32x2_t h = vorr_u32(vget_low_u32(v), vget_high_u32(v));
+  return vget_lane_u32(h, 0) | vget_lane_u32(h, 1);
+}
+
+void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
+               const FloatTransform* p, float* out) {
+  const int32x4_t taps = vdupq_n_s32(p->taps);
+  const float32x4_t lo = vdupq_n_f32(p->clamp_min), hi = vdupq_n_f32(p->clamp_max);
+#if !defined(__aarch64__)
+  const float32x4_t smallest_normal = vdupq_n_f32(1.17549435e-38f);
+  const uint32x4_t abs_mask = vdupq_n_u32(0x7FFFFFFFu), one = vdupq_n_u32(1), max_denormal = vdupq_n_u32(0x007FFFFFu);
+#endif
+  size_t c = 0;
+  for (; c + 4 <= n; c += 4) {
+    const int32x4_t dot = dots4(popcount + c, correction != nullptr ? correction + c : nullptr, taps);
+    const float32x4_t product = vmulq_f32(vld1q_f32(p->multiplier + c), vcvtq_f32_s32(dot));
+    const float32x4_t bias = vld1q_f32(p->bias + c);
+    float32x4_t y = vaddq_f32(product, bias);
+#if !defined(__aarch64__)
+    // Lanes where flush-to-zero or default-NaN could differ from IEEE: |product| or |y| not a normal number
+    // (zero, denormal, NaN) or a denormal bias (checked on the bits: NEON compares flush it to zero).
+    const uint32x4_t abs_bias = vandq_u32(vreinterpretq_u32_f32(bias), abs_mask);
+    const uint32x4_t suspect = vorrq_u32(
+        vorrq_u32(vmvnq_u32(vcageq_f32(product, smallest_normal)), vmvnq_u32(vcageq_f32(y, smallest_normal))),
+        vcltq_u32(vsubq_u32(abs_bias, one), max_denormal));
+    if (horizontal_or(suspect) != 0) {
+      for (size_t k = c; k < c + 4; ++k) out[k] = f32_one(popcount, correction, p, k);
+      continue;
+    }
+#endif
+    y = vbslq_f32(vcltq_f32(y, lo), lo, y);  // std::max(y, lo)
+    y = vbslq_f32(vcltq_f32(hi, y), hi, y);  // std::min(y, hi)
+    vst1q_f32(out + c, y);
+  }
+  for (; c < n; ++c) out[c] = f32_one(popcount, correction, p, c);
+}
+
+void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
+                const BitsTransform* p, uint32_t* out) {
+  const int32x4_t taps = vdupq_n_s32(p->taps);
+  static const uint32_t kWeights[4] = {1u, 2u, 4u, 8u};
+  const uint32x4_t weights0 = vld1q_u32(kWeights);
+  for (size_t c = 0; c < n; c += 32) {
+    uint32x4_t acc = vdupq_n_u32(0), weights = weights0;
+    size_t b = 0;
+    for (; b < 32 && c + b + 4 <= n; b += 4, weights = vshlq_n_u32(weights, 4)) {
+      const size_t c0 = c + b;
+      const int32x4_t dot = dots4(popcount + c0, correction != nullptr ? correction + c0 : nullptr, taps);
+      const int32x4_t s = vld1q_s32(p->sign_mask + c0);
+      const int32x4_t signed_dot = vsubq_s32(veorq_s32(dot, s), s);
+      acc = vorrq_u32(acc, vandq_u32(vcltq_s32(signed_dot, vld1q_s32(p->threshold + c0)), weights));
+    }
+    uint32_t bits = horizontal_or(acc);
+    for (; b < 32 && c + b < n; ++b) {
+      const int32_t dot = dot1(popcount, correction, c + b, p->taps);
+      const int32_t s = p->sign_mask[c + b];
+      bits |= uint32_t{((dot ^ s) - s) < p->threshold[c + b]} << b;
+    }
+    out[c / 32] = bits;
+  }
+}
+
+}  // namespace
+
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x4__neon) {
+  for (size_t i = 0; i < pixels; ++i)
+    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * n);
+}
+
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x4__neon) {
+  const size_t words = (n + 31) / 32;
+  for (size_t i = 0; i < pixels; ++i)
+    bits_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * words);
+}
