@@ -2,11 +2,12 @@
 // Float: fl(fl(m * dot) + b) with separate vmulq/vaddq (never vmlaq/vfmaq); the clamps are compare+select in
 // the scalar operand order (std::max(y, lo), std::min(., hi)), so NaN and -0.0 pass through as in scalar code.
 // armv7 NEON always flushes denormals to zero and returns the default NaN, unlike the scalar VFP code: a
-// group whose product or sum is zero, denormal or NaN, or whose bias is denormal, is recomputed in scalar
-// code (rare: dot == 0, m == 0 or NaN parameters). aarch64 NEON follows FPCR like scalar code: no fallback.
+// group with a lane where that could matter (denormal or NaN values) is recomputed in scalar code; exact
+// zeros (dot == 0, m == ±0, product == -bias) are not suspect. aarch64 NEON follows FPCR like scalar code.
 #include <arm_neon.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "transform/transform.h"
 
@@ -41,19 +42,30 @@ void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
   const float32x4_t smallest_normal = vdupq_n_f32(1.17549435e-38f);
   const uint32x4_t abs_mask = vdupq_n_u32(0x7FFFFFFFu), one = vdupq_n_u32(1), max_denormal = vdupq_n_u32(0x007FFFFFu);
 #endif
+#if !defined(__aarch64__)
+  // NEON compares against a denormal clamp would see zero: leave such (odd) parameters to scalar code.
+  const size_t vector_end = std::fpclassify(p->clamp_min) == FP_SUBNORMAL || std::fpclassify(p->clamp_max) == FP_SUBNORMAL ? 0 : n;
+#else
+  const size_t vector_end = n;
+#endif
   size_t c = 0;
-  for (; c + 4 <= n; c += 4) {
+  for (; c + 4 <= vector_end; c += 4) {
     const int32x4_t dot = dots4(popcount + c, correction != nullptr ? correction + c : nullptr, taps);
     const float32x4_t product = vmulq_f32(vld1q_f32(p->multiplier + c), vcvtq_f32_s32(dot));
     const float32x4_t bias = vld1q_f32(p->bias + c);
     float32x4_t y = vaddq_f32(product, bias);
 #if !defined(__aarch64__)
-    // Lanes where flush-to-zero or default-NaN could differ from IEEE: |product| or |y| not a normal number
-    // (zero, denormal, NaN) or a denormal bias (checked on the bits: NEON compares flush it to zero).
+    // Lanes where flush-to-zero or default NaN could differ from IEEE: a product that is not normal (unless
+    // exactly zero because dot == 0 or m == ±0), a sum that is not normal (unless exactly zero because
+    // product == -bias), NaN, or a denormal bias (tested on the bits: NEON compares flush it to zero).
+    const uint32x4_t abs_m = vandq_u32(vld1q_u32(reinterpret_cast<const uint32_t*>(p->multiplier + c)), abs_mask);
     const uint32x4_t abs_bias = vandq_u32(vreinterpretq_u32_f32(bias), abs_mask);
-    const uint32x4_t suspect = vorrq_u32(
-        vorrq_u32(vmvnq_u32(vcageq_f32(product, smallest_normal)), vmvnq_u32(vcageq_f32(y, smallest_normal))),
-        vcltq_u32(vsubq_u32(abs_bias, one), max_denormal));
+    const uint32x4_t product_ok = vorrq_u32(vcageq_f32(product, smallest_normal),
+                                            vorrq_u32(vceqq_s32(dot, vdupq_n_s32(0)), vceqq_u32(abs_m, vdupq_n_u32(0))));
+    const uint32x4_t sum_ok = vorrq_u32(vcageq_f32(y, smallest_normal),
+                                        vandq_u32(vceqq_f32(y, vdupq_n_f32(0.0f)), vceqq_f32(product, vnegq_f32(bias))));
+    const uint32x4_t suspect = vorrq_u32(vmvnq_u32(vandq_u32(product_ok, sum_ok)),
+                                         vcltq_u32(vsubq_u32(abs_bias, one), max_denormal));
     if (horizontal_or(suspect) != 0) {
       for (size_t k = c; k < c + 4; ++k) out[k] = f32_one(popcount, correction, p, k);
       continue;
