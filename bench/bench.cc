@@ -126,11 +126,13 @@ int main(int argc, char** argv) {
   std::printf("runs         %d (after %d warm-up)\n", runs, warmup);
   std::printf("latency ms   min %.3f  median %.3f  p90 %.3f\n", lat.min, lat.median, lat.p90);
   if (options.profiling) {
-    std::printf("\n%-36s %-20s %-14s %10s %7s %14s %14s\n", "op", "type", "output", "median ms", "%", "binary MACs",
-                "float MACs");
+    int name_width = 2;
+    for (const Row& r : rows) name_width = std::max(name_width, int(r.name.size()));
+    std::printf("\n%-*s %-20s %-14s %10s %7s %14s %14s\n", name_width, "op", "type", "output", "median ms", "%",
+                "binary MACs", "float MACs");
     std::map<std::string, double> by_type;
     for (const Row& r : rows) {
-      std::printf("%-36s %-20s %-14s %10.4f %6.2f%% %14lld %14lld\n", r.name.c_str(), r.type.c_str(), r.shape.c_str(),
+      std::printf("%-*s %-20s %-14s %10.4f %6.2f%% %14lld %14lld\n", name_width, r.name.c_str(), r.type.c_str(), r.shape.c_str(),
                   r.median, op_total > 0 ? 100.0 * r.median / op_total : 0.0, (long long)r.bmacs, (long long)r.fmacs);
       by_type[r.type] += r.median;
     }
