@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "common/run_model.h"
 #include "convert.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
@@ -135,22 +136,6 @@ OnnxTestGraph build_network(uint32_t seed) {
   return t;
 }
 
-std::vector<float> run(const std::vector<uint8_t>& bytes, const std::vector<float>& input_nhwc) {
-  std::unique_ptr<onebit::Model> model;
-  onebit::Status s = onebit::Model::load_buffer(bytes.data(), bytes.size(), &model);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  std::unique_ptr<onebit::Interpreter> interp;
-  s = onebit::Interpreter::create(*model, onebit::InterpreterOptions(), &interp);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  REQUIRE(interp->input_count() == 1);
-  std::copy(input_nhwc.begin(), input_nhwc.end(), interp->input(0));
-  s = interp->invoke();
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  size_t n = 1;
-  for (int d : interp->output_info(0).shape) n *= size_t(d);
-  return std::vector<float>(interp->output(0), interp->output(0) + n);
-}
-
 void check_close(const std::vector<float>& got, const std::vector<float>& want) {
   REQUIRE(got.size() == want.size());
   float scale = 1.0f;
@@ -190,7 +175,7 @@ TEST_CASE("small binary ResNet: converted model and float reference agree with t
       } else {
         CHECK(result.binary_macs == 0);
       }
-      check_close(run(result.model, onebit::testing::to_nhwc(x)), want);
+      check_close(onebit::testing::run_model(result.model, onebit::testing::to_nhwc(x)), want);
     }
   }
 }
@@ -210,7 +195,7 @@ TEST_CASE("Flatten of a spatial map into Gemm keeps ONNX's NCHW feature order") 
   onebit::converter::ConvertResult result;
   onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "flatten.onnx", {}, &result);
   REQUIRE_MESSAGE(s.ok(), s.message());
-  check_close(run(result.model, onebit::testing::to_nhwc(x)), t.evaluate({{"x", x}}).at("y").data);
+  check_close(onebit::testing::run_model(result.model, onebit::testing::to_nhwc(x)), t.evaluate({{"x", x}}).at("y").data);
 }
 
 TEST_CASE("Flatten of a spatial map into something other than Gemm is rejected") {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/run_model.h"
 #include "convert.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
@@ -54,22 +55,6 @@ size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
-}
-
-std::vector<float> run(const std::vector<uint8_t>& bytes, const std::vector<float>& input_nhwc) {
-  std::unique_ptr<onebit::Model> model;
-  onebit::Status s = onebit::Model::load_buffer(bytes.data(), bytes.size(), &model);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  std::unique_ptr<onebit::Interpreter> interp;
-  s = onebit::Interpreter::create(*model, onebit::InterpreterOptions(), &interp);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  REQUIRE(interp->input_count() == 1);
-  std::copy(input_nhwc.begin(), input_nhwc.end(), interp->input(0));
-  s = interp->invoke();
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  size_t n = 1;
-  for (int d : interp->output_info(0).shape) n *= size_t(d);
-  return std::vector<float>(interp->output(0), interp->output(0) + n);
 }
 
 struct Expect {
@@ -118,7 +103,7 @@ TEST_CASE("fixtures: converted models agree with PyTorch, binary where expected"
       } else {
         CHECK(count(result.summary, "-> binary BinaryConv2D") == 0);
       }
-      const std::vector<float> got = onebit::testing::from_nhwc(run(result.model, onebit::testing::to_nhwc(input)), out_shape);
+      const std::vector<float> got = onebit::testing::from_nhwc(onebit::testing::run_model(result.model, onebit::testing::to_nhwc(input)), out_shape);
       REQUIRE(got.size() == want.size());
       for (size_t i = 0; i < got.size(); ++i) {
         CAPTURE(i);

@@ -8,28 +8,8 @@
 
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
+#include "common/run_model.h"
 #include "synth/bireal.h"
-
-namespace {
-
-std::vector<float> run_model(const std::vector<uint8_t>& bytes, const std::vector<float>& input, int threads) {
-  std::unique_ptr<onebit::Model> model;
-  onebit::Status s = onebit::Model::load_buffer(bytes.data(), bytes.size(), &model);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  onebit::InterpreterOptions options;
-  options.threads = threads;
-  std::unique_ptr<onebit::Interpreter> interp;
-  s = onebit::Interpreter::create(*model, options, &interp);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  std::copy(input.begin(), input.end(), interp->input(0));
-  s = interp->invoke();
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  size_t n = 1;
-  for (int d : interp->output_info(0).shape) n *= size_t(d);
-  return std::vector<float>(interp->output(0), interp->output(0) + n);
-}
-
-}  // namespace
 
 TEST_CASE("bireal18 synthetic: binary kernels agree with the float reference twin") {
   for (uint64_t seed : {1u, 2u, 3u}) {
@@ -48,8 +28,10 @@ TEST_CASE("bireal18 synthetic: binary kernels agree with the float reference twi
       std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
       for (float& v : input) v = dist(rng);
 
-      const std::vector<float> a = run_model(binary, input, threads);
-      const std::vector<float> b = run_model(reference, input, 1);
+      onebit::InterpreterOptions options;
+      options.threads = threads;
+      const std::vector<float> a = onebit::testing::run_model(binary, input, options);
+      const std::vector<float> b = onebit::testing::run_model(reference, input);
       INFO("seed " << seed << " threads " << threads);
       REQUIRE(a.size() == 10);
       REQUIRE(b.size() == 10);
