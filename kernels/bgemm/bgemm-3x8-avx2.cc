@@ -21,13 +21,8 @@
 #include "util/bits.h"
 
 using onebit::kernels::load_pair;
+using onebit::kernels::bgemm_next_row;
 using onebit::kernels::load_single;
-
-namespace {
-inline int32_t* next_out(int32_t* row, size_t stride, bool valid) {
-  return valid ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(row) + stride) : row;
-}
-}  // namespace
 
 ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_3x8__avx2) {
   assert(mr >= 1 && mr <= 3 && nc >= 1 && segs >= 1 && seg_words >= 1);
@@ -36,8 +31,8 @@ ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_3x8__avx2) {
   const uint32_t* const* p2 = mr > 2 ? p1 + segs : p1;
   int32_t* out[3];
   out[0] = c;
-  out[1] = next_out(out[0], c_stride, mr > 1);
-  out[2] = next_out(out[1], c_stride, mr > 2);
+  out[1] = bgemm_next_row(out[0], c_stride, mr > 1);
+  out[2] = bgemm_next_row(out[1], c_stride, mr > 2);
   const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1,
                                        2, 2, 3, 2, 3, 3, 4);
   const __m256i low = _mm256_set1_epi8(0x0F);

@@ -23,13 +23,12 @@
 #define ONEBIT_BGEMM_NEON_BLOCK4X4 31  // may be shrunk to exercise the flush path
 #endif
 
+using onebit::kernels::bgemm_next_row;
+
 namespace {
 constexpr size_t kBlock = ONEBIT_BGEMM_NEON_BLOCK4X4;
 static_assert(kBlock * 8 <= 255, "u8 accumulator bound");
 
-inline int32_t* next_out(int32_t* row, size_t stride, bool valid) {
-  return valid ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(row) + stride) : row;
-}
 // Per-channel sums of two accumulators: lanes 0-3 / 4-7 of `lo` are channels 0 / 1, of `hi` channels 2 / 3.
 inline uint32x4_t reduce4(uint8x16_t lo, uint8x16_t hi) {
   const uint32x4_t l = vpaddlq_u16(vpaddlq_u8(lo)), h = vpaddlq_u16(vpaddlq_u8(hi));
@@ -57,9 +56,9 @@ ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x4__neon) {
   const uint32_t* const* p3 = mr > 3 ? p2 + segs : p2;
   int32_t* out[4];
   out[0] = c;
-  out[1] = next_out(out[0], c_stride, mr > 1);
-  out[2] = next_out(out[1], c_stride, mr > 2);
-  out[3] = next_out(out[2], c_stride, mr > 3);
+  out[1] = bgemm_next_row(out[0], c_stride, mr > 1);
+  out[2] = bgemm_next_row(out[1], c_stride, mr > 2);
+  out[3] = bgemm_next_row(out[2], c_stride, mr > 3);
   const size_t chunks = (seg_words + 1) / 2;
   const bool odd = seg_words % 2 != 0;
   const uint8x16_t zero = vdupq_n_u8(0);

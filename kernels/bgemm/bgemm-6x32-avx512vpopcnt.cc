@@ -12,13 +12,8 @@
 #include "util/bits.h"
 
 using onebit::kernels::load_pair;
+using onebit::kernels::bgemm_next_row;
 using onebit::kernels::load_single;
-
-namespace {
-inline int32_t* next_out(int32_t* row, size_t stride, bool valid) {
-  return valid ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(row) + stride) : row;
-}
-}  // namespace
 
 ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_6x32__avx512vpopcnt) {
   assert(mr >= 1 && mr <= 6 && nc >= 1 && segs >= 1 && seg_words >= 1);
@@ -29,11 +24,11 @@ ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_6x32__avx512vpopcnt) {
   const uint32_t* const* p4 = mr > 4 ? p3 + segs : p3;
   const uint32_t* const* p5 = mr > 5 ? p4 + segs : p4;
   int32_t* c0 = c;
-  int32_t* c1 = next_out(c0, c_stride, mr > 1);
-  int32_t* c2 = next_out(c1, c_stride, mr > 2);
-  int32_t* c3 = next_out(c2, c_stride, mr > 3);
-  int32_t* c4 = next_out(c3, c_stride, mr > 4);
-  int32_t* c5 = next_out(c4, c_stride, mr > 5);
+  int32_t* c1 = bgemm_next_row(c0, c_stride, mr > 1);
+  int32_t* c2 = bgemm_next_row(c1, c_stride, mr > 2);
+  int32_t* c3 = bgemm_next_row(c2, c_stride, mr > 3);
+  int32_t* c4 = bgemm_next_row(c3, c_stride, mr > 4);
+  int32_t* c5 = bgemm_next_row(c4, c_stride, mr > 5);
   const size_t pairs = seg_words / 2, chunks = (seg_words + 1) / 2;
   for (size_t n0 = 0; n0 < nc; n0 += 32) {
     // Plain locals (not arrays captured by a lambda) so that the 24 accumulators stay in registers.

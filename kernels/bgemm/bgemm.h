@@ -46,6 +46,12 @@ struct BgemmConfig {
 /// Best bgemm ukernel allowed by `isa` and supported by this CPU (scalar at worst).
 BgemmConfig bgemm_select(Isa isa);
 
+/// Output row r + 1 of a ukernel: the next row when it exists (`valid`, i.e. r + 1 < mr), else row r again,
+/// which is how rows >= mr alias row mr - 1.
+inline int32_t* bgemm_next_row(int32_t* row, size_t c_stride, bool valid) {
+  return valid ? reinterpret_cast<int32_t*>(reinterpret_cast<char*>(row) + c_stride) : row;
+}
+
 /// 64-bit chunks that bgemm_pack_weights writes for n columns of segs * seg_words words.
 inline size_t bgemm_packed_chunks(size_t nr, size_t n, size_t segs, size_t seg_words) {
   return (n + nr - 1) / nr * nr * segs * ((seg_words + 1) / 2);
