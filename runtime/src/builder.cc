@@ -291,9 +291,9 @@ int ModelBuilder::clamp(const std::string& name, int x, float lo, float hi) {
   return Impl::channelwise(*impl_, name, T::ClampOptions, x, {},
                      [lo, hi](Fbb& f) { return fb::CreateClampOptions(f, lo, hi).Union(); });
 }
-int ModelBuilder::softmax(const std::string& name, int x) {
+int ModelBuilder::softmax(const std::string& name, int x, bool log) {
   return Impl::channelwise(*impl_, name, T::SoftmaxOptions, x, {},
-                     [](Fbb& f) { return fb::CreateSoftmaxOptions(f).Union(); });
+                     [log](Fbb& f) { return fb::CreateSoftmaxOptions(f, log).Union(); });
 }
 
 int ModelBuilder::reshape(const std::string& name, int x, const std::vector<int>& shape) {

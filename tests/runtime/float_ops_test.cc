@@ -217,3 +217,75 @@ TEST_CASE("Reshape, Concat, Pad, Softmax") {
     check_close(run(b, {x}), want, 0.0f);
   }
 }
+
+namespace {
+
+/// Reference log-softmax of each row of `x` (rows of length n), in double: x - (max + log(sum(exp(x - max)))).
+std::vector<float> log_softmax_reference(const std::vector<float>& x, size_t n) {
+  std::vector<float> y(x.size());
+  for (size_t r = 0; r < x.size() / n; ++r) {
+    const float* row = x.data() + r * n;
+    const double mx = *std::max_element(row, row + n);
+    double sum = 0;
+    for (size_t c = 0; c < n; ++c) sum += std::exp(double(row[c]) - mx);
+    const double lse = mx + std::log(sum);
+    for (size_t c = 0; c < n; ++c) y[r * n + c] = float(double(row[c]) - lse);
+  }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("LogSoftmax matches a double reference, stays finite where log(softmax) is -inf, threads 1 and 2") {
+  for (int n : {1, 2, 7, 10, 33}) {
+    for (bool large : {false, true}) {
+      CAPTURE(n); CAPTURE(large);
+      const std::vector<int> shape = {2, 3, n};  // 6 rows of the last dimension
+      const size_t total = count(shape);
+      std::vector<float> x = uniform(total, 400 + uint32_t(n), -3.0f, 3.0f);
+      if (large) {
+        // ±80 plus a little noise: within a row x - max reaches about -160, where float exp underflows to 0.
+        for (size_t i = 0; i < total; ++i) x[i] += (i % 3 == 0) ? 80.0f : -80.0f;
+      }
+      const std::vector<float> want = log_softmax_reference(x, size_t(n));
+      std::vector<float> first;
+      for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        ModelBuilder b;
+        b.mark_output(b.softmax("log_softmax", b.add_input("x", shape), true));
+        InterpreterOptions options;
+        options.threads = threads;
+        const std::vector<float> got = run(b, {x}, options);
+        for (float v : got) REQUIRE(std::isfinite(v));
+        check_close(got, want, 1e-5f);
+        if (first.empty()) first = got;
+        check_close(got, first, 0.0f);  // same bits whatever the thread count
+      }
+      if (large && n >= 2) {
+        // The case the op exists for: the log of the plain softmax loses the small entries entirely.
+        ModelBuilder b;
+        b.mark_output(b.softmax("softmax", b.add_input("x", shape)));
+        const std::vector<float> p = run(b, {x});
+        CHECK(std::any_of(p.begin(), p.end(), [](float v) { return std::isinf(std::log(v)); }));
+      }
+    }
+  }
+}
+
+TEST_CASE("Softmax without the log flag is still a plain softmax (rows of 1, 2, 7, 10, 33)") {
+  for (int n : {1, 2, 7, 10, 33}) {
+    CAPTURE(n);
+    const std::vector<float> x = uniform(size_t(4) * n, 450 + uint32_t(n), -5.0f, 5.0f);
+    ModelBuilder b;
+    b.mark_output(b.softmax("softmax", b.add_input("x", {4, n})));
+    std::vector<float> want(x.size());
+    for (size_t r = 0; r < 4; ++r) {
+      const float* row = x.data() + r * size_t(n);
+      const double mx = *std::max_element(row, row + n);
+      double sum = 0;
+      for (int c = 0; c < n; ++c) sum += std::exp(double(row[c]) - mx);
+      for (int c = 0; c < n; ++c) want[r * size_t(n) + size_t(c)] = float(std::exp(double(row[c]) - mx) / sum);
+    }
+    check_close(run(b, {x}), want, 1e-5f);
+  }
+}

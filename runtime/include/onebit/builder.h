@@ -69,7 +69,8 @@ class ModelBuilder {
   int clamp(const std::string& name, int x, float lo, float hi);
   int reshape(const std::string& name, int x, const std::vector<int>& shape);
   int concat(const std::string& name, const std::vector<int>& xs, int axis);
-  int softmax(const std::string& name, int x);
+  /// Over the last dimension; log = true is ONNX LogSoftmax (computed stably, not as log of a softmax).
+  int softmax(const std::string& name, int x, bool log = false);
   int pad(const std::string& name, int x, const std::vector<int>& pads, float value);
 
   // Binary.
