@@ -49,6 +49,11 @@ const char* op_type_name(fb::OperatorOptions type) {
   }
 }
 
+const char* op_type_name(const fb::Operator& op) {
+  if (const fb::SoftmaxOptions* o = op.options_as_SoftmaxOptions(); o != nullptr && o->log()) return "LogSoftmax";
+  return op_type_name(op.options_type());
+}
+
 const char* dtype_name(fb::DType dtype) {
   switch (dtype) {
     case fb::DType::Float32: return "Float32";
@@ -70,7 +75,7 @@ std::string describe_op(const fb::Model& model, size_t op_index) {
   if (ops == nullptr || op_index >= ops->size()) return s;
   const fb::Operator* op = ops->Get(flatbuffers::uoffset_t(op_index));
   s += " '" + std::string(op->name() ? op->name()->str() : "") + "'";
-  const char* type = op_type_name(op->options_type());
+  const char* type = op_type_name(*op);
   s += std::string(" (") + (*type ? type : ("unknown type " + std::to_string(int(op->options_type()))).c_str()) + ")";
   return s;
 }

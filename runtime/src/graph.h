@@ -34,6 +34,9 @@ size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape);
 
 /// "BinaryConv2D" for OperatorOptions::BinaryConv2DOptions; "" for NONE or unknown values.
 const char* op_type_name(fb::OperatorOptions type);
+/// The type as profiles and diagnostics show it: op_type_name(options_type), except "LogSoftmax" for a
+/// Softmax with `log` set (one operator in the format, two in ONNX). Safe when the options table is missing.
+const char* op_type_name(const fb::Operator& op);
 const char* dtype_name(fb::DType dtype);
 std::string shape_string(const std::vector<int>& shape);
 /// "operator 3 'stage1/conv' (Conv2D)", safe on any verified model.

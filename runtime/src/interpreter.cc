@@ -170,7 +170,7 @@ Status Interpreter::Impl::build() {
       const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
       OpProfile p;
       p.name = op->name() ? op->name()->str() : "";
-      p.type = rt::op_type_name(op->options_type());
+      p.type = rt::op_type_name(*op);
       p.output_shape = contexts[i].output->shape;
       p.binary_macs = ops[i]->binary_macs;
       p.float_macs = ops[i]->float_macs;

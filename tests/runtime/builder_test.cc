@@ -68,6 +68,30 @@ TEST_CASE("builder: metadata round trip and aligned constant buffers") {
     CHECK(reinterpret_cast<uintptr_t>(buf->data()->data()) % 16 == 0);
 }
 
+TEST_CASE("builder: softmax(log) writes SoftmaxOptions.log; without it the file is what pre-log files were") {
+  for (bool log : {false, true}) {
+    CAPTURE(log);
+    ModelBuilder b;
+    b.mark_output(b.softmax("head", b.add_input("x", {1, 10}), log));
+    std::vector<uint8_t> bytes;
+    REQUIRE(b.finish(&bytes).ok());
+    std::unique_ptr<Model> model;
+    REQUIRE(Model::load_buffer(bytes.data(), bytes.size(), &model).ok());
+    const fb::SoftmaxOptions* o = model->fb().operators()->Get(0)->options_as_SoftmaxOptions();
+    REQUIRE(o != nullptr);
+    CHECK(o->log() == log);
+    // log = false leaves the field out (FlatBuffers omits defaults): the same empty table a file written
+    // before the field existed holds, which therefore reads as plain softmax.
+    CHECK(reinterpret_cast<const flatbuffers::Table*>(o)->CheckField(fb::SoftmaxOptions::VT_LOG) == log);
+    InterpreterOptions options;
+    options.profiling = true;
+    std::unique_ptr<Interpreter> interp;
+    REQUIRE(Interpreter::create(*model, options, &interp).ok());
+    REQUIRE(interp->profile().size() == 1);
+    CHECK(interp->profile()[0].type == (log ? "LogSoftmax" : "Softmax"));
+  }
+}
+
 TEST_CASE("ONEBIT_ISA selects the kernel path when the option is empty") {
   ModelBuilder b;
   b.mark_output(b.dequantize("pm1", b.quantize("q", b.add_input("x", {1, 40}))));

@@ -34,7 +34,7 @@ struct TensorInfo {
 
 struct OpProfile {
   std::string name;        // source node name
-  std::string type;        // e.g. "BinaryConv2D"
+  std::string type;        // e.g. "BinaryConv2D"; "LogSoftmax" for a Softmax with log set
   std::vector<int> output_shape;
   double last_ms = 0;      // wall time of the latest invoke()
   std::vector<double> samples_ms;  // one per profiled invoke()
