@@ -3,43 +3,38 @@
 #include <fstream>
 #include <sstream>
 
-#include "binary_activation.h"
+#include "audit.h"
+#include "emit/emit.h"
 #include "onebit/builder.h"
-#include "binary_conv.h"
-#include "constant_fold.h"
-#include "emit.h"
-#include "fold.h"
-#include "onnx_reader.h"
-#include "plan.h"
+#include "onnx/import.h"
 #include "summary.h"
 
 namespace onebit::converter {
 
 Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, const ConvertOptions& options,
                           ConvertResult* result) {
+  if (options.batch < 0 || options.batch > 65536) return Status::Error("batch must be 1 .. 65536");
   Graph g;
-  Status s = read_onnx_bytes(bytes, origin, &g);
-  FoldedConstants constants;
-  if (s.ok()) s = fold_constants(&g, &constants);
-  Plan plan;
-  if (s.ok()) s = detect_binary_activations(g, &plan);
-  if (s.ok()) s = detect_binary_convs(g, &plan);
-  if (s.ok()) s = fold_output_transforms(g, &plan);
-  if (s.ok()) s = fuse_signs(g, &plan);
+  ImportOptions io;
+  io.batch = options.batch > 0 ? options.batch : 1;
+  ImportReport imported;
+  Status s = import_onnx(bytes, origin, io, &g, &imported);
+  RewriteOptions ro;
+  ro.sign_zero = options.sign_zero;
+  RewriteLog log;
+  if (s.ok()) s = rewrite_to_fixed_point(&g, ro, &log);
+  std::vector<std::string> warnings;
+  if (s.ok()) s = audit_binary_layers(g, options.strict, &warnings);
   ModelBuilder builder;
   EmitReport report;
-  EmitOptions emit_options;
-  emit_options.float_reference = options.float_reference;
-  if (s.ok()) s = emit_model(g, plan, emit_options, &builder, &report);
+  EmitOptions eo;
+  eo.float_reference = options.float_reference;
+  if (s.ok()) s = emit_model(g, eo, &builder, &report);
   if (!s.ok()) return s;
   ModelMetadata meta;
   meta.producer = options.float_reference ? "onebit-convert (float reference)" : "onebit-convert";
   meta.source = options.source.empty() ? origin : options.source;
-  if (!g.inputs.empty()) {
-    const Value& in = *g.find(g.inputs[0]);
-    if (in.shape.size() == 4) meta.input_shape = {int(in.shape[0]), int(in.shape[2]), int(in.shape[3]), int(in.shape[1])};
-    else meta.input_shape.assign(in.shape.begin(), in.shape.end());
-  }
+  if (!g.inputs.empty()) meta.input_shape = nhwc_shape(g.value(g.inputs[0]).shape);
   meta.input_mean = options.input_mean;
   meta.input_std = options.input_std;
   meta.labels = options.labels;
@@ -49,8 +44,10 @@ Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, c
   result->onnx_parameter_bytes = g.onnx_parameter_bytes;
   result->binary_macs = report.binary_macs;
   result->float_macs = report.float_macs;
-  result->summary = format_summary(g, plan, constants, report, int64_t(bytes.size()), result->model.size(),
-                                   options.float_reference);
+  result->binary_layers = report.binary_convs + report.binary_fcs;
+  result->warnings = warnings;
+  SummaryInput in{g, log, imported, report, warnings, int64_t(bytes.size()), result->model.size(), options.float_reference};
+  result->summary = format_summary(in);
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
-// The whole conversion: read -> fold constants -> detect binary activations -> detect binary convs ->
-// fold output transforms -> fuse Sign -> emit -> serialize, plus the human-readable summary.
+// The whole conversion: read ONNX into the IR (onnx/import.h) -> rewrite rules to a fixed point
+// (rules/rule.h: constant folding, simplification, binary recognition, fusions) -> audit (audit.h) ->
+// emit (emit/emit.h) -> serialize, plus the human-readable summary (summary.h).
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "onebit/status.h"
+#include "rules/rule.h"
 
 namespace onebit::converter {
 
@@ -15,13 +17,18 @@ struct ConvertOptions {
   std::vector<float> input_mean, input_std;  // stored as model metadata (onebit-eval applies them)
   std::vector<std::string> labels;
   std::string source;                        // recorded as the model's source file
+  int batch = 0;                             // a symbolic / unknown batch dim becomes this (0: 1)
+  SignZero sign_zero = SignZero::kError;     // what a Sign whose input may hold exact zeros does
+  bool strict = false;                       // warnings (binary input, float layer) are errors
 };
 
 struct ConvertResult {
   std::vector<uint8_t> model;  // the onebit FlatBuffer
-  std::string summary;         // per node: binary / float / folded into X; bytes; MACs
+  std::string summary;         // per node: binary / float / folded into X; rules; warnings; bytes; MACs
+  std::vector<std::string> warnings;
   int64_t onnx_parameter_bytes = 0;
   int64_t binary_macs = 0, float_macs = 0;
+  int binary_layers = 0;
 };
 
 /// `bytes` is an ONNX ModelProto; `origin` names it in messages.

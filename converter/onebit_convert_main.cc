@@ -12,7 +12,7 @@ namespace {
 
 const char kUsage[] =
     "usage: onebit-convert IN.onnx -o OUT.fb [--float-reference] [--input-mean M --input-std S]\n"
-    "                      [--labels FILE] [--help]\n"
+    "                      [--labels FILE] [--batch N] [--sign-zero=error|plus-one] [--strict] [--help]\n"
     "\n"
     "Converts an ONNX model of a binarized network into a onebit model. Sign on activations becomes a\n"
     "binary Quantize; convolutions on Sign outputs with ±1 (or ±s per output channel) weights become\n"
@@ -23,7 +23,12 @@ const char kUsage[] =
     "  --float-reference    emit binary layers as float convolutions on ±1 values (same outputs)\n"
     "  --input-mean M       input normalization stored in the model: x' = (x - M) / S;\n"
     "  --input-std S        M and S are one value or comma-separated per-channel values\n"
-    "  --labels FILE        class names, one per line, stored in the model\n";
+    "  --labels FILE        class names, one per line, stored in the model\n"
+    "  --batch N            batch size for a symbolic / unknown batch dim (dynamic_axes export); default 1\n"
+    "  --sign-zero=MODE     a Sign whose input can hold exact zeros (after a ReLU, zero padding, ...):\n"
+    "                       'error' (default: ONNX/PyTorch compute sign(0) = 0 there, which onebit cannot\n"
+    "                       represent yet) or 'plus-one' (your training used sign(0) = +1)\n"
+    "  --strict             warnings (a layer reading a Sign output that stays float) are errors\n";
 
 bool parse_floats(const std::string& text, std::vector<float>* out) {
   std::stringstream ss(text);
@@ -68,6 +73,25 @@ int main(int argc, char** argv) {
       if (!value(&v) || !parse_floats(v, &options.input_std)) return fail("--input-std needs a number or a comma-separated list");
       for (float s : options.input_std)
         if (!(s > 0)) return fail("--input-std values must be positive");
+    } else if (a == "--batch") {
+      char* end = nullptr;
+      if (!value(&v)) return fail("--batch needs a number");
+      const long b = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || b < 1 || b > 65536) return fail("--batch needs a number from 1 to 65536, got '" + v + "'");
+      options.batch = int(b);
+    } else if (a.rfind("--sign-zero", 0) == 0) {
+      if (a == "--sign-zero") {
+        if (!value(&v)) return fail("--sign-zero needs error or plus-one");
+      } else if (a[11] == '=') {
+        v = a.substr(12);
+      } else {
+        return fail("unknown option '" + a + "'\n" + kUsage);
+      }
+      if (v == "error") options.sign_zero = onebit::converter::SignZero::kError;
+      else if (v == "plus-one") options.sign_zero = onebit::converter::SignZero::kPlusOne;
+      else return fail("--sign-zero takes 'error' or 'plus-one', not '" + v + "'");
+    } else if (a == "--strict") {
+      options.strict = true;
     } else if (a == "--labels") {
       if (!value(&labels_file)) return fail("--labels needs a file name");
     } else if (!a.empty() && a[0] == '-') {
@@ -94,6 +118,7 @@ int main(int argc, char** argv) {
   const onebit::Status s = onebit::converter::convert_file_to_file(in, out, options, &result);
   if (!s.ok()) return fail(s.message());
   std::fputs(result.summary.c_str(), stdout);
+  for (const std::string& w : result.warnings) std::fprintf(stderr, "onebit-convert: warning: %s\n", w.c_str());
   std::printf("wrote %s (%zu bytes)\n", out.c_str(), result.model.size());
   return 0;
 }

@@ -5,41 +5,52 @@
 
 namespace onebit::converter {
 
-std::string format_summary(const Graph& g, const Plan& plan, const FoldedConstants& constants,
-                           const EmitReport& report, int64_t onnx_file_bytes, size_t onebit_file_bytes,
-                           bool float_reference) {
+std::vector<int> nhwc_shape(const std::vector<int64_t>& s) {
+  if (s.size() == 4) return {int(s[0]), int(s[2]), int(s[3]), int(s[1])};
+  return std::vector<int>(s.begin(), s.end());
+}
+
+std::string format_summary(const SummaryInput& in) {
   std::ostringstream os;
   int binary = 0, fp = 0, folded = 0;
-  os << (float_reference ? "onebit-convert (float reference)\n" : "onebit-convert\n") << "nodes:\n";
-  for (const Node& n : g.nodes) {
+  os << (in.float_reference ? "onebit-convert (float reference)\n" : "onebit-convert\n");
+  for (const std::string& b : in.imported.batch_set) os << b << "\n";
+  os << "nodes:\n";
+  for (const auto& [name, op] : in.g.source_nodes) {
     std::string what;
-    auto e = report.emitted.find(n.name);
-    auto f = plan.folded_into.find(n.name);
-    if (e != report.emitted.end()) {
+    auto e = in.report.emitted.find(name);
+    auto f = in.log.node_fate.find(name);
+    if (e != in.report.emitted.end()) {
       what = e->second;
       if (what.rfind("binary", 0) == 0) ++binary;
       else ++fp;
-    } else if (f != plan.folded_into.end()) {
-      what = "folded into " + f->second;
+    } else if (f != in.log.node_fate.end()) {
+      what = f->second;
       ++folded;
     } else {
-      what = "not needed by any output";
+      what = "removed (no output depends on it)";
     }
-    os << "  " << n.name << " (" << n.op_type << ") -> " << what << "\n";
+    os << "  " << name << " (" << op << ") -> " << what << "\n";
   }
-  for (const std::string& c : constants.folded) os << "  " << c << " -> evaluated at conversion time\n";
-  for (const std::string& c : constants.dead) os << "  " << c << " -> removed (no output depends on it)\n";
-  const double ratio = onebit_file_bytes ? double(onnx_file_bytes) / double(onebit_file_bytes) : 0.0;
-  char line[256];
-  std::snprintf(line, sizeof line, "ops: %d binary, %d float, %d folded, %zu constant-folded\n", binary, fp, folded,
-                constants.folded.size());
+  if (!in.log.fired.empty()) {
+    os << "rules:\n";
+    for (const auto& [rule, count] : in.log.fired) os << "  " << rule << ": " << count << "\n";
+  }
+  for (const std::string& w : in.warnings) os << "warning: " << w << "\n";
+  char line[320];
+  std::snprintf(line, sizeof line, "binary layers: %d (BinaryConv2D %d, BinaryFullyConnected %d)\n",
+                in.report.binary_convs + in.report.binary_fcs, in.report.binary_convs, in.report.binary_fcs);
   os << line;
+  std::snprintf(line, sizeof line, "ops: %d binary, %d float, %d folded, %zu constant-folded\n", binary, fp, folded,
+                in.log.folded.size());
+  os << line;
+  const double ratio = in.onebit_file_bytes ? double(in.onnx_file_bytes) / double(in.onebit_file_bytes) : 0.0;
   std::snprintf(line, sizeof line,
                 "bytes: ONNX parameters %lld, ONNX file %lld, onebit file %zu (ONNX file / onebit file = %.2fx)\n",
-                (long long)g.onnx_parameter_bytes, (long long)onnx_file_bytes, onebit_file_bytes, ratio);
+                (long long)in.g.onnx_parameter_bytes, (long long)in.onnx_file_bytes, in.onebit_file_bytes, ratio);
   os << line;
-  std::snprintf(line, sizeof line, "MACs per inference: binary %lld, float %lld\n", (long long)report.binary_macs,
-                (long long)report.float_macs);
+  std::snprintf(line, sizeof line, "MACs per inference: binary %lld, float %lld\n", (long long)in.report.binary_macs,
+                (long long)in.report.float_macs);
   os << line;
   return os.str();
 }

@@ -1,19 +1,33 @@
 // The converter's report on stdout: what every ONNX node became (binary / float / folded into X / evaluated
-// at conversion time), parameter bytes of the ONNX file against the onebit file, binary vs float MACs.
+// at conversion time / removed), which rewrite rules fired how often, warnings, the number of binary
+// layers, parameter bytes of the ONNX file against the onebit file, binary vs float MACs.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
-#include "constant_fold.h"
-#include "emit.h"
-#include "graph.h"
-#include "plan.h"
+#include "emit/emit.h"
+#include "ir/graph.h"
+#include "onnx/import.h"
+#include "rules/rule.h"
 
 namespace onebit::converter {
 
-std::string format_summary(const Graph& g, const Plan& plan, const FoldedConstants& constants,
-                           const EmitReport& report, int64_t onnx_file_bytes, size_t onebit_file_bytes,
-                           bool float_reference);
+struct SummaryInput {
+  const Graph& g;
+  const RewriteLog& log;
+  const ImportReport& imported;
+  const EmitReport& report;
+  const std::vector<std::string>& warnings;
+  int64_t onnx_file_bytes;
+  size_t onebit_file_bytes;
+  bool float_reference;
+};
+
+std::string format_summary(const SummaryInput& in);
+
+/// ONNX NCHW (or [N, C]) shape as onebit's NHWC.
+std::vector<int> nhwc_shape(const std::vector<int64_t>& s);
 
 }  // namespace onebit::converter

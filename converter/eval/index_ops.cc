@@ -95,7 +95,7 @@ Status eval_slice(const Node& n, const Inputs& in, Outputs* out) {
     if (seen[size_t(a)]) return fail(n, "axis " + std::to_string(axes[j]) + " is listed twice in axes");
     seen[size_t(a)] = 1;
     const int64_t step = steps[j], dim = x.shape[size_t(a)];
-    if (step == 0) return fail(n, "step " + std::to_string(j) + " is 0");
+    if (step == 0) return fail(n, "steps[" + std::to_string(j) + "] is 0");
     // Negative starts/ends count from the end; then clamp to [0, dim] (step > 0) or [-1, dim - 1]
     // (step < 0), which also tames INT64_MAX / INT64_MIN "to the end" markers.
     int64_t s = starts[j] < 0 ? starts[j] + dim : starts[j];

@@ -1,0 +1,90 @@
+#include "audit.h"
+
+#include <cmath>
+#include <set>
+
+#include "eval/evaluate.h"
+#include "ir/onebit_ops.h"
+
+namespace onebit::converter {
+namespace {
+
+// True if `v` is a binary activation seen through Pad and no-op reshapes.
+bool reads_bits(const Graph& g, ValueId v) {
+  for (int depth = 0; depth < 16 && v != kNoId; ++depth) {
+    const Node* p = g.producer(v);
+    if (p == nullptr) return false;
+    if (p->op == ops::kDequantize) return true;
+    if (p->op != "Pad" && p->op != "Reshape" && p->op != "Flatten" && p->op != "Squeeze" && p->op != "Unsqueeze") return false;
+    v = p->in(0);
+  }
+  return false;
+}
+
+std::string weight_problem(const Graph& g, const Node& n) {
+  const ValueId w = n.in(1);
+  const Tensor* t = g.constant(w);
+  if (t == nullptr) return "its weights '" + g.value(w).name + "' are not a constant: " + why_not_constant(g, w);
+  if (n.op != "Conv" && (g.value(n.in(0)).shape.size() != 2 || t->shape.size() != 2))
+    return "it is not a [N, K] x [K, M] product (input " + shape_str(g.value(n.in(0)).shape) + ", weights " + shape_str(t->shape) + ")";
+  if (n.op == "Gemm" && n.i("transA")) return "transA=1 is not supported";
+  // Find the first row that is not ±s.
+  const bool rows_out = n.op == "Conv" || (n.op == "Gemm" && n.i("transB"));
+  const int64_t out = rows_out ? t->shape[0] : t->shape[1];
+  const int64_t per = out > 0 ? t->elements() / out : 0;
+  for (int64_t o = 0; o < out; ++o) {
+    double sum = 0;
+    auto at = [&](int64_t i) { return t->as_float(rows_out ? o * per + i : i * out + o); };
+    for (int64_t i = 0; i < per; ++i) sum += std::fabs(at(i));
+    const float s = float(sum / double(per));
+    for (int64_t i = 0; i < per; ++i) {
+      const float v = at(i);
+      if (v == 0.0f || !(std::fabs(std::fabs(v) - s) <= 1e-5f * s))
+        return "its weights are not binary: output channel " + std::to_string(o) + " has weights " +
+               std::to_string(at(0)) + " and " + std::to_string(v) +
+               (v == 0.0f ? " (a weight of exactly 0 cannot be binarized)" : "") + ", not ±1 or ±s per output channel";
+    }
+  }
+  if (n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return "its bias is not a constant: " + why_not_constant(g, n.in(2));
+  return "its geometry or input is not supported by the binary rules";
+}
+
+}  // namespace
+
+std::string why_not_constant(const Graph& g, ValueId v) {
+  std::vector<ValueId> stack = {v};
+  std::set<ValueId> seen;
+  while (!stack.empty()) {
+    const ValueId x = stack.back();
+    stack.pop_back();
+    if (x == kNoId || !seen.insert(x).second || g.value(x).is_constant()) continue;
+    if (g.value(x).graph_input) return "it depends on graph input '" + g.value(x).name + "'";
+    const Node* p = g.producer(x);
+    if (p == nullptr) continue;
+    bool inputs_constant = true;
+    for (ValueId in : p->inputs) inputs_constant = inputs_constant && (in == kNoId || g.value(in).is_constant());
+    if (inputs_constant)
+      return p->describe() + " could not be evaluated at conversion time" +
+             (can_evaluate(p->op) ? std::string() : " (onebit-convert cannot evaluate " + p->op + ")");
+    for (ValueId in : p->inputs) stack.push_back(in);
+  }
+  return "its value depends on the input";
+}
+
+Status audit_binary_layers(const Graph& g, bool strict, std::vector<std::string>* warnings) {
+  std::vector<NodeId> order;
+  g.topo_order(&order);
+  for (NodeId id : order) {
+    const Node& n = g.node(id);
+    if (n.op != "Conv" && n.op != "Gemm" && n.op != "MatMul") continue;
+    if (!reads_bits(g, n.in(0))) continue;
+    const std::string why = weight_problem(g, n);
+    if (n.op == "Conv") return Status::Error(n.describe() + ": its input is a binary activation (Sign) but " + why);
+    const std::string w = n.describe() + " reads a binary activation (Sign) but stays float: " + why;
+    if (strict) return Status::Error(w + " (--strict)");
+    warnings->push_back(w);
+  }
+  return Status::Ok();
+}
+
+}  // namespace onebit::converter

@@ -1,0 +1,282 @@
+#include "emit/emit.h"
+
+#include <cmath>
+
+#include "emit/emitter.h"
+#include "ir/onebit_ops.h"
+#include "rules/match.h"
+
+namespace onebit::converter {
+
+std::vector<int> nhwc(const std::vector<int64_t>& s) {
+  if (s.size() == 4) return {int(s[0]), int(s[2]), int(s[3]), int(s[1])};
+  return std::vector<int>(s.begin(), s.end());
+}
+
+int onebit_axis(int64_t axis, int rank) {
+  if (axis < 0) axis += rank;
+  if (rank != 4) return int(axis);
+  static const int map[4] = {0, 3, 1, 2};
+  return axis >= 0 && axis < 4 ? map[axis] : -1;
+}
+
+bool channel_values(const Graph& g, ValueId v, int64_t channels, size_t rank, std::vector<float>* out) {
+  return per_channel(g, v, channels, rank, out);
+}
+
+void Emitter::record(const std::string& node, const std::string& what) {
+  std::string& slot = report_.emitted[node];
+  slot = slot.empty() ? what : slot + " + " + what;
+}
+
+int64_t Emitter::elements(int id) const {
+  int64_t n = 1;
+  for (int d : b_.shape(id)) n *= d;
+  return n;
+}
+
+Status Emitter::shape(ValueId v, const Node& at, std::vector<int64_t>* s) const {
+  if (v != kNoId && g_.value(v).shape_known) {
+    *s = g_.value(v).shape;
+    return Status::Ok();
+  }
+  return Status::Error(at.describe() + ": tensor '" + (v == kNoId ? std::string("?") : g_.value(v).name) +
+                       "' has a shape the converter could not infer (it depends on an op whose output size is "
+                       "data-dependent, or on values that could not be folded)");
+}
+
+Status Emitter::run() {
+  ids_.assign(g_.value_count(), -1);
+  for (ValueId in : g_.inputs) {
+    const std::vector<int64_t>& s = g_.value(in).shape;
+    if (s.size() != 4 && s.size() != 2)
+      return Status::Error("graph input '" + g_.value(in).name + "' has rank " + std::to_string(s.size()) +
+                           "; expected NCHW or [N, C]");
+    set(in, b_.add_input(g_.value(in).name, nhwc(s)));
+  }
+  std::vector<NodeId> order;
+  std::string cycle;
+  if (!g_.topo_order(&order, &cycle)) return Status::Error(cycle + ": the graph has a cycle");
+  for (NodeId id : order) {
+    Status s = emit(g_.node(id));
+    if (!s.ok()) return s;
+  }
+  for (ValueId out : g_.outputs) {
+    if (g_.value(out).dtype != DType::kFloat) return Status::Error("graph output '" + g_.value(out).name + "' is not a float tensor");
+    if (g_.value(out).is_constant() || ids_[size_t(out)] < 0)
+      return Status::Error("graph output '" + g_.value(out).name + "' is a constant; onebit models compute their outputs");
+    b_.mark_output(ids_[size_t(out)]);
+  }
+  return Status::Ok();
+}
+
+Status Emitter::emit(const Node& n) {
+  for (ValueId v : n.outputs)
+    if (v != kNoId && !g_.value(v).shape_known) {
+      std::vector<int64_t> s;
+      return shape(v, n, &s);
+    }
+  const std::string& op = n.op;
+  if (op == ops::kQuantize) return emit_quantize(n);
+  if (op == ops::kDequantize) {
+    int x;
+    Status s = bits(n.in(0), &x);
+    if (!s.ok()) return s;
+    set(n.out(), b_.dequantize(n.name, x));
+    return Status::Ok();
+  }
+  if (op == ops::kBinaryConv2D) return emit_binary_conv(n);
+  if (op == ops::kBinaryFullyConnected) return emit_binary_fc(n);
+  if (op == ops::kBinaryMaxPool2D) return emit_binary_pool(n);
+  if (op == "Conv") return emit_conv(n);
+  if (op == "Gemm" || op == "MatMul") return emit_fully_connected(n);
+  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") return emit_pool(n);
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return emit_elementwise(n);
+  if (op == "Relu" || op == "PRelu" || op == "LeakyRelu" || op == "Clip" || op == "BatchNormalization") return emit_activation(n);
+  if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze") return emit_reshape(n);
+  if (op == "Softmax" || op == "LogSoftmax" || op == "Concat" || op == "Pad") return emit_misc(n);
+  return Status::Error(n.describe() + ": operator '" + op + "' is not supported by onebit-convert" +
+                       (n.inputs.empty() ? "" : " on activations (it is only evaluated when all its inputs are constant)"));
+}
+
+Status Emitter::float_as(ValueId v, int rank, int* id) {
+  if (v == kNoId || g_.value(v).is_constant())
+    return Status::Error("tensor '" + (v == kNoId ? std::string("?") : g_.value(v).name) +
+                         "' is used as an activation but is a constant");
+  if (g_.value(v).dtype != DType::kFloat || ids_[size_t(v)] < 0)
+    return Status::Error("internal: tensor '" + g_.value(v).name + "' has no float form");
+  *id = ids_[size_t(v)];
+  const std::vector<int> s = b_.shape(*id);
+  if (int(s.size()) == rank) return Status::Ok();
+  const std::string name = g_.value(v).name + "/reshape";
+  if (rank == 4 && s.size() == 2) *id = b_.reshape(name, *id, {s[0], 1, 1, s[1]});
+  else if (rank == 2 && s.size() == 4 && s[1] == 1 && s[2] == 1) *id = b_.reshape(name, *id, {s[0], s[3]});
+  else
+    return Status::Error("tensor '" + g_.value(v).name + "' of rank " + std::to_string(s.size()) + " is used where rank " +
+                         std::to_string(rank) + " is needed");
+  return Status::Ok();
+}
+
+Status Emitter::bits(ValueId v, int* id) {
+  if (v == kNoId || g_.value(v).dtype != DType::kBits || ids_[size_t(v)] < 0)
+    return Status::Error("internal: tensor '" + (v == kNoId ? std::string("?") : g_.value(v).name) + "' has no bits form");
+  *id = ids_[size_t(v)];
+  return Status::Ok();
+}
+
+Status Emitter::emit_quantize(const Node& n) {
+  const std::vector<int64_t>& s = g_.value(n.in(0)).shape;
+  int x;
+  Status st = float_as(n.in(0), s.size() == 4 ? 4 : 2, &x);
+  if (!st.ok()) return st;
+  std::vector<float> threshold;
+  std::vector<bool> flip;
+  std::vector<int8_t> constant;
+  if (n.in(1) != kNoId || n.in(2) != kNoId) {
+    // bit = (a x + b < 0):  a > 0: x < -b/a;  a < 0: x > -b/a (flip);  a = 0: the constant bit (b < 0).
+    const int64_t c = s[1];
+    std::vector<float> a(size_t(c), 1.0f), b(size_t(c), 0.0f);
+    if (n.in(1) != kNoId) a = g_.constant(n.in(1))->f;
+    if (n.in(2) != kNoId) b = g_.constant(n.in(2))->f;
+    if (int64_t(a.size()) != c || int64_t(b.size()) != c || int64_t(b_.shape(x).back()) != c)
+      return Status::Error(n.describe() + ": threshold has " + std::to_string(a.size()) + " channels, its input " +
+                           std::to_string(b_.shape(x).back()));
+    threshold.assign(size_t(c), 0.0f);
+    flip.assign(size_t(c), false);
+    constant.assign(size_t(c), -1);
+    for (size_t i = 0; i < size_t(c); ++i) {
+      if (a[i] == 0.0f) {
+        constant[i] = b[i] < 0 ? 1 : 0;
+      } else {
+        threshold[i] = -b[i] / a[i];
+        flip[i] = a[i] < 0;
+      }
+    }
+  }
+  set(n.out(), b_.quantize(n.name, x, threshold, flip, constant));
+  record(n.name, threshold.empty() ? "binary Quantize"
+                 : n.i("folded_bn") ? "binary Quantize (BatchNormalization threshold)" : "binary Quantize (threshold)");
+  return Status::Ok();
+}
+
+namespace {
+kernels::PadMode pad_mode(const std::string& m) {
+  return m == "one" ? kernels::PadMode::kOne : m == "minus_one" ? kernels::PadMode::kMinusOne : kernels::PadMode::kZero;
+}
+}  // namespace
+
+Status Emitter::emit_binary_conv(const Node& n) {
+  int in;
+  Status s = bits(n.in(0), &in);
+  if (!s.ok()) return s;
+  const Tensor& w = *g_.constant(n.in(1));
+  const std::vector<float>& mult = g_.constant(n.in(2))->f;
+  const std::vector<float>& bias = g_.constant(n.in(3))->f;
+  const int out_c = int(w.shape[0]);
+  BinaryConv2DParams p;
+  p.kernel_h = int(w.shape[2]);
+  p.kernel_w = int(w.shape[3]);
+  p.stride_h = int(n.ints("strides")[0]);
+  p.stride_w = int(n.ints("strides")[1]);
+  p.dilation_h = int(n.ints("dilations")[0]);
+  p.dilation_w = int(n.ints("dilations")[1]);
+  p.pad_top = int(n.ints("pads")[0]);
+  p.pad_left = int(n.ints("pads")[1]);
+  p.pad_bottom = int(n.ints("pads")[2]);
+  p.pad_right = int(n.ints("pads")[3]);
+  p.groups = int(n.i("group"));
+  p.pad_mode = pad_mode(n.s("pad_mode"));
+  p.clamp_min = n.f("clamp_min");
+  p.clamp_max = n.f("clamp_max");
+  p.bitpacked_output = g_.value(n.out()).dtype == DType::kBits;
+  const int64_t taps = w.elements() / out_c;
+  int out;
+  if (!options_.float_reference) {
+    out = b_.binary_conv2d(n.name, in, out_c, w.f, mult, bias, p);
+    report_.binary_macs += elements(out) * taps;
+    ++report_.binary_convs;
+    record(n.name, std::string("binary BinaryConv2D") + (p.bitpacked_output ? " (bitpacked output)" : ""));
+    set(n.out(), out);
+    return Status::Ok();
+  }
+  int x = b_.dequantize(n.name + "/dequantize", in);
+  Conv2DParams cp = p;
+  cp.clamp_min = -INFINITY;
+  cp.clamp_max = INFINITY;
+  if (p.pad_mode != kernels::PadMode::kZero) {
+    const float value = p.pad_mode == kernels::PadMode::kOne ? 1.0f : -1.0f;
+    x = b_.pad(n.name + "/pad", x, {0, p.pad_top, p.pad_left, 0, 0, p.pad_bottom, p.pad_right, 0}, value);
+    cp.pad_top = cp.pad_left = cp.pad_bottom = cp.pad_right = 0;
+  }
+  out = b_.conv2d(n.name, x, out_c, w.f, std::vector<float>(size_t(out_c), 0.0f), cp);
+  report_.float_macs += elements(out) * taps;
+  out = b_.channel_affine(n.name + "/transform", out, mult, bias);
+  if (p.clamp_min > -INFINITY || p.clamp_max < INFINITY) out = b_.clamp(n.name + "/clamp", out, p.clamp_min, p.clamp_max);
+  if (p.bitpacked_output) out = b_.quantize(n.name + "/quantize", out);
+  record(n.name, "float reference Conv2D on ±1 values");
+  set(n.out(), out);
+  return Status::Ok();
+}
+
+Status Emitter::emit_binary_fc(const Node& n) {
+  int in;
+  Status s = bits(n.in(0), &in);
+  if (!s.ok()) return s;
+  const Tensor& w = *g_.constant(n.in(1));
+  const std::vector<float>& mult = g_.constant(n.in(2))->f;
+  const std::vector<float>& bias = g_.constant(n.in(3))->f;
+  const int out_c = int(w.shape[0]);
+  const bool bitpacked = g_.value(n.out()).dtype == DType::kBits;
+  const float lo = n.f("clamp_min"), hi = n.f("clamp_max");
+  if (b_.shape(in).size() != 2 || b_.shape(in).back() != w.shape[1])
+    return Status::Error(n.describe() + ": binary input has shape of rank " + std::to_string(b_.shape(in).size()) +
+                         "; expected [N, " + std::to_string(w.shape[1]) + "]");
+  int out;
+  if (!options_.float_reference) {
+    out = b_.binary_fully_connected(n.name, in, out_c, w.f, mult, bias, bitpacked, lo, hi);
+    report_.binary_macs += elements(out) * w.shape[1];
+    ++report_.binary_fcs;
+    record(n.name, std::string("binary BinaryFullyConnected") + (bitpacked ? " (bitpacked output)" : ""));
+  } else {
+    const int x = b_.dequantize(n.name + "/dequantize", in);
+    out = b_.fully_connected(n.name, x, out_c, w.f, std::vector<float>(size_t(out_c), 0.0f));
+    report_.float_macs += elements(out) * w.shape[1];
+    out = b_.channel_affine(n.name + "/transform", out, mult, bias);
+    if (lo > -INFINITY || hi < INFINITY) out = b_.clamp(n.name + "/clamp", out, lo, hi);
+    if (bitpacked) out = b_.quantize(n.name + "/quantize", out);
+    record(n.name, "float reference FullyConnected on ±1 values");
+  }
+  set(n.out(), out);
+  return Status::Ok();
+}
+
+Status Emitter::emit_binary_pool(const Node& n) {
+  int in;
+  Status s = bits(n.in(0), &in);
+  if (!s.ok()) return s;
+  Pool2DParams p;
+  p.kernel_h = int(n.ints("kernel_shape")[0]);
+  p.kernel_w = int(n.ints("kernel_shape")[1]);
+  p.stride_h = int(n.ints("strides")[0]);
+  p.stride_w = int(n.ints("strides")[1]);
+  p.pad_top = int(n.ints("pads")[0]);
+  p.pad_left = int(n.ints("pads")[1]);
+  p.pad_bottom = int(n.ints("pads")[2]);
+  p.pad_right = int(n.ints("pads")[3]);
+  if (!options_.float_reference) {
+    set(n.out(), b_.binary_max_pool(n.name, in, p));
+    record(n.name, "binary BinaryMaxPool2D");
+  } else {
+    const int x = b_.dequantize(n.name + "/dequantize", in);
+    set(n.out(), b_.quantize(n.name + "/quantize", b_.max_pool(n.name, x, p)));
+    record(n.name, "float MaxPool2D on ±1 values");
+  }
+  return Status::Ok();
+}
+
+Status emit_model(const Graph& g, const EmitOptions& options, ModelBuilder* builder, EmitReport* report) {
+  Emitter e(g, options, builder, report);
+  return e.run();
+}
+
+}  // namespace onebit::converter

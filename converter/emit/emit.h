@@ -1,0 +1,34 @@
+// Emission: a plain walk over the rewritten IR in topological order, one ModelBuilder call (or a few) per
+// node. Every node left must be an onebit op or a full-precision ONNX op the runtime has; anything else is
+// an error naming the node. Layout: ONNX NCHW feature maps become NHWC ([N, C, H, W] -> [N, H, W, C]);
+// [N, C] stays [N, C], and a [N, C, 1, 1] map is [N, C] or [N, 1, 1, C] as the consumer needs. A flatten of a
+// spatial map must carry `nhwc_order` (rules/layout.cc permuted its readers' weights).
+// Float reference: binary layers become Dequantize -> float Conv / FC with the ±1 weights (zero pads are
+// the conv's own, ±1 pads an explicit Pad) -> ChannelAffine(multiplier, bias) -> Clamp; bits outputs a
+// plain Quantize of that; binary max pools float max pools of ±1 values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "ir/graph.h"
+#include "onebit/builder.h"
+#include "onebit/status.h"
+
+namespace onebit::converter {
+
+struct EmitOptions {
+  bool float_reference = false;
+};
+
+struct EmitReport {
+  std::map<std::string, std::string> emitted;  // node name -> what it became ("binary BinaryConv2D", ...)
+  int64_t binary_macs = 0;
+  int64_t float_macs = 0;
+  int binary_convs = 0, binary_fcs = 0;
+};
+
+Status emit_model(const Graph& g, const EmitOptions& options, ModelBuilder* builder, EmitReport* report);
+
+}  // namespace onebit::converter

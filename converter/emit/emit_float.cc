@@ -1,0 +1,297 @@
+// Full-precision ONNX nodes -> onebit float operators (see emit.h for the layout rules).
+#include <cmath>
+
+#include "emit/emitter.h"
+#include "ir/spatial.h"
+#include "rules/match.h"
+
+namespace onebit::converter {
+namespace {
+
+Status pool_params(const Node& n, const std::vector<int64_t>& x, Pool2DParams* p) {
+  Spatial sp;
+  Status s = resolve_spatial(n, x, n.ints("kernel_shape"), &sp);
+  if (!s.ok()) return s;
+  if (sp.kernel.size() != 2) return Status::Error(n.describe() + ": only 2-D pooling is supported");
+  if (sp.ceil_differs)
+    return Status::Error(n.describe() + ": ceil_mode=1 gives more windows than floor here; only pools where both agree are supported");
+  if (sp.dilations[0] != 1 || sp.dilations[1] != 1) return Status::Error(n.describe() + ": dilated pooling is not supported");
+  p->kernel_h = int(sp.kernel[0]);
+  p->kernel_w = int(sp.kernel[1]);
+  p->stride_h = int(sp.strides[0]);
+  p->stride_w = int(sp.strides[1]);
+  p->pad_top = int(sp.pad_begin[0]);
+  p->pad_left = int(sp.pad_begin[1]);
+  p->pad_bottom = int(sp.pad_end[0]);
+  p->pad_right = int(sp.pad_end[1]);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Emitter::emit_conv(const Node& n) {
+  int x;
+  Status s = float_as(n.in(0), 4, &x);
+  if (!s.ok()) return s;
+  const Tensor* w = g_.constant(n.in(1));
+  if (w == nullptr) return Status::Error(n.describe() + ": weights '" + g_.value(n.in(1)).name + "' are not a constant");
+  if (w->shape.size() != 4) return Status::Error(n.describe() + ": only 2-D convolutions are supported");
+  std::vector<float> bias(size_t(w->shape[0]), 0.0f);
+  if (n.in(2) != kNoId) {
+    const Tensor* b = g_.constant(n.in(2));
+    if (b == nullptr || b->elements() != w->shape[0]) return Status::Error(n.describe() + ": bias must be a constant with one value per output channel");
+    bias = b->to_floats();
+  }
+  Spatial sp;
+  s = resolve_spatial(n, g_.value(n.in(0)).shape, {w->shape[2], w->shape[3]}, &sp);
+  if (!s.ok()) return s;
+  Conv2DParams p;
+  p.kernel_h = int(w->shape[2]);
+  p.kernel_w = int(w->shape[3]);
+  p.stride_h = int(sp.strides[0]);
+  p.stride_w = int(sp.strides[1]);
+  p.dilation_h = int(sp.dilations[0]);
+  p.dilation_w = int(sp.dilations[1]);
+  p.pad_top = int(sp.pad_begin[0]);
+  p.pad_left = int(sp.pad_begin[1]);
+  p.pad_bottom = int(sp.pad_end[0]);
+  p.pad_right = int(sp.pad_end[1]);
+  p.groups = int(n.i("group"));
+  const int out = b_.conv2d(n.name, x, int(w->shape[0]), w->f, bias, p);
+  report_.float_macs += elements(out) * w->shape[1] * w->shape[2] * w->shape[3];
+  set(n.out(), out);
+  record(n.name, "float Conv2D");
+  return Status::Ok();
+}
+
+Status Emitter::emit_fully_connected(const Node& n) {
+  const bool gemm = n.op == "Gemm";
+  if (gemm && n.i("transA")) return Status::Error(n.describe() + ": transA=1 is not supported");
+  const Tensor* b = g_.constant(n.in(1));
+  if (b == nullptr) return Status::Error(n.describe() + ": weights '" + g_.value(n.in(1)).name + "' are not a constant");
+  if (b->shape.size() != 2) return Status::Error(n.describe() + ": weights must be a matrix");
+  const bool tb = gemm && n.i("transB");
+  const int64_t out = tb ? b->shape[0] : b->shape[1], k = tb ? b->shape[1] : b->shape[0];
+  const float alpha = gemm ? n.f("alpha") : 1.0f, beta = gemm ? n.f("beta") : 1.0f;
+  std::vector<float> w(size_t(out * k));
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < k; ++i) w[size_t(o * k + i)] = alpha * (tb ? b->f[size_t(o * k + i)] : b->f[size_t(i * out + o)]);
+  std::vector<float> bias(size_t(out), 0.0f);
+  if (gemm && n.in(2) != kNoId) {
+    std::vector<float> c;
+    if (!per_channel(g_, n.in(2), out, 2, &c))
+      return Status::Error(n.describe() + ": bias C must be a constant of [out] or [1, out] values");
+    for (int64_t o = 0; o < out; ++o) bias[size_t(o)] = beta * c[size_t(o)];
+  }
+  const auto& xs = g_.value(n.in(0)).shape;
+  if (xs.size() != 2) return Status::Error(n.describe() + ": input has shape " + shape_str(xs) + "; expected [N, K]");
+  int x;
+  Status s = float_as(n.in(0), 2, &x);
+  if (!s.ok()) return s;
+  if (b_.shape(x).back() != k)
+    return Status::Error(n.describe() + ": input has " + std::to_string(b_.shape(x).back()) + " features, weights expect " + std::to_string(k));
+  const int y = b_.fully_connected(n.name, x, int(out), w, bias);
+  report_.float_macs += elements(y) * k;
+  set(n.out(), y);
+  record(n.name, "float FullyConnected");
+  return Status::Ok();
+}
+
+Status Emitter::emit_pool(const Node& n) {
+  int x;
+  Status s = float_as(n.in(0), 4, &x);
+  if (!s.ok()) return s;
+  if (n.op == "GlobalAveragePool") {
+    set(n.out(), b_.global_avg_pool(n.name, x));
+    record(n.name, "float GlobalAvgPool");
+    return Status::Ok();
+  }
+  if (n.outputs.size() > 1 && n.outputs[1] != kNoId && !g_.users(n.outputs[1]).empty())
+    return Status::Error(n.describe() + ": the Indices output is not supported");
+  Pool2DParams p;
+  s = pool_params(n, g_.value(n.in(0)).shape, &p);
+  if (!s.ok()) return s;
+  if (n.op == "MaxPool") {
+    set(n.out(), b_.max_pool(n.name, x, p));
+    record(n.name, "float MaxPool2D");
+    return Status::Ok();
+  }
+  p.count_include_pad = n.i("count_include_pad") != 0;
+  set(n.out(), b_.avg_pool(n.name, x, p));
+  record(n.name, std::string("float AvgPool2D") + (p.count_include_pad ? " (count_include_pad)" : ""));
+  return Status::Ok();
+}
+
+Status Emitter::emit_elementwise(const Node& n) {
+  const std::string& op = n.op;
+  const std::vector<int64_t>& shape = g_.value(n.out()).shape;
+  if (shape.size() != 4 && shape.size() != 2)
+    return Status::Error(n.describe() + ": tensors of rank " + std::to_string(shape.size()) + " are not supported");
+  const int rank = int(shape.size());
+  const bool c0 = g_.value(n.in(0)).is_constant(), c1 = g_.value(n.in(1)).is_constant();
+  int x, out;
+  if (!c0 && !c1) {
+    if (op != "Add") return Status::Error(n.describe() + ": " + op + " of two activation tensors is not supported (only Add)");
+    if (g_.value(n.in(0)).shape != g_.value(n.in(1)).shape)
+      return Status::Error(n.describe() + ": Add with broadcasting between activations is not supported");
+    int y;
+    Status s = float_as(n.in(0), rank, &x);
+    if (s.ok()) s = float_as(n.in(1), rank, &y);
+    if (!s.ok()) return s;
+    set(n.out(), b_.add(n.name, x, y));
+    record(n.name, "float Add");
+    return Status::Ok();
+  }
+  if (c0 && (op == "Sub" || op == "Div")) return Status::Error(n.describe() + ": constant " + op + " tensor is not supported");
+  const ValueId operand = c0 ? n.in(0) : n.in(1), xv = c0 ? n.in(1) : n.in(0);
+  if (g_.value(xv).shape != shape)
+    return Status::Error(n.describe() + ": the constant operand broadcasts the activation " + shape_str(g_.value(xv).shape) +
+                         " to " + shape_str(shape) + ", which is not supported");
+  std::vector<float> k;
+  if (!per_channel(g_, operand, shape[1], size_t(rank), &k))
+    return Status::Error(n.describe() + ": constant operand '" + g_.value(operand).name +
+                         "' must be a scalar or hold one value per channel");
+  Status s = float_as(xv, rank, &x);
+  if (!s.ok()) return s;
+  if (op == "Mul" || op == "Div") {
+    if (op == "Div")
+      for (float& v : k) v = 1.0f / v;
+    out = b_.mul(n.name, x, k);
+    record(n.name, "float Mul");
+  } else {
+    if (op == "Sub")
+      for (float& v : k) v = -v;
+    out = b_.channel_affine(n.name, x, std::vector<float>(k.size(), 1.0f), k);
+    record(n.name, "float ChannelAffine (constant " + op + ")");
+  }
+  set(n.out(), out);
+  return Status::Ok();
+}
+
+Status Emitter::emit_activation(const Node& n) {
+  const std::string& op = n.op;
+  const std::vector<int64_t>& shape = g_.value(n.in(0)).shape;
+  if (shape.size() != 4 && shape.size() != 2)
+    return Status::Error(n.describe() + ": tensors of rank " + std::to_string(shape.size()) + " are not supported");
+  const int rank = int(shape.size());
+  const int64_t channels = shape[1];
+  int x, out;
+  Status s = float_as(n.in(0), rank, &x);
+  if (!s.ok()) return s;
+  if (op == "Relu") {
+    out = b_.relu(n.name, x);
+    record(n.name, "float ReLU");
+  } else if (op == "PRelu" || op == "LeakyRelu") {
+    std::vector<float> slope;
+    if (op == "LeakyRelu") slope.assign(size_t(channels), n.f("alpha"));
+    else if (!per_channel(g_, n.in(1), channels, size_t(rank), &slope))
+      return Status::Error(n.describe() + ": slope must be a constant scalar or per-channel tensor");
+    out = b_.prelu(n.name, x, slope);
+    record(n.name, "float PReLU");
+  } else if (op == "Clip") {
+    float lo, hi;
+    if (!clip_bounds(g_, n, &lo, &hi)) return Status::Error(n.describe() + ": min and max must be constant scalars");
+    out = b_.clamp(n.name, x, lo, hi);
+    record(n.name, "float Clamp");
+  } else {
+    std::vector<float> scale, shift;
+    if (!batch_norm_affine(g_, n, &scale, &shift) || int64_t(scale.size()) != channels)
+      return Status::Error(n.describe() + ": scale, bias, mean and var must be constants with one value per channel (" +
+                           std::to_string(channels) + ")");
+    out = b_.channel_affine(n.name, x, scale, shift);
+    record(n.name, "float ChannelAffine (BatchNormalization)");
+  }
+  set(n.out(), out);
+  return Status::Ok();
+}
+
+Status Emitter::emit_reshape(const Node& n) {
+  const std::vector<int64_t>& in = g_.value(n.in(0)).shape;
+  const std::vector<int64_t>& out = g_.value(n.out()).shape;
+  int x;
+  Status s;
+  if (in.size() == 4 && out.size() == 2) {
+    if (in[2] * in[3] != 1 && !n.i("nhwc_order"))
+      return Status::Error(n.describe() + ": flattens a spatial map (C, H, W = " + std::to_string(in[1]) + ", " +
+                           std::to_string(in[2]) + ", " + std::to_string(in[3]) +
+                           ") for a consumer other than Gemm/MatMul; onebit's NHWC order differs from ONNX's "
+                           "NCHW order there, so this is only supported in front of fully connected layers");
+    if (out[0] != in[0]) return Status::Error(n.describe() + ": reshapes the batch dim " + shape_str(in) + " -> " + shape_str(out));
+    x = ids_[size_t(n.in(0))];
+    if (x < 0) return Status::Error("internal: no float form of '" + g_.value(n.in(0)).name + "'");
+    x = b_.reshape(n.name, x, {int(out[0]), int(out[1])});
+    record(n.name, in[2] * in[3] == 1 ? "Reshape (layout-neutral)" : "Reshape (NHWC order; weights of its readers permuted)");
+    set(n.out(), x);
+    return Status::Ok();
+  }
+  if (in.size() == 2 && out.size() == 4 && out[2] * out[3] == 1 && out[1] == in[1]) {
+    s = float_as(n.in(0), 4, &x);
+  } else if (in == out && (in.size() == 2 || in.size() == 4)) {
+    s = float_as(n.in(0), int(in.size()), &x);
+  } else if (in.size() == 2 && out.size() == 2) {
+    s = float_as(n.in(0), 2, &x);
+    if (s.ok()) x = b_.reshape(n.name, x, {int(out[0]), int(out[1])});
+  } else {
+    return Status::Error(n.describe() + ": reshaping " + shape_str(in) + " to " + shape_str(out) + " is not supported");
+  }
+  if (!s.ok()) return s;
+  set(n.out(), x);
+  record(n.name, "Reshape (layout-neutral)");
+  return Status::Ok();
+}
+
+Status Emitter::emit_misc(const Node& n) {
+  const std::string& op = n.op;
+  const std::vector<int64_t>& in = g_.value(n.in(0)).shape;
+  const int rank = int(in.size());
+  int x, out;
+  Status s;
+  if (op == "Softmax" || op == "LogSoftmax") {
+    int64_t axis = n.i("axis");
+    if (axis < 0) axis += rank;
+    const bool ok = (rank == 2 && axis == 1) || (rank == 4 && in[2] * in[3] == 1 && axis == 1);
+    if (!ok) return Status::Error(n.describe() + ": " + op + " is supported over the channels of [N, C] (or [N, C, 1, 1]) only");
+    s = float_as(n.in(0), 2, &x);
+    if (!s.ok()) return s;
+    out = b_.softmax(n.name, x, op == "LogSoftmax");
+    record(n.name, "float " + op);
+  } else if (op == "Concat") {
+    if (rank != 4 && rank != 2) return Status::Error(n.describe() + ": only rank 2 or 4 tensors are supported");
+    const int axis = onebit_axis(n.i("axis"), rank);
+    if (axis < 0) return Status::Error(n.describe() + ": axis out of range");
+    std::vector<int> xs;
+    for (ValueId v : n.inputs) {
+      s = float_as(v, rank, &x);
+      if (!s.ok()) return s;
+      xs.push_back(x);
+    }
+    out = b_.concat(n.name, xs, axis);
+    record(n.name, "float Concat");
+  } else {  // Pad
+    const Tensor* pads = g_.constant(n.in(1));
+    const Tensor* value = n.in(2) == kNoId ? nullptr : g_.constant(n.in(2));
+    if (pads == nullptr || (n.in(2) != kNoId && value == nullptr) || n.in(3) != kNoId)
+      return Status::Error(n.describe() + ": pads and value must be constants (and no axes input)");
+    if (n.s("mode") != "constant") return Status::Error(n.describe() + ": mode '" + n.s("mode") + "' is not supported (constant only)");
+    if (pads->elements() != 2 * rank || (rank != 4 && rank != 2))
+      return Status::Error(n.describe() + ": pads must cover all axes of a rank 2 or 4 tensor");
+    std::vector<int> p;
+    for (int64_t k = 0; k < pads->elements(); ++k)
+      if (pads->as_int(k) < 0) return Status::Error(n.describe() + ": negative pads (cropping) are not supported");
+    if (rank == 4) {
+      const int order[4] = {0, 2, 3, 1};
+      for (int e = 0; e < 2; ++e)
+        for (int d : order) p.push_back(int(pads->as_int(e * 4 + d)));
+    } else {
+      for (int64_t k = 0; k < pads->elements(); ++k) p.push_back(int(pads->as_int(k)));
+    }
+    s = float_as(n.in(0), rank, &x);
+    if (!s.ok()) return s;
+    out = b_.pad(n.name, x, p, value ? value->as_float(0) : 0.0f);
+    record(n.name, "float Pad");
+  }
+  set(n.out(), out);
+  return Status::Ok();
+}
+
+}  // namespace onebit::converter

@@ -1,0 +1,52 @@
+// Internal: the walk behind emit_model (emit.cc: values, layout, binary ops; emit_float.cc: float ops).
+#pragma once
+
+#include <vector>
+
+#include "emit/emit.h"
+
+namespace onebit::converter {
+
+class Emitter {
+ public:
+  Emitter(const Graph& g, const EmitOptions& o, ModelBuilder* b, EmitReport* r) : g_(g), options_(o), b_(*b), report_(*r) {}
+  Status run();
+
+ private:
+  Status emit(const Node& n);
+  // Binary (emit.cc).
+  Status emit_quantize(const Node& n);
+  Status emit_binary_conv(const Node& n);
+  Status emit_binary_fc(const Node& n);
+  Status emit_binary_pool(const Node& n);
+  // Float (emit_float.cc).
+  Status emit_conv(const Node& n);
+  Status emit_fully_connected(const Node& n);
+  Status emit_pool(const Node& n);
+  Status emit_elementwise(const Node& n);
+  Status emit_activation(const Node& n);
+  Status emit_reshape(const Node& n);
+  Status emit_misc(const Node& n);
+
+  /// Builder tensor of a float value with rank 2 ([N, C]) or 4 (NHWC), reshaping [N, C] <-> [N, 1, 1, C].
+  Status float_as(ValueId v, int rank, int* id);
+  Status bits(ValueId v, int* id);
+  Status shape(ValueId v, const Node& at, std::vector<int64_t>* s) const;
+  void set(ValueId v, int id) { ids_[size_t(v)] = id; }
+  void record(const std::string& node, const std::string& what);
+  int64_t elements(int id) const;
+
+  const Graph& g_;
+  const EmitOptions& options_;
+  ModelBuilder& b_;
+  EmitReport& report_;
+  std::vector<int> ids_;  // builder tensor per IR value, -1 if not emitted
+};
+
+std::vector<int> nhwc(const std::vector<int64_t>& onnx_shape);
+/// Axis of an ONNX rank-`rank` tensor in onebit's layout.
+int onebit_axis(int64_t axis, int rank);
+/// Constant `v` as per-channel values (see rules/match.h); empty on failure.
+bool channel_values(const Graph& g, ValueId v, int64_t channels, size_t rank, std::vector<float>* out);
+
+}  // namespace onebit::converter

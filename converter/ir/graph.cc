@@ -1,0 +1,213 @@
+#include "ir/graph.h"
+
+#include <algorithm>
+
+namespace onebit::converter {
+
+std::string Node::describe() const { return "node '" + name + "' (" + op + ")"; }
+
+namespace {
+const Attr* find_attr(const Node& n, const std::string& a) {
+  auto it = n.attrs.find(a);
+  return it == n.attrs.end() ? nullptr : &it->second;
+}
+}  // namespace
+
+int64_t Node::i(const std::string& a) const {
+  const Attr* x = find_attr(*this, a);
+  return x ? x->i : 0;
+}
+float Node::f(const std::string& a) const {
+  const Attr* x = find_attr(*this, a);
+  return x ? x->f : 0.0f;
+}
+const std::vector<int64_t>& Node::ints(const std::string& a) const {
+  static const std::vector<int64_t> empty;
+  const Attr* x = find_attr(*this, a);
+  return x ? x->ints : empty;
+}
+const std::vector<float>& Node::floats(const std::string& a) const {
+  static const std::vector<float> empty;
+  const Attr* x = find_attr(*this, a);
+  return x ? x->floats : empty;
+}
+const std::string& Node::s(const std::string& a) const {
+  static const std::string empty;
+  const Attr* x = find_attr(*this, a);
+  return x ? x->s : empty;
+}
+
+ValueId Graph::add_value(const std::string& name, DType dtype) {
+  const ValueId id = ValueId(values_.size());
+  Value v;
+  v.name = unique_name(name);
+  v.dtype = dtype;
+  by_name_[v.name] = id;
+  values_.push_back(std::move(v));
+  return id;
+}
+
+ValueId Graph::add_constant(const std::string& name, Tensor t) {
+  const ValueId id = add_value(name, t.dtype);
+  set_constant(id, std::move(t));
+  return id;
+}
+
+ValueId Graph::find_value(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? kNoId : it->second;
+}
+
+std::string Graph::unique_name(const std::string& base) const {
+  if (!by_name_.count(base)) return base;
+  for (int k = 1;; ++k) {
+    const std::string n = base + "_" + std::to_string(k);
+    if (!by_name_.count(n)) return n;
+  }
+}
+
+void Graph::set_constant(ValueId v, Tensor t) {
+  Value& val = values_[size_t(v)];
+  val.dtype = t.dtype;
+  val.shape = t.shape;
+  val.shape_known = true;
+  val.constant = std::make_shared<const Tensor>(std::move(t));
+}
+
+NodeId Graph::add_node(const std::string& op, const std::string& name, const std::vector<ValueId>& inputs,
+                       const std::vector<ValueId>& outputs) {
+  const NodeId id = NodeId(nodes_.size());
+  Node n;
+  n.op = op;
+  n.name = name;
+  n.inputs = inputs;
+  n.outputs = outputs;
+  for (ValueId v : inputs)
+    if (v != kNoId) values_[size_t(v)].users.push_back(id);
+  for (ValueId v : outputs)
+    if (v != kNoId) values_[size_t(v)].producer = id;
+  nodes_.push_back(std::move(n));
+  return id;
+}
+
+const Node* Graph::producer(ValueId v) const {
+  if (v == kNoId) return nullptr;
+  const NodeId p = values_[size_t(v)].producer;
+  return p == kNoId ? nullptr : &nodes_[size_t(p)];
+}
+
+void Graph::set_input(NodeId n, size_t slot, ValueId v) {
+  Node& node = nodes_[size_t(n)];
+  if (slot >= node.inputs.size()) node.inputs.resize(slot + 1, kNoId);
+  const ValueId old = node.inputs[slot];
+  if (old == v) return;
+  if (old != kNoId) {
+    auto& u = values_[size_t(old)].users;
+    auto it = std::find(u.begin(), u.end(), n);
+    if (it != u.end()) u.erase(it);
+  }
+  node.inputs[slot] = v;
+  if (v != kNoId) values_[size_t(v)].users.push_back(n);
+}
+
+void Graph::replace_uses(ValueId from, ValueId to) {
+  if (from == to) return;
+  const std::vector<NodeId> users = values_[size_t(from)].users;
+  for (NodeId n : users) {
+    if (nodes_[size_t(n)].dead) continue;
+    for (size_t k = 0; k < nodes_[size_t(n)].inputs.size(); ++k)
+      if (nodes_[size_t(n)].inputs[k] == from) set_input(n, k, to);
+  }
+  for (ValueId& o : outputs)
+    if (o == from) {
+      o = to;
+      values_[size_t(from)].graph_output = false;
+      values_[size_t(to)].graph_output = true;
+    }
+}
+
+void Graph::kill(NodeId n) {
+  Node& node = nodes_[size_t(n)];
+  if (node.dead) return;
+  for (size_t k = 0; k < node.inputs.size(); ++k) set_input(n, k, kNoId);
+  for (ValueId v : node.outputs)
+    if (v != kNoId && values_[size_t(v)].producer == n) values_[size_t(v)].producer = kNoId;
+  node.dead = true;
+}
+
+std::vector<NodeId> Graph::users(ValueId v) const {
+  std::vector<NodeId> out;
+  for (NodeId n : values_[size_t(v)].users)
+    if (!nodes_[size_t(n)].dead) out.push_back(n);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+NodeId Graph::sole_user(ValueId v) const {
+  const Value& val = values_[size_t(v)];
+  if (val.graph_output || val.users.size() != 1) return kNoId;
+  return val.users[0];
+}
+
+bool Graph::topo_order(std::vector<NodeId>* order, std::string* cycle_node) const {
+  // Kahn's algorithm over live nodes; ties broken by id so the order is deterministic.
+  order->clear();
+  std::vector<int> pending(nodes_.size(), 0);
+  size_t live = 0;
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    if (nodes_[n].dead) continue;
+    ++live;
+    for (ValueId v : nodes_[n].inputs)
+      if (v != kNoId && values_[size_t(v)].producer != kNoId) ++pending[n];
+  }
+  std::vector<NodeId> ready;
+  for (size_t n = 0; n < nodes_.size(); ++n)
+    if (!nodes_[n].dead && pending[n] == 0) ready.push_back(NodeId(n));
+  // Process in id order among ready nodes: a min-heap would be exact; a sorted stack is enough here.
+  std::sort(ready.rbegin(), ready.rend());
+  while (!ready.empty()) {
+    const NodeId n = ready.back();
+    ready.pop_back();
+    order->push_back(n);
+    for (ValueId v : nodes_[size_t(n)].outputs) {
+      if (v == kNoId) continue;
+      for (NodeId u : values_[size_t(v)].users) {
+        if (nodes_[size_t(u)].dead) continue;
+        if (--pending[size_t(u)] == 0) ready.push_back(u);
+      }
+    }
+  }
+  if (order->size() == live) return true;
+  if (cycle_node)
+    for (size_t n = 0; n < nodes_.size(); ++n)
+      if (!nodes_[n].dead && pending[n] > 0) {
+        *cycle_node = nodes_[n].describe();
+        break;
+      }
+  return false;
+}
+
+std::vector<std::string> Graph::remove_dead() {
+  std::vector<char> needed_value(values_.size(), 0), needed_node(nodes_.size(), 0);
+  std::vector<ValueId> stack(outputs.begin(), outputs.end());
+  while (!stack.empty()) {
+    const ValueId v = stack.back();
+    stack.pop_back();
+    if (v == kNoId || needed_value[size_t(v)]) continue;
+    needed_value[size_t(v)] = 1;
+    const NodeId p = values_[size_t(v)].producer;
+    if (p == kNoId || needed_node[size_t(p)]) continue;
+    needed_node[size_t(p)] = 1;
+    for (ValueId in : nodes_[size_t(p)].inputs) stack.push_back(in);
+  }
+  std::vector<std::string> removed;
+  for (size_t n = 0; n < nodes_.size(); ++n)
+    if (!nodes_[n].dead && !needed_node[n]) {
+      removed.push_back(nodes_[n].name + " (" + nodes_[n].op + ")");
+      kill(NodeId(n));
+    }
+  return removed;
+}
+
+}  // namespace onebit::converter

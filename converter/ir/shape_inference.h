@@ -1,0 +1,19 @@
+// Shape and dtype inference over the IR, run after every round of rewrites. For each live node whose input
+// shapes are known it computes output shapes per the ONNX definition (or onebit_ops.h) and checks them
+// against the shapes ONNX's own inference or the file stated (Value::onnx_shape): a disagreement in a known
+// dim is an error naming the node and both shapes, never a silently different model. Ops it cannot infer
+// (or whose shape-giving inputs are not constant yet) leave their outputs unknown; constant folding and
+// later rounds resolve them, and the emitter reports any that stay unknown.
+#pragma once
+
+#include "ir/graph.h"
+#include "onebit/status.h"
+
+namespace onebit::converter {
+
+Status infer_shapes(Graph* g);
+
+/// numpy-style broadcast of two shapes; false if incompatible.
+bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out);
+
+}  // namespace onebit::converter

@@ -1,0 +1,69 @@
+#include "ir/tensor.h"
+
+namespace onebit::converter {
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::kFloat: return "float";
+    case DType::kInt64: return "int64";
+    case DType::kBool: return "bool";
+    case DType::kBits: return "bits";
+  }
+  return "?";
+}
+
+Tensor Tensor::floats(std::vector<int64_t> shape, std::vector<float> data) {
+  Tensor t;
+  t.dtype = DType::kFloat;
+  t.shape = std::move(shape);
+  t.f = std::move(data);
+  return t;
+}
+
+Tensor Tensor::ints(std::vector<int64_t> shape, std::vector<int64_t> data) {
+  Tensor t;
+  t.dtype = DType::kInt64;
+  t.shape = std::move(shape);
+  t.i = std::move(data);
+  return t;
+}
+
+Tensor Tensor::bools(std::vector<int64_t> shape, std::vector<int64_t> data) {
+  Tensor t = ints(std::move(shape), std::move(data));
+  t.dtype = DType::kBool;
+  return t;
+}
+
+int64_t Tensor::elements() const { return shape_elements(shape); }
+
+std::vector<float> Tensor::to_floats() const {
+  if (is_float()) return f;
+  return std::vector<float>(i.begin(), i.end());
+}
+
+bool Tensor::consistent() const {
+  const int64_t n = elements();
+  if (n < 0) return false;
+  return is_float() ? int64_t(f.size()) == n && i.empty() : int64_t(i.size()) == n && f.empty();
+}
+
+int64_t shape_elements(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return -1;
+    if (d != 0 && n > (int64_t(1) << 62) / d) return -1;
+    n *= d;
+  }
+  return n;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (k) s += ", ";
+    s += shape[k] < 0 ? std::string("?") : std::to_string(shape[k]);
+  }
+  return s + "]";
+}
+
+}  // namespace onebit::converter

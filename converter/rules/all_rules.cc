@@ -1,0 +1,26 @@
+#include "rules/rule_util.h"
+
+namespace onebit::converter {
+
+void bypass(Graph& g, NodeId n, ValueId v) {
+  const ValueId out = g.node(n).out();
+  g.replace_uses(out, v);
+  g.kill(n);
+}
+
+const std::vector<std::unique_ptr<Rule>>& all_rules() {
+  static const RuleList rules = [] {
+    RuleList r;
+    add_fold_rules(&r);
+    add_simplify_rules(&r);
+    add_pooling_rules(&r);
+    add_activation_rules(&r);
+    add_binary_layer_rules(&r);
+    add_output_transform_rules(&r);
+    add_layout_rules(&r);
+    return r;
+  }();
+  return rules;
+}
+
+}  // namespace onebit::converter

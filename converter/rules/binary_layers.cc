@@ -1,0 +1,248 @@
+// Binary layers: a layer whose input is a binary value (Dequantize of bits, possibly through a Pad) and
+// whose weights are constant ±1, or ±s per output channel (XNOR-Net's alpha, or a BatchNormalization the
+// exporter folded into the conv), reads the bits directly:
+//  binary_conv: Conv -> onebit.BinaryConv2D (signs, multiplier = s, bias = the conv bias). The conv's own
+//    pads are PyTorch's zero padding of the binarized input (exact border correction); a Pad of value +1 /
+//    -1 in front of an unpadded conv gives the one / minus-one modes; a Pad of 0 adds to the zero pads.
+//  binary_fully_connected: Gemm (transA = 0) or MatMul of [N, K] bits with a constant ±s matrix.
+//  binary_max_pool: MaxPool of bits -> BinaryMaxPool2D (max of ±1 = AND of the "is -1" bits).
+//  requantize: Quantize(Dequantize(b)) without scale/shift -> b (Sign of a Sign).
+// A conv on a binary input whose weights are not binary is reported by the audit after the rewrites
+// (converter/audit.h), not here: constants may still be folding while rules run.
+#include <cmath>
+
+#include "ir/onebit_ops.h"
+#include "ir/spatial.h"
+#include "rules/match.h"
+#include "rules/rule_util.h"
+
+namespace onebit::converter {
+namespace {
+
+// Splits w ([out][rest]) into ±1 signs and per-output magnitudes; false with *why if a row is not ±s.
+bool sign_magnitude(const std::vector<float>& w, int64_t out, std::vector<float>* signs, std::vector<float>* mag,
+                    std::string* why) {
+  if (out <= 0 || w.empty() || w.size() % size_t(out) != 0) {
+    *why = "weight count is not a multiple of the output channels";
+    return false;
+  }
+  const size_t per = w.size() / size_t(out);
+  signs->resize(w.size());
+  mag->assign(size_t(out), 0.0f);
+  for (size_t o = 0; o < size_t(out); ++o) {
+    double sum = 0;
+    for (size_t i = 0; i < per; ++i) sum += std::fabs(w[o * per + i]);
+    const float s = float(sum / double(per));
+    for (size_t i = 0; i < per; ++i) {
+      const float v = w[o * per + i];
+      if (v == 0.0f || !(std::fabs(std::fabs(v) - s) <= 1e-5f * s)) {
+        *why = "output channel " + std::to_string(o) + " has weights " + std::to_string(w[o * per]) + " and " +
+               std::to_string(v) + (v == 0.0f ? " (a weight of exactly 0 cannot be binarized)" : "") +
+               ", not ±1 or ±s per output channel";
+        return false;
+      }
+      (*signs)[o * per + i] = v < 0 ? -1.0f : 1.0f;
+    }
+    (*mag)[o] = s;
+  }
+  return true;
+}
+
+struct BinaryInput {
+  ValueId bits = kNoId;
+  const Node* pad = nullptr;
+  std::string mode = "zero";
+  int64_t extra[4] = {0, 0, 0, 0};  // top, left, bottom, right from the Pad
+  std::string error;
+};
+
+// The bits a conv input stands for, through an optional constant Pad of H and W.
+bool binary_input(const Graph& g, ValueId x, BinaryInput* b) {
+  const Node* pad = producer_of(g, x, "Pad");
+  if (pad != nullptr) x = pad->in(0);
+  const Node* deq = producer_of(g, x, ops::kDequantize);
+  if (deq == nullptr) return false;
+  b->bits = deq->in(0);
+  if (pad == nullptr) return true;
+  b->pad = pad;
+  const Tensor* pads = g.constant(pad->in(1));
+  const Tensor* value = pad->in(2) == kNoId ? nullptr : g.constant(pad->in(2));
+  const std::string where = pad->describe() + " of a binary activation";
+  if (pads == nullptr || (pad->in(2) != kNoId && value == nullptr) || pad->in(3) != kNoId) {
+    b->error = where + ": pads, value and axes must be constants (axes absent)";
+  } else if (pad->s("mode") != "constant") {
+    b->error = where + " with mode '" + pad->s("mode") + "'; only constant padding is supported";
+  } else if (pads->elements() != 8 || pads->as_int(0) || pads->as_int(1) || pads->as_int(4) || pads->as_int(5)) {
+    b->error = where + " pads other axes than H and W";
+  } else {
+    const float v = value ? value->as_float(0) : 0.0f;
+    if (v == 0.0f) b->mode = "zero";
+    else if (v == 1.0f) b->mode = "one";
+    else if (v == -1.0f) b->mode = "minus_one";
+    else b->error = where + " with value " + std::to_string(v) + "; a binary conv can pad with 0, +1 or -1 only";
+    const int64_t e[4] = {pads->as_int(2), pads->as_int(3), pads->as_int(6), pads->as_int(7)};
+    for (int k = 0; k < 4; ++k) {
+      b->extra[k] = e[k];
+      if (e[k] < 0) b->error = where + " crops (negative pads)";
+    }
+  }
+  return true;
+}
+
+bool conv_match(const Graph& g, NodeId id, const RewriteOptions&) {
+  const Node& n = g.node(id);
+  BinaryInput b;
+  const Tensor* w = g.constant(n.in(1));
+  if (!binary_input(g, n.in(0), &b) || w == nullptr || w->shape.size() != 4 || !known_shape(g, n.in(0))) return false;
+  if (n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return false;
+  std::vector<float> s, m;
+  std::string why;
+  return sign_magnitude(w->f, w->shape[0], &s, &m, &why);
+}
+
+Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
+  const Node& n = g.node(id);
+  BinaryInput b;
+  binary_input(g, n.in(0), &b);
+  if (!b.error.empty()) return Status::Error(n.describe() + ": its input is " + b.error);
+  const Tensor& w = *g.constant(n.in(1));
+  std::vector<float> signs, mult;
+  std::string why;
+  sign_magnitude(w.f, w.shape[0], &signs, &mult, &why);
+  std::vector<float> bias(size_t(w.shape[0]), 0.0f);
+  if (n.in(2) != kNoId) {
+    const Tensor& t = *g.constant(n.in(2));
+    if (t.elements() != w.shape[0]) return Status::Error(n.describe() + ": bias has " + std::to_string(t.elements()) + " values for " + std::to_string(w.shape[0]) + " output channels");
+    bias = t.to_floats();
+  }
+  // Geometry on the input the conv sees (after the Pad), pads resolved once.
+  Spatial sp;
+  Status s = resolve_spatial(n, *known_shape(g, n.in(0)), {w.shape[2], w.shape[3]}, &sp);
+  if (!s.ok()) return s;
+  const bool own_pads = sp.pad_begin[0] || sp.pad_begin[1] || sp.pad_end[0] || sp.pad_end[1];
+  if (b.mode != "zero" && own_pads)
+    return Status::Error(n.describe() + ": its input is " + b.pad->describe() +
+                         " with value ±1 and the conv also has its own (zero) pads: mixed padding cannot be expressed");
+  const std::vector<int64_t> pads = {sp.pad_begin[0] + b.extra[0], sp.pad_begin[1] + b.extra[1],
+                                     sp.pad_end[0] + b.extra[2], sp.pad_end[1] + b.extra[3]};
+  if (b.pad) log->note(b.pad->name, "folded into pad mode of binary conv '" + n.name + "'");
+  const std::string name = n.name;
+  const int64_t group = n.i("group");
+  const ValueId out = n.out(), bits = b.bits;
+  g.kill(id);
+  const ValueId wv = g.add_constant(name + "/signs", Tensor::floats(w.shape, signs));
+  const NodeId c = g.add_node(ops::kBinaryConv2D, name, {bits, wv, vector_constant(g, name + "/multiplier", mult),
+                                                          vector_constant(g, name + "/bias", bias)}, {out});
+  Node& bc = g.node(c);
+  bc.attrs["strides"] = Attr::Ints(sp.strides);
+  bc.attrs["dilations"] = Attr::Ints(sp.dilations);
+  bc.attrs["pads"] = Attr::Ints(pads);
+  bc.attrs["group"] = Attr::Int(group);
+  bc.attrs["pad_mode"] = Attr::String(b.mode);
+  bc.attrs["clamp_min"] = Attr::Float(-INFINITY);
+  bc.attrs["clamp_max"] = Attr::Float(INFINITY);
+  return Status::Ok();
+}
+
+// [out][in] weights of a Gemm / MatMul with constant B, or false.
+bool fc_weights(const Graph& g, const Node& n, std::vector<float>* w, int64_t* out, int64_t* k) {
+  const Tensor* b = g.constant(n.in(1));
+  if (b == nullptr || !b->is_float() || b->shape.size() != 2) return false;
+  const bool gemm = n.op == "Gemm";
+  if (gemm && n.i("transA")) return false;
+  const bool tb = gemm && n.i("transB");
+  *out = tb ? b->shape[0] : b->shape[1];
+  *k = tb ? b->shape[1] : b->shape[0];
+  w->resize(size_t(*out * *k));
+  const float alpha = gemm ? n.f("alpha") : 1.0f;
+  for (int64_t o = 0; o < *out; ++o)
+    for (int64_t i = 0; i < *k; ++i) (*w)[size_t(o * *k + i)] = alpha * (tb ? b->f[size_t(o * *k + i)] : b->f[size_t(i * *out + o)]);
+  return true;
+}
+
+bool fc_match(const Graph& g, NodeId id, const RewriteOptions&) {
+  const Node& n = g.node(id);
+  const Node* deq = producer_of(g, n.in(0), ops::kDequantize);
+  const auto* xs = known_shape(g, n.in(0));
+  std::vector<float> w, s, m;
+  int64_t out, k;
+  std::string why;
+  if (deq == nullptr || xs == nullptr || xs->size() != 2 || !fc_weights(g, n, &w, &out, &k)) return false;
+  if (n.op == "Gemm" && n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return false;
+  return sign_magnitude(w, out, &s, &m, &why);
+}
+
+Status fc_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
+  const Node& n = g.node(id);
+  std::vector<float> w, signs, mult;
+  int64_t out_c, k;
+  std::string why;
+  fc_weights(g, n, &w, &out_c, &k);
+  sign_magnitude(w, out_c, &signs, &mult, &why);
+  std::vector<float> bias(size_t(out_c), 0.0f);
+  if (n.op == "Gemm" && n.in(2) != kNoId) {
+    std::vector<float> c;
+    if (!per_channel(g, n.in(2), out_c, 2, &c))
+      return Status::Error(n.describe() + ": bias C must be a constant of [out] or [1, out] values");
+    for (int64_t o = 0; o < out_c; ++o) bias[size_t(o)] = n.f("beta") * c[size_t(o)];
+  }
+  const std::string name = n.name;
+  const ValueId out = n.out(), bits = g.producer(n.in(0))->in(0);
+  g.kill(id);
+  const ValueId wv = g.add_constant(name + "/signs", Tensor::floats({out_c, k}, signs));
+  const NodeId f = g.add_node(ops::kBinaryFullyConnected, name,
+                              {bits, wv, vector_constant(g, name + "/multiplier", mult), vector_constant(g, name + "/bias", bias)}, {out});
+  g.node(f).attrs["clamp_min"] = Attr::Float(-INFINITY);
+  g.node(f).attrs["clamp_max"] = Attr::Float(INFINITY);
+  return Status::Ok();
+}
+
+bool pool_match(const Graph& g, NodeId id, const RewriteOptions&) {
+  const Node& n = g.node(id);
+  const auto* xs = known_shape(g, n.in(0));
+  if (producer_of(g, n.in(0), ops::kDequantize) == nullptr || xs == nullptr || xs->size() != 4) return false;
+  if (n.outputs.size() > 1 && n.outputs[1] != kNoId) return false;
+  Spatial sp;
+  if (!resolve_spatial(n, *xs, n.ints("kernel_shape"), &sp).ok() || sp.ceil_differs || n.i("storage_order")) return false;
+  return sp.dilations[0] == 1 && sp.dilations[1] == 1;
+}
+
+Status pool_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
+  const Node& n = g.node(id);
+  Spatial sp;
+  Status s = resolve_spatial(n, *known_shape(g, n.in(0)), n.ints("kernel_shape"), &sp);
+  if (!s.ok()) return s;
+  const std::string name = n.name;
+  const ValueId out = n.out(), bits = g.producer(n.in(0))->in(0);
+  g.kill(id);
+  const ValueId pooled = g.add_value(g.value(out).name + "/bits", DType::kBits);
+  const NodeId p = g.add_node(ops::kBinaryMaxPool2D, name, {bits}, {pooled});
+  g.node(p).attrs["kernel_shape"] = Attr::Ints(sp.kernel);
+  g.node(p).attrs["strides"] = Attr::Ints(sp.strides);
+  g.node(p).attrs["pads"] = Attr::Ints({sp.pad_begin[0], sp.pad_begin[1], sp.pad_end[0], sp.pad_end[1]});
+  g.add_node(ops::kDequantize, name + "/dequantize", {pooled}, {out});
+  return Status::Ok();
+}
+
+bool requantize_match(const Graph& g, NodeId id, const RewriteOptions&) {
+  const Node& q = g.node(id);
+  return q.in(1) == kNoId && q.in(2) == kNoId && producer_of(g, q.in(0), ops::kDequantize) != nullptr;
+}
+
+Status requantize_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
+  log->note(g.node(id).name, "removed (Sign of a binary value)");
+  bypass(g, id, g.producer(g.node(id).in(0))->in(0));
+  return Status::Ok();
+}
+
+}  // namespace
+
+void add_binary_layer_rules(RuleList* rules) {
+  add_rule(rules, "binary_conv", "Conv on bits with ±s weights -> BinaryConv2D", {"Conv"}, conv_match, conv_apply);
+  add_rule(rules, "binary_fully_connected", "Gemm/MatMul on bits with ±s weights -> BinaryFullyConnected",
+           {"Gemm", "MatMul"}, fc_match, fc_apply);
+  add_rule(rules, "binary_max_pool", "MaxPool on bits -> BinaryMaxPool2D", {"MaxPool"}, pool_match, pool_apply);
+  add_rule(rules, "requantize", "Sign of a binary value removed", {ops::kQuantize}, requantize_match, requantize_apply);
+}
+
+}  // namespace onebit::converter

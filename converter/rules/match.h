@@ -1,0 +1,30 @@
+// Small matching helpers shared by the rules.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace onebit::converter {
+
+/// Producer of `v` if it is a live node of type `op`, else nullptr.
+const Node* producer_of(const Graph& g, ValueId v, const char* op);
+/// Id of the producer of `v` (kNoId for constants and graph inputs).
+inline NodeId producer_id(const Graph& g, ValueId v) { return v == kNoId ? kNoId : g.value(v).producer; }
+
+/// Constant `v` read as `channels` per-channel values along ONNX axis 1 of a rank-`rank` tensor that it
+/// broadcasts against: a scalar, or a tensor whose only non-1 dim is axis 1 with `channels` entries.
+bool per_channel(const Graph& g, ValueId v, int64_t channels, size_t rank, std::vector<float>* out);
+/// Constant `v` whose every element equals `x`.
+bool all_equal(const Graph& g, ValueId v, float x);
+/// Clip bounds from constant inputs (missing: ±inf). False when a bound is not a constant scalar.
+bool clip_bounds(const Graph& g, const Node& clip, float* lo, float* hi);
+/// Shape of `v` when known, else empty.
+const std::vector<int64_t>* known_shape(const Graph& g, ValueId v);
+/// A float constant of shape [c] (per-channel vectors of onebit ops).
+ValueId vector_constant(Graph& g, const std::string& name, std::vector<float> v);
+/// BatchNormalization with constant parameters as y = scale * x + shift per channel.
+bool batch_norm_affine(const Graph& g, const Node& bn, std::vector<float>* scale, std::vector<float>* shift);
+
+}  // namespace onebit::converter

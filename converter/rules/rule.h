@@ -1,0 +1,61 @@
+// Rewrite rules over the IR, in the style of onnxruntime's RewriteRule: each rule names the op types it
+// targets, `match` checks structure and conditions without touching the graph, `apply` rewrites. The
+// driver (rules/rewrite.cc) runs them to a fixed point, re-inferring shapes and folding constants after
+// every round. A rule that matches must change the graph (or the driver would loop); apply may still fail
+// with an error naming the node (a pattern that is recognizably binary but cannot be converted).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "onebit/status.h"
+
+namespace onebit::converter {
+
+enum class SignZero { kError, kPlusOne };
+
+struct RewriteOptions {
+  SignZero sign_zero = SignZero::kError;
+};
+
+/// What the rewrites did, for the summary.
+struct RewriteLog {
+  std::map<std::string, int> fired;                  // rule summary text -> count
+  std::map<std::string, std::string> node_fate;      // ONNX node name -> what it became / was folded into
+  std::vector<std::string> folded;                   // "name (Op)" evaluated at conversion time
+  std::vector<std::string> warnings;
+
+  void note(const std::string& node, const std::string& fate) {
+    std::string& s = node_fate[node];
+    if (s.empty()) s = fate;
+  }
+};
+
+class Rule {
+ public:
+  virtual ~Rule() = default;
+  /// Short id for tests ("straight_through_residue").
+  virtual const char* name() const = 0;
+  /// Phrase for the summary ("straight-through residue removed").
+  virtual const char* summary() const = 0;
+  virtual std::vector<std::string> targets() const = 0;
+  virtual bool match(const Graph& g, NodeId n, const RewriteOptions& o) const = 0;
+  virtual Status apply(Graph& g, NodeId n, const RewriteOptions& o, RewriteLog* log) const = 0;
+};
+
+/// Every rule, in priority order (simplifications before recognitions before fusions).
+const std::vector<std::unique_ptr<Rule>>& all_rules();
+/// The rule with this name, or nullptr (for tests).
+const Rule* find_rule(const std::string& name);
+
+/// Fold constants, infer shapes and apply all rules until nothing changes; then remove dead nodes.
+Status rewrite_to_fixed_point(Graph* g, const RewriteOptions& o, RewriteLog* log);
+
+/// One step (for tests): constant folding + shape inference, then each rule once over every node.
+/// *changed says whether anything fired.
+Status rewrite_once(Graph* g, const RewriteOptions& o, RewriteLog* log, bool* changed);
+
+}  // namespace onebit::converter
