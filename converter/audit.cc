@@ -3,7 +3,7 @@
 #include <cmath>
 #include <set>
 
-#include "eval/evaluate.h"
+#include "evaluator/evaluate.h"
 #include "ir/onebit_ops.h"
 
 namespace onebit::converter {

@@ -3,7 +3,7 @@
 // binarized inside the graph (Abs -> ReduceMean -> Mul(Sign(W)), STE Sub/Add on Clip(W), Log/Round/Pow
 // power-of-two scales, ...) reach the binary-conv rule as one constant tensor, and Shape -> Gather ->
 // Concat -> Reshape / Expand chains become constant shapes.
-#include "eval/evaluate.h"
+#include "evaluator/evaluate.h"
 #include "onnx/op_schema.h"
 #include "rules/rule_util.h"
 

@@ -22,6 +22,7 @@ bool collect(const Graph& g, ValueId v, Readers* r, int depth = 0) {
   if (users.empty()) return false;
   for (NodeId u : users) {
     const Node& n = g.node(u);
+    if (n.op == ops::kDequantize && g.users(n.out()).empty() && !g.value(n.out()).graph_output) continue;
     if (n.in(0) != v) return false;
     for (size_t k = 1; k < n.inputs.size(); ++k)
       if (n.inputs[k] == v) return false;

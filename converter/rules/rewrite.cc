@@ -21,6 +21,8 @@ const Rule* find_rule(const std::string& name) {
 Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool* changed) {
   Graph& g = *graph;
   *changed = false;
+  // Nodes whose results nothing reads any more would look like extra users to the fusion rules.
+  for (const std::string& n : g.remove_dead()) log->note(n.substr(0, n.rfind(" (")), "removed (no output depends on it)");
   Status s = infer_shapes(&g);
   if (!s.ok()) return s;
   std::vector<NodeId> order;

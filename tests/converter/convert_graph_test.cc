@@ -223,19 +223,46 @@ TEST_CASE("unsupported ops and dynamic shapes are errors naming the node") {
     CHECK(s.message().find("node 'my_tanh' (Tanh)") != std::string::npos);
     CHECK(s.message().find("not supported") != std::string::npos);
   }
-  {
-    OnnxTestGraph t;
-    auto* in = t.model.mutable_graph()->add_input();
-    in->set_name("x");
-    auto* tt = in->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    tt->mutable_shape()->add_dim()->set_dim_param("batch");
-    for (int d : {3, 4, 4}) tt->mutable_shape()->add_dim()->set_dim_value(d);
-    t.node("Relu", {"x"}, {"y"}, "relu");
-    t.output("y");
-    onebit::converter::ConvertResult result;
-    onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "dyn.onnx", {}, &result);
-    REQUIRE_FALSE(s.ok());
-    CHECK(s.message().find("dynamic or unknown shape") != std::string::npos);
+}
+
+namespace {
+// x[dims] (a dim < 0 is symbolic: dim_param) -> Relu -> y.
+OnnxTestGraph relu_with_dims(const std::vector<int64_t>& dims) {
+  OnnxTestGraph t;
+  auto* in = t.model.mutable_graph()->add_input();
+  in->set_name("x");
+  auto* tt = in->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  for (size_t k = 0; k < dims.size(); ++k) {
+    if (dims[k] < 0) tt->mutable_shape()->add_dim()->set_dim_param("d" + std::to_string(k));
+    else tt->mutable_shape()->add_dim()->set_dim_value(dims[k]);
   }
+  t.node("Relu", {"x"}, {"y"}, "relu");
+  t.output("y");
+  return t;
+}
+}  // namespace
+
+TEST_CASE("dynamic batch: a symbolic batch dim becomes 1 (or --batch N); other symbolic dims are errors") {
+  for (int batch : {0, 3}) {
+    CAPTURE(batch);
+    onebit::converter::ConvertOptions o;
+    o.batch = batch;
+    onebit::converter::ConvertResult result;
+    onebit::Status s = onebit::converter::convert_onnx_bytes(relu_with_dims({-1, 3, 4, 4}).bytes(), "dyn.onnx", o, &result);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    const int n = batch == 0 ? 1 : batch;
+    CHECK(result.summary.find("batch dim 'd0' set to " + std::to_string(n)) != std::string::npos);
+    Rng r(11);
+    const std::vector<float> x = r.normal(size_t(n) * 48, 1.0f);
+    const std::vector<float> y = onebit::testing::run_model(result.model, x);
+    REQUIRE(y.size() == x.size());
+    for (size_t i = 0; i < x.size(); ++i) CHECK(y[i] == std::max(x[i], 0.0f));
+  }
+  onebit::converter::ConvertResult result;
+  onebit::Status s = onebit::converter::convert_onnx_bytes(relu_with_dims({-1, 3, -1, 4}).bytes(), "dyn.onnx", {}, &result);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("graph input 'x'") != std::string::npos);
+  CHECK(s.message().find("dynamic or unknown shape") != std::string::npos);
+  CHECK(s.message().find("dim 2") != std::string::npos);
 }

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "eval/evaluate.h"
+#include "evaluator/evaluate.h"
 #include "onnx/op_schema.h"
 
 using onebit::Status;

@@ -199,7 +199,7 @@ TEST_CASE("patterns: public BNN code bases convert with every binary layer binar
           CHECK(count(result.summary, "warning:") == 0);
         }
         const Agreement a = run_images(f, result.model);
-        MESSAGE(file << (float_reference ? " (float reference)" : "") << ": argmax " << a.same_argmax << "/"
+        MESSAGE(file << std::string(float_reference ? " (float reference)" : "") << ": argmax " << a.same_argmax << "/"
                      << a.images << "; logits within tolerance: " << a.margin_within << "/" << a.margin_images
                      << " images with sign margin > " << kSignMargin << ", " << a.fine_within << "/" << a.fine_images
                      << " with margin > " << kSignMarginFine);

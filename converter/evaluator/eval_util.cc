@@ -1,4 +1,4 @@
-#include "eval/eval_util.h"
+#include "evaluator/eval_util.h"
 
 #include <algorithm>
 

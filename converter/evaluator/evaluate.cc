@@ -1,9 +1,9 @@
-#include "eval/evaluate.h"
+#include "evaluator/evaluate.h"
 
 #include <limits>
 #include <map>
 
-#include "eval/eval_util.h"
+#include "evaluator/eval_util.h"
 #include "onnx/op_schema.h"
 
 namespace onebit::converter {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <limits>
 
-#include "eval/eval_util.h"
+#include "evaluator/eval_util.h"
 
 namespace onebit::converter::eval {
 namespace {

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "eval/eval_util.h"
+#include "evaluator/eval_util.h"
 
 namespace onebit::converter::eval {
 namespace {

@@ -2,7 +2,7 @@
 // in double (float inputs) and round once; int64 wraps.
 #include <string>
 
-#include "eval/eval_util.h"
+#include "evaluator/eval_util.h"
 
 namespace onebit::converter::eval {
 namespace {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "eval/eval_util.h"
+#include "evaluator/eval_util.h"
 
 namespace onebit::converter::eval {
 namespace {
