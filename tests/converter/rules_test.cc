@@ -1,0 +1,515 @@
+// Unit tests of every rewrite rule (converter/rules/*.cc), in the style of Larq Compute Engine's MLIR
+// pattern tests: per rule one graph on which it fires (checked by value against an independent
+// computation, not just by op names) and graphs on which it must not fire.
+//
+// Two ways to test a rule:
+//  - sharp: import, infer shapes, then `matches(g, "rule", "node")` / `fire(g, "rule", "node")` run exactly
+//    that rule on exactly that node (as the driver would: only if the node's op is one of its targets);
+//  - whole driver: `rewrite(t)` runs rewrite_to_fixed_point and the test inspects the resulting graph and
+//    the RewriteLog; `check_end_to_end` converts and runs the model against OnnxTestGraph::evaluate.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/run_model.h"
+#include "convert.h"
+#include "ir/graph.h"
+#include "ir/onebit_ops.h"
+#include "ir/shape_inference.h"
+#include "onebit/status.h"
+#include "onnx/import.h"
+#include "onnx_test_graph.h"
+#include "rules/rule.h"
+
+namespace cv = onebit::converter;
+using onebit::Status;
+using onebit::testing::OnnxTestGraph;
+using RefTensor = onebit::testing::Tensor;
+
+namespace {
+
+constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
+
+// ---------------------------------------------------------------------------------------------------------
+// Building graphs.
+
+struct Rng {
+  std::mt19937 gen;
+  explicit Rng(uint32_t seed) : gen(seed) {}
+  std::vector<float> normal(size_t n, float stddev = 1.0f) {
+    std::normal_distribution<float> d(0.0f, stddev);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(gen);
+    return v;
+  }
+  std::vector<float> uniform(size_t n, float lo, float hi) {
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (float& x : v) x = d(gen);
+    return v;
+  }
+  std::vector<float> signs(size_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = (gen() & 1) ? -1.0f : 1.0f;
+    return v;
+  }
+};
+
+void attr_s(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
+void attr_ints(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v) { OnnxTestGraph::attr(n, name, v); }
+
+// BatchNormalization parameters and their affine form y = scale * x + shift, computed here in double
+// from the operator's definition (y = (x - mean) / sqrt(var + eps) * gamma + beta).
+struct BnParams {
+  std::vector<float> gamma, beta, mean, var;
+  float eps = 1e-5f;
+  std::vector<float> scale() const {
+    std::vector<float> s;
+    for (size_t c = 0; c < gamma.size(); ++c) s.push_back(float(double(gamma[c]) / std::sqrt(double(var[c]) + double(eps))));
+    return s;
+  }
+  std::vector<float> shift() const {
+    std::vector<float> s;
+    const std::vector<float> sc = scale();
+    for (size_t c = 0; c < gamma.size(); ++c) s.push_back(float(double(beta[c]) - double(mean[c]) * double(sc[c])));
+    return s;
+  }
+};
+
+BnParams add_bn(OnnxTestGraph& t, Rng& r, const std::string& name, const std::string& in, const std::string& out, int64_t c) {
+  BnParams p;
+  p.gamma = r.uniform(size_t(c), 0.5f, 1.5f);
+  p.beta = r.uniform(size_t(c), 0.1f, 0.5f);  // nonzero shift: no exact zeros after the BN
+  for (size_t k = 0; k < size_t(c); ++k)
+    if (k % 2) p.beta[k] = -p.beta[k];
+  p.mean = r.normal(size_t(c), 0.2f);
+  p.var = r.uniform(size_t(c), 0.5f, 2.0f);
+  t.initializer(name + ".g", {c}, p.gamma);
+  t.initializer(name + ".b", {c}, p.beta);
+  t.initializer(name + ".m", {c}, p.mean);
+  t.initializer(name + ".v", {c}, p.var);
+  t.node("BatchNormalization", {in, name + ".g", name + ".b", name + ".m", name + ".v"}, {out}, name);
+  return p;
+}
+
+onnx::NodeProto& add_conv(OnnxTestGraph& t, const std::string& name, const std::vector<std::string>& inputs,
+                          const std::string& out, int64_t k, int64_t stride, int64_t pad) {
+  auto& n = t.node("Conv", inputs, {out}, name);
+  attr_ints(n, "kernel_shape", {k, k});
+  attr_ints(n, "strides", {stride, stride});
+  attr_ints(n, "pads", {pad, pad, pad, pad});
+  return n;
+}
+
+// Pad of H and W by 1 on every side with `value`.
+void add_pad(OnnxTestGraph& t, const std::string& name, const std::string& in, const std::string& out, float value,
+             std::vector<int64_t> pads = {0, 0, 1, 1, 0, 0, 1, 1}) {
+  t.initializer_i64(name + ".pads", {8}, pads);
+  t.initializer(name + ".value", {}, {value});
+  t.node("Pad", {in, name + ".pads", name + ".value"}, {out}, name);
+}
+
+onnx::NodeProto& add_pool(OnnxTestGraph& t, const std::string& op, const std::string& name, const std::string& in,
+                          const std::string& out, int64_t k, int64_t stride) {
+  auto& n = t.node(op, {in}, {out}, name);
+  attr_ints(n, "kernel_shape", {k, k});
+  attr_ints(n, "strides", {stride, stride});
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Running rules.
+
+cv::Graph import(const OnnxTestGraph& t) {
+  cv::Graph g;
+  cv::ImportReport report;
+  Status s = cv::import_onnx(t.bytes(), "test", cv::ImportOptions{}, &g, &report);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  s = cv::infer_shapes(&g);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return g;
+}
+
+// The live node called `name`, or kNoId.
+cv::NodeId find_node(const cv::Graph& g, const std::string& name) {
+  for (size_t k = 0; k < g.node_count(); ++k)
+    if (!g.node(cv::NodeId(k)).dead && g.node(cv::NodeId(k)).name == name) return cv::NodeId(k);
+  return cv::kNoId;
+}
+
+const cv::Node& node(const cv::Graph& g, const std::string& name) {
+  const cv::NodeId id = find_node(g, name);
+  REQUIRE_MESSAGE(id != cv::kNoId, "no live node '" << name << "'");
+  return g.node(id);
+}
+
+const cv::Rule& rule(const std::string& name) {
+  const cv::Rule* r = cv::find_rule(name);
+  REQUIRE_MESSAGE(r != nullptr, "no rule '" << name << "'");
+  return *r;
+}
+
+// Would the driver apply `rule_name` to node `node_name`? (Its op must be a target, then match.)
+bool matches(cv::Graph& g, const std::string& rule_name, const std::string& node_name, const cv::RewriteOptions& o = {}) {
+  Status s = cv::infer_shapes(&g);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  const cv::Rule& r = rule(rule_name);
+  const cv::NodeId id = find_node(g, node_name);
+  REQUIRE_MESSAGE(id != cv::kNoId, "no live node '" << node_name << "'");
+  const std::vector<std::string> targets = r.targets();
+  if (!targets.empty() && std::find(targets.begin(), targets.end(), g.node(id).op) == targets.end()) return false;
+  return r.match(g, id, o);
+}
+
+// Applies `rule_name` to `node_name` (which it must match); returns apply's status.
+Status fire(cv::Graph& g, const std::string& rule_name, const std::string& node_name, const cv::RewriteOptions& o = {}) {
+  REQUIRE_MESSAGE(matches(g, rule_name, node_name, o), rule_name << " does not match '" << node_name << "'");
+  cv::RewriteLog log;
+  Status s = rule(rule_name).apply(g, find_node(g, node_name), o, &log);
+  if (s.ok()) s = cv::infer_shapes(&g);
+  return s;
+}
+
+struct Rewritten {
+  cv::Graph g;
+  cv::RewriteLog log;
+  Status status;
+  int fired(const std::string& rule_name) {
+    auto it = log.fired.find(rule(rule_name).summary());
+    return it == log.fired.end() ? 0 : it->second;
+  }
+  std::vector<std::string> ops() const {
+    std::vector<cv::NodeId> order;
+    g.topo_order(&order);
+    std::vector<std::string> out;
+    for (cv::NodeId id : order) out.push_back(g.node(id).op);
+    return out;
+  }
+  int count(const std::string& op) const {
+    const std::vector<std::string> o = ops();
+    return int(std::count(o.begin(), o.end(), op));
+  }
+};
+
+// Import + rewrite_to_fixed_point; REQUIREs success unless `expect_ok` is false.
+Rewritten rewrite(const OnnxTestGraph& t, const cv::RewriteOptions& o = {}, bool expect_ok = true) {
+  Rewritten r;
+  r.g = import(t);
+  r.status = cv::rewrite_to_fixed_point(&r.g, o, &r.log);
+  if (expect_ok) REQUIRE_MESSAGE(r.status.ok(), r.status.message());
+  return r;
+}
+
+// Constant input `slot` of `n` as floats.
+std::vector<float> const_input(const cv::Graph& g, const cv::Node& n, size_t slot) {
+  const cv::Tensor* c = g.constant(n.in(slot));
+  REQUIRE_MESSAGE(c != nullptr, n.describe() << ": input " << slot << " is not a constant");
+  return c->to_floats();
+}
+
+// The node reading value `v` (exactly one live reader).
+const cv::Node& sole_reader(const cv::Graph& g, cv::ValueId v) {
+  const std::vector<cv::NodeId> users = g.users(v);
+  REQUIRE(users.size() == 1);
+  return g.node(users[0]);
+}
+
+void check_close(const std::vector<float>& got, const std::vector<float>& want, double tol = 1e-5) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got[i] == doctest::Approx(want[i]).epsilon(tol).scale(1.0));
+  }
+}
+
+struct Converted {
+  Status status;
+  cv::ConvertResult result;
+};
+
+Converted convert(const OnnxTestGraph& t, const cv::ConvertOptions& o = {}) {
+  Converted c;
+  c.status = cv::convert_onnx_bytes(t.bytes(), "test.onnx", o, &c.result);
+  return c;
+}
+
+// Converts t, runs it on x and compares output `out` with the NCHW reference of the ONNX graph.
+void check_end_to_end(const OnnxTestGraph& t, const RefTensor& x, const std::string& out, const cv::ConvertOptions& o = {},
+                      double tol = 1e-4) {
+  Converted c = convert(t, o);
+  REQUIRE_MESSAGE(c.status.ok(), c.status.message());
+  INFO(c.result.summary);
+  const RefTensor want = t.evaluate({{"x", x}}).at(out);
+  const std::vector<float> got = onebit::testing::run_model(c.result.model, onebit::testing::to_nhwc(x));
+  float scale = 1.0f;
+  for (float v : want.data) scale = std::max(scale, std::fabs(v));
+  const std::vector<float> w = onebit::testing::to_nhwc(want);
+  REQUIRE(got.size() == w.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::fabs(got[i] - w[i]) <= tol * scale);
+  }
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+// =========================================================================================================
+// fold.cc
+
+TEST_CASE("rules: constant_fold") {
+  SUBCASE("fires: an op on constants, and Shape of a known-shape activation") {
+    OnnxTestGraph t;
+    t.input("x", {1, 48});
+    t.initializer("a", {3}, {1.5f, -2.0f, 0.25f});
+    t.initializer("b", {3}, {0.5f, 4.0f, -1.0f});
+    t.node("Mul", {"a", "b"}, {"ab"}, "mul_const");
+    t.input("y", {1, 3, 4, 4});
+    t.node("Shape", {"y"}, {"shape"}, "shape_of_y");
+    t.node("Reshape", {"x", "shape"}, {"xr"}, "reshape");
+    t.node("Add", {"xr", "y"}, {"s"}, "add");
+    t.initializer_i64("ab_to", {4}, {1, 3, 1, 1});
+    t.node("Reshape", {"ab", "ab_to"}, {"abr"}, "reshape_const");
+    t.node("Mul", {"s", "abr"}, {"out"}, "scale");
+    t.output("out");
+
+    cv::Graph g = import(t);
+    CHECK(matches(g, "constant_fold", "mul_const"));
+    CHECK(matches(g, "constant_fold", "shape_of_y"));
+    CHECK_FALSE(matches(g, "constant_fold", "reshape"));  // reads the input x
+    CHECK_FALSE(matches(g, "constant_fold", "add"));
+
+    Rewritten r = rewrite(t);
+    CHECK(r.fired("constant_fold") >= 3);  // Mul, Shape, Reshape of the product
+    CHECK(find_node(r.g, "mul_const") == cv::kNoId);
+    CHECK(find_node(r.g, "shape_of_y") == cv::kNoId);
+    CHECK(find_node(r.g, "reshape_const") == cv::kNoId);
+    const cv::Node& reshape = node(r.g, "reshape");
+    const cv::Tensor* shape = r.g.constant(reshape.in(1));
+    REQUIRE(shape != nullptr);
+    CHECK(shape->i == std::vector<int64_t>{1, 3, 4, 4});
+    const cv::Node& scale = node(r.g, "scale");
+    const cv::Tensor* ab = r.g.constant(scale.in(1));
+    REQUIRE(ab != nullptr);
+    CHECK(ab->shape == std::vector<int64_t>{1, 3, 1, 1});
+    check_close(ab->f, {1.5f * 0.5f, -2.0f * 4.0f, 0.25f * -1.0f});
+    CHECK(std::count(r.log.folded.begin(), r.log.folded.end(), "shape_of_y (Shape)") == 1);
+  }
+  SUBCASE("does not fire: a node with a non-constant input") {
+    OnnxTestGraph t;
+    t.input("x", {1, 3});
+    t.initializer("c", {3}, {1, 2, 3});
+    t.node("Add", {"x", "c"}, {"y"}, "add");
+    t.node("Relu", {"y"}, {"z"}, "relu");
+    t.output("z");
+    cv::Graph g = import(t);
+    CHECK_FALSE(matches(g, "constant_fold", "add"));
+    CHECK_FALSE(matches(g, "constant_fold", "relu"));
+    Rewritten r = rewrite(t);
+    CHECK(r.fired("constant_fold") == 0);
+    CHECK(r.ops() == std::vector<std::string>{"Add", "Relu"});
+  }
+}
+
+// =========================================================================================================
+// simplify.cc
+
+TEST_CASE("rules: remove_identity") {
+  SUBCASE("fires: Identity and Dropout without a used mask") {
+    OnnxTestGraph t;
+    t.input("x", {1, 3, 2, 2});
+    t.node("Identity", {"x"}, {"i"}, "identity");
+    t.node("Dropout", {"i"}, {"d"}, "dropout");
+    t.node("Relu", {"d"}, {"y"}, "relu");
+    t.output("y");
+    cv::Graph g = import(t);
+    CHECK(matches(g, "remove_identity", "identity"));
+    CHECK(matches(g, "remove_identity", "dropout"));
+    Rewritten r = rewrite(t);
+    CHECK(r.fired("remove_identity") == 2);
+    CHECK(r.ops() == std::vector<std::string>{"Relu"});
+    CHECK(node(r.g, "relu").in(0) == r.g.find_value("x"));
+  }
+  SUBCASE("does not fire: Dropout whose mask output is read") {
+    OnnxTestGraph t;
+    t.input("x", {1, 3, 2, 2});
+    t.node("Dropout", {"x"}, {"d", "mask"}, "dropout");
+    auto& cast = t.node("Cast", {"mask"}, {"maskf"}, "cast");
+    OnnxTestGraph::attr(cast, "to", int64_t(onnx::TensorProto::FLOAT));
+    t.node("Add", {"d", "maskf"}, {"y"}, "add");
+    t.output("y");
+    cv::Graph g = import(t);
+    CHECK_FALSE(matches(g, "remove_identity", "dropout"));
+  }
+}
+
+// BUG: identity_match only looks at g.users(mask), which excludes graph outputs, so a Dropout whose mask is
+// a graph output is bypassed and 'mask' is left without a producer; the conversion then fails with
+// "graph output 'mask' is a constant; onebit models compute their outputs" (misleading: it is dangling).
+TEST_CASE("rules: remove_identity does not fire on a Dropout whose mask is a graph output" * doctest::skip()) {
+  OnnxTestGraph t;
+  t.input("x", {1, 3, 2, 2});
+  t.node("Dropout", {"x"}, {"d", "mask"}, "dropout");
+  t.node("Relu", {"d"}, {"y"}, "relu");
+  t.output("y");
+  t.output("mask");
+  t.model.mutable_graph()->mutable_output(1)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::BOOL);
+  cv::Graph g = import(t);
+  CHECK_FALSE(matches(g, "remove_identity", "dropout"));
+}
+
+TEST_CASE("rules: unit_factor") {
+  auto graph = [](const std::string& op, bool constant_first, const std::vector<int64_t>& cshape, float value,
+                  const std::vector<int64_t>& xshape = {1, 3, 4, 4}) {
+    OnnxTestGraph t;
+    t.input("x", xshape);
+    int64_t n = 1;
+    for (int64_t d : cshape) n *= d;
+    t.initializer("c", cshape, std::vector<float>(size_t(n), value));
+    if (constant_first) t.node(op, {"c", "x"}, {"y"}, "op");
+    else t.node(op, {"x", "c"}, {"y"}, "op");
+    t.node("Relu", {"y"}, {"z"}, "relu");
+    t.output("z");
+    return t;
+  };
+  SUBCASE("fires: x*1, 1*x, x/1, x+0, 0+x, x-0") {
+    struct Case { const char* op; bool first; float unit; };
+    for (const Case& c : {Case{"Mul", false, 1}, Case{"Mul", true, 1}, Case{"Div", false, 1}, Case{"Add", false, 0},
+                          Case{"Add", true, 0}, Case{"Sub", false, 0}}) {
+      CAPTURE(c.op);
+      CAPTURE(c.first);
+      for (const std::vector<int64_t>& cs : {std::vector<int64_t>{}, std::vector<int64_t>{1, 3, 1, 1}, std::vector<int64_t>{1, 3, 4, 4}}) {
+        CAPTURE(cs.size());
+        OnnxTestGraph t = graph(c.op, c.first, cs, c.unit);
+        cv::Graph g = import(t);
+        CHECK(matches(g, "unit_factor", "op"));
+        Rewritten r = rewrite(t);
+        CHECK(r.fired("unit_factor") == 1);
+        CHECK(r.ops() == std::vector<std::string>{"Relu"});
+        CHECK(node(r.g, "relu").in(0) == r.g.find_value("x"));
+      }
+    }
+  }
+  SUBCASE("does not fire: the constant 1 broadcasts x to a bigger shape") {
+    OnnxTestGraph t = graph("Mul", false, {1, 3, 4, 4}, 1.0f, {1, 3, 1, 1});
+    cv::Graph g = import(t);
+    CHECK_FALSE(matches(g, "unit_factor", "op"));
+    OnnxTestGraph t2 = graph("Add", true, {2, 3, 1, 1}, 0.0f, {1, 3, 1, 1});
+    cv::Graph g2 = import(t2);
+    CHECK_FALSE(matches(g2, "unit_factor", "op"));
+  }
+  SUBCASE("does not fire: the constant is not exactly 1 / 0") {
+    cv::Graph g = import(graph("Mul", false, {}, 1.0001f));
+    CHECK_FALSE(matches(g, "unit_factor", "op"));
+    cv::Graph g2 = import(graph("Add", false, {}, 1e-7f));
+    CHECK_FALSE(matches(g2, "unit_factor", "op"));
+    OnnxTestGraph t;  // one element of the constant differs
+    t.input("x", {1, 3, 4, 4});
+    t.initializer("c", {1, 3, 1, 1}, {1, 1, 2});
+    t.node("Mul", {"x", "c"}, {"y"}, "op");
+    t.output("y");
+    cv::Graph g3 = import(t);
+    CHECK_FALSE(matches(g3, "unit_factor", "op"));
+  }
+  SUBCASE("does not fire: 1/x and 0-x (the unit is on the wrong side of a non-commutative op)") {
+    cv::Graph g = import(graph("Div", true, {}, 1.0f));
+    CHECK_FALSE(matches(g, "unit_factor", "op"));
+    cv::Graph g2 = import(graph("Sub", true, {}, 0.0f));
+    CHECK_FALSE(matches(g2, "unit_factor", "op"));
+  }
+}
+
+TEST_CASE("rules: straight_through_residue") {
+  // Add(Sub(a, b), b) or Add(b, Sub(a, b)); a, b graph inputs of the given shapes.
+  auto graph = [](bool sub_first, const std::vector<int64_t>& ashape, const std::vector<int64_t>& bshape, bool same_b) {
+    OnnxTestGraph t;
+    t.input("a", ashape);
+    t.input("b", bshape);
+    t.input("b2", bshape);
+    t.node("Sub", {"a", "b"}, {"d"}, "sub");
+    const std::string other = same_b ? "b" : "b2";
+    if (sub_first) t.node("Add", {"d", other}, {"s"}, "add");
+    else t.node("Add", {other, "d"}, {"s"}, "add");
+    t.node("Relu", {"s"}, {"y"}, "relu");
+    t.output("y");
+    return t;
+  };
+  SUBCASE("fires: both operand orders; the Add's users read A") {
+    for (bool sub_first : {true, false}) {
+      CAPTURE(sub_first);
+      OnnxTestGraph t = graph(sub_first, {1, 3, 4, 4}, {1, 3, 4, 4}, true);
+      cv::Graph g = import(t);
+      CHECK(matches(g, "straight_through_residue", "add"));
+      Rewritten r = rewrite(t);
+      CHECK(r.fired("straight_through_residue") == 1);
+      CHECK(r.ops() == std::vector<std::string>{"Relu"});  // the Sub has no reader left
+      CHECK(node(r.g, "relu").in(0) == r.g.find_value("a"));
+    }
+    // B broadcast against A inside the Sub: still A's shape at the Add.
+    cv::Graph g = import(graph(true, {1, 3, 4, 4}, {1, 3, 1, 1}, true));
+    CHECK(matches(g, "straight_through_residue", "add"));
+  }
+  SUBCASE("does not fire: the Sub's B is not the Add's other operand") {
+    for (bool sub_first : {true, false}) {
+      cv::Graph g = import(graph(sub_first, {1, 3, 4, 4}, {1, 3, 4, 4}, false));
+      CHECK_FALSE(matches(g, "straight_through_residue", "add"));
+    }
+  }
+  SUBCASE("does not fire: A's shape differs from the Add's output") {
+    for (bool sub_first : {true, false}) {
+      cv::Graph g = import(graph(sub_first, {1, 3, 1, 1}, {1, 3, 4, 4}, true));
+      CHECK_FALSE(matches(g, "straight_through_residue", "add"));
+    }
+  }
+}
+
+TEST_CASE("rules: shrink_broadcast_constant") {
+  auto graph = [](const std::vector<float>& c, const std::vector<int64_t>& xshape = {1, 2, 2, 3}) {
+    OnnxTestGraph t;
+    t.input("x", xshape);
+    t.initializer("c", {1, 2, 2, 3}, c);
+    t.node("Add", {"x", "c"}, {"y"}, "add");
+    t.output("y");
+    return t;
+  };
+  const std::vector<float> per_channel = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, -2, -2, -2, -2, -2, -2};
+  SUBCASE("fires: a [1, C, H, W] constant constant along H and W becomes [1, C, 1, 1]") {
+    cv::Graph g = import(graph(per_channel));
+    REQUIRE(fire(g, "shrink_broadcast_constant", "add").ok());
+    const cv::Tensor* c = g.constant(node(g, "add").in(1));
+    REQUIRE(c != nullptr);
+    CHECK(c->shape == std::vector<int64_t>{1, 2, 1, 1});
+    CHECK(c->f == std::vector<float>{0.5f, -2.0f});
+    CHECK_FALSE(matches(g, "shrink_broadcast_constant", "add"));  // nothing left to shrink
+    Rewritten r = rewrite(graph(per_channel));
+    CHECK(r.fired("shrink_broadcast_constant") == 1);
+  }
+  SUBCASE("fires along the one axis where it is constant") {
+    // Varies along W only: [1, 2, 2, 3] -> [1, 2, 1, 3].
+    cv::Graph g = import(graph({1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6}));
+    REQUIRE(fire(g, "shrink_broadcast_constant", "add").ok());
+    const cv::Tensor* c = g.constant(node(g, "add").in(1));
+    CHECK(c->shape == std::vector<int64_t>{1, 2, 1, 3});
+    CHECK(c->f == std::vector<float>{1, 2, 3, 4, 5, 6});
+  }
+  SUBCASE("does not fire: the constant varies along every axis") {
+    cv::Graph g = import(graph({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+    CHECK_FALSE(matches(g, "shrink_broadcast_constant", "add"));
+  }
+  SUBCASE("does not fire: x is size 1 on those axes (the constant sets the output shape)") {
+    cv::Graph g = import(graph(per_channel, {1, 2, 1, 1}));
+    CHECK_FALSE(matches(g, "shrink_broadcast_constant", "add"));
+  }
+}
