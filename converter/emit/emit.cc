@@ -95,8 +95,13 @@ Status Emitter::emit(const Node& n) {
   if (op == "Relu" || op == "PRelu" || op == "LeakyRelu" || op == "Clip" || op == "BatchNormalization") return emit_activation(n);
   if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze") return emit_reshape(n);
   if (op == "Softmax" || op == "LogSoftmax" || op == "Concat" || op == "Pad") return emit_misc(n);
-  return Status::Error(n.describe() + ": operator '" + op + "' is not supported by onebit-convert" +
-                       (n.inputs.empty() ? "" : " on activations (it is only evaluated when all its inputs are constant)"));
+  bool constant_inputs = !n.inputs.empty();
+  for (ValueId v : n.inputs) constant_inputs = constant_inputs && (v == kNoId || g_.value(v).is_constant());
+  if (constant_inputs)
+    return Status::Error(n.describe() + ": all its inputs are constant but onebit-convert cannot evaluate " + op +
+                         " at conversion time");
+  return Status::Error(n.describe() + ": operator '" + op + "' is not supported by onebit-convert on activations " +
+                       "(it is only evaluated when all its inputs are constant)");
 }
 
 Status Emitter::float_as(ValueId v, int rank, int* id) {

@@ -1,6 +1,7 @@
 // Full-precision ONNX nodes -> onebit float operators (see emit.h for the layout rules).
 #include <cmath>
 
+#include "audit.h"
 #include "emit/emitter.h"
 #include "ir/spatial.h"
 #include "rules/match.h"
@@ -34,7 +35,8 @@ Status Emitter::emit_conv(const Node& n) {
   Status s = float_as(n.in(0), 4, &x);
   if (!s.ok()) return s;
   const Tensor* w = g_.constant(n.in(1));
-  if (w == nullptr) return Status::Error(n.describe() + ": weights '" + g_.value(n.in(1)).name + "' are not a constant");
+  if (w == nullptr)
+    return Status::Error(n.describe() + ": weights '" + g_.value(n.in(1)).name + "' are not a constant: " + why_not_constant(g_, n.in(1)));
   if (w->shape.size() != 4) return Status::Error(n.describe() + ": only 2-D convolutions are supported");
   std::vector<float> bias(size_t(w->shape[0]), 0.0f);
   if (n.in(2) != kNoId) {
@@ -68,7 +70,8 @@ Status Emitter::emit_fully_connected(const Node& n) {
   const bool gemm = n.op == "Gemm";
   if (gemm && n.i("transA")) return Status::Error(n.describe() + ": transA=1 is not supported");
   const Tensor* b = g_.constant(n.in(1));
-  if (b == nullptr) return Status::Error(n.describe() + ": weights '" + g_.value(n.in(1)).name + "' are not a constant");
+  if (b == nullptr)
+    return Status::Error(n.describe() + ": weights '" + g_.value(n.in(1)).name + "' are not a constant: " + why_not_constant(g_, n.in(1)));
   if (b->shape.size() != 2) return Status::Error(n.describe() + ": weights must be a matrix");
   const bool tb = gemm && n.i("transB");
   const int64_t out = tb ? b->shape[0] : b->shape[1], k = tb ? b->shape[1] : b->shape[0];

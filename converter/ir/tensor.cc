@@ -34,6 +34,16 @@ Tensor Tensor::bools(std::vector<int64_t> shape, std::vector<int64_t> data) {
   return t;
 }
 
+int64_t Tensor::as_int(int64_t k) const {
+  if (!is_float()) return i[size_t(k)];
+  const float v = f[size_t(k)];
+  constexpr float kLimit = 4.611686e18f;  // 2^62
+  if (!(v == v)) return 0;
+  if (v >= kLimit) return int64_t(1) << 62;
+  if (v <= -kLimit) return -(int64_t(1) << 62);
+  return int64_t(v);
+}
+
 int64_t Tensor::elements() const { return shape_elements(shape); }
 
 std::vector<float> Tensor::to_floats() const {

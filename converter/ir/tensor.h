@@ -32,7 +32,8 @@ struct Tensor {
   int64_t elements() const;
   /// Element k as float / as int64, whatever the dtype.
   float as_float(int64_t k) const { return is_float() ? f[size_t(k)] : float(i[size_t(k)]); }
-  int64_t as_int(int64_t k) const { return is_float() ? int64_t(f[size_t(k)]) : i[size_t(k)]; }
+  /// (A float element is truncated; NaN and values beyond ±2^62 read as 0 / ±2^62.)
+  int64_t as_int(int64_t k) const;
   /// All elements as floats (converting integers).
   std::vector<float> to_floats() const;
   /// True when the data vector matching dtype holds exactly elements() entries.

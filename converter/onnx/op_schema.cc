@@ -10,10 +10,14 @@ using K = Attr::Kind;
 AttrSpec I(const char* n, int64_t d) { return {n, K::kInt, false, Attr::Int(d)}; }
 AttrSpec F(const char* n, float d) { return {n, K::kFloat, false, Attr::Float(d)}; }
 AttrSpec Is(const char* n) { return {n, K::kInts, false, Attr::Ints({})}; }
-AttrSpec Fs(const char* n) { return {n, K::kFloats, false, Attr::Floats({})}; }
 AttrSpec S(const char* n, const char* d) { return {n, K::kString, false, Attr::String(d)}; }
 AttrSpec Req(AttrSpec a) { a.required = true; return a; }
-AttrSpec T(const char* n) { AttrSpec a{n, K::kTensor, false, Attr()}; a.default_value.kind = K::kTensor; return a; }
+AttrSpec T(const char* n, Tensor d) {
+  AttrSpec a{n, K::kTensor, false, Attr()};
+  a.default_value.kind = K::kTensor;
+  a.default_value.t = std::move(d);
+  return a;
+}
 
 constexpr int kMany = std::numeric_limits<int>::max();
 
@@ -98,7 +102,7 @@ std::vector<OpSchema> make_table() {
       {"Expand", 2, 2, 1, 1, none},
       {"Tile", 2, 2, 1, 1, none},
       {"Split", 1, 2, 1, kMany, {I("axis", 0)}},
-      {"ConstantOfShape", 1, 1, 1, 1, {T("value")}},
+      {"ConstantOfShape", 1, 1, 1, 1, {T("value", Tensor::floats({1}, {0.0f}))}},
       {"Range", 3, 3, 1, 1, none},
       {"Cast", 1, 1, 1, 1, {Req(I("to", 1))}},
       {"CastLike", 2, 2, 1, 1, none},
@@ -112,7 +116,6 @@ const OpSchema* find_schema(const std::string& op) {
   static const std::map<std::string, OpSchema> table = [] {
     std::map<std::string, OpSchema> m;
     for (OpSchema& s : make_table()) m.emplace(s.op, s);
-    m.at("Dropout").foldable = true;
     return m;
   }();
   auto it = table.find(op);

@@ -29,7 +29,7 @@ struct OpSchema {
   int min_inputs, max_inputs;    // canonical form
   int min_outputs, max_outputs;
   std::vector<AttrSpec> attrs;
-  bool foldable = true;          // may be evaluated when all inputs are constant (false: Dropout in training, ...)
+  bool foldable = true;          // may be evaluated when all inputs are constant (every op here so far)
 };
 
 /// nullptr when onebit-convert does not know the op at all.
