@@ -215,12 +215,17 @@ Status Emitter::emit_binary_conv(const Node& n) {
   }
   out = b_.conv2d(n.name, x, out_c, w.f, std::vector<float>(size_t(out_c), 0.0f), cp);
   report_.float_macs += elements(out) * taps;
-  out = b_.channel_affine(n.name + "/transform", out, mult, bias);
-  if (p.clamp_min > -INFINITY || p.clamp_max < INFINITY) out = b_.clamp(n.name + "/clamp", out, p.clamp_min, p.clamp_max);
-  if (p.bitpacked_output) out = b_.quantize(n.name + "/quantize", out);
   record(n.name, "float reference Conv2D on ±1 values");
-  set(n.out(), out);
+  set(n.out(), reference_transform(n, out));
   return Status::Ok();
+}
+
+int Emitter::reference_transform(const Node& n, int x) {
+  const float lo = n.f("clamp_min"), hi = n.f("clamp_max");
+  x = b_.channel_affine(n.name + "/transform", x, g_.constant(n.in(2))->f, g_.constant(n.in(3))->f);
+  if (lo > -INFINITY || hi < INFINITY) x = b_.clamp(n.name + "/clamp", x, lo, hi);
+  if (g_.value(n.out()).dtype == DType::kBits) x = b_.quantize(n.name + "/quantize", x);
+  return x;
 }
 
 Status Emitter::emit_binary_fc(const Node& n) {
@@ -246,9 +251,7 @@ Status Emitter::emit_binary_fc(const Node& n) {
     const int x = b_.dequantize(n.name + "/dequantize", in);
     out = b_.fully_connected(n.name, x, out_c, w.f, std::vector<float>(size_t(out_c), 0.0f));
     report_.float_macs += elements(out) * w.shape[1];
-    out = b_.channel_affine(n.name + "/transform", out, mult, bias);
-    if (lo > -INFINITY || hi < INFINITY) out = b_.clamp(n.name + "/clamp", out, lo, hi);
-    if (bitpacked) out = b_.quantize(n.name + "/quantize", out);
+    out = reference_transform(n, out);
     record(n.name, "float reference FullyConnected on ±1 values");
   }
   set(n.out(), out);

@@ -19,6 +19,8 @@ class Emitter {
   Status emit_binary_conv(const Node& n);
   Status emit_binary_fc(const Node& n);
   Status emit_binary_pool(const Node& n);
+  /// Float reference of a binary layer's output transform: ChannelAffine, Clamp, Quantize for bits.
+  int reference_transform(const Node& n, int x);
   // Float (emit_float.cc).
   Status emit_conv(const Node& n);
   Status emit_fully_connected(const Node& n);
