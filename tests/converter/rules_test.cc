@@ -1281,3 +1281,327 @@ TEST_CASE("rules: requantize") {
     CHECK_FALSE(matches(g, "requantize", "sign1"));  // reads the graph input
   }
 }
+
+// =========================================================================================================
+// output_transform.cc
+
+TEST_CASE("rules: fold_into_output_transform") {
+  const int64_t O = 3;
+  Rng r(16);
+  const std::vector<float> signs = r.signs(size_t(O * 2 * 9));
+  const std::vector<float> mags = {0.5f, 0.25f, 2.0f};
+  std::vector<float> w = signs;
+  for (size_t i = 0; i < w.size(); ++i) w[i] *= mags[i / 18];
+  const std::vector<float> alpha = {0.5f, -2.0f, 1.5f}, divisor = {2.0f, 4.0f, 0.5f}, bias = {0.25f, -0.5f, 1.0f};
+  // x -> Sign -> binary Conv -> chain -> y; returns the expected multiplier / bias / clamp next to the graph.
+  struct Built {
+    OnnxTestGraph t;
+    std::vector<float> mult, bias;
+    float lo = -INFINITY, hi = INFINITY;
+  };
+  auto graph = [&](const std::vector<std::string>& chain) {
+    Built b;
+    b.t.input("x", {1, 2, 4, 4});
+    b.t.node("Sign", {"x"}, {"s"}, "sign");
+    b.t.initializer("w", {O, 2, 3, 3}, w);
+    add_conv(b.t, "conv", {"s", "w"}, "c0", 3, 1, 1);
+    b.mult = mags;
+    b.bias.assign(size_t(O), 0.0f);
+    std::string cur = "c0";
+    for (size_t k = 0; k < chain.size(); ++k) {
+      const std::string& op = chain[k];
+      const std::string out = k + 1 == chain.size() ? "y" : "c" + std::to_string(k + 1), name = op + std::to_string(k);
+      std::vector<float> a(size_t(O), 1.0f), s(size_t(O), 0.0f);
+      if (op == "Mul" || op == "Div" || op == "Add" || op == "Sub") {
+        const std::vector<float>& v = op == "Mul" ? alpha : op == "Div" ? divisor : bias;
+        b.t.initializer(name + ".c", {1, O, 1, 1}, v);
+        b.t.node(op, {cur, name + ".c"}, {out}, name);
+        for (size_t i = 0; i < size_t(O); ++i) {
+          if (op == "Mul") a[i] = v[i];
+          else if (op == "Div") a[i] = 1.0f / v[i];
+          else if (op == "Add") s[i] = v[i];
+          else s[i] = -v[i];
+        }
+      } else if (op == "BatchNormalization") {
+        const BnParams bn = add_bn(b.t, r, name, cur, out, O);
+        a = bn.scale();
+        s = bn.shift();
+      } else if (op == "Relu") {
+        b.t.node("Relu", {cur}, {out}, name);
+        b.lo = std::max(b.lo, 0.0f);
+      } else if (op == "Clip") {
+        b.t.initializer(name + ".lo", {}, {-1.0f});
+        b.t.initializer(name + ".hi", {}, {2.0f});
+        b.t.node("Clip", {cur, name + ".lo", name + ".hi"}, {out}, name);
+        b.lo = std::max(b.lo, -1.0f);
+        b.hi = std::min(b.hi, 2.0f);
+      }
+      for (size_t i = 0; i < size_t(O); ++i) {
+        b.mult[i] *= a[i];
+        b.bias[i] = b.bias[i] * a[i] + s[i];
+      }
+      cur = out;
+    }
+    b.t.output("y");
+    return b;
+  };
+  const RefTensor x{{1, 2, 4, 4}, r.normal(32)};
+  SUBCASE("fires: Mul alpha, Div, Add, Sub, BatchNormalization, Relu, Clip and chains of them") {
+    const std::vector<std::vector<std::string>> chains = {
+        {"Mul"}, {"Div"}, {"Add"}, {"Sub"}, {"BatchNormalization"}, {"Relu"}, {"Clip"},
+        {"Mul", "BatchNormalization", "Relu"}, {"Div", "Add", "Sub", "Clip"}, {"Mul", "Relu", "Clip"}};
+    for (const auto& chain : chains) {
+      std::string label;
+      for (const auto& op : chain) label += op + " ";
+      CAPTURE(label);
+      Built b = graph(chain);
+      Rewritten rw = rewrite(b.t);
+      CHECK(rw.fired("fold_into_output_transform") == int(chain.size()));
+      CHECK(rw.ops() == std::vector<std::string>{cv::ops::kQuantize, cv::ops::kBinaryConv2D});
+      const cv::Node& c = node(rw.g, "conv");
+      REQUIRE(rw.g.outputs.size() == 1);
+      CHECK(rw.g.outputs[0] == c.out());  // the graph output now reads the conv
+      check_close(const_input(rw.g, c, 2), b.mult);
+      check_close(const_input(rw.g, c, 3), b.bias);
+      CHECK(c.f("clamp_min") == b.lo);
+      CHECK(c.f("clamp_max") == b.hi);
+      check_end_to_end(b.t, x, "y");
+    }
+  }
+  SUBCASE("does not fire: the conv output has two users") {
+    Built b = graph({"Mul"});
+    b.t.output("c0");
+    Rewritten rw = rewrite(b.t);
+    CHECK(rw.fired("fold_into_output_transform") == 0);
+    CHECK(find_node(rw.g, "Mul0") != cv::kNoId);
+    check_close(const_input(rw.g, node(rw.g, "conv"), 2), mags);
+  }
+  SUBCASE("does not fire: an affine after a clamp") {
+    Built b = graph({"Relu", "Mul"});
+    Rewritten rw = rewrite(b.t);
+    CHECK(rw.fired("fold_into_output_transform") == 1);  // the Relu only
+    CHECK(find_node(rw.g, "Mul1") != cv::kNoId);
+    const cv::Node& c = node(rw.g, "conv");
+    CHECK(c.f("clamp_min") == 0.0f);
+    check_close(const_input(rw.g, c, 2), mags);
+    check_end_to_end(b.t, x, "y");
+  }
+  SUBCASE("does not fire: c - y, c / y, or a Mul by an activation") {
+    for (const std::string op : {"Sub", "Div", "Mul"}) {
+      CAPTURE(op);
+      OnnxTestGraph t;
+      t.input("x", {1, 2, 4, 4});
+      t.input("z", {1, O, 4, 4});
+      t.node("Sign", {"x"}, {"s"}, "sign");
+      t.initializer("w", {O, 2, 3, 3}, w);
+      add_conv(t, "conv", {"s", "w"}, "c0", 3, 1, 1);
+      t.initializer("k", {1, O, 1, 1}, divisor);
+      t.node(op, op == "Mul" ? std::vector<std::string>{"c0", "z"} : std::vector<std::string>{"k", "c0"}, {"y"}, "after");
+      t.output("y");
+      cv::Graph g = import(t);
+      REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
+      REQUIRE(fire(g, "binary_conv", "conv").ok());
+      CHECK_FALSE(matches(g, "fold_into_output_transform", "conv"));
+    }
+  }
+}
+
+TEST_CASE("rules: bitpacked_output") {
+  Rng r(17);
+  // x -> Sign -> conv1 (binary) -> BN -> Sign -> conv2 (binary) -> y [; Sign output also -> Relu -> z]
+  auto graph = [&](bool float_reader, BnParams* bn) {
+    OnnxTestGraph t;
+    t.input("x", {1, 2, 4, 4});
+    t.node("Sign", {"x"}, {"s1"}, "sign1");
+    t.initializer("w1", {3, 2, 3, 3}, r.signs(54));
+    add_conv(t, "conv1", {"s1", "w1"}, "c1", 3, 1, 1);
+    *bn = add_bn(t, r, "bn", "c1", "b1", 3);
+    t.node("Sign", {"b1"}, {"s2"}, "sign2");
+    t.initializer("w2", {2, 3, 3, 3}, r.signs(54));
+    add_conv(t, "conv2", {"s2", "w2"}, "y", 3, 1, 1);
+    t.output("y");
+    if (float_reader) {
+      t.node("Relu", {"s2"}, {"z"}, "relu");
+      t.output("z");
+    }
+    return t;
+  };
+  SUBCASE("fires: every reader of the bits is binary; conv1 writes bits with the BN threshold") {
+    BnParams bn;
+    OnnxTestGraph t = graph(false, &bn);
+    Rewritten rw = rewrite(t);
+    CHECK(rw.fired("bitpacked_output") == 1);
+    CHECK(rw.count(cv::ops::kQuantize) == 1);
+    CHECK(rw.count(cv::ops::kDequantize) == 0);
+    const cv::Node& c1 = node(rw.g, "conv1");
+    const cv::Node& c2 = node(rw.g, "conv2");
+    CHECK(rw.g.value(c1.out()).dtype == cv::DType::kBits);
+    CHECK(c2.in(0) == c1.out());
+    // bit = (scale * dot + shift < 0): the BN's affine, as computed here.
+    check_close(const_input(rw.g, c1, 2), bn.scale());
+    check_close(const_input(rw.g, c1, 3), bn.shift());
+    check_end_to_end(t, RefTensor{{1, 2, 4, 4}, r.normal(32)}, "y");
+  }
+  SUBCASE("does not fire: a float op also reads the Sign output") {
+    BnParams bn;
+    OnnxTestGraph t = graph(true, &bn);
+    Rewritten rw = rewrite(t);
+    CHECK(rw.fired("bitpacked_output") == 0);
+    const cv::Node& c1 = node(rw.g, "conv1");
+    CHECK(rw.g.value(c1.out()).dtype == cv::DType::kFloat);
+    const cv::Node& q = node(rw.g, "sign2");
+    CHECK(q.op == cv::ops::kQuantize);
+    CHECK(q.in(0) == c1.out());
+    CHECK(matches(rw.g, "bitpacked_output", "sign2") == false);
+  }
+  SUBCASE("does not fire: the bits are a graph output") {
+    OnnxTestGraph t;
+    t.input("x", {1, 2, 4, 4});
+    t.node("Sign", {"x"}, {"s1"}, "sign1");
+    t.initializer("w1", {3, 2, 3, 3}, r.signs(54));
+    add_conv(t, "conv1", {"s1", "w1"}, "c1", 3, 1, 1);
+    add_bn(t, r, "bn", "c1", "b1", 3);
+    t.node("Sign", {"b1"}, {"y"}, "sign2");
+    t.output("y");
+    Rewritten rw = rewrite(t);
+    CHECK(rw.fired("bitpacked_output") == 0);
+    CHECK(node(rw.g, "sign2").op == cv::ops::kQuantize);
+  }
+}
+
+// =========================================================================================================
+// layout.cc
+
+TEST_CASE("rules: flatten_feature_order") {
+  const int64_t C = 2, H = 2, W = 3, HW = H * W, K = C * HW, O = 3;
+  Rng r(18);
+  const std::vector<float> w_ok = r.normal(size_t(O * K));  // Gemm transB: [O][K]
+  auto graph = [&](const std::string& fc_op, bool extra_reader) {
+    OnnxTestGraph t;
+    t.input("x", {1, C, H, W});
+    t.node("Flatten", {"x"}, {"f"}, "flatten");
+    if (fc_op == "Gemm") {
+      t.initializer("w", {O, K}, w_ok);
+      auto& n = t.node("Gemm", {"f", "w"}, {"y"}, "fc");
+      OnnxTestGraph::attr(n, "transB", int64_t(1));
+    } else {
+      std::vector<float> w_ko(size_t(K * O));
+      for (int64_t o = 0; o < O; ++o)
+        for (int64_t k = 0; k < K; ++k) w_ko[size_t(k * O + o)] = w_ok[size_t(o * K + k)];
+      t.initializer("w", {K, O}, w_ko);
+      t.node("MatMul", {"f", "w"}, {"y"}, "fc");
+    }
+    t.output("y");
+    if (extra_reader) {
+      t.node("Relu", {"f"}, {"z"}, "relu");
+      t.output("z");
+    }
+    return t;
+  };
+  SUBCASE("fires: Gemm (transB) and MatMul weights' input columns permuted from (c, h, w) to (h, w, c)") {
+    for (const std::string op : {"Gemm", "MatMul"}) {
+      CAPTURE(op);
+      cv::Graph g = import(graph(op, false));
+      REQUIRE(fire(g, "flatten_feature_order", "flatten").ok());
+      CHECK(node(g, "flatten").i("nhwc_order") == 1);
+      CHECK_FALSE(matches(g, "flatten_feature_order", "flatten"));
+      const std::vector<float> nw = const_input(g, node(g, "fc"), 1);
+      for (int64_t o = 0; o < O; ++o)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t p = 0; p < HW; ++p) {
+            const int64_t nhwc = p * C + c;
+            const float got = op == "Gemm" ? nw[size_t(o * K + nhwc)] : nw[size_t(nhwc * O + o)];
+            CHECK(got == w_ok[size_t(o * K + c * HW + p)]);
+          }
+    }
+    Rewritten rw = rewrite(graph("MatMul", false));
+    CHECK(rw.fired("flatten_feature_order") == 1);
+    check_end_to_end(graph("Gemm", false), RefTensor{{1, C, H, W}, r.normal(size_t(K))}, "y");
+  }
+  SUBCASE("fires through Quantize / Dequantize: per-feature thresholds and the binary Gemm's weights permuted") {
+    OnnxTestGraph t;
+    t.input("x", {1, C, H, W});
+    const BnParams bn = add_bn(t, r, "bn", "x", "xb", C);
+    t.node("Sign", {"xb"}, {"s"}, "sign");
+    t.node("Flatten", {"s"}, {"f"}, "flatten");
+    const std::vector<float> ws = r.signs(size_t(O * K));
+    t.initializer("w", {O, K}, ws);
+    auto& n = t.node("Gemm", {"f", "w"}, {"y"}, "fc");
+    OnnxTestGraph::attr(n, "transB", int64_t(1));
+    t.output("y");
+    cv::Graph g = import(t);
+    REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
+    REQUIRE(fire(g, "affine_into_quantize", "sign").ok());
+    REQUIRE(fire(g, "binary_flatten", "flatten").ok());
+    // Per-feature shift that differs per feature, so the permutation is visible in it too.
+    const cv::Node& q0 = sole_reader(g, node(g, "flatten").out());
+    REQUIRE(q0.op == cv::ops::kQuantize);
+    std::vector<float> shift(static_cast<size_t>(K));
+    for (int64_t k = 0; k < K; ++k) shift[size_t(k)] = float(k) + 0.5f;
+    g.set_input(find_node(g, q0.name), 2, g.add_constant("distinct_shift", cv::Tensor::floats({K}, shift)));
+    REQUIRE(fire(g, "flatten_feature_order", "flatten").ok());
+    const cv::Node& f = node(g, "flatten");
+    CHECK(f.i("nhwc_order") == 1);
+    const cv::Node& q = sole_reader(g, f.out());
+    const std::vector<float> scale = const_input(g, q, 1), nshift = const_input(g, q, 2);
+    const std::vector<float> nw = const_input(g, node(g, "fc"), 1);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t p = 0; p < HW; ++p) {
+        CHECK(scale[size_t(p * C + c)] == doctest::Approx(bn.scale()[size_t(c)]));
+        CHECK(nshift[size_t(p * C + c)] == shift[size_t(c * HW + p)]);
+        for (int64_t o = 0; o < O; ++o) CHECK(nw[size_t(o * K + p * C + c)] == ws[size_t(o * K + c * HW + p)]);
+      }
+    Rewritten rw = rewrite(t);
+    CHECK(rw.fired("flatten_feature_order") == 1);
+    CHECK(node(rw.g, "fc").op == cv::ops::kBinaryFullyConnected);
+    check_end_to_end(t, RefTensor{{1, C, H, W}, r.normal(size_t(K))}, "y");
+  }
+  SUBCASE("does not fire: another reader, a flatten of [N, C, 1, 1], a graph output") {
+    cv::Graph g = import(graph("Gemm", true));
+    CHECK_FALSE(matches(g, "flatten_feature_order", "flatten"));
+    OnnxTestGraph t;
+    t.input("x", {1, C, 1, 1});
+    t.node("Flatten", {"x"}, {"f"}, "flatten");
+    t.initializer("w", {O, C}, r.normal(size_t(O * C)));
+    auto& n = t.node("Gemm", {"f", "w"}, {"y"}, "fc");
+    OnnxTestGraph::attr(n, "transB", int64_t(1));
+    t.output("y");
+    cv::Graph g2 = import(t);
+    CHECK_FALSE(matches(g2, "flatten_feature_order", "flatten"));
+    OnnxTestGraph o = graph("Gemm", false);
+    o.output("f");
+    cv::Graph g3 = import(o);
+    CHECK_FALSE(matches(g3, "flatten_feature_order", "flatten"));
+  }
+}
+
+// BUG: in the driver's order a BatchNormalization in front of a Sign that a Flatten reads is never folded
+// into the thresholds: in round 1 sign_to_quantize makes Quantize(BN(x)) and, in the same round (the
+// Flatten comes later in topological order), binary_flatten moves the Flatten in front of that Quantize
+// before affine_into_quantize has seen it (it targets the new Quantize only in round 2). The Quantize then
+// reads Flatten(BN(x)), which is not an affine, so the BN stays a float op on the feature map. Values are
+// still right (the float BN runs), but binary_flatten's comment ("per-channel scale/shift repeated per
+// feature") and the BN-into-threshold fusion do not happen; the sharp test above fires the rules in the
+// intended order by hand.
+TEST_CASE("rules: binary_flatten keeps the BatchNormalization threshold in the driver's order" * doctest::skip()) {
+  const int64_t C = 2;
+  Rng r(19);
+  OnnxTestGraph t;
+  t.input("x", {1, C, 2, 2});
+  const BnParams bn = add_bn(t, r, "bn", "x", "xb", C);
+  t.node("Sign", {"xb"}, {"s"}, "sign");
+  t.node("Flatten", {"s"}, {"f"}, "flatten");
+  t.initializer("w", {3, C * 4}, r.signs(size_t(3 * C * 4)));
+  auto& n = t.node("Gemm", {"f", "w"}, {"y"}, "fc");
+  OnnxTestGraph::attr(n, "transB", int64_t(1));
+  t.output("y");
+  Rewritten rw = rewrite(t);
+  CHECK(rw.count("BatchNormalization") == 0);
+  const cv::Node& f = node(rw.g, "flatten");
+  CHECK(f.in(0) == rw.g.find_value("x"));
+  const cv::Node& q = sole_reader(rw.g, f.out());
+  REQUIRE(q.in(1) != cv::kNoId);
+  const std::vector<float> scale = const_input(rw.g, q, 1);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t p = 0; p < 4; ++p) CHECK(scale[size_t(p * C + c)] == doctest::Approx(bn.scale()[size_t(c)]));
+}
