@@ -136,8 +136,11 @@ bool flattens(const Graph& g, const Node& r) {
 bool flatten_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& r = g.node(id);
   const Node* deq = producer_of(g, r.in(0), ops::kDequantize);
-  return deq != nullptr && producer_of(g, deq->in(0), ops::kQuantize) != nullptr && flattens(g, r) &&
-         known_shape(g, r.in(0))->size() == 4;
+  if (deq == nullptr || producer_of(g, deq->in(0), ops::kQuantize) == nullptr || !flattens(g, r) ||
+      known_shape(g, r.in(0))->size() != 4)
+    return false;
+  // A BatchNormalization / bias in front of the Quantize folds first (per channel), then the Flatten moves.
+  return !affine_match(g, g.value(deq->in(0)).producer, RewriteOptions());
 }
 
 Status flatten_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
@@ -147,13 +150,16 @@ Status flatten_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
   const int64_t c = in[1], hw = in[2] * in[3];
   const std::string qname = q.name, rname = r.name, rop = r.op;
   const ValueId x = q.in(0), out = r.out();
+  const bool nhwc = r.i("nhwc_order") != 0;
   std::vector<ValueId> qin = {kNoId};
   for (size_t k = 1; k < 3; ++k) {
     if (q.in(k) == kNoId) continue;
     const std::vector<float>& v = g.constant(q.in(k))->f;
     std::vector<float> e(size_t(c * hw));
+    // Feature order of the flattened values: ONNX's (c, h, w), or (h, w, c) once flatten_feature_order
+    // has marked the Flatten and permuted its readers.
     for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) e[size_t(ch * hw + p)] = v[size_t(ch)];
+      for (int64_t p = 0; p < hw; ++p) e[size_t(nhwc ? p * c + ch : ch * hw + p)] = v[size_t(ch)];
     qin.resize(k + 1, kNoId);
     qin[k] = vector_constant(g, qname + (k == 1 ? "/scale" : "/shift") + "_flat", e);
   }

@@ -2,7 +2,8 @@
 //  fold_into_output_transform: the sole user of a float output folds in, in this order of application
 //    (each firing takes the next user): Mul / Div by a per-channel constant (alpha), Add / Sub of one,
 //    BatchNormalization (y' = scale * y + shift, scale = gamma / sqrt(var + eps), shift = beta - mean *
-//    scale), then Relu / Clip as the clamp (after a clamp nothing affine folds).
+//    scale), then Relu / Clip as the clamp (after a clamp nothing affine folds). The folded node's readers
+//    (and a graph output it was) then read the layer's own output value.
 //  bitpacked_output: Quantize(scale, shift) of a binary layer's float output, when every reader of the
 //    bits is a binary layer, makes the layer write bits itself:
 //      bit = (s * clamp(m * dot + b) + t < 0) = ((s m) dot + (s b + t) < 0)  when the clamp keeps signs

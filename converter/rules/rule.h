@@ -54,7 +54,7 @@ const Rule* find_rule(const std::string& name);
 /// Fold constants, infer shapes and apply all rules until nothing changes; then remove dead nodes.
 Status rewrite_to_fixed_point(Graph* g, const RewriteOptions& o, RewriteLog* log);
 
-/// One step (for tests): constant folding + shape inference, then each rule once over every node.
+/// One round (for tests): dead-node removal + shape inference, then every rule on every node once.
 /// *changed says whether anything fired.
 Status rewrite_once(Graph* g, const RewriteOptions& o, RewriteLog* log, bool* changed);
 

@@ -18,8 +18,13 @@ namespace {
 bool identity_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& n = g.node(id);
   if (n.in(0) == kNoId) return false;
-  if (n.op == "Dropout" && n.outputs.size() > 1 && n.outputs[1] != kNoId && !g.users(n.outputs[1]).empty()) return false;
-  return true;
+  if (n.op != "Dropout") return true;
+  // Only inference-mode Dropout is an identity: its mask must be unused and training_mode absent or false.
+  const ValueId mask = n.out(1);
+  if (mask != kNoId && (!g.users(mask).empty() || g.value(mask).graph_output)) return false;
+  if (n.in(2) == kNoId) return true;
+  const Tensor* training = g.constant(n.in(2));
+  return training != nullptr && training->elements() == 1 && training->as_int(0) == 0;
 }
 
 Status identity_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {

@@ -355,10 +355,8 @@ TEST_CASE("rules: remove_identity") {
   }
 }
 
-// BUG: identity_match only looks at g.users(mask), which excludes graph outputs, so a Dropout whose mask is
-// a graph output is bypassed and 'mask' is left without a producer; the conversion then fails with
-// "graph output 'mask' is a constant; onebit models compute their outputs" (misleading: it is dangling).
-TEST_CASE("rules: remove_identity does not fire on a Dropout whose mask is a graph output" * doctest::skip()) {
+// Regression: a mask that is a graph output (not read by any node) must keep its Dropout.
+TEST_CASE("rules: remove_identity does not fire on a Dropout whose mask is a graph output") {
   OnnxTestGraph t;
   t.input("x", {1, 3, 2, 2});
   t.node("Dropout", {"x"}, {"d", "mask"}, "dropout");
@@ -1575,15 +1573,9 @@ TEST_CASE("rules: flatten_feature_order") {
   }
 }
 
-// BUG: in the driver's order a BatchNormalization in front of a Sign that a Flatten reads is never folded
-// into the thresholds: in round 1 sign_to_quantize makes Quantize(BN(x)) and, in the same round (the
-// Flatten comes later in topological order), binary_flatten moves the Flatten in front of that Quantize
-// before affine_into_quantize has seen it (it targets the new Quantize only in round 2). The Quantize then
-// reads Flatten(BN(x)), which is not an affine, so the BN stays a float op on the feature map. Values are
-// still right (the float BN runs), but binary_flatten's comment ("per-channel scale/shift repeated per
-// feature") and the BN-into-threshold fusion do not happen; the sharp test above fires the rules in the
-// intended order by hand.
-TEST_CASE("rules: binary_flatten keeps the BatchNormalization threshold in the driver's order" * doctest::skip()) {
+// Regression: in the driver's order the BatchNormalization in front of the Sign folds into the Quantize
+// first (binary_flatten waits for affine_into_quantize), then the Flatten moves with per-feature thresholds.
+TEST_CASE("rules: binary_flatten keeps the BatchNormalization threshold in the driver's order") {
   const int64_t C = 2;
   Rng r(19);
   OnnxTestGraph t;
