@@ -344,6 +344,45 @@ Status Inferer::infer(const Node& n, std::vector<std::vector<int64_t>>* shapes, 
   return Status::Ok();
 }
 
+// Infers the outputs of one node whose input shapes are known (no-op otherwise).
+Status infer_node(Graph& g, Inferer& inferer, NodeId id) {
+  const Node& n = g.node(id);
+  if (n.dead) return Status::Ok();
+  bool inputs_known = true;
+  for (ValueId v : n.inputs) inputs_known = inputs_known && (v == kNoId || g.value(v).shape_known);
+  if (!inputs_known) return Status::Ok();
+  std::vector<std::vector<int64_t>> shapes;
+  DType dtype = DType::kFloat;
+  bool known = false;
+  Status s = inferer.infer(n, &shapes, &dtype, &known);
+  if (!s.ok()) return s;
+  if (!known) return Status::Ok();
+  for (size_t k = 0; k < n.outputs.size() && k < shapes.size(); ++k) {
+    if (n.outputs[k] == kNoId) continue;
+    Value& v = g.value(n.outputs[k]);
+    for (int64_t d : shapes[k])
+      if (d < 0 || d > (int64_t(1) << 31) - 1)
+        return Status::Error(n.describe() + ": output '" + v.name + "' would have shape " + shape_str(shapes[k]) +
+                             "; dims must be 0 .. 2^31-1");
+    if (shape_elements(shapes[k]) < 0)
+      return Status::Error(n.describe() + ": output '" + v.name + "' would have shape " + shape_str(shapes[k]) +
+                           ", more elements than onebit can address");
+    if (v.onnx_shape_known) {
+      bool agree = v.onnx_shape.size() == shapes[k].size();
+      for (size_t d = 0; agree && d < shapes[k].size(); ++d)
+        agree = v.onnx_shape[d] < 0 || v.onnx_shape[d] == shapes[k][d];
+      if (!agree)
+        return Status::Error(n.describe() + ": output '" + v.name + "' has shape " + shape_str(shapes[k]) +
+                             " by onebit's inference but " + shape_str(v.onnx_shape) +
+                             " by ONNX's; the converter will not guess which is right");
+    }
+    v.shape = shapes[k];
+    v.shape_known = true;
+    if (!v.is_constant() && !(k > 0 && n.op == "Dropout")) v.dtype = dtype;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status infer_shapes(Graph* graph) {
@@ -353,36 +392,17 @@ Status infer_shapes(Graph* graph) {
   if (!g.topo_order(&order, &cycle)) return Status::Error(cycle + ": the graph has a cycle");
   Inferer inferer(g);
   for (NodeId id : order) {
-    const Node& n = g.node(id);
-    bool inputs_known = true;
-    for (ValueId v : n.inputs) inputs_known = inputs_known && (v == kNoId || g.value(v).shape_known);
-    if (!inputs_known) continue;
-    std::vector<std::vector<int64_t>> shapes;
-    DType dtype = DType::kFloat;
-    bool known = false;
-    Status s = inferer.infer(n, &shapes, &dtype, &known);
+    Status s = infer_node(g, inferer, id);
     if (!s.ok()) return s;
-    if (!known) continue;
-    for (size_t k = 0; k < n.outputs.size() && k < shapes.size(); ++k) {
-      if (n.outputs[k] == kNoId) continue;
-      Value& v = g.value(n.outputs[k]);
-      for (int64_t d : shapes[k])
-        if (d < 0 || d > (int64_t(1) << 31) - 1)
-          return Status::Error(n.describe() + ": output '" + v.name + "' would have shape " + shape_str(shapes[k]) +
-                               "; dims must be 0 .. 2^31-1");
-      if (v.onnx_shape_known) {
-        bool agree = v.onnx_shape.size() == shapes[k].size();
-        for (size_t d = 0; agree && d < shapes[k].size(); ++d)
-          agree = v.onnx_shape[d] < 0 || v.onnx_shape[d] == shapes[k][d];
-        if (!agree)
-          return Status::Error(n.describe() + ": output '" + v.name + "' has shape " + shape_str(shapes[k]) +
-                               " by onebit's inference but " + shape_str(v.onnx_shape) +
-                               " by ONNX's; the converter will not guess which is right");
-      }
-      v.shape = shapes[k];
-      v.shape_known = true;
-      if (!v.is_constant() && !(k > 0 && n.op == "Dropout")) v.dtype = dtype;
-    }
+  }
+  return Status::Ok();
+}
+
+Status infer_shapes_of(Graph* graph, const std::vector<NodeId>& nodes) {
+  Inferer inferer(*graph);
+  for (NodeId id : nodes) {
+    Status s = infer_node(*graph, inferer, id);
+    if (!s.ok()) return s;
   }
   return Status::Ok();
 }

@@ -12,6 +12,8 @@
 namespace onebit::converter {
 
 Status infer_shapes(Graph* g);
+/// The same for just these nodes, in the order given (producers first): after a rewrite, the nodes it added.
+Status infer_shapes_of(Graph* g, const std::vector<NodeId>& nodes);
 
 /// numpy-style broadcast of two shapes; false if incompatible.
 bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out);

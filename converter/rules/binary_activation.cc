@@ -42,10 +42,10 @@ Status clip_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
 
 bool sign_match(const Graph& g, NodeId id, const RewriteOptions&) { return activation(g, g.node(id).in(0)); }
 
-Status sign_apply(Graph& g, NodeId id, const RewriteOptions& o, RewriteLog*) {
+Status sign_apply(Graph& g, NodeId id, const RewriteOptions& o, RewriteLog* log) {
   const Node& sign = g.node(id);
   std::string origin;
-  if (o.sign_zero == SignZero::kError && may_hold_zeros(g, sign.in(0), &origin))
+  if (o.sign_zero == SignZero::kError && may_hold_zeros(g, sign.in(0), &origin, &log->zero_facts))
     return Status::Error(
         sign.describe() + ": its input can hold exact zeros (they come from " + origin +
         "). ONNX and PyTorch define sign(0) = 0, so the trained network computed with {-1, 0, +1} values here, and "

@@ -2,6 +2,7 @@
 // until a round changes nothing. Each round is linear in the graph; the number of rounds is bounded by
 // the longest chain of rules that enable one another (kMaxRounds guards against a rule that re-matches
 // its own output, which would be a bug).
+#include <map>
 #include <set>
 
 #include "ir/shape_inference.h"
@@ -28,19 +29,33 @@ Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool
   std::vector<NodeId> order;
   std::string cycle;
   if (!g.topo_order(&order, &cycle)) return Status::Error(cycle + ": the graph has a cycle");
+  // Rules by target op, each list in priority order; rules with no targets apply to every op.
+  std::map<std::string, std::vector<const Rule*>> by_op;
+  std::vector<const Rule*> any_op;
+  for (const auto& rule : all_rules()) {
+    const std::vector<std::string> targets = rule->targets();
+    if (targets.empty()) any_op.push_back(rule.get());
+    for (const std::string& t : targets) by_op[t].push_back(rule.get());
+  }
+  std::vector<NodeId> added;
   for (NodeId id : order) {
-    for (const auto& rule : all_rules()) {
+    const auto it = by_op.find(g.node(id).op);
+    std::vector<const Rule*> rules = any_op;
+    if (it != by_op.end()) rules.insert(rules.end(), it->second.begin(), it->second.end());
+    for (const Rule* rule : rules) {
       if (g.node(id).dead) break;
-      const std::vector<std::string> targets = rule->targets();
-      bool targeted = targets.empty();
-      for (const std::string& t : targets) targeted = targeted || t == g.node(id).op;
-      if (!targeted || !rule->match(g, id, o)) continue;
+      if (!rule->match(g, id, o)) continue;
+      const size_t before = g.node_count();
       s = rule->apply(g, id, o, log);
       if (!s.ok()) return s;
       ++log->fired[rule->summary()];
       *changed = true;
-      // Shapes of the values this rule made are needed by the next rules on later nodes.
-      s = infer_shapes(&g);
+      // Shapes of what the rule made (nodes are appended producers first) for the rules on later nodes;
+      // the rest of the graph keeps its values and shapes (rewrites preserve them).
+      added.clear();
+      if (!g.node(id).dead) added.push_back(id);
+      for (size_t n = before; n < g.node_count(); ++n) added.push_back(NodeId(n));
+      s = infer_shapes_of(&g, added);
       if (!s.ok()) return s;
     }
   }

@@ -12,6 +12,7 @@
 
 #include "ir/graph.h"
 #include "onebit/status.h"
+#include "rules/zero_analysis.h"
 
 namespace onebit::converter {
 
@@ -27,6 +28,7 @@ struct RewriteLog {
   std::map<std::string, std::string> node_fate;      // ONNX node name -> what it became / was folded into
   std::vector<std::string> folded;                   // "name (Op)" evaluated at conversion time
   std::vector<std::string> warnings;
+  ZeroFactsCache zero_facts;  // analysis cache of rules/zero_analysis.h for this conversion
 
   void note(const std::string& node, const std::string& fate) {
     std::string& s = node_fate[node];

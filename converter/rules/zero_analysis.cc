@@ -8,11 +8,7 @@
 namespace onebit::converter {
 namespace {
 
-struct Facts {
-  bool zeros = false;
-  bool discrete = false;
-  std::string origin;  // node introducing the zeros
-};
+using Facts = ValueFacts;
 
 bool has_zero(const Tensor* t) {
   if (t == nullptr) return false;
@@ -21,11 +17,11 @@ bool has_zero(const Tensor* t) {
   return false;
 }
 
-Facts node_facts(const Graph& g, const Node& n, const std::vector<Facts>& facts) {
+Facts node_facts(const Graph& g, const Node& n, const ZeroFactsCache& facts) {
   auto in = [&](size_t k) -> Facts {
     const ValueId v = n.in(k);
-    if (v == kNoId) return {};
-    return facts[size_t(v)];
+    if (v == kNoId || !facts[size_t(v)]) return {};
+    return *facts[size_t(v)];
   };
   const std::string& op = n.op;
   Facts out;
@@ -103,29 +99,50 @@ Facts node_facts(const Graph& g, const Node& n, const std::vector<Facts>& facts)
   return out;
 }
 
+Facts source_facts(const Graph& g, ValueId v) {
+  Facts f;
+  const Tensor* t = g.constant(v);
+  if (t != nullptr) {
+    f.discrete = true;
+    f.zeros = has_zero(t);
+    f.origin = "constant '" + g.value(v).name + "'";
+  }
+  return f;  // graph inputs: assumed continuous
+}
+
 }  // namespace
 
-bool may_hold_zeros(const Graph& g, ValueId target, std::string* origin) {
-  std::vector<NodeId> order;
-  if (!g.topo_order(&order)) return true;
-  std::vector<Facts> facts(g.value_count());
-  for (size_t v = 0; v < g.value_count(); ++v) {
-    const Tensor* t = g.value(ValueId(v)).constant.get();
-    if (t != nullptr) {
-      facts[v].discrete = true;
-      facts[v].zeros = has_zero(t);
-      facts[v].origin = "constant '" + g.value(ValueId(v)).name + "'";
+bool may_hold_zeros(const Graph& g, ValueId target, std::string* origin, ZeroFactsCache* cache) {
+  ZeroFactsCache& facts = *cache;
+  if (facts.size() < g.value_count()) facts.resize(g.value_count());
+  // Iterative post-order over producers: a value is computed once all its producer's inputs are.
+  std::vector<ValueId> stack = {target};
+  while (!stack.empty()) {
+    const ValueId v = stack.back();
+    if (facts[size_t(v)]) {
+      stack.pop_back();
+      continue;
     }
-  }
-  for (NodeId id : order) {
-    const Node& n = g.node(id);
-    const Facts f = node_facts(g, n, facts);
-    for (ValueId o : n.outputs)
+    const Node* p = g.producer(v);
+    if (p == nullptr || p->dead) {
+      facts[size_t(v)] = source_facts(g, v);
+      stack.pop_back();
+      continue;
+    }
+    bool ready = true;
+    for (ValueId in : p->inputs)
+      if (in != kNoId && !facts[size_t(in)]) {
+        ready = false;
+        stack.push_back(in);
+      }
+    if (!ready) continue;
+    const Facts f = node_facts(g, *p, facts);
+    for (ValueId o : p->outputs)
       if (o != kNoId) facts[size_t(o)] = f;
-    if (n.out() == target) break;
+    stack.pop_back();
   }
-  *origin = facts[size_t(target)].origin;
-  return facts[size_t(target)].zeros;
+  *origin = facts[size_t(target)]->origin;
+  return facts[size_t(target)]->zeros;
 }
 
 }  // namespace onebit::converter

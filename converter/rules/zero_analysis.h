@@ -14,13 +14,25 @@
 // "Discrete" values: Sign outputs, onebit bits, constants, and linear functions of those.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 
 namespace onebit::converter {
 
-/// True if `v` may hold exact zeros; *origin then names the node that introduces them.
-bool may_hold_zeros(const Graph& g, ValueId v, std::string* origin);
+struct ValueFacts {
+  bool zeros = false;     // may hold exact zeros
+  bool discrete = false;  // takes finitely many values
+  std::string origin;     // node (or constant) introducing the zeros
+};
+
+/// Facts per value id, filled on demand. Rewrites preserve values, so facts stay valid for a conversion.
+using ZeroFactsCache = std::vector<std::optional<ValueFacts>>;
+
+/// True if `v` may hold exact zeros; *origin then names the node that introduces them. Visits each
+/// value at most once per cache (iteratively: no recursion depth that grows with the graph).
+bool may_hold_zeros(const Graph& g, ValueId v, std::string* origin, ZeroFactsCache* cache);
 
 }  // namespace onebit::converter
