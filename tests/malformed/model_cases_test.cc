@@ -1,0 +1,445 @@
+// Malformed model files (issue 9, item 4): every case is one documented mutation of a valid model built here
+// with ModelBuilder, applied either to the decoded FlatBuffers object (fb_object.h) or to the raw bytes, and
+// must be rejected by Model::load_buffer or Interpreter::create with its specific message (operator / tensor
+// and the field and expectation), never crash. No binary blobs: the mutation is the recipe.
+//
+// A case marked `* doctest::skip()` with "PENDING: ..." waits for a runtime change (see the comment).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "fb_object.h"
+#include "onebit/builder.h"
+#include "onebit/interpreter.h"
+#include "onebit/model.h"
+
+using namespace onebit;
+using onebit::malformed::ModelT;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+std::vector<float> pm1(size_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    v[i] = (seed >> 31) ? 1.0f : -1.0f;
+  }
+  return v;
+}
+
+std::vector<float> ramp(size_t n, float lo, float step) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = lo + step * float(i);
+  return v;
+}
+
+/// x [1,8,8,3] -> Quantize "q" (threshold, flip, constant) -> BinaryConv2D "bconv" (3x3, pad 1, 16 outputs,
+/// bitpacked output) -> BinaryMaxPool2D "bpool" (2x2 / 2) -> Dequantize "deq" -> GlobalAvgPool "gap" ->
+/// FullyConnected "fc" (10) -> Softmax "sm".
+Bytes binary_base() {
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 8, 8, 3});
+  const int q = b.quantize("q", x, {0.1f, -0.2f, 0.3f}, {false, true, false}, {-1, -1, 1});
+  BinaryConv2DParams p;
+  p.kernel_h = p.kernel_w = 3;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  p.bitpacked_output = true;
+  const int c = b.binary_conv2d("bconv", q, 16, pm1(16 * 3 * 3 * 3, 7), std::vector<float>(16, 1.0f),
+                                ramp(16, -4.0f, 0.5f), p);
+  Pool2DParams pp;
+  pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 2;
+  const int mp = b.binary_max_pool("bpool", c, pp);
+  const int d = b.dequantize("deq", mp);
+  const int g = b.global_avg_pool("gap", d);
+  const int fc = b.fully_connected("fc", g, 10, ramp(10 * 16, -1.0f, 0.0125f), ramp(10, 0.0f, 0.1f));
+  b.mark_output(b.softmax("sm", fc));
+  ModelMetadata md;
+  md.source = "binary_base";
+  md.labels = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+  b.set_metadata(md);
+  Bytes out;
+  const Status s = b.finish(&out);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return out;
+}
+
+/// x [1,8,8,4] -> Conv2D "conv" (3x3, pad 1, 8) -> ChannelAffine "bn" -> ReLU "relu" -> MaxPool2D "pool" (2x2/2)
+/// -> Pad "pad" (1 each side of H, W) -> AvgPool2D "avg" (3x3) -> Add "add" (avg + pool) -> Concat "cat"
+/// (add, pool along C) -> Reshape "flat" [1,256] -> FullyConnected "fc" (10) -> Softmax "sm".
+Bytes float_base() {
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 8, 8, 4});
+  Conv2DParams p;
+  p.kernel_h = p.kernel_w = 3;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  const int c = b.conv2d("conv", x, 8, ramp(8 * 4 * 9, -0.5f, 0.003f), ramp(8, 0.0f, 0.1f), p);
+  const int bn = b.channel_affine("bn", c, ramp(8, 0.5f, 0.1f), ramp(8, -0.2f, 0.05f));
+  const int r = b.relu("relu", bn);
+  Pool2DParams pp;
+  pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 2;
+  const int mp = b.max_pool("pool", r, pp);
+  const int pad = b.pad("pad", mp, {0, 1, 1, 0, 0, 1, 1, 0}, 0.0f);
+  Pool2DParams ap;
+  ap.kernel_h = ap.kernel_w = 3;
+  const int avg = b.avg_pool("avg", pad, ap);
+  const int add = b.add("add", avg, mp);
+  const int cat = b.concat("cat", {add, mp}, -1);
+  const int flat = b.reshape("flat", cat, {1, 256});
+  const int fc = b.fully_connected("fc", flat, 10, ramp(10 * 256, -0.3f, 0.0002f), ramp(10, 0.0f, 0.1f));
+  b.mark_output(b.softmax("sm", fc));
+  Bytes out;
+  const Status s = b.finish(&out);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return out;
+}
+
+enum class Stage { kLoad, kCreate };
+
+/// Loads `bytes`, then creates an interpreter; returns the first failure and the stage it came from.
+Status load_and_create(const Bytes& bytes, Stage* stage) {
+  std::unique_ptr<Model> model;
+  *stage = Stage::kLoad;
+  Status s = Model::load_buffer(bytes.data(), bytes.size(), &model);
+  if (!s.ok()) return s;
+  *stage = Stage::kCreate;
+  std::unique_ptr<Interpreter> interp;
+  return Interpreter::create(*model, {}, &interp);
+}
+
+void expect_rejected(const Bytes& bytes, Stage want_stage, const std::vector<std::string>& parts) {
+  Stage stage = Stage::kLoad;
+  const Status s = load_and_create(bytes, &stage);
+  INFO("message: " << s.message());
+  REQUIRE_FALSE(s.ok());
+  CHECK_MESSAGE(stage == want_stage, (stage == Stage::kLoad ? "rejected by load_buffer" : "rejected by create"));
+  for (const std::string& p : parts) {
+    INFO("expected the message to contain: " << p);
+    CHECK(s.message().find(p) != std::string::npos);
+  }
+}
+
+using ObjectMutation = std::function<void(ModelT&)>;
+using ByteMutation = std::function<void(Bytes&)>;
+
+void run_case(Bytes (*base)(), const ObjectMutation& mutate, Stage stage, const std::vector<std::string>& parts) {
+  ModelT m = malformed::decode(base());
+  mutate(m);
+  expect_rejected(malformed::encode(m), stage, parts);
+}
+void run_case(Bytes (*base)(), const ByteMutation& mutate, Stage stage, const std::vector<std::string>& parts) {
+  Bytes b = base();
+  mutate(b);
+  expect_rejected(b, stage, parts);
+}
+
+constexpr Stage kLoad = Stage::kLoad;
+constexpr Stage kCreate = Stage::kCreate;
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+/// Offset of the root table (the Model) in a finished buffer.
+uint32_t root_offset(const Bytes& b) {
+  uint32_t v;
+  std::memcpy(&v, b.data(), 4);
+  return v;
+}
+
+}  // namespace
+
+// One case: MODEL_CASE(description [* doctest::skip()], base, mutation, stage, expected message parts...).
+#define MODEL_CASE(desc, base, mutation, stage, ...) \
+  TEST_CASE("model file: " desc) { run_case(base, mutation, stage, {__VA_ARGS__}); }
+
+TEST_CASE("model file: the base models and their decode/encode round trip are valid and run") {
+  for (auto base : {binary_base, float_base}) {
+    for (const Bytes& bytes : {base(), malformed::encode(malformed::decode(base()))}) {
+      std::unique_ptr<Model> model;
+      Status s = Model::load_buffer(bytes.data(), bytes.size(), &model);
+      REQUIRE_MESSAGE(s.ok(), s.message());
+      std::unique_ptr<Interpreter> interp;
+      s = Interpreter::create(*model, {}, &interp);
+      REQUIRE_MESSAGE(s.ok(), s.message());
+      REQUIRE(interp->invoke().ok());
+      REQUIRE(interp->output_count() == 1);
+      float sum = 0;
+      for (int k = 0; k < 10; ++k) sum += interp->output(0)[k];
+      CHECK(sum == doctest::Approx(1.0f).epsilon(1e-4));
+    }
+  }
+}
+
+// ---- file level (raw bytes) ------------------------------------------------------------------------------
+
+MODEL_CASE("zero-length file", binary_base, ByteMutation([](Bytes& b) { b.clear(); }), kLoad,
+           "truncated: 0 bytes is smaller than any model")
+MODEL_CASE("7-byte file", binary_base, ByteMutation([](Bytes& b) { b.resize(7); }), kLoad,
+           "truncated: 7 bytes is smaller than any model")
+MODEL_CASE("truncated to half its bytes", binary_base, ByteMutation([](Bytes& b) { b.resize(b.size() / 2); }),
+           kLoad, "corrupt or truncated: the FlatBuffers verifier rejected the file")
+MODEL_CASE("last 32 bytes cut off", binary_base, ByteMutation([](Bytes& b) { b.resize(b.size() - 32); }), kLoad,
+           "corrupt or truncated")
+MODEL_CASE("wrong file identifier ONEX", binary_base, ByteMutation([](Bytes& b) { b[7] = 'X'; }), kLoad,
+           "wrong file identifier 'ONEX', expected 'ONEB' (not a onebit model)")
+MODEL_CASE("identifier bytes not printable", binary_base, ByteMutation([](Bytes& b) { b[4] = 0; b[5] = 0xff; }),
+           kLoad, "wrong file identifier '??EB'")
+MODEL_CASE("root offset points past the end", binary_base,
+           ByteMutation([](Bytes& b) { const uint32_t v = uint32_t(b.size()) + 64; std::memcpy(b.data(), &v, 4); }),
+           kLoad, "corrupt or truncated")
+MODEL_CASE("root table's vtable offset corrupted", binary_base, ByteMutation([](Bytes& b) {
+             const uint32_t at = root_offset(b);
+             const int32_t bad = int32_t(0x7ffffff0);
+             std::memcpy(b.data() + at, &bad, 4);
+           }),
+           kLoad, "corrupt or truncated")
+// All zeros is a valid empty table for the Verifier (vtable at offset 0 of itself): every field absent.
+MODEL_CASE("every byte after the header zeroed", binary_base,
+           ByteMutation([](Bytes& b) { std::fill(b.begin() + 8, b.end(), 0); }), kLoad, "model has no graph inputs")
+
+// ---- model level ---------------------------------------------------------------------------------------------
+
+MODEL_CASE("version 2", binary_base, ObjectMutation([](ModelT& m) { m.version = 2; }), kLoad,
+           "unsupported format version 2 (this runtime reads version 1)")
+MODEL_CASE("version 0", binary_base, ObjectMutation([](ModelT& m) { m.version = 0; }), kLoad,
+           "unsupported format version 0")
+MODEL_CASE("no graph inputs", binary_base, ObjectMutation([](ModelT& m) { m.inputs.clear(); }), kLoad,
+           "model has no graph inputs")
+MODEL_CASE("no graph outputs", binary_base, ObjectMutation([](ModelT& m) { m.outputs.clear(); }), kLoad,
+           "model has no graph outputs")
+MODEL_CASE("graph input index out of range", binary_base, ObjectMutation([](ModelT& m) { m.inputs = {77}; }),
+           kLoad, "graph input 0: tensor index 77 out of range (model has 14 tensors)")
+MODEL_CASE("graph output index negative", binary_base, ObjectMutation([](ModelT& m) { m.outputs = {-3}; }), kLoad,
+           "graph output 0: tensor index -3 out of range")
+MODEL_CASE("graph input listed twice", binary_base, ObjectMutation([](ModelT& m) { m.inputs = {0, 0}; }), kLoad,
+           "graph input 1: tensor 0 'x' is listed twice")
+// PENDING: runtime budget / duplicate-output rejection (issue 9 item 2) is being added by the runtime owner.
+MODEL_CASE("graph output listed twice" * doctest::skip(), binary_base,
+           ObjectMutation([](ModelT& m) { m.outputs = {m.tensor("sm"), m.tensor("sm")}; }), kLoad,
+           "graph output 1: tensor 13 'sm' is listed twice")
+MODEL_CASE("graph output is a constant", binary_base,
+           ObjectMutation([](ModelT& m) { m.outputs = {m.tensor("fc/weights")}; }), kLoad,
+           "graph output 0: tensor 10 'fc/weights' is a constant, expected an activation")
+MODEL_CASE("graph output that no operator produces", binary_base, ObjectMutation([](ModelT& m) {
+             m.tensors.push_back({"orphan", true, {1, 10}, 0, -1});
+             m.outputs = {int(m.tensors.size()) - 1};
+           }),
+           kLoad, "graph output 0: tensor 14 'orphan' is never produced by an operator")
+MODEL_CASE("graph input with dtype BitPacked", binary_base, ObjectMutation([](ModelT& m) { m.t("x").dtype = 1; }),
+           kLoad, "graph input 0: tensor 0 'x' has dtype BitPacked, expected Float32")
+
+// ---- tensors and buffers ---------------------------------------------------------------------------------------
+
+MODEL_CASE("tensor shape missing", binary_base, ObjectMutation([](ModelT& m) { m.t("bconv").has_shape = false; }),
+           kLoad, "tensor 6 'bconv': shape is missing")
+MODEL_CASE("tensor of rank 5", binary_base,
+           ObjectMutation([](ModelT& m) { m.t("bpool").shape = {1, 4, 4, 16, 1}; }), kLoad,
+           "tensor 7 'bpool': rank 5, expected 1..4")
+MODEL_CASE("tensor of rank 0", binary_base, ObjectMutation([](ModelT& m) { m.t("gap").shape = {}; }), kLoad,
+           "tensor 9 'gap': rank 0, expected 1..4")
+MODEL_CASE("shape dim 0", binary_base, ObjectMutation([](ModelT& m) { m.t("deq").shape[1] = 0; }), kLoad,
+           "tensor 8 'deq': shape[1] = 0, expected 1..1048576")
+MODEL_CASE("shape dim negative", binary_base, ObjectMutation([](ModelT& m) { m.t("x").shape[3] = -3; }), kLoad,
+           "tensor 0 'x': shape[3] = -3, expected 1..1048576")
+MODEL_CASE("huge declared tensor (2^20 x 2^20 activation)", binary_base,
+           ObjectMutation([](ModelT& m) { m.t("deq").shape = {1, 1 << 20, 1 << 20, 16}; }), kLoad,
+           "tensor 8 'deq': more than 268435456 elements")
+MODEL_CASE("output shape dim changed", binary_base,
+           ObjectMutation([](ModelT& m) { m.t("bconv").shape = {1, 8, 8, 17}; }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): output (tensor 6 'bconv') has shape [1, 8, 8, 17], expected [1, 8, 8, 16]")
+MODEL_CASE("dtype value 7", binary_base, ObjectMutation([](ModelT& m) { m.t("fc/bias").dtype = 7; }), kLoad,
+           "tensor 11 'fc/bias': dtype 7 is not Float32, BitPacked or Int32")
+MODEL_CASE("buffer index out of range", binary_base, ObjectMutation([](ModelT& m) { m.t("fc/bias").buffer = 99; }),
+           kLoad, "tensor 11 'fc/bias': buffer 99 out of range (model has 6 buffers; -1 means an activation)")
+MODEL_CASE("buffer index -2", binary_base, ObjectMutation([](ModelT& m) { m.t("fc/bias").buffer = -2; }), kLoad,
+           "tensor 11 'fc/bias': buffer -2 out of range")
+MODEL_CASE("bitpacked weights one word short", binary_base,
+           ObjectMutation([](ModelT& m) { m.buffer_of("bconv/weights").data.resize(16 * 9 * 4 - 4); }), kLoad,
+           "tensor 3 'bconv/weights': buffer 1 holds 572 bytes, expected 576 for shape [16, 3, 3, 3] of BitPacked")
+MODEL_CASE("float weights 4 bytes too long", binary_base,
+           ObjectMutation([](ModelT& m) { m.buffer_of("fc/weights").data.resize(10 * 16 * 4 + 4); }), kLoad,
+           "tensor 10 'fc/weights': buffer 4 holds 644 bytes, expected 640 for shape [10, 16] of Float32")
+MODEL_CASE("buffer without data", binary_base,
+           ObjectMutation([](ModelT& m) { m.buffer_of("fc/bias").has_data = false; }), kLoad,
+           "tensor 11 'fc/bias': buffer 5 holds 0 bytes, expected 40")
+
+// ---- graph order ------------------------------------------------------------------------------------------------
+
+MODEL_CASE("operator reads a tensor before it is written (two operators swapped)", binary_base,
+           ObjectMutation([](ModelT& m) { std::swap(m.operators[1], m.operators[2]); }), kLoad,
+           "operator 1 'bpool' (BinaryMaxPool2D): input 0 (tensor 6 'bconv') is used before any operator produces it")
+MODEL_CASE("cycle: bconv reads bpool's output", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[0] = m.tensor("bpool"); }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): input 0 (tensor 7 'bpool') is used before any operator produces it")
+MODEL_CASE("self-loop: an operator reads its own output", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("deq").inputs[0] = m.tensor("deq"); }), kLoad,
+           "operator 3 'deq' (Dequantize): input 0 (tensor 8 'deq') is used before any operator produces it")
+MODEL_CASE("two operators write one tensor", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bpool").outputs[0] = m.tensor("bconv"); }), kLoad,
+           "operator 2 'bpool' (BinaryMaxPool2D): output 0 (tensor 6 'bconv') is already produced by operator 1 "
+           "'bconv' (BinaryConv2D)")
+MODEL_CASE("operator writes a graph input", float_base,
+           ObjectMutation([](ModelT& m) { m.op("relu").outputs[0] = m.tensor("x"); }), kLoad,
+           "operator 2 'relu' (Relu): output 0 (tensor 0 'x') is a graph input")
+MODEL_CASE("operator writes a constant", float_base,
+           ObjectMutation([](ModelT& m) { m.op("relu").outputs[0] = m.tensor("conv/bias"); }), kLoad,
+           "operator 2 'relu' (Relu): output 0 (tensor 2 'conv/bias') is a constant tensor")
+MODEL_CASE("operator input index out of range", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[0] = 999; }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): input 0: tensor index 999 out of range (model has 14 tensors)")
+MODEL_CASE("operator input index negative", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("gap").inputs[0] = -1; }), kLoad,
+           "operator 4 'gap' (GlobalAvgPool): input 0: tensor index -1 out of range")
+MODEL_CASE("operator output index out of range", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("sm").outputs[0] = 14; }), kLoad,
+           "operator 6 'sm' (Softmax): output 0: tensor index 14 out of range (model has 14 tensors)")
+MODEL_CASE("operator with two outputs", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("fc").outputs.push_back(m.tensor("sm")); }), kLoad,
+           "operator 5 'fc' (FullyConnected): has 2 outputs, expected 1")
+MODEL_CASE("operator with no outputs", binary_base, ObjectMutation([](ModelT& m) { m.op("fc").outputs.clear(); }),
+           kLoad, "operator 5 'fc' (FullyConnected): has 0 outputs, expected 1")
+
+// ---- operator options and inputs ------------------------------------------------------------------------------
+
+MODEL_CASE("options table missing", binary_base, ObjectMutation([](ModelT& m) { m.op("bpool").has_options = false; }),
+           kLoad, "operator 2 'bpool' (BinaryMaxPool2D): options table is missing")
+MODEL_CASE("unknown options type 99", binary_base, ObjectMutation([](ModelT& m) { m.op("gap").type = 99; }), kLoad,
+           "operator 4 'gap' (unknown type 99): options type 99 is not a known operator")
+MODEL_CASE("options type NONE", binary_base, ObjectMutation([](ModelT& m) { m.op("gap").type = 0; }), kLoad,
+           "operator 4 'gap' (unknown type 0): options type 0 is not a known operator")
+MODEL_CASE("binary conv pad of 2^30", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").options.pad_top = 1 << 30; }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): pad_top = 1073741824, expected 0..4096")
+MODEL_CASE("binary pool window of 2^20", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bpool").options.kernel_h = 1 << 20; }), kLoad,
+           "operator 2 'bpool' (BinaryMaxPool2D): kernel_h = 1048576, expected 1..4096")
+MODEL_CASE("pool pad as large as its window", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bpool").options.pad_left = 2; }), kLoad,
+           "operator 2 'bpool' (BinaryMaxPool2D): pad_left = 2, expected 0..1")
+MODEL_CASE("pool window larger than the input", binary_base, ObjectMutation([](ModelT& m) {
+             m.op("bpool").options.kernel_h = m.op("bpool").options.kernel_w = 9;
+           }),
+           kLoad, "operator 2 'bpool' (BinaryMaxPool2D): window 9x9 (dilation 1x1) does not fit input [1, 8, 8, 16]")
+MODEL_CASE("conv stride 0", float_base, ObjectMutation([](ModelT& m) { m.op("conv").options.stride_w = 0; }),
+           kLoad, "operator 0 'conv' (Conv2D): stride_w = 0, expected 1..4096")
+MODEL_CASE("binary conv dilation -1", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").options.dilation_h = -1; }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): dilation_h = -1, expected 1..4096")
+MODEL_CASE("binary conv groups 0", binary_base, ObjectMutation([](ModelT& m) { m.op("bconv").options.groups = 0; }),
+           kLoad, "operator 1 'bconv' (BinaryConv2D): groups = 0, expected 1..3")
+MODEL_CASE("binary conv pad_mode 7", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").options.pad_mode = 7; }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): pad_mode = 7, expected Zero (0), One (1) or MinusOne (2)")
+MODEL_CASE("binary conv output kind 9", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").options.output = 9; }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): output = 9, expected Float (0) or BitPacked (1)")
+MODEL_CASE("binary conv weights shape [16,3,3,4] (same bytes, wrong I)", binary_base,
+           ObjectMutation([](ModelT& m) { m.t("bconv/weights").shape = {16, 3, 3, 4}; }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): input 1 (tensor 3 'bconv/weights') has shape [16, 3, 3, 4], expected "
+           "[16, 3, 3, 3] (weights OHWI, I = C / groups)")
+MODEL_CASE("binary conv missing its bias input", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").inputs.pop_back(); }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): has 3 inputs, expected 4")
+MODEL_CASE("binary conv reading the float input", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[0] = m.tensor("x"); }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): input 0 (tensor 0 'x') has dtype Float32, expected BitPacked")
+MODEL_CASE("threshold vector of the wrong length", binary_base, ObjectMutation([](ModelT& m) {
+             m.t("q/threshold").shape = {4};
+             m.buffer_of("q/threshold").data.resize(16);
+           }),
+           kLoad, "operator 0 'q' (Quantize): input 1 (tensor 1 'q/threshold') has shape [4], expected [3] "
+                  "(threshold, one per channel)")
+MODEL_CASE("quantize flip of the wrong length", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("q").options.flip = {1, 0}; }), kLoad,
+           "operator 0 'q' (Quantize): flip has 2 entries, expected 0 or 3")
+MODEL_CASE("quantize constant value 5", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("q").options.constant[1] = 5; }), kLoad,
+           "operator 0 'q' (Quantize): constant[1] = 5, expected -1..1")
+MODEL_CASE("dequantize of a float tensor", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("deq").inputs[0] = m.tensor("x"); }), kLoad,
+           "operator 3 'deq' (Dequantize): input 0 (tensor 0 'x') has dtype Float32, expected BitPacked")
+MODEL_CASE("fully connected clamp_min > clamp_max", binary_base, ObjectMutation([](ModelT& m) {
+             m.op("fc").options.clamp_min = 2.0f;
+             m.op("fc").options.clamp_max = 1.0f;
+           }),
+           kLoad, "operator 5 'fc' (FullyConnected): clamp_min 2.000000 / clamp_max 1.000000: expected clamp_min < clamp_max")
+MODEL_CASE("fully connected clamp NaN", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("fc").options.clamp_max = std::nanf(""); }), kLoad,
+           "operator 5 'fc' (FullyConnected): clamp_min -inf / clamp_max nan: expected clamp_min < clamp_max")
+MODEL_CASE("fully connected weights of rank 3", binary_base,
+           ObjectMutation([](ModelT& m) { m.t("fc/weights").shape = {10, 4, 4}; }), kLoad,
+           "operator 5 'fc' (FullyConnected): input 1 (tensor 10 'fc/weights') has shape [10, 4, 4], expected rank 2")
+MODEL_CASE("fully connected weights activation instead of constant", float_base,
+           ObjectMutation([](ModelT& m) { m.op("fc").inputs[1] = m.tensor("flat"); }), kLoad,
+           "operator 9 'fc' (FullyConnected): input 1 (tensor 13 'flat') must be a constant")
+MODEL_CASE("options table of another type than options_type says", float_base, ObjectMutation([](ModelT& m) {
+             // A Pad whose table is a ConcatOptions: the Verifier reads it as PadOptions, pads absent.
+             m.op("pad").options_table = int(fb::OperatorOptions::ConcatOptions);
+           }),
+           kLoad, "operator 4 'pad' (Pad): pads has 0 values, expected 8")
+MODEL_CASE("pad with 3 values", float_base, ObjectMutation([](ModelT& m) { m.op("pad").options.pads = {0, 1, 1}; }),
+           kLoad, "operator 4 'pad' (Pad): pads has 3 values, expected 8 (begin and end for each of the 4 dimensions)")
+MODEL_CASE("pad of 2^30", float_base,
+           ObjectMutation([](ModelT& m) { m.op("pad").options.pads = {0, 1 << 30, 1, 0, 0, 1, 1, 0}; }), kLoad,
+           "operator 4 'pad' (Pad): pads[1] = 1073741824, expected 0..4096")
+MODEL_CASE("concat axis 7", float_base, ObjectMutation([](ModelT& m) { m.op("cat").options.axis = 7; }), kLoad,
+           "operator 7 'cat' (Concat): axis = 7, expected -4..3")
+MODEL_CASE("concat of different spatial sizes", float_base,
+           ObjectMutation([](ModelT& m) { m.op("cat").inputs[1] = m.tensor("pad"); }), kLoad,
+           "operator 7 'cat' (Concat): input 1 (tensor 9 'pad') has shape [1, 6, 6, 8], expected [1, 4, 4, 8] (equal to "
+           "input 0 except along the concat axis)")
+MODEL_CASE("reshape whose element count differs", float_base,
+           ObjectMutation([](ModelT& m) { m.t("flat").shape = {1, 255}; }), kLoad,
+           "operator 8 'flat' (Reshape): output shape [1, 255] has a different element count than input [1, 4, 4, 16]")
+MODEL_CASE("add of shapes that do not broadcast", float_base,
+           ObjectMutation([](ModelT& m) { m.op("add").inputs[1] = m.tensor("pad"); }), kLoad,
+           "operator 6 'add' (Add): inputs [1, 4, 4, 8] and [1, 6, 6, 8] do not broadcast")
+MODEL_CASE("channel affine scale of the wrong length", float_base, ObjectMutation([](ModelT& m) {
+             m.t("bn/scale").shape = {4};
+             m.buffer_of("bn/scale").data.resize(16);
+           }),
+           kLoad, "operator 1 'bn' (ChannelAffine): input 1 (tensor 4 'bn/scale') has shape [4], expected [8] (one value "
+                  "per channel (last dimension))")
+MODEL_CASE("conv weights of rank 3", float_base, ObjectMutation([](ModelT& m) {
+             m.t("conv/weights").shape = {8, 9, 4};
+           }),
+           kLoad, "operator 0 'conv' (Conv2D): input 1 (tensor 1 'conv/weights') has shape [8, 9, 4], expected rank 4")
+
+// ---- memory budget (issue 9 item 2) ---------------------------------------------------------------------------
+
+namespace {
+
+/// x [1,1,1,3] -> `n` Pads "pad<k>" of 4096 on each side of H and W ([1,8193,8193,3], 805 MB each), all live
+/// until an Add tree sums them: a few hundred bytes asking for n * 805 MB of arena.
+Bytes pad_fanout(int n) {
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 1, 1, 3});
+  std::vector<int> pads;
+  for (int k = 0; k < n; ++k)
+    pads.push_back(b.pad("pad" + std::to_string(k), x, {0, 4096, 4096, 0, 0, 4096, 4096, 0}, 0.0f));
+  int acc = pads[0];
+  for (int k = 1; k < n; ++k) acc = b.add("add" + std::to_string(k), acc, pads[size_t(k)]);
+  b.mark_output(acc);
+  Bytes out;
+  const Status s = b.finish(&out);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return out;
+}
+Bytes pad_fanout_8() { return pad_fanout(8); }
+
+}  // namespace
+
+TEST_CASE("model file: the budget base is tiny") { CHECK(pad_fanout_8().size() < 4096); }
+
+// PENDING: runtime budget (InterpreterOptions::max_arena_bytes, issue 9 item 2).
+MODEL_CASE("8 pads of 4096 live at once (6.4 GB arena)" * doctest::skip(), pad_fanout_8,
+           ObjectMutation([](ModelT&) {}), kCreate, "max_arena_bytes")
+// PENDING: runtime budget / duplicate-output rejection.
+MODEL_CASE("an 805 MB output listed 64 times" * doctest::skip(), pad_fanout_8, ObjectMutation([](ModelT& m) {
+             m.outputs.assign(64, m.tensor("pad0"));
+           }),
+           kLoad, "graph output 1: tensor 1 'pad0' is listed twice")
