@@ -1,5 +1,7 @@
 #include "convert.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -52,6 +54,11 @@ Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, c
 }
 
 Status convert_onnx_file(const std::string& path, const ConvertOptions& options, ConvertResult* result) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return Status::Error(path + ": cannot open file");
+  if (!S_ISREG(st.st_mode)) return Status::Error(path + ": not a regular file (an ONNX model file is expected)");
+  if (st.st_size > (int64_t(2) << 30))
+    return Status::Error(path + ": " + std::to_string(int64_t(st.st_size)) + " bytes; ONNX files above 2 GiB (protobuf's limit) are not supported");
   std::ifstream f(path, std::ios::binary);
   if (!f) return Status::Error(path + ": cannot open file");
   std::stringstream ss;

@@ -1,4 +1,6 @@
 // onebit-convert: ONNX (a trained binary network exported from PyTorch) -> onebit model file.
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -108,6 +110,9 @@ int main(int argc, char** argv) {
   if (options.input_mean.size() != options.input_std.size())
     return fail("--input-mean and --input-std must be given together, with the same number of values");
   if (!labels_file.empty()) {
+    struct stat st;
+    if (stat(labels_file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      return fail(labels_file + ": --labels needs a text file (one class name per line); this is not a regular file");
     std::ifstream f(labels_file);
     if (!f) return fail(labels_file + ": cannot open labels file");
     std::string line;
@@ -115,6 +120,7 @@ int main(int argc, char** argv) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (!line.empty()) options.labels.push_back(line);
     }
+    if (options.labels.empty()) return fail(labels_file + ": the labels file holds no class names");
   }
   onebit::converter::ConvertResult result;
   const onebit::Status s = onebit::converter::convert_file_to_file(in, out, options, &result);

@@ -108,8 +108,12 @@ Status Emitter::float_as(ValueId v, int rank, int* id) {
   if (v == kNoId || g_.value(v).is_constant())
     return Status::Error("tensor '" + (v == kNoId ? std::string("?") : g_.value(v).name) +
                          "' is used as an activation but is a constant");
-  if (g_.value(v).dtype != DType::kFloat || ids_[size_t(v)] < 0)
-    return Status::Error("internal: tensor '" + g_.value(v).name + "' has no float form");
+  if (g_.value(v).dtype != DType::kFloat) {
+    const Node* p = g_.producer(v);
+    return Status::Error((p ? p->describe() + ": output" : std::string("tensor")) + " '" + g_.value(v).name + "' is " +
+                         dtype_name(g_.value(v).dtype) + " where a float activation is expected");
+  }
+  if (ids_[size_t(v)] < 0) return Status::Error("internal: tensor '" + g_.value(v).name + "' has no float form");
   *id = ids_[size_t(v)];
   const std::vector<int> s = b_.shape(*id);
   if (int(s.size()) == rank) return Status::Ok();

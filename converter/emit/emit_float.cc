@@ -38,6 +38,7 @@ Status Emitter::emit_conv(const Node& n) {
   if (w == nullptr)
     return Status::Error(n.describe() + ": weights '" + g_.value(n.in(1)).name + "' are not a constant: " + why_not_constant(g_, n.in(1)));
   if (w->shape.size() != 4) return Status::Error(n.describe() + ": only 2-D convolutions are supported");
+  if (!w->is_float()) return Status::Error(n.describe() + ": weights must be float, not " + dtype_name(w->dtype));
   std::vector<float> bias(size_t(w->shape[0]), 0.0f);
   if (n.in(2) != kNoId) {
     const Tensor* b = g_.constant(n.in(2));
@@ -73,6 +74,7 @@ Status Emitter::emit_fully_connected(const Node& n) {
   if (b == nullptr)
     return Status::Error(n.describe() + ": weights '" + g_.value(n.in(1)).name + "' are not a constant: " + why_not_constant(g_, n.in(1)));
   if (b->shape.size() != 2) return Status::Error(n.describe() + ": weights must be a matrix");
+  if (!b->is_float()) return Status::Error(n.describe() + ": weights must be float, not " + dtype_name(b->dtype));
   const bool tb = gemm && n.i("transB");
   const int64_t out = tb ? b->shape[0] : b->shape[1], k = tb ? b->shape[1] : b->shape[0];
   const float alpha = gemm ? n.f("alpha") : 1.0f, beta = gemm ? n.f("beta") : 1.0f;
