@@ -1,12 +1,23 @@
 // Interpreter: plan the arena, prepare every operator once, invoke with no allocation.
 //
-// Steps are operator indices. An activation is live from the step that writes it (0 for graph inputs) to
-// the last step that reads it (graph outputs: one step past the last operator, where bitpacked outputs are
-// unpacked for the user). Each operator's scratch is a buffer live only at its own step, so scratch shares
-// the arena with activations. Constants are read in place from the model.
+// Steps are operator indices. An activation is live from the step that writes it to the last step that
+// reads it; graph inputs and outputs live for the whole invoke (step 0 to one step past the last operator,
+// where bitpacked outputs are unpacked for the user), so invoke() never overwrites an input and a caller
+// may invoke twice on one input. Each operator's scratch is a buffer live only at its own step, so scratch
+// shares the arena with activations. Constants are read in place from the model.
+//
+// Memory budget (InterpreterOptions::max_arena_bytes), checked in this order, each before the allocation it
+// guards: every activation tensor alone (before any operator is prepared); each operator's scratch and
+// XNNPACK indirection estimate (after its prepare(), which allocates only what the model's weights bound);
+// then the planned arena plus all indirection buffers plus the unpacked bitpacked outputs (before the
+// arena, the unpack buffers and XNNPACK's setup). create() catches std::bad_alloc / std::length_error (a
+// vector or an XNNPACK-side failure) and returns them as errors.
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 
 #include <xnnpack.h>
 
@@ -71,13 +82,28 @@ struct Interpreter::Impl {
   }
 
   uint8_t* address(int t) { return arena.get() + offset[size_t(t)]; }
-  Status build();
+  Status build(uint64_t budget);
 };
 
-Status Interpreter::Impl::build() {
+namespace {
+
+std::string bytes_string(uint64_t bytes) {
+  std::string s = std::to_string(bytes) + " bytes";
+  if (bytes >= (uint64_t(1) << 20)) s += " (" + std::to_string(bytes >> 20) + " MiB)";
+  return s;
+}
+
+std::string tensor_label(const fb::Model& m, size_t t) {
+  return "tensor " + std::to_string(t) + " '" + rt::tensor_name(m, t) + "'";
+}
+
+}  // namespace
+
+Status Interpreter::Impl::build(uint64_t budget) {
   const fb::Model& m = model->fb();
   const size_t n_tensors = m.tensors()->size();
   const size_t n_ops = m.operators() ? m.operators()->size() : 0;
+  const std::string over = ", more than max_arena_bytes = " + bytes_string(budget);
 
   tensors.resize(n_tensors);
   for (size_t i = 0; i < n_tensors; ++i) {
@@ -90,13 +116,24 @@ Status Interpreter::Impl::build() {
     if (t->buffer() >= 0) d.constant = m.buffers()->Get(flatbuffers::uoffset_t(t->buffer()))->data()->data();
   }
 
-  // Prepare every operator (weights, XNNPACK operators, kernel choice) and record lifetimes.
-  std::vector<rt::PlannedBuffer> buffers(n_tensors + n_ops);
+  // Which activations exist (graph inputs and operator outputs; a tensor nothing uses gets no memory), and
+  // each of them alone within the budget, before any operator is prepared.
   std::vector<bool> used(n_tensors, false);
-  for (int t : *m.inputs()) {
-    used[size_t(t)] = true;
-    buffers[size_t(t)] = {tensors[size_t(t)].bytes, 0, 0};
+  for (int t : *m.inputs()) used[size_t(t)] = true;
+  for (size_t i = 0; i < n_ops; ++i) used[size_t(m.operators()->Get(flatbuffers::uoffset_t(i))->outputs()->Get(0))] = true;
+  for (size_t t = 0; t < n_tensors; ++t) {
+    if (used[t] && tensors[t].bytes > budget)
+      return Status::Error(tensor_label(m, t) + " of shape " + rt::shape_string(tensors[t].shape) + " needs " +
+                           bytes_string(tensors[t].bytes) + over);
   }
+
+  // Prepare every operator (weights, XNNPACK operators, kernel choice) and record lifetimes. Graph inputs
+  // and outputs live from step 0 to step n_ops.
+  std::vector<rt::PlannedBuffer> buffers(n_tensors + n_ops);
+  for (size_t t = 0; t < n_tensors; ++t) {
+    if (used[t]) buffers[t] = {tensors[t].bytes, 0, 0};
+  }
+  uint64_t workspace = 0;
   contexts.resize(n_ops);
   for (size_t i = 0; i < n_ops; ++i) {
     const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
@@ -109,7 +146,6 @@ Status Interpreter::Impl::build() {
     }
     const int out = op->outputs()->Get(0);
     ctx.output = &tensors[size_t(out)];
-    used[size_t(out)] = true;
     buffers[size_t(out)] = {tensors[size_t(out)].bytes, int(i), int(i)};
     ctx.isa = isa;
     ctx.pool = pool;
@@ -117,18 +153,55 @@ Status Interpreter::Impl::build() {
     std::unique_ptr<rt::Op> impl = rt::make_op(op->options_type());
     if (impl == nullptr) return ctx.fail("no implementation");
     ONEBIT_RETURN_IF_ERROR(impl->prepare(ctx));
+    if (impl->scratch_bytes() > budget)
+      return ctx.fail("scratch (im2col rows, accumulators) for " + std::to_string(threads) + " thread(s) needs " +
+                      bytes_string(impl->scratch_bytes()) + over);
+    if (impl->workspace_bytes > budget)
+      return ctx.fail("XNNPACK indirection buffer for output " + rt::shape_string(ctx.output->shape) +
+                      " would need up to " + bytes_string(impl->workspace_bytes) + over);
+    workspace += impl->workspace_bytes;  // each term <= budget <= SIZE_MAX: no overflow in 64 bits
     buffers[n_tensors + i] = {impl->scratch_bytes(), int(i), int(i)};
     ops.push_back(std::move(impl));
   }
+  for (int t : *m.inputs()) buffers[size_t(t)].last = int(n_ops);
   for (int t : *m.outputs()) buffers[size_t(t)].last = int(n_ops);
   for (size_t t = 0; t < n_tensors; ++t) {
     if (!used[t] || tensors[t].constant != nullptr) buffers[t] = {0, 0, 0};
   }
+  uint64_t unpacked = 0, sum = 0;
+  for (int t : *m.outputs()) {
+    if (tensors[size_t(t)].dtype == fb::DType::BitPacked) unpacked += rt::element_count(tensors[size_t(t)].shape) * 4;
+  }
+  // The plan's offsets are bounded by the sum of the (aligned) sizes; keep that sum representable in
+  // size_t (32-bit targets), whatever the budget.
+  for (const rt::PlannedBuffer& b : buffers) sum += b.bytes + rt::kArenaAlignment;
+  if (sum > SIZE_MAX / 2)
+    return Status::Error("activations and scratch sum to " + bytes_string(sum) +
+                         ", more than this platform's address space allows");
 
   const rt::ArenaPlan plan = rt::plan_arena(buffers);
   arena_bytes = plan.arena_bytes;
+  if (uint64_t(arena_bytes) + workspace + unpacked > budget) {
+    // Name where it peaks: the step with the most bytes live, and the largest buffer live there.
+    int step = 0;
+    const size_t live = rt::liveness_lower_bound(buffers, &step);
+    size_t largest = 0;
+    for (size_t k = 0; k < buffers.size(); ++k) {
+      const rt::PlannedBuffer& b = buffers[k];
+      if (b.first <= step && step <= b.last && b.bytes > buffers[largest].bytes) largest = k;
+    }
+    const std::string where =
+        size_t(step) < n_ops ? "at " + contexts[size_t(step)].label : "after the last operator (graph outputs)";
+    const std::string what = largest < n_tensors ? tensor_label(m, largest)
+                                                 : "the scratch of " + contexts[largest - n_tensors].label;
+    return Status::Error("the model needs " + bytes_string(uint64_t(arena_bytes) + workspace + unpacked) + " (arena " +
+                         bytes_string(arena_bytes) + ", XNNPACK indirection buffers " + bytes_string(workspace) +
+                         ", unpacked bitpacked outputs " + bytes_string(unpacked) + ")" + over + "; " + where +
+                         " " + bytes_string(live) + " are live, the largest being " + what + " (" +
+                         bytes_string(buffers[largest].bytes) + ")");
+  }
   arena.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (arena_bytes + 63) / 64 * 64)));
-  if (!arena) return Status::Error("cannot allocate the arena (" + std::to_string(arena_bytes) + " bytes)");
+  if (!arena) return Status::Error("cannot allocate the arena (" + bytes_string(arena_bytes) + ")");
   std::memset(arena.get(), 0, arena_bytes);
   offset.assign(n_tensors, SIZE_MAX);
   for (size_t t = 0; t < n_tensors; ++t) {
@@ -174,7 +247,7 @@ Status Interpreter::Impl::build() {
       p.output_shape = contexts[i].output->shape;
       p.binary_macs = ops[i]->binary_macs;
       p.float_macs = ops[i]->float_macs;
-      p.samples_ms.reserve(1024);
+      p.samples_ms.reserve(std::clamp<size_t>((size_t(1) << 20) / n_ops, 16, 1024));  // <= 8 MiB in all
       profile.push_back(std::move(p));
     }
   }
@@ -185,6 +258,20 @@ Interpreter::Interpreter() : impl_(new Impl()) {}
 Interpreter::~Interpreter() = default;
 
 Status Interpreter::create(const Model& model, const InterpreterOptions& options, std::unique_ptr<Interpreter>* out) {
+  try {
+    return create_unchecked(model, options, out);
+  } catch (const std::bad_alloc&) {
+    return Status::Error("out of memory while preparing the model (max_arena_bytes = " +
+                         bytes_string(options.max_arena_bytes) + ")");
+  } catch (const std::length_error& e) {
+    return Status::Error(std::string("a size is too large while preparing the model: ") + e.what());
+  } catch (const std::exception& e) {
+    return Status::Error(std::string("unexpected error while preparing the model: ") + e.what());
+  }
+}
+
+Status Interpreter::create_unchecked(const Model& model, const InterpreterOptions& options,
+                                     std::unique_ptr<Interpreter>* out) {
   if (options.threads < 1 || options.threads > 1024)
     return Status::Error("threads = " + std::to_string(options.threads) + ", expected 1..1024");
   std::unique_ptr<Interpreter> interp(new Interpreter());
@@ -200,7 +287,7 @@ Status Interpreter::create(const Model& model, const InterpreterOptions& options
     impl.pool = pthreadpool_create(size_t(options.threads));
     if (impl.pool == nullptr) return Status::Error("cannot create a pool of " + std::to_string(options.threads) + " threads");
   }
-  ONEBIT_RETURN_IF_ERROR(impl.build());
+  ONEBIT_RETURN_IF_ERROR(impl.build(uint64_t(options.max_arena_bytes)));
   *out = std::move(interp);
   return Status::Ok();
 }

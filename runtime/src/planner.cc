@@ -1,64 +1,191 @@
+// Greedy placement in O(n log n + K log K), K = number of pairs of (non-empty) buffers whose lifetimes
+// intersect: the conflicting pairs are listed once by a sweep over first steps, then each buffer, largest
+// first, looks only at its own placed neighbours. When K is above kMaxGreedyConflicts (many buffers live at
+// once), a first-fit free-list allocator in step order places them instead in O(n log n): a valid plan,
+// possibly a larger arena, never a quadratic plan.
 #include "planner.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <map>
 #include <numeric>
+#include <queue>
+#include <set>
 
 namespace onebit::rt {
 namespace {
 
 size_t align_up(size_t v) { return (v + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment; }
 
-bool lifetimes_intersect(const PlannedBuffer& a, const PlannedBuffer& b) {
-  return a.first <= b.last && b.first <= a.last;
+/// Conflicting pairs of `live` (indices of non-empty buffers), by a sweep in order of first step: when a
+/// buffer starts, every buffer still live (started no later, last >= its first) conflicts with it. Stops
+/// counting at `limit` + 1 and returns false then; *pairs is filled only when it returns true.
+bool conflicting_pairs(const std::vector<PlannedBuffer>& buffers, const std::vector<uint32_t>& live, size_t limit,
+                       std::vector<std::pair<uint32_t, uint32_t>>* pairs) {
+  std::vector<uint32_t> by_first = live;
+  std::stable_sort(by_first.begin(), by_first.end(),
+                   [&](uint32_t a, uint32_t b) { return buffers[a].first < buffers[b].first; });
+  using Entry = std::pair<int, uint32_t>;  // (last, index), a min-heap on last
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> active;
+  // First pass counts; the second lists (so that a huge K never allocates its list).
+  size_t k = 0;
+  for (uint32_t i : by_first) {
+    while (!active.empty() && active.top().first < buffers[i].first) active.pop();
+    k += active.size();
+    if (k > limit) return false;
+    active.emplace(buffers[i].last, i);
+  }
+  pairs->reserve(k);
+  std::vector<Entry> open;  // heap storage in a vector we can iterate
+  auto later = [](const Entry& a, const Entry& b) { return a > b; };
+  for (uint32_t i : by_first) {
+    while (!open.empty() && open.front().first < buffers[i].first) {
+      std::pop_heap(open.begin(), open.end(), later);
+      open.pop_back();
+    }
+    for (const Entry& e : open) pairs->emplace_back(e.second, i);
+    open.emplace_back(buffers[i].last, i);
+    std::push_heap(open.begin(), open.end(), later);
+  }
+  return true;
+}
+
+/// TensorFlow Lite Micro's greedy scheme: largest first (ties: lower index first), each at the lowest
+/// aligned offset that overlaps no placed neighbour.
+void place_greedy(const std::vector<PlannedBuffer>& buffers, const std::vector<uint32_t>& live,
+                  const std::vector<std::pair<uint32_t, uint32_t>>& pairs, ArenaPlan* plan, size_t* high) {
+  std::vector<uint32_t> degree_start(buffers.size() + 1, 0);
+  for (const auto& [a, b] : pairs) ++degree_start[a + 1], ++degree_start[b + 1];
+  std::partial_sum(degree_start.begin(), degree_start.end(), degree_start.begin());
+  std::vector<uint32_t> neighbours(degree_start.back());
+  std::vector<uint32_t> fill(degree_start.begin(), degree_start.end() - 1);
+  for (const auto& [a, b] : pairs) neighbours[fill[a]++] = b, neighbours[fill[b]++] = a;
+
+  std::vector<uint32_t> order = live;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return buffers[a].bytes > buffers[b].bytes; });
+  std::vector<bool> placed(buffers.size(), false);
+  std::vector<std::pair<size_t, size_t>> busy;  // [begin, end) of placed neighbours
+  for (uint32_t i : order) {
+    const size_t bytes = buffers[i].bytes;
+    busy.clear();
+    for (uint32_t k = degree_start[i]; k < degree_start[i + 1]; ++k) {
+      const uint32_t j = neighbours[k];
+      if (placed[j]) busy.emplace_back(plan->offsets[j], plan->offsets[j] + buffers[j].bytes);
+    }
+    std::sort(busy.begin(), busy.end());
+    size_t offset = 0;
+    for (const auto& [begin, end] : busy) {
+      if (offset + bytes <= begin) break;
+      offset = std::max(offset, align_up(end));
+    }
+    plan->offsets[i] = offset;
+    *high = std::max(*high, offset + bytes);
+    placed[i] = true;
+  }
+}
+
+/// First fit from a free list, in step order: at each step the buffers whose last read was the previous
+/// step are freed (coalescing neighbours), then the buffers first written at this step are placed, largest
+/// first. Free blocks live in an ordered map by offset plus a set by size for the best-fit lookup.
+void place_free_list(const std::vector<PlannedBuffer>& buffers, const std::vector<uint32_t>& live,
+                     ArenaPlan* plan, size_t* high) {
+  std::vector<uint32_t> by_first = live, by_last = live;
+  std::stable_sort(by_first.begin(), by_first.end(), [&](uint32_t a, uint32_t b) {
+    if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
+    return buffers[a].bytes > buffers[b].bytes;
+  });
+  std::stable_sort(by_last.begin(), by_last.end(),
+                   [&](uint32_t a, uint32_t b) { return buffers[a].last < buffers[b].last; });
+  std::map<size_t, size_t> free_at;             // offset -> size, aligned, coalesced
+  std::set<std::pair<size_t, size_t>> by_size;  // (size, offset)
+  size_t top = 0;                               // aligned end of everything ever placed
+  auto release = [&](size_t offset, size_t size) {
+    auto next = free_at.lower_bound(offset);
+    if (next != free_at.end() && offset + size == next->first) {
+      size += next->second;
+      by_size.erase({next->second, next->first});
+      next = free_at.erase(next);
+    }
+    if (next != free_at.begin()) {
+      auto prev = std::prev(next);
+      if (prev->first + prev->second == offset) {
+        by_size.erase({prev->second, prev->first});
+        offset = prev->first;
+        size += prev->second;
+        free_at.erase(prev);
+      }
+    }
+    if (offset + size == top) {  // the top block shrinks the high end instead of staying free
+      top = offset;
+      return;
+    }
+    free_at[offset] = size;
+    by_size.insert({size, offset});
+  };
+  size_t freed = 0;
+  for (uint32_t i : by_first) {
+    while (freed < by_last.size() && buffers[by_last[freed]].last < buffers[i].first) {
+      const uint32_t j = by_last[freed++];
+      release(plan->offsets[j], align_up(buffers[j].bytes));
+    }
+    const size_t need = align_up(buffers[i].bytes);
+    auto fit = by_size.lower_bound({need, 0});
+    size_t offset;
+    if (fit != by_size.end()) {
+      offset = fit->second;
+      const size_t size = fit->first;
+      by_size.erase(fit);
+      free_at.erase(offset);
+      if (size > need) {
+        free_at[offset + need] = size - need;
+        by_size.insert({size - need, offset + need});
+      }
+    } else {
+      offset = top;
+      top += need;
+    }
+    plan->offsets[i] = offset;
+    *high = std::max(*high, offset + buffers[i].bytes);
+  }
 }
 
 }  // namespace
 
-ArenaPlan plan_arena(const std::vector<PlannedBuffer>& buffers) {
+ArenaPlan plan_arena(const std::vector<PlannedBuffer>& buffers, size_t max_greedy_conflicts) {
   ArenaPlan plan;
   plan.offsets.assign(buffers.size(), 0);
-  std::vector<size_t> order(buffers.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return buffers[a].bytes > buffers[b].bytes; });
-
-  std::vector<size_t> placed;  // indices already placed
-  std::vector<std::pair<size_t, size_t>> busy;  // [begin, end) of conflicting placed buffers
-  size_t high = 0;
-  for (size_t i : order) {
-    const size_t bytes = buffers[i].bytes;
-    busy.clear();
-    for (size_t j : placed) {
-      if (lifetimes_intersect(buffers[i], buffers[j]) && buffers[j].bytes > 0)
-        busy.emplace_back(plan.offsets[j], plan.offsets[j] + buffers[j].bytes);
-    }
-    std::sort(busy.begin(), busy.end());
-    // Lowest gap: walk the conflicting intervals by start offset.
-    size_t offset = 0;
-    for (const auto& [begin, end] : busy) {
-      if (bytes > 0 && offset + bytes <= begin) break;
-      offset = std::max(offset, align_up(end));
-    }
-    plan.offsets[i] = offset;
-    high = std::max(high, offset + bytes);
-    placed.push_back(i);
+  std::vector<uint32_t> live;  // empty buffers stay at offset 0 and conflict with nothing
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    if (buffers[i].bytes > 0) live.push_back(uint32_t(i));
   }
+  size_t high = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  if (conflicting_pairs(buffers, live, max_greedy_conflicts, &pairs))
+    place_greedy(buffers, live, pairs, &plan, &high);
+  else
+    place_free_list(buffers, live, &plan, &high);
   plan.arena_bytes = high + kArenaSlack;
   return plan;
 }
 
-size_t liveness_lower_bound(const std::vector<PlannedBuffer>& buffers) {
-  int steps = 0;
-  for (const PlannedBuffer& b : buffers) steps = std::max(steps, b.last + 1);
-  size_t best = 0;
-  for (int s = 0; s < steps; ++s) {
-    size_t live = 0;
-    for (const PlannedBuffer& b : buffers) {
-      if (b.first <= s && s <= b.last) live += b.bytes;
-    }
-    best = std::max(best, live);
+size_t liveness_lower_bound(const std::vector<PlannedBuffer>& buffers, int* peak_step) {
+  // Sweep: +bytes at first, -bytes after last; at equal steps starts come before ends.
+  std::vector<std::pair<int64_t, int64_t>> events;  // (step * 2 + (0 start | 1 end), delta)
+  events.reserve(2 * buffers.size());
+  for (const PlannedBuffer& b : buffers) {
+    if (b.bytes == 0) continue;
+    events.emplace_back(int64_t(b.first) * 2, int64_t(b.bytes));
+    events.emplace_back(int64_t(b.last) * 2 + 1, -int64_t(b.bytes));
   }
-  return best;
+  std::sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  int64_t live = 0, best = 0, best_key = 0;
+  for (const auto& [key, delta] : events) {
+    live += delta;
+    if (live > best) best = live, best_key = key;
+  }
+  if (peak_step != nullptr) *peak_step = int(best_key / 2);
+  return size_t(best);
 }
 
 }  // namespace onebit::rt

@@ -38,12 +38,14 @@ std::vector<rt::PlannedBuffer> random_dag(std::mt19937& rng, int nodes) {
 }  // namespace
 
 TEST_CASE("planner: random DAGs never overlap live buffers and respect the lower bound") {
+  // Greedy placement, and the free-list placement used when too many buffers are live together.
+  for (size_t max_conflicts : {rt::kMaxGreedyConflicts, size_t(0)}) {
   std::mt19937 rng(2024);
   for (int trial = 0; trial < 200; ++trial) {
     const int nodes = 2 + int(rng() % 60);
     const std::vector<rt::PlannedBuffer> b = random_dag(rng, nodes);
-    const rt::ArenaPlan plan = rt::plan_arena(b);
-    CAPTURE(trial); CAPTURE(nodes);
+    const rt::ArenaPlan plan = rt::plan_arena(b, max_conflicts);
+    CAPTURE(max_conflicts); CAPTURE(trial); CAPTURE(nodes);
     REQUIRE(plan.offsets.size() == b.size());
     size_t high = 0;
     for (size_t i = 0; i < b.size(); ++i) {
@@ -60,6 +62,20 @@ TEST_CASE("planner: random DAGs never overlap live buffers and respect the lower
     CHECK(plan.arena_bytes == high + rt::kArenaSlack);
     CHECK(plan.arena_bytes >= rt::liveness_lower_bound(b) + rt::kArenaSlack);
   }
+  }
+}
+
+TEST_CASE("planner: empty buffers take no space; the free-list placement also ping-pongs a chain") {
+  std::vector<rt::PlannedBuffer> b;
+  for (int i = 0; i < 20; ++i) b.push_back({1024, i, i + 1});
+  for (int i = 0; i < 20; ++i) b.push_back({0, 0, 30});
+  for (size_t max_conflicts : {rt::kMaxGreedyConflicts, size_t(0)}) {
+    const rt::ArenaPlan plan = rt::plan_arena(b, max_conflicts);
+    CAPTURE(max_conflicts);
+    CHECK(plan.arena_bytes == 2 * 1024 + rt::kArenaSlack);
+    for (size_t i = 20; i < b.size(); ++i) CHECK(plan.offsets[i] == 0);
+  }
+  CHECK(rt::liveness_lower_bound(b) == 2 * 1024);
 }
 
 TEST_CASE("planner: a chain reuses memory (ping-pong), so the arena is far below the sum of sizes") {
@@ -115,12 +131,13 @@ TEST_CASE("interpreter: live tensors never share arena bytes and all lie inside 
   const size_t n_ops = m.operators()->size();
   // Lifetimes recomputed here from the graph.
   std::vector<int> first(m.tensors()->size(), -1), last(m.tensors()->size(), -1);
-  for (int t : *m.inputs()) first[size_t(t)] = last[size_t(t)] = 0;
+  for (int t : *m.inputs()) first[size_t(t)] = 0;  // graph inputs live for the whole invoke, like outputs
   for (size_t i = 0; i < n_ops; ++i) {
     const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
     for (int t : *op->inputs()) last[size_t(t)] = std::max(last[size_t(t)], int(i));
     first[size_t(op->outputs()->Get(0))] = last[size_t(op->outputs()->Get(0))] = int(i);
   }
+  for (int t : *m.inputs()) last[size_t(t)] = int(n_ops);
   for (int t : *m.outputs()) last[size_t(t)] = int(n_ops);
   std::vector<int> activations;
   for (size_t t = 0; t < first.size(); ++t) {

@@ -24,6 +24,16 @@ struct InterpreterOptions {
   std::string isa;
   /// Record per-operator wall time on every invoke().
   bool profiling = false;
+  /// Memory budget of create(): the most it may allocate for what the model's declared shapes imply, i.e.
+  /// the arena (activations, graph inputs and outputs, per-operator scratch and im2col blocks), XNNPACK's
+  /// indirection buffers of windowed operators (an upper-bound estimate), and the float copies of bitpacked
+  /// graph outputs. Weights prepared from the model are not counted: they are bounded by the model's size.
+  /// Every size is checked against this before anything of that size is allocated; exceeding it is an
+  /// error naming the tensor or operator. Default 1 GiB: real BNNs need far less (Bi-Real-Net-18 at 224x224
+  /// has an arena of about 3 MB, the shipped Fashion-MNIST model about 0.2 MB), so 1 GiB leaves room for
+  /// large inputs and batches, and is also the largest single tensor a model may declare (2^28 Float32
+  /// elements), while a hostile file of a few hundred bytes cannot make create() take more.
+  size_t max_arena_bytes = size_t(1) << 30;
 };
 
 struct TensorInfo {
@@ -48,13 +58,16 @@ class Interpreter {
   Interpreter(const Interpreter&) = delete;
   Interpreter& operator=(const Interpreter&) = delete;
 
+  /// Never throws: an allocation failure (or any size beyond options.max_arena_bytes) is an error Status.
   static Status create(const Model& model, const InterpreterOptions& options, std::unique_ptr<Interpreter>* out);
 
   size_t input_count() const;
   size_t output_count() const;
   const TensorInfo& input_info(size_t i) const;
   const TensorInfo& output_info(size_t i) const;
-  /// Float input buffer (NHWC), valid for the interpreter's lifetime; write before invoke().
+  /// Float input buffer (NHWC), valid for the interpreter's lifetime; write before invoke(). invoke() never
+  /// writes it (graph inputs live for the whole invoke), so invoking again on the same input gives the same
+  /// outputs, bit for bit.
   float* input(size_t i);
   /// Float output buffer, valid until the next invoke().
   const float* output(size_t i) const;
@@ -72,6 +85,8 @@ class Interpreter {
 
  private:
   Interpreter();
+  static Status create_unchecked(const Model& model, const InterpreterOptions& options,
+                                 std::unique_ptr<Interpreter>* out);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -17,6 +17,7 @@ class Conv2D final : public XnnOp {
     const size_t in_c = size_t(x[3]), out_c = size_t(y[3]);
     const float* bias = ctx.inputs.size() > 2 ? ctx.constant<float>(2) : nullptr;
     float_macs = int64_t(y[0]) * y[1] * y[2] * int64_t(out_c) * o.kernel_h() * o.kernel_w() * int64_t(in_c / groups);
+    workspace_bytes = xnn_indirection_bytes(y[0], y[1], y[2], o.kernel_h(), o.kernel_w());
     return check(ctx,
                  xnn_create_convolution2d_nhwc_f32(
                      uint32_t(o.pad_top()), uint32_t(o.pad_right()), uint32_t(o.pad_bottom()), uint32_t(o.pad_left()),

@@ -54,7 +54,18 @@ class Op {
 
   int64_t binary_macs = 0;
   int64_t float_macs = 0;
+  /// Bytes the operator will allocate outside the arena at bind() (XNNPACK's indirection buffers), an upper
+  /// bound set by prepare(); counted against InterpreterOptions::max_arena_bytes before bind() runs.
+  uint64_t workspace_bytes = 0;
 };
+
+/// Upper bound of XNNPACK's indirection buffer (one pointer per kernel tap per output position, as its
+/// convolution / depthwise / pooling setups allocate), with a margin for tile rounding.
+inline uint64_t xnn_indirection_bytes(int batch, int out_h, int out_w, int kernel_h, int kernel_w) {
+  return sizeof(void*) * uint64_t(kernel_h) * uint64_t(kernel_w) *
+         (uint64_t(batch) * uint64_t(out_h + 1) * uint64_t(out_w + 1) + 16) +
+         64 * sizeof(void*);
+}
 
 /// The implementation for an operator type (validated model: never an unknown type).
 std::unique_ptr<Op> make_op(fb::OperatorOptions type);

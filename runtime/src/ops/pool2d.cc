@@ -64,6 +64,7 @@ class Pool2D final : public XnnOp {
              : xnn_create_average_pooling2d_nhwc_f32(pt, pr, pb, pl, kh, kw, sh, sw, c, c, c, -INFINITY, INFINITY, 0,
                                                      &op_);
     if (st != xnn_status_success) op_ = nullptr;  // a window XNNPACK does not take (e.g. 1x1): plain loop
+    if (op_ != nullptr) workspace_bytes = xnn_indirection_bytes(y[0], y[1], y[2], o.kernel_h(), o.kernel_w());
     return Status::Ok();
   }
 
