@@ -1,6 +1,7 @@
 // Semantic validation of a verified model (the FlatBuffers Verifier has already checked that every offset
 // and vector lies inside the buffer). Graph level here: version, tensors, buffers, graph inputs/outputs,
-// index ranges, single producer per tensor and definition before use (which also rules out cycles).
+// index ranges, single producer per tensor and definition before use (which also rules out cycles), graph
+// inputs and outputs listed once, and every tensor's declared size within LoadOptions::max_tensor_bytes.
 // Operator-specific checks live in validate_ops.cc.
 #include <string>
 #include <vector>
@@ -17,7 +18,7 @@ std::string tensor_label(const fb::Model& m, size_t i) {
   return "tensor " + std::to_string(i) + " '" + rt::tensor_name(m, i) + "'";
 }
 
-Status check_tensor(const fb::Model& m, size_t i, TensorFacts* facts) {
+Status check_tensor(const fb::Model& m, size_t i, const LoadOptions& options, TensorFacts* facts) {
   const fb::Tensor* t = m.tensors()->Get(flatbuffers::uoffset_t(i));
   const std::string label = tensor_label(m, i);
   if (t->shape() == nullptr) return Status::Error(label + ": shape is missing");
@@ -39,6 +40,11 @@ Status check_tensor(const fb::Model& m, size_t i, TensorFacts* facts) {
   if (dtype < int(fb::DType::MIN) || dtype > int(fb::DType::MAX))
     return Status::Error(label + ": dtype " + std::to_string(dtype) + " is not Float32, BitPacked or Int32");
   facts->dtype = t->dtype();
+  const uint64_t bytes = rt::tensor_bytes(facts->dtype, facts->shape);
+  if (bytes > options.max_tensor_bytes)
+    return Status::Error(label + ": shape " + rt::shape_string(facts->shape) + " of " + rt::dtype_name(facts->dtype) +
+                         " needs " + std::to_string(bytes) + " bytes, more than the limit of " +
+                         std::to_string(options.max_tensor_bytes) + " (LoadOptions::max_tensor_bytes)");
   const int buffer = t->buffer();
   if (buffer == -1) return Status::Ok();
   const size_t buffers = m.buffers() ? m.buffers()->size() : 0;
@@ -59,8 +65,9 @@ Status check_tensor(const fb::Model& m, size_t i, TensorFacts* facts) {
   return Status::Ok();
 }
 
+/// listed: per tensor, the graph output that lists it (-1: none yet), to reject an output listed twice.
 Status check_graph_io(const fb::Model& m, const std::vector<TensorFacts>& facts, bool inputs,
-                      std::vector<int>* producer) {
+                      std::vector<int>* producer, std::vector<int>* listed) {
   const auto* list = inputs ? m.inputs() : m.outputs();
   const char* what = inputs ? "graph input" : "graph output";
   if (list == nullptr || list->size() == 0) return Status::Error(std::string("model has no ") + what + "s");
@@ -84,6 +91,10 @@ Status check_graph_io(const fb::Model& m, const std::vector<TensorFacts>& facts,
         return Status::Error(label + ": " + tensor_label(m, size_t(t)) + " has dtype Int32, expected Float32 or BitPacked");
       if ((*producer)[size_t(t)] == -1)
         return Status::Error(label + ": " + tensor_label(m, size_t(t)) + " is never produced by an operator");
+      if ((*listed)[size_t(t)] >= 0)
+        return Status::Error(label + ": " + tensor_label(m, size_t(t)) + " is listed twice (also graph output " +
+                             std::to_string((*listed)[size_t(t)]) + ")");
+      (*listed)[size_t(t)] = int(k);
     }
   }
   return Status::Ok();
@@ -128,19 +139,20 @@ Status check_operator_graph(const fb::Model& m, const std::vector<TensorFacts>& 
 
 }  // namespace
 
-Status validate_model(const fb::Model& m) {
+Status validate_model(const fb::Model& m, const LoadOptions& options) {
   if (m.version() != kFormatVersion)
     return Status::Error("unsupported format version " + std::to_string(m.version()) + " (this runtime reads version " +
                          std::to_string(kFormatVersion) + ")");
   const size_t n = m.tensors() ? m.tensors()->size() : 0;
   std::vector<rt::TensorFacts> facts(n);
-  for (size_t i = 0; i < n; ++i) ONEBIT_RETURN_IF_ERROR(check_tensor(m, i, &facts[i]));
+  for (size_t i = 0; i < n; ++i) ONEBIT_RETURN_IF_ERROR(check_tensor(m, i, options, &facts[i]));
   // producer[t]: -1 not yet defined, -2 graph input, else the producing operator's index.
   std::vector<int> producer(n, -1);
-  ONEBIT_RETURN_IF_ERROR(check_graph_io(m, facts, true, &producer));
+  std::vector<int> listed(n, -1);
+  ONEBIT_RETURN_IF_ERROR(check_graph_io(m, facts, true, &producer, &listed));
   const size_t ops = m.operators() ? m.operators()->size() : 0;
   for (size_t i = 0; i < ops; ++i) ONEBIT_RETURN_IF_ERROR(check_operator_graph(m, facts, i, &producer));
-  return check_graph_io(m, facts, false, &producer);
+  return check_graph_io(m, facts, false, &producer, &listed);
 }
 
 }  // namespace onebit
