@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <random>
 
 #include "graph.h"
 #include "onebit/builder.h"
@@ -447,9 +449,30 @@ Status ModelBuilder::finish(std::vector<uint8_t>* out) {
   return Status::Ok();
 }
 
+namespace {
+
+/// Creates `path`.tmp-XXXXXX exclusively with mode 0666, so the kernel applies the umask and the final file
+/// gets the usual 0666 & ~umask (mkstemp's 0600 would survive the rename). Returns the fd, or -1 with errno.
+int create_temporary(const std::string& path, std::string* tmp) {
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::random_device device;
+  std::mt19937_64 rng((uint64_t(device()) << 32) ^ uint64_t(getpid()) ^
+                      uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()));
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    *tmp = path + ".tmp-";
+    for (int i = 0; i < 6; ++i) *tmp += kChars[rng() % (sizeof(kChars) - 1)];
+    const int fd = open(tmp->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}
+
+}  // namespace
+
 Status write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = mkstemp(tmp.data());
+  std::string tmp;
+  const int fd = create_temporary(path, &tmp);
   if (fd < 0) return Status::Error("cannot create a temporary file next to '" + path + "': " + std::strerror(errno));
   size_t done = 0;
   while (done < bytes.size()) {

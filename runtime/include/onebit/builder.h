@@ -100,7 +100,7 @@ class ModelBuilder {
 };
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then rename. On failure
-/// nothing is left behind.
+/// nothing is left behind. The file gets mode 0666 & ~umask, like any file a program creates.
 Status write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
 
 }  // namespace onebit
