@@ -89,6 +89,7 @@ Status Inferer::infer(const Node& n, std::vector<std::vector<int64_t>>* shapes, 
     const bool conv = op == "Conv" || op == ops::kBinaryConv2D;
     std::vector<int64_t> kernel;
     int64_t out_c = x.size() > 1 ? x[1] : 0;
+    if (x.size() < 3) return err("input " + shape_str(x) + " has no spatial axes");
     if (conv) {
       const std::vector<int64_t>& w = shape(n.in(1));
       if (w.size() != x.size()) return err("weights " + shape_str(w) + " and input " + shape_str(x) + " differ in rank");
@@ -364,9 +365,10 @@ Status infer_node(Graph& g, Inferer& inferer, NodeId id) {
       if (d < 0 || d > (int64_t(1) << 31) - 1)
         return Status::Error(n.describe() + ": output '" + v.name + "' would have shape " + shape_str(shapes[k]) +
                              "; dims must be 0 .. 2^31-1");
-    if (shape_elements(shapes[k]) < 0)
+    const int64_t elements = shape_elements(shapes[k]);
+    if (elements < 0 || elements > (int64_t(1) << 31) - 1)
       return Status::Error(n.describe() + ": output '" + v.name + "' would have shape " + shape_str(shapes[k]) +
-                           ", more elements than onebit can address");
+                           ", more than 2^31 - 1 elements");
     if (v.onnx_shape_known) {
       bool agree = v.onnx_shape.size() == shapes[k].size();
       for (size_t d = 0; agree && d < shapes[k].size(); ++d)

@@ -254,8 +254,10 @@ Status NodeReader::read(const onnx::NodeProto& p, int index, const std::map<std:
                          (schema->max_inputs == schema->min_inputs ? std::string()
                           : schema->max_inputs > 1000 ? std::string(" or more")
                           : " to " + std::to_string(schema->max_inputs)));
-  for (int k = 0; k < schema->min_inputs; ++k)
-    if (inputs[size_t(k)] == kNoId) return Status::Error(where + ": required input " + std::to_string(k) + " is empty");
+  const bool variadic = schema->max_inputs > 1000;
+  for (size_t k = 0; k < inputs.size(); ++k)
+    if (inputs[k] == kNoId && (int(k) < schema->min_inputs || variadic))
+      return Status::Error(where + ": required input " + std::to_string(k) + " is empty");
   if (p.output_size() < schema->min_outputs || p.output_size() > schema->max_outputs || p.output(0).empty())
     return Status::Error(where + ": has " + std::to_string(p.output_size()) + " outputs; expected " +
                          std::to_string(schema->min_outputs) + " to " + std::to_string(schema->max_outputs) +
@@ -363,6 +365,10 @@ Status import_onnx(const std::string& bytes, const std::string& origin, const Im
       if (shape[d] <= 0 || shape[d] > std::numeric_limits<int32_t>::max())
         return Status::Error(origin + ": graph input '" + in.name() + "' has a dynamic or unknown shape " + shape_str(shape) +
                              " (dim " + std::to_string(d) + "); only the batch dim (0) may be dynamic, it is set by --batch");
+    const int64_t elements = shape_elements(shape);
+    if (elements < 0 || elements > (int64_t(1) << 31) - 1)
+      return Status::Error(origin + ": graph input '" + in.name() + "' has shape " + shape_str(shape) +
+                           ", more than 2^31 - 1 elements");
     val.onnx_shape = shape;
     val.onnx_shape_known = true;
     val.shape = shape;
