@@ -95,6 +95,10 @@ Status Emitter::emit(const Node& n) {
   if (op == "Relu" || op == "PRelu" || op == "LeakyRelu" || op == "Clip" || op == "BatchNormalization") return emit_activation(n);
   if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze") return emit_reshape(n);
   if (op == "Softmax" || op == "LogSoftmax" || op == "Concat" || op == "Pad") return emit_misc(n);
+  if (op == "Sign")
+    return Status::Error(n.describe() + ": a Sign on a tensor of shape " + shape_str(g_.value(n.in(0)).shape) +
+                         " (" + dtype_name(g_.value(n.in(0)).dtype) + ") cannot be binarized; binary activations are "
+                         "float feature maps [N, C, H, W] or [N, C]");
   bool constant_inputs = !n.inputs.empty();
   for (ValueId v : n.inputs) constant_inputs = constant_inputs && (v == kNoId || g_.value(v).is_constant());
   if (constant_inputs)
