@@ -3,7 +3,6 @@
 // must be rejected by Model::load_buffer or Interpreter::create with its specific message (operator / tensor
 // and the field and expectation), never crash. No binary blobs: the mutation is the recipe.
 //
-// A case marked `* doctest::skip()` with "PENDING: ..." waits for a runtime change (see the comment).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -217,8 +216,7 @@ MODEL_CASE("graph output index negative", binary_base, ObjectMutation([](ModelT&
            "graph output 0: tensor index -3 out of range")
 MODEL_CASE("graph input listed twice", binary_base, ObjectMutation([](ModelT& m) { m.inputs = {0, 0}; }), kLoad,
            "graph input 1: tensor 0 'x' is listed twice")
-// PENDING: runtime budget / duplicate-output rejection (issue 9 item 2) is being added by the runtime owner.
-MODEL_CASE("graph output listed twice" * doctest::skip(), binary_base,
+MODEL_CASE("graph output listed twice", binary_base,
            ObjectMutation([](ModelT& m) { m.outputs = {m.tensor("sm"), m.tensor("sm")}; }), kLoad,
            "graph output 1: tensor 13 'sm' is listed twice")
 MODEL_CASE("graph output is a constant", binary_base,
@@ -450,14 +448,12 @@ Bytes wide_conv() {
 
 TEST_CASE("model file: the budget base is tiny") { CHECK(pad_fanout_8().size() < 4096); }
 
-// PENDING: runtime budget (InterpreterOptions::max_arena_bytes, issue 9 item 2).
-MODEL_CASE("8 pads of 4096 live at once (6.4 GB arena)" * doctest::skip(), pad_fanout_8,
+// Budget: InterpreterOptions::max_arena_bytes (issue 9 item 2).
+MODEL_CASE("8 pads of 4096 live at once (6.4 GB arena)", pad_fanout_8,
            ObjectMutation([](ModelT&) {}), kCreate, "more than max_arena_bytes", "tensor 1 'pad0'")
-// PENDING: runtime budget.
-MODEL_CASE("a 64x64 conv with pads of 2047 (~550 GB of indirection buffers)" * doctest::skip(), wide_conv,
+MODEL_CASE("a 64x64 conv with pads of 2047 (~550 GB of indirection buffers)", wide_conv,
            ObjectMutation([](ModelT&) {}), kCreate, "more than max_arena_bytes", "'wide' (Conv2D)")
-// PENDING: runtime budget / duplicate-output rejection.
-MODEL_CASE("an 805 MB output listed 64 times" * doctest::skip(), pad_fanout_8, ObjectMutation([](ModelT& m) {
+MODEL_CASE("an 805 MB output listed 64 times", pad_fanout_8, ObjectMutation([](ModelT& m) {
              m.outputs.assign(64, m.tensor("pad0"));
            }),
            kLoad, "graph output 1: tensor 1 'pad0' is listed twice")
