@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   for (int t = 0; t < n_threads; ++t) {
     threads.emplace_back([&, t] {
       start.wait();
-      std::vector<std::unique_ptr<onebit::Interpreter>> interps(size_t(per_thread));
+      std::vector<std::unique_ptr<onebit::Interpreter>> interps(static_cast<size_t>(per_thread));
       for (auto& interp : interps) {
         const onebit::Status cs = onebit::Interpreter::create(*model, onebit::InterpreterOptions(), &interp);
         if (!cs.ok()) return fail("thread " + std::to_string(t) + ": create: " + cs.message());
