@@ -132,7 +132,7 @@ class NodeReader {
  public:
   NodeReader(Graph* g, int opset) : g_(*g), opset_(opset) {}
 
-  Status read(const onnx::NodeProto& p, int index, const std::map<std::string, std::vector<int64_t>>& shapes);
+  Status read(const onnx::NodeProto& p, int index);
 
  private:
   // A constant input appended in place of an old-opset attribute.
@@ -198,7 +198,7 @@ Status NodeReader::canonicalize(const std::string& op, const std::string& name, 
   return Status::Ok();
 }
 
-Status NodeReader::read(const onnx::NodeProto& p, int index, const std::map<std::string, std::vector<int64_t>>& shapes) {
+Status NodeReader::read(const onnx::NodeProto& p, int index) {
   const std::string op = p.op_type();
   const std::string name = p.name().empty() ? op + "_" + std::to_string(index) : p.name();
   const std::string where = "node '" + name + "' (" + op + ")";
@@ -287,13 +287,7 @@ Status NodeReader::read(const onnx::NodeProto& p, int index, const std::map<std:
       continue;
     }
     if (g_.find_value(o) != kNoId) return Status::Error(where + ": output '" + o + "' is defined twice");
-    const ValueId v = g_.add_value(o);
-    auto it = shapes.find(o);
-    if (it != shapes.end()) {
-      g_.value(v).onnx_shape = it->second;
-      g_.value(v).onnx_shape_known = true;
-    }
-    outputs.push_back(v);
+    outputs.push_back(g_.add_value(o));
   }
   g_.source_nodes.emplace_back(name, op);
   const NodeId n = g_.add_node(op, name, inputs, outputs);
@@ -327,19 +321,7 @@ Status import_onnx(const std::string& bytes, const std::string& origin, const Im
     d0->set_dim_value(options.batch);
     report->batch_set.push_back("input '" + in.name() + "': batch dim " + label + " set to " + std::to_string(options.batch));
   }
-  // ONNX's own shape inference (with data propagation); shapes it finds are cross-checked later.
-  try {
-    onnx::ShapeInferenceOptions so(false, 0, true);
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), so);
-  } catch (const std::exception&) {
-    // What it could not infer, the IR infers itself.
-  }
-  std::map<std::string, std::vector<int64_t>> shapes;
   std::vector<int64_t> shape;
-  for (const auto& info : gp->value_info())
-    if (info_shape(info, &shape)) shapes[info.name()] = shape;
-  for (const auto& info : gp->output())
-    if (info_shape(info, &shape)) shapes[info.name()] = shape;
   for (const auto& init : gp->initializer()) {
     if (g.find_value(init.name()) != kNoId) return Status::Error(origin + ": initializer '" + init.name() + "' is defined twice");
     Tensor t;
@@ -377,7 +359,7 @@ Status import_onnx(const std::string& bytes, const std::string& origin, const Im
   }
   NodeReader reader(&g, g.opset);
   for (int k = 0; k < gp->node_size(); ++k) {
-    Status s = reader.read(gp->node(k), k, shapes);
+    Status s = reader.read(gp->node(k), k);
     if (!s.ok()) return s;
   }
   for (const auto& out : gp->output()) {
@@ -388,6 +370,23 @@ Status import_onnx(const std::string& bytes, const std::string& origin, const Im
     g.value(v).graph_output = true;
     g.outputs.push_back(v);
   }
+  // ONNX's own shape inference (with data propagation) runs only on a graph that passed the checks above
+  // (its implementation trusts what it reads: an undefined input has crashed it). Shapes it finds, and
+  // those the file states, are cross-checked against the IR's own inference.
+  try {
+    onnx::ShapeInferenceOptions so(false, 0, true);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), so);
+  } catch (const std::exception&) {
+    // What it could not infer, the IR infers itself.
+  }
+  auto attach = [&](const onnx::ValueInfoProto& info) {
+    const ValueId v = g.find_value(info.name());
+    if (v == kNoId || g.value(v).is_constant() || g.value(v).graph_input || !info_shape(info, &shape)) return;
+    g.value(v).onnx_shape = shape;
+    g.value(v).onnx_shape_known = true;
+  };
+  for (const auto& info : gp->value_info()) attach(info);
+  for (const auto& info : gp->output()) attach(info);
   return Status::Ok();
 }
 
