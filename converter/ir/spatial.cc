@@ -28,8 +28,9 @@ Status resolve_spatial(const Node& n, const std::vector<int64_t>& x, const std::
   if (x.size() < 3) return Status::Error(n.describe() + ": input has rank " + std::to_string(x.size()) + "; expected N, C and spatial axes");
   const size_t rank = x.size() - 2;
   if (kernel.size() != rank)
-    return Status::Error(n.describe() + ": kernel has " + std::to_string(kernel.size()) + " dims; the input has " +
-                         std::to_string(rank) + " spatial axes");
+    return Status::Error(n.describe() + ": " + (n.op == "Conv" ? std::string("the weights' kernel") : "attribute 'kernel_shape'") +
+                         " has " + std::to_string(kernel.size()) + " dims; the input has " + std::to_string(rank) +
+                         " spatial axes");
   for (int64_t k : kernel)
     if (k < 1) return Status::Error(n.describe() + ": kernel size " + std::to_string(k) + " must be >= 1");
   if (n.has("kernel_shape") && !n.ints("kernel_shape").empty() && n.ints("kernel_shape") != kernel)

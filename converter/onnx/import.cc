@@ -23,6 +23,18 @@ bool copy_raw(const std::string& raw, int64_t n, std::vector<T>* out) {
   return true;
 }
 
+size_t dtype_size(int dtype) {
+  switch (dtype) {
+    case onnx::TensorProto::DOUBLE:
+    case onnx::TensorProto::INT64: return 8;
+    case onnx::TensorProto::FLOAT:
+    case onnx::TensorProto::INT32: return 4;
+    case onnx::TensorProto::INT16:
+    case onnx::TensorProto::UINT16: return 2;
+    default: return 1;
+  }
+}
+
 // Decodes a TensorProto (dims and element count checked) into a Tensor.
 Status decode_tensor(const onnx::TensorProto& t, Tensor* out) {
   const std::string what = "tensor '" + t.name() + "'";
@@ -84,9 +96,10 @@ Status decode_tensor(const onnx::TensorProto& t, Tensor* out) {
       return Status::Error(what + " has unsupported element type " + std::to_string(t.data_type()));
   }
   if (!ok || !out->consistent())
-    return Status::Error(what + " holds " + std::to_string(out->is_float() ? out->f.size() : out->i.size()) +
-                         " elements (or a raw byte count that is not a whole number of them); its dims " +
-                         shape_str(out->shape) + " imply " + std::to_string(n) + " (truncated file?)");
+    return Status::Error(what + (raw ? " holds " + std::to_string(t.raw_data().size()) + " bytes of raw data"
+                                     : " holds " + std::to_string(out->is_float() ? out->f.size() : out->i.size()) + " elements") +
+                         "; its dims " + shape_str(out->shape) + " imply " + std::to_string(n) + " elements" +
+                         (raw ? " of " + std::to_string(dtype_size(t.data_type())) + " bytes" : std::string()) + " (truncated file?)");
   return Status::Ok();
 }
 
@@ -275,7 +288,19 @@ Status NodeReader::read(const onnx::NodeProto& p, int index) {
     }
   }
   for (const AttrSpec& a : schema->attrs) {
-    if (attrs.count(a.name)) continue;
+    auto given = attrs.find(a.name);
+    if (given != attrs.end()) {
+      const Attr& v = given->second;
+      std::vector<int64_t> values = v.kind == Attr::Kind::kInts ? v.ints : std::vector<int64_t>();
+      if (v.kind == Attr::Kind::kInt) values.push_back(v.i);
+      if (a.nonempty && v.kind == Attr::Kind::kInts && values.empty())
+        return Status::Error(where + ": attribute '" + a.name + "' is given but empty; expected one value per spatial axis");
+      for (int64_t x : values)
+        if (x < a.min || x > a.max)
+          return Status::Error(where + ": attribute '" + a.name + "' value " + std::to_string(x) + " is out of range; expected " +
+                               std::to_string(a.min) + " .. " + std::to_string(a.max));
+      continue;
+    }
     if (a.required) return Status::Error(where + ": required attribute '" + a.name + "' is missing");
     attrs[a.name] = a.default_value;
   }

@@ -12,6 +12,16 @@ AttrSpec F(const char* n, float d) { return {n, K::kFloat, false, Attr::Float(d)
 AttrSpec Is(const char* n) { return {n, K::kInts, false, Attr::Ints({})}; }
 AttrSpec S(const char* n, const char* d) { return {n, K::kString, false, Attr::String(d)}; }
 AttrSpec Req(AttrSpec a) { a.required = true; return a; }
+constexpr int64_t kDimMax = std::numeric_limits<int32_t>::max();
+// A per-spatial-axis list: when given, one value per axis, each in [lo, 2^31 - 1].
+AttrSpec Axes(const char* n, int64_t lo) {
+  AttrSpec a = Is(n);
+  a.min = lo;
+  a.max = kDimMax;
+  a.nonempty = true;
+  return a;
+}
+AttrSpec Ranged(AttrSpec a, int64_t lo, int64_t hi) { a.min = lo; a.max = hi; return a; }
 AttrSpec T(const char* n, Tensor d) {
   AttrSpec a{n, K::kTensor, false, Attr()};
   a.default_value.kind = K::kTensor;
@@ -23,15 +33,13 @@ constexpr int kMany = std::numeric_limits<int>::max();
 
 std::vector<OpSchema> make_table() {
   const std::vector<AttrSpec> none;
-  const std::vector<AttrSpec> conv_like = {S("auto_pad", "NOTSET"), Is("kernel_shape"), Is("pads"), Is("strides"),
-                                           Is("dilations")};
   std::vector<OpSchema> t = {
       // Activation ops (emitted as onebit operators) that may also fold.
-      {"Conv", 2, 3, 1, 1, {S("auto_pad", "NOTSET"), Is("kernel_shape"), Is("pads"), Is("strides"), Is("dilations"), I("group", 1)}},
+      {"Conv", 2, 3, 1, 1, {S("auto_pad", "NOTSET"), Axes("kernel_shape", 1), Axes("pads", 0), Axes("strides", 1), Axes("dilations", 1), Ranged(I("group", 1), 1, kDimMax)}},
       {"Gemm", 2, 3, 1, 1, {F("alpha", 1.0f), F("beta", 1.0f), I("transA", 0), I("transB", 0)}},
       {"MatMul", 2, 2, 1, 1, none},
-      {"MaxPool", 1, 1, 1, 2, {S("auto_pad", "NOTSET"), Req(Is("kernel_shape")), Is("pads"), Is("strides"), Is("dilations"), I("ceil_mode", 0), I("storage_order", 0)}},
-      {"AveragePool", 1, 1, 1, 1, {S("auto_pad", "NOTSET"), Req(Is("kernel_shape")), Is("pads"), Is("strides"), Is("dilations"), I("ceil_mode", 0), I("count_include_pad", 0)}},
+      {"MaxPool", 1, 1, 1, 2, {S("auto_pad", "NOTSET"), Req(Axes("kernel_shape", 1)), Axes("pads", 0), Axes("strides", 1), Axes("dilations", 1), Ranged(I("ceil_mode", 0), 0, 1), Ranged(I("storage_order", 0), 0, 1)}},
+      {"AveragePool", 1, 1, 1, 1, {S("auto_pad", "NOTSET"), Req(Axes("kernel_shape", 1)), Axes("pads", 0), Axes("strides", 1), Axes("dilations", 1), Ranged(I("ceil_mode", 0), 0, 1), Ranged(I("count_include_pad", 0), 0, 1)}},
       {"GlobalAveragePool", 1, 1, 1, 1, none},
       {"GlobalMaxPool", 1, 1, 1, 1, none},
       {"BatchNormalization", 5, 5, 1, 3, {F("epsilon", 1e-5f), F("momentum", 0.9f), I("training_mode", 0), I("spatial", 1)}},

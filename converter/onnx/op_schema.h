@@ -10,6 +10,7 @@
 // expands and length-checks them once the rank is known (ir/shape_inference.cc).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct AttrSpec {
   Attr::Kind kind;
   bool required = false;
   Attr default_value;  // used when !required and the node does not set it
+  // Value constraints for kInt / kInts, checked on import (before anything else reads the node):
+  int64_t min = INT64_MIN, max = INT64_MAX;
+  bool nonempty = false;  // kInts: when given, at least one value
 };
 
 struct OpSchema {

@@ -377,36 +377,34 @@ ONNX_CASE("Conv float strides", chain, ProtoMutation([](onnx::ModelProto& m) {
             a.set_f(2.0f);
           }),
           "node 'conv' (Conv): attribute 'strides' must be a list of ints, not a float")
-// BUG: an empty `dilations` list (present, 0 values) converts as if absent; ONNX requires one value per spatial
-// axis when the attribute is given (onnx checker / onnxruntime reject it), and issue 9 asks for every
-// attribute's length to be checked. The IR fills an absent list with its empty default, so the two look alike.
-ONNX_CASE("Conv empty dilations" * doctest::skip(), chain, ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "conv"), "dilations", {}); }),
-          "node 'conv' (Conv): attribute 'dilations' has 0 values; expected 2")
+// An empty `dilations` list (present, 0 values) is not the same as an absent one: ONNX requires one value per
+// spatial axis when the attribute is given (regression: it used to convert as if absent).
+ONNX_CASE("Conv empty dilations", chain, ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "conv"), "dilations", {}); }),
+          "node 'conv' (Conv): attribute 'dilations' is given but empty; expected one value per spatial axis")
 ONNX_CASE("Conv pads of 3 values", chain, ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "conv"), "pads", {1, 1, 1}); }),
           "node 'conv' (Conv): attribute 'pads' has 3 values; expected 4")
-// BUG: SIGFPE (integer division by zero) in onnx::convPoolShapeInference, reached from import_onnx's call of
-// onnx::shape_inference::InferShapes before the converter's own check (spatial.cc: "value 0 must be >= 1").
-ONNX_CASE("Conv strides of 0" * doctest::skip(), chain,
+// Regression: strides of 0 reached onnx::convPoolShapeInference (SIGFPE) before any onebit check; the schema's
+// value ranges are now checked on import, before ONNX's shape inference runs.
+ONNX_CASE("Conv strides of 0", chain,
           ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "conv"), "strides", {0, 1}); }),
-          "node 'conv' (Conv): attribute 'strides' value 0 must be >= 1")
-// BUG: as above (SIGFPE in onnx::convPoolShapeInference).
-ONNX_CASE("MaxPool strides of 0" * doctest::skip(), chain,
+          "node 'conv' (Conv): attribute 'strides' value 0 is out of range; expected 1 .. 2147483647")
+// Regression: as above.
+ONNX_CASE("MaxPool strides of 0", chain,
           ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "pool"), "strides", {2, 0}); }),
-          "node 'pool' (MaxPool): attribute 'strides' value 0 must be >= 1")
+          "node 'pool' (MaxPool): attribute 'strides' value 0 is out of range; expected 1 .. 2147483647")
 ONNX_CASE("Conv dilations of 0", chain,
           ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "conv"), "dilations", {1, 0}); }),
-          "node 'conv' (Conv): attribute 'dilations' value 0 must be >= 1")
+          "node 'conv' (Conv): attribute 'dilations' value 0 is out of range; expected 1 .. 2147483647")
 ONNX_CASE("Conv negative pads", chain,
           ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "conv"), "pads", {1, -1, 1, 1}); }),
-          "node 'conv' (Conv): attribute 'pads' value -1 must be >= 0")
+          "node 'conv' (Conv): attribute 'pads' value -1 is out of range; expected 0 .. 2147483647")
 ONNX_CASE("Conv pads of 2^40", chain,
           ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "conv"), "pads", {1, int64_t(1) << 40, 1, 1}); }),
           "node 'conv' (Conv): attribute 'pads' value 1099511627776")
-// BUG (message): the 2^40 pad above is reported as "value 1099511627776 must be >= 0"; the value is rejected for
-// being above 2^31-1, which the message should say.
-ONNX_CASE("Conv pads of 2^40: the message states the upper bound" * doctest::skip(), chain,
+// The message states the upper bound the value exceeds.
+ONNX_CASE("Conv pads of 2^40: the message states the upper bound", chain,
           ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "conv"), "pads", {1, int64_t(1) << 40, 1, 1}); }),
-          "node 'conv' (Conv): attribute 'pads' value 1099511627776", "2^31-1")
+          "node 'conv' (Conv): attribute 'pads' value 1099511627776", "expected 0 .. 2147483647")
 ONNX_CASE("Conv kernel_shape disagreeing with the weight", chain,
           ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "conv"), "kernel_shape", {5, 5}); }),
           "node 'conv' (Conv): attribute 'kernel_shape' [5, 5] disagrees with the weights' kernel [3, 3]")
@@ -511,14 +509,13 @@ ONNX_CASE("raw_data shorter than the dims imply", chain, ProtoMutation([](onnx::
             w.set_raw_data(w.raw_data().substr(0, 100));
           }),
           "initializer tensor 'W'", "its dims [16, 3, 3, 3] imply 432")
-// BUG (message): the 100-byte raw_data above is reported as "holds 0 elements (or a raw byte count that is not a
-// whole number of them)", but it holds 25 whole floats; the message should give what the file has.
-ONNX_CASE("raw_data shorter than the dims imply: the message gives its size" * doctest::skip(), chain,
+// The message gives what the file holds.
+ONNX_CASE("raw_data shorter than the dims imply: the message gives its size", chain,
           ProtoMutation([](onnx::ModelProto& m) {
             auto& w = init(m, "W");
             w.set_raw_data(w.raw_data().substr(0, 100));
           }),
-          "initializer tensor 'W'", "100 bytes", "imply 432")
+          "initializer tensor 'W'", "holds 100 bytes of raw data", "imply 432 elements of 4 bytes")
 ONNX_CASE("fixture: float_data shorter than the dims imply", binary_chain, ProtoMutation([](onnx::ModelProto& m) {
             auto& a = init(m, "1.alpha");
             a.clear_raw_data();
