@@ -410,7 +410,7 @@ ONNX_CASE("Conv kernel_shape disagreeing with the weight", chain,
           "node 'conv' (Conv): attribute 'kernel_shape' [5, 5] disagrees with the weights' kernel [3, 3]")
 ONNX_CASE("MaxPool one-element kernel_shape", chain,
           ProtoMutation([](onnx::ModelProto& m) { set_ints(node(m, "pool"), "kernel_shape", {2}); }),
-          "node 'pool' (MaxPool): kernel has 1 dims; the input has 2 spatial axes")
+          "node 'pool' (MaxPool): attribute 'kernel_shape' has 1 dims; the input has 2 spatial axes")
 ONNX_CASE("MaxPool without kernel_shape", chain, ProtoMutation([](onnx::ModelProto& m) {
             auto* attrs = node(m, "pool").mutable_attribute();
             for (int k = 0; k < attrs->size(); ++k)
