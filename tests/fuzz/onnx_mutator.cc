@@ -11,6 +11,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -143,7 +144,7 @@ void mutate_tensor(Rng& r, onnx::TensorProto* t) {
       std::string* raw = t->mutable_raw_data();
       switch (r() % 4) {
         case 0: raw->resize(raw->size() / 2); break;
-        case 1: if (!raw->empty()) raw->resize(raw->size() - 1 - below(r, 8)); break;
+        case 1: raw->resize(raw->size() - std::min(raw->size(), size_t(1) + below(r, 8))); break;
         case 2: raw->append(size_t(1 + r() % 16), char(r())); break;
         default: raw->clear(); break;
       }
