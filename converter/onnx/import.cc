@@ -8,6 +8,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "ir/shape_inference.h"
 #include "onnx/op_schema.h"
 
 namespace onebit::converter {
@@ -395,11 +396,15 @@ Status import_onnx(const std::string& bytes, const std::string& origin, const Im
     g.value(v).graph_output = true;
     g.outputs.push_back(v);
   }
-  // ONNX's own shape inference (with data propagation) runs only on a graph that passed the checks above
-  // (its implementation trusts what it reads: an undefined input has crashed it). Shapes it finds, and
-  // those the file states, are cross-checked against the IR's own inference.
+  // ONNX's own shape inference runs only on a graph that passed the checks above and onebit's own shape
+  // inference: its implementation trusts what it reads (an undefined input, and a Shape after an Add whose
+  // operands do not broadcast, crashed it: tests/fuzz/regressions/fuzz_convert). Its data propagation is off
+  // for the same reason (that is where the second crash was); the IR folds Shape chains itself. Shapes ONNX
+  // finds, and those the file states, are cross-checked against the IR's inference in every later round.
+  Status inferred = infer_shapes(&g);
+  if (!inferred.ok()) return inferred;
   try {
-    onnx::ShapeInferenceOptions so(false, 0, true);
+    onnx::ShapeInferenceOptions so(false, 0, false);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), so);
   } catch (const std::exception&) {
     // What it could not infer, the IR infers itself.
