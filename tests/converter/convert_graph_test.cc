@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "common/rng.h"
 #include "common/run_model.h"
 #include "convert.h"
 #include "onebit/interpreter.h"
@@ -17,27 +18,7 @@ using onebit::testing::Tensor;
 
 namespace {
 
-struct Rng {
-  std::mt19937 gen;
-  explicit Rng(uint32_t seed) : gen(seed) {}
-  std::vector<float> normal(size_t n, float stddev) {
-    std::normal_distribution<float> d(0.0f, stddev);
-    std::vector<float> v(n);
-    for (float& x : v) x = d(gen);
-    return v;
-  }
-  std::vector<float> uniform(size_t n, float lo, float hi) {
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(n);
-    for (float& x : v) x = d(gen);
-    return v;
-  }
-  std::vector<float> signs(size_t n) {
-    std::vector<float> v(n);
-    for (float& x : v) x = (gen() & 1) ? -1.0f : 1.0f;
-    return v;
-  }
-};
+using onebit::testing::Rng;
 
 void add_bn(OnnxTestGraph& t, Rng& r, const std::string& name, const std::string& in, const std::string& out, int64_t c) {
   t.initializer(name + ".g", {c}, r.uniform(size_t(c), 0.5f, 1.5f));

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/rng.h"
 #include "common/run_model.h"
 #include "convert.h"
 #include "ir/graph.h"
@@ -38,27 +39,7 @@ constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
 // ---------------------------------------------------------------------------------------------------------
 // Building graphs.
 
-struct Rng {
-  std::mt19937 gen;
-  explicit Rng(uint32_t seed) : gen(seed) {}
-  std::vector<float> normal(size_t n, float stddev = 1.0f) {
-    std::normal_distribution<float> d(0.0f, stddev);
-    std::vector<float> v(n);
-    for (float& x : v) x = d(gen);
-    return v;
-  }
-  std::vector<float> uniform(size_t n, float lo, float hi) {
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(n);
-    for (float& x : v) x = d(gen);
-    return v;
-  }
-  std::vector<float> signs(size_t n) {
-    std::vector<float> v(n);
-    for (float& x : v) x = (gen() & 1) ? -1.0f : 1.0f;
-    return v;
-  }
-};
+using onebit::testing::Rng;
 
 void attr_s(onnx::NodeProto& n, const std::string& name, const std::string& v) {
   auto* a = n.add_attribute();
