@@ -58,10 +58,10 @@ ValueId Graph::find_value(const std::string& name) const {
   return it == by_name_.end() ? kNoId : it->second;
 }
 
-std::string Graph::unique_name(const std::string& base) const {
+std::string Graph::unique_name(const std::string& base) {
   if (!by_name_.count(base)) return base;
-  for (int k = 1;; ++k) {
-    const std::string n = base + "_" + std::to_string(k);
+  for (int& k = next_suffix_[base];;) {
+    const std::string n = base + "_" + std::to_string(++k);
     if (!by_name_.count(n)) return n;
   }
 }

@@ -105,7 +105,7 @@ class Graph {
   /// Value by name, or kNoId.
   ValueId find_value(const std::string& name) const;
   /// A fresh value name based on `base` ("base", "base_1", ...).
-  std::string unique_name(const std::string& base) const;
+  std::string unique_name(const std::string& base);
   const Tensor* constant(ValueId v) const { return v == kNoId ? nullptr : values_[size_t(v)].constant.get(); }
   /// Turns `v` into a constant (its producer, if any, must be killed by the caller).
   void set_constant(ValueId v, Tensor t);
@@ -138,6 +138,7 @@ class Graph {
   std::vector<Value> values_;
   std::vector<Node> nodes_;
   std::map<std::string, ValueId> by_name_;
+  std::map<std::string, int> next_suffix_;  // per base name, so unique_name stays O(log n)
 };
 
 }  // namespace onebit::converter

@@ -11,6 +11,7 @@
 namespace onebit::converter {
 namespace {
 constexpr int kMaxRounds = 200;
+constexpr size_t kMaxFiringsPerNode = 100000;
 }
 
 const Rule* find_rule(const std::string& name) {
@@ -42,9 +43,14 @@ Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool
     const auto it = by_op.find(g.node(id).op);
     std::vector<const Rule*> rules = any_op;
     if (it != by_op.end()) rules.insert(rules.end(), it->second.begin(), it->second.end());
-    for (const Rule* rule : rules) {
+    // Rules that fire on this node may fire on it again (a binary conv absorbs one follower per firing):
+    // keep trying them here, so a chain of foldable followers takes one round, not one round each.
+    for (size_t k = 0, tries = 0; k < rules.size(); ++k) {
+      const Rule* rule = rules[k];
       if (g.node(id).dead) break;
       if (!rule->match(g, id, o)) continue;
+      if (++tries > kMaxFiringsPerNode)
+        return Status::Error(g.node(id).describe() + ": internal: rule '" + rule->name() + "' keeps matching");
       const size_t before = g.node_count();
       s = rule->apply(g, id, o, log);
       if (!s.ok()) return s;
@@ -57,6 +63,7 @@ Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool
       for (size_t n = before; n < g.node_count(); ++n) added.push_back(NodeId(n));
       s = infer_shapes_of(&g, added);
       if (!s.ok()) return s;
+      if (!g.node(id).dead) k = size_t(-1);  // start over on this node (++k makes it 0)
     }
   }
   return Status::Ok();
