@@ -36,7 +36,7 @@ Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, c
   ModelMetadata meta;
   meta.producer = options.float_reference ? "onebit-convert (float reference)" : "onebit-convert";
   meta.source = options.source.empty() ? origin : options.source;
-  if (!g.inputs.empty()) meta.input_shape = nhwc_shape(g.value(g.inputs[0]).shape);
+  if (!g.inputs.empty()) meta.input_shape = nhwc(g.value(g.inputs[0]).shape);
   meta.input_mean = options.input_mean;
   meta.input_std = options.input_std;
   meta.labels = options.labels;

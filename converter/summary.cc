@@ -5,11 +5,6 @@
 
 namespace onebit::converter {
 
-std::vector<int> nhwc_shape(const std::vector<int64_t>& s) {
-  if (s.size() == 4) return {int(s[0]), int(s[2]), int(s[3]), int(s[1])};
-  return std::vector<int>(s.begin(), s.end());
-}
-
 std::string format_summary(const SummaryInput& in) {
   std::ostringstream os;
   int binary = 0, fp = 0, folded = 0;

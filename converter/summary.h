@@ -27,7 +27,4 @@ struct SummaryInput {
 
 std::string format_summary(const SummaryInput& in);
 
-/// ONNX NCHW (or [N, C]) shape as onebit's NHWC.
-std::vector<int> nhwc_shape(const std::vector<int64_t>& s);
-
 }  // namespace onebit::converter

@@ -20,10 +20,6 @@ int onebit_axis(int64_t axis, int rank) {
   return axis >= 0 && axis < 4 ? map[axis] : -1;
 }
 
-bool channel_values(const Graph& g, ValueId v, int64_t channels, size_t rank, std::vector<float>* out) {
-  return per_channel(g, v, channels, rank, out);
-}
-
 void Emitter::record(const std::string& node, const std::string& what) {
   std::string& slot = report_.emitted[node];
   slot = slot.empty() ? what : slot + " + " + what;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 #include "onebit/builder.h"
@@ -30,5 +31,8 @@ struct EmitReport {
 };
 
 Status emit_model(const Graph& g, const EmitOptions& options, ModelBuilder* builder, EmitReport* report);
+
+/// An ONNX NCHW (or [N, C]) shape in onebit's NHWC order.
+std::vector<int> nhwc(const std::vector<int64_t>& onnx_shape);
 
 }  // namespace onebit::converter

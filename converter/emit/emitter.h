@@ -45,10 +45,7 @@ class Emitter {
   std::vector<int> ids_;  // builder tensor per IR value, -1 if not emitted
 };
 
-std::vector<int> nhwc(const std::vector<int64_t>& onnx_shape);
 /// Axis of an ONNX rank-`rank` tensor in onebit's layout.
 int onebit_axis(int64_t axis, int rank);
-/// Constant `v` as per-channel values (see rules/match.h); empty on failure.
-bool channel_values(const Graph& g, ValueId v, int64_t channels, size_t rank, std::vector<float>* out);
 
 }  // namespace onebit::converter
