@@ -1,10 +1,10 @@
 #include "audit.h"
 
-#include <cmath>
 #include <set>
 
 #include "evaluator/evaluate.h"
 #include "ir/onebit_ops.h"
+#include "rules/match.h"
 
 namespace onebit::converter {
 namespace {
@@ -28,23 +28,13 @@ std::string weight_problem(const Graph& g, const Node& n) {
   if (n.op != "Conv" && (g.value(n.in(0)).shape.size() != 2 || t->shape.size() != 2))
     return "it is not a [N, K] x [K, M] product (input " + shape_str(g.value(n.in(0)).shape) + ", weights " + shape_str(t->shape) + ")";
   if (n.op == "Gemm" && n.i("transA")) return "transA=1 is not supported";
-  // Find the first row that is not ±s.
-  const bool rows_out = n.op == "Conv" || (n.op == "Gemm" && n.i("transB"));
-  const int64_t out = rows_out ? t->shape[0] : t->shape[1];
-  const int64_t per = out > 0 ? t->elements() / out : 0;
-  for (int64_t o = 0; o < out; ++o) {
-    double sum = 0;
-    auto at = [&](int64_t i) { return t->as_float(rows_out ? o * per + i : i * out + o); };
-    for (int64_t i = 0; i < per; ++i) sum += std::fabs(at(i));
-    const float s = float(sum / double(per));
-    for (int64_t i = 0; i < per; ++i) {
-      const float v = at(i);
-      if (v == 0.0f || !(std::fabs(std::fabs(v) - s) <= 1e-5f * s))
-        return "its weights are not binary: output channel " + std::to_string(o) + " has weights " +
-               std::to_string(at(0)) + " and " + std::to_string(v) +
-               (v == 0.0f ? " (a weight of exactly 0 cannot be binarized)" : "") + ", not ±1 or ±s per output channel";
-    }
-  }
+  if (!t->is_float()) return std::string("its weights are ") + dtype_name(t->dtype) + ", not float";
+  // The same test the binary rules apply, for its message.
+  std::vector<float> rows = t->f, signs, magnitudes;
+  int64_t out = t->shape.empty() ? 0 : t->shape[0], k = 0;
+  if (n.op != "Conv") fc_weight_matrix(g, n, &rows, &out, &k);
+  std::string why;
+  if (!split_sign_magnitude(rows, out, &signs, &magnitudes, &why)) return "its weights are not binary: " + why;
   if (n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return "its bias is not a constant: " + why_not_constant(g, n.in(2));
   return "its geometry or input is not supported by the binary rules";
 }

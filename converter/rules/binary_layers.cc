@@ -19,35 +19,6 @@
 namespace onebit::converter {
 namespace {
 
-// Splits w ([out][rest]) into ±1 signs and per-output magnitudes; false with *why if a row is not ±s.
-bool sign_magnitude(const std::vector<float>& w, int64_t out, std::vector<float>* signs, std::vector<float>* mag,
-                    std::string* why) {
-  if (out <= 0 || w.empty() || w.size() % size_t(out) != 0) {
-    *why = "weight count is not a multiple of the output channels";
-    return false;
-  }
-  const size_t per = w.size() / size_t(out);
-  signs->resize(w.size());
-  mag->assign(size_t(out), 0.0f);
-  for (size_t o = 0; o < size_t(out); ++o) {
-    double sum = 0;
-    for (size_t i = 0; i < per; ++i) sum += std::fabs(w[o * per + i]);
-    const float s = float(sum / double(per));
-    for (size_t i = 0; i < per; ++i) {
-      const float v = w[o * per + i];
-      if (v == 0.0f || !(std::fabs(std::fabs(v) - s) <= 1e-5f * s)) {
-        *why = "output channel " + std::to_string(o) + " has weights " + std::to_string(w[o * per]) + " and " +
-               std::to_string(v) + (v == 0.0f ? " (a weight of exactly 0 cannot be binarized)" : "") +
-               ", not ±1 or ±s per output channel";
-        return false;
-      }
-      (*signs)[o * per + i] = v < 0 ? -1.0f : 1.0f;
-    }
-    (*mag)[o] = s;
-  }
-  return true;
-}
-
 struct BinaryInput {
   ValueId bits = kNoId;
   const Node* pad = nullptr;
@@ -97,7 +68,7 @@ bool conv_match(const Graph& g, NodeId id, const RewriteOptions&) {
   if (n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return false;
   std::vector<float> s, m;
   std::string why;
-  return sign_magnitude(w->f, w->shape[0], &s, &m, &why);
+  return split_sign_magnitude(w->f, w->shape[0], &s, &m, &why);
 }
 
 Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
@@ -108,7 +79,7 @@ Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   const Tensor& w = *g.constant(n.in(1));
   std::vector<float> signs, mult;
   std::string why;
-  sign_magnitude(w.f, w.shape[0], &signs, &mult, &why);
+  split_sign_magnitude(w.f, w.shape[0], &signs, &mult, &why);
   std::vector<float> bias(size_t(w.shape[0]), 0.0f);
   if (n.in(2) != kNoId) {
     const Tensor& t = *g.constant(n.in(2));
@@ -144,22 +115,6 @@ Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   return Status::Ok();
 }
 
-// [out][in] weights of a Gemm / MatMul with constant B, or false.
-bool fc_weights(const Graph& g, const Node& n, std::vector<float>* w, int64_t* out, int64_t* k) {
-  const Tensor* b = g.constant(n.in(1));
-  if (b == nullptr || !b->is_float() || b->shape.size() != 2) return false;
-  const bool gemm = n.op == "Gemm";
-  if (gemm && n.i("transA")) return false;
-  const bool tb = gemm && n.i("transB");
-  *out = tb ? b->shape[0] : b->shape[1];
-  *k = tb ? b->shape[1] : b->shape[0];
-  w->resize(size_t(*out * *k));
-  const float alpha = gemm ? n.f("alpha") : 1.0f;
-  for (int64_t o = 0; o < *out; ++o)
-    for (int64_t i = 0; i < *k; ++i) (*w)[size_t(o * *k + i)] = alpha * (tb ? b->f[size_t(o * *k + i)] : b->f[size_t(i * *out + o)]);
-  return true;
-}
-
 bool fc_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& n = g.node(id);
   const Node* deq = producer_of(g, n.in(0), ops::kDequantize);
@@ -167,9 +122,9 @@ bool fc_match(const Graph& g, NodeId id, const RewriteOptions&) {
   std::vector<float> w, s, m;
   int64_t out, k;
   std::string why;
-  if (deq == nullptr || xs == nullptr || xs->size() != 2 || !fc_weights(g, n, &w, &out, &k)) return false;
+  if (deq == nullptr || xs == nullptr || xs->size() != 2 || !fc_weight_matrix(g, n, &w, &out, &k)) return false;
   if (n.op == "Gemm" && n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return false;
-  return sign_magnitude(w, out, &s, &m, &why);
+  return split_sign_magnitude(w, out, &s, &m, &why);
 }
 
 Status fc_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
@@ -177,8 +132,8 @@ Status fc_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
   std::vector<float> w, signs, mult;
   int64_t out_c, k;
   std::string why;
-  fc_weights(g, n, &w, &out_c, &k);
-  sign_magnitude(w, out_c, &signs, &mult, &why);
+  fc_weight_matrix(g, n, &w, &out_c, &k);
+  split_sign_magnitude(w, out_c, &signs, &mult, &why);
   std::vector<float> bias(size_t(out_c), 0.0f);
   if (n.op == "Gemm" && n.in(2) != kNoId) {
     std::vector<float> c;

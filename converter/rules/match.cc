@@ -70,4 +70,50 @@ bool batch_norm_affine(const Graph& g, const Node& bn, std::vector<float>* scale
   return true;
 }
 
+// (match.h) Splits w ([out][rest]) into ±1 signs and per-output magnitudes; false with *why if a row is not ±s.
+bool split_sign_magnitude(const std::vector<float>& w, int64_t out, std::vector<float>* signs, std::vector<float>* mag,
+                    std::string* why) {
+  if (out <= 0 || w.empty() || w.size() % size_t(out) != 0) {
+    *why = "weight count is not a multiple of the output channels";
+    return false;
+  }
+  const size_t per = w.size() / size_t(out);
+  signs->resize(w.size());
+  mag->assign(size_t(out), 0.0f);
+  for (size_t o = 0; o < size_t(out); ++o) {
+    double sum = 0;
+    for (size_t i = 0; i < per; ++i) sum += std::fabs(w[o * per + i]);
+    const float s = float(sum / double(per));
+    for (size_t i = 0; i < per; ++i) {
+      const float v = w[o * per + i];
+      if (v == 0.0f || !(std::fabs(std::fabs(v) - s) <= 1e-5f * s)) {
+        *why = "output channel " + std::to_string(o) + " has weight " + std::to_string(v) +
+               (v == 0.0f ? " (a weight of exactly 0 cannot be binarized)"
+                          : " where its mean magnitude is " + std::to_string(s)) +
+               ", not ±1 or ±s per output channel";
+        return false;
+      }
+      (*signs)[o * per + i] = v < 0 ? -1.0f : 1.0f;
+    }
+    (*mag)[o] = s;
+  }
+  return true;
+}
+
+// [out][in] weights of a Gemm / MatMul with constant B, or false.
+bool fc_weight_matrix(const Graph& g, const Node& n, std::vector<float>* w, int64_t* out, int64_t* k) {
+  const Tensor* b = g.constant(n.in(1));
+  if (b == nullptr || !b->is_float() || b->shape.size() != 2) return false;
+  const bool gemm = n.op == "Gemm";
+  if (gemm && n.i("transA")) return false;
+  const bool tb = gemm && n.i("transB");
+  *out = tb ? b->shape[0] : b->shape[1];
+  *k = tb ? b->shape[1] : b->shape[0];
+  w->resize(size_t(*out * *k));
+  const float alpha = gemm ? n.f("alpha") : 1.0f;
+  for (int64_t o = 0; o < *out; ++o)
+    for (int64_t i = 0; i < *k; ++i) (*w)[size_t(o * *k + i)] = alpha * (tb ? b->f[size_t(o * *k + i)] : b->f[size_t(i * *out + o)]);
+  return true;
+}
+
 }  // namespace onebit::converter

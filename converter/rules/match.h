@@ -24,6 +24,13 @@ bool clip_bounds(const Graph& g, const Node& clip, float* lo, float* hi);
 const std::vector<int64_t>* known_shape(const Graph& g, ValueId v);
 /// A float constant of shape [c] (per-channel vectors of onebit ops).
 ValueId vector_constant(Graph& g, const std::string& name, std::vector<float> v);
+/// Splits `w` ([out][rest]) into ±1 signs and per-output magnitudes (the mean |w| of the row); false, with
+/// *why naming the first offending output channel and weights, if a row is not ±s (or holds an exact 0).
+bool split_sign_magnitude(const std::vector<float>& w, int64_t out, std::vector<float>* signs, std::vector<float>* mag,
+                          std::string* why);
+/// The constant B of a Gemm (alpha applied, transA = 0) or MatMul as an [out][in] matrix; false if B is not a
+/// constant float matrix or transA is set.
+bool fc_weight_matrix(const Graph& g, const Node& n, std::vector<float>* w, int64_t* out, int64_t* k);
 /// BatchNormalization with constant parameters as y = scale * x + shift per channel.
 bool batch_norm_affine(const Graph& g, const Node& bn, std::vector<float>* scale, std::vector<float>* shift);
 
