@@ -21,6 +21,14 @@ bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>&
   return true;
 }
 
+void shape_op_range(const Node& n, int64_t rank, int64_t* begin, int64_t* end) {
+  int64_t b = n.i("start"), e = std::min<int64_t>(n.i("end"), rank);
+  if (b < 0) b += rank;
+  if (e < 0) e += rank;
+  *begin = std::clamp<int64_t>(b, 0, rank);
+  *end = std::clamp<int64_t>(e, *begin, rank);
+}
+
 namespace {
 
 const std::set<std::string>& unary_same_shape() {
@@ -306,14 +314,10 @@ Status Inferer::infer(const Node& n, std::vector<std::vector<int64_t>>* shapes, 
     return one(s);
   }
   if (op == "Shape") {
-    const int64_t r = int64_t(x.size());
-    int64_t b = n.i("start"), e = std::min<int64_t>(n.i("end"), r);
-    if (b < 0) b += r;
-    if (e < 0) e += r;
-    b = std::clamp<int64_t>(b, 0, r);
-    e = std::clamp<int64_t>(e, 0, r);
+    int64_t b, e;
+    shape_op_range(n, int64_t(x.size()), &b, &e);
     *dtype = DType::kInt64;
-    return one({std::max<int64_t>(0, e - b)});
+    return one({e - b});
   }
   if (op == "Size") {
     *dtype = DType::kInt64;

@@ -15,6 +15,10 @@ Status infer_shapes(Graph* g);
 /// The same for just these nodes, in the order given (producers first): after a rewrite, the nodes it added.
 Status infer_shapes_of(Graph* g, const std::vector<NodeId>& nodes);
 
+/// The dims [*begin, *end) of a rank-`rank` input that Shape's start/end attributes select (opset 15:
+/// negative values count from the end, both clamped to [0, rank]; an empty range when end <= start).
+void shape_op_range(const Node& shape_node, int64_t rank, int64_t* begin, int64_t* end);
+
 /// numpy-style broadcast of two shapes; false if incompatible.
 bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out);
 

@@ -4,6 +4,7 @@
 // power-of-two scales, ...) reach the binary-conv rule as one constant tensor, and Shape -> Gather ->
 // Concat -> Reshape / Expand chains become constant shapes.
 #include "evaluator/evaluate.h"
+#include "ir/shape_inference.h"
 #include "onnx/op_schema.h"
 #include "rules/rule_util.h"
 
@@ -28,12 +29,8 @@ Status fold(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
     if (n.op == "Size") {
       outs.push_back(Tensor::ints({}, {shape_elements(shape)}));
     } else {
-      const int64_t r = int64_t(shape.size());
-      int64_t b = n.i("start"), e = std::min<int64_t>(n.i("end"), r);
-      if (b < 0) b += r;
-      if (e < 0) e += r;
-      b = std::clamp<int64_t>(b, 0, r);
-      e = std::clamp<int64_t>(e, b, r);
+      int64_t b, e;
+      shape_op_range(n, int64_t(shape.size()), &b, &e);
       outs.push_back(Tensor::ints({e - b}, std::vector<int64_t>(shape.begin() + b, shape.begin() + e)));
     }
   } else {

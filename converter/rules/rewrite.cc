@@ -74,12 +74,8 @@ Status rewrite_to_fixed_point(Graph* g, const RewriteOptions& o, RewriteLog* log
     bool changed = false;
     Status s = rewrite_once(g, o, log, &changed);
     if (!s.ok()) return s;
-    if (!changed) {
-      s = infer_shapes(g);
-      if (!s.ok()) return s;
-      for (const std::string& n : g->remove_dead()) log->note(n.substr(0, n.rfind(" (")), "removed (no output depends on it)");
-      return Status::Ok();
-    }
+    // A round that changed nothing began with dead-node removal and shape inference: the graph is final.
+    if (!changed) return Status::Ok();
   }
   return Status::Error("internal: rewrite rules did not reach a fixed point in " + std::to_string(kMaxRounds) + " rounds");
 }
