@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "onebit/export.h"
 #include "onebit/model.h"
 #include "onebit/status.h"
 
@@ -52,7 +53,7 @@ struct OpProfile {
   int64_t float_macs = 0;
 };
 
-class Interpreter {
+class ONEBIT_API Interpreter {
  public:
   ~Interpreter();
   Interpreter(const Interpreter&) = delete;
@@ -75,6 +76,9 @@ class Interpreter {
   Status invoke();
 
   size_t arena_bytes() const;
+  /// The least any arena plan could take for this model: the largest sum of the buffers live at one step
+  /// (activations, graph inputs and outputs, scratch). arena_bytes() / this = the planner's overhead.
+  size_t arena_lower_bound_bytes() const;
   /// Diagnostics (planner tests, memory reports): where activation tensor `tensor` (an index into the
   /// model's tensors) lives in the arena. False for constants and tensors no operator uses.
   bool tensor_arena_span(int tensor, size_t* offset, size_t* bytes) const;

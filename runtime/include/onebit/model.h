@@ -19,12 +19,36 @@
 #include <string>
 #include <vector>
 
+#include "onebit/export.h"
 #include "onebit/status.h"
 
 namespace onebit {
-namespace fb { struct Model; }
+namespace rt { struct ModelAccess; }
 
 inline constexpr uint32_t kFormatVersion = 1;
+
+/// What the model file says about itself (its Metadata table; empty fields when the file has none).
+struct ModelInfo {
+  uint32_t format_version = 0;
+  std::string producer;             // e.g. "onebit-convert"
+  std::string source;               // e.g. the ONNX file it was converted from
+  std::vector<int> input_shape;     // as the producer recorded it (NHWC)
+  /// Input normalization the model expects the caller to apply, x' = (x - mean[c]) / std[c]: one value, or
+  /// one per input channel; empty when none was recorded.
+  std::vector<float> input_mean, input_std;
+  std::vector<std::string> labels;  // class names, one per output class, or empty
+};
+
+/// One operator as the file declares it, in execution order (the order of Interpreter::profile()).
+struct OperatorInfo {
+  std::string name;                 // source node name
+  std::string type;                 // e.g. "BinaryConv2D", "LogSoftmax"
+  std::vector<int> output_shape;    // NHWC or [N, C]
+  int64_t binary_params = 0;        // elements of bitpacked constant inputs (one bit each)
+  int64_t float_params = 0;         // elements of float / int32 constant inputs
+  uint64_t param_bytes = 0;         // bytes those constants take in the file
+  bool binary = false;              // computes on bitpacked data (BinaryConv2D, BinaryFullyConnected, ...)
+};
 
 /// Limits of what a model file may declare, checked while loading (before anything of that size is
 /// allocated). The defaults accept every real model by a wide margin.
@@ -43,7 +67,7 @@ struct LoadOptions {
   size_t map_threshold_bytes = size_t(16) << 20;
 };
 
-class Model {
+class ONEBIT_API Model {
  public:
   ~Model();
   Model(const Model&) = delete;
@@ -57,27 +81,18 @@ class Model {
   static Status load_buffer(const void* data, size_t size, std::unique_ptr<Model>* model);
   static Status load_buffer(const void* data, size_t size, const LoadOptions& options, std::unique_ptr<Model>* model);
 
-  const fb::Model& fb() const { return *root_; }
-  const uint8_t* data() const { return data_; }
-  size_t size_bytes() const { return size_; }
+  /// The file's bytes (valid for the Model's lifetime) and their count.
+  const uint8_t* data() const;
+  size_t size_bytes() const;
+  const ModelInfo& info() const;
+  /// Every operator in execution order, with its parameter counts.
+  const std::vector<OperatorInfo>& operators() const;
 
  private:
-  Model() = default;
-  static Status finish_load(std::unique_ptr<Model> model, const std::string& origin, const LoadOptions& options,
-                            std::unique_ptr<Model>* out);
-  static Status read_file(int fd, size_t size, const std::string& path, Model* model);
-  uint8_t* own(size_t size);  // aligned storage of `size` bytes + slack in owned_
-
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-  void* mapping_ = nullptr;        // mmap'ed file, or null
-  std::vector<uint8_t> owned_;     // copied buffer (aligned storage managed in model.cc)
-  const fb::Model* root_ = nullptr;
+  Model();
+  friend struct rt::ModelAccess;  // the runtime's own access to the validated FlatBuffer
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
-
-/// Semantic validation of a verified FlatBuffer (exposed for tests): indices in range, shapes consistent,
-/// buffer sizes equal to what shapes imply, tensor sizes within options.max_tensor_bytes, operator input
-/// dtypes, no use before definition, no graph input or output listed twice.
-Status validate_model(const fb::Model& model, const LoadOptions& options = LoadOptions());
 
 }  // namespace onebit

@@ -1,0 +1,147 @@
+/* onebit C API (C99). Opaque handles over the C++ Model and Interpreter; usable from C, C++, Rust (bindgen)
+ * and Python (ctypes: the onebit Python module is built on this header).
+ *
+ *   onebit_model* m;
+ *   if (onebit_model_load_file("model.fb", &m) != ONEBIT_OK) { puts(onebit_last_error()); return 1; }
+ *   onebit_interpreter_options o;
+ *   onebit_interpreter_options_init(&o);
+ *   o.threads = 2;
+ *   onebit_interpreter* it;
+ *   if (onebit_interpreter_create(m, &o, &it) != ONEBIT_OK) { ... }
+ *   memcpy(onebit_interpreter_input(it, 0), x, sizeof(float) * onebit_interpreter_input_size(it, 0));
+ *   if (onebit_interpreter_invoke(it) != ONEBIT_OK) { ... }
+ *   const float* y = onebit_interpreter_output(it, 0);
+ *   onebit_interpreter_destroy(it);   (before the model it was created from)
+ *   onebit_model_destroy(m);
+ *
+ * Contracts:
+ * - Every function that can fail returns an onebit_status; on failure it leaves *out untouched (NULL-safe
+ *   handles stay NULL) and sets the calling thread's last error message (onebit_last_error). Nothing aborts
+ *   or throws across this boundary: null pointers and out-of-range indices are ONEBIT_INVALID_ARGUMENT.
+ * - Functions returning a pointer or a count return NULL / 0 for a NULL handle or an index out of range
+ *   (and set the last error).
+ * - Tensors are float32, NHWC for feature maps or [N, C]; bitpacked graph outputs are unpacked to ±1 floats.
+ * - A model must outlive every interpreter created from it. A model may be shared by interpreters in
+ *   several threads; an interpreter is used by one thread at a time.
+ * - Strings returned are owned by the handle they came from and valid for its lifetime.
+ */
+#ifndef ONEBIT_ONEBIT_H_
+#define ONEBIT_ONEBIT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ONEBIT_C_API __attribute__((visibility("default")))
+#else
+#define ONEBIT_C_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum onebit_status {
+  ONEBIT_OK = 0,
+  /** The model file, the input or the runtime reported an error (message in onebit_last_error). */
+  ONEBIT_ERROR = 1,
+  /** A null handle or pointer, an index out of range, or an options struct of an unknown size. */
+  ONEBIT_INVALID_ARGUMENT = 2
+} onebit_status;
+
+typedef struct onebit_model onebit_model;
+typedef struct onebit_interpreter onebit_interpreter;
+
+/** "0.1.0": the library's version (the SONAME is libonebit.so.<major>). */
+ONEBIT_C_API const char* onebit_version(void);
+/** The calling thread's last error message; "" when none. Valid until the thread's next onebit call. */
+ONEBIT_C_API const char* onebit_last_error(void);
+
+/* ---- Model ---- */
+/** Reads and validates a model file (see onebit/model.h for the loading rules). */
+ONEBIT_C_API onebit_status onebit_model_load_file(const char* path, onebit_model** out);
+/** Copies `size` bytes and validates them; the caller's buffer may be freed afterwards. */
+ONEBIT_C_API onebit_status onebit_model_load_buffer(const void* data, size_t size, onebit_model** out);
+/** NULL is allowed (no-op). */
+ONEBIT_C_API void onebit_model_destroy(onebit_model* model);
+ONEBIT_C_API size_t onebit_model_size_bytes(const onebit_model* model);
+/** Class labels recorded in the model (0 when none); label(i) is NULL when i is out of range. */
+ONEBIT_C_API size_t onebit_model_label_count(const onebit_model* model);
+ONEBIT_C_API const char* onebit_model_label(const onebit_model* model, size_t i);
+/** Input normalization the caller is expected to apply, x' = (x - mean[c]) / std[c]: returns the number of
+ * values (0 none, 1 for all channels, or one per channel) and sets *values to them. */
+ONEBIT_C_API size_t onebit_model_input_mean(const onebit_model* model, const float** values);
+ONEBIT_C_API size_t onebit_model_input_std(const onebit_model* model, const float** values);
+
+/* ---- Interpreter ---- */
+typedef struct onebit_interpreter_options {
+  /** sizeof(onebit_interpreter_options), set by onebit_interpreter_options_init: fields are only ever
+   * appended, and the library reads only the fields a caller's struct has. */
+  size_t struct_size;
+  /** Threads of the pool shared by onebit's kernels and XNNPACK; 1 (default) = no pool at all. */
+  int threads;
+  /** NULL or "" = best for this CPU (or the ONEBIT_ISA environment variable), else "scalar", "avx2",
+   * "avx512vpopcnt" or "neon"; asking for one the CPU or the build lacks is an error at create. */
+  const char* isa;
+  /** Nonzero: record per-operator wall time on every invoke. */
+  int profiling;
+  /** Memory budget of create in bytes; 0 = the default (1 GiB). */
+  size_t max_arena_bytes;
+} onebit_interpreter_options;
+
+/** Fills in the defaults (threads 1, best ISA, no profiling, default budget) and struct_size. */
+ONEBIT_C_API void onebit_interpreter_options_init(onebit_interpreter_options* options);
+/** options may be NULL (defaults). Plans memory and prepares every operator. */
+ONEBIT_C_API onebit_status onebit_interpreter_create(const onebit_model* model,
+                                                     const onebit_interpreter_options* options,
+                                                     onebit_interpreter** out);
+/** NULL is allowed (no-op). */
+ONEBIT_C_API void onebit_interpreter_destroy(onebit_interpreter* interpreter);
+
+ONEBIT_C_API size_t onebit_interpreter_input_count(const onebit_interpreter* interpreter);
+ONEBIT_C_API size_t onebit_interpreter_output_count(const onebit_interpreter* interpreter);
+ONEBIT_C_API const char* onebit_interpreter_input_name(const onebit_interpreter* interpreter, size_t i);
+ONEBIT_C_API const char* onebit_interpreter_output_name(const onebit_interpreter* interpreter, size_t i);
+/** Shape (NHWC or [N, C]): *dims points at *rank ints owned by the interpreter. */
+ONEBIT_C_API onebit_status onebit_interpreter_input_shape(const onebit_interpreter* interpreter, size_t i,
+                                                          const int** dims, size_t* rank);
+ONEBIT_C_API onebit_status onebit_interpreter_output_shape(const onebit_interpreter* interpreter, size_t i,
+                                                           const int** dims, size_t* rank);
+/** Number of float elements of input / output i (the product of its shape). */
+ONEBIT_C_API size_t onebit_interpreter_input_size(const onebit_interpreter* interpreter, size_t i);
+ONEBIT_C_API size_t onebit_interpreter_output_size(const onebit_interpreter* interpreter, size_t i);
+/** Input buffer, valid for the interpreter's lifetime; invoke never writes it. */
+ONEBIT_C_API float* onebit_interpreter_input(onebit_interpreter* interpreter, size_t i);
+/** Output buffer, valid until the next invoke. */
+ONEBIT_C_API const float* onebit_interpreter_output(const onebit_interpreter* interpreter, size_t i);
+ONEBIT_C_API onebit_status onebit_interpreter_invoke(onebit_interpreter* interpreter);
+
+ONEBIT_C_API size_t onebit_interpreter_arena_bytes(const onebit_interpreter* interpreter);
+/** The kernel path in use: "scalar", "avx2", "avx512vpopcnt" or "neon". */
+ONEBIT_C_API const char* onebit_interpreter_isa(const onebit_interpreter* interpreter);
+ONEBIT_C_API int onebit_interpreter_threads(const onebit_interpreter* interpreter);
+
+/* ---- Profiling (per operator, execution order) ---- */
+typedef struct onebit_op_profile {
+  const char* name;          /* source node name */
+  const char* type;          /* e.g. "BinaryConv2D" */
+  const int* output_shape;
+  size_t output_rank;
+  double last_ms;            /* latest profiled invoke */
+  double median_ms;          /* over all profiled invokes since create / clear (0 when none) */
+  size_t samples;            /* profiled invokes recorded */
+  int64_t binary_macs;
+  int64_t float_macs;
+} onebit_op_profile;
+
+ONEBIT_C_API size_t onebit_interpreter_op_count(const onebit_interpreter* interpreter);
+/** Fills *out for operator i; the pointers in it are valid until the next invoke or clear. */
+ONEBIT_C_API onebit_status onebit_interpreter_op_profile(const onebit_interpreter* interpreter, size_t i,
+                                                         onebit_op_profile* out);
+ONEBIT_C_API void onebit_interpreter_clear_profile(onebit_interpreter* interpreter);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ONEBIT_ONEBIT_H_ */
