@@ -1,0 +1,502 @@
+// The C API of onebit/onebit.h over the C++ Model and Interpreter.
+//
+// Error handling: every entry point runs its body inside guard(), which catches every exception
+// (std::bad_alloc becomes "out of memory", anything else its what() or "unknown exception") and returns an
+// onebit_status; nothing throws or aborts across the C boundary. Argument checks (null handles, null out
+// pointers, indices out of range) are ONEBIT_INVALID_ARGUMENT with a message naming the function and the
+// argument. Every call except onebit_last_error, onebit_version and the two destroy functions sets the
+// calling thread's last error: to the message on failure, to "" on success (destroy leaves it alone, so a
+// caller may clean up before printing the error that made it give up). The message lives in a thread_local std::string; if even
+// storing it fails (out of memory), onebit_last_error returns a static "out of memory".
+//
+// onebit_interpreter_options.struct_size: a field is read only when the caller's struct contains all of it
+// (struct_size >= offsetof(field) + sizeof(field)); absent fields keep their defaults. A struct_size smaller
+// than offsetof(threads) + sizeof(int) (= sizeof(size_t) + sizeof(int) on every ABI we build for), which
+// includes 0, is rejected as ONEBIT_INVALID_ARGUMENT (it has no field at all: most likely an options struct
+// that was never passed to onebit_interpreter_options_init). Sizes larger than today's struct are accepted
+// (a caller built against a newer header: its extra fields are ignored) up to kMaxOptionsStructSize; beyond
+// that the size is garbage, not a newer header, and is rejected as well.
+//
+// Profiling: onebit_interpreter_op_count is the model's operator count whether or not the interpreter
+// profiles. Without profiling, op_profile gives each operator's name, type and output shape (from
+// Model::operators()) with zero times, samples and MAC counts (the MAC counts are only known to a
+// profiling interpreter). median_ms is the median of OpProfile::samples_ms (the mean of the two middle
+// samples for an even count; 0 when there is none).
+#include "onebit/onebit.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "onebit/interpreter.h"
+#include "onebit/model.h"
+
+#ifndef ONEBIT_VERSION_STRING
+#define ONEBIT_VERSION_STRING "0.1.0"
+#endif
+
+struct onebit_model {
+  std::unique_ptr<onebit::Model> model;
+};
+
+struct onebit_interpreter {
+  std::unique_ptr<onebit::Interpreter> it;
+  const onebit::Model* model = nullptr;  // for op_profile without profiling (outlives the interpreter)
+  std::vector<size_t> input_sizes, output_sizes;  // element counts, computed once at create
+  mutable std::vector<double> median_scratch;     // op_profile's copy of samples_ms (reserved at create)
+};
+
+namespace {
+
+constexpr size_t kMaxOptionsStructSize = 4096;
+
+thread_local std::string t_error_storage;
+thread_local const char* t_error = "";
+
+void clear_error() noexcept {
+  t_error_storage.clear();  // never allocates
+  t_error = "";
+}
+
+void set_error(const char* message) noexcept {
+  try {
+    t_error_storage.assign(message);
+    t_error = t_error_storage.c_str();
+  } catch (...) {
+    t_error = "out of memory";
+  }
+}
+
+void set_error(const std::string& message) noexcept { set_error(message.c_str()); }
+
+/// An argument error: the message is already set when this returns.
+onebit_status invalid(const char* function, const std::string& what) noexcept {
+  try {
+    set_error(std::string(function) + ": " + what);
+  } catch (...) {
+    t_error = "out of memory";
+  }
+  return ONEBIT_INVALID_ARGUMENT;
+}
+
+onebit_status from_status(const onebit::Status& s) noexcept {
+  if (s.ok()) {
+    clear_error();
+    return ONEBIT_OK;
+  }
+  set_error(s.message());
+  return ONEBIT_ERROR;
+}
+
+/// Runs `body` (returning an onebit_status) with every exception turned into ONEBIT_ERROR. On success the
+/// last error is cleared (body need not).
+template <typename F>
+onebit_status guard(const char* function, F&& body) noexcept {
+  try {
+    const onebit_status s = body();
+    if (s == ONEBIT_OK) clear_error();
+    return s;
+  } catch (const std::bad_alloc&) {
+    try {
+      set_error(std::string(function) + ": out of memory");
+    } catch (...) {
+      t_error = "out of memory";
+    }
+  } catch (const std::exception& e) {
+    try {
+      set_error(std::string(function) + ": " + e.what());
+    } catch (...) {
+      t_error = "out of memory";
+    }
+  } catch (...) {
+    try {
+      set_error(std::string(function) + ": unknown exception");
+    } catch (...) {
+      t_error = "out of memory";
+    }
+  }
+  return ONEBIT_ERROR;
+}
+
+/// guard() for functions returning a value: `fallback` on any failure.
+template <typename T, typename F>
+T guard_value(const char* function, T fallback, F&& body) noexcept {
+  T result = fallback;
+  const onebit_status s = guard(function, [&]() -> onebit_status { return body(&result); });
+  return s == ONEBIT_OK ? result : fallback;
+}
+
+std::string null_arg(const char* name) { return std::string(name) + " is NULL"; }
+
+std::string out_of_range(size_t i, size_t count, const char* what) {
+  return "index " + std::to_string(i) + " out of range (" + std::to_string(count) + " " + what + ")";
+}
+
+size_t element_count(const std::vector<int>& shape) {
+  size_t n = 1;
+  for (int d : shape) n *= size_t(d > 0 ? d : 0);
+  return n;
+}
+
+/// Shared by input_shape / output_shape.
+onebit_status shape_of(const char* function, const onebit_interpreter* interpreter, size_t i, bool input,
+                       const int** dims, size_t* rank) {
+  if (interpreter == nullptr) return invalid(function, null_arg("interpreter"));
+  if (dims == nullptr) return invalid(function, null_arg("dims"));
+  if (rank == nullptr) return invalid(function, null_arg("rank"));
+  const size_t count = input ? interpreter->it->input_count() : interpreter->it->output_count();
+  if (i >= count) return invalid(function, out_of_range(i, count, input ? "inputs" : "outputs"));
+  const std::vector<int>& shape =
+      input ? interpreter->it->input_info(i).shape : interpreter->it->output_info(i).shape;
+  static const int kNoDims[1] = {0};
+  *dims = shape.empty() ? kNoDims : shape.data();
+  *rank = shape.size();
+  return ONEBIT_OK;
+}
+
+size_t normalization(const char* function, const onebit_model* model, const float** values, bool mean) {
+  return guard_value<size_t>(function, 0, [&](size_t* r) -> onebit_status {
+    if (model == nullptr) return invalid(function, null_arg("model"));
+    if (values == nullptr) return invalid(function, null_arg("values"));
+    const std::vector<float>& v = mean ? model->model->info().input_mean : model->model->info().input_std;
+    *values = v.empty() ? nullptr : v.data();
+    *r = v.size();
+    return ONEBIT_OK;
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* onebit_version(void) { return ONEBIT_VERSION_STRING; }
+
+const char* onebit_last_error(void) { return t_error; }
+
+/* ---- Model ---- */
+
+onebit_status onebit_model_load_file(const char* path, onebit_model** out) {
+  static const char* const kFn = "onebit_model_load_file";
+  return guard(kFn, [&]() -> onebit_status {
+    if (path == nullptr) return invalid(kFn, null_arg("path"));
+    if (out == nullptr) return invalid(kFn, null_arg("out"));
+    std::unique_ptr<onebit_model> handle(new onebit_model());
+    const onebit::Status s = onebit::Model::load_file(path, &handle->model);
+    if (!s.ok()) return from_status(s);
+    *out = handle.release();
+    return ONEBIT_OK;
+  });
+}
+
+onebit_status onebit_model_load_buffer(const void* data, size_t size, onebit_model** out) {
+  static const char* const kFn = "onebit_model_load_buffer";
+  return guard(kFn, [&]() -> onebit_status {
+    if (data == nullptr) return invalid(kFn, null_arg("data"));
+    if (out == nullptr) return invalid(kFn, null_arg("out"));
+    std::unique_ptr<onebit_model> handle(new onebit_model());
+    const onebit::Status s = onebit::Model::load_buffer(data, size, &handle->model);
+    if (!s.ok()) return from_status(s);
+    *out = handle.release();
+    return ONEBIT_OK;
+  });
+}
+
+void onebit_model_destroy(onebit_model* model) {
+  delete model;  // ~Model does not throw
+}
+
+size_t onebit_model_size_bytes(const onebit_model* model) {
+  static const char* const kFn = "onebit_model_size_bytes";
+  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
+    if (model == nullptr) return invalid(kFn, null_arg("model"));
+    *r = model->model->size_bytes();
+    return ONEBIT_OK;
+  });
+}
+
+size_t onebit_model_label_count(const onebit_model* model) {
+  static const char* const kFn = "onebit_model_label_count";
+  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
+    if (model == nullptr) return invalid(kFn, null_arg("model"));
+    *r = model->model->info().labels.size();
+    return ONEBIT_OK;
+  });
+}
+
+const char* onebit_model_label(const onebit_model* model, size_t i) {
+  static const char* const kFn = "onebit_model_label";
+  return guard_value<const char*>(kFn, nullptr, [&](const char** r) -> onebit_status {
+    if (model == nullptr) return invalid(kFn, null_arg("model"));
+    const std::vector<std::string>& labels = model->model->info().labels;
+    if (i >= labels.size()) return invalid(kFn, out_of_range(i, labels.size(), "labels"));
+    *r = labels[i].c_str();
+    return ONEBIT_OK;
+  });
+}
+
+size_t onebit_model_input_mean(const onebit_model* model, const float** values) {
+  return normalization("onebit_model_input_mean", model, values, true);
+}
+
+size_t onebit_model_input_std(const onebit_model* model, const float** values) {
+  return normalization("onebit_model_input_std", model, values, false);
+}
+
+/* ---- Interpreter ---- */
+
+void onebit_interpreter_options_init(onebit_interpreter_options* options) {
+  clear_error();
+  if (options == nullptr) {
+    invalid("onebit_interpreter_options_init", null_arg("options"));
+    return;
+  }
+  options->struct_size = sizeof(onebit_interpreter_options);
+  options->threads = 1;
+  options->isa = nullptr;
+  options->profiling = 0;
+  options->max_arena_bytes = 0;
+}
+
+onebit_status onebit_interpreter_create(const onebit_model* model, const onebit_interpreter_options* options,
+                                        onebit_interpreter** out) {
+  static const char* const kFn = "onebit_interpreter_create";
+  return guard(kFn, [&]() -> onebit_status {
+    if (model == nullptr) return invalid(kFn, null_arg("model"));
+    if (out == nullptr) return invalid(kFn, null_arg("out"));
+    onebit::InterpreterOptions o;
+    if (options != nullptr) {
+      const size_t size = options->struct_size;
+      constexpr size_t kMin = offsetof(onebit_interpreter_options, threads) + sizeof(int);
+      if (size < kMin || size > kMaxOptionsStructSize)
+        return invalid(kFn, "options->struct_size = " + std::to_string(size) + " is not a size of onebit_interpreter_options (expected " +
+                                std::to_string(kMin) + ".." + std::to_string(kMaxOptionsStructSize) + ", today " +
+                                std::to_string(sizeof(onebit_interpreter_options)) +
+                                "; call onebit_interpreter_options_init first)");
+#define ONEBIT_HAS_FIELD(f) (size >= offsetof(onebit_interpreter_options, f) + sizeof(options->f))
+      o.threads = options->threads;  // present: checked above
+      if (ONEBIT_HAS_FIELD(isa) && options->isa != nullptr) o.isa = options->isa;
+      if (ONEBIT_HAS_FIELD(profiling)) o.profiling = options->profiling != 0;
+      if (ONEBIT_HAS_FIELD(max_arena_bytes) && options->max_arena_bytes != 0)
+        o.max_arena_bytes = options->max_arena_bytes;
+#undef ONEBIT_HAS_FIELD
+    }
+    std::unique_ptr<onebit_interpreter> handle(new onebit_interpreter());
+    const onebit::Status s = onebit::Interpreter::create(*model->model, o, &handle->it);
+    if (!s.ok()) return from_status(s);
+    handle->model = model->model.get();
+    const onebit::Interpreter& it = *handle->it;
+    for (size_t i = 0; i < it.input_count(); ++i) handle->input_sizes.push_back(element_count(it.input_info(i).shape));
+    for (size_t i = 0; i < it.output_count(); ++i)
+      handle->output_sizes.push_back(element_count(it.output_info(i).shape));
+    size_t most_samples = 0;
+    for (const onebit::OpProfile& p : it.profile()) most_samples = std::max(most_samples, p.samples_ms.capacity());
+    handle->median_scratch.reserve(most_samples);
+    *out = handle.release();
+    return ONEBIT_OK;
+  });
+}
+
+void onebit_interpreter_destroy(onebit_interpreter* interpreter) {
+  delete interpreter;
+}
+
+size_t onebit_interpreter_input_count(const onebit_interpreter* interpreter) {
+  static const char* const kFn = "onebit_interpreter_input_count";
+  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    *r = interpreter->it->input_count();
+    return ONEBIT_OK;
+  });
+}
+
+size_t onebit_interpreter_output_count(const onebit_interpreter* interpreter) {
+  static const char* const kFn = "onebit_interpreter_output_count";
+  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    *r = interpreter->it->output_count();
+    return ONEBIT_OK;
+  });
+}
+
+const char* onebit_interpreter_input_name(const onebit_interpreter* interpreter, size_t i) {
+  static const char* const kFn = "onebit_interpreter_input_name";
+  return guard_value<const char*>(kFn, nullptr, [&](const char** r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    const size_t n = interpreter->it->input_count();
+    if (i >= n) return invalid(kFn, out_of_range(i, n, "inputs"));
+    *r = interpreter->it->input_info(i).name.c_str();
+    return ONEBIT_OK;
+  });
+}
+
+const char* onebit_interpreter_output_name(const onebit_interpreter* interpreter, size_t i) {
+  static const char* const kFn = "onebit_interpreter_output_name";
+  return guard_value<const char*>(kFn, nullptr, [&](const char** r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    const size_t n = interpreter->it->output_count();
+    if (i >= n) return invalid(kFn, out_of_range(i, n, "outputs"));
+    *r = interpreter->it->output_info(i).name.c_str();
+    return ONEBIT_OK;
+  });
+}
+
+onebit_status onebit_interpreter_input_shape(const onebit_interpreter* interpreter, size_t i, const int** dims,
+                                             size_t* rank) {
+  static const char* const kFn = "onebit_interpreter_input_shape";
+  return guard(kFn, [&]() { return shape_of(kFn, interpreter, i, true, dims, rank); });
+}
+
+onebit_status onebit_interpreter_output_shape(const onebit_interpreter* interpreter, size_t i, const int** dims,
+                                              size_t* rank) {
+  static const char* const kFn = "onebit_interpreter_output_shape";
+  return guard(kFn, [&]() { return shape_of(kFn, interpreter, i, false, dims, rank); });
+}
+
+size_t onebit_interpreter_input_size(const onebit_interpreter* interpreter, size_t i) {
+  static const char* const kFn = "onebit_interpreter_input_size";
+  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    const size_t n = interpreter->input_sizes.size();
+    if (i >= n) return invalid(kFn, out_of_range(i, n, "inputs"));
+    *r = interpreter->input_sizes[i];
+    return ONEBIT_OK;
+  });
+}
+
+size_t onebit_interpreter_output_size(const onebit_interpreter* interpreter, size_t i) {
+  static const char* const kFn = "onebit_interpreter_output_size";
+  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    const size_t n = interpreter->output_sizes.size();
+    if (i >= n) return invalid(kFn, out_of_range(i, n, "outputs"));
+    *r = interpreter->output_sizes[i];
+    return ONEBIT_OK;
+  });
+}
+
+float* onebit_interpreter_input(onebit_interpreter* interpreter, size_t i) {
+  static const char* const kFn = "onebit_interpreter_input";
+  return guard_value<float*>(kFn, nullptr, [&](float** r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    const size_t n = interpreter->it->input_count();
+    if (i >= n) return invalid(kFn, out_of_range(i, n, "inputs"));
+    *r = interpreter->it->input(i);
+    return ONEBIT_OK;
+  });
+}
+
+const float* onebit_interpreter_output(const onebit_interpreter* interpreter, size_t i) {
+  static const char* const kFn = "onebit_interpreter_output";
+  return guard_value<const float*>(kFn, nullptr, [&](const float** r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    const size_t n = interpreter->it->output_count();
+    if (i >= n) return invalid(kFn, out_of_range(i, n, "outputs"));
+    *r = interpreter->it->output(i);
+    return ONEBIT_OK;
+  });
+}
+
+onebit_status onebit_interpreter_invoke(onebit_interpreter* interpreter) {
+  static const char* const kFn = "onebit_interpreter_invoke";
+  return guard(kFn, [&]() -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    return from_status(interpreter->it->invoke());
+  });
+}
+
+size_t onebit_interpreter_arena_bytes(const onebit_interpreter* interpreter) {
+  static const char* const kFn = "onebit_interpreter_arena_bytes";
+  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    *r = interpreter->it->arena_bytes();
+    return ONEBIT_OK;
+  });
+}
+
+const char* onebit_interpreter_isa(const onebit_interpreter* interpreter) {
+  static const char* const kFn = "onebit_interpreter_isa";
+  return guard_value<const char*>(kFn, nullptr, [&](const char** r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    *r = interpreter->it->isa_name();
+    return ONEBIT_OK;
+  });
+}
+
+int onebit_interpreter_threads(const onebit_interpreter* interpreter) {
+  static const char* const kFn = "onebit_interpreter_threads";
+  return guard_value<int>(kFn, 0, [&](int* r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    *r = interpreter->it->threads();
+    return ONEBIT_OK;
+  });
+}
+
+/* ---- Profiling ---- */
+
+size_t onebit_interpreter_op_count(const onebit_interpreter* interpreter) {
+  static const char* const kFn = "onebit_interpreter_op_count";
+  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    const size_t profiled = interpreter->it->profile().size();
+    *r = profiled != 0 ? profiled : interpreter->model->operators().size();
+    return ONEBIT_OK;
+  });
+}
+
+onebit_status onebit_interpreter_op_profile(const onebit_interpreter* interpreter, size_t i, onebit_op_profile* out) {
+  static const char* const kFn = "onebit_interpreter_op_profile";
+  return guard(kFn, [&]() -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    if (out == nullptr) return invalid(kFn, null_arg("out"));
+    static const int kNoDims[1] = {0};
+    const std::vector<onebit::OpProfile>& profile = interpreter->it->profile();
+    onebit_op_profile r = {};
+    if (!profile.empty()) {
+      if (i >= profile.size()) return invalid(kFn, out_of_range(i, profile.size(), "operators"));
+      const onebit::OpProfile& p = profile[i];
+      r.name = p.name.c_str();
+      r.type = p.type.c_str();
+      r.output_shape = p.output_shape.empty() ? kNoDims : p.output_shape.data();
+      r.output_rank = p.output_shape.size();
+      r.last_ms = p.last_ms;
+      r.samples = p.samples_ms.size();
+      if (!p.samples_ms.empty()) {
+        std::vector<double>& v = interpreter->median_scratch;
+        v.assign(p.samples_ms.begin(), p.samples_ms.end());
+        const size_t mid = v.size() / 2;
+        std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(mid), v.end());
+        double median = v[mid];
+        if (v.size() % 2 == 0) median = (median + *std::max_element(v.begin(), v.begin() + std::ptrdiff_t(mid))) / 2;
+        r.median_ms = median;
+      }
+      r.binary_macs = p.binary_macs;
+      r.float_macs = p.float_macs;
+    } else {
+      const std::vector<onebit::OperatorInfo>& ops = interpreter->model->operators();
+      if (i >= ops.size()) return invalid(kFn, out_of_range(i, ops.size(), "operators"));
+      const onebit::OperatorInfo& op = ops[i];
+      r.name = op.name.c_str();
+      r.type = op.type.c_str();
+      r.output_shape = op.output_shape.empty() ? kNoDims : op.output_shape.data();
+      r.output_rank = op.output_shape.size();
+    }
+    *out = r;
+    return ONEBIT_OK;
+  });
+}
+
+void onebit_interpreter_clear_profile(onebit_interpreter* interpreter) {
+  static const char* const kFn = "onebit_interpreter_clear_profile";
+  guard(kFn, [&]() -> onebit_status {
+    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
+    interpreter->it->clear_profile();
+    return ONEBIT_OK;
+  });
+}
+
+}  // extern "C"
