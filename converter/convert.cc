@@ -7,7 +7,7 @@
 
 #include "audit.h"
 #include "emit/emit.h"
-#include "onebit/builder.h"
+#include "onebit/builder/model_builder.h"
 #include "onnx/import.h"
 #include "summary.h"
 

@@ -2,7 +2,6 @@
 
 #include <memory>
 
-#include "onebit/schema/onebit_generated.h"
 
 namespace onebit::eval {
 
@@ -29,20 +28,21 @@ Status classify(const Model& model, const InterpreterOptions& options, const Idx
   if (classes == 0) return Status::Error("model output has no classes");
 
   std::vector<float> mean(channels, 0.0f), stdev(channels, 1.0f);
-  if (const fb::Metadata* meta = model.fb().metadata()) {
-    auto fill = [&](const flatbuffers::Vector<float>* v, std::vector<float>& dst, const char* what) -> Status {
-      if (!v || v->size() == 0) return Status::Ok();
-      if (v->size() != 1 && v->size() != channels)
-        return Status::Error(std::string("metadata ") + what + " has " + std::to_string(v->size()) +
+  {
+    auto fill = [&](const std::vector<float>& v, std::vector<float>& dst, const char* what) -> Status {
+      if (v.empty()) return Status::Ok();
+      if (v.size() != 1 && v.size() != channels)
+        return Status::Error(std::string("metadata ") + what + " has " + std::to_string(v.size()) +
                              " values, expected 1 or " + std::to_string(channels));
-      for (size_t c = 0; c < channels; ++c) dst[c] = v->Get(v->size() == 1 ? 0 : flatbuffers::uoffset_t(c));
+      for (size_t c = 0; c < channels; ++c) dst[c] = v[v.size() == 1 ? 0 : c];
       return Status::Ok();
     };
-    if (!(s = fill(meta->input_mean(), mean, "input_mean")).ok()) return s;
-    if (!(s = fill(meta->input_std(), stdev, "input_std")).ok()) return s;
+    if (!(s = fill(model.info().input_mean, mean, "input_mean")).ok()) return s;
+    if (!(s = fill(model.info().input_std, stdev, "input_std")).ok()) return s;
     for (float v : stdev)
       if (!(v > 0.0f)) return Status::Error("metadata input_std must be positive");
   }
+
 
   const size_t n = images.items();
   predictions->assign(n, -1);

@@ -7,7 +7,7 @@
 
 #include "cli/flags.h"
 #include "eval/evaluate.h"
-#include "onebit/builder.h"
+#include "onebit/builder/model_builder.h"
 
 static const char kUsage[] =
     "usage: onebit-eval --model M.fb --images IMAGES-idx3-ubyte[.gz] [--labels LABELS-idx1-ubyte[.gz]]\n"

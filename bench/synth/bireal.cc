@@ -4,7 +4,7 @@
 #include <random>
 #include <string>
 
-#include "onebit/builder.h"
+#include "onebit/builder/model_builder.h"
 
 namespace onebit::synth {
 namespace {
@@ -52,7 +52,7 @@ struct Net {
     p.kernel_h = p.kernel_w = 3;
     p.stride_h = p.stride_w = stride;
     p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
-    p.pad_mode = kernels::PadMode::kZero;
+    p.pad_mode = BinaryPadding::kZero;
     const int q = b.quantize(name + "/sign", x);
     if (!float_reference) return b.binary_conv2d(name + "/bconv", q, out_c, wts, mult, bias, p);
     // Reference twin: the same arithmetic in float. Zero padding of ±1 values is the float conv's own.

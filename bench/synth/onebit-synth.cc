@@ -3,7 +3,7 @@
 #include <string>
 
 #include "cli/flags.h"
-#include "onebit/builder.h"
+#include "onebit/builder/model_builder.h"
 #include "synth/bireal.h"
 
 static const char kUsage[] =

@@ -169,8 +169,8 @@ Status Emitter::emit_quantize(const Node& n) {
 }
 
 namespace {
-kernels::PadMode pad_mode(const std::string& m) {
-  return m == "one" ? kernels::PadMode::kOne : m == "minus_one" ? kernels::PadMode::kMinusOne : kernels::PadMode::kZero;
+BinaryPadding pad_mode(const std::string& m) {
+  return m == "one" ? BinaryPadding::kOne : m == "minus_one" ? BinaryPadding::kMinusOne : BinaryPadding::kZero;
 }
 }  // namespace
 
@@ -212,8 +212,8 @@ Status Emitter::emit_binary_conv(const Node& n) {
   Conv2DParams cp = p;
   cp.clamp_min = -INFINITY;
   cp.clamp_max = INFINITY;
-  if (p.pad_mode != kernels::PadMode::kZero) {
-    const float value = p.pad_mode == kernels::PadMode::kOne ? 1.0f : -1.0f;
+  if (p.pad_mode != BinaryPadding::kZero) {
+    const float value = p.pad_mode == BinaryPadding::kOne ? 1.0f : -1.0f;
     x = b_.pad(n.name + "/pad", x, {0, p.pad_top, p.pad_left, 0, 0, p.pad_bottom, p.pad_right, 0}, value);
     cp.pad_top = cp.pad_left = cp.pad_bottom = cp.pad_right = 0;
   }

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "ir/graph.h"
-#include "onebit/builder.h"
+#include "onebit/builder/model_builder.h"
 #include "onebit/status.h"
 
 namespace onebit::converter {

@@ -23,6 +23,7 @@
 
 #include "onebit/interpreter.h"
 #include "onebit/kernels/pack.h"
+#include "model_access.h"
 #include "ops/op.h"
 #include "planner.h"
 
@@ -64,6 +65,7 @@ struct Interpreter::Impl {
   std::vector<size_t> offset;  // per tensor: arena offset, or SIZE_MAX
   std::unique_ptr<uint8_t, FreeDeleter> arena;
   size_t arena_bytes = 0;
+  size_t arena_lower_bound = 0;
 
   std::vector<TensorInfo> input_info, output_info;
   std::vector<float*> inputs;
@@ -100,7 +102,7 @@ std::string tensor_label(const fb::Model& m, size_t t) {
 }  // namespace
 
 Status Interpreter::Impl::build(uint64_t budget) {
-  const fb::Model& m = model->fb();
+  const fb::Model& m = rt::model_flatbuffer(*model);
   const size_t n_tensors = m.tensors()->size();
   const size_t n_ops = m.operators() ? m.operators()->size() : 0;
   const std::string over = ", more than max_arena_bytes = " + bytes_string(budget);
@@ -181,6 +183,7 @@ Status Interpreter::Impl::build(uint64_t budget) {
 
   const rt::ArenaPlan plan = rt::plan_arena(buffers);
   arena_bytes = plan.arena_bytes;
+  arena_lower_bound = rt::liveness_lower_bound(buffers);
   if (uint64_t(arena_bytes) + workspace + unpacked > budget) {
     // Name where it peaks: the step with the most bytes live, and the largest buffer live there.
     int step = 0;
@@ -238,18 +241,18 @@ Status Interpreter::Impl::build(uint64_t budget) {
     if (outputs[k] == nullptr) outputs[k] = unpacks[u++].values.data();
   }
 
-  if (profiling) {
-    for (size_t i = 0; i < n_ops; ++i) {
-      const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
-      OpProfile p;
-      p.name = op->name() ? op->name()->str() : "";
-      p.type = rt::op_type_name(*op);
-      p.output_shape = contexts[i].output->shape;
-      p.binary_macs = ops[i]->binary_macs;
-      p.float_macs = ops[i]->float_macs;
-      p.samples_ms.reserve(std::clamp<size_t>((size_t(1) << 20) / n_ops, 16, 1024));  // <= 8 MiB in all
-      profile.push_back(std::move(p));
-    }
+  // One entry per operator whether or not profiling is on (name, type, shape, MACs are static facts);
+  // only profiled invokes add samples.
+  for (size_t i = 0; i < n_ops; ++i) {
+    const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
+    OpProfile p;
+    p.name = op->name() ? op->name()->str() : "";
+    p.type = rt::op_type_name(*op);
+    p.output_shape = contexts[i].output->shape;
+    p.binary_macs = ops[i]->binary_macs;
+    p.float_macs = ops[i]->float_macs;
+    if (profiling) p.samples_ms.reserve(std::clamp<size_t>((size_t(1) << 20) / n_ops, 16, 1024));  // <= 8 MiB in all
+    profile.push_back(std::move(p));
   }
   return Status::Ok();
 }
@@ -316,6 +319,7 @@ Status Interpreter::invoke() {
 }
 
 size_t Interpreter::arena_bytes() const { return impl_->arena_bytes; }
+size_t Interpreter::arena_lower_bound_bytes() const { return impl_->arena_lower_bound; }
 
 bool Interpreter::tensor_arena_span(int tensor, size_t* offset, size_t* bytes) const {
   if (tensor < 0 || size_t(tensor) >= impl_->offset.size() || impl_->offset[size_t(tensor)] == SIZE_MAX) return false;

@@ -15,8 +15,7 @@
 #include <new>
 #include <stdexcept>
 
-#include "graph.h"
-#include "onebit/model.h"
+#include "model_access.h"
 
 namespace onebit {
 namespace {
@@ -82,22 +81,43 @@ Status no_throw(const std::string& origin, F body) {
 
 }  // namespace
 
-Model::~Model() {
-  if (mapping_ != nullptr) munmap(mapping_, mapping_bytes(size_));
-}
+struct Model::Impl {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  void* mapping = nullptr;        // mmap'ed file, or null
+  std::vector<uint8_t> owned;     // copied buffer (aligned storage: own())
+  const fb::Model* root = nullptr;
+  ModelInfo info;
+  std::vector<OperatorInfo> operators;
 
-uint8_t* Model::own(size_t size) {
-  owned_.resize(size + kDataAlignment + kReadSlack);
-  const uintptr_t base = reinterpret_cast<uintptr_t>(owned_.data());
-  const size_t shift = (kDataAlignment - base % kDataAlignment) % kDataAlignment;
-  return owned_.data() + shift;
-}
+  ~Impl() {
+    if (mapping != nullptr) munmap(mapping, mapping_bytes(size));
+  }
+  uint8_t* own(size_t bytes) {  // aligned storage of `bytes` + slack
+    owned.resize(bytes + kDataAlignment + kReadSlack);
+    const uintptr_t base = reinterpret_cast<uintptr_t>(owned.data());
+    const size_t shift = (kDataAlignment - base % kDataAlignment) % kDataAlignment;
+    return owned.data() + shift;
+  }
+  Status read_file(int fd, size_t size, const std::string& path);
+  Status finish_load(const std::string& origin, const LoadOptions& options);
+  void describe();
+};
 
-Status Model::read_file(int fd, size_t size, const std::string& path, Model* model) {
-  uint8_t* data = model->own(size);
+Model::Model() : impl_(new Impl()) {}
+Model::~Model() = default;
+
+const uint8_t* Model::data() const { return impl_->data; }
+size_t Model::size_bytes() const { return impl_->size; }
+const ModelInfo& Model::info() const { return impl_->info; }
+const std::vector<OperatorInfo>& Model::operators() const { return impl_->operators; }
+const fb::Model& rt::ModelAccess::flatbuffer(const Model& model) { return *model.impl_->root; }
+
+Status Model::Impl::read_file(int fd, size_t size, const std::string& path) {
+  uint8_t* bytes = own(size);
   size_t done = 0;
   while (done < size) {
-    const ssize_t n = pread(fd, data + done, size - done, off_t(done));
+    const ssize_t n = pread(fd, bytes + done, size - done, off_t(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::Error(os_error("cannot read model file '" + path + "'"));
     if (n == 0) break;
@@ -106,8 +126,8 @@ Status Model::read_file(int fd, size_t size, const std::string& path, Model* mod
   if (done != size)
     return Status::Error("model file '" + path + "': truncated while reading (" + std::to_string(done) + " of " +
                          std::to_string(size) + " bytes)");
-  model->data_ = data;
-  model->size_ = size;
+  data = bytes;
+  this->size = size;
   return Status::Ok();
 }
 
@@ -139,18 +159,20 @@ Status Model::load_file(const std::string& path, const LoadOptions& options, std
     const size_t size = size_t(st.st_size);
     std::unique_ptr<Model> model(new Model());
     if (size < options.map_threshold_bytes) {
-      const Status s = read_file(fd, size, path, model.get());
+      const Status s = model->impl_->read_file(fd, size, path);
       close(fd);
       if (!s.ok()) return s;
-      return finish_load(std::move(model), origin, options, out);
+      ONEBIT_RETURN_IF_ERROR(model->impl_->finish_load(origin, options));
+      *out = std::move(model);
+      return Status::Ok();
     }
     void* region = mmap(nullptr, mapping_bytes(size), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (region == MAP_FAILED) {
       close(fd);
       return Status::Error(os_error(origin + ": cannot reserve address space"));
     }
-    model->mapping_ = region;
-    model->size_ = size;
+    model->impl_->mapping = region;
+    model->impl_->size = size;
     void* file = mmap(region, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
     const int map_errno = errno;
     close(fd);
@@ -158,8 +180,10 @@ Status Model::load_file(const std::string& path, const LoadOptions& options, std
       errno = map_errno;
       return Status::Error(os_error("cannot map model file '" + path + "'"));
     }
-    model->data_ = static_cast<const uint8_t*>(file);
-    return finish_load(std::move(model), origin, options, out);
+    model->impl_->data = static_cast<const uint8_t*>(file);
+    ONEBIT_RETURN_IF_ERROR(model->impl_->finish_load(origin, options));
+    *out = std::move(model);
+    return Status::Ok();
   });
 }
 
@@ -173,24 +197,60 @@ Status Model::load_buffer(const void* data, size_t size, const LoadOptions& opti
     if (size >= FLATBUFFERS_MAX_BUFFER_SIZE)
       return Status::Error("model buffer: too large: " + std::to_string(size) + " bytes (FlatBuffers limit 2 GiB)");
     std::unique_ptr<Model> model(new Model());
-    uint8_t* aligned = model->own(size);
+    uint8_t* aligned = model->impl_->own(size);
     if (size != 0) std::memcpy(aligned, data, size);
-    model->data_ = aligned;
-    model->size_ = size;
-    return finish_load(std::move(model), "model buffer", options, out);
+    model->impl_->data = aligned;
+    model->impl_->size = size;
+    ONEBIT_RETURN_IF_ERROR(model->impl_->finish_load("model buffer", options));
+    *out = std::move(model);
+    return Status::Ok();
   });
 }
 
-Status Model::finish_load(std::unique_ptr<Model> model, const std::string& origin, const LoadOptions& options,
-                          std::unique_ptr<Model>* out) {
-  Status s = verify(model->data_, model->size_, options);
+Status Model::Impl::finish_load(const std::string& origin, const LoadOptions& options) {
+  Status s = verify(data, size, options);
   if (s.ok()) {
-    model->root_ = fb::GetModel(model->data_);
-    s = validate_model(*model->root_, options);
+    root = fb::GetModel(data);
+    s = validate_model(*root, options);
   }
   if (!s.ok()) return Status::Error(origin + ": " + s.message());
-  *out = std::move(model);
+  describe();
   return Status::Ok();
+}
+
+// The public description of a validated model: metadata, and per operator its parameters (constant inputs:
+// bitpacked ones count one parameter per logical element, i.e. per bit).
+void Model::Impl::describe() {
+  info.format_version = root->version();
+  if (const fb::Metadata* meta = root->metadata()) {
+    if (meta->producer()) info.producer = meta->producer()->str();
+    if (meta->source()) info.source = meta->source()->str();
+    if (meta->input_shape()) info.input_shape.assign(meta->input_shape()->begin(), meta->input_shape()->end());
+    if (meta->input_mean()) info.input_mean.assign(meta->input_mean()->begin(), meta->input_mean()->end());
+    if (meta->input_std()) info.input_std.assign(meta->input_std()->begin(), meta->input_std()->end());
+    if (meta->labels()) {
+      for (const flatbuffers::String* label : *meta->labels()) info.labels.push_back(label ? label->str() : "");
+    }
+  }
+  const size_t n_ops = root->operators() ? root->operators()->size() : 0;
+  operators.resize(n_ops);
+  for (size_t i = 0; i < n_ops; ++i) {
+    const fb::Operator* op = root->operators()->Get(flatbuffers::uoffset_t(i));
+    OperatorInfo& o = operators[i];
+    if (op->name()) o.name = op->name()->str();
+    o.type = rt::op_type_name(*op);
+    const fb::Tensor* out = root->tensors()->Get(flatbuffers::uoffset_t(op->outputs()->Get(0)));
+    o.output_shape = rt::tensor_shape(*out);
+    for (int t : *op->inputs()) {
+      const fb::Tensor* in = root->tensors()->Get(flatbuffers::uoffset_t(t));
+      const std::vector<int> shape = rt::tensor_shape(*in);
+      if (in->dtype() == fb::DType::BitPacked) o.binary = true;
+      if (in->buffer() < 0) continue;
+      const int64_t elements = int64_t(rt::element_count(shape));
+      (in->dtype() == fb::DType::BitPacked ? o.binary_params : o.float_params) += elements;
+      o.param_bytes += rt::tensor_bytes(in->dtype(), shape);
+    }
+  }
 }
 
 }  // namespace onebit

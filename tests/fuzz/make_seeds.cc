@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "convert.h"
-#include "onebit/builder.h"
+#include "onebit/builder/model_builder.h"
 
 namespace {
 
@@ -116,7 +116,7 @@ void binary_ops(const std::string& dir, int c, int h, uint64_t seed) {
   p2.kernel_h = p2.kernel_w = 3;
   p2.stride_h = p2.stride_w = 2;
   p2.pad_top = p2.pad_left = p2.pad_bottom = p2.pad_right = 1;
-  p2.pad_mode = onebit::kernels::PadMode::kOne;
+  p2.pad_mode = onebit::BinaryPadding::kOne;
   p2.bitpacked_output = true;
   const int o2 = 64;
   int z = b.binary_conv2d("bconv_one_s2", y, o2, r.floats(size_t(o2) * o1 * 9), r.floats(o2, -1, 1),
@@ -126,7 +126,7 @@ void binary_ops(const std::string& dir, int c, int h, uint64_t seed) {
   p3.kernel_h = p3.kernel_w = 3;
   p3.dilation_h = p3.dilation_w = 2;
   p3.pad_top = p3.pad_left = p3.pad_bottom = p3.pad_right = 2;
-  p3.pad_mode = onebit::kernels::PadMode::kMinusOne;
+  p3.pad_mode = onebit::BinaryPadding::kMinusOne;
   p3.groups = 2;
   const int o3 = 36;
   int w = b.binary_conv2d("bconv_minus_one_dil_g2", y, o3, r.floats(size_t(o3) * (o1 / 2) * 9),

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "fb_object.h"
-#include "onebit/builder.h"
+#include "onebit/builder/model_builder.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
 

@@ -14,8 +14,8 @@ float transform(double dot, float m, float b) {
   return t + b;
 }
 
-float pad_value(kernels::PadMode mode) {
-  return mode == kernels::PadMode::kZero ? 0.0f : mode == kernels::PadMode::kOne ? 1.0f : -1.0f;
+float pad_value(BinaryPadding mode) {
+  return mode == BinaryPadding::kZero ? 0.0f : mode == BinaryPadding::kOne ? 1.0f : -1.0f;
 }
 
 /// Multipliers with negative and zero entries.
@@ -40,7 +40,7 @@ TEST_CASE("BinaryConv2D (float output) matches a float convolution of ±1 data, 
   uint32_t seed = 1000;
   for (const BConvCase& t : cases) {
     for (int mode = 0; mode < 3; ++mode) {
-      const auto pad_mode = kernels::PadMode(mode);
+      const auto pad_mode = BinaryPadding(mode);
       CAPTURE(t.h); CAPTURE(t.w); CAPTURE(t.c); CAPTURE(t.out_c); CAPTURE(t.k); CAPTURE(t.stride);
       CAPTURE(t.dilation); CAPTURE(t.pad); CAPTURE(t.groups); CAPTURE(mode);
       BinaryConv2DParams p;

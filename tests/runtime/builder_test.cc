@@ -57,14 +57,14 @@ TEST_CASE("builder: metadata round trip and aligned constant buffers") {
   REQUIRE(b.finish(&bytes).ok());
   std::unique_ptr<Model> model;
   REQUIRE(Model::load_buffer(bytes.data(), bytes.size(), &model).ok());
-  const fb::Metadata* m = model->fb().metadata();
+  const fb::Metadata* m = rt::model_flatbuffer(*model).metadata();
   REQUIRE(m != nullptr);
   CHECK(m->producer()->str() == "test");
   CHECK(m->source()->str() == "unit.onnx");
   CHECK(m->labels()->size() == 2);
   CHECK(m->labels()->Get(1)->str() == "dog");
   CHECK(m->input_std()->Get(0) == 0.25f);
-  for (const fb::Buffer* buf : *model->fb().buffers())
+  for (const fb::Buffer* buf : *rt::model_flatbuffer(*model).buffers())
     CHECK(reinterpret_cast<uintptr_t>(buf->data()->data()) % 16 == 0);
 }
 
@@ -77,7 +77,7 @@ TEST_CASE("builder: softmax(log) writes SoftmaxOptions.log; without it the file 
     REQUIRE(b.finish(&bytes).ok());
     std::unique_ptr<Model> model;
     REQUIRE(Model::load_buffer(bytes.data(), bytes.size(), &model).ok());
-    const fb::SoftmaxOptions* o = model->fb().operators()->Get(0)->options_as_SoftmaxOptions();
+    const fb::SoftmaxOptions* o = rt::model_flatbuffer(*model).operators()->Get(0)->options_as_SoftmaxOptions();
     REQUIRE(o != nullptr);
     CHECK(o->log() == log);
     // log = false leaves the field out (FlatBuffers omits defaults): the same empty table a file written

@@ -120,7 +120,7 @@ TEST_CASE("invoke() leaves graph inputs intact: repeated invokes on one input ar
     // And the input's arena bytes are not shared with any other tensor.
     size_t in_offset = 0, in_bytes = 0;
     REQUIRE(l.interp->tensor_arena_span(0, &in_offset, &in_bytes));
-    for (int t = 1; t < int(l.model->fb().tensors()->size()); ++t) {
+    for (int t = 1; t < int(rt::model_flatbuffer(*l.model).tensors()->size()); ++t) {
       size_t offset = 0, bytes = 0;
       if (!l.interp->tensor_arena_span(t, &offset, &bytes)) continue;
       CAPTURE(t);

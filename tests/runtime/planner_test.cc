@@ -1,5 +1,6 @@
 // Arena planner on random DAG-like lifetimes (fixed seeds), and the interpreter's own arena layout.
 #include "../runtime/src/planner.h"
+#include "onebit/kernels/isa.h"
 #include "onebit/schema/onebit_generated.h"
 #include "runtime_test_util.h"
 
@@ -127,7 +128,7 @@ TEST_CASE("interpreter: live tensors never share arena bytes and all lie inside 
   ModelBuilder b;
   build_resnetish(b, 77);
   Loaded l = load(b);
-  const fb::Model& m = l.model->fb();
+  const fb::Model& m = rt::model_flatbuffer(*l.model);
   const size_t n_ops = m.operators()->size();
   // Lifetimes recomputed here from the graph.
   std::vector<int> first(m.tensors()->size(), -1), last(m.tensors()->size(), -1);
@@ -224,7 +225,7 @@ TEST_CASE("interpreter: ISA selection, profiling, option errors") {
   REQUIRE(interp->invoke().ok());
   REQUIRE(interp->invoke().ok());
   const std::vector<OpProfile>& prof = interp->profile();
-  REQUIRE(prof.size() == model->fb().operators()->size());
+  REQUIRE(prof.size() == rt::model_flatbuffer(*model).operators()->size());
   int64_t binary = 0, flt = 0;
   for (const OpProfile& p : prof) {
     CHECK(p.samples_ms.size() == 2);

@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "onebit/builder.h"
+#include "model_access.h"
+#include "onebit/builder/model_builder.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
 

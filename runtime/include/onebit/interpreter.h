@@ -84,6 +84,7 @@ class ONEBIT_API Interpreter {
   bool tensor_arena_span(int tensor, size_t* offset, size_t* bytes) const;
   const char* isa_name() const;
   int threads() const;
+  /// One entry per operator in execution order (also without profiling: then samples_ms stays empty).
   const std::vector<OpProfile>& profile() const;
   void clear_profile();
 

@@ -1,4 +1,5 @@
-// Builds onebit models in memory: used by the tests, onebit-synth and the converter. Takes float weights in
+// Builds onebit models in memory: a component for tools (the converter, onebit-synth, tests), not part of the
+// runtime's API (it is neither in libonebit.so nor installed). Takes float weights in
 // the training framework's terms (OIHW ±1 weights for binary convs, per-channel multiplier/bias) and writes
 // the file format's layouts (OHWI, packed along I).
 #pragma once
@@ -8,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "onebit/kernels/bconv.h"
 #include "onebit/status.h"
 
 namespace onebit {
@@ -26,8 +26,12 @@ struct Pool2DParams {
   bool count_include_pad = false;
 };
 
+/// What the padded taps of a binary convolution hold: 0 as in PyTorch's zero padding of ±1 values (exact,
+/// by a per-position correction), or +1 / -1. Values equal the format's BinaryPadMode.
+enum class BinaryPadding { kZero = 0, kOne = 1, kMinusOne = 2 };
+
 struct BinaryConv2DParams : Conv2DParams {
-  kernels::PadMode pad_mode = kernels::PadMode::kZero;
+  BinaryPadding pad_mode = BinaryPadding::kZero;
   bool bitpacked_output = false;
 };
 

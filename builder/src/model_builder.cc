@@ -15,11 +15,17 @@
 #include <random>
 
 #include "graph.h"
-#include "onebit/builder.h"
+#include "model_access.h"
+#include "onebit/builder/model_builder.h"
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/model.h"
 
 namespace onebit {
+
+static_assert(int(BinaryPadding::kZero) == int(fb::BinaryPadMode::Zero) &&
+              int(BinaryPadding::kOne) == int(fb::BinaryPadMode::One) &&
+              int(BinaryPadding::kMinusOne) == int(fb::BinaryPadMode::MinusOne),
+              "BinaryPadding mirrors the format's BinaryPadMode");
 
 using Fbb = flatbuffers::FlatBufferBuilder;
 using OptionsFn = std::function<flatbuffers::Offset<void>(Fbb&)>;
