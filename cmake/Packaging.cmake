@@ -1,0 +1,102 @@
+# Debian packages of the install components (cmake/Install.cmake), one per component:
+#   libonebit0     runtime  the shared library
+#   libonebit-dev  dev      headers, libonebit.so, libonebit.a, CMake package, onebit.pc
+#   onebit-tools   tools    bench, onebit-synth, onebit-eval, onebit-info, onebit-run, onebit-convert (when
+#                           built) and the Python module
+# Build them with `cpack -G DEB` (or `cmake --build <dir> --target package`) in a build tree; the files land
+# in <dir>/packages/<name>_<version>_<arch>.deb. Works for cross builds: the architecture comes from the
+# target (CMAKE_SYSTEM_PROCESSOR), and Depends are written out here instead of computed by dpkg-shlibdeps,
+# which cannot read a cross-built binary's dependencies on this machine. The lower bounds are Debian 12's
+# versions (what the packages are built and tested against); scripts/package-test checks that every library
+# a packaged ELF file needs is covered by its package's Depends.
+set(ONEBIT_DEB_VERSION "${PROJECT_VERSION}")
+
+# Debian architecture of the target.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(ONEBIT_DEB_ARCH amd64)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+  set(ONEBIT_DEB_ARCH arm64)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^arm")
+  set(ONEBIT_DEB_ARCH armhf)  # the Arm toolchain here is arm-linux-gnueabihf (hard float)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(i.86|x86)$")
+  set(ONEBIT_DEB_ARCH i386)
+else()
+  execute_process(COMMAND dpkg --print-architecture OUTPUT_VARIABLE ONEBIT_DEB_ARCH
+                  OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  if(NOT ONEBIT_DEB_ARCH)
+    set(ONEBIT_DEB_ARCH "${CMAKE_SYSTEM_PROCESSOR}")
+  endif()
+endif()
+
+# Shared libraries the binaries need (Debian 12 package names and versions).
+set(_deb_base "libc6 (>= 2.34), libgcc-s1 (>= 3.0), libstdc++6 (>= 12)")
+set(_deb_xnnpack "libxnnpack0 (>= 0.0~git20220216.ae108ef), libpthreadpool0 (>= 0.0~git20210507.1787867), libcpuinfo0 (>= 0.0~git20220617.082deff)")
+set(_deb_xnnpack_dev "libxnnpack-dev (>= 0.0~git20220216.ae108ef), libpthreadpool-dev (>= 0.0~git20210507.1787867), libcpuinfo-dev (>= 0.0~git20220617.082deff)")
+set(_deb_self "libonebit0 (= ${ONEBIT_DEB_VERSION})")
+
+set(ONEBIT_DEB_RUNTIME_DEPENDS "${_deb_base}, ${_deb_xnnpack}")
+set(ONEBIT_DEB_DEV_DEPENDS "${_deb_self}, ${_deb_xnnpack_dev}")
+# The tools link the static runtime (so XNNPACK & co. directly); onebit-eval reads gzipped IDX files (zlib);
+# the Python module loads libonebit.so.0.
+set(ONEBIT_DEB_TOOLS_DEPENDS "${_deb_self}, ${_deb_base}, ${_deb_xnnpack}, zlib1g (>= 1:1.2.0)")
+if(TARGET onebit-convert)
+  string(APPEND ONEBIT_DEB_TOOLS_DEPENDS ", libonnx1 (>= 1.12.0), libprotobuf32 (>= 3.21.12)")
+endif()
+
+set(CPACK_GENERATOR "DEB")
+set(CPACK_PACKAGE_NAME "onebit")
+set(CPACK_PACKAGE_VENDOR "onebit")
+set(CPACK_PACKAGE_VERSION "${ONEBIT_DEB_VERSION}")
+set(CPACK_PACKAGE_CONTACT "onebit maintainers <onebit@example.org>")
+# No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPack would prepend it to every component description; the first line
+# of each CPACK_DEBIAN_<COMPONENT>_DESCRIPTION is that package's synopsis.
+set(CPACK_PACKAGE_DIRECTORY "${PROJECT_BINARY_DIR}/packages")
+set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
+set(CPACK_STRIP_FILES ON)
+
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL runtime dev tools)  # never "Unspecified" (install rules of other projects)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)      # <name>_<version>_<arch>.deb
+set(CPACK_DEBIAN_PACKAGE_VERSION "${ONEBIT_DEB_VERSION}")
+set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE "${ONEBIT_DEB_ARCH}")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
+set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${ONEBIT_HOMEPAGE}")
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libonebit0)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "${ONEBIT_DEB_RUNTIME_DEPENDS}")
+# DEBIAN/shlibs (what dpkg-shlibdeps tells packages built against libonebit.so.0) and the ldconfig trigger
+# (what debhelper generates), written here rather than by CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS, which needs
+# the `file` utility (not on a fresh machine) and adds maintainer scripts instead of a trigger.
+get_target_property(_deb_soversion onebit SOVERSION)
+set(_deb_control "${PROJECT_BINARY_DIR}/packaging/libonebit0")
+file(WRITE "${_deb_control}/shlibs" "libonebit ${_deb_soversion} libonebit0 (>= ${ONEBIT_DEB_VERSION})\n")
+file(WRITE "${_deb_control}/triggers" "activate-noawait ldconfig\n")
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA "${_deb_control}/shlibs;${_deb_control}/triggers")
+set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "inference engine for binarized neural networks - shared library
+Runs onebit models (.fb files, made from ONNX by onebit-convert) on x86-64 (AVX2, AVX-512)
+and Arm (NEON) CPUs with bitpacked binary convolutions, XNNPACK for the float layers.
+This package holds libonebit.so.0 (C API and C++ classes onebit::Model, onebit::Interpreter).")
+
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME libonebit-dev)
+set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${ONEBIT_DEB_DEV_DEPENDS}")
+set(CPACK_DEBIAN_DEV_DESCRIPTION "inference engine for binarized neural networks - development files
+Headers (C API onebit/onebit.h, C++ API onebit/model.h and onebit/interpreter.h), libonebit.so,
+the static libonebit.a, the CMake package (find_package(onebit CONFIG): onebit::onebit,
+onebit::onebit_static) and onebit.pc for pkg-config.")
+
+set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME onebit-tools)
+set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION science)
+set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "${ONEBIT_DEB_TOOLS_DEPENDS}")
+set(CPACK_DEBIAN_TOOLS_PACKAGE_RECOMMENDS "python3-numpy")
+set(CPACK_DEBIAN_TOOLS_DESCRIPTION "inference engine for binarized neural networks - tools and Python module
+Command-line tools: onebit-info (what a model contains), onebit-run (run a model on an input),
+bench (latency and per-operator profile), onebit-eval (accuracy on IDX image sets),
+onebit-synth (synthetic models) and onebit-convert (ONNX to onebit, when built), plus the
+onebit Python module (ctypes over the C API; needs python3-numpy).")
+
+include(CPack)
