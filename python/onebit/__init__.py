@@ -173,10 +173,9 @@ class Interpreter:
             raise TypeError("Interpreter needs an onebit.Model")
         self._handle = None
         lib = model._lib
-        init = _lib._OptionsInitBuffer()
-        lib.onebit_interpreter_options_init(ctypes.byref(init.options))
-        options = init.options
-        options.struct_size = ctypes.sizeof(_lib.InterpreterOptions)  # the library reads only our fields
+        options = _lib.InterpreterOptions()
+        # Our struct's size: the library writes and reads only the fields we declare.
+        lib.onebit_interpreter_options_init(ctypes.byref(options), ctypes.sizeof(options))
         options.threads = int(threads)
         isa_bytes = isa.encode() if isa else None  # referenced until create returns
         options.isa = isa_bytes

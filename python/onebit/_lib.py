@@ -56,12 +56,6 @@ class InterpreterOptions(ctypes.Structure):
     ]
 
 
-class _OptionsInitBuffer(ctypes.Structure):
-    # onebit_interpreter_options_init writes the library's sizeof(options), which a newer library (same
-    # SONAME, fields appended) makes larger than ours: give it room, then declare our own size.
-    _fields_ = [("options", InterpreterOptions), ("_room", ctypes.c_char * 512)]
-
-
 class OpProfile(ctypes.Structure):
     _fields_ = [
         ("name", ctypes.c_char_p),
@@ -92,7 +86,7 @@ PROTOTYPES = {
     "onebit_model_label": (_char_p, [ModelP, _size]),
     "onebit_model_input_mean": (_size, [ModelP, ctypes.POINTER(FloatP)]),
     "onebit_model_input_std": (_size, [ModelP, ctypes.POINTER(FloatP)]),
-    "onebit_interpreter_options_init": (None, [ctypes.POINTER(InterpreterOptions)]),
+    "onebit_interpreter_options_init": (None, [ctypes.POINTER(InterpreterOptions), ctypes.c_size_t]),
     "onebit_interpreter_create": (_status, [ModelP, ctypes.POINTER(InterpreterOptions),
                                             ctypes.POINTER(InterpreterP)]),
     "onebit_interpreter_destroy": (None, [InterpreterP]),

@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
@@ -249,17 +250,24 @@ size_t onebit_model_input_std(const onebit_model* model, const float** values) {
 
 /* ---- Interpreter ---- */
 
-void onebit_interpreter_options_init(onebit_interpreter_options* options) {
+void onebit_interpreter_options_init(onebit_interpreter_options* options, size_t struct_size) {
+  static const char* const kFn = "onebit_interpreter_options_init";
   clear_error();
   if (options == nullptr) {
-    invalid("onebit_interpreter_options_init", null_arg("options"));
+    invalid(kFn, null_arg("options"));
     return;
   }
-  options->struct_size = sizeof(onebit_interpreter_options);
-  options->threads = 1;
-  options->isa = nullptr;
-  options->profiling = 0;
-  options->max_arena_bytes = 0;
+  constexpr size_t kMin = offsetof(onebit_interpreter_options, threads) + sizeof(int);
+  if (struct_size < kMin || struct_size > kMaxOptionsStructSize) {
+    invalid(kFn, "struct_size = " + std::to_string(struct_size) + " is not a size of onebit_interpreter_options (expected " +
+                     std::to_string(kMin) + ".." + std::to_string(kMaxOptionsStructSize) + ")");
+    return;
+  }
+  // Only the fields the caller's struct has: a caller built against an older, shorter header passes its own
+  // size, and nothing past it is written.
+  const onebit_interpreter_options defaults = {sizeof(onebit_interpreter_options), 1, nullptr, 0, 0};
+  std::memcpy(options, &defaults, std::min(struct_size, sizeof defaults));
+  options->struct_size = std::min(struct_size, sizeof defaults);
 }
 
 onebit_status onebit_interpreter_create(const onebit_model* model, const onebit_interpreter_options* options,

@@ -116,9 +116,9 @@ static void test_errors_without_a_model(void) {
   CHECK(onebit_model_input_mean(NULL, &values) == 0 && error_mentions("onebit_model_input_mean"));
   CHECK(onebit_model_input_std(NULL, &values) == 0 && error_mentions("onebit_model_input_std"));
 
-  onebit_interpreter_options_init(NULL); /* must not crash */
+  onebit_interpreter_options_init(NULL, sizeof o); /* must not crash */
   CHECK(error_mentions("onebit_interpreter_options_init"));
-  onebit_interpreter_options_init(&o);
+  onebit_interpreter_options_init(&o, sizeof o);
   CHECK(invalid_and_names(onebit_interpreter_create(NULL, &o, &it), "onebit_interpreter_create"));
   CHECK(it == NULL);
 
@@ -151,7 +151,7 @@ static void test_errors_without_a_model(void) {
 static onebit_interpreter* create(const onebit_model* m, int threads) {
   onebit_interpreter_options o;
   onebit_interpreter* it = NULL;
-  onebit_interpreter_options_init(&o);
+  onebit_interpreter_options_init(&o, sizeof o);
   o.threads = threads;
   o.profiling = 1;
   REQUIRE(onebit_interpreter_create(m, &o, &it) == ONEBIT_OK);
@@ -167,7 +167,7 @@ static void test_options(const onebit_model* m) {
   const char* isa;
 
   memset(&o, 0x5a, sizeof o);
-  onebit_interpreter_options_init(&o);
+  onebit_interpreter_options_init(&o, sizeof o);
   CHECK(o.struct_size == sizeof(onebit_interpreter_options));
   CHECK(o.threads == 1);
   CHECK(o.isa == NULL || o.isa[0] == '\0');

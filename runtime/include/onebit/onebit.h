@@ -4,7 +4,7 @@
  *   onebit_model* m;
  *   if (onebit_model_load_file("model.fb", &m) != ONEBIT_OK) { puts(onebit_last_error()); return 1; }
  *   onebit_interpreter_options o;
- *   onebit_interpreter_options_init(&o);
+ *   onebit_interpreter_options_init(&o, sizeof o);
  *   o.threads = 2;
  *   onebit_interpreter* it;
  *   if (onebit_interpreter_create(m, &o, &it) != ONEBIT_OK) { ... }
@@ -75,8 +75,9 @@ ONEBIT_C_API size_t onebit_model_input_std(const onebit_model* model, const floa
 
 /* ---- Interpreter ---- */
 typedef struct onebit_interpreter_options {
-  /** sizeof(onebit_interpreter_options), set by onebit_interpreter_options_init: fields are only ever
-   * appended, and the library reads only the fields a caller's struct has. */
+  /** The caller's sizeof(onebit_interpreter_options), set by onebit_interpreter_options_init: fields are
+   * only ever appended, and the library reads and writes only the fields a caller's struct has (a program
+   * built against an older header keeps working with a newer library, and the reverse). */
   size_t struct_size;
   /** Threads of the pool shared by onebit's kernels and XNNPACK; 1 (default) = no pool at all. */
   int threads;
@@ -89,8 +90,9 @@ typedef struct onebit_interpreter_options {
   size_t max_arena_bytes;
 } onebit_interpreter_options;
 
-/** Fills in the defaults (threads 1, best ISA, no profiling, default budget) and struct_size. */
-ONEBIT_C_API void onebit_interpreter_options_init(onebit_interpreter_options* options);
+/** Fills in the defaults (threads 1, best ISA, no profiling, default budget) of the fields that fit in
+ * `struct_size` bytes (pass sizeof of your struct) and sets struct_size. Writes nothing past struct_size. */
+ONEBIT_C_API void onebit_interpreter_options_init(onebit_interpreter_options* options, size_t struct_size);
 /** options may be NULL (defaults). Plans memory and prepares every operator. */
 ONEBIT_C_API onebit_status onebit_interpreter_create(const onebit_model* model,
                                                      const onebit_interpreter_options* options,
