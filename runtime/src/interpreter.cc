@@ -52,7 +52,8 @@ Status choose_isa(const std::string& requested, kernels::Isa* isa) {
 
 }  // namespace
 
-struct Interpreter::Impl {
+// Hidden: the class is exported (ONEBIT_API), its implementation is not.
+struct __attribute__((visibility("hidden"))) Interpreter::Impl {
   const Model* model = nullptr;
   kernels::Isa isa = kernels::Isa::kScalar;
   int threads = 1;

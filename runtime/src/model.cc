@@ -81,7 +81,8 @@ Status no_throw(const std::string& origin, F body) {
 
 }  // namespace
 
-struct Model::Impl {
+// Hidden: the class is exported (ONEBIT_API), its implementation is not.
+struct __attribute__((visibility("hidden"))) Model::Impl {
   const uint8_t* data = nullptr;
   size_t size = 0;
   void* mapping = nullptr;        // mmap'ed file, or null
