@@ -1,6 +1,7 @@
 #include "graph.h"
 
 #include "onebit/kernels/bit_contract.h"
+#include "ops/op_table.h"
 
 namespace onebit::rt {
 
@@ -24,29 +25,8 @@ size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape) {
 }
 
 const char* op_type_name(fb::OperatorOptions type) {
-  switch (type) {
-    case fb::OperatorOptions::Conv2DOptions: return "Conv2D";
-    case fb::OperatorOptions::FullyConnectedOptions: return "FullyConnected";
-    case fb::OperatorOptions::MaxPool2DOptions: return "MaxPool2D";
-    case fb::OperatorOptions::AvgPool2DOptions: return "AvgPool2D";
-    case fb::OperatorOptions::GlobalAvgPoolOptions: return "GlobalAvgPool";
-    case fb::OperatorOptions::AddOptions: return "Add";
-    case fb::OperatorOptions::MulOptions: return "Mul";
-    case fb::OperatorOptions::ChannelAffineOptions: return "ChannelAffine";
-    case fb::OperatorOptions::ReluOptions: return "Relu";
-    case fb::OperatorOptions::PReluOptions: return "PRelu";
-    case fb::OperatorOptions::ClampOptions: return "Clamp";
-    case fb::OperatorOptions::ReshapeOptions: return "Reshape";
-    case fb::OperatorOptions::ConcatOptions: return "Concat";
-    case fb::OperatorOptions::SoftmaxOptions: return "Softmax";
-    case fb::OperatorOptions::PadOptions: return "Pad";
-    case fb::OperatorOptions::QuantizeOptions: return "Quantize";
-    case fb::OperatorOptions::DequantizeOptions: return "Dequantize";
-    case fb::OperatorOptions::BinaryConv2DOptions: return "BinaryConv2D";
-    case fb::OperatorOptions::BinaryFullyConnectedOptions: return "BinaryFullyConnected";
-    case fb::OperatorOptions::BinaryMaxPool2DOptions: return "BinaryMaxPool2D";
-    default: return "";
-  }
+  const OpKind* kind = find_op_kind(type);
+  return kind != nullptr ? kind->name : "";
 }
 
 const char* op_type_name(const fb::Operator& op) {

@@ -32,7 +32,8 @@ size_t element_count(const std::vector<int>& shape);
 /// packed_words(last dim) uint32 words per row of the last dimension.
 size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape);
 
-/// "BinaryConv2D" for OperatorOptions::BinaryConv2DOptions; "" for NONE or unknown values.
+/// "BinaryConv2D" for OperatorOptions::BinaryConv2DOptions (the name in the operator table, ops/op_table.h);
+/// "" for NONE or unknown values.
 const char* op_type_name(fb::OperatorOptions type);
 /// The type as profiles and diagnostics show it: op_type_name(options_type), except "LogSoftmax" for a
 /// Softmax with `log` set (one operator in the format, two in ONNX). Safe when the options table is missing.

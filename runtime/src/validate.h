@@ -1,7 +1,10 @@
-// Internal interface between the graph-level checks (validate.cc) and the per-operator checks
-// (validate_ops.cc).
+// Internal interface of model validation: between the graph-level checks (validate.cc) and the per-operator
+// checks, which live next to each operator's implementation in ops/*.cc and are reached through the operator
+// table (ops/op_table.h). The shared building blocks of those checks (ValidateContext, the window / conv /
+// fully connected / pool / channel-wise checks) are defined in validate_ops.cc.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -19,7 +22,111 @@ struct TensorFacts {
 
 /// Checks one operator whose input/output indices are in range and whose options table is present:
 /// input count, dtypes, shapes, option values, output shape. Messages name the operator, field and
-/// expectation.
+/// expectation. Dispatches to the operator's OpKind::validate.
 Status validate_operator(const fb::Model& model, const std::vector<TensorFacts>& tensors, size_t op_index);
+
+/// What an operator's validate function sees: the operator, the facts about its tensors, and checks whose
+/// failures all start with "operator <index> '<source name>' (<type>)" and say which field broke which
+/// expectation.
+class ValidateContext {
+ public:
+  using Shape = std::vector<int>;
+
+  ValidateContext(const fb::Model& m, const std::vector<TensorFacts>& t, size_t index)
+      : m_(m), t_(t), op_(*m.operators()->Get(flatbuffers::uoffset_t(index))), label_(describe_op(m, index)) {
+    if (op_.inputs()) in_.assign(op_.inputs()->begin(), op_.inputs()->end());
+    out_ = op_.outputs()->Get(0);
+  }
+
+  const fb::Operator& op() const { return op_; }
+  size_t inputs() const { return in_.size(); }
+  const TensorFacts& in(size_t k) const { return t_[size_t(in_[k])]; }
+  const TensorFacts& out() const { return t_[size_t(out_)]; }
+
+  Status fail(const std::string& what) const { return Status::Error(label_ + ": " + what); }
+
+  std::string in_label(size_t k) const {
+    return "input " + std::to_string(k) + " (tensor " + std::to_string(in_[k]) + " '" + tensor_name(m_, size_t(in_[k])) + "')";
+  }
+  std::string out_label() const {
+    return "output (tensor " + std::to_string(out_) + " '" + tensor_name(m_, size_t(out_)) + "')";
+  }
+
+  Status count(size_t lo, size_t hi) const {
+    if (in_.size() >= lo && in_.size() <= hi) return Status::Ok();
+    const std::string want = lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi);
+    return fail("has " + std::to_string(in_.size()) + " inputs, expected " + want);
+  }
+  Status dtype(size_t k, fb::DType d) const {
+    if (in(k).dtype == d) return Status::Ok();
+    return fail(in_label(k) + " has dtype " + dtype_name(in(k).dtype) + ", expected " + dtype_name(d));
+  }
+  Status constant(size_t k) const {
+    if (in(k).constant) return Status::Ok();
+    return fail(in_label(k) + " must be a constant (weights are prepared once)");
+  }
+  Status rank(size_t k, size_t r) const {
+    if (in(k).shape.size() == r) return Status::Ok();
+    return fail(in_label(k) + " has shape " + shape_string(in(k).shape) + ", expected rank " + std::to_string(r));
+  }
+  Status shape(size_t k, const Shape& s, const char* what) const {
+    if (in(k).shape == s) return Status::Ok();
+    return fail(in_label(k) + " has shape " + shape_string(in(k).shape) + ", expected " + shape_string(s) + " (" +
+                what + ")");
+  }
+  Status output(fb::DType d, const Shape& s) const {
+    if (out().dtype != d)
+      return fail(out_label() + " has dtype " + dtype_name(out().dtype) + ", expected " + dtype_name(d));
+    if (out().shape != s)
+      return fail(out_label() + " has shape " + shape_string(out().shape) + ", expected " + shape_string(s));
+    return Status::Ok();
+  }
+  Status range(const char* field, int64_t v, int64_t lo, int64_t hi) const {
+    if (v >= lo && v <= hi) return Status::Ok();
+    return fail(std::string(field) + " = " + std::to_string(v) + ", expected " + std::to_string(lo) + ".." +
+                std::to_string(hi));
+  }
+  Status clamp(float lo, float hi) const {
+    if (!std::isnan(lo) && !std::isnan(hi) && lo < hi) return Status::Ok();
+    return fail("clamp_min " + std::to_string(lo) + " / clamp_max " + std::to_string(hi) +
+                ": expected clamp_min < clamp_max");
+  }
+
+ private:
+  const fb::Model& m_;
+  const std::vector<TensorFacts>& t_;
+  const fb::Operator& op_;
+  std::string label_;
+  std::vector<int> in_;
+  int out_ = -1;
+};
+
+// Checks shared by several operators (validate_ops.cc).
+
+struct Window {
+  int kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, pad_bottom, pad_right;
+};
+
+template <typename Options>
+Window conv_window(const Options& o) {
+  return {o.kernel_h(), o.kernel_w(), o.stride_h(), o.stride_w(), o.dilation_h(), o.dilation_w(),
+          o.pad_top(),  o.pad_left(), o.pad_bottom(), o.pad_right()};
+}
+template <typename Options>
+Window pool_window(const Options& o) {
+  return {o.kernel_h(), o.kernel_w(), o.stride_h(), o.stride_w(), 1, 1,
+          o.pad_top(),  o.pad_left(), o.pad_bottom(), o.pad_right()};
+}
+
+/// Conv2D and BinaryConv2D: x [N,H,W,C], weights [O,KH,KW,C/groups] constant, then per-channel vectors.
+Status check_conv(const ValidateContext& c, const Window& w, int groups, fb::DType x_dtype, fb::DType out_dtype,
+                  size_t vectors_min, size_t vectors_max);
+/// FullyConnected and BinaryFullyConnected: x [N,K], weights [O,K] constant, per-channel vectors.
+Status check_fc(const ValidateContext& c, fb::DType x_dtype, fb::DType out_dtype, size_t vectors_min,
+                size_t vectors_max);
+/// MaxPool2D, AvgPool2D, BinaryMaxPool2D: x [N,H,W,C] of `dtype`, output of the same dtype and channels.
+Status check_pool(const ValidateContext& c, const Window& w, fb::DType dtype);
+/// x (Float32) followed by `vectors` Float32 inputs of shape [C] (C = last dim of x); output like x.
+Status check_channelwise(const ValidateContext& c, size_t vectors, bool constant_vectors);
 
 }  // namespace onebit::rt

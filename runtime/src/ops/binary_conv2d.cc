@@ -4,6 +4,8 @@
 // used by prepare(); the kernel keeps its own copy of whatever layout it needs.
 #include "onebit/kernels/bconv.h"
 #include "ops/op.h"
+#include "ops/op_table.h"
+#include "validate.h"
 
 namespace onebit::rt {
 namespace {
@@ -77,8 +79,34 @@ class BinaryConv2D final : public Op {
   void* scratch_ptr_ = nullptr;
 };
 
+fb::DType output_dtype(fb::OutputKind kind) {
+  return kind == fb::OutputKind::BitPacked ? fb::DType::BitPacked : fb::DType::Float32;
+}
+
+Status check_output_kind(const ValidateContext& c, fb::OutputKind kind) {
+  if (kind == fb::OutputKind::Float || kind == fb::OutputKind::BitPacked) return Status::Ok();
+  return c.fail("output = " + std::to_string(int(kind)) + ", expected Float (0) or BitPacked (1)");
+}
+
 }  // namespace
 
-std::unique_ptr<Op> make_binary_conv2d(bool fully_connected) { return std::make_unique<BinaryConv2D>(fully_connected); }
+Status validate_binary_conv2d(const ValidateContext& c) {
+  const auto& o = *c.op().options_as_BinaryConv2DOptions();
+  const int mode = int(o.pad_mode());
+  if (mode < 0 || mode > 2)
+    return c.fail("pad_mode = " + std::to_string(mode) + ", expected Zero (0), One (1) or MinusOne (2)");
+  ONEBIT_RETURN_IF_ERROR(check_output_kind(c, o.output()));
+  ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
+  return check_conv(c, conv_window(o), o.groups(), fb::DType::BitPacked, output_dtype(o.output()), 2, 2);
+}
+std::unique_ptr<Op> make_binary_conv2d() { return std::make_unique<BinaryConv2D>(false); }
+
+Status validate_binary_fully_connected(const ValidateContext& c) {
+  const auto& o = *c.op().options_as_BinaryFullyConnectedOptions();
+  ONEBIT_RETURN_IF_ERROR(check_output_kind(c, o.output()));
+  ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
+  return check_fc(c, fb::DType::BitPacked, output_dtype(o.output()), 2, 2);
+}
+std::unique_ptr<Op> make_binary_fully_connected() { return std::make_unique<BinaryConv2D>(true); }
 
 }  // namespace onebit::rt

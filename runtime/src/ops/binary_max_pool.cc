@@ -2,6 +2,8 @@
 // padded taps are ignored.
 #include "onebit/kernels/bconv.h"
 #include "ops/op.h"
+#include "ops/op_table.h"
+#include "validate.h"
 
 namespace onebit::rt {
 namespace {
@@ -45,6 +47,9 @@ class BinaryMaxPool final : public Op {
 
 }  // namespace
 
-std::unique_ptr<Op> make_binary_max_pool() { return std::make_unique<BinaryMaxPool>(); }
+Status validate_binary_max_pool2d(const ValidateContext& c) {
+  return check_pool(c, pool_window(*c.op().options_as_BinaryMaxPool2DOptions()), fb::DType::BitPacked);
+}
+std::unique_ptr<Op> make_binary_max_pool2d() { return std::make_unique<BinaryMaxPool>(); }
 
 }  // namespace onebit::rt

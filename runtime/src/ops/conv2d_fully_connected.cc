@@ -1,5 +1,7 @@
 // Conv2D: XNNPACK convolution, NHWC input, OHWI weights (I = C / groups), optional bias, output clamp.
+#include "ops/op_table.h"
 #include "ops/xnn_op.h"
+#include "validate.h"
 
 namespace onebit::rt {
 namespace {
@@ -63,7 +65,18 @@ class FullyConnected final : public XnnOp {
 
 }  // namespace
 
+Status validate_conv2d(const ValidateContext& c) {
+  const auto& o = *c.op().options_as_Conv2DOptions();
+  ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
+  return check_conv(c, conv_window(o), o.groups(), fb::DType::Float32, fb::DType::Float32, 0, 1);
+}
 std::unique_ptr<Op> make_conv2d() { return std::make_unique<Conv2D>(); }
+
+Status validate_fully_connected(const ValidateContext& c) {
+  const auto& o = *c.op().options_as_FullyConnectedOptions();
+  ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
+  return check_fc(c, fb::DType::Float32, fb::DType::Float32, 0, 1);
+}
 std::unique_ptr<Op> make_fully_connected() { return std::make_unique<FullyConnected>(); }
 
 }  // namespace onebit::rt

@@ -1,9 +1,12 @@
 // Element-wise float operators: Add (XNNPACK, NumPy broadcasting, output clamp), ReLU / Clamp (XNNPACK
 // clamp), PReLU (XNNPACK, per-channel slope), and Mul (per-channel scale) / ChannelAffine (scale and shift
 // per channel, an unfolded BatchNorm) as plain loops. "Channel" is the last dimension.
+#include <algorithm>
 #include <cmath>
 
+#include "ops/op_table.h"
 #include "ops/xnn_op.h"
+#include "validate.h"
 
 namespace onebit::rt {
 namespace {
@@ -107,9 +110,44 @@ class ChannelAffine final : public Op {
 
 }  // namespace
 
+Status validate_add(const ValidateContext& c) {
+  const auto& o = *c.op().options_as_AddOptions();
+  ONEBIT_RETURN_IF_ERROR(c.count(2, 2));
+  ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::Float32));
+  ONEBIT_RETURN_IF_ERROR(c.dtype(1, fb::DType::Float32));
+  ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
+  // NumPy broadcasting, shapes aligned at the last dimension.
+  const std::vector<int>& a = c.in(0).shape;
+  const std::vector<int>& b = c.in(1).shape;
+  std::vector<int> out(std::max(a.size(), b.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int da = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
+    const int db = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
+    if (da != db && da != 1 && db != 1)
+      return c.fail("inputs " + shape_string(a) + " and " + shape_string(b) + " do not broadcast");
+    out[i] = std::max(da, db);
+  }
+  return c.output(fb::DType::Float32, out);
+}
 std::unique_ptr<Op> make_add() { return std::make_unique<Add>(); }
-std::unique_ptr<Op> make_clamp(bool relu) { return std::make_unique<Clamp>(relu); }
+
+Status validate_mul(const ValidateContext& c) { return check_channelwise(c, 1, false); }
+std::unique_ptr<Op> make_mul() { return std::make_unique<ChannelAffine>(false); }
+
+Status validate_channel_affine(const ValidateContext& c) { return check_channelwise(c, 2, false); }
+std::unique_ptr<Op> make_channel_affine() { return std::make_unique<ChannelAffine>(true); }
+
+Status validate_relu(const ValidateContext& c) { return check_channelwise(c, 0, false); }
+std::unique_ptr<Op> make_relu() { return std::make_unique<Clamp>(true); }
+
+Status validate_prelu(const ValidateContext& c) { return check_channelwise(c, 1, true); }
 std::unique_ptr<Op> make_prelu() { return std::make_unique<PRelu>(); }
-std::unique_ptr<Op> make_channel_affine(bool has_shift) { return std::make_unique<ChannelAffine>(has_shift); }
+
+Status validate_clamp(const ValidateContext& c) {
+  const auto& o = *c.op().options_as_ClampOptions();
+  ONEBIT_RETURN_IF_ERROR(c.clamp(o.min(), o.max()));
+  return check_channelwise(c, 0, false);
+}
+std::unique_ptr<Op> make_clamp() { return std::make_unique<Clamp>(false); }
 
 }  // namespace onebit::rt

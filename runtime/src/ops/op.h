@@ -1,5 +1,6 @@
 // The operator interface of the interpreter. One implementation per operator (or small family) in
-// runtime/src/ops/, each only wiring a kernel, an XNNPACK operator or a plain loop to tensors.
+// runtime/src/ops/, each only wiring a kernel, an XNNPACK operator or a plain loop to tensors; next to it,
+// the operator's validate function. The operator table (op_table.h) lists both, with the type's name.
 //
 // Lifecycle, all driven by Interpreter::create() except run():
 //   prepare()  once, before the arena exists: read options, pack weights, create XNNPACK operators,
@@ -15,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "graph.h"
+#include "../graph.h"
 #include "onebit/kernels/isa.h"
 
 namespace onebit::rt {
@@ -67,25 +68,8 @@ inline uint64_t xnn_indirection_bytes(int batch, int out_h, int out_w, int kerne
          64 * sizeof(void*);
 }
 
-/// The implementation for an operator type (validated model: never an unknown type).
+/// The implementation for an operator type (validated model: never an unknown type): the make function of
+/// its row in the operator table (ops/op_table.h), or null for a type without a row.
 std::unique_ptr<Op> make_op(fb::OperatorOptions type);
-
-// Factories, one per ops/ file.
-std::unique_ptr<Op> make_conv2d();
-std::unique_ptr<Op> make_fully_connected();
-std::unique_ptr<Op> make_pool2d(bool max);
-std::unique_ptr<Op> make_global_avg_pool();
-std::unique_ptr<Op> make_add();
-std::unique_ptr<Op> make_clamp(bool relu);
-std::unique_ptr<Op> make_prelu();
-std::unique_ptr<Op> make_channel_affine(bool has_shift);  // Mul (scale only) and ChannelAffine
-std::unique_ptr<Op> make_reshape();
-std::unique_ptr<Op> make_concat();
-std::unique_ptr<Op> make_softmax();
-std::unique_ptr<Op> make_pad();
-std::unique_ptr<Op> make_quantize();
-std::unique_ptr<Op> make_dequantize();
-std::unique_ptr<Op> make_binary_conv2d(bool fully_connected);
-std::unique_ptr<Op> make_binary_max_pool();
 
 }  // namespace onebit::rt

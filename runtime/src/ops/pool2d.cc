@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/op_table.h"
 #include "ops/xnn_op.h"
+#include "validate.h"
 
 namespace onebit::rt {
 namespace {
@@ -116,7 +118,22 @@ class GlobalAvgPool final : public XnnOp {
 
 }  // namespace
 
-std::unique_ptr<Op> make_pool2d(bool max) { return std::make_unique<Pool2D>(max); }
+Status validate_max_pool2d(const ValidateContext& c) {
+  return check_pool(c, pool_window(*c.op().options_as_MaxPool2DOptions()), fb::DType::Float32);
+}
+std::unique_ptr<Op> make_max_pool2d() { return std::make_unique<Pool2D>(true); }
+
+Status validate_avg_pool2d(const ValidateContext& c) {
+  return check_pool(c, pool_window(*c.op().options_as_AvgPool2DOptions()), fb::DType::Float32);
+}
+std::unique_ptr<Op> make_avg_pool2d() { return std::make_unique<Pool2D>(false); }
+
+Status validate_global_avg_pool(const ValidateContext& c) {
+  ONEBIT_RETURN_IF_ERROR(c.count(1, 1));
+  ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::Float32));
+  ONEBIT_RETURN_IF_ERROR(c.rank(0, 4));
+  return c.output(fb::DType::Float32, {c.in(0).shape[0], c.in(0).shape[3]});
+}
 std::unique_ptr<Op> make_global_avg_pool() { return std::make_unique<GlobalAvgPool>(); }
 
 }  // namespace onebit::rt

@@ -6,6 +6,8 @@
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/pack.h"
 #include "ops/op.h"
+#include "ops/op_table.h"
+#include "validate.h"
 
 namespace onebit::rt {
 namespace {
@@ -90,7 +92,34 @@ class Dequantize final : public Op {
 
 }  // namespace
 
+Status validate_quantize(const ValidateContext& c) {
+  const fb::QuantizeOptions& o = *c.op().options_as_QuantizeOptions();
+  ONEBIT_RETURN_IF_ERROR(c.count(1, 2));
+  ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::Float32));
+  const int channels = c.in(0).shape.back();
+  if (c.inputs() == 2) {
+    ONEBIT_RETURN_IF_ERROR(c.dtype(1, fb::DType::Float32));
+    ONEBIT_RETURN_IF_ERROR(c.constant(1));
+    ONEBIT_RETURN_IF_ERROR(c.shape(1, {channels}, "threshold, one per channel"));
+  }
+  const size_t flips = o.flip() ? o.flip()->size() : 0;
+  const size_t constants = o.constant() ? o.constant()->size() : 0;
+  if (flips != 0 && flips != size_t(channels))
+    return c.fail("flip has " + std::to_string(flips) + " entries, expected 0 or " + std::to_string(channels));
+  if (constants != 0 && constants != size_t(channels))
+    return c.fail("constant has " + std::to_string(constants) + " entries, expected 0 or " + std::to_string(channels));
+  for (size_t i = 0; i < constants; ++i)
+    ONEBIT_RETURN_IF_ERROR(c.range(("constant[" + std::to_string(i) + "]").c_str(),
+                                   o.constant()->Get(flatbuffers::uoffset_t(i)), -1, 1));
+  return c.output(fb::DType::BitPacked, c.in(0).shape);
+}
 std::unique_ptr<Op> make_quantize() { return std::make_unique<Quantize>(); }
+
+Status validate_dequantize(const ValidateContext& c) {
+  ONEBIT_RETURN_IF_ERROR(c.count(1, 1));
+  ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::BitPacked));
+  return c.output(fb::DType::Float32, c.in(0).shape);
+}
 std::unique_ptr<Op> make_dequantize() { return std::make_unique<Dequantize>(); }
 
 }  // namespace onebit::rt

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "ops/op.h"
+#include "ops/op_table.h"
+#include "validate.h"
 
 namespace onebit::rt {
 namespace {
@@ -110,8 +112,54 @@ class Pad final : public Op {
 
 }  // namespace
 
+Status validate_reshape(const ValidateContext& c) {
+  ONEBIT_RETURN_IF_ERROR(c.count(1, 1));
+  ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::Float32));
+  if (element_count(c.in(0).shape) != element_count(c.out().shape))
+    return c.fail("output shape " + shape_string(c.out().shape) + " has a different element count than input " +
+                  shape_string(c.in(0).shape));
+  return c.output(fb::DType::Float32, c.out().shape);
+}
 std::unique_ptr<Op> make_reshape() { return std::make_unique<Reshape>(); }
+
+Status validate_concat(const ValidateContext& c) {
+  const int axis = c.op().options_as_ConcatOptions()->axis();
+  ONEBIT_RETURN_IF_ERROR(c.count(1, 64));
+  const std::vector<int>& first = c.in(0).shape;
+  const int rank = int(first.size());
+  ONEBIT_RETURN_IF_ERROR(c.range("axis", axis, -rank, rank - 1));
+  const size_t a = size_t(axis < 0 ? axis + rank : axis);
+  std::vector<int> out = first;
+  out[a] = 0;
+  for (size_t k = 0; k < c.inputs(); ++k) {
+    ONEBIT_RETURN_IF_ERROR(c.dtype(k, fb::DType::Float32));
+    const std::vector<int>& s = c.in(k).shape;
+    std::vector<int> want = first;
+    want[a] = s.size() == first.size() ? s[a] : 1;
+    ONEBIT_RETURN_IF_ERROR(c.shape(k, want, "equal to input 0 except along the concat axis"));
+    out[a] += s[a];  // <= 64 * 2^20: no overflow
+  }
+  return c.output(fb::DType::Float32, out);
+}
 std::unique_ptr<Op> make_concat() { return std::make_unique<Concat>(); }
+
+Status validate_pad(const ValidateContext& c) {
+  const fb::PadOptions& o = *c.op().options_as_PadOptions();
+  ONEBIT_RETURN_IF_ERROR(c.count(1, 1));
+  ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::Float32));
+  const std::vector<int>& x = c.in(0).shape;
+  const size_t n = o.pads() ? o.pads()->size() : 0;
+  if (n != 2 * x.size())
+    return c.fail("pads has " + std::to_string(n) + " values, expected " + std::to_string(2 * x.size()) +
+                  " (begin and end for each of the " + std::to_string(x.size()) + " dimensions)");
+  std::vector<int> out = x;
+  for (size_t i = 0; i < n; ++i) {
+    const int p = o.pads()->Get(flatbuffers::uoffset_t(i));
+    ONEBIT_RETURN_IF_ERROR(c.range(("pads[" + std::to_string(i) + "]").c_str(), p, 0, kMaxWindow));
+    out[i % x.size()] += p;
+  }
+  return c.output(fb::DType::Float32, out);
+}
 std::unique_ptr<Op> make_pad() { return std::make_unique<Pad>(); }
 
 }  // namespace onebit::rt

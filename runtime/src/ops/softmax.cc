@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "ops/op.h"
+#include "ops/op_table.h"
+#include "validate.h"
 
 namespace onebit::rt {
 namespace {
@@ -63,6 +65,7 @@ class Softmax final : public Op {
 
 }  // namespace
 
+Status validate_softmax(const ValidateContext& c) { return check_channelwise(c, 0, false); }
 std::unique_ptr<Op> make_softmax() { return std::make_unique<Softmax>(); }
 
 }  // namespace onebit::rt

@@ -1,0 +1,97 @@
+// The operator table: everything the runtime knows about an operator type, in one row per
+// fb::OperatorOptions value (op_table.cc, in schema order):
+//
+//   { type, name, validate, make }
+//     type      the schema's union tag, e.g. OperatorOptions::BinaryConv2DOptions;
+//     name      what diagnostics and profiles print ("BinaryConv2D"): the tag without "Options";
+//     validate  the operator's semantic check (input count, dtypes, constant weights, shapes, option values,
+//               output shape), called by validate_operator() through a ValidateContext (validate.h);
+//     make      a new, unprepared implementation (ops/op.h), called by make_op() for the interpreter.
+//
+// validate and make are defined next to each other in the operator's ops/*.cc file and declared below.
+// Adding an operator: the schema's union member, its ops/*.cc file (class, validate_<op>, make_<op>), the
+// two declarations below and one row in op_table.cc. op_type_name(), validate_operator() and make_op()
+// all read the table; op_table_test checks that it has exactly one complete row per schema value.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "../graph.h"
+
+namespace onebit::rt {
+
+class Op;
+class ValidateContext;
+
+struct OpKind {
+  fb::OperatorOptions type;
+  const char* name;
+  Status (*validate)(const ValidateContext& c);
+  std::unique_ptr<Op> (*make)();
+};
+
+/// The row of `type`, or null for NONE and values outside the schema (untrusted files may hold any byte).
+const OpKind* find_op_kind(fb::OperatorOptions type);
+
+/// All rows, in schema order: `for (const OpKind& k : all_op_kinds())`.
+struct OpKindList {
+  const OpKind* first;
+  size_t size;
+  const OpKind* begin() const { return first; }
+  const OpKind* end() const { return first + size; }
+};
+OpKindList all_op_kinds();
+
+// Each operator's validate and make functions, by ops/ file.
+
+// conv2d_fully_connected.cc
+Status validate_conv2d(const ValidateContext& c);
+std::unique_ptr<Op> make_conv2d();
+Status validate_fully_connected(const ValidateContext& c);
+std::unique_ptr<Op> make_fully_connected();
+// pool2d.cc
+Status validate_max_pool2d(const ValidateContext& c);
+std::unique_ptr<Op> make_max_pool2d();
+Status validate_avg_pool2d(const ValidateContext& c);
+std::unique_ptr<Op> make_avg_pool2d();
+Status validate_global_avg_pool(const ValidateContext& c);
+std::unique_ptr<Op> make_global_avg_pool();
+// elementwise.cc
+Status validate_add(const ValidateContext& c);
+std::unique_ptr<Op> make_add();
+Status validate_mul(const ValidateContext& c);
+std::unique_ptr<Op> make_mul();
+Status validate_channel_affine(const ValidateContext& c);
+std::unique_ptr<Op> make_channel_affine();
+Status validate_relu(const ValidateContext& c);
+std::unique_ptr<Op> make_relu();
+Status validate_prelu(const ValidateContext& c);
+std::unique_ptr<Op> make_prelu();
+Status validate_clamp(const ValidateContext& c);
+std::unique_ptr<Op> make_clamp();
+// shape_ops.cc
+Status validate_reshape(const ValidateContext& c);
+std::unique_ptr<Op> make_reshape();
+Status validate_concat(const ValidateContext& c);
+std::unique_ptr<Op> make_concat();
+Status validate_pad(const ValidateContext& c);
+std::unique_ptr<Op> make_pad();
+// softmax.cc
+Status validate_softmax(const ValidateContext& c);
+std::unique_ptr<Op> make_softmax();
+// quantize.cc
+Status validate_quantize(const ValidateContext& c);
+std::unique_ptr<Op> make_quantize();
+Status validate_dequantize(const ValidateContext& c);
+std::unique_ptr<Op> make_dequantize();
+// binary_conv2d.cc
+Status validate_binary_conv2d(const ValidateContext& c);
+std::unique_ptr<Op> make_binary_conv2d();
+Status validate_binary_fully_connected(const ValidateContext& c);
+std::unique_ptr<Op> make_binary_fully_connected();
+// binary_max_pool.cc
+Status validate_binary_max_pool2d(const ValidateContext& c);
+std::unique_ptr<Op> make_binary_max_pool2d();
+
+}  // namespace onebit::rt
