@@ -2,7 +2,8 @@
 // and vector lies inside the buffer). Graph level here: version, tensors, buffers, graph inputs/outputs,
 // index ranges, single producer per tensor and definition before use (which also rules out cycles), graph
 // inputs and outputs listed once, and every tensor's declared size within LoadOptions::max_tensor_bytes.
-// Operator-specific checks live in validate_ops.cc.
+// Operator-specific checks are each operator's validate function in ops/*.cc, reached through ops/op_table.h
+// (validate_ops.cc holds the checks several operators share and the lookup).
 #include <string>
 #include <vector>
 
