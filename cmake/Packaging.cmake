@@ -77,26 +77,30 @@ file(WRITE "${_deb_control}/shlibs" "libonebit ${_deb_soversion} libonebit0 (>= 
 file(WRITE "${_deb_control}/triggers" "activate-noawait ldconfig\n")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA "${_deb_control}/shlibs;${_deb_control}/triggers")
 set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "inference engine for binarized neural networks - shared library
-Runs onebit models (.fb files, made from ONNX by onebit-convert) on x86-64 (AVX2, AVX-512)
-and Arm (NEON) CPUs with bitpacked binary convolutions, XNNPACK for the float layers.
-This package holds libonebit.so.0 (C API and C++ classes onebit::Model, onebit::Interpreter).")
+Runs onebit models (.fb files, converted from ONNX by onebit-convert) on
+x86-64 (AVX2, AVX-512) and Arm (NEON) CPUs: bitpacked binary convolutions,
+XNNPACK for the float layers.
+This package holds libonebit.so.0 (the C API and the C++ classes
+onebit::Model and onebit::Interpreter).")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libonebit-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${ONEBIT_DEB_DEV_DEPENDS}")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "inference engine for binarized neural networks - development files
-Headers (C API onebit/onebit.h, C++ API onebit/model.h and onebit/interpreter.h), libonebit.so,
-the static libonebit.a, the CMake package (find_package(onebit CONFIG): onebit::onebit,
-onebit::onebit_static) and onebit.pc for pkg-config.")
+Headers (C API onebit/onebit.h; C++ API onebit/model.h, onebit/interpreter.h),
+libonebit.so, the static libonebit.a, the CMake package
+(find_package(onebit CONFIG): onebit::onebit, onebit::onebit_static) and
+onebit.pc for pkg-config.")
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME onebit-tools)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "${ONEBIT_DEB_TOOLS_DEPENDS}")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_RECOMMENDS "python3-numpy")
 set(CPACK_DEBIAN_TOOLS_DESCRIPTION "inference engine for binarized neural networks - tools and Python module
-Command-line tools: onebit-info (what a model contains), onebit-run (run a model on an input),
-bench (latency and per-operator profile), onebit-eval (accuracy on IDX image sets),
-onebit-synth (synthetic models) and onebit-convert (ONNX to onebit, when built), plus the
-onebit Python module (ctypes over the C API; needs python3-numpy).")
+Command-line tools: onebit-info (what a model contains), onebit-run (run a
+model on .npy inputs), bench (latency, per-operator profile), onebit-eval
+(accuracy on IDX image sets), onebit-synth (synthetic models) and, when
+built, onebit-convert (ONNX to onebit); plus the onebit Python module
+(ctypes over the C API; needs python3-numpy).")
 
 include(CPack)
