@@ -1,0 +1,449 @@
+// onebit-info: what a model file holds, in the manner of larq's lq.models.summary: one row per operator
+// (output shape, parameters, multiply-accumulates), totals with the binary share, memory (file, arena and the
+// arena's liveness lower bound), inputs and outputs, and the file's metadata. --json prints the same as one
+// JSON object. Uses only the public API (onebit/model.h, onebit/interpreter.h).
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "onebit/interpreter.h"
+#include "onebit/model.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: onebit-info MODEL.fb [--json] [--isa NAME]\n"
+    "  Prints a summary of a onebit model: one row per operator (index, name, type, output shape, binary and\n"
+    "  float parameters, parameter bytes, binary and float MACs), totals, memory (model file, arena, the\n"
+    "  arena's liveness lower bound), inputs and outputs, input normalization, labels, producer and source.\n"
+    "  Shapes are the runtime's: NHWC for feature maps, [N, C] otherwise.\n"
+    "  --json       one JSON object instead of the table (operators, totals, memory, inputs, outputs, metadata)\n"
+    "  --isa NAME   kernel path of the interpreter that computes the MACs and the arena: scalar, avx2,\n"
+    "               avx512vpopcnt or neon (default: the best this CPU supports, or $ONEBIT_ISA)\n"
+    "  -h, --help   this text\n"
+    "Exit status: 0 ok, 1 the model could not be loaded or prepared, 2 usage error.\n";
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "onebit-info: %s\n%s", message.c_str(), kUsage);
+  std::exit(2);
+}
+
+// ---- text helpers ----
+
+// A name for the table: control bytes and DEL as '?', at most `width` characters (longer ones end in "...").
+std::string printable(const std::string& s, size_t width) {
+  std::string r;
+  for (char c : s) r += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  if (r.size() > width && width > 3) r = r.substr(0, width - 3) + "...";
+  return r;
+}
+
+std::string shape_text(const std::vector<int>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// 1234567 -> "1.23 M"
+std::string human(double v) {
+  const char* units[] = {"", " k", " M", " G", " T"};
+  int u = 0;
+  while (std::fabs(v) >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f%s", v, units[u]);
+  return buf;
+}
+
+std::string bytes_text(uint64_t b) {
+  char buf[48];
+  if (b < 1024)
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " B", b);
+  else if (b < (uint64_t(1) << 20))
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " B (%.1f KiB)", b, double(b) / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " B (%.2f MiB)", b, double(b) / (1024.0 * 1024.0));
+  return buf;
+}
+
+std::string percent(double part, double whole) {
+  if (whole <= 0) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f %%", 100.0 * part / whole);
+  return buf;
+}
+
+std::string floats_text(const std::vector<float>& v) {
+  std::string s = "[";
+  char buf[32];
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "%s%g", i ? ", " : "", double(v[i]));
+    s += buf;
+  }
+  return s + "]";
+}
+
+// ---- JSON ----
+
+// A JSON string literal: quotes, backslashes and control characters escaped; bytes that are not valid
+// UTF-8 become U+FFFD, so the output is always valid JSON (RFC 8259 requires UTF-8).
+std::string json_string(const std::string& s) {
+  std::string r = "\"";
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c == '"') {
+      r += "\\\"";
+    } else if (c == '\\') {
+      r += "\\\\";
+    } else if (c == '\n') {
+      r += "\\n";
+    } else if (c == '\r') {
+      r += "\\r";
+    } else if (c == '\t') {
+      r += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      r += buf;
+    } else if (c < 0x80) {
+      r += char(c);
+    } else {
+      // Length and minimum code point of a UTF-8 sequence starting with c.
+      size_t len = 0;
+      uint32_t cp = 0, min = 0;
+      if ((c & 0xe0) == 0xc0) {
+        len = 2, cp = c & 0x1f, min = 0x80;
+      } else if ((c & 0xf0) == 0xe0) {
+        len = 3, cp = c & 0x0f, min = 0x800;
+      } else if ((c & 0xf8) == 0xf0) {
+        len = 4, cp = c & 0x07, min = 0x10000;
+      }
+      bool ok = len != 0 && i + len <= n;
+      for (size_t k = 1; ok && k < len; ++k) {
+        ok = (p[i + k] & 0xc0) == 0x80;
+        cp = cp << 6 | (p[i + k] & 0x3f);
+      }
+      ok = ok && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+      if (ok) {
+        r.append(s, i, len);
+        i += len;
+      } else {
+        r += "\\ufffd";
+        ++i;
+      }
+      continue;
+    }
+    ++i;
+  }
+  return r + "\"";
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";  // JSON has no NaN or infinity
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+std::string json_ints(const std::vector<int>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+std::string json_floats(const std::vector<float>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_number(v[i]);
+  return s + "]";
+}
+
+std::string json_strings(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_string(v[i]);
+  return s + "]";
+}
+
+// ---- the summary ----
+
+struct Row {
+  const onebit::OperatorInfo* op;
+  int64_t binary_macs = 0, float_macs = 0;
+};
+
+struct Totals {
+  int64_t binary_params = 0, float_params = 0, binary_macs = 0, float_macs = 0, binary_ops = 0;
+  uint64_t param_bytes = 0;
+};
+
+void print_tensors(const char* title, const onebit::Interpreter& interp, bool inputs) {
+  const size_t n = inputs ? interp.input_count() : interp.output_count();
+  std::printf("%s:\n", title);
+  for (size_t i = 0; i < n; ++i) {
+    const onebit::TensorInfo& t = inputs ? interp.input_info(i) : interp.output_info(i);
+    std::printf("  %zu  %-24s %s%s\n", i, printable(t.name, 40).c_str(), shape_text(t.shape).c_str(),
+                t.bitpacked ? "  (bitpacked in the graph, read as float)" : "");
+  }
+}
+
+void print_text(const std::string& path, const onebit::Model& model, const onebit::Interpreter& interp,
+                const std::vector<Row>& rows, const Totals& t) {
+  const onebit::ModelInfo& info = model.info();
+  std::printf("Model: %s\n", printable(path, 1000).c_str());
+  std::printf("Producer: %s%s%s\n", info.producer.empty() ? "(none recorded)" : printable(info.producer, 200).c_str(),
+              info.source.empty() ? "" : "    Source: ", printable(info.source, 200).c_str());
+  std::printf("Format version: %u    Kernel path: %s\n\n", info.format_version, interp.isa_name());
+
+  struct Col {
+    const char* title;
+    bool left;
+    std::vector<std::string> cells;
+    size_t width = 0;
+  };
+  std::vector<Col> cols = {{"#", false, {}},           {"Name", true, {}},          {"Type", true, {}},
+                           {"Output shape", true, {}}, {"Binary params", false, {}}, {"Float params", false, {}},
+                           {"Bytes", false, {}},       {"Binary MACs", false, {}},   {"Float MACs", false, {}}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const onebit::OperatorInfo& op = *rows[i].op;
+    const std::string cells[] = {std::to_string(i),
+                                 printable(op.name, 32),
+                                 printable(op.type, 24),
+                                 shape_text(op.output_shape),
+                                 op.binary_params ? std::to_string(op.binary_params) : "0",
+                                 std::to_string(op.float_params),
+                                 std::to_string(op.param_bytes),
+                                 std::to_string(rows[i].binary_macs),
+                                 std::to_string(rows[i].float_macs)};
+    for (size_t c = 0; c < cols.size(); ++c) cols[c].cells.push_back(cells[c]);
+  }
+  size_t line = 0;
+  for (Col& c : cols) {
+    c.width = std::strlen(c.title);
+    for (const std::string& s : c.cells) c.width = std::max(c.width, s.size());
+    line += c.width + 2;
+  }
+  // Columns two spaces apart; the last one is right-aligned, so no line ends in spaces.
+  const auto cell = [](const Col& c, const std::string& s) {
+    std::printf(c.left ? "%-*s  " : "%*s  ", int(c.width), s.c_str());
+  };
+  const auto last = [](const Col& c, const std::string& s) { std::printf("%*s\n", int(c.width), s.c_str()); };
+  const std::string rule(line > 2 ? line - 2 : 0, '-');
+  for (size_t c = 0; c + 1 < cols.size(); ++c) cell(cols[c], cols[c].title);
+  last(cols.back(), cols.back().title);
+  std::printf("%s\n", rule.c_str());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t c = 0; c + 1 < cols.size(); ++c) cell(cols[c], cols[c].cells[i]);
+    last(cols.back(), cols.back().cells[i]);
+  }
+  std::printf("%s\n", rule.c_str());
+  const std::string total_cells[] = {"",
+                                     "Total",
+                                     std::to_string(rows.size()) + " ops, " + std::to_string(t.binary_ops) + " binary",
+                                     "",
+                                     std::to_string(t.binary_params),
+                                     std::to_string(t.float_params),
+                                     std::to_string(t.param_bytes),
+                                     std::to_string(t.binary_macs),
+                                     std::to_string(t.float_macs)};
+  for (size_t c = 0; c + 1 < cols.size(); ++c) {
+    // The label may be wider than its column: then it spills into the next (empty) one.
+    if (c == 2 && total_cells[2].size() > cols[2].width) {
+      std::printf("%-*s  ", int(cols[2].width + 2 + cols[3].width), total_cells[2].c_str());
+      ++c;
+      continue;
+    }
+    cell(cols[c], total_cells[c]);
+  }
+  last(cols.back(), total_cells[cols.size() - 1]);
+  std::printf("\n");
+
+  const int64_t params = t.binary_params + t.float_params;
+  const int64_t macs = t.binary_macs + t.float_macs;
+  // As larq reports it: what the parameters would take as float32, against 1 bit per binary parameter.
+  const double f32_bytes = 4.0 * double(params);
+  const double packed_bytes = double(t.binary_params) / 8.0 + 4.0 * double(t.float_params);
+  std::printf("Totals:\n");
+  std::printf("  Parameters:   %s  (binary %s, float %s; binary %s)\n", human(double(params)).c_str(),
+              human(double(t.binary_params)).c_str(), human(double(t.float_params)).c_str(),
+              percent(double(t.binary_params), double(params)).c_str());
+  std::printf("  Param bytes:  %s in the file; float32 equivalent %s", bytes_text(t.param_bytes).c_str(),
+              bytes_text(uint64_t(f32_bytes)).c_str());
+  if (packed_bytes > 0) std::printf(" (%.2fx the 1-bit size)", f32_bytes / packed_bytes);
+  std::printf("\n");
+  std::printf("  MACs:         %s  (binary %s, float %s)\n", human(double(macs)).c_str(),
+              human(double(t.binary_macs)).c_str(), human(double(t.float_macs)).c_str());
+  std::printf("  Binary share of MACs: %s\n\n", percent(double(t.binary_macs), double(macs)).c_str());
+
+  const size_t arena = interp.arena_bytes(), bound = interp.arena_lower_bound_bytes();
+  std::printf("Memory:\n");
+  std::printf("  Model file:        %s\n", bytes_text(model.size_bytes()).c_str());
+  std::printf("  Arena:             %s\n", bytes_text(arena).c_str());
+  std::printf("  Liveness bound:    %s\n", bytes_text(bound).c_str());
+  if (bound > 0)
+    std::printf("  Arena / bound:     %.3f\n\n", double(arena) / double(bound));
+  else
+    std::printf("  Arena / bound:     n/a\n\n");
+
+  print_tensors("Inputs", interp, true);
+  print_tensors("Outputs", interp, false);
+  std::printf("\n");
+  if (!info.input_shape.empty()) std::printf("Recorded input shape: %s\n", shape_text(info.input_shape).c_str());
+  if (info.input_mean.empty() && info.input_std.empty())
+    std::printf("Input normalization: none recorded\n");
+  else
+    std::printf("Input normalization: x' = (x - mean) / std, mean %s, std %s\n", floats_text(info.input_mean).c_str(),
+                floats_text(info.input_std).c_str());
+  if (info.labels.empty()) {
+    std::printf("Labels: none recorded\n");
+  } else {
+    constexpr size_t kShown = 5;
+    std::string s;
+    for (size_t i = 0; i < info.labels.size() && i < kShown; ++i)
+      s += (i ? ", " : "") + std::string("\"") + printable(info.labels[i], 40) + "\"";
+    if (info.labels.size() > kShown) s += ", ...";
+    std::printf("Labels: %zu (%s)\n", info.labels.size(), s.c_str());
+  }
+}
+
+void print_json(const std::string& path, const onebit::Model& model, const onebit::Interpreter& interp,
+                const std::vector<Row>& rows, const Totals& t) {
+  const onebit::ModelInfo& info = model.info();
+  std::string o = "{\n";
+  o += "  \"model\": " + json_string(path) + ",\n";
+  o += "  \"isa\": " + json_string(interp.isa_name()) + ",\n";
+  o += "  \"operators\": [";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const onebit::OperatorInfo& op = *rows[i].op;
+    o += i ? ",\n    " : "\n    ";
+    o += "{\"index\": " + std::to_string(i) + ", \"name\": " + json_string(op.name) +
+         ", \"type\": " + json_string(op.type) + ", \"output_shape\": " + json_ints(op.output_shape) +
+         ", \"binary\": " + (op.binary ? "true" : "false") + ", \"binary_params\": " +
+         std::to_string(op.binary_params) + ", \"float_params\": " + std::to_string(op.float_params) +
+         ", \"param_bytes\": " + std::to_string(op.param_bytes) + ", \"binary_macs\": " +
+         std::to_string(rows[i].binary_macs) + ", \"float_macs\": " + std::to_string(rows[i].float_macs) + "}";
+  }
+  o += rows.empty() ? "],\n" : "\n  ],\n";
+  const int64_t macs = t.binary_macs + t.float_macs;
+  o += "  \"totals\": {\"operators\": " + std::to_string(rows.size()) +
+       ", \"binary_operators\": " + std::to_string(t.binary_ops) +
+       ", \"binary_params\": " + std::to_string(t.binary_params) +
+       ", \"float_params\": " + std::to_string(t.float_params) +
+       ", \"params\": " + std::to_string(t.binary_params + t.float_params) +
+       ", \"param_bytes\": " + std::to_string(t.param_bytes) + ", \"binary_macs\": " + std::to_string(t.binary_macs) +
+       ", \"float_macs\": " + std::to_string(t.float_macs) + ", \"macs\": " + std::to_string(macs) +
+       ", \"binary_mac_share\": " + (macs > 0 ? json_number(double(t.binary_macs) / double(macs)) : "null") + "},\n";
+  const size_t arena = interp.arena_bytes(), bound = interp.arena_lower_bound_bytes();
+  o += "  \"memory\": {\"model_file_bytes\": " + std::to_string(model.size_bytes()) +
+       ", \"arena_bytes\": " + std::to_string(arena) + ", \"arena_lower_bound_bytes\": " + std::to_string(bound) +
+       ", \"arena_to_lower_bound\": " + (bound > 0 ? json_number(double(arena) / double(bound)) : "null") + "},\n";
+  for (int inputs = 1; inputs >= 0; --inputs) {
+    const size_t n = inputs ? interp.input_count() : interp.output_count();
+    o += inputs ? "  \"inputs\": [" : "  \"outputs\": [";
+    for (size_t i = 0; i < n; ++i) {
+      const onebit::TensorInfo& ti = inputs ? interp.input_info(i) : interp.output_info(i);
+      o += (i ? ", " : "") + std::string("{\"name\": ") + json_string(ti.name) + ", \"shape\": " + json_ints(ti.shape) +
+           ", \"bitpacked\": " + (ti.bitpacked ? "true" : "false") + "}";
+    }
+    o += "],\n";
+  }
+  o += "  \"metadata\": {\"format_version\": " + std::to_string(info.format_version) +
+       ", \"producer\": " + json_string(info.producer) + ", \"source\": " + json_string(info.source) +
+       ", \"input_shape\": " + json_ints(info.input_shape) + ", \"input_mean\": " + json_floats(info.input_mean) +
+       ", \"input_std\": " + json_floats(info.input_std) + ", \"label_count\": " + std::to_string(info.labels.size()) +
+       ", \"labels\": " + json_strings(info.labels) + "}\n";
+  o += "}\n";
+  std::fwrite(o.data(), 1, o.size(), stdout);
+}
+
+// A message that names the file: the library's messages usually do; when one does not, prefix it.
+std::string naming(const std::string& path, const std::string& message) {
+  return message.find(path) != std::string::npos ? message : path + ": " + message;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string path, isa;
+  bool json = false, have_path = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::printf("%s", kUsage);
+      return 0;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--isa" || a.rfind("--isa=", 0) == 0) {
+      if (a == "--isa") {
+        if (i + 1 >= argc) usage_error("--isa needs a value (scalar, avx2, avx512vpopcnt or neon)");
+        isa = argv[++i];
+      } else {
+        isa = a.substr(6);
+      }
+      if (isa.empty()) usage_error("--isa needs a value (scalar, avx2, avx512vpopcnt or neon)");
+    } else if (a.size() > 1 && a[0] == '-') {
+      usage_error("unknown option '" + a + "'");
+    } else if (have_path) {
+      usage_error("more than one model given ('" + path + "' and '" + a + "')");
+    } else {
+      path = a;
+      have_path = true;
+    }
+  }
+  if (!have_path) usage_error("no model file given");
+
+  std::unique_ptr<onebit::Model> model;
+  onebit::Status s = onebit::Model::load_file(path, &model);
+  if (!s.ok()) {
+    std::fprintf(stderr, "onebit-info: %s\n", naming(path, s.message()).c_str());
+    return 1;
+  }
+  onebit::InterpreterOptions options;
+  options.threads = 1;
+  options.isa = isa;
+  options.profiling = true;  // fills profile() (names, MACs) at create; nothing is invoked
+  std::unique_ptr<onebit::Interpreter> interp;
+  s = onebit::Interpreter::create(*model, options, &interp);
+  if (!s.ok()) {
+    std::fprintf(stderr, "onebit-info: %s: cannot prepare an interpreter: %s\n", path.c_str(), s.message().c_str());
+    return 1;
+  }
+  const std::vector<onebit::OperatorInfo>& ops = model->operators();
+  const std::vector<onebit::OpProfile>& prof = interp->profile();
+  if (prof.size() != ops.size()) {
+    std::fprintf(stderr, "onebit-info: %s: the interpreter profiles %zu operators, the model declares %zu\n",
+                 path.c_str(), prof.size(), ops.size());
+    return 1;
+  }
+  std::vector<Row> rows;
+  Totals t;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    rows.push_back({&ops[i], prof[i].binary_macs, prof[i].float_macs});
+    t.binary_params += ops[i].binary_params;
+    t.float_params += ops[i].float_params;
+    t.param_bytes += ops[i].param_bytes;
+    t.binary_macs += prof[i].binary_macs;
+    t.float_macs += prof[i].float_macs;
+    t.binary_ops += ops[i].binary ? 1 : 0;
+  }
+  if (json)
+    print_json(path, *model, *interp, rows, t);
+  else
+    print_text(path, *model, *interp, rows, t);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "onebit-info: error writing to standard output\n");
+    return 1;
+  }
+  return 0;
+}
