@@ -97,7 +97,7 @@ if(NOT IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
 else()
   set(_onebit_bin_to_lib "")
 endif()
-foreach(_tool IN ITEMS bench onebit-synth onebit-eval onebit-convert onebit-info onebit-run)
+foreach(_tool IN ITEMS onebit-synth onebit-eval onebit-convert onebit-info onebit-run)
   if(TARGET ${_tool})
     list(APPEND ONEBIT_INSTALLED_TOOLS ${_tool})
     get_target_property(_onebit_tool_libs ${_tool} LINK_LIBRARIES)
@@ -108,6 +108,11 @@ foreach(_tool IN ITEMS bench onebit-synth onebit-eval onebit-convert onebit-info
 endforeach()
 if(ONEBIT_INSTALLED_TOOLS)
   install(TARGETS ${ONEBIT_INSTALLED_TOOLS} RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT tools)
+endif()
+# `bench` in the build tree; installed as onebit-bench (a system-wide /usr/bin/bench would be too generic).
+# It links the static runtime, so it carries no RPATH to rewrite.
+if(TARGET bench)
+  install(PROGRAMS $<TARGET_FILE:bench> DESTINATION "${CMAKE_INSTALL_BINDIR}" RENAME onebit-bench COMPONENT tools)
 endif()
 
 # ---- Python module (ctypes over the C API) + _install.py: where libonebit.so.<major> is, relative to the
@@ -139,3 +144,6 @@ endif()
 #   cmake --build <dir> --target onebit_installables
 add_custom_target(onebit_installables)
 add_dependencies(onebit_installables onebit ${ONEBIT_STATIC_TARGET} ${ONEBIT_INSTALLED_TOOLS})
+if(TARGET bench)
+  add_dependencies(onebit_installables bench)
+endif()
