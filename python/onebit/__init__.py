@@ -70,7 +70,23 @@ def _check_layout(layout):
         raise ValueError("layout must be 'nchw' or 'nhwc', not %r" % (layout,))
 
 
-class Model:
+class _Closable:
+    """A handle owner: close() frees it; also at the end of a `with` block and on garbage collection."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Model(_Closable):
     """A loaded and validated onebit model (immutable; may be shared by several interpreters)."""
 
     def __init__(self, path):
@@ -148,24 +164,12 @@ class Model:
         if handle:
             self._destroy(handle)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __repr__(self):
         state = "closed" if self.closed else "%d bytes, %d labels" % (self._size_bytes, len(self._labels))
         return "<onebit.Model %s (%s)>" % (self.source, state)
 
 
-class Interpreter:
+class Interpreter(_Closable):
     """Runs one model; used by one thread at a time. Create with Model.interpreter()."""
 
     def __init__(self, model, threads=1, isa=None, profiling=False, max_arena_bytes=0):
@@ -327,18 +331,6 @@ class Interpreter:
         if handle:
             self._destroy(handle)
             self._model._interpreters.discard(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self):
         if self.closed:
