@@ -10,6 +10,7 @@
 
 #include <pthreadpool.h>
 
+#include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/isa.h"
 
 namespace onebit::kernels {
@@ -30,6 +31,16 @@ struct BConvGeometry {
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int groups = 1;
   PadMode pad_mode = PadMode::kZero;
+  /// k-bit activations and weights (bit_contract.h "k-bit tensors"). Input: act_bits planes planes-major,
+  /// [act_bits][batch][in_h][in_w][packed_words(in_c)]. Weights: weight_bits planes, [weight_bits][out_c]
+  /// [kernel_h][kernel_w][packed_words(in_c / groups)], LevelKind kBinary for 1 bit, kBipolar for 2.
+  /// Anything but binary x binary: the dot is D = sum over the window of L_x * L_w with zero padding
+  /// (padded taps have L_x = 0; pad_mode must be kZero), float output only, and
+  /// taps * max|L_x| * max|L_w| <= 2^24 (so D is exact in float).
+  LevelKind act_kind = LevelKind::kBinary;
+  int act_bits = 1;
+  int act_zero_level = 0;  // kUnipolar only
+  int weight_bits = 1;
 
   int out_h() const { return (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
   int out_w() const { return (in_w + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
@@ -67,7 +78,7 @@ class BConv2D {
   /// pool thread, so pass threads = pthreadpool_get_threads_count(pool) (1 for a null pool).
   size_t scratch_bytes(size_t threads) const;
 
-  /// input:  [batch][in_h][in_w][packed_words(in_c)] words.
+  /// input:  [act_bits][batch][in_h][in_w][packed_words(in_c)] words (act_bits = 1: a binary tensor).
   /// output: float [batch][out_h][out_w][out_c] or words [batch][out_h][out_w][packed_words(out_c)].
   /// pool may be null (single-threaded).
   void run(const uint32_t* input, void* output, void* scratch, pthreadpool_t pool) const;

@@ -10,6 +10,21 @@
 //  * Weights are OHWI, packed along I in the same way (each (o, kh, kw) row starts on a word boundary).
 //  * Over K real taps, the dot product of two ±1 vectors a, w is  dot = K - 2 * popcount(a XOR w):
 //    every agreeing pair contributes +1 and every disagreeing pair (a set XOR bit) -1.
+//
+// k-bit tensors (schema Tensor.bits / levels / zero_level):
+//  * A k-bit tensor (k = 1..4) is k bit-planes stored planes-major: plane i is a whole packed tensor of the
+//    logical shape (the layout above, channel padding bits 0), holding bit i of each element's level index
+//    q = sum_i 2^i * bit_i. Plane i of a tensor of `words` packed words per plane starts at word i * words.
+//  * The integer level L of an element, by kind:
+//      Binary   (k = 1)    L = 1 - 2 * bit                       {-1, +1}
+//      Unipolar (k = 1..4) L = q - zero_level                    e.g. {0, 1, 2, 3} (zero_level 0)
+//      Bipolar  (k = 1..4) L = 2q - (2^k - 1)                    odd levels, e.g. {-3, -1, 1, 3}
+//      Ternary  (k = 2)    planes (L < 0, L <= 0)                {-1, 0, +1}: (0,0) = +1, (0,1) = 0,
+//                          (1,1) = -1; (1,0) never occurs        (a Sign whose input can be exactly 0)
+//    The real value is level_scale * L; kernels compute on L only.
+//  * Zero (L = 0) is a level of Unipolar (q = zero_level) and Ternary (planes (0, 1)) tensors, so a
+//    convolution's zero padding is a constant bit per plane and costs nothing; Bipolar and Binary have no
+//    zero level and need the per-position padding correction.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +50,18 @@ constexpr PackedWord channel_mask(size_t channels, size_t word_index) {
   if (first >= channels) return 0;
   const size_t n = channels - first;
   return n >= kBitsPerWord ? ~PackedWord{0} : ((PackedWord{1} << n) - 1);
+}
+
+/// Kinds of levels (values equal the schema's fb::LevelKind).
+enum class LevelKind : int { kBinary = 0, kUnipolar = 1, kBipolar = 2, kTernary = 3 };
+
+/// The integer level of level index q (plane bits) for a tensor of `kind`, `bits`, `zero_level`. For
+/// Ternary, q = bit0 + 2 * bit1 with bit0 = (L < 0), bit1 = (L <= 0).
+constexpr int32_t level_value(LevelKind kind, int bits, int zero_level, uint32_t q) {
+  return kind == LevelKind::kBinary     ? 1 - 2 * int32_t(q & 1u)
+         : kind == LevelKind::kUnipolar ? int32_t(q) - zero_level
+         : kind == LevelKind::kBipolar  ? 2 * int32_t(q) - ((1 << bits) - 1)
+                                        : (q == 0u ? 1 : q == 3u ? -1 : 0);
 }
 
 /// dot = K - 2 * popcount(a XOR w) over K real taps.

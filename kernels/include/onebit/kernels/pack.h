@@ -31,4 +31,22 @@ void pack_bits(Isa isa, size_t pixels, size_t channels, const float* x, uint32_t
 /// in: [pixels][packed_words(channels)] words -> out: [pixels][channels] floats of ±1.
 void unpack_bits(size_t pixels, size_t channels, const uint32_t* in, float* out);
 
+/// Float -> k-bit levels (the QuantizeLevels operator; bit_contract.h "k-bit tensors"). For channel c,
+/// t = fl(fl(x * scale[c]) + shift[c]) (scale / shift null: 1 / 0);
+///   kUnipolar, kBipolar: q = clamp(round_half_even(t), 0, 2^bits - 1), NaN -> 0; plane i = bit i of q;
+///   kTernary (bits 2):   L = sign(t), NaN -> 0; planes (t < 0, !(t > 0)).
+/// out: [bits][pixels][packed_words(channels)] words, channel padding bits 0 in every plane.
+struct LevelQuantizer {
+  LevelKind kind = LevelKind::kUnipolar;
+  int bits = 2;
+  const float* scale = nullptr;  // [channels] or null
+  const float* shift = nullptr;  // [channels] or null
+};
+void quantize_levels(Isa isa, size_t pixels, size_t channels, const float* x, uint32_t* out,
+                     const LevelQuantizer& quantizer);
+
+/// k-bit levels -> floats level_scale * L. in: [bits][pixels][packed_words(channels)].
+void dequantize_levels(size_t pixels, size_t channels, const uint32_t* in, LevelKind kind, int bits,
+                       int zero_level, float level_scale, float* out);
+
 }  // namespace onebit::kernels
