@@ -1,6 +1,8 @@
 // im2col on packed words: one row of kernel_h * kernel_w * packed_words(cin_g) words per output pixel and
-// group, in the weights' OHWI order. Padded taps get the pad mode's bits: 0-bits (+1) for kOne and kZero
-// (kZero is then corrected exactly, see bconv-padding.cc), 1-bits on real channels (-1) for kMinusOne.
+// group, in the weights' OHWI order, for one bit-plane of the input. Padded taps get the plane's fill bit on
+// real channels (padding channel bits stay 0): for a binary input the pad mode's bits, 0-bits (+1) for kOne
+// and kZero (kZero is then corrected exactly, see bconv-padding.cc), 1-bits (-1) for kMinusOne; for a k-bit
+// input the plane's bit of the zero level (see bconv-levels.cc).
 #include <cstring>
 
 #include "bconv/bconv-impl.h"
@@ -10,11 +12,10 @@
 namespace onebit::kernels {
 
 void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, int ox0, size_t count,
-                  size_t group, uint32_t* rows) {
+                  size_t group, bool fill_ones, uint32_t* rows) {
   const BConvGeometry& g = impl.g;
   const size_t tw = impl.tap_words;
   const uint32_t* image = input + static_cast<size_t>(n) * g.in_h * g.in_w * impl.in_words;
-  const bool minus_one = g.pad_mode == PadMode::kMinusOne;
   // Fast path: word-aligned channels and dilation_w 1 make the kernel_w taps of one kernel row a single
   // contiguous run of kernel_w * tap_words words in the input whenever the whole run is inside the image.
   const bool runs = !impl.extract && g.dilation_w == 1;
@@ -40,7 +41,7 @@ void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, i
       for (int kx = 0; kx < g.kernel_w; ++kx, dst += tw) {
         const int ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
         if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
-          for (size_t w = 0; w < tw; ++w) dst[w] = minus_one ? channel_mask(impl.cin_g, w) : 0u;
+          for (size_t w = 0; w < tw; ++w) dst[w] = fill_ones ? channel_mask(impl.cin_g, w) : 0u;
           continue;
         }
         const uint32_t* src = image + (static_cast<size_t>(iy) * g.in_w + ix) * impl.in_words;

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "bgemm/bgemm.h"
@@ -34,8 +35,23 @@ struct BConvPlan {
   size_t segs = 1, seg_words = 0;
   size_t block_m = 0;        // output pixels per GEMM block (multiple of gemm.mr), over the flattened output
 
-  std::vector<uint64_t> packed_weights;  // [groups][bgemm_packed_chunks(nr, cout_g, segs, seg_words)]
+  std::vector<uint64_t> packed_weights;  // [groups][bgemm_packed_chunks(nr, gemm_n_g, segs, seg_words)]
   size_t group_chunks = 0;
+
+  // k-bit activations / weights (bconv-levels.cc). Binary x binary: levels false, planes 1, weight_bits 1,
+  // gemm_n = out_c: exactly the binary path. Otherwise the GEMM runs once per activation plane (input offset
+  // by plane * plane_words) and its columns are the weight planes: within group grp, column
+  // grp * gemm_n_g + j * cout_g + o is weight plane j of the group's output channel o.
+  bool levels = false;
+  int planes = 1, weight_bits = 1;
+  size_t plane_words = 0;               // words of one activation plane
+  size_t gemm_n = 0, gemm_n_g = 0;      // GEMM columns in total / per group: out_c * weight_bits / cout_g * weight_bits
+  bool fill_ones[4] = {false, false, false, false};  // padded-tap bit of each activation plane
+  int32_t neg_coef[4][2] = {};          // -D = sum_ij neg_coef[i][j] * P_ij + neg_const[o] + neg_gamma * correction[o]
+  int32_t neg_gamma = 0;
+  std::vector<int32_t> neg_const;       // [out_c]
+  bool half_exact = true;               // every fl(multiplier / 2) is exact: the f32 transform ukernels apply
+  std::vector<float> half_multiplier;   // [out_c]
 
   bool bitpacked = false;
   std::vector<float> multiplier, bias;
@@ -45,13 +61,14 @@ struct BConvPlan {
   // Zero-padding correction (PadMode::kZero only). Output row oy has row class row_class[oy], column ox
   // column class col_class[ox]; class 0 means "window inside the image along that axis". For a pair of
   // classes (r, c) != (0, 0), correction[(r * col_classes + c) * out_c + o] = sum over the taps of the
-  // window that fall on padding of the ±1 weights of output channel o.
+  // window that fall on padding of the weight levels of output channel o (±1 for binary weights).
   std::vector<int32_t> row_class, col_class;
   size_t col_classes = 1;
   std::vector<int32_t> correction;
 
   // Per-thread scratch layout (bytes, 64-aligned pieces).
-  size_t im2col_bytes = 0, pointer_bytes = 0, popcount_bytes = 0, slot_bytes = 0;
+  // popcount_bytes holds planes blocks of block_m * gemm_n int32; dots_bytes (k-bit only) block_m * out_c.
+  size_t im2col_bytes = 0, pointer_bytes = 0, popcount_bytes = 0, dots_bytes = 0, slot_bytes = 0;
 
   std::vector<uint8_t> row_inside, col_inside;  // [out_h], [out_w]: window_rows_inside / window_cols_inside
 
@@ -77,11 +94,26 @@ struct BConvPlan {
 struct BConv2D::Impl : BConvPlan {};
 
 /// Fills im2col rows for output pixels [ox0, ox0 + count) of output row (n, oy), group `group`, into
-/// `rows` (count rows of impl.row_words words).
+/// `rows` (count rows of impl.row_words words). `input` is one bit-plane; padded taps get 1-bits on the
+/// real channels if fill_ones, else 0-bits.
 void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, int ox0, size_t count,
-                  size_t group, uint32_t* rows);
+                  size_t group, bool fill_ones, uint32_t* rows);
 
-/// Builds impl.row_class / col_class / correction from the (unpacked-layout) weights.
+/// Builds impl.row_class / col_class / correction from the (unpacked-layout, channel-padding-masked)
+/// weights [weight_bits][out_c][kernel_h][kernel_w][tap_words]: the correction is the sum of the weight
+/// LEVELS (bit_contract.h) that fall on padded taps.
 void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights);
+
+/// k-bit convolutions (bconv-levels.cc). Validation of the k-bit fields ("" when fine).
+std::string bconv_levels_validate(const BConvGeometry& g, bool bitpacked);
+/// Fills impl's k-bit fields (fill bits, combine coefficients, per-channel constants, half multipliers)
+/// from the masked weights (layout as bconv_zero_padding_correction). Call after the multipliers are set.
+void bconv_levels_prepare(BConvPlan& impl, const uint32_t* weights);
+/// Combine step: for mb pixels, neg_dots[p][o] = -D from the per-plane popcount blocks (plane i at
+/// popcounts + i * block_m * gemm_n, row stride gemm_n) and the per-pixel zero-padding corrections.
+void bconv_levels_combine(const BConvPlan& impl, size_t mb, const int32_t* popcounts,
+                          const int32_t* const* corrections, int32_t* neg_dots);
+/// Float output of -D for multipliers whose half is inexact: y = clamp(fl(fl(m * D) + b)).
+void bconv_levels_f32(const BConvPlan& impl, size_t mb, const int32_t* neg_dots, float* out);
 
 }  // namespace onebit::kernels

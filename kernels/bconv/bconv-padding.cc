@@ -8,6 +8,8 @@
 // and the transform uses dot = taps - 2 * popcount - correction. Which (ky, kx) are padded depends on oy
 // only through the set of valid ky and on ox only through the set of valid kx, so positions are grouped
 // into row classes and column classes (class 0 = fully inside); one correction row per class pair.
+// With 2-bit (Bipolar) weights the table holds the sum of the weight LEVELS on padded taps instead,
+// L_w = -(u_0 + 2 u_1) with u_j = 1 - 2 * bit_j (bconv-levels.cc scales it by the activation's fill level).
 #include <map>
 #include <vector>
 
@@ -53,15 +55,20 @@ void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights) {
     impl.correction.clear();
     return;
   }
-  // Sum of the ±1 weights of each (o, ky, kx) tap.
+  // Sum of the weight levels of each (o, ky, kx) tap: sigma * sum_j 2^j (cin_g - 2 popcount(plane j)),
+  // sigma = +1 for 1-bit Binary weights (L = u_0), -1 for 2-bit Bipolar ones (L = -(u_0 + 2 u_1)).
   const size_t taps2d = static_cast<size_t>(g.kernel_h) * g.kernel_w;
-  std::vector<int32_t> tap_sum(static_cast<size_t>(g.out_c) * taps2d);
-  for (size_t o = 0; o < static_cast<size_t>(g.out_c); ++o) {
-    for (size_t t = 0; t < taps2d; ++t) {
-      const uint32_t* w = weights + (o * taps2d + t) * impl.tap_words;
-      int32_t ones = 0;
-      for (size_t i = 0; i < impl.tap_words; ++i) ones += popcount32(w[i] & channel_mask(impl.cin_g, i));
-      tap_sum[o * taps2d + t] = static_cast<int32_t>(impl.cin_g) - 2 * ones;
+  const size_t out_c = static_cast<size_t>(g.out_c);
+  const int32_t sigma = g.weight_bits == 1 ? 1 : -1;
+  std::vector<int32_t> tap_sum(out_c * taps2d, 0);
+  for (size_t j = 0; j < static_cast<size_t>(g.weight_bits); ++j) {
+    for (size_t o = 0; o < out_c; ++o) {
+      for (size_t t = 0; t < taps2d; ++t) {
+        const uint32_t* w = weights + ((j * out_c + o) * taps2d + t) * impl.tap_words;
+        int32_t ones = 0;
+        for (size_t i = 0; i < impl.tap_words; ++i) ones += popcount32(w[i] & channel_mask(impl.cin_g, i));
+        tap_sum[o * taps2d + t] += sigma * (int32_t{1} << j) * (static_cast<int32_t>(impl.cin_g) - 2 * ones);
+      }
     }
   }
   impl.correction.assign(rows.size() * cols.size() * g.out_c, 0);

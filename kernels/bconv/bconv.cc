@@ -1,6 +1,8 @@
 // BConv2D driver: prepare (validation, weight packing into the GEMM's tiles, thresholds, zero-padding
 // correction) and run (im2col on packed words when needed -> binary GEMM -> output transform), threaded
-// over output rows with pthreadpool.
+// over output rows with pthreadpool. k-bit activations / weights (bconv-levels.cc): the GEMM runs once per
+// activation plane over columns that are (weight plane, output channel) pairs, into one popcount block per
+// plane; the combine step turns the blocks into dots for the float transform.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -40,6 +42,17 @@ std::string validate(const BConvGeometry& g) {
   return "";
 }
 
+// Weight rows for the GEMM of group grp, from the masked [weight_bits][out_c][row_words] weights: row
+// j * cout_g + o is weight plane j of the group's output channel o (bconv-impl.h gemm_n_g).
+std::vector<uint32_t> group_weight_rows(const BConvPlan& p, const uint32_t* masked, size_t grp) {
+  std::vector<uint32_t> rows(p.gemm_n_g * p.row_words);
+  for (size_t j = 0; j < static_cast<size_t>(p.weight_bits); ++j) {
+    const uint32_t* src = masked + (j * static_cast<size_t>(p.g.out_c) + grp * p.cout_g) * p.row_words;
+    std::memcpy(rows.data() + j * p.cout_g * p.row_words, src, p.cout_g * p.row_words * sizeof(uint32_t));
+  }
+  return rows;
+}
+
 }  // namespace
 
 BConv2D::BConv2D() = default;
@@ -60,7 +73,8 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
                       const OutputTransformParams& transform, std::string* error) {
   delete impl_;
   impl_ = nullptr;
-  const std::string problem = validate(g);
+  std::string problem = validate(g);
+  if (problem.empty()) problem = bconv_levels_validate(g, transform.bitpacked);
   if (!problem.empty()) return fail(error, "BinaryConv2D: " + problem);
   if (weights == nullptr) return fail(error, "BinaryConv2D: weights are null");
   if (transform.multiplier == nullptr || transform.bias == nullptr) {
@@ -91,17 +105,24 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   for (int oy = 0; oy < p->out_h; ++oy) all_inside &= (p->row_inside[oy] = p->window_rows_inside(oy)) != 0;
   for (int ox = 0; ox < p->out_w; ++ox) all_inside &= (p->col_inside[ox] = p->window_cols_inside(ox)) != 0;
   p->needs_im2col = !p->in_place || !all_inside;
+  p->levels = !(g.act_kind == LevelKind::kBinary && g.weight_bits == 1);
+  p->planes = g.act_bits;
+  p->weight_bits = g.weight_bits;
+  p->plane_words = static_cast<size_t>(g.batch) * g.in_h * g.in_w * p->in_words;
+  p->gemm_n_g = p->cout_g * static_cast<size_t>(g.weight_bits);
+  p->gemm_n = p->gemm_n_g * static_cast<size_t>(g.groups);
+  p->fill_ones[0] = g.pad_mode == PadMode::kMinusOne;  // binary input; k-bit fills: bconv_levels_prepare
 
   // Weights: mask channel padding bits (the contract says they are 0; masking makes that certain), then
-  // pack each group into the micro-kernel's tiles.
-  const size_t weight_words = static_cast<size_t>(g.out_c) * p->row_words;
+  // pack each group (its weight planes as extra columns) into the micro-kernel's tiles.
+  const size_t weight_words = static_cast<size_t>(g.weight_bits) * g.out_c * p->row_words;
   std::vector<uint32_t> masked(weights, weights + weight_words);
   for (size_t i = 0; i < weight_words; ++i) masked[i] &= channel_mask(p->cin_g, i % p->tap_words);
-  p->group_chunks = bgemm_packed_chunks(p->gemm.nr, p->cout_g, p->segs, p->seg_words);
+  p->group_chunks = bgemm_packed_chunks(p->gemm.nr, p->gemm_n_g, p->segs, p->seg_words);
   p->packed_weights.assign(p->group_chunks * g.groups, 0);
   for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
-    bgemm_pack_weights(p->gemm.nr, p->cout_g, p->segs, p->seg_words,
-                       masked.data() + grp * p->cout_g * p->row_words, p->row_words,
+    const std::vector<uint32_t> rows = group_weight_rows(*p, masked.data(), grp);
+    bgemm_pack_weights(p->gemm.nr, p->gemm_n_g, p->segs, p->seg_words, rows.data(), p->row_words,
                        p->packed_weights.data() + grp * p->group_chunks);
   }
 
@@ -116,18 +137,26 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
     bits_transform_thresholds(g.out_c, p->taps, p->multiplier.data(), p->bias.data(), p->threshold.data(),
                               p->sign_mask.data());
   }
-  if (g.pad_mode == PadMode::kZero) bconv_zero_padding_correction(*p, masked.data());
+  // Zero padding costs a correction table unless the activations have a zero level (Unipolar, Ternary:
+  // their padded taps are filled with level 0, see bconv-levels.cc).
+  const bool zero_level = g.act_kind == LevelKind::kUnipolar || g.act_kind == LevelKind::kTernary;
+  if (g.pad_mode == PadMode::kZero && !zero_level) bconv_zero_padding_correction(*p, masked.data());
+  if (p->levels) bconv_levels_prepare(*p, masked.data());
 
-  // Block of output pixels per GEMM call: im2col rows + popcounts of a block stay within ~48 KiB.
-  const size_t bytes_per_pixel = (p->needs_im2col ? p->row_words * 4 : 0) + static_cast<size_t>(g.out_c) * 4;
+  // Block of output pixels per GEMM call: im2col rows + popcounts (one block per activation plane) + dots
+  // (k-bit only) of a block stay within ~48 KiB.
+  const size_t bytes_per_pixel = (p->needs_im2col ? p->row_words * 4 : 0) +
+                                 static_cast<size_t>(p->planes) * p->gemm_n * 4 +
+                                 (p->levels ? static_cast<size_t>(g.out_c) * 4 : 0);
   size_t block = std::max<size_t>(1, (48 * 1024) / bytes_per_pixel);
   block = std::max(p->gemm.mr, block / p->gemm.mr * p->gemm.mr);
   const size_t pixels = static_cast<size_t>(g.batch) * p->out_h * p->out_w;
   p->block_m = std::min(block, (pixels + p->gemm.mr - 1) / p->gemm.mr * p->gemm.mr);
   p->im2col_bytes = p->needs_im2col ? align_up(p->block_m * p->row_words * sizeof(uint32_t)) : 0;
   p->pointer_bytes = align_up(p->block_m * (p->segs + 1) * sizeof(const uint32_t*));  // + correction pointers
-  p->popcount_bytes = align_up(p->block_m * g.out_c * sizeof(int32_t));
-  p->slot_bytes = p->im2col_bytes + p->pointer_bytes + p->popcount_bytes;
+  p->popcount_bytes = align_up(p->planes * p->block_m * p->gemm_n * sizeof(int32_t));
+  p->dots_bytes = p->levels ? align_up(p->block_m * g.out_c * sizeof(int32_t)) : 0;
+  p->slot_bytes = p->im2col_bytes + p->pointer_bytes + p->popcount_bytes + p->dots_bytes;
   impl_ = p;
   return true;
 }
@@ -154,14 +183,15 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* s
   const uint32_t** pointers = reinterpret_cast<const uint32_t**>(slot + p.im2col_bytes);
   const int32_t** correction_ptrs = reinterpret_cast<const int32_t**>(pointers + p.block_m * p.segs);
   int32_t* popcounts = reinterpret_cast<int32_t*>(slot + p.im2col_bytes + p.pointer_bytes);
+  int32_t* neg_dots = reinterpret_cast<int32_t*>(slot + p.im2col_bytes + p.pointer_bytes + p.popcount_bytes);
   const size_t out_c = static_cast<size_t>(g.out_c);
   const size_t mr = p.gemm.mr, segs = p.segs;
   const size_t plane = static_cast<size_t>(p.out_h) * p.out_w;
   const size_t image_words = static_cast<size_t>(g.in_h) * g.in_w * p.in_words;
   const size_t seg_pitch = static_cast<size_t>(g.dilation_h) * g.in_w * p.in_words;  // in-place segments
   FloatTransform ft;
-  ft.taps = p.taps;
-  ft.multiplier = p.multiplier.data();
+  ft.taps = p.levels ? 0 : p.taps;  // k-bit: the combine step writes P' = -D, so dot = 2D (bconv-levels.cc)
+  ft.multiplier = p.levels ? p.half_multiplier.data() : p.multiplier.data();
   ft.bias = p.bias.data();
   ft.clamp_min = p.clamp_min;
   ft.clamp_max = p.clamp_max;
@@ -182,27 +212,31 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* s
   Cursor start{static_cast<int>(q0 / plane), static_cast<int>(q0 % plane / p.out_w), static_cast<int>(q0 % p.out_w)};
   for (size_t b0 = q0; b0 < q1; b0 += p.block_m) {
     const size_t mb = std::min(p.block_m, q1 - b0);
-    for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
-      uint32_t* next_row = im2col;
-      Cursor at = start;
-      for (size_t i = 0; i < mb; ++i, at.next(p)) {
-        const uint32_t** ptr = pointers + i * segs;
-        if (p.in_place && p.row_inside[at.oy] && p.col_inside[at.ox]) {
-          const uint32_t* base = input + at.n * image_words +
-                                 (static_cast<size_t>(at.oy * g.stride_h - g.pad_top) * g.in_w +
-                                  static_cast<size_t>(at.ox * g.stride_w - g.pad_left)) * p.in_words +
-                                 grp * p.tap_words;
-          for (size_t s = 0; s < segs; ++s) ptr[s] = base + s * seg_pitch;
-          continue;
+    for (int bit_plane = 0; bit_plane < p.planes; ++bit_plane) {  // one GEMM per activation plane
+      for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
+        const uint32_t* plane_input = input + static_cast<size_t>(bit_plane) * p.plane_words;
+        int32_t* plane_popcounts = popcounts + static_cast<size_t>(bit_plane) * p.block_m * p.gemm_n;
+        uint32_t* next_row = im2col;
+        Cursor at = start;
+        for (size_t i = 0; i < mb; ++i, at.next(p)) {
+          const uint32_t** ptr = pointers + i * segs;
+          if (p.in_place && p.row_inside[at.oy] && p.col_inside[at.ox]) {
+            const uint32_t* base = plane_input + at.n * image_words +
+                                   (static_cast<size_t>(at.oy * g.stride_h - g.pad_top) * g.in_w +
+                                    static_cast<size_t>(at.ox * g.stride_w - g.pad_left)) * p.in_words +
+                                   grp * p.tap_words;
+            for (size_t s = 0; s < segs; ++s) ptr[s] = base + s * seg_pitch;
+            continue;
+          }
+          bconv_im2col(p, plane_input, at.n, at.oy, at.ox, 1, grp, p.fill_ones[bit_plane], next_row);
+          for (size_t s = 0; s < segs; ++s) ptr[s] = next_row + s * p.seg_words;
+          next_row += p.row_words;
         }
-        bconv_im2col(p, input, at.n, at.oy, at.ox, 1, grp, next_row);
-        for (size_t s = 0; s < segs; ++s) ptr[s] = next_row + s * p.seg_words;
-        next_row += p.row_words;
-      }
-      const uint64_t* w = p.packed_weights.data() + grp * p.group_chunks;
-      for (size_t m0 = 0; m0 < mb; m0 += mr) {
-        p.gemm.ukernel(std::min(mr, mb - m0), p.cout_g, segs, p.seg_words, pointers + m0 * segs, w,
-                       popcounts + m0 * out_c + grp * p.cout_g, out_c * sizeof(int32_t));
+        const uint64_t* w = p.packed_weights.data() + grp * p.group_chunks;
+        for (size_t m0 = 0; m0 < mb; m0 += mr) {
+          p.gemm.ukernel(std::min(mr, mb - m0), p.gemm_n_g, segs, p.seg_words, pointers + m0 * segs, w,
+                         plane_popcounts + m0 * p.gemm_n + grp * p.gemm_n_g, p.gemm_n * sizeof(int32_t));
+        }
       }
     }
     const int32_t* const* corrections = nullptr;
@@ -212,7 +246,15 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* s
     } else {
       for (size_t i = 0; i < mb; ++i) start.next(p);
     }
-    if (p.bitpacked) {
+    if (p.levels) {
+      bconv_levels_combine(p, mb, popcounts, corrections, neg_dots);
+      float* y = static_cast<float*>(output) + b0 * out_c;
+      if (p.half_exact) {
+        p.transform.f32(mb, out_c, neg_dots, nullptr, &ft, y);
+      } else {
+        bconv_levels_f32(p, mb, neg_dots, y);
+      }
+    } else if (p.bitpacked) {
       p.transform.bits(mb, out_c, popcounts, corrections, &bt, static_cast<uint32_t*>(output) + b0 * p.out_words);
     } else {
       p.transform.f32(mb, out_c, popcounts, corrections, &ft, static_cast<float*>(output) + b0 * out_c);

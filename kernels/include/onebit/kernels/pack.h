@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/isa.h"
 
 namespace onebit::kernels {

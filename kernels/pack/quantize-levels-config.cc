@@ -1,0 +1,52 @@
+// QuantizeLevels selection (best ISA first) and the public quantize_levels / dequantize_levels entry points.
+//
+// Kinds and bits accepted by quantize_levels (anything else is a caller bug: the runtime validates the model
+// first): Unipolar and Bipolar with bits 1..4, Ternary with bits 2, and Binary with bits 1 (plain sign,
+// bit = (t < 0), as pack_bits). Unipolar and Bipolar share one level-index rule (pack.h); they differ only in
+// what the index means (bit_contract.h level_value), which dequantize_levels and the convolution apply.
+#include <cassert>
+
+#include "onebit/kernels/bit_contract.h"
+#include "pack/pack-ukernels.h"
+
+namespace onebit::kernels {
+
+onebit_quantize_levels_ukernel_fn quantize_levels_select(Isa isa, Isa* chosen) {
+  struct Candidate { Isa isa; onebit_quantize_levels_ukernel_fn fn; };
+  static const Candidate candidates[] = {
+      {Isa::kScalar, onebit_quantize_levels_ukernel_x32__scalar},
+  };
+  for (const Candidate& c : candidates) {
+    if (isa_allows(isa, c.isa) && isa_supported(c.isa)) {
+      if (chosen != nullptr) *chosen = c.isa;
+      return c.fn;
+    }
+  }
+  if (chosen != nullptr) *chosen = Isa::kScalar;
+  return onebit_quantize_levels_ukernel_x32__scalar;
+}
+
+void quantize_levels(Isa isa, size_t pixels, size_t channels, const float* x, uint32_t* out,
+                     const LevelQuantizer& quantizer) {
+  assert((quantizer.kind == LevelKind::kTernary && quantizer.bits == 2) ||
+         (quantizer.kind == LevelKind::kBinary && quantizer.bits == 1) ||
+         ((quantizer.kind == LevelKind::kUnipolar || quantizer.kind == LevelKind::kBipolar) &&
+          quantizer.bits >= 1 && quantizer.bits <= 4));
+  if (pixels == 0 || channels == 0) return;
+  quantize_levels_select(isa)(pixels, channels, x, out, pixels * packed_words(channels), &quantizer);
+}
+
+void dequantize_levels(size_t pixels, size_t channels, const uint32_t* in, LevelKind kind, int bits,
+                       int zero_level, float level_scale, float* out) {
+  const size_t words = packed_words(channels);
+  const size_t plane_words = pixels * words;
+  for (size_t p = 0; p < pixels; ++p, in += words, out += channels) {
+    for (size_t c = 0; c < channels; ++c) {
+      uint32_t q = 0;
+      for (int i = 0; i < bits; ++i) q |= ((in[static_cast<size_t>(i) * plane_words + c / 32] >> (c % 32)) & 1u) << i;
+      out[c] = level_scale * static_cast<float>(level_value(kind, bits, zero_level, q));
+    }
+  }
+}
+
+}  // namespace onebit::kernels
