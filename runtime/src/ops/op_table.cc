@@ -33,6 +33,7 @@ constexpr OpKind kOpKinds[] = {
     {T::BinaryFullyConnectedOptions, "BinaryFullyConnected", validate_binary_fully_connected,
      make_binary_fully_connected},
     {T::BinaryMaxPool2DOptions, "BinaryMaxPool2D", validate_binary_max_pool2d, make_binary_max_pool2d},
+    {T::QuantizeLevelsOptions, "QuantizeLevels", validate_quantize_levels, make_quantize_levels},
 };
 
 constexpr bool rows_in_schema_order() {

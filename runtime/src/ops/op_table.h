@@ -85,6 +85,8 @@ Status validate_quantize(const ValidateContext& c);
 std::unique_ptr<Op> make_quantize();
 Status validate_dequantize(const ValidateContext& c);
 std::unique_ptr<Op> make_dequantize();
+Status validate_quantize_levels(const ValidateContext& c);
+std::unique_ptr<Op> make_quantize_levels();
 // binary_conv2d.cc
 Status validate_binary_conv2d(const ValidateContext& c);
 std::unique_ptr<Op> make_binary_conv2d();

@@ -90,6 +90,14 @@ class Dequantize final : public Op {
   float* y_ = nullptr;
 };
 
+// Placeholder until the k-bit kernels land: the operator validates, but an interpreter refuses it.
+class QuantizeLevels final : public Op {
+ public:
+  Status prepare(const OpContext& ctx) override { return ctx.fail("not implemented"); }
+  Status bind(const OpContext&, const std::vector<const void*>&, void*, void*) override { return Status::Ok(); }
+  Status run(pthreadpool_t) override { return Status::Ok(); }
+};
+
 }  // namespace
 
 Status validate_quantize(const ValidateContext& c) {
@@ -121,5 +129,18 @@ Status validate_dequantize(const ValidateContext& c) {
   return c.output(fb::DType::Float32, c.in(0).shape);
 }
 std::unique_ptr<Op> make_dequantize() { return std::make_unique<Dequantize>(); }
+
+Status validate_quantize_levels(const ValidateContext& c) {
+  ONEBIT_RETURN_IF_ERROR(c.count(3, 3));
+  ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::Float32));
+  const int channels = c.in(0).shape.back();
+  for (size_t k = 1; k < 3; ++k) {
+    ONEBIT_RETURN_IF_ERROR(c.dtype(k, fb::DType::Float32));
+    ONEBIT_RETURN_IF_ERROR(c.constant(k));
+    ONEBIT_RETURN_IF_ERROR(c.shape(k, {channels}, k == 1 ? "scale, one per channel" : "shift, one per channel"));
+  }
+  return c.output(fb::DType::BitPacked, c.in(0).shape);
+}
+std::unique_ptr<Op> make_quantize_levels() { return std::make_unique<QuantizeLevels>(); }
 
 }  // namespace onebit::rt
