@@ -14,6 +14,17 @@ namespace onebit::kernels {
 onebit_quantize_levels_ukernel_fn quantize_levels_select(Isa isa, Isa* chosen) {
   struct Candidate { Isa isa; onebit_quantize_levels_ukernel_fn fn; };
   static const Candidate candidates[] = {
+#if defined(ONEBIT_HAVE_AVX512VPOPCNT)
+      {Isa::kAvx512Vpopcnt, onebit_quantize_levels_ukernel_x32__avx512vpopcnt},
+#endif
+#if defined(ONEBIT_HAVE_AVX2)
+      {Isa::kAvx2, onebit_quantize_levels_ukernel_x32__avx2},
+#endif
+#if defined(ONEBIT_HAVE_NEON) && defined(__aarch64__)
+      // armv7 NEON flushes subnormals to zero (t = -1e-40 would lose its sign) and has no round-to-nearest-
+      // even instruction, so armv7 keeps the scalar (VFP, IEEE) path.
+      {Isa::kNeon, onebit_quantize_levels_ukernel_x32__neon},
+#endif
       {Isa::kScalar, onebit_quantize_levels_ukernel_x32__scalar},
   };
   for (const Candidate& c : candidates) {
