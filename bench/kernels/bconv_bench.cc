@@ -3,6 +3,10 @@
 // through XNNPACK (float GMAC/s). One thread. Speedup = binary GMAC/s / float GMAC/s of the same shape.
 // peak_% = binary GMAC/s as a percentage of the same ISA's register-resident xor-popcount peak, measured
 // once per process in CPU time (as the benchmarks' rates are).
+// bconv3x3_levels/<shape>/W<w>A<a>/<isa>: the same stride-1 layers with k-bit (bit-serial) operands, float
+// output: W1A1 binary x binary (today's path), W1A2 / W1A4 2- / 4-bit Unipolar activations x binary weights,
+// W2A2 2-bit Unipolar activations x 2-bit Bipolar weights. MAC/s count real (multi-bit) MACs, so compare
+// the times (or the ratios W1A2 / W1A1 etc.) rather than the rates.
 #include <time.h>
 
 #include <algorithm>
@@ -18,6 +22,7 @@
 #include "peak.h"
 
 using namespace onebit::kernels;
+using onebit::LevelKind;
 
 namespace {
 
@@ -104,6 +109,46 @@ void BM_bconv(benchmark::State& state, Isa isa, Shape shape, bool bitpacked) {
   state.SetLabel(std::string(isa_name(conv.isa())) + (bitpacked ? " bitpacked" : " float"));
 }
 
+struct Levels { const char* name; LevelKind act_kind; int act_bits, weight_bits; };
+const Levels kLevels[] = {{"W1A1", LevelKind::kBinary, 1, 1},
+                          {"W1A2", LevelKind::kUnipolar, 2, 1},
+                          {"W1A4", LevelKind::kUnipolar, 4, 1},
+                          {"W2A2", LevelKind::kUnipolar, 2, 2}};
+
+void BM_bconv_levels(benchmark::State& state, Isa isa, Shape shape, Levels levels) {
+  if (!isa_supported(isa)) {
+    state.SkipWithError("ISA not supported by this CPU or build");
+    return;
+  }
+  BConvGeometry g = geometry(shape);
+  g.act_kind = levels.act_kind;
+  g.act_bits = levels.act_bits;
+  g.weight_bits = levels.weight_bits;
+  std::mt19937 rng(1);
+  std::vector<uint32_t> w(size_t(g.weight_bits) * g.out_c * 9 * ((g.in_c + 31) / 32));
+  std::vector<uint32_t> x(size_t(g.act_bits) * g.in_h * g.in_w * ((g.in_c + 31) / 32));
+  for (auto& v : w) v = rng();
+  for (auto& v : x) v = rng();
+  std::vector<float> m(g.out_c, 0.01f), b(g.out_c, 0.1f);
+  OutputTransformParams t;
+  t.multiplier = m.data();
+  t.bias = b.data();
+  BConv2D conv;
+  std::string error;
+  if (!conv.prepare(isa, g, w.data(), t, &error)) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  std::vector<char> scratch(conv.scratch_bytes(1));
+  std::vector<float> y(size_t(g.out_h()) * g.out_w() * g.out_c);
+  for (auto _ : state) {
+    conv.run(x.data(), y.data(), scratch.data(), nullptr);
+    benchmark::ClobberMemory();
+  }
+  state.counters["GMAC/s"] = benchmark::Counter(macs(g) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(isa_name(conv.isa())) + " " + levels.name);
+}
+
 void BM_xnnpack_f32_conv(benchmark::State& state, Shape shape) {
   const BConvGeometry g = geometry(shape);
   if (xnn_initialize(nullptr) != xnn_status_success) {
@@ -149,6 +194,15 @@ const bool registered = [] {
     benchmark::RegisterBenchmark((std::string("xnnpack_f32_conv3x3/") + shape_name(s)).c_str(),
                                  BM_xnnpack_f32_conv, s)
         ->Unit(benchmark::kMillisecond);
+  }
+  for (const Shape& s : kShapes) {
+    if (s.stride != 1) continue;
+    for (const Levels& l : kLevels)
+      for (Isa isa : kAllIsas) {
+        if (!isa_compiled(isa)) continue;
+        const std::string name = std::string("bconv3x3_levels/") + shape_name(s) + "/" + l.name + "/" + isa_name(isa);
+        benchmark::RegisterBenchmark(name.c_str(), BM_bconv_levels, isa, s, l)->Unit(benchmark::kMillisecond);
+      }
   }
   return true;
 }();
