@@ -75,7 +75,8 @@ class BConv2D {
                const OutputTransformParams& transform, std::string* error);
 
   /// Scratch the caller provides to run() (im2col rows, accumulators); 0 if none. run() uses one slot per
-  /// pool thread, so pass threads = pthreadpool_get_threads_count(pool) (1 for a null pool).
+  /// pool thread, so pass threads = pthreadpool_get_threads_count(pool) (1 for a null pool). k-bit operands
+  /// need more: one popcount block per activation plane, each out_c * weight_bits wide, plus the dots.
   size_t scratch_bytes(size_t threads) const;
 
   /// input:  [act_bits][batch][in_h][in_w][packed_words(in_c)] words (act_bits = 1: a binary tensor).
