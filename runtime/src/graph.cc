@@ -17,11 +17,45 @@ size_t element_count(const std::vector<int>& shape) {
   return n;
 }
 
-size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape) {
+size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape, int bits) {
   if (shape.empty()) return 0;
   if (dtype != fb::DType::BitPacked) return element_count(shape) * 4;
   const size_t last = size_t(shape.back());
-  return element_count(shape) / last * packed_words(last) * sizeof(PackedWord);
+  return size_t(bits) * (element_count(shape) / last * packed_words(last) * sizeof(PackedWord));
+}
+
+TensorLevels tensor_levels(const fb::Tensor& tensor) {
+  return {LevelKind(int(tensor.levels())), int(tensor.bits()), int(tensor.zero_level()), tensor.level_scale()};
+}
+
+int max_abs_level(const TensorLevels& l) {
+  switch (l.kind) {
+    case LevelKind::kUnipolar: {
+      const int top = (1 << l.bits) - 1 - l.zero_level;
+      return top > l.zero_level ? top : l.zero_level;
+    }
+    case LevelKind::kBipolar: return (1 << l.bits) - 1;
+    case LevelKind::kBinary:
+    case LevelKind::kTernary: return 1;
+  }
+  return 1;
+}
+
+const char* level_kind_name(LevelKind kind) {
+  switch (kind) {
+    case LevelKind::kBinary: return "Binary";
+    case LevelKind::kUnipolar: return "Unipolar";
+    case LevelKind::kBipolar: return "Bipolar";
+    case LevelKind::kTernary: return "Ternary";
+  }
+  return "unknown";
+}
+
+std::string levels_string(const TensorLevels& l) {
+  if (l.kind == LevelKind::kBinary || l.kind == LevelKind::kTernary) return level_kind_name(l.kind);
+  std::string s = std::string(level_kind_name(l.kind)) + " " + std::to_string(l.bits) + "-bit";
+  if (l.kind == LevelKind::kUnipolar && l.zero_level != 0) s += " (zero_level " + std::to_string(l.zero_level) + ")";
+  return s;
 }
 
 const char* op_type_name(fb::OperatorOptions type) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "onebit/kernels/bit_contract.h"
 #include "onebit/schema/onebit_generated.h"
 #include "onebit/status.h"
 
@@ -29,8 +30,26 @@ inline constexpr int kMaxWindow = 4096;  // kernel size, stride, dilation, paddi
 std::vector<int> tensor_shape(const fb::Tensor& tensor);
 size_t element_count(const std::vector<int>& shape);
 /// Bytes a tensor of this shape and dtype occupies: 4 per element for Float32 / Int32; for BitPacked,
-/// packed_words(last dim) uint32 words per row of the last dimension.
-size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape);
+/// `bits` planes (bit_contract.h "k-bit tensors") of packed_words(last dim) uint32 words per row of the last
+/// dimension. bits <= 4 (validated), so the result stays within 4 * 4 * kMaxElements.
+size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape, int bits = 1);
+
+/// What the integer levels of a BitPacked tensor mean (schema Tensor.bits / levels / zero_level /
+/// level_scale). Float32 / Int32 tensors carry the defaults (validated), i.e. {kBinary, 1, 0, 1}.
+struct TensorLevels {
+  LevelKind kind = LevelKind::kBinary;
+  int bits = 1;
+  int zero_level = 0;
+  float scale = 1.0f;
+  bool binary() const { return kind == LevelKind::kBinary; }
+};
+/// The fields as the file holds them (unvalidated: kind may be outside LevelKind).
+TensorLevels tensor_levels(const fb::Tensor& tensor);
+/// max |L| over the levels of a (validated) kind / bits / zero_level: 1 for Binary and Ternary.
+int max_abs_level(const TensorLevels& levels);
+/// "Binary", "Ternary", "Unipolar 2-bit (zero_level 1)", "Bipolar 2-bit".
+std::string levels_string(const TensorLevels& levels);
+const char* level_kind_name(LevelKind kind);
 
 /// "BinaryConv2D" for OperatorOptions::BinaryConv2DOptions (the name in the operator table, ops/op_table.h);
 /// "" for NONE or unknown values.

@@ -2,9 +2,10 @@
 //
 // Steps are operator indices. An activation is live from the step that writes it to the last step that
 // reads it; graph inputs and outputs live for the whole invoke (step 0 to one step past the last operator,
-// where bitpacked outputs are unpacked for the user), so invoke() never overwrites an input and a caller
-// may invoke twice on one input. Each operator's scratch is a buffer live only at its own step, so scratch
-// shares the arena with activations. Constants are read in place from the model.
+// where bitpacked outputs are unpacked for the user: ±1 for Binary tensors, level_scale * L for k-bit
+// ones), so invoke() never overwrites an input and a caller may invoke twice on one input. Each operator's
+// scratch is a buffer live only at its own step, so scratch shares the arena with activations. Constants
+// are read in place from the model.
 //
 // Memory budget (InterpreterOptions::max_arena_bytes), checked in this order, each before the allocation it
 // guards: every activation tensor alone (before any operator is prepared); each operator's scratch and
@@ -75,6 +76,7 @@ struct __attribute__((visibility("hidden"))) Interpreter::Impl {
     const uint32_t* bits;
     std::vector<float> values;
     size_t pixels, channels;
+    rt::TensorLevels levels;
   };
   std::vector<Unpack> unpacks;
   std::vector<OpProfile> profile;
@@ -115,7 +117,8 @@ Status Interpreter::Impl::build(uint64_t budget) {
     d.index = int(i);
     d.shape = rt::tensor_shape(*t);
     d.dtype = t->dtype();
-    d.bytes = rt::tensor_bytes(d.dtype, d.shape);
+    if (d.dtype == fb::DType::BitPacked) d.levels = rt::tensor_levels(*t);
+    d.bytes = rt::tensor_bytes(d.dtype, d.shape, d.levels.bits);
     if (t->buffer() >= 0) d.constant = m.buffers()->Get(flatbuffers::uoffset_t(t->buffer()))->data()->data();
   }
 
@@ -235,7 +238,7 @@ Status Interpreter::Impl::build(uint64_t budget) {
     }
     const size_t channels = size_t(d.shape.back());
     unpacks.push_back({reinterpret_cast<const uint32_t*>(address(t)), std::vector<float>(rt::element_count(d.shape)),
-                       rt::element_count(d.shape) / channels, channels});
+                       rt::element_count(d.shape) / channels, channels, d.levels});
     outputs.push_back(nullptr);  // set below, once unpacks stops growing
   }
   for (size_t k = 0, u = 0; k < outputs.size(); ++k) {
@@ -315,7 +318,14 @@ Status Interpreter::invoke() {
       impl.profile[i].samples_ms.push_back(ms);  // amortized growth: reserved at create
     }
   }
-  for (Impl::Unpack& u : impl.unpacks) kernels::unpack_bits(u.pixels, u.channels, u.bits, u.values.data());
+  for (Impl::Unpack& u : impl.unpacks) {
+    if (u.levels.binary()) {
+      kernels::unpack_bits(u.pixels, u.channels, u.bits, u.values.data());
+    } else {
+      kernels::dequantize_levels(u.pixels, u.channels, u.bits, u.levels.kind, u.levels.bits, u.levels.zero_level,
+                                 u.levels.scale, u.values.data());
+    }
+  }
   return Status::Ok();
 }
 

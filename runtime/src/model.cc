@@ -220,7 +220,9 @@ Status Model::Impl::finish_load(const std::string& origin, const LoadOptions& op
 }
 
 // The public description of a validated model: metadata, and per operator its parameters (constant inputs:
-// bitpacked ones count one parameter per logical element, i.e. per bit).
+// bitpacked ones count one parameter per logical element, whatever its bits: a 2-bit weight is one
+// parameter; param_bytes are the bytes in the file, so they include every bit-plane). An operator is binary
+// when it reads a bitpacked tensor, except Conv2D / FullyConnected with 1-bit weights, which compute in float.
 void Model::Impl::describe() {
   info.format_version = root->version();
   if (const fb::Metadata* meta = root->metadata()) {
@@ -242,14 +244,18 @@ void Model::Impl::describe() {
     o.type = rt::op_type_name(*op);
     const fb::Tensor* out = root->tensors()->Get(flatbuffers::uoffset_t(op->outputs()->Get(0)));
     o.output_shape = rt::tensor_shape(*out);
+    const bool float_compute =
+        op->options_type() == fb::OperatorOptions::Conv2DOptions ||
+        op->options_type() == fb::OperatorOptions::FullyConnectedOptions;
     for (int t : *op->inputs()) {
       const fb::Tensor* in = root->tensors()->Get(flatbuffers::uoffset_t(t));
       const std::vector<int> shape = rt::tensor_shape(*in);
-      if (in->dtype() == fb::DType::BitPacked) o.binary = true;
+      const bool bitpacked = in->dtype() == fb::DType::BitPacked;
+      if (bitpacked && !float_compute) o.binary = true;
       if (in->buffer() < 0) continue;
       const int64_t elements = int64_t(rt::element_count(shape));
-      (in->dtype() == fb::DType::BitPacked ? o.binary_params : o.float_params) += elements;
-      o.param_bytes += rt::tensor_bytes(in->dtype(), shape);
+      (bitpacked ? o.binary_params : o.float_params) += elements;
+      o.param_bytes += rt::tensor_bytes(in->dtype(), shape, bitpacked ? int(in->bits()) : 1);
     }
   }
 }

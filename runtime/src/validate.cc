@@ -4,6 +4,7 @@
 // inputs and outputs listed once, and every tensor's declared size within LoadOptions::max_tensor_bytes.
 // Operator-specific checks are each operator's validate function in ops/*.cc, reached through ops/op_table.h
 // (validate_ops.cc holds the checks several operators share and the lookup).
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,42 @@ using rt::TensorFacts;
 
 std::string tensor_label(const fb::Model& m, size_t i) {
   return "tensor " + std::to_string(i) + " '" + rt::tensor_name(m, i) + "'";
+}
+
+/// The k-bit fields (bit_contract.h "k-bit tensors"): on a BitPacked tensor bits 1..4 and a kind that allows
+/// them (Binary: 1, Ternary: 2, Unipolar / Bipolar: 1..4), zero_level < 2^bits and 0 unless Unipolar,
+/// level_scale finite and nonzero; on Float32 / Int32 tensors all four must keep their defaults.
+Status check_levels(const fb::Tensor& t, const std::string& label, rt::TensorLevels* out) {
+  const rt::TensorLevels l = rt::tensor_levels(t);
+  const int kind = int(t.levels());
+  if (t.dtype() != fb::DType::BitPacked) {
+    if (l.bits != 1 || kind != 0 || l.zero_level != 0 || !(l.scale == 1.0f))
+      return Status::Error(label + ": " + rt::dtype_name(t.dtype()) + " tensor has bits " + std::to_string(l.bits) +
+                           ", levels " + std::to_string(kind) + ", zero_level " + std::to_string(l.zero_level) +
+                           ", level_scale " + std::to_string(l.scale) +
+                           ", expected the defaults (bits 1, Binary, 0, 1): these fields describe BitPacked tensors only");
+    *out = rt::TensorLevels();
+    return Status::Ok();
+  }
+  if (l.bits < 1 || l.bits > 4)
+    return Status::Error(label + ": bits = " + std::to_string(l.bits) + ", expected 1..4 (bit-planes of a BitPacked tensor)");
+  if (kind < int(fb::LevelKind::MIN) || kind > int(fb::LevelKind::MAX))
+    return Status::Error(label + ": levels = " + std::to_string(kind) +
+                         ", expected Binary (0), Unipolar (1), Bipolar (2) or Ternary (3)");
+  if (l.kind == LevelKind::kBinary && l.bits != 1)
+    return Status::Error(label + ": levels Binary with bits = " + std::to_string(l.bits) + ", expected bits 1");
+  if (l.kind == LevelKind::kTernary && l.bits != 2)
+    return Status::Error(label + ": levels Ternary with bits = " + std::to_string(l.bits) + ", expected bits 2");
+  if (l.zero_level >= (1 << l.bits))
+    return Status::Error(label + ": zero_level = " + std::to_string(l.zero_level) + ", expected 0.." +
+                         std::to_string((1 << l.bits) - 1) + " (a level index of " + std::to_string(l.bits) + " bits)");
+  if (l.zero_level != 0 && l.kind != LevelKind::kUnipolar)
+    return Status::Error(label + ": zero_level = " + std::to_string(l.zero_level) + " with levels " +
+                         rt::level_kind_name(l.kind) + ", expected 0 (zero_level is for Unipolar levels only)");
+  if (!std::isfinite(l.scale) || l.scale == 0.0f)
+    return Status::Error(label + ": level_scale = " + std::to_string(l.scale) + ", expected a finite nonzero value");
+  *out = l;
+  return Status::Ok();
 }
 
 Status check_tensor(const fb::Model& m, size_t i, const LoadOptions& options, TensorFacts* facts) {
@@ -41,7 +78,8 @@ Status check_tensor(const fb::Model& m, size_t i, const LoadOptions& options, Te
   if (dtype < int(fb::DType::MIN) || dtype > int(fb::DType::MAX))
     return Status::Error(label + ": dtype " + std::to_string(dtype) + " is not Float32, BitPacked or Int32");
   facts->dtype = t->dtype();
-  const uint64_t bytes = rt::tensor_bytes(facts->dtype, facts->shape);
+  ONEBIT_RETURN_IF_ERROR(check_levels(*t, label, &facts->levels));
+  const uint64_t bytes = rt::tensor_bytes(facts->dtype, facts->shape, facts->levels.bits);
   if (bytes > options.max_tensor_bytes)
     return Status::Error(label + ": shape " + rt::shape_string(facts->shape) + " of " + rt::dtype_name(facts->dtype) +
                          " needs " + std::to_string(bytes) + " bytes, more than the limit of " +
@@ -54,11 +92,12 @@ Status check_tensor(const fb::Model& m, size_t i, const LoadOptions& options, Te
                          std::to_string(buffers) + " buffers; -1 means an activation)");
   const fb::Buffer* b = m.buffers()->Get(flatbuffers::uoffset_t(buffer));
   const size_t have = b->data() ? b->data()->size() : 0;
-  const size_t need = rt::tensor_bytes(facts->dtype, facts->shape);
+  const size_t need = rt::tensor_bytes(facts->dtype, facts->shape, facts->levels.bits);
   if (have != need)
     return Status::Error(label + ": buffer " + std::to_string(buffer) + " holds " + std::to_string(have) +
                          " bytes, expected " + std::to_string(need) + " for shape " + rt::shape_string(facts->shape) +
-                         " of " + rt::dtype_name(facts->dtype));
+                         " of " + rt::dtype_name(facts->dtype) +
+                         (facts->levels.bits > 1 ? " with " + std::to_string(facts->levels.bits) + " bit-planes" : ""));
   if (reinterpret_cast<uintptr_t>(b->data()->data()) % 4 != 0)
     return Status::Error(label + ": buffer " + std::to_string(buffer) + " data is not 4-byte aligned");
   facts->constant = true;

@@ -16,6 +16,7 @@ namespace onebit::rt {
 struct TensorFacts {
   std::vector<int> shape;
   fb::DType dtype = fb::DType::Float32;
+  TensorLevels levels;            // BitPacked: bits / levels / zero_level / level_scale; else the defaults
   bool constant = false;
   const uint8_t* data = nullptr;  // constant data (size == tensor_bytes), else null
 };
@@ -81,6 +82,11 @@ class ValidateContext {
       return fail(out_label() + " has shape " + shape_string(out().shape) + ", expected " + shape_string(s));
     return Status::Ok();
   }
+  /// Input k is a BitPacked tensor of Binary levels (1 bit); `why` ends the message.
+  Status binary_levels(size_t k, const char* why) const {
+    if (in(k).levels.binary()) return Status::Ok();
+    return fail(in_label(k) + " has levels " + levels_string(in(k).levels) + ", expected Binary (" + why + ")");
+  }
   Status range(const char* field, int64_t v, int64_t lo, int64_t hi) const {
     if (v >= lo && v <= hi) return Status::Ok();
     return fail(std::string(field) + " = " + std::to_string(v) + ", expected " + std::to_string(lo) + ".." +
@@ -119,13 +125,23 @@ Window pool_window(const Options& o) {
 }
 
 /// Conv2D and BinaryConv2D: x [N,H,W,C], weights [O,KH,KW,C/groups] constant, then per-channel vectors.
+/// Weights have x's dtype, except that Float32 x also admits BitPacked weights (Conv2D's 1-bit weights; the
+/// caller checks their levels and weight_scale).
 Status check_conv(const ValidateContext& c, const Window& w, int groups, fb::DType x_dtype, fb::DType out_dtype,
                   size_t vectors_min, size_t vectors_max);
-/// FullyConnected and BinaryFullyConnected: x [N,K], weights [O,K] constant, per-channel vectors.
+/// FullyConnected and BinaryFullyConnected: x [N,K], weights [O,K] constant, per-channel vectors (weights'
+/// dtype as for check_conv).
 Status check_fc(const ValidateContext& c, fb::DType x_dtype, fb::DType out_dtype, size_t vectors_min,
                 size_t vectors_max);
 /// MaxPool2D, AvgPool2D, BinaryMaxPool2D: x [N,H,W,C] of `dtype`, output of the same dtype and channels.
 Status check_pool(const ValidateContext& c, const Window& w, fb::DType dtype);
+/// BinaryConv2D / BinaryFullyConnected over k-bit levels (bit_contract.h): weights Binary 1-bit or Bipolar
+/// 2-bit; unless x and weights are both Binary: Float output, pad_mode Zero (`pad_mode_zero`, true for FC),
+/// and taps * max|L_x| * max|L_w| <= 2^24 (the kernel's dot is then exact in float).
+Status check_binary_levels(const ValidateContext& c, bool bitpacked_output, bool pad_mode_zero, int64_t taps);
+/// Conv2D / FullyConnected inputs after x and weights: bias [O] (optional) and weight_scale [O], which is
+/// required iff the weights are BitPacked (then Binary 1-bit: weight = weight_scale[o] * L).
+Status check_float_weights(const ValidateContext& c);
 /// x (Float32) followed by `vectors` Float32 inputs of shape [C] (C = last dim of x); output like x.
 Status check_channelwise(const ValidateContext& c, size_t vectors, bool constant_vectors);
 

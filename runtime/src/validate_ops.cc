@@ -39,14 +39,68 @@ Status check_window(const ValidateContext& c, const Window& w, const Shape& in, 
   return Status::Ok();
 }
 
+/// Weights (input 1) have x's dtype; Float32 x also admits BitPacked weights (Conv2D / FullyConnected with
+/// 1-bit weights and weight_scale, checked by check_float_weights).
+Status weights_dtype(const ValidateContext& c, fb::DType x_dtype) {
+  if (x_dtype == fb::DType::Float32 && c.in(1).dtype == fb::DType::BitPacked) return Status::Ok();
+  if (x_dtype == fb::DType::Float32 && c.in(1).dtype != fb::DType::Float32)
+    return c.fail(c.in_label(1) + " has dtype " + dtype_name(c.in(1).dtype) +
+                  ", expected Float32 (or BitPacked 1-bit weights with a weight_scale)");
+  return c.dtype(1, x_dtype);
+}
+
 }  // namespace
+
+Status check_binary_levels(const ValidateContext& c, bool bitpacked_output, bool pad_mode_zero, int64_t taps) {
+  const TensorLevels& x = c.in(0).levels;
+  const TensorLevels& w = c.in(1).levels;
+  const bool binary_weights = w.kind == LevelKind::kBinary && w.bits == 1;
+  const bool bipolar_weights = w.kind == LevelKind::kBipolar && w.bits == 2;
+  if (!binary_weights && !bipolar_weights)
+    return c.fail(c.in_label(1) + " has levels " + levels_string(w) +
+                  ", expected Binary (1 bit) or Bipolar 2-bit weights");
+  if (x.binary() && binary_weights) {
+    if (bitpacked_output && !c.out().levels.binary())
+      return c.fail(c.out_label() + " has levels " + levels_string(c.out().levels) +
+                    ", expected Binary (a bitpacked output is the sign of the transform)");
+    return Status::Ok();
+  }
+  const std::string what = "x " + levels_string(x) + " and weights " + levels_string(w);
+  if (bitpacked_output)
+    return c.fail("output = BitPacked with " + what + ", expected Float (bitpacked output needs Binary x and weights)");
+  if (!pad_mode_zero)
+    return c.fail("pad_mode is not Zero with x " + levels_string(x) +
+                  ", expected Zero (One / MinusOne padding is for Binary x only)");
+  const int64_t bound = taps * max_abs_level(x) * max_abs_level(w);
+  if (bound > (int64_t(1) << 24))
+    return c.fail(std::to_string(taps) + " taps of " + what + " can reach |dot| " + std::to_string(bound) +
+                  ", expected at most 2^24 = 16777216 (so the dot is exact in float)");
+  return Status::Ok();
+}
+
+Status check_float_weights(const ValidateContext& c) {
+  const int out_c = c.in(1).shape[0];
+  if (c.in(1).dtype != fb::DType::BitPacked) {
+    if (c.inputs() > 3)
+      return c.fail("has " + std::to_string(c.inputs()) + " inputs with Float32 weights, expected 2..3 (x, weights, "
+                    "bias; weight_scale is for BitPacked weights only)");
+    return Status::Ok();
+  }
+  const TensorLevels& w = c.in(1).levels;
+  if (!(w.kind == LevelKind::kBinary && w.bits == 1))
+    return c.fail(c.in_label(1) + " has levels " + levels_string(w) + ", expected Binary (1 bit) weights with a weight_scale");
+  if (c.inputs() != 4)
+    return c.fail("has " + std::to_string(c.inputs()) + " inputs with BitPacked weights, expected 4 (x, weights, bias, "
+                  "weight_scale [" + std::to_string(out_c) + "])");
+  return Status::Ok();
+}
 
 Status check_conv(const ValidateContext& c, const Window& w, int groups, fb::DType x_dtype, fb::DType out_dtype,
                   size_t vectors_min, size_t vectors_max) {
   ONEBIT_RETURN_IF_ERROR(c.count(2 + vectors_min, 2 + vectors_max));
   ONEBIT_RETURN_IF_ERROR(c.dtype(0, x_dtype));
   ONEBIT_RETURN_IF_ERROR(c.rank(0, 4));
-  ONEBIT_RETURN_IF_ERROR(c.dtype(1, x_dtype));
+  ONEBIT_RETURN_IF_ERROR(weights_dtype(c, x_dtype));
   ONEBIT_RETURN_IF_ERROR(c.constant(1));
   ONEBIT_RETURN_IF_ERROR(c.rank(1, 4));
   const Shape& x = c.in(0).shape;
@@ -72,7 +126,7 @@ Status check_fc(const ValidateContext& c, fb::DType x_dtype, fb::DType out_dtype
   ONEBIT_RETURN_IF_ERROR(c.count(2 + vectors_min, 2 + vectors_max));
   ONEBIT_RETURN_IF_ERROR(c.dtype(0, x_dtype));
   ONEBIT_RETURN_IF_ERROR(c.rank(0, 2));
-  ONEBIT_RETURN_IF_ERROR(c.dtype(1, x_dtype));
+  ONEBIT_RETURN_IF_ERROR(weights_dtype(c, x_dtype));
   ONEBIT_RETURN_IF_ERROR(c.constant(1));
   ONEBIT_RETURN_IF_ERROR(c.rank(1, 2));
   const Shape& x = c.in(0).shape;

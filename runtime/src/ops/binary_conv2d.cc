@@ -2,6 +2,12 @@
 // convolution's 1x1 kernel on a 1x1 image with one batch row per input row: x [N, K] packed is exactly
 // [N][1][1][packed_words(K)]. Weights come pre-packed from the model (OHWI packed along I) and are
 // used by prepare(); the kernel keeps its own copy of whatever layout it needs.
+//
+// k-bit: the input tensor's levels (kind, bits, zero_level) and the weight tensor's bits go into
+// BConvGeometry; the kernel computes D = sum L_x * L_w bit-serially, one popcount pass per pair of planes.
+// binary_macs stays the real multiply-accumulates (positions * out_c * taps) whatever the bit widths, so
+// that MAC counts compare across models; the kernel's work is about act_bits * weight_bits plane-pair
+// passes of those (as in any bit-serial kernel), which a profile shows as time, not as MACs.
 #include "onebit/kernels/bconv.h"
 #include "ops/op.h"
 #include "ops/op_table.h"
@@ -51,6 +57,11 @@ class BinaryConv2D final : public Op {
       t.clamp_min = o.clamp_min();
       t.clamp_max = o.clamp_max();
     }
+    const TensorLevels& xl = ctx.inputs[0]->levels;
+    g.act_kind = xl.kind;
+    g.act_bits = xl.bits;
+    g.act_zero_level = xl.zero_level;
+    g.weight_bits = ctx.inputs[1]->levels.bits;
     binary_macs = int64_t(g.batch) * g.out_h() * g.out_w() * g.out_c * g.taps();
     std::string error;
     if (!conv_.prepare(ctx.isa, g, ctx.constant<uint32_t>(1), t, &error))
@@ -97,7 +108,11 @@ Status validate_binary_conv2d(const ValidateContext& c) {
     return c.fail("pad_mode = " + std::to_string(mode) + ", expected Zero (0), One (1) or MinusOne (2)");
   ONEBIT_RETURN_IF_ERROR(check_output_kind(c, o.output()));
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
-  return check_conv(c, conv_window(o), o.groups(), fb::DType::BitPacked, output_dtype(o.output()), 2, 2);
+  ONEBIT_RETURN_IF_ERROR(
+      check_conv(c, conv_window(o), o.groups(), fb::DType::BitPacked, output_dtype(o.output()), 2, 2));
+  const int64_t taps = int64_t(o.kernel_h()) * o.kernel_w() * c.in(1).shape[3];
+  return check_binary_levels(c, o.output() == fb::OutputKind::BitPacked, o.pad_mode() == fb::BinaryPadMode::Zero,
+                             taps);
 }
 std::unique_ptr<Op> make_binary_conv2d() { return std::make_unique<BinaryConv2D>(false); }
 
@@ -105,7 +120,8 @@ Status validate_binary_fully_connected(const ValidateContext& c) {
   const auto& o = *c.op().options_as_BinaryFullyConnectedOptions();
   ONEBIT_RETURN_IF_ERROR(check_output_kind(c, o.output()));
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
-  return check_fc(c, fb::DType::BitPacked, output_dtype(o.output()), 2, 2);
+  ONEBIT_RETURN_IF_ERROR(check_fc(c, fb::DType::BitPacked, output_dtype(o.output()), 2, 2));
+  return check_binary_levels(c, o.output() == fb::OutputKind::BitPacked, true, c.in(1).shape[1]);
 }
 std::unique_ptr<Op> make_binary_fully_connected() { return std::make_unique<BinaryConv2D>(true); }
 

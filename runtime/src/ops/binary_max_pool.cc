@@ -1,5 +1,5 @@
 // BinaryMaxPool2D through kernels::binary_max_pool: the max of ±1 values is the AND of the "is -1" bits;
-// padded taps are ignored.
+// padded taps are ignored. Binary tensors only (validated): the max of k-bit levels is no plane-wise AND.
 #include "onebit/kernels/bconv.h"
 #include "ops/op.h"
 #include "ops/op_table.h"
@@ -48,7 +48,13 @@ class BinaryMaxPool final : public Op {
 }  // namespace
 
 Status validate_binary_max_pool2d(const ValidateContext& c) {
-  return check_pool(c, pool_window(*c.op().options_as_BinaryMaxPool2DOptions()), fb::DType::BitPacked);
+  ONEBIT_RETURN_IF_ERROR(check_pool(c, pool_window(*c.op().options_as_BinaryMaxPool2DOptions()), fb::DType::BitPacked));
+  // The output has the input's levels only if the input is Binary: checked on the input first.
+  ONEBIT_RETURN_IF_ERROR(c.binary_levels(0, "the max of k-bit levels is not the AND of their planes; dequantize and "
+                                            "use MaxPool2D"));
+  if (!c.out().levels.binary())
+    return c.fail(c.out_label() + " has levels " + levels_string(c.out().levels) + ", expected Binary like the input");
+  return Status::Ok();
 }
 std::unique_ptr<Op> make_binary_max_pool2d() { return std::make_unique<BinaryMaxPool>(); }
 

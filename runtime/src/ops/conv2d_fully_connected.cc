@@ -1,10 +1,35 @@
 // Conv2D: XNNPACK convolution, NHWC input, OHWI weights (I = C / groups), optional bias, output clamp.
+// FullyConnected: XNNPACK fully connected, [O, I] weights.
+// Both also take 1-bit weights (BinaryConnect / BWN, schema Conv2DOptions comment): BitPacked Binary weights
+// plus a 4th input weight_scale [O], meaning weight = weight_scale[o] * (1 - 2 * bit). prepare() expands
+// them to float once and creates the same XNNPACK operator as for float weights (XNNPACK packs its own copy
+// at create, so the expanded array is freed right after); the file keeps 1 bit per weight.
+#include "onebit/kernels/bit_contract.h"
 #include "ops/op_table.h"
 #include "ops/xnn_op.h"
 #include "validate.h"
 
 namespace onebit::rt {
 namespace {
+
+/// The float weights of input 1: the model's array, or the expansion of 1-bit weights (rows of `row`
+/// elements packed along the row) into *storage.
+const float* float_weights(const OpContext& ctx, size_t row, std::vector<float>* storage) {
+  if (ctx.inputs[1]->dtype != fb::DType::BitPacked) return ctx.constant<float>(1);
+  const size_t rows = element_count(ctx.inputs[1]->shape) / row, words = packed_words(row);
+  const uint32_t* bits = ctx.constant<uint32_t>(1);
+  const float* scale = ctx.constant<float>(3);
+  storage->resize(rows * row);
+  const size_t per_out = rows / size_t(ctx.inputs[1]->shape[0]);  // rows (kh * kw) of each output channel
+  for (size_t r = 0; r < rows; ++r) {
+    const float s = scale[r / per_out];
+    for (size_t i = 0; i < row; ++i) {
+      const uint32_t bit = (bits[r * words + i / kBitsPerWord] >> (i % kBitsPerWord)) & 1u;
+      (*storage)[r * row + i] = bit ? -s : s;
+    }
+  }
+  return storage->data();
+}
 
 class Conv2D final : public XnnOp {
  public:
@@ -20,12 +45,14 @@ class Conv2D final : public XnnOp {
     const float* bias = ctx.inputs.size() > 2 ? ctx.constant<float>(2) : nullptr;
     float_macs = int64_t(y[0]) * y[1] * y[2] * int64_t(out_c) * o.kernel_h() * o.kernel_w() * int64_t(in_c / groups);
     workspace_bytes = xnn_indirection_bytes(y[0], y[1], y[2], o.kernel_h(), o.kernel_w());
+    std::vector<float> expanded;
+    const float* weights = float_weights(ctx, in_c / groups, &expanded);
     return check(ctx,
                  xnn_create_convolution2d_nhwc_f32(
                      uint32_t(o.pad_top()), uint32_t(o.pad_right()), uint32_t(o.pad_bottom()), uint32_t(o.pad_left()),
                      uint32_t(o.kernel_h()), uint32_t(o.kernel_w()), uint32_t(o.stride_h()), uint32_t(o.stride_w()),
                      uint32_t(o.dilation_h()), uint32_t(o.dilation_w()), uint32_t(groups), in_c / groups,
-                     out_c / groups, in_c, out_c, ctx.constant<float>(1), bias, o.clamp_min(), o.clamp_max(), 0, &op_),
+                     out_c / groups, in_c, out_c, weights, bias, o.clamp_min(), o.clamp_max(), 0, &op_),
                  "xnn_create_convolution2d_nhwc_f32");
   }
   Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
@@ -47,8 +74,10 @@ class FullyConnected final : public XnnOp {
     const size_t in_c = size_t(ctx.inputs[0]->shape[1]), out_c = size_t(ctx.output->shape[1]);
     const float* bias = ctx.inputs.size() > 2 ? ctx.constant<float>(2) : nullptr;
     float_macs = int64_t(batch_) * int64_t(in_c) * int64_t(out_c);
+    std::vector<float> expanded;
+    const float* weights = float_weights(ctx, in_c, &expanded);
     return check(ctx,
-                 xnn_create_fully_connected_nc_f32(in_c, out_c, in_c, out_c, ctx.constant<float>(1), bias,
+                 xnn_create_fully_connected_nc_f32(in_c, out_c, in_c, out_c, weights, bias,
                                                    o.clamp_min(), o.clamp_max(), 0, &op_),
                  "xnn_create_fully_connected_nc_f32");
   }
@@ -68,14 +97,16 @@ class FullyConnected final : public XnnOp {
 Status validate_conv2d(const ValidateContext& c) {
   const auto& o = *c.op().options_as_Conv2DOptions();
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
-  return check_conv(c, conv_window(o), o.groups(), fb::DType::Float32, fb::DType::Float32, 0, 1);
+  ONEBIT_RETURN_IF_ERROR(check_conv(c, conv_window(o), o.groups(), fb::DType::Float32, fb::DType::Float32, 0, 2));
+  return check_float_weights(c);
 }
 std::unique_ptr<Op> make_conv2d() { return std::make_unique<Conv2D>(); }
 
 Status validate_fully_connected(const ValidateContext& c) {
   const auto& o = *c.op().options_as_FullyConnectedOptions();
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
-  return check_fc(c, fb::DType::Float32, fb::DType::Float32, 0, 1);
+  ONEBIT_RETURN_IF_ERROR(check_fc(c, fb::DType::Float32, fb::DType::Float32, 0, 2));
+  return check_float_weights(c);
 }
 std::unique_ptr<Op> make_fully_connected() { return std::make_unique<FullyConnected>(); }
 

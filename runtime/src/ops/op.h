@@ -25,6 +25,7 @@ struct TensorDesc {
   int index = -1;
   std::vector<int> shape;
   fb::DType dtype = fb::DType::Float32;
+  TensorLevels levels;                // BitPacked: bit-planes and what their levels mean
   const uint8_t* constant = nullptr;  // model data for constants (16-byte aligned), else null
   size_t bytes = 0;
 };

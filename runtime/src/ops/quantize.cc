@@ -1,5 +1,8 @@
-// Quantize (float -> packed bits, kernels::pack_bits) and Dequantize (packed bits -> ±1 floats,
-// kernels::unpack_bits). Quantize's per-channel thresholds (a fused BatchNorm -> Sign) are turned into the
+// Quantize (float -> packed bits, kernels::pack_bits), QuantizeLevels (float -> k-bit levels,
+// kernels::quantize_levels) and Dequantize (packed bits -> ±1 floats, kernels::unpack_bits; k-bit levels ->
+// level_scale * L, kernels::dequantize_levels).
+// QuantizeLevels runs single-threaded: its output is planes-major ([bits][pixels][words]), so a pixel range
+// is not one contiguous block of the output and the kernel has no plane stride to split it by. Quantize's per-channel thresholds (a fused BatchNorm -> Sign) are turned into the
 // kernel's word masks once, at prepare:
 //   threshold input t[C] (0 when absent), options.flip[C] -> flip bits, options.constant[C] in {-1, 0, 1}
 //   -> const_mask / const_bits; padding channels c >= C get const_mask 1, const_bits 0 as pack.h requires.
@@ -72,6 +75,7 @@ class Dequantize final : public Op {
   Status prepare(const OpContext& ctx) override {
     channels_ = size_t(ctx.inputs[0]->shape.back());
     pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
+    levels_ = ctx.inputs[0]->levels;
     return Status::Ok();
   }
   Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
@@ -80,22 +84,50 @@ class Dequantize final : public Op {
     return Status::Ok();
   }
   Status run(pthreadpool_t) override {
-    kernels::unpack_bits(pixels_, channels_, x_, y_);
+    if (levels_.binary()) {
+      kernels::unpack_bits(pixels_, channels_, x_, y_);
+    } else {
+      kernels::dequantize_levels(pixels_, channels_, x_, levels_.kind, levels_.bits, levels_.zero_level, levels_.scale,
+                                 y_);
+    }
     return Status::Ok();
   }
 
  private:
   size_t channels_ = 0, pixels_ = 0;
+  TensorLevels levels_;
   const uint32_t* x_ = nullptr;
   float* y_ = nullptr;
 };
 
-// Placeholder until the k-bit kernels land: the operator validates, but an interpreter refuses it.
 class QuantizeLevels final : public Op {
  public:
-  Status prepare(const OpContext& ctx) override { return ctx.fail("not implemented"); }
-  Status bind(const OpContext&, const std::vector<const void*>&, void*, void*) override { return Status::Ok(); }
-  Status run(pthreadpool_t) override { return Status::Ok(); }
+  Status prepare(const OpContext& ctx) override {
+    isa_ = ctx.isa;
+    channels_ = size_t(ctx.inputs[0]->shape.back());
+    pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
+    q_.kind = ctx.output->levels.kind;
+    q_.bits = ctx.output->levels.bits;
+    q_.scale = ctx.constant<float>(1);
+    q_.shift = ctx.constant<float>(2);
+    return Status::Ok();
+  }
+  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+    x_ = static_cast<const float*>(in[0]);
+    y_ = static_cast<uint32_t*>(out);
+    return Status::Ok();
+  }
+  Status run(pthreadpool_t) override {
+    kernels::quantize_levels(isa_, pixels_, channels_, x_, y_, q_);
+    return Status::Ok();
+  }
+
+ private:
+  kernels::Isa isa_ = kernels::Isa::kScalar;
+  size_t channels_ = 0, pixels_ = 0;
+  kernels::LevelQuantizer q_;
+  const float* x_ = nullptr;
+  uint32_t* y_ = nullptr;
 };
 
 }  // namespace
@@ -119,10 +151,15 @@ Status validate_quantize(const ValidateContext& c) {
   for (size_t i = 0; i < constants; ++i)
     ONEBIT_RETURN_IF_ERROR(c.range(("constant[" + std::to_string(i) + "]").c_str(),
                                    o.constant()->Get(flatbuffers::uoffset_t(i)), -1, 1));
-  return c.output(fb::DType::BitPacked, c.in(0).shape);
+  ONEBIT_RETURN_IF_ERROR(c.output(fb::DType::BitPacked, c.in(0).shape));
+  if (!c.out().levels.binary())
+    return c.fail(c.out_label() + " has levels " + levels_string(c.out().levels) +
+                  ", expected Binary (k-bit levels come from QuantizeLevels)");
+  return Status::Ok();
 }
 std::unique_ptr<Op> make_quantize() { return std::make_unique<Quantize>(); }
 
+/// Any BitPacked input: Binary gives ±1, k-bit levels give level_scale * L.
 Status validate_dequantize(const ValidateContext& c) {
   ONEBIT_RETURN_IF_ERROR(c.count(1, 1));
   ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::BitPacked));
@@ -130,6 +167,8 @@ Status validate_dequantize(const ValidateContext& c) {
 }
 std::unique_ptr<Op> make_dequantize() { return std::make_unique<Dequantize>(); }
 
+/// x Float32 [.., C], scale and shift constant Float32 [C], output BitPacked of the same shape with
+/// non-Binary levels (the tensor's bits / levels say what the kernel computes).
 Status validate_quantize_levels(const ValidateContext& c) {
   ONEBIT_RETURN_IF_ERROR(c.count(3, 3));
   ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::Float32));
@@ -139,7 +178,11 @@ Status validate_quantize_levels(const ValidateContext& c) {
     ONEBIT_RETURN_IF_ERROR(c.constant(k));
     ONEBIT_RETURN_IF_ERROR(c.shape(k, {channels}, k == 1 ? "scale, one per channel" : "shift, one per channel"));
   }
-  return c.output(fb::DType::BitPacked, c.in(0).shape);
+  ONEBIT_RETURN_IF_ERROR(c.output(fb::DType::BitPacked, c.in(0).shape));
+  // Binary output is Quantize's (sign with thresholds); here every kind with a rounding rule.
+  if (c.out().levels.binary())
+    return c.fail(c.out_label() + " has levels Binary, expected Unipolar, Bipolar or Ternary (Binary is Quantize's)");
+  return Status::Ok();
 }
 std::unique_ptr<Op> make_quantize_levels() { return std::make_unique<QuantizeLevels>(); }
 
