@@ -3,12 +3,16 @@
 // Verifier and validate_model, so that a builder can never emit a file the runtime would reject.
 //
 // Layout conversions done here (and only here): float conv weights OIHW -> OHWI; binary weights OIHW ±1
-// floats -> OHWI packed along I (bit 1 = -1, see bit_contract.h); binary FC weights [out][in] -> packed rows.
+// floats -> OHWI packed along I (bit 1 = -1, see bit_contract.h); binary FC weights [out][in] -> packed rows;
+// 2-bit Bipolar weights -> level indices q = (L + 3) / 2, packed planes-major (plane i = bit i of q, each
+// plane a whole packed OHWI tensor, bit_contract.h "k-bit tensors"). Tensors keep their levels here
+// (Impl::Tensor::levels), so a binary conv knows what its input holds and the file records it.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -36,6 +40,7 @@ struct ModelBuilder::Impl {
     std::vector<int> shape;
     fb::DType dtype = fb::DType::Float32;
     int buffer = -1;
+    rt::TensorLevels levels;  // BitPacked only
   };
   struct Op {
     std::string name;
@@ -70,7 +75,7 @@ struct ModelBuilder::Impl {
   }
   int constant(const std::string& name, std::vector<int> shape, fb::DType dtype, std::vector<uint8_t> bytes) {
     buffers.push_back(std::move(bytes));
-    tensors.push_back({name, std::move(shape), dtype, int(buffers.size()) - 1});
+    tensors.push_back({name, std::move(shape), dtype, int(buffers.size()) - 1, {}});
     return int(tensors.size()) - 1;
   }
   int floats(const std::string& name, std::vector<int> shape, const std::vector<float>& v) {
@@ -78,15 +83,23 @@ struct ModelBuilder::Impl {
     if (!v.empty()) std::memcpy(bytes.data(), v.data(), bytes.size());
     return constant(name, std::move(shape), fb::DType::Float32, std::move(bytes));
   }
-  int words(const std::string& name, std::vector<int> shape, const std::vector<uint32_t>& v) {
+  int words(const std::string& name, std::vector<int> shape, const std::vector<uint32_t>& v,
+            const rt::TensorLevels& levels = {}) {
     std::vector<uint8_t> bytes(v.size() * sizeof(uint32_t));
     if (!v.empty()) std::memcpy(bytes.data(), v.data(), bytes.size());
-    return constant(name, std::move(shape), fb::DType::BitPacked, std::move(bytes));
+    const int t = constant(name, std::move(shape), fb::DType::BitPacked, std::move(bytes));
+    tensors[size_t(t)].levels = levels;
+    return t;
   }
+  /// Binary weights (weight_bits 1: signs) or Bipolar 2-bit weights (nearest of {-3, -1, 1, 3}) of `rows`
+  /// rows of `cols`, row-major, as a BitPacked constant.
+  int weight_words(const std::string& name, std::vector<int> shape, const std::vector<float>& v, size_t rows,
+                   size_t cols, int weight_bits);
+  rt::TensorLevels levels_of(int t) const { return valid(t) ? tensors[size_t(t)].levels : rt::TensorLevels(); }
   int add(const std::string& name, fb::OperatorOptions type, OptionsFn options, std::vector<int> in,
           std::vector<int> out_shape, fb::DType out_dtype = fb::DType::Float32) {
     if (out_shape.empty()) out_shape = {1};
-    tensors.push_back({name, std::move(out_shape), out_dtype, -1});
+    tensors.push_back({name, std::move(out_shape), out_dtype, -1, {}});
     const int out = int(tensors.size()) - 1;
     ops.push_back({name, type, std::move(options), std::move(in), out});
     return out;
@@ -152,13 +165,41 @@ std::vector<uint32_t> pack_rows(const std::vector<float>& v, size_t rows, size_t
   return r;
 }
 
+/// The Bipolar 2-bit level index of the level nearest w in {-3, -1, 1, 3} (ties toward +inf; NaN -> q 0).
+uint32_t bipolar2_index(float w) {
+  const float t = std::floor((w + 3.0f) * 0.5f + 0.5f);
+  return !(t > 0.0f) ? 0u : t >= 3.0f ? 3u : uint32_t(t);
+}
+
+/// Level indices q (one per element, rows x cols row-major) -> `bits` planes of packed rows, planes-major.
+std::vector<uint32_t> pack_planes(const std::vector<uint32_t>& q, size_t rows, size_t cols, int bits) {
+  const size_t words = packed_words(cols), plane = rows * words;
+  std::vector<uint32_t> r(size_t(bits) * plane, 0);
+  for (int i = 0; i < bits; ++i)
+    for (size_t row = 0; row < rows; ++row)
+      for (size_t c = 0; c < cols; ++c)
+        r[size_t(i) * plane + row * words + c / kBitsPerWord] |= ((q[row * cols + c] >> i) & 1u) << (c % kBitsPerWord);
+  return r;
+}
+
 }  // namespace
+
+int ModelBuilder::Impl::weight_words(const std::string& name, std::vector<int> shape, const std::vector<float>& v,
+                                     size_t rows, size_t cols, int weight_bits) {
+  if (weight_bits == 1) return words(name, std::move(shape), pack_rows(v, rows, cols));
+  std::vector<uint32_t> q(v.size());
+  for (size_t i = 0; i < v.size(); ++i) q[i] = bipolar2_index(v[i]);
+  rt::TensorLevels levels;
+  levels.kind = LevelKind::kBipolar;
+  levels.bits = 2;
+  return words(name, std::move(shape), pack_planes(q, rows, cols, 2), levels);
+}
 
 ModelBuilder::ModelBuilder() : impl_(new Impl()) {}
 ModelBuilder::~ModelBuilder() = default;
 
 int ModelBuilder::add_input(const std::string& name, const std::vector<int>& shape) {
-  impl_->tensors.push_back({name, shape, fb::DType::Float32, -1});
+  impl_->tensors.push_back({name, shape, fb::DType::Float32, -1, {}});
   impl_->inputs.push_back(int(impl_->tensors.size()) - 1);
   return impl_->inputs.back();
 }
@@ -374,14 +415,16 @@ int ModelBuilder::binary_conv2d(const std::string& name, int x, int out_c, const
   Impl& b = *impl_;
   const auto type = T::BinaryConv2DOptions;
   std::vector<int> in = {x};
+  if (p.weight_bits != 1 && p.weight_bits != 2)
+    b.fail(name, type, "weight_bits = " + std::to_string(p.weight_bits) + ", expected 1 or 2");
   if (b.need(name, type, x, 4) && p.groups > 0 && out_c > 0 && b.shape_of(x)[3] % p.groups == 0) {
     const int i_n = b.shape_of(x)[3] / p.groups;
     if (b.sized(name, type, "weights", w.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
         b.sized(name, type, "multiplier", multiplier.size(), size_t(out_c)) &&
         b.sized(name, type, "bias", bias.size(), size_t(out_c))) {
       const std::vector<float> ohwi = oihw_to_ohwi(w, out_c, i_n, p.kernel_h, p.kernel_w);
-      in.push_back(b.words(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
-                           pack_rows(ohwi, size_t(out_c) * p.kernel_h * p.kernel_w, size_t(i_n))));
+      in.push_back(b.weight_words(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n}, ohwi,
+                                  size_t(out_c) * p.kernel_h * p.kernel_w, size_t(i_n), p.weight_bits));
       in.push_back(b.floats(name + "/multiplier", {out_c}, multiplier));
       in.push_back(b.floats(name + "/bias", {out_c}, bias));
     }
@@ -398,10 +441,12 @@ int ModelBuilder::binary_conv2d(const std::string& name, int x, int out_c, const
 
 int ModelBuilder::binary_fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& w,
                                          const std::vector<float>& multiplier, const std::vector<float>& bias,
-                                         bool bitpacked_output, float lo, float hi) {
+                                         bool bitpacked_output, float lo, float hi, int weight_bits) {
   Impl& b = *impl_;
   const auto type = T::BinaryFullyConnectedOptions;
   std::vector<int> in = {x};
+  if (weight_bits != 1 && weight_bits != 2)
+    b.fail(name, type, "weight_bits = " + std::to_string(weight_bits) + ", expected 1 or 2");
   int n = 1;
   if (b.need(name, type, x, 2)) {
     n = b.shape_of(x)[0];
@@ -409,7 +454,7 @@ int ModelBuilder::binary_fully_connected(const std::string& name, int x, int out
     if (b.sized(name, type, "weights", w.size(), size_t(out_c) * k) &&
         b.sized(name, type, "multiplier", multiplier.size(), size_t(out_c)) &&
         b.sized(name, type, "bias", bias.size(), size_t(out_c))) {
-      in.push_back(b.words(name + "/weights", {out_c, k}, pack_rows(w, size_t(out_c), size_t(k))));
+      in.push_back(b.weight_words(name + "/weights", {out_c, k}, w, size_t(out_c), size_t(k), weight_bits));
       in.push_back(b.floats(name + "/multiplier", {out_c}, multiplier));
       in.push_back(b.floats(name + "/bias", {out_c}, bias));
     }
@@ -418,6 +463,78 @@ int ModelBuilder::binary_fully_connected(const std::string& name, int x, int out
   return b.add(name, type, [kind, lo, hi](Fbb& f) {
     return fb::CreateBinaryFullyConnectedOptions(f, kind, lo, hi).Union();
   }, in, {n, out_c}, bitpacked_output ? fb::DType::BitPacked : fb::DType::Float32);
+}
+
+int ModelBuilder::quantize_levels(const std::string& name, int x, const Levels& levels, const std::vector<float>& scale,
+                                  const std::vector<float>& shift) {
+  Impl& b = *impl_;
+  const auto type = T::QuantizeLevelsOptions;
+  if (levels.kind == LevelKind::kBinary) b.fail(name, type, "levels Binary: use quantize()");
+  std::vector<int> in = {x};
+  std::vector<int> out;
+  if (b.need(name, type, x, 0)) {
+    out = b.shape_of(x);
+    const size_t c = size_t(out.back());
+    if ((scale.empty() || b.sized(name, type, "scale", scale.size(), c)) &&
+        (shift.empty() || b.sized(name, type, "shift", shift.size(), c))) {
+      in.push_back(b.floats(name + "/scale", {out.back()}, scale.empty() ? std::vector<float>(c, 1.0f) : scale));
+      in.push_back(b.floats(name + "/shift", {out.back()}, shift.empty() ? std::vector<float>(c, 0.0f) : shift));
+    }
+  }
+  const int y = b.add(name, type, [](Fbb& f) { return fb::CreateQuantizeLevelsOptions(f).Union(); }, in, out,
+                      fb::DType::BitPacked);
+  b.tensors[size_t(y)].levels = {levels.kind, levels.bits, levels.zero_level, levels.scale};
+  return y;
+}
+
+int ModelBuilder::conv2d_binary_weights(const std::string& name, int x, int out_c, const std::vector<float>& signs,
+                                        const std::vector<float>& weight_scale, const std::vector<float>& bias,
+                                        const Conv2DParams& p) {
+  Impl& b = *impl_;
+  const auto type = T::Conv2DOptions;
+  std::vector<int> in = {x};
+  if (b.need(name, type, x, 4) && p.groups > 0 && out_c > 0 && b.shape_of(x)[3] % p.groups == 0) {
+    const int i_n = b.shape_of(x)[3] / p.groups;
+    if (b.sized(name, type, "weights", signs.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
+        b.sized(name, type, "weight_scale", weight_scale.size(), size_t(out_c)) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      const std::vector<float> ohwi = oihw_to_ohwi(signs, out_c, i_n, p.kernel_h, p.kernel_w);
+      in.push_back(b.words(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
+                           pack_rows(ohwi, size_t(out_c) * p.kernel_h * p.kernel_w, size_t(i_n))));
+      in.push_back(b.floats(name + "/bias", {out_c}, bias.empty() ? std::vector<float>(size_t(out_c), 0.0f) : bias));
+      in.push_back(b.floats(name + "/weight_scale", {out_c}, weight_scale));
+    }
+  } else if (b.valid(x)) {
+    b.fail(name, type, "groups " + std::to_string(p.groups) + " must divide the input channels and out_c > 0");
+  }
+  return b.add(name, type, [p](Fbb& f) {
+    return fb::CreateConv2DOptions(f, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w,
+                                   p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.groups, p.clamp_min,
+                                   p.clamp_max).Union();
+  }, in, b.window_shape(name, type, x, out_c, p));
+}
+
+int ModelBuilder::fully_connected_binary_weights(const std::string& name, int x, int out_c,
+                                                 const std::vector<float>& signs,
+                                                 const std::vector<float>& weight_scale,
+                                                 const std::vector<float>& bias, float lo, float hi) {
+  Impl& b = *impl_;
+  const auto type = T::FullyConnectedOptions;
+  std::vector<int> in = {x};
+  int n = 1;
+  if (b.need(name, type, x, 2)) {
+    n = b.shape_of(x)[0];
+    const int k = b.shape_of(x)[1];
+    if (b.sized(name, type, "weights", signs.size(), size_t(out_c) * k) &&
+        b.sized(name, type, "weight_scale", weight_scale.size(), size_t(out_c)) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      in.push_back(b.words(name + "/weights", {out_c, k}, pack_rows(signs, size_t(out_c), size_t(k))));
+      in.push_back(b.floats(name + "/bias", {out_c}, bias.empty() ? std::vector<float>(size_t(out_c), 0.0f) : bias));
+      in.push_back(b.floats(name + "/weight_scale", {out_c}, weight_scale));
+    }
+  }
+  return b.add(name, type, [lo, hi](Fbb& f) { return fb::CreateFullyConnectedOptions(f, lo, hi).Union(); }, in,
+               {n, out_c});
 }
 
 void ModelBuilder::set_metadata(const ModelMetadata& metadata) { impl_->metadata = metadata; }
@@ -433,7 +550,9 @@ Status ModelBuilder::finish(std::vector<uint8_t>* out) {
   }
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
   for (const Impl::Tensor& t : b.tensors)
-    tensors.push_back(fb::CreateTensor(f, f.CreateString(t.name), f.CreateVector(t.shape), t.dtype, t.buffer));
+    tensors.push_back(fb::CreateTensor(f, f.CreateString(t.name), f.CreateVector(t.shape), t.dtype, t.buffer,
+                                       uint8_t(t.levels.bits), fb::LevelKind(int(t.levels.kind)),
+                                       uint8_t(t.levels.zero_level), t.levels.scale));
   std::vector<flatbuffers::Offset<fb::Operator>> ops;
   for (const Impl::Op& op : b.ops) {
     const auto options = op.options(f);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "onebit/kernels/bit_contract.h"
 #include "onebit/status.h"
 
 namespace onebit {
@@ -33,6 +34,18 @@ enum class BinaryPadding { kZero = 0, kOne = 1, kMinusOne = 2 };
 struct BinaryConv2DParams : Conv2DParams {
   BinaryPadding pad_mode = BinaryPadding::kZero;
   bool bitpacked_output = false;
+  /// 1: Binary weights (±1); 2: Bipolar 2-bit weights ({-3, -1, 1, 3}). See binary_conv2d.
+  int weight_bits = 1;
+};
+
+/// The levels of a k-bit tensor (bit_contract.h "k-bit tensors"; schema Tensor.bits / levels / zero_level /
+/// level_scale): kind Unipolar (bits 1..4, L = q - zero_level), Bipolar (bits 1..4, L = 2q - (2^bits - 1)) or
+/// Ternary (bits 2, L in {-1, 0, 1}); the real value is scale * L.
+struct Levels {
+  LevelKind kind = LevelKind::kUnipolar;
+  int bits = 2;
+  int zero_level = 0;
+  float scale = 1.0f;
 };
 
 struct ModelMetadata {
@@ -81,16 +94,38 @@ class ModelBuilder {
   /// threshold empty: plain sign. Else BatchNorm->Sign fused: see kernels::QuantizeThresholds.
   int quantize(const std::string& name, int x, const std::vector<float>& threshold = {},
                const std::vector<bool>& flip = {}, const std::vector<int8_t>& constant = {});
+  /// Float -> k-bit levels (QuantizeLevels): per channel c, t = fl(fl(x * scale[c]) + shift[c]), then
+  /// Unipolar / Bipolar q = clamp(round_half_even(t), 0, 2^bits - 1), Ternary L = sign(t) (NaN -> 0).
+  /// scale / shift empty: 1 / 0 for every channel. levels.kind must not be Binary (that is quantize()).
+  /// The output tensor carries `levels`; binary convs reading it compute on them.
+  int quantize_levels(const std::string& name, int x, const Levels& levels, const std::vector<float>& scale = {},
+                      const std::vector<float>& shift = {});
+  /// Binary input: ±1 floats; k-bit input: levels.scale * L.
   int dequantize(const std::string& name, int x);
-  /// weights_oihw: ±1 (sign taken: w < 0 means -1). multiplier/bias: [out_c] output transform.
+  /// x: a Binary tensor (quantize) or k-bit levels (quantize_levels); the levels travel with the tensor.
+  /// weights_oihw: p.weight_bits 1: ±1 (sign taken: w < 0 means -1); 2: Bipolar levels {-3, -1, 1, 3} (the
+  /// nearest level is taken, ties toward +inf). multiplier/bias: [out_c] output transform of the integer dot
+  /// D = sum L_x * L_w (zero padding: padded taps are 0 for k-bit x). Anything but Binary x with 1-bit
+  /// weights needs a float output and pad_mode kZero.
   int binary_conv2d(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
                     const std::vector<float>& multiplier, const std::vector<float>& bias,
                     const BinaryConv2DParams& p);
-  /// weights: [out][in] ±1.
+  /// weights: [out][in], ±1 (weight_bits 1) or Bipolar levels {-3, -1, 1, 3} (weight_bits 2), as binary_conv2d.
   int binary_fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& weights,
                              const std::vector<float>& multiplier, const std::vector<float>& bias,
                              bool bitpacked_output = false, float clamp_min = -__builtin_huge_valf(),
-                             float clamp_max = __builtin_huge_valf());
+                             float clamp_max = __builtin_huge_valf(), int weight_bits = 1);
+  /// Float conv / FC with 1-bit weights (BinaryConnect / BWN): weight = weight_scale[o] * sign(w) (w < 0 means
+  /// -1), stored 1 bit per weight and expanded to float at prepare. signs_oihw as conv2d's weights (OIHW,
+  /// I = C / groups), signs as fully_connected's ([out][in]); weight_scale [out_c]; bias [out_c] or empty
+  /// (zeros are written: the format puts weight_scale after bias).
+  int conv2d_binary_weights(const std::string& name, int x, int out_c, const std::vector<float>& signs_oihw,
+                            const std::vector<float>& weight_scale, const std::vector<float>& bias,
+                            const Conv2DParams& p);
+  int fully_connected_binary_weights(const std::string& name, int x, int out_c, const std::vector<float>& signs,
+                                     const std::vector<float>& weight_scale, const std::vector<float>& bias,
+                                     float clamp_min = -__builtin_huge_valf(),
+                                     float clamp_max = __builtin_huge_valf());
   int binary_max_pool(const std::string& name, int x, const Pool2DParams& p);
 
   void set_metadata(const ModelMetadata& metadata);
