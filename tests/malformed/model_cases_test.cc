@@ -457,3 +457,225 @@ MODEL_CASE("an 805 MB output listed 64 times", pad_fanout_8, ObjectMutation([](M
              m.outputs.assign(64, m.tensor("pad0"));
            }),
            kLoad, "graph output 1: tensor 1 'pad0' is listed twice")
+
+// ---- k-bit tensors and operators (issue 11) ---------------------------------------------------------------
+// malformed::decode/encode (fb_object.h) do not carry Tensor.bits / levels / zero_level / level_scale, so
+// these cases mutate the raw bytes of a finished k-bit model in place: a field the builder wrote (a value
+// other than the schema default) is overwritten, an operator's input index is redirected, or an input
+// vector's length prefix is shortened. The result still passes the Verifier, so validation must reject it.
+
+namespace {
+
+std::vector<float> bipolar2(size_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    v[i] = float(2 * int(seed >> 30) - 3);
+  }
+  return v;
+}
+
+/// x [1,6,6,4] -> Quantize "q" (Binary) and QuantizeLevels "ql" (Unipolar 2-bit, zero_level 1, level_scale
+/// 0.5); BinaryConv2D "bconv" (ql, 2-bit Bipolar weights, 3x3 pad 1, 8, float); BinaryConv2D "bbin" (q,
+/// bitpacked output) and "bone" (q, pad_mode One); BinaryMaxPool2D "bpool" (q) -> Dequantize "dq";
+/// Conv2D "bwn" (1-bit weights + weight_scale) and "fconv" (float weights, same shape); Dequantize "dl" (ql).
+Bytes kbit_base() {
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 6, 6, 4});
+  const int q = b.quantize("q", x);
+  const int ql = b.quantize_levels("ql", x, {LevelKind::kUnipolar, 2, 1, 0.5f}, ramp(4, 0.5f, 0.5f), ramp(4, 1.0f, 0.25f));
+  BinaryConv2DParams p;
+  p.kernel_h = p.kernel_w = 3;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  BinaryConv2DParams p2 = p;
+  p2.weight_bits = 2;
+  b.mark_output(b.binary_conv2d("bconv", ql, 8, bipolar2(8 * 4 * 9, 3), ramp(8, 0.5f, 0.1f), ramp(8, -1.0f, 0.25f), p2));
+  BinaryConv2DParams pb = p;
+  pb.bitpacked_output = true;
+  b.mark_output(b.binary_conv2d("bbin", q, 8, pm1(8 * 4 * 9, 4), ramp(8, 0.5f, 0.1f), ramp(8, -1.0f, 0.25f), pb));
+  BinaryConv2DParams po = p;
+  po.pad_mode = BinaryPadding::kOne;
+  b.mark_output(b.binary_conv2d("bone", q, 8, pm1(8 * 4 * 9, 5), ramp(8, 0.5f, 0.1f), ramp(8, -1.0f, 0.25f), po));
+  Pool2DParams pp;
+  pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 2;
+  b.mark_output(b.dequantize("dq", b.binary_max_pool("bpool", q, pp)));
+  Conv2DParams pc;
+  pc.kernel_h = pc.kernel_w = 3;
+  pc.pad_top = pc.pad_left = pc.pad_bottom = pc.pad_right = 1;
+  b.mark_output(b.conv2d_binary_weights("bwn", x, 8, pm1(8 * 4 * 9, 6), ramp(8, 0.1f, 0.1f), ramp(8, 0.0f, 0.1f), pc));
+  b.mark_output(b.conv2d("fconv", x, 8, ramp(8 * 4 * 9, -0.5f, 0.003f), ramp(8, 0.0f, 0.1f), pc));
+  b.mark_output(b.dequantize("dl", ql));
+  Bytes out;
+  const Status s = b.finish(&out);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return out;
+}
+
+/// x [1, 2^19] -> QuantizeLevels "ql" (Unipolar 2-bit) -> BinaryFullyConnected "bfc" (2-bit weights, 1 output):
+/// |dot| <= 2^19 * 3 * 3, within 2^24; with ql at 4 bits (max level 15) it is 2^19 * 15 * 3 > 2^24.
+Bytes kbit_wide_fc() {
+  ModelBuilder b;
+  const int k = 1 << 19;
+  const int x = b.add_input("x", {1, k});
+  const int ql = b.quantize_levels("ql", x, {LevelKind::kUnipolar, 2, 0, 1.0f});
+  b.mark_output(b.binary_fully_connected("bfc", ql, 1, bipolar2(size_t(k), 9), {1.0f}, {0.0f}, false,
+                                         -__builtin_huge_valf(), __builtin_huge_valf(), 2));
+  Bytes out;
+  const Status s = b.finish(&out);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return out;
+}
+
+const fb::Tensor* tensor_in(const Bytes& b, const std::string& name) {
+  return fb::GetModel(b.data())->tensors()->Get(flatbuffers::uoffset_t(malformed::decode(b).tensor(name)));
+}
+const fb::Operator* op_in(const Bytes& b, const std::string& name) {
+  return fb::GetModel(b.data())->operators()->Get(flatbuffers::uoffset_t(malformed::decode(b).op_index(name)));
+}
+
+/// Overwrites scalar field `vt` of tensor `name`, which the builder must have written (non-default value).
+template <typename V>
+void set_tensor_field(Bytes& b, const std::string& name, flatbuffers::voffset_t vt, V value) {
+  const uint8_t* at = reinterpret_cast<const flatbuffers::Table*>(tensor_in(b, name))->GetAddressOf(vt);
+  REQUIRE_MESSAGE(at != nullptr, "field " << vt << " of tensor '" << name << "' is not in the file");
+  std::memcpy(b.data() + (at - b.data()), &value, sizeof(V));
+}
+
+/// Operator `op`'s input k now reads tensor `tensor`.
+void set_op_input(Bytes& b, const std::string& op, size_t k, const std::string& tensor) {
+  const int32_t t = malformed::decode(b).tensor(tensor);
+  const uint8_t* at = reinterpret_cast<const uint8_t*>(op_in(b, op)->inputs()->data() + k);
+  std::memcpy(b.data() + (at - b.data()), &t, 4);
+}
+
+/// Operator `op` keeps only its first n inputs (the vector's length prefix is lowered).
+void keep_op_inputs(Bytes& b, const std::string& op, uint32_t n) {
+  const uint8_t* at = reinterpret_cast<const uint8_t*>(op_in(b, op)->inputs()->data()) - 4;
+  std::memcpy(b.data() + (at - b.data()), &n, 4);
+}
+
+using FbTensor = fb::Tensor;
+
+}  // namespace
+
+TEST_CASE("model file: the k-bit base models are valid and the first one runs") {
+  for (auto base : {kbit_base, kbit_wide_fc}) {
+    const Bytes bytes = base();
+    std::unique_ptr<Model> model;
+    const Status s = Model::load_buffer(bytes.data(), bytes.size(), &model);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    if (base != kbit_base) continue;
+    std::unique_ptr<Interpreter> interp;
+    REQUIRE(Interpreter::create(*model, {}, &interp).ok());
+    REQUIRE(interp->invoke().ok());
+  }
+}
+
+// Tensor fields.
+MODEL_CASE("k-bit tensor with bits 5", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_BITS, 5);
+           }),
+           kLoad, "'ql': bits = 5, expected 1..4 (bit-planes of a BitPacked tensor)")
+MODEL_CASE("k-bit tensor with bits 0", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_BITS, 0);
+           }),
+           kLoad, "'ql': bits = 0, expected 1..4")
+MODEL_CASE("k-bit tensor with levels 7", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<int8_t>(b, "ql", FbTensor::VT_LEVELS, 7);
+           }),
+           kLoad, "'ql': levels = 7, expected Binary (0), Unipolar (1), Bipolar (2) or Ternary (3)")
+MODEL_CASE("Binary levels with 2 bits", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<int8_t>(b, "bconv/weights", FbTensor::VT_LEVELS, 0);
+           }),
+           kLoad, "'bconv/weights': levels Binary with bits = 2, expected bits 1")
+MODEL_CASE("Ternary levels with 3 bits", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_BITS, 3);
+             set_tensor_field<int8_t>(b, "ql", FbTensor::VT_LEVELS, 3);
+           }),
+           kLoad, "'ql': levels Ternary with bits = 3, expected bits 2")
+MODEL_CASE("zero_level 4 on 2 bits", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_ZERO_LEVEL, 4);
+           }),
+           kLoad, "'ql': zero_level = 4, expected 0..3 (a level index of 2 bits)")
+MODEL_CASE("zero_level on Bipolar levels", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<int8_t>(b, "ql", FbTensor::VT_LEVELS, 2);
+           }),
+           kLoad, "'ql': zero_level = 1 with levels Bipolar, expected 0 (zero_level is for Unipolar levels only)")
+MODEL_CASE("level_scale 0", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<float>(b, "ql", FbTensor::VT_LEVEL_SCALE, 0.0f);
+           }),
+           kLoad, "'ql': level_scale = 0", "expected a finite nonzero value")
+MODEL_CASE("level_scale NaN", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<float>(b, "ql", FbTensor::VT_LEVEL_SCALE, std::numeric_limits<float>::quiet_NaN());
+           }),
+           kLoad, "'ql': level_scale = ", "nan, expected a finite nonzero value")
+MODEL_CASE("level_scale infinite", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<float>(b, "ql", FbTensor::VT_LEVEL_SCALE, -kInf);
+           }),
+           kLoad, "'ql': level_scale = -inf, expected a finite nonzero value")
+MODEL_CASE("Float32 tensor with k-bit fields", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<int8_t>(b, "ql", FbTensor::VT_DTYPE, 0);
+           }),
+           kLoad, "'ql': Float32 tensor has bits 2, levels 1, zero_level 1, level_scale 0.5",
+           "expected the defaults (bits 1, Binary, 0, 1): these fields describe BitPacked tensors only")
+MODEL_CASE("2-plane weights declared 1-bit (buffer is bits times the plane size)", kbit_base,
+           ByteMutation([](Bytes& b) { set_tensor_field<uint8_t>(b, "bconv/weights", FbTensor::VT_BITS, 1); }), kLoad,
+           "'bconv/weights': buffer", "holds 576 bytes, expected 288 for shape [8, 3, 3, 4] of BitPacked")
+
+// Quantize / QuantizeLevels.
+MODEL_CASE("QuantizeLevels with a Binary output", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_BITS, 1);
+             set_tensor_field<int8_t>(b, "ql", FbTensor::VT_LEVELS, 0);
+             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_ZERO_LEVEL, 0);
+           }),
+           kLoad, "'ql' (QuantizeLevels): output (tensor", "'ql') has levels Binary, expected Unipolar, Bipolar or "
+           "Ternary (Binary is Quantize's)")
+MODEL_CASE("QuantizeLevels without shift", kbit_base, ByteMutation([](Bytes& b) { keep_op_inputs(b, "ql", 2); }),
+           kLoad, "'ql' (QuantizeLevels): has 2 inputs, expected 3")
+MODEL_CASE("Quantize with a k-bit output", kbit_base, ByteMutation([](Bytes& b) {
+             const uint8_t* at = reinterpret_cast<const flatbuffers::Table*>(op_in(b, "ql"))
+                                     ->GetAddressOf(fb::Operator::VT_OPTIONS_TYPE);
+             REQUIRE(at != nullptr);
+             b[size_t(at - b.data())] = uint8_t(fb::OperatorOptions::QuantizeOptions);
+             keep_op_inputs(b, "ql", 1);
+           }),
+           kLoad, "'ql' (Quantize): output (tensor", "has levels Unipolar 2-bit (zero_level 1), expected Binary "
+           "(k-bit levels come from QuantizeLevels)")
+
+// Binary convolutions over k-bit levels.
+MODEL_CASE("BinaryConv2D with Unipolar weights", kbit_base, ByteMutation([](Bytes& b) {
+             set_tensor_field<int8_t>(b, "bconv/weights", FbTensor::VT_LEVELS, 1);
+           }),
+           kLoad, "'bconv' (BinaryConv2D): input 1", "'bconv/weights') has levels Unipolar 2-bit, expected Binary (1 bit) "
+           "or Bipolar 2-bit weights")
+MODEL_CASE("BinaryConv2D with k-bit x and a bitpacked output", kbit_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "bbin", 0, "ql"); }), kLoad,
+           "'bbin' (BinaryConv2D): output = BitPacked with x Unipolar 2-bit (zero_level 1) and weights Binary, "
+           "expected Float (bitpacked output needs Binary x and weights)")
+MODEL_CASE("BinaryConv2D with k-bit x and pad_mode One", kbit_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "bone", 0, "ql"); }), kLoad,
+           "'bone' (BinaryConv2D): pad_mode is not Zero with x Unipolar 2-bit (zero_level 1), expected Zero (One / "
+           "MinusOne padding is for Binary x only)")
+MODEL_CASE("BinaryFullyConnected whose dot can exceed 2^24", kbit_wide_fc, ByteMutation([](Bytes& b) {
+             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_BITS, 4);
+           }),
+           kLoad, "'bfc' (BinaryFullyConnected): 524288 taps of x Unipolar 4-bit and weights Bipolar 2-bit can reach "
+           "|dot| 23592960, expected at most 2^24 = 16777216")
+MODEL_CASE("BinaryMaxPool2D on k-bit levels", kbit_base, ByteMutation([](Bytes& b) { set_op_input(b, "bpool", 0, "ql"); }),
+           kLoad, "'bpool' (BinaryMaxPool2D): input 0", "'ql') has levels Unipolar 2-bit (zero_level 1), expected Binary "
+           "(the max of k-bit levels is not the AND of their planes")
+
+// Conv2D / FullyConnected with 1-bit weights.
+MODEL_CASE("Conv2D with 1-bit weights and no weight_scale", kbit_base,
+           ByteMutation([](Bytes& b) { keep_op_inputs(b, "bwn", 3); }), kLoad,
+           "'bwn' (Conv2D): has 3 inputs with BitPacked weights, expected 4 (x, weights, bias, weight_scale [8])")
+MODEL_CASE("Conv2D with float weights and a weight_scale", kbit_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "bwn", 1, "fconv/weights"); }), kLoad,
+           "'bwn' (Conv2D): has 4 inputs with Float32 weights, expected 2..3")
+MODEL_CASE("Conv2D with 2-bit weights", kbit_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "bwn", 1, "bconv/weights"); }), kLoad,
+           "'bwn' (Conv2D): input 1", "'bconv/weights') has levels Bipolar 2-bit, expected Binary (1 bit) weights with "
+           "a weight_scale")
+MODEL_CASE("Conv2D weight_scale of the wrong length", kbit_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "bwn", 3, "ql/scale"); }), kLoad,
+           "'bwn' (Conv2D): input 3", "'ql/scale') has shape [4], expected [8] (one value per output channel)")
