@@ -117,6 +117,7 @@ flatbuffers::Offset<void> write_options(Fbb& f, int type, const OptionsT& o) {
       return fb::CreateQuantizeOptions(f, o.flip.empty() ? 0 : f.CreateVector(o.flip),
                                        o.constant.empty() ? 0 : f.CreateVector(o.constant)).Union();
     case T::DequantizeOptions: return fb::CreateDequantizeOptions(f).Union();
+    case T::QuantizeLevelsOptions: return fb::CreateQuantizeLevelsOptions(f).Union();
     case T::BinaryConv2DOptions:
       return fb::CreateBinaryConv2DOptions(f, o.kernel_h, o.kernel_w, o.stride_h, o.stride_w, o.dilation_h,
                                            o.dilation_w, o.pad_top, o.pad_left, o.pad_bottom, o.pad_right, o.groups,
@@ -165,6 +166,10 @@ ModelT decode(const std::vector<uint8_t>& bytes) {
       x.shape = to_vector(t->shape());
       x.dtype = int(t->dtype());
       x.buffer = t->buffer();
+      x.bits = t->bits();
+      x.levels = int(t->levels());
+      x.zero_level = t->zero_level();
+      x.level_scale = t->level_scale();
       r.tensors.push_back(std::move(x));
     }
   if (m.buffers())
@@ -209,7 +214,8 @@ std::vector<uint8_t> encode(const ModelT& m) {
   std::vector<flatbuffers::Offset<fb::Tensor>> ts;
   for (const TensorT& t : m.tensors)
     ts.push_back(fb::CreateTensor(f, f.CreateString(t.name), t.has_shape ? f.CreateVector(t.shape) : 0,
-                                  fb::DType(t.dtype), t.buffer));
+                                  fb::DType(t.dtype), t.buffer, uint8_t(t.bits), fb::LevelKind(t.levels),
+                                  uint8_t(t.zero_level), t.level_scale));
   std::vector<flatbuffers::Offset<fb::Operator>> os;
   for (const OperatorT& op : m.operators) {
     const auto options =

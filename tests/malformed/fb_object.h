@@ -19,6 +19,8 @@ struct TensorT {
   std::vector<int> shape;
   int dtype = 0;  // fb::DType as an int, so that out-of-range values can be written
   int buffer = -1;
+  int bits = 1, levels = 0, zero_level = 0;  // k-bit fields (levels: fb::LevelKind as an int)
+  float level_scale = 1.0f;
 };
 
 struct BufferT {

@@ -40,7 +40,7 @@ struct InterpreterOptions {
 struct TensorInfo {
   std::string name;
   std::vector<int> shape;
-  bool bitpacked = false;
+  bool bitpacked = false;  // stored bitpacked; output(i) gives floats (±1, or level_scale * L for k-bit levels)
 };
 
 struct OpProfile {

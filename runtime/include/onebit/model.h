@@ -44,7 +44,7 @@ struct OperatorInfo {
   std::string name;                 // source node name
   std::string type;                 // e.g. "BinaryConv2D", "LogSoftmax"
   std::vector<int> output_shape;    // NHWC or [N, C]
-  int64_t binary_params = 0;        // elements of bitpacked constant inputs (one bit each)
+  int64_t binary_params = 0;        // elements of bitpacked constant inputs (1 bit each, or k for k-bit)
   int64_t float_params = 0;         // elements of float / int32 constant inputs
   uint64_t param_bytes = 0;         // bytes those constants take in the file
   bool binary = false;              // computes on bitpacked data (BinaryConv2D, BinaryFullyConnected, ...)
