@@ -38,6 +38,7 @@ struct Net {
   ModelBuilder& b;
   Weights& w;
   bool float_reference;
+  int activation_bits;
 
   // Sign -> binary 3x3 conv (zero padding) with output transform y = multiplier * dot + bias, where the
   // multiplier stands for alpha * gamma / sigma of a folded BatchNorm.
@@ -45,18 +46,28 @@ struct Net {
     const int in_c = b.shape(x)[3];
     const size_t taps = size_t(9) * in_c;
     std::vector<float> wts = w.signs(size_t(out_c) * taps);
+    const float levels = float((1 << activation_bits) - 1);  // max |L_x|: 1 for Sign, n for k-bit
     std::vector<float> mult = w.uniform(out_c, 0.5f, 1.5f);
-    for (float& m : mult) m /= std::sqrt(float(taps));
+    for (float& m : mult) m /= std::sqrt(float(taps)) * levels;
     std::vector<float> bias = w.normal(out_c, 0.1f);
     BinaryConv2DParams p;
     p.kernel_h = p.kernel_w = 3;
     p.stride_h = p.stride_w = stride;
     p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
     p.pad_mode = BinaryPadding::kZero;
-    const int q = b.quantize(name + "/sign", x);
+    int q;
+    if (activation_bits == 1) {
+      q = b.quantize(name + "/sign", x);
+    } else {
+      Levels lv;
+      lv.kind = LevelKind::kUnipolar;
+      lv.bits = activation_bits;
+      const std::vector<float> half(size_t(in_c), levels / 2.0f);
+      q = b.quantize_levels(name + "/quantize", x, lv, half, half);
+    }
     if (!float_reference) return b.binary_conv2d(name + "/bconv", q, out_c, wts, mult, bias, p);
-    // Reference twin: the same arithmetic in float. Zero padding of ±1 values is the float conv's own.
-    const int pm1 = b.dequantize(name + "/pm1", q);
+    // Reference twin: the same arithmetic in float (levels as floats; zero padding is the float conv's own).
+    const int pm1 = b.dequantize(name + "/levels", q);
     const int dot = b.conv2d(name + "/conv", pm1, out_c, wts, std::vector<float>(out_c, 0.0f), p);
     return b.channel_affine(name + "/bn", dot, mult, bias);
   }
@@ -77,9 +88,11 @@ struct Net {
 Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes) {
   if (o.input_h < 32 || o.input_w < 32 || o.input_c < 1 || o.classes < 1)
     return Status::Error("bireal18: input must be at least 32x32 with >= 1 channel and >= 1 class");
+  if (o.activation_bits < 1 || o.activation_bits > 4)
+    return Status::Error("bireal18: activation bits must be 1..4, not " + std::to_string(o.activation_bits));
   ModelBuilder b;
   Weights w(o.seed);
-  Net net{b, w, o.float_reference};
+  Net net{b, w, o.float_reference, o.activation_bits};
 
   int x = b.add_input("input", {1, o.input_h, o.input_w, o.input_c});
   x = net.float_conv("stem/conv7x7", x, 64, 7, 2, 3);
@@ -114,7 +127,8 @@ Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes)
 
   ModelMetadata meta;
   meta.producer = "onebit-synth";
-  meta.source = o.float_reference ? "bireal18 (float reference)" : "bireal18";
+  meta.source = std::string("bireal18") + (o.activation_bits > 1 ? " W1A" + std::to_string(o.activation_bits) : "") +
+                (o.float_reference ? " (float reference)" : "");
   meta.input_shape = {1, o.input_h, o.input_w, o.input_c};
   b.set_metadata(meta);
   return b.finish(model_bytes);

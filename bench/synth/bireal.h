@@ -14,6 +14,9 @@ struct BiRealOptions {
   uint64_t seed = 1;
   /// Same network, binary layers computed as float convolutions of ±1 values through XNNPACK.
   bool float_reference = false;
+  /// 1: Sign -> binary activations (Bi-Real). 2..4: k-bit Unipolar activations (DoReFa / PACT style:
+  /// q = clamp(round(n/2 * x + n/2), 0, n), n = 2^k - 1) feeding the same binary-weight convs (W1Ak).
+  int activation_bits = 1;
 };
 
 /// Bi-Real-Net-18 topology: 7x7/2 float stem + BatchNorm (folded) + 3x3/2 max-pool; 4 stages (64, 128, 256,

@@ -1,5 +1,5 @@
-// onebit-synth's Bi-Real-18, binary kernels vs its --float-reference twin (binary layers as float convs of
-// ±1 values through XNNPACK): same top-1, logits within float tolerance.
+// onebit-synth's Bi-Real-18, binary (and W1A2 / W1A4 k-bit) kernels vs its --float-reference twin (binary
+// layers as float convs of the level values through XNNPACK): same top-1, logits within float tolerance.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,13 +11,14 @@
 #include "common/run_model.h"
 #include "synth/bireal.h"
 
-TEST_CASE("bireal18 synthetic: binary kernels agree with the float reference twin") {
-  for (uint64_t seed : {1u, 2u, 3u}) {
+TEST_CASE("bireal18 synthetic: binary and k-bit kernels agree with the float reference twin") {
+  for (int bits : {1, 2, 4}) for (uint64_t seed : {1u, 2u, 3u}) {
     for (int threads : {1, 2}) {
       onebit::synth::BiRealOptions o;
       o.input_h = o.input_w = 32;
       o.classes = 10;
       o.seed = seed;
+      o.activation_bits = bits;
       std::vector<uint8_t> binary, reference;
       REQUIRE(onebit::synth::build_bireal18(o, &binary).ok());
       o.float_reference = true;
@@ -32,7 +33,7 @@ TEST_CASE("bireal18 synthetic: binary kernels agree with the float reference twi
       options.threads = threads;
       const std::vector<float> a = onebit::testing::run_model(binary, input, options);
       const std::vector<float> b = onebit::testing::run_model(reference, input);
-      INFO("seed " << seed << " threads " << threads);
+      INFO("activation bits " << bits << " seed " << seed << " threads " << threads);
       REQUIRE(a.size() == 10);
       REQUIRE(b.size() == 10);
       float scale = 0;
