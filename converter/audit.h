@@ -2,7 +2,10 @@
 // output, through Pad and no-op reshapes) but stayed full precision. A Conv is an error (binary weights
 // were clearly intended: the message says why they are not binary or not constant, naming the op that
 // could not be evaluated); a Gemm / MatMul is a warning (a float classifier on binary features is a valid
-// design), an error with --strict.
+// design), an error with --strict. A layer reading a k-bit activation (Dequantize of QuantizeLevels) that
+// stays float is a warning (exact: it computes on level_scale * L). A Round / QuantizeLinear /
+// DequantizeLinear left over is a quantizer the low-bit rules did not recognize: an error naming it and
+// why (the runtime has no float rounding operator, and nothing is approximated silently).
 #pragma once
 
 #include <string>

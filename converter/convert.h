@@ -18,7 +18,7 @@ struct ConvertOptions {
   std::vector<std::string> labels;
   std::string source;                        // recorded as the model's source file
   int batch = 0;                             // a symbolic / unknown batch dim becomes this (0: 1)
-  SignZero sign_zero = SignZero::kError;     // what a Sign whose input may hold exact zeros does
+  SignZero sign_zero = SignZero::kTernary;   // what a Sign whose input may hold exact zeros does
   bool strict = false;                       // warnings (binary input, float layer) are errors
 };
 

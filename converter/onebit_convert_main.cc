@@ -14,10 +14,11 @@ namespace {
 
 const char kUsage[] =
     "usage: onebit-convert IN.onnx -o OUT.fb [--float-reference] [--input-mean M --input-std S]\n"
-    "                      [--labels FILE] [--batch N] [--sign-zero=error|plus-one] [--strict] [--help]\n"
+    "                      [--labels FILE] [--batch N] [--sign-zero=ternary|plus-one|error] [--strict] [--help]\n"
     "\n"
     "Converts an ONNX model of a binarized network into a onebit model. Sign on activations becomes a\n"
-    "binary Quantize; convolutions on Sign outputs with ±1 (or ±s per output channel) weights become\n"
+    "binary Quantize (ternary where its input can be 0); DoReFa / PACT / LSQ / QuantizeLinear quantizers\n"
+    "of up to 4 bits become k-bit QuantizeLevels; convolutions on Sign outputs with ±1 (or ±s per output channel) weights become\n"
     "BinaryConv2D with alpha, bias and BatchNormalization folded into their output transform; everything\n"
     "else stays full precision. Constant subgraphs (weights binarized inside forward) are evaluated,\n"
     "straight-through-estimator residues and unit factors removed. Prints what each ONNX node became,\n"
@@ -30,8 +31,9 @@ const char kUsage[] =
     "  --labels FILE        class names, one per line, stored in the model\n"
     "  --batch N            batch size for a symbolic / unknown batch dim (dynamic_axes export); default 1\n"
     "  --sign-zero=MODE     a Sign whose input can hold exact zeros (after a ReLU, zero padding, ...):\n"
-    "                       'error' (default: ONNX/PyTorch compute sign(0) = 0 there, which onebit cannot\n"
-    "                       represent yet) or 'plus-one' (your training used sign(0) = +1)\n"
+    "                       'ternary' (default: ONNX/PyTorch compute sign(0) = 0 there; it becomes an exact\n"
+    "                       ternary {-1, 0, +1} activation), 'plus-one' (your training used sign(0) = +1) or\n"
+    "                       'error' (refuse such a Sign, the behaviour before ternary activations)\n"
     "  --strict             warnings (a layer reading a Sign output that stays float) are errors\n";
 
 bool parse_floats(const std::string& text, std::vector<float>* out) {
@@ -85,7 +87,7 @@ int main(int argc, char** argv) {
       options.batch = int(b);
     } else if (a.rfind("--sign-zero", 0) == 0) {
       if (a == "--sign-zero") {
-        if (!value(&v)) return fail("--sign-zero needs error or plus-one");
+        if (!value(&v)) return fail("--sign-zero needs ternary, plus-one or error");
       } else if (a[11] == '=') {
         v = a.substr(12);
       } else {
@@ -93,7 +95,8 @@ int main(int argc, char** argv) {
       }
       if (v == "error") options.sign_zero = onebit::converter::SignZero::kError;
       else if (v == "plus-one") options.sign_zero = onebit::converter::SignZero::kPlusOne;
-      else return fail("--sign-zero takes 'error' or 'plus-one', not '" + v + "'");
+      else if (v == "ternary") options.sign_zero = onebit::converter::SignZero::kTernary;
+      else return fail("--sign-zero takes 'ternary', 'plus-one' or 'error', not '" + v + "'");
     } else if (a == "--strict") {
       options.strict = true;
     } else if (a == "--labels") {

@@ -33,9 +33,22 @@ std::string format_summary(const SummaryInput& in) {
   }
   for (const std::string& w : in.warnings) os << "warning: " << w << "\n";
   char line[320];
-  std::snprintf(line, sizeof line, "binary layers: %d (BinaryConv2D %d, BinaryFullyConnected %d)\n",
-                in.report.binary_convs + in.report.binary_fcs, in.report.binary_convs, in.report.binary_fcs);
+  // k-bit kinds among the binary layers: "(BinaryConv2D 3 (W1A2 2, W1 ternary 1), ...)".
+  std::string kinds;
+  for (const auto& [label, count] : in.report.kbit_layers) kinds += (kinds.empty() ? "" : ", ") + label + " " + std::to_string(count);
+  std::snprintf(line, sizeof line, "binary layers: %d (BinaryConv2D %d%s, BinaryFullyConnected %d)\n",
+                in.report.binary_convs + in.report.binary_fcs, in.report.binary_convs,
+                kinds.empty() ? "" : (" (k-bit: " + kinds + ")").c_str(), in.report.binary_fcs);
   os << line;
+  if (in.report.quantize_levels) os << "k-bit activation quantizers: " << in.report.quantize_levels << "\n";
+  if (in.report.bwn_layers) {
+    std::snprintf(line, sizeof line,
+                  "BWN layers (float compute, 1-bit weights + scale): %d; their weights %lld bytes as float32 -> %lld "
+                  "bytes stored (%lld bytes smaller)\n",
+                  in.report.bwn_layers, (long long)in.report.bwn_float_bytes, (long long)in.report.bwn_packed_bytes,
+                  (long long)(in.report.bwn_float_bytes - in.report.bwn_packed_bytes));
+    os << line;
+  }
   std::snprintf(line, sizeof line, "ops: %d binary, %d float, %d folded, %zu constant-folded\n", binary, fp, folded,
                 in.log.folded.size());
   os << line;

@@ -74,6 +74,7 @@ Status Emitter::emit(const Node& n) {
     }
   const std::string& op = n.op;
   if (op == ops::kQuantize) return emit_quantize(n);
+  if (op == ops::kQuantizeLevels) return emit_quantize_levels(n);
   if (op == ops::kDequantize) {
     int x;
     Status s = bits(n.in(0), &x);
@@ -127,7 +128,7 @@ Status Emitter::float_as(ValueId v, int rank, int* id) {
 }
 
 Status Emitter::bits(ValueId v, int* id) {
-  if (v == kNoId || g_.value(v).dtype != DType::kBits || ids_[size_t(v)] < 0)
+  if (v == kNoId || !ops::packed(g_.value(v).dtype) || ids_[size_t(v)] < 0)
     return Status::Error("internal: tensor '" + (v == kNoId ? std::string("?") : g_.value(v).name) + "' has no bits form");
   *id = ids_[size_t(v)];
   return Status::Ok();
@@ -198,13 +199,17 @@ Status Emitter::emit_binary_conv(const Node& n) {
   p.clamp_min = n.f("clamp_min");
   p.clamp_max = n.f("clamp_max");
   p.bitpacked_output = g_.value(n.out()).dtype == DType::kBits;
+  p.weight_bits = n.i("weight_bits") > 1 ? int(n.i("weight_bits")) : 1;
+  const std::string label = kbit_label(g_, n);
   const int64_t taps = w.elements() / out_c;
   int out;
   if (!options_.float_reference) {
     out = b_.binary_conv2d(n.name, in, out_c, w.f, mult, bias, p);
     report_.binary_macs += elements(out) * taps;
     ++report_.binary_convs;
-    record(n.name, std::string("binary BinaryConv2D") + (p.bitpacked_output ? " (bitpacked output)" : ""));
+    if (!label.empty()) ++report_.kbit_layers[label];
+    record(n.name, std::string("binary BinaryConv2D") + (label.empty() ? "" : " " + label) +
+                       (p.bitpacked_output ? " (bitpacked output)" : ""));
     set(n.out(), out);
     return Status::Ok();
   }
@@ -226,7 +231,11 @@ Status Emitter::emit_binary_conv(const Node& n) {
 
 int Emitter::reference_transform(const Node& n, int x) {
   const float lo = n.f("clamp_min"), hi = n.f("clamp_max");
-  x = b_.channel_affine(n.name + "/transform", x, g_.constant(n.in(2))->f, g_.constant(n.in(3))->f);
+  // The float reference computes on dequantized values level_scale * L: the multiplier held level_scale.
+  std::vector<float> mult = g_.constant(n.in(2))->f;
+  if (g_.value(n.in(0)).dtype == DType::kLevels)
+    for (float& m : mult) m /= g_.value(n.in(0)).levels.scale;
+  x = b_.channel_affine(n.name + "/transform", x, mult, g_.constant(n.in(3))->f);
   if (lo > -INFINITY || hi < INFINITY) x = b_.clamp(n.name + "/clamp", x, lo, hi);
   if (g_.value(n.out()).dtype == DType::kBits) x = b_.quantize(n.name + "/quantize", x);
   return x;
@@ -246,11 +255,15 @@ Status Emitter::emit_binary_fc(const Node& n) {
     return Status::Error(n.describe() + ": binary input has shape of rank " + std::to_string(b_.shape(in).size()) +
                          "; expected [N, " + std::to_string(w.shape[1]) + "]");
   int out;
+  const int weight_bits = n.i("weight_bits") > 1 ? int(n.i("weight_bits")) : 1;
+  const std::string label = kbit_label(g_, n);
   if (!options_.float_reference) {
-    out = b_.binary_fully_connected(n.name, in, out_c, w.f, mult, bias, bitpacked, lo, hi);
+    out = b_.binary_fully_connected(n.name, in, out_c, w.f, mult, bias, bitpacked, lo, hi, weight_bits);
     report_.binary_macs += elements(out) * w.shape[1];
     ++report_.binary_fcs;
-    record(n.name, std::string("binary BinaryFullyConnected") + (bitpacked ? " (bitpacked output)" : ""));
+    if (!label.empty()) ++report_.kbit_layers[label];
+    record(n.name, std::string("binary BinaryFullyConnected") + (label.empty() ? "" : " " + label) +
+                       (bitpacked ? " (bitpacked output)" : ""));
   } else {
     const int x = b_.dequantize(n.name + "/dequantize", in);
     out = b_.fully_connected(n.name, x, out_c, w.f, std::vector<float>(size_t(out_c), 0.0f));

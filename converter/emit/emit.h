@@ -28,6 +28,10 @@ struct EmitReport {
   int64_t binary_macs = 0;
   int64_t float_macs = 0;
   int binary_convs = 0, binary_fcs = 0;
+  std::map<std::string, int> kbit_layers;  // "W1A2", "W2A4", "W1 ternary", ... -> binary layers of that kind
+  int quantize_levels = 0;                 // k-bit / ternary activation quantizers
+  int bwn_layers = 0;                      // float layers with 1-bit weights + scale (BWN)
+  int64_t bwn_float_bytes = 0, bwn_packed_bytes = 0;  // their weights as float32 / as stored
 };
 
 Status emit_model(const Graph& g, const EmitOptions& options, ModelBuilder* builder, EmitReport* report);

@@ -60,6 +60,7 @@ Status Emitter::emit_conv(const Node& n) {
   p.pad_bottom = int(sp.pad_end[0]);
   p.pad_right = int(sp.pad_end[1]);
   p.groups = int(n.i("group"));
+  if (n.i("binary_weights") && !options_.float_reference) return emit_bwn_conv(n, x, bias, p);
   const int out = b_.conv2d(n.name, x, int(w->shape[0]), w->f, bias, p);
   report_.float_macs += elements(out) * w->shape[1] * w->shape[2] * w->shape[3];
   set(n.out(), out);
@@ -95,6 +96,7 @@ Status Emitter::emit_fully_connected(const Node& n) {
   if (!s.ok()) return s;
   if (b_.shape(x).back() != k)
     return Status::Error(n.describe() + ": input has " + std::to_string(b_.shape(x).back()) + " features, weights expect " + std::to_string(k));
+  if (n.i("binary_weights") && !options_.float_reference) return emit_bwn_fc(n, x, out, k, w, bias);
   const int y = b_.fully_connected(n.name, x, int(out), w, bias);
   report_.float_macs += elements(y) * k;
   set(n.out(), y);

@@ -19,6 +19,10 @@ class Emitter {
   Status emit_binary_conv(const Node& n);
   Status emit_binary_fc(const Node& n);
   Status emit_binary_pool(const Node& n);
+  // Low-bit (emit_lowbit.cc).
+  Status emit_quantize_levels(const Node& n);
+  Status emit_bwn_conv(const Node& n, int x, const std::vector<float>& bias, const Conv2DParams& p);
+  Status emit_bwn_fc(const Node& n, int x, int64_t out_c, int64_t k, const std::vector<float>& w, const std::vector<float>& bias);
   /// Float reference of a binary layer's output transform: ChannelAffine, Clamp, Quantize for bits.
   int reference_transform(const Node& n, int x);
   // Float (emit_float.cc).
@@ -44,6 +48,9 @@ class Emitter {
   EmitReport& report_;
   std::vector<int> ids_;  // builder tensor per IR value, -1 if not emitted
 };
+
+/// "W1A2", "W2A4", "W1 ternary", "W2A1" for a k-bit binary layer; "" for a binary one (bits in, ±1 weights).
+std::string kbit_label(const Graph& g, const Node& n);
 
 /// Axis of an ONNX rank-`rank` tensor in onebit's layout.
 int onebit_axis(int64_t axis, int rank);

@@ -61,7 +61,7 @@ Status check_inputs(const Node& n, const OpSchema& s, const Inputs& in, size_t o
       if (variadic || int64_t(k) < s.min_inputs) return fail(n, input_name(k) + " is required but omitted");
       continue;
     }
-    if (t->dtype == DType::kBits) return fail(n, input_name(k) + " is a binary (bits) value, not an ONNX tensor");
+    if (t->dtype == DType::kBits || t->dtype == DType::kLevels) return fail(n, input_name(k) + " is a binary (bits) value, not an ONNX tensor");
     if (!t->consistent())
       return fail(n, input_name(k) + " holds " + std::to_string(t->is_float() ? t->f.size() : t->i.size()) +
                          " elements, its shape " + shape_str(t->shape) + " implies " +

@@ -8,7 +8,8 @@
 //
 // Ops are ONNX op types ("Conv") until rules replace them by onebit's own ops ("onebit.BinaryConv2D", see
 // converter/ir/onebit_ops.h). A value's dtype says what it is: kBits marks binary activations, so "is this
-// input binary?" is a property of the value, not a list kept beside the graph.
+// input binary?" is a property of the value, not a list kept beside the graph; kLevels marks k-bit activations
+// (Value::levels: kind, bits, zero level, level scale).
 //
 // Ids are stable: killing a node leaves a dead slot; new nodes are appended, so the node vector is not in
 // topological order after rewrites - walk topo_order().
@@ -48,6 +49,8 @@ struct Attr {
 struct Value {
   std::string name;
   DType dtype = DType::kFloat;
+  /// kLevels: what the levels are (set by shape inference from the producing onebit.QuantizeLevels).
+  Levels levels;
   /// Shape as the IR infers it (converter/ir/shape_inference.cc); dims are >= 0 when shape_known.
   bool shape_known = false;
   std::vector<int64_t> shape;

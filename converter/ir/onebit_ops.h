@@ -4,23 +4,44 @@
 //  onebit.Quantize(x: float, scale?: [C], shift?: [C]) -> bits
 //      bit = (scale[c] * x + shift[c] < 0), i.e. Sign(scale * x + shift) with sign(0) taken as +1: a
 //      BatchNormalization or a learnable bias in front of a Sign folds into scale/shift (threshold).
-//  onebit.Dequantize(x: bits) -> float ±1
-//  onebit.BinaryConv2D(x: bits, w: [O, I/group, kh, kw] ±1, multiplier: [O], bias: [O]) -> float or bits
+//  onebit.QuantizeLevels(x: float, scale?: [C], shift?: [C]) -> k-bit levels (DType::kLevels)
+//      t = scale[c] * x + shift[c]; kind "unipolar": q = clamp(round_half_even(t), 0, 2^bits - 1),
+//      L = q - zero_level; kind "ternary" (bits 2): L = sign(t) (a Sign whose input can be exactly 0).
+//      attrs: kind ("unipolar" | "ternary"), bits (1..4), zero_level, level_scale (real value = level_scale * L).
+//      A BatchNormalization / per-channel affine in front folds into scale/shift as for Quantize.
+//  onebit.Dequantize(x: bits or levels) -> float: ±1 for bits, level_scale * L for levels
+//  onebit.BinaryConv2D(x: bits or levels, w: [O, I/group, kh, kw] levels, multiplier: [O], bias: [O]) -> float or bits
 //      y = clamp(multiplier[o] * dot + bias[o], clamp_min, clamp_max); bits output: bit = (mult * dot + bias < 0)
 //      attrs: strides [2], dilations [2], pads [4] (top, left, bottom, right), group, pad_mode
-//      ("zero": PyTorch's zero padding of the binarized input, "one", "minus_one"), clamp_min, clamp_max
-//  onebit.BinaryFullyConnected(x: bits [N, K], w: [O, K] ±1, multiplier: [O], bias: [O]) -> float or bits
-//      attrs: clamp_min, clamp_max
+//      ("zero": PyTorch's zero padding of the binarized input, "one", "minus_one"), clamp_min, clamp_max,
+//      weight_bits (absent or 1: w is ±1; 2: w holds the odd levels {-3, -1, 1, 3}).
+//      k-bit input: dot = D = sum over the window of L_x * L_w (padded taps L_x = 0, pad_mode "zero" only);
+//      the multiplier absorbs the input's level_scale; output float unless input bits and weight_bits 1.
+//  onebit.BinaryFullyConnected(x: bits or levels [N, K], w: [O, K] levels, multiplier: [O], bias: [O]) -> float or bits
+//      attrs: clamp_min, clamp_max, weight_bits
+//  Conv / Gemm / MatMul with attr binary_weights = 1 (rules/lowbit_weights.cc): float input, weights ±s per
+//      output channel, emitted as conv2d_binary_weights / fully_connected_binary_weights (BWN: 1 bit per weight
+//      plus a scale per output channel in the file, float compute).
 //  onebit.BinaryMaxPool2D(x: bits) -> bits     attrs: kernel_shape [2], strides [2], pads [4] (t, l, b, r)
 //      max of ±1 values is the AND of the "is -1" bits; padded taps are ignored (like float -inf padding).
 #pragma once
+
+#include "ir/graph.h"
 
 namespace onebit::converter::ops {
 
 inline constexpr const char kQuantize[] = "onebit.Quantize";
 inline constexpr const char kDequantize[] = "onebit.Dequantize";
+inline constexpr const char kQuantizeLevels[] = "onebit.QuantizeLevels";
 inline constexpr const char kBinaryConv2D[] = "onebit.BinaryConv2D";
 inline constexpr const char kBinaryFullyConnected[] = "onebit.BinaryFullyConnected";
 inline constexpr const char kBinaryMaxPool2D[] = "onebit.BinaryMaxPool2D";
+
+/// The levels an onebit.QuantizeLevels node produces (from its attrs).
+Levels quantize_levels_of(const Node& n);
+/// Sets the attrs of an onebit.QuantizeLevels node from `l`.
+void set_quantize_levels(Node* n, const Levels& l);
+/// A packed activation (bits or k-bit levels).
+inline bool packed(DType t) { return t == DType::kBits || t == DType::kLevels; }
 
 }  // namespace onebit::converter::ops

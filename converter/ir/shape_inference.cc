@@ -35,7 +35,7 @@ const std::set<std::string>& unary_same_shape() {
   static const std::set<std::string> s = {"Relu", "Sign", "Abs", "Neg", "Sqrt", "Exp", "Log", "Round", "Floor", "Ceil",
                                           "Reciprocal", "Tanh", "Sigmoid", "HardSigmoid", "Erf", "LeakyRelu", "Clip",
                                           "Identity", "Dropout", "Softmax", "LogSoftmax", "BatchNormalization", "Not",
-                                          "PRelu", ops::kDequantize};
+                                          "PRelu", ops::kDequantize, "QuantizeLinear", "DequantizeLinear"};
   return s;
 }
 
@@ -74,7 +74,8 @@ Status Inferer::infer(const Node& n, std::vector<std::vector<int64_t>>* shapes, 
   auto one = [&](std::vector<int64_t> s) { shapes->assign(1, std::move(s)); return Status::Ok(); };
   auto err = [&](const std::string& why) { return Status::Error(n.describe() + ": " + why); };
   if (unary_same_shape().count(op)) {
-    if (op == ops::kDequantize) *dtype = DType::kFloat;
+    if (op == ops::kDequantize || op == "DequantizeLinear") *dtype = DType::kFloat;
+    if (op == "QuantizeLinear") *dtype = DType::kInt64;
     if (op == "Not") *dtype = DType::kBool;
     shapes->assign(n.outputs.size(), x);
     if (op == "Dropout" && n.outputs.size() > 1) *dtype = DType::kFloat;  // the mask is bool; nothing reads it here
@@ -91,6 +92,10 @@ Status Inferer::infer(const Node& n, std::vector<std::vector<int64_t>>* shapes, 
   }
   if (op == ops::kQuantize) {
     *dtype = DType::kBits;
+    return one(x);
+  }
+  if (op == ops::kQuantizeLevels) {
+    *dtype = DType::kLevels;
     return one(x);
   }
   if (op == "Conv" || op == ops::kBinaryConv2D || op == "MaxPool" || op == "AveragePool" || op == ops::kBinaryMaxPool2D) {
@@ -385,11 +390,32 @@ Status infer_node(Graph& g, Inferer& inferer, NodeId id) {
     v.shape = shapes[k];
     v.shape_known = true;
     if (!v.is_constant() && !(k > 0 && n.op == "Dropout")) v.dtype = dtype;
+    if (n.op == ops::kQuantizeLevels && !v.is_constant()) v.levels = ops::quantize_levels_of(n);
   }
   return Status::Ok();
 }
 
 }  // namespace
+
+namespace ops {
+
+Levels quantize_levels_of(const Node& n) {
+  Levels l;
+  l.kind = n.s("kind") == "ternary" ? LevelKind::kTernary : n.s("kind") == "bipolar" ? LevelKind::kBipolar : LevelKind::kUnipolar;
+  l.bits = int(n.i("bits"));
+  l.zero_level = int(n.i("zero_level"));
+  l.scale = n.has("level_scale") ? n.f("level_scale") : 1.0f;
+  return l;
+}
+
+void set_quantize_levels(Node* n, const Levels& l) {
+  n->attrs["kind"] = Attr::String(l.kind == LevelKind::kTernary ? "ternary" : l.kind == LevelKind::kBipolar ? "bipolar" : "unipolar");
+  n->attrs["bits"] = Attr::Int(l.bits);
+  n->attrs["zero_level"] = Attr::Int(l.zero_level);
+  n->attrs["level_scale"] = Attr::Float(l.scale);
+}
+
+}  // namespace ops
 
 Status infer_shapes(Graph* graph) {
   Graph& g = *graph;

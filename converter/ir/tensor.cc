@@ -1,5 +1,7 @@
 #include "ir/tensor.h"
 
+#include <cstdio>
+
 namespace onebit::converter {
 
 const char* dtype_name(DType t) {
@@ -8,8 +10,39 @@ const char* dtype_name(DType t) {
     case DType::kInt64: return "int64";
     case DType::kBool: return "bool";
     case DType::kBits: return "bits";
+    case DType::kLevels: return "k-bit levels";
   }
   return "?";
+}
+
+int Levels::min_level() const {
+  switch (kind) {
+    case LevelKind::kBinary: return -1;
+    case LevelKind::kUnipolar: return -zero_level;
+    case LevelKind::kBipolar: return -((1 << bits) - 1);
+    case LevelKind::kTernary: return -1;
+  }
+  return 0;
+}
+
+int Levels::max_level() const {
+  switch (kind) {
+    case LevelKind::kBinary: return 1;
+    case LevelKind::kUnipolar: return (1 << bits) - 1 - zero_level;
+    case LevelKind::kBipolar: return (1 << bits) - 1;
+    case LevelKind::kTernary: return 1;
+  }
+  return 0;
+}
+
+std::string Levels::describe() const {
+  if (kind == LevelKind::kTernary) return "ternary";
+  if (kind == LevelKind::kBinary) return "binary";
+  std::string s = "A" + std::to_string(bits) + (kind == LevelKind::kUnipolar ? " unipolar" : " bipolar");
+  if (kind == LevelKind::kUnipolar) s += " (levels " + std::to_string(min_level()) + ".." + std::to_string(max_level()) + ")";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, ", scale %g", double(scale));
+  return s + buf;
 }
 
 Tensor Tensor::floats(std::vector<int64_t> shape, std::vector<float> data) {

@@ -10,17 +10,43 @@
 
 namespace onebit::converter {
 
-/// Element type of a value. kBits is onebit's own: a binary activation (±1, bit-packed in the model);
-/// no ONNX tensor has it, rewrite rules introduce it (Sign -> onebit.Quantize).
-enum class DType : uint8_t { kFloat, kInt64, kBool, kBits };
+/// Element type of a value. kBits and kLevels are onebit's own, no ONNX tensor has them; rewrite rules
+/// introduce them: kBits is a binary activation (±1, bit-packed in the model; Sign -> onebit.Quantize),
+/// kLevels a k-bit activation (1..4 bit-planes of integer levels, Value::levels says which; a DoReFa / PACT /
+/// LSQ / QuantizeLinear quantizer or a Sign that can see 0 -> onebit.QuantizeLevels).
+enum class DType : uint8_t { kFloat, kInt64, kBool, kBits, kLevels };
 
 const char* dtype_name(DType t);
+
+/// What the integer level L of a kLevels value means (the schema's LevelKind, bit_contract.h "k-bit tensors"):
+/// with level index q in [0, 2^bits): Unipolar L = q - zero_level, Bipolar L = 2q - (2^bits - 1), Ternary
+/// (bits 2) L in {-1, 0, +1}. The real value is scale * L.
+enum class LevelKind : uint8_t { kBinary, kUnipolar, kBipolar, kTernary };
+
+struct Levels {
+  LevelKind kind = LevelKind::kBinary;
+  int bits = 1;
+  int zero_level = 0;
+  float scale = 1.0f;
+
+  /// Integer levels L the value can take, smallest first.
+  int min_level() const;
+  int max_level() const;
+  /// True when 0 is one of the levels (exact zero padding, zeros in the data).
+  bool has_zero() const { return min_level() <= 0 && max_level() >= 0 && kind != LevelKind::kBinary && kind != LevelKind::kBipolar; }
+  /// "A2 unipolar (zero level 0, scale 0.333)", "ternary", ...
+  std::string describe() const;
+  bool operator==(const Levels& o) const {
+    return kind == o.kind && bits == o.bits && zero_level == o.zero_level && scale == o.scale;
+  }
+};
 
 struct Tensor {
   DType dtype = DType::kFloat;
   std::vector<int64_t> shape;
   std::vector<float> f;    // kFloat: elements, row-major
   std::vector<int64_t> i;  // kInt64 and kBool: elements, row-major
+  int32_t onnx_type = 0;   // the ONNX element type the file stated (initializers / Constants), 0 if computed
 
   static Tensor floats(std::vector<int64_t> shape, std::vector<float> data);
   static Tensor ints(std::vector<int64_t> shape, std::vector<int64_t> data);

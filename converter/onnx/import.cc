@@ -96,6 +96,7 @@ Status decode_tensor(const onnx::TensorProto& t, Tensor* out) {
     default:
       return Status::Error(what + " has unsupported element type " + std::to_string(t.data_type()));
   }
+  out->onnx_type = int32_t(t.data_type());
   if (!ok || !out->consistent())
     return Status::Error(what + (raw ? " holds " + std::to_string(t.raw_data().size()) + " bytes of raw data"
                                      : " holds " + std::to_string(out->is_float() ? out->f.size() : out->i.size()) + " elements") +

@@ -48,6 +48,9 @@ std::vector<OpSchema> make_table() {
       {"LeakyRelu", 1, 1, 1, 1, {F("alpha", 0.01f)}},
       {"Clip", 1, 3, 1, 1, none},
       {"Sign", 1, 1, 1, 1, none},
+      // Fake quantization (torch.ao exports): recognized by rules/lowbit_activation.cc, never evaluated.
+      {"QuantizeLinear", 2, 3, 1, 1, {I("axis", 1)}},
+      {"DequantizeLinear", 2, 3, 1, 1, {I("axis", 1)}},
       {"Softmax", 1, 1, 1, 1, {I("axis", -1)}},     // default is opset-dependent: the importer sets it
       {"LogSoftmax", 1, 1, 1, 1, {I("axis", -1)}},  // likewise
       {"Flatten", 1, 1, 1, 1, {I("axis", 1)}},

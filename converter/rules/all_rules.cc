@@ -15,7 +15,9 @@ const std::vector<std::unique_ptr<Rule>>& all_rules() {
     add_simplify_rules(&r);
     add_pooling_rules(&r);
     add_activation_rules(&r);
+    add_lowbit_activation_rules(&r);
     add_binary_layer_rules(&r);
+    add_lowbit_weight_rules(&r);
     add_output_transform_rules(&r);
     add_layout_rules(&r);
     return r;

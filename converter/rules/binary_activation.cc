@@ -3,9 +3,12 @@
 //    and zeros).
 //  sign_to_quantize: Sign(x) on a float activation -> Dequantize(Quantize(x)): the Sign's value is now a
 //    bits value that binary layers read directly, its float ±1 form made only if something float needs it.
-//    Refused (with the sign(0) explanation) when x may hold exact zeros (rules/zero_analysis.h), unless
-//    --sign-zero=plus-one says training used sign(0) = +1.
-//  affine_into_quantize: Quantize(a * x + b) -> Quantize(x) with the affine folded into its per-channel
+//    When x may hold exact zeros (rules/zero_analysis.h) the Sign is ternary ({-1, 0, +1}, sign(0) = 0 as ONNX
+//    and PyTorch define it): by default (--sign-zero=ternary) it becomes an exact ternary
+//    Dequantize(QuantizeLevels(x)) (level_scale 1) that binary layers read as a ternary input;
+//    --sign-zero=plus-one says training used sign(0) = +1 (binary Quantize); --sign-zero=error refuses it
+//    with the sign(0) explanation.
+//  affine_into_quantize: Quantize / QuantizeLevels(a * x + b) -> the same of x with the affine folded into its per-channel
 //    scale/shift, for BatchNormalization, and Add / Sub / Mul / Div by a per-channel constant (ReActNet's
 //    learnable bias before its sign, with or without a BatchNormalization before it).
 //  binary_flatten: Flatten / Reshape [N, C, H, W] -> [N, C*H*W] of a binary value -> the same reshape of the
@@ -45,16 +48,30 @@ bool sign_match(const Graph& g, NodeId id, const RewriteOptions&) { return activ
 Status sign_apply(Graph& g, NodeId id, const RewriteOptions& o, RewriteLog* log) {
   const Node& sign = g.node(id);
   std::string origin;
-  if (o.sign_zero == SignZero::kError && may_hold_zeros(g, sign.in(0), &origin, &log->zero_facts))
+  const bool zeros = o.sign_zero != SignZero::kPlusOne && may_hold_zeros(g, sign.in(0), &origin, &log->zero_facts);
+  if (zeros && o.sign_zero == SignZero::kError)
     return Status::Error(
         sign.describe() + ": its input can hold exact zeros (they come from " + origin +
         "). ONNX and PyTorch define sign(0) = 0, so the trained network computed with {-1, 0, +1} values here, and "
-        "binarizing 0 to +1 would make a different model (seen: 12-44% agreement). onebit has no ternary "
-        "activations yet. If your training used sign(0) = +1 (e.g. torch.where(x >= 0, 1, -1)), convert with "
-        "--sign-zero=plus-one");
+        "binarizing 0 to +1 would make a different model (seen: 12-44% agreement). --sign-zero=error refuses it; "
+        "the default (--sign-zero=ternary) converts it exactly as a ternary activation. If your training used "
+        "sign(0) = +1 (e.g. torch.where(x >= 0, 1, -1)), convert with --sign-zero=plus-one");
   const std::string name = sign.name;
   const ValueId x = sign.in(0), out = sign.out();
   g.kill(id);
+  if (zeros) {
+    Levels l;
+    l.kind = LevelKind::kTernary;
+    l.bits = 2;
+    const ValueId q = g.add_value(g.value(out).name + "/levels", DType::kLevels);
+    const NodeId qn = g.add_node(ops::kQuantizeLevels, name, {x}, {q});
+    ops::set_quantize_levels(&g.node(qn), l);
+    g.node(qn).attrs["zeros_from"] = Attr::String(origin);
+    g.value(q).levels = l;
+    g.add_node(ops::kDequantize, name + "/dequantize", {q}, {out});
+    log->note(name, "ternary QuantizeLevels (sign(0) = 0: its input can be 0, from " + origin + ")");
+    return Status::Ok();
+  }
   const ValueId bits = g.add_value(g.value(out).name + "/bits", DType::kBits);
   g.add_node(ops::kQuantize, name, {x}, {bits});
   g.add_node(ops::kDequantize, name + "/dequantize", {bits}, {out});
@@ -136,8 +153,9 @@ bool flattens(const Graph& g, const Node& r) {
 bool flatten_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& r = g.node(id);
   const Node* deq = producer_of(g, r.in(0), ops::kDequantize);
-  if (deq == nullptr || producer_of(g, deq->in(0), ops::kQuantize) == nullptr || !flattens(g, r) ||
-      known_shape(g, r.in(0))->size() != 4)
+  if (deq == nullptr || (producer_of(g, deq->in(0), ops::kQuantize) == nullptr &&
+                         producer_of(g, deq->in(0), ops::kQuantizeLevels) == nullptr) ||
+      !flattens(g, r) || known_shape(g, r.in(0))->size() != 4)
     return false;
   // A BatchNormalization / bias in front of the Quantize folds first (per channel), then the Flatten moves.
   return !affine_match(g, g.value(deq->in(0)).producer, RewriteOptions());
@@ -148,7 +166,10 @@ Status flatten_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
   const Node& q = *g.producer(g.producer(r.in(0))->in(0));
   const auto& in = *known_shape(g, r.in(0));
   const int64_t c = in[1], hw = in[2] * in[3];
-  const std::string qname = q.name, rname = r.name, rop = r.op;
+  const std::string qname = q.name, rname = r.name, rop = r.op, qop = q.op;
+  const auto qattrs = q.attrs;
+  const DType qdtype = g.value(q.out()).dtype;
+  const Levels qlevels = g.value(q.out()).levels;
   const ValueId x = q.in(0), out = r.out();
   const bool nhwc = r.i("nhwc_order") != 0;
   std::vector<ValueId> qin = {kNoId};
@@ -171,8 +192,10 @@ Status flatten_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
   const NodeId nr = g.add_node(rop, rname, rin, {flat});
   g.node(nr).attrs = attrs;
   qin[0] = flat;
-  const ValueId bits = g.add_value(g.value(out).name + "/bits", DType::kBits);
-  g.add_node(ops::kQuantize, qname + "/flat", qin, {bits});
+  const ValueId bits = g.add_value(g.value(out).name + "/bits", qdtype);
+  g.value(bits).levels = qlevels;
+  const NodeId nq = g.add_node(qop, qname + "/flat", qin, {bits});
+  g.node(nq).attrs = qattrs;
   g.add_node(ops::kDequantize, qname + "/flat/dequantize", {bits}, {out});
   return Status::Ok();
 }
@@ -183,7 +206,7 @@ void add_activation_rules(RuleList* rules) {
   add_rule(rules, "sign_of_clip", "sign-preserving Clip before Sign removed", {"Sign"}, clip_match, clip_apply);
   add_rule(rules, "sign_to_quantize", "Sign -> binary Quantize", {"Sign"}, sign_match, sign_apply);
   add_rule(rules, "affine_into_quantize", "BatchNormalization / bias / scale folded into Quantize thresholds",
-           {ops::kQuantize}, affine_match, affine_apply);
+           {ops::kQuantize, ops::kQuantizeLevels}, affine_match, affine_apply);
   add_rule(rules, "binary_flatten", "Flatten of a binary value moved before its Quantize", {"Flatten", "Reshape"},
            flatten_match, flatten_apply);
 }

@@ -7,12 +7,17 @@
 //  binary_fully_connected: Gemm (transA = 0) or MatMul of [N, K] bits with a constant ±s matrix.
 //  binary_max_pool: MaxPool of bits -> BinaryMaxPool2D (max of ±1 = AND of the "is -1" bits).
 //  requantize: Quantize(Dequantize(b)) without scale/shift -> b (Sign of a Sign).
+// k-bit inputs (Dequantize of onebit.QuantizeLevels levels): the same rules make k-bit binary layers
+// (D = sum of L_x * L_w over the window, zero padding exact since 0 is a level; ±1 pads are an error), with
+// the input's level_scale folded into the multiplier. Weights may be ±s or the 2-bit odd levels {-3,-1,1,3}·s
+// (split_weight_levels, rules/lowbit.h); weight_bits says which.
 // A conv on a binary input whose weights are not binary is reported by the audit after the rewrites
 // (converter/audit.h), not here: constants may still be folding while rules run.
 #include <cmath>
 
 #include "ir/onebit_ops.h"
 #include "ir/spatial.h"
+#include "rules/lowbit.h"
 #include "rules/match.h"
 #include "rules/rule_util.h"
 
@@ -32,7 +37,7 @@ bool binary_input(const Graph& g, ValueId x, BinaryInput* b) {
   const Node* pad = producer_of(g, x, "Pad");
   if (pad != nullptr) x = pad->in(0);
   const Node* deq = producer_of(g, x, ops::kDequantize);
-  if (deq == nullptr) return false;
+  if (deq == nullptr || !ops::packed(g.value(deq->in(0)).dtype)) return false;
   b->bits = deq->in(0);
   if (pad == nullptr) return true;
   b->pad = pad;
@@ -51,6 +56,8 @@ bool binary_input(const Graph& g, ValueId x, BinaryInput* b) {
     else if (v == 1.0f) b->mode = "one";
     else if (v == -1.0f) b->mode = "minus_one";
     else b->error = where + " with value " + std::to_string(v) + "; a binary conv can pad with 0, +1 or -1 only";
+    if (v != 0.0f && g.value(b->bits).dtype == DType::kLevels)
+      b->error = where + " with value " + std::to_string(v) + "; a k-bit input can only be zero padded";
     const int64_t e[4] = {pads->as_int(2), pads->as_int(3), pads->as_int(6), pads->as_int(7)};
     for (int k = 0; k < 4; ++k) {
       b->extra[k] = e[k];
@@ -68,7 +75,12 @@ bool conv_match(const Graph& g, NodeId id, const RewriteOptions&) {
   if (n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return false;
   std::vector<float> s, m;
   std::string why;
-  return split_sign_magnitude(w->f, w->shape[0], &s, &m, &why);
+  return split_weight_levels(w->f, w->shape[0], 2, &s, &m, &why) > 0;
+}
+
+// The input's level scale (1 for bits), folded into the multiplier of a layer reading it.
+float input_level_scale(const Graph& g, ValueId packed) {
+  return g.value(packed).dtype == DType::kLevels ? g.value(packed).levels.scale : 1.0f;
 }
 
 Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
@@ -79,7 +91,9 @@ Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   const Tensor& w = *g.constant(n.in(1));
   std::vector<float> signs, mult;
   std::string why;
-  split_sign_magnitude(w.f, w.shape[0], &signs, &mult, &why);
+  const int weight_bits = split_weight_levels(w.f, w.shape[0], 2, &signs, &mult, &why);
+  const float ls = input_level_scale(g, b.bits);
+  for (float& m : mult) m *= ls;
   std::vector<float> bias(size_t(w.shape[0]), 0.0f);
   if (n.in(2) != kNoId) {
     const Tensor& t = *g.constant(n.in(2));
@@ -112,6 +126,7 @@ Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   bc.attrs["pad_mode"] = Attr::String(b.mode);
   bc.attrs["clamp_min"] = Attr::Float(-INFINITY);
   bc.attrs["clamp_max"] = Attr::Float(INFINITY);
+  bc.attrs["weight_bits"] = Attr::Int(weight_bits);
   return Status::Ok();
 }
 
@@ -122,9 +137,11 @@ bool fc_match(const Graph& g, NodeId id, const RewriteOptions&) {
   std::vector<float> w, s, m;
   int64_t out, k;
   std::string why;
-  if (deq == nullptr || xs == nullptr || xs->size() != 2 || !fc_weight_matrix(g, n, &w, &out, &k)) return false;
+  if (deq == nullptr || !ops::packed(g.value(deq->in(0)).dtype) || xs == nullptr || xs->size() != 2 ||
+      !fc_weight_matrix(g, n, &w, &out, &k))
+    return false;
   if (n.op == "Gemm" && n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return false;
-  return split_sign_magnitude(w, out, &s, &m, &why);
+  return split_weight_levels(w, out, 2, &s, &m, &why) > 0;
 }
 
 Status fc_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
@@ -133,7 +150,9 @@ Status fc_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
   int64_t out_c, k;
   std::string why;
   fc_weight_matrix(g, n, &w, &out_c, &k);
-  split_sign_magnitude(w, out_c, &signs, &mult, &why);
+  const int weight_bits = split_weight_levels(w, out_c, 2, &signs, &mult, &why);
+  const float ls = input_level_scale(g, g.producer(n.in(0))->in(0));
+  for (float& m : mult) m *= ls;
   std::vector<float> bias(size_t(out_c), 0.0f);
   if (n.op == "Gemm" && n.in(2) != kNoId) {
     std::vector<float> c;
@@ -149,13 +168,15 @@ Status fc_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
                               {bits, wv, vector_constant(g, name + "/multiplier", mult), vector_constant(g, name + "/bias", bias)}, {out});
   g.node(f).attrs["clamp_min"] = Attr::Float(-INFINITY);
   g.node(f).attrs["clamp_max"] = Attr::Float(INFINITY);
+  g.node(f).attrs["weight_bits"] = Attr::Int(weight_bits);
   return Status::Ok();
 }
 
 bool pool_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& n = g.node(id);
   const auto* xs = known_shape(g, n.in(0));
-  if (producer_of(g, n.in(0), ops::kDequantize) == nullptr || xs == nullptr || xs->size() != 4) return false;
+  const Node* deq = producer_of(g, n.in(0), ops::kDequantize);
+  if (deq == nullptr || g.value(deq->in(0)).dtype != DType::kBits || xs == nullptr || xs->size() != 4) return false;
   if (n.outputs.size() > 1 && n.outputs[1] != kNoId) return false;
   Spatial sp;
   if (!resolve_spatial(n, *xs, n.ints("kernel_shape"), &sp).ok() || sp.ceil_differs || n.i("storage_order")) return false;
@@ -181,7 +202,8 @@ Status pool_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
 
 bool requantize_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& q = g.node(id);
-  return q.in(1) == kNoId && q.in(2) == kNoId && producer_of(g, q.in(0), ops::kDequantize) != nullptr;
+  const Node* deq = producer_of(g, q.in(0), ops::kDequantize);
+  return q.in(1) == kNoId && q.in(2) == kNoId && deq != nullptr && g.value(deq->in(0)).dtype == DType::kBits;
 }
 
 Status requantize_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {

@@ -32,8 +32,9 @@ bool collect(const Graph& g, ValueId v, Readers* r, int depth = 0) {
       r->fc.push_back(u);
     } else if (n.op == ops::kBinaryFullyConnected) {
       r->fc.push_back(u);
-    } else if (n.op == ops::kQuantize || n.op == ops::kDequantize || n.op == "Relu" || n.op == "Clip" || n.op == "Sign") {
-      if (n.op == ops::kQuantize) r->quantize.push_back(u);
+    } else if (n.op == ops::kQuantize || n.op == ops::kQuantizeLevels || n.op == ops::kDequantize || n.op == "Relu" ||
+               n.op == "Clip" || n.op == "Sign") {
+      if (n.op == ops::kQuantize || n.op == ops::kQuantizeLevels) r->quantize.push_back(u);
       if (!collect(g, n.out(), r, depth + 1)) return false;
     } else {
       return false;

@@ -7,7 +7,8 @@
 //  bitpacked_output: Quantize(scale, shift) of a binary layer's float output, when every reader of the
 //    bits is a binary layer, makes the layer write bits itself:
 //      bit = (s * clamp(m * dot + b) + t < 0) = ((s m) dot + (s b + t) < 0)  when the clamp keeps signs
-//    (min < 0 < max), so no float tensor is ever written.
+//    (min < 0 < max), so no float tensor is ever written. Only for layers with binary input and ±1 weights:
+//    the format gives k-bit layers (levels in, or 2-bit weights) float outputs only.
 #include <cmath>
 
 #include "ir/onebit_ops.h"
@@ -121,6 +122,8 @@ bool bitpack_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& q = g.node(id);
   const Node* p = g.producer(q.in(0));
   if (p == nullptr || !binary_layer(*p) || g.value(p->out()).dtype != DType::kFloat) return false;
+  // Bits out only from a binary layer proper: bits in, ±1 weights (k-bit layers write floats).
+  if (g.value(p->in(0)).dtype != DType::kBits || p->i("weight_bits") > 1) return false;
   if (g.sole_user(q.in(0)) != id || !all_readers_binary(g, q.out())) return false;
   const float lo = p->f("clamp_min"), hi = p->f("clamp_max");
   return lo < 0 && hi > 0;

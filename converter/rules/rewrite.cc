@@ -20,7 +20,7 @@ const Rule* find_rule(const std::string& name) {
   return nullptr;
 }
 
-Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool* changed) {
+Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool* changed, bool include_late) {
   Graph& g = *graph;
   *changed = false;
   // Nodes whose results nothing reads any more would look like extra users to the fusion rules.
@@ -34,6 +34,7 @@ Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool
   std::map<std::string, std::vector<const Rule*>> by_op;
   std::vector<const Rule*> any_op;
   for (const auto& rule : all_rules()) {
+    if (rule->late() && !include_late) continue;
     const std::vector<std::string> targets = rule->targets();
     if (targets.empty()) any_op.push_back(rule.get());
     for (const std::string& t : targets) by_op[t].push_back(rule.get());
@@ -70,12 +71,14 @@ Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool
 }
 
 Status rewrite_to_fixed_point(Graph* g, const RewriteOptions& o, RewriteLog* log) {
+  bool late = false;  // late rules join once the others changed nothing
   for (int round = 0; round < kMaxRounds; ++round) {
     bool changed = false;
-    Status s = rewrite_once(g, o, log, &changed);
+    Status s = rewrite_once(g, o, log, &changed, late);
     if (!s.ok()) return s;
     // A round that changed nothing began with dead-node removal and shape inference: the graph is final.
-    if (!changed) return Status::Ok();
+    if (!changed && late) return Status::Ok();
+    late = !changed;
   }
   return Status::Error("internal: rewrite rules did not reach a fixed point in " + std::to_string(kMaxRounds) + " rounds");
 }

@@ -16,10 +16,12 @@
 
 namespace onebit::converter {
 
-enum class SignZero { kError, kPlusOne };
+/// A Sign whose input can hold exact zeros: a ternary QuantizeLevels (exact, the default), sign(0) = +1
+/// (binary, what training with torch.where(x >= 0, 1, -1) computed), or a conversion error.
+enum class SignZero { kError, kPlusOne, kTernary };
 
 struct RewriteOptions {
-  SignZero sign_zero = SignZero::kError;
+  SignZero sign_zero = SignZero::kTernary;
 };
 
 /// What the rewrites did, for the summary.
@@ -46,6 +48,9 @@ class Rule {
   virtual std::vector<std::string> targets() const = 0;
   virtual bool match(const Graph& g, NodeId n, const RewriteOptions& o) const = 0;
   virtual Status apply(Graph& g, NodeId n, const RewriteOptions& o, RewriteLog* log) const = 0;
+  /// Late rules run only once the other rules have reached a fixed point (a decision that must see the
+  /// final form of its neighbours, e.g. a float layer's input that may still become binary).
+  virtual bool late() const { return false; }
 };
 
 /// Every rule, in priority order (simplifications before recognitions before fusions).
@@ -56,8 +61,8 @@ const Rule* find_rule(const std::string& name);
 /// Fold constants, infer shapes and apply all rules until nothing changes; then remove dead nodes.
 Status rewrite_to_fixed_point(Graph* g, const RewriteOptions& o, RewriteLog* log);
 
-/// One round (for tests): dead-node removal + shape inference, then every rule on every node once.
-/// *changed says whether anything fired.
-Status rewrite_once(Graph* g, const RewriteOptions& o, RewriteLog* log, bool* changed);
+/// One round (for tests): dead-node removal + shape inference, then every rule on every node once (late
+/// rules only with include_late). *changed says whether anything fired.
+Status rewrite_once(Graph* g, const RewriteOptions& o, RewriteLog* log, bool* changed, bool include_late = true);
 
 }  // namespace onebit::converter

@@ -14,8 +14,9 @@ using ApplyFn = std::function<Status(Graph&, NodeId, const RewriteOptions&, Rewr
 
 class FnRule : public Rule {
  public:
-  FnRule(const char* name, const char* summary, std::vector<std::string> targets, MatchFn m, ApplyFn a)
-      : name_(name), summary_(summary), targets_(std::move(targets)), match_(std::move(m)), apply_(std::move(a)) {}
+  FnRule(const char* name, const char* summary, std::vector<std::string> targets, MatchFn m, ApplyFn a, bool late = false)
+      : name_(name), summary_(summary), targets_(std::move(targets)), match_(std::move(m)), apply_(std::move(a)), late_(late) {}
+  bool late() const override { return late_; }
   const char* name() const override { return name_; }
   const char* summary() const override { return summary_; }
   std::vector<std::string> targets() const override { return targets_; }
@@ -28,12 +29,13 @@ class FnRule : public Rule {
   std::vector<std::string> targets_;
   MatchFn match_;
   ApplyFn apply_;
+  bool late_;
 };
 
 using RuleList = std::vector<std::unique_ptr<Rule>>;
 inline void add_rule(RuleList* rules, const char* name, const char* summary, std::vector<std::string> targets, MatchFn m,
-                     ApplyFn a) {
-  rules->push_back(std::make_unique<FnRule>(name, summary, std::move(targets), std::move(m), std::move(a)));
+                     ApplyFn a, bool late = false) {
+  rules->push_back(std::make_unique<FnRule>(name, summary, std::move(targets), std::move(m), std::move(a), late));
 }
 
 // One per file under rules/.
@@ -44,6 +46,8 @@ void add_activation_rules(RuleList* rules);      // binary_activation.cc
 void add_binary_layer_rules(RuleList* rules);    // binary_layers.cc
 void add_output_transform_rules(RuleList* rules);  // output_transform.cc
 void add_layout_rules(RuleList* rules);          // layout.cc
+void add_lowbit_activation_rules(RuleList* rules);  // lowbit_activation.cc
+void add_lowbit_weight_rules(RuleList* rules);      // lowbit_weights.cc
 
 /// Replaces node `n` (single output) by making its users read `v` instead, then kills it.
 void bypass(Graph& g, NodeId n, ValueId v);

@@ -50,7 +50,13 @@ Facts node_facts(const Graph& g, const Node& n, const ZeroFactsCache& facts) {
   } else if (op == "Sign" || op == ops::kDequantize) {
     carry(op == "Sign" ? in(0) : Facts{});
     out.discrete = true;
-  } else if (op == ops::kQuantize) {
+    // Dequantized k-bit levels with 0 among them (Unipolar, Ternary) hold exact zeros.
+    if (op == ops::kDequantize && g.value(n.in(0)).dtype == DType::kLevels && g.value(n.in(0)).levels.has_zero()) {
+      const Node* q = g.producer(n.in(0));
+      out.zeros = true;
+      out.origin = (q ? q->describe() : n.describe()) + " (k-bit levels include 0)";
+    }
+  } else if (op == ops::kQuantize || op == ops::kQuantizeLevels) {
     out.discrete = true;
   } else if (op == "Add" || op == "Sub") {
     const Facts a = in(0), b = in(1);

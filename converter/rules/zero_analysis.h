@@ -1,7 +1,7 @@
 // Can a value hold exact zeros with positive probability? ONNX and PyTorch define Sign(0) = 0, so a Sign
 // whose input does computes a ternary {-1, 0, +1} value, and binarizing it (0 -> +1) would convert the
 // model into a different one. The analysis is a forward dataflow over the producers of a value, per op:
-//  - sources of zeros: Relu; Clip / Hardtanh with a bound at exactly 0; Pad with value 0; a constant with
+//  - sources of zeros: Relu; dequantized k-bit levels that include 0; Clip / Hardtanh with a bound at exactly 0; Pad with value 0; a constant with
 //    a 0 element; a sum of two discrete values (Sign(a) + Sign(b));
 //  - carried through: reshapes, slices, concat, pools (max/avg of zeros), Mul (either factor), Div
 //    (numerator), PRelu / LeakyRelu / Neg / Tanh (odd or zero-preserving), Sign; a conv / FC / matmul whose

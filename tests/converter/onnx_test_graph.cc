@@ -45,6 +45,15 @@ void OnnxTestGraph::initializer_i64(const std::string& name, const std::vector<i
   for (int64_t v : data) t->add_int64_data(v);
 }
 
+void OnnxTestGraph::initializer_int(const std::string& name, int type, const std::vector<int64_t>& shape,
+                                    const std::vector<int64_t>& data) {
+  auto* t = model.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(type);
+  for (int64_t d : shape) t->add_dims(d);
+  for (int64_t v : data) t->add_int32_data(int32_t(v));
+}
+
 onnx::NodeProto& OnnxTestGraph::node(const std::string& op, const std::vector<std::string>& inputs,
                                      const std::vector<std::string>& outputs, const std::string& name) {
   auto* n = model.mutable_graph()->add_node();
@@ -85,6 +94,8 @@ Tensor constant(const onnx::TensorProto& t) {
   out.shape.assign(t.dims().begin(), t.dims().end());
   if (t.data_type() == onnx::TensorProto::INT64) {
     for (int64_t v : t.int64_data()) out.data.push_back(float(v));
+  } else if (t.data_type() != onnx::TensorProto::FLOAT) {
+    for (int32_t v : t.int32_data()) out.data.push_back(float(v));
   } else {
     out.data.resize(t.raw_data().size() / 4);
     std::copy_n(reinterpret_cast<const float*>(t.raw_data().data()), out.data.size(), out.data.data());
@@ -143,6 +154,16 @@ std::map<std::string, Tensor> OnnxTestGraph::evaluate(const std::map<std::string
     Tensor y = x;
     if (op == "Sign") {
       for (float& e : y.data) e = e > 0 ? 1.0f : (e < 0 ? -1.0f : 0.0f);
+    } else if (op == "Round") {
+      for (float& e : y.data) e = std::nearbyint(e);  // half to even (default rounding mode), as ONNX
+    } else if (op == "Min") {
+      const float c = v.at(n.input(1)).data[0];
+      for (float& e : y.data) e = std::min(e, c);
+    } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+      // per tensor; uint8 range (the tests' zero points are uint8)
+      const float s = v.at(n.input(1)).data[0], z = n.input_size() > 2 ? v.at(n.input(2)).data[0] : 0.0f;
+      for (float& e : y.data)
+        e = op == "QuantizeLinear" ? std::min(std::max(std::nearbyint(e / s) + z, 0.0f), 255.0f) : (e - z) * s;
     } else if (op == "Relu") {
       for (float& e : y.data) e = std::max(e, 0.0f);
     } else if (op == "Clip") {

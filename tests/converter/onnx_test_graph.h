@@ -23,6 +23,8 @@ class OnnxTestGraph {
   void output(const std::string& name);
   void initializer(const std::string& name, const std::vector<int64_t>& shape, const std::vector<float>& data);
   void initializer_i64(const std::string& name, const std::vector<int64_t>& shape, const std::vector<int64_t>& data);
+  /// An integer initializer of ONNX element type `type` (e.g. onnx::TensorProto::UINT8 for a zero point).
+  void initializer_int(const std::string& name, int type, const std::vector<int64_t>& shape, const std::vector<int64_t>& data);
   onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs,
                         const std::vector<std::string>& outputs, const std::string& name = "");
   static void attr(onnx::NodeProto& n, const std::string& name, int64_t v);
