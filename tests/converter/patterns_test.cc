@@ -2,7 +2,11 @@
 // family (ReActNet, Bi-Real Net, IR-Net, XNOR-Net, BinaryNet, the bnn library), each exported by plain
 // torch.onnx.export at opset 11 and 13 with a fixed and a dynamic batch. Every variant must convert with all
 // its binary layers binary and no warning, and agree with PyTorch on 100 stored images; --float-reference
-// must agree too. The sign_after_relu error case must be refused (sign(0)) unless sign_zero = kPlusOne.
+// must agree too. The sign_after_relu case (a Sign that sees exact zeros) converts by default to a ternary
+// activation and matches PyTorch exactly; it is refused with sign_zero = kError, binary with kPlusOne. The
+// low-bit families (DoReFa, PACT, LSQ, torch.ao fake quant, BWN; opset 13, fixed batch) convert with their
+// expected layer kinds and agree with PyTorch (argmax, and logits within 1e-3 relative on images whose every
+// quantizer input is > 1e-4 from a rounding tie).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -214,19 +218,154 @@ TEST_CASE("patterns: public BNN code bases convert with every binary layer binar
   }
 }
 
-TEST_CASE("patterns: a Sign reading a Relu (sign(0) = 0) is refused unless sign_zero = kPlusOne") {
+namespace {
+
+// Logits of `model` on images [count, C, H, W] against PyTorch's; *within counts images with margin > min.
+struct LowbitAgreement {
+  int images = 0, same_argmax = 0, margin_images = 0, margin_within = 0;
+  double worst = 0;  // max |logit diff| / max(1, max |logit|) among margin images
+};
+
+LowbitAgreement compare(const std::vector<uint8_t>& model, const std::vector<int64_t>& image_shape, int classes,
+                        const std::vector<float>& inputs, const std::vector<float>& outputs,
+                        const std::vector<double>& margin, double min_margin) {
+  LowbitAgreement a;
+  const size_t per = size_t(image_shape[1] * image_shape[2] * image_shape[3]);
+  const int count = int(outputs.size() / size_t(classes));
+  REQUIRE(inputs.size() >= size_t(count) * per);
+  for (int i = 0; i < count; ++i) {
+    const onebit::testing::Tensor image{image_shape, std::vector<float>(inputs.begin() + long(i * per), inputs.begin() + long((i + 1) * per))};
+    const std::vector<float> got = onebit::testing::from_nhwc(
+        onebit::testing::run_model(model, onebit::testing::to_nhwc(image)), {1, int64_t(classes)});
+    REQUIRE(got.size() == size_t(classes));
+    const float* want = outputs.data() + size_t(i) * size_t(classes);
+    ++a.images;
+    a.same_argmax += argmax(got.data(), classes) == argmax(want, classes);
+    double scale = 1.0, err = 0.0;
+    for (int k = 0; k < classes; ++k) scale = std::max(scale, double(std::fabs(want[k])));
+    for (int k = 0; k < classes; ++k) err = std::max(err, double(std::fabs(got[size_t(k)] - want[k])));
+    if (margin.empty() || margin[size_t(i)] > min_margin) {
+      ++a.margin_images;
+      a.margin_within += err <= kLogitTolerance * scale;
+      a.worst = std::max(a.worst, err / scale);
+    }
+  }
+  return a;
+}
+
+// Occurrences of "-> <kind>" in the node list (binary layers "binary BinaryConv2D W1A2", BWN layers
+// "float Conv2D (binary weights)").
+size_t layers_of_kind(const std::string& summary, const std::string& kind) {
+  const std::string prefix = kind.rfind("Binary", 0) == 0 ? "-> binary " : "-> float ";
+  size_t n = 0;
+  for (size_t at = summary.find(prefix + kind); at != std::string::npos; at = summary.find(prefix + kind, at + 1)) {
+    const char next = at + prefix.size() + kind.size() < summary.size() ? summary[at + prefix.size() + kind.size()] : '\n';
+    n += next == '\n' || next == ' ';
+  }
+  return n;
+}
+
+// {"BinaryConv2D W2A2": 2, ...} from the JSON's layer_kinds object.
+std::vector<std::pair<std::string, int>> layer_kinds(const std::string& json) {
+  const size_t open = json.find('{', json_value_at(json, "layer_kinds")), close = json.find('}', open);
+  std::vector<std::pair<std::string, int>> out;
+  std::stringstream ss(json.substr(open + 1, close - open - 1));
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const size_t colon = item.rfind(':');
+    if (colon == std::string::npos) continue;
+    out.emplace_back(trim(item.substr(0, colon)), std::stoi(item.substr(colon + 1)));
+  }
+  return out;
+}
+
+const char* const kLowbitFamilies[] = {"dorefa_w2a2", "dorefa_w1a4", "pact_w1a2", "pact_w2a4",
+                                       "lsq_w1a2",    "lsq_w1a4",    "fakequant_w1a4", "bwn"};
+constexpr double kTieMargin = 1e-4;
+
+}  // namespace
+
+TEST_CASE("patterns: low-bit families (DoReFa, PACT, LSQ, fake quant, BWN) convert to their layer kinds and agree with PyTorch") {
+  const std::vector<float> inputs = read_f32(patterns_dir() + "lowbit.input.f32");
+  REQUIRE_MESSAGE(!inputs.empty(), "missing lowbit.input.f32 (ONEBIT_SOURCE_DIR set?)");
+  for (const std::string name : kLowbitFamilies) {
+    CAPTURE(name);
+    const std::string json = read_text(patterns_dir() + name + ".json");
+    REQUIRE(json_string(json, "family") == name);
+    std::vector<int64_t> shape = {1};
+    for (const std::string& d : json_list(json, "input_shape")) shape.push_back(std::stoll(d));
+    const int classes = json_int(json, "classes");
+    const std::vector<float> outputs = read_f32(patterns_dir() + name + ".output.f32");
+    std::vector<double> tie;
+    for (const std::string& m : json_list(json, "min_tie_distance")) tie.push_back(std::stod(m));
+    REQUIRE(tie.size() * size_t(classes) == outputs.size());
+    for (const std::string& file : json_list(json, "variants")) {
+      CAPTURE(file);
+      for (bool float_reference : {false, true}) {
+        CAPTURE(float_reference);
+        ConvertOptions o;
+        o.float_reference = float_reference;
+        ConvertResult result;
+        onebit::Status s = onebit::converter::convert_onnx_file(patterns_dir() + file, o, &result);
+        if (!s.ok()) {
+          FAIL_CHECK(s.message());
+          continue;
+        }
+        INFO(result.summary);
+        if (!float_reference) {
+          for (const auto& [kind, n] : layer_kinds(json)) {
+            CAPTURE(kind);
+            CHECK(layers_of_kind(result.summary, kind) == size_t(n));
+          }
+          CHECK(binary_layers_in(result.summary) == json_int(json, "binary_layers"));
+          CHECK(count(result.summary, "warning:") == 0);
+        }
+        const LowbitAgreement a = compare(result.model, shape, classes, inputs, outputs, tie, kTieMargin);
+        MESSAGE(file << std::string(float_reference ? " (float reference)" : "") << ": argmax " << a.same_argmax << "/" << a.images
+                     << "; logits within 1e-3 relative: " << a.margin_within << "/" << a.margin_images
+                     << " images with tie margin > " << kTieMargin << " (worst " << a.worst << ")");
+        CHECK(a.same_argmax * 100 >= 95 * a.images);
+        CHECK(a.margin_within == a.margin_images);
+      }
+    }
+  }
+}
+
+TEST_CASE("patterns: a Sign reading a Relu (sign(0) = 0) converts to an exact ternary activation by default") {
+  const std::string json = read_text(patterns_dir() + "sign_after_relu.json");
+  REQUIRE(!json.empty());
   const Family f = load_family("sign_after_relu");
-  const std::vector<std::string> sign_nodes = json_list(f.json, "sign_nodes");
-  const std::string expected = json_string(f.json, "expected_error_contains");
+  const std::vector<std::string> sign_nodes = json_list(json, "sign_nodes");
+  const std::vector<std::string> outputs = json_list(json, "outputs");
+  const std::string expected = json_string(json, "expected_error_contains");
   REQUIRE(expected == "sign(0)");
   REQUIRE(sign_nodes.size() == f.variants.size());
+  REQUIRE(outputs.size() == f.variants.size());
+  const std::vector<float> inputs = read_f32(patterns_dir() + "sign_after_relu.input.f32");
   for (size_t v = 0; v < f.variants.size(); ++v) {
     const std::string path = patterns_dir() + f.variants[v];
     CAPTURE(path);
     CAPTURE(sign_nodes[v]);
-    {
+    {  // default: ternary, exact (no margin needed)
       ConvertResult result;
       onebit::Status s = onebit::converter::convert_onnx_file(path, ConvertOptions(), &result);
+      REQUIRE_MESSAGE(s.ok(), s.message());
+      INFO(result.summary);
+      CHECK(binary_layers_in(result.summary) == f.binary_layers);
+      CHECK(layers_of_kind(result.summary, "BinaryConv2D W1 ternary") == 1);
+      CHECK(result.summary.find("'" + sign_nodes[v] + "'") == std::string::npos);  // no error text
+      const std::vector<float> want = read_f32(patterns_dir() + outputs[v]);
+      const LowbitAgreement a = compare(result.model, f.image_shape, f.classes, inputs, want, {}, 0);
+      MESSAGE(f.variants[v] << " (ternary): argmax " << a.same_argmax << "/" << a.images << ", logits within 1e-3: "
+                            << a.margin_within << "/" << a.margin_images << " (worst " << a.worst << ")");
+      CHECK(a.same_argmax == a.images);
+      CHECK(a.margin_within == a.images);
+    }
+    {  // --sign-zero=error: the old refusal
+      ConvertOptions o;
+      o.sign_zero = onebit::converter::SignZero::kError;
+      ConvertResult result;
+      onebit::Status s = onebit::converter::convert_onnx_file(path, o, &result);
       REQUIRE_FALSE(s.ok());
       INFO(s.message());
       CHECK(s.message().find(expected) != std::string::npos);

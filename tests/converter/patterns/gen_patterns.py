@@ -9,7 +9,9 @@ Per family NAME:
   NAME.input.f32   100 reference inputs, raw little-endian float32, [100, C, H, W] (NCHW)
   NAME.output.f32  PyTorch's eval-mode outputs for them, raw float32, [100, classes]
   NAME.json        family, description, shapes, binary_layers, variants, min_abs_sign_input, ops, ...
-Plus the error case sign_after_relu (ONNX + JSON only).
+Plus the ternary case sign_after_relu (ONNX, JSON, shared inputs, one output file per variant) and the
+low-bit families (LOWBIT_FAMILIES: DoReFa, PACT, LSQ, torch.ao fake quant, BWN; opset 13, fixed batch, one
+shared input file lowbit.input.f32, NAME.output.f32, NAME.json with layer_kinds and min_tie_distance).
 
 Deterministic: fixed seeds, one CPU thread; running it twice gives identical files."""
 import json
@@ -478,6 +480,268 @@ class ReluSignConv(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Low-bit families (k-bit activations, 1- and 2-bit weights, BWN), written from the papers. All use one
+# shared synthetic task and one shared reference input file (lowbit.input.f32), 1x12x12 images, and are
+# exported at opset 13 with a fixed batch. Per image the JSON records the smallest distance of any
+# quantizer's pre-rounding value to a rounding tie (min_tie_distance), recorded like the Sign margins.
+_TIE_MIN = None
+
+
+def note_round_input(t, lo=None, hi=None):
+    """t: the value a quantizer rounds. Records per image the distance to the nearest .5 tie; values a clamp
+    [lo, hi] after the rounding saturates anyway (t < lo - 0.5 or t > hi + 0.5) do not count."""
+    if _TIE_MIN is not None and not torch.jit.is_tracing():
+        t = t.detach()
+        d = (t - torch.floor(t) - 0.5).abs()
+        if lo is not None:
+            d = torch.where((t < lo - 0.5) | (t > hi + 0.5), torch.full_like(d, 0.5), d)
+        _TIE_MIN.append(d.flatten(1).min(dim=1).values)
+
+
+def ste(x, q):
+    """x + (q - x).detach(): forward q, gradient of x (DoReFa / PACT code writes exactly this)."""
+    return x + (q - x).detach()
+
+
+class DoReFaAct(nn.Module):
+    """DoReFa-Net (Zhou et al. 2016) activation: q = round(clip(x, 0, 1) * n) / n, n = 2^k - 1."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.n = float(2 ** k - 1)
+
+    def forward(self, x):
+        x = torch.clamp(x, 0.0, 1.0)
+        note_round_input(x * self.n)
+        q = torch.round(x * self.n) / self.n
+        return ste(x, q)
+
+
+class PACTAct(nn.Module):
+    """PACT (Choi et al. 2018): y = clip(x, 0, alpha) with a learned alpha, q = round(y * n / alpha) * alpha / n."""
+
+    def __init__(self, k, alpha=3.0):
+        super().__init__()
+        self.n = float(2 ** k - 1)
+        self.alpha = nn.Parameter(torch.tensor(alpha))
+
+    def forward(self, x):
+        y = torch.minimum(torch.relu(x), self.alpha)
+        note_round_input(y * self.n / self.alpha)
+        q = torch.round(y * self.n / self.alpha) * self.alpha / self.n
+        return ste(y, q)
+
+
+class LSQAct(nn.Module):
+    """LSQ (Esser et al. 2019): q = clamp(round(x / s), lo, hi) * s with a learned step s (round with STE)."""
+
+    def __init__(self, lo, hi, s=0.5):
+        super().__init__()
+        self.lo, self.hi = lo, hi
+        self.s = nn.Parameter(torch.tensor(s))
+
+    def forward(self, x):
+        t = x / self.s
+        note_round_input(t, self.lo, self.hi)
+        r = (t.round() - t).detach() + t   # round_pass
+        return torch.clamp(r, self.lo, self.hi) * self.s
+
+
+class FakeQuantAct(nn.Module):
+    """torch.ao fake quantization, quint8 range narrowed to 0..15 (4 bits). Trains with FakeQuantize; torch
+    1.13 cannot export that range (recorded in failed_variants), so the export writes the same formula out:
+    (clamp(round(x / s) + zp, 0, 15) - zp) * s."""
+
+    def __init__(self):
+        super().__init__()
+        import torch.ao.quantization as tq
+        self.fq = tq.FakeQuantize(observer=tq.MovingAverageMinMaxObserver, quant_min=0, quant_max=15,
+                                  dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+        self.explicit = False
+
+    def forward(self, x):
+        if not self.explicit:
+            return self.fq(x)
+        s, zp = float(self.fq.scale), float(self.fq.zero_point)
+        note_round_input(x / s, -zp, 15.0 - zp)
+        return (torch.clamp(torch.round(x / s) + zp, 0.0, 15.0) - zp) * s
+
+
+def dorefa_weight(w, k):
+    """DoReFa k-bit weights: k = 1: E(|w|) sign(w); k >= 2: 2 round(((tanh w / 2 max|tanh w|) + 1/2) n) / n - 1."""
+    if k == 1:
+        return ste(w, w.abs().mean() * torch.sign(w))
+    n = float(2 ** k - 1)
+    t = torch.tanh(w)
+    t = t / (2 * t.abs().max()) + 0.5
+    q = 2 * (torch.round(t * n) / n) - 1
+    return ste(2 * t - 1, q)
+
+
+def xnor_weight(w):
+    """mean |W| per output channel times sign(W) (XNOR-Net / BWN alpha), with a clamp straight-through."""
+    alpha = w.abs().mean(dim=(1, 2, 3), keepdim=True)
+    return ste(torch.clamp(w, -1, 1), alpha * torch.sign(w))
+
+
+class QConv(nn.Module):
+    """3x3 conv whose weights are quantized in forward (wq: 'dorefa1', 'dorefa2', 'xnor', 'pre2': precomputed
+    2-bit levels held as a buffer)."""
+
+    def __init__(self, cin, cout, stride, wq):
+        super().__init__()
+        self.stride, self.wq = stride, wq
+        self.weight = nn.Parameter(torch.randn(cout, cin, 3, 3) * 0.1)
+
+    def qweight(self):
+        if self.wq == "dorefa1":
+            return dorefa_weight(self.weight, 1)
+        if self.wq in ("dorefa2", "pre2"):
+            return dorefa_weight(self.weight, 2)
+        return xnor_weight(self.weight)
+
+    def freeze(self):
+        """'pre2': store the quantized weights (what a checkpoint of precomputed weights exports)."""
+        if self.wq == "pre2":
+            self.register_buffer("frozen", self.qweight().detach().clone())
+
+    def forward(self, x):
+        w = self.frozen if hasattr(self, "frozen") else self.qweight()
+        return F.conv2d(x, w, stride=self.stride, padding=1)
+
+
+class LowBitNet(nn.Module):
+    """stem conv (float) -> BN -> act -> qconv -> BN -> act -> qconv(stride 2) -> BN -> ReLU -> GAP -> FC."""
+
+    def __init__(self, make_act, wq):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn0 = nn.BatchNorm2d(16)
+        self.act1 = make_act()
+        self.conv1 = QConv(16, 16, 1, wq)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.act2 = make_act()
+        self.conv2 = QConv(16, 32, 2, wq)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.fc = nn.Linear(32, CLASSES)
+
+    def forward(self, x):
+        x = self.act1(self.bn0(self.stem(x)))
+        x = self.act2(self.bn1(self.conv1(x)))
+        x = torch.relu(self.bn2(self.conv2(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class BWNNet(nn.Module):
+    """BWN (Rastegari et al. 2016) / BinaryConnect: float activations, weights alpha * sign(W) computed in
+    forward (alpha = mean |W| per output channel), for the inner convs and the classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn0 = nn.BatchNorm2d(16)
+        self.w1 = nn.Parameter(torch.randn(16, 16, 3, 3) * 0.1)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.w2 = nn.Parameter(torch.randn(32, 16, 3, 3) * 0.1)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.fc_w = nn.Parameter(torch.randn(CLASSES, 32) * 0.1)
+        self.fc_b = nn.Parameter(torch.zeros(CLASSES))
+
+    def forward(self, x):
+        x = torch.relu(self.bn0(self.stem(x)))
+        x = torch.relu(self.bn1(F.conv2d(x, xnor_weight(self.w1), padding=1)))
+        x = torch.relu(self.bn2(F.conv2d(x, xnor_weight(self.w2), stride=2, padding=1)))
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        alpha = self.fc_w.abs().mean(dim=1, keepdim=True)
+        return F.linear(x, ste(self.fc_w, alpha * torch.sign(self.fc_w)), self.fc_b)
+
+
+LOWBIT_SHAPE = (1, 12, 12)
+LOWBIT_COUNT = 64
+LOWBIT_TASK_SEED = 3000
+LOWBIT_FAMILIES = [
+    dict(name="dorefa_w2a2", build=lambda: LowBitNet(lambda: DoReFaAct(2), "dorefa2"),
+         layer_kinds={"BinaryConv2D W2A2": 2},
+         description="DoReFa-Net W2A2: BN -> clip(0, 1) -> round(x*3)/3 with x + (q - x).detach(); 2-bit weights "
+                     "2 round((tanh w / 2 max|tanh w| + 1/2) 3) / 3 - 1 computed in forward"),
+    dict(name="dorefa_w1a4", build=lambda: LowBitNet(lambda: DoReFaAct(4), "dorefa1"),
+         layer_kinds={"BinaryConv2D W1A4": 2},
+         description="DoReFa-Net W1A4: 4-bit activations round(clip(x, 0, 1) * 15) / 15, weights E|w| sign(w)"),
+    dict(name="pact_w1a2", build=lambda: LowBitNet(lambda: PACTAct(2), "xnor"),
+         layer_kinds={"BinaryConv2D W1A2": 2},
+         description="PACT W1A2: min(relu(x), alpha) with learned alpha, round(y * 3 / alpha) * alpha / 3 (STE), "
+                     "weights mean|W| sign(W) per channel"),
+    dict(name="pact_w2a4", build=lambda: LowBitNet(lambda: PACTAct(4), "pre2"),
+         layer_kinds={"BinaryConv2D W2A4": 2},
+         description="PACT W2A4: 4-bit PACT activations, 2-bit DoReFa weights stored precomputed (a buffer of "
+                     "{-1, -1/3, 1/3, 1} values)"),
+    dict(name="lsq_w1a2", build=lambda: LowBitNet(lambda: LSQAct(-2, 1, 0.5), "xnor"),
+         layer_kinds={"BinaryConv2D W1A2": 2},
+         description="LSQ W1A2, signed: BN -> clamp(round_pass(x / s), -2, 1) * s with learned s (zero level 2)"),
+    dict(name="lsq_w1a4", build=lambda: LowBitNet(lambda: LSQAct(0, 15, 0.2), "xnor"),
+         layer_kinds={"BinaryConv2D W1A4": 2},
+         description="LSQ W1A4, unsigned: clamp(round_pass(x / s), 0, 15) * s with learned s"),
+    # seed 3106 puts one BN-mapped level of conv1's (discrete) output 7e-6 from a tie for nearly every image
+    dict(name="fakequant_w1a4", build=lambda: LowBitNet(FakeQuantAct, "xnor"), fakequant=True, seed=3206,
+         layer_kinds={"BinaryConv2D W1A4": 2},
+         description="torch.ao FakeQuantize quint8 0..15 (trained with the observer); exported as its formula "
+                     "(clamp(round(x / s) + zp, 0, 15) - zp) * s since torch 1.13 cannot export that range"),
+    dict(name="bwn", build=BWNNet, layer_kinds={"Conv2D (binary weights)": 2, "FullyConnected (binary weights)": 1},
+         description="BWN / BinaryConnect: float activations, conv and linear weights alpha * sign(W) per output "
+                     "channel computed in forward: 1-bit weights + alpha in the file, float compute"),
+]
+
+
+def make_lowbit_family(index, fam, x_ref, task):
+    global _TIE_MIN
+    name = fam["name"]
+    seed = fam.get("seed", 3100 + index)
+    torch.manual_seed(seed)
+    model = fam["build"]()
+    train(model, task, seed)
+    for m in model.modules():
+        if isinstance(m, QConv):
+            m.freeze()
+    failed = {}
+    file = name + ".o13.fixed.onnx"
+    if fam.get("fakequant"):
+        import torch.ao.quantization as tq
+        model.apply(tq.disable_observer)  # freeze scale / zero point, as before any export
+        try:  # what users try first: export the FakeQuantize modules as they are
+            export(model, LOWBIT_SHAPE, os.path.join(OUT, file), 13, False)
+        except Exception as e:  # noqa: BLE001
+            failed[file + " (FakeQuantize modules)"] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:160])
+        if os.path.exists(os.path.join(OUT, file)):
+            os.remove(os.path.join(OUT, file))
+        for m in model.modules():
+            if isinstance(m, FakeQuantAct):
+                m.explicit = True
+    _TIE_MIN = []
+    with torch.no_grad():
+        out = model(x_ref)
+    tie = torch.stack(_TIE_MIN).min(dim=0).values if _TIE_MIN else torch.full((x_ref.shape[0],), 0.5)
+    _TIE_MIN = None
+    out.numpy().astype("<f4").tofile(os.path.join(OUT, name + ".output.f32"))
+    export(model, LOWBIT_SHAPE, os.path.join(OUT, file), 13, False)
+    meta = dict(
+        family=name, description=fam["description"], input_shape=list(LOWBIT_SHAPE), classes=CLASSES,
+        count=LOWBIT_COUNT, input_file="lowbit.input.f32", binary_layers=sum(
+            v for k, v in fam["layer_kinds"].items() if k.startswith("Binary")),
+        layer_kinds=fam["layer_kinds"], variants=[file], failed_variants=failed, ops=op_types(os.path.join(OUT, file)),
+        seed=seed, min_tie_distance=[float("%.6g" % v) for v in tie.tolist()])
+    write_json(os.path.join(OUT, name + ".json"), meta)
+    print("%-14s variants 1  failed %s  ops %s" % (name, list(failed), meta["ops"]))
+
+
+def make_lowbit():
+    task = Task(LOWBIT_SHAPE, LOWBIT_TASK_SEED)
+    x, _ = task.sample(LOWBIT_COUNT, torch.Generator().manual_seed(LOWBIT_TASK_SEED + 2))
+    x.numpy().astype("<f4").tofile(os.path.join(OUT, "lowbit.input.f32"))
+    for i, fam in enumerate(LOWBIT_FAMILIES):
+        make_lowbit_family(i, fam, x, task)
+
+
 FAMILIES = [
     dict(name="reactnet", build=ReActNetTiny, shape=(3, 16, 16), binary_layers=4,
          description="ReActNet: RSign (x + expand_as bias) -> polynomial-STE sign -> conv on mean|W|*sign(W) "
@@ -605,9 +869,14 @@ def make_family(index, fam):
     print("%-10s acc %.2f  variants %d  failed %s  ops %s" % (name, accuracy, len(variants), list(failed), meta["ops"]))
 
 
+SIGN_AFTER_RELU_COUNT = 32
+
+
 def make_sign_after_relu():
     name = "sign_after_relu"
-    variants, sign_nodes = [], []
+    variants, sign_nodes, outputs, margins = [], [], [], []
+    x = torch.randn(SIGN_AFTER_RELU_COUNT, 1, 16, 16, generator=torch.Generator().manual_seed(2100))
+    x.numpy().astype("<f4").tofile(os.path.join(OUT, name + ".input.f32"))
     for i, with_maxpool in enumerate((False, True)):
         torch.manual_seed(2000 + i)
         model = ReluSignConv(with_maxpool)
@@ -617,19 +886,35 @@ def make_sign_after_relu():
         model.bn.running_var.uniform_(0.5, 2.0)
         model.eval()
         file = name + (".maxpool" if with_maxpool else "") + ".o13.fixed.onnx"
+        with torch.no_grad():
+            out = model(x)
+            # smallest nonzero |x| a Sign sees (exact zeros are exact in the ternary conversion)
+            pre = torch.relu(model.stem(x))
+            if with_maxpool:
+                pre = F.max_pool2d(pre, 2)
+            nz = torch.where(pre == 0, torch.full_like(pre, float("inf")), pre.abs())
+            margins.append([float("%.6g" % v) for v in nz.flatten(1).min(dim=1).values.tolist()])
+        out_file = name + (".maxpool" if with_maxpool else "") + ".output.f32"
+        out.numpy().astype("<f4").tofile(os.path.join(OUT, out_file))
+        outputs.append(out_file)
         export(model, (1, 16, 16), os.path.join(OUT, file), 13, False)
         variants.append(file)
         graph = onnx.load(os.path.join(OUT, file)).graph
         sign_nodes.append([n.name for n in graph.node if n.op_type == "Sign"])
     write_json(os.path.join(OUT, name + ".json"), dict(
         family=name,
-        description="error case: Relu (and MaxPool of a Relu) -> Sign -> binary conv; the Sign sees exact zeros "
-                    "(sign(0) = 0 in ONNX), refused by default, accepted with --sign-zero=plus-one",
+        description="ternary case: Relu (and MaxPool of a Relu) -> Sign -> binary conv; the Sign sees exact zeros "
+                    "(sign(0) = 0 in ONNX): an exact ternary activation by default, refused with --sign-zero=error, "
+                    "binary with --sign-zero=plus-one",
         input_shape=[1, 16, 16],
         classes=CLASSES,
+        count=SIGN_AFTER_RELU_COUNT,
         binary_layers=1,
+        layer_kinds={"BinaryConv2D W1 ternary": 1},
         variants=variants,
+        outputs=outputs,
         sign_nodes=[s[0] for s in sign_nodes],
+        min_abs_nonzero_sign_input=margins,
         expected_error_contains="sign(0)",
     ))
     print("%-10s variants %s  sign nodes %s" % (name, variants, sign_nodes))
@@ -637,9 +922,12 @@ def make_sign_after_relu():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for i, fam in enumerate(FAMILIES):
-        make_family(i, fam)
+    only = os.environ.get("ONEBIT_PATTERNS_ONLY", "")  # "lowbit": only the low-bit families and sign_after_relu
+    if only != "lowbit":
+        for i, fam in enumerate(FAMILIES):
+            make_family(i, fam)
     make_sign_after_relu()
+    make_lowbit()
 
 
 if __name__ == "__main__":
