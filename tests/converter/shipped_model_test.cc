@@ -1,7 +1,9 @@
-// End to end: the shipped Fashion-MNIST binary ResNet (models/fashion_mnist/bnn_resnet.onnx), converted by
-// the converter and run on all 10,000 test images, predicts what PyTorch predicted
-// (models/fashion_mnist/pytorch_predictions.txt) on >= 99.9% of images, with accuracy within 0.1 points of
-// PyTorch's; the --float-reference conversion as well.
+// End to end: the shipped Fashion-MNIST models — the binary ResNet (models/fashion_mnist/bnn_resnet.onnx,
+// W1A1) and its low-bit siblings (models/fashion_mnist_lowbit/: W1A2 with 2-bit DoReFa activations, and BWN
+// with 1-bit weights on float activations) — converted by the converter and run on all 10,000 test images,
+// predict what PyTorch predicted (the committed pytorch_predictions*.txt) on >= 99.9% of images, with
+// accuracy within 0.1 points of PyTorch's; the --float-reference conversion as well; and every kernel path
+// this CPU has gives the same labels.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -35,6 +37,14 @@ std::vector<int> read_predictions(const std::string& path) {
   return out;
 }
 
+/// Images checked: all 10,000, or the first ONEBIT_TEST_IMAGES (scripts/test's sanitizer run sets 2,000:
+/// three models x 10,000 images under ASan would take most of its time budget).
+size_t test_images() {
+  const char* v = std::getenv("ONEBIT_TEST_IMAGES");
+  const long n = v ? std::atol(v) : 10000;
+  return size_t(std::clamp(n, 100L, 10000L));
+}
+
 double accuracy(const std::vector<int>& predictions, const onebit::eval::IdxArray& labels) {
   size_t correct = 0;
   for (size_t i = 0; i < predictions.size(); ++i) correct += predictions[i] == int(labels.data[i]);
@@ -43,62 +53,92 @@ double accuracy(const std::vector<int>& predictions, const onebit::eval::IdxArra
 
 }  // namespace
 
-TEST_CASE("shipped Fashion-MNIST model agrees with PyTorch on the whole test set") {
-  const std::string dir = source_dir() + "/models/fashion_mnist";
-  const std::vector<int> torch_pred = read_predictions(dir + "/pytorch_predictions.txt");
-  REQUIRE(torch_pred.size() == 10000);
-  onebit::eval::IdxArray images, labels;
-  onebit::Status s = onebit::eval::read_idx_u8(kImages, &images);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  s = onebit::eval::read_idx_u8(kLabels, &labels);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  REQUIRE(images.items() == 10000);
-  const double torch_acc = accuracy(torch_pred, labels);
+struct ShippedModel {
+  const char* name;
+  const char* onnx;         // under models/
+  const char* predictions;  // under models/
+  const char* summary;      // a line the conversion summary must contain (the layer kinds it should become)
+};
+const ShippedModel kShipped[] = {
+    {"W1A1", "fashion_mnist/bnn_resnet.onnx", "fashion_mnist/pytorch_predictions.txt",
+     "binary layers: 6 (BinaryConv2D 6, BinaryFullyConnected 0)"},
+    {"W1A2", "fashion_mnist_lowbit/bnn_w1a2.onnx", "fashion_mnist_lowbit/pytorch_predictions_w1a2.txt",
+     "binary layers: 6 (BinaryConv2D 6 (k-bit: W1A2 6), BinaryFullyConnected 0)"},
+    {"BWN", "fashion_mnist_lowbit/bnn_bwn.onnx", "fashion_mnist_lowbit/pytorch_predictions_bwn.txt",
+     "BWN layers (float compute, 1-bit weights + scale): 6"},
+};
 
-  for (bool float_reference : {false, true}) {
-    INFO("float_reference " << float_reference);
-    onebit::converter::ConvertOptions options;
-    options.float_reference = float_reference;
-    options.input_mean = {0.2860f};
-    options.input_std = {0.3530f};
-    onebit::converter::ConvertResult result;
-    s = onebit::converter::convert_onnx_file(dir + "/bnn_resnet.onnx", options, &result);
+TEST_CASE("shipped Fashion-MNIST models agree with PyTorch on the whole test set") {
+  for (const ShippedModel& shipped : kShipped) {
+    INFO("model " << shipped.name);
+    const std::string dir = source_dir() + "/models/";
+    std::vector<int> torch_pred = read_predictions(dir + shipped.predictions);
+    REQUIRE(torch_pred.size() == 10000);
+    onebit::eval::IdxArray images, labels;
+    onebit::Status s = onebit::eval::read_idx_u8(kImages, &images);
     REQUIRE_MESSAGE(s.ok(), s.message());
-    if (!float_reference) CHECK(result.binary_macs > result.float_macs);
-
-    std::unique_ptr<onebit::Model> model;
-    s = onebit::Model::load_buffer(result.model.data(), result.model.size(), &model);
+    s = onebit::eval::read_idx_u8(kLabels, &labels);
     REQUIRE_MESSAGE(s.ok(), s.message());
-    std::vector<int> pred;
-    s = onebit::eval::classify(*model, onebit::InterpreterOptions{}, images, &pred, nullptr);
-    REQUIRE_MESSAGE(s.ok(), s.message());
+    REQUIRE(images.items() == 10000);
+    const size_t n_images = test_images();
+    images.dims[0] = uint32_t(n_images);
+    images.data.resize(n_images * images.item_size());
+    labels.dims[0] = uint32_t(n_images);
+    labels.data.resize(n_images);
+    torch_pred.resize(n_images);
+    const double torch_acc = accuracy(torch_pred, labels);
 
-    size_t same = 0;
-    for (size_t i = 0; i < pred.size(); ++i) same += pred[i] == torch_pred[i];
-    const double agreement = double(same) / double(pred.size());
-    const double acc = accuracy(pred, labels);
-    MESSAGE(std::string(float_reference ? "float reference" : "binary") << ": agreement with PyTorch " << agreement
-            << ", accuracy " << acc << " (PyTorch " << torch_acc << ")");
-    CHECK(agreement >= 0.999);
-    CHECK(std::fabs(acc - torch_acc) <= 0.001 + 1e-12);
-
-    // Every kernel path this CPU has predicts exactly the same labels (first 2,000 images).
-    if (float_reference) continue;
-    onebit::eval::IdxArray head = images;
-    head.dims[0] = 2000;
-    head.data.resize(2000 * head.item_size());
-    for (onebit::kernels::Isa isa : onebit::kernels::kAllIsas) {
-      if (!onebit::kernels::isa_supported(isa)) {
-        MESSAGE("isa " << std::string(onebit::kernels::isa_name(isa)) << " skipped: not supported here");
-        continue;
-      }
-      onebit::InterpreterOptions options_isa;
-      options_isa.isa = onebit::kernels::isa_name(isa);
-      std::vector<int> pred_isa;
-      s = onebit::eval::classify(*model, options_isa, head, &pred_isa, nullptr);
+    for (bool float_reference : {false, true}) {
+      INFO("float_reference " << float_reference);
+      onebit::converter::ConvertOptions options;
+      options.float_reference = float_reference;
+      options.input_mean = {0.2860f};
+      options.input_std = {0.3530f};
+      onebit::converter::ConvertResult result;
+      s = onebit::converter::convert_onnx_file(dir + shipped.onnx, options, &result);
       REQUIRE_MESSAGE(s.ok(), s.message());
-      INFO("isa " << options_isa.isa);
-      CHECK(std::equal(pred_isa.begin(), pred_isa.end(), pred.begin()));
+      if (!float_reference) {
+        INFO(result.summary);
+        CHECK(result.summary.find(shipped.summary) != std::string::npos);
+        CHECK(result.warnings.empty());
+      }
+      if (!float_reference && result.binary_layers > 0) CHECK(result.binary_macs > result.float_macs);
+
+      std::unique_ptr<onebit::Model> model;
+      s = onebit::Model::load_buffer(result.model.data(), result.model.size(), &model);
+      REQUIRE_MESSAGE(s.ok(), s.message());
+      std::vector<int> pred;
+      s = onebit::eval::classify(*model, onebit::InterpreterOptions{}, images, &pred, nullptr);
+      REQUIRE_MESSAGE(s.ok(), s.message());
+
+      size_t same = 0;
+      for (size_t i = 0; i < pred.size(); ++i) same += pred[i] == torch_pred[i];
+      const double agreement = double(same) / double(pred.size());
+      const double acc = accuracy(pred, labels);
+      MESSAGE((std::string(shipped.name) + (float_reference ? " float reference" : "")) << " (" << n_images
+              << " images): agreement with PyTorch " << agreement
+              << ", accuracy " << acc << " (PyTorch " << torch_acc << ")");
+      CHECK(agreement >= 0.999);
+      CHECK(std::fabs(acc - torch_acc) <= 0.001 + 1e-12);
+
+      // Every kernel path this CPU has predicts exactly the same labels (first 2,000 images).
+      if (float_reference) continue;
+      onebit::eval::IdxArray head = images;
+      head.dims[0] = uint32_t(std::min<size_t>(2000, n_images));
+      head.data.resize(head.dims[0] * head.item_size());
+      for (onebit::kernels::Isa isa : onebit::kernels::kAllIsas) {
+        if (!onebit::kernels::isa_supported(isa)) {
+          MESSAGE("isa " << std::string(onebit::kernels::isa_name(isa)) << " skipped: not supported here");
+          continue;
+        }
+        onebit::InterpreterOptions options_isa;
+        options_isa.isa = onebit::kernels::isa_name(isa);
+        std::vector<int> pred_isa;
+        s = onebit::eval::classify(*model, options_isa, head, &pred_isa, nullptr);
+        REQUIRE_MESSAGE(s.ok(), s.message());
+        INFO("isa " << options_isa.isa);
+        CHECK(std::equal(pred_isa.begin(), pred_isa.end(), pred.begin()));  // pred_isa is the shorter
+      }
     }
   }
 }
