@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "model_access.h"
 #include "onebit/interpreter.h"
 #include "onebit/kernels/isa.h"
 #include "onebit/model.h"
@@ -237,7 +238,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!onebit::Model::load_buffer(data, size, &model).ok()) return 0;
 
   double activation_bytes = 0, work = 0;
-  estimate(model->fb(), &activation_bytes, &work);
+  estimate(onebit::rt::model_flatbuffer(*model), &activation_bytes, &work);
   if (!HasArenaBudget<onebit::InterpreterOptions>::value && activation_bytes > double(kArenaBudget)) return 0;
   if (work > kWorkBudget) return 0;
 
