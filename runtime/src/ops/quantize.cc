@@ -2,8 +2,9 @@
 // kernels::quantize_levels) and Dequantize (packed bits -> ±1 floats, kernels::unpack_bits; k-bit levels ->
 // level_scale * L, kernels::dequantize_levels).
 // QuantizeLevels runs single-threaded: its output is planes-major ([bits][pixels][words]), so a pixel range
-// is not one contiguous block of the output and the kernel has no plane stride to split it by. Quantize's per-channel thresholds (a fused BatchNorm -> Sign) are turned into the
-// kernel's word masks once, at prepare:
+// is not one contiguous block of the output and the kernel has no plane stride to split it by.
+// Quantize's per-channel thresholds (a fused BatchNorm -> Sign) are turned into the kernel's word masks once,
+// at prepare:
 //   threshold input t[C] (0 when absent), options.flip[C] -> flip bits, options.constant[C] in {-1, 0, 1}
 //   -> const_mask / const_bits; padding channels c >= C get const_mask 1, const_bits 0 as pack.h requires.
 #include "onebit/kernels/bit_contract.h"
@@ -15,13 +16,32 @@
 namespace onebit::rt {
 namespace {
 
-class Quantize final : public Op {
+/// What Quantize and QuantizeLevels share: float [pixels][channels] in, packed words out.
+class FloatToBits : public Op {
  public:
-  Status prepare(const OpContext& ctx) override {
-    const fb::QuantizeOptions& o = *ctx.op->options_as_QuantizeOptions();
+  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+    x_ = static_cast<const float*>(in[0]);
+    y_ = static_cast<uint32_t*>(out);
+    return Status::Ok();
+  }
+
+ protected:
+  void prepare_shape(const OpContext& ctx) {
     isa_ = ctx.isa;
     channels_ = size_t(ctx.inputs[0]->shape.back());
     pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
+  }
+  kernels::Isa isa_ = kernels::Isa::kScalar;
+  size_t channels_ = 0, pixels_ = 0;
+  const float* x_ = nullptr;
+  uint32_t* y_ = nullptr;
+};
+
+class Quantize final : public FloatToBits {
+ public:
+  Status prepare(const OpContext& ctx) override {
+    const fb::QuantizeOptions& o = *ctx.op->options_as_QuantizeOptions();
+    prepare_shape(ctx);
     const bool has_flip = o.flip() && o.flip()->size() != 0;
     const bool has_const = o.constant() && o.constant()->size() != 0;
     if (ctx.inputs.size() < 2 && !has_flip && !has_const) return Status::Ok();  // plain sign
@@ -49,25 +69,16 @@ class Quantize final : public Op {
     use_thresholds_ = true;
     return Status::Ok();
   }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const float*>(in[0]);
-    y_ = static_cast<uint32_t*>(out);
-    return Status::Ok();
-  }
   Status run(pthreadpool_t) override {
     kernels::pack_bits(isa_, pixels_, channels_, x_, y_, use_thresholds_ ? &thresholds_ : nullptr);
     return Status::Ok();
   }
 
  private:
-  kernels::Isa isa_ = kernels::Isa::kScalar;
-  size_t channels_ = 0, pixels_ = 0;
   std::vector<float> threshold_;
   std::vector<uint32_t> flip_, const_mask_, const_bits_;
   kernels::QuantizeThresholds thresholds_;
   bool use_thresholds_ = false;
-  const float* x_ = nullptr;
-  uint32_t* y_ = nullptr;
 };
 
 class Dequantize final : public Op {
@@ -100,21 +111,14 @@ class Dequantize final : public Op {
   float* y_ = nullptr;
 };
 
-class QuantizeLevels final : public Op {
+class QuantizeLevels final : public FloatToBits {
  public:
   Status prepare(const OpContext& ctx) override {
-    isa_ = ctx.isa;
-    channels_ = size_t(ctx.inputs[0]->shape.back());
-    pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
+    prepare_shape(ctx);
     q_.kind = ctx.output->levels.kind;
     q_.bits = ctx.output->levels.bits;
     q_.scale = ctx.constant<float>(1);
     q_.shift = ctx.constant<float>(2);
-    return Status::Ok();
-  }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const float*>(in[0]);
-    y_ = static_cast<uint32_t*>(out);
     return Status::Ok();
   }
   Status run(pthreadpool_t) override {
@@ -123,11 +127,7 @@ class QuantizeLevels final : public Op {
   }
 
  private:
-  kernels::Isa isa_ = kernels::Isa::kScalar;
-  size_t channels_ = 0, pixels_ = 0;
   kernels::LevelQuantizer q_;
-  const float* x_ = nullptr;
-  uint32_t* y_ = nullptr;
 };
 
 }  // namespace
