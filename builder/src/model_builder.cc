@@ -207,19 +207,18 @@ int ModelBuilder::add_input(const std::string& name, const std::vector<int>& sha
 void ModelBuilder::mark_output(int tensor) { impl_->outputs.push_back(tensor); }
 const std::vector<int>& ModelBuilder::shape(int tensor) const { return impl_->shape_of(tensor); }
 
-int ModelBuilder::conv2d(const std::string& name, int x, int out_c, const std::vector<float>& w,
-                         const std::vector<float>& bias, const Conv2DParams& p) {
-  Impl& b = *impl_;
+namespace {
+
+/// Conv2D with float or 1-bit weights: the checks, options and output shape both share. `weights(i_n, &in)`
+/// checks the weight-related sizes (i_n = input channels per group) and appends the constant inputs.
+/// (B is ModelBuilder::Impl, a private type: deduced, not named.)
+template <typename B>
+int add_conv2d(B& b, const std::string& name, int x, int out_c, const Conv2DParams& p,
+               const std::function<void(int, std::vector<int>*)>& weights) {
   const auto type = T::Conv2DOptions;
   std::vector<int> in = {x};
   if (b.need(name, type, x, 4) && p.groups > 0 && out_c > 0 && b.shape_of(x)[3] % p.groups == 0) {
-    const int i_n = b.shape_of(x)[3] / p.groups;
-    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
-        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
-      in.push_back(b.floats(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
-                            oihw_to_ohwi(w, out_c, i_n, p.kernel_h, p.kernel_w)));
-      if (!bias.empty()) in.push_back(b.floats(name + "/bias", {out_c}, bias));
-    }
+    weights(b.shape_of(x)[3] / p.groups, &in);
   } else if (b.valid(x)) {
     b.fail(name, type, "groups " + std::to_string(p.groups) + " must divide the input channels and out_c > 0");
   }
@@ -230,23 +229,48 @@ int ModelBuilder::conv2d(const std::string& name, int x, int out_c, const std::v
   }, in, b.window_shape(name, type, x, out_c, p));
 }
 
-int ModelBuilder::fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& w,
-                                  const std::vector<float>& bias, float lo, float hi) {
-  Impl& b = *impl_;
+/// FullyConnected with float or 1-bit weights; `weights(k, &in)` as for add_conv2d (k = input features).
+template <typename B>
+int add_fully_connected(B& b, const std::string& name, int x, int out_c, float lo, float hi,
+                        const std::function<void(int, std::vector<int>*)>& weights) {
   const auto type = T::FullyConnectedOptions;
   std::vector<int> in = {x};
   int n = 1;
   if (b.need(name, type, x, 2)) {
     n = b.shape_of(x)[0];
-    const int k = b.shape_of(x)[1];
-    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * k) &&
-        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
-      in.push_back(b.floats(name + "/weights", {out_c, k}, w));
-      if (!bias.empty()) in.push_back(b.floats(name + "/bias", {out_c}, bias));
-    }
+    weights(b.shape_of(x)[1], &in);
   }
   return b.add(name, type, [lo, hi](Fbb& f) { return fb::CreateFullyConnectedOptions(f, lo, hi).Union(); }, in,
                {n, out_c});
+}
+
+}  // namespace
+
+int ModelBuilder::conv2d(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                         const std::vector<float>& bias, const Conv2DParams& p) {
+  Impl& b = *impl_;
+  return add_conv2d(b, name, x, out_c, p, [&](int i_n, std::vector<int>* in) {
+    const auto type = T::Conv2DOptions;
+    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      in->push_back(b.floats(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
+                             oihw_to_ohwi(w, out_c, i_n, p.kernel_h, p.kernel_w)));
+      if (!bias.empty()) in->push_back(b.floats(name + "/bias", {out_c}, bias));
+    }
+  });
+}
+
+int ModelBuilder::fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                                  const std::vector<float>& bias, float lo, float hi) {
+  Impl& b = *impl_;
+  return add_fully_connected(b, name, x, out_c, lo, hi, [&](int k, std::vector<int>* in) {
+    const auto type = T::FullyConnectedOptions;
+    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * k) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      in->push_back(b.floats(name + "/weights", {out_c, k}, w));
+      if (!bias.empty()) in->push_back(b.floats(name + "/bias", {out_c}, bias));
+    }
+  });
 }
 
 int ModelBuilder::Impl::pool(Impl& b, const std::string& name, fb::OperatorOptions type, int x, const Pool2DParams& p) {
@@ -491,27 +515,18 @@ int ModelBuilder::conv2d_binary_weights(const std::string& name, int x, int out_
                                         const std::vector<float>& weight_scale, const std::vector<float>& bias,
                                         const Conv2DParams& p) {
   Impl& b = *impl_;
-  const auto type = T::Conv2DOptions;
-  std::vector<int> in = {x};
-  if (b.need(name, type, x, 4) && p.groups > 0 && out_c > 0 && b.shape_of(x)[3] % p.groups == 0) {
-    const int i_n = b.shape_of(x)[3] / p.groups;
+  return add_conv2d(b, name, x, out_c, p, [&](int i_n, std::vector<int>* in) {
+    const auto type = T::Conv2DOptions;
     if (b.sized(name, type, "weights", signs.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
         b.sized(name, type, "weight_scale", weight_scale.size(), size_t(out_c)) &&
         (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
       const std::vector<float> ohwi = oihw_to_ohwi(signs, out_c, i_n, p.kernel_h, p.kernel_w);
-      in.push_back(b.words(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
-                           pack_rows(ohwi, size_t(out_c) * p.kernel_h * p.kernel_w, size_t(i_n))));
-      in.push_back(b.floats(name + "/bias", {out_c}, bias.empty() ? std::vector<float>(size_t(out_c), 0.0f) : bias));
-      in.push_back(b.floats(name + "/weight_scale", {out_c}, weight_scale));
+      in->push_back(b.words(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
+                            pack_rows(ohwi, size_t(out_c) * p.kernel_h * p.kernel_w, size_t(i_n))));
+      in->push_back(b.floats(name + "/bias", {out_c}, bias.empty() ? std::vector<float>(size_t(out_c), 0.0f) : bias));
+      in->push_back(b.floats(name + "/weight_scale", {out_c}, weight_scale));
     }
-  } else if (b.valid(x)) {
-    b.fail(name, type, "groups " + std::to_string(p.groups) + " must divide the input channels and out_c > 0");
-  }
-  return b.add(name, type, [p](Fbb& f) {
-    return fb::CreateConv2DOptions(f, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w,
-                                   p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.groups, p.clamp_min,
-                                   p.clamp_max).Union();
-  }, in, b.window_shape(name, type, x, out_c, p));
+  });
 }
 
 int ModelBuilder::fully_connected_binary_weights(const std::string& name, int x, int out_c,
@@ -519,22 +534,16 @@ int ModelBuilder::fully_connected_binary_weights(const std::string& name, int x,
                                                  const std::vector<float>& weight_scale,
                                                  const std::vector<float>& bias, float lo, float hi) {
   Impl& b = *impl_;
-  const auto type = T::FullyConnectedOptions;
-  std::vector<int> in = {x};
-  int n = 1;
-  if (b.need(name, type, x, 2)) {
-    n = b.shape_of(x)[0];
-    const int k = b.shape_of(x)[1];
+  return add_fully_connected(b, name, x, out_c, lo, hi, [&](int k, std::vector<int>* in) {
+    const auto type = T::FullyConnectedOptions;
     if (b.sized(name, type, "weights", signs.size(), size_t(out_c) * k) &&
         b.sized(name, type, "weight_scale", weight_scale.size(), size_t(out_c)) &&
         (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
-      in.push_back(b.words(name + "/weights", {out_c, k}, pack_rows(signs, size_t(out_c), size_t(k))));
-      in.push_back(b.floats(name + "/bias", {out_c}, bias.empty() ? std::vector<float>(size_t(out_c), 0.0f) : bias));
-      in.push_back(b.floats(name + "/weight_scale", {out_c}, weight_scale));
+      in->push_back(b.words(name + "/weights", {out_c, k}, pack_rows(signs, size_t(out_c), size_t(k))));
+      in->push_back(b.floats(name + "/bias", {out_c}, bias.empty() ? std::vector<float>(size_t(out_c), 0.0f) : bias));
+      in->push_back(b.floats(name + "/weight_scale", {out_c}, weight_scale));
     }
-  }
-  return b.add(name, type, [lo, hi](Fbb& f) { return fb::CreateFullyConnectedOptions(f, lo, hi).Union(); }, in,
-               {n, out_c});
+  });
 }
 
 void ModelBuilder::set_metadata(const ModelMetadata& metadata) { impl_->metadata = metadata; }
