@@ -19,6 +19,8 @@ size_t element_count(const std::vector<int>& shape) {
 
 size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape, int bits) {
   if (shape.empty()) return 0;
+  if (dtype == fb::DType::Float16) return element_count(shape) * 2;
+  if (dtype == fb::DType::Int8) return element_count(shape);
   if (dtype != fb::DType::BitPacked) return element_count(shape) * 4;
   const size_t last = size_t(shape.back());
   return size_t(bits) * (element_count(shape) / last * packed_words(last) * sizeof(PackedWord));
@@ -73,6 +75,8 @@ const char* dtype_name(fb::DType dtype) {
     case fb::DType::Float32: return "Float32";
     case fb::DType::BitPacked: return "BitPacked";
     case fb::DType::Int32: return "Int32";
+    case fb::DType::Float16: return "Float16";
+    case fb::DType::Int8: return "Int8";
   }
   return "unknown";
 }

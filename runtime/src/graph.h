@@ -29,7 +29,8 @@ inline constexpr int kMaxWindow = 4096;  // kernel size, stride, dilation, paddi
 /// Logical shape of a (validated) tensor.
 std::vector<int> tensor_shape(const fb::Tensor& tensor);
 size_t element_count(const std::vector<int>& shape);
-/// Bytes a tensor of this shape and dtype occupies: 4 per element for Float32 / Int32; for BitPacked,
+/// Bytes a tensor of this shape and dtype occupies: 4 per element for Float32 / Int32, 2 for Float16, 1 for
+/// Int8 (those two: constants only); for BitPacked,
 /// `bits` planes (bit_contract.h "k-bit tensors") of packed_words(last dim) uint32 words per row of the last
 /// dimension. bits <= 4 (validated), so the result stays within 4 * 4 * kMaxElements.
 size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape, int bits = 1);

@@ -126,7 +126,8 @@ Status Interpreter::Impl::build(uint64_t budget) {
   // each of them alone within the budget, before any operator is prepared.
   std::vector<bool> used(n_tensors, false);
   for (int t : *m.inputs()) used[size_t(t)] = true;
-  for (size_t i = 0; i < n_ops; ++i) used[size_t(m.operators()->Get(flatbuffers::uoffset_t(i))->outputs()->Get(0))] = true;
+  for (size_t i = 0; i < n_ops; ++i)
+    for (int t : *m.operators()->Get(flatbuffers::uoffset_t(i))->outputs()) used[size_t(t)] = true;
   for (size_t t = 0; t < n_tensors; ++t) {
     if (used[t] && tensors[t].bytes > budget)
       return Status::Error(tensor_label(m, t) + " of shape " + rt::shape_string(tensors[t].shape) + " needs " +
@@ -147,12 +148,14 @@ Status Interpreter::Impl::build(uint64_t budget) {
     ctx.op = op;
     ctx.label = rt::describe_op(m, i);
     for (int t : *op->inputs()) {
-      ctx.inputs.push_back(&tensors[size_t(t)]);
-      if (tensors[size_t(t)].constant == nullptr) buffers[size_t(t)].last = int(i);
+      ctx.inputs.push_back(t >= 0 ? &tensors[size_t(t)] : nullptr);
+      if (t >= 0 && tensors[size_t(t)].constant == nullptr) buffers[size_t(t)].last = int(i);
     }
-    const int out = op->outputs()->Get(0);
-    ctx.output = &tensors[size_t(out)];
-    buffers[size_t(out)] = {tensors[size_t(out)].bytes, int(i), int(i)};
+    for (int out : *op->outputs()) {
+      ctx.outputs.push_back(&tensors[size_t(out)]);
+      buffers[size_t(out)] = {tensors[size_t(out)].bytes, int(i), int(i)};
+    }
+    ctx.output = ctx.outputs[0];
     ctx.isa = isa;
     ctx.pool = pool;
     ctx.threads = threads;
@@ -173,6 +176,25 @@ Status Interpreter::Impl::build(uint64_t budget) {
   for (int t : *m.outputs()) buffers[size_t(t)].last = int(n_ops);
   for (size_t t = 0; t < n_tensors; ++t) {
     if (!used[t] || tensors[t].constant != nullptr) buffers[t] = {0, 0, 0};
+  }
+  // A Reshape's output aliases its input (same bytes, another shape): the pair becomes one buffer live over
+  // both lifetimes, and the Reshape does nothing. Not when either end is a graph input or output, so a
+  // caller's input and output never share memory.
+  std::vector<int> alias_of(n_tensors, -1);
+  std::vector<bool> graph_io(n_tensors, false);
+  for (int t : *m.inputs()) graph_io[size_t(t)] = true;
+  for (int t : *m.outputs()) graph_io[size_t(t)] = true;
+  for (size_t i = 0; i < n_ops; ++i) {
+    const rt::OpContext& ctx = contexts[i];
+    if (ctx.op->options_type() != fb::OperatorOptions::ReshapeOptions) continue;
+    const rt::TensorDesc* x = ctx.inputs[0];
+    const rt::TensorDesc* y = ctx.output;
+    if (x->constant != nullptr || x->bytes != y->bytes || graph_io[size_t(x->index)] || graph_io[size_t(y->index)])
+      continue;
+    const int root = alias_of[size_t(x->index)] >= 0 ? alias_of[size_t(x->index)] : x->index;
+    alias_of[size_t(y->index)] = root;
+    buffers[size_t(root)].last = std::max(buffers[size_t(root)].last, buffers[size_t(y->index)].last);
+    buffers[size_t(y->index)] = {0, 0, 0};
   }
   uint64_t unpacked = 0, sum = 0;
   for (int t : *m.outputs()) {
@@ -214,12 +236,16 @@ Status Interpreter::Impl::build(uint64_t budget) {
   for (size_t t = 0; t < n_tensors; ++t) {
     if (used[t] && tensors[t].constant == nullptr) offset[t] = plan.offsets[t];
   }
+  for (size_t t = 0; t < n_tensors; ++t) {
+    if (alias_of[t] >= 0) offset[t] = offset[size_t(alias_of[t])];
+  }
 
   // Bind tensor addresses (XNNPACK setup).
   for (size_t i = 0; i < n_ops; ++i) {
     std::vector<const void*> in;
     for (const rt::TensorDesc* t : contexts[i].inputs)
-      in.push_back(t->constant != nullptr ? static_cast<const void*>(t->constant) : address(t->index));
+      in.push_back(t == nullptr ? nullptr : t->constant != nullptr ? static_cast<const void*>(t->constant) : address(t->index));
+    for (const rt::TensorDesc* t : contexts[i].outputs) contexts[i].output_addresses.push_back(address(t->index));
     void* scratch = buffers[n_tensors + i].bytes ? arena.get() + plan.offsets[n_tensors + i] : nullptr;
     ONEBIT_RETURN_IF_ERROR(ops[i]->bind(contexts[i], in, address(contexts[i].output->index), scratch));
   }

@@ -248,6 +248,7 @@ void Model::Impl::describe() {
         op->options_type() == fb::OperatorOptions::Conv2DOptions ||
         op->options_type() == fb::OperatorOptions::FullyConnectedOptions;
     for (int t : *op->inputs()) {
+      if (t < 0) continue;  // an absent optional input
       const fb::Tensor* in = root->tensors()->Get(flatbuffers::uoffset_t(t));
       const std::vector<int> shape = rt::tensor_shape(*in);
       const bool bitpacked = in->dtype() == fb::DType::BitPacked;

@@ -10,6 +10,7 @@
 
 #include "onebit/model.h"
 #include "validate.h"
+#include "ops/op_table.h"
 
 namespace onebit {
 namespace {
@@ -76,8 +77,10 @@ Status check_tensor(const fb::Model& m, size_t i, const LoadOptions& options, Te
   facts->shape = rt::tensor_shape(*t);
   const int dtype = int(t->dtype());
   if (dtype < int(fb::DType::MIN) || dtype > int(fb::DType::MAX))
-    return Status::Error(label + ": dtype " + std::to_string(dtype) + " is not Float32, BitPacked or Int32");
+    return Status::Error(label + ": dtype " + std::to_string(dtype) +
+                         " is not Float32, BitPacked, Int32, Float16 or Int8");
   facts->dtype = t->dtype();
+  const bool constant_only = facts->dtype == fb::DType::Float16 || facts->dtype == fb::DType::Int8;
   ONEBIT_RETURN_IF_ERROR(check_levels(*t, label, &facts->levels));
   const uint64_t bytes = rt::tensor_bytes(facts->dtype, facts->shape, facts->levels.bits);
   if (bytes > options.max_tensor_bytes)
@@ -85,6 +88,9 @@ Status check_tensor(const fb::Model& m, size_t i, const LoadOptions& options, Te
                          " needs " + std::to_string(bytes) + " bytes, more than the limit of " +
                          std::to_string(options.max_tensor_bytes) + " (LoadOptions::max_tensor_bytes)");
   const int buffer = t->buffer();
+  if (buffer == -1 && constant_only)
+    return Status::Error(label + ": dtype " + rt::dtype_name(facts->dtype) +
+                         " is for constants (weights) only, but the tensor has no buffer");
   if (buffer == -1) return Status::Ok();
   const size_t buffers = m.buffers() ? m.buffers()->size() : 0;
   if (buffer < 0 || size_t(buffer) >= buffers)
@@ -148,9 +154,11 @@ Status check_operator_graph(const fb::Model& m, const std::vector<TensorFacts>& 
     return Status::Error(label + ": options type " + std::to_string(int(op->options_type())) +
                          " is not a known operator");
   if (op->options() == nullptr) return Status::Error(label + ": options table is missing");
+  const rt::OpKind* kind = rt::find_op_kind(op->options_type());
   const size_t n_in = op->inputs() ? op->inputs()->size() : 0;
   for (size_t k = 0; k < n_in; ++k) {
     const int t = op->inputs()->Get(flatbuffers::uoffset_t(k));
+    if (t == -1 && k < 32 && (kind->optional_inputs >> k & 1u) != 0) continue;  // absent optional input
     if (t < 0 || size_t(t) >= facts.size())
       return Status::Error(label + ": input " + std::to_string(k) + ": tensor index " + std::to_string(t) +
                            " out of range (model has " + std::to_string(facts.size()) + " tensors)");
@@ -159,21 +167,28 @@ Status check_operator_graph(const fb::Model& m, const std::vector<TensorFacts>& 
                            ") is used before any operator produces it (operators must be in execution order)");
   }
   const size_t n_out = op->outputs() ? op->outputs()->size() : 0;
-  if (n_out != 1) return Status::Error(label + ": has " + std::to_string(n_out) + " outputs, expected 1");
-  const int t = op->outputs()->Get(0);
-  if (t < 0 || size_t(t) >= facts.size())
-    return Status::Error(label + ": output 0: tensor index " + std::to_string(t) + " out of range (model has " +
-                         std::to_string(facts.size()) + " tensors)");
-  if (facts[size_t(t)].constant)
-    return Status::Error(label + ": output 0 (" + tensor_label(m, size_t(t)) + ") is a constant tensor");
-  const int prev = (*producer)[size_t(t)];
-  if (prev == -2)
-    return Status::Error(label + ": output 0 (" + tensor_label(m, size_t(t)) + ") is a graph input");
-  if (prev >= 0)
-    return Status::Error(label + ": output 0 (" + tensor_label(m, size_t(t)) + ") is already produced by " +
-                         rt::describe_op(m, size_t(prev)));
+  if (n_out < 1 || n_out > size_t(kind->max_outputs))
+    return Status::Error(label + ": has " + std::to_string(n_out) + " outputs, expected " +
+                         (kind->max_outputs == 1 ? std::string("1") : "1.." + std::to_string(kind->max_outputs)));
+  for (size_t j = 0; j < n_out; ++j) {
+    const int t = op->outputs()->Get(flatbuffers::uoffset_t(j));
+    const std::string out = ": output " + std::to_string(j);
+    if (t < 0 || size_t(t) >= facts.size())
+      return Status::Error(label + out + ": tensor index " + std::to_string(t) + " out of range (model has " +
+                           std::to_string(facts.size()) + " tensors)");
+    if (facts[size_t(t)].constant)
+      return Status::Error(label + out + " (" + tensor_label(m, size_t(t)) + ") is a constant tensor");
+    const int prev = (*producer)[size_t(t)];
+    if (prev == -2) return Status::Error(label + out + " (" + tensor_label(m, size_t(t)) + ") is a graph input");
+    if (prev >= 0)
+      return Status::Error(label + out + " (" + tensor_label(m, size_t(t)) + ") is already produced by " +
+                           rt::describe_op(m, size_t(prev)));
+    for (size_t k = 0; k < j; ++k)
+      if (op->outputs()->Get(flatbuffers::uoffset_t(k)) == t)
+        return Status::Error(label + out + " (" + tensor_label(m, size_t(t)) + ") is also output " + std::to_string(k));
+  }
   ONEBIT_RETURN_IF_ERROR(rt::validate_operator(m, facts, i));
-  (*producer)[size_t(t)] = int(i);
+  for (size_t j = 0; j < n_out; ++j) (*producer)[size_t(op->outputs()->Get(flatbuffers::uoffset_t(j)))] = int(i);
   return Status::Ok();
 }
 

@@ -36,21 +36,25 @@ class ValidateContext {
   ValidateContext(const fb::Model& m, const std::vector<TensorFacts>& t, size_t index)
       : m_(m), t_(t), op_(*m.operators()->Get(flatbuffers::uoffset_t(index))), label_(describe_op(m, index)) {
     if (op_.inputs()) in_.assign(op_.inputs()->begin(), op_.inputs()->end());
-    out_ = op_.outputs()->Get(0);
+    outs_.assign(op_.outputs()->begin(), op_.outputs()->end());
   }
 
   const fb::Operator& op() const { return op_; }
   size_t inputs() const { return in_.size(); }
+  /// Input k exists and is not -1 (absent; only where the operator table allows it).
+  bool present(size_t k) const { return k < in_.size() && in_[k] >= 0; }
   const TensorFacts& in(size_t k) const { return t_[size_t(in_[k])]; }
-  const TensorFacts& out() const { return t_[size_t(out_)]; }
+  size_t outputs() const { return outs_.size(); }
+  const TensorFacts& out(size_t j = 0) const { return t_[size_t(outs_[j])]; }
 
   Status fail(const std::string& what) const { return Status::Error(label_ + ": " + what); }
 
   std::string in_label(size_t k) const {
     return "input " + std::to_string(k) + " (tensor " + std::to_string(in_[k]) + " '" + tensor_name(m_, size_t(in_[k])) + "')";
   }
-  std::string out_label() const {
-    return "output (tensor " + std::to_string(out_) + " '" + tensor_name(m_, size_t(out_)) + "')";
+  std::string out_label(size_t j = 0) const {
+    return (outs_.size() > 1 ? "output " + std::to_string(j) : std::string("output")) + " (tensor " +
+           std::to_string(outs_[j]) + " '" + tensor_name(m_, size_t(outs_[j])) + "')";
   }
 
   Status count(size_t lo, size_t hi) const {
@@ -75,12 +79,16 @@ class ValidateContext {
     return fail(in_label(k) + " has shape " + shape_string(in(k).shape) + ", expected " + shape_string(s) + " (" +
                 what + ")");
   }
-  Status output(fb::DType d, const Shape& s) const {
-    if (out().dtype != d)
-      return fail(out_label() + " has dtype " + dtype_name(out().dtype) + ", expected " + dtype_name(d));
-    if (out().shape != s)
-      return fail(out_label() + " has shape " + shape_string(out().shape) + ", expected " + shape_string(s));
+  Status output(fb::DType d, const Shape& s, size_t j = 0) const {
+    if (out(j).dtype != d)
+      return fail(out_label(j) + " has dtype " + dtype_name(out(j).dtype) + ", expected " + dtype_name(d));
+    if (out(j).shape != s)
+      return fail(out_label(j) + " has shape " + shape_string(out(j).shape) + ", expected " + shape_string(s));
     return Status::Ok();
+  }
+  Status output_count(size_t n) const {
+    if (outs_.size() == n) return Status::Ok();
+    return fail("has " + std::to_string(outs_.size()) + " outputs, expected " + std::to_string(n));
   }
   /// Input k is a BitPacked tensor of Binary levels (1 bit); `why` ends the message.
   Status binary_levels(size_t k, const char* why) const {
@@ -104,7 +112,7 @@ class ValidateContext {
   const fb::Operator& op_;
   std::string label_;
   std::vector<int> in_;
-  int out_ = -1;
+  std::vector<int> outs_;
 };
 
 // Checks shared by several operators (validate_ops.cc).

@@ -33,8 +33,11 @@ struct TensorDesc {
 struct OpContext {
   const fb::Operator* op = nullptr;
   std::string label;  // "operator 3 'name' (Type)"
-  std::vector<const TensorDesc*> inputs;
-  const TensorDesc* output = nullptr;
+  std::vector<const TensorDesc*> inputs;  // null where an optional input is absent (index -1)
+  const TensorDesc* output = nullptr;     // outputs[0]
+  std::vector<const TensorDesc*> outputs;
+  /// Set before bind(): the arena address of every output ([0] is also bind()'s `output`).
+  std::vector<void*> output_addresses;
   kernels::Isa isa = kernels::Isa::kScalar;
   pthreadpool_t pool = nullptr;
   int threads = 1;
@@ -49,7 +52,7 @@ class Op {
   virtual ~Op() = default;
   virtual Status prepare(const OpContext& ctx) = 0;
   virtual size_t scratch_bytes() const { return 0; }
-  /// inputs: one address per operator input (constants: model data; activations: arena).
+  /// inputs: one address per operator input (constants: model data; activations: arena; null if absent).
   virtual Status bind(const OpContext& ctx, const std::vector<const void*>& inputs, void* output,
                       void* scratch) = 0;
   virtual Status run(pthreadpool_t pool) = 0;

@@ -29,7 +29,7 @@ constexpr OpKind kOpKinds[] = {
     {T::PadOptions, "Pad", validate_pad, make_pad},
     {T::QuantizeOptions, "Quantize", validate_quantize, make_quantize},
     {T::DequantizeOptions, "Dequantize", validate_dequantize, make_dequantize},
-    {T::BinaryConv2DOptions, "BinaryConv2D", validate_binary_conv2d, make_binary_conv2d},
+    {T::BinaryConv2DOptions, "BinaryConv2D", validate_binary_conv2d, make_binary_conv2d, 2, 1u << 4 | 1u << 5},
     {T::BinaryFullyConnectedOptions, "BinaryFullyConnected", validate_binary_fully_connected,
      make_binary_fully_connected},
     {T::BinaryMaxPool2DOptions, "BinaryMaxPool2D", validate_binary_max_pool2d, make_binary_max_pool2d},

@@ -1,12 +1,16 @@
 // The operator table: everything the runtime knows about an operator type, in one row per
 // fb::OperatorOptions value (op_table.cc, in schema order):
 //
-//   { type, name, validate, make }
+//   { type, name, validate, make [, max_outputs, optional_inputs] }
 //     type      the schema's union tag, e.g. OperatorOptions::BinaryConv2DOptions;
 //     name      what diagnostics and profiles print ("BinaryConv2D"): the tag without "Options";
 //     validate  the operator's semantic check (input count, dtypes, constant weights, shapes, option values,
 //               output shape), called by validate_operator() through a ValidateContext (validate.h);
 //     make      a new, unprepared implementation (ops/op.h), called by make_op() for the interpreter.
+//     max_outputs      outputs the operator may have (default 1; BinaryConv2D's FloatAndBitPacked has 2);
+//                      the validate function checks the exact count for the options;
+//     optional_inputs  bit k set: input k may be the index -1, "absent" (default none). The graph checks
+//                      reject -1 anywhere else, so validate functions only see -1 where they allow it.
 //
 // validate and make are defined next to each other in the operator's ops/*.cc file and declared below.
 // Adding an operator: the schema's union member, its ops/*.cc file (class, validate_<op>, make_<op>), the
@@ -29,6 +33,8 @@ struct OpKind {
   const char* name;
   Status (*validate)(const ValidateContext& c);
   std::unique_ptr<Op> (*make)();
+  int max_outputs = 1;
+  unsigned optional_inputs = 0;
 };
 
 /// The row of `type`, or null for NONE and values outside the schema (untrusted files may hold any byte).

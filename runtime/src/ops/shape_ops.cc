@@ -1,10 +1,13 @@
 // Data-movement operators as plain loops: Reshape (a copy: same bytes, new shape), Concat along any axis,
-// and Pad (constant value, begin/end per dimension like ONNX).
+// and Pad (constant value, begin/end per dimension like ONNX). Concat and Pad split their output over the
+// pool (spans of output elements, rows of the padded image); copies are exact, so any split gives the same
+// bytes.
 #include <algorithm>
 #include <cstring>
 
 #include "ops/op.h"
 #include "ops/op_table.h"
+#include "ops/parallel.h"
 #include "validate.h"
 
 namespace onebit::rt {
@@ -22,7 +25,7 @@ class Reshape final : public Op {
     return Status::Ok();
   }
   Status run(pthreadpool_t) override {
-    std::memcpy(y_, x_, bytes_);
+    if (y_ != x_) std::memcpy(y_, x_, bytes_);  // the interpreter usually aliases y to x (then nothing to do)
     return Status::Ok();
   }
 
@@ -32,7 +35,8 @@ class Reshape final : public Op {
   void* y_ = nullptr;
 };
 
-/// Each input is `outer` blocks of inner_k = dim_k(axis) * inner floats; the output interleaves them.
+/// Each input is `outer` blocks of inner_k = dim_k(axis) * inner floats; the output interleaves them: output
+/// row o (of row_ = sum of the blocks floats) is block o of input 0, then block o of input 1, ...
 class Concat final : public Op {
  public:
   Status prepare(const OpContext& ctx) override {
@@ -43,33 +47,52 @@ class Concat final : public Op {
     for (int d = 0; d < axis; ++d) outer_ *= size_t(y[size_t(d)]);
     size_t inner = 1;
     for (size_t d = size_t(axis) + 1; d < y.size(); ++d) inner *= size_t(y[d]);
-    for (const TensorDesc* t : ctx.inputs) block_.push_back(size_t(t->shape[size_t(axis)]) * inner);
+    row_ = 0;
+    for (const TensorDesc* t : ctx.inputs) {
+      start_.push_back(row_);
+      block_.push_back(size_t(t->shape[size_t(axis)]) * inner);
+      row_ += block_.back();
+    }
     return Status::Ok();
   }
   Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+    x_.clear();
     for (const void* p : in) x_.push_back(static_cast<const float*>(p));
     y_ = static_cast<float*>(out);
     return Status::Ok();
   }
-  Status run(pthreadpool_t) override {
-    float* y = y_;
-    for (size_t o = 0; o < outer_; ++o) {
-      for (size_t k = 0; k < x_.size(); ++k) {
-        std::memcpy(y, x_[k] + o * block_[k], block_[k] * sizeof(float));
-        y += block_[k];
-      }
-    }
+  Status run(pthreadpool_t pool) override {
+    parallel_for(pool, outer_ * row_, 2 * sizeof(float), [this](size_t begin, size_t end) { span(begin, end); });
     return Status::Ok();
   }
 
  private:
-  size_t outer_ = 1;
-  std::vector<size_t> block_;
+  /// Output floats [begin, end): piece by piece, each a part of one input block.
+  void span(size_t begin, size_t end) const {
+    size_t o = begin / row_, j = begin % row_, k = 0;
+    while (j >= start_[k] + block_[k]) ++k;
+    for (size_t i = begin; i < end;) {
+      const size_t off = j - start_[k];
+      const size_t n = std::min(block_[k] - off, end - i);
+      std::memcpy(y_ + i, x_[k] + o * block_[k] + off, n * sizeof(float));
+      i += n;
+      j += n;
+      if (j == start_[k] + block_[k] && ++k == block_.size()) {
+        k = 0;
+        j = 0;
+        ++o;
+      }
+    }
+  }
+
+  size_t outer_ = 1, row_ = 0;
+  std::vector<size_t> block_, start_;
   std::vector<const float*> x_;
   float* y_ = nullptr;
 };
 
-/// Works on the shape right-aligned to 4 dimensions (missing leading dims are 1 with no padding).
+/// Works on the shape right-aligned to 4 dimensions (missing leading dims are 1 with no padding). Each output
+/// row (the last dimension) is written once: all `value`, or value / input row / value.
 class Pad final : public Op {
  public:
   Status prepare(const OpContext& ctx) override {
@@ -89,21 +112,29 @@ class Pad final : public Op {
     y_ = static_cast<float*>(out);
     return Status::Ok();
   }
-  Status run(pthreadpool_t) override {
-    std::fill(y_, y_ + out_[0] * out_[1] * out_[2] * out_[3], value_);
-    for (size_t a = 0; a < in_[0]; ++a) {
-      for (size_t b = 0; b < in_[1]; ++b) {
-        for (size_t c = 0; c < in_[2]; ++c) {
-          const float* src = x_ + ((a * in_[1] + b) * in_[2] + c) * in_[3];
-          float* dst = y_ + (((a + begin_[0]) * out_[1] + b + begin_[1]) * out_[2] + c + begin_[2]) * out_[3] + begin_[3];
-          std::memcpy(dst, src, in_[3] * sizeof(float));
-        }
-      }
-    }
+  Status run(pthreadpool_t pool) override {
+    parallel_for(pool, out_[0] * out_[1] * out_[2], 2 * out_[3] * sizeof(float),
+                 [this](size_t begin, size_t end) { rows(begin, end); });
     return Status::Ok();
   }
 
  private:
+  void rows(size_t begin, size_t end) const {
+    for (size_t r = begin; r < end; ++r) {
+      float* dst = y_ + r * out_[3];
+      // Input coordinates of this row (wrapping below 0 makes them huge: outside as well).
+      const size_t a = r / (out_[1] * out_[2]) - begin_[0], b = r / out_[2] % out_[1] - begin_[1],
+                   c = r % out_[2] - begin_[2];
+      if (a >= in_[0] || b >= in_[1] || c >= in_[2]) {
+        std::fill(dst, dst + out_[3], value_);
+        continue;
+      }
+      std::fill(dst, dst + begin_[3], value_);
+      std::memcpy(dst + begin_[3], x_ + ((a * in_[1] + b) * in_[2] + c) * in_[3], in_[3] * sizeof(float));
+      std::fill(dst + begin_[3] + in_[3], dst + out_[3], value_);
+    }
+  }
+
   float value_ = 0;
   size_t in_[4] = {}, out_[4] = {}, begin_[4] = {};
   const float* x_ = nullptr;
