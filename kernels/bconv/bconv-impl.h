@@ -8,6 +8,7 @@
 
 #include "bgemm/bgemm.h"
 #include "onebit/kernels/bconv.h"
+#include "pack/pack-ukernels.h"
 #include "transform/transform.h"
 
 namespace onebit::kernels {
@@ -54,6 +55,13 @@ struct BConvPlan {
   std::vector<float> half_multiplier;   // [out_c]
 
   bool bitpacked = false;
+  // FloatAndBitPacked: each block's floats are packed by the Quantize operator's own kernel (pack.h).
+  bool float_and_bits = false;
+  onebit_pack_ukernel_fn pack = nullptr;
+  bool quantize_thresholds = false;  // else plain sign
+  std::vector<float> quantize_threshold;                             // [out_c]
+  std::vector<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]
+  QuantizeThresholds quantize;       // points into the vectors above
   std::vector<float> multiplier, bias;
   float clamp_min = 0, clamp_max = 0;
   std::vector<int32_t> threshold, sign_mask;
@@ -113,7 +121,8 @@ void bconv_levels_prepare(BConvPlan& impl, const uint32_t* weights);
 /// popcounts + i * block_m * gemm_n, row stride gemm_n) and the per-pixel zero-padding corrections.
 void bconv_levels_combine(const BConvPlan& impl, size_t mb, const int32_t* popcounts,
                           const int32_t* const* corrections, int32_t* neg_dots);
-/// Float output of -D for multipliers whose half is inexact: y = clamp(fl(fl(m * D) + b)).
-void bconv_levels_f32(const BConvPlan& impl, size_t mb, const int32_t* neg_dots, float* out);
+/// Float output of -D for multipliers whose half is inexact: y = clamp(fl(fl(m * D) + b)), or with a residual
+/// (null: none; mb rows of out_c) y = clamp(fl(fl(fl(m * D) + b) + r)).
+void bconv_levels_f32(const BConvPlan& impl, size_t mb, const int32_t* neg_dots, const float* residual, float* out);
 
 }  // namespace onebit::kernels

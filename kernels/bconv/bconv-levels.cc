@@ -226,12 +226,13 @@ void bconv_levels_combine(const BConvPlan& p, size_t mb, const int32_t* popcount
   }
 }
 
-void bconv_levels_f32(const BConvPlan& p, size_t mb, const int32_t* neg_dots, float* out) {
+void bconv_levels_f32(const BConvPlan& p, size_t mb, const int32_t* neg_dots, const float* residual, float* out) {
   const size_t out_c = static_cast<size_t>(p.g.out_c);
   for (size_t px = 0; px < mb; ++px) {
     for (size_t o = 0; o < out_c; ++o) {
       const float product = p.multiplier[o] * static_cast<float>(-neg_dots[px * out_c + o]);
-      const float y = product + p.bias[o];
+      float y = product + p.bias[o];
+      if (residual != nullptr) y = y + residual[px * out_c + o];
       out[px * out_c + o] = std::min(std::max(y, p.clamp_min), p.clamp_max);
     }
   }

@@ -131,6 +131,20 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   p->bias.assign(transform.bias, transform.bias + g.out_c);
   p->clamp_min = transform.clamp_min;
   p->clamp_max = transform.clamp_max;
+  p->float_and_bits = transform.float_and_bits && !transform.bitpacked;
+  if (p->float_and_bits) {
+    p->pack = pack_select(isa);
+    p->quantize_thresholds = transform.quantize != nullptr;
+    if (p->quantize_thresholds) {
+      const QuantizeThresholds& q = *transform.quantize;
+      p->quantize_threshold.assign(q.threshold, q.threshold + g.out_c);
+      p->quantize_flip.assign(q.flip, q.flip + p->out_words);
+      p->quantize_mask.assign(q.const_mask, q.const_mask + p->out_words);
+      p->quantize_bits.assign(q.const_bits, q.const_bits + p->out_words);
+      p->quantize = {p->quantize_threshold.data(), p->quantize_flip.data(), p->quantize_mask.data(),
+                     p->quantize_bits.data()};
+    }
+  }
   if (p->bitpacked) {
     p->threshold.resize(g.out_c);
     p->sign_mask.resize(g.out_c);
@@ -172,12 +186,14 @@ struct RunContext {
   const BConvPlan* impl;
   const uint32_t* input;
   void* output;
+  BConvRunArgs args;
   char* scratch;
   size_t pixels, chunks;
 };
 
 // Output pixels [q0, q1) of the flattened [batch][out_h][out_w] output.
-void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* slot, size_t q0, size_t q1) {
+void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const BConvRunArgs& args, char* slot,
+                size_t q0, size_t q1) {
   const BConvGeometry& g = p.g;
   uint32_t* im2col = reinterpret_cast<uint32_t*>(slot);
   const uint32_t** pointers = reinterpret_cast<const uint32_t**>(slot + p.im2col_bytes);
@@ -246,19 +262,23 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, char* s
     } else {
       for (size_t i = 0; i < mb; ++i) start.next(p);
     }
+    float* y = static_cast<float*>(output) + b0 * out_c;
+    ft.residual = args.residual != nullptr ? args.residual + b0 * out_c : nullptr;
     if (p.levels) {
       bconv_levels_combine(p, mb, popcounts, corrections, neg_dots);
-      float* y = static_cast<float*>(output) + b0 * out_c;
       if (p.half_exact) {
         p.transform.f32(mb, out_c, neg_dots, nullptr, &ft, y);
       } else {
-        bconv_levels_f32(p, mb, neg_dots, y);
+        bconv_levels_f32(p, mb, neg_dots, ft.residual, y);
       }
     } else if (p.bitpacked) {
       p.transform.bits(mb, out_c, popcounts, corrections, &bt, static_cast<uint32_t*>(output) + b0 * p.out_words);
     } else {
-      p.transform.f32(mb, out_c, popcounts, corrections, &ft, static_cast<float*>(output) + b0 * out_c);
+      p.transform.f32(mb, out_c, popcounts, corrections, &ft, y);
     }
+    // FloatAndBitPacked: the block's floats, just written and still in cache, through Quantize's kernel.
+    if (p.float_and_bits && args.bits != nullptr)
+      p.pack(mb, out_c, y, args.bits + b0 * p.out_words, p.quantize_thresholds ? &p.quantize : nullptr);
   }
 }
 
@@ -268,24 +288,26 @@ void run_chunk(void* context, size_t chunk) {
   const size_t mr = ctx.impl->gemm.mr;
   const size_t q0 = ctx.pixels * chunk / ctx.chunks / mr * mr;
   const size_t q1 = chunk + 1 == ctx.chunks ? ctx.pixels : ctx.pixels * (chunk + 1) / ctx.chunks / mr * mr;
-  run_pixels(*ctx.impl, ctx.input, ctx.output, ctx.scratch + chunk * ctx.impl->slot_bytes, q0, q1);
+  run_pixels(*ctx.impl, ctx.input, ctx.output, ctx.args, ctx.scratch + chunk * ctx.impl->slot_bytes, q0, q1);
 }
 
 }  // namespace
 
-void BConv2D::run(const uint32_t* input, void* output, void* scratch, pthreadpool_t pool) const {
+void BConv2D::run(const uint32_t* input, void* output, void* scratch, pthreadpool_t pool,
+                  const BConvRunArgs& args) const {
   if (impl_ == nullptr) return;
   const size_t threads = pool != nullptr ? std::max<size_t>(1, pthreadpool_get_threads_count(pool)) : 1;
   RunContext ctx;
   ctx.impl = impl_;
   ctx.input = input;
   ctx.output = output;
+  ctx.args = args;
   const uintptr_t base = reinterpret_cast<uintptr_t>(scratch);
   ctx.scratch = static_cast<char*>(scratch) + (align_up(base) - base);
   ctx.pixels = static_cast<size_t>(impl_->g.batch) * impl_->out_h * impl_->out_w;
   ctx.chunks = std::min(threads, ctx.pixels);
   if (ctx.chunks <= 1) {
-    run_pixels(*impl_, input, output, ctx.scratch, 0, ctx.pixels);
+    run_pixels(*impl_, input, output, args, ctx.scratch, 0, ctx.pixels);
   } else {
     pthreadpool_parallelize_1d(pool, run_chunk, &ctx, ctx.chunks, 0);
   }

@@ -1,11 +1,6 @@
 // Output transform selection, best ISA first.
 #include "transform/transform.h"
 
-#if defined(ONEBIT_HAVE_NEON)
-ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x4__neon);
-ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x4__neon);
-#endif
-
 namespace onebit::kernels {
 
 TransformConfig transform_select(Isa isa) {

@@ -8,12 +8,13 @@ using onebit::kernels::FloatTransform;
 
 namespace {
 
-void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
+void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction, const float* residual,
                const FloatTransform* p, float* out) {
   for (size_t c = 0; c < n; ++c) {
     const int32_t dot = p->taps - 2 * popcount[c] - (correction != nullptr ? correction[c] : 0);
     const float product = p->multiplier[c] * static_cast<float>(dot);
-    const float y = product + p->bias[c];
+    float y = product + p->bias[c];
+    if (residual != nullptr) y = y + residual[c];  // fl(fl(fl(m * dot) + b) + r), the Add it replaces
     out[c] = std::min(std::max(y, p->clamp_min), p->clamp_max);
   }
 }
@@ -37,7 +38,8 @@ void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
 
 ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel__scalar) {
   for (size_t i = 0; i < pixels; ++i)
-    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * n);
+    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr,
+              params->residual != nullptr ? params->residual + i * n : nullptr, params, out + i * n);
 }
 
 ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel__scalar) {

@@ -1,5 +1,6 @@
 // AVX-512 output transforms: 16 channels per vector, masked tails (no over-reads or over-writes).
-// Float: fl(fl(m * dot) + b) with separate mul and add (never FMA), clamped with the operand order of the
+// Float: fl(fl(m * dot) + b) with separate mul and add (never FMA), then + residual (a separate, masked add,
+// when present), clamped with the operand order of the
 // scalar std::max / std::min so NaN handling matches too. With clamps -inf / +inf the clamp is the identity
 // for every y (NaN included: max/min return their second operand, y), so it is skipped.
 // A block of pixels is walked channel group by channel group, so multiplier, bias (or thresholds) are loaded
@@ -37,6 +38,7 @@ void f32_block(size_t pixels, size_t n, const int32_t* popcount, const int32_t* 
     for (size_t i = 0; i < pixels; ++i) {
       const __m512i dot = dots16(mask, popcount + i * n + c, corr_at(correction, i, c), taps);
       __m512 y = _mm512_add_ps(_mm512_mul_ps(m, _mm512_cvtepi32_ps(dot)), b);
+      if (p->residual != nullptr) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, p->residual + i * n + c));
       if (kClamp) y = _mm512_min_ps(hi, _mm512_max_ps(lo, y));
       _mm512_mask_storeu_ps(out + i * n + c, mask, y);
     }

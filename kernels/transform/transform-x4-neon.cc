@@ -1,9 +1,11 @@
 // NEON output transforms: 4 channels per vector; the last n % 4 channels go through the scalar code.
-// Float: fl(fl(m * dot) + b) with separate vmulq/vaddq (never vmlaq/vfmaq); the clamps are compare+select in
-// the scalar operand order (std::max(y, lo), std::min(., hi)), so NaN and -0.0 pass through as in scalar code.
+// Float: fl(fl(m * dot) + b) with separate vmulq/vaddq (never vmlaq/vfmaq), then + residual (one more vaddq,
+// when present); the clamps are compare+select in the scalar operand order (std::max(y, lo), std::min(., hi)),
+// so NaN and -0.0 pass through as in scalar code.
 // armv7 NEON always flushes denormals to zero and returns the default NaN, unlike the scalar VFP code: a
 // group with a lane where that could matter (denormal or NaN values) is recomputed in scalar code; exact
-// zeros (dot == 0, m == ±0, product == -bias) are not suspect. aarch64 NEON follows FPCR like scalar code.
+// zeros (dot == 0, m == ±0, product == -bias, sum == -residual) are not suspect. aarch64 NEON follows FPCR
+// like scalar code.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -24,9 +26,11 @@ inline int32x4_t dots4(const int32_t* popcount, const int32_t* correction, int32
 inline int32_t dot1(const int32_t* popcount, const int32_t* correction, size_t c, int32_t taps) {
   return taps - 2 * popcount[c] - (correction != nullptr ? correction[c] : 0);
 }
-inline float f32_one(const int32_t* popcount, const int32_t* correction, const FloatTransform* p, size_t c) {
+inline float f32_one(const int32_t* popcount, const int32_t* correction, const float* residual,
+                     const FloatTransform* p, size_t c) {
   const float product = p->multiplier[c] * static_cast<float>(dot1(popcount, correction, c, p->taps));
-  const float y = product + p->bias[c];
+  float y = product + p->bias[c];
+  if (residual != nullptr) y = y + residual[c];
   return std::min(std::max(y, p->clamp_min), p->clamp_max);
 }
 inline uint32_t horizontal_or(uint32x4_t v) {
@@ -34,7 +38,7 @@ inline uint32_t horizontal_or(uint32x4_t v) {
   return vget_lane_u32(h, 0) | vget_lane_u32(h, 1);
 }
 
-void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
+void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction, const float* residual,
                const FloatTransform* p, float* out) {
   const int32x4_t taps = vdupq_n_s32(p->taps);
   const float32x4_t lo = vdupq_n_f32(p->clamp_min), hi = vdupq_n_f32(p->clamp_max);
@@ -64,18 +68,29 @@ void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
                                             vorrq_u32(vceqq_s32(dot, vdupq_n_s32(0)), vceqq_u32(abs_m, vdupq_n_u32(0))));
     const uint32x4_t sum_ok = vorrq_u32(vcageq_f32(y, smallest_normal),
                                         vandq_u32(vceqq_f32(y, vdupq_n_f32(0.0f)), vceqq_f32(product, vnegq_f32(bias))));
-    const uint32x4_t suspect = vorrq_u32(vmvnq_u32(vandq_u32(product_ok, sum_ok)),
-                                         vcltq_u32(vsubq_u32(abs_bias, one), max_denormal));
+    uint32x4_t suspect = vorrq_u32(vmvnq_u32(vandq_u32(product_ok, sum_ok)),
+                                   vcltq_u32(vsubq_u32(abs_bias, one), max_denormal));
+    if (residual != nullptr) {  // the same test for fl(y + r): a sum not normal unless y == -r, a denormal r
+      const float32x4_t r = vld1q_f32(residual + c);
+      const float32x4_t y2 = vaddq_f32(y, r);
+      const uint32x4_t abs_r = vandq_u32(vreinterpretq_u32_f32(r), abs_mask);
+      const uint32x4_t sum2_ok = vorrq_u32(vcageq_f32(y2, smallest_normal),
+                                           vandq_u32(vceqq_f32(y2, vdupq_n_f32(0.0f)), vceqq_f32(y, vnegq_f32(r))));
+      suspect = vorrq_u32(suspect, vorrq_u32(vmvnq_u32(sum2_ok), vcltq_u32(vsubq_u32(abs_r, one), max_denormal)));
+      y = y2;
+    }
     if (horizontal_or(suspect) != 0) {
-      for (size_t k = c; k < c + 4; ++k) out[k] = f32_one(popcount, correction, p, k);
+      for (size_t k = c; k < c + 4; ++k) out[k] = f32_one(popcount, correction, residual, p, k);
       continue;
     }
+#else
+    if (residual != nullptr) y = vaddq_f32(y, vld1q_f32(residual + c));
 #endif
     y = vbslq_f32(vcltq_f32(y, lo), lo, y);  // std::max(y, lo)
     y = vbslq_f32(vcltq_f32(hi, y), hi, y);  // std::min(y, hi)
     vst1q_f32(out + c, y);
   }
-  for (; c < n; ++c) out[c] = f32_one(popcount, correction, p, c);
+  for (; c < n; ++c) out[c] = f32_one(popcount, correction, residual, p, c);
 }
 
 void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
@@ -107,7 +122,8 @@ void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
 
 ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x4__neon) {
   for (size_t i = 0; i < pixels; ++i)
-    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * n);
+    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr,
+              params->residual != nullptr ? params->residual + i * n : nullptr, params, out + i * n);
 }
 
 ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x4__neon) {

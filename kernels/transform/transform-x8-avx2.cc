@@ -1,5 +1,6 @@
 // AVX2 output transforms: 8 channels per vector; the last n % 8 channels go through the scalar code.
-// Float: fl(fl(m * dot) + b) with separate mul and add (never FMA), clamped with the scalar operand order.
+// Float: fl(fl(m * dot) + b) with separate mul and add (never FMA), then + residual (a separate add, when
+// present), clamped with the scalar operand order.
 #include "util/immintrin.h"
 
 #include <algorithm>
@@ -20,7 +21,7 @@ inline int32_t dot1(const int32_t* popcount, const int32_t* correction, size_t c
   return taps - 2 * popcount[c] - (correction != nullptr ? correction[c] : 0);
 }
 
-void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
+void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction, const float* residual,
                const FloatTransform* p, float* out) {
   const __m256i taps = _mm256_set1_epi32(p->taps);
   const __m256 lo = _mm256_set1_ps(p->clamp_min), hi = _mm256_set1_ps(p->clamp_max);
@@ -28,12 +29,14 @@ void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
   for (; c + 8 <= n; c += 8) {
     const __m256i dot = dots8(popcount + c, correction != nullptr ? correction + c : nullptr, taps);
     const __m256 product = _mm256_mul_ps(_mm256_loadu_ps(p->multiplier + c), _mm256_cvtepi32_ps(dot));
-    const __m256 y = _mm256_add_ps(product, _mm256_loadu_ps(p->bias + c));
+    __m256 y = _mm256_add_ps(product, _mm256_loadu_ps(p->bias + c));
+    if (residual != nullptr) y = _mm256_add_ps(y, _mm256_loadu_ps(residual + c));
     _mm256_storeu_ps(out + c, _mm256_min_ps(hi, _mm256_max_ps(lo, y)));
   }
   for (; c < n; ++c) {
     const float product = p->multiplier[c] * static_cast<float>(dot1(popcount, correction, c, p->taps));
-    const float y = product + p->bias[c];
+    float y = product + p->bias[c];
+    if (residual != nullptr) y = y + residual[c];
     out[c] = std::min(std::max(y, p->clamp_min), p->clamp_max);
   }
 }
@@ -66,7 +69,8 @@ void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
 
 ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x8__avx2) {
   for (size_t i = 0; i < pixels; ++i)
-    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * n);
+    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr,
+              params->residual != nullptr ? params->residual + i * n : nullptr, params, out + i * n);
 }
 
 ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x8__avx2) {

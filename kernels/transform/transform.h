@@ -1,6 +1,8 @@
 // Output transforms: the integer dot of a binary conv becomes a float or a bit.
 //   dot = taps - 2 * popcount - correction     (correction: zero-padding term, 0 when absent)
 //   float:     y = min(max(fl(fl(multiplier * dot) + bias), clamp_min), clamp_max)
+//              with a residual r (a following Add folded in, issue 12):
+//              y = min(max(fl(fl(fl(multiplier * dot) + bias) + r), clamp_min), clamp_max)
 //   bitpacked: bit = (fl(fl(multiplier * dot) + bias) < 0), as the integer compare (s * dot < T); see
 //              transform-threshold.cc for the derivation of s and T.
 #pragma once
@@ -17,6 +19,8 @@ struct FloatTransform {
   const float* multiplier = nullptr;  // [n]
   const float* bias = nullptr;        // [n]
   float clamp_min = 0, clamp_max = 0;
+  /// Null, or the block's residual: `pixels` rows of n floats (row stride n), added after the bias.
+  const float* residual = nullptr;
 };
 
 struct BitsTransform {
@@ -55,6 +59,9 @@ ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x8__avx2);
 ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x8__avx2);
 ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x16__avx512vpopcnt);
 ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x16__avx512vpopcnt);
+// Compiled only for Arm targets (transform-x4-neon.cc); declared here so tests can name them.
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x4__neon);
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x4__neon);
 
 namespace onebit::kernels {
 struct TransformConfig {

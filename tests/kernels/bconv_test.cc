@@ -23,6 +23,7 @@ class BConvTester {
  public:
   BConvGeometry g;
   bool bitpacked = false;
+  bool fused = false;  // float output + residual + FloatAndBitPacked bits (random thresholds / flips / constants)
   uint32_t seed = 1;
   size_t threads = 1;
 
@@ -36,13 +37,14 @@ class BConvTester {
   }
   BConvTester& groups(int n) { g.groups = n; return *this; }
   BConvTester& bits(bool b) { bitpacked = b; return *this; }
+  BConvTester& fuse(bool f) { fused = f; return *this; }
 
   void test(Isa isa) const {
     INFO("isa=", std::string(isa_name(isa)), " batch=", g.batch, " in=", g.in_h, "x", g.in_w, "x", g.in_c, " out_c=", g.out_c,
          " kernel=", g.kernel_h, "x", g.kernel_w, " stride=", g.stride_h, "x", g.stride_w, " dilation=",
          g.dilation_h, "x", g.dilation_w, " pad(t,l,b,r)=", g.pad_top, ",", g.pad_left, ",", g.pad_bottom, ",",
          g.pad_right, " mode=", pad_name(g.pad_mode), " groups=", g.groups, " bitpacked=", bitpacked,
-         " seed=", seed, " threads=", threads);
+         " fused=", fused, " seed=", seed, " threads=", threads);
     std::mt19937 rng(seed);
     const int cin_g = g.in_c / g.groups, cout_g = g.out_c / g.groups;
     const std::vector<float> x = random_signs(size_t(g.batch) * g.in_h * g.in_w * g.in_c, rng);
@@ -63,6 +65,25 @@ class BConvTester {
     t.multiplier = mult.data();
     t.bias = bias.data();
     if (!bitpacked && rng() % 2) { t.clamp_min = -0.5f * taps; t.clamp_max = 0.25f * taps; }
+    // Fusions: residual r (some exactly cancelling nothing in particular: random around the dot range) and the
+    // Quantize of y: per channel a threshold, a flip bit, a constant (-1 data, 0 / 1 constant bit).
+    const size_t out_words = (g.out_c + 31) / 32;
+    std::vector<float> qt(g.out_c);
+    std::vector<uint32_t> qflip(out_words, 0), qmask(out_words, 0), qbits(out_words, 0);
+    for (int o = 0; o < g.out_c; ++o) {
+      qt[o] = rng() % 4 == 0 ? 0.0f : u(rng) * float(taps) * 0.3f;
+      const uint32_t bit = uint32_t{1} << (o % 32), kind = rng() % 6;
+      if (kind == 0) qflip[o / 32] |= bit;
+      if (kind == 1 || kind == 2) qmask[o / 32] |= bit;
+      if (kind == 2) qbits[o / 32] |= bit;
+    }
+    for (size_t c = size_t(g.out_c); c < out_words * 32; ++c) qmask[c / 32] |= uint32_t{1} << (c % 32);
+    const QuantizeThresholds quantize{qt.data(), qflip.data(), qmask.data(), qbits.data()};
+    const bool thresholds = seed % 2 == 0;  // else plain sign
+    if (fused) {
+      t.float_and_bits = true;
+      t.quantize = thresholds ? &quantize : nullptr;
+    }
 
     // Float reference.
     const int oh = g.out_h(), ow = g.out_w();
@@ -95,7 +116,6 @@ class BConvTester {
     pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : nullptr;
     std::vector<char> scratch(conv.scratch_bytes(threads));
     const size_t pixels = size_t(g.batch) * oh * ow;
-    const size_t out_words = (g.out_c + 31) / 32;
     if (bitpacked) {
       std::vector<uint32_t> y(pixels * out_words, 0xDEADBEEFu);
       conv.run(xp.data(), y.data(), scratch.data(), pool);
@@ -112,15 +132,38 @@ class BConvTester {
           REQUIRE(y[p * out_words + wi] == expect);
         }
     } else {
-      std::vector<float> y(pixels * g.out_c, NAN);
-      conv.run(xp.data(), y.data(), scratch.data(), pool);
+      std::vector<float> y(pixels * g.out_c, NAN), r(fused ? y.size() : 0);
+      for (float& v : r) v = u(rng) * float(taps) * 0.5f;
+      std::vector<uint32_t> yb(fused ? pixels * out_words : 0, 0xDEADBEEFu);
+      BConvRunArgs args;
+      args.residual = fused ? r.data() : nullptr;
+      args.bits = fused ? yb.data() : nullptr;
+      conv.run(xp.data(), y.data(), scratch.data(), pool, args);
       for (size_t i = 0; i < y.size(); ++i) {
         const int o = int(i % g.out_c);
         const float prod = mult[o] * dots[i];
-        const float v = std::fmin(std::fmax(prod + bias[o], t.clamp_min), t.clamp_max);
+        const float sum = prod + bias[o];
+        const float v = std::fmin(std::fmax(fused ? sum + r[i] : sum, t.clamp_min), t.clamp_max);
         INFO("index=", i, " (pixel ", i / g.out_c, ", channel ", o, ") dot=", dots[i]);
         REQUIRE(std::fabs(y[i] - v) <= 1e-6f * std::fmax(1.0f, std::fabs(v)));
       }
+      // The bits are Quantize(y) of the floats the kernel wrote (pack.h's rule, written out here).
+      for (size_t p = 0; p < yb.size() / std::max<size_t>(out_words, 1); ++p)
+        for (size_t wi = 0; wi < out_words; ++wi) {
+          uint32_t expect = 0;
+          for (int b = 0; b < 32 && int(wi * 32) + b < g.out_c; ++b) {
+            const int o = int(wi * 32) + b;
+            const float v = y[p * g.out_c + o];
+            bool neg = v < 0.0f;
+            if (thresholds) {
+              neg = (qflip[wi] >> b & 1u) ? v > qt[o] : v < qt[o];
+              if (qmask[wi] >> b & 1u) neg = (qbits[wi] >> b & 1u) != 0;
+            }
+            expect |= uint32_t{neg} << b;
+          }
+          INFO("bits of pixel=", p, " word=", wi, " thresholds=", thresholds);
+          REQUIRE(yb[p * out_words + wi] == expect);
+        }
     }
     if (pool != nullptr) pthreadpool_destroy(pool);
   }
@@ -288,4 +331,18 @@ TEST_CASE("bconv: prepare rejects geometry it cannot run") {
     CHECK(conv.prepare(isa, g, w.data(), tp, &error));
     CHECK(isa_supported(conv.isa()));
   }
+}
+
+TEST_CASE("bconv: residual and FloatAndBitPacked bits (fused Add and Quantize), threaded and not") {
+  uint32_t seed = 800;
+  for (int out_c : {1, 7, 32, 33, 70})
+    for (size_t threads : {1, 2}) {
+      BConvTester t;
+      t.in(2, 7, 6, 45).out_channels(out_c).kernel(3, 3).pad(1, 1, 1, 1, PadMode::kZero);
+      t.seed = seed++;
+      t.threads = threads;
+      t.fuse(true).test_all_isas();
+      t.seed = seed++;
+      t.stride(2).test_all_isas();
+    }
 }

@@ -118,3 +118,93 @@ TEST_CASE("transform: ukernels of every ISA equal the scalar ones (blocks of pix
         }
     }
 }
+
+namespace {
+
+// Every f32 ukernel by name, with the ISA it needs: the ones this CPU runs (the others are reported).
+struct NamedF32Ukernel {
+  const char* name;
+  Isa isa;
+  onebit_transform_f32_ukernel_fn fn;
+};
+std::vector<NamedF32Ukernel> runnable_f32_ukernels() {
+  std::vector<NamedF32Ukernel> all = {
+      {"onebit_transform_f32_ukernel__scalar", Isa::kScalar, onebit_transform_f32_ukernel__scalar},
+#if defined(__x86_64__)
+      {"onebit_transform_f32_ukernel_x8__avx2", Isa::kAvx2, onebit_transform_f32_ukernel_x8__avx2},
+      {"onebit_transform_f32_ukernel_x16__avx512vpopcnt", Isa::kAvx512Vpopcnt,
+       onebit_transform_f32_ukernel_x16__avx512vpopcnt},
+#elif defined(__aarch64__) || defined(__arm__)
+      {"onebit_transform_f32_ukernel_x4__neon", Isa::kNeon, onebit_transform_f32_ukernel_x4__neon},
+#endif
+  };
+  std::vector<NamedF32Ukernel> runnable;
+  for (const NamedF32Ukernel& k : all) {
+    if (isa_supported(k.isa)) runnable.push_back(k);
+    else MESSAGE("skipped ", std::string(k.name), ": this CPU lacks ", std::string(isa_name(k.isa)));
+  }
+  return runnable;
+}
+
+}  // namespace
+
+// Residual fusion (issue 12): y = clamp(fl(fl(fl(m * dot) + b) + r)), the Add of r folded into the conv.
+// Residuals include the values where SIMD and scalar arithmetic could part: -0, denormals, infinities, NaN,
+// exact cancellations (r = -(m * dot + b)) and sums that underflow to denormals.
+TEST_CASE("transform: f32 ukernels with a residual, each by name, equal the plain expression") {
+  std::mt19937 rng(32);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float specials[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 1.17549435e-38f, inf, -inf, nan, 3.0f};
+  const std::vector<NamedF32Ukernel> ukernels = runnable_f32_ukernels();
+  for (size_t n : {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 100})
+    for (size_t pixels : {1, 2, 5}) {
+      const int32_t taps = 200;
+      std::vector<int32_t> pc(pixels * n), corr(pixels * n);
+      std::vector<float> m(n), b(n), r(pixels * n);
+      for (int32_t& v : pc) v = 10 + int32_t(rng() % 181);
+      for (int32_t& v : corr) v = int32_t(rng() % 21) - 10;
+      for (size_t c = 0; c < n; ++c) {
+        m[c] = (rng() % 7 == 0) ? 0.0f : u(rng);
+        b[c] = u(rng) * 30.0f;
+      }
+      std::vector<const int32_t*> mixed(pixels);
+      for (size_t i = 0; i < pixels; ++i) mixed[i] = i % 2 == 0 ? corr.data() + i * n : nullptr;
+      for (size_t i = 0; i < pixels; ++i)
+        for (size_t c = 0; c < n; ++c) {
+          float& ri = r[i * n + c];
+          const int32_t dot = taps - 2 * pc[i * n + c] - (mixed[i] != nullptr ? mixed[i][c] : 0);
+          const float y = m[c] * float(dot) + b[c];
+          switch (rng() % 6) {
+            case 0: ri = specials[rng() % (sizeof(specials) / sizeof(specials[0]))]; break;
+            case 1: ri = -y; break;                                       // exact cancellation
+            case 2: ri = std::nextafter(-y, rng() % 2 ? inf : -inf); break;  // tiny or denormal sum
+            default: ri = u(rng) * 40.0f;
+          }
+        }
+      for (bool clamp : {true, false}) {
+        FloatTransform ft;
+        ft.taps = taps; ft.multiplier = m.data(); ft.bias = b.data(); ft.residual = r.data();
+        ft.clamp_min = clamp ? -15.0f : -inf;
+        ft.clamp_max = clamp ? 25.0f : inf;
+        std::vector<float> want(pixels * n);
+        for (size_t i = 0; i < pixels; ++i)
+          for (size_t c = 0; c < n; ++c) {
+            const int32_t dot = taps - 2 * pc[i * n + c] - (mixed[i] != nullptr ? mixed[i][c] : 0);
+            const float product = m[c] * float(dot);
+            const float y = product + b[c];
+            const float with_residual = y + r[i * n + c];
+            want[i * n + c] = std::min(std::max(with_residual, ft.clamp_min), ft.clamp_max);
+          }
+        for (const NamedF32Ukernel& k : ukernels) {
+          INFO(k.name, " n=", n, " pixels=", pixels, " clamp=", clamp);
+          std::vector<float> got(pixels * n, 12345.0f);
+          k.fn(pixels, n, pc.data(), mixed.data(), &ft, got.data());
+          for (size_t q = 0; q < got.size(); ++q) {
+            INFO("index=", q, " got=", got[q], " want=", want[q], " residual=", r[q]);
+            CHECK(std::memcmp(&got[q], &want[q], sizeof(float)) == 0);  // bit-exact, NaN and -0 included
+          }
+        }
+      }
+    }
+}

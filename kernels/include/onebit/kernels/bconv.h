@@ -12,6 +12,7 @@
 
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/isa.h"
+#include "onebit/kernels/pack.h"
 
 namespace onebit::kernels {
 
@@ -53,12 +54,29 @@ struct BConvGeometry {
 ///             fl(fl(multiplier * dot) + bias) (no FMA contraction), NHWC float output.
 ///  bitpacked: bit[c] = (fl(fl(multiplier[c] * dot) + bias[c]) < 0), evaluated as an integer threshold
 ///             compare that agrees exactly with the float expression; output packed NHWC words.
+///  float and bits (BinaryConv2D FloatAndBitPacked): the float y as above (with the run's residual, if any),
+///             and also, from the same block of accumulators while it is in cache, the packed bits that
+///             pack_bits(isa, y, quantize) - the Quantize operator - gives for it: the same kernel on the same
+///             floats, so the bits equal a separate Quantize of y exactly, on every ISA.
 struct OutputTransformParams {
   bool bitpacked = false;
   const float* multiplier = nullptr;  // [out_c]
   const float* bias = nullptr;        // [out_c]
   float clamp_min = -__builtin_huge_valf();
   float clamp_max = __builtin_huge_valf();
+  /// Float output only: run() may also write the bits of y (BConvRunArgs::bits). quantize: null for plain
+  /// sign (bit = y < 0), else per-channel thresholds as pack.h (copied by prepare; padding channels are the
+  /// caller's to set, as pack.h requires).
+  bool float_and_bits = false;
+  const QuantizeThresholds* quantize = nullptr;
+};
+
+/// Per-run fused operands (issue 12). residual: null, or [batch][out_h][out_w][out_c] floats added before the
+/// clamp (float output only): y = clamp(fl(fl(fl(m * dot) + b) + residual)). bits: null, or (prepared with
+/// float_and_bits) the packed Quantize(y), [batch][out_h][out_w][packed_words(out_c)] words.
+struct BConvRunArgs {
+  const float* residual = nullptr;
+  uint32_t* bits = nullptr;
 };
 
 class BConv2D {
@@ -81,8 +99,9 @@ class BConv2D {
 
   /// input:  [act_bits][batch][in_h][in_w][packed_words(in_c)] words (act_bits = 1: a binary tensor).
   /// output: float [batch][out_h][out_w][out_c] or words [batch][out_h][out_w][packed_words(out_c)].
-  /// pool may be null (single-threaded).
-  void run(const uint32_t* input, void* output, void* scratch, pthreadpool_t pool) const;
+  /// pool may be null (single-threaded). args: the fused residual / bits output, see BConvRunArgs.
+  void run(const uint32_t* input, void* output, void* scratch, pthreadpool_t pool,
+           const BConvRunArgs& args = BConvRunArgs()) const;
 
   Isa isa() const;
 
