@@ -146,6 +146,27 @@ def fmt(x):
     return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
 
 
+def put_section(path, section):
+    """Replaces the text between BEGIN and END in path by section; without the markers, inserts the block
+    before the '## Arm' heading if there is one, else at the end."""
+    with open(path) as f:
+        text = f.read()
+    block = f"{BEGIN}\n{section}{END}\n"
+    if BEGIN in text and END in text:
+        pre, rest = text.split(BEGIN, 1)
+        post = rest.split(END, 1)[1].lstrip("\n")
+        text = pre + block + ("\n" + post if post else "")
+    elif "\n## Arm" in text:
+        pre, post = text.split("\n## Arm", 1)
+        text = pre.rstrip("\n") + "\n\n" + block + "\n## Arm" + post
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build-dir", required=True)
@@ -336,6 +357,13 @@ def main():
             ratio_min = "—" if p == "onebit" else f"{s['min'] / o['min']:.1f}×"
             lines.append(f"| {t} | {names[p]} | {fmt(s['min'])} | {fmt(s['median'])} | {fmt(s['p90'])} | "
                          f"{ratio} | {ratio_min} |")
+    if len(threads) > 1:
+        t0, t1 = threads[0], threads[-1]
+        lines += ["", f"Median {t0} → {t1} threads: " + ", ".join(
+            f"{names[p].split(' (')[0].replace(' `bench`', '')} {res[t0][p]['median'] / res[t1][p]['median']:.2f}× "
+            f"as fast" for p in ("onebit", "ort", "torch"))
+            + " (below 1: slower with more threads, as a thread pool waits for its slowest thread when other "
+              "work holds the CPUs)."]
     lines += [
         "",
         f"Per peer and thread count {a.runs} timed runs in {a.rounds} rounds ({'/'.join(map(str, per_round))}); "
@@ -354,24 +382,8 @@ def main():
     print(section)
 
     if a.write:
-        with open(a.results) as f:
-            text = f.read()
-        block = f"{BEGIN}\n{section}{END}\n"
-        if BEGIN in text and END in text:
-            pre, rest = text.split(BEGIN, 1)
-            post = rest.split(END, 1)[1].lstrip("\n")
-            text = pre + block + ("\n" + post if post else "")
-        elif "\n## Arm" in text:
-            pre, post = text.split("\n## Arm", 1)
-            text = pre.rstrip("\n") + "\n\n" + block + "\n## Arm" + post
-        else:
-            text = text.rstrip("\n") + "\n\n" + block
-        tmp = a.results + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, a.results)
+        put_section(a.results, section)
         log(f"wrote the section into {a.results}")
-
 
 if __name__ == "__main__":
     main()
