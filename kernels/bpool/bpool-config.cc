@@ -1,9 +1,7 @@
 // Binary max pool: selection and the driver that walks output pixels and gathers each window's real taps.
-#include <algorithm>
-#include <vector>
-
 #include "bpool/bpool.h"
 #include "onebit/kernels/bconv.h"
+#include "onebit/kernels/bpool.h"
 #include "onebit/kernels/bit_contract.h"
 
 #if defined(ONEBIT_HAVE_NEON)
@@ -37,34 +35,47 @@ onebit_bpool_ukernel_fn bpool_select(Isa isa, Isa* chosen) {
 }
 
 void binary_max_pool(Isa isa, const BPoolGeometry& g, const uint32_t* input, uint32_t* output) {
+  if (g.batch <= 0 || g.out_h() <= 0) return;
+  binary_max_pool_rows(isa, g, input, output, 0, static_cast<size_t>(g.batch) * static_cast<size_t>(g.out_h()));
+}
+
+void binary_max_pool_rows(Isa isa, const BPoolGeometry& g, const uint32_t* input, uint32_t* output,
+                          size_t row_begin, size_t row_end) {
   const onebit_bpool_ukernel_fn ukernel = bpool_select(isa);
   const size_t words = packed_words(static_cast<size_t>(g.channels));
   const int out_h = g.out_h(), out_w = g.out_w();
   if (g.kernel_h <= 0 || g.kernel_w <= 0 || out_h <= 0 || out_w <= 0 || words == 0) return;
-  // Window pointers for one output pixel; small (kernel_h * kernel_w), kept on the stack when it fits.
-  const size_t max_taps = static_cast<size_t>(g.kernel_h) * g.kernel_w;
-  const uint32_t* stack_taps[64];
-  std::vector<const uint32_t*> heap_taps(max_taps > 64 ? max_taps : 0);
-  const uint32_t** taps = max_taps > 64 ? heap_taps.data() : stack_taps;
-  for (int n = 0; n < g.batch; ++n) {
+  // Window pointers for one output pixel, on the stack. A window of more than kChunk real taps is ANDed in
+  // chunks: the output pixel itself is the first tap of every chunk after the first (the ukernels read a
+  // word of every tap before writing that word, so the alias is safe).
+  constexpr size_t kChunk = 64;
+  const uint32_t* taps[kChunk];
+  output += row_begin * static_cast<size_t>(out_w) * words;
+  for (size_t row = row_begin; row < row_end; ++row) {
+    const int n = static_cast<int>(row / static_cast<size_t>(out_h)), oy = static_cast<int>(row % static_cast<size_t>(out_h));
     const uint32_t* image = input + static_cast<size_t>(n) * g.in_h * g.in_w * words;
-    for (int oy = 0; oy < out_h; ++oy) {
-      for (int ox = 0; ox < out_w; ++ox, output += words) {
-        size_t count = 0;
-        for (int ky = 0; ky < g.kernel_h; ++ky) {
-          const int iy = oy * g.stride_h - g.pad_top + ky;
-          if (iy < 0 || iy >= g.in_h) continue;
-          for (int kx = 0; kx < g.kernel_w; ++kx) {
-            const int ix = ox * g.stride_w - g.pad_left + kx;
-            if (ix < 0 || ix >= g.in_w) continue;
-            taps[count++] = image + (static_cast<size_t>(iy) * g.in_w + ix) * words;
+    for (int ox = 0; ox < out_w; ++ox, output += words) {
+      size_t count = 0;
+      bool started = false;
+      for (int ky = 0; ky < g.kernel_h; ++ky) {
+        const int iy = oy * g.stride_h - g.pad_top + ky;
+        if (iy < 0 || iy >= g.in_h) continue;
+        for (int kx = 0; kx < g.kernel_w; ++kx) {
+          const int ix = ox * g.stride_w - g.pad_left + kx;
+          if (ix < 0 || ix >= g.in_w) continue;
+          if (count == kChunk) {
+            ukernel(count, words, taps, output);
+            started = true;
+            taps[0] = output;
+            count = 1;
           }
+          taps[count++] = image + (static_cast<size_t>(iy) * g.in_w + ix) * words;
         }
-        if (count == 0) {  // window entirely in padding: max over -inf is -inf, i.e. bit 1
-          for (size_t w = 0; w < words; ++w) output[w] = channel_mask(g.channels, w);
-        } else {
-          ukernel(count, words, taps, output);
-        }
+      }
+      if (count == 0) {  // window entirely in padding: max over -inf is -inf, i.e. bit 1
+        for (size_t w = 0; w < words; ++w) output[w] = channel_mask(g.channels, w);
+      } else if (count > 1 || !started) {
+        ukernel(count, words, taps, output);
       }
     }
   }

@@ -39,19 +39,34 @@ onebit_quantize_levels_ukernel_fn quantize_levels_select(Isa isa, Isa* chosen) {
 
 void quantize_levels(Isa isa, size_t pixels, size_t channels, const float* x, uint32_t* out,
                      const LevelQuantizer& quantizer) {
+  quantize_levels(isa, pixels, 0, pixels, channels, x, out, quantizer);
+}
+
+void quantize_levels(Isa isa, size_t pixels, size_t begin, size_t end, size_t channels, const float* x,
+                     uint32_t* out, const LevelQuantizer& quantizer) {
   assert((quantizer.kind == LevelKind::kTernary && quantizer.bits == 2) ||
          (quantizer.kind == LevelKind::kBinary && quantizer.bits == 1) ||
          ((quantizer.kind == LevelKind::kUnipolar || quantizer.kind == LevelKind::kBipolar) &&
           quantizer.bits >= 1 && quantizer.bits <= 4));
-  if (pixels == 0 || channels == 0) return;
-  quantize_levels_select(isa)(pixels, channels, x, out, pixels * packed_words(channels), &quantizer);
+  assert(begin <= end && end <= pixels);
+  if (begin == end || channels == 0) return;
+  const size_t words = packed_words(channels);
+  quantize_levels_select(isa)(end - begin, channels, x + begin * channels, out + begin * words, pixels * words,
+                              &quantizer);
 }
 
 void dequantize_levels(size_t pixels, size_t channels, const uint32_t* in, LevelKind kind, int bits,
                        int zero_level, float level_scale, float* out) {
+  dequantize_levels(pixels, 0, pixels, channels, in, kind, bits, zero_level, level_scale, out);
+}
+
+void dequantize_levels(size_t pixels, size_t begin, size_t end, size_t channels, const uint32_t* in, LevelKind kind,
+                       int bits, int zero_level, float level_scale, float* out) {
   const size_t words = packed_words(channels);
   const size_t plane_words = pixels * words;
-  for (size_t p = 0; p < pixels; ++p, in += words, out += channels) {
+  in += begin * words;
+  out += begin * channels;
+  for (size_t p = begin; p < end; ++p, in += words, out += channels) {
     for (size_t c = 0; c < channels; ++c) {
       uint32_t q = 0;
       for (int i = 0; i < bits; ++i) q |= ((in[static_cast<size_t>(i) * plane_words + c / 32] >> (c % 32)) & 1u) << i;

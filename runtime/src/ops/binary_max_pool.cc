@@ -1,8 +1,10 @@
 // BinaryMaxPool2D through kernels::binary_max_pool: the max of ±1 values is the AND of the "is -1" bits;
 // padded taps are ignored. Binary tensors only (validated): the max of k-bit levels is no plane-wise AND.
-#include "onebit/kernels/bconv.h"
+// Output rows (batch * out_h of them) are split over the pool; each output pixel is one window's AND.
+#include "onebit/kernels/bpool.h"
 #include "ops/op.h"
 #include "ops/op_table.h"
+#include "ops/parallel.h"
 #include "validate.h"
 
 namespace onebit::rt {
@@ -33,8 +35,15 @@ class BinaryMaxPool final : public Op {
     y_ = static_cast<uint32_t*>(out);
     return Status::Ok();
   }
-  Status run(pthreadpool_t) override {
-    kernels::binary_max_pool(isa_, g_, x_, y_);
+  Status run(pthreadpool_t pool) override {
+    if (g_.out_h() <= 0 || g_.out_w() <= 0) return Status::Ok();
+    const size_t rows = size_t(g_.batch) * size_t(g_.out_h());
+    // A row reads about kernel_h input rows (stride 1) and writes one output row.
+    const size_t row_bytes = size_t(g_.out_w()) * packed_words(size_t(g_.channels)) * sizeof(uint32_t) *
+                             size_t(g_.kernel_h * g_.kernel_w + 1);
+    parallel_for(pool, rows, row_bytes, [&](size_t begin, size_t end) {
+      kernels::binary_max_pool_rows(isa_, g_, x_, y_, begin, end);
+    });
     return Status::Ok();
   }
 

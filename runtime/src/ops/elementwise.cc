@@ -1,10 +1,12 @@
 // Element-wise float operators: Add (XNNPACK, NumPy broadcasting, output clamp), ReLU / Clamp (XNNPACK
 // clamp), PReLU (XNNPACK, per-channel slope), and Mul (per-channel scale) / ChannelAffine (scale and shift
-// per channel, an unfolded BatchNorm) as plain loops. "Channel" is the last dimension.
+// per channel, an unfolded BatchNorm) as plain loops split by rows over the pool. "Channel" is the last
+// dimension.
 #include <algorithm>
 #include <cmath>
 
 #include "ops/op_table.h"
+#include "ops/parallel.h"
 #include "ops/xnn_op.h"
 #include "validate.h"
 
@@ -88,8 +90,14 @@ class ChannelAffine final : public Op {
     y_ = static_cast<float*>(out);
     return Status::Ok();
   }
-  Status run(pthreadpool_t) override {
-    for (size_t r = 0; r < rows_; ++r) {
+  Status run(pthreadpool_t pool) override {
+    parallel_for(pool, rows_, 2 * channels_ * sizeof(float), [this](size_t begin, size_t end) { rows(begin, end); });
+    return Status::Ok();
+  }
+
+ private:
+  void rows(size_t begin, size_t end) const {
+    for (size_t r = begin; r < end; ++r) {
       const float* x = x_ + r * channels_;
       float* y = y_ + r * channels_;
       if (shift_ != nullptr) {
@@ -98,10 +106,8 @@ class ChannelAffine final : public Op {
         for (size_t c = 0; c < channels_; ++c) y[c] = x[c] * scale_[c];
       }
     }
-    return Status::Ok();
   }
 
- private:
   bool has_shift_;
   size_t channels_ = 0, rows_ = 0;
   const float *x_ = nullptr, *scale_ = nullptr, *shift_ = nullptr;

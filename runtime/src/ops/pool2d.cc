@@ -1,10 +1,12 @@
 // MaxPool2D / AvgPool2D through XNNPACK, and GlobalAvgPool. XNNPACK's average pooling divides by the number
 // of real (non-padded) taps, i.e. count_include_pad = false. For count_include_pad = true with padding, and
-// for windows XNNPACK refuses (e.g. 1x1), a plain loop runs instead.
+// for windows XNNPACK refuses (e.g. 1x1), a plain loop runs instead, split by output rows over the pool.
+// GlobalAvgPool is XNNPACK's (which splits over the batch only: a batch of 1 runs on one thread).
 #include <algorithm>
 #include <cmath>
 
 #include "ops/op_table.h"
+#include "ops/parallel.h"
 #include "ops/xnn_op.h"
 #include "validate.h"
 
@@ -16,27 +18,28 @@ struct PoolShape {
   int kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
 };
 
-/// Plain NHWC pooling: max ignores padded taps; average divides by the window's real taps, or by the full
-/// kernel area when count_include_pad (padded taps count as zeros).
-void pool_loop(const PoolShape& p, bool max, bool count_include_pad, const float* x, float* y) {
-  for (int n = 0; n < p.batch; ++n) {
-    for (int oh = 0; oh < p.out_h; ++oh) {
-      for (int ow = 0; ow < p.out_w; ++ow) {
-        const int h0 = oh * p.stride_h - p.pad_top, w0 = ow * p.stride_w - p.pad_left;
-        const int hb = std::max(h0, 0), he = std::min(h0 + p.kernel_h, p.in_h);
-        const int wb = std::max(w0, 0), we = std::min(w0 + p.kernel_w, p.in_w);
-        float* out = y + ((size_t(n) * p.out_h + oh) * p.out_w + ow) * p.channels;
-        for (int c = 0; c < p.channels; ++c) {
-          float acc = max ? -INFINITY : 0.0f;
-          for (int h = hb; h < he; ++h) {
-            for (int w = wb; w < we; ++w) {
-              const float v = x[((size_t(n) * p.in_h + h) * p.in_w + w) * p.channels + c];
-              acc = max ? std::max(acc, v) : acc + v;
-            }
+/// Plain NHWC pooling of output rows [begin, end) (numbered over batch * out_h): max ignores padded taps;
+/// average divides by the window's real taps, or by the full kernel area when count_include_pad (padded
+/// taps count as zeros).
+void pool_rows(const PoolShape& p, bool max, bool count_include_pad, const float* x, float* y, size_t begin,
+               size_t end) {
+  for (size_t row = begin; row < end; ++row) {
+    const int n = int(row / size_t(p.out_h)), oh = int(row % size_t(p.out_h));
+    for (int ow = 0; ow < p.out_w; ++ow) {
+      const int h0 = oh * p.stride_h - p.pad_top, w0 = ow * p.stride_w - p.pad_left;
+      const int hb = std::max(h0, 0), he = std::min(h0 + p.kernel_h, p.in_h);
+      const int wb = std::max(w0, 0), we = std::min(w0 + p.kernel_w, p.in_w);
+      float* out = y + ((size_t(n) * p.out_h + oh) * p.out_w + ow) * p.channels;
+      for (int c = 0; c < p.channels; ++c) {
+        float acc = max ? -INFINITY : 0.0f;
+        for (int h = hb; h < he; ++h) {
+          for (int w = wb; w < we; ++w) {
+            const float v = x[((size_t(n) * p.in_h + h) * p.in_w + w) * p.channels + c];
+            acc = max ? std::max(acc, v) : acc + v;
           }
-          if (!max) acc /= float(count_include_pad ? p.kernel_h * p.kernel_w : (he - hb) * (we - wb));
-          out[c] = acc;
         }
+        if (!max) acc /= float(count_include_pad ? p.kernel_h * p.kernel_w : (he - hb) * (we - wb));
+        out[c] = acc;
       }
     }
   }
@@ -83,7 +86,12 @@ class Pool2D final : public XnnOp {
 
   Status run(pthreadpool_t pool) override {
     if (op_ != nullptr) return XnnOp::run(pool);
-    pool_loop(s_, max_, include_pad_, x_, y_);
+    const size_t rows = size_t(s_.batch) * size_t(s_.out_h);
+    // A row reads about kernel_h input rows (stride 1) and writes one output row.
+    const size_t row_bytes = size_t(s_.out_w) * size_t(s_.channels) * sizeof(float) * size_t(s_.kernel_h + 1);
+    parallel_for(pool, rows, row_bytes, [this](size_t begin, size_t end) {
+      pool_rows(s_, max_, include_pad_, x_, y_, begin, end);
+    });
     return Status::Ok();
   }
 

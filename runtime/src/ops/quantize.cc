@@ -1,8 +1,9 @@
 // Quantize (float -> packed bits, kernels::pack_bits), QuantizeLevels (float -> k-bit levels,
 // kernels::quantize_levels) and Dequantize (packed bits -> ±1 floats, kernels::unpack_bits; k-bit levels ->
 // level_scale * L, kernels::dequantize_levels).
-// QuantizeLevels runs single-threaded: its output is planes-major ([bits][pixels][words]), so a pixel range
-// is not one contiguous block of the output and the kernel has no plane stride to split it by.
+// All three split their pixels over the pool (ops/parallel.h); every pixel is packed / unpacked on its own,
+// so the output does not depend on the split. QuantizeLevels' output is planes-major ([bits][pixels][words]):
+// its pixel ranges go through the kernels' range entry points, which keep the whole tensor's plane stride.
 // Quantize's per-channel thresholds (a fused BatchNorm -> Sign) are turned into the kernel's word masks once,
 // at prepare:
 //   threshold input t[C] (0 when absent), options.flip[C] -> flip bits, options.constant[C] in {-1, 0, 1}
@@ -11,6 +12,7 @@
 #include "onebit/kernels/pack.h"
 #include "ops/op.h"
 #include "ops/op_table.h"
+#include "ops/parallel.h"
 #include "validate.h"
 
 namespace onebit::rt {
@@ -30,6 +32,10 @@ class FloatToBits : public Op {
     isa_ = ctx.isa;
     channels_ = size_t(ctx.inputs[0]->shape.back());
     pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
+  }
+  /// Bytes read and written per pixel (what a task's size is measured in), for `planes` output bit-planes.
+  size_t traffic(int planes) const {
+    return channels_ * sizeof(float) + size_t(planes) * packed_words(channels_) * sizeof(uint32_t);
   }
   kernels::Isa isa_ = kernels::Isa::kScalar;
   size_t channels_ = 0, pixels_ = 0;
@@ -69,8 +75,12 @@ class Quantize final : public FloatToBits {
     use_thresholds_ = true;
     return Status::Ok();
   }
-  Status run(pthreadpool_t) override {
-    kernels::pack_bits(isa_, pixels_, channels_, x_, y_, use_thresholds_ ? &thresholds_ : nullptr);
+  Status run(pthreadpool_t pool) override {
+    const size_t words = packed_words(channels_);
+    const kernels::QuantizeThresholds* t = use_thresholds_ ? &thresholds_ : nullptr;
+    parallel_for(pool, pixels_, traffic(1), [&](size_t begin, size_t end) {
+      kernels::pack_bits(isa_, end - begin, channels_, x_ + begin * channels_, y_ + begin * words, t);
+    });
     return Status::Ok();
   }
 
@@ -94,13 +104,17 @@ class Dequantize final : public Op {
     y_ = static_cast<float*>(out);
     return Status::Ok();
   }
-  Status run(pthreadpool_t) override {
-    if (levels_.binary()) {
-      kernels::unpack_bits(pixels_, channels_, x_, y_);
-    } else {
-      kernels::dequantize_levels(pixels_, channels_, x_, levels_.kind, levels_.bits, levels_.zero_level, levels_.scale,
-                                 y_);
-    }
+  Status run(pthreadpool_t pool) override {
+    const size_t words = packed_words(channels_);
+    const size_t traffic = channels_ * sizeof(float) + size_t(levels_.bits) * words * sizeof(uint32_t);
+    parallel_for(pool, pixels_, traffic, [&](size_t begin, size_t end) {
+      if (levels_.binary()) {
+        kernels::unpack_bits(end - begin, channels_, x_ + begin * words, y_ + begin * channels_);
+      } else {
+        kernels::dequantize_levels(pixels_, begin, end, channels_, x_, levels_.kind, levels_.bits, levels_.zero_level,
+                                   levels_.scale, y_);
+      }
+    });
     return Status::Ok();
   }
 
@@ -121,8 +135,10 @@ class QuantizeLevels final : public FloatToBits {
     q_.shift = ctx.constant<float>(2);
     return Status::Ok();
   }
-  Status run(pthreadpool_t) override {
-    kernels::quantize_levels(isa_, pixels_, channels_, x_, y_, q_);
+  Status run(pthreadpool_t pool) override {
+    parallel_for(pool, pixels_, traffic(q_.bits), [&](size_t begin, size_t end) {
+      kernels::quantize_levels(isa_, pixels_, begin, end, channels_, x_, y_, q_);
+    });
     return Status::Ok();
   }
 

@@ -45,9 +45,16 @@ struct LevelQuantizer {
 };
 void quantize_levels(Isa isa, size_t pixels, size_t channels, const float* x, uint32_t* out,
                      const LevelQuantizer& quantizer);
+/// Pixels [begin, end) of the same call (x and out still the whole tensor's): writes exactly the words the
+/// whole call writes for those pixels, in every plane, so disjoint ranges may run on different threads.
+void quantize_levels(Isa isa, size_t pixels, size_t begin, size_t end, size_t channels, const float* x,
+                     uint32_t* out, const LevelQuantizer& quantizer);
 
 /// k-bit levels -> floats level_scale * L. in: [bits][pixels][packed_words(channels)].
 void dequantize_levels(size_t pixels, size_t channels, const uint32_t* in, LevelKind kind, int bits,
                        int zero_level, float level_scale, float* out);
+/// Pixels [begin, end) of the same call (in and out still the whole tensor's), as quantize_levels' range form.
+void dequantize_levels(size_t pixels, size_t begin, size_t end, size_t channels, const uint32_t* in, LevelKind kind,
+                       int bits, int zero_level, float level_scale, float* out);
 
 }  // namespace onebit::kernels

@@ -1,0 +1,337 @@
+// The plain-loop operators split over the pool (runtime/src/ops/parallel.h): at threads 1, 2, 3 and 4 each
+// gives byte-identical outputs, equal to a plain-loop reference written here. Shapes are large enough that
+// the work is split into several tasks (>= 16 KB each) and odd so that the last tile is a partial one.
+// Also the synthetic Bi-Real-18 (binary and 2-bit activations): identical outputs at threads 1, 2 and 3.
+#include <cstring>
+
+#include "runtime_test_util.h"
+#include "synth/bireal.h"
+
+namespace onebit::test {
+namespace {
+
+/// Builds the model with `build` once per thread count, runs it on `inputs`, requires byte-identical outputs
+/// across thread counts and returns them.
+template <typename Build>
+std::vector<float> at_every_thread_count(const Build& build, const std::vector<std::vector<float>>& inputs) {
+  std::vector<float> first;
+  for (int threads : {1, 2, 3, 4}) {
+    ModelBuilder b;
+    build(b);
+    InterpreterOptions options;
+    options.threads = threads;
+    const std::vector<float> y = run(b, inputs, options);
+    if (threads == 1) {
+      first = y;
+      continue;
+    }
+    INFO("threads " << threads << " vs 1");
+    REQUIRE(y.size() == first.size());
+    CHECK(std::memcmp(y.data(), first.data(), y.size() * sizeof(float)) == 0);
+  }
+  return first;
+}
+
+/// Exact equality with the reference, reporting the first mismatch.
+void check_equal(const std::vector<float>& got, const std::vector<float>& want) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0) {
+      INFO("element " << i << " of " << got.size() << ": got " << got[i] << ", expected " << want[i]);
+      CHECK(false);
+      return;
+    }
+  }
+}
+
+float sign_value(bool negative) { return negative ? -1.0f : 1.0f; }
+
+TEST_CASE("threads: Quantize (plain and with thresholds) and Dequantize") {
+  const std::vector<int> shape{1, 37, 29, 67};
+  std::vector<float> x = uniform(count(shape), 1);
+  for (size_t i = 0; i < x.size(); i += 97) x[i] = (i / 97) % 2 ? -0.0f : 0.0f;
+  const size_t c = 67;
+  const std::vector<float> threshold = uniform(c, 2, -0.5f, 0.5f);
+  std::vector<bool> flip(c);
+  std::vector<int8_t> constant(c, -1);
+  for (size_t k = 0; k < c; ++k) {
+    flip[k] = k % 3 == 1;
+    if (k % 11 == 5) constant[k] = int8_t(k % 2);
+  }
+  for (bool fused : {false, true}) {
+    CAPTURE(fused);
+    std::vector<float> want(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      const size_t k = i % c;
+      if (!fused) {
+        want[i] = sign_value(x[i] < 0);
+      } else if (constant[k] >= 0) {
+        want[i] = sign_value(constant[k] == 1);
+      } else {
+        want[i] = sign_value(flip[k] ? x[i] > threshold[k] : x[i] < threshold[k]);
+      }
+    }
+    const std::vector<float> got = at_every_thread_count(
+        [&](ModelBuilder& b) {
+          const int in = b.add_input("x", shape);
+          const int q = fused ? b.quantize("q", in, threshold, flip, constant) : b.quantize("q", in);
+          b.mark_output(b.dequantize("d", q));
+        },
+        {x});
+    check_equal(got, want);
+  }
+}
+
+TEST_CASE("threads: QuantizeLevels and Dequantize of k-bit levels") {
+  const std::vector<int> shape{2, 31, 27, 45};
+  const size_t c = 45;
+  const std::vector<float> x = uniform(count(shape), 3, -3.0f, 3.0f);
+  const std::vector<float> scale = uniform(c, 4, 0.5f, 1.5f), shift = uniform(c, 5, 0.0f, 2.0f);
+  Levels unipolar;
+  unipolar.bits = 2;
+  unipolar.zero_level = 1;
+  unipolar.scale = 0.5f;
+  Levels ternary;
+  ternary.kind = LevelKind::kTernary;
+  ternary.bits = 2;
+  for (const Levels& l : {unipolar, ternary}) {
+    CAPTURE(int(l.kind));
+    std::vector<float> want(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      const size_t k = i % c;
+      const float t = x[i] * scale[k] + shift[k];
+      int level = 0;
+      if (l.kind == LevelKind::kTernary) {
+        level = t > 0 ? 1 : t < 0 ? -1 : 0;
+      } else {
+        level = int(std::min(std::max(std::nearbyint(t), 0.0f), 3.0f)) - l.zero_level;
+      }
+      want[i] = l.scale * float(level);
+    }
+    const std::vector<float> got = at_every_thread_count(
+        [&](ModelBuilder& b) {
+          b.mark_output(b.dequantize("d", b.quantize_levels("ql", b.add_input("x", shape), l, scale, shift)));
+        },
+        {x});
+    check_equal(got, want);
+  }
+}
+
+TEST_CASE("threads: BinaryMaxPool2D, small and chunked (> 64 taps) windows") {
+  struct Case {
+    std::vector<int> shape;
+    int kernel, stride, pad;
+  };
+  for (const Case& t : {Case{{2, 47, 45, 70}, 3, 2, 1}, Case{{1, 21, 23, 33}, 9, 1, 4}}) {
+    CAPTURE(t.kernel);
+    const Nhwc s{t.shape[0], t.shape[1], t.shape[2], t.shape[3]};
+    const std::vector<float> x = uniform(count(t.shape), 6);
+    Pool2DParams p;
+    p.kernel_h = p.kernel_w = t.kernel;
+    p.stride_h = p.stride_w = t.stride;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = t.pad;
+    const int oh = (s.h + 2 * t.pad - t.kernel) / t.stride + 1, ow = (s.w + 2 * t.pad - t.kernel) / t.stride + 1;
+    const Nhwc ys{s.n, oh, ow, s.c};
+    std::vector<float> want(size_t(s.n) * oh * ow * s.c);
+    for (int n = 0; n < s.n; ++n)
+      for (int y = 0; y < oh; ++y)
+        for (int xo = 0; xo < ow; ++xo)
+          for (int ch = 0; ch < s.c; ++ch) {
+            float m = -1.0f;  // the max of ±1 over real taps (-1 when there is none)
+            for (int ky = 0; ky < t.kernel; ++ky)
+              for (int kx = 0; kx < t.kernel; ++kx) {
+                const int iy = y * t.stride - t.pad + ky, ix = xo * t.stride - t.pad + kx;
+                if (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w) m = std::max(m, sign_value(x[s.at(n, iy, ix, ch)] < 0));
+              }
+            want[ys.at(n, y, xo, ch)] = m;
+          }
+    const std::vector<float> got = at_every_thread_count(
+        [&](ModelBuilder& b) {
+          b.mark_output(b.dequantize("d", b.binary_max_pool("bp", b.quantize("q", b.add_input("x", t.shape)), p)));
+        },
+        {x});
+    check_equal(got, want);
+  }
+}
+
+TEST_CASE("threads: Mul and ChannelAffine") {
+  const std::vector<int> shape{2, 33, 41, 19};
+  const size_t c = 19;
+  const std::vector<float> x = uniform(count(shape), 7);
+  const std::vector<float> scale = uniform(c, 8), shift = uniform(c, 9);
+  for (bool affine : {false, true}) {
+    CAPTURE(affine);
+    std::vector<float> want(x.size());
+    for (size_t i = 0; i < x.size(); ++i) want[i] = affine ? x[i] * scale[i % c] + shift[i % c] : x[i] * scale[i % c];
+    const std::vector<float> got = at_every_thread_count(
+        [&](ModelBuilder& b) {
+          const int in = b.add_input("x", shape);
+          b.mark_output(affine ? b.channel_affine("a", in, scale, shift) : b.mul("m", in, scale));
+        },
+        {x});
+    check_equal(got, want);
+  }
+}
+
+TEST_CASE("threads: Softmax and LogSoftmax, many rows and one long row") {
+  for (const std::vector<int>& shape : {std::vector<int>{300, 37}, std::vector<int>{1, 70001}}) {
+    for (bool log : {false, true}) {
+      CAPTURE(shape[0]);
+      CAPTURE(log);
+      const size_t c = size_t(shape[1]);
+      const std::vector<float> x = uniform(count(shape), 10, -8.0f, 8.0f);
+      std::vector<float> want(x.size());
+      for (size_t r = 0; r < size_t(shape[0]); ++r) {
+        float mx = x[r * c];
+        for (size_t k = 1; k < c; ++k) mx = std::max(mx, x[r * c + k]);
+        float sum = 0;
+        for (size_t k = 0; k < c; ++k) sum += std::exp(x[r * c + k] - mx);
+        for (size_t k = 0; k < c; ++k)
+          want[r * c + k] = log ? (x[r * c + k] - mx) - std::log(sum) : std::exp(x[r * c + k] - mx) / sum;
+      }
+      const std::vector<float> got = at_every_thread_count(
+          [&](ModelBuilder& b) { b.mark_output(b.softmax("s", b.add_input("x", shape), log)); }, {x});
+      check_equal(got, want);
+    }
+  }
+}
+
+TEST_CASE("threads: Concat along channels, rows and the batch") {
+  struct Case {
+    std::vector<std::vector<int>> shapes;
+    int axis;
+  };
+  const Case cases[] = {
+      {{{2, 37, 41, 5}, {2, 37, 41, 7}, {2, 37, 41, 3}}, -1},
+      {{{1, 23, 31, 9}, {1, 17, 31, 9}}, 1},
+      {{{2, 20, 21, 8}, {3, 20, 21, 8}}, 0},
+  };
+  uint32_t seed = 20;
+  for (const Case& t : cases) {
+    CAPTURE(t.axis);
+    const size_t rank = t.shapes[0].size(), axis = size_t(t.axis < 0 ? t.axis + int(rank) : t.axis);
+    std::vector<std::vector<float>> xs;
+    for (const std::vector<int>& s : t.shapes) xs.push_back(uniform(count(s), seed++));
+    size_t outer = 1, inner = 1;
+    for (size_t d = 0; d < axis; ++d) outer *= size_t(t.shapes[0][d]);
+    for (size_t d = axis + 1; d < rank; ++d) inner *= size_t(t.shapes[0][d]);
+    std::vector<float> want;
+    for (size_t o = 0; o < outer; ++o)
+      for (size_t k = 0; k < xs.size(); ++k) {
+        const size_t block = size_t(t.shapes[k][axis]) * inner;
+        want.insert(want.end(), xs[k].begin() + long(o * block), xs[k].begin() + long((o + 1) * block));
+      }
+    const std::vector<float> got = at_every_thread_count(
+        [&](ModelBuilder& b) {
+          std::vector<int> ins;
+          for (size_t k = 0; k < t.shapes.size(); ++k) ins.push_back(b.add_input("x" + std::to_string(k), t.shapes[k]));
+          b.mark_output(b.concat("c", ins, t.axis));
+        },
+        xs);
+    check_equal(got, want);
+  }
+}
+
+TEST_CASE("threads: Pad of an NHWC image (every dimension) and of a matrix") {
+  struct Case {
+    std::vector<int> shape, pads;
+  };
+  for (const Case& t : {Case{{1, 37, 41, 13}, {0, 2, 1, 3, 1, 1, 4, 2}}, Case{{57, 300}, {1, 2, 3, 4}}}) {
+    const size_t r = t.shape.size();
+    CAPTURE(r);
+    const std::vector<float> x = uniform(count(t.shape), 30);
+    // Right-aligned to 4 dimensions, as the operator does; the reference walks output coordinates.
+    size_t in[4], out[4], begin[4];
+    for (size_t d = 0; d < 4; ++d) {
+      const bool lead = d < 4 - r;
+      in[d] = lead ? 1 : size_t(t.shape[d - (4 - r)]);
+      begin[d] = lead ? 0 : size_t(t.pads[d - (4 - r)]);
+      out[d] = lead ? 1 : in[d] + begin[d] + size_t(t.pads[d - (4 - r) + r]);
+    }
+    std::vector<float> want;
+    for (size_t a = 0; a < out[0]; ++a)
+      for (size_t b = 0; b < out[1]; ++b)
+        for (size_t c = 0; c < out[2]; ++c)
+          for (size_t d = 0; d < out[3]; ++d) {
+            const size_t i[4] = {a - begin[0], b - begin[1], c - begin[2], d - begin[3]};  // wraps when outside
+            const bool inside = i[0] < in[0] && i[1] < in[1] && i[2] < in[2] && i[3] < in[3];
+            want.push_back(inside ? x[((i[0] * in[1] + i[1]) * in[2] + i[2]) * in[3] + i[3]] : 0.25f);
+          }
+    const std::vector<float> got = at_every_thread_count(
+        [&](ModelBuilder& b) { b.mark_output(b.pad("p", b.add_input("x", t.shape), t.pads, 0.25f)); }, {x});
+    check_equal(got, want);
+  }
+}
+
+TEST_CASE("threads: plain-loop pooling (AvgPool counting padding, 1x1 windows)") {
+  struct Case {
+    bool max;
+    int kernel, stride, pad;
+  };
+  const std::vector<int> shape{2, 45, 43, 24};
+  const Nhwc s{2, 45, 43, 24};
+  const std::vector<float> x = uniform(count(shape), 40);
+  for (const Case& t : {Case{false, 3, 2, 1}, Case{false, 1, 2, 0}, Case{true, 1, 1, 0}}) {
+    CAPTURE(t.max);
+    CAPTURE(t.kernel);
+    Pool2DParams p;
+    p.kernel_h = p.kernel_w = t.kernel;
+    p.stride_h = p.stride_w = t.stride;
+    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = t.pad;
+    p.count_include_pad = !t.max;
+    const int oh = (s.h + 2 * t.pad - t.kernel) / t.stride + 1, ow = (s.w + 2 * t.pad - t.kernel) / t.stride + 1;
+    const Nhwc ys{s.n, oh, ow, s.c};
+    std::vector<float> want(size_t(s.n) * oh * ow * s.c);
+    for (int n = 0; n < s.n; ++n)
+      for (int y = 0; y < oh; ++y)
+        for (int xo = 0; xo < ow; ++xo)
+          for (int ch = 0; ch < s.c; ++ch) {
+            float acc = t.max ? -INFINITY : 0.0f;
+            for (int iy = std::max(0, y * t.stride - t.pad); iy < std::min(s.h, y * t.stride - t.pad + t.kernel); ++iy)
+              for (int ix = std::max(0, xo * t.stride - t.pad); ix < std::min(s.w, xo * t.stride - t.pad + t.kernel);
+                   ++ix)
+                acc = t.max ? std::max(acc, x[s.at(n, iy, ix, ch)]) : acc + x[s.at(n, iy, ix, ch)];
+            want[ys.at(n, y, xo, ch)] = t.max ? acc : acc / float(t.kernel * t.kernel);
+          }
+    const std::vector<float> got = at_every_thread_count(
+        [&](ModelBuilder& b) {
+          const int in = b.add_input("x", shape);
+          b.mark_output(t.max ? b.max_pool("mp", in, p) : b.avg_pool("ap", in, p));
+        },
+        {x});
+    check_equal(got, want);
+  }
+}
+
+TEST_CASE("threads: synthetic Bi-Real-18 (binary and 2-bit activations) is identical at threads 1, 2, 3") {
+  for (int bits : {1, 2}) {
+    CAPTURE(bits);
+    synth::BiRealOptions o;
+    o.input_h = o.input_w = 32;
+    o.classes = 10;
+    o.seed = 5;
+    o.activation_bits = bits;
+    std::vector<uint8_t> bytes;
+    REQUIRE(synth::build_bireal18(o, &bytes).ok());
+    std::unique_ptr<Model> model;
+    const Status s = Model::load_buffer(bytes.data(), bytes.size(), &model);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    const std::vector<float> x = uniform(32 * 32 * 3, 50);
+    std::vector<float> first;
+    for (int threads : {1, 2, 3}) {
+      CAPTURE(threads);
+      InterpreterOptions options;
+      options.threads = threads;
+      std::unique_ptr<Interpreter> interp;
+      const Status c = Interpreter::create(*model, options, &interp);
+      REQUIRE_MESSAGE(c.ok(), c.message());
+      const std::vector<float> y = run(*interp, {x});
+      if (first.empty()) first = y;
+      REQUIRE(y.size() == first.size());
+      CHECK(std::memcmp(y.data(), first.data(), y.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace onebit::test
