@@ -46,6 +46,27 @@ void check_equal(const std::vector<float>& got, const std::vector<float>& want) 
 
 float sign_value(bool negative) { return negative ? -1.0f : 1.0f; }
 
+Pool2DParams square_window(int kernel, int stride, int pad) {
+  Pool2DParams p;
+  p.kernel_h = p.kernel_w = kernel;
+  p.stride_h = p.stride_w = stride;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
+  return p;
+}
+
+/// A square-window pooling reference: window(n, top, left, channel) gives one output element from the
+/// window's (unclamped) top-left input corner; outputs in NHWC order.
+template <typename Window>
+std::vector<float> pool_reference(Nhwc s, int kernel, int stride, int pad, const Window& window) {
+  const int oh = (s.h + 2 * pad - kernel) / stride + 1, ow = (s.w + 2 * pad - kernel) / stride + 1;
+  std::vector<float> y;
+  for (int n = 0; n < s.n; ++n)
+    for (int oy = 0; oy < oh; ++oy)
+      for (int ox = 0; ox < ow; ++ox)
+        for (int ch = 0; ch < s.c; ++ch) y.push_back(window(n, oy * stride - pad, ox * stride - pad, ch));
+  return y;
+}
+
 TEST_CASE("threads: Quantize (plain and with thresholds) and Dequantize") {
   const std::vector<int> shape{1, 37, 29, 67};
   std::vector<float> x = uniform(count(shape), 1);
@@ -126,25 +147,14 @@ TEST_CASE("threads: BinaryMaxPool2D, small and chunked (> 64 taps) windows") {
     CAPTURE(t.kernel);
     const Nhwc s{t.shape[0], t.shape[1], t.shape[2], t.shape[3]};
     const std::vector<float> x = uniform(count(t.shape), 6);
-    Pool2DParams p;
-    p.kernel_h = p.kernel_w = t.kernel;
-    p.stride_h = p.stride_w = t.stride;
-    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = t.pad;
-    const int oh = (s.h + 2 * t.pad - t.kernel) / t.stride + 1, ow = (s.w + 2 * t.pad - t.kernel) / t.stride + 1;
-    const Nhwc ys{s.n, oh, ow, s.c};
-    std::vector<float> want(size_t(s.n) * oh * ow * s.c);
-    for (int n = 0; n < s.n; ++n)
-      for (int y = 0; y < oh; ++y)
-        for (int xo = 0; xo < ow; ++xo)
-          for (int ch = 0; ch < s.c; ++ch) {
-            float m = -1.0f;  // the max of ±1 over real taps (-1 when there is none)
-            for (int ky = 0; ky < t.kernel; ++ky)
-              for (int kx = 0; kx < t.kernel; ++kx) {
-                const int iy = y * t.stride - t.pad + ky, ix = xo * t.stride - t.pad + kx;
-                if (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w) m = std::max(m, sign_value(x[s.at(n, iy, ix, ch)] < 0));
-              }
-            want[ys.at(n, y, xo, ch)] = m;
-          }
+    const Pool2DParams p = square_window(t.kernel, t.stride, t.pad);
+    const std::vector<float> want = pool_reference(s, t.kernel, t.stride, t.pad, [&](int n, int top, int left, int ch) {
+      float m = -1.0f;  // the max of ±1 over real taps (-1 when there is none)
+      for (int iy = std::max(top, 0); iy < std::min(top + t.kernel, s.h); ++iy)
+        for (int ix = std::max(left, 0); ix < std::min(left + t.kernel, s.w); ++ix)
+          m = std::max(m, sign_value(x[s.at(n, iy, ix, ch)] < 0));
+      return m;
+    });
     const std::vector<float> got = at_every_thread_count(
         [&](ModelBuilder& b) {
           b.mark_output(b.dequantize("d", b.binary_max_pool("bp", b.quantize("q", b.add_input("x", t.shape)), p)));
@@ -274,25 +284,15 @@ TEST_CASE("threads: plain-loop pooling (AvgPool counting padding, 1x1 windows)")
   for (const Case& t : {Case{false, 3, 2, 1}, Case{false, 1, 2, 0}, Case{true, 1, 1, 0}}) {
     CAPTURE(t.max);
     CAPTURE(t.kernel);
-    Pool2DParams p;
-    p.kernel_h = p.kernel_w = t.kernel;
-    p.stride_h = p.stride_w = t.stride;
-    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = t.pad;
+    Pool2DParams p = square_window(t.kernel, t.stride, t.pad);
     p.count_include_pad = !t.max;
-    const int oh = (s.h + 2 * t.pad - t.kernel) / t.stride + 1, ow = (s.w + 2 * t.pad - t.kernel) / t.stride + 1;
-    const Nhwc ys{s.n, oh, ow, s.c};
-    std::vector<float> want(size_t(s.n) * oh * ow * s.c);
-    for (int n = 0; n < s.n; ++n)
-      for (int y = 0; y < oh; ++y)
-        for (int xo = 0; xo < ow; ++xo)
-          for (int ch = 0; ch < s.c; ++ch) {
-            float acc = t.max ? -INFINITY : 0.0f;
-            for (int iy = std::max(0, y * t.stride - t.pad); iy < std::min(s.h, y * t.stride - t.pad + t.kernel); ++iy)
-              for (int ix = std::max(0, xo * t.stride - t.pad); ix < std::min(s.w, xo * t.stride - t.pad + t.kernel);
-                   ++ix)
-                acc = t.max ? std::max(acc, x[s.at(n, iy, ix, ch)]) : acc + x[s.at(n, iy, ix, ch)];
-            want[ys.at(n, y, xo, ch)] = t.max ? acc : acc / float(t.kernel * t.kernel);
-          }
+    const std::vector<float> want = pool_reference(s, t.kernel, t.stride, t.pad, [&](int n, int top, int left, int ch) {
+      float acc = t.max ? -INFINITY : 0.0f;
+      for (int iy = std::max(top, 0); iy < std::min(top + t.kernel, s.h); ++iy)
+        for (int ix = std::max(left, 0); ix < std::min(left + t.kernel, s.w); ++ix)
+          acc = t.max ? std::max(acc, x[s.at(n, iy, ix, ch)]) : acc + x[s.at(n, iy, ix, ch)];
+      return t.max ? acc : acc / float(t.kernel * t.kernel);  // count_include_pad
+    });
     const std::vector<float> got = at_every_thread_count(
         [&](ModelBuilder& b) {
           const int in = b.add_input("x", shape);
