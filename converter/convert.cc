@@ -6,12 +6,63 @@
 #include <sstream>
 
 #include "audit.h"
+#include "calibrate/calibrate.h"
 #include "emit/emit.h"
 #include "onebit/builder/model_builder.h"
 #include "onnx/import.h"
 #include "summary.h"
 
 namespace onebit::converter {
+namespace {
+
+/// Marks the float layers for emission (emit_float.cc reads the attributes): `int8` with the activation
+/// scales (from ONNX QDQ pairs, recorded by a rule as int8_* attributes, or from calibration), or
+/// `float16_weights`.
+Status set_float_storage(Graph* g, const ConvertOptions& o, int* f16, int* i8) {
+  const std::vector<NodeId> layers = int8_candidates(*g);
+  std::vector<NodeId> uncalibrated;
+  for (NodeId id : layers)
+    if (o.int8_float_layers && !g->node(id).i("int8")) uncalibrated.push_back(id);
+  if (!uncalibrated.empty()) {
+    if (o.calibration.empty())
+      return Status::Error("--int8-float-layers needs --calibration FILE (images to observe activation ranges on) for " +
+                           g->node(uncalibrated[0]).describe());
+    CalibrationSet set;
+    Status s = read_calibration_set(o.calibration, o.input_mean, o.input_std,
+                                    o.calibration_images ? o.calibration_images : 1000, &set);
+    std::map<NodeId, Int8Ranges> ranges;
+    if (s.ok()) s = calibrate_ranges(*g, uncalibrated, set, &ranges);
+    if (!s.ok()) return s;
+    for (NodeId id : uncalibrated) {
+      Node& n = g->node(id);
+      const Int8Ranges& r = ranges[id];
+      float scale;
+      int zp;
+      int8_grid(r.input_min, r.input_max, &scale, &zp);
+      n.attrs["int8_input_scale"] = Attr::Float(scale);
+      n.attrs["int8_input_zero_point"] = Attr::Int(zp);
+      int8_grid(r.output_min, r.output_max, &scale, &zp);
+      n.attrs["int8_output_scale"] = Attr::Float(scale);
+      n.attrs["int8_output_zero_point"] = Attr::Int(zp);
+      n.attrs["int8"] = Attr::Int(1);
+    }
+  }
+  for (NodeId id : layers) {
+    Node& n = g->node(id);
+    if (n.i("int8") && o.int8_float_layers) {
+      ++*i8;
+    } else if (o.float16_weights) {
+      n.attrs.erase("int8");
+      n.attrs["float16_weights"] = Attr::Int(1);
+      ++*f16;
+    } else {
+      n.attrs.erase("int8");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, const ConvertOptions& options,
                           ConvertResult* result) {
@@ -27,6 +78,10 @@ Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, c
   if (s.ok()) s = rewrite_to_fixed_point(&g, ro, &log);
   std::vector<std::string> warnings;
   if (s.ok()) s = audit_binary_layers(g, options.strict, &warnings);
+  if (s.ok() && options.float_reference && options.int8_float_layers)
+    s = Status::Error("--int8-float-layers and --float-reference exclude each other (the reference is float)");
+  int f16 = 0, i8 = 0;
+  if (s.ok() && !options.float_reference) s = set_float_storage(&g, options, &f16, &i8);
   ModelBuilder builder;
   EmitReport report;
   EmitOptions eo;
@@ -47,6 +102,8 @@ Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, c
   result->binary_macs = report.binary_macs;
   result->float_macs = report.float_macs;
   result->binary_layers = report.binary_convs + report.binary_fcs;
+  result->float16_layers = f16;
+  result->int8_layers = i8;
   result->warnings = warnings;
   SummaryInput in{g, log, imported, report, warnings, int64_t(bytes.size()), result->model.size(), options.float_reference};
   result->summary = format_summary(in);

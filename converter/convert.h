@@ -20,6 +20,11 @@ struct ConvertOptions {
   int batch = 0;                             // a symbolic / unknown batch dim becomes this (0: 1)
   SignZero sign_zero = SignZero::kTernary;   // what a Sign whose input may hold exact zeros does
   bool strict = false;                       // warnings (binary input, float layer) are errors
+  // Stored precision of the layers that stay float (Conv / Gemm / MatMul with float weights, not 1-bit ones):
+  bool float16_weights = false;    // weights as IEEE binary16 (nearest even), expanded to float at prepare
+  bool int8_float_layers = false;  // int8 through XNNPACK qc8 (calibrate/calibrate.h); wins over float16
+  std::string calibration;         // IDX (uint8, normalized with input_mean / input_std) or .npy NCHW float32
+  size_t calibration_images = 0;   // images of `calibration` used (0: 1000)
 };
 
 struct ConvertResult {
@@ -29,6 +34,7 @@ struct ConvertResult {
   int64_t onnx_parameter_bytes = 0;
   int64_t binary_macs = 0, float_macs = 0;
   int binary_layers = 0;
+  int float16_layers = 0, int8_layers = 0;
 };
 
 /// `bytes` is an ONNX ModelProto; `origin` names it in messages.

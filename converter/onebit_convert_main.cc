@@ -14,7 +14,9 @@ namespace {
 
 const char kUsage[] =
     "usage: onebit-convert IN.onnx -o OUT.fb [--float-reference] [--input-mean M --input-std S]\n"
-    "                      [--labels FILE] [--batch N] [--sign-zero=ternary|plus-one|error] [--strict] [--help]\n"
+    "                      [--labels FILE] [--batch N] [--sign-zero=ternary|plus-one|error] [--strict]\n"
+    "                      [--float16-weights] [--int8-float-layers --calibration FILE [--calibration-images N]]\n"
+    "                      [--help]\n"
     "\n"
     "Converts an ONNX model of a binarized network into a onebit model. Sign on activations becomes a\n"
     "binary Quantize (ternary where its input can be 0); DoReFa / PACT / LSQ / QuantizeLinear quantizers\n"
@@ -35,7 +37,15 @@ const char kUsage[] =
     "                       'ternary' (default: ONNX/PyTorch compute sign(0) = 0 there; it becomes an exact\n"
     "                       ternary {-1, 0, +1} activation), 'plus-one' (your training used sign(0) = +1) or\n"
     "                       'error' (refuse such a Sign, the behaviour before ternary activations)\n"
-    "  --strict             warnings (a layer reading a Sign output that stays float) are errors\n";
+    "  --strict             warnings (a layer reading a Sign output that stays float) are errors\n"
+    "  --float16-weights    store the weights of the layers that stay float (stem, 1x1 shortcuts, classifier)\n"
+    "                       as IEEE float16 (round to nearest even); the runtime expands them to float32 once\n"
+    "  --int8-float-layers  run those layers in int8 (XNNPACK qc8: symmetric per-channel int8 weights,\n"
+    "                       per-tensor activation scales from --calibration, or from ONNX QDQ pairs)\n"
+    "  --calibration FILE   images to observe activation ranges on (min / max): IDX uint8 (gzip or plain;\n"
+    "                       pixels / 255, then the --input-mean / --input-std normalization) or .npy float32\n"
+    "                       N x C x H x W, already normalized\n"
+    "  --calibration-images N  use the first N images of FILE (default 1000)\n";
 
 bool parse_floats(const std::string& text, std::vector<float>* out) {
   std::stringstream ss(text);
@@ -98,6 +108,18 @@ int main(int argc, char** argv) {
       else if (v == "plus-one") options.sign_zero = onebit::converter::SignZero::kPlusOne;
       else if (v == "ternary") options.sign_zero = onebit::converter::SignZero::kTernary;
       else return fail("--sign-zero takes 'ternary', 'plus-one' or 'error', not '" + v + "'");
+    } else if (a == "--float16-weights") {
+      options.float16_weights = true;
+    } else if (a == "--int8-float-layers") {
+      options.int8_float_layers = true;
+    } else if (a == "--calibration") {
+      if (!value(&options.calibration)) return fail("--calibration needs a file name");
+    } else if (a == "--calibration-images") {
+      char* end = nullptr;
+      if (!value(&v)) return fail("--calibration-images needs a number");
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 10000000) return fail("--calibration-images needs a positive number, got '" + v + "'");
+      options.calibration_images = size_t(n);
     } else if (a == "--strict") {
       options.strict = true;
     } else if (a == "--labels") {
@@ -111,6 +133,8 @@ int main(int argc, char** argv) {
     }
   }
   if (in.empty() || out.empty()) return fail(std::string("an input file and -o OUT are required\n") + kUsage);
+  if (!options.calibration.empty() && !options.int8_float_layers)
+    return fail("--calibration is only used with --int8-float-layers");
   if (options.input_mean.size() != options.input_std.size())
     return fail("--input-mean and --input-std must be given together, with the same number of values");
   if (!labels_file.empty()) {
@@ -131,6 +155,8 @@ int main(int argc, char** argv) {
   if (!s.ok()) return fail(s.message());
   std::fputs(result.summary.c_str(), stdout);
   for (const std::string& w : result.warnings) std::fprintf(stderr, "onebit-convert: warning: %s\n", w.c_str());
+  if (result.float16_layers > 0) std::printf("float16 weights: %d float layers\n", result.float16_layers);
+  if (result.int8_layers > 0) std::printf("int8 (qc8): %d float layers\n", result.int8_layers);
   std::printf("wrote %s (%zu bytes)\n", out.c_str(), result.model.size());
   return 0;
 }

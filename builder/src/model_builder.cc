@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -48,6 +49,7 @@ struct ModelBuilder::Impl {
     OptionsFn options;
     std::vector<int> inputs;
     int output;
+    std::vector<int> more_outputs;  // outputs[1..]: BinaryConv2D FloatAndBitPacked's bits
   };
   std::vector<Tensor> tensors;
   std::vector<std::vector<uint8_t>> buffers;
@@ -131,6 +133,21 @@ namespace {
 
 using T = fb::OperatorOptions;
 
+flatbuffers::Offset<void> binary_conv2d_options(Fbb& f, const BinaryConv2DParams& p, const BinaryConv2DFusion& fusion) {
+  const fb::OutputKind kind = p.bitpacked_output ? fb::OutputKind::BitPacked
+                              : fusion.quantize  ? fb::OutputKind::FloatAndBitPacked
+                                                 : fb::OutputKind::Float;
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> flip;
+  flatbuffers::Offset<flatbuffers::Vector<int8_t>> constant;
+  if (!fusion.flip.empty()) flip = f.CreateVector(fusion.flip);
+  if (!fusion.constant.empty()) constant = f.CreateVector(fusion.constant);
+  return fb::CreateBinaryConv2DOptions(f, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w,
+                                       p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.groups,
+                                       fb::BinaryPadMode(int(p.pad_mode)), kind, p.clamp_min, p.clamp_max, flip,
+                                       constant)
+      .Union();
+}
+
 Conv2DParams pool_as_conv(const Pool2DParams& p) {
   Conv2DParams c;
   c.kernel_h = p.kernel_h;
@@ -209,12 +226,17 @@ const std::vector<int>& ModelBuilder::shape(int tensor) const { return impl_->sh
 
 namespace {
 
+flatbuffers::Offset<fb::Int8Quantization> int8_table(Fbb& f, const Int8Params& q) {
+  return fb::CreateInt8Quantization(f, q.input_scale, int8_t(q.input_zero_point), q.output_scale,
+                                    int8_t(q.output_zero_point));
+}
+
 /// Conv2D with float or 1-bit weights: the checks, options and output shape both share. `weights(i_n, &in)`
 /// checks the weight-related sizes (i_n = input channels per group) and appends the constant inputs.
 /// (B is ModelBuilder::Impl, a private type: deduced, not named.)
 template <typename B>
 int add_conv2d(B& b, const std::string& name, int x, int out_c, const Conv2DParams& p,
-               const std::function<void(int, std::vector<int>*)>& weights) {
+               const std::function<void(int, std::vector<int>*)>& weights, const Int8Params* q8 = nullptr) {
   const auto type = T::Conv2DOptions;
   std::vector<int> in = {x};
   if (b.need(name, type, x, 4) && p.groups > 0 && out_c > 0 && b.shape_of(x)[3] % p.groups == 0) {
@@ -222,17 +244,20 @@ int add_conv2d(B& b, const std::string& name, int x, int out_c, const Conv2DPara
   } else if (b.valid(x)) {
     b.fail(name, type, "groups " + std::to_string(p.groups) + " must divide the input channels and out_c > 0");
   }
-  return b.add(name, type, [p](Fbb& f) {
+  const Int8Params q = q8 ? *q8 : Int8Params();
+  const bool int8 = q8 != nullptr;
+  return b.add(name, type, [p, q, int8](Fbb& f) {
+    const auto q_table = int8 ? int8_table(f, q) : flatbuffers::Offset<fb::Int8Quantization>();
     return fb::CreateConv2DOptions(f, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w,
                                    p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.groups, p.clamp_min,
-                                   p.clamp_max).Union();
+                                   p.clamp_max, q_table).Union();
   }, in, b.window_shape(name, type, x, out_c, p));
 }
 
 /// FullyConnected with float or 1-bit weights; `weights(k, &in)` as for add_conv2d (k = input features).
 template <typename B>
 int add_fully_connected(B& b, const std::string& name, int x, int out_c, float lo, float hi,
-                        const std::function<void(int, std::vector<int>*)>& weights) {
+                        const std::function<void(int, std::vector<int>*)>& weights, const Int8Params* q8 = nullptr) {
   const auto type = T::FullyConnectedOptions;
   std::vector<int> in = {x};
   int n = 1;
@@ -240,8 +265,12 @@ int add_fully_connected(B& b, const std::string& name, int x, int out_c, float l
     n = b.shape_of(x)[0];
     weights(b.shape_of(x)[1], &in);
   }
-  return b.add(name, type, [lo, hi](Fbb& f) { return fb::CreateFullyConnectedOptions(f, lo, hi).Union(); }, in,
-               {n, out_c});
+  const Int8Params q = q8 ? *q8 : Int8Params();
+  const bool int8 = q8 != nullptr;
+  return b.add(name, type, [lo, hi, q, int8](Fbb& f) {
+    const auto q_table = int8 ? int8_table(f, q) : flatbuffers::Offset<fb::Int8Quantization>();
+    return fb::CreateFullyConnectedOptions(f, lo, hi, q_table).Union();
+  }, in, {n, out_c});
 }
 
 }  // namespace
@@ -455,12 +484,37 @@ int ModelBuilder::binary_conv2d(const std::string& name, int x, int out_c, const
   } else if (b.valid(x)) {
     b.fail(name, type, "groups " + std::to_string(p.groups) + " must divide the input channels and out_c > 0");
   }
-  return b.add(name, type, [p](Fbb& f) {
-    return fb::CreateBinaryConv2DOptions(
-        f, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.pad_top, p.pad_left,
-        p.pad_bottom, p.pad_right, p.groups, fb::BinaryPadMode(int(p.pad_mode)),
-        p.bitpacked_output ? fb::OutputKind::BitPacked : fb::OutputKind::Float, p.clamp_min, p.clamp_max).Union();
-  }, in, b.window_shape(name, type, x, out_c, p), p.bitpacked_output ? fb::DType::BitPacked : fb::DType::Float32);
+  return b.add(name, type, [p](Fbb& f) { return binary_conv2d_options(f, p, {}); }, in,
+               b.window_shape(name, type, x, out_c, p), p.bitpacked_output ? fb::DType::BitPacked : fb::DType::Float32);
+}
+
+int ModelBuilder::binary_conv2d_fused(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                                      const std::vector<float>& multiplier, const std::vector<float>& bias,
+                                      const BinaryConv2DParams& p, const BinaryConv2DFusion& fusion, int* bits) {
+  Impl& b = *impl_;
+  const auto type = T::BinaryConv2DOptions;
+  const int y = binary_conv2d(name, x, out_c, w, multiplier, bias, p);
+  if (p.bitpacked_output) b.fail(name, type, "fusions need a float output (bitpacked_output is set)");
+  const std::vector<int> shape = b.shape_of(y);
+  if (fusion.residual != -1 && b.need(name, type, fusion.residual, 4) && b.shape_of(fusion.residual) != shape)
+    b.fail(name, type, "residual " + rt::shape_string(b.shape_of(fusion.residual)) + " must have the output's shape " +
+                           rt::shape_string(shape));
+  // inputs[4] residual, inputs[5] threshold; -1 where absent, trailing -1s left out.
+  std::vector<int> extra = {fusion.residual, -1};
+  if (fusion.quantize && !fusion.threshold.empty() &&
+      b.sized(name, type, "threshold", fusion.threshold.size(), size_t(out_c)))
+    extra[1] = b.floats(name + "/quantize_threshold", {out_c}, fusion.threshold);
+  while (!extra.empty() && extra.back() == -1) extra.pop_back();
+  Impl::Op& op = b.ops.back();
+  if (op.inputs.size() == 4) op.inputs.insert(op.inputs.end(), extra.begin(), extra.end());
+  BinaryConv2DFusion f = fusion;
+  op.options = [p, f](Fbb& fbb) { return binary_conv2d_options(fbb, p, f); };
+  if (fusion.quantize) {
+    b.tensors.push_back({name + "/bits", shape, fb::DType::BitPacked, -1, {}});
+    op.more_outputs = {int(b.tensors.size()) - 1};
+    if (bits != nullptr) *bits = op.more_outputs[0];
+  }
+  return y;
 }
 
 int ModelBuilder::binary_fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& w,
@@ -546,6 +600,123 @@ int ModelBuilder::fully_connected_binary_weights(const std::string& name, int x,
   });
 }
 
+// ---- Stored precision of float layers' weights: Float16, Int8 (issue 12) ----
+
+uint16_t float_to_half(float v) {
+  uint32_t x;
+  std::memcpy(&x, &v, sizeof x);
+  const uint16_t sign = uint16_t((x >> 16) & 0x8000u);
+  const uint32_t a = x & 0x7fffffffu;
+  if (a > 0x7f800000u) return uint16_t(sign | 0x7e00u);             // NaN
+  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);            // >= 65520 rounds to infinity
+  if (a < 0x38800000u) {                                            // below 2^-14: a subnormal half
+    float m;
+    std::memcpy(&m, &a, sizeof m);
+    return uint16_t(sign | uint16_t(std::nearbyint(std::ldexp(m, 24))));  // exact scaling, then nearest even
+  }
+  uint32_t h = ((a >> 23) - 112) << 10 | ((a >> 13) & 0x3ffu);     // rebias 127 -> 15, keep 10 mantissa bits
+  const uint32_t rest = a & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;         // nearest even; a carry bumps the exponent
+  return uint16_t(sign | h);
+}
+
+void quantize_per_channel(const std::vector<float>& w, int out_c, std::vector<int8_t>* q, std::vector<float>* scale) {
+  const size_t row = out_c > 0 ? w.size() / size_t(out_c) : 0;
+  q->assign(w.size(), 0);
+  scale->assign(size_t(out_c), 0.0f);
+  for (size_t o = 0; o < size_t(out_c); ++o) {
+    float m = 0;
+    for (size_t i = 0; i < row; ++i) m = std::max(m, std::fabs(w[o * row + i]));
+    const float s = m > 0 ? m / 127.0f : 1.17549435e-38f;
+    (*scale)[o] = s;
+    for (size_t i = 0; i < row; ++i)
+      (*q)[o * row + i] = int8_t(std::clamp(std::nearbyint(w[o * row + i] / s), -127.0f, 127.0f));
+  }
+}
+
+namespace {
+
+std::vector<uint8_t> halves(const std::vector<float>& v) {
+  std::vector<uint8_t> bytes(v.size() * 2);
+  for (size_t i = 0; i < v.size(); ++i) {
+    const uint16_t h = float_to_half(v[i]);
+    bytes[2 * i] = uint8_t(h & 0xff);
+    bytes[2 * i + 1] = uint8_t(h >> 8);
+  }
+  return bytes;
+}
+
+std::vector<uint8_t> int8_bytes(const std::vector<float>& v) {
+  std::vector<uint8_t> bytes(v.size());
+  for (size_t i = 0; i < v.size(); ++i) bytes[i] = uint8_t(int8_t(v[i]));
+  return bytes;
+}
+
+}  // namespace
+
+int ModelBuilder::conv2d_float16_weights(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                                         const std::vector<float>& bias, const Conv2DParams& p) {
+  Impl& b = *impl_;
+  return add_conv2d(b, name, x, out_c, p, [&](int i_n, std::vector<int>* in) {
+    const auto type = T::Conv2DOptions;
+    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      in->push_back(b.constant(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n}, fb::DType::Float16,
+                               halves(oihw_to_ohwi(w, out_c, i_n, p.kernel_h, p.kernel_w))));
+      if (!bias.empty()) in->push_back(b.floats(name + "/bias", {out_c}, bias));
+    }
+  });
+}
+
+int ModelBuilder::fully_connected_float16_weights(const std::string& name, int x, int out_c,
+                                                  const std::vector<float>& w, const std::vector<float>& bias,
+                                                  float lo, float hi) {
+  Impl& b = *impl_;
+  return add_fully_connected(b, name, x, out_c, lo, hi, [&](int k, std::vector<int>* in) {
+    const auto type = T::FullyConnectedOptions;
+    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * k) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      in->push_back(b.constant(name + "/weights", {out_c, k}, fb::DType::Float16, halves(w)));
+      if (!bias.empty()) in->push_back(b.floats(name + "/bias", {out_c}, bias));
+    }
+  });
+}
+
+int ModelBuilder::conv2d_int8_weights(const std::string& name, int x, int out_c, const std::vector<int8_t>& q,
+                                      const std::vector<float>& weight_scale, const std::vector<float>& bias,
+                                      const Conv2DParams& p, const Int8Params& q8) {
+  Impl& b = *impl_;
+  return add_conv2d(b, name, x, out_c, p, [&](int i_n, std::vector<int>* in) {
+    const auto type = T::Conv2DOptions;
+    if (b.sized(name, type, "weights", q.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
+        b.sized(name, type, "weight_scale", weight_scale.size(), size_t(out_c)) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      const std::vector<float> levels(q.begin(), q.end());
+      in->push_back(b.constant(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n}, fb::DType::Int8,
+                               int8_bytes(oihw_to_ohwi(levels, out_c, i_n, p.kernel_h, p.kernel_w))));
+      in->push_back(b.floats(name + "/bias", {out_c}, bias.empty() ? std::vector<float>(size_t(out_c), 0.0f) : bias));
+      in->push_back(b.floats(name + "/weight_scale", {out_c}, weight_scale));
+    }
+  }, &q8);
+}
+
+int ModelBuilder::fully_connected_int8_weights(const std::string& name, int x, int out_c, const std::vector<int8_t>& q,
+                                               const std::vector<float>& weight_scale, const std::vector<float>& bias,
+                                               const Int8Params& q8, float lo, float hi) {
+  Impl& b = *impl_;
+  return add_fully_connected(b, name, x, out_c, lo, hi, [&](int k, std::vector<int>* in) {
+    const auto type = T::FullyConnectedOptions;
+    if (b.sized(name, type, "weights", q.size(), size_t(out_c) * k) &&
+        b.sized(name, type, "weight_scale", weight_scale.size(), size_t(out_c)) &&
+        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
+      in->push_back(b.constant(name + "/weights", {out_c, k}, fb::DType::Int8,
+                               int8_bytes(std::vector<float>(q.begin(), q.end()))));
+      in->push_back(b.floats(name + "/bias", {out_c}, bias.empty() ? std::vector<float>(size_t(out_c), 0.0f) : bias));
+      in->push_back(b.floats(name + "/weight_scale", {out_c}, weight_scale));
+    }
+  }, &q8);
+}
+
 void ModelBuilder::set_metadata(const ModelMetadata& metadata) { impl_->metadata = metadata; }
 
 Status ModelBuilder::finish(std::vector<uint8_t>* out) {
@@ -565,7 +736,9 @@ Status ModelBuilder::finish(std::vector<uint8_t>* out) {
   std::vector<flatbuffers::Offset<fb::Operator>> ops;
   for (const Impl::Op& op : b.ops) {
     const auto options = op.options(f);
-    ops.push_back(fb::CreateOperator(f, op.type, options, f.CreateVector(op.inputs), f.CreateVector(std::vector<int>{op.output}),
+    std::vector<int> outputs = {op.output};
+    outputs.insert(outputs.end(), op.more_outputs.begin(), op.more_outputs.end());
+    ops.push_back(fb::CreateOperator(f, op.type, options, f.CreateVector(op.inputs), f.CreateVector(outputs),
                                      f.CreateString(op.name)));
   }
   const ModelMetadata& m = b.metadata;

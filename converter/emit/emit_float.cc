@@ -28,6 +28,16 @@ Status pool_params(const Node& n, const std::vector<int64_t>& x, Pool2DParams* p
   return Status::Ok();
 }
 
+/// Activation scales of an int8 layer (attributes set by convert.cc from calibration or ONNX QDQ pairs).
+Int8Params int8_params(const Node& n) {
+  Int8Params q;
+  q.input_scale = n.f("int8_input_scale");
+  q.input_zero_point = int(n.i("int8_input_zero_point"));
+  q.output_scale = n.f("int8_output_scale");
+  q.output_zero_point = int(n.i("int8_output_zero_point"));
+  return q;
+}
+
 }  // namespace
 
 Status Emitter::emit_conv(const Node& n) {
@@ -60,11 +70,25 @@ Status Emitter::emit_conv(const Node& n) {
   p.pad_bottom = int(sp.pad_end[0]);
   p.pad_right = int(sp.pad_end[1]);
   p.groups = int(n.i("group"));
+  if (n.has("clamp_min")) p.clamp_min = n.f("clamp_min"), p.clamp_max = n.f("clamp_max");  // float_layer_clamp
   if (n.i("binary_weights") && !options_.float_reference) return emit_bwn_conv(n, x, bias, p);
-  const int out = b_.conv2d(n.name, x, int(w->shape[0]), w->f, bias, p);
+  const int out_c = int(w->shape[0]);
+  int out;
+  if (n.i("int8")) {
+    std::vector<int8_t> q;
+    std::vector<float> scale;
+    quantize_per_channel(w->f, out_c, &q, &scale);
+    out = b_.conv2d_int8_weights(n.name, x, out_c, q, scale, bias, p, int8_params(n));
+    record(n.name, "int8 Conv2D (qc8)");
+  } else if (n.i("float16_weights")) {
+    out = b_.conv2d_float16_weights(n.name, x, out_c, w->f, bias, p);
+    record(n.name, "float Conv2D (float16 weights)");
+  } else {
+    out = b_.conv2d(n.name, x, out_c, w->f, bias, p);
+    record(n.name, "float Conv2D");
+  }
   report_.float_macs += elements(out) * w->shape[1] * w->shape[2] * w->shape[3];
   set(n.out(), out);
-  record(n.name, "float Conv2D");
   return Status::Ok();
 }
 
@@ -97,10 +121,24 @@ Status Emitter::emit_fully_connected(const Node& n) {
   if (b_.shape(x).back() != k)
     return Status::Error(n.describe() + ": input has " + std::to_string(b_.shape(x).back()) + " features, weights expect " + std::to_string(k));
   if (n.i("binary_weights") && !options_.float_reference) return emit_bwn_fc(n, x, out, k, w, bias);
-  const int y = b_.fully_connected(n.name, x, int(out), w, bias);
+  const float lo = n.has("clamp_min") ? n.f("clamp_min") : -INFINITY;  // float_layer_clamp
+  const float hi = n.has("clamp_max") ? n.f("clamp_max") : INFINITY;
+  int y;
+  if (n.i("int8")) {
+    std::vector<int8_t> q;
+    std::vector<float> scale;
+    quantize_per_channel(w, int(out), &q, &scale);
+    y = b_.fully_connected_int8_weights(n.name, x, int(out), q, scale, bias, int8_params(n), lo, hi);
+    record(n.name, "int8 FullyConnected (qc8, as a 1x1 conv)");
+  } else if (n.i("float16_weights")) {
+    y = b_.fully_connected_float16_weights(n.name, x, int(out), w, bias, lo, hi);
+    record(n.name, "float FullyConnected (float16 weights)");
+  } else {
+    y = b_.fully_connected(n.name, x, int(out), w, bias, lo, hi);
+    record(n.name, "float FullyConnected");
+  }
   report_.float_macs += elements(y) * k;
   set(n.out(), y);
-  record(n.name, "float FullyConnected");
   return Status::Ok();
 }
 

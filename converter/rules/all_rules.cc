@@ -2,6 +2,8 @@
 
 namespace onebit::converter {
 
+void add_float_fusion_rules(RuleList* rules);  // float_fusion.cc
+
 void bypass(Graph& g, NodeId n, ValueId v) {
   const ValueId out = g.node(n).out();
   g.replace_uses(out, v);
@@ -20,6 +22,7 @@ const std::vector<std::unique_ptr<Rule>>& all_rules() {
     add_lowbit_weight_rules(&r);
     add_output_transform_rules(&r);
     add_layout_rules(&r);
+    add_float_fusion_rules(&r);
     return r;
   }();
   return rules;

@@ -1,6 +1,9 @@
 // The checks several operators share (windows, convolutions, fully connected layers, pools, channel-wise
 // vectors) and the dispatch of validate_operator through the operator table. Each operator's own check is
 // its OpKind::validate, next to its implementation in ops/*.cc.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -40,13 +43,63 @@ Status check_window(const ValidateContext& c, const Window& w, const Shape& in, 
 }
 
 /// Weights (input 1) have x's dtype; Float32 x also admits BitPacked weights (Conv2D / FullyConnected with
-/// 1-bit weights and weight_scale, checked by check_float_weights).
+/// 1-bit weights and weight_scale), Float16 and Int8 weights (checked by check_float_weights).
 Status weights_dtype(const ValidateContext& c, fb::DType x_dtype) {
-  if (x_dtype == fb::DType::Float32 && c.in(1).dtype == fb::DType::BitPacked) return Status::Ok();
-  if (x_dtype == fb::DType::Float32 && c.in(1).dtype != fb::DType::Float32)
-    return c.fail(c.in_label(1) + " has dtype " + dtype_name(c.in(1).dtype) +
-                  ", expected Float32 (or BitPacked 1-bit weights with a weight_scale)");
+  const fb::DType w = c.in(1).dtype;
+  if (x_dtype == fb::DType::Float32 &&
+      (w == fb::DType::BitPacked || w == fb::DType::Float16 || w == fb::DType::Int8))
+    return Status::Ok();
+  if (x_dtype == fb::DType::Float32 && w != fb::DType::Float32)
+    return c.fail(c.in_label(1) + " has dtype " + dtype_name(w) +
+                  ", expected Float32, Float16, Int8 (with int8 options and a weight_scale) or BitPacked 1-bit "
+                  "weights with a weight_scale");
   return c.dtype(1, x_dtype);
+}
+
+/// The int8 options of a Conv2D / FullyConnected, or null.
+const fb::Int8Quantization* int8_options(const ValidateContext& c) {
+  if (const auto* o = c.op().options_as_Conv2DOptions()) return o->int8();
+  if (const auto* o = c.op().options_as_FullyConnectedOptions()) return o->int8();
+  return nullptr;
+}
+
+bool positive_normal(float v) { return std::isnormal(v) && v > 0; }
+
+/// Int8 weights: 4 inputs, int8 options with usable scales, weight_scale values XNNPACK's qc8 accepts
+/// (positive, normal, requantization scale input_scale * weight_scale / output_scale below 256), and a clamp
+/// that keeps a non-empty int8 range.
+Status check_int8_weights(const ValidateContext& c, const fb::Int8Quantization* q) {
+  const int out_c = c.in(1).shape[0];
+  if (q == nullptr)
+    return c.fail(c.in_label(1) + " has dtype Int8 but the options have no int8 (Int8Quantization) table; Int8 "
+                  "weights run in int8 and need the activation scales");
+  if (c.inputs() != 4)
+    return c.fail("has " + std::to_string(c.inputs()) + " inputs with Int8 weights, expected 4 (x, weights, bias, "
+                  "weight_scale [" + std::to_string(out_c) + "])");
+  if (!positive_normal(q->input_scale()) || !positive_normal(q->output_scale()))
+    return c.fail("int8.input_scale = " + std::to_string(q->input_scale()) + " / int8.output_scale = " +
+                  std::to_string(q->output_scale()) + ", expected positive normal numbers");
+  float lo = -INFINITY, hi = INFINITY;
+  if (const auto* o = c.op().options_as_Conv2DOptions()) lo = o->clamp_min(), hi = o->clamp_max();
+  if (const auto* o = c.op().options_as_FullyConnectedOptions()) lo = o->clamp_min(), hi = o->clamp_max();
+  const double qlo = std::isinf(lo) ? -128 : std::nearbyint(double(lo) / q->output_scale()) + q->output_zero_point();
+  const double qhi = std::isinf(hi) ? 127 : std::nearbyint(double(hi) / q->output_scale()) + q->output_zero_point();
+  if (!(std::max(qlo, -128.0) < std::min(qhi, 127.0)))
+    return c.fail("clamp_min " + std::to_string(lo) + " / clamp_max " + std::to_string(hi) +
+                  " quantize to an empty int8 range with int8.output_scale " + std::to_string(q->output_scale()));
+  const TensorFacts& ws = c.in(3);
+  if (ws.dtype != fb::DType::Float32 || !ws.constant || ws.shape != std::vector<int>{out_c} || ws.data == nullptr)
+    return Status::Ok();  // check_conv / check_fc report it
+  for (int o = 0; o < out_c; ++o) {
+    float s;
+    std::memcpy(&s, ws.data + size_t(o) * sizeof(float), sizeof s);
+    const double requant = double(q->input_scale()) * s / q->output_scale();
+    if (!positive_normal(s) || !(requant < 256.0))
+      return c.fail(c.in_label(3) + " value " + std::to_string(o) + " = " + std::to_string(s) +
+                    ", expected a positive normal number with input_scale * weight_scale / output_scale < 256 "
+                    "(XNNPACK qc8); got " + std::to_string(requant));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -80,10 +133,16 @@ Status check_binary_levels(const ValidateContext& c, bool bitpacked_output, bool
 
 Status check_float_weights(const ValidateContext& c) {
   const int out_c = c.in(1).shape[0];
-  if (c.in(1).dtype != fb::DType::BitPacked) {
+  const fb::DType dtype = c.in(1).dtype;
+  const fb::Int8Quantization* q = int8_options(c);
+  if (dtype == fb::DType::Int8) return check_int8_weights(c, q);
+  if (q != nullptr)
+    return c.fail("has int8 options with " + std::string(dtype_name(dtype)) + " weights, expected Int8 weights "
+                  "(the int8 table is set iff the weights are Int8)");
+  if (dtype != fb::DType::BitPacked) {
     if (c.inputs() > 3)
-      return c.fail("has " + std::to_string(c.inputs()) + " inputs with Float32 weights, expected 2..3 (x, weights, "
-                    "bias; weight_scale is for BitPacked weights only)");
+      return c.fail("has " + std::to_string(c.inputs()) + " inputs with " + dtype_name(dtype) + " weights, expected "
+                    "2..3 (x, weights, bias; weight_scale is for BitPacked and Int8 weights only)");
     return Status::Ok();
   }
   const TensorLevels& w = c.in(1).levels;
@@ -96,8 +155,8 @@ Status check_float_weights(const ValidateContext& c) {
 }
 
 Status check_conv(const ValidateContext& c, const Window& w, int groups, fb::DType x_dtype, fb::DType out_dtype,
-                  size_t vectors_min, size_t vectors_max) {
-  ONEBIT_RETURN_IF_ERROR(c.count(2 + vectors_min, 2 + vectors_max));
+                  size_t vectors_min, size_t vectors_max, size_t trailing) {
+  ONEBIT_RETURN_IF_ERROR(c.count(2 + vectors_min, 2 + vectors_max + trailing));
   ONEBIT_RETURN_IF_ERROR(c.dtype(0, x_dtype));
   ONEBIT_RETURN_IF_ERROR(c.rank(0, 4));
   ONEBIT_RETURN_IF_ERROR(weights_dtype(c, x_dtype));
@@ -113,7 +172,7 @@ Status check_conv(const ValidateContext& c, const Window& w, int groups, fb::DTy
   ONEBIT_RETURN_IF_ERROR(c.shape(1, {out_c, w.kernel_h, w.kernel_w, x[3] / groups}, "weights OHWI, I = C / groups"));
   int oh = 0, ow = 0;
   ONEBIT_RETURN_IF_ERROR(check_window(c, w, x, false, &oh, &ow));
-  for (size_t k = 2; k < c.inputs(); ++k) {
+  for (size_t k = 2; k < c.inputs() && k < 2 + vectors_max; ++k) {
     ONEBIT_RETURN_IF_ERROR(c.dtype(k, fb::DType::Float32));
     ONEBIT_RETURN_IF_ERROR(c.constant(k));
     ONEBIT_RETURN_IF_ERROR(c.shape(k, {out_c}, "one value per output channel"));

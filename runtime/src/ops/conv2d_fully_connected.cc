@@ -4,7 +4,10 @@
 // plus a 4th input weight_scale [O], meaning weight = weight_scale[o] * (1 - 2 * bit). prepare() expands
 // them to float once and creates the same XNNPACK operator as for float weights (XNNPACK packs its own copy
 // at create, so the expanded array is freed right after); the file keeps 1 bit per weight.
+// Float16 weights (--float16-weights) are expanded the same way (exactly: every binary16 is a float).
+// Int8 weights + weight_scale with options `int8` run the int8 path of ops/int8_layer.h instead.
 #include "onebit/kernels/bit_contract.h"
+#include "ops/int8_layer.h"
 #include "ops/op_table.h"
 #include "ops/xnn_op.h"
 #include "validate.h"
@@ -15,6 +18,12 @@ namespace {
 /// The float weights of input 1: the model's array, or the expansion of 1-bit weights (rows of `row`
 /// elements packed along the row) into *storage.
 const float* float_weights(const OpContext& ctx, size_t row, std::vector<float>* storage) {
+  if (ctx.inputs[1]->dtype == fb::DType::Float16) {
+    const uint16_t* h = ctx.constant<uint16_t>(1);
+    storage->resize(element_count(ctx.inputs[1]->shape));
+    for (size_t i = 0; i < storage->size(); ++i) (*storage)[i] = half_to_float(h[i]);
+    return storage->data();
+  }
   if (ctx.inputs[1]->dtype != fb::DType::BitPacked) return ctx.constant<float>(1);
   const size_t rows = element_count(ctx.inputs[1]->shape) / row, words = packed_words(row);
   const uint32_t* bits = ctx.constant<uint32_t>(1);
@@ -45,6 +54,19 @@ class Conv2D final : public XnnOp {
     const float* bias = ctx.inputs.size() > 2 ? ctx.constant<float>(2) : nullptr;
     float_macs = int64_t(y[0]) * y[1] * y[2] * int64_t(out_c) * o.kernel_h() * o.kernel_w() * int64_t(in_c / groups);
     workspace_bytes = xnn_indirection_bytes(y[0], y[1], y[2], o.kernel_h(), o.kernel_w());
+    if (ctx.inputs[1]->dtype == fb::DType::Int8) {
+      Int8Geometry g;
+      g.batch = batch_, g.in_h = in_h_, g.in_w = in_w_, g.in_c = in_c;
+      g.out_h = size_t(y[1]), g.out_w = size_t(y[2]), g.out_c = out_c, g.groups = groups;
+      g.kernel_h = uint32_t(o.kernel_h()), g.kernel_w = uint32_t(o.kernel_w());
+      g.stride_h = uint32_t(o.stride_h()), g.stride_w = uint32_t(o.stride_w());
+      g.dilation_h = uint32_t(o.dilation_h()), g.dilation_w = uint32_t(o.dilation_w());
+      g.pad_top = uint32_t(o.pad_top()), g.pad_right = uint32_t(o.pad_right());
+      g.pad_bottom = uint32_t(o.pad_bottom()), g.pad_left = uint32_t(o.pad_left());
+      g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
+      int8_ = std::make_unique<Int8Layer>();
+      return int8_->prepare(ctx, g, *o.int8());
+    }
     std::vector<float> expanded;
     const float* weights = float_weights(ctx, in_c / groups, &expanded);
     return check(ctx,
@@ -55,7 +77,10 @@ class Conv2D final : public XnnOp {
                      out_c / groups, in_c, out_c, weights, bias, o.clamp_min(), o.clamp_max(), 0, &op_),
                  "xnn_create_convolution2d_nhwc_f32");
   }
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
+  size_t scratch_bytes() const override { return int8_ ? int8_->scratch_bytes() : 0; }
+  Status run(pthreadpool_t pool) override { return int8_ ? int8_->run(pool) : XnnOp::run(pool); }
+  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void* scratch) override {
+    if (int8_) return int8_->bind(ctx, static_cast<const float*>(in[0]), static_cast<float*>(out), scratch);
     return check(ctx,
                  xnn_setup_convolution2d_nhwc_f32(op_, batch_, in_h_, in_w_, static_cast<const float*>(in[0]),
                                                   static_cast<float*>(out), ctx.pool),
@@ -64,6 +89,7 @@ class Conv2D final : public XnnOp {
 
  private:
   size_t batch_ = 0, in_h_ = 0, in_w_ = 0;
+  std::unique_ptr<Int8Layer> int8_;
 };
 
 class FullyConnected final : public XnnOp {
@@ -74,6 +100,13 @@ class FullyConnected final : public XnnOp {
     const size_t in_c = size_t(ctx.inputs[0]->shape[1]), out_c = size_t(ctx.output->shape[1]);
     const float* bias = ctx.inputs.size() > 2 ? ctx.constant<float>(2) : nullptr;
     float_macs = int64_t(batch_) * int64_t(in_c) * int64_t(out_c);
+    if (ctx.inputs[1]->dtype == fb::DType::Int8) {
+      Int8Geometry g;  // the 1x1 convolution of [N, 1, 1, K]
+      g.batch = batch_, g.in_c = in_c, g.out_c = out_c;
+      g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
+      int8_ = std::make_unique<Int8Layer>();
+      return int8_->prepare(ctx, g, *o.int8());
+    }
     std::vector<float> expanded;
     const float* weights = float_weights(ctx, in_c, &expanded);
     return check(ctx,
@@ -81,7 +114,10 @@ class FullyConnected final : public XnnOp {
                                                    o.clamp_min(), o.clamp_max(), 0, &op_),
                  "xnn_create_fully_connected_nc_f32");
   }
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
+  size_t scratch_bytes() const override { return int8_ ? int8_->scratch_bytes() : 0; }
+  Status run(pthreadpool_t pool) override { return int8_ ? int8_->run(pool) : XnnOp::run(pool); }
+  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void* scratch) override {
+    if (int8_) return int8_->bind(ctx, static_cast<const float*>(in[0]), static_cast<float*>(out), scratch);
     return check(ctx,
                  xnn_setup_fully_connected_nc_f32(op_, batch_, static_cast<const float*>(in[0]),
                                                   static_cast<float*>(out), ctx.pool),
@@ -90,6 +126,7 @@ class FullyConnected final : public XnnOp {
 
  private:
   size_t batch_ = 0;
+  std::unique_ptr<Int8Layer> int8_;
 };
 
 }  // namespace

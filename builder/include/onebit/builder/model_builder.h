@@ -48,6 +48,25 @@ struct Levels {
   float scale = 1.0f;
 };
 
+/// Activation quantization of an int8 float layer (schema Int8Quantization): real = scale * (q - zero_point).
+struct Int8Params {
+  float input_scale = 1, output_scale = 1;
+  int input_zero_point = 0, output_zero_point = 0;  // -128..127
+};
+
+/// What binary_conv2d_fused folds into a binary convolution (schema BinaryConv2DOptions "Fusions", issue 12).
+///  residual: -1, or a Float32 tensor of the output's shape added before the clamp (a following Add):
+///            y = clamp(fl(fl(fl(multiplier * D) + bias) + residual));
+///  quantize: also write the bits a quantize(y, threshold, flip, constant) would (the next block's Sign, or
+///            its BatchNorm -> Sign), as a second output; threshold / flip / constant as quantize().
+struct BinaryConv2DFusion {
+  int residual = -1;
+  bool quantize = false;
+  std::vector<float> threshold;
+  std::vector<bool> flip;
+  std::vector<int8_t> constant;
+};
+
 struct ModelMetadata {
   std::string producer = "onebit";
   std::string source;
@@ -128,6 +147,31 @@ class ModelBuilder {
                                      float clamp_max = __builtin_huge_valf());
   int binary_max_pool(const std::string& name, int x, const Pool2DParams& p);
 
+  // Fused binary convolutions (issue 12).
+  /// binary_conv2d with `fusion` folded in (p.bitpacked_output must be false). Returns the float output y;
+  /// with fusion.quantize, *bits (if not null) gets the second output, Quantize(y) packed.
+  int binary_conv2d_fused(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
+                          const std::vector<float>& multiplier, const std::vector<float>& bias,
+                          const BinaryConv2DParams& p, const BinaryConv2DFusion& fusion, int* bits = nullptr);
+
+  // Stored precision of float layers' weights (issue 12: --float16-weights, --int8-float-layers).
+  /// As conv2d / fully_connected, weights stored as IEEE binary16 (float_to_half: nearest even); the runtime
+  /// expands them to float exactly at prepare.
+  int conv2d_float16_weights(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
+                             const std::vector<float>& bias, const Conv2DParams& p);
+  int fully_connected_float16_weights(const std::string& name, int x, int out_c, const std::vector<float>& weights,
+                                      const std::vector<float>& bias, float clamp_min = -__builtin_huge_valf(),
+                                      float clamp_max = __builtin_huge_valf());
+  /// Int8 layers: weight = weight_scale[o] * q (q OIHW / [out][in], -127..127 from quantize_per_channel or an
+  /// ONNX DequantizeLinear), bias float [out_c] (empty: zeros), run in int8 with the activation scales `q8`.
+  int conv2d_int8_weights(const std::string& name, int x, int out_c, const std::vector<int8_t>& q_oihw,
+                          const std::vector<float>& weight_scale, const std::vector<float>& bias,
+                          const Conv2DParams& p, const Int8Params& q8);
+  int fully_connected_int8_weights(const std::string& name, int x, int out_c, const std::vector<int8_t>& q,
+                                   const std::vector<float>& weight_scale, const std::vector<float>& bias,
+                                   const Int8Params& q8, float clamp_min = -__builtin_huge_valf(),
+                                   float clamp_max = __builtin_huge_valf());
+
   void set_metadata(const ModelMetadata& metadata);
 
   /// Serializes the model. Fails (message naming the op) if something added was inconsistent.
@@ -137,6 +181,12 @@ class ModelBuilder {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// IEEE binary16 bits of `v`, rounded to nearest even (overflow -> infinity, NaN stays NaN).
+uint16_t float_to_half(float v);
+/// Symmetric per-output-channel int8 weights: scale[o] = max |w| over row o / 127 (a zero row: the smallest
+/// normal float, all q 0), q = clamp(round_half_even(w / scale[o]), -127, 127). w holds out_c equal rows.
+void quantize_per_channel(const std::vector<float>& w, int out_c, std::vector<int8_t>* q, std::vector<float>* scale);
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then rename. On failure
 /// nothing is left behind. The file gets mode 0666 & ~umask, like any file a program creates.

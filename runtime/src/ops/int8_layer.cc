@@ -1,0 +1,98 @@
+#include "ops/int8_layer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace onebit::rt {
+namespace {
+
+size_t slack_aligned(size_t bytes) { return (bytes + 16 + 63) / 64 * 64; }  // XNNPACK may read 16 bytes past
+
+Status check(const OpContext& ctx, xnn_status s, const char* call) {
+  if (s == xnn_status_success) return Status::Ok();
+  return ctx.fail(std::string(call) + " failed (XNNPACK status " + std::to_string(int(s)) + ")");
+}
+
+}  // namespace
+
+float half_to_float(uint16_t h) {
+  const int exponent = (h >> 10) & 0x1f;
+  const int mantissa = h & 0x3ff;
+  float v;
+  if (exponent == 0) v = std::ldexp(float(mantissa), -24);  // zero and subnormals: mantissa * 2^-24
+  else if (exponent == 31) v = mantissa != 0 ? NAN : INFINITY;
+  else v = std::ldexp(float(mantissa | 0x400), exponent - 25);  // (1024 + m) * 2^(e - 15 - 10)
+  return (h & 0x8000) != 0 ? -v : v;
+}
+
+int8_t quantize_bound(float v, float scale, int zero_point) {
+  if (std::isinf(v)) return v < 0 ? int8_t(-128) : int8_t(127);
+  const double q = std::nearbyint(double(v) / double(scale)) + zero_point;
+  return int8_t(std::clamp(q, -128.0, 127.0));
+}
+
+int32_t quantize_bias(float bias, float input_scale, float weight_scale) {
+  const double q = std::nearbyint(double(bias) / (double(input_scale) * double(weight_scale)));
+  return int32_t(std::clamp(q, -2147483648.0, 2147483647.0));
+}
+
+Int8Layer::~Int8Layer() {
+  for (xnn_operator_t op : {quantize_, conv_, dequantize_})
+    if (op != nullptr) xnn_delete_operator(op);
+}
+
+Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Quantization& q) {
+  g_ = g;
+  const int8_t* weights = ctx.constant<int8_t>(1);
+  const float* bias = ctx.constant<float>(2);
+  const float* weight_scale = ctx.constant<float>(3);
+  std::vector<int32_t> qbias(g.out_c);
+  for (size_t o = 0; o < g.out_c; ++o) qbias[o] = quantize_bias(bias[o], q.input_scale(), weight_scale[o]);
+  const int8_t qmin = quantize_bound(g.clamp_min, q.output_scale(), q.output_zero_point());
+  const int8_t qmax = quantize_bound(g.clamp_max, q.output_scale(), q.output_zero_point());
+  if (qmin >= qmax)
+    return ctx.fail("clamp [" + std::to_string(g.clamp_min) + ", " + std::to_string(g.clamp_max) +
+                    "] quantizes to the empty int8 range [" + std::to_string(qmin) + ", " + std::to_string(qmax) + "]");
+  in_bytes_ = slack_aligned(g.batch * g.in_h * g.in_w * g.in_c);
+  out_bytes_ = slack_aligned(g.batch * g.out_h * g.out_w * g.out_c);
+  ONEBIT_RETURN_IF_ERROR(check(ctx,
+                               xnn_create_convert_nc_f32_qs8(g.in_c, g.in_c, g.in_c, q.input_scale(),
+                                                             q.input_zero_point(), -128, 127, 0, &quantize_),
+                               "xnn_create_convert_nc_f32_qs8"));
+  ONEBIT_RETURN_IF_ERROR(check(
+      ctx,
+      xnn_create_convolution2d_nhwc_qc8(g.pad_top, g.pad_right, g.pad_bottom, g.pad_left, g.kernel_h, g.kernel_w,
+                                        g.stride_h, g.stride_w, g.dilation_h, g.dilation_w, uint32_t(g.groups),
+                                        g.in_c / g.groups, g.out_c / g.groups, g.in_c, g.out_c, q.input_zero_point(),
+                                        q.input_scale(), weight_scale, weights, qbias.data(), q.output_zero_point(),
+                                        q.output_scale(), qmin, qmax, 0, &conv_),
+      "xnn_create_convolution2d_nhwc_qc8"));
+  return check(ctx,
+               xnn_create_convert_nc_qs8_f32(g.out_c, g.out_c, g.out_c, q.output_scale(), q.output_zero_point(), 0,
+                                             &dequantize_),
+               "xnn_create_convert_nc_qs8_f32");
+}
+
+Status Int8Layer::bind(const OpContext& ctx, const float* x, float* y, void* scratch) {
+  int8_t* qx = static_cast<int8_t*>(scratch);
+  int8_t* qy = qx + in_bytes_;
+  ONEBIT_RETURN_IF_ERROR(check(
+      ctx, xnn_setup_convert_nc_f32_qs8(quantize_, g_.batch * g_.in_h * g_.in_w, x, qx, ctx.pool),
+      "xnn_setup_convert_nc_f32_qs8"));
+  ONEBIT_RETURN_IF_ERROR(check(
+      ctx, xnn_setup_convolution2d_nhwc_qc8(conv_, g_.batch, g_.in_h, g_.in_w, qx, qy, ctx.pool),
+      "xnn_setup_convolution2d_nhwc_qc8"));
+  return check(ctx, xnn_setup_convert_nc_qs8_f32(dequantize_, g_.batch * g_.out_h * g_.out_w, qy, y, ctx.pool),
+               "xnn_setup_convert_nc_qs8_f32");
+}
+
+Status Int8Layer::run(pthreadpool_t pool) {
+  for (xnn_operator_t op : {quantize_, conv_, dequantize_}) {
+    const xnn_status s = xnn_run_operator(op, pool);
+    if (s != xnn_status_success) return Status::Error("xnn_run_operator failed (status " + std::to_string(int(s)) + ")");
+  }
+  return Status::Ok();
+}
+
+}  // namespace onebit::rt

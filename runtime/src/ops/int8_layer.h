@@ -1,0 +1,52 @@
+// The int8 path of Conv2D / FullyConnected (Int8 weights + weight_scale, options `int8` set; schema
+// Int8Quantization): three XNNPACK operators run back to back,
+//   convert_nc_f32_qs8 (x -> qx with input_scale / input_zero_point),
+//   convolution2d_nhwc_qc8 (per-output-channel weight scales; a FullyConnected is the 1x1 convolution of
+//     [N, 1, 1, K], so it keeps per-channel scales, which fully_connected_nc_qs8 of this XNNPACK lacks),
+//   convert_nc_qs8_f32 (qy -> y with output_scale / output_zero_point),
+// with qx and qy in the operator's scratch (arena), so run() allocates nothing.
+// Also: Float16 weights expanded to float (exact binary16 -> binary32, no rounding).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <xnnpack.h>
+
+#include "ops/op.h"
+
+namespace onebit::rt {
+
+/// IEEE binary16 -> binary32, exact for every value (subnormals, infinities; NaN stays NaN), portable.
+float half_to_float(uint16_t h);
+
+/// The geometry the int8 path needs; a FullyConnected is a 1x1 convolution over 1x1 maps.
+struct Int8Geometry {
+  size_t batch = 1, in_h = 1, in_w = 1, in_c = 0, out_h = 1, out_w = 1, out_c = 0, groups = 1;
+  uint32_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  uint32_t pad_top = 0, pad_right = 0, pad_bottom = 0, pad_left = 0;
+  float clamp_min = -__builtin_huge_valf(), clamp_max = __builtin_huge_valf();
+};
+
+/// Requantization helpers of the contract (schema Int8Quantization), shared with the tests' reference.
+/// q = clamp(round_half_even(v / scale) + zero_point, -128, 127); -inf -> -128, +inf -> 127.
+int8_t quantize_bound(float v, float scale, int zero_point);
+/// round_half_even(bias / (input_scale * weight_scale)) in double, saturated to int32.
+int32_t quantize_bias(float bias, float input_scale, float weight_scale);
+
+class Int8Layer {
+ public:
+  ~Int8Layer();
+  /// ctx: the Conv2D / FullyConnected operator (inputs x, Int8 weights, bias, weight_scale; int8 options).
+  Status prepare(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Quantization& q);
+  size_t scratch_bytes() const { return in_bytes_ + out_bytes_; }
+  Status bind(const OpContext& ctx, const float* x, float* y, void* scratch);
+  Status run(pthreadpool_t pool);
+
+ private:
+  Int8Geometry g_;
+  size_t in_bytes_ = 0, out_bytes_ = 0;
+  xnn_operator_t quantize_ = nullptr, conv_ = nullptr, dequantize_ = nullptr;
+};
+
+}  // namespace onebit::rt
