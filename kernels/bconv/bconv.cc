@@ -83,7 +83,6 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
 
   Impl* p = new Impl;
   p->g = g;
-  p->gemm = bgemm_select(isa);
   p->transform = transform_select(isa);
   p->cin_g = static_cast<size_t>(g.in_c / g.groups);
   p->cout_g = static_cast<size_t>(g.out_c / g.groups);
@@ -111,6 +110,7 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   p->plane_words = static_cast<size_t>(g.batch) * g.in_h * g.in_w * p->in_words;
   p->gemm_n_g = p->cout_g * static_cast<size_t>(g.weight_bits);
   p->gemm_n = p->gemm_n_g * static_cast<size_t>(g.groups);
+  p->gemm = bgemm_select(isa, {static_cast<size_t>(g.batch) * p->out_h * p->out_w, p->gemm_n_g, p->row_words});
   p->fill_ones[0] = g.pad_mode == PadMode::kMinusOne;  // binary input; k-bit fills: bconv_levels_prepare
 
   // Weights: mask channel padding bits (the contract says they are 0; masking makes that certain), then

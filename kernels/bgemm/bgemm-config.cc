@@ -1,34 +1,77 @@
 // Binary GEMM selection (best ISA first) and weight packing into the micro-kernels' tile layout.
 #include <cstring>
 
-#include "bgemm/bgemm.h"
-
-#if defined(ONEBIT_HAVE_NEON)
-ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x8__neon);  // aarch64 tile (32 vector registers)
-ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x4__neon);  // armv7 tile (16 q registers)
-#endif
+#include "bgemm/bgemm-ukernels.h"
 
 namespace onebit::kernels {
+namespace {
 
-BgemmConfig bgemm_select(Isa isa) {
-  static const BgemmConfig candidates[] = {
+// Every compiled ukernel, best ISA first (bgemm-ukernels.h).
+#define ONEBIT_BGEMM_ENTRY(tile, isa, mr, nr) {Isa::isa, mr, nr, onebit_bgemm_ukernel_##tile, #tile},
+const BgemmConfig kUkernels[] = {
 #if defined(ONEBIT_HAVE_AVX512VPOPCNT)
-      {Isa::kAvx512Vpopcnt, 6, 32, onebit_bgemm_ukernel_6x32__avx512vpopcnt},
+    ONEBIT_BGEMM_UKERNELS_AVX512VPOPCNT(ONEBIT_BGEMM_ENTRY)
 #endif
 #if defined(ONEBIT_HAVE_AVX2)
-      {Isa::kAvx2, 3, 8, onebit_bgemm_ukernel_3x8__avx2},
+    ONEBIT_BGEMM_UKERNELS_AVX2(ONEBIT_BGEMM_ENTRY)
+#endif
+#if defined(ONEBIT_HAVE_NEON)
+    ONEBIT_BGEMM_UKERNELS_NEON(ONEBIT_BGEMM_ENTRY)
+#endif
+    ONEBIT_BGEMM_UKERNELS_SCALAR(ONEBIT_BGEMM_ENTRY)
+};
+#undef ONEBIT_BGEMM_ENTRY
+
+// Selection order, best ISA first: the first choice whose ISA is allowed, compiled in AND detected
+// (isa_supported) and that fits the shape wins. Figures behind each shape rule: the header comment of the
+// chosen kernel's file.
+struct Choice {
+  onebit_bgemm_ukernel_fn ukernel;
+  bool (*fits)(const BgemmShape& shape);  // null: any shape
+};
+
+#if defined(ONEBIT_HAVE_AVX2)
+// 32-column tiles unless padding N to 32 costs over a quarter more columns than padding it to 8
+// (N = 24: 32 vs 24 columns): 1x32 beat 3x8 by ~10-20% on the ResNet layers, so narrower N goes to 3x8.
+bool wide_n(const BgemmShape& s) { return (s.n + 31) / 32 * 32 * 4 <= (s.n + 7) / 8 * 8 * 5; }
+#endif
+const Choice kChoices[] = {
+#if defined(ONEBIT_HAVE_AVX512VPOPCNT)
+    {onebit_bgemm_ukernel_6x32__avx512vpopcnt, nullptr},
+#endif
+#if defined(ONEBIT_HAVE_AVX2)
+    {onebit_bgemm_ukernel_1x32__avx2, wide_n},
+    {onebit_bgemm_ukernel_3x8__avx2, nullptr},
 #endif
 #if defined(ONEBIT_HAVE_NEON) && defined(__aarch64__)
-      {Isa::kNeon, 4, 8, onebit_bgemm_ukernel_4x8__neon},
+    {onebit_bgemm_ukernel_4x8__neon, nullptr},
 #elif defined(ONEBIT_HAVE_NEON)
-      {Isa::kNeon, 4, 4, onebit_bgemm_ukernel_4x4__neon},
+    {onebit_bgemm_ukernel_4x4__neon, nullptr},
 #endif
-      {Isa::kScalar, 4, 4, onebit_bgemm_ukernel_4x4__scalar},
-  };
-  for (const BgemmConfig& c : candidates) {
+    {onebit_bgemm_ukernel_4x4__scalar, nullptr},
+};
+
+const BgemmConfig& entry(onebit_bgemm_ukernel_fn fn) {
+  for (const BgemmConfig& c : kUkernels) {
+    if (c.ukernel == fn) return c;
+  }
+  return kUkernels[sizeof(kUkernels) / sizeof(kUkernels[0]) - 1];  // unreachable: every choice is listed
+}
+
+}  // namespace
+
+const BgemmConfig* bgemm_ukernels(size_t* count) {
+  *count = sizeof(kUkernels) / sizeof(kUkernels[0]);
+  return kUkernels;
+}
+
+BgemmConfig bgemm_select(Isa isa, const BgemmShape& shape) {
+  for (const Choice& choice : kChoices) {
+    const BgemmConfig& c = entry(choice.ukernel);
+    if (choice.fits != nullptr && !choice.fits(shape)) continue;
     if (isa_allows(isa, c.isa) && isa_supported(c.isa)) return c;
   }
-  return candidates[sizeof(candidates) / sizeof(candidates[0]) - 1];
+  return entry(onebit_bgemm_ukernel_4x4__scalar);
 }
 
 void bgemm_pack_weights(size_t nr, size_t n, size_t segs, size_t seg_words, const uint32_t* w, size_t w_stride,

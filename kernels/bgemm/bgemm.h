@@ -31,9 +31,7 @@ typedef void (*onebit_bgemm_ukernel_fn)(size_t mr, size_t nc, size_t segs, size_
 #define ONEBIT_BGEMM_UKERNEL(name)                                                                        \
   void name(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint64_t* w, \
             int32_t* c, size_t c_stride)
-ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x4__scalar);
-ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_3x8__avx2);
-ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_6x32__avx512vpopcnt);
+// The ukernels themselves are declared by their one list, bgemm-ukernels.h.
 
 namespace onebit::kernels {
 
@@ -41,10 +39,20 @@ struct BgemmConfig {
   Isa isa = Isa::kScalar;
   size_t mr = 0, nr = 0;
   onebit_bgemm_ukernel_fn ukernel = nullptr;
+  const char* name = "";  // tile and ISA, e.g. "3x8__avx2" (onebit_bgemm_ukernel_<name>)
 };
 
-/// Best bgemm ukernel allowed by `isa` and supported by this CPU (scalar at worst).
-BgemmConfig bgemm_select(Isa isa);
+/// The GEMM a caller is about to run: m rows of A, n columns of C, k_words packed words per row.
+struct BgemmShape {
+  size_t m = 0, n = 0, k_words = 0;
+};
+
+/// Best bgemm ukernel for `shape` allowed by `isa` and supported by this CPU (scalar at worst).
+BgemmConfig bgemm_select(Isa isa, const BgemmShape& shape);
+
+/// Every ukernel compiled into this binary (bgemm-ukernels.h), best ISA first; the CPU may lack some
+/// (check isa_supported). Sets *count.
+const BgemmConfig* bgemm_ukernels(size_t* count);
 
 /// Output row r + 1 of a ukernel: the next row when it exists (`valid`, i.e. r + 1 < mr), else row r again,
 /// which is how rows >= mr alias row mr - 1.

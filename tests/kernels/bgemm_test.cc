@@ -1,5 +1,6 @@
 // Binary GEMM micro-kernels against a naive XOR-popcount, over M/N/K tails and rows given as segment
 // pointers scattered through memory (as in-place conv windows are), every ISA.
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ class BgemmTester {
 
   void test(const BgemmConfig& cfg) const {
     const size_t kw = segs * seg_words;
-    INFO("isa=", std::string(isa_name(cfg.isa)), " tile=", cfg.mr, "x", cfg.nr, " m=", m, " n=", n, " segs=", segs,
+    INFO("ukernel=", std::string(cfg.name), " m=", m, " n=", n, " segs=", segs,
          " seg_words=", seg_words, " a_pad=", a_pad, " seed=", seed);
     std::mt19937 rng(seed);
     // Segment s of row i lives at a_store[(s * m + i) * seg_stride]: segments of one row are far apart.
@@ -53,6 +54,7 @@ class BgemmTester {
           expect = 0;
           for (size_t k = 0; k < kw; ++k) expect += naive_popcount(a[i * kw + k] ^ w[j * kw + k]);
         }
+        if (c[i * c_stride + j] == expect) continue;
         INFO("row=", i, " col=", j);
         REQUIRE(c[i * c_stride + j] == expect);
       }
@@ -61,19 +63,71 @@ class BgemmTester {
 
 }  // namespace
 
-TEST_CASE("bgemm: micro-kernels of every ISA over M/N/K tails") {
-  uint32_t seed = 50;
-  for (Isa isa : onebit::test::runnable_isas()) {
-    const BgemmConfig cfg = bgemm_select(isa);
-    for (size_t segs : {1, 2, 3})
-      for (size_t kw : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 18, 31, 32, 33, 36, 63, 65, 144})
-        for (size_t m : {1, 2, 3, 4, 5, 6, 7, 13})
-          for (size_t n : {1, 3, 4, 5, 8, 15, 16, 17, 31, 33, 64, 70}) {
-            if ((kw + m + n + segs) % 3 != 0 && kw > 9) continue;  // thin the sweep for long K
-            if (segs > 1 && (m + n) % 2 != 0) continue;
-            BgemmTester t;
-            t.m = m; t.n = n; t.segs = segs; t.seg_words = kw; t.a_pad = (m + n) % 3; t.seed = seed++;
-            t.test(cfg);
-          }
+// Every ukernel of the list (bgemm-ukernels.h) by name, wherever the CPU runs it, not only the selected one.
+template <typename F>
+void for_each_runnable_ukernel(F f) {
+  size_t count = 0;
+  const BgemmConfig* ukernels = bgemm_ukernels(&count);
+  for (size_t i = 0; i < count; ++i) {
+    if (!isa_supported(ukernels[i].isa)) {
+      MESSAGE("skipped bgemm ukernel ", std::string(ukernels[i].name), ": this CPU lacks ",
+              std::string(isa_name(ukernels[i].isa)));
+      continue;
+    }
+    f(ukernels[i]);
   }
+}
+
+BgemmTester case_of(size_t m, size_t n, size_t segs, size_t seg_words, uint32_t seed) {
+  BgemmTester t;
+  t.m = m; t.n = n; t.segs = segs; t.seg_words = seg_words; t.a_pad = (m + n) % 3; t.seed = seed;
+  return t;
+}
+
+// K tails: 1, 2, 3 words, odd and even segments, 1 / 3 / 9 segments (9: a 3x3 window as 9 taps).
+const size_t kSegs[] = {1, 3, 9};
+const size_t kSegWords[] = {1, 2, 3, 5, 8, 9, 16, 17, 36};
+
+TEST_CASE("bgemm: every ukernel over M 1..2MR+1, N 1..2NR+1 and K tails") {
+  for_each_runnable_ukernel([](const BgemmConfig& cfg) {
+    uint32_t seed = 50;
+    const size_t ks = std::size(kSegs) * std::size(kSegWords);
+    for (size_t m = 1; m <= 2 * cfg.mr + 1; ++m)
+      for (size_t n = 1; n <= 2 * cfg.nr + 1; ++n) {
+        const size_t k = (m * 7 + n) % ks;  // a K per (M, N), cycling through all of them
+        case_of(m, n, kSegs[k / std::size(kSegWords)], kSegWords[k % std::size(kSegWords)], seed++).test(cfg);
+      }
+    for (size_t segs : kSegs)  // every K at the tile's corners
+      for (size_t seg_words : kSegWords)
+        for (size_t m : {size_t{1}, cfg.mr, 2 * cfg.mr + 1})
+          for (size_t n : {size_t{1}, cfg.nr, cfg.nr + 1, 2 * cfg.nr + 1}) case_of(m, n, segs, seg_words, seed++).test(cfg);
+  });
+}
+
+// K across every widening / flush boundary of every kernel: the AVX2 byte counters (runs of 30 64-bit
+// steps, full adders over 3), the NEON 4x4 byte counters (31 steps) and 4x8 u16 counters (4095 steps),
+// with the boundary inside a segment and between segments, odd and even seg_words.
+TEST_CASE("bgemm: every ukernel with K across the widening and flush boundaries") {
+  struct K { size_t segs, seg_words; };
+  const K ks[] = {{1, 59}, {1, 60}, {1, 61}, {1, 62}, {1, 63}, {1, 64}, {1, 65}, {1, 121}, {3, 21}, {3, 40},
+                  {2, 61}, {1, 8189}, {1, 8190}, {1, 8191}, {1, 8192}, {1, 8193}, {3, 2731}, {2, 8190}, {1, 16383}};
+  for_each_runnable_ukernel([&](const BgemmConfig& cfg) {
+    uint32_t seed = 900;
+    for (const K& k : ks) case_of(2 * cfg.mr + 1, cfg.nr + 1, k.segs, k.seg_words, seed++).test(cfg);
+  });
+}
+
+TEST_CASE("bgemm: selection picks a listed ukernel the CPU runs, for every requested ISA and shape") {
+  size_t count = 0;
+  const BgemmConfig* ukernels = bgemm_ukernels(&count);
+  for (Isa isa : kAllIsas)
+    for (size_t n : {1, 8, 24, 64, 100, 512}) {
+      const BgemmConfig cfg = bgemm_select(isa, {3136, n, 18});
+      INFO("requested=", std::string(isa_name(isa)), " n=", n, " selected=", std::string(cfg.name));
+      CHECK(isa_allows(isa, cfg.isa));
+      CHECK(isa_supported(cfg.isa));
+      bool listed = false;
+      for (size_t i = 0; i < count; ++i) listed |= ukernels[i].ukernel == cfg.ukernel && ukernels[i].mr == cfg.mr;
+      CHECK(listed);
+    }
 }
