@@ -103,7 +103,7 @@ struct ModelBuilder::Impl {
     if (out_shape.empty()) out_shape = {1};
     tensors.push_back({name, std::move(out_shape), out_dtype, -1, {}});
     const int out = int(tensors.size()) - 1;
-    ops.push_back({name, type, std::move(options), std::move(in), out});
+    ops.push_back({name, type, std::move(options), std::move(in), out, {}});
     return out;
   }
   /// NHWC output of a window op; on a window that does not fit, records the error and returns 1x1.

@@ -134,9 +134,10 @@ Window pool_window(const Options& o) {
 
 /// Conv2D and BinaryConv2D: x [N,H,W,C], weights [O,KH,KW,C/groups] constant, then per-channel vectors.
 /// Weights have x's dtype, except that Float32 x also admits BitPacked weights (Conv2D's 1-bit weights; the
-/// caller checks their levels and weight_scale).
+/// caller checks their levels and weight_scale). `trailing` more inputs may follow the vectors, which the
+/// caller checks (BinaryConv2D's optional fusion inputs).
 Status check_conv(const ValidateContext& c, const Window& w, int groups, fb::DType x_dtype, fb::DType out_dtype,
-                  size_t vectors_min, size_t vectors_max);
+                  size_t vectors_min, size_t vectors_max, size_t trailing = 0);
 /// FullyConnected and BinaryFullyConnected: x [N,K], weights [O,K] constant, per-channel vectors (weights'
 /// dtype as for check_conv).
 Status check_fc(const ValidateContext& c, fb::DType x_dtype, fb::DType out_dtype, size_t vectors_min,

@@ -8,9 +8,16 @@
 // binary_macs stays the real multiply-accumulates (positions * out_c * taps) whatever the bit widths, so
 // that MAC counts compare across models; the kernel's work is about act_bits * weight_bits plane-pair
 // passes of those (as in any bit-serial kernel), which a profile shows as time, not as MACs.
+//
+// Fusions (issue 12; schema BinaryConv2DOptions): inputs[4], a Float32 residual of the output's shape, goes to
+// the kernel's output transform (y = clamp(fl(fl(fl(m * D) + b) + r))); output FloatAndBitPacked also writes
+// outputs[1], the bits a Quantize of y with threshold inputs[5] and quantize_flip / quantize_constant would
+// give. The QuantizeOptions -> word-mask translation is Quantize's own (quantize_masks, ops/quantize.cc
+// explains it), so both ops turn the same options into the same kernel arguments.
 #include "onebit/kernels/bconv.h"
 #include "ops/op.h"
 #include "ops/op_table.h"
+#include "ops/quantize_masks.h"
 #include "validate.h"
 
 namespace onebit::rt {
@@ -56,6 +63,12 @@ class BinaryConv2D final : public Op {
       t.bitpacked = o.output() == fb::OutputKind::BitPacked;
       t.clamp_min = o.clamp_min();
       t.clamp_max = o.clamp_max();
+      t.float_and_bits = o.output() == fb::OutputKind::FloatAndBitPacked;
+      if (t.float_and_bits) {
+        const float* threshold = ctx.inputs.size() > 5 && ctx.inputs[5] != nullptr ? ctx.constant<float>(5) : nullptr;
+        if (quantize_.prepare(size_t(g.out_c), threshold, o.quantize_flip(), o.quantize_constant()))
+          t.quantize = &quantize_.thresholds;
+      }
     }
     const TensorLevels& xl = ctx.inputs[0]->levels;
     g.act_kind = xl.kind;
@@ -70,14 +83,16 @@ class BinaryConv2D final : public Op {
     return Status::Ok();
   }
   size_t scratch_bytes() const override { return scratch_; }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void* scratch) override {
+  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void* scratch) override {
     x_ = static_cast<const uint32_t*>(in[0]);
     y_ = out;
     scratch_ptr_ = scratch;
+    args_.residual = in.size() > 4 ? static_cast<const float*>(in[4]) : nullptr;
+    args_.bits = ctx.output_addresses.size() > 1 ? static_cast<uint32_t*>(ctx.output_addresses[1]) : nullptr;
     return Status::Ok();
   }
   Status run(pthreadpool_t pool) override {
-    conv_.run(x_, y_, scratch_ptr_, pool);
+    conv_.run(x_, y_, scratch_ptr_, pool, args_);
     return Status::Ok();
   }
 
@@ -85,9 +100,11 @@ class BinaryConv2D final : public Op {
   bool fully_connected_;
   kernels::BConv2D conv_;
   size_t scratch_ = 0;
+  QuantizeMasks quantize_;
   const uint32_t* x_ = nullptr;
   void* y_ = nullptr;
   void* scratch_ptr_ = nullptr;
+  kernels::BConvRunArgs args_;
 };
 
 fb::DType output_dtype(fb::OutputKind kind) {
@@ -99,6 +116,51 @@ Status check_output_kind(const ValidateContext& c, fb::OutputKind kind) {
   return c.fail("output = " + std::to_string(int(kind)) + ", expected Float (0) or BitPacked (1)");
 }
 
+/// The fused operands of BinaryConv2D (schema BinaryConv2DOptions "Fusions"): residual inputs[4] (Float or
+/// FloatAndBitPacked output: Float32 activation of the output's shape), and for FloatAndBitPacked the second
+/// output (Binary BitPacked, the output's shape), threshold inputs[5] and quantize_flip / quantize_constant
+/// (as QuantizeOptions: empty or one per output channel, constants -1..1); none of them otherwise.
+Status check_fusions(const ValidateContext& c, const fb::BinaryConv2DOptions& o) {
+  const bool dual = o.output() == fb::OutputKind::FloatAndBitPacked;
+  ONEBIT_RETURN_IF_ERROR(c.output_count(dual ? 2 : 1));
+  const std::vector<int>& y = c.out(0).shape;
+  const int out_c = y[3];
+  if (c.present(4)) {
+    if (o.output() == fb::OutputKind::BitPacked)
+      return c.fail(c.in_label(4) + " is a residual, but output = BitPacked (a residual needs output Float or "
+                    "FloatAndBitPacked)");
+    ONEBIT_RETURN_IF_ERROR(c.dtype(4, fb::DType::Float32));
+    if (c.in(4).constant) return c.fail(c.in_label(4) + " is a constant, expected an activation (the residual)");
+    ONEBIT_RETURN_IF_ERROR(c.shape(4, y, "residual, the output's shape"));
+  }
+  const size_t flips = o.quantize_flip() ? o.quantize_flip()->size() : 0;
+  const size_t constants = o.quantize_constant() ? o.quantize_constant()->size() : 0;
+  if (!dual) {
+    if (c.present(5)) return c.fail(c.in_label(5) + " is a Quantize threshold, but output is not FloatAndBitPacked");
+    if (flips != 0 || constants != 0)
+      return c.fail("quantize_flip / quantize_constant are set, but output is not FloatAndBitPacked");
+    return Status::Ok();
+  }
+  if (c.present(5)) {
+    ONEBIT_RETURN_IF_ERROR(c.dtype(5, fb::DType::Float32));
+    ONEBIT_RETURN_IF_ERROR(c.constant(5));
+    ONEBIT_RETURN_IF_ERROR(c.shape(5, {out_c}, "Quantize threshold, one per output channel"));
+  }
+  if (flips != 0 && flips != size_t(out_c))
+    return c.fail("quantize_flip has " + std::to_string(flips) + " entries, expected 0 or " + std::to_string(out_c));
+  if (constants != 0 && constants != size_t(out_c))
+    return c.fail("quantize_constant has " + std::to_string(constants) + " entries, expected 0 or " +
+                  std::to_string(out_c));
+  for (size_t i = 0; i < constants; ++i)
+    ONEBIT_RETURN_IF_ERROR(c.range(("quantize_constant[" + std::to_string(i) + "]").c_str(),
+                                   o.quantize_constant()->Get(flatbuffers::uoffset_t(i)), -1, 1));
+  ONEBIT_RETURN_IF_ERROR(c.output(fb::DType::BitPacked, y, 1));
+  if (!c.out(1).levels.binary())
+    return c.fail(c.out_label(1) + " has levels " + levels_string(c.out(1).levels) +
+                  ", expected Binary (the bits of a Quantize)");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status validate_binary_conv2d(const ValidateContext& c) {
@@ -106,10 +168,14 @@ Status validate_binary_conv2d(const ValidateContext& c) {
   const int mode = int(o.pad_mode());
   if (mode < 0 || mode > 2)
     return c.fail("pad_mode = " + std::to_string(mode) + ", expected Zero (0), One (1) or MinusOne (2)");
-  ONEBIT_RETURN_IF_ERROR(check_output_kind(c, o.output()));
+  const int kind = int(o.output());
+  if (kind < 0 || kind > 2)
+    return c.fail("output = " + std::to_string(kind) + ", expected Float (0), BitPacked (1) or FloatAndBitPacked (2)");
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
+  // inputs[4] / [5] are the fusions' (optional, -1 when absent), checked by check_fusions.
   ONEBIT_RETURN_IF_ERROR(
-      check_conv(c, conv_window(o), o.groups(), fb::DType::BitPacked, output_dtype(o.output()), 2, 2));
+      check_conv(c, conv_window(o), o.groups(), fb::DType::BitPacked, output_dtype(o.output()), 2, 2, 2));
+  ONEBIT_RETURN_IF_ERROR(check_fusions(c, o));
   const int64_t taps = int64_t(o.kernel_h()) * o.kernel_w() * c.in(1).shape[3];
   return check_binary_levels(c, o.output() == fb::OutputKind::BitPacked, o.pad_mode() == fb::BinaryPadMode::Zero,
                              taps);

@@ -1,0 +1,127 @@
+// BinaryConv2D fusions (issue 12): the same network built unfused (conv, Add, Quantize as separate operators)
+// and fused (binary_conv2d_fused: residual input, FloatAndBitPacked output) gives byte-identical outputs -
+// the float stream, the bits (through a Dequantize) and the next block's output - on several shapes, channel
+// counts that are not multiples of 32, plain sign and thresholds with flips and constants, k-bit inputs,
+// strided convs with a separate residual, one and two threads.
+#include <cstring>
+
+#include "runtime_test_util.h"
+
+using namespace onebit;
+using namespace onebit::test;
+
+namespace {
+
+struct FusionCase {
+  int n, h, w, c, stride;
+  bool thresholds;  // else the Quantize is a plain sign
+  bool kbit;        // first conv reads 2-bit Unipolar levels of x
+  float clamp_min, clamp_max;
+};
+
+/// Per-channel Quantize options: thresholds around 0, every 5th channel flipped, every 7th constant.
+struct QuantizeSpec {
+  std::vector<float> threshold;
+  std::vector<bool> flip;
+  std::vector<int8_t> constant;
+};
+QuantizeSpec quantize_spec(int c, bool thresholds, uint32_t seed) {
+  QuantizeSpec q;
+  if (!thresholds) return q;
+  q.threshold = uniform(size_t(c), seed, -2.0f, 2.0f);
+  q.flip.assign(size_t(c), false);
+  q.constant.assign(size_t(c), -1);
+  for (int i = 0; i < c; ++i) {
+    q.flip[size_t(i)] = i % 5 == 1;
+    if (i % 7 == 3) q.constant[size_t(i)] = int8_t(i % 2);
+  }
+  return q;
+}
+
+/// Two Bi-Real blocks: y1 = Add(conv1(sign x), r1), b1 = Quantize(y1), y2 = Add(conv2(b1), y1); outputs y1,
+/// Dequantize(b1), y2. r1 is x (stride 1) or a separate input of y1's shape (stride 2).
+std::vector<std::vector<float>> run_blocks(const FusionCase& t, bool fuse, int threads) {
+  ModelBuilder b;
+  const int x = b.add_input("x", {t.n, t.h, t.w, t.c});
+  BinaryConv2DParams p;
+  p.kernel_h = p.kernel_w = 3;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  p.stride_h = p.stride_w = t.stride;
+  const int oh = (t.h - 1) / t.stride + 1, ow = (t.w - 1) / t.stride + 1;
+  const int r1 = t.stride == 1 ? x : b.add_input("r1", {t.n, oh, ow, t.c});
+  Levels levels;
+  levels.kind = LevelKind::kUnipolar;
+  levels.bits = 2;
+  levels.scale = 0.5f;
+  const int q0 = t.kbit ? b.quantize_levels("q0", x, levels, std::vector<float>(size_t(t.c), 1.5f),
+                                            std::vector<float>(size_t(t.c), 1.0f))
+                        : b.quantize("q0", x);
+  const std::vector<float> w1 = signs(size_t(t.c) * t.c * 9, 11), w2 = signs(size_t(t.c) * t.c * 9, 12);
+  const std::vector<float> m1 = uniform(size_t(t.c), 13, -0.2f, 0.2f), m2 = uniform(size_t(t.c), 14, -0.2f, 0.2f);
+  const std::vector<float> c1 = uniform(size_t(t.c), 15, -1.0f, 1.0f), c2 = uniform(size_t(t.c), 16, -1.0f, 1.0f);
+  const QuantizeSpec q = quantize_spec(t.c, t.thresholds, 17);
+  int y1, b1, y2;
+  if (!fuse) {
+    y1 = b.add("add1", b.binary_conv2d("conv1", q0, t.c, w1, m1, c1, p), r1, t.clamp_min, t.clamp_max);
+    b1 = b.quantize("q1", y1, q.threshold, q.flip, q.constant);
+    BinaryConv2DParams p2 = p;
+    p2.stride_h = p2.stride_w = 1;
+    // The Add's operands the other way round: float addition is commutative, the fusion must not care.
+    y2 = b.add("add2", y1, b.binary_conv2d("conv2", b1, t.c, w2, m2, c2, p2));
+  } else {
+    BinaryConv2DFusion f1;
+    f1.residual = r1;
+    f1.quantize = true;
+    f1.threshold = q.threshold;
+    f1.flip = q.flip;
+    f1.constant = q.constant;
+    BinaryConv2DParams p1 = p;
+    p1.clamp_min = t.clamp_min;
+    p1.clamp_max = t.clamp_max;
+    y1 = b.binary_conv2d_fused("conv1", q0, t.c, w1, m1, c1, p1, f1, &b1);
+    BinaryConv2DFusion f2;
+    f2.residual = y1;
+    BinaryConv2DParams p2 = p;
+    p2.stride_h = p2.stride_w = 1;
+    y2 = b.binary_conv2d_fused("conv2", b1, t.c, w2, m2, c2, p2, f2);
+  }
+  b.mark_output(y1);
+  b.mark_output(b.dequantize("bits1", b1));
+  b.mark_output(y2);
+  InterpreterOptions o;
+  o.threads = threads;
+  Loaded l = load(b, o);
+  std::vector<std::vector<float>> inputs = {uniform(count({t.n, t.h, t.w, t.c}), 21, -3.0f, 3.0f)};
+  if (t.stride != 1) inputs.push_back(uniform(count({t.n, oh, ow, t.c}), 22, -3.0f, 3.0f));
+  std::vector<std::vector<float>> outputs;
+  for (size_t k = 0; k < 3; ++k) outputs.push_back(run(*l.interp, inputs, k));
+  return outputs;
+}
+
+}  // namespace
+
+TEST_CASE("fusion: residual + FloatAndBitPacked BinaryConv2D equals conv, Add, Quantize byte for byte") {
+  const float inf = __builtin_huge_valf();
+  const FusionCase cases[] = {
+      {1, 5, 6, 20, 1, false, false, -inf, inf}, {2, 7, 7, 45, 1, true, false, -inf, inf},
+      {1, 4, 9, 64, 1, true, false, -1.0f, 2.5f}, {1, 3, 3, 33, 1, true, false, 0.0f, inf},
+      {1, 8, 6, 31, 2, true, false, -inf, inf},  {1, 6, 5, 70, 1, true, true, -inf, inf},
+      {2, 5, 5, 9, 1, false, true, -0.5f, 0.75f}, {1, 9, 7, 40, 2, true, true, -inf, inf},
+  };
+  for (const FusionCase& t : cases)
+    for (int threads : {1, 2}) {
+      CAPTURE(t.n); CAPTURE(t.h); CAPTURE(t.w); CAPTURE(t.c); CAPTURE(t.stride); CAPTURE(t.thresholds);
+      CAPTURE(t.kbit); CAPTURE(t.clamp_min); CAPTURE(t.clamp_max); CAPTURE(threads);
+      const auto unfused = run_blocks(t, false, threads), fused = run_blocks(t, true, threads);
+      for (size_t k = 0; k < 3; ++k) {
+        CAPTURE(k);
+        REQUIRE(unfused[k].size() == fused[k].size());
+        CHECK(std::memcmp(unfused[k].data(), fused[k].data(), fused[k].size() * sizeof(float)) == 0);
+      }
+      // Not trivially equal: the bits are not all one value.
+      size_t negative = 0;
+      for (float v : fused[1]) negative += v < 0;
+      CHECK(negative > 0);
+      CHECK(negative < fused[1].size());
+    }
+}
