@@ -135,6 +135,7 @@ TEST_CASE("interpreter: live tensors never share arena bytes and all lie inside 
   for (int t : *m.inputs()) first[size_t(t)] = 0;  // graph inputs live for the whole invoke, like outputs
   for (size_t i = 0; i < n_ops; ++i) {
     const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
+    REQUIRE(op->options_type() != fb::OperatorOptions::ReshapeOptions);  // aliases: tested separately
     for (int t : *op->inputs()) last[size_t(t)] = std::max(last[size_t(t)], int(i));
     first[size_t(op->outputs()->Get(0))] = last[size_t(op->outputs()->Get(0))] = int(i);
   }
@@ -242,4 +243,38 @@ TEST_CASE("interpreter: ISA selection, profiling, option errors") {
   CHECK(flt > 0);
   interp->clear_profile();
   CHECK(interp->profile()[0].samples_ms.empty());
+}
+
+TEST_CASE("interpreter: a Reshape's output aliases its input (no copy), unless it is a graph input or output") {
+  // x [1,4,4,8] -> Relu r -> Reshape s [1,128] -> Reshape t [1,2,64] -> Reshape u [1,128] -> FC f (5) -> out,
+  // and u also a graph output (so u is copied, not aliased).
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 4, 4, 8});
+  const int r = b.relu("r", x);
+  const int s = b.reshape("s", r, {1, 128});
+  const int t = b.reshape("t", s, {1, 2, 64});
+  const int u = b.reshape("u", t, {1, 128});
+  const std::vector<float> w = uniform(5 * 128, 3), bias = uniform(5, 4);
+  const int f = b.fully_connected("f", s, 5, w, bias);
+  b.mark_output(f);
+  b.mark_output(u);
+  Loaded l = load(b);
+  size_t o_r = 0, b_r = 0, o_s = 0, b_s = 0, o_t = 0, b_t = 0, o_u = 0, b_u = 0;
+  REQUIRE(l.interp->tensor_arena_span(r, &o_r, &b_r));
+  REQUIRE(l.interp->tensor_arena_span(s, &o_s, &b_s));
+  REQUIRE(l.interp->tensor_arena_span(t, &o_t, &b_t));
+  REQUIRE(l.interp->tensor_arena_span(u, &o_u, &b_u));
+  CHECK(o_s == o_r);
+  CHECK(o_t == o_r);  // a Reshape of a Reshape aliases the first buffer
+  CHECK((o_u + b_u <= o_r || o_r + b_r <= o_u));  // graph output: its own bytes
+  const std::vector<float> in = uniform(128, 5);
+  for (int rep = 0; rep < 2; ++rep) {
+    const std::vector<float> y = run(*l.interp, {in}, 0), yu = run(*l.interp, {in}, 1);
+    for (int k = 0; k < 128; ++k) CHECK(yu[size_t(k)] == std::max(in[size_t(k)], 0.0f));
+    for (int o = 0; o < 5; ++o) {
+      double acc = bias[size_t(o)];
+      for (int k = 0; k < 128; ++k) acc += double(w[size_t(o * 128 + k)]) * std::max(in[size_t(k)], 0.0f);
+      CHECK(y[size_t(o)] == doctest::Approx(acc).epsilon(1e-5));
+    }
+  }
 }
