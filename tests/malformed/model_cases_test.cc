@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <limits>
 #include <string>
 #include <vector>
@@ -250,7 +251,7 @@ MODEL_CASE("output shape dim changed", binary_base,
            ObjectMutation([](ModelT& m) { m.t("bconv").shape = {1, 8, 8, 17}; }), kLoad,
            "operator 1 'bconv' (BinaryConv2D): output (tensor 6 'bconv') has shape [1, 8, 8, 17], expected [1, 8, 8, 16]")
 MODEL_CASE("dtype value 7", binary_base, ObjectMutation([](ModelT& m) { m.t("fc/bias").dtype = 7; }), kLoad,
-           "tensor 11 'fc/bias': dtype 7 is not Float32, BitPacked or Int32")
+           "tensor 11 'fc/bias': dtype 7 is not Float32, BitPacked, Int32, Float16 or Int8")
 MODEL_CASE("buffer index out of range", binary_base, ObjectMutation([](ModelT& m) { m.t("fc/bias").buffer = 99; }),
            kLoad, "tensor 11 'fc/bias': buffer 99 out of range (model has 6 buffers; -1 means an activation)")
 MODEL_CASE("buffer index -2", binary_base, ObjectMutation([](ModelT& m) { m.t("fc/bias").buffer = -2; }), kLoad,
@@ -295,6 +296,21 @@ MODEL_CASE("operator input index negative", binary_base,
 MODEL_CASE("operator output index out of range", binary_base,
            ObjectMutation([](ModelT& m) { m.op("sm").outputs[0] = 14; }), kLoad,
            "operator 6 'sm' (Softmax): output 0: tensor index 14 out of range (model has 14 tensors)")
+MODEL_CASE("absent input (-1) where the operator table allows none", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[2] = -1; }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): input 2: tensor index -1 out of range")
+MODEL_CASE("BinaryConv2D with three outputs (at most two)", binary_base,
+           ObjectMutation([](ModelT& m) {
+             m.op("bconv").outputs.push_back(m.tensor("bpool"));
+             m.op("bconv").outputs.push_back(m.tensor("deq"));
+           }),
+           kLoad, "operator 1 'bconv' (BinaryConv2D): has 3 outputs, expected 1..2")
+MODEL_CASE("an operator lists one output twice", binary_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").outputs.push_back(m.tensor("bconv")); }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): output 1 (tensor 6 'bconv') is also output 0")
+MODEL_CASE("a Float16 tensor that is an activation", float_base,
+           ObjectMutation([](ModelT& m) { m.t("relu").dtype = int(fb::DType::Float16); }), kLoad,
+           "'relu': dtype Float16 is for constants (weights) only, but the tensor has no buffer")
 MODEL_CASE("operator with two outputs", binary_base,
            ObjectMutation([](ModelT& m) { m.op("fc").outputs.push_back(m.tensor("sm")); }), kLoad,
            "operator 5 'fc' (FullyConnected): has 2 outputs, expected 1")
@@ -334,7 +350,7 @@ MODEL_CASE("binary conv pad_mode 7", binary_base,
            "operator 1 'bconv' (BinaryConv2D): pad_mode = 7, expected Zero (0), One (1) or MinusOne (2)")
 MODEL_CASE("binary conv output kind 9", binary_base,
            ObjectMutation([](ModelT& m) { m.op("bconv").options.output = 9; }), kLoad,
-           "operator 1 'bconv' (BinaryConv2D): output = 9, expected Float (0) or BitPacked (1)")
+           "operator 1 'bconv' (BinaryConv2D): output = 9, expected Float (0), BitPacked (1) or FloatAndBitPacked (2)")
 MODEL_CASE("binary conv weights shape [16,3,3,4] (same bytes, wrong I)", binary_base,
            ObjectMutation([](ModelT& m) { m.t("bconv/weights").shape = {16, 3, 3, 4}; }), kLoad,
            "operator 1 'bconv' (BinaryConv2D): input 1 (tensor 3 'bconv/weights') has shape [16, 3, 3, 4], expected "
@@ -679,3 +695,170 @@ MODEL_CASE("Conv2D with 2-bit weights", kbit_base,
 MODEL_CASE("Conv2D weight_scale of the wrong length", kbit_base,
            ByteMutation([](Bytes& b) { set_op_input(b, "bwn", 3, "ql/scale"); }), kLoad,
            "'bwn' (Conv2D): input 3", "'ql/scale') has shape [4], expected [8] (one value per output channel)")
+
+// ---- BinaryConv2D fusions (issue 12): residual inputs[4], FloatAndBitPacked outputs[1], threshold inputs[5] ----
+
+namespace {
+
+/// x, r [1,6,6,8] -> Quantize "q" -> BinaryConv2D "bconv" (3x3, pad 1, 8 outputs, residual r, FloatAndBitPacked
+/// with threshold, flips and constants: outputs "bconv" and "bconv/bits") -> Dequantize "deq"; outputs bconv, deq.
+Bytes fused_base() {
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 6, 6, 8});
+  const int r = b.add_input("r", {1, 6, 6, 8});
+  const int q = b.quantize("q", x);
+  BinaryConv2DParams p;
+  p.kernel_h = p.kernel_w = 3;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  BinaryConv2DFusion f;
+  f.residual = r;
+  f.quantize = true;
+  f.threshold = ramp(8, -1.0f, 0.25f);
+  f.flip = {false, true, false, false, true, false, false, false};
+  f.constant = {-1, -1, 1, -1, -1, 0, -1, -1};
+  int bits = -1;
+  const int y = b.binary_conv2d_fused("bconv", q, 8, pm1(8 * 8 * 9, 9), ramp(8, 0.1f, 0.05f), ramp(8, -2.0f, 0.5f),
+                                      p, f, &bits);
+  b.mark_output(y);
+  b.mark_output(b.dequantize("deq", bits));
+  Bytes out;
+  const Status s = b.finish(&out);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("model file: the fused base and its decode/encode round trip are valid and run") {
+  for (const Bytes& bytes : {fused_base(), malformed::encode(malformed::decode(fused_base()))}) {
+    CHECK(malformed::decode(bytes).op("bconv").options.flip.size() == 8);  // quantize_flip survives the trip
+    CHECK(malformed::decode(bytes).op("bconv").options.constant.size() == 8);
+    std::unique_ptr<Model> model;
+    Status s = Model::load_buffer(bytes.data(), bytes.size(), &model);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    std::unique_ptr<Interpreter> interp;
+    s = Interpreter::create(*model, {}, &interp);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    REQUIRE(interp->invoke().ok());
+  }
+}
+
+MODEL_CASE("output kind 3", fused_base, ObjectMutation([](ModelT& m) { m.op("bconv").options.output = 3; }), kLoad,
+           "'bconv' (BinaryConv2D): output = 3, expected Float (0), BitPacked (1) or FloatAndBitPacked (2)")
+MODEL_CASE("FloatAndBitPacked with one output", fused_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").outputs.resize(1); }), kLoad,
+           "'bconv' (BinaryConv2D): has 1 outputs, expected 2")
+MODEL_CASE("Float output with two outputs", fused_base, ObjectMutation([](ModelT& m) {
+             m.op("bconv").options.output = int(fb::OutputKind::Float);
+             m.op("bconv").options.flip.clear();
+             m.op("bconv").options.constant.clear();
+             m.op("bconv").inputs.resize(5);
+           }),
+           kLoad, "'bconv' (BinaryConv2D): has 2 outputs, expected 1")
+MODEL_CASE("residual with a BitPacked output", fused_base, ObjectMutation([](ModelT& m) {
+             m.op("bconv").options.output = int(fb::OutputKind::BitPacked);
+             m.op("bconv").outputs.resize(1);
+             m.t("bconv").dtype = int(fb::DType::BitPacked);
+           }),
+           kLoad, "'bconv' (BinaryConv2D): input 4 (tensor 1 'r') is a residual, but output = BitPacked")
+MODEL_CASE("residual of the wrong shape", fused_base, ObjectMutation([](ModelT& m) { m.t("r").shape = {1, 6, 6, 7}; }),
+           kLoad, "'bconv' (BinaryConv2D): input 4 (tensor 1 'r') has shape [1, 6, 6, 7], expected [1, 6, 6, 8] "
+           "(residual, the output's shape)")
+MODEL_CASE("residual BitPacked", fused_base, ObjectMutation([](ModelT& m) { m.op("bconv").inputs[4] = m.tensor("q"); }),
+           kLoad, "'bconv' (BinaryConv2D): input 4 (tensor 2 'q') has dtype BitPacked, expected Float32")
+MODEL_CASE("residual a constant", fused_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[4] = m.tensor("bconv/quantize_threshold"); }), kLoad,
+           "'bconv' (BinaryConv2D): input 4", "is a constant, expected an activation (the residual)")
+MODEL_CASE("threshold with a Float output", fused_base, ObjectMutation([](ModelT& m) {
+             m.op("bconv").options.output = int(fb::OutputKind::Float);
+             m.op("bconv").outputs.resize(1);
+           }),
+           kLoad, "'bconv' (BinaryConv2D): input 5", "is a Quantize threshold, but output is not FloatAndBitPacked")
+MODEL_CASE("quantize_flip with a Float output", fused_base, ObjectMutation([](ModelT& m) {
+             m.op("bconv").options.output = int(fb::OutputKind::Float);
+             m.op("bconv").outputs.resize(1);
+             m.op("bconv").inputs.resize(5);
+           }),
+           kLoad, "'bconv' (BinaryConv2D): quantize_flip / quantize_constant are set, but output is not FloatAndBitPacked")
+MODEL_CASE("threshold not a constant", fused_base, ObjectMutation([](ModelT& m) { m.op("bconv").inputs[5] = m.tensor("r"); }),
+           kLoad, "'bconv' (BinaryConv2D): input 5 (tensor 1 'r') must be a constant")
+MODEL_CASE("quantize_flip of the wrong length", fused_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").options.flip.resize(3); }), kLoad,
+           "'bconv' (BinaryConv2D): quantize_flip has 3 entries, expected 0 or 8")
+MODEL_CASE("quantize_constant 2", fused_base, ObjectMutation([](ModelT& m) { m.op("bconv").options.constant[2] = 2; }),
+           kLoad, "'bconv' (BinaryConv2D): quantize_constant[2] = 2, expected -1..1")
+MODEL_CASE("bits output Float32", fused_base,
+           ObjectMutation([](ModelT& m) { m.t("bconv/bits").dtype = int(fb::DType::Float32); }), kLoad,
+           "'bconv' (BinaryConv2D): output 1 (tensor", "'bconv/bits') has dtype Float32, expected BitPacked")
+MODEL_CASE("bits output 2-bit levels", fused_base, ObjectMutation([](ModelT& m) {
+             m.t("bconv/bits").bits = 2;
+             m.t("bconv/bits").levels = int(fb::LevelKind::Unipolar);
+           }),
+           kLoad, "'bconv' (BinaryConv2D): output 1", "expected Binary (the bits of a Quantize)")
+MODEL_CASE("absent residual and threshold (-1) are fine; absent weights are not", fused_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[1] = -1; }), kLoad,
+           "operator 1 'bconv' (BinaryConv2D): input 1: tensor index -1 out of range")
+
+// ---- Float16 / Int8 weights of float layers (issue 12: --float16-weights, --int8-float-layers) ----
+
+namespace {
+
+/// x [1,6,6,4] -> Quantize "q" (bits, an activation whose dtype the file spells out); Conv2D "c8" (Int8
+/// weights + weight_scale, int8 options), "c16" (Float16 weights) and "c32" (Float32 weights, bias with
+/// negative values), all 3x3 pad 1 with 8 outputs; ChannelAffine "aff" (scale [4]).
+Bytes storage_base() {
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 6, 6, 4});
+  b.mark_output(b.dequantize("dq", b.quantize("q", x)));
+  Conv2DParams p;
+  p.kernel_h = p.kernel_w = 3;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  std::vector<int8_t> q8(8 * 4 * 9);
+  for (size_t i = 0; i < q8.size(); ++i) q8[i] = int8_t(int(i % 255) - 127);
+  Int8Params q;
+  q.input_scale = 0.05f, q.output_scale = 0.1f, q.output_zero_point = -3;
+  b.mark_output(b.conv2d_int8_weights("c8", x, 8, q8, ramp(8, 0.01f, 0.001f), ramp(8, 0.0f, 0.1f), p, q));
+  b.mark_output(b.conv2d_float16_weights("c16", x, 8, ramp(8 * 4 * 9, -1.0f, 0.01f), ramp(8, 0.0f, 0.1f), p));
+  b.mark_output(b.conv2d("c32", x, 8, ramp(8 * 4 * 9, -1.0f, 0.01f), ramp(8, -1.0f, 0.25f), p));
+  b.mark_output(b.channel_affine("aff", x, ramp(4, 1.0f, 0.5f), ramp(4, 0.0f, 0.5f)));
+  Bytes out;
+  REQUIRE(b.finish(&out).ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("model file: the float-storage base is valid and runs") {
+  const Bytes bytes = storage_base();
+  std::unique_ptr<Model> model;
+  REQUIRE(Model::load_buffer(bytes.data(), bytes.size(), &model).ok());
+  std::unique_ptr<Interpreter> interp;
+  const Status s = Interpreter::create(*model, InterpreterOptions(), &interp);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  CHECK(interp->invoke().ok());
+}
+
+MODEL_CASE("Conv2D with Int8 weights but no int8 options", storage_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "c32", 1, "c8/weights"); }), kLoad,
+           "'c32' (Conv2D): input 1", "'c8/weights') has dtype Int8 but the options have no int8")
+MODEL_CASE("Conv2D with int8 options and Float32 weights", storage_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "c8", 1, "c32/weights"); }), kLoad,
+           "'c8' (Conv2D): has int8 options with Float32 weights, expected Int8 weights")
+MODEL_CASE("Conv2D with int8 options and Float16 weights", storage_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "c8", 1, "c16/weights"); }), kLoad,
+           "'c8' (Conv2D): has int8 options with Float16 weights")
+MODEL_CASE("Conv2D with Int8 weights and no weight_scale", storage_base,
+           ByteMutation([](Bytes& b) { keep_op_inputs(b, "c8", 3); }), kLoad,
+           "'c8' (Conv2D): has 3 inputs with Int8 weights, expected 4 (x, weights, bias, weight_scale [8])")
+MODEL_CASE("Conv2D Int8 weight_scale of the wrong length", storage_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "c8", 3, "aff/scale"); }), kLoad,
+           "'c8' (Conv2D): input 3", "'aff/scale') has shape [4], expected [8] (one value per output channel)")
+MODEL_CASE("Conv2D Int8 weight_scale not positive", storage_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "c8", 3, "c32/bias"); }), kLoad,
+           "'c8' (Conv2D): input 3", "value 0 = -1.000000, expected a positive normal number")
+MODEL_CASE("Float16 activation", storage_base,
+           ByteMutation([](Bytes& b) { set_tensor_field(b, "q", fb::Tensor::VT_DTYPE, int8_t(fb::DType::Float16)); }),
+           kLoad, "'q'", "dtype Float16 is for constants (weights) only, but the tensor has no buffer")
+MODEL_CASE("Conv2D with Float16 input", storage_base,
+           ByteMutation([](Bytes& b) { set_op_input(b, "c32", 0, "c16/weights"); }), kLoad,
+           "'c32' (Conv2D): input 0", "has dtype Float16, expected Float32")
