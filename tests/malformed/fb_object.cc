@@ -77,6 +77,8 @@ OptionsT read_options(const fb::Operator& op) {
       read_conv(o, &r);
       r.pad_mode = int(o.pad_mode()), r.output = int(o.output());
       r.clamp_min = o.clamp_min(), r.clamp_max = o.clamp_max();
+      if (o.quantize_flip()) r.flip.assign(o.quantize_flip()->begin(), o.quantize_flip()->end());
+      r.constant = to_vector(o.quantize_constant());
       break;
     }
     case T::BinaryFullyConnectedOptions: {
@@ -122,7 +124,8 @@ flatbuffers::Offset<void> write_options(Fbb& f, int type, const OptionsT& o) {
       return fb::CreateBinaryConv2DOptions(f, o.kernel_h, o.kernel_w, o.stride_h, o.stride_w, o.dilation_h,
                                            o.dilation_w, o.pad_top, o.pad_left, o.pad_bottom, o.pad_right, o.groups,
                                            fb::BinaryPadMode(o.pad_mode), fb::OutputKind(o.output), o.clamp_min,
-                                           o.clamp_max).Union();
+                                           o.clamp_max, o.flip.empty() ? 0 : f.CreateVector(o.flip),
+                                           o.constant.empty() ? 0 : f.CreateVector(o.constant)).Union();
     case T::BinaryFullyConnectedOptions:
       return fb::CreateBinaryFullyConnectedOptions(f, fb::OutputKind(o.output), o.clamp_min, o.clamp_max).Union();
     case T::BinaryMaxPool2DOptions:

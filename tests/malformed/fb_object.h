@@ -39,8 +39,8 @@ struct OptionsT {
   bool log = false;    // Softmax
   std::vector<int> pads;  // Pad
   float value = 0;        // Pad
-  std::vector<uint8_t> flip;     // Quantize
-  std::vector<int8_t> constant;  // Quantize
+  std::vector<uint8_t> flip;     // Quantize; BinaryConv2D's quantize_flip
+  std::vector<int8_t> constant;  // Quantize; BinaryConv2D's quantize_constant
   int pad_mode = 0;  // BinaryConv2D
   int output = 0;    // BinaryConv2D / BinaryFullyConnected (fb::OutputKind)
 };
