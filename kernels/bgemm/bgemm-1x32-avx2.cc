@@ -19,13 +19,27 @@
 //   56x56x64  -> 128  s2                313/399   349/442   361/425   241/366   237/354   302/328
 //   28x28x128 -> 256  s2                304/338   255/337   269/290   203/226   226/265   259/269
 //   14x14x256 -> 512  s2                216/245   208/217   212/307   183/203   204/208   187/202
-// The host's noise (+-20% between identical runs) is as large as most gaps; 1x32-hs is the one candidate
-// that is never far from the best on any shape, and the only one clearly ahead of the old 3x8 on the
-// short-K 56x56 layer. Why: one A row broadcast feeds 8 accumulators and the weights come as memory
-// operands of vpxor, so 8 byte counters + 3 tables leave 5 registers of temporaries and GCC spills
-// nothing in the loop (3x8-hs spills one accumulator per group); the full adder moves 1/3 of the
-// shuffle-port work to the logic ports. No per-K rule on AVX2: no tile measured better for short K.
-// End-to-end conv figures (bconv3x3/*/avx2 next to xnnpack_f32_conv3x3/*): bench/kernels/bconv_bench.cc runs.
+// The host's noise (+-20% between identical runs, load average 8-11 on 2 vCPUs) is as large as most gaps,
+// so the inner loops were also modelled (llvm-mca-14 -iterations=300 on the objdump of each hot loop),
+// cycles per 256-bit vector x K step (= 256 binary MACs), znver3 / skylake:
+//   old 3x8, one step at a time                 1.75 / 2.00
+//   3x8-hs full-adder group (18 vector-steps)   1.35 / 1.78   (GCC spills 1 byte counter: 2 stack ops)
+//   1x32-hs full-adder group (24 vector-steps)  1.33 / 1.78   (GCC spills 3 byte counters: 6 stack ops)
+// so the full adder is worth ~10-25% in the loop; the shape barely changes the loop, but 1x32 is the
+// candidate never far from the best on any shape above and ahead on the short-K 56x56 GEMMs (9 steps per
+// row, where the per-tile epilogue of 3x8 weighs most): one A broadcast feeds 8 accumulators, the weights
+// are memory operands of vpxor, and 32 contiguous int32 are stored per row. No per-K rule on AVX2: no tile
+// measured better for short K. 3x8 stays for narrow N (bgemm-config.cc).
+// End-to-end, one run (--benchmark_filter='^(bconv3x3/.*/avx2(/bitpacked)?|xnnpack_f32_conv3x3/.*)$'
+// --benchmark_repetitions=3 --benchmark_report_aggregates_only=true), median CPU ms, float output:
+//   layer              old 3x8   XNNPACK  ratio   |  1x32-hs  XNNPACK  ratio   (two runs, same host)
+//   56x56x64  s1       0.620     7.32     11.8x   |  0.632    7.42     11.7x
+//   28x28x128 s1       0.475     7.40     15.6x   |  0.481    7.49     15.6x
+//   14x14x256 s1       0.448     7.57     16.9x   |  0.414    7.60     18.4x
+//   7x7x512   s1       0.460     8.08     17.6x   |  0.484    7.82     16.2x
+//   56x56x64  s2       0.341     3.79     11.1x   |  0.265    3.72     14.0x
+//   28x28x128 s2       0.247     3.86     15.6x   |  0.262    3.84     14.7x
+//   14x14x256 s2       0.262     3.88     14.8x   |  0.249    4.00     16.1x
 #include "bgemm/bgemm-avx2.h"
 
 ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_1x32__avx2) {
