@@ -39,10 +39,13 @@ struct Net {
   Weights& w;
   bool float_reference;
   int activation_bits;
+  bool fuse;
 
   // Sign -> binary 3x3 conv (zero padding) with output transform y = multiplier * dot + bias, where the
-  // multiplier stands for alpha * gamma / sigma of a folded BatchNorm.
-  int binary_block(const std::string& name, int x, int out_c, int stride) {
+  // multiplier stands for alpha * gamma / sigma of a folded BatchNorm, then + shortcut. Fused: one op, reading
+  // `bits` (x's Sign written by the previous block, or -1) and writing *bits_out (next_sign) itself.
+  int binary_block(const std::string& name, int x, int out_c, int stride, int shortcut, int bits, bool next_sign,
+                   int* bits_out) {
     const int in_c = b.shape(x)[3];
     const size_t taps = size_t(9) * in_c;
     std::vector<float> wts = w.signs(size_t(out_c) * taps);
@@ -55,21 +58,28 @@ struct Net {
     p.stride_h = p.stride_w = stride;
     p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
     p.pad_mode = BinaryPadding::kZero;
-    int q;
-    if (activation_bits == 1) {
+    int q = bits;  // fused: x's Sign came with x (the previous block's FloatAndBitPacked output)
+    if (q < 0 && activation_bits == 1) {
       q = b.quantize(name + "/sign", x);
-    } else {
+    } else if (q < 0) {
       Levels lv;
       lv.kind = LevelKind::kUnipolar;
       lv.bits = activation_bits;
       const std::vector<float> half(size_t(in_c), levels / 2.0f);
       q = b.quantize_levels(name + "/quantize", x, lv, half, half);
     }
-    if (!float_reference) return b.binary_conv2d(name + "/bconv", q, out_c, wts, mult, bias, p);
+    if (!float_reference && fuse) {
+      BinaryConv2DFusion f;
+      f.residual = shortcut;
+      f.quantize = next_sign;
+      return b.binary_conv2d_fused(name + "/bconv", q, out_c, wts, mult, bias, p, f, bits_out);
+    }
+    if (!float_reference)
+      return b.add(name + "/residual", b.binary_conv2d(name + "/bconv", q, out_c, wts, mult, bias, p), shortcut);
     // Reference twin: the same arithmetic in float (levels as floats; zero padding is the float conv's own).
     const int pm1 = b.dequantize(name + "/levels", q);
     const int dot = b.conv2d(name + "/conv", pm1, out_c, wts, std::vector<float>(out_c, 0.0f), p);
-    return b.channel_affine(name + "/bn", dot, mult, bias);
+    return b.add(name + "/residual", b.channel_affine(name + "/bn", dot, mult, bias), shortcut);
   }
 
   int float_conv(const std::string& name, int x, int out_c, int k, int stride, int pad) {
@@ -92,7 +102,7 @@ Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes)
     return Status::Error("bireal18: activation bits must be 1..4, not " + std::to_string(o.activation_bits));
   ModelBuilder b;
   Weights w(o.seed);
-  Net net{b, w, o.float_reference, o.activation_bits};
+  Net net{b, w, o.float_reference, o.activation_bits, o.fuse};
 
   int x = b.add_input("input", {1, o.input_h, o.input_w, o.input_c});
   x = net.float_conv("stem/conv7x7", x, 64, 7, 2, 3);
@@ -103,6 +113,7 @@ Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes)
   x = b.max_pool("stem/maxpool", x, mp);
 
   const int widths[4] = {64, 128, 256, 512};
+  int bits = -1;  // fused: the Sign of x, written by the block that wrote x
   for (int stage = 0; stage < 4; ++stage) {
     for (int block = 0; block < 4; ++block) {
       const std::string name = "stage" + std::to_string(stage + 1) + "/block" + std::to_string(block + 1);
@@ -115,8 +126,10 @@ Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes)
         shortcut = b.avg_pool(name + "/shortcut/avgpool", x, ap);
         shortcut = net.float_conv(name + "/shortcut/conv1x1", shortcut, widths[stage], 1, 1, 0);
       }
-      const int y = net.binary_block(name, x, widths[stage], down ? 2 : 1);
-      x = b.add(name + "/residual", y, shortcut);
+      const bool next_sign = o.fuse && !o.float_reference && o.activation_bits == 1 && !(stage == 3 && block == 3);
+      int bits_out = -1;
+      x = net.binary_block(name, x, widths[stage], down ? 2 : 1, shortcut, bits, next_sign, &bits_out);
+      bits = bits_out;
     }
   }
   x = b.global_avg_pool("head/global_pool", x);
@@ -128,7 +141,7 @@ Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes)
   ModelMetadata meta;
   meta.producer = "onebit-synth";
   meta.source = std::string("bireal18") + (o.activation_bits > 1 ? " W1A" + std::to_string(o.activation_bits) : "") +
-                (o.float_reference ? " (float reference)" : "");
+                (o.float_reference ? " (float reference)" : "") + (o.fuse || o.float_reference ? "" : " (unfused)");
   meta.input_shape = {1, o.input_h, o.input_w, o.input_c};
   b.set_metadata(meta);
   return b.finish(model_bytes);

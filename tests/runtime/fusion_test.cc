@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "runtime_test_util.h"
+#include "synth/bireal.h"
 
 using namespace onebit;
 using namespace onebit::test;
@@ -124,4 +125,32 @@ TEST_CASE("fusion: residual + FloatAndBitPacked BinaryConv2D equals conv, Add, Q
       CHECK(negative > 0);
       CHECK(negative < fused[1].size());
     }
+}
+
+TEST_CASE("fusion: synthetic Bi-Real-18, fused (one op per block) and unfused, give the same bytes") {
+  for (int bits : {1, 2}) {
+    CAPTURE(bits);
+    std::vector<float> outs[2];
+    size_t ops[2] = {0, 0};
+    for (int fuse = 0; fuse < 2; ++fuse) {
+      synth::BiRealOptions o;
+      o.input_h = o.input_w = 64;
+      o.classes = 10;
+      o.activation_bits = bits;
+      o.fuse = fuse != 0;
+      std::vector<uint8_t> bytes;
+      REQUIRE(synth::build_bireal18(o, &bytes).ok());
+      std::unique_ptr<Model> model;
+      REQUIRE(Model::load_buffer(bytes.data(), bytes.size(), &model).ok());
+      ops[fuse] = model->operators().size();
+      std::unique_ptr<Interpreter> interp;
+      REQUIRE(Interpreter::create(*model, {}, &interp).ok());
+      outs[fuse] = run(*interp, {uniform(64 * 64 * 3, 31, -2.0f, 2.0f)});
+    }
+    REQUIRE(outs[0].size() == outs[1].size());
+    CHECK(std::memcmp(outs[0].data(), outs[1].data(), outs[0].size() * sizeof(float)) == 0);
+    // Unfused: 16 blocks of Sign + BinaryConv2D + Add; fused: 16 BinaryConv2D (+ the first Sign; k-bit keeps
+    // its QuantizeLevels per block).
+    CHECK(ops[0] - ops[1] == (bits == 1 ? 31u : 16u));
+  }
 }
