@@ -36,8 +36,16 @@ struct BConvPlan {
   size_t segs = 1, seg_words = 0;
   size_t block_m = 0;        // output pixels per GEMM block (multiple of gemm.mr), over the flattened output
 
-  std::vector<uint64_t> packed_weights;  // [groups][bgemm_packed_chunks(nr, gemm_n_g, segs, seg_words)]
-  size_t group_chunks = 0;
+  // [groups][weight_bits][plane_chunks]: each (group, weight plane) is its own run of NR-column tiles, so the
+  // columns of output channels [c0, c1) of one weight plane, c0 a multiple of NR, start c0 * tile_chunks / NR
+  // chunks into that run (a pointer offset: the channel split below).
+  std::vector<uint64_t> packed_weights;
+  size_t plane_chunks = 0, group_chunks = 0;  // bgemm_packed_chunks(nr, cout_g, segs, seg_words); * weight_bits
+
+  // Channel split (issue 12): when the pixel tiles cannot keep the pool busy (batch-1 FC, 7x7 heads), run()
+  // also splits output channels into ranges starting at multiples of channel_unit (a multiple of NR, and of
+  // 32 for bits outputs so that each task writes whole words); 0: no split (groups > 1).
+  size_t channel_unit = 0;
 
   // k-bit activations / weights (bconv-levels.cc). Binary x binary: levels false, planes 1, weight_bits 1,
   // gemm_n = out_c: exactly the binary path. Otherwise the GEMM runs once per activation plane (input offset
@@ -117,12 +125,14 @@ std::string bconv_levels_validate(const BConvGeometry& g, bool bitpacked);
 /// Fills impl's k-bit fields (fill bits, combine coefficients, per-channel constants, half multipliers)
 /// from the masked weights (layout as bconv_zero_padding_correction). Call after the multipliers are set.
 void bconv_levels_prepare(BConvPlan& impl, const uint32_t* weights);
-/// Combine step: for mb pixels, neg_dots[p][o] = -D from the per-plane popcount blocks (plane i at
-/// popcounts + i * block_m * gemm_n, row stride gemm_n) and the per-pixel zero-padding corrections.
-void bconv_levels_combine(const BConvPlan& impl, size_t mb, const int32_t* popcounts,
+/// Combine step: for mb pixels and output channels [c0, c1), neg_dots[p][o] = -D (row stride out_c) from the
+/// per-plane popcount blocks (plane i at popcounts + i * block_m * gemm_n, row stride gemm_n) and the
+/// per-pixel zero-padding corrections.
+void bconv_levels_combine(const BConvPlan& impl, size_t mb, size_t c0, size_t c1, const int32_t* popcounts,
                           const int32_t* const* corrections, int32_t* neg_dots);
-/// Float output of -D for multipliers whose half is inexact: y = clamp(fl(fl(m * D) + b)), or with a residual
-/// (null: none; mb rows of out_c) y = clamp(fl(fl(fl(m * D) + b) + r)).
-void bconv_levels_f32(const BConvPlan& impl, size_t mb, const int32_t* neg_dots, const float* residual, float* out);
+/// Float output of -D for multipliers whose half is inexact, channels [c0, c1) of mb rows of out_c:
+/// y = clamp(fl(fl(m * D) + b)), or with a residual (null: none; same layout) y = clamp(fl(fl(fl(m * D) + b) + r)).
+void bconv_levels_f32(const BConvPlan& impl, size_t mb, size_t c0, size_t c1, const int32_t* neg_dots,
+                      const float* residual, float* out);
 
 }  // namespace onebit::kernels

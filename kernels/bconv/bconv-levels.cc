@@ -198,7 +198,8 @@ void bconv_levels_prepare(BConvPlan& p, const uint32_t* weights) {
 
 // Scalar C++ written so that the compiler vectorizes the inner loops over output channels; it is one
 // multiply-add per (activation plane, weight plane, output) against k GEMMs of K / 64 XOR-popcounts each.
-void bconv_levels_combine(const BConvPlan& p, size_t mb, const int32_t* popcounts,
+// Channels [c0, c1): group grp contributes its channels [lo, hi) = [c0, c1) n [grp * cout_g, (grp + 1) * cout_g).
+void bconv_levels_combine(const BConvPlan& p, size_t mb, size_t c0, size_t c1, const int32_t* popcounts,
                           const int32_t* const* corrections, int32_t* neg_dots) {
   const size_t out_c = static_cast<size_t>(p.g.out_c), cout_g = p.cout_g, groups = static_cast<size_t>(p.g.groups);
   const size_t plane_stride = p.block_m * p.gemm_n;
@@ -208,28 +209,32 @@ void bconv_levels_combine(const BConvPlan& p, size_t mb, const int32_t* popcount
     int32_t* __restrict d = neg_dots + px * out_c;
     const int32_t* corr = corrections != nullptr ? corrections[px] : nullptr;
     if (corr != nullptr) {
-      for (size_t o = 0; o < out_c; ++o) d[o] = neg_const[o] + neg_gamma * corr[o];
+      for (size_t o = c0; o < c1; ++o) d[o] = neg_const[o] + neg_gamma * corr[o];
     } else {
-      for (size_t o = 0; o < out_c; ++o) d[o] = neg_const[o];
+      for (size_t o = c0; o < c1; ++o) d[o] = neg_const[o];
     }
     for (int i = 0; i < p.planes; ++i) {
       const int32_t* row = popcounts + static_cast<size_t>(i) * plane_stride + px * p.gemm_n;
       for (int j = 0; j < p.weight_bits; ++j) {
         const int32_t coef = p.neg_coef[i][j];
         for (size_t grp = 0; grp < groups; ++grp) {
-          const int32_t* __restrict src = row + grp * p.gemm_n_g + static_cast<size_t>(j) * cout_g;
-          int32_t* __restrict dst = d + grp * cout_g;
-          for (size_t o = 0; o < cout_g; ++o) dst[o] += coef * src[o];
+          const size_t lo = std::max(c0, grp * cout_g), hi = std::min(c1, (grp + 1) * cout_g);
+          if (lo >= hi) continue;
+          // Column of channel o in group grp: grp * gemm_n_g + j * cout_g + (o - grp * cout_g).
+          const int32_t* __restrict src = row + grp * p.gemm_n_g + static_cast<size_t>(j) * cout_g + (lo - grp * cout_g);
+          int32_t* __restrict dst = d + lo;
+          for (size_t o = 0; o < hi - lo; ++o) dst[o] += coef * src[o];
         }
       }
     }
   }
 }
 
-void bconv_levels_f32(const BConvPlan& p, size_t mb, const int32_t* neg_dots, const float* residual, float* out) {
+void bconv_levels_f32(const BConvPlan& p, size_t mb, size_t c0, size_t c1, const int32_t* neg_dots,
+                      const float* residual, float* out) {
   const size_t out_c = static_cast<size_t>(p.g.out_c);
   for (size_t px = 0; px < mb; ++px) {
-    for (size_t o = 0; o < out_c; ++o) {
+    for (size_t o = c0; o < c1; ++o) {
       const float product = p.multiplier[o] * static_cast<float>(-neg_dots[px * out_c + o]);
       float y = product + p.bias[o];
       if (residual != nullptr) y = y + residual[px * out_c + o];

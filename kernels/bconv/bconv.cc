@@ -1,10 +1,13 @@
 // BConv2D driver: prepare (validation, weight packing into the GEMM's tiles, thresholds, zero-padding
 // correction) and run (im2col on packed words when needed -> binary GEMM -> output transform), threaded
-// over output rows with pthreadpool. k-bit activations / weights (bconv-levels.cc): the GEMM runs once per
+// with pthreadpool over chunks of output pixels and, when those cannot keep the pool busy (batch-1 FC, small
+// heads), also over ranges of output channels (partition() below); each output element is computed by the
+// same arithmetic whatever the partition, so every thread count gives the same bytes. k-bit activations / weights (bconv-levels.cc): the GEMM runs once per
 // activation plane over columns that are (weight plane, output channel) pairs, into one popcount block per
 // plane; the combine step turns the blocks into dots for the float transform.
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <vector>
 
 #include "bconv/bconv-impl.h"
@@ -110,23 +113,29 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   p->plane_words = static_cast<size_t>(g.batch) * g.in_h * g.in_w * p->in_words;
   p->gemm_n_g = p->cout_g * static_cast<size_t>(g.weight_bits);
   p->gemm_n = p->gemm_n_g * static_cast<size_t>(g.groups);
-  p->gemm = bgemm_select(isa, {static_cast<size_t>(g.batch) * p->out_h * p->out_w, p->gemm_n_g, p->row_words});
+  // Each GEMM call covers one weight plane of one group: cout_g columns (or a channel range of them).
+  p->gemm = bgemm_select(isa, {static_cast<size_t>(g.batch) * p->out_h * p->out_w, p->cout_g, p->row_words});
   p->fill_ones[0] = g.pad_mode == PadMode::kMinusOne;  // binary input; k-bit fills: bconv_levels_prepare
 
   // Weights: mask channel padding bits (the contract says they are 0; masking makes that certain), then
-  // pack each group (its weight planes as extra columns) into the micro-kernel's tiles.
+  // pack each (group, weight plane) into the micro-kernel's tiles.
   const size_t weight_words = static_cast<size_t>(g.weight_bits) * g.out_c * p->row_words;
   std::vector<uint32_t> masked(weights, weights + weight_words);
   for (size_t i = 0; i < weight_words; ++i) masked[i] &= channel_mask(p->cin_g, i % p->tap_words);
-  p->group_chunks = bgemm_packed_chunks(p->gemm.nr, p->gemm_n_g, p->segs, p->seg_words);
+  p->plane_chunks = bgemm_packed_chunks(p->gemm.nr, p->cout_g, p->segs, p->seg_words);
+  p->group_chunks = p->plane_chunks * static_cast<size_t>(g.weight_bits);
   p->packed_weights.assign(p->group_chunks * g.groups, 0);
   for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
     const std::vector<uint32_t> rows = group_weight_rows(*p, masked.data(), grp);
-    bgemm_pack_weights(p->gemm.nr, p->gemm_n_g, p->segs, p->seg_words, rows.data(), p->row_words,
-                       p->packed_weights.data() + grp * p->group_chunks);
+    for (size_t j = 0; j < static_cast<size_t>(g.weight_bits); ++j)
+      bgemm_pack_weights(p->gemm.nr, p->cout_g, p->segs, p->seg_words, rows.data() + j * p->cout_g * p->row_words,
+                         p->row_words, p->packed_weights.data() + grp * p->group_chunks + j * p->plane_chunks);
   }
 
   p->bitpacked = transform.bitpacked;
+  // Float ranges on 16 channels (a 64-byte line of output floats) at least; bits on whole words.
+  const bool bits_out = transform.bitpacked || transform.float_and_bits;
+  p->channel_unit = g.groups == 1 ? std::lcm(p->gemm.nr, size_t{bits_out ? 32u : 16u}) : 0;
   p->multiplier.assign(transform.multiplier, transform.multiplier + g.out_c);
   p->bias.assign(transform.bias, transform.bias + g.out_c);
   p->clamp_min = transform.clamp_min;
@@ -182,18 +191,77 @@ size_t BConv2D::scratch_bytes(size_t threads) const {
 
 namespace {
 
+size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
+
 struct RunContext {
   const BConvPlan* impl;
   const uint32_t* input;
   void* output;
   BConvRunArgs args;
   char* scratch;
-  size_t pixels, chunks;
+  size_t pixels, tiles, units;  // output pixels, GEMM tiles of mr pixels, channel units of channel_unit
+  size_t chunks, ranges;        // tasks = chunks x ranges (task t: chunk t / ranges, range t % ranges)
 };
 
-// Output pixels [q0, q1) of the flattened [batch][out_h][out_w] output.
+// One block's output transform, channels [c0, c1). The ukernels take rows of n contiguous channels (row
+// stride n): the whole range is one call over the block, as before the split; a sub-range is one call per
+// pixel row, on pointers offset by c0 channels (c0 / 32 words: c0 is a multiple of 32 for bits outputs) and
+// per-channel parameters offset alike, so each element sees the same arithmetic as in the whole-range call.
+struct Block {
+  size_t mb, c0, c1;
+  const int32_t* popcounts;            // mb rows of gemm_n (binary) ...
+  const int32_t* neg_dots;             // ... or of out_c (k-bit, after the combine step)
+  const int32_t* const* corrections;   // null or mb pointers
+  const float* residual;               // null or mb rows of out_c
+  float* y;                            // float output, mb rows of out_c
+  uint32_t* bits;                      // bitpacked output or the FloatAndBitPacked bits (null: none), rows of out_words
+};
+
+void transform_block(const BConvPlan& p, const Block& b) {
+  const size_t out_c = static_cast<size_t>(p.g.out_c), nc = b.c1 - b.c0, w0 = b.c0 / kBitsPerWord;
+  const bool whole = nc == out_c;
+  FloatTransform ft;
+  ft.taps = p.levels ? 0 : p.taps;  // k-bit: the combine step writes P' = -D, so dot = 2D (bconv-levels.cc)
+  ft.multiplier = (p.levels ? p.half_multiplier.data() : p.multiplier.data()) + b.c0;
+  ft.bias = p.bias.data() + b.c0;
+  ft.clamp_min = p.clamp_min;
+  ft.clamp_max = p.clamp_max;
+  BitsTransform bt;
+  bt.taps = p.taps;
+  bt.threshold = p.threshold.data() + b.c0;
+  bt.sign_mask = p.sign_mask.data() + b.c0;
+  QuantizeThresholds q = p.quantize;
+  if (p.quantize_thresholds)
+    q = {q.threshold + b.c0, q.flip + w0, q.const_mask + w0, q.const_bits + w0};
+  if (p.levels && !p.half_exact) bconv_levels_f32(p, b.mb, b.c0, b.c1, b.neg_dots, b.residual, b.y);
+  const size_t calls = whole ? 1 : b.mb, rows = whole ? b.mb : 1;
+  for (size_t i = 0; i < calls; ++i) {
+    const int32_t* corr = nullptr;
+    const int32_t* const* corrections = b.corrections;
+    if (!whole && corrections != nullptr) {
+      corr = corrections[i] != nullptr ? corrections[i] + b.c0 : nullptr;
+      corrections = &corr;
+    }
+    ft.residual = b.residual != nullptr ? b.residual + i * out_c + b.c0 : nullptr;
+    float* y = b.y + i * out_c + b.c0;
+    uint32_t* bits = b.bits != nullptr ? b.bits + i * p.out_words + w0 : nullptr;
+    if (p.levels) {
+      if (p.half_exact) p.transform.f32(rows, nc, b.neg_dots + i * out_c + b.c0, nullptr, &ft, y);
+    } else if (p.bitpacked) {
+      p.transform.bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &bt, bits);
+      continue;
+    } else {
+      p.transform.f32(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y);
+    }
+    // FloatAndBitPacked: the floats, just written and still in cache, through Quantize's kernel.
+    if (bits != nullptr) p.pack(rows, nc, y, bits, p.quantize_thresholds ? &q : nullptr);
+  }
+}
+
+// Output pixels [q0, q1) of the flattened [batch][out_h][out_w] output, output channels [c0, c1) (the whole
+// range, or with groups 1 a range whose c0 is a multiple of channel_unit).
 void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const BConvRunArgs& args, char* slot,
-                size_t q0, size_t q1) {
+                size_t q0, size_t q1, size_t c0, size_t c1) {
   const BConvGeometry& g = p.g;
   uint32_t* im2col = reinterpret_cast<uint32_t*>(slot);
   const uint32_t** pointers = reinterpret_cast<const uint32_t**>(slot + p.im2col_bytes);
@@ -205,16 +273,12 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
   const size_t plane = static_cast<size_t>(p.out_h) * p.out_w;
   const size_t image_words = static_cast<size_t>(g.in_h) * g.in_w * p.in_words;
   const size_t seg_pitch = static_cast<size_t>(g.dilation_h) * g.in_w * p.in_words;  // in-place segments
-  FloatTransform ft;
-  ft.taps = p.levels ? 0 : p.taps;  // k-bit: the combine step writes P' = -D, so dot = 2D (bconv-levels.cc)
-  ft.multiplier = p.levels ? p.half_multiplier.data() : p.multiplier.data();
-  ft.bias = p.bias.data();
-  ft.clamp_min = p.clamp_min;
-  ft.clamp_max = p.clamp_max;
-  BitsTransform bt;
-  bt.taps = p.taps;
-  bt.threshold = p.threshold.data();
-  bt.sign_mask = p.sign_mask.data();
+  // GEMM columns of the range within a group: the whole group, or (groups 1) [c0, c1), whose tiles start
+  // c0 / nr tiles into each weight plane's run of packed tiles.
+  const bool whole = c1 - c0 == out_c;
+  const size_t gc0 = whole ? 0 : c0, gnc = whole ? p.cout_g : c1 - c0;
+  const size_t tile_chunks = bgemm_packed_chunks(p.gemm.nr, 1, segs, p.seg_words);
+  const size_t wb = static_cast<size_t>(p.weight_bits);
   // Output coordinates of pixel q, advanced incrementally (no division per pixel).
   struct Cursor {
     int n, oy, ox;
@@ -248,10 +312,14 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
           for (size_t s = 0; s < segs; ++s) ptr[s] = next_row + s * p.seg_words;
           next_row += p.row_words;
         }
-        const uint64_t* w = p.packed_weights.data() + grp * p.group_chunks;
-        for (size_t m0 = 0; m0 < mb; m0 += mr) {
-          p.gemm.ukernel(std::min(mr, mb - m0), p.gemm_n_g, segs, p.seg_words, pointers + m0 * segs, w,
-                         plane_popcounts + m0 * p.gemm_n + grp * p.gemm_n_g, p.gemm_n * sizeof(int32_t));
+        for (size_t j = 0; j < wb; ++j) {  // weight plane j: columns j * cout_g + o of the group
+          const uint64_t* w = p.packed_weights.data() + grp * p.group_chunks + j * p.plane_chunks +
+                              gc0 / p.gemm.nr * tile_chunks;
+          int32_t* c = plane_popcounts + grp * p.gemm_n_g + j * p.cout_g + gc0;
+          for (size_t m0 = 0; m0 < mb; m0 += mr) {
+            p.gemm.ukernel(std::min(mr, mb - m0), gnc, segs, p.seg_words, pointers + m0 * segs, w,
+                           c + m0 * p.gemm_n, p.gemm_n * sizeof(int32_t));
+          }
         }
       }
     }
@@ -262,33 +330,43 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
     } else {
       for (size_t i = 0; i < mb; ++i) start.next(p);
     }
-    float* y = static_cast<float*>(output) + b0 * out_c;
-    ft.residual = args.residual != nullptr ? args.residual + b0 * out_c : nullptr;
-    if (p.levels) {
-      bconv_levels_combine(p, mb, popcounts, corrections, neg_dots);
-      if (p.half_exact) {
-        p.transform.f32(mb, out_c, neg_dots, nullptr, &ft, y);
-      } else {
-        bconv_levels_f32(p, mb, neg_dots, ft.residual, y);
-      }
-    } else if (p.bitpacked) {
-      p.transform.bits(mb, out_c, popcounts, corrections, &bt, static_cast<uint32_t*>(output) + b0 * p.out_words);
-    } else {
-      p.transform.f32(mb, out_c, popcounts, corrections, &ft, y);
-    }
-    // FloatAndBitPacked: the block's floats, just written and still in cache, through Quantize's kernel.
-    if (p.float_and_bits && args.bits != nullptr)
-      p.pack(mb, out_c, y, args.bits + b0 * p.out_words, p.quantize_thresholds ? &p.quantize : nullptr);
+    if (p.levels) bconv_levels_combine(p, mb, c0, c1, popcounts, corrections, neg_dots);
+    Block b{mb, c0, c1, popcounts, neg_dots, corrections, nullptr, static_cast<float*>(output) + b0 * out_c, nullptr};
+    if (args.residual != nullptr) b.residual = args.residual + b0 * out_c;
+    if (p.bitpacked) b.bits = static_cast<uint32_t*>(output) + b0 * p.out_words;
+    if (p.float_and_bits && args.bits != nullptr) b.bits = args.bits + b0 * p.out_words;
+    transform_block(p, b);
   }
 }
 
-void run_chunk(void* context, size_t chunk) {
+// Tasks = chunks x ranges <= threads (one scratch slot each). Pixel chunks alone (the split before issue 12)
+// unless splitting the channels too shortens the longest task, counted in (GEMM tile, channel unit) blocks,
+// by 1/8 or more: a channel range re-reads (and re-im2cols) every A row of its chunk, so it is not free.
+// E.g. a batch-1 FC (1 tile) on 2 threads: 1 chunk x 2 ranges; 3 tiles on 2 threads: 1 x 2 (cost 3/2 vs 2).
+void partition(size_t threads, size_t tiles, size_t units, size_t* chunks, size_t* ranges) {
+  *chunks = std::min(threads, tiles);
+  *ranges = 1;
+  const size_t pixel_cost = div_up(tiles, *chunks) * units;
+  size_t best = pixel_cost;
+  for (size_t pc = *chunks; pc >= 1; --pc) {
+    const size_t cr = std::min(units, threads / pc);
+    const size_t cost = div_up(tiles, pc) * div_up(units, cr);
+    if (cost < best && 8 * cost <= 7 * pixel_cost) best = cost, *chunks = pc, *ranges = cr;
+  }
+}
+
+void run_task(void* context, size_t task) {
   const RunContext& ctx = *static_cast<const RunContext*>(context);
-  // Chunk boundaries on multiples of the GEMM tile height, so only the last tile of the last chunk is partial.
-  const size_t mr = ctx.impl->gemm.mr;
-  const size_t q0 = ctx.pixels * chunk / ctx.chunks / mr * mr;
-  const size_t q1 = chunk + 1 == ctx.chunks ? ctx.pixels : ctx.pixels * (chunk + 1) / ctx.chunks / mr * mr;
-  run_pixels(*ctx.impl, ctx.input, ctx.output, ctx.args, ctx.scratch + chunk * ctx.impl->slot_bytes, q0, q1);
+  const BConvPlan& p = *ctx.impl;
+  const size_t chunk = task / ctx.ranges, range = task % ctx.ranges;
+  // Chunks on whole GEMM tiles, so only the output's last tile is partial; ranges on whole channel units.
+  // chunks <= tiles and ranges <= units: no task is empty.
+  const size_t mr = p.gemm.mr, unit = p.channel_unit, out_c = static_cast<size_t>(p.g.out_c);
+  const size_t q0 = ctx.tiles * chunk / ctx.chunks * mr;
+  const size_t q1 = std::min(ctx.pixels, ctx.tiles * (chunk + 1) / ctx.chunks * mr);
+  const size_t c0 = ctx.ranges == 1 ? 0 : ctx.units * range / ctx.ranges * unit;
+  const size_t c1 = ctx.ranges == 1 ? out_c : std::min(out_c, ctx.units * (range + 1) / ctx.ranges * unit);
+  run_pixels(p, ctx.input, ctx.output, ctx.args, ctx.scratch + task * p.slot_bytes, q0, q1, c0, c1);
 }
 
 }  // namespace
@@ -305,11 +383,13 @@ void BConv2D::run(const uint32_t* input, void* output, void* scratch, pthreadpoo
   const uintptr_t base = reinterpret_cast<uintptr_t>(scratch);
   ctx.scratch = static_cast<char*>(scratch) + (align_up(base) - base);
   ctx.pixels = static_cast<size_t>(impl_->g.batch) * impl_->out_h * impl_->out_w;
-  ctx.chunks = std::min(threads, ctx.pixels);
-  if (ctx.chunks <= 1) {
-    run_pixels(*impl_, input, output, args, ctx.scratch, 0, ctx.pixels);
+  ctx.tiles = div_up(ctx.pixels, impl_->gemm.mr);
+  ctx.units = impl_->channel_unit != 0 ? div_up(static_cast<size_t>(impl_->g.out_c), impl_->channel_unit) : 1;
+  partition(threads, ctx.tiles, ctx.units, &ctx.chunks, &ctx.ranges);
+  if (ctx.chunks * ctx.ranges <= 1) {
+    run_pixels(*impl_, input, output, args, ctx.scratch, 0, ctx.pixels, 0, static_cast<size_t>(impl_->g.out_c));
   } else {
-    pthreadpool_parallelize_1d(pool, run_chunk, &ctx, ctx.chunks, 0);
+    pthreadpool_parallelize_1d(pool, run_task, &ctx, ctx.chunks * ctx.ranges, 0);
   }
 }
 
