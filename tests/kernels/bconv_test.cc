@@ -1,4 +1,5 @@
 // BConv2D against a plain float convolution on ±1 data (written here, independent of the kernels).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -12,6 +13,7 @@
 using namespace onebit::kernels;
 using onebit::test::pack_rows;
 using onebit::test::random_signs;
+using onebit::LevelKind;
 
 namespace {
 
@@ -345,4 +347,160 @@ TEST_CASE("bconv: residual and FloatAndBitPacked bits (fused Add and Quantize), 
       t.seed = seed++;
       t.stride(2).test_all_isas();
     }
+}
+
+namespace {
+
+// Channel split (issue 12): geometries whose pixel tiles cannot keep 2-4 threads busy (FC at batch 1 and 3,
+// a 7x7 head), so run() also splits output channels. Each is run on a real pthreadpool of 1, 2, 3, 4
+// threads; the bytes of every output must be identical across thread counts and equal to a reference over
+// level values (binary: ±1; k-bit: 2-bit Unipolar activations with zero level 1 x 2-bit Bipolar weights),
+// D = sum over real taps of L_x * L_w (zero padding), y = clamp(fl(fl(fl(m * D) + b) + r)), bits as pack.h.
+enum class SplitOut { kFloat, kBits, kFused };
+
+struct SplitCase {
+  int batch, hw, kernel, pad, in_c, out_c;
+  SplitOut out;
+  bool levels;
+};
+
+std::vector<uint32_t> random_words(size_t rows, size_t channels, int planes, std::mt19937& rng,
+                                   std::vector<uint32_t>* q) {
+  const size_t words = (channels + 31) / 32;
+  std::vector<uint32_t> packed(size_t(planes) * rows * words, 0);
+  q->resize(rows * channels);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < channels; ++c) {
+      const uint32_t v = rng() % (1u << planes);
+      (*q)[r * channels + c] = v;
+      for (int i = 0; i < planes; ++i)
+        if ((v >> i) & 1u) packed[(size_t(i) * rows + r) * words + c / 32] |= uint32_t{1} << (c % 32);
+    }
+  return packed;
+}
+
+void test_split(const SplitCase& sc, uint32_t seed) {
+  INFO("batch=", sc.batch, " hw=", sc.hw, " kernel=", sc.kernel, " pad=", sc.pad,
+       " in_c=", sc.in_c, " out_c=", sc.out_c, " out=", int(sc.out), " levels=", sc.levels, " seed=", seed);
+  std::mt19937 rng(seed);
+  BConvGeometry g;
+  g.batch = sc.batch; g.in_h = g.in_w = sc.hw; g.in_c = sc.in_c; g.out_c = sc.out_c;
+  g.kernel_h = g.kernel_w = sc.kernel;
+  g.pad_top = g.pad_left = g.pad_bottom = g.pad_right = sc.pad;
+  const int act_bits = sc.levels ? 2 : 1, weight_bits = sc.levels ? 2 : 1;
+  if (sc.levels) { g.act_kind = LevelKind::kUnipolar; g.act_bits = 2; g.act_zero_level = 1; g.weight_bits = 2; }
+  const LevelKind act_kind = g.act_kind, weight_kind = sc.levels ? LevelKind::kBipolar : LevelKind::kBinary;
+  const int oh = g.out_h(), ow = g.out_w(), k = sc.kernel;
+  const size_t pixels = size_t(g.batch) * oh * ow, oc = size_t(g.out_c), words = (oc + 31) / 32;
+  std::vector<uint32_t> xq, wq;
+  const std::vector<uint32_t> x = random_words(size_t(g.batch) * g.in_h * g.in_w, size_t(g.in_c), act_bits, rng, &xq);
+  const std::vector<uint32_t> w = random_words(oc * k * k, size_t(g.in_c), weight_bits, rng, &wq);
+  std::vector<float> m(oc), b(oc), r(sc.out == SplitOut::kFused ? pixels * oc : 0), qt(oc);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const float span = float(g.taps()) * (sc.levels ? 3.0f : 1.0f);
+  for (size_t o = 0; o < oc; ++o) {
+    m[o] = o % 7 == 0 ? 0.0f : u(rng) * 2.0f;
+    b[o] = u(rng) * span * 0.5f * std::fabs(m[o]) + (o % 5 == 0 ? 0.0f : u(rng));
+    qt[o] = o % 4 == 0 ? 0.0f : u(rng) * span * 0.3f;
+  }
+  for (float& v : r) v = u(rng) * span * 0.3f;
+  std::vector<uint32_t> qflip(words, 0), qmask(words, 0), qbits(words, 0);
+  for (size_t c = 0; c < words * 32; ++c) {
+    const uint32_t bit = uint32_t{1} << (c % 32), kind = c < oc ? rng() % 6 : 1;
+    if (kind == 0) qflip[c / 32] |= bit;
+    if (kind == 1 || kind == 2) qmask[c / 32] |= bit;
+    if (kind == 2 && c < oc) qbits[c / 32] |= bit;
+  }
+  const QuantizeThresholds quantize{qt.data(), qflip.data(), qmask.data(), qbits.data()};
+  OutputTransformParams t;
+  t.bitpacked = sc.out == SplitOut::kBits;
+  t.multiplier = m.data();
+  t.bias = b.data();
+  if (sc.out == SplitOut::kFused) {
+    t.float_and_bits = true;
+    t.quantize = seed % 2 ? &quantize : nullptr;
+    t.clamp_min = -0.4f * span;
+    t.clamp_max = 0.3f * span;
+  }
+
+  // Reference: D over real taps, then the transform, each operation rounded on its own.
+  std::vector<float> want_y(t.bitpacked ? 0 : pixels * oc);
+  std::vector<uint32_t> want_bits(sc.out == SplitOut::kFloat ? 0 : pixels * words, 0);
+  for (size_t p = 0; p < pixels; ++p) {
+    const int n = int(p / (oh * ow)), oy = int(p / ow % oh), ox = int(p % ow);
+    for (size_t o = 0; o < oc; ++o) {
+      int64_t d = 0;
+      for (int ky = 0; ky < k; ++ky)
+        for (int kx = 0; kx < k; ++kx) {
+          const int iy = oy - sc.pad + ky, ix = ox - sc.pad + kx;
+          if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) continue;
+          const uint32_t* xr = &xq[((size_t(n) * g.in_h + iy) * g.in_w + ix) * g.in_c];
+          const uint32_t* wr = &wq[((o * k + ky) * k + kx) * g.in_c];
+          for (int c = 0; c < g.in_c; ++c)
+            d += int64_t(onebit::level_value(act_kind, act_bits, g.act_zero_level, xr[c])) *
+                 onebit::level_value(weight_kind, weight_bits, 0, wr[c]);
+        }
+      volatile float product = m[o] * float(d);
+      volatile float v = product + b[o];
+      const uint32_t bit = uint32_t{1} << (o % 32);
+      if (t.bitpacked) {
+        if (v < 0) want_bits[p * words + o / 32] |= bit;
+        continue;
+      }
+      if (!r.empty()) v = v + r[p * oc + o];
+      const float y = std::min(std::max(float(v), t.clamp_min), t.clamp_max);
+      want_y[p * oc + o] = y;
+      if (sc.out != SplitOut::kFused) continue;
+      bool neg = y < 0.0f;
+      if (t.quantize != nullptr) {
+        neg = (qflip[o / 32] & bit) ? y > qt[o] : y < qt[o];
+        if (qmask[o / 32] & bit) neg = (qbits[o / 32] & bit) != 0;
+      }
+      if (neg) want_bits[p * words + o / 32] |= bit;
+    }
+  }
+
+  for (Isa isa : onebit::test::runnable_isas()) {
+    BConv2D conv;
+    std::string error;
+    REQUIRE_MESSAGE(conv.prepare(isa, g, w.data(), t, &error), error);
+    for (size_t threads : {1, 2, 3, 4}) {
+      INFO("isa=", std::string(isa_name(isa)), " threads=", threads);
+      pthreadpool_t pool = pthreadpool_create(threads);
+      REQUIRE(pool != nullptr);
+      std::vector<char> scratch(conv.scratch_bytes(threads));
+      std::vector<float> y(want_y.size(), NAN);
+      std::vector<uint32_t> bits(want_bits.size(), 0xDEADBEEFu);
+      BConvRunArgs args;
+      args.residual = r.empty() ? nullptr : r.data();
+      args.bits = sc.out == SplitOut::kFused ? bits.data() : nullptr;
+      conv.run(x.data(), t.bitpacked ? static_cast<void*>(bits.data()) : y.data(), scratch.data(), pool, args);
+      pthreadpool_destroy(pool);
+      // Byte equality with the reference, so with every other thread count (first mismatch reported).
+      for (size_t i = 0; i < y.size(); ++i)
+        if (std::memcmp(&y[i], &want_y[i], sizeof(float)) != 0) {
+          INFO("float ", i, " (pixel ", i / oc, ", channel ", i % oc, "): got ", y[i], ", expected ", want_y[i]);
+          REQUIRE(false);
+        }
+      for (size_t i = 0; i < bits.size(); ++i) {
+        INFO("bits word ", i, " (pixel ", i / words, ", word ", i % words, ")");
+        REQUIRE(bits[i] == want_bits[i]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("bconv: channel split (FC at batch 1 and 3, 7x7 head) is byte-identical at 1-4 threads") {
+  uint32_t seed = 900;
+  for (int out_c : {1, 31, 33, 100, 512})
+    for (SplitOut out : {SplitOut::kFloat, SplitOut::kBits, SplitOut::kFused})
+      for (bool levels : {false, true}) {
+        if (levels && out == SplitOut::kBits) continue;  // k-bit operands have float output only
+        const SplitCase cases[] = {{1, 1, 1, 0, 300, out_c, out, levels},
+                                   {3, 1, 1, 0, 77, out_c, out, levels},
+                                   {1, 7, 3, 1, 40, out_c, out, levels}};
+        for (const SplitCase& sc : cases) test_split(sc, seed++);
+      }
 }
