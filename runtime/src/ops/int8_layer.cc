@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 namespace onebit::rt {
@@ -60,14 +61,21 @@ Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry& g, const fb:
                                xnn_create_convert_nc_f32_qs8(g.in_c, g.in_c, g.in_c, q.input_scale(),
                                                              q.input_zero_point(), -128, 127, 0, &quantize_),
                                "xnn_create_convert_nc_f32_qs8"));
-  ONEBIT_RETURN_IF_ERROR(check(
-      ctx,
-      xnn_create_convolution2d_nhwc_qc8(g.pad_top, g.pad_right, g.pad_bottom, g.pad_left, g.kernel_h, g.kernel_w,
-                                        g.stride_h, g.stride_w, g.dilation_h, g.dilation_w, uint32_t(g.groups),
-                                        g.in_c / g.groups, g.out_c / g.groups, g.in_c, g.out_c, q.input_zero_point(),
-                                        q.input_scale(), weight_scale, weights, qbias.data(), q.output_zero_point(),
-                                        q.output_scale(), qmin, qmax, 0, &conv_),
-      "xnn_create_convolution2d_nhwc_qc8"));
+  zero_point_ = q.input_zero_point();
+  im2col_ = g.groups == 1 && g.in_c < 8 && g.kernel_h * g.kernel_w > 1;
+  const size_t k = size_t(g.kernel_h) * g.kernel_w * g.in_c;
+  if (im2col_) cols_bytes_ = slack_aligned(g.batch * g.out_h * g.out_w * k);
+  const xnn_status created =
+      im2col_ ? xnn_create_convolution2d_nhwc_qc8(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, k, g.out_c, k, g.out_c,
+                                                  q.input_zero_point(), q.input_scale(), weight_scale, weights,
+                                                  qbias.data(), q.output_zero_point(), q.output_scale(), qmin, qmax, 0,
+                                                  &conv_)
+              : xnn_create_convolution2d_nhwc_qc8(
+                    g.pad_top, g.pad_right, g.pad_bottom, g.pad_left, g.kernel_h, g.kernel_w, g.stride_h, g.stride_w,
+                    g.dilation_h, g.dilation_w, uint32_t(g.groups), g.in_c / g.groups, g.out_c / g.groups, g.in_c,
+                    g.out_c, q.input_zero_point(), q.input_scale(), weight_scale, weights, qbias.data(),
+                    q.output_zero_point(), q.output_scale(), qmin, qmax, 0, &conv_);
+  ONEBIT_RETURN_IF_ERROR(check(ctx, created, "xnn_create_convolution2d_nhwc_qc8"));
   return check(ctx,
                xnn_create_convert_nc_qs8_f32(g.out_c, g.out_c, g.out_c, q.output_scale(), q.output_zero_point(), 0,
                                              &dequantize_),
@@ -76,19 +84,41 @@ Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry& g, const fb:
 
 Status Int8Layer::bind(const OpContext& ctx, const float* x, float* y, void* scratch) {
   int8_t* qx = static_cast<int8_t*>(scratch);
-  int8_t* qy = qx + in_bytes_;
+  int8_t* qy = qx + in_bytes_ + cols_bytes_;
+  qx_ = qx;
+  cols_ = qx + in_bytes_;
   ONEBIT_RETURN_IF_ERROR(check(
       ctx, xnn_setup_convert_nc_f32_qs8(quantize_, g_.batch * g_.in_h * g_.in_w, x, qx, ctx.pool),
       "xnn_setup_convert_nc_f32_qs8"));
-  ONEBIT_RETURN_IF_ERROR(check(
-      ctx, xnn_setup_convolution2d_nhwc_qc8(conv_, g_.batch, g_.in_h, g_.in_w, qx, qy, ctx.pool),
-      "xnn_setup_convolution2d_nhwc_qc8"));
+  const xnn_status set =
+      im2col_ ? xnn_setup_convolution2d_nhwc_qc8(conv_, g_.batch * g_.out_h * g_.out_w, 1, 1, cols_, qy, ctx.pool)
+              : xnn_setup_convolution2d_nhwc_qc8(conv_, g_.batch, g_.in_h, g_.in_w, qx, qy, ctx.pool);
+  ONEBIT_RETURN_IF_ERROR(check(ctx, set, "xnn_setup_convolution2d_nhwc_qc8"));
   return check(ctx, xnn_setup_convert_nc_qs8_f32(dequantize_, g_.batch * g_.out_h * g_.out_w, qy, y, ctx.pool),
                "xnn_setup_convert_nc_qs8_f32");
 }
 
+void Int8Layer::im2col() const {
+  const size_t c = g_.in_c;
+  int8_t* out = cols_;
+  for (size_t n = 0; n < g_.batch; ++n)
+    for (size_t oy = 0; oy < g_.out_h; ++oy)
+      for (size_t ox = 0; ox < g_.out_w; ++ox)
+        for (uint32_t ky = 0; ky < g_.kernel_h; ++ky)
+          for (uint32_t kx = 0; kx < g_.kernel_w; ++kx, out += c) {
+            const int64_t iy = int64_t(oy * g_.stride_h + ky * g_.dilation_h) - g_.pad_top;
+            const int64_t ix = int64_t(ox * g_.stride_w + kx * g_.dilation_w) - g_.pad_left;
+            if (iy < 0 || ix < 0 || iy >= int64_t(g_.in_h) || ix >= int64_t(g_.in_w)) {
+              std::memset(out, zero_point_, c);  // a padded tap is real 0
+            } else {
+              std::memcpy(out, qx_ + ((n * g_.in_h + size_t(iy)) * g_.in_w + size_t(ix)) * c, c);
+            }
+          }
+}
+
 Status Int8Layer::run(pthreadpool_t pool) {
   for (xnn_operator_t op : {quantize_, conv_, dequantize_}) {
+    if (op == conv_ && im2col_) im2col();
     const xnn_status s = xnn_run_operator(op, pool);
     if (s != xnn_status_success) return Status::Error("xnn_run_operator failed (status " + std::to_string(int(s)) + ")");
   }

@@ -5,6 +5,10 @@
 //     [N, 1, 1, K], so it keeps per-channel scales, which fully_connected_nc_qs8 of this XNNPACK lacks),
 //   convert_nc_qs8_f32 (qy -> y with output_scale / output_zero_point),
 // with qx and qy in the operator's scratch (arena), so run() allocates nothing.
+// A convolution over few input channels (the RGB / grey stem: groups 1, C < 8) is run as im2col of qx
+// (padded taps = input_zero_point) into scratch followed by a 1x1 qc8 convolution over K = KH * KW * C:
+// XNNPACK's qc8 kernels pad every tap's channels to their 8-wide K blocks, which for C = 3 would
+// multiply the stem's work by 8/3; the OHWI weights are already the [O][K] matrix of that 1x1 conv.
 // Also: Float16 weights expanded to float (exact binary16 -> binary32, no rounding).
 #pragma once
 
@@ -39,13 +43,18 @@ class Int8Layer {
   ~Int8Layer();
   /// ctx: the Conv2D / FullyConnected operator (inputs x, Int8 weights, bias, weight_scale; int8 options).
   Status prepare(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Quantization& q);
-  size_t scratch_bytes() const { return in_bytes_ + out_bytes_; }
+  size_t scratch_bytes() const { return in_bytes_ + cols_bytes_ + out_bytes_; }
   Status bind(const OpContext& ctx, const float* x, float* y, void* scratch);
   Status run(pthreadpool_t pool);
 
  private:
   Int8Geometry g_;
-  size_t in_bytes_ = 0, out_bytes_ = 0;
+  void im2col() const;
+  size_t in_bytes_ = 0, cols_bytes_ = 0, out_bytes_ = 0;
+  bool im2col_ = false;
+  int8_t zero_point_ = 0;
+  const int8_t* qx_ = nullptr;
+  int8_t* cols_ = nullptr;
   xnn_operator_t quantize_ = nullptr, conv_ = nullptr, dequantize_ = nullptr;
 };
 
