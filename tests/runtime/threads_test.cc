@@ -1,7 +1,8 @@
 // The plain-loop operators split over the pool (runtime/src/ops/parallel.h): at threads 1, 2, 3 and 4 each
 // gives byte-identical outputs, equal to a plain-loop reference written here. Shapes are large enough that
 // the work is split into several tasks (>= 16 KB each) and odd so that the last tile is a partial one.
-// Also the synthetic Bi-Real-18 (binary and 2-bit activations): identical outputs at threads 1, 2 and 3.
+// A batch-1 BinaryFullyConnected (the kernel's output-channel split) at threads 1-4 as well. Also the
+// synthetic Bi-Real-18 (binary and 2-bit activations): identical outputs at threads 1, 2 and 3.
 #include <cstring>
 
 #include "runtime_test_util.h"
@@ -301,6 +302,33 @@ TEST_CASE("threads: plain-loop pooling (AvgPool counting padding, 1x1 windows)")
         {x});
     check_equal(got, want);
   }
+}
+
+TEST_CASE("threads: BinaryFullyConnected at batch 1 (K 4096, O 1000) splits output channels, same bytes") {
+  // One pixel: the kernel splits the output channels over the pool (bconv.cc partition()); the float output
+  // (clamped) and the bitpacked one (read back through Dequantize) must not depend on the thread count.
+  const int k = 4096, o = 1000;
+  const std::vector<float> x = uniform(size_t(k), 60), w = signs(size_t(o) * k, 61);
+  const std::vector<float> m = uniform(size_t(o), 62, -0.1f, 0.1f), bias = uniform(size_t(o), 63, -3.0f, 3.0f);
+  const std::vector<float> sx = sign_of(x);
+  std::vector<float> want(size_t(2) * o);
+  for (int j = 0; j < o; ++j) {
+    int32_t dot = 0;
+    for (int i = 0; i < k; ++i) dot += int32_t(sx[size_t(i)] * w[size_t(j) * k + i]);
+    const float product = m[size_t(j)] * float(dot);
+    const float y = product + bias[size_t(j)];
+    want[size_t(j)] = std::min(std::max(y, -2.0f), 2.5f);
+    want[size_t(o + j)] = sign_value(y < 0);
+  }
+  const std::vector<float> got = at_every_thread_count(
+      [&](ModelBuilder& b) {
+        const int q = b.quantize("sign", b.add_input("x", {1, k}));
+        const int fc = b.binary_fully_connected("bfc", q, o, w, m, bias, false, -2.0f, 2.5f);
+        const int bits = b.binary_fully_connected("bfc_bits", q, o, w, m, bias, true);
+        b.mark_output(b.concat("both", {fc, b.dequantize("d", bits)}, -1));
+      },
+      {x});
+  check_equal(got, want);
 }
 
 TEST_CASE("threads: synthetic Bi-Real-18 (binary and 2-bit activations) is identical at threads 1, 2, 3") {
