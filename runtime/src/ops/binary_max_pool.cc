@@ -38,9 +38,7 @@ class BinaryMaxPool final : public Op {
   Status run(pthreadpool_t pool) override {
     if (g_.out_h() <= 0 || g_.out_w() <= 0) return Status::Ok();
     const size_t rows = size_t(g_.batch) * size_t(g_.out_h());
-    // A row reads about kernel_h input rows (stride 1) and writes one output row.
-    const size_t row_bytes = size_t(g_.out_w()) * packed_words(size_t(g_.channels)) * sizeof(uint32_t) *
-                             size_t(g_.kernel_h * g_.kernel_w + 1);
+    const size_t row_bytes = size_t(g_.out_w()) * packed_words(size_t(g_.channels)) * sizeof(uint32_t);
     parallel_for(pool, rows, row_bytes, [&](size_t begin, size_t end) {
       kernels::binary_max_pool_rows(isa_, g_, x_, y_, begin, end);
     });

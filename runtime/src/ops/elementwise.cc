@@ -91,7 +91,7 @@ class ChannelAffine final : public Op {
     return Status::Ok();
   }
   Status run(pthreadpool_t pool) override {
-    parallel_for(pool, rows_, 2 * channels_ * sizeof(float), [this](size_t begin, size_t end) { rows(begin, end); });
+    parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) { rows(begin, end); });
     return Status::Ok();
   }
 

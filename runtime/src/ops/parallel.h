@@ -2,9 +2,11 @@
 //
 // The work is a range of independent items (pixels, rows of an NHWC image, rows of a batch, spans of output
 // elements); each item is computed by the same code whatever the partition, so the output is bit-identical
-// for every thread count (never a reduction split across tasks). A task gets at least kMinTaskBytes of
-// memory traffic so that the dispatch (a few microseconds) is amortized, and about kTasksPerThread tasks
-// per thread are made for balance. A null pool, or work that fits one task, runs inline: no dispatch.
+// for every thread count (never a reduction split across tasks). A task writes at least kMinTaskBytes of
+// output (for bit-packed outputs that is 32 times as many values as for floats: their tasks read >= 512 KB
+// of floats or AND >= 4K words per window tap) so that the dispatch (microseconds) is amortized, and
+// about kTasksPerThread tasks per thread are made for balance. A null pool, or work that fits one task,
+// runs inline: no dispatch.
 // Nothing here allocates or locks; pthreadpool's own dispatch is its business.
 #pragma once
 
@@ -18,8 +20,8 @@ namespace onebit::rt {
 constexpr size_t kMinTaskBytes = 16 * 1024;
 constexpr size_t kTasksPerThread = 4;
 
-/// Items per task for `items` items touching `bytes_per_item` bytes each (read + written); `items` means
-/// one task (run serially).
+/// Items per task for `items` items writing `bytes_per_item` bytes of output each; `items` means one task
+/// (run serially).
 inline size_t task_items(pthreadpool_t pool, size_t items, size_t bytes_per_item) {
   if (pool == nullptr || items == 0) return items;
   const size_t threads = pthreadpool_get_threads_count(pool);

@@ -87,9 +87,7 @@ class Pool2D final : public XnnOp {
   Status run(pthreadpool_t pool) override {
     if (op_ != nullptr) return XnnOp::run(pool);
     const size_t rows = size_t(s_.batch) * size_t(s_.out_h);
-    // A row reads about kernel_h input rows (stride 1) and writes one output row.
-    const size_t row_bytes = size_t(s_.out_w) * size_t(s_.channels) * sizeof(float) * size_t(s_.kernel_h + 1);
-    parallel_for(pool, rows, row_bytes, [this](size_t begin, size_t end) {
+    parallel_for(pool, rows, size_t(s_.out_w) * size_t(s_.channels) * sizeof(float), [this](size_t begin, size_t end) {
       pool_rows(s_, max_, include_pad_, x_, y_, begin, end);
     });
     return Status::Ok();

@@ -33,10 +33,8 @@ class FloatToBits : public Op {
     channels_ = size_t(ctx.inputs[0]->shape.back());
     pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
   }
-  /// Bytes read and written per pixel (what a task's size is measured in), for `planes` output bit-planes.
-  size_t traffic(int planes) const {
-    return channels_ * sizeof(float) + size_t(planes) * packed_words(channels_) * sizeof(uint32_t);
-  }
+  /// Output bytes per pixel (what a task's size is measured in), for `planes` output bit-planes.
+  size_t pixel_bytes(int planes) const { return size_t(planes) * packed_words(channels_) * sizeof(uint32_t); }
   kernels::Isa isa_ = kernels::Isa::kScalar;
   size_t channels_ = 0, pixels_ = 0;
   const float* x_ = nullptr;
@@ -78,7 +76,7 @@ class Quantize final : public FloatToBits {
   Status run(pthreadpool_t pool) override {
     const size_t words = packed_words(channels_);
     const kernels::QuantizeThresholds* t = use_thresholds_ ? &thresholds_ : nullptr;
-    parallel_for(pool, pixels_, traffic(1), [&](size_t begin, size_t end) {
+    parallel_for(pool, pixels_, pixel_bytes(1), [&](size_t begin, size_t end) {
       kernels::pack_bits(isa_, end - begin, channels_, x_ + begin * channels_, y_ + begin * words, t);
     });
     return Status::Ok();
@@ -106,8 +104,7 @@ class Dequantize final : public Op {
   }
   Status run(pthreadpool_t pool) override {
     const size_t words = packed_words(channels_);
-    const size_t traffic = channels_ * sizeof(float) + size_t(levels_.bits) * words * sizeof(uint32_t);
-    parallel_for(pool, pixels_, traffic, [&](size_t begin, size_t end) {
+    parallel_for(pool, pixels_, channels_ * sizeof(float), [&](size_t begin, size_t end) {
       if (levels_.binary()) {
         kernels::unpack_bits(end - begin, channels_, x_ + begin * words, y_ + begin * channels_);
       } else {
@@ -136,7 +133,7 @@ class QuantizeLevels final : public FloatToBits {
     return Status::Ok();
   }
   Status run(pthreadpool_t pool) override {
-    parallel_for(pool, pixels_, traffic(q_.bits), [&](size_t begin, size_t end) {
+    parallel_for(pool, pixels_, pixel_bytes(q_.bits), [&](size_t begin, size_t end) {
       kernels::quantize_levels(isa_, pixels_, begin, end, channels_, x_, y_, q_);
     });
     return Status::Ok();

@@ -62,7 +62,7 @@ class Concat final : public Op {
     return Status::Ok();
   }
   Status run(pthreadpool_t pool) override {
-    parallel_for(pool, outer_ * row_, 2 * sizeof(float), [this](size_t begin, size_t end) { span(begin, end); });
+    parallel_for(pool, outer_ * row_, sizeof(float), [this](size_t begin, size_t end) { span(begin, end); });
     return Status::Ok();
   }
 
@@ -113,7 +113,7 @@ class Pad final : public Op {
     return Status::Ok();
   }
   Status run(pthreadpool_t pool) override {
-    parallel_for(pool, out_[0] * out_[1] * out_[2], 2 * out_[3] * sizeof(float),
+    parallel_for(pool, out_[0] * out_[1] * out_[2], out_[3] * sizeof(float),
                  [this](size_t begin, size_t end) { rows(begin, end); });
     return Status::Ok();
   }

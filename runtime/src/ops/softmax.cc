@@ -38,7 +38,7 @@ class Softmax final : public Op {
     if (rows_ == 1 && channels_ >= kLargeRow) {
       large_row(pool);
     } else {
-      parallel_for(pool, rows_, 2 * channels_ * sizeof(float), [this](size_t begin, size_t end) {
+      parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) {
         for (size_t r = begin; r < end; ++r) row(x_ + r * channels_, y_ + r * channels_);
       });
     }
@@ -64,13 +64,13 @@ class Softmax final : public Op {
     const float* x = x_;
     float* y = y_;
     const float mx = *std::max_element(x, x + channels_);
-    parallel_for(pool, channels_, 2 * sizeof(float), [&](size_t begin, size_t end) {
+    parallel_for(pool, channels_, sizeof(float), [&](size_t begin, size_t end) {
       for (size_t c = begin; c < end; ++c) y[c] = std::exp(x[c] - mx);
     });
     float sum = 0;
     for (size_t c = 0; c < channels_; ++c) sum += y[c];
     const float lse = log_ ? std::log(sum) : 0.0f;
-    parallel_for(pool, channels_, 2 * sizeof(float), [&](size_t begin, size_t end) {
+    parallel_for(pool, channels_, sizeof(float), [&](size_t begin, size_t end) {
       if (log_) {
         for (size_t c = begin; c < end; ++c) y[c] = (x[c] - mx) - lse;
       } else {
