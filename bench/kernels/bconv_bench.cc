@@ -2,7 +2,9 @@
 // GMAC/s and as a fraction of the measured AVX-512 xor-popcount peak, next to the same layers in fp32
 // through XNNPACK (float GMAC/s). One thread. Speedup = binary GMAC/s / float GMAC/s of the same shape.
 // peak_% = binary GMAC/s as a percentage of the same ISA's register-resident xor-popcount peak, measured
-// once per process in CPU time (as the benchmarks' rates are).
+// once per process in CPU time (as the benchmarks' rates are); for AVX2 the full-adder loop (the popcount
+// scheme of its bgemm), so 100% means the bgemm's own loop without loads.
+// bfc/...: a batch-1 binary FC at 1 and 2 threads (see BM_bfc).
 // bconv3x3_levels/<shape>/W<w>A<a>/<isa>: the same stride-1 layers with k-bit (bit-serial) operands, float
 // output: W1A1 binary x binary (today's path), W1A2 / W1A4 2- / 4-bit Unipolar activations x binary weights,
 // W2A2 2-bit Unipolar activations x 2-bit Bipolar weights. MAC/s count real (multi-bit) MACs, so compare
@@ -59,7 +61,7 @@ double peak_gmacs(Isa isa) {
   if (isa == Isa::kAvx512Vpopcnt) fn = onebit_peak_xor_popcount__avx512vpopcnt, bits = 512;
 #endif
 #if defined(ONEBIT_HAVE_AVX2)
-  if (isa == Isa::kAvx2) fn = onebit_peak_xor_popcount__avx2, bits = 256;
+  if (isa == Isa::kAvx2) fn = onebit_peak_xor_popcount_full_adder__avx2, bits = 256;  // what the bgemm runs
 #endif
   if (fn == nullptr) return 0;
   const size_t iterations = size_t{1} << 20;
@@ -107,6 +109,42 @@ void BM_bconv(benchmark::State& state, Isa isa, Shape shape, bool bitpacked) {
     state.counters["peak_%"] = benchmark::Counter(macs(g) * 1e-9 / peak * 100, benchmark::Counter::kIsIterationInvariantRate);
   }
   state.SetLabel(std::string(isa_name(conv.isa())) + (bitpacked ? " bitpacked" : " float"));
+}
+
+// bfc/4096_to_1000_b1/<isa>/threads:<t>: a batch-1 binary FC (an XNOR-Net style head) on a pool of t threads
+// (null pool for 1), float output, in wall time. One output pixel: with 2+ threads run() splits the output
+// channels (bconv.cc partition()), so threads:2 / threads:1 is that split's scaling.
+void BM_bfc(benchmark::State& state, Isa isa, int threads) {
+  if (!isa_supported(isa)) {
+    state.SkipWithError("ISA not supported by this CPU or build");
+    return;
+  }
+  BConvGeometry g;
+  g.in_c = 4096;
+  g.out_c = 1000;
+  std::mt19937 rng(1);
+  std::vector<uint32_t> w(size_t(g.out_c) * (g.in_c / 32)), x(g.in_c / 32);
+  for (auto& v : w) v = rng();
+  for (auto& v : x) v = rng();
+  std::vector<float> m(g.out_c, 0.01f), b(g.out_c, 0.1f), y(g.out_c);
+  OutputTransformParams t;
+  t.multiplier = m.data();
+  t.bias = b.data();
+  BConv2D fc;
+  std::string error;
+  if (!fc.prepare(isa, g, w.data(), t, &error)) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  pthreadpool_t pool = threads > 1 ? pthreadpool_create(size_t(threads)) : nullptr;
+  std::vector<char> scratch(fc.scratch_bytes(size_t(threads)));
+  for (auto _ : state) {
+    fc.run(x.data(), y.data(), scratch.data(), pool);
+    benchmark::ClobberMemory();
+  }
+  if (pool != nullptr) pthreadpool_destroy(pool);
+  state.counters["binary_GMAC/s"] = benchmark::Counter(macs(g) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(isa_name(fc.isa())) + " float");
 }
 
 struct Levels { const char* name; LevelKind act_kind; int act_bits, weight_bits; };
@@ -194,6 +232,13 @@ const bool registered = [] {
     benchmark::RegisterBenchmark((std::string("xnnpack_f32_conv3x3/") + shape_name(s)).c_str(),
                                  BM_xnnpack_f32_conv, s)
         ->Unit(benchmark::kMillisecond);
+  }
+  for (Isa isa : kAllIsas) {
+    if (!isa_compiled(isa)) continue;
+    for (int threads : {1, 2}) {
+      const std::string name = std::string("bfc/4096_to_1000_b1/") + isa_name(isa) + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), BM_bfc, isa, threads)->Unit(benchmark::kMicrosecond)->UseRealTime();
+    }
   }
   for (const Shape& s : kShapes) {
     if (s.stride != 1) continue;
