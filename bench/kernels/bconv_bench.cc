@@ -76,28 +76,38 @@ double peak_gmacs(Isa isa) {
 
 double macs(const BConvGeometry& g) { return double(g.out_h()) * g.out_w() * g.out_c * g.taps(); }
 
-void BM_bconv(benchmark::State& state, Isa isa, Shape shape, bool bitpacked) {
+// Prepares *conv for g with random weights, multiplier 0.01 and bias 0.1; false (benchmark skipped) when the
+// ISA or the geometry cannot run. *x: a random input of g's shape.
+bool prepare_random(benchmark::State& state, Isa isa, const BConvGeometry& g, bool bitpacked, BConv2D* conv,
+                    std::vector<uint32_t>* x) {
   if (!isa_supported(isa)) {
     state.SkipWithError("ISA not supported by this CPU or build");
-    return;
+    return false;
   }
-  const BConvGeometry g = geometry(shape);
+  const size_t words = (g.in_c + 31) / 32;
   std::mt19937 rng(1);
-  std::vector<uint32_t> w(size_t(g.out_c) * 9 * ((g.in_c + 31) / 32));
-  std::vector<uint32_t> x(size_t(g.in_h) * g.in_w * ((g.in_c + 31) / 32));
+  std::vector<uint32_t> w(size_t(g.weight_bits) * g.out_c * g.kernel_h * g.kernel_w * words);
+  x->resize(size_t(g.act_bits) * g.batch * g.in_h * g.in_w * words);
   for (auto& v : w) v = rng();
-  for (auto& v : x) v = rng();
+  for (auto& v : *x) v = rng();
   std::vector<float> m(g.out_c, 0.01f), b(g.out_c, 0.1f);
   OutputTransformParams t;
   t.bitpacked = bitpacked;
   t.multiplier = m.data();
   t.bias = b.data();
-  BConv2D conv;
   std::string error;
-  if (!conv.prepare(isa, g, w.data(), t, &error)) {
+  if (!conv->prepare(isa, g, w.data(), t, &error)) {
     state.SkipWithError(error.c_str());
-    return;
+    return false;
   }
+  return true;
+}
+
+void BM_bconv(benchmark::State& state, Isa isa, Shape shape, bool bitpacked) {
+  const BConvGeometry g = geometry(shape);
+  BConv2D conv;
+  std::vector<uint32_t> x;
+  if (!prepare_random(state, isa, g, bitpacked, &conv, &x)) return;
   std::vector<char> scratch(conv.scratch_bytes(1));
   std::vector<float> y(size_t(g.out_h()) * g.out_w() * g.out_c);
   for (auto _ : state) {
@@ -115,27 +125,13 @@ void BM_bconv(benchmark::State& state, Isa isa, Shape shape, bool bitpacked) {
 // (null pool for 1), float output, in wall time. One output pixel: with 2+ threads run() splits the output
 // channels (bconv.cc partition()), so threads:2 / threads:1 is that split's scaling.
 void BM_bfc(benchmark::State& state, Isa isa, int threads) {
-  if (!isa_supported(isa)) {
-    state.SkipWithError("ISA not supported by this CPU or build");
-    return;
-  }
   BConvGeometry g;
   g.in_c = 4096;
   g.out_c = 1000;
-  std::mt19937 rng(1);
-  std::vector<uint32_t> w(size_t(g.out_c) * (g.in_c / 32)), x(g.in_c / 32);
-  for (auto& v : w) v = rng();
-  for (auto& v : x) v = rng();
-  std::vector<float> m(g.out_c, 0.01f), b(g.out_c, 0.1f), y(g.out_c);
-  OutputTransformParams t;
-  t.multiplier = m.data();
-  t.bias = b.data();
   BConv2D fc;
-  std::string error;
-  if (!fc.prepare(isa, g, w.data(), t, &error)) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
+  std::vector<uint32_t> x;
+  if (!prepare_random(state, isa, g, false, &fc, &x)) return;
+  std::vector<float> y(g.out_c);
   pthreadpool_t pool = threads > 1 ? pthreadpool_create(size_t(threads)) : nullptr;
   std::vector<char> scratch(fc.scratch_bytes(size_t(threads)));
   for (auto _ : state) {
@@ -154,29 +150,13 @@ const Levels kLevels[] = {{"W1A1", LevelKind::kBinary, 1, 1},
                           {"W2A2", LevelKind::kUnipolar, 2, 2}};
 
 void BM_bconv_levels(benchmark::State& state, Isa isa, Shape shape, Levels levels) {
-  if (!isa_supported(isa)) {
-    state.SkipWithError("ISA not supported by this CPU or build");
-    return;
-  }
   BConvGeometry g = geometry(shape);
   g.act_kind = levels.act_kind;
   g.act_bits = levels.act_bits;
   g.weight_bits = levels.weight_bits;
-  std::mt19937 rng(1);
-  std::vector<uint32_t> w(size_t(g.weight_bits) * g.out_c * 9 * ((g.in_c + 31) / 32));
-  std::vector<uint32_t> x(size_t(g.act_bits) * g.in_h * g.in_w * ((g.in_c + 31) / 32));
-  for (auto& v : w) v = rng();
-  for (auto& v : x) v = rng();
-  std::vector<float> m(g.out_c, 0.01f), b(g.out_c, 0.1f);
-  OutputTransformParams t;
-  t.multiplier = m.data();
-  t.bias = b.data();
   BConv2D conv;
-  std::string error;
-  if (!conv.prepare(isa, g, w.data(), t, &error)) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
+  std::vector<uint32_t> x;
+  if (!prepare_random(state, isa, g, false, &conv, &x)) return;
   std::vector<char> scratch(conv.scratch_bytes(1));
   std::vector<float> y(size_t(g.out_h()) * g.out_w() * g.out_c);
   for (auto _ : state) {
