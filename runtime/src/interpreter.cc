@@ -59,6 +59,7 @@ struct __attribute__((visibility("hidden"))) Interpreter::Impl {
   kernels::Isa isa = kernels::Isa::kScalar;
   int threads = 1;
   bool profiling = false;
+  size_t profile_wrap = 0;  // profiled invokes since the samples filled up (ring position)
   pthreadpool_t pool = nullptr;
 
   std::vector<rt::TensorDesc> tensors;
@@ -334,6 +335,8 @@ const float* Interpreter::output(size_t i) const { return impl_->outputs.at(i); 
 
 Status Interpreter::invoke() {
   Impl& impl = *impl_;
+  const bool full = impl.profiling && !impl.profile.empty() &&
+                    impl.profile[0].samples_ms.size() == impl.profile[0].samples_ms.capacity();
   for (size_t i = 0; i < impl.ops.size(); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     const Status s = impl.ops[i]->run(impl.pool);
@@ -341,9 +344,17 @@ Status Interpreter::invoke() {
     if (impl.profiling) {
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       impl.profile[i].last_ms = ms;
-      impl.profile[i].samples_ms.push_back(ms);  // amortized growth: reserved at create
+      // Reserved at create; once full, the oldest sample is overwritten (ring order), so invoke() never
+      // allocates however many profiled invokes run without clear_profile().
+      std::vector<double>& v = impl.profile[i].samples_ms;
+      if (v.size() < v.capacity()) {
+        v.push_back(ms);
+      } else {
+        v[impl.profile_wrap % v.size()] = ms;
+      }
     }
   }
+  if (full) ++impl.profile_wrap;
   for (Impl::Unpack& u : impl.unpacks) {
     if (u.levels.binary()) {
       kernels::unpack_bits(u.pixels, u.channels, u.bits, u.values.data());
@@ -373,6 +384,7 @@ void Interpreter::clear_profile() {
     p.samples_ms.clear();
     p.last_ms = 0;
   }
+  impl_->profile_wrap = 0;
 }
 
 }  // namespace onebit

@@ -129,6 +129,11 @@ void check_no_allocation(const std::vector<uint8_t>& bytes, const std::vector<fl
       std::copy(input.begin(), input.end(), interp->input(0));
       CHECK(calls_during_invokes(*interp, 1) == 0);  // the first invoke
       CHECK(calls_during_invokes(*interp, 3) == 0);
+      if (profiling) {  // past the reserved samples: the oldest are overwritten, still no allocation
+        const size_t cap = interp->profile().at(0).samples_ms.capacity();
+        CHECK(calls_during_invokes(*interp, int(cap)) == 0);
+        CHECK(interp->profile().at(0).samples_ms.size() == cap);
+      }
     }
   }
 }

@@ -48,7 +48,9 @@ struct OpProfile {
   std::string type;        // e.g. "BinaryConv2D"; "LogSoftmax" for a Softmax with log set
   std::vector<int> output_shape;
   double last_ms = 0;      // wall time of the latest invoke()
-  std::vector<double> samples_ms;  // one per profiled invoke()
+  /// One per profiled invoke(), for the latest invokes: room for max(16, min(1024, 2^20 / operators)) is
+  /// reserved at create; beyond that each new sample overwrites the oldest (invoke() never allocates).
+  std::vector<double> samples_ms;
   int64_t binary_macs = 0;
   int64_t float_macs = 0;
 };
