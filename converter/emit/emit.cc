@@ -134,7 +134,36 @@ Status Emitter::bits(ValueId v, int* id) {
   return Status::Ok();
 }
 
+namespace {
+// The runtime Quantize options of IR Quantize `n` (bit = (a x + b < 0)) over `c` channels; all empty for a
+// plain sign. One place for both the Quantize operator and a BinaryConv2D's FloatAndBitPacked output.
+Status quantize_options(const Graph& g, const Node& n, int64_t c, std::vector<float>* threshold, std::vector<bool>* flip,
+                        std::vector<int8_t>* constant) {
+  if (n.in(1) == kNoId && n.in(2) == kNoId) return Status::Ok();
+  // bit = (a x + b < 0):  a > 0: x < -b/a;  a < 0: x > -b/a (flip);  a = 0: the constant bit (b < 0).
+  std::vector<float> a(size_t(c), 1.0f), b(size_t(c), 0.0f);
+  if (n.in(1) != kNoId) a = g.constant(n.in(1))->f;
+  if (n.in(2) != kNoId) b = g.constant(n.in(2))->f;
+  if (int64_t(a.size()) != c || int64_t(b.size()) != c)
+    return Status::Error(n.describe() + ": threshold has " + std::to_string(a.size()) + " channels, its input " +
+                         std::to_string(c));
+  threshold->assign(size_t(c), 0.0f);
+  flip->assign(size_t(c), false);
+  constant->assign(size_t(c), -1);
+  for (size_t i = 0; i < size_t(c); ++i) {
+    if (a[i] == 0.0f) {
+      (*constant)[i] = b[i] < 0 ? 1 : 0;
+    } else {
+      (*threshold)[i] = -b[i] / a[i];
+      (*flip)[i] = a[i] < 0;
+    }
+  }
+  return Status::Ok();
+}
+}  // namespace
+
 Status Emitter::emit_quantize(const Node& n) {
+  if (n.has("written_by") && ids_[size_t(n.out())] >= 0) return Status::Ok();  // the conv wrote the bits
   const std::vector<int64_t>& s = g_.value(n.in(0)).shape;
   int x;
   Status st = float_as(n.in(0), s.size() == 4 ? 4 : 2, &x);
@@ -142,27 +171,8 @@ Status Emitter::emit_quantize(const Node& n) {
   std::vector<float> threshold;
   std::vector<bool> flip;
   std::vector<int8_t> constant;
-  if (n.in(1) != kNoId || n.in(2) != kNoId) {
-    // bit = (a x + b < 0):  a > 0: x < -b/a;  a < 0: x > -b/a (flip);  a = 0: the constant bit (b < 0).
-    const int64_t c = s[1];
-    std::vector<float> a(size_t(c), 1.0f), b(size_t(c), 0.0f);
-    if (n.in(1) != kNoId) a = g_.constant(n.in(1))->f;
-    if (n.in(2) != kNoId) b = g_.constant(n.in(2))->f;
-    if (int64_t(a.size()) != c || int64_t(b.size()) != c || int64_t(b_.shape(x).back()) != c)
-      return Status::Error(n.describe() + ": threshold has " + std::to_string(a.size()) + " channels, its input " +
-                           std::to_string(b_.shape(x).back()));
-    threshold.assign(size_t(c), 0.0f);
-    flip.assign(size_t(c), false);
-    constant.assign(size_t(c), -1);
-    for (size_t i = 0; i < size_t(c); ++i) {
-      if (a[i] == 0.0f) {
-        constant[i] = b[i] < 0 ? 1 : 0;
-      } else {
-        threshold[i] = -b[i] / a[i];
-        flip[i] = a[i] < 0;
-      }
-    }
-  }
+  st = quantize_options(g_, n, int64_t(b_.shape(x).back()), &threshold, &flip, &constant);
+  if (!st.ok()) return st;
   set(n.out(), b_.quantize(n.name, x, threshold, flip, constant));
   record(n.name, threshold.empty() ? "binary Quantize"
                  : n.i("folded_bn") ? "binary Quantize (BatchNormalization threshold)" : "binary Quantize (threshold)");
@@ -202,15 +212,35 @@ Status Emitter::emit_binary_conv(const Node& n) {
   p.weight_bits = n.i("weight_bits") > 1 ? int(n.i("weight_bits")) : 1;
   const std::string label = kbit_label(g_, n);
   const int64_t taps = w.elements() / out_c;
+  // Fusions (rules/binary_fusion.cc): the residual input and a Quantize of the output written by the conv.
+  BinaryConv2DFusion fusion;
+  if (n.in(4) != kNoId) {
+    s = float_as(n.in(4), 4, &fusion.residual);
+    if (!s.ok()) return s;
+  }
+  const Node* q = fused_quantize(n);
   int out;
   if (!options_.float_reference) {
-    out = b_.binary_conv2d(n.name, in, out_c, w.f, mult, bias, p);
+    if (q != nullptr) {
+      fusion.quantize = true;
+      s = quantize_options(g_, *q, out_c, &fusion.threshold, &fusion.flip, &fusion.constant);
+      if (!s.ok()) return s;
+    }
+    int bits_out = -1;
+    out = fusion.residual >= 0 || fusion.quantize
+              ? b_.binary_conv2d_fused(n.name, in, out_c, w.f, mult, bias, p, fusion, &bits_out)
+              : b_.binary_conv2d(n.name, in, out_c, w.f, mult, bias, p);
     report_.binary_macs += elements(out) * taps;
     ++report_.binary_convs;
     if (!label.empty()) ++report_.kbit_layers[label];
     record(n.name, std::string("binary BinaryConv2D") + (label.empty() ? "" : " " + label) +
-                       (p.bitpacked_output ? " (bitpacked output)" : ""));
+                       (p.bitpacked_output ? " (bitpacked output)" : "") + (fusion.residual >= 0 ? " + residual" : "") +
+                       (q != nullptr ? " (float and bits output)" : ""));
     set(n.out(), out);
+    if (q != nullptr) {
+      set(q->out(), bits_out);
+      record(q->name, "written by binary BinaryConv2D '" + n.name + "' (FloatAndBitPacked)");
+    }
     return Status::Ok();
   }
   int x = b_.dequantize(n.name + "/dequantize", in);
@@ -225,17 +255,26 @@ Status Emitter::emit_binary_conv(const Node& n) {
   out = b_.conv2d(n.name, x, out_c, w.f, std::vector<float>(size_t(out_c), 0.0f), cp);
   report_.float_macs += elements(out) * taps;
   record(n.name, "float reference Conv2D on ±1 values");
-  set(n.out(), reference_transform(n, out));
+  set(n.out(), reference_transform(n, out, fusion.residual));
   return Status::Ok();
 }
 
-int Emitter::reference_transform(const Node& n, int x) {
+const Node* Emitter::fused_quantize(const Node& n) const {
+  for (NodeId u : g_.users(n.out())) {
+    const Node& q = g_.node(u);
+    if (q.op == ops::kQuantize && q.has("written_by") && q.in(0) == n.out()) return &q;
+  }
+  return nullptr;
+}
+
+int Emitter::reference_transform(const Node& n, int x, int residual) {
   const float lo = n.f("clamp_min"), hi = n.f("clamp_max");
   // The float reference computes on dequantized values level_scale * L: the multiplier held level_scale.
   std::vector<float> mult = g_.constant(n.in(2))->f;
   if (g_.value(n.in(0)).dtype == DType::kLevels)
     for (float& m : mult) m /= g_.value(n.in(0)).levels.scale;
   x = b_.channel_affine(n.name + "/transform", x, mult, g_.constant(n.in(3))->f);
+  if (residual >= 0) x = b_.add(n.name + "/residual", x, residual);
   if (lo > -INFINITY || hi < INFINITY) x = b_.clamp(n.name + "/clamp", x, lo, hi);
   if (g_.value(n.out()).dtype == DType::kBits) x = b_.quantize(n.name + "/quantize", x);
   return x;

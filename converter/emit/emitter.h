@@ -23,8 +23,12 @@ class Emitter {
   Status emit_quantize_levels(const Node& n);
   Status emit_bwn_conv(const Node& n, int x, const std::vector<float>& bias, const Conv2DParams& p);
   Status emit_bwn_fc(const Node& n, int x, int64_t out_c, int64_t k, const std::vector<float>& w, const std::vector<float>& bias);
-  /// Float reference of a binary layer's output transform: ChannelAffine, Clamp, Quantize for bits.
-  int reference_transform(const Node& n, int x);
+  /// Float reference of a binary layer's output transform: ChannelAffine, Add of `residual` (a builder
+  /// tensor, or -1), Clamp, Quantize for bits.
+  int reference_transform(const Node& n, int x, int residual = -1);
+  /// The Quantize of binary conv `n`'s float output that rules/binary_fusion.cc marked for the conv to write
+  /// (attr written_by), or null.
+  const Node* fused_quantize(const Node& n) const;
   // Float (emit_float.cc).
   Status emit_conv(const Node& n);
   Status emit_fully_connected(const Node& n);

@@ -3,6 +3,7 @@
 namespace onebit::converter {
 
 void add_float_fusion_rules(RuleList* rules);  // float_fusion.cc
+void add_binary_fusion_rules(RuleList* rules);  // binary_fusion.cc
 
 void bypass(Graph& g, NodeId n, ValueId v) {
   const ValueId out = g.node(n).out();
@@ -23,6 +24,7 @@ const std::vector<std::unique_ptr<Rule>>& all_rules() {
     add_output_transform_rules(&r);
     add_layout_rules(&r);
     add_float_fusion_rules(&r);
+    add_binary_fusion_rules(&r);
     return r;
   }();
   return rules;

@@ -38,7 +38,8 @@ bool follower(const Graph& g, const Node& layer, const Node& u, std::vector<floa
     *hi = INFINITY;
     return u.op == "Relu" || clip_bounds(g, u, lo, hi);
   }
-  if (clamped(layer)) return false;
+  // After a clamp nothing affine folds; nor after a residual (a * (mD + b + r) is not (a m) D + (a b) + r).
+  if (clamped(layer) || layer.in(4) != kNoId) return false;
   if (u.op == "BatchNormalization")
     return u.in(0) == y && batch_norm_affine(g, u, a, b) && int64_t(a->size()) == c;
   if (u.op != "Mul" && u.op != "Div" && u.op != "Add" && u.op != "Sub") return false;
@@ -124,6 +125,7 @@ bool bitpack_match(const Graph& g, NodeId id, const RewriteOptions&) {
   if (p == nullptr || !binary_layer(*p) || g.value(p->out()).dtype != DType::kFloat) return false;
   // Bits out only from a binary layer proper: bits in, ±1 weights (k-bit layers write floats).
   if (g.value(p->in(0)).dtype != DType::kBits || p->i("weight_bits") > 1) return false;
+  if (p->in(4) != kNoId) return false;  // a residual is per pixel: no threshold can hold it
   if (g.sole_user(q.in(0)) != id || !all_readers_binary(g, q.out())) return false;
   const float lo = p->f("clamp_min"), hi = p->f("clamp_max");
   return lo < 0 && hi > 0;
