@@ -16,7 +16,7 @@ namespace onebit::converter {
 namespace {
 
 /// Marks the float layers for emission (emit_float.cc reads the attributes): `int8` with the activation
-/// scales (from ONNX QDQ pairs, recorded by a rule as int8_* attributes, or from calibration), or
+/// scales (int8_* attributes, from calibration; reading them from ONNX QDQ pairs is not implemented), or
 /// `float16_weights`.
 Status set_float_storage(Graph* g, const ConvertOptions& o, int* f16, int* i8) {
   const std::vector<NodeId> layers = int8_candidates(*g);

@@ -28,7 +28,7 @@ Status pool_params(const Node& n, const std::vector<int64_t>& x, Pool2DParams* p
   return Status::Ok();
 }
 
-/// Activation scales of an int8 layer (attributes set by convert.cc from calibration or ONNX QDQ pairs).
+/// Activation scales of an int8 layer (attributes set by convert.cc from calibration).
 Int8Params int8_params(const Node& n) {
   Int8Params q;
   q.input_scale = n.f("int8_input_scale");
