@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "ops/parallel.h"
+
 namespace onebit::rt {
 namespace {
 
@@ -98,11 +100,13 @@ Status Int8Layer::bind(const OpContext& ctx, const float* x, float* y, void* scr
                "xnn_setup_convert_nc_qs8_f32");
 }
 
-void Int8Layer::im2col() const {
-  const size_t c = g_.in_c;
-  int8_t* out = cols_;
-  for (size_t n = 0; n < g_.batch; ++n)
-    for (size_t oy = 0; oy < g_.out_h; ++oy)
+void Int8Layer::im2col(pthreadpool_t pool) const {
+  // Split over output rows (each row of columns written once, by one task): same bytes for any split.
+  const size_t c = g_.in_c, row_bytes = g_.out_w * g_.kernel_h * g_.kernel_w * c;
+  parallel_for(pool, g_.batch * g_.out_h, row_bytes, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) {
+      const size_t n = r / g_.out_h, oy = r % g_.out_h;
+      int8_t* out = cols_ + r * row_bytes;
       for (size_t ox = 0; ox < g_.out_w; ++ox)
         for (uint32_t ky = 0; ky < g_.kernel_h; ++ky)
           for (uint32_t kx = 0; kx < g_.kernel_w; ++kx, out += c) {
@@ -114,11 +118,13 @@ void Int8Layer::im2col() const {
               std::memcpy(out, qx_ + ((n * g_.in_h + size_t(iy)) * g_.in_w + size_t(ix)) * c, c);
             }
           }
+    }
+  });
 }
 
 Status Int8Layer::run(pthreadpool_t pool) {
   for (xnn_operator_t op : {quantize_, conv_, dequantize_}) {
-    if (op == conv_ && im2col_) im2col();
+    if (op == conv_ && im2col_) im2col(pool);
     const xnn_status s = xnn_run_operator(op, pool);
     if (s != xnn_status_success) return Status::Error("xnn_run_operator failed (status " + std::to_string(int(s)) + ")");
   }

@@ -49,7 +49,7 @@ class Int8Layer {
 
  private:
   Int8Geometry g_;
-  void im2col() const;
+  void im2col(pthreadpool_t pool) const;
   size_t in_bytes_ = 0, cols_bytes_ = 0, out_bytes_ = 0;
   bool im2col_ = false;
   int8_t zero_point_ = 0;
