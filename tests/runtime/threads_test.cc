@@ -2,7 +2,8 @@
 // gives byte-identical outputs, equal to a plain-loop reference written here. Shapes are large enough that
 // the work is split into several tasks (>= 16 KB each) and odd so that the last tile is a partial one.
 // A batch-1 BinaryFullyConnected (the kernel's output-channel split) at threads 1-4 as well. Also the
-// synthetic Bi-Real-18 (binary and 2-bit activations): identical outputs at threads 1, 2 and 3.
+// synthetic Bi-Real-18 (binary and 2-bit activations): identical outputs at threads 1, 2 and 3. An int8 stem
+// (im2col split over rows) against a double reference.
 #include <cstring>
 
 #include "runtime_test_util.h"
@@ -362,4 +363,50 @@ TEST_CASE("threads: synthetic Bi-Real-18 (binary and 2-bit activations) is ident
 }
 
 }  // namespace
+}  // namespace onebit::test
+
+namespace onebit::test {
+
+TEST_CASE("threads: an int8 stem (7x7 / 2 over 3 channels: im2col split over rows, then qc8) gives the same bytes") {
+  // Inputs on the input grid and weights q * scale, so the only error against the double reference is the
+  // output's rounding (half a quantum) plus XNNPACK's float32 requantization: within one quantum.
+  const Nhwc s{1, 45, 38, 3};
+  const int o = 16, k = 7;
+  Int8Params q;
+  q.input_scale = 1.0f / 64, q.input_zero_point = 3;
+  q.output_scale = 0.05f, q.output_zero_point = -2;
+  std::vector<int8_t> qw(size_t(o * 3 * k * k));
+  std::vector<float> x(s.h * s.w * s.c), ws(o), bias(o);
+  uint32_t seed = 11;
+  auto next = [&seed]() { return seed = seed * 1664525u + 1013904223u, seed >> 8; };
+  for (int8_t& v : qw) v = int8_t(int(next() % 255) - 127);
+  for (int i = 0; i < o; ++i) ws[size_t(i)] = 0.0005f * float(1 + i % 5), bias[size_t(i)] = 0.1f * float(i % 7 - 3);
+  for (float& v : x) v = q.input_scale * float(int(next() % 200) - 100);
+  Conv2DParams p;
+  p.kernel_h = p.kernel_w = k;
+  p.stride_h = p.stride_w = 2;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 3;
+  const std::vector<float> y = at_every_thread_count(
+      [&](ModelBuilder& b) { b.mark_output(b.conv2d_int8_weights("stem", b.add_input("x", {1, s.h, s.w, 3}), o, qw, ws, bias, p, q)); },
+      {x});
+  const int oh = (s.h + 6 - k) / 2 + 1, ow = (s.w + 6 - k) / 2 + 1;
+  REQUIRE(y.size() == size_t(oh * ow * o));
+  for (int oy = 0; oy < oh; ++oy)
+    for (int ox = 0; ox < ow; ++ox)
+      for (int oc = 0; oc < o; ++oc) {
+        double acc = bias[size_t(oc)];
+        for (int ky = 0; ky < k; ++ky)
+          for (int kx = 0; kx < k; ++kx) {
+            const int iy = oy * 2 - 3 + ky, ix = ox * 2 - 3 + kx;
+            if (iy < 0 || ix < 0 || iy >= s.h || ix >= s.w) continue;
+            for (int c = 0; c < 3; ++c)
+              acc += double(x[s.at(0, iy, ix, c)]) * ws[size_t(oc)] * qw[size_t(((oc * 3 + c) * k + ky) * k + kx)];
+          }
+        const double lo = q.output_scale * (-128 - q.output_zero_point), hi = q.output_scale * (127 - q.output_zero_point);
+        const double want = std::min(hi, std::max(lo, acc));
+        INFO("y " << oy << " x " << ox << " c " << oc);
+        CHECK(std::fabs(y[size_t((oy * ow + ox) * o + oc)] - want) <= q.output_scale * 1.0001);
+      }
+}
+
 }  // namespace onebit::test
