@@ -275,33 +275,6 @@ int add_fully_connected(B& b, const std::string& name, int x, int out_c, float l
 
 }  // namespace
 
-int ModelBuilder::conv2d(const std::string& name, int x, int out_c, const std::vector<float>& w,
-                         const std::vector<float>& bias, const Conv2DParams& p) {
-  Impl& b = *impl_;
-  return add_conv2d(b, name, x, out_c, p, [&](int i_n, std::vector<int>* in) {
-    const auto type = T::Conv2DOptions;
-    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
-        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
-      in->push_back(b.floats(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
-                             oihw_to_ohwi(w, out_c, i_n, p.kernel_h, p.kernel_w)));
-      if (!bias.empty()) in->push_back(b.floats(name + "/bias", {out_c}, bias));
-    }
-  });
-}
-
-int ModelBuilder::fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& w,
-                                  const std::vector<float>& bias, float lo, float hi) {
-  Impl& b = *impl_;
-  return add_fully_connected(b, name, x, out_c, lo, hi, [&](int k, std::vector<int>* in) {
-    const auto type = T::FullyConnectedOptions;
-    if (b.sized(name, type, "weights", w.size(), size_t(out_c) * k) &&
-        (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
-      in->push_back(b.floats(name + "/weights", {out_c, k}, w));
-      if (!bias.empty()) in->push_back(b.floats(name + "/bias", {out_c}, bias));
-    }
-  });
-}
-
 int ModelBuilder::Impl::pool(Impl& b, const std::string& name, fb::OperatorOptions type, int x, const Pool2DParams& p) {
   const int c = b.need(name, type, x, 4) ? b.shape_of(x)[3] : 1;
   const fb::DType dtype = b.valid(x) ? b.tensors[size_t(x)].dtype : fb::DType::Float32;
@@ -654,32 +627,61 @@ std::vector<uint8_t> int8_bytes(const std::vector<float>& v) {
 
 }  // namespace
 
-int ModelBuilder::conv2d_float16_weights(const std::string& name, int x, int out_c, const std::vector<float>& w,
-                                         const std::vector<float>& bias, const Conv2DParams& p) {
-  Impl& b = *impl_;
+namespace {
+
+/// Float weights stored as Float32, or as Float16 (`half`, expanded by the runtime at prepare). B is
+/// ModelBuilder::Impl (private: deduced, not named).
+template <typename B>
+int float_weights(B& b, const std::string& name, const std::vector<int>& shape,
+                  const std::vector<float>& w, bool half) {
+  return half ? b.constant(name, shape, fb::DType::Float16, halves(w)) : b.floats(name, shape, w);
+}
+
+template <typename B>
+int float_conv2d(B& b, const std::string& name, int x, int out_c, const std::vector<float>& w,
+                 const std::vector<float>& bias, const Conv2DParams& p, bool half) {
   return add_conv2d(b, name, x, out_c, p, [&](int i_n, std::vector<int>* in) {
     const auto type = T::Conv2DOptions;
     if (b.sized(name, type, "weights", w.size(), size_t(out_c) * i_n * p.kernel_h * p.kernel_w) &&
         (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
-      in->push_back(b.constant(name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n}, fb::DType::Float16,
-                               halves(oihw_to_ohwi(w, out_c, i_n, p.kernel_h, p.kernel_w))));
+      in->push_back(float_weights(b, name + "/weights", {out_c, p.kernel_h, p.kernel_w, i_n},
+                                  oihw_to_ohwi(w, out_c, i_n, p.kernel_h, p.kernel_w), half));
       if (!bias.empty()) in->push_back(b.floats(name + "/bias", {out_c}, bias));
     }
   });
 }
 
-int ModelBuilder::fully_connected_float16_weights(const std::string& name, int x, int out_c,
-                                                  const std::vector<float>& w, const std::vector<float>& bias,
-                                                  float lo, float hi) {
-  Impl& b = *impl_;
+template <typename B>
+int float_fully_connected(B& b, const std::string& name, int x, int out_c,
+                          const std::vector<float>& w, const std::vector<float>& bias, float lo, float hi, bool half) {
   return add_fully_connected(b, name, x, out_c, lo, hi, [&](int k, std::vector<int>* in) {
     const auto type = T::FullyConnectedOptions;
     if (b.sized(name, type, "weights", w.size(), size_t(out_c) * k) &&
         (bias.empty() || b.sized(name, type, "bias", bias.size(), size_t(out_c)))) {
-      in->push_back(b.constant(name + "/weights", {out_c, k}, fb::DType::Float16, halves(w)));
+      in->push_back(float_weights(b, name + "/weights", {out_c, k}, w, half));
       if (!bias.empty()) in->push_back(b.floats(name + "/bias", {out_c}, bias));
     }
   });
+}
+
+}  // namespace
+
+int ModelBuilder::conv2d(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                         const std::vector<float>& bias, const Conv2DParams& p) {
+  return float_conv2d(*impl_, name, x, out_c, w, bias, p, false);
+}
+int ModelBuilder::conv2d_float16_weights(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                                         const std::vector<float>& bias, const Conv2DParams& p) {
+  return float_conv2d(*impl_, name, x, out_c, w, bias, p, true);
+}
+int ModelBuilder::fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& w,
+                                  const std::vector<float>& bias, float lo, float hi) {
+  return float_fully_connected(*impl_, name, x, out_c, w, bias, lo, hi, false);
+}
+int ModelBuilder::fully_connected_float16_weights(const std::string& name, int x, int out_c,
+                                                  const std::vector<float>& w, const std::vector<float>& bias,
+                                                  float lo, float hi) {
+  return float_fully_connected(*impl_, name, x, out_c, w, bias, lo, hi, true);
 }
 
 int ModelBuilder::conv2d_int8_weights(const std::string& name, int x, int out_c, const std::vector<int8_t>& q,
