@@ -113,6 +113,17 @@ Status load_and_create(const Bytes& bytes, Stage* stage) {
   return Interpreter::create(*model, {}, &interp);
 }
 
+/// Loads `bytes` into *model, creates an interpreter on it and invokes it once; REQUIREs every step.
+std::unique_ptr<Interpreter> require_runs(const Bytes& bytes, std::unique_ptr<Model>* model) {
+  Status s = Model::load_buffer(bytes.data(), bytes.size(), model);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  std::unique_ptr<Interpreter> interp;
+  s = Interpreter::create(**model, {}, &interp);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  REQUIRE(interp->invoke().ok());
+  return interp;
+}
+
 void expect_rejected(const Bytes& bytes, Stage want_stage, const std::vector<std::string>& parts) {
   Stage stage = Stage::kLoad;
   const Status s = load_and_create(bytes, &stage);
@@ -160,12 +171,7 @@ TEST_CASE("model file: the base models and their decode/encode round trip are va
   for (auto base : {binary_base, float_base}) {
     for (const Bytes& bytes : {base(), malformed::encode(malformed::decode(base()))}) {
       std::unique_ptr<Model> model;
-      Status s = Model::load_buffer(bytes.data(), bytes.size(), &model);
-      REQUIRE_MESSAGE(s.ok(), s.message());
-      std::unique_ptr<Interpreter> interp;
-      s = Interpreter::create(*model, {}, &interp);
-      REQUIRE_MESSAGE(s.ok(), s.message());
-      REQUIRE(interp->invoke().ok());
+      const std::unique_ptr<Interpreter> interp = require_runs(bytes, &model);
       REQUIRE(interp->output_count() == 1);
       float sum = 0;
       for (int k = 0; k < 10; ++k) sum += interp->output(0)[k];
@@ -734,12 +740,7 @@ TEST_CASE("model file: the fused base and its decode/encode round trip are valid
     CHECK(malformed::decode(bytes).op("bconv").options.flip.size() == 8);  // quantize_flip survives the trip
     CHECK(malformed::decode(bytes).op("bconv").options.constant.size() == 8);
     std::unique_ptr<Model> model;
-    Status s = Model::load_buffer(bytes.data(), bytes.size(), &model);
-    REQUIRE_MESSAGE(s.ok(), s.message());
-    std::unique_ptr<Interpreter> interp;
-    s = Interpreter::create(*model, {}, &interp);
-    REQUIRE_MESSAGE(s.ok(), s.message());
-    REQUIRE(interp->invoke().ok());
+    require_runs(bytes, &model);
   }
 }
 
