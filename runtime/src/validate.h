@@ -153,5 +153,10 @@ Status check_binary_levels(const ValidateContext& c, bool bitpacked_output, bool
 Status check_float_weights(const ValidateContext& c);
 /// x (Float32) followed by `vectors` Float32 inputs of shape [C] (C = last dim of x); output like x.
 Status check_channelwise(const ValidateContext& c, size_t vectors, bool constant_vectors);
+/// Quantize's flip / constant lists (QuantizeOptions, and BinaryConv2D's quantize_flip / quantize_constant,
+/// `prefix` "quantize_" naming them in messages): each empty or one entry per channel, constants -1..1.
+Status check_quantize_lists(const ValidateContext& c, const std::string& prefix,
+                            const flatbuffers::Vector<uint8_t>* flips, const flatbuffers::Vector<int8_t>* constants,
+                            int channels);
 
 }  // namespace onebit::rt

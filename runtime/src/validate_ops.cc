@@ -131,6 +131,22 @@ Status check_binary_levels(const ValidateContext& c, bool bitpacked_output, bool
   return Status::Ok();
 }
 
+Status check_quantize_lists(const ValidateContext& c, const std::string& prefix,
+                            const flatbuffers::Vector<uint8_t>* flips, const flatbuffers::Vector<int8_t>* constants,
+                            int channels) {
+  const size_t n_flips = flips ? flips->size() : 0;
+  const size_t n_constants = constants ? constants->size() : 0;
+  if (n_flips != 0 && n_flips != size_t(channels))
+    return c.fail(prefix + "flip has " + std::to_string(n_flips) + " entries, expected 0 or " + std::to_string(channels));
+  if (n_constants != 0 && n_constants != size_t(channels))
+    return c.fail(prefix + "constant has " + std::to_string(n_constants) + " entries, expected 0 or " +
+                  std::to_string(channels));
+  for (size_t i = 0; i < n_constants; ++i)
+    ONEBIT_RETURN_IF_ERROR(c.range((prefix + "constant[" + std::to_string(i) + "]").c_str(),
+                                   constants->Get(flatbuffers::uoffset_t(i)), -1, 1));
+  return Status::Ok();
+}
+
 Status check_float_weights(const ValidateContext& c) {
   const int out_c = c.in(1).shape[0];
   const fb::DType dtype = c.in(1).dtype;

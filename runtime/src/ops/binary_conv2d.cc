@@ -146,14 +146,7 @@ Status check_fusions(const ValidateContext& c, const fb::BinaryConv2DOptions& o)
     ONEBIT_RETURN_IF_ERROR(c.constant(5));
     ONEBIT_RETURN_IF_ERROR(c.shape(5, {out_c}, "Quantize threshold, one per output channel"));
   }
-  if (flips != 0 && flips != size_t(out_c))
-    return c.fail("quantize_flip has " + std::to_string(flips) + " entries, expected 0 or " + std::to_string(out_c));
-  if (constants != 0 && constants != size_t(out_c))
-    return c.fail("quantize_constant has " + std::to_string(constants) + " entries, expected 0 or " +
-                  std::to_string(out_c));
-  for (size_t i = 0; i < constants; ++i)
-    ONEBIT_RETURN_IF_ERROR(c.range(("quantize_constant[" + std::to_string(i) + "]").c_str(),
-                                   o.quantize_constant()->Get(flatbuffers::uoffset_t(i)), -1, 1));
+  ONEBIT_RETURN_IF_ERROR(check_quantize_lists(c, "quantize_", o.quantize_flip(), o.quantize_constant(), out_c));
   ONEBIT_RETURN_IF_ERROR(c.output(fb::DType::BitPacked, y, 1));
   if (!c.out(1).levels.binary())
     return c.fail(c.out_label(1) + " has levels " + levels_string(c.out(1).levels) +

@@ -13,6 +13,7 @@
 #include "ops/op.h"
 #include "ops/op_table.h"
 #include "ops/parallel.h"
+#include "ops/quantize_masks.h"
 #include "validate.h"
 
 namespace onebit::rt {
@@ -46,36 +47,13 @@ class Quantize final : public FloatToBits {
   Status prepare(const OpContext& ctx) override {
     const fb::QuantizeOptions& o = *ctx.op->options_as_QuantizeOptions();
     prepare_shape(ctx);
-    const bool has_flip = o.flip() && o.flip()->size() != 0;
-    const bool has_const = o.constant() && o.constant()->size() != 0;
-    if (ctx.inputs.size() < 2 && !has_flip && !has_const) return Status::Ok();  // plain sign
-    const size_t words = packed_words(channels_);
-    threshold_.assign(channels_, 0.0f);
-    if (ctx.inputs.size() > 1) threshold_.assign(ctx.constant<float>(1), ctx.constant<float>(1) + channels_);
-    flip_.assign(words, 0);
-    const_mask_.assign(words, 0);
-    const_bits_.assign(words, 0);
-    for (size_t c = 0; c < words * kBitsPerWord; ++c) {
-      const PackedWord bit = PackedWord{1} << (c % kBitsPerWord);
-      if (c >= channels_) {
-        const_mask_[c / kBitsPerWord] |= bit;
-        continue;
-      }
-      const auto i = flatbuffers::uoffset_t(c);
-      if (has_flip && o.flip()->Get(i)) flip_[c / kBitsPerWord] |= bit;
-      const int constant = has_const ? o.constant()->Get(i) : -1;
-      if (constant >= 0) {
-        const_mask_[c / kBitsPerWord] |= bit;
-        if (constant == 1) const_bits_[c / kBitsPerWord] |= bit;
-      }
-    }
-    thresholds_ = {threshold_.data(), flip_.data(), const_mask_.data(), const_bits_.data()};
-    use_thresholds_ = true;
+    use_thresholds_ = masks_.prepare(channels_, ctx.inputs.size() > 1 ? ctx.constant<float>(1) : nullptr, o.flip(),
+                                     o.constant());
     return Status::Ok();
   }
   Status run(pthreadpool_t pool) override {
     const size_t words = packed_words(channels_);
-    const kernels::QuantizeThresholds* t = use_thresholds_ ? &thresholds_ : nullptr;
+    const kernels::QuantizeThresholds* t = use_thresholds_ ? &masks_.thresholds : nullptr;
     parallel_for(pool, pixels_, pixel_bytes(1), [&](size_t begin, size_t end) {
       kernels::pack_bits(isa_, end - begin, channels_, x_ + begin * channels_, y_ + begin * words, t);
     });
@@ -83,9 +61,7 @@ class Quantize final : public FloatToBits {
   }
 
  private:
-  std::vector<float> threshold_;
-  std::vector<uint32_t> flip_, const_mask_, const_bits_;
-  kernels::QuantizeThresholds thresholds_;
+  QuantizeMasks masks_;  // the same masks BinaryConv2D's FloatAndBitPacked output uses
   bool use_thresholds_ = false;
 };
 
@@ -155,15 +131,7 @@ Status validate_quantize(const ValidateContext& c) {
     ONEBIT_RETURN_IF_ERROR(c.constant(1));
     ONEBIT_RETURN_IF_ERROR(c.shape(1, {channels}, "threshold, one per channel"));
   }
-  const size_t flips = o.flip() ? o.flip()->size() : 0;
-  const size_t constants = o.constant() ? o.constant()->size() : 0;
-  if (flips != 0 && flips != size_t(channels))
-    return c.fail("flip has " + std::to_string(flips) + " entries, expected 0 or " + std::to_string(channels));
-  if (constants != 0 && constants != size_t(channels))
-    return c.fail("constant has " + std::to_string(constants) + " entries, expected 0 or " + std::to_string(channels));
-  for (size_t i = 0; i < constants; ++i)
-    ONEBIT_RETURN_IF_ERROR(c.range(("constant[" + std::to_string(i) + "]").c_str(),
-                                   o.constant()->Get(flatbuffers::uoffset_t(i)), -1, 1));
+  ONEBIT_RETURN_IF_ERROR(check_quantize_lists(c, "", o.flip(), o.constant(), channels));
   ONEBIT_RETURN_IF_ERROR(c.output(fb::DType::BitPacked, c.in(0).shape));
   if (!c.out().levels.binary())
     return c.fail(c.out_label() + " has levels " + levels_string(c.out().levels) +

@@ -1,6 +1,6 @@
 // QuantizeOptions (threshold [C] or none, flip [C] or empty, constant [C] or empty) as the word masks of
-// kernels::QuantizeThresholds (pack.h), for a fused Quantize: BinaryConv2D's FloatAndBitPacked output, whose
-// bits must be exactly what the Quantize operator (ops/quantize.cc) computes from the same options.
+// kernels::QuantizeThresholds (pack.h), for the Quantize operator (ops/quantize.cc) and for a fused Quantize,
+// BinaryConv2D's FloatAndBitPacked output, whose bits must be exactly the Quantize operator's: one builder.
 //   bit c = constant[c] >= 0 ? constant[c] : flip[c] ? (x > t[c]) : (x < t[c])    (t = 0 when absent)
 //   padding channels c >= C: const_mask 1, const_bits 0 (pack.h's requirement: padding bits are 0).
 #pragma once
