@@ -1,6 +1,7 @@
 """Generates the converter's "public BNN code base" pattern models: one small PyTorch model per family, each
-written the way a well-known BNN code base writes its layers (see README.md), briefly trained on a synthetic
-task, then exported with plain torch.onnx.export the way users of those code bases do it.
+written the way a well-known BNN code base writes its layers (see converter/README.md, "Which PyTorch BNN
+code converts"), briefly trained on a synthetic task, then exported with plain torch.onnx.export the way users
+of those code bases do it.
 
 Usage: /usr/bin/python3 tests/converter/patterns/gen_patterns.py [OUT_DIR]   (default: this folder)
 
