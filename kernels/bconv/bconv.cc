@@ -217,19 +217,26 @@ struct Block {
   uint32_t* bits;                      // bitpacked output or the FloatAndBitPacked bits (null: none), rows of out_words
 };
 
+// p + i, or null for a null p (an empty parameter vector): offsetting a null pointer is undefined, even by
+// an offset nobody reads through (clang's UBSan: pointer-overflow).
+template <typename T>
+T* offset_or_null(T* p, size_t i) {
+  return p != nullptr ? p + i : nullptr;
+}
+
 void transform_block(const BConvPlan& p, const Block& b) {
   const size_t out_c = static_cast<size_t>(p.g.out_c), nc = b.c1 - b.c0, w0 = b.c0 / kBitsPerWord;
   const bool whole = nc == out_c;
   FloatTransform ft;
   ft.taps = p.levels ? 0 : p.taps;  // k-bit: the combine step writes P' = -D, so dot = 2D (bconv-levels.cc)
-  ft.multiplier = (p.levels ? p.half_multiplier.data() : p.multiplier.data()) + b.c0;
-  ft.bias = p.bias.data() + b.c0;
+  ft.multiplier = offset_or_null(p.levels ? p.half_multiplier.data() : p.multiplier.data(), b.c0);
+  ft.bias = offset_or_null(p.bias.data(), b.c0);
   ft.clamp_min = p.clamp_min;
   ft.clamp_max = p.clamp_max;
   BitsTransform bt;
   bt.taps = p.taps;
-  bt.threshold = p.threshold.data() + b.c0;
-  bt.sign_mask = p.sign_mask.data() + b.c0;
+  bt.threshold = offset_or_null(p.threshold.data(), b.c0);
+  bt.sign_mask = offset_or_null(p.sign_mask.data(), b.c0);
   QuantizeThresholds q = p.quantize;
   if (p.quantize_thresholds)
     q = {q.threshold + b.c0, q.flip + w0, q.const_mask + w0, q.const_bits + w0};
@@ -243,7 +250,7 @@ void transform_block(const BConvPlan& p, const Block& b) {
       corrections = &corr;
     }
     ft.residual = b.residual != nullptr ? b.residual + i * out_c + b.c0 : nullptr;
-    float* y = b.y + i * out_c + b.c0;
+    float* y = offset_or_null(b.y, i * out_c + b.c0);
     uint32_t* bits = b.bits != nullptr ? b.bits + i * p.out_words + w0 : nullptr;
     if (p.levels) {
       if (p.half_exact) p.transform.f32(rows, nc, b.neg_dots + i * out_c + b.c0, nullptr, &ft, y);
