@@ -341,9 +341,10 @@ TEST_CASE("evaluate: every reduction over one axis, keepdims=0 (numpy)") {
       {"ReduceL1", {14, 4, 18}},
       {"ReduceL2", {7.348469257354736f, 2.4494898319244385f, 9.273618698120117f}},
       {"ReduceSumSquare", {54, 6, 86}}};
-  for (const auto& [op, v] : expect) {
+  for (const auto& op_values : expect) {
+    const auto& op = op_values.first;  // no structured binding: INFO captures it in a lambda
     INFO(op);
-    check_floats(eval(node(op, {{"keepdims", Attr::Int(0)}}), {r, I1({-1})}), {3}, v);
+    check_floats(eval(node(op, {{"keepdims", Attr::Int(0)}}), {r, I1({-1})}), {3}, op_values.second);
   }
   check_ints(eval(node("ReduceSum", {{"keepdims", Attr::Int(0)}}), {I({2, 2}, {1, 2, 3, 4}), I1({0})}),
              DType::kInt64, {2}, {4, 6});

@@ -313,9 +313,10 @@ TEST_CASE("patterns: low-bit families (DoReFa, PACT, LSQ, fake quant, BWN) conve
         }
         INFO(result.summary);
         if (!float_reference) {
-          for (const auto& [kind, n] : layer_kinds(json)) {
+          for (const auto& kind_count : layer_kinds(json)) {
+            const auto& kind = kind_count.first;  // no structured binding: CAPTURE captures it in a lambda
             CAPTURE(kind);
-            CHECK(layers_of_kind(result.summary, kind) == size_t(n));
+            CHECK(layers_of_kind(result.summary, kind) == size_t(kind_count.second));
           }
           CHECK(binary_layers_in(result.summary) == json_int(json, "binary_layers"));
           CHECK(count(result.summary, "warning:") == 0);

@@ -289,7 +289,8 @@ TEST_CASE("load_file: small files are read (truncating the file later is harmles
 TEST_CASE("write_file_atomically: the file gets 0666 & ~umask (umask 022 and 077)") {
   const std::string dir = "/tmp/onebit_mode_test_" + std::to_string(getpid());
   REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
-  for (const auto& [mask, mode] : {std::pair<mode_t, mode_t>{022, 0644}, {077, 0600}, {0, 0666}}) {
+  for (const auto& mask_mode : {std::pair<mode_t, mode_t>{022, 0644}, {077, 0600}, {0, 0666}}) {
+    const mode_t mask = mask_mode.first, mode = mask_mode.second;  // no structured binding: CAPTURE is a lambda
     const mode_t old = umask(mask);
     const std::string path = dir + "/m" + std::to_string(mask) + ".fb";
     const Status s = write_file_atomically(path, {1, 2, 3});
