@@ -68,8 +68,9 @@ const ShippedModel kShipped[] = {
      "BWN layers (float compute, 1-bit weights + scale): 6"},
 };
 
-TEST_CASE("shipped Fashion-MNIST models agree with PyTorch on the whole test set") {
-  for (const ShippedModel& shipped : kShipped) {
+// One test case per model, so ctest runs them side by side (tests/CMakeLists.txt shards them).
+static void check_shipped(const ShippedModel& shipped) {
+  {
     INFO("model " << shipped.name);
     const std::string dir = source_dir() + "/models/";
     std::vector<int> torch_pred = read_predictions(dir + shipped.predictions);
@@ -142,3 +143,7 @@ TEST_CASE("shipped Fashion-MNIST models agree with PyTorch on the whole test set
     }
   }
 }
+
+TEST_CASE("shipped model W1A1: agrees with PyTorch on the whole test set") { check_shipped(kShipped[0]); }
+TEST_CASE("shipped model W1A2: agrees with PyTorch on the whole test set") { check_shipped(kShipped[1]); }
+TEST_CASE("shipped model BWN: agrees with PyTorch on the whole test set") { check_shipped(kShipped[2]); }
