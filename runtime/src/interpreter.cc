@@ -59,6 +59,7 @@ struct __attribute__((visibility("hidden"))) Interpreter::Impl {
   kernels::Isa isa = kernels::Isa::kScalar;
   int threads = 1;
   bool profiling = false;
+  size_t profile_samples = 0;  // InterpreterOptions::profile_samples
   size_t profile_wrap = 0;  // profiled invokes since the samples filled up (ring position)
   pthreadpool_t pool = nullptr;
 
@@ -274,6 +275,10 @@ Status Interpreter::Impl::build(uint64_t budget) {
 
   // One entry per operator whether or not profiling is on (name, type, shape, MACs are static facts);
   // only profiled invokes add samples.
+  // Samples per operator: at most max(16, 2^20 / operators), so <= 8 MiB in all for any model.
+  const size_t most_samples = std::max<size_t>(16, (size_t(1) << 20) / std::max<size_t>(n_ops, 1));
+  const size_t samples = profile_samples == 0 ? std::min<size_t>(most_samples, 1024)
+                                              : std::min(profile_samples, most_samples);
   for (size_t i = 0; i < n_ops; ++i) {
     const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
     OpProfile p;
@@ -282,7 +287,7 @@ Status Interpreter::Impl::build(uint64_t budget) {
     p.output_shape = contexts[i].output->shape;
     p.binary_macs = ops[i]->binary_macs;
     p.float_macs = ops[i]->float_macs;
-    if (profiling) p.samples_ms.reserve(std::clamp<size_t>((size_t(1) << 20) / n_ops, 16, 1024));  // <= 8 MiB in all
+    if (profiling) p.samples_ms.reserve(samples);
     profile.push_back(std::move(p));
   }
   return Status::Ok();
@@ -317,6 +322,7 @@ Status Interpreter::create_unchecked(const Model& model, const InterpreterOption
   impl.model = &model;
   impl.threads = options.threads;
   impl.profiling = options.profiling;
+  impl.profile_samples = options.profile_samples;
   if (options.threads > 1) {
     impl.pool = pthreadpool_create(size_t(options.threads));
     if (impl.pool == nullptr) return Status::Error("cannot create a pool of " + std::to_string(options.threads) + " threads");

@@ -243,6 +243,19 @@ TEST_CASE("interpreter: ISA selection, profiling, option errors") {
   CHECK(flt > 0);
   interp->clear_profile();
   CHECK(interp->profile()[0].samples_ms.empty());
+
+  // Samples kept per operator: 1,024 by default for a small graph (max(16, min(1024, 2^20 / ops))), as many
+  // as asked, and never more than max(16, 2^20 / ops); a full ring keeps the latest.
+  const size_t ops = prof.size();
+  CHECK(interp->profile()[0].samples_ms.capacity() == std::min<size_t>(1024, (size_t(1) << 20) / ops));
+  o.profile_samples = 3;
+  REQUIRE(Interpreter::create(*model, o, &interp).ok());
+  CHECK(interp->profile()[0].samples_ms.capacity() == 3);
+  for (int i = 0; i < 5; ++i) REQUIRE(interp->invoke().ok());
+  CHECK(interp->profile()[0].samples_ms.size() == 3);
+  o.profile_samples = size_t(1) << 40;
+  REQUIRE(Interpreter::create(*model, o, &interp).ok());
+  CHECK(interp->profile()[0].samples_ms.capacity() == std::max<size_t>(16, (size_t(1) << 20) / ops));
 }
 
 TEST_CASE("interpreter: a Reshape's output aliases its input (no copy), unless it is a graph input or output") {

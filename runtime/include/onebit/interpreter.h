@@ -35,6 +35,9 @@ struct InterpreterOptions {
   /// large inputs and batches, and is also the largest single tensor a model may declare (2^28 Float32
   /// elements), while a hostile file of a few hundred bytes cannot make create() take more.
   size_t max_arena_bytes = size_t(1) << 30;
+  /// With profiling: samples kept per operator (a ring: beyond it each new sample overwrites the oldest).
+  /// 0 = max(16, min(1024, 2^20 / operators)); larger values are capped at max(16, 2^20 / operators).
+  size_t profile_samples = 0;
 };
 
 struct TensorInfo {
@@ -48,7 +51,7 @@ struct OpProfile {
   std::string type;        // e.g. "BinaryConv2D"; "LogSoftmax" for a Softmax with log set
   std::vector<int> output_shape;
   double last_ms = 0;      // wall time of the latest invoke()
-  /// One per profiled invoke(), for the latest invokes: room for max(16, min(1024, 2^20 / operators)) is
+  /// One per profiled invoke(), for the latest invokes: room for InterpreterOptions::profile_samples is
   /// reserved at create; beyond that each new sample overwrites the oldest (invoke() never allocates).
   std::vector<double> samples_ms;
   int64_t binary_macs = 0;
