@@ -1,4 +1,6 @@
 // Arena planner on random DAG-like lifetimes (fixed seeds), and the interpreter's own arena layout.
+#include <limits>
+
 #include "../runtime/src/planner.h"
 #include "onebit/kernels/isa.h"
 #include "onebit/schema/onebit_generated.h"
@@ -253,7 +255,7 @@ TEST_CASE("interpreter: ISA selection, profiling, option errors") {
   CHECK(interp->profile()[0].samples_ms.capacity() == 3);
   for (int i = 0; i < 5; ++i) REQUIRE(interp->invoke().ok());
   CHECK(interp->profile()[0].samples_ms.size() == 3);
-  o.profile_samples = size_t(1) << 40;
+  o.profile_samples = std::numeric_limits<size_t>::max();
   REQUIRE(Interpreter::create(*model, o, &interp).ok());
   CHECK(interp->profile()[0].samples_ms.capacity() == std::max<size_t>(16, (size_t(1) << 20) / ops));
 }
