@@ -3,7 +3,7 @@
 // library, 64x64 input so it runs in seconds under TSan); every thread creates its interpreters at the same
 // time as the others (concurrent create(): weight packing, XNNPACK operator creation, ISA dispatch), then
 // each interpreter invokes 3 times; every output must be bit-identical to a single-threaded run. Built with
-// -fsanitize=thread by scripts/fuzz (tests/fuzz/CMakeLists.txt, ONEBIT_FUZZ_MODE=tsan); a race makes TSan
+// -fsanitize=thread by scripts/fuzz (scripts/build --tsan: ONEBIT_TSAN=ON); a race makes TSan
 // exit non-zero.
 //
 // Each interpreter uses threads = 1: pthreadpool and XNNPACK come from Debian uninstrumented, and TSan
