@@ -72,83 +72,81 @@ const ShippedModel kShipped[] = {
 
 // One test case per model, so ctest runs them side by side (tests/CMakeLists.txt shards them).
 static void check_shipped(const ShippedModel& shipped) {
-  {
-    INFO("model " << shipped.name);
-    const std::string dir = source_dir() + "/models/";
-    std::vector<int> torch_pred = read_predictions(dir + shipped.predictions);
-    REQUIRE(torch_pred.size() == 10000);
-    onebit::eval::IdxArray images, labels;
-    onebit::Status s = onebit::eval::read_idx_u8(kImages, &images);
+  INFO("model " << shipped.name);
+  const std::string dir = source_dir() + "/models/";
+  std::vector<int> torch_pred = read_predictions(dir + shipped.predictions);
+  REQUIRE(torch_pred.size() == 10000);
+  onebit::eval::IdxArray images, labels;
+  onebit::Status s = onebit::eval::read_idx_u8(kImages, &images);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  s = onebit::eval::read_idx_u8(kLabels, &labels);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  REQUIRE(images.items() == 10000);
+  const size_t n_images = test_images();
+  images.dims[0] = uint32_t(n_images);
+  images.data.resize(n_images * images.item_size());
+  labels.dims[0] = uint32_t(n_images);
+  labels.data.resize(n_images);
+  torch_pred.resize(n_images);
+  // The first n images, labels and PyTorch predictions.
+  const size_t n_head = std::min<size_t>(2000, n_images);
+  onebit::eval::IdxArray head = images, head_labels = labels;
+  head.dims[0] = head_labels.dims[0] = uint32_t(n_head);
+  head.data.resize(n_head * head.item_size());
+  head_labels.data.resize(n_head);
+  const std::vector<int> torch_head(torch_pred.begin(), torch_pred.begin() + std::ptrdiff_t(n_head));
+
+  for (bool float_reference : {false, true}) {
+    const onebit::eval::IdxArray& checked = float_reference ? head : images;
+    const onebit::eval::IdxArray& checked_labels = float_reference ? head_labels : labels;
+    const std::vector<int>& torch_checked = float_reference ? torch_head : torch_pred;
+    const double torch_acc = accuracy(torch_checked, checked_labels);
+    INFO("float_reference " << float_reference);
+    onebit::converter::ConvertOptions options;
+    options.float_reference = float_reference;
+    options.input_mean = {0.2860f};
+    options.input_std = {0.3530f};
+    onebit::converter::ConvertResult result;
+    s = onebit::converter::convert_onnx_file(dir + shipped.onnx, options, &result);
     REQUIRE_MESSAGE(s.ok(), s.message());
-    s = onebit::eval::read_idx_u8(kLabels, &labels);
+    if (!float_reference) {
+      INFO(result.summary);
+      CHECK(result.summary.find(shipped.summary) != std::string::npos);
+      CHECK(result.warnings.empty());
+    }
+    if (!float_reference && result.binary_layers > 0) CHECK(result.binary_macs > result.float_macs);
+
+    std::unique_ptr<onebit::Model> model;
+    s = onebit::Model::load_buffer(result.model.data(), result.model.size(), &model);
     REQUIRE_MESSAGE(s.ok(), s.message());
-    REQUIRE(images.items() == 10000);
-    const size_t n_images = test_images();
-    images.dims[0] = uint32_t(n_images);
-    images.data.resize(n_images * images.item_size());
-    labels.dims[0] = uint32_t(n_images);
-    labels.data.resize(n_images);
-    torch_pred.resize(n_images);
-    // The first n images, labels and PyTorch predictions.
-    const size_t n_head = std::min<size_t>(2000, n_images);
-    onebit::eval::IdxArray head = images, head_labels = labels;
-    head.dims[0] = head_labels.dims[0] = uint32_t(n_head);
-    head.data.resize(n_head * head.item_size());
-    head_labels.data.resize(n_head);
-    const std::vector<int> torch_head(torch_pred.begin(), torch_pred.begin() + std::ptrdiff_t(n_head));
+    std::vector<int> pred;
+    s = onebit::eval::classify(*model, onebit::InterpreterOptions{}, checked, &pred, nullptr);
+    REQUIRE_MESSAGE(s.ok(), s.message());
 
-    for (bool float_reference : {false, true}) {
-      const onebit::eval::IdxArray& checked = float_reference ? head : images;
-      const onebit::eval::IdxArray& checked_labels = float_reference ? head_labels : labels;
-      const std::vector<int>& torch_checked = float_reference ? torch_head : torch_pred;
-      const double torch_acc = accuracy(torch_checked, checked_labels);
-      INFO("float_reference " << float_reference);
-      onebit::converter::ConvertOptions options;
-      options.float_reference = float_reference;
-      options.input_mean = {0.2860f};
-      options.input_std = {0.3530f};
-      onebit::converter::ConvertResult result;
-      s = onebit::converter::convert_onnx_file(dir + shipped.onnx, options, &result);
-      REQUIRE_MESSAGE(s.ok(), s.message());
-      if (!float_reference) {
-        INFO(result.summary);
-        CHECK(result.summary.find(shipped.summary) != std::string::npos);
-        CHECK(result.warnings.empty());
+    size_t same = 0;
+    for (size_t i = 0; i < pred.size(); ++i) same += pred[i] == torch_checked[i];
+    const double agreement = double(same) / double(pred.size());
+    const double acc = accuracy(pred, checked_labels);
+    MESSAGE((std::string(shipped.name) + (float_reference ? " float reference" : "")) << " (" << pred.size()
+            << " images): agreement with PyTorch " << agreement
+            << ", accuracy " << acc << " (PyTorch " << torch_acc << ")");
+    CHECK(agreement >= 0.999);
+    CHECK(std::fabs(acc - torch_acc) <= 0.001 + 1e-12);
+
+    // Every kernel path this CPU has predicts exactly the same labels (first 2,000 images).
+    if (float_reference) continue;
+    for (onebit::kernels::Isa isa : onebit::kernels::kAllIsas) {
+      if (!onebit::kernels::isa_supported(isa)) {
+        MESSAGE("isa " << std::string(onebit::kernels::isa_name(isa)) << " skipped: not supported here");
+        continue;
       }
-      if (!float_reference && result.binary_layers > 0) CHECK(result.binary_macs > result.float_macs);
-
-      std::unique_ptr<onebit::Model> model;
-      s = onebit::Model::load_buffer(result.model.data(), result.model.size(), &model);
+      onebit::InterpreterOptions options_isa;
+      options_isa.isa = onebit::kernels::isa_name(isa);
+      std::vector<int> pred_isa;
+      s = onebit::eval::classify(*model, options_isa, head, &pred_isa, nullptr);
       REQUIRE_MESSAGE(s.ok(), s.message());
-      std::vector<int> pred;
-      s = onebit::eval::classify(*model, onebit::InterpreterOptions{}, checked, &pred, nullptr);
-      REQUIRE_MESSAGE(s.ok(), s.message());
-
-      size_t same = 0;
-      for (size_t i = 0; i < pred.size(); ++i) same += pred[i] == torch_checked[i];
-      const double agreement = double(same) / double(pred.size());
-      const double acc = accuracy(pred, checked_labels);
-      MESSAGE((std::string(shipped.name) + (float_reference ? " float reference" : "")) << " (" << pred.size()
-              << " images): agreement with PyTorch " << agreement
-              << ", accuracy " << acc << " (PyTorch " << torch_acc << ")");
-      CHECK(agreement >= 0.999);
-      CHECK(std::fabs(acc - torch_acc) <= 0.001 + 1e-12);
-
-      // Every kernel path this CPU has predicts exactly the same labels (first 2,000 images).
-      if (float_reference) continue;
-      for (onebit::kernels::Isa isa : onebit::kernels::kAllIsas) {
-        if (!onebit::kernels::isa_supported(isa)) {
-          MESSAGE("isa " << std::string(onebit::kernels::isa_name(isa)) << " skipped: not supported here");
-          continue;
-        }
-        onebit::InterpreterOptions options_isa;
-        options_isa.isa = onebit::kernels::isa_name(isa);
-        std::vector<int> pred_isa;
-        s = onebit::eval::classify(*model, options_isa, head, &pred_isa, nullptr);
-        REQUIRE_MESSAGE(s.ok(), s.message());
-        INFO("isa " << options_isa.isa);
-        CHECK(std::equal(pred_isa.begin(), pred_isa.end(), pred.begin()));  // pred_isa is the shorter
-      }
+      INFO("isa " << options_isa.isa);
+      CHECK(std::equal(pred_isa.begin(), pred_isa.end(), pred.begin()));  // pred_isa is the shorter
     }
   }
 }
