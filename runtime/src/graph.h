@@ -11,12 +11,6 @@
 #include "onebit/schema/onebit_generated.h"
 #include "onebit/status.h"
 
-#define ONEBIT_RETURN_IF_ERROR(expr)        \
-  do {                                      \
-    ::onebit::Status onebit_status_ = (expr); \
-    if (!onebit_status_.ok()) return onebit_status_; \
-  } while (0)
-
 namespace onebit::rt {
 
 // Limits of what a model may ask for. They keep every size computation far from overflow (a tensor has at

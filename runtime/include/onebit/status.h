@@ -24,3 +24,10 @@ class [[nodiscard]] Status {
 };
 
 }  // namespace onebit
+
+/// Evaluates `expr` (a Status) once and returns it from the enclosing function when it failed.
+#define ONEBIT_RETURN_IF_ERROR(expr)                                 \
+  do {                                                               \
+    ::onebit::Status onebit_status_ = (expr);                        \
+    if (!onebit_status_.ok()) return onebit_status_;                 \
+  } while (0)
