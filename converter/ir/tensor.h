@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "onebit/core/levels.h"
+
 namespace onebit::converter {
 
 /// Element type of a value. kBits and kLevels are onebit's own, no ONNX tensor has them; rewrite rules
@@ -18,10 +20,9 @@ enum class DType : uint8_t { kFloat, kInt64, kBool, kBits, kLevels };
 
 const char* dtype_name(DType t);
 
-/// What the integer level L of a kLevels value means (the schema's LevelKind, bit_contract.h "k-bit tensors"):
-/// with level index q in [0, 2^bits): Unipolar L = q - zero_level, Bipolar L = 2q - (2^bits - 1), Ternary
-/// (bits 2) L in {-1, 0, +1}. The real value is scale * L.
-enum class LevelKind : uint8_t { kBinary, kUnipolar, kBipolar, kTernary };
+/// What the integer level L of a kLevels value means: core/include/onebit/core/levels.h. The real value is
+/// scale * L.
+using core::LevelKind;
 
 struct Levels {
   LevelKind kind = LevelKind::kBinary;

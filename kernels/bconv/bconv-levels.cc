@@ -79,29 +79,12 @@
 namespace onebit::kernels {
 namespace {
 
-const char* kind_name(LevelKind kind) {
-  switch (kind) {
-    case LevelKind::kBinary: return "Binary";
-    case LevelKind::kUnipolar: return "Unipolar";
-    case LevelKind::kBipolar: return "Bipolar";
-    case LevelKind::kTernary: return "Ternary";
-  }
-  return "unknown";
-}
-
-long max_abs_level(const BConvGeometry& g) {
-  const long top = (1L << g.act_bits) - 1;
-  switch (g.act_kind) {
-    case LevelKind::kUnipolar: return std::max<long>(g.act_zero_level, top - g.act_zero_level);
-    case LevelKind::kBipolar: return top;
-    default: return 1;
-  }
-}
+long max_abs_level(const BConvGeometry& g) { return core::max_abs_level(g.act_kind, g.act_bits, g.act_zero_level); }
 
 }  // namespace
 
 std::string bconv_levels_validate(const BConvGeometry& g, bool bitpacked) {
-  const std::string kind = kind_name(g.act_kind);
+  const std::string kind = core::level_kind_name(g.act_kind);
   switch (g.act_kind) {
     case LevelKind::kBinary:
       if (g.act_bits != 1) return "act_bits must be 1 for Binary activations (got " + std::to_string(g.act_bits) + ")";

@@ -27,31 +27,12 @@ size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape, int bits) {
 }
 
 TensorLevels tensor_levels(const fb::Tensor& tensor) {
-  return {LevelKind(int(tensor.levels())), int(tensor.bits()), int(tensor.zero_level()), tensor.level_scale()};
+  LevelKind kind = LevelKind::kBinary;  // an out-of-range kind is rejected by validation (validate.cc)
+  core::from_schema(tensor.levels(), &kind);
+  return {kind, int(tensor.bits()), int(tensor.zero_level()), tensor.level_scale()};
 }
 
-int max_abs_level(const TensorLevels& l) {
-  switch (l.kind) {
-    case LevelKind::kUnipolar: {
-      const int top = (1 << l.bits) - 1 - l.zero_level;
-      return top > l.zero_level ? top : l.zero_level;
-    }
-    case LevelKind::kBipolar: return (1 << l.bits) - 1;
-    case LevelKind::kBinary:
-    case LevelKind::kTernary: return 1;
-  }
-  return 1;
-}
-
-const char* level_kind_name(LevelKind kind) {
-  switch (kind) {
-    case LevelKind::kBinary: return "Binary";
-    case LevelKind::kUnipolar: return "Unipolar";
-    case LevelKind::kBipolar: return "Bipolar";
-    case LevelKind::kTernary: return "Ternary";
-  }
-  return "unknown";
-}
+int max_abs_level(const TensorLevels& l) { return core::max_abs_level(l.kind, l.bits, l.zero_level); }
 
 std::string levels_string(const TensorLevels& l) {
   if (l.kind == LevelKind::kBinary || l.kind == LevelKind::kTernary) return level_kind_name(l.kind);
@@ -105,12 +86,5 @@ std::string tensor_name(const fb::Model& model, size_t tensor_index) {
   return t->name() ? t->name()->str() : "";
 }
 
-int64_t window_output_size(int64_t in, int64_t pad_before, int64_t pad_after, int64_t kernel, int64_t stride,
-                           int64_t dilation) {
-  const int64_t span = dilation * (kernel - 1) + 1;
-  const int64_t padded = in + pad_before + pad_after;
-  if (stride <= 0 || padded < span) return -1;
-  return (padded - span) / stride + 1;
-}
 
 }  // namespace onebit::rt

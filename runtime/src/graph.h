@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "onebit/core/schema_enums.h"
+#include "onebit/core/shape_math.h"
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/schema/onebit_generated.h"
 #include "onebit/status.h"
@@ -38,13 +40,14 @@ struct TensorLevels {
   float scale = 1.0f;
   bool binary() const { return kind == LevelKind::kBinary; }
 };
-/// The fields as the file holds them (unvalidated: kind may be outside LevelKind).
+/// The fields as the file holds them (unvalidated; a kind outside LevelKind reads as Binary: check_levels in
+/// validate.cc rejects it from the raw field).
 TensorLevels tensor_levels(const fb::Tensor& tensor);
 /// max |L| over the levels of a (validated) kind / bits / zero_level: 1 for Binary and Ternary.
 int max_abs_level(const TensorLevels& levels);
 /// "Binary", "Ternary", "Unipolar 2-bit (zero_level 1)", "Bipolar 2-bit".
 std::string levels_string(const TensorLevels& levels);
-const char* level_kind_name(LevelKind kind);
+using core::level_kind_name;
 
 /// "BinaryConv2D" for OperatorOptions::BinaryConv2DOptions (the name in the operator table, ops/op_table.h);
 /// "" for NONE or unknown values.
@@ -58,9 +61,7 @@ std::string shape_string(const std::vector<int>& shape);
 std::string describe_op(const fb::Model& model, size_t op_index);
 std::string tensor_name(const fb::Model& model, size_t tensor_index);
 
-/// Output size of a sliding window (convolution or pool), or -1 when the dilated window does not fit the
-/// padded input. Computed in 64 bits; callers bound the operands first.
-int64_t window_output_size(int64_t in, int64_t pad_before, int64_t pad_after, int64_t kernel, int64_t stride,
-                           int64_t dilation);
+/// Sliding-window output size: core/include/onebit/core/shape_math.h.
+using core::window_output_size;
 
 }  // namespace onebit::rt

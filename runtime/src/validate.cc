@@ -38,7 +38,8 @@ Status check_levels(const fb::Tensor& t, const std::string& label, rt::TensorLev
   }
   if (l.bits < 1 || l.bits > 4)
     return Status::Error(label + ": bits = " + std::to_string(l.bits) + ", expected 1..4 (bit-planes of a BitPacked tensor)");
-  if (kind < int(fb::LevelKind::MIN) || kind > int(fb::LevelKind::MAX))
+  core::LevelKind parsed;
+  if (!core::from_schema(t.levels(), &parsed))
     return Status::Error(label + ": levels = " + std::to_string(kind) +
                          ", expected Binary (0), Unipolar (1), Bipolar (2) or Ternary (3)");
   if (l.kind == LevelKind::kBinary && l.bits != 1)

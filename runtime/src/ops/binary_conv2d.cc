@@ -59,7 +59,7 @@ class BinaryConv2D final : public Op {
       g.pad_bottom = o.pad_bottom();
       g.pad_right = o.pad_right();
       g.groups = o.groups();
-      g.pad_mode = kernels::PadMode(int(o.pad_mode()));
+      core::from_schema(o.pad_mode(), &g.pad_mode);  // validated
       t.bitpacked = o.output() == fb::OutputKind::BitPacked;
       t.clamp_min = o.clamp_min();
       t.clamp_max = o.clamp_max();
@@ -158,9 +158,9 @@ Status check_fusions(const ValidateContext& c, const fb::BinaryConv2DOptions& o)
 
 Status validate_binary_conv2d(const ValidateContext& c) {
   const auto& o = *c.op().options_as_BinaryConv2DOptions();
-  const int mode = int(o.pad_mode());
-  if (mode < 0 || mode > 2)
-    return c.fail("pad_mode = " + std::to_string(mode) + ", expected Zero (0), One (1) or MinusOne (2)");
+  core::PadMode mode;
+  if (!core::from_schema(o.pad_mode(), &mode))
+    return c.fail("pad_mode = " + std::to_string(int(o.pad_mode())) + ", expected Zero (0), One (1) or MinusOne (2)");
   const int kind = int(o.output());
   if (kind < 0 || kind > 2)
     return c.fail("output = " + std::to_string(kind) + ", expected Float (0), BitPacked (1) or FloatAndBitPacked (2)");

@@ -125,14 +125,9 @@ Status validate_add(const ValidateContext& c) {
   // NumPy broadcasting, shapes aligned at the last dimension.
   const std::vector<int>& a = c.in(0).shape;
   const std::vector<int>& b = c.in(1).shape;
-  std::vector<int> out(std::max(a.size(), b.size()));
-  for (size_t i = 0; i < out.size(); ++i) {
-    const int da = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
-    const int db = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
-    if (da != db && da != 1 && db != 1)
-      return c.fail("inputs " + shape_string(a) + " and " + shape_string(b) + " do not broadcast");
-    out[i] = std::max(da, db);
-  }
+  std::vector<int> out;
+  if (!core::broadcast_shapes(a, b, &out))
+    return c.fail("inputs " + shape_string(a) + " and " + shape_string(b) + " do not broadcast");
   return c.output(fb::DType::Float32, out);
 }
 std::unique_ptr<Op> make_add() { return std::make_unique<Add>(); }

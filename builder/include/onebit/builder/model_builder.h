@@ -27,9 +27,9 @@ struct Pool2DParams {
   bool count_include_pad = false;
 };
 
-/// What the padded taps of a binary convolution hold: 0 as in PyTorch's zero padding of ±1 values (exact,
-/// by a per-position correction), or +1 / -1. Values equal the format's BinaryPadMode.
-enum class BinaryPadding { kZero = 0, kOne = 1, kMinusOne = 2 };
+/// What the padded taps of a binary convolution hold (core/include/onebit/core/levels.h): 0 as in PyTorch's
+/// zero padding of ±1 values (exact, by a per-position correction), or +1 / -1.
+using BinaryPadding = core::PadMode;
 
 struct BinaryConv2DParams : Conv2DParams {
   BinaryPadding pad_mode = BinaryPadding::kZero;

@@ -10,19 +10,15 @@
 
 #include <pthreadpool.h>
 
+#include "onebit/core/shape_math.h"
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/isa.h"
 #include "onebit/kernels/pack.h"
 
 namespace onebit::kernels {
 
-/// How padded taps of the binary input count.
-///  kZero:     they contribute 0 (PyTorch pads binarized activations with 0). A 0-bit would mean +1, so the
-///             kernel subtracts, for each output position whose window leaves the image, the sum of the
-///             weights that fall on padded taps (exact, per output channel).
-///  kOne:      they are +1 (a 0-bit): free.
-///  kMinusOne: they are -1.
-enum class PadMode : int { kZero = 0, kOne = 1, kMinusOne = 2 };
+/// How padded taps of the binary input count: core/include/onebit/core/levels.h.
+using core::PadMode;
 
 struct BConvGeometry {
   int batch = 1, in_h = 1, in_w = 1, in_c = 1, out_c = 1;
@@ -43,8 +39,8 @@ struct BConvGeometry {
   int act_zero_level = 0;  // kUnipolar only
   int weight_bits = 1;
 
-  int out_h() const { return (in_h + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
-  int out_w() const { return (in_w + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
+  int out_h() const { return int(core::window_output_size(in_h, pad_top, pad_bottom, kernel_h, stride_h, dilation_h)); }
+  int out_w() const { return int(core::window_output_size(in_w, pad_left, pad_right, kernel_w, stride_w, dilation_w)); }
   /// Real taps per output value: kernel_h * kernel_w * in_c / groups.
   long taps() const { return long(kernel_h) * kernel_w * (in_c / groups); }
 };
@@ -116,8 +112,8 @@ struct BPoolGeometry {
   int batch = 1, in_h = 1, in_w = 1, channels = 1;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
-  int out_h() const { return (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1; }
-  int out_w() const { return (in_w + pad_left + pad_right - kernel_w) / stride_w + 1; }
+  int out_h() const { return int(core::window_output_size(in_h, pad_top, pad_bottom, kernel_h, stride_h)); }
+  int out_w() const { return int(core::window_output_size(in_w, pad_left, pad_right, kernel_w, stride_w)); }
 };
 void binary_max_pool(Isa isa, const BPoolGeometry& geometry, const uint32_t* input, uint32_t* output);
 

@@ -30,6 +30,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "onebit/core/levels.h"
+
 namespace onebit {
 
 using PackedWord = uint32_t;
@@ -52,17 +54,9 @@ constexpr PackedWord channel_mask(size_t channels, size_t word_index) {
   return n >= kBitsPerWord ? ~PackedWord{0} : ((PackedWord{1} << n) - 1);
 }
 
-/// Kinds of levels (values equal the schema's fb::LevelKind).
-enum class LevelKind : int { kBinary = 0, kUnipolar = 1, kBipolar = 2, kTernary = 3 };
-
-/// The integer level of level index q (plane bits) for a tensor of `kind`, `bits`, `zero_level`. For
-/// Ternary, q = bit0 + 2 * bit1 with bit0 = (L < 0), bit1 = (L <= 0).
-constexpr int32_t level_value(LevelKind kind, int bits, int zero_level, uint32_t q) {
-  return kind == LevelKind::kBinary     ? 1 - 2 * int32_t(q & 1u)
-         : kind == LevelKind::kUnipolar ? int32_t(q) - zero_level
-         : kind == LevelKind::kBipolar  ? 2 * int32_t(q) - ((1 << bits) - 1)
-                                        : (q == 0u ? 1 : q == 3u ? -1 : 0);
-}
+/// Kinds of levels and their integer values: core/include/onebit/core/levels.h.
+using core::LevelKind;
+using core::level_value;
 
 /// dot = K - 2 * popcount(a XOR w) over K real taps.
 constexpr int32_t binary_dot(int32_t k_taps, int32_t popcount_xor) { return k_taps - 2 * popcount_xor; }
