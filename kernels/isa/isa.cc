@@ -1,4 +1,4 @@
-// ISA names and run-time detection. A path is usable only if compiled in (ONEBIT_HAVE_<ISA>, defined by
+// Run-time detection (the names are core/include/onebit/core/isa.h). A path is usable only if compiled in (ONEBIT_HAVE_<ISA>, defined by
 // cmake/Isa.cmake on this target) AND reported by cpuinfo. cpuinfo_has_* exist on every architecture and
 // return false where they cannot apply, so the CPU checks need no #ifdef.
 #include "onebit/kernels/isa.h"
@@ -18,26 +18,6 @@ bool cpuinfo_ready() {
 }
 
 }  // namespace
-
-const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512Vpopcnt: return "avx512vpopcnt";
-    case Isa::kNeon: return "neon";
-  }
-  return "unknown";
-}
-
-bool parse_isa(std::string_view name, Isa* isa) {
-  for (Isa candidate : kAllIsas) {
-    if (name == isa_name(candidate)) {
-      if (isa != nullptr) *isa = candidate;
-      return true;
-    }
-  }
-  return false;
-}
 
 bool isa_compiled(Isa isa) {
   switch (isa) {

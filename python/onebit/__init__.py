@@ -35,7 +35,7 @@ import numpy as np
 from . import _lib
 from ._lib import Error, LibraryNotFound, library_path
 
-__all__ = ["Model", "Interpreter", "Error", "LibraryNotFound", "version", "library_path"]
+__all__ = ["Model", "Interpreter", "Error", "LibraryNotFound", "version", "library_path", "isas"]
 
 _LAYOUTS = ("nchw", "nhwc")
 
@@ -43,6 +43,17 @@ _LAYOUTS = ("nchw", "nhwc")
 def version():
     """The C library's version string, e.g. "0.1.0"."""
     return _lib.decode(_lib.lib().onebit_version())
+
+
+def isas():
+    """The kernel paths the library knows, in its order (the names Interpreter(isa=...) accepts):
+    ("scalar", "avx2", "avx512vpopcnt", "neon"), read from the library's one table (onebit_isa_name)."""
+    lib, names = _lib.lib(), []
+    while True:
+        name = lib.onebit_isa_name(len(names))
+        if name is None:
+            return tuple(names)
+        names.append(_lib.decode(name))
 
 
 def _float_array(lib_fn, handle):
@@ -152,8 +163,8 @@ class Model(_Closable):
         return self._handle
 
     def interpreter(self, threads=1, isa=None, profiling=False, max_arena_bytes=0):
-        """A new Interpreter. isa None/"" = best for this CPU (or $ONEBIT_ISA), else "scalar", "avx2",
-        "avx512vpopcnt" or "neon"; max_arena_bytes 0 = the library's default budget."""
+        """A new Interpreter. isa None/"" = best for this CPU (or $ONEBIT_ISA), else one of
+        onebit.isas(); max_arena_bytes 0 = the library's default budget."""
         return Interpreter(self, threads=threads, isa=isa, profiling=profiling, max_arena_bytes=max_arena_bytes)
 
     def close(self):
@@ -235,7 +246,7 @@ class Interpreter(_Closable):
 
     @property
     def isa(self):
-        """The kernel path in use: "scalar", "avx2", "avx512vpopcnt" or "neon"."""
+        """The kernel path in use: one of onebit.isas()."""
         return self._isa
 
     @property

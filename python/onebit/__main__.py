@@ -13,7 +13,11 @@ def main(argv=None):
                     "as the runtime reports them), labels, normalization and the kernel path (ISA) in use. "
                     "Exits 1 when the model does not load.")
     parser.add_argument("model", help="a .fb model written by onebit-convert")
-    parser.add_argument("--isa", default=None, help="scalar, avx2, avx512vpopcnt or neon (default: best)")
+    try:
+        names = ", ".join(onebit.isas())
+    except onebit.LibraryNotFound:
+        names = "a name onebit.isas() lists"  # --help still works without the library
+    parser.add_argument("--isa", default=None, help="%s (default: best)" % names)
     parser.add_argument("--threads", type=int, default=1, help="default 1")
     args = parser.parse_args(argv)
     try:

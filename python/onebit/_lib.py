@@ -77,6 +77,7 @@ _char_p = ctypes.c_char_p
 # name: (restype, argtypes). Every C function the module calls is declared here.
 PROTOTYPES = {
     "onebit_version": (_char_p, []),
+    "onebit_isa_name": (_char_p, [_size]),
     "onebit_last_error": (_char_p, []),
     "onebit_model_load_file": (_status, [_char_p, ctypes.POINTER(ModelP)]),
     "onebit_model_load_buffer": (_status, [ctypes.c_void_p, _size, ctypes.POINTER(ModelP)]),

@@ -24,6 +24,8 @@
 // samples for an even count; 0 when there is none).
 #include "onebit/onebit.h"
 
+#include "onebit/core/isa.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -176,6 +178,10 @@ size_t normalization(const char* function, const onebit_model* model, const floa
 extern "C" {
 
 const char* onebit_version(void) { return ONEBIT_VERSION_STRING; }
+
+const char* onebit_isa_name(size_t i) {
+  return i < onebit::core::kIsaCount ? onebit::core::isa_name(onebit::core::kAllIsas[i]) : nullptr;
+}
 
 const char* onebit_last_error(void) { return t_error; }
 

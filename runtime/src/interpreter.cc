@@ -44,7 +44,7 @@ Status choose_isa(const std::string& requested, kernels::Isa* isa) {
     return Status::Ok();
   }
   if (!kernels::parse_isa(name, isa))
-    return Status::Error("unknown ISA '" + name + "' (expected scalar, avx2, avx512vpopcnt or neon)");
+    return Status::Error("unknown ISA '" + name + "' (expected " + core::isa_name_list() + ")");
   if (!kernels::isa_supported(*isa))
     return Status::Error(std::string("ISA '") + name + "' is not available: " +
                          (kernels::isa_compiled(*isa) ? "this CPU does not support it" : "not compiled into this build"));

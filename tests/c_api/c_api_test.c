@@ -182,6 +182,12 @@ static void test_options(const onebit_model* m) {
   CHECK(isa != NULL);
   CHECK(isa != NULL && (strcmp(isa, "scalar") == 0 || strcmp(isa, "avx2") == 0 ||
                         strcmp(isa, "avx512vpopcnt") == 0 || strcmp(isa, "neon") == 0));
+  /* The library's ISA table, in order, NULL past the end. */
+  CHECK(onebit_isa_name(0) != NULL && strcmp(onebit_isa_name(0), "scalar") == 0);
+  CHECK(onebit_isa_name(1) != NULL && strcmp(onebit_isa_name(1), "avx2") == 0);
+  CHECK(onebit_isa_name(2) != NULL && strcmp(onebit_isa_name(2), "avx512vpopcnt") == 0);
+  CHECK(onebit_isa_name(3) != NULL && strcmp(onebit_isa_name(3), "neon") == 0);
+  CHECK(onebit_isa_name(4) == NULL);
   /* Without profiling: every operator is still listed, with no samples. */
   CHECK(onebit_interpreter_op_count(it) > 0);
   {

@@ -95,6 +95,7 @@ class ShippedModel(unittest.TestCase):
         (_, out_shape), = self.it.outputs
         self.assertEqual(out_shape, (1, 10))
         self.assertIn(self.it.isa, ("scalar", "avx2", "avx512vpopcnt", "neon"))
+        self.assertEqual(onebit.isas(), ("scalar", "avx2", "avx512vpopcnt", "neon"))
         self.assertEqual(self.it.threads, 1)
         self.assertGreater(self.it.arena_bytes, 0)
         if os.environ.get("ONEBIT_LIBRARY"):

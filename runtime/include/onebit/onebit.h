@@ -54,6 +54,9 @@ typedef struct onebit_interpreter onebit_interpreter;
 
 /** "0.1.0": the library's version (the SONAME is libonebit.so.<major>). */
 ONEBIT_C_API const char* onebit_version(void);
+/** The i-th kernel path this library knows ("scalar", "avx2", "avx512vpopcnt", "neon", in that order),
+ * whether or not this build or CPU can run it; NULL for i past the last. The names options.isa accepts. */
+ONEBIT_C_API const char* onebit_isa_name(size_t i);
 /** The calling thread's last error message; "" when none. Valid until the thread's next onebit call. */
 ONEBIT_C_API const char* onebit_last_error(void);
 
@@ -119,7 +122,7 @@ ONEBIT_C_API const float* onebit_interpreter_output(const onebit_interpreter* in
 ONEBIT_C_API onebit_status onebit_interpreter_invoke(onebit_interpreter* interpreter);
 
 ONEBIT_C_API size_t onebit_interpreter_arena_bytes(const onebit_interpreter* interpreter);
-/** The kernel path in use: "scalar", "avx2", "avx512vpopcnt" or "neon". */
+/** The kernel path in use: one of onebit_isa_name()'s names. */
 ONEBIT_C_API const char* onebit_interpreter_isa(const onebit_interpreter* interpreter);
 ONEBIT_C_API int onebit_interpreter_threads(const onebit_interpreter* interpreter);
 

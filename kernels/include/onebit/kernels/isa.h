@@ -2,23 +2,16 @@
 // AND cpuinfo reports that the CPU has it (the ruy rule). The scalar path is always both.
 #pragma once
 
-#include <string_view>
+#include "onebit/core/isa.h"
 
 namespace onebit::kernels {
 
-enum class Isa : int {
-  kScalar = 0,        // portable C++, the reference every other path is compared with
-  kAvx2 = 1,          // x86-64 AVX2 (+ POPCNT)
-  kAvx512Vpopcnt = 2, // x86-64 AVX-512 F + BW + VPOPCNTDQ
-  kNeon = 3,          // aarch64 / armv7 NEON
-};
+// The enum, names and parsing are core's table (core/include/onebit/core/isa.h); this header adds dispatch.
+using core::Isa;
+using core::isa_name;
+using core::kAllIsas;
+using core::parse_isa;
 
-inline constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvx512Vpopcnt, Isa::kNeon};
-
-/// "scalar", "avx2", "avx512vpopcnt", "neon".
-const char* isa_name(Isa isa);
-/// Parses an isa_name(); returns false for anything else.
-bool parse_isa(std::string_view name, Isa* isa);
 /// Whether kernels for `isa` were compiled into this binary.
 bool isa_compiled(Isa isa);
 /// Compiled in and supported by this CPU.
