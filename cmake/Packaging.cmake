@@ -36,8 +36,8 @@ set(_deb_self "libonebit0 (= ${ONEBIT_DEB_VERSION})")
 
 set(ONEBIT_DEB_RUNTIME_DEPENDS "${_deb_base}, ${_deb_xnnpack}")
 set(ONEBIT_DEB_DEV_DEPENDS "${_deb_self}, ${_deb_xnnpack_dev}")
-# The tools link the static runtime (so XNNPACK & co. directly); onebit-eval reads gzipped IDX files (zlib);
-# the Python module loads libonebit.so.0.
+# The tools link the static runtime (so XNNPACK & co. directly); onebit-eval and onebit-convert read gzipped
+# IDX files (zlib, through io/); the Python module loads libonebit.so.0.
 set(ONEBIT_DEB_TOOLS_DEPENDS "${_deb_self}, ${_deb_base}, ${_deb_xnnpack}, zlib1g (>= 1:1.2.0)")
 if(TARGET onebit-convert)
   string(APPEND ONEBIT_DEB_TOOLS_DEPENDS ", libonnx1 (>= 1.12.0), libprotobuf32 (>= 3.21.12)")
