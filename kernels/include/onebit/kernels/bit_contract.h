@@ -64,7 +64,4 @@ constexpr int32_t level_value(LevelKind kind, int bits, int zero_level, uint32_t
                                         : (q == 0u ? 1 : q == 3u ? -1 : 0);
 }
 
-/// dot = K - 2 * popcount(a XOR w) over K real taps.
-constexpr int32_t binary_dot(int32_t k_taps, int32_t popcount_xor) { return k_taps - 2 * popcount_xor; }
-
 }  // namespace onebit
