@@ -48,6 +48,7 @@ set(CPACK_PACKAGE_NAME "onebit")
 set(CPACK_PACKAGE_VENDOR "onebit")
 set(CPACK_PACKAGE_VERSION "${ONEBIT_DEB_VERSION}")
 set(CPACK_PACKAGE_CONTACT "onebit maintainers <onebit@example.org>")
+set(CPACK_RESOURCE_FILE_LICENSE "${PROJECT_SOURCE_DIR}/LICENSE")  # for generators that show one (not DEB)
 # No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPack would prepend it to every component description; the first line
 # of each CPACK_DEBIAN_<COMPONENT>_DESCRIPTION is that package's synopsis.
 set(CPACK_PACKAGE_DIRECTORY "${PROJECT_BINARY_DIR}/packages")
@@ -102,5 +103,26 @@ model on .npy inputs), bench (latency, per-operator profile), onebit-eval
 (accuracy on IDX image sets), onebit-synth (synthetic models) and, when
 built, onebit-convert (ONNX to onebit); plus the onebit Python module
 (ctypes over the C API; needs python3-numpy).")
+
+# License: Apache-2.0 (LICENSE at the top of the source tree). A Debian package states it in
+# /usr/share/doc/<package>/copyright (machine-readable format 1.0), one per package; `cmake --install` puts the
+# same files under <prefix>/share/doc/.
+set(ONEBIT_LICENSE "Apache-2.0")
+set(_deb_copyright "${PROJECT_BINARY_DIR}/packaging/copyright")
+file(WRITE "${_deb_copyright}" "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: onebit
+Source: ${ONEBIT_HOMEPAGE}
+
+Files: *
+Copyright: the onebit authors
+License: ${ONEBIT_LICENSE}
+ On Debian systems, the full text of the Apache License, Version 2.0 is in
+ /usr/share/common-licenses/Apache-2.0.
+")
+foreach(_deb_component RUNTIME DEV TOOLS)
+  string(TOLOWER ${_deb_component} _deb_component_lower)
+  install(FILES "${_deb_copyright}" COMPONENT ${_deb_component_lower}
+          DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/${CPACK_DEBIAN_${_deb_component}_PACKAGE_NAME}")
+endforeach()
 
 include(CPack)
