@@ -19,6 +19,8 @@ onebit_import_library(onebit::xnnpack xnnpack.h XNNPACK)
 set_property(TARGET onebit::xnnpack PROPERTY INTERFACE_LINK_LIBRARIES onebit::pthreadpool onebit::cpuinfo)
 
 find_package(FlatBuffers CONFIG REQUIRED)
+# io/ reads gzip-compressed IDX image sets.
+find_package(ZLIB REQUIRED)
 # Generated headers static_assert the exact flatc version: always generate at build time, with the build
 # machine's flatc (also when cross compiling).
 find_program(FLATC_EXECUTABLE flatc REQUIRED NO_CMAKE_FIND_ROOT_PATH)

@@ -36,8 +36,8 @@ set(_deb_self "libonebit0 (= ${ONEBIT_DEB_VERSION})")
 
 set(ONEBIT_DEB_RUNTIME_DEPENDS "${_deb_base}, ${_deb_xnnpack}")
 set(ONEBIT_DEB_DEV_DEPENDS "${_deb_self}, ${_deb_xnnpack_dev}")
-# The tools link the static runtime (so XNNPACK & co. directly); onebit-eval reads gzipped IDX files (zlib);
-# the Python module loads libonebit.so.0.
+# The tools link the static runtime (so XNNPACK & co. directly); onebit-eval and onebit-convert read gzipped
+# IDX files (zlib, through io/); the Python module loads libonebit.so.0.
 set(ONEBIT_DEB_TOOLS_DEPENDS "${_deb_self}, ${_deb_base}, ${_deb_xnnpack}, zlib1g (>= 1:1.2.0)")
 if(TARGET onebit-convert)
   string(APPEND ONEBIT_DEB_TOOLS_DEPENDS ", libonnx1 (>= 1.12.0), libprotobuf32 (>= 3.21.12)")
@@ -48,6 +48,7 @@ set(CPACK_PACKAGE_NAME "onebit")
 set(CPACK_PACKAGE_VENDOR "onebit")
 set(CPACK_PACKAGE_VERSION "${ONEBIT_DEB_VERSION}")
 set(CPACK_PACKAGE_CONTACT "onebit maintainers <onebit@example.org>")
+set(CPACK_RESOURCE_FILE_LICENSE "${PROJECT_SOURCE_DIR}/LICENSE")  # for generators that show one (not DEB)
 # No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPack would prepend it to every component description; the first line
 # of each CPACK_DEBIAN_<COMPONENT>_DESCRIPTION is that package's synopsis.
 set(CPACK_PACKAGE_DIRECTORY "${PROJECT_BINARY_DIR}/packages")
@@ -102,5 +103,26 @@ model on .npy inputs), bench (latency, per-operator profile), onebit-eval
 (accuracy on IDX image sets), onebit-synth (synthetic models) and, when
 built, onebit-convert (ONNX to onebit); plus the onebit Python module
 (ctypes over the C API; needs python3-numpy).")
+
+# License: Apache-2.0 (LICENSE at the top of the source tree). A Debian package states it in
+# /usr/share/doc/<package>/copyright (machine-readable format 1.0), one per package; `cmake --install` puts the
+# same files under <prefix>/share/doc/.
+set(ONEBIT_LICENSE "Apache-2.0")
+set(_deb_copyright "${PROJECT_BINARY_DIR}/packaging/copyright")
+file(WRITE "${_deb_copyright}" "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: onebit
+Source: ${ONEBIT_HOMEPAGE}
+
+Files: *
+Copyright: the onebit authors
+License: ${ONEBIT_LICENSE}
+ On Debian systems, the full text of the Apache License, Version 2.0 is in
+ /usr/share/common-licenses/Apache-2.0.
+")
+foreach(_deb_component RUNTIME DEV TOOLS)
+  string(TOLOWER ${_deb_component} _deb_component_lower)
+  install(FILES "${_deb_copyright}" COMPONENT ${_deb_component_lower}
+          DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/${CPACK_DEBIAN_${_deb_component}_PACKAGE_NAME}")
+endforeach()
 
 include(CPack)

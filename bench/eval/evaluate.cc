@@ -5,7 +5,7 @@
 
 namespace onebit::eval {
 
-Status classify(const Model& model, const InterpreterOptions& options, const IdxArray& images,
+Status classify(const Model& model, const InterpreterOptions& options, const io::IdxArray& images,
                 std::vector<int>* predictions, std::string* isa_used,
                 const std::function<void(size_t, size_t)>& progress) {
   std::unique_ptr<Interpreter> interp;

@@ -6,15 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "eval/idx.h"
 #include "onebit/interpreter.h"
+#include "onebit/io/idx.h"
 #include "onebit/model.h"
 
 namespace onebit::eval {
 
 /// predictions[i] = argmax of the model's first output for image i. `progress(done, total)` is called
 /// now and then when given.
-Status classify(const Model& model, const InterpreterOptions& options, const IdxArray& images,
+Status classify(const Model& model, const InterpreterOptions& options, const io::IdxArray& images,
                 std::vector<int>* predictions, std::string* isa_used,
                 const std::function<void(size_t, size_t)>& progress = nullptr);
 

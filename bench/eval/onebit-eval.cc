@@ -36,14 +36,14 @@ int main(int argc, char** argv) {
   std::unique_ptr<onebit::Model> model;
   onebit::Status s = onebit::Model::load_file(model_path, &model);
   if (!s.ok()) return die(s);
-  onebit::eval::IdxArray images, labels;
-  if (!(s = onebit::eval::read_idx_u8(images_path, &images)).ok()) return die(s);
+  onebit::io::IdxArray images, labels;
+  if (!(s = onebit::io::read_idx_u8(images_path, &images)).ok()) return die(s);
   if (limit >= 0 && size_t(limit) < images.items()) {
     images.dims[0] = uint32_t(limit);
     images.data.resize(size_t(limit) * images.item_size());
   }
   if (flags.has("labels")) {
-    if (!(s = onebit::eval::read_idx_u8(flags.str("labels"), &labels)).ok()) return die(s);
+    if (!(s = onebit::io::read_idx_u8(flags.str("labels"), &labels)).ok()) return die(s);
     if (labels.dims.size() != 1 || labels.items() < images.items())
       return die(onebit::Status::Error(flags.str("labels") + ": expected at least " +
                                        std::to_string(images.items()) + " labels"));

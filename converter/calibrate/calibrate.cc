@@ -5,9 +5,9 @@
 #include <memory>
 
 #include "emit/emit.h"
-#include "eval/idx.h"
-#include "npy/npy.h"
 #include "onebit/interpreter.h"
+#include "onebit/io/idx.h"
+#include "onebit/io/npy.h"
 #include "onebit/model.h"
 
 namespace onebit::converter {
@@ -18,11 +18,12 @@ bool ends_with(const std::string& s, const std::string& tail) {
 }
 
 Status read_npy(const std::string& path, size_t max_images, CalibrationSet* out) {
-  npy::Array a;
-  Status s = npy::read(path, &a);
+  io::npy::Array a;
+  Status s = io::npy::read(path, &a);
   if (!s.ok()) return s;
   if (a.shape.size() != 4 || a.shape[0] < 1)
-    return Status::Error(path + ": calibration .npy has shape " + npy::shape_string(a.shape) + ", expected N x C x H x W");
+    return Status::Error(path + ": calibration .npy has shape " + io::npy::shape_string(a.shape) +
+                         ", expected N x C x H x W");
   const size_t n = std::min(size_t(a.shape[0]), max_images ? max_images : size_t(a.shape[0]));
   const size_t c = size_t(a.shape[1]), h = size_t(a.shape[2]), w = size_t(a.shape[3]);
   out->image_shape = {int(h), int(w), int(c)};
@@ -39,8 +40,8 @@ Status read_npy(const std::string& path, size_t max_images, CalibrationSet* out)
 Status read_calibration_set(const std::string& path, const std::vector<float>& mean, const std::vector<float>& stdev,
                             size_t max_images, CalibrationSet* out) {
   if (ends_with(path, ".npy")) return read_npy(path, max_images, out);
-  eval::IdxArray idx;
-  Status s = eval::read_idx_u8(path, &idx);
+  io::IdxArray idx;
+  Status s = io::read_idx_u8(path, &idx);
   if (!s.ok()) return s;
   if (idx.dims.size() != 3 && idx.dims.size() != 4)
     return Status::Error(path + ": calibration IDX has rank " + std::to_string(idx.dims.size()) +

@@ -19,14 +19,13 @@
 #include "bgemm/bgemm.h"
 #include "util/bits.h"
 
-#ifndef ONEBIT_BGEMM_NEON_BLOCK4X4
-#define ONEBIT_BGEMM_NEON_BLOCK4X4 31  // may be shrunk to exercise the flush path
-#endif
-
 using onebit::kernels::bgemm_next_row;
 
 namespace {
-constexpr size_t kBlock = ONEBIT_BGEMM_NEON_BLOCK4X4;
+// K steps (64-bit chunks) between flushes: the most a u8 accumulator lane holds, since each step adds the
+// popcount of one byte (<= 8): 31 * 8 = 248 <= 255, while 32 steps could reach 256. tests/kernels/bgemm_test.cc
+// runs K across this boundary at this size, so no smaller test value is needed.
+constexpr size_t kBlock = 31;
 static_assert(kBlock * 8 <= 255, "u8 accumulator bound");
 
 // Per-channel sums of two accumulators: lanes 0-3 / 4-7 of `lo` are channels 0 / 1, of `hi` channels 2 / 3.

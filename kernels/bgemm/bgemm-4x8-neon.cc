@@ -21,14 +21,13 @@
 #include "bgemm/bgemm.h"
 #include "util/bits.h"
 
-#ifndef ONEBIT_BGEMM_NEON_BLOCK
-#define ONEBIT_BGEMM_NEON_BLOCK 4095  // tests may shrink it to exercise the flush path
-#endif
-
 using onebit::kernels::bgemm_next_row;
 
 namespace {
-constexpr size_t kBlock = ONEBIT_BGEMM_NEON_BLOCK;
+// K steps (64-bit chunks) between flushes: the most a u16 accumulator lane holds, since each step adds two
+// byte popcounts (<= 16): 4095 * 16 = 65520 <= 65535, while 4096 steps could reach 65536 (see the header
+// comment). tests/kernels/bgemm_test.cc runs K across this boundary at this size (up to 16383 words).
+constexpr size_t kBlock = 4095;
 static_assert(kBlock * 16 <= 65535, "u16 accumulator bound");
 
 // Per-channel sums of two accumulators: lanes 0-3 / 4-7 of `lo` are channels 0 / 1, of `hi` channels 2 / 3.

@@ -17,7 +17,7 @@
 
 #include "convert.h"
 #include "eval/evaluate.h"
-#include "eval/idx.h"
+#include "onebit/io/idx.h"
 #include "onebit/kernels/isa.h"
 #include "onebit/model.h"
 
@@ -47,7 +47,7 @@ size_t test_images() {
   return size_t(std::clamp(n, 100L, 10000L));
 }
 
-double accuracy(const std::vector<int>& predictions, const onebit::eval::IdxArray& labels) {
+double accuracy(const std::vector<int>& predictions, const onebit::io::IdxArray& labels) {
   size_t correct = 0;
   for (size_t i = 0; i < predictions.size(); ++i) correct += predictions[i] == int(labels.data[i]);
   return double(correct) / double(predictions.size());
@@ -76,10 +76,10 @@ static void check_shipped(const ShippedModel& shipped) {
   const std::string dir = source_dir() + "/models/";
   std::vector<int> torch_pred = read_predictions(dir + shipped.predictions);
   REQUIRE(torch_pred.size() == 10000);
-  onebit::eval::IdxArray images, labels;
-  onebit::Status s = onebit::eval::read_idx_u8(kImages, &images);
+  onebit::io::IdxArray images, labels;
+  onebit::Status s = onebit::io::read_idx_u8(kImages, &images);
   REQUIRE_MESSAGE(s.ok(), s.message());
-  s = onebit::eval::read_idx_u8(kLabels, &labels);
+  s = onebit::io::read_idx_u8(kLabels, &labels);
   REQUIRE_MESSAGE(s.ok(), s.message());
   REQUIRE(images.items() == 10000);
   const size_t n_images = test_images();
@@ -90,15 +90,15 @@ static void check_shipped(const ShippedModel& shipped) {
   torch_pred.resize(n_images);
   // The first n images, labels and PyTorch predictions.
   const size_t n_head = std::min<size_t>(2000, n_images);
-  onebit::eval::IdxArray head = images, head_labels = labels;
+  onebit::io::IdxArray head = images, head_labels = labels;
   head.dims[0] = head_labels.dims[0] = uint32_t(n_head);
   head.data.resize(n_head * head.item_size());
   head_labels.data.resize(n_head);
   const std::vector<int> torch_head(torch_pred.begin(), torch_pred.begin() + std::ptrdiff_t(n_head));
 
   for (bool float_reference : {false, true}) {
-    const onebit::eval::IdxArray& checked = float_reference ? head : images;
-    const onebit::eval::IdxArray& checked_labels = float_reference ? head_labels : labels;
+    const onebit::io::IdxArray& checked = float_reference ? head : images;
+    const onebit::io::IdxArray& checked_labels = float_reference ? head_labels : labels;
     const std::vector<int>& torch_checked = float_reference ? torch_head : torch_pred;
     const double torch_acc = accuracy(torch_checked, checked_labels);
     INFO("float_reference " << float_reference);

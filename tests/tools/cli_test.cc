@@ -1,10 +1,10 @@
 // onebit-run and onebit-info end to end: models made with the ModelBuilder, written to a scratch folder, run
 // through the built tool binaries (paths from CMake; in a cross build through CMAKE_CROSSCOMPILING_EMULATOR,
-// as ctest runs this suite), outputs read back with tools/npy and compared with plain-loop references.
+// as ctest runs this suite), outputs read back with io/'s .npy reader and compared with plain-loop references.
 #include <cmath>
 #include <cstring>
 
-#include "npy/npy.h"
+#include "onebit/io/npy.h"
 #include "tools_test_util.h"
 #if __has_include("onebit/builder/model_builder.h")
 #include "onebit/builder/model_builder.h"
@@ -14,7 +14,7 @@
 
 using onebit::ModelBuilder;
 using onebit::Status;
-using onebit::npy::Array;
+using onebit::io::npy::Array;
 using namespace onebit::tools_test;
 
 namespace {
@@ -30,13 +30,13 @@ void save_model(ModelBuilder& b, const std::string& path) {
 }
 
 void save_npy(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& v) {
-  const Status s = onebit::npy::write(path, shape, v.data());
+  const Status s = onebit::io::npy::write(path, shape, v.data());
   REQUIRE_MESSAGE(s.ok(), s.message());
 }
 
 Array load_npy(const std::string& path) {
   Array a;
-  const Status s = onebit::npy::read(path, &a);
+  const Status s = onebit::io::npy::read(path, &a);
   REQUIRE_MESSAGE(s.ok(), s.message());
   return a;
 }

@@ -1,30 +1,30 @@
-// tools/npy: round trips, files written by NumPy itself (tests/tools/npy, made by make_fixtures.py there;
-// the values below are restated from that script, not from the reader), and every malformed case, including
-// hostile headers that must fail before anything of their size is allocated.
+// The .npy reader/writer of io/ (onebit/io/npy.h): round trips, files written by NumPy itself (tests/tools/npy,
+// made by make_fixtures.py there; the values below are restated from that script, not from the reader), and
+// every malformed case, including hostile headers that must fail before anything of their size is allocated.
 #include <dirent.h>
 
 #include <cmath>
 #include <cstring>
 
-#include "npy/npy.h"
+#include "onebit/io/npy.h"
 #include "tools_test_util.h"
 
 using onebit::Status;
-using onebit::npy::Array;
+using onebit::io::npy::Array;
 using namespace onebit::tools_test;
 
 namespace {
 
 Array read_ok(const std::string& path) {
   Array a;
-  const Status s = onebit::npy::read(path, &a);
+  const Status s = onebit::io::npy::read(path, &a);
   REQUIRE_MESSAGE(s.ok(), s.message());
   return a;
 }
 
 std::string read_error(const std::string& path) {
   Array a;
-  const Status s = onebit::npy::read(path, &a);
+  const Status s = onebit::io::npy::read(path, &a);
   REQUIRE_MESSAGE(!s.ok(), path << " was read without error");
   return s.message();
 }
@@ -58,12 +58,12 @@ TEST_CASE("npy: write then read gives the same shape and values, 1-d to 4-d") {
   for (size_t k = 0; k < shapes.size(); ++k) {
     const std::vector<int64_t>& shape = shapes[k];
     int64_t n = 0;
-    REQUIRE(onebit::npy::element_count(shape, &n));
+    REQUIRE(onebit::io::npy::element_count(shape, &n));
     std::vector<float> v(static_cast<size_t>(n));
     for (size_t i = 0; i < v.size(); ++i) v[i] = float(i) * 0.75f - 3.0f;
     if (!v.empty()) v[0] = -0.0f;
     const std::string path = dir.file("a" + std::to_string(k) + ".npy");
-    const Status s = onebit::npy::write(path, shape, v.data());
+    const Status s = onebit::io::npy::write(path, shape, v.data());
     REQUIRE_MESSAGE(s.ok(), s.message());
     const Array a = read_ok(path);
     CHECK(a.shape == shape);
@@ -78,7 +78,7 @@ TEST_CASE("npy: write then read gives the same shape and values, 1-d to 4-d") {
 TEST_CASE("npy: a float32 array serializes to the bytes np.save writes") {
   const std::vector<float> v = {-1, -0.5f, 0, 0.5f, 1, 1.5f};
   std::vector<uint8_t> bytes;
-  REQUIRE(onebit::npy::serialize({2, 3}, v.data(), &bytes).ok());
+  REQUIRE(onebit::io::npy::serialize({2, 3}, v.data(), &bytes).ok());
   const std::string numpy = read_text(fixture("f4_2x3.npy"));
   REQUIRE_MESSAGE(!numpy.empty(), "missing fixture (ONEBIT_SOURCE_DIR set?)");
   CHECK(std::string(bytes.begin(), bytes.end()) == numpy);
@@ -215,14 +215,14 @@ TEST_CASE("npy: a write that fails leaves nothing behind and names the file") {
   const float v[2] = {1, 2};
   SUBCASE("missing folder") {
     const std::string path = dir.file("no/such/dir/y.npy");
-    const Status s = onebit::npy::write(path, {2}, v);
+    const Status s = onebit::io::npy::write(path, {2}, v);
     REQUIRE(!s.ok());
     CHECK(s.message().rfind(path + ": cannot create temporary file", 0) == 0);
   }
   SUBCASE("the target is a folder: the rename fails, the temporary file is removed") {
     const std::string path = dir.file("target");
     REQUIRE(mkdir(path.c_str(), 0755) == 0);
-    const Status s = onebit::npy::write(path, {2}, v);
+    const Status s = onebit::io::npy::write(path, {2}, v);
     REQUIRE(!s.ok());
     CHECK(s.message().find(path + ": cannot rename") == 0);
     CHECK(files_in(dir.path()) == std::vector<std::string>{"target"});
@@ -230,7 +230,7 @@ TEST_CASE("npy: a write that fails leaves nothing behind and names the file") {
   SUBCASE("an existing file is replaced whole") {
     const std::string path = dir.file("y.npy");
     write_bytes(path, "old contents");
-    REQUIRE(onebit::npy::write(path, {2}, v).ok());
+    REQUIRE(onebit::io::npy::write(path, {2}, v).ok());
     CHECK(read_ok(path).data == std::vector<float>{1, 2});
     CHECK(files_in(dir.path()).size() == 1);
   }
@@ -238,7 +238,7 @@ TEST_CASE("npy: a write that fails leaves nothing behind and names the file") {
     Array a;
     a.shape = {3};
     a.data = {1, 2};
-    const Status s = onebit::npy::write(dir.file("z.npy"), a);
+    const Status s = onebit::io::npy::write(dir.file("z.npy"), a);
     REQUIRE(!s.ok());
     CHECK(s.message().find("z.npy: shape (3,) does not match the 2 values given") != std::string::npos);
     CHECK(files_in(dir.path()).empty());

@@ -4,7 +4,7 @@
 // given as N,C,H,W and transposed, and a 4-D output written back as N,C,H,W. Other ranks are unchanged.
 // Batching: an input whose first dimension is a multiple k of the model's batch (usually 1) runs as k
 // invocations whose outputs are concatenated along the first dimension, so a whole test set in one .npy works.
-// Uses only the public API (onebit/model.h, onebit/interpreter.h) and tools/npy.
+// Uses only the public API (onebit/model.h, onebit/interpreter.h) and the .npy reader/writer of io/.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "npy/npy.h"
 #include "onebit/interpreter.h"
+#include "onebit/io/npy.h"
 #include "onebit/model.h"
 
 namespace {
@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
     std::string d;
     for (size_t i = 0; i < n; ++i) {
       const onebit::TensorInfo& t = in ? interp->input_info(i) : interp->output_info(i);
-      d += (i ? ", '" : "'") + printable(t.name) + "' " + onebit::npy::shape_string(user_shape(t.shape, nchw));
+      d += (i ? ", '" : "'") + printable(t.name) + "' " + onebit::io::npy::shape_string(user_shape(t.shape, nchw));
     }
     return d;
   };
@@ -176,10 +176,10 @@ int main(int argc, char** argv) {
                 " --output file(s) were given: give one --output per model output, in that order");
 
   // Read and check every input; all must have the same number of model batches.
-  std::vector<onebit::npy::Array> arrays(inputs.size());
+  std::vector<onebit::io::npy::Array> arrays(inputs.size());
   int64_t batches = -1;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    s = onebit::npy::read(inputs[i], &arrays[i]);
+    s = onebit::io::npy::read(inputs[i], &arrays[i]);
     if (!s.ok()) return fail(s.message());
     const onebit::TensorInfo& t = interp->input_info(i);
     const std::vector<int64_t> want = user_shape(t.shape, nchw);
@@ -188,9 +188,9 @@ int main(int argc, char** argv) {
     for (size_t d = 1; ok && d < want.size(); ++d) ok = got[d] == want[d];
     if (want.empty()) ok = got.empty() || (got.size() == 1 && got[0] == 1);
     if (!ok) {
-      std::string msg = inputs[i] + ": shape " + onebit::npy::shape_string(got) + " does not fit the model's input " +
+      std::string msg = inputs[i] + ": shape " + onebit::io::npy::shape_string(got) + " does not fit the model's input " +
                         std::to_string(i) + " '" + printable(t.name) + "': expected " +
-                        onebit::npy::shape_string(want);
+                        onebit::io::npy::shape_string(want);
       if (want.size() == 4)
         msg += std::string(nchw ? " (N, C, H, W: --layout nchw)" : " (N, H, W, C: --layout nhwc)");
       if (want.size() > 1 && want[0] == 1)
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
   }
 
   // Output arrays in the user's layout, first dimension times the number of batches.
-  std::vector<onebit::npy::Array> results(outputs.size());
+  std::vector<onebit::io::npy::Array> results(outputs.size());
   for (size_t k = 0; k < outputs.size(); ++k) {
     const onebit::TensorInfo& t = interp->output_info(k);
     std::vector<int64_t> shape = user_shape(t.shape, nchw);
@@ -222,7 +222,7 @@ int main(int argc, char** argv) {
                   "' is a scalar: the input cannot be split into batches");
     if (!shape.empty()) shape[0] *= batches;
     int64_t n = 0;
-    if (!onebit::npy::element_count(shape, &n)) return fail(outputs[k] + ": output shape too large");
+    if (!onebit::io::npy::element_count(shape, &n)) return fail(outputs[k] + ": output shape too large");
     results[k].shape = shape;
     try {
       results[k].data.resize(size_t(n));
@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
                  static_cast<long long>(samples));
 
   for (size_t k = 0; k < results.size(); ++k) {
-    s = onebit::npy::write(outputs[k], results[k]);
+    s = onebit::io::npy::write(outputs[k], results[k]);
     if (!s.ok()) return fail(s.message());
   }
   return 0;

@@ -58,7 +58,4 @@ constexpr PackedWord channel_mask(size_t channels, size_t word_index) {
 using core::LevelKind;
 using core::level_value;
 
-/// dot = K - 2 * popcount(a XOR w) over K real taps.
-constexpr int32_t binary_dot(int32_t k_taps, int32_t popcount_xor) { return k_taps - 2 * popcount_xor; }
-
 }  // namespace onebit

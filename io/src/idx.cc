@@ -1,8 +1,8 @@
-#include "eval/idx.h"
+#include "onebit/io/idx.h"
 
 #include <zlib.h>
 
-namespace onebit::eval {
+namespace onebit::io {
 
 Status read_idx_u8(const std::string& path, IdxArray* out) {
   gzFile f = gzopen(path.c_str(), "rb");  // reads plain files transparently too
@@ -40,4 +40,4 @@ Status read_idx_u8(const std::string& path, IdxArray* out) {
   return Status::Ok();
 }
 
-}  // namespace onebit::eval
+}  // namespace onebit::io

@@ -18,7 +18,7 @@
 
 #include "onebit/status.h"
 
-namespace onebit::npy {
+namespace onebit::io::npy {
 
 struct Array {
   std::vector<int64_t> shape;  // empty for a 0-d array (one element)
@@ -46,4 +46,4 @@ Status serialize(const std::vector<int64_t>& shape, const float* data, std::vect
 Status write(const std::string& path, const std::vector<int64_t>& shape, const float* data);
 Status write(const std::string& path, const Array& array);
 
-}  // namespace onebit::npy
+}  // namespace onebit::io::npy

@@ -1,4 +1,4 @@
-#include "npy/npy.h"
+#include "onebit/io/npy.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <limits>
 #include <new>
 
-namespace onebit::npy {
+namespace onebit::io::npy {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
@@ -408,4 +408,4 @@ Status write(const std::string& path, const Array& array) {
   return write(path, array.shape, array.data.data());
 }
 
-}  // namespace onebit::npy
+}  // namespace onebit::io::npy

@@ -8,7 +8,7 @@
 
 #include "onebit/status.h"
 
-namespace onebit::eval {
+namespace onebit::io {
 
 struct IdxArray {
   std::vector<uint32_t> dims;   // e.g. {10000, 28, 28} for images, {10000} for labels
@@ -24,4 +24,4 @@ struct IdxArray {
 /// Reads an unsigned-byte IDX file (magic 0x0000 08 rank), gzip or plain. Errors name the file.
 Status read_idx_u8(const std::string& path, IdxArray* out);
 
-}  // namespace onebit::eval
+}  // namespace onebit::io
