@@ -2,8 +2,9 @@
 // AllocateTensors is the model):
 //   describe_tensors  one TensorDesc per model tensor; every activation alone within the budget, before any
 //                     operator is prepared
-//   prepare_ops       make and prepare every operator (weights, XNNPACK operators, kernel choice), record
-//                     lifetimes; each operator's scratch and XNNPACK indirection estimate within the budget
+//   prepare_ops       make and prepare every operator (weights, XNNPACK operators, kernel choice: prepare
+//                     allocates only what the model's weights bound), record lifetimes; each operator's
+//                     scratch and XNNPACK indirection estimate within the budget
 //   alias_reshapes    a Reshape's output shares its input's bytes
 //   plan_memory       lay the arena out; the arena plus all indirection buffers plus the unpacked bitpacked
 //                     outputs within the budget (and representable on this platform)
