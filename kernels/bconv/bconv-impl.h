@@ -65,7 +65,7 @@ struct BConvPlan {
   bool bitpacked = false;
   // FloatAndBitPacked: each block's floats are packed by the Quantize operator's own kernel (pack.h).
   bool float_and_bits = false;
-  onebit_pack_ukernel_fn pack = nullptr;
+  PackUkernel pack;  // chosen at prepare
   bool quantize_thresholds = false;  // else plain sign
   std::vector<float> quantize_threshold;                             // [out_c]
   std::vector<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]

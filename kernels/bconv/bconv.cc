@@ -260,7 +260,7 @@ void transform_block(const BConvPlan& p, const Block& b) {
       p.transform.f32(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y);
     }
     // FloatAndBitPacked: the floats, just written and still in cache, through Quantize's kernel.
-    if (bits != nullptr) p.pack(rows, nc, y, bits, p.quantize_thresholds ? &q : nullptr);
+    if (bits != nullptr) p.pack.fn(rows, nc, y, bits, p.quantize_thresholds ? &q : nullptr);
   }
 }
 

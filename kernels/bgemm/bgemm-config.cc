@@ -8,18 +8,7 @@ namespace {
 
 // Every compiled ukernel, best ISA first (bgemm-ukernels.h).
 #define ONEBIT_BGEMM_ENTRY(tile, isa, mr, nr) {Isa::isa, mr, nr, onebit_bgemm_ukernel_##tile, #tile},
-const BgemmConfig kUkernels[] = {
-#if defined(ONEBIT_HAVE_AVX512VPOPCNT)
-    ONEBIT_BGEMM_UKERNELS_AVX512VPOPCNT(ONEBIT_BGEMM_ENTRY)
-#endif
-#if defined(ONEBIT_HAVE_AVX2)
-    ONEBIT_BGEMM_UKERNELS_AVX2(ONEBIT_BGEMM_ENTRY)
-#endif
-#if defined(ONEBIT_HAVE_NEON)
-    ONEBIT_BGEMM_UKERNELS_NEON(ONEBIT_BGEMM_ENTRY)
-#endif
-    ONEBIT_BGEMM_UKERNELS_SCALAR(ONEBIT_BGEMM_ENTRY)
-};
+const BgemmConfig kUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_BGEMM_UKERNELS, ONEBIT_BGEMM_ENTRY)};
 #undef ONEBIT_BGEMM_ENTRY
 
 // Selection order, best ISA first: the first choice whose ISA is allowed, compiled in AND detected
@@ -60,10 +49,7 @@ const BgemmConfig& entry(onebit_bgemm_ukernel_fn fn) {
 
 }  // namespace
 
-const BgemmConfig* bgemm_ukernels(size_t* count) {
-  *count = sizeof(kUkernels) / sizeof(kUkernels[0]);
-  return kUkernels;
-}
+const BgemmConfig* bgemm_ukernels(size_t* count) { return ukernel_table(kUkernels, count); }
 
 BgemmConfig bgemm_select(Isa isa, const BgemmShape& shape) {
   for (const Choice& choice : kChoices) {

@@ -1,7 +1,7 @@
-// The one list of bgemm micro-kernels (XNNPACK's *.inc idea): X(tile__isa, Isa, MR, NR), one sublist per
-// ISA. The declarations below, the config's table (bgemm-config.cc: what selection and the tests walk) and
-// therefore the tests (tests/kernels/bgemm_test.cc runs every entry by name) all come from these lines, so
-// a kernel cannot exist untested. A sublist is compiled in where its ISA is (ONEBIT_HAVE_<ISA>).
+// The one list of bgemm micro-kernels (XNNPACK's *.inc idea, util/ukernel-list.h): X(tile__isa, Isa, MR,
+// NR), one sublist per ISA. The declarations below, the config's table (bgemm-config.cc: what selection
+// and the tests walk) and therefore the tests (tests/kernels/bgemm_test.cc runs every entry by name) all
+// come from these lines, so a kernel cannot exist untested. A sublist is compiled in where its ISA is (ONEBIT_HAVE_<ISA>).
 //   AVX2: 1x32 is the general tile (measurements in its file), 3x8 the one for narrow N (less padding).
 //   NEON: 4x8 is the aarch64 tile (32 vector registers), 4x4 the armv7 one (16 q registers). Both build and
 //         run on both (same sources): 4x8 spills on armv7 and 4x4 underuses aarch64, but both are correct
@@ -9,6 +9,7 @@
 #pragma once
 
 #include "bgemm/bgemm.h"
+#include "util/ukernel-list.h"
 
 #define ONEBIT_BGEMM_UKERNELS_AVX512VPOPCNT(X) X(6x32__avx512vpopcnt, kAvx512Vpopcnt, 6, 32)
 #define ONEBIT_BGEMM_UKERNELS_AVX2(X) X(1x32__avx2, kAvx2, 1, 32) X(3x8__avx2, kAvx2, 3, 8)

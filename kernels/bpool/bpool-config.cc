@@ -1,47 +1,28 @@
-// Binary max pool: selection and the driver that walks output pixels and gathers each window's real taps.
+// Binary max pool: its table (bpool.h), selection, and the driver that walks output pixels and gathers
+// each window's real taps.
 #include "bpool/bpool.h"
-#include "onebit/kernels/bconv.h"
-#include "onebit/kernels/bpool.h"
 #include "onebit/kernels/bit_contract.h"
 
-#if defined(ONEBIT_HAVE_NEON)
-void onebit_bpool_ukernel_x128__neon(size_t, size_t, const uint32_t* const*, uint32_t*);
-#endif
-
 namespace onebit::kernels {
+namespace {
 
-onebit_bpool_ukernel_fn bpool_select(Isa isa, Isa* chosen) {
-  struct Candidate { Isa isa; onebit_bpool_ukernel_fn fn; };
-  static const Candidate candidates[] = {
-#if defined(ONEBIT_HAVE_AVX512VPOPCNT)
-      {Isa::kAvx512Vpopcnt, onebit_bpool_ukernel_x512__avx512vpopcnt},
-#endif
-#if defined(ONEBIT_HAVE_AVX2)
-      {Isa::kAvx2, onebit_bpool_ukernel_x256__avx2},
-#endif
-#if defined(ONEBIT_HAVE_NEON)
-      {Isa::kNeon, onebit_bpool_ukernel_x128__neon},
-#endif
-      {Isa::kScalar, onebit_bpool_ukernel__scalar},
-  };
-  for (const Candidate& c : candidates) {
-    if (isa_allows(isa, c.isa) && isa_supported(c.isa)) {
-      if (chosen != nullptr) *chosen = c.isa;
-      return c.fn;
-    }
-  }
-  if (chosen != nullptr) *chosen = Isa::kScalar;
-  return onebit_bpool_ukernel__scalar;
-}
+#define ONEBIT_BPOOL_ENTRY(tile, isa) {Isa::isa, onebit_bpool_ukernel_##tile, #tile},
+const BPoolUkernel kUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_BPOOL_UKERNELS, ONEBIT_BPOOL_ENTRY)};
+#undef ONEBIT_BPOOL_ENTRY
 
-void binary_max_pool(Isa isa, const BPoolGeometry& g, const uint32_t* input, uint32_t* output) {
+}  // namespace
+
+const BPoolUkernel& bpool_select(Isa isa) { return select_ukernel(kUkernels, isa); }
+const BPoolUkernel* bpool_ukernels(size_t* count) { return ukernel_table(kUkernels, count); }
+
+void binary_max_pool(const BPoolUkernel& ukernel, const BPoolGeometry& g, const uint32_t* input, uint32_t* output) {
   if (g.batch <= 0 || g.out_h() <= 0) return;
-  binary_max_pool_rows(isa, g, input, output, 0, static_cast<size_t>(g.batch) * static_cast<size_t>(g.out_h()));
+  binary_max_pool_rows(ukernel, g, input, output, 0, static_cast<size_t>(g.batch) * static_cast<size_t>(g.out_h()));
 }
 
-void binary_max_pool_rows(Isa isa, const BPoolGeometry& g, const uint32_t* input, uint32_t* output,
+void binary_max_pool_rows(const BPoolUkernel& bpool, const BPoolGeometry& g, const uint32_t* input, uint32_t* output,
                           size_t row_begin, size_t row_end) {
-  const onebit_bpool_ukernel_fn ukernel = bpool_select(isa);
+  const onebit_bpool_ukernel_fn ukernel = bpool.fn;
   const size_t words = packed_words(static_cast<size_t>(g.channels));
   const int out_h = g.out_h(), out_w = g.out_w();
   if (g.kernel_h <= 0 || g.kernel_w <= 0 || out_h <= 0 || out_w <= 0 || words == 0) return;

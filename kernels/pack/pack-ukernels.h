@@ -1,5 +1,11 @@
-// Pack family: float -> bits (Quantize) and float -> k-bit levels (QuantizeLevels). One ukernel per ISA;
-// pack-config.cc and quantize-levels-config.cc pick one per Isa.
+// The one list of each packing family's ukernels (util/ukernel-list.h): X(tile__isa, Isa), one sublist per
+// ISA, best first. The declarations below, the configs' tables (pack-config.cc, quantize-levels-config.cc)
+// and the tests (tests/kernels/pack_test.cc, quantize_levels_test.cc run every entry by name) all come
+// from these lines. The function types are in onebit/kernels/pack.h.
+//   pack:            Quantize, float -> bits by sign or per-channel thresholds.
+//   quantize-levels: QuantizeLevels, float -> k-bit level planes. Its NEON ukernel is aarch64 only: armv7
+//                    NEON flushes subnormals to zero (t = -1e-40 would lose its sign) and has no
+//                    round-to-nearest-even instruction, so armv7 keeps the scalar (VFP, IEEE) path.
 #pragma once
 
 #include <cmath>
@@ -8,39 +14,43 @@
 
 #include "onebit/kernels/isa.h"
 #include "onebit/kernels/pack.h"
+#include "util/ukernel-list.h"
 
-// Packs `pixels` rows of `channels` floats (row stride = channels) into rows of packed_words(channels)
-// words. thresholds == nullptr: bit = (x < 0). Padding bits are 0. No over-reads or over-writes.
-typedef void (*onebit_pack_ukernel_fn)(size_t pixels, size_t channels, const float* x, uint32_t* out,
-                                       const onebit::kernels::QuantizeThresholds* thresholds);
+#define ONEBIT_PACK_UKERNELS_AVX512VPOPCNT(X) X(x32__avx512vpopcnt, kAvx512Vpopcnt)
+#define ONEBIT_PACK_UKERNELS_AVX2(X) X(x32__avx2, kAvx2)
+#define ONEBIT_PACK_UKERNELS_NEON(X) X(x32__neon, kNeon)
+#define ONEBIT_PACK_UKERNELS_SCALAR(X) X(x32__scalar, kScalar)
 
-void onebit_pack_ukernel_x32__scalar(size_t, size_t, const float*, uint32_t*,
-                                     const onebit::kernels::QuantizeThresholds*);
-void onebit_pack_ukernel_x32__avx2(size_t, size_t, const float*, uint32_t*,
-                                   const onebit::kernels::QuantizeThresholds*);
-void onebit_pack_ukernel_x32__avx512vpopcnt(size_t, size_t, const float*, uint32_t*,
-                                            const onebit::kernels::QuantizeThresholds*);
+#define ONEBIT_QUANTIZE_LEVELS_UKERNELS_AVX512VPOPCNT(X) X(x32__avx512vpopcnt, kAvx512Vpopcnt)
+#define ONEBIT_QUANTIZE_LEVELS_UKERNELS_AVX2(X) X(x32__avx2, kAvx2)
+#if defined(__aarch64__)
+#define ONEBIT_QUANTIZE_LEVELS_UKERNELS_NEON(X) X(x32__neon, kNeon)
+#else
+#define ONEBIT_QUANTIZE_LEVELS_UKERNELS_NEON(X)
+#endif
+#define ONEBIT_QUANTIZE_LEVELS_UKERNELS_SCALAR(X) X(x32__scalar, kScalar)
 
-// Quantizes `pixels` rows of `channels` floats into quantizer->bits planes (pack.h quantize_levels):
-// plane i of pixel p at out + i * plane_words + p * packed_words(channels). The quantizer is already
-// validated (kind / bits pair allowed, see quantize_levels). Padding bits 0; no over-reads or over-writes.
-typedef void (*onebit_quantize_levels_ukernel_fn)(size_t pixels, size_t channels, const float* x, uint32_t* out,
-                                                  size_t plane_words,
-                                                  const onebit::kernels::LevelQuantizer* quantizer);
+#define ONEBIT_PACK_UKERNEL(name)                                                    \
+  void name(size_t pixels, size_t channels, const float* x, uint32_t* out, \
+            const onebit::kernels::QuantizeThresholds* thresholds)
 #define ONEBIT_QUANTIZE_LEVELS_UKERNEL(name)                                                    \
   void name(size_t pixels, size_t channels, const float* x, uint32_t* out, size_t plane_words, \
             const onebit::kernels::LevelQuantizer* quantizer)
-ONEBIT_QUANTIZE_LEVELS_UKERNEL(onebit_quantize_levels_ukernel_x32__scalar);
-ONEBIT_QUANTIZE_LEVELS_UKERNEL(onebit_quantize_levels_ukernel_x32__avx2);
-ONEBIT_QUANTIZE_LEVELS_UKERNEL(onebit_quantize_levels_ukernel_x32__avx512vpopcnt);
-ONEBIT_QUANTIZE_LEVELS_UKERNEL(onebit_quantize_levels_ukernel_x32__neon);  // aarch64 only
+
+#define ONEBIT_PACK_DECLARE(tile, isa) ONEBIT_PACK_UKERNEL(onebit_pack_ukernel_##tile);
+ONEBIT_PACK_UKERNELS_AVX512VPOPCNT(ONEBIT_PACK_DECLARE)
+ONEBIT_PACK_UKERNELS_AVX2(ONEBIT_PACK_DECLARE)
+ONEBIT_PACK_UKERNELS_NEON(ONEBIT_PACK_DECLARE)
+ONEBIT_PACK_UKERNELS_SCALAR(ONEBIT_PACK_DECLARE)
+#undef ONEBIT_PACK_DECLARE
+#define ONEBIT_QUANTIZE_LEVELS_DECLARE(tile, isa) ONEBIT_QUANTIZE_LEVELS_UKERNEL(onebit_quantize_levels_ukernel_##tile);
+ONEBIT_QUANTIZE_LEVELS_UKERNELS_AVX512VPOPCNT(ONEBIT_QUANTIZE_LEVELS_DECLARE)
+ONEBIT_QUANTIZE_LEVELS_UKERNELS_AVX2(ONEBIT_QUANTIZE_LEVELS_DECLARE)
+ONEBIT_QUANTIZE_LEVELS_UKERNELS_NEON(ONEBIT_QUANTIZE_LEVELS_DECLARE)
+ONEBIT_QUANTIZE_LEVELS_UKERNELS_SCALAR(ONEBIT_QUANTIZE_LEVELS_DECLARE)
+#undef ONEBIT_QUANTIZE_LEVELS_DECLARE
 
 namespace onebit::kernels {
-/// Best pack ukernel allowed by `isa` and supported by this CPU (scalar at worst).
-onebit_pack_ukernel_fn pack_select(Isa isa, Isa* chosen = nullptr);
-/// Best quantize-levels ukernel allowed by `isa` and supported by this CPU (scalar at worst).
-onebit_quantize_levels_ukernel_fn quantize_levels_select(Isa isa, Isa* chosen = nullptr);
-
 /// The level index of one transformed value t (scalar reference semantics, shared by every ukernel's
 /// tail handling): Unipolar / Bipolar clamp(round_half_even(t), 0, 2^bits - 1) with NaN -> 0; Ternary
 /// bit0 = (t < 0), bit1 = !(t > 0); Binary bit0 = (t < 0).

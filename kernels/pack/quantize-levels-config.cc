@@ -1,4 +1,5 @@
-// QuantizeLevels selection (best ISA first) and the public quantize_levels / dequantize_levels entry points.
+// QuantizeLevels: its table (pack-ukernels.h), selection, and the public quantize_levels /
+// dequantize_levels entry points.
 //
 // Kinds and bits accepted by quantize_levels (anything else is a caller bug: the runtime validates the model
 // first): Unipolar and Bipolar with bits 1..4, Ternary with bits 2, and Binary with bits 1 (plain sign,
@@ -10,40 +11,25 @@
 #include "pack/pack-ukernels.h"
 
 namespace onebit::kernels {
+namespace {
 
-onebit_quantize_levels_ukernel_fn quantize_levels_select(Isa isa, Isa* chosen) {
-  struct Candidate { Isa isa; onebit_quantize_levels_ukernel_fn fn; };
-  static const Candidate candidates[] = {
-#if defined(ONEBIT_HAVE_AVX512VPOPCNT)
-      {Isa::kAvx512Vpopcnt, onebit_quantize_levels_ukernel_x32__avx512vpopcnt},
-#endif
-#if defined(ONEBIT_HAVE_AVX2)
-      {Isa::kAvx2, onebit_quantize_levels_ukernel_x32__avx2},
-#endif
-#if defined(ONEBIT_HAVE_NEON) && defined(__aarch64__)
-      // armv7 NEON flushes subnormals to zero (t = -1e-40 would lose its sign) and has no round-to-nearest-
-      // even instruction, so armv7 keeps the scalar (VFP, IEEE) path.
-      {Isa::kNeon, onebit_quantize_levels_ukernel_x32__neon},
-#endif
-      {Isa::kScalar, onebit_quantize_levels_ukernel_x32__scalar},
-  };
-  for (const Candidate& c : candidates) {
-    if (isa_allows(isa, c.isa) && isa_supported(c.isa)) {
-      if (chosen != nullptr) *chosen = c.isa;
-      return c.fn;
-    }
-  }
-  if (chosen != nullptr) *chosen = Isa::kScalar;
-  return onebit_quantize_levels_ukernel_x32__scalar;
-}
+#define ONEBIT_QUANTIZE_LEVELS_ENTRY(tile, isa) {Isa::isa, onebit_quantize_levels_ukernel_##tile, #tile},
+const QuantizeLevelsUkernel kUkernels[] = {
+    ONEBIT_COMPILED_UKERNELS(ONEBIT_QUANTIZE_LEVELS_UKERNELS, ONEBIT_QUANTIZE_LEVELS_ENTRY)};
+#undef ONEBIT_QUANTIZE_LEVELS_ENTRY
 
-void quantize_levels(Isa isa, size_t pixels, size_t channels, const float* x, uint32_t* out,
-                     const LevelQuantizer& quantizer) {
-  quantize_levels(isa, pixels, 0, pixels, channels, x, out, quantizer);
-}
+}  // namespace
 
-void quantize_levels(Isa isa, size_t pixels, size_t begin, size_t end, size_t channels, const float* x,
+const QuantizeLevelsUkernel& quantize_levels_select(Isa isa) { return select_ukernel(kUkernels, isa); }
+const QuantizeLevelsUkernel* quantize_levels_ukernels(size_t* count) { return ukernel_table(kUkernels, count); }
+
+void quantize_levels(const QuantizeLevelsUkernel& ukernel, size_t pixels, size_t channels, const float* x,
                      uint32_t* out, const LevelQuantizer& quantizer) {
+  quantize_levels(ukernel, pixels, 0, pixels, channels, x, out, quantizer);
+}
+
+void quantize_levels(const QuantizeLevelsUkernel& ukernel, size_t pixels, size_t begin, size_t end,
+                     size_t channels, const float* x, uint32_t* out, const LevelQuantizer& quantizer) {
   assert((quantizer.kind == LevelKind::kTernary && quantizer.bits == 2) ||
          (quantizer.kind == LevelKind::kBinary && quantizer.bits == 1) ||
          ((quantizer.kind == LevelKind::kUnipolar || quantizer.kind == LevelKind::kBipolar) &&
@@ -51,8 +37,7 @@ void quantize_levels(Isa isa, size_t pixels, size_t begin, size_t end, size_t ch
   assert(begin <= end && end <= pixels);
   if (begin == end || channels == 0) return;
   const size_t words = packed_words(channels);
-  quantize_levels_select(isa)(end - begin, channels, x + begin * channels, out + begin * words, pixels * words,
-                              &quantizer);
+  ukernel.fn(end - begin, channels, x + begin * channels, out + begin * words, pixels * words, &quantizer);
 }
 
 void dequantize_levels(size_t pixels, size_t channels, const uint32_t* in, LevelKind kind, int bits,

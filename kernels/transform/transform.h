@@ -53,22 +53,37 @@ typedef void (*onebit_transform_bits_ukernel_fn)(size_t pixels, size_t n, const 
 #define ONEBIT_TRANSFORM_BITS_UKERNEL(name)                                                            \
   void name(size_t pixels, size_t n, const int32_t* popcount, const int32_t* const* correction,        \
             const onebit::kernels::BitsTransform* params, uint32_t* out)
-ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel__scalar);
-ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel__scalar);
-ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x8__avx2);
-ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x8__avx2);
-ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x16__avx512vpopcnt);
-ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x16__avx512vpopcnt);
-// Compiled only for Arm targets (transform-x4-neon.cc); declared here so tests can name them.
-ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x4__neon);
-ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x4__neon);
+
+// The one list of transform ukernel pairs (util/ukernel-list.h): X(tile__isa, Isa), one sublist per ISA,
+// best first; each entry is onebit_transform_f32_ukernel_<tile__isa> and onebit_transform_bits_ukernel_
+// <tile__isa>, the tile being the channels one step transforms. The declarations below, the config's table
+// (transform-config.cc) and the tests (tests/kernels/transform_test.cc runs every entry by name) all come
+// from these lines.
+#define ONEBIT_TRANSFORM_UKERNELS_AVX512VPOPCNT(X) X(x16__avx512vpopcnt, kAvx512Vpopcnt)
+#define ONEBIT_TRANSFORM_UKERNELS_AVX2(X) X(x8__avx2, kAvx2)
+#define ONEBIT_TRANSFORM_UKERNELS_NEON(X) X(x4__neon, kNeon)
+#define ONEBIT_TRANSFORM_UKERNELS_SCALAR(X) X(x1__scalar, kScalar)
+
+#define ONEBIT_TRANSFORM_DECLARE(tile, isa)                          \
+  ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_##tile); \
+  ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_##tile);
+ONEBIT_TRANSFORM_UKERNELS_AVX512VPOPCNT(ONEBIT_TRANSFORM_DECLARE)
+ONEBIT_TRANSFORM_UKERNELS_AVX2(ONEBIT_TRANSFORM_DECLARE)
+ONEBIT_TRANSFORM_UKERNELS_NEON(ONEBIT_TRANSFORM_DECLARE)
+ONEBIT_TRANSFORM_UKERNELS_SCALAR(ONEBIT_TRANSFORM_DECLARE)
+#undef ONEBIT_TRANSFORM_DECLARE
 
 namespace onebit::kernels {
+/// One entry of the list: both ukernels of a tile and ISA.
 struct TransformConfig {
   Isa isa = Isa::kScalar;
   onebit_transform_f32_ukernel_fn f32 = nullptr;
   onebit_transform_bits_ukernel_fn bits = nullptr;
+  const char* name = "";  // tile and ISA, e.g. "x8__avx2"
 };
 /// Best transform ukernels allowed by `isa` and supported by this CPU (scalar at worst).
-TransformConfig transform_select(Isa isa);
+const TransformConfig& transform_select(Isa isa);
+/// Every transform ukernel pair compiled into this binary, best ISA first; the CPU may lack some (check
+/// isa_supported). Sets *count.
+const TransformConfig* transform_ukernels(size_t* count);
 }  // namespace onebit::kernels

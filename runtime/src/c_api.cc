@@ -57,6 +57,7 @@ struct onebit_interpreter {
 namespace {
 
 constexpr size_t kMaxOptionsStructSize = 4096;
+static_assert(ONEBIT_ARENA_ALIGNMENT == onebit::InterpreterOptions::kArenaAlignment, "one arena alignment");
 
 thread_local std::string t_error_storage;
 thread_local const char* t_error = "";
@@ -173,6 +174,29 @@ size_t normalization(const char* function, const onebit_model* model, const floa
   });
 }
 
+/// The C options (NULL: defaults) as InterpreterOptions: only the fields the caller's struct_size covers.
+onebit_status read_options(const char* function, const onebit_interpreter_options* options,
+                           onebit::InterpreterOptions* o) {
+  if (options == nullptr) return ONEBIT_OK;
+  const size_t size = options->struct_size;
+  constexpr size_t kMin = offsetof(onebit_interpreter_options, threads) + sizeof(int);
+  if (size < kMin || size > kMaxOptionsStructSize)
+    return invalid(function, "options->struct_size = " + std::to_string(size) +
+                                 " is not a size of onebit_interpreter_options (expected " + std::to_string(kMin) +
+                                 ".." + std::to_string(kMaxOptionsStructSize) + ", today " +
+                                 std::to_string(sizeof(onebit_interpreter_options)) +
+                                 "; call onebit_interpreter_options_init first)");
+#define ONEBIT_HAS_FIELD(f) (size >= offsetof(onebit_interpreter_options, f) + sizeof(options->f))
+  o->threads = options->threads;  // present: checked above
+  if (ONEBIT_HAS_FIELD(isa) && options->isa != nullptr) o->isa = options->isa;
+  if (ONEBIT_HAS_FIELD(profiling)) o->profiling = options->profiling != 0;
+  if (ONEBIT_HAS_FIELD(max_arena_bytes) && options->max_arena_bytes != 0) o->max_arena_bytes = options->max_arena_bytes;
+  if (ONEBIT_HAS_FIELD(arena)) o->arena = options->arena;
+  if (ONEBIT_HAS_FIELD(arena_size)) o->arena_size = options->arena_size;
+#undef ONEBIT_HAS_FIELD
+  return ONEBIT_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -271,7 +295,7 @@ void onebit_interpreter_options_init(onebit_interpreter_options* options, size_t
   }
   // Only the fields the caller's struct has: a caller built against an older, shorter header passes its own
   // size, and nothing past it is written.
-  const onebit_interpreter_options defaults = {sizeof(onebit_interpreter_options), 1, nullptr, 0, 0};
+  const onebit_interpreter_options defaults = {sizeof(onebit_interpreter_options), 1, nullptr, 0, 0, nullptr, 0};
   std::memcpy(options, &defaults, std::min(struct_size, sizeof defaults));
   options->struct_size = std::min(struct_size, sizeof defaults);
 }
@@ -283,22 +307,8 @@ onebit_status onebit_interpreter_create(const onebit_model* model, const onebit_
     if (model == nullptr) return invalid(kFn, null_arg("model"));
     if (out == nullptr) return invalid(kFn, null_arg("out"));
     onebit::InterpreterOptions o;
-    if (options != nullptr) {
-      const size_t size = options->struct_size;
-      constexpr size_t kMin = offsetof(onebit_interpreter_options, threads) + sizeof(int);
-      if (size < kMin || size > kMaxOptionsStructSize)
-        return invalid(kFn, "options->struct_size = " + std::to_string(size) + " is not a size of onebit_interpreter_options (expected " +
-                                std::to_string(kMin) + ".." + std::to_string(kMaxOptionsStructSize) + ", today " +
-                                std::to_string(sizeof(onebit_interpreter_options)) +
-                                "; call onebit_interpreter_options_init first)");
-#define ONEBIT_HAS_FIELD(f) (size >= offsetof(onebit_interpreter_options, f) + sizeof(options->f))
-      o.threads = options->threads;  // present: checked above
-      if (ONEBIT_HAS_FIELD(isa) && options->isa != nullptr) o.isa = options->isa;
-      if (ONEBIT_HAS_FIELD(profiling)) o.profiling = options->profiling != 0;
-      if (ONEBIT_HAS_FIELD(max_arena_bytes) && options->max_arena_bytes != 0)
-        o.max_arena_bytes = options->max_arena_bytes;
-#undef ONEBIT_HAS_FIELD
-    }
+    const onebit_status read = read_options(kFn, options, &o);
+    if (read != ONEBIT_OK) return read;
     std::unique_ptr<onebit_interpreter> handle(new onebit_interpreter());
     const onebit::Status s = onebit::Interpreter::create(*model->model, o, &handle->it);
     if (!s.ok()) return from_status(s);
@@ -311,6 +321,23 @@ onebit_status onebit_interpreter_create(const onebit_model* model, const onebit_
     for (const onebit::OpProfile& p : it.profile()) most_samples = std::max(most_samples, p.samples_ms.capacity());
     handle->median_scratch.reserve(most_samples);
     *out = handle.release();
+    return ONEBIT_OK;
+  });
+}
+
+onebit_status onebit_interpreter_required_arena_bytes(const onebit_model* model,
+                                                      const onebit_interpreter_options* options, size_t* bytes) {
+  static const char* const kFn = "onebit_interpreter_required_arena_bytes";
+  return guard(kFn, [&]() -> onebit_status {
+    if (model == nullptr) return invalid(kFn, null_arg("model"));
+    if (bytes == nullptr) return invalid(kFn, null_arg("bytes"));
+    onebit::InterpreterOptions o;
+    const onebit_status read = read_options(kFn, options, &o);
+    if (read != ONEBIT_OK) return read;
+    size_t needed = 0;
+    const onebit::Status s = onebit::Interpreter::required_arena_bytes(*model->model, o, &needed);
+    if (!s.ok()) return from_status(s);
+    *bytes = needed;
     return ONEBIT_OK;
   });
 }

@@ -1,5 +1,5 @@
 /* The C API (onebit/onebit.h) from C99: error handling, argument checks, a real model's tensors, repeated
- * and multi-threaded invokes, profiling. Compiled with -std=c99 -pedantic -Werror, so it also proves the
+ * and multi-threaded invokes, profiling, a caller-owned arena. Compiled with -std=c99 -pedantic -Werror, so it also proves the
  * header is clean C99.
  *
  * usage: c_api_test MODEL.fb   (ctest passes the model the c_api_model fixture writes with onebit-synth) */
@@ -173,6 +173,8 @@ static void test_options(const onebit_model* m) {
   CHECK(o.isa == NULL || o.isa[0] == '\0');
   CHECK(o.profiling == 0);
   CHECK(o.max_arena_bytes == 0);
+  CHECK(o.arena == NULL);
+  CHECK(o.arena_size == 0);
 
   /* NULL options = defaults. */
   CHECK(onebit_interpreter_create(m, NULL, &it) == ONEBIT_OK);
@@ -423,6 +425,93 @@ static void test_interpreters(const onebit_model* m) {
   onebit_interpreter_destroy(it2);
 }
 
+/* n in decimal, written into buf. */
+static const char* size_text(size_t n, char* buf, size_t size) {
+  snprintf(buf, size, "%lu", (unsigned long)n);
+  return buf;
+}
+
+/* A caller-owned arena: the bytes onebit_interpreter_required_arena_bytes names are enough, the outputs
+ * equal the interpreter's own arena's bit for bit, inputs live in the caller's buffer; one byte less is an
+ * error naming the bytes needed; a misaligned buffer is aligned up (and then needs the difference more). */
+static void test_caller_arena(const onebit_model* m) {
+  onebit_interpreter_options o;
+  onebit_interpreter *own = NULL, *it = NULL;
+  size_t needed = 0, in_size, out_size, skip;
+  unsigned char* buffer;
+  unsigned char* aligned;
+  float *x, *y_own, *y_caller;
+  char text[32];
+
+  onebit_interpreter_options_init(&o, sizeof o);
+  o.threads = 2;
+  CHECK(invalid_and_names(onebit_interpreter_required_arena_bytes(NULL, &o, &needed), "model"));
+  CHECK(invalid_and_names(onebit_interpreter_required_arena_bytes(m, &o, NULL), "bytes"));
+  REQUIRE(onebit_interpreter_required_arena_bytes(m, &o, &needed) == ONEBIT_OK);
+  CHECK(onebit_last_error()[0] == '\0');
+  REQUIRE(onebit_interpreter_create(m, &o, &own) == ONEBIT_OK);
+  CHECK(onebit_interpreter_arena_bytes(own) == needed);
+
+  /* Aligned up by hand so that `aligned` is exactly ONEBIT_ARENA_ALIGNMENT-aligned. */
+  buffer = (unsigned char*)malloc(needed + 2 * ONEBIT_ARENA_ALIGNMENT);
+  REQUIRE(buffer != NULL);
+  skip = (ONEBIT_ARENA_ALIGNMENT - (size_t)((uintptr_t)buffer % ONEBIT_ARENA_ALIGNMENT)) % ONEBIT_ARENA_ALIGNMENT;
+  aligned = buffer + skip;
+
+  /* One byte short: an error naming the bytes needed; nothing created. */
+  o.arena = aligned;
+  o.arena_size = needed - 1;
+  CHECK(onebit_interpreter_create(m, &o, &it) == ONEBIT_ERROR);
+  CHECK(error_mentions("arena"));
+  CHECK(error_mentions(size_text(needed, text, sizeof text)));
+  CHECK(it == NULL);
+  /* arena_size without arena. */
+  o.arena = NULL;
+  o.arena_size = needed;
+  CHECK(onebit_interpreter_create(m, &o, &it) == ONEBIT_ERROR);
+  CHECK(error_mentions("arena"));
+  CHECK(it == NULL);
+
+  /* Exactly enough: the caller's bytes hold the inputs, the outputs equal the interpreter's own arena's. */
+  o.arena = aligned;
+  o.arena_size = needed;
+  REQUIRE(onebit_interpreter_create(m, &o, &it) == ONEBIT_OK);
+  CHECK(onebit_interpreter_arena_bytes(it) == needed);
+  CHECK((unsigned char*)onebit_interpreter_input(it, 0) >= aligned &&
+        (unsigned char*)onebit_interpreter_input(it, 0) < aligned + needed);
+  in_size = onebit_interpreter_input_size(it, 0);
+  out_size = onebit_interpreter_output_size(it, 0);
+  x = (float*)malloc(sizeof(float) * in_size);
+  REQUIRE(x != NULL);
+  fill(x, in_size, 3);
+  y_own = run(own, x, in_size, out_size);
+  y_caller = run(it, x, in_size, out_size);
+  CHECK(memcmp(y_own, y_caller, sizeof(float) * out_size) == 0);
+  free(y_caller);
+  onebit_interpreter_destroy(it);
+  it = NULL;
+
+  /* Misaligned by one byte: aligned up, so `needed` bytes are too few (the message names the extra), and
+   * ONEBIT_ARENA_ALIGNMENT - 1 more are enough, with the same outputs. */
+  o.arena = aligned + 1;
+  o.arena_size = needed;
+  CHECK(onebit_interpreter_create(m, &o, &it) == ONEBIT_ERROR);
+  CHECK(error_mentions(size_text(needed + ONEBIT_ARENA_ALIGNMENT - 1, text, sizeof text)));
+  CHECK(it == NULL);
+  o.arena_size = needed + ONEBIT_ARENA_ALIGNMENT - 1;
+  REQUIRE(onebit_interpreter_create(m, &o, &it) == ONEBIT_OK);
+  CHECK((uintptr_t)onebit_interpreter_input(it, 0) % 16 == 0);
+  y_caller = run(it, x, in_size, out_size);
+  CHECK(memcmp(y_own, y_caller, sizeof(float) * out_size) == 0);
+  free(y_caller);
+  onebit_interpreter_destroy(it);
+
+  free(y_own);
+  free(x);
+  onebit_interpreter_destroy(own);
+  free(buffer);
+}
+
 int main(int argc, char** argv) {
   onebit_model* m = NULL;
   onebit_model* from_buffer = NULL;
@@ -442,6 +531,7 @@ int main(int argc, char** argv) {
   test_model(m);
   test_options(m);
   test_interpreters(m);
+  test_caller_arena(m);
 
   /* The same bytes through load_buffer; the caller's copy is freed right away. */
   f = fopen(argv[1], "rb");

@@ -68,14 +68,7 @@ template <typename F>
 void for_each_runnable_ukernel(F f) {
   size_t count = 0;
   const BgemmConfig* ukernels = bgemm_ukernels(&count);
-  for (size_t i = 0; i < count; ++i) {
-    if (!isa_supported(ukernels[i].isa)) {
-      MESSAGE("skipped bgemm ukernel ", std::string(ukernels[i].name), ": this CPU lacks ",
-              std::string(isa_name(ukernels[i].isa)));
-      continue;
-    }
-    f(ukernels[i]);
-  }
+  onebit::test::for_each_runnable_ukernel("bgemm", ukernels, count, f);
 }
 
 BgemmTester case_of(size_t m, size_t n, size_t segs, size_t seg_words, uint32_t seed) {

@@ -1,10 +1,11 @@
-// Binary max pool against a float max pool on ±1 data (padding ignored, as -inf padding).
+// Binary max pool against a float max pool on ±1 data (padding ignored, as -inf padding), for every ukernel
+// of the bpool list (bpool/bpool.h) the CPU runs, by name; selection.
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "kernels/test_util.h"
-#include "onebit/kernels/bconv.h"
+#include "onebit/kernels/bpool.h"
 
 using namespace onebit::kernels;
 
@@ -36,12 +37,20 @@ TEST_CASE("bpool: binary max pool equals float max pool on ±1") {
                 }
             }
       const std::vector<uint32_t> expect = onebit::test::pack_rows(ref, channels);
-      for (Isa isa : onebit::test::runnable_isas()) {
-        INFO("isa=", std::string(isa_name(isa)), " channels=", channels, " kernel=", c.k, " stride=", c.s,
+      size_t count = 0;
+      const BPoolUkernel* table = bpool_ukernels(&count);
+      onebit::test::for_each_runnable_ukernel("bpool", table, count, [&](const BPoolUkernel& k) {
+        INFO("ukernel=", std::string(k.name), " channels=", channels, " kernel=", c.k, " stride=", c.s,
              " pad=", c.pad, " seed=", seed - 1);
         std::vector<uint32_t> out(expect.size(), 0x12345678u);
-        binary_max_pool(isa, g, xp.data(), out.data());
+        binary_max_pool(k, g, xp.data(), out.data());
         CHECK(out == expect);
-      }
+      });
     }
+}
+
+TEST_CASE("bpool: selection picks the best listed ukernel the CPU runs, for every requested ISA") {
+  size_t count = 0;
+  const BPoolUkernel* table = bpool_ukernels(&count);
+  onebit::test::check_selection(table, count, [](Isa isa) -> const BPoolUkernel& { return bpool_select(isa); });
 }

@@ -1,4 +1,5 @@
-// Float -> bits packing (plain sign and per-channel thresholds) and unpacking, for every runnable ISA.
+// Float -> bits packing (plain sign and per-channel thresholds) and unpacking, for every ukernel of the pack
+// list (pack-ukernels.h) the CPU runs, by name; selection.
 #include <cmath>
 #include <limits>
 #include <string>
@@ -17,8 +18,8 @@ class PackTester {
   uint32_t seed = 1;
   bool thresholds = false;
 
-  void test(Isa isa) const {
-    INFO("isa=", std::string(isa_name(isa)), " pixels=", pixels, " channels=", channels, " thresholds=",
+  void test(const PackUkernel& ukernel) const {
+    INFO("ukernel=", std::string(ukernel.name), " pixels=", pixels, " channels=", channels, " thresholds=",
          thresholds, " seed=", seed);
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> u(-2.0f, 2.0f);
@@ -45,7 +46,7 @@ class PackTester {
     QuantizeThresholds q{th.data(), flip.data(), cmask.data(), cbits.data()};
 
     std::vector<uint32_t> out(pixels * words, 0xA5A5A5A5u);
-    pack_bits(isa, pixels, channels, x.data(), out.data(), thresholds ? &q : nullptr);
+    pack_bits(ukernel, pixels, channels, x.data(), out.data(), thresholds ? &q : nullptr);
     for (size_t p = 0; p < pixels; ++p)
       for (size_t c = 0; c < words * 32; ++c) {
         const float v = c < channels ? x[p * channels + c] : 0.0f;
@@ -63,9 +64,16 @@ class PackTester {
   }
 };
 
+template <typename F>
+void for_each_pack_ukernel(F f) {
+  size_t count = 0;
+  const PackUkernel* table = pack_ukernels(&count);
+  onebit::test::for_each_runnable_ukernel("pack", table, count, f);
+}
+
 }  // namespace
 
-TEST_CASE("pack: sign and thresholds over channel counts, all ISAs") {
+TEST_CASE("pack: sign and thresholds over channel counts, every ukernel") {
   uint32_t seed = 10;
   for (size_t channels : {1, 2, 3, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200})
     for (size_t pixels : {1, 4, 7})
@@ -75,18 +83,18 @@ TEST_CASE("pack: sign and thresholds over channel counts, all ISAs") {
         t.channels = channels;
         t.thresholds = thresholds;
         t.seed = seed++;
-        for (Isa isa : onebit::test::runnable_isas()) t.test(isa);
+        for_each_pack_ukernel([&](const PackUkernel& k) { t.test(k); });
       }
 }
 
 TEST_CASE("pack: zero and negative zero binarize to +1 (bit 0)") {
   const float x[4] = {0.0f, -0.0f, -1e-38f, 1e-38f};
-  for (Isa isa : onebit::test::runnable_isas()) {
-    INFO("isa=", std::string(isa_name(isa)));
+  for_each_pack_ukernel([&](const PackUkernel& k) {
+    INFO("ukernel=", std::string(k.name));
     uint32_t out = 0xFFFFFFFFu;
-    pack_bits(isa, 1, 4, x, &out);
+    pack_bits(k, 1, 4, x, &out);
     CHECK(out == 0x4u);
-  }
+  });
 }
 
 TEST_CASE("pack: unpack(pack(x)) round trip on ±1 data") {
@@ -95,10 +103,16 @@ TEST_CASE("pack: unpack(pack(x)) round trip on ±1 data") {
     INFO("channels=", channels);
     const std::vector<float> x = onebit::test::random_signs(5 * channels, rng);
     std::vector<uint32_t> bits(5 * ((channels + 31) / 32));
-    pack_bits(Isa::kScalar, 5, channels, x.data(), bits.data());
+    pack_bits(pack_select(Isa::kScalar), 5, channels, x.data(), bits.data());
     CHECK(bits == onebit::test::pack_rows(x, channels));
     std::vector<float> back(x.size());
     unpack_bits(5, channels, bits.data(), back.data());
     CHECK(back == x);
   }
+}
+
+TEST_CASE("pack: selection picks the best listed ukernel the CPU runs, for every requested ISA") {
+  size_t count = 0;
+  const PackUkernel* table = pack_ukernels(&count);
+  onebit::test::check_selection(table, count, [](Isa isa) -> const PackUkernel& { return pack_select(isa); });
 }

@@ -1,4 +1,5 @@
-// QuantizeLevels (float -> k-bit level planes) for every runnable ISA against a reference written here
+// QuantizeLevels (float -> k-bit level planes) for every ukernel of its list (pack-ukernels.h) the CPU runs,
+// by name, against a reference written here
 // (round half to even by floor and parity in double, not the kernels' std::nearbyint), and the round trip
 // quantize -> dequantize.
 #include <cmath>
@@ -51,8 +52,8 @@ struct QuantizeCase {
   uint32_t seed;
 };
 
-void check(const QuantizeCase& qc, Isa isa) {
-  INFO("isa=", std::string(isa_name(isa)), " kind=", kind_name(qc.kind), " bits=", qc.bits, " pixels=", qc.pixels,
+void check(const QuantizeCase& qc, const QuantizeLevelsUkernel& ukernel) {
+  INFO("ukernel=", std::string(ukernel.name), " kind=", kind_name(qc.kind), " bits=", qc.bits, " pixels=", qc.pixels,
        " channels=", qc.channels, " scale=", qc.scale, " shift=", qc.shift, " seed=", qc.seed);
   std::mt19937 rng(qc.seed);
   const float top = float((1u << qc.bits) - 1);
@@ -86,7 +87,7 @@ void check(const QuantizeCase& qc, Isa isa) {
   q.shift = qc.shift ? shift.data() : nullptr;
   const size_t words = (qc.channels + 31) / 32, plane = qc.pixels * words;
   std::vector<uint32_t> out(qc.bits * plane + 4, 0xA5A5A5A5u);  // + 4 guard words
-  quantize_levels(isa, qc.pixels, qc.channels, x.data(), out.data(), q);
+  quantize_levels(ukernel, qc.pixels, qc.channels, x.data(), out.data(), q);
   for (size_t g = 0; g < 4; ++g) REQUIRE(out[qc.bits * plane + g] == 0xA5A5A5A5u);
   std::vector<uint32_t> ref_q(x.size());
   for (size_t p = 0; p < qc.pixels; ++p)
@@ -119,9 +120,17 @@ void check(const QuantizeCase& qc, Isa isa) {
   }
 }
 
+/// check(qc, k) for every quantize-levels ukernel k this CPU runs.
+void check_every_ukernel(const QuantizeCase& qc) {
+  size_t count = 0;
+  const QuantizeLevelsUkernel* table = quantize_levels_ukernels(&count);
+  onebit::test::for_each_runnable_ukernel("quantize-levels", table, count,
+                                          [&](const QuantizeLevelsUkernel& k) { check(qc, k); });
+}
+
 }  // namespace
 
-TEST_CASE("quantize levels: every kind x bits, channel tails, ties / NaN / inf / huge, scale and shift, all ISAs") {
+TEST_CASE("quantize levels: every kind x bits, channel tails, ties / NaN / inf / huge, scale and shift, every ukernel") {
   struct KB { LevelKind kind; int bits; };
   const KB kinds[] = {{LevelKind::kUnipolar, 1}, {LevelKind::kUnipolar, 2}, {LevelKind::kUnipolar, 3},
                       {LevelKind::kUnipolar, 4}, {LevelKind::kBipolar, 1},  {LevelKind::kBipolar, 2},
@@ -132,13 +141,18 @@ TEST_CASE("quantize levels: every kind x bits, channel tails, ties / NaN / inf /
     for (size_t channels : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 100})
       for (int variant = 0; variant < 3; ++variant) {
         const QuantizeCase qc{k.kind, k.bits, size_t(1 + variant * 2), channels, variant != 0, variant == 2 || (variant == 0 && channels % 2), seed++};
-        for (Isa isa : onebit::test::runnable_isas()) check(qc, isa);
+        check_every_ukernel(qc);
       }
 }
 
-TEST_CASE("quantize levels: a large tensor agrees across ISAs") {
-  const QuantizeCase qc{LevelKind::kUnipolar, 3, 97, 160, true, true, 77};
-  for (Isa isa : onebit::test::runnable_isas()) check(qc, isa);
-  const QuantizeCase tc{LevelKind::kTernary, 2, 97, 161, true, true, 78};
-  for (Isa isa : onebit::test::runnable_isas()) check(tc, isa);
+TEST_CASE("quantize levels: a large tensor agrees across ukernels") {
+  check_every_ukernel({LevelKind::kUnipolar, 3, 97, 160, true, true, 77});
+  check_every_ukernel({LevelKind::kTernary, 2, 97, 161, true, true, 78});
+}
+
+TEST_CASE("quantize levels: selection picks the best listed ukernel the CPU runs, for every requested ISA") {
+  size_t count = 0;
+  const QuantizeLevelsUkernel* table = quantize_levels_ukernels(&count);
+  onebit::test::check_selection(table, count,
+                                [](Isa isa) -> const QuantizeLevelsUkernel& { return quantize_levels_select(isa); });
 }

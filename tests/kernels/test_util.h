@@ -1,4 +1,5 @@
-// Shared helpers of the kernel tests: seeded random ±1 data, an independent bit packer, the ISAs to run.
+// Shared helpers of the kernel tests: seeded random ±1 data, an independent bit packer, the ISAs to run,
+// and the walk over a kernel family's ukernel list (every entry by name, not only the selected one).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,41 @@ inline std::vector<kernels::Isa> runnable_isas() {
     }
   }
   return isas;
+}
+
+/// Runs f(entry) on every entry of a family's ukernel table (bgemm_ukernels, pack_ukernels, ...: each entry
+/// has .isa and .name) that this CPU runs; the others are reported as skipped.
+template <typename Config, typename F>
+void for_each_runnable_ukernel(const char* family, const Config* table, size_t count, F f) {
+  REQUIRE(count > 0);
+  for (size_t i = 0; i < count; ++i) {
+    if (!kernels::isa_supported(table[i].isa)) {
+      MESSAGE("skipped ", std::string(family), " ukernel ", std::string(table[i].name), ": this CPU lacks ",
+              std::string(kernels::isa_name(table[i].isa)));
+      continue;
+    }
+    f(table[i]);
+  }
+}
+
+/// For every requested ISA, select(isa) is the first entry of the table (best ISA first) that the request
+/// allows and the CPU runs; the table ends with the scalar entry, what selection falls back to.
+template <typename Config, typename Select>
+void check_selection(const Config* table, size_t count, Select select) {
+  REQUIRE(count > 0);
+  CHECK(table[count - 1].isa == kernels::Isa::kScalar);
+  for (kernels::Isa isa : kernels::kAllIsas) {
+    const Config& chosen = select(isa);
+    INFO("requested=", std::string(kernels::isa_name(isa)), " selected=", std::string(chosen.name));
+    CHECK(kernels::isa_allows(isa, chosen.isa));
+    CHECK(kernels::isa_supported(chosen.isa));
+    bool listed = false;
+    for (size_t i = 0; i < count; ++i) listed |= &table[i] == &chosen;
+    CHECK(listed);
+    // Nothing listed before the choice is both allowed and supported: it is the best one.
+    for (size_t i = 0; &table[i] != &chosen && i < count; ++i)
+      CHECK_FALSE((kernels::isa_allows(isa, table[i].isa) && kernels::isa_supported(table[i].isa)));
+  }
 }
 
 }  // namespace onebit::test

@@ -1,4 +1,6 @@
-// Bitpacked-output thresholds agree exactly with the float expression fl(fl(m * dot) + b) < 0 at every dot.
+// Bitpacked-output thresholds agree exactly with the float expression fl(fl(m * dot) + b) < 0 at every dot;
+// every ukernel pair of the transform list (transform.h) the CPU runs, by name, equals the plain
+// expression; selection.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -34,6 +36,13 @@ void check_exhaustive(int32_t taps, const std::vector<float>& m, const std::vect
   }
 }
 
+template <typename F>
+void for_each_transform_ukernel(F f) {
+  size_t count = 0;
+  const TransformConfig* table = transform_ukernels(&count);
+  onebit::test::for_each_runnable_ukernel("transform", table, count, f);
+}
+
 }  // namespace
 
 TEST_CASE("transform: integer thresholds equal the float expression (random, ties, special values)") {
@@ -59,7 +68,7 @@ TEST_CASE("transform: integer thresholds equal the float expression (random, tie
   }
 }
 
-TEST_CASE("transform: ukernels of every ISA equal the scalar ones (blocks of pixels, some corrected)") {
+TEST_CASE("transform: every ukernel pair equals the plain expression (blocks of pixels, some corrected)") {
   std::mt19937 rng(31);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   const float inf = std::numeric_limits<float>::infinity();
@@ -101,10 +110,9 @@ TEST_CASE("transform: ukernels of every ISA equal the scalar ones (blocks of pix
               ref_f[i * n + c] = std::min(std::max(y, ft.clamp_min), ft.clamp_max);
               if (y < 0.0f) ref_b[i * words + c / 32] |= uint32_t{1} << (c % 32);
             }
-          for (Isa isa : onebit::test::runnable_isas()) {
-            INFO("isa=", std::string(isa_name(isa)), " n=", n, " pixels=", pixels,
+          for_each_transform_ukernel([&](const TransformConfig& cfg) {
+            INFO("ukernel=", std::string(cfg.name), " n=", n, " pixels=", pixels,
                  " correction=", correction != nullptr, " clamp=", clamp);
-            const TransformConfig cfg = transform_select(isa);
             std::vector<float> f(pixels * n, 12345.0f);
             std::vector<uint32_t> bits(ref_b.size(), 0xFFFFFFFFu);
             cfg.f32(pixels, n, pc.data(), correction, &ft, f.data());
@@ -114,39 +122,10 @@ TEST_CASE("transform: ukernels of every ISA equal the scalar ones (blocks of pix
               CHECK(std::memcmp(&f[k], &ref_f[k], sizeof(float)) == 0);  // bit-exact, NaN included
             }
             CHECK(bits == ref_b);
-          }
+          });
         }
     }
 }
-
-namespace {
-
-// Every f32 ukernel by name, with the ISA it needs: the ones this CPU runs (the others are reported).
-struct NamedF32Ukernel {
-  const char* name;
-  Isa isa;
-  onebit_transform_f32_ukernel_fn fn;
-};
-std::vector<NamedF32Ukernel> runnable_f32_ukernels() {
-  std::vector<NamedF32Ukernel> all = {
-      {"onebit_transform_f32_ukernel__scalar", Isa::kScalar, onebit_transform_f32_ukernel__scalar},
-#if defined(__x86_64__)
-      {"onebit_transform_f32_ukernel_x8__avx2", Isa::kAvx2, onebit_transform_f32_ukernel_x8__avx2},
-      {"onebit_transform_f32_ukernel_x16__avx512vpopcnt", Isa::kAvx512Vpopcnt,
-       onebit_transform_f32_ukernel_x16__avx512vpopcnt},
-#elif defined(__aarch64__) || defined(__arm__)
-      {"onebit_transform_f32_ukernel_x4__neon", Isa::kNeon, onebit_transform_f32_ukernel_x4__neon},
-#endif
-  };
-  std::vector<NamedF32Ukernel> runnable;
-  for (const NamedF32Ukernel& k : all) {
-    if (isa_supported(k.isa)) runnable.push_back(k);
-    else MESSAGE("skipped ", std::string(k.name), ": this CPU lacks ", std::string(isa_name(k.isa)));
-  }
-  return runnable;
-}
-
-}  // namespace
 
 // Residual fusion (issue 12): y = clamp(fl(fl(fl(m * dot) + b) + r)), the Add of r folded into the conv.
 // Residuals include the values where SIMD and scalar arithmetic could part: -0, denormals, infinities, NaN,
@@ -156,7 +135,6 @@ TEST_CASE("transform: f32 ukernels with a residual, each by name, equal the plai
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   const float specials[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 1.17549435e-38f, inf, -inf, nan, 3.0f};
-  const std::vector<NamedF32Ukernel> ukernels = runnable_f32_ukernels();
   for (size_t n : {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 100})
     for (size_t pixels : {1, 2, 5}) {
       const int32_t taps = 200;
@@ -196,15 +174,21 @@ TEST_CASE("transform: f32 ukernels with a residual, each by name, equal the plai
             const float with_residual = y + r[i * n + c];
             want[i * n + c] = std::min(std::max(with_residual, ft.clamp_min), ft.clamp_max);
           }
-        for (const NamedF32Ukernel& k : ukernels) {
-          INFO(k.name, " n=", n, " pixels=", pixels, " clamp=", clamp);
+        for_each_transform_ukernel([&](const TransformConfig& k) {
+          INFO("onebit_transform_f32_ukernel_", std::string(k.name), " n=", n, " pixels=", pixels, " clamp=", clamp);
           std::vector<float> got(pixels * n, 12345.0f);
-          k.fn(pixels, n, pc.data(), mixed.data(), &ft, got.data());
+          k.f32(pixels, n, pc.data(), mixed.data(), &ft, got.data());
           for (size_t q = 0; q < got.size(); ++q) {
             INFO("index=", q, " got=", got[q], " want=", want[q], " residual=", r[q]);
             CHECK(std::memcmp(&got[q], &want[q], sizeof(float)) == 0);  // bit-exact, NaN and -0 included
           }
-        }
+        });
       }
     }
+}
+
+TEST_CASE("transform: selection picks the best listed ukernel pair the CPU runs, for every requested ISA") {
+  size_t count = 0;
+  const TransformConfig* table = transform_ukernels(&count);
+  onebit::test::check_selection(table, count, [](Isa isa) -> const TransformConfig& { return transform_select(isa); });
 }

@@ -13,8 +13,8 @@
 // BinaryMaxPool2D / Mul / ChannelAffine / Softmax / Concat / Pad / the plain-loop pools: ops/parallel.h's
 // parallel_for (a template, no std::function) -> pthreadpool_parallelize_1d_tile_1d, and the kernels'
 // entry points (pack_bits, unpack_bits, quantize_levels, dequantize_levels, binary_max_pool_rows), which
-// pick their ukernel through isa_supported() -> std::call_once, already completed at create() (choose_isa),
-// so only its lock-free fast path runs. XNNPACK operators: xnn_run_operator. BinaryConv2D: its kernel's run.
+// call the ukernel their operator chose at prepare (no selection, no isa_supported() at run time).
+// XNNPACK operators: xnn_run_operator. BinaryConv2D: its kernel's run.
 // None of these holds a std::mutex; pthreadpool's own dispatch and wake-up are its business.
 #include <atomic>
 #include <cstring>

@@ -1,6 +1,7 @@
 // Runs a Model. Lifecycle: create() plans (execution order, tensor lifetimes, one arena laid out by a greedy
 // liveness-based planner) and prepares every operator once (kernel choice for this CPU, weight packing,
-// XNNPACK operator creation); invoke() then runs with no allocation and no locks.
+// XNNPACK operator creation); invoke() then runs with no allocation and no locks. The arena is the
+// interpreter's own, or a buffer the caller gives (InterpreterOptions::arena).
 // An Interpreter is not shared between threads; two interpreters on one Model are fine.
 #pragma once
 
@@ -38,6 +39,20 @@ struct InterpreterOptions {
   /// With profiling: samples kept per operator (a ring: beyond it each new sample overwrites the oldest).
   /// 0 = max(16, min(1024, 2^20 / operators)); larger values are capped at max(16, 2^20 / operators).
   size_t profile_samples = 0;
+
+  /// Alignment the interpreter gives its arena (a cache line).
+  static constexpr size_t kArenaAlignment = 64;
+  /// Caller-owned arena (null = the interpreter allocates its own): create() lays every activation, graph
+  /// input and output and every operator's scratch out in these arena_size bytes and allocates no arena.
+  /// The arena starts at the buffer's first kArenaAlignment-aligned byte (a misaligned buffer is aligned up,
+  /// not rejected), so the buffer needs required_arena_bytes() bytes from there: that many if it is aligned,
+  /// up to kArenaAlignment - 1 more if not. A smaller buffer makes create() fail with a message naming the
+  /// bytes needed. The buffer must outlive the interpreter and serve no other interpreter while it lives;
+  /// create() overwrites it. Still allocated outside it: operator objects and prepared (packed) weights,
+  /// XNNPACK's operators and indirection buffers, the float copies of bitpacked graph outputs, and the
+  /// interpreter's bookkeeping. max_arena_bytes applies as without it.
+  void* arena = nullptr;
+  size_t arena_size = 0;
 };
 
 struct TensorInfo {
@@ -66,6 +81,12 @@ class ONEBIT_API Interpreter {
 
   /// Never throws: an allocation failure (or any size beyond options.max_arena_bytes) is an error Status.
   static Status create(const Model& model, const InterpreterOptions& options, std::unique_ptr<Interpreter>* out);
+  /// The arena bytes create() with these options would plan (what arena_bytes() of that interpreter
+  /// returns, and what a caller-owned, kArenaAlignment-aligned InterpreterOptions::arena must hold): runs
+  /// create()'s phases up to the plan, preparing every operator, but allocates no arena. options.arena is
+  /// ignored. The arena depends on the ISA and the thread count (scratch), so ask with the options you
+  /// will create with.
+  static Status required_arena_bytes(const Model& model, const InterpreterOptions& options, size_t* bytes);
 
   size_t input_count() const;
   size_t output_count() const;

@@ -91,10 +91,24 @@ typedef struct onebit_interpreter_options {
   int profiling;
   /** Memory budget of create in bytes; 0 = the default (1 GiB). */
   size_t max_arena_bytes;
+  /** Caller-owned arena (NULL, the default = the interpreter allocates its own): every activation, graph
+   * input and output and every operator's scratch is laid out in these arena_size bytes. The arena starts
+   * at the buffer's first ONEBIT_ARENA_ALIGNMENT-aligned byte (a misaligned buffer is aligned up, not
+   * rejected), and needs onebit_interpreter_required_arena_bytes bytes from there. Too small a buffer makes
+   * create fail (ONEBIT_ERROR) with a message naming the bytes needed. The buffer must outlive the
+   * interpreter and serve no other interpreter meanwhile. Weights, XNNPACK's operators and the float copies
+   * of bitpacked outputs are still allocated by the library. */
+  void* arena;
+  size_t arena_size;
 } onebit_interpreter_options;
 
-/** Fills in the defaults (threads 1, best ISA, no profiling, default budget) of the fields that fit in
- * `struct_size` bytes (pass sizeof of your struct) and sets struct_size. Writes nothing past struct_size. */
+/** Alignment of the arena (a cache line): a caller-owned arena aligned to it needs exactly
+ * onebit_interpreter_required_arena_bytes bytes. */
+#define ONEBIT_ARENA_ALIGNMENT 64
+
+/** Fills in the defaults (threads 1, best ISA, no profiling, default budget, no caller-owned arena) of the
+ * fields that fit in `struct_size` bytes (pass sizeof of your struct) and sets struct_size. Writes nothing
+ * past struct_size. */
 ONEBIT_C_API void onebit_interpreter_options_init(onebit_interpreter_options* options, size_t struct_size);
 /** options may be NULL (defaults). Plans memory and prepares every operator. */
 ONEBIT_C_API onebit_status onebit_interpreter_create(const onebit_model* model,
@@ -102,6 +116,13 @@ ONEBIT_C_API onebit_status onebit_interpreter_create(const onebit_model* model,
                                                      onebit_interpreter** out);
 /** NULL is allowed (no-op). */
 ONEBIT_C_API void onebit_interpreter_destroy(onebit_interpreter* interpreter);
+/** The arena bytes create with these options would plan (what onebit_interpreter_arena_bytes of that
+ * interpreter returns, and what a caller-owned, ONEBIT_ARENA_ALIGNMENT-aligned options->arena must hold).
+ * Prepares every operator as create does but allocates no arena; options->arena is ignored. The arena
+ * depends on the ISA and the thread count, so pass the options you will create with. */
+ONEBIT_C_API onebit_status onebit_interpreter_required_arena_bytes(const onebit_model* model,
+                                                                   const onebit_interpreter_options* options,
+                                                                   size_t* bytes);
 
 ONEBIT_C_API size_t onebit_interpreter_input_count(const onebit_interpreter* interpreter);
 ONEBIT_C_API size_t onebit_interpreter_output_count(const onebit_interpreter* interpreter);

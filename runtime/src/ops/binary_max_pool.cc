@@ -1,5 +1,5 @@
-// BinaryMaxPool2D through kernels::binary_max_pool: the max of ±1 values is the AND of the "is -1" bits;
-// padded taps are ignored. Binary tensors only (validated): the max of k-bit levels is no plane-wise AND.
+// BinaryMaxPool2D through kernels::binary_max_pool_rows (its ukernel chosen once, at prepare): the max of
+// ±1 values is the AND of the "is -1" bits; padded taps are ignored. Binary tensors only (validated): the max of k-bit levels is no plane-wise AND.
 // Output rows (batch * out_h of them) are split over the pool; each output pixel is one window's AND.
 #include "onebit/kernels/bpool.h"
 #include "ops/op.h"
@@ -15,7 +15,7 @@ class BinaryMaxPool final : public Op {
   Status prepare(const OpContext& ctx) override {
     const fb::BinaryMaxPool2DOptions& o = *ctx.op->options_as_BinaryMaxPool2DOptions();
     const std::vector<int>& x = ctx.inputs[0]->shape;
-    isa_ = ctx.isa;
+    ukernel_ = kernels::bpool_select(ctx.isa);
     g_.batch = x[0];
     g_.in_h = x[1];
     g_.in_w = x[2];
@@ -40,13 +40,13 @@ class BinaryMaxPool final : public Op {
     const size_t rows = size_t(g_.batch) * size_t(g_.out_h());
     const size_t row_bytes = size_t(g_.out_w()) * packed_words(size_t(g_.channels)) * sizeof(uint32_t);
     parallel_for(pool, rows, row_bytes, [&](size_t begin, size_t end) {
-      kernels::binary_max_pool_rows(isa_, g_, x_, y_, begin, end);
+      kernels::binary_max_pool_rows(ukernel_, g_, x_, y_, begin, end);
     });
     return Status::Ok();
   }
 
  private:
-  kernels::Isa isa_ = kernels::Isa::kScalar;
+  kernels::BPoolUkernel ukernel_;
   kernels::BPoolGeometry g_;
   const uint32_t* x_ = nullptr;
   uint32_t* y_ = nullptr;

@@ -1,5 +1,5 @@
 // Quantize (float -> packed bits, kernels::pack_bits), QuantizeLevels (float -> k-bit levels,
-// kernels::quantize_levels) and Dequantize (packed bits -> ±1 floats, kernels::unpack_bits; k-bit levels ->
+// kernels::quantize_levels; both ukernels chosen once, at prepare) and Dequantize (packed bits -> ±1 floats, kernels::unpack_bits; k-bit levels ->
 // level_scale * L, kernels::dequantize_levels).
 // All three split their pixels over the pool (ops/parallel.h); every pixel is packed / unpacked on its own,
 // so the output does not depend on the split. QuantizeLevels' output is planes-major ([bits][pixels][words]):
@@ -30,13 +30,11 @@ class FloatToBits : public Op {
 
  protected:
   void prepare_shape(const OpContext& ctx) {
-    isa_ = ctx.isa;
     channels_ = size_t(ctx.inputs[0]->shape.back());
     pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
   }
   /// Output bytes per pixel (what a task's size is measured in), for `planes` output bit-planes.
   size_t pixel_bytes(int planes) const { return size_t(planes) * packed_words(channels_) * sizeof(uint32_t); }
-  kernels::Isa isa_ = kernels::Isa::kScalar;
   size_t channels_ = 0, pixels_ = 0;
   const float* x_ = nullptr;
   uint32_t* y_ = nullptr;
@@ -47,6 +45,7 @@ class Quantize final : public FloatToBits {
   Status prepare(const OpContext& ctx) override {
     const fb::QuantizeOptions& o = *ctx.op->options_as_QuantizeOptions();
     prepare_shape(ctx);
+    pack_ = kernels::pack_select(ctx.isa);
     use_thresholds_ = masks_.prepare(channels_, ctx.inputs.size() > 1 ? ctx.constant<float>(1) : nullptr, o.flip(),
                                      o.constant());
     return Status::Ok();
@@ -55,12 +54,13 @@ class Quantize final : public FloatToBits {
     const size_t words = packed_words(channels_);
     const kernels::QuantizeThresholds* t = use_thresholds_ ? &masks_.thresholds : nullptr;
     parallel_for(pool, pixels_, pixel_bytes(1), [&](size_t begin, size_t end) {
-      kernels::pack_bits(isa_, end - begin, channels_, x_ + begin * channels_, y_ + begin * words, t);
+      kernels::pack_bits(pack_, end - begin, channels_, x_ + begin * channels_, y_ + begin * words, t);
     });
     return Status::Ok();
   }
 
  private:
+  kernels::PackUkernel pack_;
   QuantizeMasks masks_;  // the same masks BinaryConv2D's FloatAndBitPacked output uses
   bool use_thresholds_ = false;
 };
@@ -102,6 +102,7 @@ class QuantizeLevels final : public FloatToBits {
  public:
   Status prepare(const OpContext& ctx) override {
     prepare_shape(ctx);
+    ukernel_ = kernels::quantize_levels_select(ctx.isa);
     q_.kind = ctx.output->levels.kind;
     q_.bits = ctx.output->levels.bits;
     q_.scale = ctx.constant<float>(1);
@@ -110,12 +111,13 @@ class QuantizeLevels final : public FloatToBits {
   }
   Status run(pthreadpool_t pool) override {
     parallel_for(pool, pixels_, pixel_bytes(q_.bits), [&](size_t begin, size_t end) {
-      kernels::quantize_levels(isa_, pixels_, begin, end, channels_, x_, y_, q_);
+      kernels::quantize_levels(ukernel_, pixels_, begin, end, channels_, x_, y_, q_);
     });
     return Status::Ok();
   }
 
  private:
+  kernels::QuantizeLevelsUkernel ukernel_;
   kernels::LevelQuantizer q_;
 };
 

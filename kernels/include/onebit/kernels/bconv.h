@@ -52,8 +52,8 @@ struct BConvGeometry {
 ///             compare that agrees exactly with the float expression; output packed NHWC words.
 ///  float and bits (BinaryConv2D FloatAndBitPacked): the float y as above (with the run's residual, if any),
 ///             and also, from the same block of accumulators while it is in cache, the packed bits that
-///             pack_bits(isa, y, quantize) - the Quantize operator - gives for it: the same kernel on the same
-///             floats, so the bits equal a separate Quantize of y exactly, on every ISA.
+///             pack_bits(pack_select(isa), y, quantize) - the Quantize operator - gives for it: the same
+///             kernel on the same floats, so the bits equal a separate Quantize of y exactly, on every ISA.
 struct OutputTransformParams {
   bool bitpacked = false;
   const float* multiplier = nullptr;  // [out_c]
@@ -106,8 +106,7 @@ class BConv2D {
   Impl* impl_ = nullptr;
 };
 
-/// Binary max pool on packed NHWC: the max of ±1 values is -1 only if all are -1, i.e. the AND of the
-/// "is -1" bits. Padded taps are ignored (as float max pool's -inf padding).
+/// A binary max pool window over packed NHWC (the pool itself: bpool.h).
 struct BPoolGeometry {
   int batch = 1, in_h = 1, in_w = 1, channels = 1;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
@@ -115,6 +114,5 @@ struct BPoolGeometry {
   int out_h() const { return int(core::window_output_size(in_h, pad_top, pad_bottom, kernel_h, stride_h)); }
   int out_w() const { return int(core::window_output_size(in_w, pad_left, pad_right, kernel_w, stride_w)); }
 };
-void binary_max_pool(Isa isa, const BPoolGeometry& geometry, const uint32_t* input, uint32_t* output);
 
 }  // namespace onebit::kernels

@@ -23,4 +23,14 @@ Isa best_isa();
 /// selection also checks isa_supported(path), so an unsupported request falls back instead of crashing.
 bool isa_allows(Isa requested, Isa path);
 
+/// One ukernel of a family's list, as selection returns it (selected once, when an operator is prepared,
+/// and kept by the operator): the ISA it needs, the function, and its name, tile and ISA (e.g. "x32__avx2"
+/// for onebit_pack_ukernel_x32__avx2).
+template <typename Fn>
+struct Ukernel {
+  Isa isa = Isa::kScalar;
+  Fn fn = nullptr;
+  const char* name = "";
+};
+
 }  // namespace onebit::kernels

@@ -36,13 +36,13 @@ void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
 
 }  // namespace
 
-ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel__scalar) {
+ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x1__scalar) {
   for (size_t i = 0; i < pixels; ++i)
     f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr,
               params->residual != nullptr ? params->residual + i * n : nullptr, params, out + i * n);
 }
 
-ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel__scalar) {
+ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x1__scalar) {
   const size_t words = (n + 31) / 32;
   for (size_t i = 0; i < pixels; ++i)
     bits_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * words);

@@ -1,0 +1,326 @@
+// Interpreter::create()'s phases, in the order Impl::build runs them (TensorFlow Lite Micro's
+// AllocateTensors is the model):
+//   describe_tensors  one TensorDesc per model tensor; every activation alone within the budget, before any
+//                     operator is prepared
+//   prepare_ops       make and prepare every operator (weights, XNNPACK operators, kernel choice: prepare
+//                     allocates only what the model's weights bound), record lifetimes; each operator's
+//                     scratch and XNNPACK indirection estimate within the budget
+//   alias_reshapes    a Reshape's output shares its input's bytes
+//   plan_memory       lay the arena out; the arena plus all indirection buffers plus the unpacked bitpacked
+//                     outputs within the budget (and representable on this platform)
+//   place_arena       allocate the arena, or check and adopt the caller's buffer; give every tensor its address
+//   bind_ops          hand every operator its tensors' addresses (XNNPACK setup)
+//   expose_io         the caller's input and output buffers (unpack buffers for bitpacked outputs)
+//   reserve_profile   one profile entry per operator, sample room reserved
+// Each check runs before the allocation it guards; an error names the tensor or operator and the limit.
+//
+// Lifetimes: steps are operator indices. An activation is live from the step that writes it to the last
+// step that reads it; graph inputs and outputs live for the whole invoke (step 0 to one step past the last
+// operator, where bitpacked outputs are unpacked for the user: ±1 for Binary tensors, level_scale * L for
+// k-bit ones), so invoke() never overwrites an input and a caller may invoke twice on one input. Each
+// operator's scratch is a buffer live only at its own step, so scratch shares the arena with activations.
+// Constants are read in place from the model.
+#include <algorithm>
+#include <cstring>
+
+#include "interpreter_impl.h"
+#include "model_access.h"
+#include "planner.h"
+
+namespace onebit {
+namespace rt {
+
+std::string bytes_string(uint64_t bytes) {
+  std::string s = std::to_string(bytes) + " bytes";
+  if (bytes >= (uint64_t(1) << 20)) s += " (" + std::to_string(bytes >> 20) + " MiB)";
+  return s;
+}
+
+namespace {
+
+std::string tensor_label(const fb::Model& m, size_t t) {
+  return "tensor " + std::to_string(t) + " '" + tensor_name(m, t) + "'";
+}
+
+}  // namespace
+}  // namespace rt
+
+using namespace rt;  // the phases below name the runtime's types (rt::) unqualified
+
+/// One create(): the phases, and what they hand each other.
+class Interpreter::Impl::Phases {
+ public:
+  Phases(Interpreter::Impl& impl, const BuildRequest& request)
+      : impl_(impl),
+        request_(request),
+        m_(model_flatbuffer(*impl.model)),
+        n_tensors_(m_.tensors()->size()),
+        n_ops_(m_.operators() ? m_.operators()->size() : 0),
+        over_(", more than max_arena_bytes = " + bytes_string(request.budget)) {}
+
+  Status describe_tensors();
+  Status prepare_ops();
+  void alias_reshapes();
+  Status plan_memory();
+  Status place_arena();
+  Status bind_ops();
+  void expose_io();
+  void reserve_profile();
+
+ private:
+  Status prepare_op(size_t i);
+  Status over_budget_at_peak(uint64_t total) const;
+
+  Interpreter::Impl& impl_;
+  const BuildRequest& request_;
+  const fb::Model& m_;
+  const size_t n_tensors_, n_ops_;
+  const std::string over_;  // the tail of every budget error
+  std::vector<bool> used_;  // activations: graph inputs and operator outputs
+  std::vector<PlannedBuffer> buffers_;  // n_tensors_ tensors, then n_ops_ scratch buffers
+  std::vector<int> alias_of_;           // per tensor: the tensor whose bytes it shares, or -1
+  uint64_t workspace_ = 0;              // XNNPACK indirection buffers (estimate), outside the arena
+  uint64_t unpacked_ = 0;               // float copies of bitpacked graph outputs, outside the arena
+  ArenaPlan plan_;
+};
+
+Status Interpreter::Impl::Phases::describe_tensors() {
+  impl_.tensors.resize(n_tensors_);
+  for (size_t i = 0; i < n_tensors_; ++i) {
+    const fb::Tensor* t = m_.tensors()->Get(flatbuffers::uoffset_t(i));
+    TensorDesc& d = impl_.tensors[i];
+    d.index = int(i);
+    d.shape = tensor_shape(*t);
+    d.dtype = t->dtype();
+    if (d.dtype == fb::DType::BitPacked) d.levels = tensor_levels(*t);
+    d.bytes = tensor_bytes(d.dtype, d.shape, d.levels.bits);
+    if (t->buffer() >= 0) d.constant = m_.buffers()->Get(flatbuffers::uoffset_t(t->buffer()))->data()->data();
+  }
+  // Which activations exist (a tensor nothing uses gets no memory), each of them alone within the budget.
+  used_.assign(n_tensors_, false);
+  for (int t : *m_.inputs()) used_[size_t(t)] = true;
+  for (size_t i = 0; i < n_ops_; ++i)
+    for (int t : *m_.operators()->Get(flatbuffers::uoffset_t(i))->outputs()) used_[size_t(t)] = true;
+  for (size_t t = 0; t < n_tensors_; ++t) {
+    const TensorDesc& d = impl_.tensors[t];
+    if (used_[t] && d.bytes > request_.budget)
+      return Status::Error(tensor_label(m_, t) + " of shape " + shape_string(d.shape) + " needs " +
+                           bytes_string(d.bytes) + over_);
+  }
+  return Status::Ok();
+}
+
+Status Interpreter::Impl::Phases::prepare_op(size_t i) {
+  const fb::Operator* op = m_.operators()->Get(flatbuffers::uoffset_t(i));
+  OpContext& ctx = impl_.contexts[i];
+  ctx.op = op;
+  ctx.label = describe_op(m_, i);
+  for (int t : *op->inputs()) {
+    ctx.inputs.push_back(t >= 0 ? &impl_.tensors[size_t(t)] : nullptr);
+    if (t >= 0 && impl_.tensors[size_t(t)].constant == nullptr) buffers_[size_t(t)].last = int(i);
+  }
+  for (int out : *op->outputs()) {
+    ctx.outputs.push_back(&impl_.tensors[size_t(out)]);
+    buffers_[size_t(out)] = {impl_.tensors[size_t(out)].bytes, int(i), int(i)};
+  }
+  ctx.output = ctx.outputs[0];
+  ctx.isa = impl_.isa;
+  ctx.pool = impl_.pool;
+  ctx.threads = impl_.threads;
+  std::unique_ptr<Op> impl = make_op(op->options_type());
+  if (impl == nullptr) return ctx.fail("no implementation");
+  ONEBIT_RETURN_IF_ERROR(impl->prepare(ctx));
+  if (impl->scratch_bytes() > request_.budget)
+    return ctx.fail("scratch (im2col rows, accumulators) for " + std::to_string(impl_.threads) + " thread(s) needs " +
+                    bytes_string(impl->scratch_bytes()) + over_);
+  if (impl->workspace_bytes > request_.budget)
+    return ctx.fail("XNNPACK indirection buffer for output " + shape_string(ctx.output->shape) +
+                    " would need up to " + bytes_string(impl->workspace_bytes) + over_);
+  workspace_ += impl->workspace_bytes;  // each term <= budget <= SIZE_MAX: no overflow in 64 bits
+  buffers_[n_tensors_ + i] = {impl->scratch_bytes(), int(i), int(i)};
+  impl_.ops.push_back(std::move(impl));
+  return Status::Ok();
+}
+
+Status Interpreter::Impl::Phases::prepare_ops() {
+  buffers_.assign(n_tensors_ + n_ops_, PlannedBuffer{});
+  for (size_t t = 0; t < n_tensors_; ++t) {
+    if (used_[t]) buffers_[t] = {impl_.tensors[t].bytes, 0, 0};
+  }
+  impl_.contexts.resize(n_ops_);
+  for (size_t i = 0; i < n_ops_; ++i) ONEBIT_RETURN_IF_ERROR(prepare_op(i));
+  // Graph inputs and outputs live from step 0 to step n_ops; constants and unused tensors take no bytes.
+  for (int t : *m_.inputs()) buffers_[size_t(t)].last = int(n_ops_);
+  for (int t : *m_.outputs()) buffers_[size_t(t)].last = int(n_ops_);
+  for (size_t t = 0; t < n_tensors_; ++t) {
+    if (!used_[t] || impl_.tensors[t].constant != nullptr) buffers_[t] = {0, 0, 0};
+  }
+  return Status::Ok();
+}
+
+// A Reshape's output aliases its input (same bytes, another shape): the pair becomes one buffer live over
+// both lifetimes, and the Reshape does nothing. Not when either end is a graph input or output, so a
+// caller's input and output never share memory.
+void Interpreter::Impl::Phases::alias_reshapes() {
+  alias_of_.assign(n_tensors_, -1);
+  std::vector<bool> graph_io(n_tensors_, false);
+  for (int t : *m_.inputs()) graph_io[size_t(t)] = true;
+  for (int t : *m_.outputs()) graph_io[size_t(t)] = true;
+  for (const OpContext& ctx : impl_.contexts) {
+    if (ctx.op->options_type() != fb::OperatorOptions::ReshapeOptions) continue;
+    const TensorDesc* x = ctx.inputs[0];
+    const TensorDesc* y = ctx.output;
+    if (x->constant != nullptr || x->bytes != y->bytes || graph_io[size_t(x->index)] || graph_io[size_t(y->index)])
+      continue;
+    const int root = alias_of_[size_t(x->index)] >= 0 ? alias_of_[size_t(x->index)] : x->index;
+    alias_of_[size_t(y->index)] = root;
+    buffers_[size_t(root)].last = std::max(buffers_[size_t(root)].last, buffers_[size_t(y->index)].last);
+    buffers_[size_t(y->index)] = {0, 0, 0};
+  }
+}
+
+Status Interpreter::Impl::Phases::plan_memory() {
+  for (int t : *m_.outputs()) {
+    const TensorDesc& d = impl_.tensors[size_t(t)];
+    if (d.dtype == fb::DType::BitPacked) unpacked_ += element_count(d.shape) * 4;
+  }
+  // The plan's offsets are bounded by the sum of the (aligned) sizes; keep that sum representable in
+  // size_t (32-bit targets), whatever the budget.
+  uint64_t sum = 0;
+  for (const PlannedBuffer& b : buffers_) sum += b.bytes + rt::kArenaAlignment;
+  if (sum > SIZE_MAX / 2)
+    return Status::Error("activations and scratch sum to " + bytes_string(sum) +
+                         ", more than this platform's address space allows");
+  plan_ = plan_arena(buffers_);
+  impl_.arena_bytes = plan_.arena_bytes;
+  impl_.arena_lower_bound = liveness_lower_bound(buffers_);
+  const uint64_t total = uint64_t(impl_.arena_bytes) + workspace_ + unpacked_;
+  return total > request_.budget ? over_budget_at_peak(total) : Status::Ok();
+}
+
+// The budget error names where memory peaks: the step with the most bytes live, and the largest buffer
+// live there.
+Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
+  int step = 0;
+  const size_t live = liveness_lower_bound(buffers_, &step);
+  size_t largest = 0;
+  for (size_t k = 0; k < buffers_.size(); ++k) {
+    const PlannedBuffer& b = buffers_[k];
+    if (b.first <= step && step <= b.last && b.bytes > buffers_[largest].bytes) largest = k;
+  }
+  const std::string where =
+      size_t(step) < n_ops_ ? "at " + impl_.contexts[size_t(step)].label : "after the last operator (graph outputs)";
+  const std::string what = largest < n_tensors_ ? tensor_label(m_, largest)
+                                                : "the scratch of " + impl_.contexts[largest - n_tensors_].label;
+  return Status::Error("the model needs " + bytes_string(total) + " (arena " + bytes_string(impl_.arena_bytes) +
+                       ", XNNPACK indirection buffers " + bytes_string(workspace_) + ", unpacked bitpacked outputs " +
+                       bytes_string(unpacked_) + ")" + over_ + "; " + where + " " + bytes_string(live) +
+                       " are live, the largest being " + what + " (" + bytes_string(buffers_[largest].bytes) + ")");
+}
+
+Status Interpreter::Impl::Phases::place_arena() {
+  constexpr size_t kAlign = InterpreterOptions::kArenaAlignment;
+  const size_t bytes = impl_.arena_bytes;
+  if (request_.caller_arena != nullptr) {
+    // The arena starts at the buffer's first kAlign-aligned byte.
+    const size_t skip = (kAlign - size_t(reinterpret_cast<uintptr_t>(request_.caller_arena) % kAlign)) % kAlign;
+    if (request_.caller_arena_size < skip || request_.caller_arena_size - skip < bytes) {
+      std::string need = bytes_string(bytes) + " (required_arena_bytes) at a " + std::to_string(kAlign) +
+                         "-byte aligned address";
+      if (skip != 0)
+        need += "; this buffer is " + std::to_string(skip) + " bytes short of the next aligned address, so it needs " +
+                bytes_string(uint64_t(bytes) + skip);
+      return Status::Error("the caller's arena is too small: arena_size = " + bytes_string(request_.caller_arena_size) +
+                           ", the model needs " + need);
+    }
+    impl_.arena = request_.caller_arena + skip;
+  } else {
+    impl_.owned_arena.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign)));
+    if (!impl_.owned_arena) return Status::Error("cannot allocate the arena (" + bytes_string(bytes) + ")");
+    impl_.arena = impl_.owned_arena.get();
+  }
+  std::memset(impl_.arena, 0, bytes);
+  impl_.offset.assign(n_tensors_, SIZE_MAX);
+  for (size_t t = 0; t < n_tensors_; ++t) {
+    if (used_[t] && impl_.tensors[t].constant == nullptr) impl_.offset[t] = plan_.offsets[t];
+  }
+  for (size_t t = 0; t < n_tensors_; ++t) {
+    if (alias_of_[t] >= 0) impl_.offset[t] = impl_.offset[size_t(alias_of_[t])];
+  }
+  return Status::Ok();
+}
+
+Status Interpreter::Impl::Phases::bind_ops() {
+  for (size_t i = 0; i < n_ops_; ++i) {
+    OpContext& ctx = impl_.contexts[i];
+    std::vector<const void*> in;
+    for (const TensorDesc* t : ctx.inputs)
+      in.push_back(t == nullptr              ? nullptr
+                   : t->constant != nullptr ? static_cast<const void*>(t->constant)
+                                            : impl_.address(t->index));
+    for (const TensorDesc* t : ctx.outputs) ctx.output_addresses.push_back(impl_.address(t->index));
+    void* scratch = buffers_[n_tensors_ + i].bytes ? impl_.arena + plan_.offsets[n_tensors_ + i] : nullptr;
+    ONEBIT_RETURN_IF_ERROR(impl_.ops[i]->bind(ctx, in, impl_.address(ctx.output->index), scratch));
+  }
+  return Status::Ok();
+}
+
+void Interpreter::Impl::Phases::expose_io() {
+  for (int t : *m_.inputs()) {
+    impl_.input_info.push_back({tensor_name(m_, size_t(t)), impl_.tensors[size_t(t)].shape, false});
+    impl_.inputs.push_back(reinterpret_cast<float*>(impl_.address(t)));
+  }
+  for (int t : *m_.outputs()) {
+    const TensorDesc& d = impl_.tensors[size_t(t)];
+    const bool bitpacked = d.dtype == fb::DType::BitPacked;
+    impl_.output_info.push_back({tensor_name(m_, size_t(t)), d.shape, bitpacked});
+    if (!bitpacked) {
+      impl_.outputs.push_back(reinterpret_cast<const float*>(impl_.address(t)));
+      continue;
+    }
+    const size_t channels = size_t(d.shape.back());
+    impl_.unpacks.push_back({reinterpret_cast<const uint32_t*>(impl_.address(t)),
+                             std::vector<float>(element_count(d.shape)), element_count(d.shape) / channels, channels,
+                             d.levels});
+    impl_.outputs.push_back(nullptr);  // set below, once unpacks stops growing
+  }
+  for (size_t k = 0, u = 0; k < impl_.outputs.size(); ++k) {
+    if (impl_.outputs[k] == nullptr) impl_.outputs[k] = impl_.unpacks[u++].values.data();
+  }
+}
+
+// One entry per operator whether or not profiling is on (name, type, shape, MACs are static facts); only
+// profiled invokes add samples. Samples per operator: at most max(16, 2^20 / operators), so <= 8 MiB in all
+// for any model.
+void Interpreter::Impl::Phases::reserve_profile() {
+  const size_t most_samples = std::max<size_t>(16, (size_t(1) << 20) / std::max<size_t>(n_ops_, 1));
+  const size_t samples = impl_.profile_samples == 0 ? std::min<size_t>(most_samples, 1024)
+                                                    : std::min(impl_.profile_samples, most_samples);
+  for (size_t i = 0; i < n_ops_; ++i) {
+    const fb::Operator* op = m_.operators()->Get(flatbuffers::uoffset_t(i));
+    OpProfile p;
+    p.name = op->name() ? op->name()->str() : "";
+    p.type = op_type_name(*op);
+    p.output_shape = impl_.contexts[i].output->shape;
+    p.binary_macs = impl_.ops[i]->binary_macs;
+    p.float_macs = impl_.ops[i]->float_macs;
+    if (impl_.profiling) p.samples_ms.reserve(samples);
+    impl_.profile.push_back(std::move(p));
+  }
+}
+
+Status Interpreter::Impl::build(const rt::BuildRequest& request) {
+  Phases phases(*this, request);
+  ONEBIT_RETURN_IF_ERROR(phases.describe_tensors());
+  ONEBIT_RETURN_IF_ERROR(phases.prepare_ops());
+  phases.alias_reshapes();
+  ONEBIT_RETURN_IF_ERROR(phases.plan_memory());
+  if (request.plan_only) return Status::Ok();
+  ONEBIT_RETURN_IF_ERROR(phases.place_arena());
+  ONEBIT_RETURN_IF_ERROR(phases.bind_ops());
+  phases.expose_io();
+  phases.reserve_profile();
+  return Status::Ok();
+}
+
+}  // namespace onebit

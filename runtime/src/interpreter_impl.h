@@ -1,0 +1,81 @@
+// What an Interpreter holds (Interpreter::Impl), shared by interpreter.cc (the public methods, invoke) and
+// interpreter_build.cc (create()'s phases, which fill it in).
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "onebit/interpreter.h"
+#include "ops/op.h"
+
+namespace onebit {
+namespace rt {
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+/// What create() was asked for, beyond the Impl's own fields.
+struct BuildRequest {
+  uint64_t budget = 0;              // InterpreterOptions::max_arena_bytes
+  uint8_t* caller_arena = nullptr;  // InterpreterOptions::arena, or null: allocate one
+  size_t caller_arena_size = 0;
+  bool plan_only = false;           // stop once the arena is planned (Interpreter::required_arena_bytes)
+};
+
+/// "1234 bytes", with " (N MiB)" from 1 MiB on.
+std::string bytes_string(uint64_t bytes);
+
+}  // namespace rt
+
+// Hidden: the class is exported (ONEBIT_API), its implementation is not.
+struct __attribute__((visibility("hidden"))) Interpreter::Impl {
+  const Model* model = nullptr;
+  kernels::Isa isa = kernels::Isa::kScalar;
+  int threads = 1;
+  bool profiling = false;
+  size_t profile_samples = 0;  // InterpreterOptions::profile_samples
+  size_t profile_wrap = 0;  // profiled invokes since the samples filled up (ring position)
+  pthreadpool_t pool = nullptr;
+
+  std::vector<rt::TensorDesc> tensors;
+  std::vector<rt::OpContext> contexts;
+  std::vector<std::unique_ptr<rt::Op>> ops;
+  std::vector<size_t> offset;  // per tensor: arena offset, or SIZE_MAX
+  uint8_t* arena = nullptr;    // the arena's first byte: owned_arena, or inside the caller's buffer
+  std::unique_ptr<uint8_t, rt::FreeDeleter> owned_arena;  // null with a caller-owned arena
+  size_t arena_bytes = 0;
+  size_t arena_lower_bound = 0;
+
+  std::vector<TensorInfo> input_info, output_info;
+  std::vector<float*> inputs;
+  std::vector<const float*> outputs;
+  struct Unpack {
+    const uint32_t* bits;
+    std::vector<float> values;
+    size_t pixels, channels;
+    rt::TensorLevels levels;
+  };
+  std::vector<Unpack> unpacks;
+  std::vector<OpProfile> profile;
+
+  ~Impl() {
+    ops.clear();  // XNNPACK operators before the pool
+    if (pool != nullptr) pthreadpool_destroy(pool);
+  }
+
+  uint8_t* address(int t) { return arena + offset[size_t(t)]; }
+  /// Before the phases: options checked, ISA chosen, XNNPACK initialized, the thread pool created
+  /// (interpreter.cc).
+  Status start(const Model& model, const InterpreterOptions& options);
+  /// create()'s phases in order (interpreter_build.cc).
+  Status build(const rt::BuildRequest& request);
+
+ private:
+  class Phases;  // interpreter_build.cc
+};
+
+}  // namespace onebit
