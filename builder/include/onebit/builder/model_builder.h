@@ -9,63 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "onebit/kernels/bit_contract.h"
+#include "onebit/builder/op_params.h"
 #include "onebit/status.h"
 
 namespace onebit {
-
-struct Conv2DParams {
-  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
-  int groups = 1;
-  float clamp_min = -__builtin_huge_valf(), clamp_max = __builtin_huge_valf();
-};
-
-struct Pool2DParams {
-  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
-  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
-  bool count_include_pad = false;
-};
-
-/// What the padded taps of a binary convolution hold: 0 as in PyTorch's zero padding of ±1 values (exact,
-/// by a per-position correction), or +1 / -1. Values equal the format's BinaryPadMode.
-enum class BinaryPadding { kZero = 0, kOne = 1, kMinusOne = 2 };
-
-struct BinaryConv2DParams : Conv2DParams {
-  BinaryPadding pad_mode = BinaryPadding::kZero;
-  bool bitpacked_output = false;
-  /// 1: Binary weights (±1); 2: Bipolar 2-bit weights ({-3, -1, 1, 3}). See binary_conv2d.
-  int weight_bits = 1;
-};
-
-/// The levels of a k-bit tensor (bit_contract.h "k-bit tensors"; schema Tensor.bits / levels / zero_level /
-/// level_scale): kind Unipolar (bits 1..4, L = q - zero_level), Bipolar (bits 1..4, L = 2q - (2^bits - 1)) or
-/// Ternary (bits 2, L in {-1, 0, 1}); the real value is scale * L.
-struct Levels {
-  LevelKind kind = LevelKind::kUnipolar;
-  int bits = 2;
-  int zero_level = 0;
-  float scale = 1.0f;
-};
-
-/// Activation quantization of an int8 float layer (schema Int8Quantization): real = scale * (q - zero_point).
-struct Int8Params {
-  float input_scale = 1, output_scale = 1;
-  int input_zero_point = 0, output_zero_point = 0;  // -128..127
-};
-
-/// What binary_conv2d_fused folds into a binary convolution (schema BinaryConv2DOptions "Fusions", issue 12).
-///  residual: -1, or a Float32 tensor of the output's shape added before the clamp (a following Add):
-///            y = clamp(fl(fl(fl(multiplier * D) + bias) + residual));
-///  quantize: also write the bits a quantize(y, threshold, flip, constant) would (the next block's Sign, or
-///            its BatchNorm -> Sign), as a second output; threshold / flip / constant as quantize().
-struct BinaryConv2DFusion {
-  int residual = -1;
-  bool quantize = false;
-  std::vector<float> threshold;
-  std::vector<bool> flip;
-  std::vector<int8_t> constant;
-};
 
 struct ModelMetadata {
   std::string producer = "onebit";
@@ -148,7 +95,7 @@ class ModelBuilder {
   int binary_max_pool(const std::string& name, int x, const Pool2DParams& p);
 
   // Fused binary convolutions (issue 12).
-  /// binary_conv2d with `fusion` folded in (p.bitpacked_output must be false). Returns the float output y;
+  /// binary_conv2d with `fusion` (BinaryConv2DFusion) folded in (p.bitpacked_output must be false). Returns the float output y;
   /// with fusion.quantize, *bits (if not null) gets the second output, Quantize(y) packed.
   int binary_conv2d_fused(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
                           const std::vector<float>& multiplier, const std::vector<float>& bias,
