@@ -12,7 +12,7 @@ TEST_CASE("builder: inconsistent additions fail finish() with a message naming t
     ModelBuilder b;
     Conv2DParams p;
     p.kernel_h = p.kernel_w = 3;
-    b.mark_output(b.conv2d("stem", b.add_input("x", {1, 8, 8, 3}), 4, std::vector<float>(5), {}, p));
+    b.mark_output(b.conv2d("stem", b.add_input("x", {1, 8, 8, 3}), 4, Weights::float32(std::vector<float>(5)), {}, p));
     std::vector<uint8_t> bytes;
     const Status s = b.finish(&bytes);
     INFO(s.message());
@@ -51,7 +51,7 @@ TEST_CASE("builder: metadata round trip and aligned constant buffers") {
   meta.input_std = {0.25f};
   meta.labels = {"cat", "dog"};
   b.set_metadata(meta);
-  const int w = b.fully_connected("fc", 0, 3, uniform(6, 1), uniform(3, 2));
+  const int w = b.fully_connected("fc", 0, 3, Weights::float32(uniform(6, 1)), uniform(3, 2));
   b.mark_output(w);
   std::vector<uint8_t> bytes;
   REQUIRE(b.finish(&bytes).ok());

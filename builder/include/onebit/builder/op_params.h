@@ -63,11 +63,12 @@ struct Int8Params {
   int input_zero_point = 0, output_zero_point = 0;  // -128..127
 };
 
-/// What binary_conv2d_fused folds into a binary convolution (schema BinaryConv2DOptions "Fusions", issue 12).
+/// What binary_conv2d can fold into a binary convolution (schema BinaryConv2DOptions "Fusions", issue 12).
 ///  residual: -1, or a Float32 tensor of the output's shape added before the clamp (a following Add):
 ///            y = clamp(fl(fl(fl(multiplier * D) + bias) + residual));
 ///  quantize: also write the bits a quantize(y, threshold, flip, constant) would (the next block's Sign, or
 ///            its BatchNorm -> Sign), as a second output; threshold / flip / constant as quantize().
+/// The default folds nothing.
 struct BinaryConv2DFusion {
   int residual = -1;
   bool quantize = false;
