@@ -7,6 +7,14 @@
 using namespace onebit;
 using namespace onebit::test;
 
+namespace {
+/// The message finish() fails with.
+std::string finish_message(ModelBuilder& b) {
+  std::vector<uint8_t> bytes;
+  return b.finish(&bytes).message();
+}
+}  // namespace
+
 TEST_CASE("builder: inconsistent additions fail finish() with a message naming the op") {
   SUBCASE("weights of the wrong size") {
     ModelBuilder b;
@@ -34,9 +42,7 @@ TEST_CASE("builder: inconsistent additions fail finish() with a message naming t
     Pool2DParams p;
     p.kernel_h = p.kernel_w = 5;
     b.mark_output(b.max_pool("pool", b.add_input("x", {1, 3, 3, 2}), p));
-    std::vector<uint8_t> bytes;
-    CHECK(b.finish(&bytes).message().find("'pool' (MaxPool2D): window does not fit input [1, 3, 3, 2]") !=
-          std::string::npos);
+    CHECK(finish_message(b).find("'pool' (MaxPool2D): window does not fit input [1, 3, 3, 2]") != std::string::npos);
   }
 }
 
@@ -63,16 +69,13 @@ TEST_CASE("builder: a Weights descriptor's sizes are checked, naming the field")
     CAPTURE(c.what);
     ModelBuilder b;
     b.mark_output(b.conv2d("conv", b.add_input("x", {1, 8, 8, 3}), 4, c.w, {}, p));
-    std::vector<uint8_t> bytes;
-    const Status s = b.finish(&bytes);
-    INFO(s.message());
-    CHECK(s.message().find(c.message) != std::string::npos);
+    const std::string message = finish_message(b);
+    INFO(message);
+    CHECK(message.find(c.message) != std::string::npos);
   }
   ModelBuilder b;
   b.mark_output(b.fully_connected("fc", b.add_input("x", {1, 6}), 2, Weights::binary(signs(12, 1), {1.0f}), {}));
-  std::vector<uint8_t> bytes;
-  CHECK(b.finish(&bytes).message().find("'fc' (FullyConnected): weight_scale has 1 values, expected 2") !=
-        std::string::npos);
+  CHECK(finish_message(b).find("'fc' (FullyConnected): weight_scale has 1 values, expected 2") != std::string::npos);
 }
 
 TEST_CASE("builder: the Weights storage sets the weights' dtype and the layer's inputs") {
@@ -125,8 +128,7 @@ TEST_CASE("builder: binary_conv2d's fusions need a float output") {
   BinaryConv2DFusion f;
   f.quantize = true;
   b.mark_output(b.binary_conv2d("bconv", q, 2, signs(16, 1), {1, 1}, {0, 0}, p, f));
-  std::vector<uint8_t> bytes;
-  CHECK(b.finish(&bytes).message().find("'bconv' (BinaryConv2D): fusions need a float output") != std::string::npos);
+  CHECK(finish_message(b).find("'bconv' (BinaryConv2D): fusions need a float output") != std::string::npos);
 }
 
 TEST_CASE("builder: metadata round trip and aligned constant buffers") {
