@@ -9,9 +9,10 @@
 namespace onebit::synth {
 namespace {
 
-class Weights {
+/// The random weights of the synthetic network (fixed seed).
+class RandomWeights {
  public:
-  explicit Weights(uint64_t seed) : rng_(seed) {}
+  explicit RandomWeights(uint64_t seed) : rng_(seed) {}
   std::vector<float> normal(size_t n, float stddev) {
     std::normal_distribution<float> d(0.0f, stddev);
     std::vector<float> v(n);
@@ -36,7 +37,7 @@ class Weights {
 
 struct Net {
   ModelBuilder& b;
-  Weights& w;
+  RandomWeights& w;
   bool float_reference;
   int activation_bits;
   bool fuse;
@@ -72,13 +73,13 @@ struct Net {
       BinaryConv2DFusion f;
       f.residual = shortcut;
       f.quantize = next_sign;
-      return b.binary_conv2d_fused(name + "/bconv", q, out_c, wts, mult, bias, p, f, bits_out);
+      return b.binary_conv2d(name + "/bconv", q, out_c, wts, mult, bias, p, f, bits_out);
     }
     if (!float_reference)
       return b.add(name + "/residual", b.binary_conv2d(name + "/bconv", q, out_c, wts, mult, bias, p), shortcut);
     // Reference twin: the same arithmetic in float (levels as floats; zero padding is the float conv's own).
     const int pm1 = b.dequantize(name + "/levels", q);
-    const int dot = b.conv2d(name + "/conv", pm1, out_c, wts, std::vector<float>(out_c, 0.0f), p);
+    const int dot = b.conv2d(name + "/conv", pm1, out_c, Weights::float32(wts), std::vector<float>(out_c, 0.0f), p);
     return b.add(name + "/residual", b.channel_affine(name + "/bn", dot, mult, bias), shortcut);
   }
 
@@ -89,7 +90,8 @@ struct Net {
     p.stride_h = p.stride_w = stride;
     p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
     const float stddev = std::sqrt(2.0f / float(in_c * k * k));
-    return b.conv2d(name, x, out_c, w.normal(size_t(out_c) * in_c * k * k, stddev), w.normal(out_c, 0.05f), p);
+    return b.conv2d(name, x, out_c, Weights::float32(w.normal(size_t(out_c) * in_c * k * k, stddev)),
+                    w.normal(out_c, 0.05f), p);
   }
 };
 
@@ -101,7 +103,7 @@ Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes)
   if (o.activation_bits < 1 || o.activation_bits > 4)
     return Status::Error("bireal18: activation bits must be 1..4, not " + std::to_string(o.activation_bits));
   ModelBuilder b;
-  Weights w(o.seed);
+  RandomWeights w(o.seed);
   Net net{b, w, o.float_reference, o.activation_bits, o.fuse};
 
   int x = b.add_input("input", {1, o.input_h, o.input_w, o.input_c});
@@ -134,7 +136,8 @@ Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes)
   }
   x = b.global_avg_pool("head/global_pool", x);
   const int c = b.shape(x)[1];
-  x = b.fully_connected("head/fc", x, o.classes, w.normal(size_t(o.classes) * c, 1.0f / std::sqrt(float(c))),
+  x = b.fully_connected("head/fc", x, o.classes,
+                        Weights::float32(w.normal(size_t(o.classes) * c, 1.0f / std::sqrt(float(c)))),
                         w.normal(o.classes, 0.01f));
   b.mark_output(x);
 

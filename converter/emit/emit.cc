@@ -227,9 +227,7 @@ Status Emitter::emit_binary_conv(const Node& n) {
       if (!s.ok()) return s;
     }
     int bits_out = -1;
-    out = fusion.residual >= 0 || fusion.quantize
-              ? b_.binary_conv2d_fused(n.name, in, out_c, w.f, mult, bias, p, fusion, &bits_out)
-              : b_.binary_conv2d(n.name, in, out_c, w.f, mult, bias, p);
+    out = b_.binary_conv2d(n.name, in, out_c, w.f, mult, bias, p, fusion, &bits_out);
     report_.binary_macs += elements(out) * taps;
     ++report_.binary_convs;
     if (!label.empty()) ++report_.kbit_layers[label];
@@ -252,7 +250,7 @@ Status Emitter::emit_binary_conv(const Node& n) {
     x = b_.pad(n.name + "/pad", x, {0, p.pad_top, p.pad_left, 0, 0, p.pad_bottom, p.pad_right, 0}, value);
     cp.pad_top = cp.pad_left = cp.pad_bottom = cp.pad_right = 0;
   }
-  out = b_.conv2d(n.name, x, out_c, w.f, std::vector<float>(size_t(out_c), 0.0f), cp);
+  out = b_.conv2d(n.name, x, out_c, Weights::float32(w.f), std::vector<float>(size_t(out_c), 0.0f), cp);
   report_.float_macs += elements(out) * taps;
   record(n.name, "float reference Conv2D on ±1 values");
   set(n.out(), reference_transform(n, out, fusion.residual));
@@ -305,7 +303,7 @@ Status Emitter::emit_binary_fc(const Node& n) {
                        (bitpacked ? " (bitpacked output)" : ""));
   } else {
     const int x = b_.dequantize(n.name + "/dequantize", in);
-    out = b_.fully_connected(n.name, x, out_c, w.f, std::vector<float>(size_t(out_c), 0.0f));
+    out = b_.fully_connected(n.name, x, out_c, Weights::float32(w.f), std::vector<float>(size_t(out_c), 0.0f));
     report_.float_macs += elements(out) * w.shape[1];
     out = reference_transform(n, out);
     record(n.name, "float reference FullyConnected on ±1 values");

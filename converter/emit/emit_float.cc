@@ -78,13 +78,13 @@ Status Emitter::emit_conv(const Node& n) {
     std::vector<int8_t> q;
     std::vector<float> scale;
     quantize_per_channel(w->f, out_c, &q, &scale);
-    out = b_.conv2d_int8_weights(n.name, x, out_c, q, scale, bias, p, int8_params(n));
+    out = b_.conv2d(n.name, x, out_c, Weights::int8(std::move(q), std::move(scale), int8_params(n)), bias, p);
     record(n.name, "int8 Conv2D (qc8)");
   } else if (n.i("float16_weights")) {
-    out = b_.conv2d_float16_weights(n.name, x, out_c, w->f, bias, p);
+    out = b_.conv2d(n.name, x, out_c, Weights::float16(w->f), bias, p);
     record(n.name, "float Conv2D (float16 weights)");
   } else {
-    out = b_.conv2d(n.name, x, out_c, w->f, bias, p);
+    out = b_.conv2d(n.name, x, out_c, Weights::float32(w->f), bias, p);
     record(n.name, "float Conv2D");
   }
   report_.float_macs += elements(out) * w->shape[1] * w->shape[2] * w->shape[3];
@@ -128,13 +128,14 @@ Status Emitter::emit_fully_connected(const Node& n) {
     std::vector<int8_t> q;
     std::vector<float> scale;
     quantize_per_channel(w, int(out), &q, &scale);
-    y = b_.fully_connected_int8_weights(n.name, x, int(out), q, scale, bias, int8_params(n), lo, hi);
+    y = b_.fully_connected(n.name, x, int(out), Weights::int8(std::move(q), std::move(scale), int8_params(n)), bias, lo,
+                           hi);
     record(n.name, "int8 FullyConnected (qc8, as a 1x1 conv)");
   } else if (n.i("float16_weights")) {
-    y = b_.fully_connected_float16_weights(n.name, x, int(out), w, bias, lo, hi);
+    y = b_.fully_connected(n.name, x, int(out), Weights::float16(w), bias, lo, hi);
     record(n.name, "float FullyConnected (float16 weights)");
   } else {
-    y = b_.fully_connected(n.name, x, int(out), w, bias, lo, hi);
+    y = b_.fully_connected(n.name, x, int(out), Weights::float32(w), bias, lo, hi);
     record(n.name, "float FullyConnected");
   }
   report_.float_macs += elements(y) * k;

@@ -1,6 +1,6 @@
 // Low-bit emission (emit.h): onebit.QuantizeLevels -> ModelBuilder::quantize_levels; k-bit binary layers
 // (levels input and / or 2-bit weights) -> binary_conv2d / binary_fully_connected with weight_bits; Conv /
-// Gemm / MatMul marked binary_weights (BWN) -> conv2d_binary_weights / fully_connected_binary_weights.
+// Gemm / MatMul marked binary_weights (BWN) -> conv2d / fully_connected with Weights::binary.
 // Float reference: QuantizeLevels stays (rounding has no float operator; its Dequantize gives the exact
 // level_scale * L values), k-bit layers become float convs on those values with multiplier / level_scale,
 // BWN layers plain float layers with the ±alpha weights.
@@ -68,7 +68,7 @@ Status Emitter::emit_bwn_conv(const Node& n, int x, const std::vector<float>& bi
   std::string why;
   if (!split_sign_magnitude(w.f, w.shape[0], &signs, &alpha, &why))
     return Status::Error(n.describe() + ": internal: binary_weights set but " + why);
-  const int out = b_.conv2d_binary_weights(n.name, x, int(w.shape[0]), signs, alpha, bias, p);
+  const int out = b_.conv2d(n.name, x, int(w.shape[0]), Weights::binary(std::move(signs), std::move(alpha)), bias, p);
   report_.float_macs += elements(out) * w.shape[1] * w.shape[2] * w.shape[3];
   ++report_.bwn_layers;
   report_.bwn_float_bytes += w.elements() * 4;
@@ -84,7 +84,7 @@ Status Emitter::emit_bwn_fc(const Node& n, int x, int64_t out_c, int64_t k, cons
   std::string why;
   if (!split_sign_magnitude(w, out_c, &signs, &alpha, &why))
     return Status::Error(n.describe() + ": internal: binary_weights set but " + why);
-  const int y = b_.fully_connected_binary_weights(n.name, x, int(out_c), signs, alpha, bias, -INFINITY, INFINITY);
+  const int y = b_.fully_connected(n.name, x, int(out_c), Weights::binary(std::move(signs), std::move(alpha)), bias);
   report_.float_macs += elements(y) * k;
   ++report_.bwn_layers;
   report_.bwn_float_bytes += out_c * k * 4;

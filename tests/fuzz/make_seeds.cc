@@ -13,6 +13,7 @@
 namespace {
 
 using onebit::ModelBuilder;
+using onebit::Weights;
 
 struct Rng {
   uint64_t s;
@@ -54,7 +55,7 @@ void float_ops(const std::string& dir, int c, uint64_t seed) {
   onebit::Conv2DParams cp;
   cp.kernel_h = cp.kernel_w = 3;
   cp.pad_top = cp.pad_left = cp.pad_bottom = cp.pad_right = 1;
-  int y = b.conv2d("conv", x, 8, r.floats(size_t(8) * c * 9), r.floats(8), cp);
+  int y = b.conv2d("conv", x, 8, Weights::float32(r.floats(size_t(8) * c * 9)), r.floats(8), cp);
   y = b.relu("relu", y);
   onebit::Conv2DParams dw;
   dw.kernel_h = dw.kernel_w = 3;
@@ -63,7 +64,7 @@ void float_ops(const std::string& dir, int c, uint64_t seed) {
   dw.pad_top = dw.pad_left = 1;
   dw.clamp_min = -1;
   dw.clamp_max = 1;
-  int z = b.conv2d("depthwise", y, 8, r.floats(8 * 9), r.floats(8), dw);
+  int z = b.conv2d("depthwise", y, 8, Weights::float32(r.floats(8 * 9)), r.floats(8), dw);
   onebit::Pool2DParams mp;
   mp.kernel_h = mp.kernel_w = 2;
   mp.stride_h = mp.stride_w = 2;
@@ -84,7 +85,7 @@ void float_ops(const std::string& dir, int c, uint64_t seed) {
   cat = b.pad("pad", cat, {0, 1, 0, 0, 0, 2, 1, 0}, -0.5f);
   int g = b.global_avg_pool("gap", cat);
   g = b.reshape("reshape", g, {1, 16});
-  int f = b.fully_connected("fc", g, 10, r.floats(160), r.floats(10));
+  int f = b.fully_connected("fc", g, 10, Weights::float32(r.floats(160)), r.floats(10));
   b.mark_output(b.softmax("softmax", f));
   b.mark_output(b.softmax("logsoftmax", f, true));
   write(dir, "float_ops_c" + std::to_string(c), b);

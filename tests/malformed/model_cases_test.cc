@@ -58,7 +58,7 @@ Bytes binary_base() {
   const int mp = b.binary_max_pool("bpool", c, pp);
   const int d = b.dequantize("deq", mp);
   const int g = b.global_avg_pool("gap", d);
-  const int fc = b.fully_connected("fc", g, 10, ramp(10 * 16, -1.0f, 0.0125f), ramp(10, 0.0f, 0.1f));
+  const int fc = b.fully_connected("fc", g, 10, Weights::float32(ramp(10 * 16, -1.0f, 0.0125f)), ramp(10, 0.0f, 0.1f));
   b.mark_output(b.softmax("sm", fc));
   ModelMetadata md;
   md.source = "binary_base";
@@ -79,7 +79,7 @@ Bytes float_base() {
   Conv2DParams p;
   p.kernel_h = p.kernel_w = 3;
   p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
-  const int c = b.conv2d("conv", x, 8, ramp(8 * 4 * 9, -0.5f, 0.003f), ramp(8, 0.0f, 0.1f), p);
+  const int c = b.conv2d("conv", x, 8, Weights::float32(ramp(8 * 4 * 9, -0.5f, 0.003f)), ramp(8, 0.0f, 0.1f), p);
   const int bn = b.channel_affine("bn", c, ramp(8, 0.5f, 0.1f), ramp(8, -0.2f, 0.05f));
   const int r = b.relu("relu", bn);
   Pool2DParams pp;
@@ -92,7 +92,8 @@ Bytes float_base() {
   const int add = b.add("add", avg, mp);
   const int cat = b.concat("cat", {add, mp}, -1);
   const int flat = b.reshape("flat", cat, {1, 256});
-  const int fc = b.fully_connected("fc", flat, 10, ramp(10 * 256, -0.3f, 0.0002f), ramp(10, 0.0f, 0.1f));
+  const int fc =
+      b.fully_connected("fc", flat, 10, Weights::float32(ramp(10 * 256, -0.3f, 0.0002f)), ramp(10, 0.0f, 0.1f));
   b.mark_output(b.softmax("sm", fc));
   Bytes out;
   const Status s = b.finish(&out);
@@ -459,7 +460,7 @@ Bytes wide_conv() {
   Conv2DParams p;
   p.kernel_h = p.kernel_w = 64;
   p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 2047;
-  b.mark_output(b.conv2d("wide", x, 1, std::vector<float>(64 * 64, 0.5f), {}, p));
+  b.mark_output(b.conv2d("wide", x, 1, Weights::float32(std::vector<float>(64 * 64, 0.5f)), {}, p));
   Bytes out;
   const Status s = b.finish(&out);
   REQUIRE_MESSAGE(s.ok(), s.message());
@@ -524,8 +525,9 @@ Bytes kbit_base() {
   Conv2DParams pc;
   pc.kernel_h = pc.kernel_w = 3;
   pc.pad_top = pc.pad_left = pc.pad_bottom = pc.pad_right = 1;
-  b.mark_output(b.conv2d_binary_weights("bwn", x, 8, pm1(8 * 4 * 9, 6), ramp(8, 0.1f, 0.1f), ramp(8, 0.0f, 0.1f), pc));
-  b.mark_output(b.conv2d("fconv", x, 8, ramp(8 * 4 * 9, -0.5f, 0.003f), ramp(8, 0.0f, 0.1f), pc));
+  b.mark_output(
+      b.conv2d("bwn", x, 8, Weights::binary(pm1(8 * 4 * 9, 6), ramp(8, 0.1f, 0.1f)), ramp(8, 0.0f, 0.1f), pc));
+  b.mark_output(b.conv2d("fconv", x, 8, Weights::float32(ramp(8 * 4 * 9, -0.5f, 0.003f)), ramp(8, 0.0f, 0.1f), pc));
   b.mark_output(b.dequantize("dl", ql));
   Bytes out;
   const Status s = b.finish(&out);
@@ -723,8 +725,8 @@ Bytes fused_base() {
   f.flip = {false, true, false, false, true, false, false, false};
   f.constant = {-1, -1, 1, -1, -1, 0, -1, -1};
   int bits = -1;
-  const int y = b.binary_conv2d_fused("bconv", q, 8, pm1(8 * 8 * 9, 9), ramp(8, 0.1f, 0.05f), ramp(8, -2.0f, 0.5f),
-                                      p, f, &bits);
+  const int y = b.binary_conv2d("bconv", q, 8, pm1(8 * 8 * 9, 9), ramp(8, 0.1f, 0.05f), ramp(8, -2.0f, 0.5f), p, f,
+                                &bits);
   b.mark_output(y);
   b.mark_output(b.dequantize("deq", bits));
   Bytes out;
@@ -818,9 +820,9 @@ Bytes storage_base() {
   for (size_t i = 0; i < q8.size(); ++i) q8[i] = int8_t(int(i % 255) - 127);
   Int8Params q;
   q.input_scale = 0.05f, q.output_scale = 0.1f, q.output_zero_point = -3;
-  b.mark_output(b.conv2d_int8_weights("c8", x, 8, q8, ramp(8, 0.01f, 0.001f), ramp(8, 0.0f, 0.1f), p, q));
-  b.mark_output(b.conv2d_float16_weights("c16", x, 8, ramp(8 * 4 * 9, -1.0f, 0.01f), ramp(8, 0.0f, 0.1f), p));
-  b.mark_output(b.conv2d("c32", x, 8, ramp(8 * 4 * 9, -1.0f, 0.01f), ramp(8, -1.0f, 0.25f), p));
+  b.mark_output(b.conv2d("c8", x, 8, Weights::int8(q8, ramp(8, 0.01f, 0.001f), q), ramp(8, 0.0f, 0.1f), p));
+  b.mark_output(b.conv2d("c16", x, 8, Weights::float16(ramp(8 * 4 * 9, -1.0f, 0.01f)), ramp(8, 0.0f, 0.1f), p));
+  b.mark_output(b.conv2d("c32", x, 8, Weights::float32(ramp(8 * 4 * 9, -1.0f, 0.01f)), ramp(8, -1.0f, 0.25f), p));
   b.mark_output(b.channel_affine("aff", x, ramp(4, 1.0f, 0.5f), ramp(4, 0.0f, 0.5f)));
   Bytes out;
   REQUIRE(b.finish(&out).ok());

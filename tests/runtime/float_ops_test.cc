@@ -36,7 +36,7 @@ TEST_CASE("Conv2D (XNNPACK) matches a plain convolution: pads, strides, dilation
       const std::vector<float> bias = uniform(size_t(t.out_c), seed++);
       ModelBuilder b;
       const int in = b.add_input("x", {2, t.h, t.w, t.c});
-      b.mark_output(b.conv2d("conv", in, t.out_c, w, bias, p));
+      b.mark_output(b.conv2d("conv", in, t.out_c, Weights::float32(w), bias, p));
       const std::vector<float> got = run(b, {x});
       Nhwc ys{};
       const std::vector<double> sums = conv_sums(x, {2, t.h, t.w, t.c}, w, t.out_c, p, 0.0f, &ys);
@@ -57,7 +57,7 @@ TEST_CASE("FullyConnected (XNNPACK) matches a matmul, with and without bias") {
       const std::vector<float> w = uniform(size_t(o) * k, 20 + k);
       const std::vector<float> bias = with_bias ? uniform(size_t(o), 30 + k) : std::vector<float>{};
       ModelBuilder b;
-      b.mark_output(b.fully_connected("fc", b.add_input("x", {n, k}), o, w, bias));
+      b.mark_output(b.fully_connected("fc", b.add_input("x", {n, k}), o, Weights::float32(w), bias));
       std::vector<float> want(size_t(n) * o);
       for (int r = 0; r < n; ++r)
         for (int j = 0; j < o; ++j) {

@@ -16,6 +16,7 @@
 using onebit::Conv2DParams;
 using onebit::Int8Params;
 using onebit::ModelBuilder;
+using onebit::Weights;
 using onebit::testing::Rng;
 using onebit::testing::run_model;
 
@@ -86,9 +87,9 @@ TEST_CASE("float16: Conv2D / FullyConnected with Float16 weights equal float32 o
   auto build = [&](bool half) {
     ModelBuilder b;
     const int in = b.add_input("x", {1, 6, 6, c});
-    const int y = half ? b.conv2d_float16_weights("conv", in, o, w, bias, p) : b.conv2d("conv", in, o, rounded, bias, p);
+    const int y = b.conv2d("conv", in, o, half ? Weights::float16(w) : Weights::float32(rounded), bias, p);
     const int f = b.reshape("flat", y, {1, 6 * 6 * o});
-    b.mark_output(half ? b.fully_connected_float16_weights("fc", f, 10, fw, fb) : b.fully_connected("fc", f, 10, frounded, fb));
+    b.mark_output(b.fully_connected("fc", f, 10, half ? Weights::float16(fw) : Weights::float32(frounded), fb));
     return finish(b);
   };
   const std::vector<uint8_t> half = build(true), full = build(false);
@@ -119,8 +120,8 @@ void check_int8(bool fc, float clamp_min, uint32_t seed) {
   p.stride_h = p.stride_w = stride;
   p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
   p.clamp_min = clamp_min;
-  const int y = fc ? b.fully_connected_int8_weights("fc", in, o, qw, ws, bias, q, clamp_min)
-                   : b.conv2d_int8_weights("conv", in, o, qw, ws, bias, p, q);
+  const int y = fc ? b.fully_connected("fc", in, o, Weights::int8(qw, ws, q), bias, clamp_min)
+                   : b.conv2d("conv", in, o, Weights::int8(qw, ws, q), bias, p);
   b.mark_output(y);
   const std::vector<int> ys = b.shape(y);
   const std::vector<float> got = run_model(finish(b), x);

@@ -1,8 +1,8 @@
 // BinaryConv2D fusions (issue 12): the same network built unfused (conv, Add, Quantize as separate operators)
-// and fused (binary_conv2d_fused: residual input, FloatAndBitPacked output) gives byte-identical outputs -
-// the float stream, the bits (through a Dequantize) and the next block's output - on several shapes, channel
-// counts that are not multiples of 32, plain sign and thresholds with flips and constants, k-bit inputs,
-// strided convs with a separate residual, one and two threads.
+// and fused (binary_conv2d with a BinaryConv2DFusion: residual input, FloatAndBitPacked output) gives
+// byte-identical outputs - the float stream, the bits (through a Dequantize) and the next block's output - on
+// several shapes, channel counts that are not multiples of 32, plain sign and thresholds with flips and
+// constants, k-bit inputs, strided convs with a separate residual, one and two threads.
 #include <cstring>
 
 #include "runtime_test_util.h"
@@ -79,12 +79,12 @@ std::vector<std::vector<float>> run_blocks(const FusionCase& t, bool fuse, int t
     BinaryConv2DParams p1 = p;
     p1.clamp_min = t.clamp_min;
     p1.clamp_max = t.clamp_max;
-    y1 = b.binary_conv2d_fused("conv1", q0, t.c, w1, m1, c1, p1, f1, &b1);
+    y1 = b.binary_conv2d("conv1", q0, t.c, w1, m1, c1, p1, f1, &b1);
     BinaryConv2DFusion f2;
     f2.residual = y1;
     BinaryConv2DParams p2 = p;
     p2.stride_h = p2.stride_w = 1;
-    y2 = b.binary_conv2d_fused("conv2", b1, t.c, w2, m2, c2, p2, f2);
+    y2 = b.binary_conv2d("conv2", b1, t.c, w2, m2, c2, p2, f2);
   }
   b.mark_output(y1);
   b.mark_output(b.dequantize("bits1", b1));

@@ -230,10 +230,10 @@ TEST_CASE("Conv2D and FullyConnected with 1-bit weights (BWN) equal float layers
     const std::vector<float> b_in = with_bias ? bias : std::vector<float>{};
     ModelBuilder ref;
     int in = ref.add_input("x", {n, h, w, c});
-    ref.mark_output(ref.conv2d("conv", in, out_c, wf, b_in, p));
+    ref.mark_output(ref.conv2d("conv", in, out_c, Weights::float32(wf), b_in, p));
     ModelBuilder bwn;
     in = bwn.add_input("x", {n, h, w, c});
-    bwn.mark_output(bwn.conv2d_binary_weights("conv", in, out_c, s, scale, b_in, p));
+    bwn.mark_output(bwn.conv2d("conv", in, out_c, Weights::binary(s, scale), b_in, p));
     check_close(run(bwn, {x}), run(ref, {x}), 1e-5f);
   }
   const int k = 37;
@@ -243,10 +243,10 @@ TEST_CASE("Conv2D and FullyConnected with 1-bit weights (BWN) equal float layers
   for (size_t i = 0; i < sf.size(); ++i) wfc[i] = scale[i / size_t(k)] * sf[i];
   ModelBuilder ref;
   int in = ref.add_input("x", {n, k});
-  ref.mark_output(ref.fully_connected("fc", in, out_c, wfc, bias, -0.5f, 0.75f));
+  ref.mark_output(ref.fully_connected("fc", in, out_c, Weights::float32(wfc), bias, -0.5f, 0.75f));
   ModelBuilder bwn;
   in = bwn.add_input("x", {n, k});
-  bwn.mark_output(bwn.fully_connected_binary_weights("fc", in, out_c, sf, scale, bias, -0.5f, 0.75f));
+  bwn.mark_output(bwn.fully_connected("fc", in, out_c, Weights::binary(sf, scale), bias, -0.5f, 0.75f));
   check_close(run(bwn, {xf}), run(ref, {xf}), 1e-5f);
 }
 
@@ -260,7 +260,7 @@ TEST_CASE("OperatorInfo of a k-bit model counts elements as parameters and every
   const int c = b.binary_conv2d("conv", q, 6, weight_levels(6 * 40 * 9, 2, 1), std::vector<float>(6, 1.0f),
                                 std::vector<float>(6, 0.0f), p);
   const int g = b.global_avg_pool("gap", c);
-  b.mark_output(b.fully_connected_binary_weights("fc", g, 3, signs(3 * 6, 2), {1.0f, 2.0f, 3.0f}, {}));
+  b.mark_output(b.fully_connected("fc", g, 3, Weights::binary(signs(3 * 6, 2), {1.0f, 2.0f, 3.0f}), {}));
   std::vector<uint8_t> bytes;
   REQUIRE(b.finish(&bytes).ok());
   std::unique_ptr<Model> model;

@@ -26,7 +26,7 @@ void build_shipped_like(ModelBuilder& b, uint32_t seed) {
   Conv2DParams stem;
   stem.kernel_h = stem.kernel_w = 3;
   stem.pad_top = stem.pad_left = stem.pad_bottom = stem.pad_right = 1;
-  x = b.conv2d("stem", x, 32, uniform(32 * 9, seed), uniform(32, seed + 1), stem);
+  x = b.conv2d("stem", x, 32, Weights::float32(uniform(32 * 9, seed)), uniform(32, seed + 1), stem);
   x = b.prelu("stem/prelu", x, uniform(32, seed + 2, 0.0f, 0.3f));
   for (int block = 0; block < 3; ++block) {
     const std::string name = "block" + std::to_string(block);
@@ -45,13 +45,14 @@ void build_shipped_like(ModelBuilder& b, uint32_t seed) {
       Pool2DParams ap;
       ap.kernel_h = ap.kernel_w = ap.stride_h = ap.stride_w = 2;
       shortcut = b.avg_pool(name + "/avgpool", x, ap);
-      shortcut = b.conv2d(name + "/conv1x1", shortcut, out_c, uniform(size_t(out_c) * c, seed + 40), {}, {});
+      shortcut = b.conv2d(name + "/conv1x1", shortcut, out_c, Weights::float32(uniform(size_t(out_c) * c, seed + 40)),
+                          {}, {});
     }
     y = b.add(name + "/residual", y, shortcut);
     x = b.prelu(name + "/prelu", y, uniform(size_t(out_c), seed + 50 + block, 0.0f, 0.3f));
   }
   x = b.global_avg_pool("pool", x);
-  x = b.fully_connected("fc", x, 10, uniform(10 * 64, seed + 60), uniform(10, seed + 61));
+  x = b.fully_connected("fc", x, 10, Weights::float32(uniform(10 * 64, seed + 60)), uniform(10, seed + 61));
   b.mark_output(b.softmax("softmax", x, true));
 }
 

@@ -97,7 +97,7 @@ void build_resnetish(ModelBuilder& b, uint32_t seed) {
   Conv2DParams stem;
   stem.kernel_h = stem.kernel_w = 3;
   stem.pad_top = stem.pad_left = stem.pad_bottom = stem.pad_right = 1;
-  x = b.conv2d("stem", x, 40, uniform(40 * 3 * 9, seed), uniform(40, seed + 1), stem);
+  x = b.conv2d("stem", x, 40, Weights::float32(uniform(40 * 3 * 9, seed)), uniform(40, seed + 1), stem);
   for (int block = 0; block < 3; ++block) {
     const std::string name = "block" + std::to_string(block);
     const bool down = block == 2;
@@ -116,12 +116,13 @@ void build_resnetish(ModelBuilder& b, uint32_t seed) {
       ap.kernel_h = ap.kernel_w = ap.stride_h = ap.stride_w = 2;
       shortcut = b.avg_pool(name + "/avgpool", x, ap);
       Conv2DParams one;
-      shortcut = b.conv2d(name + "/conv1x1", shortcut, out_c, uniform(size_t(out_c) * c, seed + 40), {}, one);
+      shortcut = b.conv2d(name + "/conv1x1", shortcut, out_c, Weights::float32(uniform(size_t(out_c) * c, seed + 40)),
+                          {}, one);
     }
     x = b.add(name + "/residual", y, shortcut);
   }
   x = b.global_avg_pool("pool", x);
-  b.mark_output(b.fully_connected("fc", x, 10, uniform(10 * 72, seed + 50), uniform(10, seed + 51)));
+  b.mark_output(b.fully_connected("fc", x, 10, Weights::float32(uniform(10 * 72, seed + 50)), uniform(10, seed + 51)));
 }
 
 }  // namespace
@@ -270,7 +271,7 @@ TEST_CASE("interpreter: a Reshape's output aliases its input (no copy), unless i
   const int t = b.reshape("t", s, {1, 2, 64});
   const int u = b.reshape("u", t, {1, 128});
   const std::vector<float> w = uniform(5 * 128, 3), bias = uniform(5, 4);
-  const int f = b.fully_connected("f", s, 5, w, bias);
+  const int f = b.fully_connected("f", s, 5, Weights::float32(w), bias);
   b.mark_output(f);
   b.mark_output(u);
   Loaded l = load(b);

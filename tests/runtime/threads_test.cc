@@ -387,7 +387,9 @@ TEST_CASE("threads: an int8 stem (7x7 / 2 over 3 channels: im2col split over row
   p.stride_h = p.stride_w = 2;
   p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 3;
   const std::vector<float> y = at_every_thread_count(
-      [&](ModelBuilder& b) { b.mark_output(b.conv2d_int8_weights("stem", b.add_input("x", {1, s.h, s.w, 3}), o, qw, ws, bias, p, q)); },
+      [&](ModelBuilder& b) {
+        b.mark_output(b.conv2d("stem", b.add_input("x", {1, s.h, s.w, 3}), o, Weights::int8(qw, ws, q), bias, p));
+      },
       {x});
   const int oh = (s.h + 6 - k) / 2 + 1, ow = (s.w + 6 - k) / 2 + 1;
   REQUIRE(y.size() == size_t(oh * ow * o));

@@ -58,7 +58,8 @@ void save_conv_model(const std::string& path) {
   p.kernel_h = p.kernel_w = 3;
   p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
   const int x = b.add_input("x", {1, kH, kW, kC});
-  b.mark_output(b.relu("relu", b.conv2d("conv", x, kO, w, {bias(0), bias(1), bias(2)}, p)));
+  b.mark_output(
+      b.relu("relu", b.conv2d("conv", x, kO, onebit::Weights::float32(w), {bias(0), bias(1), bias(2)}, p)));
   save_model(b, path);
 }
 
@@ -249,13 +250,13 @@ void save_info_model(const std::string& path) {
   for (size_t i = 0; i < wb.size(); ++i) wb[i] = (i * 5 % 3) ? 1.0f : -1.0f;
   for (size_t i = 0; i < wf.size(); ++i) wf[i] = float(int(i % 5) - 2) * 0.2f;
   const int x = b.add_input("image", {1, 6, 6, 3});
-  const int stem = b.conv2d(kStemName, x, 4, w1, {0.1f, -0.1f, 0.2f, 0}, p);
+  const int stem = b.conv2d(kStemName, x, 4, onebit::Weights::float32(w1), {0.1f, -0.1f, 0.2f, 0}, p);
   const int q = b.quantize("sign", stem);
   onebit::BinaryConv2DParams bp;
   bp.kernel_h = bp.kernel_w = 3;
   const int bc = b.binary_conv2d("bconv", q, 8, wb, std::vector<float>(8, 0.5f), std::vector<float>(8, 0.1f), bp);
   const int g = b.global_avg_pool("gap", bc);
-  const int fc = b.fully_connected("fc", g, 5, wf, {0, 0, 0, 0, 0});
+  const int fc = b.fully_connected("fc", g, 5, onebit::Weights::float32(wf), {0, 0, 0, 0, 0});
   b.mark_output(b.softmax("log_softmax", fc, true));
   onebit::ModelMetadata m;
   m.producer = "tools-test";

@@ -9,70 +9,50 @@
 #include <string>
 #include <vector>
 
-#include "onebit/kernels/bit_contract.h"
+#include "onebit/builder/op_params.h"
 #include "onebit/status.h"
 
 namespace onebit {
 
-struct Conv2DParams {
-  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
-  int groups = 1;
-  float clamp_min = -__builtin_huge_valf(), clamp_max = __builtin_huge_valf();
+/// How a float layer (conv2d, fully_connected) stores its weights in the file, one named constructor per
+/// storage. Values are in the training framework's order: OIHW for convs (I = C / groups), [out][in] for fully
+/// connected layers; scale holds one value per output channel. The builder writes OHWI
+/// (builder/src/weight_encoding.h). The layer computes in float on the weights the storage stands for (int8
+/// layers compute in int8):
+///  float32(w)                  w as given (Float32).
+///  float16(w)                  IEEE binary16, rounded to nearest even (float_to_half); the runtime expands
+///                              them to float exactly at prepare (converter: --float16-weights).
+///  int8(q, scale, activations) weight = scale[o] * q, q -127..127 (quantize_per_channel, or an ONNX
+///                              DequantizeLinear); the layer runs in int8 with the activation scales
+///                              `activations` (converter: --int8-float-layers).
+///  binary(signs, alpha)        BinaryConnect / BWN: weight = alpha[o] * sign(w) (w < 0 means -1), stored 1 bit
+///                              per weight and expanded to float at prepare.
+/// With int8 and binary storage an empty bias is written as zeros (the format puts weight_scale after bias).
+struct Weights {
+  enum class Storage { kFloat32, kFloat16, kInt8, kBinary };
+
+  static Weights float32(std::vector<float> w);
+  static Weights float16(std::vector<float> w);
+  static Weights int8(std::vector<int8_t> q, std::vector<float> scale, const Int8Params& activations);
+  static Weights binary(std::vector<float> signs, std::vector<float> alpha);
+
+  /// The number of weights held (values or q).
+  size_t count() const { return storage == Storage::kInt8 ? q.size() : values.size(); }
+
+  Storage storage = Storage::kFloat32;
+  std::vector<float> values;  // float32, float16: the weights; binary: their signs
+  std::vector<int8_t> q;      // int8: the weights' levels
+  std::vector<float> scale;   // int8, binary: weight_scale [out_c]
+  Int8Params activations;     // int8 only
 };
 
-struct Pool2DParams {
-  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
-  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
-  bool count_include_pad = false;
-};
-
-/// What the padded taps of a binary convolution hold (core/include/onebit/core/levels.h): 0 as in PyTorch's
-/// zero padding of ±1 values (exact, by a per-position correction), or +1 / -1.
-using BinaryPadding = core::PadMode;
-
-struct BinaryConv2DParams : Conv2DParams {
-  BinaryPadding pad_mode = BinaryPadding::kZero;
-  bool bitpacked_output = false;
-  /// 1: Binary weights (±1); 2: Bipolar 2-bit weights ({-3, -1, 1, 3}). See binary_conv2d.
-  int weight_bits = 1;
-};
-
-/// The levels of a k-bit tensor (bit_contract.h "k-bit tensors"; schema Tensor.bits / levels / zero_level /
-/// level_scale): kind Unipolar (bits 1..4, L = q - zero_level), Bipolar (bits 1..4, L = 2q - (2^bits - 1)) or
-/// Ternary (bits 2, L in {-1, 0, 1}); the real value is scale * L.
-struct Levels {
-  LevelKind kind = LevelKind::kUnipolar;
-  int bits = 2;
-  int zero_level = 0;
-  float scale = 1.0f;
-};
-
-/// Activation quantization of an int8 float layer (schema Int8Quantization): real = scale * (q - zero_point).
-struct Int8Params {
-  float input_scale = 1, output_scale = 1;
-  int input_zero_point = 0, output_zero_point = 0;  // -128..127
-};
-
-/// What binary_conv2d_fused folds into a binary convolution (schema BinaryConv2DOptions "Fusions", issue 12).
-///  residual: -1, or a Float32 tensor of the output's shape added before the clamp (a following Add):
-///            y = clamp(fl(fl(fl(multiplier * D) + bias) + residual));
-///  quantize: also write the bits a quantize(y, threshold, flip, constant) would (the next block's Sign, or
-///            its BatchNorm -> Sign), as a second output; threshold / flip / constant as quantize().
-struct BinaryConv2DFusion {
-  int residual = -1;
-  bool quantize = false;
-  std::vector<float> threshold;
-  std::vector<bool> flip;
-  std::vector<int8_t> constant;
-};
-
+/// What finish() writes into the file's Metadata table (read back as ModelInfo, onebit/model.h).
 struct ModelMetadata {
   std::string producer = "onebit";
-  std::string source;
-  std::vector<int> input_shape;
-  std::vector<float> input_mean, input_std;
-  std::vector<std::string> labels;
+  std::string source;                       // e.g. the ONNX file converted
+  std::vector<int> input_shape;             // NHWC
+  std::vector<float> input_mean, input_std;  // normalization x' = (x - mean[c]) / std[c] the caller applies
+  std::vector<std::string> labels;          // class names, one per output class
 };
 
 /// Tensor ids returned by the builder are indices into the model's tensor list. Shapes are NHWC
@@ -86,10 +66,11 @@ class ModelBuilder {
   void mark_output(int tensor);
   const std::vector<int>& shape(int tensor) const;
 
-  // Full precision. Weights: OIHW (PyTorch order) for convs (I = C / groups), [out][in] for FC.
-  int conv2d(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
-             const std::vector<float>& bias, const Conv2DParams& p);
-  int fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& weights,
+  // Float layers; `weights` says how the weights are stored (Weights). bias: [out_c], or empty (none; zeros
+  // for int8 and binary storage).
+  int conv2d(const std::string& name, int x, int out_c, const Weights& weights, const std::vector<float>& bias,
+             const Conv2DParams& p);
+  int fully_connected(const std::string& name, int x, int out_c, const Weights& weights,
                       const std::vector<float>& bias, float clamp_min = -__builtin_huge_valf(),
                       float clamp_max = __builtin_huge_valf());
   int max_pool(const std::string& name, int x, const Pool2DParams& p);
@@ -126,51 +107,18 @@ class ModelBuilder {
   /// nearest level is taken, ties toward +inf). multiplier/bias: [out_c] output transform of the integer dot
   /// D = sum L_x * L_w (zero padding: padded taps are 0 for k-bit x). Anything but Binary x with 1-bit
   /// weights needs a float output and pad_mode kZero.
+  /// fusion (issue 12): what the conv folds in (BinaryConv2DFusion; anything but the default needs
+  /// p.bitpacked_output false). Returns the output y; with fusion.quantize, *bits (if not null) gets the
+  /// second output, Quantize(y) packed.
   int binary_conv2d(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
                     const std::vector<float>& multiplier, const std::vector<float>& bias,
-                    const BinaryConv2DParams& p);
+                    const BinaryConv2DParams& p, const BinaryConv2DFusion& fusion = {}, int* bits = nullptr);
   /// weights: [out][in], ±1 (weight_bits 1) or Bipolar levels {-3, -1, 1, 3} (weight_bits 2), as binary_conv2d.
   int binary_fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& weights,
                              const std::vector<float>& multiplier, const std::vector<float>& bias,
                              bool bitpacked_output = false, float clamp_min = -__builtin_huge_valf(),
                              float clamp_max = __builtin_huge_valf(), int weight_bits = 1);
-  /// Float conv / FC with 1-bit weights (BinaryConnect / BWN): weight = weight_scale[o] * sign(w) (w < 0 means
-  /// -1), stored 1 bit per weight and expanded to float at prepare. signs_oihw as conv2d's weights (OIHW,
-  /// I = C / groups), signs as fully_connected's ([out][in]); weight_scale [out_c]; bias [out_c] or empty
-  /// (zeros are written: the format puts weight_scale after bias).
-  int conv2d_binary_weights(const std::string& name, int x, int out_c, const std::vector<float>& signs_oihw,
-                            const std::vector<float>& weight_scale, const std::vector<float>& bias,
-                            const Conv2DParams& p);
-  int fully_connected_binary_weights(const std::string& name, int x, int out_c, const std::vector<float>& signs,
-                                     const std::vector<float>& weight_scale, const std::vector<float>& bias,
-                                     float clamp_min = -__builtin_huge_valf(),
-                                     float clamp_max = __builtin_huge_valf());
   int binary_max_pool(const std::string& name, int x, const Pool2DParams& p);
-
-  // Fused binary convolutions (issue 12).
-  /// binary_conv2d with `fusion` folded in (p.bitpacked_output must be false). Returns the float output y;
-  /// with fusion.quantize, *bits (if not null) gets the second output, Quantize(y) packed.
-  int binary_conv2d_fused(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
-                          const std::vector<float>& multiplier, const std::vector<float>& bias,
-                          const BinaryConv2DParams& p, const BinaryConv2DFusion& fusion, int* bits = nullptr);
-
-  // Stored precision of float layers' weights (issue 12: --float16-weights, --int8-float-layers).
-  /// As conv2d / fully_connected, weights stored as IEEE binary16 (float_to_half: nearest even); the runtime
-  /// expands them to float exactly at prepare.
-  int conv2d_float16_weights(const std::string& name, int x, int out_c, const std::vector<float>& weights_oihw,
-                             const std::vector<float>& bias, const Conv2DParams& p);
-  int fully_connected_float16_weights(const std::string& name, int x, int out_c, const std::vector<float>& weights,
-                                      const std::vector<float>& bias, float clamp_min = -__builtin_huge_valf(),
-                                      float clamp_max = __builtin_huge_valf());
-  /// Int8 layers: weight = weight_scale[o] * q (q OIHW / [out][in], -127..127 from quantize_per_channel or an
-  /// ONNX DequantizeLinear), bias float [out_c] (empty: zeros), run in int8 with the activation scales `q8`.
-  int conv2d_int8_weights(const std::string& name, int x, int out_c, const std::vector<int8_t>& q_oihw,
-                          const std::vector<float>& weight_scale, const std::vector<float>& bias,
-                          const Conv2DParams& p, const Int8Params& q8);
-  int fully_connected_int8_weights(const std::string& name, int x, int out_c, const std::vector<int8_t>& q,
-                                   const std::vector<float>& weight_scale, const std::vector<float>& bias,
-                                   const Int8Params& q8, float clamp_min = -__builtin_huge_valf(),
-                                   float clamp_max = __builtin_huge_valf());
 
   void set_metadata(const ModelMetadata& metadata);
 
