@@ -142,13 +142,15 @@ int main(int argc, char** argv) {
   cli.text("--model", &path, "FILE", "onebit model")->required();
   cli.integer("--runs", &n_runs, 1, 1000000, "N", "timed runs, default 20");
   cli.integer("--warmup", &warmup, 0, 1000000, "N", "untimed runs first, default 3");
-  cli.custom("--threads", [&](const std::string& v) { return parse_thread_list(v, &threads); }, "LIST",
+  const auto set_threads = [&](const std::string& v) { return parse_thread_list(v, &threads); };
+  cli.custom("--threads", set_threads, "LIST",
              "threads (1 = single-threaded, no pool), default 1; a list such as 1,2 times one\n"
              "interpreter per count, runs interleaved, and prints per-op scaling with --profile");
   cli.text("--isa", &options.isa, "NAME",
            "force a kernel path: scalar, avx2, avx512vpopcnt, neon (default: best this CPU has;\n"
            "the environment variable ONEBIT_ISA does the same)");
-  cli.flag("--profile", &options.profiling, "per-operator table: name, type, output shape, median ms, % of total, MACs");
+  cli.flag("--profile", &options.profiling,
+           "per-operator table: name, type, output shape, median ms, % of total, MACs");
   cli.flag("--json", &json,
            "print one JSON object (an array of them for a list of thread counts) instead of tables");
   if (const int status = cli.parse(argc, argv); status >= 0) return status;

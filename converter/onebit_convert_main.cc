@@ -60,22 +60,24 @@ int main(int argc, char** argv) {
   onebit::converter::ConvertOptions options;
   onebit::cli::Parser cli("onebit-convert", kUsage, "", 23);
   cli.set_error_style("onebit-convert: error: ", 1);
-  cli.app.add_option("input", in)->group("");  // named by the usage line
+  cli.positional("input", &in);
   cli.text("-o,--output", &out, "OUT.fb", "output file (written only if the conversion succeeds)");
-  cli.flag("--float-reference", &options.float_reference, "emit binary layers as float convolutions on ±1 values (same outputs)");
+  cli.flag("--float-reference", &options.float_reference,
+           "emit binary layers as float convolutions on ±1 values (same outputs)");
   cli.texts("--input-mean", &means, "M", "input normalization stored in the model: x' = (x - M) / S;");
   cli.texts("--input-std", &stds, "S", "M and S are one value or comma-separated per-channel values");
   cli.text("--labels", &labels_file, "FILE", "class names, one per line, stored in the model");
   cli.integer("--batch", &options.batch, 1, 65536, "N",
               "batch size for a symbolic / unknown batch dim (dynamic_axes export); default 1");
-  cli.custom("--sign-zero", [&](const std::string& v) {
+  const auto set_sign_zero = [&](const std::string& v) {
     using onebit::converter::SignZero;
     if (v == "error") options.sign_zero = SignZero::kError;
     else if (v == "plus-one") options.sign_zero = SignZero::kPlusOne;
     else if (v == "ternary") options.sign_zero = SignZero::kTernary;
     else return "--sign-zero takes 'ternary', 'plus-one' or 'error', not '" + v + "'";
     return std::string();
-  }, "=MODE", kSignZeroHelp);
+  };
+  cli.custom("--sign-zero", set_sign_zero, "=MODE", kSignZeroHelp);
   cli.flag("--strict", &options.strict, "warnings (a layer reading a Sign output that stays float) are errors");
   cli.flag("--float16-weights", &options.float16_weights,
            "store the weights of the layers that stay float (stem, 1x1 shortcuts, classifier)\n"

@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   onebit::cli::Parser cli("onebit-eval", kUsage, "", 23);
   cli.text("--model", &model_path, "FILE", "onebit model")->required();
   cli.text("--images", &images_path, "FILE", "IDX images (gzip or plain)")->required();
-  const CLI::Option* labels_given = cli.text("--labels", &labels_path, "FILE", "true labels: prints 'accuracy: 0.XXXX (N images)'");
+  const CLI::Option* labels_given =
+      cli.text("--labels", &labels_path, "FILE", "true labels: prints 'accuracy: 0.XXXX (N images)'");
   const CLI::Option* predictions_given =
       cli.text("--predictions", &predictions_path, "FILE", "one predicted class per line (written atomically)");
   cli.integer("--limit", &limit, 0, 1L << 30, "N", "only the first N images");

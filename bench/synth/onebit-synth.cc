@@ -15,15 +15,20 @@ int main(int argc, char** argv) {
   std::string arch, out;
   bool no_fuse = false;
   onebit::cli::Parser cli("onebit-synth", kUsage, "", 22);
-  cli.custom("--arch", [&](const std::string& v) { return (arch = v) == "bireal18" ? "" : "unknown --arch '" + v + "' (known: bireal18)"; },
-             "bireal18", "Bi-Real-Net-18 topology (float stem, 16 binary 3x3 convs, float shortcuts, FC)")
-      ->required();
-  cli.custom("--input", [&](const std::string& v) {
+  const auto set_arch = [&](const std::string& v) {
+    arch = v;
+    return v == "bireal18" ? std::string() : "unknown --arch '" + v + "' (known: bireal18)";
+  };
+  const auto set_input = [&](const std::string& v) {
     if (std::sscanf(v.c_str(), "%dx%dx%d", &o.input_h, &o.input_w, &o.input_c) != 3 || o.input_h > 4096 ||
         o.input_w > 4096 || o.input_c > 64)
       return "--input expects HxWxC (e.g. 224x224x3), got '" + v + "'";
     return std::string();
-  }, "HxWxC", "input size, default 224x224x3 (at least 32x32)");
+  };
+  cli.custom("--arch", set_arch, "bireal18",
+             "Bi-Real-Net-18 topology (float stem, 16 binary 3x3 convs, float shortcuts, FC)")
+      ->required();
+  cli.custom("--input", set_input, "HxWxC", "input size, default 224x224x3 (at least 32x32)");
   cli.integer("--classes", &o.classes, 1, 100000, "N", "classifier outputs, default 1000");
   cli.integer("--seed", &o.seed, 0, 1L << 30, "N", "weight seed, default 1");
   cli.integer("--activation-bits", &o.activation_bits, 1, 4, "K",

@@ -121,6 +121,26 @@ class Parser {
     return app.add_option(names, *out, description)->type_name(value_name);
   }
 
+  /// A string option whose value may not be empty ("--isa=" is an error: "--isa needs a value (`what`)").
+  CLI::Option* nonempty_text(const std::string& names, std::string* out, const std::string& value_name,
+                             const std::string& what, const std::string& description) {
+    const std::string message = long_name(names) + " needs a value (" + what + ")";
+    return custom(
+        names,
+        [out, message](const std::string& v) {
+          *out = v;
+          return v.empty() ? message : std::string();
+        },
+        value_name, description);
+  }
+
+  /// The positional argument (at most one; the usage line names it, so the option list does not); check
+  /// given() after parsing when it is needed.
+  CLI::Option* positional(const std::string& name, std::string* out) {
+    return app.add_option(name, *out)->group("");
+  }
+  bool given(const std::string& name) const { return app.count(name) > 0; }
+
   /// A repeatable string option: every value given, in order, appended to *out ("--input a --input b"; no
   /// splitting at commas, one value per occurrence).
   CLI::Option* texts(const std::string& names, std::vector<std::string>* out, const std::string& value_name,

@@ -341,16 +341,14 @@ int main(int argc, char** argv) {
   std::string path, isa;
   bool json = false;
   onebit::cli::Parser cli("onebit-info", kUsage, kEpilogue, 15);
-  cli.app.add_option("model", path)->group("");  // named by the usage line
+  cli.positional("model", &path);
   cli.flag("--json", &json,
            "one JSON object instead of the table (operators, totals, memory, inputs, outputs, metadata)");
-  cli.custom("--isa", [&](const std::string& v) {
-    isa = v;
-    return v.empty() ? "--isa needs a value (scalar, avx2, avx512vpopcnt or neon)" : "";
-  }, "NAME", "kernel path of the interpreter that computes the MACs and the arena: scalar, avx2,\n"
-             "avx512vpopcnt or neon (default: the best this CPU supports, or $ONEBIT_ISA)");
+  cli.nonempty_text("--isa", &isa, "NAME", "scalar, avx2, avx512vpopcnt or neon",
+                    "kernel path of the interpreter that computes the MACs and the arena: scalar, avx2,\n"
+                    "avx512vpopcnt or neon (default: the best this CPU supports, or $ONEBIT_ISA)");
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
-  if (cli.app.count("model") == 0) cli.fail("no model file given");
+  if (!cli.given("model")) cli.fail("no model file given");
 
   std::unique_ptr<onebit::Model> model;
   onebit::Status s = onebit::Model::load_file(path, &model);

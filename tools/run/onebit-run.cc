@@ -81,25 +81,25 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs, outputs;
   int threads = 1;
   onebit::cli::Parser cli("onebit-run", kUsage, kEpilogue, 18);
-  cli.app.add_option("model", model_path)->group("");  // named by the usage line
+  cli.positional("model", &model_path);
   cli.texts("--input", &inputs, "FILE",
             "a .npy array (float32, float64, int32, int64 or uint8; read as float32, used as is:\n"
             "no normalization is applied, see onebit-info for the model's mean/std); once per model\n"
             "input, in the model's order");
   cli.texts("--output", &outputs, "FILE", "where to write each model output, once per model output, in order");
-  cli.custom("--layout", [&](const std::string& v) {
+  const auto set_layout = [&](const std::string& v) {
     layout = v;
     return v == "nchw" || v == "nhwc" ? std::string() : "--layout expects nchw or nhwc, got '" + v + "'";
-  }, "L", "nchw (default, PyTorch's order) or nhwc (the runtime's): how 4-D inputs are given and\n"
-          "4-D outputs written; other ranks are passed unchanged");
+  };
+  cli.custom("--layout", set_layout, "L",
+             "nchw (default, PyTorch's order) or nhwc (the runtime's): how 4-D inputs are given and\n"
+             "4-D outputs written; other ranks are passed unchanged");
   cli.integer("--threads", &threads, 1, 1024, "N", "threads of the interpreter, default 1");
-  cli.custom("--isa", [&](const std::string& v) {
-    isa = v;
-    return v.empty() ? "--isa needs a value (scalar, avx2, avx512vpopcnt or neon)" : "";
-  }, "NAME", "kernel path: scalar, avx2, avx512vpopcnt or neon (default: the best this CPU supports,\n"
-             "or $ONEBIT_ISA)");
+  cli.nonempty_text("--isa", &isa, "NAME", "scalar, avx2, avx512vpopcnt or neon",
+                    "kernel path: scalar, avx2, avx512vpopcnt or neon (default: the best this CPU supports,\n"
+                    "or $ONEBIT_ISA)");
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
-  if (cli.app.count("model") == 0) cli.fail("no model file given");
+  if (!cli.given("model")) cli.fail("no model file given");
   if (inputs.empty()) cli.fail("no --input given");
   if (outputs.empty()) cli.fail("no --output given");
   for (const std::string& f : inputs)
