@@ -4,6 +4,7 @@
 // each operator's median per count and its scaling (median at the first count / median at each other).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <map>
@@ -12,22 +13,15 @@
 #include <string>
 #include <vector>
 
-#include "cli/flags.h"
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
 #include "stats.h"
 
 static const char kUsage[] =
-    "usage: bench --model M.fb [--runs N] [--warmup N] [--threads N[,N...]] [--isa NAME] [--profile] [--json]\n"
-    "  --model FILE   onebit model\n"
-    "  --runs N       timed runs, default 20\n"
-    "  --warmup N     untimed runs first, default 3\n"
-    "  --threads LIST threads (1 = single-threaded, no pool), default 1; a list such as 1,2 times one\n"
-    "                 interpreter per count, runs interleaved, and prints per-op scaling with --profile\n"
-    "  --isa NAME     force a kernel path: scalar, avx2, avx512vpopcnt, neon (default: best this CPU has;\n"
-    "                 the environment variable ONEBIT_ISA does the same)\n"
-    "  --profile      per-operator table: name, type, output shape, median ms, % of total, MACs\n"
-    "  --json         print one JSON object (an array of them for a list of thread counts) instead of tables\n";
+    "usage: bench --model M.fb [--runs N] [--warmup N] [--threads N[,N...]] [--isa NAME] [--profile] [--json]\n";
 
 namespace {
 
@@ -37,29 +31,21 @@ std::string shape_str(const std::vector<int>& s) {
   return r;
 }
 
-std::string json_escape(const std::string& s) {
-  std::string r;
-  for (char c : s) {
-    if (c == '"' || c == '\\') r += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) { r += ' '; continue; }
-    r += c;
+// "1,2" -> {1, 2}: thread counts in [1, 256]; "" when good, else the message.
+std::string parse_thread_list(const std::string& text, std::vector<int>* list) {
+  list->clear();
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    long long v = 0;
+    if (!onebit::cli::parse_integer(item, &v) || v < 1 || v > 256)
+      return "--threads expects integers in [1, 256] separated by commas, got '" + text + "'";
+    list->push_back(int(v));
   }
-  return r;
+  return list->empty() ? "--threads expects at least one thread count" : "";
 }
 
-std::vector<int> thread_list(const onebit::cli::Flags& flags) {
-  std::vector<int> list;
-  std::stringstream in(flags.str("threads", "1"));
-  for (std::string item; std::getline(in, item, ',');) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v < 1 || v > 256)
-      flags.fail("--threads expects integers in [1, 256] separated by commas, got '" + flags.str("threads") + "'");
-    list.push_back(int(v));
-  }
-  if (list.empty()) flags.fail("--threads expects at least one thread count");
-  return list;
-}
+// JSON numbers with the precision the text output has (ms to 4 decimals, percent to 2).
+double rounded(double v, double scale) { return std::round(v * scale) / scale; }
 
 struct Row { std::string name, type, shape; double median; int64_t bmacs, fmacs; };
 
@@ -81,23 +67,30 @@ struct Run {
   }
 };
 
-void print_json(const std::string& path, const onebit::Model& model, const Run& r, int runs, bool profiling) {
-  std::printf("{\"model\": \"%s\", \"latency_ms\": {\"min\": %.4f, \"median\": %.4f, \"p90\": %.4f}, "
-              "\"runs\": %d, \"isa\": \"%s\", \"threads\": %d, \"model_bytes\": %zu, \"arena_bytes\": %zu",
-              json_escape(path).c_str(), r.lat.min, r.lat.median, r.lat.p90, runs, r.interp->isa_name(),
-              r.interp->threads(), model.size_bytes(), r.interp->arena_bytes());
+nlohmann::ordered_json run_json(const std::string& path, const onebit::Model& model, const Run& r, int runs,
+                                bool profiling) {
+  nlohmann::ordered_json j;
+  j["model"] = path;
+  j["latency_ms"] = {{"min", rounded(r.lat.min, 1e4)}, {"median", rounded(r.lat.median, 1e4)},
+                     {"p90", rounded(r.lat.p90, 1e4)}};
+  j["runs"] = runs;
+  j["isa"] = r.interp->isa_name();
+  j["threads"] = r.interp->threads();
+  j["model_bytes"] = model.size_bytes();
+  j["arena_bytes"] = r.interp->arena_bytes();
   if (profiling) {
-    std::printf(", \"ops\": [");
-    for (size_t i = 0; i < r.rows.size(); ++i) {
-      const Row& o = r.rows[i];
-      std::printf("%s{\"name\": \"%s\", \"type\": \"%s\", \"output_shape\": \"%s\", \"median_ms\": %.4f, "
-                  "\"percent\": %.2f, \"binary_macs\": %lld, \"float_macs\": %lld}",
-                  i ? ", " : "", json_escape(o.name).c_str(), o.type.c_str(), o.shape.c_str(), o.median,
-                  r.op_total > 0 ? 100.0 * o.median / r.op_total : 0.0, (long long)o.bmacs, (long long)o.fmacs);
-    }
-    std::printf("]");
+    nlohmann::ordered_json ops = nlohmann::ordered_json::array();
+    for (const Row& o : r.rows)
+      ops.push_back({{"name", o.name},
+                     {"type", o.type},
+                     {"output_shape", o.shape},
+                     {"median_ms", rounded(o.median, 1e4)},
+                     {"percent", rounded(r.op_total > 0 ? 100.0 * o.median / r.op_total : 0.0, 1e2)},
+                     {"binary_macs", o.bmacs},
+                     {"float_macs", o.fmacs}});
+    j["ops"] = std::move(ops);
   }
-  std::printf("}");
+  return j;
 }
 
 /// Per-op table: one median column per thread count, % of the first count's total, and with several
@@ -140,16 +133,27 @@ void print_profile(const std::vector<Run>& runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  onebit::cli::Flags flags(argc, argv, kUsage, {"profile", "json"});
-  flags.allow_only({"model", "runs", "warmup", "threads", "isa", "profile", "json"});
-  const std::string path = flags.required("model");
-  const int n_runs = int(flags.integer("runs", 20, 1, 1000000));
-  const int warmup = int(flags.integer("warmup", 3, 0, 1000000));
-  const std::vector<int> threads = thread_list(flags);
+  std::string path;
+  int n_runs = 20, warmup = 3;
+  std::vector<int> threads = {1};
   onebit::InterpreterOptions options;
-  options.isa = flags.str("isa");
-  options.profiling = flags.has("profile");
-  const bool json = flags.has("json");
+  bool json = false;
+  onebit::cli::Parser cli("bench", kUsage, "", 17);
+  cli.text("--model", &path, "FILE", "onebit model")->required();
+  cli.integer("--runs", &n_runs, 1, 1000000, "N", "timed runs, default 20");
+  cli.integer("--warmup", &warmup, 0, 1000000, "N", "untimed runs first, default 3");
+  const auto set_threads = [&](const std::string& v) { return parse_thread_list(v, &threads); };
+  cli.custom("--threads", set_threads, "LIST",
+             "threads (1 = single-threaded, no pool), default 1; a list such as 1,2 times one\n"
+             "interpreter per count, runs interleaved, and prints per-op scaling with --profile");
+  cli.text("--isa", &options.isa, "NAME",
+           "force a kernel path: scalar, avx2, avx512vpopcnt, neon (default: best this CPU has;\n"
+           "the environment variable ONEBIT_ISA does the same)");
+  cli.flag("--profile", &options.profiling,
+           "per-operator table: name, type, output shape, median ms, % of total, MACs");
+  cli.flag("--json", &json,
+           "print one JSON object (an array of them for a list of thread counts) instead of tables");
+  if (const int status = cli.parse(argc, argv); status >= 0) return status;
 
   std::unique_ptr<onebit::Model> model;
   onebit::Status s = onebit::Model::load_file(path, &model);
@@ -193,12 +197,12 @@ int main(int argc, char** argv) {
   for (Run& r : runs) r.summarize();
 
   if (json) {
-    if (runs.size() > 1) std::printf("[");
-    for (size_t k = 0; k < runs.size(); ++k) {
-      if (k) std::printf(", ");
-      print_json(path, *model, runs[k], n_runs, options.profiling);
-    }
-    std::printf(runs.size() > 1 ? "]\n" : "\n");
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const Run& r : runs) out.push_back(run_json(path, *model, r, n_runs, options.profiling));
+    // Invalid UTF-8 in a path or name becomes U+FFFD, so the output is always valid JSON.
+    const std::string text =
+        (runs.size() > 1 ? out : out[0]).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    std::printf("%s\n", text.c_str());
     return 0;
   }
 

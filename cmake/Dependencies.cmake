@@ -35,3 +35,18 @@ if(ONEBIT_BUILD_CONVERTER)
   find_package(ONNX CONFIG REQUIRED)
   find_package(Protobuf REQUIRED)
 endif()
+
+# Header-only libraries of the desktop tools (bench, onebit-synth, onebit-eval, onebit-info, onebit-run and
+# onebit-convert's main file): CLI11 parses their command lines, nlohmann/json writes (and the tools' tests
+# read) their JSON. The library, kernels, builder and converter library never use them. Both are Debian
+# packages of architecture "all" with CMake configs; cross builds find them in the unpacked Arm packages
+# (scripts/fetch-arm-deps), like every other dependency.
+function(onebit_find_header_package name debian_package)
+  find_package(${name} CONFIG QUIET)
+  if(NOT ${name}_FOUND)
+    message(FATAL_ERROR "onebit: ${name} not found: install the Debian package ${debian_package} "
+                        "(scripts/setup); for an Arm cross build run scripts/fetch-arm-deps")
+  endif()
+endfunction()
+onebit_find_header_package(CLI11 libcli11-dev)
+onebit_find_header_package(nlohmann_json nlohmann-json3-dev)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli.h"
 #include "convert.h"
 
 namespace {
@@ -27,27 +28,12 @@ const char kUsage[] =
     "evaluated, straight-through-estimator residues and unit factors removed. Prints what each ONNX node\n"
     "became, the rules that fired, warnings, the number of binary layers, sizes and MAC counts. Guide:\n"
     "converter/README.md in the onebit sources.\n"
-    "\n"
-    "  -o, --output OUT.fb  output file (written only if the conversion succeeds)\n"
-    "  --float-reference    emit binary layers as float convolutions on ±1 values (same outputs)\n"
-    "  --input-mean M       input normalization stored in the model: x' = (x - M) / S;\n"
-    "  --input-std S        M and S are one value or comma-separated per-channel values\n"
-    "  --labels FILE        class names, one per line, stored in the model\n"
-    "  --batch N            batch size for a symbolic / unknown batch dim (dynamic_axes export); default 1\n"
-    "  --sign-zero=MODE     a Sign whose input can hold exact zeros (after a ReLU, zero padding, ...):\n"
-    "                       'ternary' (default: ONNX/PyTorch compute sign(0) = 0 there; it becomes an exact\n"
-    "                       ternary {-1, 0, +1} activation), 'plus-one' (your training used sign(0) = +1) or\n"
-    "                       'error' (refuse such a Sign, the behaviour before ternary activations)\n"
-    "  --strict             warnings (a layer reading a Sign output that stays float) are errors\n"
-    "  --float16-weights    store the weights of the layers that stay float (stem, 1x1 shortcuts, classifier)\n"
-    "                       as IEEE float16 (round to nearest even); the runtime expands them to float32 once\n"
-    "  --int8-float-layers  run those layers in int8 (XNNPACK qc8: symmetric per-channel int8 weights,\n"
-    "                       per-tensor activation scales observed on --calibration; ONNX QDQ pairs around\n"
-    "                       float layers are not read yet)\n"
-    "  --calibration FILE   images to observe activation ranges on (min / max): IDX uint8 (gzip or plain;\n"
-    "                       pixels / 255, then the --input-mean / --input-std normalization) or .npy float32\n"
-    "                       N x C x H x W, already normalized\n"
-    "  --calibration-images N  use the first N images of FILE (default 1000)\n";
+    "\n";
+const char kSignZeroHelp[] =
+    "a Sign whose input can hold exact zeros (after a ReLU, zero padding, ...):\n"
+    "'ternary' (default: ONNX/PyTorch compute sign(0) = 0 there; it becomes an exact\n"
+    "ternary {-1, 0, +1} activation), 'plus-one' (your training used sign(0) = +1) or\n"
+    "'error' (refuse such a Sign, the behaviour before ternary activations)";
 
 bool parse_floats(const std::string& text, std::vector<float>* out) {
   std::stringstream ss(text);
@@ -70,71 +56,50 @@ int fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   std::string in, out, labels_file;
+  std::vector<std::string> means, stds;
   onebit::converter::ConvertOptions options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](std::string* v) {
-      if (i + 1 >= argc) return false;
-      *v = argv[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "-o" || a == "--output") {
-      if (!value(&out)) return fail("-o needs a file name");
-    } else if (a == "--float-reference") {
-      options.float_reference = true;
-    } else if (a == "--input-mean") {
-      if (!value(&v) || !parse_floats(v, &options.input_mean)) return fail("--input-mean needs a number or a comma-separated list");
-    } else if (a == "--input-std") {
-      if (!value(&v) || !parse_floats(v, &options.input_std)) return fail("--input-std needs a number or a comma-separated list");
-      for (float s : options.input_std)
-        if (!(s > 0)) return fail("--input-std values must be positive");
-    } else if (a == "--batch") {
-      char* end = nullptr;
-      if (!value(&v)) return fail("--batch needs a number");
-      const long b = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || b < 1 || b > 65536) return fail("--batch needs a number from 1 to 65536, got '" + v + "'");
-      options.batch = int(b);
-    } else if (a.rfind("--sign-zero", 0) == 0) {
-      if (a == "--sign-zero") {
-        if (!value(&v)) return fail("--sign-zero needs ternary, plus-one or error");
-      } else if (a[11] == '=') {
-        v = a.substr(12);
-      } else {
-        return fail("unknown option '" + a + "'\n" + kUsage);
-      }
-      if (v == "error") options.sign_zero = onebit::converter::SignZero::kError;
-      else if (v == "plus-one") options.sign_zero = onebit::converter::SignZero::kPlusOne;
-      else if (v == "ternary") options.sign_zero = onebit::converter::SignZero::kTernary;
-      else return fail("--sign-zero takes 'ternary', 'plus-one' or 'error', not '" + v + "'");
-    } else if (a == "--float16-weights") {
-      options.float16_weights = true;
-    } else if (a == "--int8-float-layers") {
-      options.int8_float_layers = true;
-    } else if (a == "--calibration") {
-      if (!value(&options.calibration)) return fail("--calibration needs a file name");
-    } else if (a == "--calibration-images") {
-      char* end = nullptr;
-      if (!value(&v)) return fail("--calibration-images needs a number");
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > 10000000) return fail("--calibration-images needs a positive number, got '" + v + "'");
-      options.calibration_images = size_t(n);
-    } else if (a == "--strict") {
-      options.strict = true;
-    } else if (a == "--labels") {
-      if (!value(&labels_file)) return fail("--labels needs a file name");
-    } else if (!a.empty() && a[0] == '-') {
-      return fail("unknown option '" + a + "'\n" + kUsage);
-    } else if (in.empty()) {
-      in = a;
-    } else {
-      return fail("more than one input file ('" + in + "', '" + a + "')");
-    }
-  }
-  if (in.empty() || out.empty()) return fail(std::string("an input file and -o OUT are required\n") + kUsage);
+  onebit::cli::Parser cli("onebit-convert", kUsage, "", 23);
+  cli.set_error_style("onebit-convert: error: ", 1);
+  cli.positional("input", &in);
+  cli.text("-o,--output", &out, "OUT.fb", "output file (written only if the conversion succeeds)");
+  cli.flag("--float-reference", &options.float_reference,
+           "emit binary layers as float convolutions on ±1 values (same outputs)");
+  cli.texts("--input-mean", &means, "M", "input normalization stored in the model: x' = (x - M) / S;");
+  cli.texts("--input-std", &stds, "S", "M and S are one value or comma-separated per-channel values");
+  cli.text("--labels", &labels_file, "FILE", "class names, one per line, stored in the model");
+  cli.integer("--batch", &options.batch, 1, 65536, "N",
+              "batch size for a symbolic / unknown batch dim (dynamic_axes export); default 1");
+  const auto set_sign_zero = [&](const std::string& v) {
+    using onebit::converter::SignZero;
+    if (v == "error") options.sign_zero = SignZero::kError;
+    else if (v == "plus-one") options.sign_zero = SignZero::kPlusOne;
+    else if (v == "ternary") options.sign_zero = SignZero::kTernary;
+    else return "--sign-zero takes 'ternary', 'plus-one' or 'error', not '" + v + "'";
+    return std::string();
+  };
+  cli.custom("--sign-zero", set_sign_zero, "=MODE", kSignZeroHelp);
+  cli.flag("--strict", &options.strict, "warnings (a layer reading a Sign output that stays float) are errors");
+  cli.flag("--float16-weights", &options.float16_weights,
+           "store the weights of the layers that stay float (stem, 1x1 shortcuts, classifier)\n"
+           "as IEEE float16 (round to nearest even); the runtime expands them to float32 once");
+  cli.flag("--int8-float-layers", &options.int8_float_layers,
+           "run those layers in int8 (XNNPACK qc8: symmetric per-channel int8 weights,\n"
+           "per-tensor activation scales observed on --calibration; ONNX QDQ pairs around\n"
+           "float layers are not read yet)");
+  cli.text("--calibration", &options.calibration, "FILE",
+           "images to observe activation ranges on (min / max): IDX uint8 (gzip or plain;\n"
+           "pixels / 255, then the --input-mean / --input-std normalization) or .npy float32\n"
+           "N x C x H x W, already normalized");
+  cli.integer("--calibration-images", &options.calibration_images, 1, 10000000, "N",
+              "use the first N images of FILE (default 1000)");
+  if (const int status = cli.parse(argc, argv); status >= 0) return status;
+  for (const std::string& m : means)
+    if (!parse_floats(m, &options.input_mean)) return fail("--input-mean needs a number or a comma-separated list");
+  for (const std::string& s : stds)
+    if (!parse_floats(s, &options.input_std)) return fail("--input-std needs a number or a comma-separated list");
+  for (float s : options.input_std)
+    if (!(s > 0)) return fail("--input-std values must be positive");
+  if (in.empty() || out.empty()) cli.fail("an input file and -o OUT are required");
   if (!options.calibration.empty() && !options.int8_float_layers)
     return fail("--calibration is only used with --int8-float-layers");
   if (options.input_mean.size() != options.input_std.size())

@@ -5,29 +5,30 @@
 #include <string>
 #include <vector>
 
-#include "cli/flags.h"
+#include "cli/cli.h"
 #include "eval/evaluate.h"
 #include "onebit/builder/model_builder.h"
 
 static const char kUsage[] =
     "usage: onebit-eval --model M.fb --images IMAGES-idx3-ubyte[.gz] [--labels LABELS-idx1-ubyte[.gz]]\n"
     "                   [--predictions OUT.txt] [--limit N] [--isa NAME] [--threads N]\n"
-    "  pixels are scaled to [0,1], then normalized with the model's stored (x - mean) / std\n"
-    "  --labels FILE        true labels: prints 'accuracy: 0.XXXX (N images)'\n"
-    "  --predictions FILE   one predicted class per line (written atomically)\n"
-    "  --limit N            only the first N images\n"
-    "  --isa NAME           scalar, avx2, avx512vpopcnt, neon (default: best available; or ONEBIT_ISA)\n"
-    "  --threads N          default 1\n";
+    "  pixels are scaled to [0,1], then normalized with the model's stored (x - mean) / std\n";
 
 int main(int argc, char** argv) {
-  onebit::cli::Flags flags(argc, argv, kUsage, {});
-  flags.allow_only({"model", "images", "labels", "predictions", "limit", "isa", "threads"});
-  const std::string model_path = flags.required("model");
-  const std::string images_path = flags.required("images");
+  std::string model_path, images_path, labels_path, predictions_path;
   onebit::InterpreterOptions options;
-  options.isa = flags.str("isa");
-  options.threads = int(flags.integer("threads", 1, 1, 256));
-  const long limit = flags.integer("limit", -1, 0, 1L << 30);
+  long limit = -1;
+  onebit::cli::Parser cli("onebit-eval", kUsage, "", 23);
+  cli.text("--model", &model_path, "FILE", "onebit model")->required();
+  cli.text("--images", &images_path, "FILE", "IDX images (gzip or plain)")->required();
+  const CLI::Option* labels_given =
+      cli.text("--labels", &labels_path, "FILE", "true labels: prints 'accuracy: 0.XXXX (N images)'");
+  const CLI::Option* predictions_given =
+      cli.text("--predictions", &predictions_path, "FILE", "one predicted class per line (written atomically)");
+  cli.integer("--limit", &limit, 0, 1L << 30, "N", "only the first N images");
+  cli.text("--isa", &options.isa, "NAME", "scalar, avx2, avx512vpopcnt, neon (default: best available; or ONEBIT_ISA)");
+  cli.integer("--threads", &options.threads, 1, 256, "N", "default 1");
+  if (const int status = cli.parse(argc, argv); status >= 0) return status;
 
   auto die = [](const onebit::Status& s) {
     std::fprintf(stderr, "onebit-eval: %s\n", s.message().c_str());
@@ -42,10 +43,10 @@ int main(int argc, char** argv) {
     images.dims[0] = uint32_t(limit);
     images.data.resize(size_t(limit) * images.item_size());
   }
-  if (flags.has("labels")) {
-    if (!(s = onebit::io::read_idx_u8(flags.str("labels"), &labels)).ok()) return die(s);
+  if (*labels_given) {
+    if (!(s = onebit::io::read_idx_u8(labels_path, &labels)).ok()) return die(s);
     if (labels.dims.size() != 1 || labels.items() < images.items())
-      return die(onebit::Status::Error(flags.str("labels") + ": expected at least " +
+      return die(onebit::Status::Error(labels_path + ": expected at least " +
                                        std::to_string(images.items()) + " labels"));
   }
 
@@ -59,13 +60,13 @@ int main(int argc, char** argv) {
   if (!s.ok()) return die(s);
   std::printf("isa: %s, threads: %d\n", isa.c_str(), options.threads);
 
-  if (flags.has("predictions")) {
+  if (*predictions_given) {
     std::string text;
     for (int p : predictions) text += std::to_string(p) + "\n";
-    s = onebit::write_file_atomically(flags.str("predictions"), std::vector<uint8_t>(text.begin(), text.end()));
+    s = onebit::write_file_atomically(predictions_path, std::vector<uint8_t>(text.begin(), text.end()));
     if (!s.ok()) return die(s);
   }
-  if (flags.has("labels")) {
+  if (*labels_given) {
     size_t correct = 0;
     for (size_t i = 0; i < predictions.size(); ++i) correct += (predictions[i] == int(labels.data[i]));
     std::printf("accuracy: %.4f (%zu images)\n", predictions.empty() ? 0.0 : double(correct) / double(predictions.size()),

@@ -2,40 +2,45 @@
 #include <cstdio>
 #include <string>
 
-#include "cli/flags.h"
+#include "cli/cli.h"
 #include "onebit/builder/model_builder.h"
 #include "synth/bireal.h"
 
 static const char kUsage[] =
     "usage: onebit-synth --arch bireal18 [--input HxWxC] [--classes N] [--seed N] [--activation-bits K]\n"
-    "                    [--float-reference] [--no-fuse] -o OUT.fb\n"
-    "  --arch bireal18     Bi-Real-Net-18 topology (float stem, 16 binary 3x3 convs, float shortcuts, FC)\n"
-    "  --input HxWxC       input size, default 224x224x3 (at least 32x32)\n"
-    "  --classes N         classifier outputs, default 1000\n"
-    "  --seed N            weight seed, default 1\n"
-    "  --activation-bits K 1 (default): Sign -> binary activations; 2..4: k-bit unipolar activations (W1AK)\n"
-    "  --float-reference   the same network with binary layers as float convs on the level values (XNNPACK)\n"
-    "  --no-fuse           Sign, BinaryConv2D and residual Add as separate operators (default: each block is\n"
-    "                      one BinaryConv2D with the Add and the next block's Sign fused; same outputs)\n"
-    "  -o, --output FILE   model file to write (written atomically)\n";
+    "                    [--float-reference] [--no-fuse] -o OUT.fb\n";
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "-o") argv[i] = const_cast<char*>("--output");
-  onebit::cli::Flags flags(argc, argv, kUsage, {"float-reference", "no-fuse"});
-  flags.allow_only({"arch", "input", "classes", "seed", "activation-bits", "float-reference", "no-fuse", "output"});
-  if (flags.required("arch") != "bireal18") flags.fail("unknown --arch '" + flags.str("arch") + "' (known: bireal18)");
   onebit::synth::BiRealOptions o;
-  const std::string input = flags.str("input", "224x224x3");
-  if (std::sscanf(input.c_str(), "%dx%dx%d", &o.input_h, &o.input_w, &o.input_c) != 3 || o.input_h > 4096 ||
-      o.input_w > 4096 || o.input_c > 64)
-    flags.fail("--input expects HxWxC (e.g. 224x224x3), got '" + input + "'");
-  o.classes = int(flags.integer("classes", 1000, 1, 100000));
-  o.seed = uint64_t(flags.integer("seed", 1, 0, 1L << 30));
-  o.float_reference = flags.has("float-reference");
-  o.fuse = !flags.has("no-fuse");
-  o.activation_bits = int(flags.integer("activation-bits", 1, 1, 4));
-  const std::string out = flags.required("output");
+  std::string arch, out;
+  bool no_fuse = false;
+  onebit::cli::Parser cli("onebit-synth", kUsage, "", 22);
+  const auto set_arch = [&](const std::string& v) {
+    arch = v;
+    return v == "bireal18" ? std::string() : "unknown --arch '" + v + "' (known: bireal18)";
+  };
+  const auto set_input = [&](const std::string& v) {
+    if (std::sscanf(v.c_str(), "%dx%dx%d", &o.input_h, &o.input_w, &o.input_c) != 3 || o.input_h > 4096 ||
+        o.input_w > 4096 || o.input_c > 64)
+      return "--input expects HxWxC (e.g. 224x224x3), got '" + v + "'";
+    return std::string();
+  };
+  cli.custom("--arch", set_arch, "bireal18",
+             "Bi-Real-Net-18 topology (float stem, 16 binary 3x3 convs, float shortcuts, FC)")
+      ->required();
+  cli.custom("--input", set_input, "HxWxC", "input size, default 224x224x3 (at least 32x32)");
+  cli.integer("--classes", &o.classes, 1, 100000, "N", "classifier outputs, default 1000");
+  cli.integer("--seed", &o.seed, 0, 1L << 30, "N", "weight seed, default 1");
+  cli.integer("--activation-bits", &o.activation_bits, 1, 4, "K",
+              "1 (default): Sign -> binary activations; 2..4: k-bit unipolar activations (W1AK)");
+  cli.flag("--float-reference", &o.float_reference,
+           "the same network with binary layers as float convs on the level values (XNNPACK)");
+  cli.flag("--no-fuse", &no_fuse,
+           "Sign, BinaryConv2D and residual Add as separate operators (default: each block is\n"
+           "one BinaryConv2D with the Add and the next block's Sign fused; same outputs)");
+  cli.text("-o,--output", &out, "FILE", "model file to write (written atomically)")->required();
+  if (const int status = cli.parse(argc, argv); status >= 0) return status;
+  o.fuse = !no_fuse;
 
   std::vector<uint8_t> bytes;
   onebit::Status s = onebit::synth::build_bireal18(o, &bytes);

@@ -277,54 +277,52 @@ TEST_CASE("onebit-info: --json parses, its totals are the sums of its rows, para
   const RunResult r = spawn({kInfo, dir.file("m.fb"), "--json"}, dir);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  Json j;
-  JsonParser parser(r.out);
-  REQUIRE_MESSAGE(parser.parse(&j), parser.error() << "\n" << r.out);
-  const Json& ops = j["operators"];
-  REQUIRE(ops.type == Json::kArray);
-  REQUIRE(ops.array.size() == 6);
+  const nlohmann::json j = parse_json(r.out);
+  const nlohmann::json& ops = j.at("operators");
+  REQUIRE(ops.is_array());
+  REQUIRE(ops.size() == 6);
   double sums[5] = {0, 0, 0, 0, 0};
   const char* keys[5] = {"binary_params", "float_params", "param_bytes", "binary_macs", "float_macs"};
-  for (size_t i = 0; i < ops.array.size(); ++i) {
-    CHECK(ops[i]["index"].number == double(i));
-    for (int k = 0; k < 5; ++k) sums[k] += ops[i][keys[k]].number;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    CHECK(ops[i].at("index").get<double>() == double(i));
+    for (int k = 0; k < 5; ++k) sums[k] += ops[i].at(keys[k]).get<double>();
   }
-  const Json& totals = j["totals"];
-  for (int k = 0; k < 5; ++k) CHECK_MESSAGE(totals[keys[k]].number == sums[k], keys[k]);
-  CHECK(totals["binary_params"].number == double(kBinaryParams));
-  CHECK(totals["float_params"].number == double(kFloatParams));
-  CHECK(totals["params"].number == double(kBinaryParams + kFloatParams));
-  CHECK(totals["macs"].number == sums[3] + sums[4]);
-  CHECK(totals["binary_macs"].number > 0);
-  CHECK(totals["binary_mac_share"].number == doctest::Approx(sums[3] / (sums[3] + sums[4])));
-  CHECK(totals["operators"].number == 6);
+  const nlohmann::json& totals = j.at("totals");
+  for (int k = 0; k < 5; ++k) CHECK_MESSAGE(totals.at(keys[k]).get<double>() == sums[k], keys[k]);
+  CHECK(totals.at("binary_params").get<double>() == double(kBinaryParams));
+  CHECK(totals.at("float_params").get<double>() == double(kFloatParams));
+  CHECK(totals.at("params").get<double>() == double(kBinaryParams + kFloatParams));
+  CHECK(totals.at("macs").get<double>() == sums[3] + sums[4]);
+  CHECK(totals.at("binary_macs").get<double>() > 0);
+  CHECK(totals.at("binary_mac_share").get<double>() == doctest::Approx(sums[3] / (sums[3] + sums[4])));
+  CHECK(totals.at("operators").get<double>() == 6);
 
-  CHECK(ops[0]["name"].string == kStemName);  // escaped and read back intact
-  CHECK(ops[0]["type"].string == "Conv2D");
-  CHECK(ops[0]["float_params"].number == 112);
-  CHECK(ops[0]["binary"].boolean == false);
-  CHECK(ops[2]["name"].string == "bconv");
-  CHECK(ops[2]["binary"].boolean == true);
-  CHECK(ops[2]["binary_params"].number == double(kBinaryParams));
-  CHECK(ops[2]["binary_macs"].number == 4 * 4 * 8 * 36);
-  CHECK(ops[2]["output_shape"].array.size() == 4);
-  CHECK(ops[5]["type"].string == "LogSoftmax");
+  CHECK(ops[0].at("name").get<std::string>() == kStemName);  // escaped and read back intact
+  CHECK(ops[0].at("type").get<std::string>() == "Conv2D");
+  CHECK(ops[0].at("float_params").get<double>() == 112);
+  CHECK(ops[0].at("binary").get<bool>() == false);
+  CHECK(ops[2].at("name").get<std::string>() == "bconv");
+  CHECK(ops[2].at("binary").get<bool>() == true);
+  CHECK(ops[2].at("binary_params").get<double>() == double(kBinaryParams));
+  CHECK(ops[2].at("binary_macs").get<double>() == 4 * 4 * 8 * 36);
+  CHECK(ops[2].at("output_shape").size() == 4);
+  CHECK(ops[5].at("type").get<std::string>() == "LogSoftmax");
 
-  const Json& mem = j["memory"];
-  CHECK(mem["model_file_bytes"].number == double(read_text(dir.file("m.fb")).size()));
-  CHECK(mem["arena_bytes"].number >= mem["arena_lower_bound_bytes"].number);
-  CHECK(mem["arena_lower_bound_bytes"].number > 0);
-  REQUIRE(j["inputs"].array.size() == 1);
-  CHECK(j["inputs"][0]["name"].string == "image");
-  CHECK(j["inputs"][0]["shape"].array.size() == 4);
-  CHECK(j["outputs"].array.size() == 1);
-  const Json& meta = j["metadata"];
-  CHECK(meta["producer"].string == "tools-test");
-  CHECK(meta["source"].string == "cli_test.cc");
-  CHECK(meta["label_count"].number == 5);
-  CHECK(meta["labels"][1].string == "one \"1\"");
-  CHECK(meta["input_mean"][2].number == 0.125);
-  CHECK(meta["input_std"][1].number == 4);
+  const nlohmann::json& mem = j.at("memory");
+  CHECK(mem.at("model_file_bytes").get<double>() == double(read_text(dir.file("m.fb")).size()));
+  CHECK(mem.at("arena_bytes").get<double>() >= mem.at("arena_lower_bound_bytes").get<double>());
+  CHECK(mem.at("arena_lower_bound_bytes").get<double>() > 0);
+  REQUIRE(j.at("inputs").size() == 1);
+  CHECK(j.at("inputs")[0].at("name").get<std::string>() == "image");
+  CHECK(j.at("inputs")[0].at("shape").size() == 4);
+  CHECK(j.at("outputs").size() == 1);
+  const nlohmann::json& meta = j.at("metadata");
+  CHECK(meta.at("producer").get<std::string>() == "tools-test");
+  CHECK(meta.at("source").get<std::string>() == "cli_test.cc");
+  CHECK(meta.at("label_count").get<double>() == 5);
+  CHECK(meta.at("labels")[1].get<std::string>() == "one \"1\"");
+  CHECK(meta.at("input_mean")[2].get<double>() == 0.125);
+  CHECK(meta.at("input_std")[1].get<double>() == 4);
 
   if (access("/usr/bin/python3", X_OK) == 0) {  // a second, independent JSON parser when there is one
     write_bytes(dir.file("info.json"), r.out);

@@ -1,5 +1,5 @@
 // Helpers of the tools suite: a scratch folder, the fixture folder, spawning the built tools (through the
-// cross build's emulator when there is one), and a small JSON reader for onebit-info --json.
+// cross build's emulator when there is one), and their JSON output parsed with nlohmann/json.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -9,13 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -109,176 +109,30 @@ inline RunResult spawn(std::vector<std::string> argv, const ScratchDir& dir, boo
   return r;
 }
 
-// ---- a small JSON reader (RFC 8259, enough to check onebit-info's output) ----
+// ---- JSON: a tool's output read with nlohmann/json ----
 
-struct Json {
-  enum Type { kNull, kBool, kNumber, kString, kArray, kObject } type = kNull;
-  bool boolean = false;
-  double number = 0;
-  std::string string;
-  std::vector<Json> array;
-  std::map<std::string, Json> object;
-
-  const Json& operator[](const std::string& key) const {
-    static const Json missing;
-    auto it = object.find(key);
-    return it == object.end() ? missing : it->second;
-  }
-  const Json& operator[](size_t i) const { return array.at(i); }
-};
-
-class JsonParser {
- public:
-  explicit JsonParser(const std::string& s) : s_(s) {}
-  /// False (with error()) unless `s` is exactly one JSON value, surrounded by whitespace only.
-  bool parse(Json* out) {
-    if (!value(out, 0)) return false;
-    ws();
-    if (i_ != s_.size()) return bad("trailing text");
+/// `text` parsed as exactly one JSON value (whitespace around it only), or a test failure naming the error.
+/// Duplicate keys in an object, which the parser would otherwise let the last one win, fail too.
+inline nlohmann::json parse_json(const std::string& text) {
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  const nlohmann::json::parser_callback_t no_duplicates = [&](int, nlohmann::json::parse_event_t event,
+                                                              nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::object_start) open_objects.emplace_back();
+    if (event == nlohmann::json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
+    if (event == nlohmann::json::parse_event_t::key && !open_objects.empty() &&
+        !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty())
+      duplicate = parsed.get<std::string>();
     return true;
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text, no_duplicates);
+  } catch (const nlohmann::json::parse_error& e) {
+    FAIL(e.what() << "\n" << text);
   }
-  const std::string& error() const { return error_; }
-
- private:
-  bool bad(const std::string& what) {
-    error_ = what + " at offset " + std::to_string(i_);
-    return false;
-  }
-  void ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_;
-  }
-  bool lit(const char* w) {
-    const std::string word(w);
-    if (s_.compare(i_, word.size(), word) != 0) return false;
-    i_ += word.size();
-    return true;
-  }
-  static void utf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      *out += char(cp);
-    } else if (cp < 0x800) {
-      *out += char(0xc0 | cp >> 6), *out += char(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      *out += char(0xe0 | cp >> 12), *out += char(0x80 | (cp >> 6 & 0x3f)), *out += char(0x80 | (cp & 0x3f));
-    } else {
-      *out += char(0xf0 | cp >> 18), *out += char(0x80 | (cp >> 12 & 0x3f)), *out += char(0x80 | (cp >> 6 & 0x3f));
-      *out += char(0x80 | (cp & 0x3f));
-    }
-  }
-  bool str(std::string* out) {
-    ++i_;  // '"'
-    while (i_ < s_.size() && s_[i_] != '"') {
-      const unsigned char c = static_cast<unsigned char>(s_[i_]);
-      if (c < 0x20) return bad("raw control character in a string");
-      if (c != '\\') {
-        *out += char(c);
-        ++i_;
-        continue;
-      }
-      if (++i_ >= s_.size()) return bad("unterminated escape");
-      const char e = s_[i_++];
-      switch (e) {
-        case '"': *out += '"'; break;
-        case '\\': *out += '\\'; break;
-        case '/': *out += '/'; break;
-        case 'b': *out += '\b'; break;
-        case 'f': *out += '\f'; break;
-        case 'n': *out += '\n'; break;
-        case 'r': *out += '\r'; break;
-        case 't': *out += '\t'; break;
-        case 'u': {
-          if (i_ + 4 > s_.size()) return bad("short \\u escape");
-          uint32_t cp = 0;
-          for (int k = 0; k < 4; ++k) {
-            const char h = s_[i_++];
-            cp <<= 4;
-            if (h >= '0' && h <= '9') cp |= uint32_t(h - '0');
-            else if (h >= 'a' && h <= 'f') cp |= uint32_t(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') cp |= uint32_t(h - 'A' + 10);
-            else return bad("bad hex digit in \\u escape");
-          }
-          utf8(cp, out);
-          break;
-        }
-        default: return bad("unknown escape");
-      }
-    }
-    if (i_ >= s_.size()) return bad("unterminated string");
-    ++i_;
-    return true;
-  }
-  bool value(Json* v, int depth) {
-    if (depth > 64) return bad("too deep");
-    ws();
-    if (i_ >= s_.size()) return bad("unexpected end");
-    const char c = s_[i_];
-    if (c == '{') {
-      v->type = Json::kObject;
-      ++i_;
-      ws();
-      if (i_ < s_.size() && s_[i_] == '}') return ++i_, true;
-      for (;;) {
-        ws();
-        if (i_ >= s_.size() || s_[i_] != '"') return bad("expected a key");
-        std::string key;
-        if (!str(&key)) return false;
-        ws();
-        if (i_ >= s_.size() || s_[i_] != ':') return bad("expected ':'");
-        ++i_;
-        if (v->object.count(key)) return bad("duplicate key '" + key + "'");
-        if (!value(&v->object[key], depth + 1)) return false;
-        ws();
-        if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
-        if (i_ < s_.size() && s_[i_] == '}') return ++i_, true;
-        return bad("expected ',' or '}'");
-      }
-    }
-    if (c == '[') {
-      v->type = Json::kArray;
-      ++i_;
-      ws();
-      if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
-      for (;;) {
-        v->array.emplace_back();
-        if (!value(&v->array.back(), depth + 1)) return false;
-        ws();
-        if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
-        if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
-        return bad("expected ',' or ']'");
-      }
-    }
-    if (c == '"') {
-      v->type = Json::kString;
-      return str(&v->string);
-    }
-    if (lit("true")) return v->type = Json::kBool, v->boolean = true, true;
-    if (lit("false")) return v->type = Json::kBool, true;
-    if (lit("null")) return v->type = Json::kNull, true;
-    // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-    const size_t start = i_;
-    if (s_[i_] == '-') ++i_;
-    if (i_ >= s_.size() || !isdigit(static_cast<unsigned char>(s_[i_]))) return bad("unexpected character");
-    if (s_[i_] == '0') ++i_;
-    else while (i_ < s_.size() && isdigit(static_cast<unsigned char>(s_[i_]))) ++i_;
-    if (i_ < s_.size() && s_[i_] == '.') {
-      ++i_;
-      if (i_ >= s_.size() || !isdigit(static_cast<unsigned char>(s_[i_]))) return bad("digit expected after '.'");
-      while (i_ < s_.size() && isdigit(static_cast<unsigned char>(s_[i_]))) ++i_;
-    }
-    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
-      ++i_;
-      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
-      if (i_ >= s_.size() || !isdigit(static_cast<unsigned char>(s_[i_]))) return bad("digit expected in exponent");
-      while (i_ < s_.size() && isdigit(static_cast<unsigned char>(s_[i_]))) ++i_;
-    }
-    v->type = Json::kNumber;
-    v->number = std::strtod(s_.substr(start, i_ - start).c_str(), nullptr);
-    return true;
-  }
-
-  const std::string& s_;
-  size_t i_ = 0;
-  std::string error_;
-};
+  REQUIRE_MESSAGE(duplicate.empty(), "duplicate key '" << duplicate << "' in\n" << text);
+  return j;
+}
 
 }  // namespace onebit::tools_test

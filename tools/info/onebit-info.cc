@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
 
@@ -22,17 +25,8 @@ const char kUsage[] =
     "  Prints a summary of a onebit model: one row per operator (index, name, type, output shape, binary and\n"
     "  float parameters, parameter bytes, binary and float MACs), totals, memory (model file, arena, the\n"
     "  arena's liveness lower bound), inputs and outputs, input normalization, labels, producer and source.\n"
-    "  Shapes are the runtime's: NHWC for feature maps, [N, C] otherwise.\n"
-    "  --json       one JSON object instead of the table (operators, totals, memory, inputs, outputs, metadata)\n"
-    "  --isa NAME   kernel path of the interpreter that computes the MACs and the arena: scalar, avx2,\n"
-    "               avx512vpopcnt or neon (default: the best this CPU supports, or $ONEBIT_ISA)\n"
-    "  -h, --help   this text\n"
-    "Exit status: 0 ok, 1 the model could not be loaded or prepared, 2 usage error.\n";
-
-[[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "onebit-info: %s\n%s", message.c_str(), kUsage);
-  std::exit(2);
-}
+    "  Shapes are the runtime's: NHWC for feature maps, [N, C] otherwise.\n";
+const char kEpilogue[] = "Exit status: 0 ok, 1 the model could not be loaded or prepared, 2 usage error.\n";
 
 // ---- text helpers ----
 
@@ -96,84 +90,45 @@ std::string floats_text(const std::vector<float>& v) {
 
 // ---- JSON ----
 
-// A JSON string literal: quotes, backslashes and control characters escaped; bytes that are not valid
-// UTF-8 become U+FFFD, so the output is always valid JSON (RFC 8259 requires UTF-8).
-std::string json_string(const std::string& s) {
-  std::string r = "\"";
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  for (size_t i = 0; i < n;) {
-    const unsigned char c = p[i];
-    if (c == '"') {
-      r += "\\\"";
-    } else if (c == '\\') {
-      r += "\\\\";
-    } else if (c == '\n') {
-      r += "\\n";
-    } else if (c == '\r') {
-      r += "\\r";
-    } else if (c == '\t') {
-      r += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      r += buf;
-    } else if (c < 0x80) {
-      r += char(c);
-    } else {
-      // Length and minimum code point of a UTF-8 sequence starting with c.
-      size_t len = 0;
-      uint32_t cp = 0, min = 0;
-      if ((c & 0xe0) == 0xc0) {
-        len = 2, cp = c & 0x1f, min = 0x80;
-      } else if ((c & 0xf0) == 0xe0) {
-        len = 3, cp = c & 0x0f, min = 0x800;
-      } else if ((c & 0xf8) == 0xf0) {
-        len = 4, cp = c & 0x07, min = 0x10000;
-      }
-      bool ok = len != 0 && i + len <= n;
-      for (size_t k = 1; ok && k < len; ++k) {
-        ok = (p[i + k] & 0xc0) == 0x80;
-        cp = cp << 6 | (p[i + k] & 0x3f);
-      }
-      ok = ok && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-      if (ok) {
-        r.append(s, i, len);
-        i += len;
-      } else {
-        r += "\\ufffd";
-        ++i;
-      }
-      continue;
-    }
-    ++i;
-  }
-  return r + "\"";
-}
+using Json = nlohmann::ordered_json;  // keys in the order written
 
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";  // JSON has no NaN or infinity
+// A float as JSON: 9 significant digits (what float needs to round-trip), null for NaN and infinity (JSON has
+// neither).
+Json json_number(double v) {
+  if (!std::isfinite(v)) return nullptr;
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
+  return std::strtod(buf, nullptr);
 }
 
-std::string json_ints(const std::vector<int>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
+Json json_floats(const std::vector<float>& v) {
+  Json a = Json::array();
+  for (float x : v) a.push_back(json_number(x));
+  return a;
 }
 
-std::string json_floats(const std::vector<float>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_number(v[i]);
-  return s + "]";
-}
+// Compact JSON; bytes that are not valid UTF-8 (names and metadata come from the file) become U+FFFD, so the
+// output is always valid JSON (RFC 8259 requires UTF-8).
+std::string dump(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-std::string json_strings(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_string(v[i]);
-  return s + "]";
+// An object one key per line, and an array of objects (operators, inputs, outputs) one element per line, so
+// the output stays short and greppable for a large model; nlohmann writes every key and value.
+std::string json_lines(const Json& o) {
+  std::string s = "{\n";
+  size_t k = 0;
+  for (const auto& item : o.items()) {
+    const Json& v = item.value();
+    s += "  " + dump(item.key()) + ": ";
+    if (v.is_array() && !v.empty() && v[0].is_object()) {
+      s += "[\n";
+      for (size_t i = 0; i < v.size(); ++i) s += "    " + dump(v[i]) + (i + 1 < v.size() ? ",\n" : "\n");
+      s += "  ]";
+    } else {
+      s += dump(v);
+    }
+    s += ++k < o.size() ? ",\n" : "\n";
+  }
+  return s + "}\n";
 }
 
 // ---- the summary ----
@@ -320,51 +275,59 @@ void print_text(const std::string& path, const onebit::Model& model, const onebi
 void print_json(const std::string& path, const onebit::Model& model, const onebit::Interpreter& interp,
                 const std::vector<Row>& rows, const Totals& t) {
   const onebit::ModelInfo& info = model.info();
-  std::string o = "{\n";
-  o += "  \"model\": " + json_string(path) + ",\n";
-  o += "  \"isa\": " + json_string(interp.isa_name()) + ",\n";
-  o += "  \"operators\": [";
+  Json o;
+  o["model"] = path;
+  o["isa"] = interp.isa_name();
+  Json ops = Json::array();
   for (size_t i = 0; i < rows.size(); ++i) {
     const onebit::OperatorInfo& op = *rows[i].op;
-    o += i ? ",\n    " : "\n    ";
-    o += "{\"index\": " + std::to_string(i) + ", \"name\": " + json_string(op.name) +
-         ", \"type\": " + json_string(op.type) + ", \"output_shape\": " + json_ints(op.output_shape) +
-         ", \"binary\": " + (op.binary ? "true" : "false") + ", \"binary_params\": " +
-         std::to_string(op.binary_params) + ", \"float_params\": " + std::to_string(op.float_params) +
-         ", \"param_bytes\": " + std::to_string(op.param_bytes) + ", \"binary_macs\": " +
-         std::to_string(rows[i].binary_macs) + ", \"float_macs\": " + std::to_string(rows[i].float_macs) + "}";
+    ops.push_back({{"index", i},
+                   {"name", op.name},
+                   {"type", op.type},
+                   {"output_shape", op.output_shape},
+                   {"binary", op.binary},
+                   {"binary_params", op.binary_params},
+                   {"float_params", op.float_params},
+                   {"param_bytes", op.param_bytes},
+                   {"binary_macs", rows[i].binary_macs},
+                   {"float_macs", rows[i].float_macs}});
   }
-  o += rows.empty() ? "],\n" : "\n  ],\n";
+  o["operators"] = std::move(ops);
   const int64_t macs = t.binary_macs + t.float_macs;
-  o += "  \"totals\": {\"operators\": " + std::to_string(rows.size()) +
-       ", \"binary_operators\": " + std::to_string(t.binary_ops) +
-       ", \"binary_params\": " + std::to_string(t.binary_params) +
-       ", \"float_params\": " + std::to_string(t.float_params) +
-       ", \"params\": " + std::to_string(t.binary_params + t.float_params) +
-       ", \"param_bytes\": " + std::to_string(t.param_bytes) + ", \"binary_macs\": " + std::to_string(t.binary_macs) +
-       ", \"float_macs\": " + std::to_string(t.float_macs) + ", \"macs\": " + std::to_string(macs) +
-       ", \"binary_mac_share\": " + (macs > 0 ? json_number(double(t.binary_macs) / double(macs)) : "null") + "},\n";
+  o["totals"] = {{"operators", rows.size()},
+                 {"binary_operators", t.binary_ops},
+                 {"binary_params", t.binary_params},
+                 {"float_params", t.float_params},
+                 {"params", t.binary_params + t.float_params},
+                 {"param_bytes", t.param_bytes},
+                 {"binary_macs", t.binary_macs},
+                 {"float_macs", t.float_macs},
+                 {"macs", macs},
+                 {"binary_mac_share", macs > 0 ? json_number(double(t.binary_macs) / double(macs)) : Json()}};
   const size_t arena = interp.arena_bytes(), bound = interp.arena_lower_bound_bytes();
-  o += "  \"memory\": {\"model_file_bytes\": " + std::to_string(model.size_bytes()) +
-       ", \"arena_bytes\": " + std::to_string(arena) + ", \"arena_lower_bound_bytes\": " + std::to_string(bound) +
-       ", \"arena_to_lower_bound\": " + (bound > 0 ? json_number(double(arena) / double(bound)) : "null") + "},\n";
+  o["memory"] = {{"model_file_bytes", model.size_bytes()},
+                 {"arena_bytes", arena},
+                 {"arena_lower_bound_bytes", bound},
+                 {"arena_to_lower_bound", bound > 0 ? json_number(double(arena) / double(bound)) : Json()}};
   for (int inputs = 1; inputs >= 0; --inputs) {
     const size_t n = inputs ? interp.input_count() : interp.output_count();
-    o += inputs ? "  \"inputs\": [" : "  \"outputs\": [";
+    Json list = Json::array();
     for (size_t i = 0; i < n; ++i) {
       const onebit::TensorInfo& ti = inputs ? interp.input_info(i) : interp.output_info(i);
-      o += (i ? ", " : "") + std::string("{\"name\": ") + json_string(ti.name) + ", \"shape\": " + json_ints(ti.shape) +
-           ", \"bitpacked\": " + (ti.bitpacked ? "true" : "false") + "}";
+      list.push_back({{"name", ti.name}, {"shape", ti.shape}, {"bitpacked", ti.bitpacked}});
     }
-    o += "],\n";
+    o[inputs ? "inputs" : "outputs"] = std::move(list);
   }
-  o += "  \"metadata\": {\"format_version\": " + std::to_string(info.format_version) +
-       ", \"producer\": " + json_string(info.producer) + ", \"source\": " + json_string(info.source) +
-       ", \"input_shape\": " + json_ints(info.input_shape) + ", \"input_mean\": " + json_floats(info.input_mean) +
-       ", \"input_std\": " + json_floats(info.input_std) + ", \"label_count\": " + std::to_string(info.labels.size()) +
-       ", \"labels\": " + json_strings(info.labels) + "}\n";
-  o += "}\n";
-  std::fwrite(o.data(), 1, o.size(), stdout);
+  o["metadata"] = {{"format_version", info.format_version},
+                   {"producer", info.producer},
+                   {"source", info.source},
+                   {"input_shape", info.input_shape},
+                   {"input_mean", json_floats(info.input_mean)},
+                   {"input_std", json_floats(info.input_std)},
+                   {"label_count", info.labels.size()},
+                   {"labels", info.labels}};
+  const std::string text = json_lines(o);
+  std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
 // A message that names the file: the library's messages usually do; when one does not, prefix it.
@@ -376,32 +339,16 @@ std::string naming(const std::string& path, const std::string& message) {
 
 int main(int argc, char** argv) {
   std::string path, isa;
-  bool json = false, have_path = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::printf("%s", kUsage);
-      return 0;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--isa" || a.rfind("--isa=", 0) == 0) {
-      if (a == "--isa") {
-        if (i + 1 >= argc) usage_error("--isa needs a value (scalar, avx2, avx512vpopcnt or neon)");
-        isa = argv[++i];
-      } else {
-        isa = a.substr(6);
-      }
-      if (isa.empty()) usage_error("--isa needs a value (scalar, avx2, avx512vpopcnt or neon)");
-    } else if (a.size() > 1 && a[0] == '-') {
-      usage_error("unknown option '" + a + "'");
-    } else if (have_path) {
-      usage_error("more than one model given ('" + path + "' and '" + a + "')");
-    } else {
-      path = a;
-      have_path = true;
-    }
-  }
-  if (!have_path) usage_error("no model file given");
+  bool json = false;
+  onebit::cli::Parser cli("onebit-info", kUsage, kEpilogue, 15);
+  cli.positional("model", &path);
+  cli.flag("--json", &json,
+           "one JSON object instead of the table (operators, totals, memory, inputs, outputs, metadata)");
+  cli.nonempty_text("--isa", &isa, "NAME", "scalar, avx2, avx512vpopcnt or neon",
+                    "kernel path of the interpreter that computes the MACs and the arena: scalar, avx2,\n"
+                    "avx512vpopcnt or neon (default: the best this CPU supports, or $ONEBIT_ISA)");
+  if (const int status = cli.parse(argc, argv); status >= 0) return status;
+  if (!cli.given("model")) cli.fail("no model file given");
 
   std::unique_ptr<onebit::Model> model;
   onebit::Status s = onebit::Model::load_file(path, &model);

@@ -6,7 +6,6 @@
 // invocations whose outputs are concatenated along the first dimension, so a whole test set in one .npy works.
 // Uses only the public API (onebit/model.h, onebit/interpreter.h) and the .npy reader/writer of io/.
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -14,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli.h"
 #include "onebit/interpreter.h"
 #include "onebit/io/npy.h"
 #include "onebit/model.h"
@@ -23,25 +23,11 @@ namespace {
 const char kUsage[] =
     "usage: onebit-run MODEL.fb --input X.npy [--input X2.npy ...] --output Y.npy [--output Y2.npy ...]\n"
     "                  [--layout nchw|nhwc] [--threads N] [--isa NAME]\n"
-    "  Runs the model on the input arrays and writes its outputs (float32 .npy, written atomically).\n"
-    "  --input FILE    a .npy array (float32, float64, int32, int64 or uint8; read as float32, used as is:\n"
-    "                  no normalization is applied, see onebit-info for the model's mean/std); once per model\n"
-    "                  input, in the model's order\n"
-    "  --output FILE   where to write each model output, once per model output, in order\n"
-    "  --layout L      nchw (default, PyTorch's order) or nhwc (the runtime's): how 4-D inputs are given and\n"
-    "                  4-D outputs written; other ranks are passed unchanged\n"
-    "  --threads N     threads of the interpreter, default 1\n"
-    "  --isa NAME      kernel path: scalar, avx2, avx512vpopcnt or neon (default: the best this CPU supports,\n"
-    "                  or $ONEBIT_ISA)\n"
-    "  -h, --help      this text\n"
+    "  Runs the model on the input arrays and writes its outputs (float32 .npy, written atomically).\n";
+const char kEpilogue[] =
     "  An input's first dimension may be any multiple of the model's batch: the model then runs once per\n"
     "  batch and the outputs are concatenated along their first dimension (progress on stderr above 1000).\n"
     "Exit status: 0 ok, 1 error (loading, shapes, files), 2 usage error.\n";
-
-[[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "onebit-run: %s\n%s", message.c_str(), kUsage);
-  std::exit(2);
-}
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "onebit-run: %s\n", message.c_str());
@@ -88,63 +74,38 @@ int64_t product(const std::vector<int>& shape) {
   return n;
 }
 
-bool parse_threads(const std::string& s, int* out) {
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || errno != 0 || v < 1 || v > 1024) return false;
-  *out = int(v);
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string model_path, isa, layout = "nchw";
   std::vector<std::string> inputs, outputs;
   int threads = 1;
-  bool have_model = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i], value;
-    if (a == "-h" || a == "--help") {
-      std::printf("%s", kUsage);
-      return 0;
-    }
-    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
-      value = a.substr(a.find('=') + 1);
-      a = a.substr(0, a.find('='));
-    } else if (a == "--input" || a == "--output" || a == "--layout" || a == "--threads" || a == "--isa") {
-      if (i + 1 >= argc) usage_error(a + " needs a value");
-      value = argv[++i];
-    }
-    if (a == "--input") {
-      inputs.push_back(value);
-    } else if (a == "--output") {
-      outputs.push_back(value);
-    } else if (a == "--layout") {
-      if (value != "nchw" && value != "nhwc") usage_error("--layout expects nchw or nhwc, got '" + value + "'");
-      layout = value;
-    } else if (a == "--threads") {
-      if (!parse_threads(value, &threads)) usage_error("--threads expects an integer in [1, 1024], got '" + value + "'");
-    } else if (a == "--isa") {
-      if (value.empty()) usage_error("--isa needs a value (scalar, avx2, avx512vpopcnt or neon)");
-      isa = value;
-    } else if (a.size() > 1 && a[0] == '-') {
-      usage_error("unknown option '" + a + "'");
-    } else if (have_model) {
-      usage_error("more than one model given ('" + model_path + "' and '" + a + "')");
-    } else {
-      model_path = a;
-      have_model = true;
-    }
-  }
-  if (!have_model) usage_error("no model file given");
-  if (inputs.empty()) usage_error("no --input given");
-  if (outputs.empty()) usage_error("no --output given");
+  onebit::cli::Parser cli("onebit-run", kUsage, kEpilogue, 18);
+  cli.positional("model", &model_path);
+  cli.texts("--input", &inputs, "FILE",
+            "a .npy array (float32, float64, int32, int64 or uint8; read as float32, used as is:\n"
+            "no normalization is applied, see onebit-info for the model's mean/std); once per model\n"
+            "input, in the model's order");
+  cli.texts("--output", &outputs, "FILE", "where to write each model output, once per model output, in order");
+  const auto set_layout = [&](const std::string& v) {
+    layout = v;
+    return v == "nchw" || v == "nhwc" ? std::string() : "--layout expects nchw or nhwc, got '" + v + "'";
+  };
+  cli.custom("--layout", set_layout, "L",
+             "nchw (default, PyTorch's order) or nhwc (the runtime's): how 4-D inputs are given and\n"
+             "4-D outputs written; other ranks are passed unchanged");
+  cli.integer("--threads", &threads, 1, 1024, "N", "threads of the interpreter, default 1");
+  cli.nonempty_text("--isa", &isa, "NAME", "scalar, avx2, avx512vpopcnt or neon",
+                    "kernel path: scalar, avx2, avx512vpopcnt or neon (default: the best this CPU supports,\n"
+                    "or $ONEBIT_ISA)");
+  if (const int status = cli.parse(argc, argv); status >= 0) return status;
+  if (!cli.given("model")) cli.fail("no model file given");
+  if (inputs.empty()) cli.fail("no --input given");
+  if (outputs.empty()) cli.fail("no --output given");
   for (const std::string& f : inputs)
-    if (f.empty()) usage_error("--input needs a file name");
+    if (f.empty()) cli.fail("--input needs a file name");
   for (const std::string& f : outputs)
-    if (f.empty()) usage_error("--output needs a file name");
+    if (f.empty()) cli.fail("--output needs a file name");
   const bool nchw = layout == "nchw";
 
   std::unique_ptr<onebit::Model> model;
