@@ -146,9 +146,7 @@ int main(int argc, char** argv) {
   cli.custom("--threads", set_threads, "LIST",
              "threads (1 = single-threaded, no pool), default 1; a list such as 1,2 times one\n"
              "interpreter per count, runs interleaved, and prints per-op scaling with --profile");
-  cli.text("--isa", &options.isa, "NAME",
-           "force a kernel path: scalar, avx2, avx512vpopcnt, neon (default: best this CPU has;\n"
-           "the environment variable ONEBIT_ISA does the same)");
+  cli.isa(&options.isa, "force a kernel path", false);
   cli.flag("--profile", &options.profiling,
            "per-operator table: name, type, output shape, median ms, % of total, MACs");
   cli.flag("--json", &json,

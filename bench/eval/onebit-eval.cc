@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   const CLI::Option* predictions_given =
       cli.text("--predictions", &predictions_path, "FILE", "one predicted class per line (written atomically)");
   cli.integer("--limit", &limit, 0, 1L << 30, "N", "only the first N images");
-  cli.text("--isa", &options.isa, "NAME", "scalar, avx2, avx512vpopcnt, neon (default: best available; or ONEBIT_ISA)");
+  cli.isa(&options.isa, "kernel path", false);
   cli.integer("--threads", &options.threads, 1, 256, "N", "default 1");
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
 

@@ -12,6 +12,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "onebit/core/isa.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -132,6 +134,15 @@ class Parser {
           return v.empty() ? message : std::string();
         },
         value_name, description);
+  }
+
+  /// "--isa NAME", a kernel path by its name in core's ISA table (every tool's list comes from there).
+  /// `purpose` starts the description; `nonempty`: "--isa=" is a usage error (else "" means the default).
+  CLI::Option* isa(std::string* out, const std::string& purpose, bool nonempty) {
+    const std::string names = core::isa_name_list();
+    const std::string description =
+        purpose + ": " + names + "\n(default: the best this CPU supports, or $ONEBIT_ISA)";
+    return nonempty ? nonempty_text("--isa", out, "NAME", names, description) : text("--isa", out, "NAME", description);
   }
 
   /// The positional argument (at most one; the usage line names it, so the option list does not); check

@@ -344,9 +344,7 @@ int main(int argc, char** argv) {
   cli.positional("model", &path);
   cli.flag("--json", &json,
            "one JSON object instead of the table (operators, totals, memory, inputs, outputs, metadata)");
-  cli.nonempty_text("--isa", &isa, "NAME", "scalar, avx2, avx512vpopcnt or neon",
-                    "kernel path of the interpreter that computes the MACs and the arena: scalar, avx2,\n"
-                    "avx512vpopcnt or neon (default: the best this CPU supports, or $ONEBIT_ISA)");
+  cli.isa(&isa, "kernel path of the interpreter that computes the MACs and the arena", true);
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
   if (!cli.given("model")) cli.fail("no model file given");
 

@@ -95,9 +95,7 @@ int main(int argc, char** argv) {
              "nchw (default, PyTorch's order) or nhwc (the runtime's): how 4-D inputs are given and\n"
              "4-D outputs written; other ranks are passed unchanged");
   cli.integer("--threads", &threads, 1, 1024, "N", "threads of the interpreter, default 1");
-  cli.nonempty_text("--isa", &isa, "NAME", "scalar, avx2, avx512vpopcnt or neon",
-                    "kernel path: scalar, avx2, avx512vpopcnt or neon (default: the best this CPU supports,\n"
-                    "or $ONEBIT_ISA)");
+  cli.isa(&isa, "kernel path", true);
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
   if (!cli.given("model")) cli.fail("no model file given");
   if (inputs.empty()) cli.fail("no --input given");

@@ -20,7 +20,7 @@ namespace onebit {
 struct InterpreterOptions {
   /// Threads of the one pthreadpool shared by our kernels and XNNPACK; 1 = truly single-threaded (no pool).
   int threads = 1;
-  /// "" = best path this CPU supports, else one of "scalar", "avx2", "avx512vpopcnt", "neon"; the
+  /// "" = best path this CPU supports, else a name onebit_isa_name() lists (onebit.h); the
   /// environment variable ONEBIT_ISA is used when this is empty. Asking for a path the CPU or the build
   /// lacks is an error.
   std::string isa;

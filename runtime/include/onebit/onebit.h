@@ -84,8 +84,8 @@ typedef struct onebit_interpreter_options {
   size_t struct_size;
   /** Threads of the pool shared by onebit's kernels and XNNPACK; 1 (default) = no pool at all. */
   int threads;
-  /** NULL or "" = best for this CPU (or the ONEBIT_ISA environment variable), else "scalar", "avx2",
-   * "avx512vpopcnt" or "neon"; asking for one the CPU or the build lacks is an error at create. */
+  /** NULL or "" = best for this CPU (or the ONEBIT_ISA environment variable), else a name
+   * onebit_isa_name() lists; asking for one the CPU or the build lacks is an error at create. */
   const char* isa;
   /** Nonzero: record per-operator wall time on every invoke. */
   int profiling;
