@@ -103,17 +103,23 @@ bool prepare_random(benchmark::State& state, Isa isa, const BConvGeometry& g, bo
   return true;
 }
 
-void BM_bconv(benchmark::State& state, Isa isa, Shape shape, bool bitpacked) {
-  const BConvGeometry g = geometry(shape);
-  BConv2D conv;
-  std::vector<uint32_t> x;
-  if (!prepare_random(state, isa, g, bitpacked, &conv, &x)) return;
+// Times conv.run on one thread, float output, until Google Benchmark is satisfied.
+void run_single_threaded(benchmark::State& state, const BConvGeometry& g, const BConv2D& conv,
+                         const std::vector<uint32_t>& x) {
   std::vector<char> scratch(conv.scratch_bytes(1));
   std::vector<float> y(size_t(g.out_h()) * g.out_w() * g.out_c);
   for (auto _ : state) {
     conv.run(x.data(), y.data(), scratch.data(), nullptr);
     benchmark::ClobberMemory();
   }
+}
+
+void BM_bconv(benchmark::State& state, Isa isa, Shape shape, bool bitpacked) {
+  const BConvGeometry g = geometry(shape);
+  BConv2D conv;
+  std::vector<uint32_t> x;
+  if (!prepare_random(state, isa, g, bitpacked, &conv, &x)) return;
+  run_single_threaded(state, g, conv, x);
   state.counters["binary_GMAC/s"] = benchmark::Counter(macs(g) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   if (const double peak = peak_gmacs(conv.isa()); peak > 0) {
     state.counters["peak_%"] = benchmark::Counter(macs(g) * 1e-9 / peak * 100, benchmark::Counter::kIsIterationInvariantRate);
@@ -157,12 +163,7 @@ void BM_bconv_levels(benchmark::State& state, Isa isa, Shape shape, Levels level
   BConv2D conv;
   std::vector<uint32_t> x;
   if (!prepare_random(state, isa, g, false, &conv, &x)) return;
-  std::vector<char> scratch(conv.scratch_bytes(1));
-  std::vector<float> y(size_t(g.out_h()) * g.out_w() * g.out_c);
-  for (auto _ : state) {
-    conv.run(x.data(), y.data(), scratch.data(), nullptr);
-    benchmark::ClobberMemory();
-  }
+  run_single_threaded(state, g, conv, x);
   state.counters["GMAC/s"] = benchmark::Counter(macs(g) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::string(isa_name(conv.isa())) + " " + levels.name);
 }

@@ -99,15 +99,19 @@ class BinaryBlock(nn.Module):
         return self.act(self.bn_out(self.conv(t)) + self.shortcut(x))
 
 
-class BinaryResNet(nn.Module):
-    def __init__(self, widths=(32, 64, 128), blocks=(2, 2, 2), num_classes=10):
+class ResNetTrunk(nn.Module):
+    """The shipped models' shape: float stem conv + BN, stages of blocks made by make_block(cin, cout, stride)
+    (stride 2 at the first block of every stage but the first), then BN -> ReLU -> global average pool ->
+    Linear. The block decides what is binary."""
+
+    def __init__(self, make_block, widths=(32, 64, 128), blocks=(2, 2, 2), num_classes=10):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]))
         layers, cin = [], widths[0]
         for stage, (w, n) in enumerate(zip(widths, blocks)):
             for i in range(n):
                 stride = 2 if stage > 0 and i == 0 else 1
-                layers.append(BinaryBlock(cin, w, stride))
+                layers.append(make_block(cin, w, stride))
                 cin = w
         self.blocks = nn.Sequential(*layers)
         self.head_bn = nn.BatchNorm2d(cin)
@@ -120,10 +124,26 @@ class BinaryResNet(nn.Module):
         return self.fc(x)
 
     def to_export_form(self):
-        """±1 weight buffers + alpha, torch.sign activations: the exact computation the ONNX holds."""
+        """The exact computation the ONNX holds: every binary conv freezes its ±1 weight buffers + alpha
+        (freeze()), every block drops its straight-through residue (export_mode)."""
         for m in self.modules():
-            if isinstance(m, BinaryConv):
+            if m is not self and callable(getattr(m, "freeze", None)):
                 m.freeze()
-            if isinstance(m, BinaryBlock):
+            if hasattr(m, "export_mode"):
                 m.export_mode = True
         return self
+
+
+class BinaryResNet(ResNetTrunk):
+    def __init__(self, widths=(32, 64, 128), blocks=(2, 2, 2), num_classes=10):
+        super().__init__(BinaryBlock, widths, blocks, num_classes)
+
+
+def evaluate(model, x, y, batch=256):
+    """Top-1 accuracy of model on (x, y), in eval mode, batch by batch."""
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            correct += (model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
+    return correct / len(x)

@@ -10,18 +10,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from bnn import BinaryResNet, load_split
+from bnn import BinaryResNet, evaluate, load_split
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def evaluate(model, x, y, batch=256):
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            correct += (model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
-    return correct / len(x)
 
 
 def main():

@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fashion_mnist"))
-from bnn import MEAN, STD, binarize_weight, load_split  # noqa: E402,F401  (shared with the W1A1 model)
+from bnn import MEAN, STD, ResNetTrunk, binarize_weight, evaluate, load_split  # noqa: E402,F401  (shared with W1A1)
 
 LEVELS = 3  # 2 bits: levels 0, 1/3, 2/3, 1
 
@@ -93,34 +93,9 @@ class LowBitBlock(nn.Module):
         return self.act(self.bn_out(self.conv(t)) + self.shortcut(x))
 
 
-class LowBitResNet(nn.Module):
+class LowBitResNet(ResNetTrunk):
     def __init__(self, act, widths=(32, 64, 128), blocks=(2, 2, 2), num_classes=10):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]))
-        layers, cin = [], widths[0]
-        for stage, (w, n) in enumerate(zip(widths, blocks)):
-            for i in range(n):
-                stride = 2 if stage > 0 and i == 0 else 1
-                layers.append(LowBitBlock(cin, w, stride, act))
-                cin = w
-        self.blocks = nn.Sequential(*layers)
-        self.head_bn = nn.BatchNorm2d(cin)
-        self.fc = nn.Linear(cin, num_classes)
-
-    def forward(self, x):
-        x = self.blocks(self.stem(x))
-        x = F.relu(self.head_bn(x))
-        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
-        return self.fc(x)
-
-    def to_export_form(self):
-        """±1 weight buffers + alpha, quantizer without the STE residue: the computation the ONNX holds."""
-        for m in self.modules():
-            if isinstance(m, ScaledBinaryConv):
-                m.freeze()
-            if isinstance(m, LowBitBlock):
-                m.export_mode = True
-        return self
+        super().__init__(lambda cin, cout, stride: LowBitBlock(cin, cout, stride, act), widths, blocks, num_classes)
 
 
 MODELS = {"w1a2": "a2", "bwn": "relu"}

@@ -14,18 +14,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lowbit import MODELS, build, load_split
+from lowbit import MODELS, build, evaluate, load_split
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def evaluate(model, x, y, batch=256):
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            correct += (model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
-    return correct / len(x)
 
 
 def main():

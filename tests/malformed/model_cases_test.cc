@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/values.h"
 #include "fb_object.h"
 #include "onebit/builder/model_builder.h"
 #include "onebit/interpreter.h"
@@ -25,20 +26,8 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-std::vector<float> pm1(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) {
-    seed = seed * 1664525u + 1013904223u;
-    v[i] = (seed >> 31) ? 1.0f : -1.0f;
-  }
-  return v;
-}
-
-std::vector<float> ramp(size_t n, float lo, float step) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = lo + step * float(i);
-  return v;
-}
+using onebit::testing::pm1;
+using onebit::testing::ramp;
 
 /// x [1,8,8,3] -> Quantize "q" (threshold, flip, constant) -> BinaryConv2D "bconv" (3x3, pad 1, 16 outputs,
 /// bitpacked output) -> BinaryMaxPool2D "bpool" (2x2 / 2) -> Dequantize "deq" -> GlobalAvgPool "gap" ->

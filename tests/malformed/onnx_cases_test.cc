@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/values.h"
 #include "convert.h"
 #include "converter/onnx_test_graph.h"
 #include "onebit/interpreter.h"
@@ -33,20 +34,8 @@ using onebit::testing::OnnxTestGraph;
 
 namespace {
 
-std::vector<float> pm1(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) {
-    seed = seed * 1664525u + 1013904223u;
-    v[i] = (seed >> 31) ? 1.0f : -1.0f;
-  }
-  return v;
-}
-
-std::vector<float> ramp(size_t n, float lo, float step) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = lo + step * float(i);
-  return v;
-}
+using onebit::testing::pm1;
+using onebit::testing::ramp;
 
 /// x [1,3,8,8] -> Sign "sign" -> Conv "conv" (W ±1 [16,3,3,3], pads 1) -> BatchNormalization "bn" -> Relu "relu"
 /// -> MaxPool "pool" (2x2 / 2) -> Flatten "flatten" -> Gemm "fc" (fc_W [10,256], transB) -> y [1,10].
