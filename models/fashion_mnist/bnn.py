@@ -93,9 +93,12 @@ class BinaryBlock(nn.Module):
         else:
             self.shortcut = nn.Identity()
 
+    def activation(self, t):
+        """What the binary conv reads: sign (its STE while training)."""
+        return torch.sign(t) if self.export_mode else SignApprox.apply(t)
+
     def forward(self, x):
-        t = self.bn_in(x)
-        t = torch.sign(t) if self.export_mode else SignApprox.apply(t)
+        t = self.activation(self.bn_in(x))
         return self.act(self.bn_out(self.conv(t)) + self.shortcut(x))
 
 

@@ -29,7 +29,7 @@ void save_small_model(const std::string& path) {
   p.kernel_h = p.kernel_w = 3;
   p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
   const int x = b.add_input("x", {1, 3, 4, 2});
-  b.mark_output(b.relu("relu", b.conv2d(kConvName, x, 3, w, {0.5f, 0, -0.5f}, p)));
+  b.mark_output(b.relu("relu", b.conv2d(kConvName, x, 3, onebit::Weights::float32(w), {0.5f, 0, -0.5f}, p)));
   std::vector<uint8_t> bytes;
   const Status s = b.finish(&bytes);
   REQUIRE_MESSAGE(s.ok(), s.message());

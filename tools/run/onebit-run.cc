@@ -74,6 +74,75 @@ int64_t product(const std::vector<int>& shape) {
   return n;
 }
 
+/// Why the array `got` read from `file` does not fit the model's input i (t), or "" when it does: the model's
+/// shape in the user's layout, or any multiple of its first dimension (run in batches).
+std::string input_mismatch(const std::string& file, size_t i, const onebit::TensorInfo& t,
+                           const std::vector<int64_t>& got, bool nchw) {
+  const std::vector<int64_t> want = user_shape(t.shape, nchw);
+  bool ok = !want.empty() && got.size() == want.size() && want[0] > 0 && got[0] > 0 && got[0] % want[0] == 0;
+  for (size_t d = 1; ok && d < want.size(); ++d) ok = got[d] == want[d];
+  if (want.empty()) ok = got.empty() || (got.size() == 1 && got[0] == 1);
+  if (ok) return "";
+  std::string msg = file + ": shape " + onebit::io::npy::shape_string(got) + " does not fit the model's input " +
+                    std::to_string(i) + " '" + printable(t.name) + "': expected " + onebit::io::npy::shape_string(want);
+  if (want.size() == 4) msg += std::string(nchw ? " (N, C, H, W: --layout nchw)" : " (N, H, W, C: --layout nhwc)");
+  if (want.size() > 1 && want[0] == 1)
+    msg += ", or any first dimension N (run as N batches)";
+  else if (want.size() > 1 && want[0] > 1)
+    msg += ", or a first dimension that is a multiple of " + std::to_string(want[0]) + " (run in batches)";
+  if (want.size() == 4) {
+    const std::vector<int64_t> other = user_shape(t.shape, !nchw);
+    bool fits_other = got.size() == 4 && got[0] > 0 && got[0] % other[0] == 0;
+    for (size_t d = 1; fits_other && d < 4; ++d) fits_other = got[d] == other[d];
+    if (fits_other) msg += std::string(" (the array fits --layout ") + (nchw ? "nhwc" : "nchw") + ")";
+  }
+  return msg;
+}
+
+/// Runs the model batch by batch: each input's slice in (NCHW transposed to NHWC), invoke, each output's
+/// slice out; progress on stderr every 1,000 samples when there are more than 1,000. 0, or the exit status.
+int run_batches(onebit::Interpreter& interp, const std::string& model_path,
+                const std::vector<onebit::io::npy::Array>& arrays, int64_t batches, bool nchw,
+                std::vector<onebit::io::npy::Array>* results) {
+  const int64_t batch = interp.input_info(0).shape.empty() ? 1 : interp.input_info(0).shape[0];
+  const int64_t samples = batches * batch;
+  const bool progress = samples > 1000;
+  int64_t next_report = 1000;
+  for (int64_t b = 0; b < batches; ++b) {
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      const std::vector<int>& m = interp.input_info(i).shape;
+      const int64_t n = product(m);
+      const float* src = arrays[i].data.data() + b * n;
+      float* dst = interp.input(i);
+      if (nchw && m.size() == 4)
+        transpose(src, dst, m[0], m[1], m[2], m[3], true);
+      else
+        std::copy(src, src + n, dst);
+    }
+    const onebit::Status s = interp.invoke();
+    if (!s.ok()) return fail(model_path + ": invoke failed on batch " + std::to_string(b) + ": " + s.message());
+    for (size_t k = 0; k < results->size(); ++k) {
+      const std::vector<int>& m = interp.output_info(k).shape;
+      const int64_t n = product(m);
+      const float* src = interp.output(k);
+      float* dst = (*results)[k].data.data() + b * n;
+      if (nchw && m.size() == 4)
+        transpose(src, dst, m[0], m[1], m[2], m[3], false);
+      else
+        std::copy(src, src + n, dst);
+    }
+    if (progress && (b + 1) * batch >= next_report) {
+      std::fprintf(stderr, "onebit-run: %lld/%lld samples\n", static_cast<long long>((b + 1) * batch),
+                   static_cast<long long>(samples));
+      while (next_report <= (b + 1) * batch) next_report += 1000;
+    }
+  }
+  if (progress && samples % 1000 != 0)
+    std::fprintf(stderr, "onebit-run: %lld/%lld samples\n", static_cast<long long>(samples),
+                 static_cast<long long>(samples));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,27 +212,7 @@ int main(int argc, char** argv) {
     const onebit::TensorInfo& t = interp->input_info(i);
     const std::vector<int64_t> want = user_shape(t.shape, nchw);
     const std::vector<int64_t>& got = arrays[i].shape;
-    bool ok = !want.empty() && got.size() == want.size() && want[0] > 0 && got[0] > 0 && got[0] % want[0] == 0;
-    for (size_t d = 1; ok && d < want.size(); ++d) ok = got[d] == want[d];
-    if (want.empty()) ok = got.empty() || (got.size() == 1 && got[0] == 1);
-    if (!ok) {
-      std::string msg = inputs[i] + ": shape " + onebit::io::npy::shape_string(got) + " does not fit the model's input " +
-                        std::to_string(i) + " '" + printable(t.name) + "': expected " +
-                        onebit::io::npy::shape_string(want);
-      if (want.size() == 4)
-        msg += std::string(nchw ? " (N, C, H, W: --layout nchw)" : " (N, H, W, C: --layout nhwc)");
-      if (want.size() > 1 && want[0] == 1)
-        msg += ", or any first dimension N (run as N batches)";
-      else if (want.size() > 1 && want[0] > 1)
-        msg += ", or a first dimension that is a multiple of " + std::to_string(want[0]) + " (run in batches)";
-      if (want.size() == 4) {
-        const std::vector<int64_t> other = user_shape(t.shape, !nchw);
-        bool fits_other = got.size() == 4 && got[0] > 0 && got[0] % other[0] == 0;
-        for (size_t d = 1; fits_other && d < 4; ++d) fits_other = got[d] == other[d];
-        if (fits_other) msg += std::string(" (the array fits --layout ") + (nchw ? "nhwc" : "nchw") + ")";
-      }
-      return fail(msg);
-    }
+    if (const std::string msg = input_mismatch(inputs[i], i, t, got, nchw); !msg.empty()) return fail(msg);
     const int64_t b = want.empty() ? 1 : got[0] / want[0];
     if (batches >= 0 && b != batches)
       return fail(inputs[i] + ": holds " + std::to_string(b) + " batch(es) of the model's input " + std::to_string(i) +
@@ -190,42 +239,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  const int64_t batch = interp->input_info(0).shape.empty() ? 1 : interp->input_info(0).shape[0];
-  const int64_t samples = batches * batch;
-  const bool progress = samples > 1000;
-  int64_t next_report = 1000;
-  for (int64_t b = 0; b < batches; ++b) {
-    for (size_t i = 0; i < arrays.size(); ++i) {
-      const std::vector<int>& m = interp->input_info(i).shape;
-      const int64_t n = product(m);
-      const float* src = arrays[i].data.data() + b * n;
-      float* dst = interp->input(i);
-      if (nchw && m.size() == 4)
-        transpose(src, dst, m[0], m[1], m[2], m[3], true);
-      else
-        std::copy(src, src + n, dst);
-    }
-    s = interp->invoke();
-    if (!s.ok()) return fail(model_path + ": invoke failed on batch " + std::to_string(b) + ": " + s.message());
-    for (size_t k = 0; k < results.size(); ++k) {
-      const std::vector<int>& m = interp->output_info(k).shape;
-      const int64_t n = product(m);
-      const float* src = interp->output(k);
-      float* dst = results[k].data.data() + b * n;
-      if (nchw && m.size() == 4)
-        transpose(src, dst, m[0], m[1], m[2], m[3], false);
-      else
-        std::copy(src, src + n, dst);
-    }
-    if (progress && (b + 1) * batch >= next_report) {
-      std::fprintf(stderr, "onebit-run: %lld/%lld samples\n", static_cast<long long>((b + 1) * batch),
-                   static_cast<long long>(samples));
-      while (next_report <= (b + 1) * batch) next_report += 1000;
-    }
-  }
-  if (progress && samples % 1000 != 0)
-    std::fprintf(stderr, "onebit-run: %lld/%lld samples\n", static_cast<long long>(samples),
-                 static_cast<long long>(samples));
+  if (const int status = run_batches(*interp, model_path, arrays, batches, nchw, &results); status != 0) return status;
 
   for (size_t k = 0; k < results.size(); ++k) {
     s = onebit::io::npy::write(outputs[k], results[k]);

@@ -10,7 +10,7 @@
 namespace onebit::rt {
 namespace {
 
-class BinaryMaxPool final : public Op {
+class BinaryMaxPool final : public UnaryOp<uint32_t, uint32_t> {
  public:
   Status prepare(const OpContext& ctx) override {
     const fb::BinaryMaxPool2DOptions& o = *ctx.op->options_as_BinaryMaxPool2DOptions();
@@ -30,11 +30,6 @@ class BinaryMaxPool final : public Op {
     g_.pad_right = o.pad_right();
     return Status::Ok();
   }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const uint32_t*>(in[0]);
-    y_ = static_cast<uint32_t*>(out);
-    return Status::Ok();
-  }
   Status run(pthreadpool_t pool) override {
     if (g_.out_h() <= 0 || g_.out_w() <= 0) return Status::Ok();
     const size_t rows = size_t(g_.batch) * size_t(g_.out_h());
@@ -48,8 +43,6 @@ class BinaryMaxPool final : public Op {
  private:
   kernels::BPoolUkernel ukernel_;
   kernels::BPoolGeometry g_;
-  const uint32_t* x_ = nullptr;
-  uint32_t* y_ = nullptr;
 };
 
 }  // namespace

@@ -64,6 +64,22 @@ class Op {
   uint64_t workspace_bytes = 0;
 };
 
+/// An operator of one input and one output that needs nothing at bind() but their addresses: x_ (In) and
+/// y_ (Out) for run().
+template <class In, class Out>
+class UnaryOp : public Op {
+ public:
+  Status bind(const OpContext&, const std::vector<const void*>& inputs, void* output, void*) override {
+    x_ = static_cast<const In*>(inputs[0]);
+    y_ = static_cast<Out*>(output);
+    return Status::Ok();
+  }
+
+ protected:
+  const In* x_ = nullptr;
+  Out* y_ = nullptr;
+};
+
 /// Upper bound of XNNPACK's indirection buffer (one pointer per kernel tap per output position, as its
 /// convolution / depthwise / pooling setups allocate), with a margin for tile rounding.
 inline uint64_t xnn_indirection_bytes(int batch, int out_h, int out_w, int kernel_h, int kernel_w) {

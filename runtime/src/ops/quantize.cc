@@ -20,14 +20,7 @@ namespace onebit::rt {
 namespace {
 
 /// What Quantize and QuantizeLevels share: float [pixels][channels] in, packed words out.
-class FloatToBits : public Op {
- public:
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const float*>(in[0]);
-    y_ = static_cast<uint32_t*>(out);
-    return Status::Ok();
-  }
-
+class FloatToBits : public UnaryOp<float, uint32_t> {
  protected:
   void prepare_shape(const OpContext& ctx) {
     channels_ = size_t(ctx.inputs[0]->shape.back());
@@ -36,8 +29,6 @@ class FloatToBits : public Op {
   /// Output bytes per pixel (what a task's size is measured in), for `planes` output bit-planes.
   size_t pixel_bytes(int planes) const { return size_t(planes) * packed_words(channels_) * sizeof(uint32_t); }
   size_t channels_ = 0, pixels_ = 0;
-  const float* x_ = nullptr;
-  uint32_t* y_ = nullptr;
 };
 
 class Quantize final : public FloatToBits {
@@ -65,17 +56,12 @@ class Quantize final : public FloatToBits {
   bool use_thresholds_ = false;
 };
 
-class Dequantize final : public Op {
+class Dequantize final : public UnaryOp<uint32_t, float> {
  public:
   Status prepare(const OpContext& ctx) override {
     channels_ = size_t(ctx.inputs[0]->shape.back());
     pixels_ = element_count(ctx.inputs[0]->shape) / channels_;
     levels_ = ctx.inputs[0]->levels;
-    return Status::Ok();
-  }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const uint32_t*>(in[0]);
-    y_ = static_cast<float*>(out);
     return Status::Ok();
   }
   Status run(pthreadpool_t pool) override {
@@ -94,8 +80,6 @@ class Dequantize final : public Op {
  private:
   size_t channels_ = 0, pixels_ = 0;
   TensorLevels levels_;
-  const uint32_t* x_ = nullptr;
-  float* y_ = nullptr;
 };
 
 class QuantizeLevels final : public FloatToBits {

@@ -93,7 +93,7 @@ class Concat final : public Op {
 
 /// Works on the shape right-aligned to 4 dimensions (missing leading dims are 1 with no padding). Each output
 /// row (the last dimension) is written once: all `value`, or value / input row / value.
-class Pad final : public Op {
+class Pad final : public UnaryOp<float, float> {
  public:
   Status prepare(const OpContext& ctx) override {
     const fb::PadOptions& o = *ctx.op->options_as_PadOptions();
@@ -105,11 +105,6 @@ class Pad final : public Op {
       begin_[d] = d < lead ? 0 : size_t(o.pads()->Get(flatbuffers::uoffset_t(d - lead)));
       out_[d] = d < lead ? 1 : size_t(ctx.output->shape[d - lead]);
     }
-    return Status::Ok();
-  }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const float*>(in[0]);
-    y_ = static_cast<float*>(out);
     return Status::Ok();
   }
   Status run(pthreadpool_t pool) override {
@@ -137,8 +132,6 @@ class Pad final : public Op {
 
   float value_ = 0;
   size_t in_[4] = {}, out_[4] = {}, begin_[4] = {};
-  const float* x_ = nullptr;
-  float* y_ = nullptr;
 };
 
 }  // namespace

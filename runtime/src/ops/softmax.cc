@@ -20,18 +20,13 @@ constexpr size_t kLargeRow = 4 * kMinTaskBytes / sizeof(float);
 /// entry can underflow to 0 (x - max below about -104 in float) and its log would be -inf, while this form
 /// stays finite because the shift by the max makes the sum >= 1 (the max's own term is exp(0) = 1), so its
 /// log is >= 0 and finite for any finite row.
-class Softmax final : public Op {
+class Softmax final : public UnaryOp<float, float> {
  public:
   Status prepare(const OpContext& ctx) override {
     channels_ = size_t(ctx.inputs[0]->shape.back());
     rows_ = element_count(ctx.inputs[0]->shape) / channels_;
     const fb::SoftmaxOptions* o = ctx.op->options_as_SoftmaxOptions();
     log_ = o != nullptr && o->log();
-    return Status::Ok();
-  }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const float*>(in[0]);
-    y_ = static_cast<float*>(out);
     return Status::Ok();
   }
   Status run(pthreadpool_t pool) override {
@@ -81,8 +76,6 @@ class Softmax final : public Op {
 
   size_t channels_ = 0, rows_ = 0;
   bool log_ = false;
-  const float* x_ = nullptr;
-  float* y_ = nullptr;
 };
 
 }  // namespace
