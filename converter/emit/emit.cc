@@ -4,6 +4,7 @@
 
 #include "emit/emitter.h"
 #include "ir/onebit_ops.h"
+#include "ops/op_def.h"
 #include "rules/match.h"
 
 namespace onebit::converter {
@@ -72,36 +73,14 @@ Status Emitter::emit(const Node& n) {
       std::vector<int64_t> s;
       return shape(v, n, &s);
     }
-  const std::string& op = n.op;
-  if (op == ops::kQuantize) return emit_quantize(n);
-  if (op == ops::kQuantizeLevels) return emit_quantize_levels(n);
-  if (op == ops::kDequantize) {
-    int x;
-    Status s = bits(n.in(0), &x);
-    if (!s.ok()) return s;
-    set(n.out(), b_.dequantize(n.name, x));
-    return Status::Ok();
-  }
-  if (op == ops::kBinaryConv2D) return emit_binary_conv(n);
-  if (op == ops::kBinaryFullyConnected) return emit_binary_fc(n);
-  if (op == ops::kBinaryMaxPool2D) return emit_binary_pool(n);
-  if (op == "Conv") return emit_conv(n);
-  if (op == "Gemm" || op == "MatMul") return emit_fully_connected(n);
-  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") return emit_pool(n);
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return emit_elementwise(n);
-  if (op == "Relu" || op == "PRelu" || op == "LeakyRelu" || op == "Clip" || op == "BatchNormalization") return emit_activation(n);
-  if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze") return emit_reshape(n);
-  if (op == "Softmax" || op == "LogSoftmax" || op == "Concat" || op == "Pad") return emit_misc(n);
-  if (op == "Sign")
-    return Status::Error(n.describe() + ": a Sign on a tensor of shape " + shape_str(g_.value(n.in(0)).shape) +
-                         " (" + dtype_name(g_.value(n.in(0)).dtype) + ") cannot be binarized; binary activations are "
-                         "float feature maps [N, C, H, W] or [N, C]");
+  const OpDef* def = find_op(n.op);
+  if (def != nullptr && def->emit != nullptr) return def->emit(*this, n);
   bool constant_inputs = !n.inputs.empty();
   for (ValueId v : n.inputs) constant_inputs = constant_inputs && (v == kNoId || g_.value(v).is_constant());
   if (constant_inputs)
-    return Status::Error(n.describe() + ": all its inputs are constant but onebit-convert cannot evaluate " + op +
+    return Status::Error(n.describe() + ": all its inputs are constant but onebit-convert cannot evaluate " + n.op +
                          " at conversion time");
-  return Status::Error(n.describe() + ": operator '" + op + "' is not supported by onebit-convert on activations " +
+  return Status::Error(n.describe() + ": operator '" + n.op + "' is not supported by onebit-convert on activations " +
                        "(it is only evaluated when all its inputs are constant)");
 }
 
@@ -161,6 +140,13 @@ Status quantize_options(const Graph& g, const Node& n, int64_t c, std::vector<fl
   return Status::Ok();
 }
 }  // namespace
+
+Status Emitter::emit_dequantize(const Node& n) {
+  int x;
+  ONEBIT_RETURN_IF_ERROR(bits(n.in(0), &x));
+  set(n.out(), b_.dequantize(n.name, x));
+  return Status::Ok();
+}
 
 Status Emitter::emit_quantize(const Node& n) {
   if (n.has("written_by") && ids_[size_t(n.out())] >= 0) return Status::Ok();  // the conv wrote the bits

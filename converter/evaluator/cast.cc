@@ -104,8 +104,10 @@ Status cast_to(const Node& n, const Tensor& x, int64_t to, Tensor* y) {
 }  // namespace
 
 Status eval_cast(const Node& n, const Inputs& in, Outputs* out) {
-  int64_t to = n.i("to");
-  if (n.op == "CastLike") to = in[1]->dtype == DType::kFloat ? 1 : in[1]->dtype == DType::kBool ? 9 : 7;
+  const int64_t to = n.op != "CastLike"                ? n.i("to")
+                     : in[1]->dtype == DType::kFloat ? 1
+                     : in[1]->dtype == DType::kBool  ? 9
+                                                     : 7;
   return cast_to(n, *in[0], to, &(*out)[0]);
 }
 

@@ -161,7 +161,6 @@ Status eval_unary(const Node& n, const Inputs& in, Outputs* out) {
     if (op == "Relu") map_unary<int64_t>(x, y, [](int64_t v) { return v < 0 ? int64_t(0) : v; });
     return Status::Ok();
   }
-  const float alpha = n.f("alpha"), beta = n.f("beta");
   float (*f)(float) = nullptr;
   if (op == "Abs") f = [](float v) { return std::fabs(v); };
   if (op == "Neg") f = [](float v) { return -v; };
@@ -177,18 +176,25 @@ Status eval_unary(const Node& n, const Inputs& in, Outputs* out) {
   if (op == "Sigmoid") f = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
   if (op == "Erf") f = [](float v) { return std::erf(v); };
   if (op == "Relu") f = [](float v) { return v < 0 ? 0.0f : v; };  // NaN stays NaN
-  if (f) {
-    map_unary<float>(x, y, f);
-  } else if (op == "LeakyRelu") {
-    map_unary<float>(x, y, [alpha](float v) { return v < 0 ? alpha * v : v; });
-  } else if (op == "HardSigmoid") {
-    map_unary<float>(x, y, [alpha, beta](float v) {
-      const float h = alpha * v + beta;
-      return h < 0 ? 0.0f : h > 1 ? 1.0f : h;
-    });
-  } else {
-    return fail(n, "internal error: no unary function for " + op);
-  }
+  if (f == nullptr) return fail(n, "internal error: no unary function for " + op);
+  map_unary<float>(x, y, f);
+  return Status::Ok();
+}
+
+Status eval_leaky_relu(const Node& n, const Inputs& in, Outputs* out) {
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, *in[0], false, "input 0"));
+  const float alpha = n.f("alpha");
+  map_unary<float>(*in[0], &(*out)[0], [alpha](float v) { return v < 0 ? alpha * v : v; });
+  return Status::Ok();
+}
+
+Status eval_hard_sigmoid(const Node& n, const Inputs& in, Outputs* out) {
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, *in[0], false, "input 0"));
+  const float alpha = n.f("alpha"), beta = n.f("beta");
+  map_unary<float>(*in[0], &(*out)[0], [alpha, beta](float v) {
+    const float h = alpha * v + beta;
+    return h < 0 ? 0.0f : h > 1 ? 1.0f : h;
+  });
   return Status::Ok();
 }
 
