@@ -125,8 +125,7 @@ Status convert_onnx_file(const std::string& path, const ConvertOptions& options,
 
 Status convert_file_to_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& options,
                             ConvertResult* result) {
-  Status s = convert_onnx_file(in_path, options, result);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(convert_onnx_file(in_path, options, result));
   return write_file_atomically(out_path, result->model);
 }
 

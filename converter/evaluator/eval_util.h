@@ -35,7 +35,8 @@ template <> inline const std::vector<int64_t>& data<int64_t>(const Tensor& t) { 
 /// hold more than kMaxElements elements.
 Status make_output(const Node& n, DType dtype, const std::vector<int64_t>& shape, Tensor* t);
 
-/// Multidirectional (numpy) broadcast of `shapes`; an error names the incompatible shapes.
+/// Multidirectional (numpy) broadcast of `shapes` (ir/shape_inference.h broadcast_shapes, the converter's one
+/// copy, pairwise); an error names the incompatible shapes.
 Status broadcast_shapes(const Node& n, const std::vector<std::vector<int64_t>>& shapes,
                         std::vector<int64_t>* out);
 

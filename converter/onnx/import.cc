@@ -387,8 +387,7 @@ Status import_onnx(const std::string& bytes, const std::string& origin, const Im
   }
   NodeReader reader(&g, g.opset);
   for (int k = 0; k < gp->node_size(); ++k) {
-    Status s = reader.read(gp->node(k), k);
-    if (!s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(reader.read(gp->node(k), k));
   }
   for (const auto& out : gp->output()) {
     const ValueId v = g.find_value(out.name());
@@ -403,8 +402,7 @@ Status import_onnx(const std::string& bytes, const std::string& origin, const Im
   // operands do not broadcast, crashed it: tests/fuzz/regressions/fuzz_convert). Its data propagation is off
   // for the same reason (that is where the second crash was); the IR folds Shape chains itself. Shapes ONNX
   // finds, and those the file states, are cross-checked against the IR's inference in every later round.
-  Status inferred = infer_shapes(&g);
-  if (!inferred.ok()) return inferred;
+  ONEBIT_RETURN_IF_ERROR(infer_shapes(&g));
   try {
     onnx::ShapeInferenceOptions so(false, 0, false);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), so);

@@ -34,8 +34,7 @@ Status fold(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   } else {
     std::vector<const Tensor*> ins;
     for (ValueId v : n.inputs) ins.push_back(g.constant(v));
-    Status s = evaluate_node(n, ins, &outs);
-    if (!s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(evaluate_node(n, ins, &outs));
     if (outs.size() != n.outputs.size())
       return Status::Error(n.describe() + ": internal: the evaluator gave " + std::to_string(outs.size()) + " outputs");
   }
