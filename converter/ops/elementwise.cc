@@ -1,5 +1,5 @@
 // Elementwise ops: unary math and activations, numpy-broadcasting binary and variadic ops, comparisons and
-// logic. Most are only folded; Relu, PRelu, LeakyRelu, Clip and Add/Sub/Mul/Div on activations are
+// logic. Most are only folded; Relu, PRelu, LeakyRelu, Clip, Neg and Add/Sub/Mul/Div on activations are
 // emitted as onebit float operators.
 #include "evaluator/eval_util.h"
 #include "ir/shape_inference.h"
@@ -84,6 +84,18 @@ Status emit_sign(Emitter& e, const Node& n) {
                        "[N, C, H, W] or [N, C]");
 }
 
+// Neg(x) = Mul(x, -1) per channel: an ONNX op that maps onto an existing runtime operator.
+Status emit_neg(Emitter& e, const Node& n) {
+  const std::vector<int64_t>& shape = e.graph().value(n.in(0)).shape;
+  if (shape.size() != 4 && shape.size() != 2)
+    return Status::Error(n.describe() + ": tensors of rank " + std::to_string(shape.size()) + " are not supported");
+  int x;
+  ONEBIT_RETURN_IF_ERROR(e.float_as(n.in(0), int(shape.size()), &x));
+  e.set(n.out(), e.builder().mul(n.name, x, std::vector<float>(size_t(shape[1]), -1.0f)));
+  e.record(n.name, "float Mul (Neg)");
+  return Status::Ok();
+}
+
 constexpr EmitFn kActivation = emit_by<&Emitter::emit_activation>;
 constexpr EmitFn kArithmetic = emit_by<&Emitter::emit_elementwise>;
 constexpr InferFn kSame = infer_same_shape;
@@ -102,7 +114,7 @@ std::vector<OpDef> elementwise_ops() {
       {"Clip",         In(1, 3), none,                              kSame,     eval_clip,     clip_zeros,    kActivation},
       {"Sign",         In(1),  none,                                kSame,     eval_unary,    sign_zeros,    emit_sign},
       {"Abs",          In(1),  none,                                kSame,     eval_unary},
-      {"Neg",          In(1),  none,                                kSame,     eval_unary},
+      {"Neg",          In(1),  none,                                kSame,     eval_unary,    nullptr,       emit_neg},
       {"Sqrt",         In(1),  none,                                kSame,     eval_unary},
       {"Exp",          In(1),  none,                                kSame,     eval_unary,    zero_free},
       {"Log",          In(1),  none,                                kSame,     eval_unary},
