@@ -96,7 +96,6 @@ Status emit_neg(Emitter& e, const Node& n) {
   return Status::Ok();
 }
 
-constexpr EmitFn kActivation = emit_by<&Emitter::emit_activation>;
 constexpr EmitFn kArithmetic = emit_by<&Emitter::emit_elementwise>;
 constexpr InferFn kSame = infer_same_shape;
 constexpr InferFn kToBool = infer_same_shape_as<DType::kBool>;
@@ -108,10 +107,10 @@ std::vector<OpDef> elementwise_ops() {
   const Arity variadic = {1, kManyInputs, 1, 1};
   return {
       // op            arity   attributes                           shape      evaluate       zero facts     emit
-      {"Relu",         In(1),  none,                                kSame,     eval_unary,    relu_zeros,    kActivation},
-      {"PRelu",        In(2),  none,                                kSame,     eval_prelu,    nullptr,       kActivation},
-      {"LeakyRelu",    In(1),  {F("alpha", 0.01f)},                 kSame,     eval_leaky_relu,    nullptr,       kActivation},
-      {"Clip",         In(1, 3), none,                              kSame,     eval_clip,     clip_zeros,    kActivation},
+      {"Relu",         In(1),  none,                                kSame,     eval_unary,    relu_zeros,    kEmitActivation},
+      {"PRelu",        In(2),  none,                                kSame,     eval_prelu,    nullptr,       kEmitActivation},
+      {"LeakyRelu",    In(1),  {F("alpha", 0.01f)},                 kSame,     eval_leaky_relu, nullptr,     kEmitActivation},
+      {"Clip",         In(1, 3), none,                              kSame,     eval_clip,     clip_zeros,    kEmitActivation},
       {"Sign",         In(1),  none,                                kSame,     eval_unary,    sign_zeros,    emit_sign},
       {"Abs",          In(1),  none,                                kSame,     eval_unary},
       {"Neg",          In(1),  none,                                kSame,     eval_unary,    nullptr,       emit_neg},
@@ -124,7 +123,7 @@ std::vector<OpDef> elementwise_ops() {
       {"Reciprocal",   In(1),  none,                                kSame,     eval_unary},
       {"Tanh",         In(1),  none,                                kSame,     eval_unary},
       {"Sigmoid",      In(1),  none,                                kSame,     eval_unary,    zero_free},
-      {"HardSigmoid",  In(1),  {F("alpha", 0.2f), F("beta", 0.5f)}, kSame,     eval_hard_sigmoid,    zero_free},
+      {"HardSigmoid",  In(1),  {F("alpha", 0.2f), F("beta", 0.5f)}, kSame,     eval_hard_sigmoid, zero_free},
       {"Erf",          In(1),  none,                                kSame,     eval_unary},
       {"Add",          In(2),  none,                                kBroadcast, eval_binary,  add_sub_zeros, kArithmetic},
       {"Sub",          In(2),  none,                                kBroadcast, eval_binary,  add_sub_zeros, kArithmetic},

@@ -68,5 +68,8 @@ template <Status (Emitter::*M)(const Node&)>
 Status emit_by(Emitter& e, const Node& n) {
   return (e.*M)(n);
 }
+// The float emitters more than one family uses.
+inline constexpr EmitFn kEmitActivation = emit_by<&Emitter::emit_activation>;  // Relu, PRelu, Clip, BN, ...
+inline constexpr EmitFn kEmitMisc = emit_by<&Emitter::emit_misc>;              // Softmax, Concat, Pad
 
 }  // namespace onebit::converter::opdefs

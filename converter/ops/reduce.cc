@@ -54,8 +54,6 @@ ValueFacts batch_norm_zeros(const Graph& g, const Node& n, const std::vector<Val
   return out;
 }
 
-constexpr EmitFn kActivation = emit_by<&Emitter::emit_activation>;
-constexpr EmitFn kMisc = emit_by<&Emitter::emit_misc>;
 
 }  // namespace
 
@@ -72,10 +70,10 @@ std::vector<OpDef> reduce_ops() {
       {"ReduceL2",        In(1, 2),     keep,               infer_reduce,     eval_reduce},
       {"ReduceSumSquare", In(1, 2),     keep,               infer_reduce,     eval_reduce},
       // The axis default is opset-dependent: the importer sets it.
-      {"Softmax",         In(1),        {I("axis", -1)},    infer_same_shape, eval_softmax,   zero_free,        kMisc},
-      {"LogSoftmax",      In(1),        {I("axis", -1)},    infer_same_shape, eval_softmax,   nullptr,          kMisc},
+      {"Softmax",         In(1),        {I("axis", -1)},    infer_same_shape, eval_softmax,   zero_free,        kEmitMisc},
+      {"LogSoftmax",      In(1),        {I("axis", -1)},    infer_same_shape, eval_softmax,   nullptr,          kEmitMisc},
       {"BatchNormalization", {5, 5, 1, 3}, {F("epsilon", 1e-5f), F("momentum", 0.9f), I("training_mode", 0), I("spatial", 1)},
-                                                            infer_same_shape, eval_batchnorm, batch_norm_zeros, kActivation},
+                                                            infer_same_shape, eval_batchnorm, batch_norm_zeros, kEmitActivation},
   };
 }
 

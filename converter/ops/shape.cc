@@ -231,7 +231,6 @@ ValueFacts pad_zeros(const Graph& g, const Node& n, const std::vector<ValueFacts
 }
 
 constexpr EmitFn kReshape = emit_by<&Emitter::emit_reshape>;
-constexpr EmitFn kMisc = emit_by<&Emitter::emit_misc>;
 
 }  // namespace
 
@@ -245,8 +244,8 @@ std::vector<OpDef> shape_ops() {
       {"Reshape",         In(2),        {I("allowzero", 0), nhwc},                    infer_reshape,   eval_reshape,           nullptr, kReshape},
       {"Squeeze",         In(1, 2),     {nhwc},                                       infer_squeeze,   eval_squeeze,           nullptr, kReshape},
       {"Unsqueeze",       In(2),        {nhwc},                                       infer_squeeze,   eval_unsqueeze,         nullptr, kReshape},
-      {"Concat",          {1, kManyInputs, 1, 1}, {Req(I("axis", 0))},                infer_concat,    eval_concat,            nullptr, kMisc},
-      {"Pad",             In(2, 4),     {S("mode", "constant")},                      infer_pad,       nullptr,                pad_zeros, kMisc},
+      {"Concat",          {1, kManyInputs, 1, 1}, {Req(I("axis", 0))},                infer_concat,    eval_concat,            nullptr, kEmitMisc},
+      {"Pad",             In(2, 4),     {S("mode", "constant")},                      infer_pad,       nullptr,                pad_zeros, kEmitMisc},
       {"Slice",           In(3, 5),     none,                                         infer_slice,     eval_slice},
       {"Transpose",       In(1),        {Is("perm")},                                 infer_transpose, eval_transpose},
       {"Identity",        In(1),        none,                                         infer_same_shape, eval_identity},
