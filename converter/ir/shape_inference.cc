@@ -68,8 +68,8 @@ Status infer_node(Graph& g, NodeId id) {
     }
     v.shape = shapes[k];
     v.shape_known = true;
-    if (!v.is_constant() && !(k > 0 && n.op == "Dropout")) v.dtype = dtype;
-    if (n.op == ops::kQuantizeLevels && !v.is_constant()) v.levels = ops::quantize_levels_of(n);
+    if (!v.is_constant() && k < inferred.typed_outputs) v.dtype = dtype;
+    if (inferred.levels && !v.is_constant()) v.levels = *inferred.levels;
   }
   return Status::Ok();
 }

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,8 @@ struct InferredShapes {
   std::vector<std::vector<int64_t>> shapes;  // per output (ir/shape_inference.cc uses as many as there are)
   DType dtype = DType::kFloat;               // preset to input 0's dtype
   bool known = true;                         // false: not inferable yet (a shape-giving input is not constant)
+  size_t typed_outputs = SIZE_MAX;           // outputs from this index on keep the dtype they have
+  std::optional<Levels> levels;              // set on the (non-constant) outputs: what k-bit levels they hold
 };
 
 /// Shape function: called when every input's shape is known. Errors name the node.

@@ -27,6 +27,11 @@ ValueFacts dequantize_facts(const Graph& g, const Node& n, const std::vector<Val
   return out;
 }
 
+Status infer_quantize_levels(const Graph& g, const Node& n, InferredShapes* out) {
+  out->levels = ops::quantize_levels_of(n);
+  return infer_same_shape_as<DType::kLevels>(g, n, out);
+}
+
 }  // namespace
 
 std::vector<OpDef> quantize_ops() {
@@ -41,7 +46,7 @@ std::vector<OpDef> quantize_ops() {
       {"QuantizeLinear",   In(2, 3), {I("axis", 1)}, infer_same_shape_as<DType::kInt64>},
       {"DequantizeLinear", In(2, 3), {I("axis", 1)}, infer_same_shape_as<DType::kFloat>},
       {ops::kQuantize,       In(1, 3), quantize,     infer_same_shape_as<DType::kBits>,   nullptr, packed_facts,     emit_by<&Emitter::emit_quantize>, false},
-      {ops::kQuantizeLevels, In(1, 3), levels,       infer_same_shape_as<DType::kLevels>, nullptr, packed_facts,     emit_by<&Emitter::emit_quantize_levels>, false},
+      {ops::kQuantizeLevels, In(1, 3), levels,       infer_quantize_levels,         nullptr, packed_facts,     emit_by<&Emitter::emit_quantize_levels>, false},
       {ops::kDequantize,     In(1),    {},           infer_same_shape_as<DType::kFloat>,  nullptr, dequantize_facts, emit_by<&Emitter::emit_dequantize>, false},
   };
 }

@@ -25,7 +25,8 @@ Status unknown(InferredShapes* out) {
 
 Status infer_dropout(const Graph& g, const Node& n, InferredShapes* out) {
   out->shapes.assign(n.outputs.size(), shape0(g, n));
-  if (n.outputs.size() > 1) out->dtype = DType::kFloat;  // the mask is bool; nothing reads it here
+  if (n.outputs.size() > 1) out->dtype = DType::kFloat;
+  out->typed_outputs = 1;  // the mask is bool; nothing reads it here
   return Status::Ok();
 }
 
