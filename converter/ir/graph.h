@@ -1,8 +1,8 @@
 // The converter's IR: a graph of typed values and nodes that rewrite rules edit in place.
 //
 // Reading (converter/onnx/import.cc) turns every ONNX node into a Node whose attributes are complete and
-// checked against the op's schema (its entry in the op table, converter/ops/) and whose inputs are in the canonical,
-// newest-opset form: attributes that later opsets moved to inputs (Squeeze/Unsqueeze/Reduce* axes, Pad
+// checked against the op's schema (its entry in the op table, converter/ops/) and whose inputs are in the
+// canonical, newest-opset form: attributes that later opsets moved to inputs (Squeeze/Unsqueeze/Reduce* axes, Pad
 // pads and value, Clip min/max, Slice starts/ends/axes/steps, Split sizes) are constant inputs here
 // whatever the file's opset, so every rule and the evaluator read them one way.
 //

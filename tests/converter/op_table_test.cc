@@ -13,6 +13,16 @@
 namespace cv = onebit::converter;
 using onebit::testing::OnnxTestGraph;
 
+namespace {
+// The message of converting `t`, which must fail.
+std::string convert_error(const OnnxTestGraph& t) {
+  cv::ConvertResult result;
+  const onebit::Status s = cv::convert_onnx_bytes(t.bytes(), "t.onnx", {}, &result);
+  REQUIRE_FALSE(s.ok());
+  return s.message();
+}
+}  // namespace
+
 TEST_CASE("op table: one entry per op, each found by its name") {
   std::set<std::string> names;
   for (const cv::OpDef& d : cv::all_ops()) {
@@ -42,10 +52,7 @@ TEST_CASE("op table: onebit's own ops are entries but never ONNX ops a file may 
   t.input("x", {1, 3, 4, 4});
   t.node("onebit.Dequantize", {"x"}, {"y"}, "smuggled");
   t.output("y");
-  cv::ConvertResult result;
-  const onebit::Status s = cv::convert_onnx_bytes(t.bytes(), "t.onnx", {}, &result);
-  REQUIRE_FALSE(s.ok());
-  CHECK(s.message().find("operator 'onebit.Dequantize' is not supported") != std::string::npos);
+  CHECK(convert_error(t).find("operator 'onebit.Dequantize' is not supported") != std::string::npos);
 }
 
 TEST_CASE("op table: annotations are not attributes a file may set") {
@@ -55,10 +62,7 @@ TEST_CASE("op table: annotations are not attributes a file may set") {
   auto& conv = t.node("Conv", {"x", "w"}, {"y"}, "conv");
   OnnxTestGraph::attr(conv, "binary_weights", int64_t(1));
   t.output("y");
-  cv::ConvertResult result;
-  const onebit::Status s = cv::convert_onnx_bytes(t.bytes(), "t.onnx", {}, &result);
-  REQUIRE_FALSE(s.ok());
-  CHECK(s.message().find("attribute 'binary_weights' is not known for Conv") != std::string::npos);
+  CHECK(convert_error(t).find("attribute 'binary_weights' is not known for Conv") != std::string::npos);
 }
 
 TEST_CASE("op table: an attribute not set reads its declared default, and Node::has still tells") {
