@@ -74,6 +74,7 @@ Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, c
   Status s = import_onnx(bytes, origin, io, &g, &imported);
   RewriteOptions ro;
   ro.sign_zero = options.sign_zero;
+  ro.float_reference = options.float_reference;
   RewriteLog log;
   if (s.ok()) s = rewrite_to_fixed_point(&g, ro, &log);
   std::vector<std::string> warnings;

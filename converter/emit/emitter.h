@@ -28,9 +28,6 @@ class Emitter {
   /// Float reference of a binary layer's output transform: ChannelAffine, Add of `residual` (a builder
   /// tensor, or -1), Clamp, Quantize for bits.
   int reference_transform(const Node& n, int x, int residual = -1);
-  /// The Quantize of binary conv `n`'s float output that rules/binary_fusion.cc marked for the conv to write
-  /// (attr written_by), or null.
-  const Node* fused_quantize(const Node& n) const;
   // Float (emit_float.cc).
   Status emit_conv(const Node& n);
   Status emit_fully_connected(const Node& n);

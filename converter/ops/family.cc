@@ -69,7 +69,7 @@ Status infer_window(const Graph& g, const Node& n, bool weights, bool explicit_2
     for (size_t d = 0; d < 2; ++d)
       s.push_back(window_output_size(x[d + 2] + p[d] + p[d + 2], kernel[d], n.ints("strides")[d],
                                      weights ? n.ints("dilations")[d] : 1));
-    out->shapes.assign(1, s);
+    out->shapes.assign(n.outputs.size(), s);
     return Status::Ok();
   }
   Spatial sp;

@@ -35,9 +35,9 @@ Status infer_quantize_levels(const Graph& g, const Node& n, InferredShapes* out)
 }  // namespace
 
 std::vector<OpDef> quantize_ops() {
-  // onebit.Quantize: folded_bn (its threshold is a BatchNormalization's), written_by (the binary conv that
-  // writes the bits, rules/binary_fusion.cc), zeros_from (what may feed it exact zeros, for the log).
-  const std::vector<AttrSpec> quantize = {I("folded_bn", 0), S("written_by", ""), S("zeros_from", "")};
+  // onebit.Quantize: folded_bn (its threshold is a BatchNormalization's), zeros_from (what may feed it exact
+  // zeros, for the log).
+  const std::vector<AttrSpec> quantize = {I("folded_bn", 0), S("zeros_from", "")};
   // onebit.QuantizeLevels: the levels (ops::set_quantize_levels) and, like Quantize, folded_bn / zeros_from.
   const std::vector<AttrSpec> levels = {S("kind", "unipolar"), I("bits", 1), I("zero_level", 0), F("level_scale", 1.0f),
                                         I("folded_bn", 0), S("zeros_from", "")};
