@@ -74,6 +74,7 @@ Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, c
   Status s = import_onnx(bytes, origin, io, &g, &imported);
   RewriteOptions ro;
   ro.sign_zero = options.sign_zero;
+  ro.float_reference = options.float_reference;
   RewriteLog log;
   if (s.ok()) s = rewrite_to_fixed_point(&g, ro, &log);
   std::vector<std::string> warnings;
@@ -125,8 +126,7 @@ Status convert_onnx_file(const std::string& path, const ConvertOptions& options,
 
 Status convert_file_to_file(const std::string& in_path, const std::string& out_path, const ConvertOptions& options,
                             ConvertResult* result) {
-  Status s = convert_onnx_file(in_path, options, result);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(convert_onnx_file(in_path, options, result));
   return write_file_atomically(out_path, result->model);
 }
 

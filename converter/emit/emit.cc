@@ -4,6 +4,7 @@
 
 #include "emit/emitter.h"
 #include "ir/onebit_ops.h"
+#include "ops/op_def.h"
 #include "rules/match.h"
 
 namespace onebit::converter {
@@ -72,36 +73,14 @@ Status Emitter::emit(const Node& n) {
       std::vector<int64_t> s;
       return shape(v, n, &s);
     }
-  const std::string& op = n.op;
-  if (op == ops::kQuantize) return emit_quantize(n);
-  if (op == ops::kQuantizeLevels) return emit_quantize_levels(n);
-  if (op == ops::kDequantize) {
-    int x;
-    Status s = bits(n.in(0), &x);
-    if (!s.ok()) return s;
-    set(n.out(), b_.dequantize(n.name, x));
-    return Status::Ok();
-  }
-  if (op == ops::kBinaryConv2D) return emit_binary_conv(n);
-  if (op == ops::kBinaryFullyConnected) return emit_binary_fc(n);
-  if (op == ops::kBinaryMaxPool2D) return emit_binary_pool(n);
-  if (op == "Conv") return emit_conv(n);
-  if (op == "Gemm" || op == "MatMul") return emit_fully_connected(n);
-  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") return emit_pool(n);
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return emit_elementwise(n);
-  if (op == "Relu" || op == "PRelu" || op == "LeakyRelu" || op == "Clip" || op == "BatchNormalization") return emit_activation(n);
-  if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze") return emit_reshape(n);
-  if (op == "Softmax" || op == "LogSoftmax" || op == "Concat" || op == "Pad") return emit_misc(n);
-  if (op == "Sign")
-    return Status::Error(n.describe() + ": a Sign on a tensor of shape " + shape_str(g_.value(n.in(0)).shape) +
-                         " (" + dtype_name(g_.value(n.in(0)).dtype) + ") cannot be binarized; binary activations are "
-                         "float feature maps [N, C, H, W] or [N, C]");
+  const OpDef* def = find_op(n.op);
+  if (def != nullptr && def->emit != nullptr) return def->emit(*this, n);
   bool constant_inputs = !n.inputs.empty();
   for (ValueId v : n.inputs) constant_inputs = constant_inputs && (v == kNoId || g_.value(v).is_constant());
   if (constant_inputs)
-    return Status::Error(n.describe() + ": all its inputs are constant but onebit-convert cannot evaluate " + op +
+    return Status::Error(n.describe() + ": all its inputs are constant but onebit-convert cannot evaluate " + n.op +
                          " at conversion time");
-  return Status::Error(n.describe() + ": operator '" + op + "' is not supported by onebit-convert on activations " +
+  return Status::Error(n.describe() + ": operator '" + n.op + "' is not supported by onebit-convert on activations " +
                        "(it is only evaluated when all its inputs are constant)");
 }
 
@@ -135,15 +114,16 @@ Status Emitter::bits(ValueId v, int* id) {
 }
 
 namespace {
-// The runtime Quantize options of IR Quantize `n` (bit = (a x + b < 0)) over `c` channels; all empty for a
-// plain sign. One place for both the Quantize operator and a BinaryConv2D's FloatAndBitPacked output.
-Status quantize_options(const Graph& g, const Node& n, int64_t c, std::vector<float>* threshold, std::vector<bool>* flip,
-                        std::vector<int8_t>* constant) {
-  if (n.in(1) == kNoId && n.in(2) == kNoId) return Status::Ok();
+// The runtime Quantize options of bits = (scale x + shift < 0) over `c` channels (scale / shift: constant
+// inputs of node `n`, or kNoId); all empty for a plain sign. One place for both the Quantize operator and a
+// BinaryConv2D's FloatAndBitPacked output.
+Status quantize_options(const Graph& g, const Node& n, ValueId scale, ValueId shift, int64_t c,
+                        std::vector<float>* threshold, std::vector<bool>* flip, std::vector<int8_t>* constant) {
+  if (scale == kNoId && shift == kNoId) return Status::Ok();
   // bit = (a x + b < 0):  a > 0: x < -b/a;  a < 0: x > -b/a (flip);  a = 0: the constant bit (b < 0).
   std::vector<float> a(size_t(c), 1.0f), b(size_t(c), 0.0f);
-  if (n.in(1) != kNoId) a = g.constant(n.in(1))->f;
-  if (n.in(2) != kNoId) b = g.constant(n.in(2))->f;
+  if (scale != kNoId) a = g.constant(scale)->f;
+  if (shift != kNoId) b = g.constant(shift)->f;
   if (int64_t(a.size()) != c || int64_t(b.size()) != c)
     return Status::Error(n.describe() + ": threshold has " + std::to_string(a.size()) + " channels, its input " +
                          std::to_string(c));
@@ -162,8 +142,14 @@ Status quantize_options(const Graph& g, const Node& n, int64_t c, std::vector<fl
 }
 }  // namespace
 
+Status Emitter::emit_dequantize(const Node& n) {
+  int x;
+  ONEBIT_RETURN_IF_ERROR(bits(n.in(0), &x));
+  set(n.out(), b_.dequantize(n.name, x));
+  return Status::Ok();
+}
+
 Status Emitter::emit_quantize(const Node& n) {
-  if (n.has("written_by") && ids_[size_t(n.out())] >= 0) return Status::Ok();  // the conv wrote the bits
   const std::vector<int64_t>& s = g_.value(n.in(0)).shape;
   int x;
   Status st = float_as(n.in(0), s.size() == 4 ? 4 : 2, &x);
@@ -171,7 +157,7 @@ Status Emitter::emit_quantize(const Node& n) {
   std::vector<float> threshold;
   std::vector<bool> flip;
   std::vector<int8_t> constant;
-  st = quantize_options(g_, n, int64_t(b_.shape(x).back()), &threshold, &flip, &constant);
+  st = quantize_options(g_, n, n.in(1), n.in(2), int64_t(b_.shape(x).back()), &threshold, &flip, &constant);
   if (!st.ok()) return st;
   set(n.out(), b_.quantize(n.name, x, threshold, flip, constant));
   record(n.name, threshold.empty() ? "binary Quantize"
@@ -218,12 +204,14 @@ Status Emitter::emit_binary_conv(const Node& n) {
     s = float_as(n.in(4), 4, &fusion.residual);
     if (!s.ok()) return s;
   }
-  const Node* q = fused_quantize(n);
+  const bool bits_too = n.out(1) != kNoId;  // FloatAndBitPacked (never in the float reference)
+  if (bits_too && options_.float_reference)
+    return Status::Error(n.describe() + ": internal: a fused bits output in the float reference");
   int out;
   if (!options_.float_reference) {
-    if (q != nullptr) {
+    if (bits_too) {
       fusion.quantize = true;
-      s = quantize_options(g_, *q, out_c, &fusion.threshold, &fusion.flip, &fusion.constant);
+      s = quantize_options(g_, n, n.in(5), n.in(6), out_c, &fusion.threshold, &fusion.flip, &fusion.constant);
       if (!s.ok()) return s;
     }
     int bits_out = -1;
@@ -233,11 +221,11 @@ Status Emitter::emit_binary_conv(const Node& n) {
     if (!label.empty()) ++report_.kbit_layers[label];
     record(n.name, std::string("binary BinaryConv2D") + (label.empty() ? "" : " " + label) +
                        (p.bitpacked_output ? " (bitpacked output)" : "") + (fusion.residual >= 0 ? " + residual" : "") +
-                       (q != nullptr ? " (float and bits output)" : ""));
+                       (bits_too ? " (float and bits output)" : ""));
     set(n.out(), out);
-    if (q != nullptr) {
-      set(q->out(), bits_out);
-      record(q->name, "written by binary BinaryConv2D '" + n.name + "' (FloatAndBitPacked)");
+    if (bits_too) {
+      set(n.out(1), bits_out);
+      record(n.s("bits_from"), "written by binary BinaryConv2D '" + n.name + "' (FloatAndBitPacked)");
     }
     return Status::Ok();
   }
@@ -255,14 +243,6 @@ Status Emitter::emit_binary_conv(const Node& n) {
   record(n.name, "float reference Conv2D on ±1 values");
   set(n.out(), reference_transform(n, out, fusion.residual));
   return Status::Ok();
-}
-
-const Node* Emitter::fused_quantize(const Node& n) const {
-  for (NodeId u : g_.users(n.out())) {
-    const Node& q = g_.node(u);
-    if (q.op == ops::kQuantize && q.has("written_by") && q.in(0) == n.out()) return &q;
-  }
-  return nullptr;
 }
 
 int Emitter::reference_transform(const Node& n, int x, int residual) {

@@ -1,4 +1,6 @@
 // Internal: the walk behind emit_model (emit.cc: values, layout, binary ops; emit_float.cc: float ops).
+// Each node is emitted by its op-table entry (converter/ops/): most entries name one of the emit_* members
+// below, small ones write their own with the public helpers.
 #pragma once
 
 #include <vector>
@@ -12,10 +14,10 @@ class Emitter {
   Emitter(const Graph& g, const EmitOptions& o, ModelBuilder* b, EmitReport* r) : g_(g), options_(o), b_(*b), report_(*r) {}
   Status run();
 
- private:
-  Status emit(const Node& n);
+  // Emission of one node (the op table's EmitFn calls these).
   // Binary (emit.cc).
   Status emit_quantize(const Node& n);
+  Status emit_dequantize(const Node& n);
   Status emit_binary_conv(const Node& n);
   Status emit_binary_fc(const Node& n);
   Status emit_binary_pool(const Node& n);
@@ -26,9 +28,6 @@ class Emitter {
   /// Float reference of a binary layer's output transform: ChannelAffine, Add of `residual` (a builder
   /// tensor, or -1), Clamp, Quantize for bits.
   int reference_transform(const Node& n, int x, int residual = -1);
-  /// The Quantize of binary conv `n`'s float output that rules/binary_fusion.cc marked for the conv to write
-  /// (attr written_by), or null.
-  const Node* fused_quantize(const Node& n) const;
   // Float (emit_float.cc).
   Status emit_conv(const Node& n);
   Status emit_fully_connected(const Node& n);
@@ -38,6 +37,9 @@ class Emitter {
   Status emit_reshape(const Node& n);
   Status emit_misc(const Node& n);
 
+  // Helpers for emit functions.
+  const Graph& graph() const { return g_; }
+  ModelBuilder& builder() { return b_; }
   /// Builder tensor of a float value with rank 2 ([N, C]) or 4 (NHWC), reshaping [N, C] <-> [N, 1, 1, C].
   Status float_as(ValueId v, int rank, int* id);
   Status bits(ValueId v, int* id);
@@ -45,6 +47,9 @@ class Emitter {
   void set(ValueId v, int id) { ids_[size_t(v)] = id; }
   void record(const std::string& node, const std::string& what);
   int64_t elements(int id) const;
+
+ private:
+  Status emit(const Node& n);
 
   const Graph& g_;
   const EmitOptions& options_;

@@ -104,8 +104,10 @@ Status cast_to(const Node& n, const Tensor& x, int64_t to, Tensor* y) {
 }  // namespace
 
 Status eval_cast(const Node& n, const Inputs& in, Outputs* out) {
-  int64_t to = n.i("to");
-  if (n.op == "CastLike") to = in[1]->dtype == DType::kFloat ? 1 : in[1]->dtype == DType::kBool ? 9 : 7;
+  const int64_t to = n.op != "CastLike"                ? n.i("to")
+                     : in[1]->dtype == DType::kFloat ? 1
+                     : in[1]->dtype == DType::kBool  ? 9
+                                                     : 7;
   return cast_to(n, *in[0], to, &(*out)[0]);
 }
 
@@ -116,14 +118,14 @@ Status eval_identity(const Node&, const Inputs& in, Outputs* out) {
 
 Status eval_dropout(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
-  if (Status st = need_numeric(n, x, false, "input 0"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, x, false, "input 0"));
   float ratio = n.f("ratio");
   if (in.size() > 1 && in[1]) {
-    if (Status st = check_scalar(n, *in[1], DType::kFloat, "ratio (input 1)"); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(check_scalar(n, *in[1], DType::kFloat, "ratio (input 1)"));
     ratio = in[1]->f[0];
   }
   if (in.size() > 2 && in[2]) {
-    if (Status st = check_scalar(n, *in[2], DType::kBool, "training_mode (input 2)"); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(check_scalar(n, *in[2], DType::kBool, "training_mode (input 2)"));
     if (in[2]->i[0] && ratio != 0)
       return fail(n, "training_mode is true: the output is random, not a constant");
   }

@@ -29,8 +29,8 @@ T sign_of(T x) {
 template <class R, class A, class B, class F>
 Status broadcast2(const Node& n, const Tensor& a, const Tensor& b, DType dt, Tensor* y, F&& f) {
   std::vector<int64_t> shape;
-  if (Status st = broadcast_shapes(n, {a.shape, b.shape}, &shape); !st.ok()) return st;
-  if (Status st = make_output(n, dt, shape, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(broadcast_shapes(n, {a.shape, b.shape}, &shape));
+  ONEBIT_RETURN_IF_ERROR(make_output(n, dt, shape, y));
   const std::vector<A>& da = data<A>(a);
   const std::vector<B>& db = data<B>(b);
   std::vector<R>& dy = data<R>(*y);
@@ -90,8 +90,8 @@ int64_t to_int_checked(double v, std::string* err) {
 }
 
 Status eval_pow(const Node& n, const Tensor& a, const Tensor& b, Tensor* y) {
-  if (Status st = need_numeric(n, a, true, "the base (input 0)"); !st.ok()) return st;
-  if (Status st = need_numeric(n, b, true, "the exponent (input 1)"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, a, true, "the base (input 0)"));
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, b, true, "the exponent (input 1)"));
   // Computed in double and rounded once: exact for the integer powers of two quantizers build.
   if (a.is_float() && b.is_float())
     return broadcast2<float, float, float>(n, a, b, DType::kFloat, y, [](float x, float e, std::string*) {
@@ -110,9 +110,9 @@ Status eval_pow(const Node& n, const Tensor& a, const Tensor& b, Tensor* y) {
 
 // Add Sub Mul Div Mod on two tensors of one dtype (also used to fold Min/Max/Sum/Mean pairwise).
 Status arith(const Node& n, const std::string& op, const Tensor& a, const Tensor& b, Tensor* y) {
-  if (Status st = need_numeric(n, a, true, "input 0"); !st.ok()) return st;
-  if (Status st = need_numeric(n, b, true, "input 1"); !st.ok()) return st;
-  if (Status st = need_same_dtype(n, a, b, "input 0", "input 1"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, a, true, "input 0"));
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, b, true, "input 1"));
+  ONEBIT_RETURN_IF_ERROR(need_same_dtype(n, a, b, "input 0", "input 1"));
   if (a.is_float()) {
     auto go = [&](auto f) {
       return broadcast2<float, float, float>(n, a, b, DType::kFloat, y,
@@ -152,7 +152,7 @@ Status eval_unary(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
   const std::string& op = n.op;
   const bool int_ok = op == "Abs" || op == "Neg" || op == "Sign" || op == "Relu";
-  if (Status st = need_numeric(n, x, int_ok, "input 0"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, x, int_ok, "input 0"));
   Tensor* y = &(*out)[0];
   if (!x.is_float()) {
     if (op == "Abs") map_unary<int64_t>(x, y, [](int64_t v) { return v < 0 ? wrap_sub(0, v) : v; });
@@ -161,7 +161,6 @@ Status eval_unary(const Node& n, const Inputs& in, Outputs* out) {
     if (op == "Relu") map_unary<int64_t>(x, y, [](int64_t v) { return v < 0 ? int64_t(0) : v; });
     return Status::Ok();
   }
-  const float alpha = n.f("alpha"), beta = n.f("beta");
   float (*f)(float) = nullptr;
   if (op == "Abs") f = [](float v) { return std::fabs(v); };
   if (op == "Neg") f = [](float v) { return -v; };
@@ -177,18 +176,25 @@ Status eval_unary(const Node& n, const Inputs& in, Outputs* out) {
   if (op == "Sigmoid") f = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
   if (op == "Erf") f = [](float v) { return std::erf(v); };
   if (op == "Relu") f = [](float v) { return v < 0 ? 0.0f : v; };  // NaN stays NaN
-  if (f) {
-    map_unary<float>(x, y, f);
-  } else if (op == "LeakyRelu") {
-    map_unary<float>(x, y, [alpha](float v) { return v < 0 ? alpha * v : v; });
-  } else if (op == "HardSigmoid") {
-    map_unary<float>(x, y, [alpha, beta](float v) {
-      const float h = alpha * v + beta;
-      return h < 0 ? 0.0f : h > 1 ? 1.0f : h;
-    });
-  } else {
-    return fail(n, "internal error: no unary function for " + op);
-  }
+  if (f == nullptr) return fail(n, "internal error: no unary function for " + op);
+  map_unary<float>(x, y, f);
+  return Status::Ok();
+}
+
+Status eval_leaky_relu(const Node& n, const Inputs& in, Outputs* out) {
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, *in[0], false, "input 0"));
+  const float alpha = n.f("alpha");
+  map_unary<float>(*in[0], &(*out)[0], [alpha](float v) { return v < 0 ? alpha * v : v; });
+  return Status::Ok();
+}
+
+Status eval_hard_sigmoid(const Node& n, const Inputs& in, Outputs* out) {
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, *in[0], false, "input 0"));
+  const float alpha = n.f("alpha"), beta = n.f("beta");
+  map_unary<float>(*in[0], &(*out)[0], [alpha, beta](float v) {
+    const float h = alpha * v + beta;
+    return h < 0 ? 0.0f : h > 1 ? 1.0f : h;
+  });
   return Status::Ok();
 }
 
@@ -200,13 +206,13 @@ Status eval_binary(const Node& n, const Inputs& in, Outputs* out) {
 Status eval_variadic(const Node& n, const Inputs& in, Outputs* out) {
   const bool float_only = n.op == "Sum" || n.op == "Mean";
   for (size_t k = 0; k < in.size(); ++k)
-    if (Status st = need_numeric(n, *in[k], !float_only, input_name(k)); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(need_numeric(n, *in[k], !float_only, input_name(k)));
   // Pairwise left to right: ((a op b) op c) ..., broadcasting as it goes (equal to one N-way broadcast).
   Tensor acc = *in[0];
   for (size_t k = 1; k < in.size(); ++k) {
-    if (Status st = need_same_dtype(n, *in[0], *in[k], "input 0", input_name(k)); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(need_same_dtype(n, *in[0], *in[k], "input 0", input_name(k)));
     Tensor next;
-    if (Status st = arith(n, n.op, acc, *in[k], &next); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(arith(n, n.op, acc, *in[k], &next));
     acc = std::move(next);
   }
   if (n.op == "Mean")
@@ -218,11 +224,11 @@ Status eval_variadic(const Node& n, const Inputs& in, Outputs* out) {
 Status eval_compare(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor &a = *in[0], &b = *in[1];
   if (n.op == "Equal") {
-    if (Status st = need_same_dtype(n, a, b, "input 0", "input 1"); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(need_same_dtype(n, a, b, "input 0", "input 1"));
   } else {
-    if (Status st = need_numeric(n, a, true, "input 0"); !st.ok()) return st;
-    if (Status st = need_numeric(n, b, true, "input 1"); !st.ok()) return st;
-    if (Status st = need_same_dtype(n, a, b, "input 0", "input 1"); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(need_numeric(n, a, true, "input 0"));
+    ONEBIT_RETURN_IF_ERROR(need_numeric(n, b, true, "input 1"));
+    ONEBIT_RETURN_IF_ERROR(need_same_dtype(n, a, b, "input 0", "input 1"));
   }
   const std::string& op = n.op;
   auto go = [&](auto tag) {
@@ -256,11 +262,11 @@ Status eval_logical(const Node& n, const Inputs& in, Outputs* out) {
 Status eval_where(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor &c = *in[0], &x = *in[1], &z = *in[2];
   if (c.dtype != DType::kBool) return fail(n, std::string("the condition (input 0) must be bool, not ") + dtype_name(c.dtype));
-  if (Status st = need_same_dtype(n, x, z, "input 1", "input 2"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_same_dtype(n, x, z, "input 1", "input 2"));
   std::vector<int64_t> shape;
-  if (Status st = broadcast_shapes(n, {c.shape, x.shape, z.shape}, &shape); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(broadcast_shapes(n, {c.shape, x.shape, z.shape}, &shape));
   Tensor* y = &(*out)[0];
-  if (Status st = make_output(n, x.dtype, shape, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, x.dtype, shape, y));
   const std::vector<std::vector<int64_t>> st = {broadcast_strides(c.shape, shape), broadcast_strides(x.shape, shape),
                                                 broadcast_strides(z.shape, shape)};
   auto go = [&](auto tag) {
@@ -280,13 +286,13 @@ Status eval_where(const Node& n, const Inputs& in, Outputs* out) {
 
 Status eval_clip(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
-  if (Status st = need_numeric(n, x, true, "input 0"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, x, true, "input 0"));
   const Tensor* lo = in.size() > 1 ? in[1] : nullptr;
   const Tensor* hi = in.size() > 2 ? in[2] : nullptr;
   if (lo)
-    if (Status st = check_scalar(n, *lo, x.dtype, "min (input 1)"); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(check_scalar(n, *lo, x.dtype, "min (input 1)"));
   if (hi)
-    if (Status st = check_scalar(n, *hi, x.dtype, "max (input 2)"); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(check_scalar(n, *hi, x.dtype, "max (input 2)"));
   // min > max sets everything to max (ONNX); NaN stays NaN.
   auto go = [&](auto tag) {
     using T = decltype(tag);
@@ -305,10 +311,10 @@ Status eval_clip(const Node& n, const Inputs& in, Outputs* out) {
 
 Status eval_prelu(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor &x = *in[0], &slope = *in[1];
-  if (Status st = need_numeric(n, x, true, "input 0"); !st.ok()) return st;
-  if (Status st = need_same_dtype(n, x, slope, "input 0", "the slope (input 1)"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, x, true, "input 0"));
+  ONEBIT_RETURN_IF_ERROR(need_same_dtype(n, x, slope, "input 0", "the slope (input 1)"));
   std::vector<int64_t> shape;
-  if (Status st = broadcast_shapes(n, {x.shape, slope.shape}, &shape); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(broadcast_shapes(n, {x.shape, slope.shape}, &shape));
   if (shape != x.shape)  // unidirectional: the slope broadcasts to x, never the reverse
     return fail(n, "the slope of shape " + shape_str(slope.shape) + " does not broadcast to the input's shape " +
                        shape_str(x.shape));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ir/shape_inference.h"
+
 namespace onebit::converter::eval {
 
 Status fail(const Node& n, const std::string& what) {
@@ -28,23 +30,13 @@ Status make_output(const Node& n, DType dtype, const std::vector<int64_t>& shape
 
 Status broadcast_shapes(const Node& n, const std::vector<std::vector<int64_t>>& shapes,
                         std::vector<int64_t>* out) {
-  size_t rank = 0;
-  for (const auto& s : shapes) rank = std::max(rank, s.size());
-  std::vector<int64_t> r(rank, 1);
-  for (const auto& s : shapes) {
-    const size_t lead = rank - s.size();
-    for (size_t d = 0; d < s.size(); ++d) {
-      int64_t& o = r[lead + d];
-      if (s[d] == o || s[d] == 1) continue;
-      if (o == 1) {
-        o = s[d];
-        continue;
-      }
+  std::vector<int64_t> r;
+  for (const auto& s : shapes)
+    if (!converter::broadcast_shapes(r, s, &r)) {
       std::string list;
       for (const auto& x : shapes) list += (list.empty() ? "" : " and ") + shape_str(x);
       return fail(n, "shapes " + list + " cannot be broadcast together");
     }
-  }
   *out = std::move(r);
   return Status::Ok();
 }

@@ -20,7 +20,6 @@ constexpr int64_t kMaxWork = int64_t(1) << 32;
 
 using Inputs = std::vector<const Tensor*>;
 using Outputs = std::vector<Tensor>;
-using EvalFn = Status (*)(const Node&, const Inputs&, Outputs*);
 
 /// "node 'x' (Op): cannot evaluate at conversion time: <what>".
 Status fail(const Node& n, const std::string& what);
@@ -36,7 +35,8 @@ template <> inline const std::vector<int64_t>& data<int64_t>(const Tensor& t) { 
 /// hold more than kMaxElements elements.
 Status make_output(const Node& n, DType dtype, const std::vector<int64_t>& shape, Tensor* t);
 
-/// Multidirectional (numpy) broadcast of `shapes`; an error names the incompatible shapes.
+/// Multidirectional (numpy) broadcast of `shapes` (ir/shape_inference.h broadcast_shapes, the converter's one
+/// copy, pairwise); an error names the incompatible shapes.
 Status broadcast_shapes(const Node& n, const std::vector<std::vector<int64_t>>& shapes,
                         std::vector<int64_t>* out);
 
@@ -90,6 +90,8 @@ std::string input_name(size_t k);
 
 // Op families (one file each).
 Status eval_unary(const Node& n, const Inputs& in, Outputs* out);        // elementwise.cc
+Status eval_leaky_relu(const Node& n, const Inputs& in, Outputs* out);   // elementwise.cc
+Status eval_hard_sigmoid(const Node& n, const Inputs& in, Outputs* out); // elementwise.cc
 Status eval_binary(const Node& n, const Inputs& in, Outputs* out);       // elementwise.cc
 Status eval_variadic(const Node& n, const Inputs& in, Outputs* out);     // elementwise.cc: Min Max Sum Mean
 Status eval_compare(const Node& n, const Inputs& in, Outputs* out);      // elementwise.cc

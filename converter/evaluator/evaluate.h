@@ -19,7 +19,7 @@
 
 namespace onebit::converter {
 
-/// True when evaluate_node implements `op`.
+/// True when `op`'s op-table entry (ops/) can be evaluated.
 bool can_evaluate(const std::string& op);
 
 /// Evaluates ONNX node `n` whose inputs are all constant. inputs[k] is nullptr for an omitted optional

@@ -39,7 +39,7 @@ Status eval_gather(const Node& n, const Inputs& in, Outputs* out) {
   const int64_t rank = int64_t(x.shape.size());
   if (rank == 0) return fail(n, "the data (input 0) must have rank >= 1, not be a scalar");
   int64_t axis;
-  if (Status st = normalize_axis(n, n.i("axis"), rank, &axis); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(normalize_axis(n, n.i("axis"), rank, &axis));
   const int64_t dim = x.shape[size_t(axis)];
   for (int64_t v : ind.i)
     if (v < -dim || v >= dim)
@@ -49,7 +49,7 @@ Status eval_gather(const Node& n, const Inputs& in, Outputs* out) {
   shape.insert(shape.end(), ind.shape.begin(), ind.shape.end());
   shape.insert(shape.end(), x.shape.begin() + axis + 1, x.shape.end());
   Tensor* y = &(*out)[0];
-  if (Status st = make_output(n, x.dtype, shape, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, x.dtype, shape, y));
   if (y->elements() == 0) return Status::Ok();  // (outer may be huge when another dim is 0)
   int64_t outer, inner;
   outer_inner(x.shape, axis, &outer, &inner);
@@ -66,20 +66,20 @@ Status eval_slice(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
   const int64_t rank = int64_t(x.shape.size());
   std::vector<int64_t> starts, ends, axes, steps;
-  if (Status st = read_int_list(n, *in[1], "starts (input 1)", &starts); !st.ok()) return st;
-  if (Status st = read_int_list(n, *in[2], "ends (input 2)", &ends); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[1], "starts (input 1)", &starts));
+  ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[2], "ends (input 2)", &ends));
   const size_t k = starts.size();
   if (ends.size() != k)
     return fail(n, "starts has " + std::to_string(k) + " entries but ends has " + std::to_string(ends.size()));
   if (in.size() > 3 && in[3]) {
-    if (Status st = read_int_list(n, *in[3], "axes (input 3)", &axes); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[3], "axes (input 3)", &axes));
     if (axes.size() != k)
       return fail(n, "starts has " + std::to_string(k) + " entries but axes has " + std::to_string(axes.size()));
   } else {
     for (size_t j = 0; j < k; ++j) axes.push_back(int64_t(j));
   }
   if (in.size() > 4 && in[4]) {
-    if (Status st = read_int_list(n, *in[4], "steps (input 4)", &steps); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[4], "steps (input 4)", &steps));
     if (steps.size() != k)
       return fail(n, "starts has " + std::to_string(k) + " entries but steps has " + std::to_string(steps.size()));
   } else {
@@ -91,7 +91,7 @@ Status eval_slice(const Node& n, const Inputs& in, Outputs* out) {
   int64_t base = 0;
   for (size_t j = 0; j < k; ++j) {
     int64_t a;
-    if (Status s = normalize_axis(n, axes[j], rank, &a); !s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(normalize_axis(n, axes[j], rank, &a));
     if (seen[size_t(a)]) return fail(n, "axis " + std::to_string(axes[j]) + " is listed twice in axes");
     seen[size_t(a)] = 1;
     const int64_t step = steps[j], dim = x.shape[size_t(a)];
@@ -117,7 +117,7 @@ Status eval_slice(const Node& n, const Inputs& in, Outputs* out) {
     st[size_t(a)] = count > 1 ? step * xs[size_t(a)] : 0;  // one element: no stride (step may be huge)
   }
   Tensor* y = &(*out)[0];
-  if (Status s = make_output(n, x.dtype, shape, y); !s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, x.dtype, shape, y));
   copy_strided(x, st, base, y);
   return Status::Ok();
 }
@@ -127,12 +127,12 @@ Status eval_concat(const Node& n, const Inputs& in, Outputs* out) {
   const int64_t rank = int64_t(x0.shape.size());
   if (rank == 0) return fail(n, "inputs must have rank >= 1, not be scalars");
   int64_t axis;
-  if (Status st = normalize_axis(n, n.i("axis"), rank, &axis); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(normalize_axis(n, n.i("axis"), rank, &axis));
   std::vector<int64_t> shape = x0.shape;
   shape[size_t(axis)] = 0;
   for (size_t k = 0; k < in.size(); ++k) {
     const Tensor& x = *in[k];
-    if (Status st = need_same_dtype(n, x0, x, "input 0", input_name(k)); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(need_same_dtype(n, x0, x, "input 0", input_name(k)));
     bool ok = x.shape.size() == x0.shape.size();
     for (int64_t d = 0; ok && d < rank; ++d) ok = d == axis || x.shape[size_t(d)] == x0.shape[size_t(d)];
     if (!ok)
@@ -141,7 +141,7 @@ Status eval_concat(const Node& n, const Inputs& in, Outputs* out) {
     shape[size_t(axis)] += x.shape[size_t(axis)];
   }
   Tensor* y = &(*out)[0];
-  if (Status st = make_output(n, x0.dtype, shape, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, x0.dtype, shape, y));
   if (y->elements() == 0) return Status::Ok();
   int64_t outer, inner;
   outer_inner(shape, axis, &outer, &inner);
@@ -159,11 +159,11 @@ Status eval_split(const Node& n, const Inputs& in, Outputs* out) {
   const int64_t rank = int64_t(x.shape.size());
   if (rank == 0) return fail(n, "the input must have rank >= 1, not be a scalar");
   int64_t axis;
-  if (Status st = normalize_axis(n, n.i("axis"), rank, &axis); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(normalize_axis(n, n.i("axis"), rank, &axis));
   const int64_t dim = x.shape[size_t(axis)], parts = int64_t(out->size());
   std::vector<int64_t> sizes;
   if (in.size() > 1 && in[1]) {
-    if (Status st = read_int_list(n, *in[1], "split (input 1)", &sizes); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[1], "split (input 1)", &sizes));
     if (int64_t(sizes.size()) != parts)
       return fail(n, "split lists " + std::to_string(sizes.size()) + " sizes for " + std::to_string(parts) +
                          " outputs");
@@ -188,7 +188,7 @@ Status eval_split(const Node& n, const Inputs& in, Outputs* out) {
     std::vector<int64_t> shape = x.shape;
     shape[size_t(axis)] = sizes[size_t(k)];
     Tensor* y = &(*out)[size_t(k)];
-    if (Status st = make_output(n, x.dtype, shape, y); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(make_output(n, x.dtype, shape, y));
     if (y->elements() > 0) copy_axis_block(x, dim, at, y, sizes[size_t(k)], 0, sizes[size_t(k)], outer, inner);
     at += sizes[size_t(k)];
   }

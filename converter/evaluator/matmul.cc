@@ -35,8 +35,8 @@ void matmul_one(const T* a, int64_t ars, int64_t acs, const T* b, int64_t brs, i
 
 Status eval_matmul(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor &a = *in[0], &b = *in[1];
-  if (Status st = need_numeric(n, a, true, "input 0"); !st.ok()) return st;
-  if (Status st = need_same_dtype(n, a, b, "input 0", "input 1"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, a, true, "input 0"));
+  ONEBIT_RETURN_IF_ERROR(need_same_dtype(n, a, b, "input 0", "input 1"));
   if (a.shape.empty() || b.shape.empty()) return fail(n, "MatMul operands must have rank >= 1, not be scalars");
   std::vector<int64_t> as = a.shape, bs = b.shape;
   const bool a_vec = as.size() == 1, b_vec = bs.size() == 1;
@@ -54,9 +54,9 @@ Status eval_matmul(const Node& n, const Inputs& in, Outputs* out) {
   if (!a_vec) shape.push_back(M);
   if (!b_vec) shape.push_back(N);
   Tensor* y = &(*out)[0];
-  if (Status st = make_output(n, a.dtype, shape, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, a.dtype, shape, y));
   const int64_t nb = shape_elements(batch);
-  if (Status st = check_work(n, double(nb) * double(M) * double(N) * double(K)); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(check_work(n, double(nb) * double(M) * double(N) * double(K)));
   // Batch strides in elements: broadcast strides of the batch dims scaled by the matrix size.
   std::vector<int64_t> sa = broadcast_strides(abatch, batch), sb = broadcast_strides(bbatch, batch);
   for (int64_t& s : sa) s *= M * K;
@@ -81,7 +81,7 @@ Status eval_gemm(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor* c = in.size() > 2 ? in[2] : nullptr;
   for (size_t k = 0; k < in.size(); ++k)
     if (in[k])
-      if (Status st = need_numeric(n, *in[k], false, input_name(k)); !st.ok()) return st;
+      ONEBIT_RETURN_IF_ERROR(need_numeric(n, *in[k], false, input_name(k)));
   if (a.shape.size() != 2 || b.shape.size() != 2)
     return fail(n, "A and B must be 2-D, got " + shape_str(a.shape) + " and " + shape_str(b.shape));
   const bool ta = n.i("transA") != 0, tb = n.i("transB") != 0;
@@ -98,8 +98,8 @@ Status eval_gemm(const Node& n, const Inputs& in, Outputs* out) {
                          shape_str(shape));
   }
   Tensor* y = &(*out)[0];
-  if (Status st = make_output(n, DType::kFloat, shape, y); !st.ok()) return st;
-  if (Status st = check_work(n, double(M) * double(N) * double(K)); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, DType::kFloat, shape, y));
+  ONEBIT_RETURN_IF_ERROR(check_work(n, double(M) * double(N) * double(K)));
   const int64_t ars = ta ? 1 : K, acs = ta ? M : 1, brs = tb ? 1 : N, bcs = tb ? K : 1;
   const double alpha = n.f("alpha"), beta = n.f("beta");
   std::vector<int64_t> cst = c ? broadcast_strides(c->shape, shape) : std::vector<int64_t>{0, 0};

@@ -66,11 +66,11 @@ A identity_of(Red r) {
 
 Status eval_reduce(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
-  if (Status st = need_numeric(n, x, true, "input 0"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, x, true, "input 0"));
   const int64_t rank = int64_t(x.shape.size());
   std::vector<int64_t> axes;
   if (in.size() > 1 && in[1])
-    if (Status st = read_int_list(n, *in[1], "axes (input 1)", &axes); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[1], "axes (input 1)", &axes));
   if (axes.empty() && n.i("noop_with_empty_axes") == 1) {
     (*out)[0] = x;
     return Status::Ok();
@@ -78,7 +78,7 @@ Status eval_reduce(const Node& n, const Inputs& in, Outputs* out) {
   std::vector<char> reduced(size_t(rank), axes.empty() ? 1 : 0);
   for (int64_t a : axes) {
     int64_t d;
-    if (Status st = normalize_axis(n, a, rank, &d); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(normalize_axis(n, a, rank, &d));
     if (reduced[size_t(d)]) return fail(n, "axis " + std::to_string(a) + " is listed twice in axes");
     reduced[size_t(d)] = 1;
   }
@@ -94,7 +94,7 @@ Status eval_reduce(const Node& n, const Inputs& in, Outputs* out) {
   for (int64_t d = 0; d < rank; ++d)
     if (reduced[size_t(d)]) ost[size_t(d)] = 0;
   Tensor* y = &(*out)[0];
-  if (Status st = make_output(n, x.dtype, out_shape, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, x.dtype, out_shape, y));
   const Red r = red_of(n.op);
   const size_t m = size_t(y->elements());
   if (x.is_float()) {
@@ -122,10 +122,10 @@ Status eval_reduce(const Node& n, const Inputs& in, Outputs* out) {
 
 Status eval_softmax(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
-  if (Status st = need_numeric(n, x, false, "input 0"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, x, false, "input 0"));
   const int64_t rank = int64_t(x.shape.size());
   int64_t axis;
-  if (Status st = normalize_axis(n, n.i("axis"), rank, &axis); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(normalize_axis(n, n.i("axis"), rank, &axis));
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape[size_t(d)];
   for (int64_t d = axis + 1; d < rank; ++d) inner *= x.shape[size_t(d)];
@@ -157,7 +157,7 @@ Status eval_batchnorm(const Node& n, const Inputs& in, Outputs* out) {
       return fail(n, "output " + std::to_string(k) + " (running statistics) exists only in training mode");
   const Tensor& x = *in[0];
   for (size_t k = 0; k < 5; ++k)
-    if (Status st = need_numeric(n, *in[k], false, input_name(k)); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(need_numeric(n, *in[k], false, input_name(k)));
   if (x.shape.size() < 2) return fail(n, "the input must have rank >= 2 (N, C, ...), got " + shape_str(x.shape));
   // spatial=1: per-channel parameters [C]; spatial=0 (opset < 9): one per (C, D1, ...) position.
   const bool spatial = n.i("spatial") != 0;

@@ -37,7 +37,7 @@ Status eval_size(const Node&, const Inputs& in, Outputs* out) {
 Status eval_reshape(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
   std::vector<int64_t> shape;
-  if (Status st = read_int_list(n, *in[1], "the shape (input 1)", &shape); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[1], "the shape (input 1)", &shape));
   const bool allowzero = n.i("allowzero") != 0;
   int64_t infer = -1;
   for (size_t d = 0; d < shape.size(); ++d) {
@@ -77,14 +77,14 @@ Status eval_squeeze(const Node& n, const Inputs& in, Outputs* out) {
   const int64_t rank = int64_t(x.shape.size());
   std::vector<int64_t> axes;
   if (in.size() > 1 && in[1])
-    if (Status st = read_int_list(n, *in[1], "axes (input 1)", &axes); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[1], "axes (input 1)", &axes));
   std::vector<char> drop(size_t(rank), 0);
   if (axes.empty()) {  // absent (or empty): every dim of size 1
     for (int64_t d = 0; d < rank; ++d) drop[size_t(d)] = x.shape[size_t(d)] == 1;
   }
   for (int64_t a : axes) {
     int64_t d;
-    if (Status st = normalize_axis(n, a, rank, &d); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(normalize_axis(n, a, rank, &d));
     if (drop[size_t(d)]) return fail(n, "axis " + std::to_string(a) + " is listed twice in axes");
     if (x.shape[size_t(d)] != 1)
       return fail(n, "cannot squeeze axis " + std::to_string(a) + " of " + shape_str(x.shape) + ": its size is not 1");
@@ -100,7 +100,7 @@ Status eval_squeeze(const Node& n, const Inputs& in, Outputs* out) {
 Status eval_unsqueeze(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
   std::vector<int64_t> axes;
-  if (Status st = read_int_list(n, *in[1], "axes (input 1)", &axes); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[1], "axes (input 1)", &axes));
   const int64_t rank = int64_t(x.shape.size() + axes.size());
   std::vector<char> ins(size_t(rank), 0);
   for (int64_t a : axes) {
@@ -153,7 +153,7 @@ Status eval_transpose(const Node& n, const Inputs& in, Outputs* out) {
     st.push_back(xs[size_t(p)]);
   }
   Tensor* y = &(*out)[0];
-  if (Status s = make_output(n, x.dtype, shape, y); !s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, x.dtype, shape, y));
   copy_strided(x, st, 0, y);
   return Status::Ok();
 }
@@ -161,13 +161,13 @@ Status eval_transpose(const Node& n, const Inputs& in, Outputs* out) {
 Status eval_expand(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
   std::vector<int64_t> target;
-  if (Status st = read_int_list(n, *in[1], "the shape (input 1)", &target); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[1], "the shape (input 1)", &target));
   for (int64_t d : target)
     if (d < 0) return fail(n, "the shape " + shape_str(target) + " has a negative dim");
   std::vector<int64_t> shape;
-  if (Status st = broadcast_shapes(n, {x.shape, target}, &shape); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(broadcast_shapes(n, {x.shape, target}, &shape));
   Tensor* y = &(*out)[0];
-  if (Status st = make_output(n, x.dtype, shape, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, x.dtype, shape, y));
   copy_strided(x, broadcast_strides(x.shape, shape), 0, y);
   return Status::Ok();
 }
@@ -175,7 +175,7 @@ Status eval_expand(const Node& n, const Inputs& in, Outputs* out) {
 Status eval_tile(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
   std::vector<int64_t> reps;
-  if (Status st = read_int_list(n, *in[1], "repeats (input 1)", &reps); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[1], "repeats (input 1)", &reps));
   if (reps.size() != x.shape.size())
     return fail(n, "repeats has " + std::to_string(reps.size()) + " entries for a rank-" +
                        std::to_string(x.shape.size()) + " input");
@@ -188,7 +188,7 @@ Status eval_tile(const Node& n, const Inputs& in, Outputs* out) {
     shape.push_back(dim * reps[d]);
   }
   Tensor* y = &(*out)[0];
-  if (Status st = make_output(n, x.dtype, shape, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, x.dtype, shape, y));
   // Output index i reads input index i % dim on every axis: iterate with an odometer over the output.
   const size_t r = shape.size();
   const std::vector<int64_t> xs = strides(x.shape);
@@ -212,14 +212,14 @@ Status eval_tile(const Node& n, const Inputs& in, Outputs* out) {
 
 Status eval_constant_of_shape(const Node& n, const Inputs& in, Outputs* out) {
   std::vector<int64_t> shape;
-  if (Status st = read_int_list(n, *in[0], "the shape (input 0)", &shape); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[0], "the shape (input 0)", &shape));
   auto it = n.attrs.find("value");
   const Tensor* v = it == n.attrs.end() ? nullptr : &it->second.t;
   const bool unset = !v || (v->f.empty() && v->i.empty());  // the schema's default: float 0
   if (!unset && (v->elements() != 1 || !v->consistent() || v->dtype == DType::kBits))
     return fail(n, "the value attribute must be a one-element tensor, got shape " + shape_str(v->shape));
   Tensor* y = &(*out)[0];
-  if (Status st = make_output(n, unset ? DType::kFloat : v->dtype, shape, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, unset ? DType::kFloat : v->dtype, shape, y));
   if (!unset) {
     if (y->is_float())
       std::fill(y->f.begin(), y->f.end(), v->f[0]);
@@ -231,10 +231,10 @@ Status eval_constant_of_shape(const Node& n, const Inputs& in, Outputs* out) {
 
 Status eval_range(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor &s = *in[0], &l = *in[1], &d = *in[2];
-  if (Status st = need_numeric(n, s, true, "start (input 0)"); !st.ok()) return st;
-  if (Status st = check_scalar(n, s, s.dtype, "start (input 0)"); !st.ok()) return st;
-  if (Status st = check_scalar(n, l, s.dtype, "limit (input 1)"); !st.ok()) return st;
-  if (Status st = check_scalar(n, d, s.dtype, "delta (input 2)"); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(need_numeric(n, s, true, "start (input 0)"));
+  ONEBIT_RETURN_IF_ERROR(check_scalar(n, s, s.dtype, "start (input 0)"));
+  ONEBIT_RETURN_IF_ERROR(check_scalar(n, l, s.dtype, "limit (input 1)"));
+  ONEBIT_RETURN_IF_ERROR(check_scalar(n, d, s.dtype, "delta (input 2)"));
   Tensor* y = &(*out)[0];
   if (s.is_float()) {
     const float start = s.f[0], limit = l.f[0], delta = d.f[0];
@@ -243,7 +243,7 @@ Status eval_range(const Node& n, const Inputs& in, Outputs* out) {
     // number of elements = max(ceil((limit - start) / delta), 0), in the input's type (ONNX).
     const float count = std::max(std::ceil((limit - start) / delta), 0.0f);
     if (count > float(kMaxElements)) return fail(n, "the output would have more than 2^28 elements");
-    if (Status st = make_output(n, DType::kFloat, {int64_t(count)}, y); !st.ok()) return st;
+    ONEBIT_RETURN_IF_ERROR(make_output(n, DType::kFloat, {int64_t(count)}, y));
     for (size_t k = 0; k < y->f.size(); ++k) y->f[k] = float(double(start) + double(k) * double(delta));
     return Status::Ok();
   }
@@ -258,7 +258,7 @@ Status eval_range(const Node& n, const Inputs& in, Outputs* out) {
     count = 1 + (dist - 1) / step;
   }
   if (count > uint64_t(kMaxElements)) return fail(n, "the output would have more than 2^28 elements");
-  if (Status st = make_output(n, DType::kInt64, {int64_t(count)}, y); !st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, DType::kInt64, {int64_t(count)}, y));
   for (uint64_t k = 0; k < count; ++k) y->i[k] = int64_t(uint64_t(start) + k * uint64_t(delta));
   return Status::Ok();
 }

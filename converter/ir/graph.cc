@@ -1,41 +1,47 @@
 #include "ir/graph.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "ops/op_def.h"
 
 namespace onebit::converter {
 
 std::string Node::describe() const { return "node '" + name + "' (" + op + ")"; }
 
 namespace {
-const Attr* find_attr(const Node& n, const std::string& a) {
-  auto it = n.attrs.find(a);
-  return it == n.attrs.end() ? nullptr : &it->second;
+
+[[noreturn]] void attribute_bug(const Node& n, const std::string& a, const char* why) {
+  // A programming error (a typo'd name, a rule that forgot to declare what it sets), never a model problem.
+  std::fprintf(stderr, "onebit-convert: internal error: %s reads attribute '%s' %s\n", n.describe().c_str(), a.c_str(), why);
+  std::abort();
 }
+
+// The attribute as set on the node, else the default its op-table entry declares; a name the entry does not
+// declare, or a read as the wrong kind, is a bug.
+const Attr& typed_attr(const Node& n, const std::string& a, Attr::Kind kind) {
+  const Attr* x = nullptr;
+  auto it = n.attrs.find(a);
+  if (it != n.attrs.end()) {
+    x = &it->second;
+  } else {
+    const OpDef* def = find_op(n.op);
+    const AttrSpec* spec = def ? def->attr(a) : nullptr;
+    if (spec == nullptr) attribute_bug(n, a, "that its op does not declare (converter/ops/)");
+    x = &spec->default_value;
+  }
+  if (x->kind != kind) attribute_bug(n, a, "as the wrong kind");
+  return *x;
+}
+
 }  // namespace
 
-int64_t Node::i(const std::string& a) const {
-  const Attr* x = find_attr(*this, a);
-  return x ? x->i : 0;
-}
-float Node::f(const std::string& a) const {
-  const Attr* x = find_attr(*this, a);
-  return x ? x->f : 0.0f;
-}
-const std::vector<int64_t>& Node::ints(const std::string& a) const {
-  static const std::vector<int64_t> empty;
-  const Attr* x = find_attr(*this, a);
-  return x ? x->ints : empty;
-}
-const std::vector<float>& Node::floats(const std::string& a) const {
-  static const std::vector<float> empty;
-  const Attr* x = find_attr(*this, a);
-  return x ? x->floats : empty;
-}
-const std::string& Node::s(const std::string& a) const {
-  static const std::string empty;
-  const Attr* x = find_attr(*this, a);
-  return x ? x->s : empty;
-}
+int64_t Node::i(const std::string& a) const { return typed_attr(*this, a, Attr::Kind::kInt).i; }
+float Node::f(const std::string& a) const { return typed_attr(*this, a, Attr::Kind::kFloat).f; }
+const std::vector<int64_t>& Node::ints(const std::string& a) const { return typed_attr(*this, a, Attr::Kind::kInts).ints; }
+const std::vector<float>& Node::floats(const std::string& a) const { return typed_attr(*this, a, Attr::Kind::kFloats).floats; }
+const std::string& Node::s(const std::string& a) const { return typed_attr(*this, a, Attr::Kind::kString).s; }
 
 ValueId Graph::add_value(const std::string& name, DType dtype) {
   const ValueId id = ValueId(values_.size());

@@ -1,8 +1,8 @@
 // The converter's IR: a graph of typed values and nodes that rewrite rules edit in place.
 //
 // Reading (converter/onnx/import.cc) turns every ONNX node into a Node whose attributes are complete and
-// checked against the op's schema (converter/onnx/op_schema.cc) and whose inputs are in the canonical,
-// newest-opset form: attributes that later opsets moved to inputs (Squeeze/Unsqueeze/Reduce* axes, Pad
+// checked against the op's schema (its entry in the op table, converter/ops/) and whose inputs are in the
+// canonical, newest-opset form: attributes that later opsets moved to inputs (Squeeze/Unsqueeze/Reduce* axes, Pad
 // pads and value, Clip min/max, Slice starts/ends/axes/steps, Split sizes) are constant inputs here
 // whatever the file's opset, so every rule and the evaluator read them one way.
 //
@@ -79,8 +79,9 @@ struct Node {
   /// "node 'name' (Op)" for messages.
   std::string describe() const;
   bool has(const std::string& a) const { return attrs.count(a) != 0; }
-  // Attribute accessors. The schema guarantees presence and kind for ONNX ops; a missing attribute
-  // reads as 0 / empty (rules that add onebit ops set every attribute they read).
+  // Typed attribute accessors: the value set on the node, else the default its op-table entry declares
+  // (converter/ops/). Reading a name the entry does not declare, or as the wrong kind, is an internal error
+  // that stops the converter (a typo'd name never reads as 0).
   int64_t i(const std::string& a) const;
   float f(const std::string& a) const;
   const std::vector<int64_t>& ints(const std::string& a) const;

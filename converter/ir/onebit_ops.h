@@ -17,6 +17,9 @@
 //      weight_bits (absent or 1: w is ±1; 2: w holds the odd levels {-3, -1, 1, 3}).
 //      k-bit input: dot = D = sum over the window of L_x * L_w (padded taps L_x = 0, pad_mode "zero" only);
 //      the multiplier absorbs the input's level_scale; output float unless input bits and weight_bits 1.
+//      Fusions (rules/binary_fusion.cc): input 4, a float residual r added before the clamp; a second output,
+//      the bits of the float output y as onebit.Quantize(y, scale = input 5?, shift = input 6?) would compute
+//      them (attr bits_from names that Quantize for the summary).
 //  onebit.BinaryFullyConnected(x: bits or levels [N, K], w: [O, K] levels, multiplier: [O], bias: [O]) -> float or bits
 //      attrs: clamp_min, clamp_max, weight_bits
 //  Conv / Gemm / MatMul with attr binary_weights = 1 (rules/lowbit_weights.cc): float input, weights ±s per

@@ -19,7 +19,8 @@ Status infer_shapes_of(Graph* g, const std::vector<NodeId>& nodes);
 /// negative values count from the end, both clamped to [0, rank]; an empty range when end <= start).
 void shape_op_range(const Node& shape_node, int64_t rank, int64_t* begin, int64_t* end);
 
-/// numpy-style broadcast of two shapes; false if incompatible.
+/// numpy-style broadcast of two shapes; false if incompatible. The converter's one copy (the evaluator's
+/// n-ary form and the shape functions in ops/ call it).
 bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out);
 
 }  // namespace onebit::converter

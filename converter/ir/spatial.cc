@@ -24,6 +24,10 @@ Status per_axis(const Node& n, const char* attr, size_t rank, int64_t fallback, 
 
 }  // namespace
 
+int64_t window_output_size(int64_t padded_input, int64_t kernel, int64_t stride, int64_t dilation) {
+  return (padded_input - ((kernel - 1) * dilation + 1)) / stride + 1;
+}
+
 Status resolve_spatial(const Node& n, const std::vector<int64_t>& x, const std::vector<int64_t>& kernel, Spatial* out) {
   if (x.size() < 3) return Status::Error(n.describe() + ": input has rank " + std::to_string(x.size()) + "; expected N, C and spatial axes");
   const size_t rank = x.size() - 2;
@@ -37,15 +41,13 @@ Status resolve_spatial(const Node& n, const std::vector<int64_t>& x, const std::
     return Status::Error(n.describe() + ": attribute 'kernel_shape' " + shape_str(n.ints("kernel_shape")) +
                          " disagrees with the weights' kernel " + shape_str(kernel));
   out->kernel = kernel;
-  Status s = per_axis(n, "strides", rank, 1, 1, &out->strides);
-  if (s.ok()) s = per_axis(n, "dilations", rank, 1, 1, &out->dilations);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(per_axis(n, "strides", rank, 1, 1, &out->strides));
+  ONEBIT_RETURN_IF_ERROR(per_axis(n, "dilations", rank, 1, 1, &out->dilations));
   std::vector<int64_t> pads;
-  s = per_axis(n, "pads", 2 * rank, 0, 0, &pads);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(per_axis(n, "pads", 2 * rank, 0, 0, &pads));
   out->pad_begin.assign(pads.begin(), pads.begin() + long(rank));
   out->pad_end.assign(pads.begin() + long(rank), pads.end());
-  out->ceil_mode = n.i("ceil_mode") != 0;
+  out->ceil_mode = n.has("ceil_mode") && n.i("ceil_mode") != 0;  // Conv has none
   const std::string& auto_pad = n.s("auto_pad");
   if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && !auto_pad.empty())
     return Status::Error(n.describe() + ": attribute 'auto_pad' is '" + auto_pad + "'; expected NOTSET, VALID, SAME_UPPER or SAME_LOWER");
@@ -67,7 +69,7 @@ Status resolve_spatial(const Node& n, const std::vector<int64_t>& x, const std::
     if (span < 0)
       return Status::Error(n.describe() + ": window " + std::to_string(window) + " is larger than the padded input " +
                            std::to_string(in + out->pad_begin[d] + out->pad_end[d]) + " along spatial axis " + std::to_string(d));
-    const int64_t floor_out = span / st + 1;
+    const int64_t floor_out = window_output_size(in + out->pad_begin[d] + out->pad_end[d], kernel[d], st, out->dilations[d]);
     int64_t ceil_out = (span + st - 1) / st + 1;
     // A last window that would start inside the end padding is dropped (PyTorch's and ONNX's rule).
     if (ceil_out > floor_out && (ceil_out - 1) * st >= in + out->pad_begin[d]) ceil_out = floor_out;

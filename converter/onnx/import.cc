@@ -9,7 +9,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include "ir/shape_inference.h"
-#include "onnx/op_schema.h"
+#include "ops/op_def.h"
 
 namespace onebit::converter {
 namespace {
@@ -258,28 +258,28 @@ Status NodeReader::read(const onnx::NodeProto& p, int index) {
     g_.add_constant(p.output(0), std::move(t));
     return Status::Ok();
   }
-  const OpSchema* schema = find_schema(op);
+  const OpDef* schema = find_onnx_op(op);
   if (schema == nullptr) return Status::Error(where + ": operator '" + op + "' is not supported by onebit-convert");
   Status s = canonicalize(op, name, &attrs, &inputs);
   if (!s.ok()) return Status::Error(where + ": " + s.message());
   while (!inputs.empty() && inputs.back() == kNoId) inputs.pop_back();
-  if (int(inputs.size()) < schema->min_inputs || int(inputs.size()) > schema->max_inputs)
+  if (int(inputs.size()) < schema->arity.min_inputs || int(inputs.size()) > schema->arity.max_inputs)
     return Status::Error(where + ": has " + std::to_string(inputs.size()) + " inputs; expected " +
-                         std::to_string(schema->min_inputs) +
-                         (schema->max_inputs == schema->min_inputs ? std::string()
-                          : schema->max_inputs > 1000 ? std::string(" or more")
-                          : " to " + std::to_string(schema->max_inputs)));
-  const bool variadic = schema->max_inputs > 1000;
+                         std::to_string(schema->arity.min_inputs) +
+                         (schema->arity.max_inputs == schema->arity.min_inputs ? std::string()
+                          : schema->arity.max_inputs > 1000 ? std::string(" or more")
+                          : " to " + std::to_string(schema->arity.max_inputs)));
+  const bool variadic = schema->arity.max_inputs > 1000;
   for (size_t k = 0; k < inputs.size(); ++k)
-    if (inputs[k] == kNoId && (int(k) < schema->min_inputs || variadic))
+    if (inputs[k] == kNoId && (int(k) < schema->arity.min_inputs || variadic))
       return Status::Error(where + ": required input " + std::to_string(k) + " is empty");
-  if (p.output_size() < schema->min_outputs || p.output_size() > schema->max_outputs || p.output(0).empty())
+  if (p.output_size() < schema->arity.min_outputs || p.output_size() > schema->arity.max_outputs || p.output(0).empty())
     return Status::Error(where + ": has " + std::to_string(p.output_size()) + " outputs; expected " +
-                         std::to_string(schema->min_outputs) + " to " + std::to_string(schema->max_outputs) +
+                         std::to_string(schema->arity.min_outputs) + " to " + std::to_string(schema->arity.max_outputs) +
                          " with the first one named");
   for (const auto& [an, av] : attrs) {
     const AttrSpec* spec = nullptr;
-    for (const AttrSpec& a : schema->attrs) spec = a.name == an ? &a : spec;
+    for (const AttrSpec& a : schema->attrs) spec = a.name == an && !a.annotation ? &a : spec;
     if (spec == nullptr)
       return Status::Error(where + ": attribute '" + an + "' is not known for " + op + " (opset " +
                            std::to_string(opset_) + ")");
@@ -290,6 +290,7 @@ Status NodeReader::read(const onnx::NodeProto& p, int index) {
     }
   }
   for (const AttrSpec& a : schema->attrs) {
+    if (a.annotation) continue;  // set by the converter, not by files
     auto given = attrs.find(a.name);
     if (given != attrs.end()) {
       const Attr& v = given->second;
@@ -386,8 +387,7 @@ Status import_onnx(const std::string& bytes, const std::string& origin, const Im
   }
   NodeReader reader(&g, g.opset);
   for (int k = 0; k < gp->node_size(); ++k) {
-    Status s = reader.read(gp->node(k), k);
-    if (!s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(reader.read(gp->node(k), k));
   }
   for (const auto& out : gp->output()) {
     const ValueId v = g.find_value(out.name());
@@ -402,8 +402,7 @@ Status import_onnx(const std::string& bytes, const std::string& origin, const Im
   // operands do not broadcast, crashed it: tests/fuzz/regressions/fuzz_convert). Its data propagation is off
   // for the same reason (that is where the second crash was); the IR folds Shape chains itself. Shapes ONNX
   // finds, and those the file states, are cross-checked against the IR's inference in every later round.
-  Status inferred = infer_shapes(&g);
-  if (!inferred.ok()) return inferred;
+  ONEBIT_RETURN_IF_ERROR(infer_shapes(&g));
   try {
     onnx::ShapeInferenceOptions so(false, 0, false);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), so);

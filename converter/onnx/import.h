@@ -1,5 +1,5 @@
 // Reads an ONNX file into the converter's IR (ir/graph.h), once: every node is checked against its
-// schema (onnx/op_schema.h: input/output counts, attribute kinds, defaults), old-opset attribute forms are
+// schema (its op-table entry, ops/op_def.h: input/output counts, attribute kinds, defaults), old-opset attribute forms are
 // moved to the canonical constant inputs, initializers and Constant nodes become constant values (element
 // counts checked against their dims), and every value gets the shape the file states or ONNX's own shape
 // inference finds (Value::onnx_shape; -1 for a symbolic dim).

@@ -2,15 +2,13 @@
 
 namespace onebit::converter {
 
-void add_float_fusion_rules(RuleList* rules);  // float_fusion.cc
-void add_binary_fusion_rules(RuleList* rules);  // binary_fusion.cc
-
 void bypass(Graph& g, NodeId n, ValueId v) {
   const ValueId out = g.node(n).out();
   g.replace_uses(out, v);
   g.kill(n);
 }
 
+// The one place rules are registered: every family's rules, in the order the driver tries them on a node.
 const std::vector<std::unique_ptr<Rule>>& all_rules() {
   static const RuleList rules = [] {
     RuleList r;

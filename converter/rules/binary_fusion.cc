@@ -9,8 +9,10 @@
 //    only clamps once a conv has a residual: a scale or shift after it would not apply to r).
 //  quantize_into_binary_conv: Quantize(y), y the float output of a BinaryConv2D (residual or not) -> the conv
 //    also writes the Quantize's bits (FloatAndBitPacked), while y keeps its other readers (the residual stream
-//    of Bi-Real / ReActNet blocks). The IR keeps the Quantize node, marked with attr written_by = the conv's
-//    name; the emitter writes both as one operator (emit.cc). Same y, same comparison: bit-exact.
+//    of Bi-Real / ReActNet blocks). The Quantize's bits become the conv's second output and its scale / shift
+//    the conv's inputs 5 / 6 (ir/onebit_ops.h); the emitter writes both as one operator (emit.cc). Same y, same
+//    comparison: bit-exact. Not for the float reference (RewriteOptions::float_reference), which keeps the
+//    Quantize as its own operator.
 //  sign_before_max_pool: Quantize(MaxPool(x)) whose MaxPool has no other reader and whose per-channel scales
 //    are all > 0 (no flips) -> BinaryMaxPool(Quantize(x)). With s > 0, bit(v) = (fl(s v) + t < 0) is
 //    non-increasing in v (rounding is monotone), so bit(max_i x_i) = AND_i bit(x_i), the binary max pool of
@@ -33,7 +35,7 @@ bool clamped(const Node& n) { return n.f("clamp_min") > -INFINITY || n.f("clamp_
 NodeId residual_conv(const Graph& g, ValueId c, NodeId reader) {
   const Node* p = producer_of(g, c, ops::kBinaryConv2D);
   if (p == nullptr || g.value(c).dtype != DType::kFloat || g.sole_user(c) != reader) return kNoId;
-  if (clamped(*p) || has_residual(*p)) return kNoId;
+  if (clamped(*p) || has_residual(*p) || writes_bits_too(*p)) return kNoId;
   return g.value(c).producer;
 }
 
@@ -67,22 +69,30 @@ Status residual_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* lo
 }
 
 // The BinaryConv2D whose float output the Quantize reads, if it can write the bits too.
-bool quantize_match(const Graph& g, NodeId id, const RewriteOptions&) {
+bool quantize_match(const Graph& g, NodeId id, const RewriteOptions& o) {
   const Node& q = g.node(id);
   const ValueId y = q.in(0);
   const Node* p = producer_of(g, y, ops::kBinaryConv2D);
-  if (q.has("written_by") || p == nullptr || g.value(y).dtype != DType::kFloat) return false;
+  if (o.float_reference || p == nullptr || g.value(y).dtype != DType::kFloat) return false;
+  if (writes_bits_too(*p)) return false;  // one bits output per conv
   const auto* s = known_shape(g, y);
-  if (s == nullptr || s->size() != 4) return false;
-  for (NodeId u : g.users(y))  // one bits output per conv
-    if (g.node(u).op == ops::kQuantize && g.node(u).has("written_by")) return false;
-  return true;
+  return s != nullptr && s->size() == 4;
 }
 
 Status quantize_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
-  const std::string conv = g.producer(g.node(id).in(0))->name;
-  log->note(g.node(id).name, "second output (FloatAndBitPacked) of binary conv '" + conv + "'");
-  g.node(id).attrs["written_by"] = Attr::String(conv);
+  const Node& q = g.node(id);
+  const NodeId conv = g.value(q.in(0)).producer;
+  log->note(q.name, "second output (FloatAndBitPacked) of binary conv '" + g.node(conv).name + "'");
+  const ValueId scale = q.in(1), shift = q.in(2), bits = q.out();
+  const std::string source = q.name;
+  g.kill(id);
+  if (scale != kNoId) g.set_input(conv, 5, scale);
+  if (shift != kNoId) g.set_input(conv, 6, shift);
+  Node& c = g.node(conv);
+  c.outputs.resize(1);
+  c.outputs.push_back(bits);
+  c.attrs["bits_from"] = Attr::String(source);  // the summary reports the Sign as written by the conv
+  g.value(bits).producer = conv;
   return Status::Ok();
 }
 

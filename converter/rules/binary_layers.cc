@@ -102,8 +102,7 @@ Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   }
   // Geometry on the input the conv sees (after the Pad), pads resolved once.
   Spatial sp;
-  Status s = resolve_spatial(n, *known_shape(g, n.in(0)), {w.shape[2], w.shape[3]}, &sp);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(resolve_spatial(n, *known_shape(g, n.in(0)), {w.shape[2], w.shape[3]}, &sp));
   const bool own_pads = sp.pad_begin[0] || sp.pad_begin[1] || sp.pad_end[0] || sp.pad_end[1];
   if (b.mode != "zero" && own_pads)
     return Status::Error(n.describe() + ": its input is " + b.pad->describe() +
@@ -186,8 +185,7 @@ bool pool_match(const Graph& g, NodeId id, const RewriteOptions&) {
 Status pool_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
   const Node& n = g.node(id);
   Spatial sp;
-  Status s = resolve_spatial(n, *known_shape(g, n.in(0)), n.ints("kernel_shape"), &sp);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(resolve_spatial(n, *known_shape(g, n.in(0)), n.ints("kernel_shape"), &sp));
   const std::string name = n.name;
   const ValueId out = n.out(), bits = g.producer(n.in(0))->in(0);
   g.kill(id);

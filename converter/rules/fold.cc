@@ -5,7 +5,6 @@
 // Concat -> Reshape / Expand chains become constant shapes.
 #include "evaluator/evaluate.h"
 #include "ir/shape_inference.h"
-#include "onnx/op_schema.h"
 #include "rules/rule_util.h"
 
 namespace onebit::converter {
@@ -14,8 +13,7 @@ namespace {
 bool foldable(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& n = g.node(id);
   if (n.op == "Shape" || n.op == "Size") return n.in(0) != kNoId && g.value(n.in(0)).shape_known;
-  const OpSchema* schema = find_schema(n.op);
-  if (schema == nullptr || !schema->foldable || !can_evaluate(n.op) || n.inputs.empty()) return false;
+  if (!can_evaluate(n.op) || n.inputs.empty()) return false;
   for (ValueId v : n.inputs)
     if (v != kNoId && !g.value(v).is_constant()) return false;
   return true;
@@ -36,8 +34,7 @@ Status fold(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   } else {
     std::vector<const Tensor*> ins;
     for (ValueId v : n.inputs) ins.push_back(g.constant(v));
-    Status s = evaluate_node(n, ins, &outs);
-    if (!s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(evaluate_node(n, ins, &outs));
     if (outs.size() != n.outputs.size())
       return Status::Error(n.describe() + ": internal: the evaluator gave " + std::to_string(outs.size()) + " outputs");
   }

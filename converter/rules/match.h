@@ -19,6 +19,10 @@ bool per_channel(const Graph& g, ValueId v, int64_t channels, size_t rank, std::
 /// Constant `v` whose every element equals `x`.
 bool all_equal(const Graph& g, ValueId v, float x);
 /// Clip bounds from constant inputs (missing: ±inf). False when a bound is not a constant scalar.
+/// A binary conv that also writes the bits of its float output (its second output; rules/binary_fusion.cc):
+/// its output transform and its readers are fixed from then on.
+inline bool writes_bits_too(const Node& conv) { return conv.out(1) != kNoId; }
+
 bool clip_bounds(const Graph& g, const Node& clip, float* lo, float* hi);
 /// Shape of `v` when known, else empty.
 const std::vector<int64_t>* known_shape(const Graph& g, ValueId v);

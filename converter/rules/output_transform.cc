@@ -61,7 +61,7 @@ bool follower(const Graph& g, const Node& layer, const Node& u, std::vector<floa
 
 bool fold_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& n = g.node(id);
-  if (g.value(n.out()).dtype != DType::kFloat) return false;
+  if (g.value(n.out()).dtype != DType::kFloat || writes_bits_too(n)) return false;
   const NodeId u = g.sole_user(n.out());
   if (u == kNoId) return false;
   std::vector<float> a, b;
@@ -122,7 +122,7 @@ bool all_readers_binary(const Graph& g, ValueId v) {
 bool bitpack_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node& q = g.node(id);
   const Node* p = g.producer(q.in(0));
-  if (p == nullptr || !binary_layer(*p) || g.value(p->out()).dtype != DType::kFloat) return false;
+  if (p == nullptr || !binary_layer(*p) || g.value(p->out()).dtype != DType::kFloat || writes_bits_too(*p)) return false;
   // Bits out only from a binary layer proper: bits in, ±1 weights (k-bit layers write floats).
   if (g.value(p->in(0)).dtype != DType::kBits || p->i("weight_bits") > 1) return false;
   if (p->in(4) != kNoId) return false;  // a residual is per pixel: no threshold can hold it

@@ -28,8 +28,7 @@ Status auto_pad_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
     kernel.assign(w.begin() + 2, w.end());
   }
   Spatial sp;
-  Status s = resolve_spatial(n, *known_shape(g, n.in(0)), kernel, &sp);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(resolve_spatial(n, *known_shape(g, n.in(0)), kernel, &sp));
   std::vector<int64_t> pads = sp.pad_begin;
   pads.insert(pads.end(), sp.pad_end.begin(), sp.pad_end.end());
   n.attrs["pads"] = Attr::Ints(pads);

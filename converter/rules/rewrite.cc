@@ -25,8 +25,7 @@ Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool
   *changed = false;
   // Nodes whose results nothing reads any more would look like extra users to the fusion rules.
   for (const std::string& n : g.remove_dead()) log->note(n.substr(0, n.rfind(" (")), "removed (no output depends on it)");
-  Status s = infer_shapes(&g);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(infer_shapes(&g));
   std::vector<NodeId> order;
   std::string cycle;
   if (!g.topo_order(&order, &cycle)) return Status::Error(cycle + ": the graph has a cycle");
@@ -53,8 +52,7 @@ Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool
       if (++tries > kMaxFiringsPerNode)
         return Status::Error(g.node(id).describe() + ": internal: rule '" + rule->name() + "' keeps matching");
       const size_t before = g.node_count();
-      s = rule->apply(g, id, o, log);
-      if (!s.ok()) return s;
+      ONEBIT_RETURN_IF_ERROR(rule->apply(g, id, o, log));
       ++log->fired[rule->summary()];
       *changed = true;
       // Shapes of what the rule made (nodes are appended producers first) for the rules on later nodes;
@@ -62,8 +60,7 @@ Status rewrite_once(Graph* graph, const RewriteOptions& o, RewriteLog* log, bool
       added.clear();
       if (!g.node(id).dead) added.push_back(id);
       for (size_t n = before; n < g.node_count(); ++n) added.push_back(NodeId(n));
-      s = infer_shapes_of(&g, added);
-      if (!s.ok()) return s;
+      ONEBIT_RETURN_IF_ERROR(infer_shapes_of(&g, added));
       if (!g.node(id).dead) k = size_t(-1);  // start over on this node (++k makes it 0)
     }
   }
@@ -74,8 +71,7 @@ Status rewrite_to_fixed_point(Graph* g, const RewriteOptions& o, RewriteLog* log
   bool late = false;  // late rules join once the others changed nothing
   for (int round = 0; round < kMaxRounds; ++round) {
     bool changed = false;
-    Status s = rewrite_once(g, o, log, &changed, late);
-    if (!s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(rewrite_once(g, o, log, &changed, late));
     // A round that changed nothing began with dead-node removal and shape inference: the graph is final.
     if (!changed && late) return Status::Ok();
     late = !changed;

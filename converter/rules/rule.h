@@ -22,6 +22,9 @@ enum class SignZero { kError, kPlusOne, kTernary };
 
 struct RewriteOptions {
   SignZero sign_zero = SignZero::kTernary;
+  /// The model is emitted as its float reference: fusions that only change how the runtime computes (a binary
+  /// conv writing its Quantize's bits too) are left out, so the reference keeps one operator per node.
+  bool float_reference = false;
 };
 
 /// What the rewrites did, for the summary.

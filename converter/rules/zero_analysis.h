@@ -1,6 +1,7 @@
 // Can a value hold exact zeros with positive probability? ONNX and PyTorch define Sign(0) = 0, so a Sign
 // whose input does computes a ternary {-1, 0, +1} value, and binarizing it (0 -> +1) would convert the
-// model into a different one. The analysis is a forward dataflow over the producers of a value, per op:
+// model into a different one. The analysis is a forward dataflow over the producers of a value; what each op
+// does is its op-table entry's zero-fact function (converter/ops/):
 //  - sources of zeros: Relu; dequantized k-bit levels that include 0; Clip / Hardtanh with a bound at exactly 0; Pad with value 0; a constant with
 //    a 0 element; a sum of two discrete values (Sign(a) + Sign(b));
 //  - carried through: reshapes, slices, concat, pools (max/avg of zeros), Mul (either factor), Div
@@ -30,6 +31,9 @@ struct ValueFacts {
 
 /// Facts per value id, filled on demand. Rewrites preserve values, so facts stay valid for a conversion.
 using ZeroFactsCache = std::vector<std::optional<ValueFacts>>;
+
+/// True if constant `t` (may be null: false) has an element equal to 0.
+bool has_zero(const Tensor* t);
 
 /// True if `v` may hold exact zeros; *origin then names the node that introduces them. Visits each
 /// value at most once per cache (iteratively: no recursion depth that grows with the graph).

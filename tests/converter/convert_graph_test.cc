@@ -179,6 +179,29 @@ TEST_CASE("Flatten of a spatial map into Gemm keeps ONNX's NCHW feature order") 
   check_close(onebit::testing::run_model(result.model, onebit::testing::to_nhwc(x)), t.evaluate({{"x", x}}).at("y").data);
 }
 
+// The op table's promise: an ONNX float op that maps onto an existing runtime operator is one entry
+// (converter/ops/elementwise.cc: Neg emitted as Mul by -1 per channel), with no other converter file touched.
+TEST_CASE("Neg on activations converts to a float Mul by -1 (rank 4 and rank 2)") {
+  Rng r(11);
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 3, 4, 5}, std::vector<int64_t>{2, 7}}) {
+    INFO("shape rank " << shape.size());
+    OnnxTestGraph t;
+    t.input("x", shape);
+    t.node("Neg", {"x"}, {"y"}, "neg");
+    t.output("y");
+    int64_t count = 1;
+    for (int64_t d : shape) count *= d;
+    Tensor x{shape, r.normal(size_t(count), 1.0f)};
+    onebit::converter::ConvertResult result;
+    onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "neg.onnx", {}, &result);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    CHECK(result.summary.find("float Mul (Neg)") != std::string::npos);
+    std::vector<float> want = shape.size() == 4 ? onebit::testing::to_nhwc(x) : x.data;
+    for (float& v : want) v = -v;
+    check_close(onebit::testing::run_model(result.model, shape.size() == 4 ? onebit::testing::to_nhwc(x) : x.data), want);
+  }
+}
+
 TEST_CASE("Flatten of a spatial map into something other than Gemm is rejected") {
   OnnxTestGraph t;
   t.input("x", {1, 3, 4, 4});

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "evaluator/evaluate.h"
-#include "onnx/op_schema.h"
+#include "ops/op_def.h"
 
 using onebit::Status;
 using onebit::converter::Attr;
@@ -19,10 +19,10 @@ using onebit::converter::AttrSpec;
 using onebit::converter::can_evaluate;
 using onebit::converter::DType;
 using onebit::converter::evaluate_node;
-using onebit::converter::find_schema;
+using onebit::converter::find_onnx_op;
 using onebit::converter::kNoId;
 using onebit::converter::Node;
-using onebit::converter::OpSchema;
+using onebit::converter::OpDef;
 using onebit::converter::Tensor;
 using onebit::converter::ValueId;
 
@@ -45,9 +45,10 @@ Node node(const std::string& op, const std::map<std::string, Attr>& attrs = {}, 
   Node n;
   n.op = op;
   n.name = "t_" + op;
-  const OpSchema* s = find_schema(op);
+  const OpDef* s = find_onnx_op(op);
   REQUIRE_MESSAGE(s != nullptr, op);
-  for (const AttrSpec& a : s->attrs) n.attrs[a.name] = a.default_value;
+  for (const AttrSpec& a : s->attrs)
+    if (!a.annotation) n.attrs[a.name] = a.default_value;
   for (const auto& kv : attrs) {
     REQUIRE_MESSAGE(n.attrs.count(kv.first), op << " has no attribute " << kv.first);
     n.attrs[kv.first] = kv.second;
@@ -133,7 +134,7 @@ TEST_CASE("evaluate: can_evaluate knows every op of the list and nothing else") 
         "Transpose", "Expand", "Tile", "Flatten", "Split", "ConstantOfShape", "Range", "Cast", "CastLike",
         "Identity", "Dropout", "MatMul", "Gemm", "BatchNormalization", "Softmax", "LogSoftmax"}) {
     CHECK_MESSAGE(can_evaluate(op), op);
-    CHECK_MESSAGE(find_schema(op) != nullptr, op);
+    CHECK_MESSAGE(find_onnx_op(op) != nullptr, op);
   }
   CHECK(!can_evaluate("Conv"));
   CHECK(!can_evaluate("MaxPool"));
