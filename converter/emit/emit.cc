@@ -167,7 +167,9 @@ Status Emitter::emit_quantize(const Node& n) {
 
 namespace {
 BinaryPadding pad_mode(const std::string& m) {
-  return m == "one" ? BinaryPadding::kOne : m == "minus_one" ? BinaryPadding::kMinusOne : BinaryPadding::kZero;
+  BinaryPadding mode = BinaryPadding::kZero;  // the attribute's default; rules write only pad_mode_name() values
+  core::parse_pad_mode(m, &mode);
+  return mode;
 }
 }  // namespace
 

@@ -23,7 +23,7 @@
 //  onebit.BinaryFullyConnected(x: bits or levels [N, K], w: [O, K] levels, multiplier: [O], bias: [O]) -> float or bits
 //      attrs: clamp_min, clamp_max, weight_bits
 //  Conv / Gemm / MatMul with attr binary_weights = 1 (rules/lowbit_weights.cc): float input, weights ±s per
-//      output channel, emitted as conv2d_binary_weights / fully_connected_binary_weights (BWN: 1 bit per weight
+//      output channel, emitted as conv2d / fully_connected with Weights::binary (BWN: 1 bit per weight
 //      plus a scale per output channel in the file, float compute).
 //  onebit.BinaryMaxPool2D(x: bits) -> bits     attrs: kernel_shape [2], strides [2], pads [4] (t, l, b, r)
 //      max of ±1 values is the AND of the "is -1" bits; padded taps are ignored (like float -inf padding).

@@ -7,19 +7,6 @@
 
 namespace onebit::converter {
 
-bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out) {
-  const size_t rank = std::max(a.size(), b.size());
-  std::vector<int64_t> r(rank, 1);
-  for (size_t i = 0; i < rank; ++i) {
-    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da != db && da != 1 && db != 1) return false;
-    r[i] = da == 1 ? db : da;
-  }
-  *out = r;
-  return true;
-}
-
 void shape_op_range(const Node& n, int64_t rank, int64_t* begin, int64_t* end) {
   int64_t b = n.i("start"), e = std::min<int64_t>(n.i("end"), rank);
   if (b < 0) b += rank;
@@ -80,7 +67,8 @@ namespace ops {
 
 Levels quantize_levels_of(const Node& n) {
   Levels l;
-  l.kind = n.s("kind") == "ternary" ? LevelKind::kTernary : n.s("kind") == "bipolar" ? LevelKind::kBipolar : LevelKind::kUnipolar;
+  l.kind = LevelKind::kUnipolar;  // the attribute's default; rules write only core::level_kind_key() values
+  core::parse_level_kind(n.s("kind"), &l.kind);
   l.bits = int(n.i("bits"));
   l.zero_level = int(n.i("zero_level"));
   l.scale = n.has("level_scale") ? n.f("level_scale") : 1.0f;
@@ -88,7 +76,7 @@ Levels quantize_levels_of(const Node& n) {
 }
 
 void set_quantize_levels(Node* n, const Levels& l) {
-  n->attrs["kind"] = Attr::String(l.kind == LevelKind::kTernary ? "ternary" : l.kind == LevelKind::kBipolar ? "bipolar" : "unipolar");
+  n->attrs["kind"] = Attr::String(core::level_kind_key(l.kind));
   n->attrs["bits"] = Attr::Int(l.bits);
   n->attrs["zero_level"] = Attr::Int(l.zero_level);
   n->attrs["level_scale"] = Attr::Float(l.scale);

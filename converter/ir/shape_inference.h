@@ -7,6 +7,7 @@
 #pragma once
 
 #include "ir/graph.h"
+#include "onebit/core/shape_math.h"
 #include "onebit/status.h"
 
 namespace onebit::converter {
@@ -19,8 +20,10 @@ Status infer_shapes_of(Graph* g, const std::vector<NodeId>& nodes);
 /// negative values count from the end, both clamped to [0, rank]; an empty range when end <= start).
 void shape_op_range(const Node& shape_node, int64_t rank, int64_t* begin, int64_t* end);
 
-/// numpy-style broadcast of two shapes; false if incompatible. The converter's one copy (the evaluator's
-/// n-ary form and the shape functions in ops/ call it).
-bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out);
+/// NumPy broadcasting of two shapes: core::broadcast_shapes (core/include/onebit/core/shape_math.h), for
+/// int64 dims (so braced lists convert).
+inline bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out) {
+  return core::broadcast_shapes<int64_t>(a, b, out);
+}
 
 }  // namespace onebit::converter

@@ -24,10 +24,6 @@ Status per_axis(const Node& n, const char* attr, size_t rank, int64_t fallback, 
 
 }  // namespace
 
-int64_t window_output_size(int64_t padded_input, int64_t kernel, int64_t stride, int64_t dilation) {
-  return (padded_input - ((kernel - 1) * dilation + 1)) / stride + 1;
-}
-
 Status resolve_spatial(const Node& n, const std::vector<int64_t>& x, const std::vector<int64_t>& kernel, Spatial* out) {
   if (x.size() < 3) return Status::Error(n.describe() + ": input has rank " + std::to_string(x.size()) + "; expected N, C and spatial axes");
   const size_t rank = x.size() - 2;
@@ -69,7 +65,7 @@ Status resolve_spatial(const Node& n, const std::vector<int64_t>& x, const std::
     if (span < 0)
       return Status::Error(n.describe() + ": window " + std::to_string(window) + " is larger than the padded input " +
                            std::to_string(in + out->pad_begin[d] + out->pad_end[d]) + " along spatial axis " + std::to_string(d));
-    const int64_t floor_out = window_output_size(in + out->pad_begin[d] + out->pad_end[d], kernel[d], st, out->dilations[d]);
+    const int64_t floor_out = core::window_output_size(in, out->pad_begin[d], out->pad_end[d], kernel[d], st, out->dilations[d]);
     int64_t ceil_out = (span + st - 1) / st + 1;
     // A last window that would start inside the end padding is dropped (PyTorch's and ONNX's rule).
     if (ceil_out > floor_out && (ceil_out - 1) * st >= in + out->pad_begin[d]) ceil_out = floor_out;

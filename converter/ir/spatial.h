@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "onebit/core/shape_math.h"
 #include "onebit/status.h"
 
 namespace onebit::converter {
@@ -16,10 +17,6 @@ struct Spatial {
   bool ceil_mode = false;
   bool ceil_differs = false;  // ceil_mode=1 gives more windows than floor would
 };
-
-/// Output size of a sliding window along one axis, rounding down: windows of extent (kernel - 1) * dilation + 1
-/// stepping by `stride` over `padded_input` elements (the input plus both pads). The converter's one copy.
-int64_t window_output_size(int64_t padded_input, int64_t kernel, int64_t stride, int64_t dilation);
 
 /// `x` is the input shape [N, C, D1, ...]; `kernel` the window (Conv: weight dims 2..; pools: kernel_shape).
 /// Errors name the node and the attribute with what was expected.

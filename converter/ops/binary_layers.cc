@@ -40,7 +40,7 @@ ValueFacts layer_zeros(const Graph& g, const Node& n, const std::vector<ValueFac
 std::vector<OpDef> binary_layer_ops() {
   const std::vector<AttrSpec> transform = {F("clamp_min", -INFINITY), F("clamp_max", INFINITY), I("weight_bits", 1)};
   // bits_from: the Quantize whose bits became the conv's second output (named in the summary).
-  std::vector<AttrSpec> conv = {Is("strides"), Is("dilations"), Is("pads"), I("group", 1), S("pad_mode", "zero"),
+  std::vector<AttrSpec> conv = {Is("strides"), Is("dilations"), Is("pads"), I("group", 1), S("pad_mode", core::pad_mode_name(core::PadMode::kZero)),
                                 S("bits_from", "")};
   conv.insert(conv.end(), transform.begin(), transform.end());
   return {

@@ -67,8 +67,8 @@ Status infer_window(const Graph& g, const Node& n, bool weights, bool explicit_2
     // onebit ops carry explicit 2-D geometry (pads as top, left, bottom, right).
     const auto& p = n.ints("pads");
     for (size_t d = 0; d < 2; ++d)
-      s.push_back(window_output_size(x[d + 2] + p[d] + p[d + 2], kernel[d], n.ints("strides")[d],
-                                     weights ? n.ints("dilations")[d] : 1));
+      s.push_back(core::window_output_size(x[d + 2], p[d], p[d + 2], kernel[d], n.ints("strides")[d],
+                                           weights ? n.ints("dilations")[d] : 1));
     out->shapes.assign(n.outputs.size(), s);
     return Status::Ok();
   }

@@ -39,7 +39,8 @@ std::vector<OpDef> quantize_ops() {
   // zeros, for the log).
   const std::vector<AttrSpec> quantize = {I("folded_bn", 0), S("zeros_from", "")};
   // onebit.QuantizeLevels: the levels (ops::set_quantize_levels) and, like Quantize, folded_bn / zeros_from.
-  const std::vector<AttrSpec> levels = {S("kind", "unipolar"), I("bits", 1), I("zero_level", 0), F("level_scale", 1.0f),
+  const std::vector<AttrSpec> levels = {S("kind", core::level_kind_key(core::LevelKind::kUnipolar).c_str()),
+                                        I("bits", 1), I("zero_level", 0), F("level_scale", 1.0f),
                                         I("folded_bn", 0), S("zeros_from", "")};
   return {
       // op               arity     attributes      shape                            evaluate zero facts       emit

@@ -27,7 +27,7 @@ namespace {
 struct BinaryInput {
   ValueId bits = kNoId;
   const Node* pad = nullptr;
-  std::string mode = "zero";
+  core::PadMode mode = core::PadMode::kZero;
   int64_t extra[4] = {0, 0, 0, 0};  // top, left, bottom, right from the Pad
   std::string error;
 };
@@ -52,9 +52,9 @@ bool binary_input(const Graph& g, ValueId x, BinaryInput* b) {
     b->error = where + " pads other axes than H and W";
   } else {
     const float v = value ? value->as_float(0) : 0.0f;
-    if (v == 0.0f) b->mode = "zero";
-    else if (v == 1.0f) b->mode = "one";
-    else if (v == -1.0f) b->mode = "minus_one";
+    if (v == 0.0f) b->mode = core::PadMode::kZero;
+    else if (v == 1.0f) b->mode = core::PadMode::kOne;
+    else if (v == -1.0f) b->mode = core::PadMode::kMinusOne;
     else b->error = where + " with value " + std::to_string(v) + "; a binary conv can pad with 0, +1 or -1 only";
     if (v != 0.0f && g.value(b->bits).dtype == DType::kLevels)
       b->error = where + " with value " + std::to_string(v) + "; a k-bit input can only be zero padded";
@@ -104,7 +104,7 @@ Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   Spatial sp;
   ONEBIT_RETURN_IF_ERROR(resolve_spatial(n, *known_shape(g, n.in(0)), {w.shape[2], w.shape[3]}, &sp));
   const bool own_pads = sp.pad_begin[0] || sp.pad_begin[1] || sp.pad_end[0] || sp.pad_end[1];
-  if (b.mode != "zero" && own_pads)
+  if (b.mode != core::PadMode::kZero && own_pads)
     return Status::Error(n.describe() + ": its input is " + b.pad->describe() +
                          " with value ±1 and the conv also has its own (zero) pads: mixed padding cannot be expressed");
   const std::vector<int64_t> pads = {sp.pad_begin[0] + b.extra[0], sp.pad_begin[1] + b.extra[1],
@@ -122,7 +122,7 @@ Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   bc.attrs["dilations"] = Attr::Ints(sp.dilations);
   bc.attrs["pads"] = Attr::Ints(pads);
   bc.attrs["group"] = Attr::Int(group);
-  bc.attrs["pad_mode"] = Attr::String(b.mode);
+  bc.attrs["pad_mode"] = Attr::String(core::pad_mode_name(b.mode));
   bc.attrs["clamp_min"] = Attr::Float(-INFINITY);
   bc.attrs["clamp_max"] = Attr::Float(INFINITY);
   bc.attrs["weight_bits"] = Attr::Int(weight_bits);

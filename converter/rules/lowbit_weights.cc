@@ -6,8 +6,8 @@
 //    k-bit levels; the layer's weight_bits is the largest a channel needs.
 //  binary_weights_float_input: BinaryConnect / BWN: a float Conv / Gemm / MatMul on a FLOAT activation whose
 //    constant weights are ±alpha_o per output channel (alpha * sign(W), alpha per channel or per tensor) is
-//    marked binary_weights = 1: the emitter stores 1 bit per weight plus alpha (conv2d_binary_weights /
-//    fully_connected_binary_weights), the runtime computes in float. A late rule: it runs once everything
+//    marked binary_weights = 1: the emitter stores 1 bit per weight plus alpha (conv2d / fully_connected
+//    with Weights::binary), the runtime computes in float. A late rule: it runs once everything
 //    else is final, so a layer whose input is still becoming binary / k-bit is left to the binary rules.
 #include <algorithm>
 #include <cmath>

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace onebit::core {
 
@@ -24,6 +26,24 @@ constexpr const char* level_kind_name(LevelKind k) {
     case LevelKind::kTernary: return "Ternary";
   }
   return "unknown";
+}
+
+/// level_kind_name() in lower case ("unipolar"): the converter's attribute spelling.
+inline std::string level_kind_key(LevelKind k) {
+  std::string s = level_kind_name(k);
+  for (char& c : s) c = char(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return s;
+}
+
+/// Parses a level_kind_name() or level_kind_key(); false (and *out untouched) for anything else.
+inline bool parse_level_kind(std::string_view s, LevelKind* out) {
+  for (LevelKind k : {LevelKind::kBinary, LevelKind::kUnipolar, LevelKind::kBipolar, LevelKind::kTernary}) {
+    if (s == level_kind_name(k) || s == level_kind_key(k)) {
+      *out = k;
+      return true;
+    }
+  }
+  return false;
 }
 
 /// The largest |L| of a k-bit tensor of this kind (Unipolar: max(zero_level, 2^bits - 1 - zero_level)).
@@ -64,6 +84,17 @@ constexpr const char* pad_mode_name(PadMode m) {
     case PadMode::kMinusOne: return "minus_one";
   }
   return "unknown";
+}
+
+/// Parses a pad_mode_name(); false (and *out untouched) for anything else.
+constexpr bool parse_pad_mode(std::string_view s, PadMode* out) {
+  for (PadMode m : {PadMode::kZero, PadMode::kOne, PadMode::kMinusOne}) {
+    if (s == pad_mode_name(m)) {
+      *out = m;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace onebit::core
