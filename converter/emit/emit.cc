@@ -165,14 +165,6 @@ Status Emitter::emit_quantize(const Node& n) {
   return Status::Ok();
 }
 
-namespace {
-BinaryPadding pad_mode(const std::string& m) {
-  BinaryPadding mode = BinaryPadding::kZero;  // the attribute's default; rules write only pad_mode_name() values
-  core::parse_pad_mode(m, &mode);
-  return mode;
-}
-}  // namespace
-
 Status Emitter::emit_binary_conv(const Node& n) {
   int in;
   Status s = bits(n.in(0), &in);
@@ -181,23 +173,7 @@ Status Emitter::emit_binary_conv(const Node& n) {
   const std::vector<float>& mult = g_.constant(n.in(2))->f;
   const std::vector<float>& bias = g_.constant(n.in(3))->f;
   const int out_c = int(w.shape[0]);
-  BinaryConv2DParams p;
-  p.kernel_h = int(w.shape[2]);
-  p.kernel_w = int(w.shape[3]);
-  p.stride_h = int(n.ints("strides")[0]);
-  p.stride_w = int(n.ints("strides")[1]);
-  p.dilation_h = int(n.ints("dilations")[0]);
-  p.dilation_w = int(n.ints("dilations")[1]);
-  p.pad_top = int(n.ints("pads")[0]);
-  p.pad_left = int(n.ints("pads")[1]);
-  p.pad_bottom = int(n.ints("pads")[2]);
-  p.pad_right = int(n.ints("pads")[3]);
-  p.groups = int(n.i("group"));
-  p.pad_mode = pad_mode(n.s("pad_mode"));
-  p.clamp_min = n.f("clamp_min");
-  p.clamp_max = n.f("clamp_max");
-  p.bitpacked_output = g_.value(n.out()).dtype == DType::kBits;
-  p.weight_bits = n.i("weight_bits") > 1 ? int(n.i("weight_bits")) : 1;
+  const BinaryConv2DParams& p = n.conv_params();  // as the rule wrote it (rules/binary_layers.cc)
   const std::string label = kbit_label(g_, n);
   const int64_t taps = w.elements() / out_c;
   // Fusions (rules/binary_fusion.cc): the residual input and a Quantize of the output written by the conv.
@@ -248,7 +224,7 @@ Status Emitter::emit_binary_conv(const Node& n) {
 }
 
 int Emitter::reference_transform(const Node& n, int x, int residual) {
-  const float lo = n.f("clamp_min"), hi = n.f("clamp_max");
+  const float lo = ops::layer_clamp_min(n), hi = ops::layer_clamp_max(n);
   // The float reference computes on dequantized values level_scale * L: the multiplier held level_scale.
   std::vector<float> mult = g_.constant(n.in(2))->f;
   if (g_.value(n.in(0)).dtype == DType::kLevels)
@@ -274,7 +250,7 @@ Status Emitter::emit_binary_fc(const Node& n) {
     return Status::Error(n.describe() + ": binary input has shape of rank " + std::to_string(b_.shape(in).size()) +
                          "; expected [N, " + std::to_string(w.shape[1]) + "]");
   int out;
-  const int weight_bits = n.i("weight_bits") > 1 ? int(n.i("weight_bits")) : 1;
+  const int weight_bits = ops::layer_weight_bits(n);
   const std::string label = kbit_label(g_, n);
   if (!options_.float_reference) {
     out = b_.binary_fully_connected(n.name, in, out_c, w.f, mult, bias, bitpacked, lo, hi, weight_bits);
@@ -298,15 +274,7 @@ Status Emitter::emit_binary_pool(const Node& n) {
   int in;
   Status s = bits(n.in(0), &in);
   if (!s.ok()) return s;
-  Pool2DParams p;
-  p.kernel_h = int(n.ints("kernel_shape")[0]);
-  p.kernel_w = int(n.ints("kernel_shape")[1]);
-  p.stride_h = int(n.ints("strides")[0]);
-  p.stride_w = int(n.ints("strides")[1]);
-  p.pad_top = int(n.ints("pads")[0]);
-  p.pad_left = int(n.ints("pads")[1]);
-  p.pad_bottom = int(n.ints("pads")[2]);
-  p.pad_right = int(n.ints("pads")[3]);
+  const Pool2DParams& p = n.pool_params();
   if (!options_.float_reference) {
     set(n.out(), b_.binary_max_pool(n.name, in, p));
     record(n.name, "binary BinaryMaxPool2D");

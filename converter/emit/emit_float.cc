@@ -17,14 +17,7 @@ Status pool_params(const Node& n, const std::vector<int64_t>& x, Pool2DParams* p
   if (sp.ceil_differs)
     return Status::Error(n.describe() + ": ceil_mode=1 gives more windows than floor here; only pools where both agree are supported");
   if (sp.dilations[0] != 1 || sp.dilations[1] != 1) return Status::Error(n.describe() + ": dilated pooling is not supported");
-  p->kernel_h = int(sp.kernel[0]);
-  p->kernel_w = int(sp.kernel[1]);
-  p->stride_h = int(sp.strides[0]);
-  p->stride_w = int(sp.strides[1]);
-  p->pad_top = int(sp.pad_begin[0]);
-  p->pad_left = int(sp.pad_begin[1]);
-  p->pad_bottom = int(sp.pad_end[0]);
-  p->pad_right = int(sp.pad_end[1]);
+  *p = pool_2d(sp);
   return Status::Ok();
 }
 
@@ -58,17 +51,7 @@ Status Emitter::emit_conv(const Node& n) {
   Spatial sp;
   s = resolve_spatial(n, g_.value(n.in(0)).shape, {w->shape[2], w->shape[3]}, &sp);
   if (!s.ok()) return s;
-  Conv2DParams p;
-  p.kernel_h = int(w->shape[2]);
-  p.kernel_w = int(w->shape[3]);
-  p.stride_h = int(sp.strides[0]);
-  p.stride_w = int(sp.strides[1]);
-  p.dilation_h = int(sp.dilations[0]);
-  p.dilation_w = int(sp.dilations[1]);
-  p.pad_top = int(sp.pad_begin[0]);
-  p.pad_left = int(sp.pad_begin[1]);
-  p.pad_bottom = int(sp.pad_end[0]);
-  p.pad_right = int(sp.pad_end[1]);
+  Conv2DParams p = conv_2d(sp);
   p.groups = int(n.i("group"));
   if (n.has("clamp_min")) p.clamp_min = n.f("clamp_min"), p.clamp_max = n.f("clamp_max");  // float_layer_clamp
   if (n.i("binary_weights") && !options_.float_reference) return emit_bwn_conv(n, x, bias, p);

@@ -35,7 +35,7 @@ int64_t packed_weight_bytes(int64_t rows_per_out, int64_t out, int64_t k) {
 
 std::string kbit_label(const Graph& g, const Node& n) {
   const Value& x = g.value(n.in(0));
-  const int wb = n.i("weight_bits") > 1 ? int(n.i("weight_bits")) : 1;
+  const int wb = ops::layer_weight_bits(n);
   if (x.dtype == DType::kLevels) {
     if (x.levels.kind == LevelKind::kTernary) return "W" + std::to_string(wb) + " ternary";
     return "W" + std::to_string(wb) + "A" + std::to_string(x.levels.bits);

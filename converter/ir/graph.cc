@@ -43,6 +43,26 @@ const std::vector<int64_t>& Node::ints(const std::string& a) const { return type
 const std::vector<float>& Node::floats(const std::string& a) const { return typed_attr(*this, a, Attr::Kind::kFloats).floats; }
 const std::string& Node::s(const std::string& a) const { return typed_attr(*this, a, Attr::Kind::kString).s; }
 
+namespace {
+// The typed parameters `P` the node holds; holding none or others is a bug (a rule that did not fill them).
+template <class P, class Params>
+auto& typed_params(const Node& n, Params& params, const char* what) {
+  auto* p = std::get_if<P>(&params);
+  if (p == nullptr) {
+    std::fprintf(stderr, "onebit-convert: internal error: %s reads %s, which it does not hold\n",
+                 n.describe().c_str(), what);
+    std::abort();
+  }
+  return *p;
+}
+}  // namespace
+
+const BinaryConv2DParams& Node::conv_params() const {
+  return typed_params<BinaryConv2DParams>(*this, params, "BinaryConv2DParams");
+}
+BinaryConv2DParams& Node::conv_params() { return typed_params<BinaryConv2DParams>(*this, params, "BinaryConv2DParams"); }
+const Pool2DParams& Node::pool_params() const { return typed_params<Pool2DParams>(*this, params, "Pool2DParams"); }
+
 ValueId Graph::add_value(const std::string& name, DType dtype) {
   const ValueId id = ValueId(values_.size());
   Value v;

@@ -19,9 +19,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "ir/tensor.h"
+#include "onebit/builder/op_params.h"
 
 namespace onebit::converter {
 
@@ -68,12 +70,19 @@ struct Value {
   bool is_constant() const { return constant != nullptr; }
 };
 
+/// Typed parameters of the onebit-level ops whose builder call takes a parameter struct (ir/onebit_ops.h): a
+/// BinaryConv2D holds the very BinaryConv2DParams ModelBuilder::binary_conv2d takes, a BinaryMaxPool2D the
+/// Pool2DParams of binary_max_pool. The rule that makes the node fills them once; shape inference and the
+/// emitter read them; no string attribute repeats them. Other ops hold nothing (monostate).
+using OpParams = std::variant<std::monostate, BinaryConv2DParams, Pool2DParams>;
+
 struct Node {
   std::string op;    // ONNX op type or "onebit.*"
   std::string name;  // ONNX node name (or "<op>_<index>" when the file has none); onebit ops keep their source's
   std::vector<ValueId> inputs;   // kNoId for an omitted optional input
   std::vector<ValueId> outputs;  // kNoId for an omitted optional output
   std::map<std::string, Attr> attrs;
+  OpParams params;  // see OpParams
   bool dead = false;
 
   /// "node 'name' (Op)" for messages.
@@ -87,6 +96,11 @@ struct Node {
   const std::vector<int64_t>& ints(const std::string& a) const;
   const std::vector<float>& floats(const std::string& a) const;
   const std::string& s(const std::string& a) const;
+  // Typed parameters (OpParams): reading ones the node does not hold is an internal error, like an
+  // undeclared attribute.
+  const BinaryConv2DParams& conv_params() const;
+  BinaryConv2DParams& conv_params();
+  const Pool2DParams& pool_params() const;
   ValueId in(size_t k) const { return k < inputs.size() ? inputs[k] : kNoId; }
   ValueId out(size_t k = 0) const { return k < outputs.size() ? outputs[k] : kNoId; }
 };

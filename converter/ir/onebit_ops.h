@@ -12,9 +12,10 @@
 //  onebit.Dequantize(x: bits or levels) -> float: ±1 for bits, level_scale * L for levels
 //  onebit.BinaryConv2D(x: bits or levels, w: [O, I/group, kh, kw] levels, multiplier: [O], bias: [O]) -> float or bits
 //      y = clamp(multiplier[o] * dot + bias[o], clamp_min, clamp_max); bits output: bit = (mult * dot + bias < 0)
-//      attrs: strides [2], dilations [2], pads [4] (top, left, bottom, right), group, pad_mode
-//      ("zero": PyTorch's zero padding of the binarized input, "one", "minus_one"), clamp_min, clamp_max,
-//      weight_bits (absent or 1: w is ±1; 2: w holds the odd levels {-3, -1, 1, 3}).
+//      params (Node::conv_params): the builder's BinaryConv2DParams - kernel, strides, dilations, pads (top,
+//      left, bottom, right), groups, pad_mode (kZero: PyTorch's zero padding of the binarized input, kOne,
+//      kMinusOne), clamp_min, clamp_max, bitpacked_output (the output is bits; shape inference gives the
+//      value that dtype), weight_bits (1: w is ±1; 2: w holds the odd levels {-3, -1, 1, 3}).
 //      k-bit input: dot = D = sum over the window of L_x * L_w (padded taps L_x = 0, pad_mode "zero" only);
 //      the multiplier absorbs the input's level_scale; output float unless input bits and weight_bits 1.
 //      Fusions (rules/binary_fusion.cc): input 4, a float residual r added before the clamp; a second output,
@@ -25,7 +26,7 @@
 //  Conv / Gemm / MatMul with attr binary_weights = 1 (rules/lowbit_weights.cc): float input, weights ±s per
 //      output channel, emitted as conv2d / fully_connected with Weights::binary (BWN: 1 bit per weight
 //      plus a scale per output channel in the file, float compute).
-//  onebit.BinaryMaxPool2D(x: bits) -> bits     attrs: kernel_shape [2], strides [2], pads [4] (t, l, b, r)
+//  onebit.BinaryMaxPool2D(x: bits) -> bits     params (Node::pool_params): the builder's Pool2DParams
 //      max of ±1 values is the AND of the "is -1" bits; padded taps are ignored (like float -inf padding).
 #pragma once
 
@@ -44,6 +45,14 @@ inline constexpr const char kBinaryMaxPool2D[] = "onebit.BinaryMaxPool2D";
 Levels quantize_levels_of(const Node& n);
 /// Sets the attrs of an onebit.QuantizeLevels node from `l`.
 void set_quantize_levels(Node* n, const Levels& l);
+/// The output clamp of a binary conv (its params) or binary FC (its attributes).
+float layer_clamp_min(const Node& n);
+float layer_clamp_max(const Node& n);
+void set_layer_clamp(Node* n, float lo, float hi);
+/// Whether that clamp clamps anything.
+bool layer_clamped(const Node& n);
+/// Weight bits (1 or 2) of a binary conv or binary FC.
+int layer_weight_bits(const Node& n);
 /// A packed activation (bits or k-bit levels).
 inline bool packed(DType t) { return t == DType::kBits || t == DType::kLevels; }
 

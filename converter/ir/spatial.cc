@@ -75,4 +75,29 @@ Status resolve_spatial(const Node& n, const std::vector<int64_t>& x, const std::
   return Status::Ok();
 }
 
+namespace {
+template <class Params>
+Params window_2d(const Spatial& sp) {
+  Params p;
+  p.kernel_h = int(sp.kernel[0]);
+  p.kernel_w = int(sp.kernel[1]);
+  p.stride_h = int(sp.strides[0]);
+  p.stride_w = int(sp.strides[1]);
+  p.pad_top = int(sp.pad_begin[0]);
+  p.pad_left = int(sp.pad_begin[1]);
+  p.pad_bottom = int(sp.pad_end[0]);
+  p.pad_right = int(sp.pad_end[1]);
+  return p;
+}
+}  // namespace
+
+Conv2DParams conv_2d(const Spatial& sp) {
+  Conv2DParams p = window_2d<Conv2DParams>(sp);
+  p.dilation_h = int(sp.dilations[0]);
+  p.dilation_w = int(sp.dilations[1]);
+  return p;
+}
+
+Pool2DParams pool_2d(const Spatial& sp) { return window_2d<Pool2DParams>(sp); }
+
 }  // namespace onebit::converter

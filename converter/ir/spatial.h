@@ -22,4 +22,9 @@ struct Spatial {
 /// Errors name the node and the attribute with what was expected.
 Status resolve_spatial(const Node& n, const std::vector<int64_t>& x, const std::vector<int64_t>& kernel, Spatial* out);
 
+/// The resolved 2-D geometry (kernel, strides, dilations, pads) as the builder's Conv2DParams (groups and clamp
+/// at their defaults), or without dilations as its Pool2DParams. `sp` must be 2-D.
+Conv2DParams conv_2d(const Spatial& sp);
+Pool2DParams pool_2d(const Spatial& sp);
+
 }  // namespace onebit::converter

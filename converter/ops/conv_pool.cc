@@ -11,8 +11,8 @@ namespace {
 
 using namespace eval;
 
-Status infer_conv(const Graph& g, const Node& n, InferredShapes* out) { return infer_window(g, n, true, false, out); }
-Status infer_pool(const Graph& g, const Node& n, InferredShapes* out) { return infer_window(g, n, false, false, out); }
+Status infer_conv(const Graph& g, const Node& n, InferredShapes* out) { return infer_window(g, n, true, out); }
+Status infer_pool(const Graph& g, const Node& n, InferredShapes* out) { return infer_window(g, n, false, out); }
 
 Status infer_global_pool(const Graph& g, const Node& n, InferredShapes* out) {
   std::vector<int64_t> s = g.value(n.in(0)).shape;

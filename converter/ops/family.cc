@@ -45,35 +45,38 @@ Status infer_same_shape(const Graph& g, const Node& n, InferredShapes* out) {
   return Status::Ok();
 }
 
-Status infer_window(const Graph& g, const Node& n, bool weights, bool explicit_2d, InferredShapes* out) {
+Status window_input(const Node& n, const std::vector<int64_t>& x) {
+  return x.size() < 3 ? shape_error(n, "input " + shape_str(x) + " has no spatial axes") : Status::Ok();
+}
+
+Status conv_out_channels(const Graph& g, const Node& n, int64_t group, int64_t* out_c) {
+  const std::vector<int64_t>& x = g.value(n.in(0)).shape;
+  const std::vector<int64_t>& w = g.value(n.in(1)).shape;
+  ONEBIT_RETURN_IF_ERROR(window_input(n, x));
+  if (w.size() != x.size())
+    return shape_error(n, "weights " + shape_str(w) + " and input " + shape_str(x) + " differ in rank");
+  *out_c = w[0];
+  if (group < 1 || x[1] % group != 0 || w[1] * group != x[1] || *out_c % group != 0)
+    return shape_error(n, "input channels " + std::to_string(x[1]) + ", weight " + shape_str(w) + " and group " +
+                              std::to_string(group) + " do not fit together");
+  return Status::Ok();
+}
+
+Status infer_window(const Graph& g, const Node& n, bool weights, InferredShapes* out) {
   const std::vector<int64_t>& x = g.value(n.in(0)).shape;
   std::vector<int64_t> kernel;
   int64_t out_c = x.size() > 1 ? x[1] : 0;
-  if (x.size() < 3) return shape_error(n, "input " + shape_str(x) + " has no spatial axes");
   if (weights) {
+    ONEBIT_RETURN_IF_ERROR(conv_out_channels(g, n, n.i("group"), &out_c));
     const std::vector<int64_t>& w = g.value(n.in(1)).shape;
-    if (w.size() != x.size()) return shape_error(n, "weights " + shape_str(w) + " and input " + shape_str(x) + " differ in rank");
     kernel.assign(w.begin() + 2, w.end());
-    out_c = w[0];
-    const int64_t group = n.i("group");
-    if (group < 1 || x[1] % group != 0 || w[1] * group != x[1] || out_c % group != 0)
-      return shape_error(n, "input channels " + std::to_string(x[1]) + ", weight " + shape_str(w) + " and group " +
-                                std::to_string(group) + " do not fit together");
   } else {
+    ONEBIT_RETURN_IF_ERROR(window_input(n, x));
     kernel = n.ints("kernel_shape");
-  }
-  std::vector<int64_t> s = {x[0], out_c};
-  if (explicit_2d) {
-    // onebit ops carry explicit 2-D geometry (pads as top, left, bottom, right).
-    const auto& p = n.ints("pads");
-    for (size_t d = 0; d < 2; ++d)
-      s.push_back(core::window_output_size(x[d + 2], p[d], p[d + 2], kernel[d], n.ints("strides")[d],
-                                           weights ? n.ints("dilations")[d] : 1));
-    out->shapes.assign(n.outputs.size(), s);
-    return Status::Ok();
   }
   Spatial sp;
   ONEBIT_RETURN_IF_ERROR(resolve_spatial(n, x, kernel, &sp));
+  std::vector<int64_t> s = {x[0], out_c};
   s.insert(s.end(), sp.out.begin(), sp.out.end());
   out->shapes.assign(n.outputs.size(), s);
   return Status::Ok();

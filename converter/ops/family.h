@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "emit/emitter.h"
+#include "onebit/core/shape_math.h"
 #include "ops/op_def.h"
 #include "rules/zero_analysis.h"
 
@@ -50,9 +51,21 @@ Status infer_same_shape_as(const Graph& g, const Node& n, InferredShapes* out) {
   out->dtype = kOut;
   return infer_same_shape(g, n, out);
 }
-/// Shape of window ops (Conv, MaxPool, AveragePool and their onebit forms): `weights` for a conv (input 1
-/// holds the kernel), `explicit_2d` for onebit ops (2-D geometry as attributes, pads top, left, bottom, right).
-Status infer_window(const Graph& g, const Node& n, bool weights, bool explicit_2d, InferredShapes* out);
+/// Fails unless the input `x` of window op `n` has spatial axes (rank >= 3).
+Status window_input(const Node& n, const std::vector<int64_t>& x);
+/// Output channels of a conv (input 1 holds the kernel [O, I / group, k...]), after checking the ranks of input
+/// and weights and that `group` fits the channel counts.
+Status conv_out_channels(const Graph& g, const Node& n, int64_t group, int64_t* out_c);
+/// Shape of the ONNX window ops (Conv, MaxPool, AveragePool): `weights` for a conv (input 1 holds the kernel).
+Status infer_window(const Graph& g, const Node& n, bool weights, InferredShapes* out);
+/// [N, out_c, H', W'] of a 2-D window with explicit geometry `p` (the builder's Conv2DParams or Pool2DParams:
+/// kernel, stride, pads) over NCHW input `x`.
+template <class Params>
+std::vector<int64_t> window_2d_shape(const std::vector<int64_t>& x, int64_t out_c, const Params& p, int dilation_h,
+                                     int dilation_w) {
+  return {x[0], out_c, core::window_output_size(x[2], p.pad_top, p.pad_bottom, p.kernel_h, p.stride_h, dilation_h),
+          core::window_output_size(x[3], p.pad_left, p.pad_right, p.kernel_w, p.stride_w, dilation_w)};
+}
 
 // Zero-fact helpers.
 /// Facts of a node that introduces zeros (when `zeros`), naming it as their origin.

@@ -29,13 +29,12 @@ namespace onebit::converter {
 namespace {
 
 bool has_residual(const Node& conv) { return conv.in(4) != kNoId; }
-bool clamped(const Node& n) { return n.f("clamp_min") > -INFINITY || n.f("clamp_max") < INFINITY; }
 
 // A float BinaryConv2D output that only `reader` reads, foldable as a residual sum; kNoId otherwise.
 NodeId residual_conv(const Graph& g, ValueId c, NodeId reader) {
   const Node* p = producer_of(g, c, ops::kBinaryConv2D);
   if (p == nullptr || g.value(c).dtype != DType::kFloat || g.sole_user(c) != reader) return kNoId;
-  if (clamped(*p) || has_residual(*p) || writes_bits_too(*p)) return kNoId;
+  if (ops::layer_clamped(*p) || has_residual(*p) || writes_bits_too(*p)) return kNoId;
   return g.value(c).producer;
 }
 

@@ -107,25 +107,24 @@ Status conv_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   if (b.mode != core::PadMode::kZero && own_pads)
     return Status::Error(n.describe() + ": its input is " + b.pad->describe() +
                          " with value ±1 and the conv also has its own (zero) pads: mixed padding cannot be expressed");
-  const std::vector<int64_t> pads = {sp.pad_begin[0] + b.extra[0], sp.pad_begin[1] + b.extra[1],
-                                     sp.pad_end[0] + b.extra[2], sp.pad_end[1] + b.extra[3]};
+  // The builder's parameters, written once here: the emitter passes them on as they are.
+  BinaryConv2DParams p;
+  static_cast<Conv2DParams&>(p) = conv_2d(sp);
+  p.pad_top += int(b.extra[0]);  // the Pad's, on top of the conv's own
+  p.pad_left += int(b.extra[1]);
+  p.pad_bottom += int(b.extra[2]);
+  p.pad_right += int(b.extra[3]);
+  p.groups = int(n.i("group"));
+  p.pad_mode = b.mode;
+  p.weight_bits = weight_bits;  // no clamp and float output until rules/output_transform.cc folds them in
   if (b.pad) log->note(b.pad->name, "folded into pad mode of binary conv '" + n.name + "'");
   const std::string name = n.name;
-  const int64_t group = n.i("group");
   const ValueId out = n.out(), bits = b.bits;
   g.kill(id);
   const ValueId wv = g.add_constant(name + "/signs", Tensor::floats(w.shape, signs));
   const NodeId c = g.add_node(ops::kBinaryConv2D, name, {bits, wv, vector_constant(g, name + "/multiplier", mult),
                                                           vector_constant(g, name + "/bias", bias)}, {out});
-  Node& bc = g.node(c);
-  bc.attrs["strides"] = Attr::Ints(sp.strides);
-  bc.attrs["dilations"] = Attr::Ints(sp.dilations);
-  bc.attrs["pads"] = Attr::Ints(pads);
-  bc.attrs["group"] = Attr::Int(group);
-  bc.attrs["pad_mode"] = Attr::String(core::pad_mode_name(b.mode));
-  bc.attrs["clamp_min"] = Attr::Float(-INFINITY);
-  bc.attrs["clamp_max"] = Attr::Float(INFINITY);
-  bc.attrs["weight_bits"] = Attr::Int(weight_bits);
+  g.node(c).params = p;
   return Status::Ok();
 }
 
@@ -191,9 +190,7 @@ Status pool_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
   g.kill(id);
   const ValueId pooled = g.add_value(g.value(out).name + "/bits", DType::kBits);
   const NodeId p = g.add_node(ops::kBinaryMaxPool2D, name, {bits}, {pooled});
-  g.node(p).attrs["kernel_shape"] = Attr::Ints(sp.kernel);
-  g.node(p).attrs["strides"] = Attr::Ints(sp.strides);
-  g.node(p).attrs["pads"] = Attr::Ints({sp.pad_begin[0], sp.pad_begin[1], sp.pad_end[0], sp.pad_end[1]});
+  g.node(p).params = pool_2d(sp);
   g.add_node(ops::kDequantize, name + "/dequantize", {pooled}, {out});
   return Status::Ok();
 }

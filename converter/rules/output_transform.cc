@@ -20,7 +20,6 @@ namespace {
 
 bool binary_layer(const Node& n) { return n.op == ops::kBinaryConv2D || n.op == ops::kBinaryFullyConnected; }
 
-bool clamped(const Node& n) { return n.f("clamp_min") > -INFINITY || n.f("clamp_max") < INFINITY; }
 
 // The per-channel affine (a, b) or clamp (lo, hi) the user `u` of value `y` applies; false if none.
 bool follower(const Graph& g, const Node& layer, const Node& u, std::vector<float>* a, std::vector<float>* b,
@@ -39,7 +38,7 @@ bool follower(const Graph& g, const Node& layer, const Node& u, std::vector<floa
     return u.op == "Relu" || clip_bounds(g, u, lo, hi);
   }
   // After a clamp nothing affine folds; nor after a residual (a * (mD + b + r) is not (a m) D + (a b) + r).
-  if (clamped(layer) || layer.in(4) != kNoId) return false;
+  if (ops::layer_clamped(layer) || layer.in(4) != kNoId) return false;
   if (u.op == "BatchNormalization")
     return u.in(0) == y && batch_norm_affine(g, u, a, b) && int64_t(a->size()) == c;
   if (u.op != "Mul" && u.op != "Div" && u.op != "Add" && u.op != "Sub") return false;
@@ -86,8 +85,7 @@ Status fold_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   const ValueId u_out = u.out();
   if (is_clamp) {
     Node& n = g.node(id);
-    n.attrs["clamp_min"] = Attr::Float(std::max(n.f("clamp_min"), lo));
-    n.attrs["clamp_max"] = Attr::Float(std::min(n.f("clamp_max"), hi));
+    ops::set_layer_clamp(&n, std::max(ops::layer_clamp_min(n), lo), std::min(ops::layer_clamp_max(n), hi));
   } else {
     std::vector<float> m = g.constant(g.node(id).in(2))->f, c = g.constant(g.node(id).in(3))->f;
     for (size_t i = 0; i < m.size(); ++i) {
@@ -124,10 +122,10 @@ bool bitpack_match(const Graph& g, NodeId id, const RewriteOptions&) {
   const Node* p = g.producer(q.in(0));
   if (p == nullptr || !binary_layer(*p) || g.value(p->out()).dtype != DType::kFloat || writes_bits_too(*p)) return false;
   // Bits out only from a binary layer proper: bits in, ±1 weights (k-bit layers write floats).
-  if (g.value(p->in(0)).dtype != DType::kBits || p->i("weight_bits") > 1) return false;
+  if (g.value(p->in(0)).dtype != DType::kBits || ops::layer_weight_bits(*p) > 1) return false;
   if (p->in(4) != kNoId) return false;  // a residual is per pixel: no threshold can hold it
   if (g.sole_user(q.in(0)) != id || !all_readers_binary(g, q.out())) return false;
-  const float lo = p->f("clamp_min"), hi = p->f("clamp_max");
+  const float lo = ops::layer_clamp_min(*p), hi = ops::layer_clamp_max(*p);
   return lo < 0 && hi > 0;
 }
 
@@ -151,8 +149,8 @@ Status bitpack_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log
   set_vector(g, pid, 2, "multiplier", m);
   set_vector(g, pid, 3, "bias", c);
   Node& p = g.node(pid);
-  p.attrs["clamp_min"] = Attr::Float(-INFINITY);
-  p.attrs["clamp_max"] = Attr::Float(INFINITY);
+  ops::set_layer_clamp(&p, -INFINITY, INFINITY);
+  if (p.op == ops::kBinaryConv2D) p.conv_params().bitpacked_output = true;  // its shape function keeps y bits
   g.value(y).dtype = DType::kBits;
   g.replace_uses(bits, y);
   return Status::Ok();

@@ -51,7 +51,7 @@ TEST_CASE("rules: residual_into_binary_conv") {
         const cv::Node& conv = node(rw.g, "conv");
         REQUIRE(conv.op == cv::ops::kBinaryConv2D);
         CHECK(conv.in(4) == rw.g.find_value("x"));
-        CHECK(conv.f("clamp_min") == (relu_after ? 0.0f : -INFINITY));
+        CHECK(conv.conv_params().clamp_min == (relu_after ? 0.0f : -INFINITY));
         CHECK(rw.count("Relu") == 0);
         const Converted c = convert(t);
         REQUIRE(c.status.ok());
@@ -71,7 +71,7 @@ TEST_CASE("rules: residual_into_binary_conv") {
     OnnxTestGraph t = residual_graph(r, false, true, false);
     Rewritten rw = rewrite(t);
     CHECK(rw.fired("residual_into_binary_conv") == 0);
-    CHECK(node(rw.g, "conv").f("clamp_min") == 0.0f);
+    CHECK(node(rw.g, "conv").conv_params().clamp_min == 0.0f);
     CHECK(rw.count("Add") == 1);
     check_end_to_end(t, RefTensor{{1, 4, 5, 5}, r.normal(100)}, "y");
   }

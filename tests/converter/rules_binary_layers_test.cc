@@ -55,9 +55,9 @@ TEST_CASE("rules: binary_conv") {
     CHECK(const_input(rw.g, c, 1) == signs);
     CHECK(const_input(rw.g, c, 2) == std::vector<float>(3, 1.0f));
     CHECK(const_input(rw.g, c, 3) == std::vector<float>(3, 0.0f));
-    CHECK(c.ints("pads") == std::vector<int64_t>{1, 1, 1, 1});
-    CHECK(c.ints("strides") == std::vector<int64_t>{2, 2});
-    CHECK(c.s("pad_mode") == "zero");
+    CHECK(pads_of(c.conv_params()) == std::vector<int64_t>{1, 1, 1, 1});
+    CHECK(strides_of(c.conv_params()) == std::vector<int64_t>{2, 2});
+    CHECK(std::string(onebit::core::pad_mode_name(c.conv_params().pad_mode)) == "zero");
     check_end_to_end(t, x, "y");
   }
   SUBCASE("fires: ±s weights with a bias -> signs, multiplier s, bias") {
@@ -79,8 +79,8 @@ TEST_CASE("rules: binary_conv") {
       OnnxTestGraph t = binary_conv_graph(scaled, {}, k.own, true, k.value);
       Rewritten rw = rewrite(t);
       const cv::Node& c = binary_conv(rw);
-      CHECK(c.s("pad_mode") == k.mode);
-      CHECK(c.ints("pads") == k.pads);
+      CHECK(std::string(onebit::core::pad_mode_name(c.conv_params().pad_mode)) == k.mode);
+      CHECK(pads_of(c.conv_params()) == k.pads);
       CHECK(find_node(rw.g, "pad") == cv::kNoId);
       check_end_to_end(t, x, "y");
     }
@@ -212,9 +212,9 @@ TEST_CASE("rules: binary_max_pool") {
     REQUIRE(p.op == cv::ops::kBinaryMaxPool2D);
     CHECK(rw.g.value(p.in(0)).dtype == cv::DType::kBits);
     CHECK(rw.g.value(p.out()).dtype == cv::DType::kBits);
-    CHECK(p.ints("kernel_shape") == std::vector<int64_t>{3, 3});
-    CHECK(p.ints("strides") == std::vector<int64_t>{2, 2});
-    CHECK(p.ints("pads") == std::vector<int64_t>{1, 1, 1, 1});
+    CHECK(kernel_of(p.pool_params()) == std::vector<int64_t>{3, 3});
+    CHECK(strides_of(p.pool_params()) == std::vector<int64_t>{2, 2});
+    CHECK(pads_of(p.pool_params()) == std::vector<int64_t>{1, 1, 1, 1});
     CHECK(sole_reader(rw.g, p.out()).op == cv::ops::kDequantize);
     Rng r(14);
     check_end_to_end(t, RefTensor{{1, 2, 6, 6}, r.normal(72)}, "y");

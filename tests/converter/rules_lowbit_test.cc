@@ -160,7 +160,7 @@ TEST_CASE("rules: uniform_quantizer") {
     const cv::Node& c = node(r.g, "conv");
     REQUIRE(c.op == cv::ops::kBinaryConv2D);
     CHECK(r.g.value(c.in(0)).dtype == cv::DType::kLevels);
-    CHECK(c.i("weight_bits") == 1);
+    CHECK(c.conv_params().weight_bits == 1);
     check_close(const_input(r.g, c, 2), {0.1f / 3, 0.2f / 3, 0.3f / 3});
     check_end_to_end(t, lowbit_input(35, {1, 2, 5, 5}), "y");
     Converted cv_ = convert(t);
@@ -185,7 +185,7 @@ TEST_CASE("rules: uniform_quantizer") {
     Rewritten r = rewrite(t);
     const cv::Node& c = node(r.g, "conv");
     REQUIRE(c.op == cv::ops::kBinaryConv2D);
-    CHECK(c.i("weight_bits") == 2);
+    CHECK(c.conv_params().weight_bits == 2);
     check_end_to_end(t, lowbit_input(37, {1, 2, 5, 5}), "y");
   }
   SUBCASE("does not fire: no clamp, more than 16 levels, a non-integer range, levels off the zero grid") {

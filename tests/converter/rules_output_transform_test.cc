@@ -85,8 +85,8 @@ TEST_CASE("rules: fold_into_output_transform") {
       CHECK(rw.g.outputs[0] == c.out());  // the graph output now reads the conv
       check_close(const_input(rw.g, c, 2), b.mult);
       check_close(const_input(rw.g, c, 3), b.bias);
-      CHECK(c.f("clamp_min") == b.lo);
-      CHECK(c.f("clamp_max") == b.hi);
+      CHECK(c.conv_params().clamp_min == b.lo);
+      CHECK(c.conv_params().clamp_max == b.hi);
       check_end_to_end(b.t, x, "y");
     }
   }
@@ -104,7 +104,7 @@ TEST_CASE("rules: fold_into_output_transform") {
     CHECK(rw.fired("fold_into_output_transform") == 1);  // the Relu only
     CHECK(find_node(rw.g, "Mul1") != cv::kNoId);
     const cv::Node& c = node(rw.g, "conv");
-    CHECK(c.f("clamp_min") == 0.0f);
+    CHECK(c.conv_params().clamp_min == 0.0f);
     check_close(const_input(rw.g, c, 2), mags);
     check_end_to_end(b.t, x, "y");
   }
@@ -158,6 +158,8 @@ TEST_CASE("rules: bitpacked_output") {
     const cv::Node& c1 = node(rw.g, "conv1");
     const cv::Node& c2 = node(rw.g, "conv2");
     CHECK(rw.g.value(c1.out()).dtype == cv::DType::kBits);
+    CHECK(c1.conv_params().bitpacked_output);  // what the builder is told, and what shape inference keeps
+    CHECK_FALSE(c2.conv_params().bitpacked_output);
     CHECK(c2.in(0) == c1.out());
     // bit = (scale * dot + shift < 0): the BN's affine, as computed here.
     check_close(const_input(rw.g, c1, 2), bn.scale());

@@ -112,6 +112,15 @@ inline onnx::NodeProto& add_pool(OnnxTestGraph& t, const std::string& op, const 
   return n;
 }
 
+// The 2-D geometry of a node's parameter struct (Node::params: the builder's Conv2DParams / Pool2DParams) as
+// ONNX-style lists, to compare with what the source node said.
+template <class Params>
+std::vector<int64_t> kernel_of(const Params& p) { return {p.kernel_h, p.kernel_w}; }
+template <class Params>
+std::vector<int64_t> strides_of(const Params& p) { return {p.stride_h, p.stride_w}; }
+template <class Params>
+std::vector<int64_t> pads_of(const Params& p) { return {p.pad_top, p.pad_left, p.pad_bottom, p.pad_right}; }
+
 // ---------------------------------------------------------------------------------------------------------
 // Running rules.
 
