@@ -9,6 +9,8 @@
 //  - emission into onebit operators (emit/emit.cc; absent: the op exists only to be folded or rewritten).
 // Entries are grouped by family in ops/<family>.cc; ops/registry.cc is the one registry. onebit's own IR ops
 // (ir/onebit_ops.h) are entries too, marked `onnx = false` so that the importer never accepts them from a file.
+// Those whose builder call takes a parameter struct (BinaryConv2D, BinaryMaxPool2D) hold it as typed
+// parameters (Node::params, ir/graph.h) and declare no attributes for what it holds.
 //
 // Schemas describe the canonical (newest-opset) form described in ir/graph.h: e.g. Squeeze has inputs
 // (data, axes?) and no `axes` attribute, Clip has (input, min?, max?). The importer moves old-opset
