@@ -16,10 +16,6 @@ using onebit::level_value;
 
 namespace {
 
-const char* kind_name(LevelKind k) {
-  return k == LevelKind::kBinary ? "Binary" : k == LevelKind::kUnipolar ? "Unipolar" : k == LevelKind::kBipolar ? "Bipolar" : "Ternary";
-}
-
 double round_half_even(double t) {
   const double f = std::floor(t), frac = t - f;
   if (frac > 0.5) return f + 1;
@@ -53,7 +49,7 @@ struct QuantizeCase {
 };
 
 void check(const QuantizeCase& qc, const QuantizeLevelsUkernel& ukernel) {
-  INFO("ukernel=", std::string(ukernel.name), " kind=", kind_name(qc.kind), " bits=", qc.bits, " pixels=", qc.pixels,
+  INFO("ukernel=", std::string(ukernel.name), " kind=", onebit::core::level_kind_name(qc.kind), " bits=", qc.bits, " pixels=", qc.pixels,
        " channels=", qc.channels, " scale=", qc.scale, " shift=", qc.shift, " seed=", qc.seed);
   std::mt19937 rng(qc.seed);
   const float top = float((1u << qc.bits) - 1);
@@ -122,9 +118,7 @@ void check(const QuantizeCase& qc, const QuantizeLevelsUkernel& ukernel) {
 
 /// check(qc, k) for every quantize-levels ukernel k this CPU runs.
 void check_every_ukernel(const QuantizeCase& qc) {
-  size_t count = 0;
-  const QuantizeLevelsUkernel* table = quantize_levels_ukernels(&count);
-  onebit::test::for_each_runnable_ukernel("quantize-levels", table, count,
+  onebit::test::for_each_runnable_ukernel("quantize-levels", quantize_levels_ukernels,
                                           [&](const QuantizeLevelsUkernel& k) { check(qc, k); });
 }
 
