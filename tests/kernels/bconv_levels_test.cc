@@ -14,6 +14,7 @@
 using namespace onebit::kernels;
 using onebit::LevelKind;
 using onebit::level_value;
+using onebit::core::level_kind_name;
 
 namespace {
 
@@ -80,7 +81,7 @@ class BConvLevelsTester {
   }
 
   void test(Isa isa) const {
-    INFO("isa=", std::string(isa_name(isa)), " act=", onebit::core::level_kind_name(g.act_kind), " act_bits=", g.act_bits,
+    INFO("isa=", std::string(isa_name(isa)), " act=", level_kind_name(g.act_kind), " act_bits=", g.act_bits,
          " zero_level=", g.act_zero_level, " weight_bits=", g.weight_bits, " batch=", g.batch, " in=", g.in_h, "x",
          g.in_w, "x", g.in_c, " out_c=", g.out_c, " kernel=", g.kernel_h, "x", g.kernel_w, " stride=", g.stride_h,
          " dilation=", g.dilation_h, " pad(t,l,b,r)=", g.pad_top, ",", g.pad_left, ",", g.pad_bottom, ",", g.pad_right,

@@ -13,6 +13,7 @@
 using namespace onebit::kernels;
 using onebit::LevelKind;
 using onebit::level_value;
+using onebit::core::level_kind_name;
 
 namespace {
 
@@ -49,7 +50,7 @@ struct QuantizeCase {
 };
 
 void check(const QuantizeCase& qc, const QuantizeLevelsUkernel& ukernel) {
-  INFO("ukernel=", std::string(ukernel.name), " kind=", onebit::core::level_kind_name(qc.kind), " bits=", qc.bits, " pixels=", qc.pixels,
+  INFO("ukernel=", std::string(ukernel.name), " kind=", level_kind_name(qc.kind), " bits=", qc.bits, " pixels=", qc.pixels,
        " channels=", qc.channels, " scale=", qc.scale, " shift=", qc.shift, " seed=", qc.seed);
   std::mt19937 rng(qc.seed);
   const float top = float((1u << qc.bits) - 1);
