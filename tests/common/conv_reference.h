@@ -38,7 +38,8 @@ std::vector<Acc> direct_conv(const ConvShape& s, Tap tap) {
               const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
               const size_t pixel = inside ? ((size_t(n) * s.in_h + size_t(iy)) * s.in_w + size_t(ix)) * s.in_c : 0;
               for (int i = 0; i < cin_g; ++i)
-                acc += tap(inside ? std::ptrdiff_t(pixel + group_channel + size_t(i)) : std::ptrdiff_t{-1}, o, ky, kx, i);
+                acc +=
+                    tap(inside ? std::ptrdiff_t(pixel + group_channel + size_t(i)) : std::ptrdiff_t{-1}, o, ky, kx, i);
             }
           y[((size_t(n) * s.out_h + oy) * s.out_w + ox) * s.out_c + o] = acc;
         }

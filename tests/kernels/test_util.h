@@ -47,8 +47,8 @@ struct IdentityTransform {
 /// The reference loop's view (common/conv_reference.h) of a kernel's convolution geometry (BConvGeometry).
 template <typename Geometry>
 onebit::testing::ConvShape conv_shape(const Geometry& g) {
-  return {g.batch,    g.in_h,     g.in_w,       g.in_c,       g.out_h(),   g.out_w(),  g.out_c,  g.kernel_h,
-          g.kernel_w, g.stride_h, g.stride_w,   g.dilation_h, g.dilation_w, g.pad_top, g.pad_left, g.groups};
+  return {g.batch,    g.in_h,     g.in_w,     g.in_c,       g.out_h(),    g.out_w(), g.out_c,    g.kernel_h,
+          g.kernel_w, g.stride_h, g.stride_w, g.dilation_h, g.dilation_w, g.pad_top, g.pad_left, g.groups};
 }
 
 /// Every ISA this binary can run here; the others are reported as skipped (once per test case).

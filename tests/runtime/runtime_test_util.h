@@ -148,8 +148,8 @@ inline BlockBranches binary_block(ModelBuilder& b, int x, int block, int out_c, 
     Pool2DParams ap;
     ap.kernel_h = ap.kernel_w = ap.stride_h = ap.stride_w = 2;
     r.shortcut = b.avg_pool(name + "/avgpool", x, ap);
-    r.shortcut = b.conv2d(name + "/conv1x1", r.shortcut, out_c,
-                          Weights::float32(uniform(size_t(out_c) * c, seed + 40)), {}, Conv2DParams());
+    r.shortcut = b.conv2d(name + "/conv1x1", r.shortcut, out_c, Weights::float32(uniform(size_t(out_c) * c, seed + 40)),
+                          {}, Conv2DParams());
   }
   return r;
 }
@@ -200,9 +200,9 @@ inline std::vector<double> conv_sums(const std::vector<float>& x, Nhwc xs, const
   const int ow = (xs.w + p.pad_left + p.pad_right - p.dilation_w * (p.kernel_w - 1) - 1) / p.stride_w + 1;
   *ys = {xs.n, oh, ow, out_c};
   const int ig = xs.c / p.groups;
-  const onebit::testing::ConvShape shape{xs.n,       xs.h,       xs.w,         xs.c,         oh,        ow,
-                                         out_c,      p.kernel_h, p.kernel_w,   p.stride_h,   p.stride_w,
-                                         p.dilation_h, p.dilation_w, p.pad_top, p.pad_left, p.groups};
+  const onebit::testing::ConvShape shape{xs.n,         xs.h,       xs.w,       xs.c,       oh,         ow,
+                                         out_c,        p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h,
+                                         p.dilation_w, p.pad_top,  p.pad_left, p.groups};
   return onebit::testing::direct_conv<double>(shape, [&](std::ptrdiff_t x_at, int o, int ky, int kx, int i) {
     const double v = x_at >= 0 ? x[size_t(x_at)] : pad_value;
     return v * w[((size_t(o) * ig + i) * p.kernel_h + ky) * p.kernel_w + kx];
