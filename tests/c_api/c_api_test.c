@@ -274,28 +274,44 @@ static size_t product(const int* dims, size_t rank) {
   return n;
 }
 
+/* One side of an interpreter's tensors, its inputs or its outputs, by the C API's accessors of that side. */
+struct tensor_side {
+  size_t (*count)(const onebit_interpreter*);
+  const char* (*name)(const onebit_interpreter*, size_t);
+  onebit_status (*shape)(const onebit_interpreter*, size_t, const int**, size_t*);
+  size_t (*size)(const onebit_interpreter*, size_t);
+  const float* (*data)(onebit_interpreter*, size_t);
+};
+
+static const float* input_data(onebit_interpreter* it, size_t i) { return onebit_interpreter_input(it, i); }
+static const float* output_data(onebit_interpreter* it, size_t i) { return onebit_interpreter_output(it, i); }
+
+/* The side has at least one tensor, and each has a name, a shape whose product is its size, and data. */
+static void check_side(onebit_interpreter* it, const struct tensor_side* side) {
+  const int* dims = NULL;
+  size_t rank = 0, i;
+  REQUIRE(side->count(it) >= 1);
+  for (i = 0; i < side->count(it); ++i) {
+    CHECK(side->name(it, i) != NULL);
+    CHECK(side->shape(it, i, &dims, &rank) == ONEBIT_OK);
+    CHECK(rank >= 1 && dims != NULL);
+    CHECK(side->size(it, i) == product(dims, rank));
+    CHECK(side->data(it, i) != NULL);
+  }
+}
+
 /* The interpreter's tensors are consistent; returns the input and output sizes. */
 static void test_tensors(onebit_interpreter* it, size_t* in_size, size_t* out_size) {
+  const struct tensor_side inputs = {onebit_interpreter_input_count, onebit_interpreter_input_name,
+                                     onebit_interpreter_input_shape, onebit_interpreter_input_size, input_data};
+  const struct tensor_side outputs = {onebit_interpreter_output_count, onebit_interpreter_output_name,
+                                      onebit_interpreter_output_shape, onebit_interpreter_output_size, output_data};
   const int* dims = NULL;
   size_t rank = 0, i;
   char message[128];
 
-  REQUIRE(onebit_interpreter_input_count(it) >= 1);
-  REQUIRE(onebit_interpreter_output_count(it) >= 1);
-  for (i = 0; i < onebit_interpreter_input_count(it); ++i) {
-    CHECK(onebit_interpreter_input_name(it, i) != NULL);
-    CHECK(onebit_interpreter_input_shape(it, i, &dims, &rank) == ONEBIT_OK);
-    CHECK(rank >= 1 && dims != NULL);
-    CHECK(onebit_interpreter_input_size(it, i) == product(dims, rank));
-    CHECK(onebit_interpreter_input(it, i) != NULL);
-  }
-  for (i = 0; i < onebit_interpreter_output_count(it); ++i) {
-    CHECK(onebit_interpreter_output_name(it, i) != NULL);
-    CHECK(onebit_interpreter_output_shape(it, i, &dims, &rank) == ONEBIT_OK);
-    CHECK(rank >= 1 && dims != NULL);
-    CHECK(onebit_interpreter_output_size(it, i) == product(dims, rank));
-    CHECK(onebit_interpreter_output(it, i) != NULL);
-  }
+  check_side(it, &inputs);
+  check_side(it, &outputs);
 
   /* The synthetic model: one NHWC 32x32x3 input, 10 classes. */
   CHECK(onebit_interpreter_input_shape(it, 0, &dims, &rank) == ONEBIT_OK);

@@ -14,12 +14,9 @@
 using namespace onebit::kernels;
 using onebit::LevelKind;
 using onebit::level_value;
+using onebit::core::level_kind_name;
 
 namespace {
-
-const char* kind_name(LevelKind k) {
-  return k == LevelKind::kBinary ? "Binary" : k == LevelKind::kUnipolar ? "Unipolar" : k == LevelKind::kBipolar ? "Bipolar" : "Ternary";
-}
 
 struct Levels {
   LevelKind kind;
@@ -84,13 +81,13 @@ class BConvLevelsTester {
   }
 
   void test(Isa isa) const {
-    INFO("isa=", std::string(isa_name(isa)), " act=", kind_name(g.act_kind), " act_bits=", g.act_bits,
+    INFO("isa=", std::string(isa_name(isa)), " act=", level_kind_name(g.act_kind), " act_bits=", g.act_bits,
          " zero_level=", g.act_zero_level, " weight_bits=", g.weight_bits, " batch=", g.batch, " in=", g.in_h, "x",
          g.in_w, "x", g.in_c, " out_c=", g.out_c, " kernel=", g.kernel_h, "x", g.kernel_w, " stride=", g.stride_h,
          " dilation=", g.dilation_h, " pad(t,l,b,r)=", g.pad_top, ",", g.pad_left, ",", g.pad_bottom, ",", g.pad_right,
          " groups=", g.groups, " general_transform=", general_transform, " seed=", seed, " threads=", threads);
     std::mt19937 rng(seed);
-    const int cin_g = g.in_c / g.groups, cout_g = g.out_c / g.groups;
+    const int cin_g = g.in_c / g.groups;
     const LevelKind w_kind = g.weight_bits == 1 ? LevelKind::kBinary : LevelKind::kBipolar;
     std::vector<uint32_t> xq(size_t(g.batch) * g.in_h * g.in_w * g.in_c);
     std::vector<uint32_t> wq(size_t(g.out_c) * g.kernel_h * g.kernel_w * cin_g);
@@ -98,28 +95,13 @@ class BConvLevelsTester {
     for (auto& q : wq) q = extreme_levels ? (1u << g.weight_bits) - 1 : random_index(w_kind, g.weight_bits, rng);
 
     // Reference: D over real taps of level values; padded taps are skipped (zero padding).
-    const int oh = g.out_h(), ow = g.out_w();
-    std::vector<int64_t> dots(size_t(g.batch) * oh * ow * g.out_c);
-    for (int n = 0; n < g.batch; ++n)
-      for (int oy = 0; oy < oh; ++oy)
-        for (int ox = 0; ox < ow; ++ox)
-          for (int o = 0; o < g.out_c; ++o) {
-            const int grp = o / cout_g;
-            int64_t sum = 0;
-            for (int ky = 0; ky < g.kernel_h; ++ky)
-              for (int kx = 0; kx < g.kernel_w; ++kx) {
-                const int iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
-                const int ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
-                if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) continue;
-                for (int c = 0; c < cin_g; ++c) {
-                  const uint32_t a = xq[((size_t(n) * g.in_h + iy) * g.in_w + ix) * g.in_c + grp * cin_g + c];
-                  const uint32_t w = wq[((size_t(o) * g.kernel_h + ky) * g.kernel_w + kx) * cin_g + c];
-                  sum += int64_t{level_value(g.act_kind, g.act_bits, g.act_zero_level, a)} *
-                         level_value(w_kind, g.weight_bits, 0, w);
-                }
-              }
-            dots[((size_t(n) * oh + oy) * ow + ox) * g.out_c + o] = sum;
-          }
+    const std::vector<int64_t> dots = onebit::testing::direct_conv<int64_t>(
+        onebit::test::conv_shape(g), [&](std::ptrdiff_t x_at, int o, int ky, int kx, int c) {
+          if (x_at < 0) return int64_t{0};
+          const uint32_t w = wq[((size_t(o) * g.kernel_h + ky) * g.kernel_w + kx) * cin_g + c];
+          return int64_t{level_value(g.act_kind, g.act_bits, g.act_zero_level, xq[size_t(x_at)])} *
+                 level_value(w_kind, g.weight_bits, 0, w);
+        });
 
     std::vector<float> mult(g.out_c, 1.0f), bias(g.out_c, 0.0f);
     OutputTransformParams t;
@@ -246,10 +228,8 @@ TEST_CASE("bconv levels: dots at the 2^24 bound are exact; one tap more is rejec
   BConvGeometry g = t.g;
   g.in_c = in_c + 1;
   std::vector<uint32_t> w(size_t(2) * 2 * ((in_c + 32) / 32), 0);
-  std::vector<float> m(2, 1.0f), b(2, 0.0f);
-  OutputTransformParams tp;
-  tp.multiplier = m.data();
-  tp.bias = b.data();
+  const onebit::test::IdentityTransform identity(2);
+  const OutputTransformParams& tp = identity.params;
   BConv2D conv;
   std::string error;
   CHECK_FALSE(conv.prepare(Isa::kScalar, g, w.data(), tp, &error));
@@ -258,10 +238,8 @@ TEST_CASE("bconv levels: dots at the 2^24 bound are exact; one tap more is rejec
 
 TEST_CASE("bconv levels: prepare rejects what the k-bit path cannot run, with a message") {
   std::vector<uint32_t> w(1024, 0);
-  std::vector<float> m(8, 1.0f), b(8, 0.0f);
-  OutputTransformParams tp;
-  tp.multiplier = m.data();
-  tp.bias = b.data();
+  onebit::test::IdentityTransform identity(8);
+  OutputTransformParams& tp = identity.params;
   BConvGeometry base;
   base.in_c = 8; base.out_c = 4; base.kernel_h = base.kernel_w = 3; base.in_h = base.in_w = 4;
   base.pad_top = base.pad_left = base.pad_bottom = base.pad_right = 1;

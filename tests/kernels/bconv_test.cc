@@ -48,7 +48,7 @@ class BConvTester {
          g.pad_right, " mode=", pad_name(g.pad_mode), " groups=", g.groups, " bitpacked=", bitpacked,
          " fused=", fused, " seed=", seed, " threads=", threads);
     std::mt19937 rng(seed);
-    const int cin_g = g.in_c / g.groups, cout_g = g.out_c / g.groups;
+    const int cin_g = g.in_c / g.groups;
     const std::vector<float> x = random_signs(size_t(g.batch) * g.in_h * g.in_w * g.in_c, rng);
     const std::vector<float> w = random_signs(size_t(g.out_c) * g.kernel_h * g.kernel_w * cin_g, rng);
     // Multipliers: mostly random of either sign, some exactly 0; biases around the dot range, some placed
@@ -90,25 +90,11 @@ class BConvTester {
     // Float reference.
     const int oh = g.out_h(), ow = g.out_w();
     const float pad_value = g.pad_mode == PadMode::kZero ? 0.0f : g.pad_mode == PadMode::kOne ? 1.0f : -1.0f;
-    std::vector<float> dots(size_t(g.batch) * oh * ow * g.out_c);
-    for (int n = 0; n < g.batch; ++n)
-      for (int oy = 0; oy < oh; ++oy)
-        for (int ox = 0; ox < ow; ++ox)
-          for (int o = 0; o < g.out_c; ++o) {
-            const int grp = o / cout_g;
-            float sum = 0;
-            for (int ky = 0; ky < g.kernel_h; ++ky)
-              for (int kx = 0; kx < g.kernel_w; ++kx) {
-                const int iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
-                const int ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
-                const bool inside = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
-                for (int c = 0; c < cin_g; ++c) {
-                  const float a = inside ? x[((size_t(n) * g.in_h + iy) * g.in_w + ix) * g.in_c + grp * cin_g + c] : pad_value;
-                  sum += a * w[((size_t(o) * g.kernel_h + ky) * g.kernel_w + kx) * cin_g + c];
-                }
-              }
-            dots[((size_t(n) * oh + oy) * ow + ox) * g.out_c + o] = sum;
-          }
+    const std::vector<float> dots = onebit::testing::direct_conv<float>(
+        onebit::test::conv_shape(g), [&](std::ptrdiff_t x_at, int o, int ky, int kx, int c) {
+          const float a = x_at >= 0 ? x[size_t(x_at)] : pad_value;
+          return a * w[((size_t(o) * g.kernel_h + ky) * g.kernel_w + kx) * cin_g + c];
+        });
 
     BConv2D conv;
     std::string error;
@@ -311,10 +297,8 @@ TEST_CASE("bconv: binary fully connected (1x1 conv on 1x1) against a float matmu
 
 TEST_CASE("bconv: prepare rejects geometry it cannot run") {
   std::vector<uint32_t> w(64, 0);
-  std::vector<float> m(8, 1.0f), b(8, 0.0f);
-  OutputTransformParams tp;
-  tp.multiplier = m.data();
-  tp.bias = b.data();
+  const onebit::test::IdentityTransform identity(8);
+  const OutputTransformParams& tp = identity.params;
   BConvGeometry g;
   g.in_c = 6; g.out_c = 4; g.groups = 4;
   BConv2D conv;

@@ -66,9 +66,7 @@ class BgemmTester {
 // Every ukernel of the list (bgemm-ukernels.h) by name, wherever the CPU runs it, not only the selected one.
 template <typename F>
 void for_each_runnable_ukernel(F f) {
-  size_t count = 0;
-  const BgemmConfig* ukernels = bgemm_ukernels(&count);
-  onebit::test::for_each_runnable_ukernel("bgemm", ukernels, count, f);
+  onebit::test::for_each_runnable_ukernel("bgemm", bgemm_ukernels, f);
 }
 
 BgemmTester case_of(size_t m, size_t n, size_t segs, size_t seg_words, uint32_t seed) {

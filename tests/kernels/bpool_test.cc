@@ -37,9 +37,7 @@ TEST_CASE("bpool: binary max pool equals float max pool on ±1") {
                 }
             }
       const std::vector<uint32_t> expect = onebit::test::pack_rows(ref, channels);
-      size_t count = 0;
-      const BPoolUkernel* table = bpool_ukernels(&count);
-      onebit::test::for_each_runnable_ukernel("bpool", table, count, [&](const BPoolUkernel& k) {
+      onebit::test::for_each_runnable_ukernel("bpool", bpool_ukernels, [&](const BPoolUkernel& k) {
         INFO("ukernel=", std::string(k.name), " channels=", channels, " kernel=", c.k, " stride=", c.s,
              " pad=", c.pad, " seed=", seed - 1);
         std::vector<uint32_t> out(expect.size(), 0x12345678u);

@@ -64,13 +64,6 @@ class PackTester {
   }
 };
 
-template <typename F>
-void for_each_pack_ukernel(F f) {
-  size_t count = 0;
-  const PackUkernel* table = pack_ukernels(&count);
-  onebit::test::for_each_runnable_ukernel("pack", table, count, f);
-}
-
 }  // namespace
 
 TEST_CASE("pack: sign and thresholds over channel counts, every ukernel") {
@@ -83,13 +76,13 @@ TEST_CASE("pack: sign and thresholds over channel counts, every ukernel") {
         t.channels = channels;
         t.thresholds = thresholds;
         t.seed = seed++;
-        for_each_pack_ukernel([&](const PackUkernel& k) { t.test(k); });
+        onebit::test::for_each_runnable_ukernel("pack", pack_ukernels, [&](const PackUkernel& k) { t.test(k); });
       }
 }
 
 TEST_CASE("pack: zero and negative zero binarize to +1 (bit 0)") {
   const float x[4] = {0.0f, -0.0f, -1e-38f, 1e-38f};
-  for_each_pack_ukernel([&](const PackUkernel& k) {
+  onebit::test::for_each_runnable_ukernel("pack", pack_ukernels, [&](const PackUkernel& k) {
     INFO("ukernel=", std::string(k.name));
     uint32_t out = 0xFFFFFFFFu;
     pack_bits(k, 1, 4, x, &out);

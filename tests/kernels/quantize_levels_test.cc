@@ -13,12 +13,9 @@
 using namespace onebit::kernels;
 using onebit::LevelKind;
 using onebit::level_value;
+using onebit::core::level_kind_name;
 
 namespace {
-
-const char* kind_name(LevelKind k) {
-  return k == LevelKind::kBinary ? "Binary" : k == LevelKind::kUnipolar ? "Unipolar" : k == LevelKind::kBipolar ? "Bipolar" : "Ternary";
-}
 
 double round_half_even(double t) {
   const double f = std::floor(t), frac = t - f;
@@ -53,7 +50,7 @@ struct QuantizeCase {
 };
 
 void check(const QuantizeCase& qc, const QuantizeLevelsUkernel& ukernel) {
-  INFO("ukernel=", std::string(ukernel.name), " kind=", kind_name(qc.kind), " bits=", qc.bits, " pixels=", qc.pixels,
+  INFO("ukernel=", std::string(ukernel.name), " kind=", level_kind_name(qc.kind), " bits=", qc.bits, " pixels=", qc.pixels,
        " channels=", qc.channels, " scale=", qc.scale, " shift=", qc.shift, " seed=", qc.seed);
   std::mt19937 rng(qc.seed);
   const float top = float((1u << qc.bits) - 1);
@@ -122,9 +119,7 @@ void check(const QuantizeCase& qc, const QuantizeLevelsUkernel& ukernel) {
 
 /// check(qc, k) for every quantize-levels ukernel k this CPU runs.
 void check_every_ukernel(const QuantizeCase& qc) {
-  size_t count = 0;
-  const QuantizeLevelsUkernel* table = quantize_levels_ukernels(&count);
-  onebit::test::for_each_runnable_ukernel("quantize-levels", table, count,
+  onebit::test::for_each_runnable_ukernel("quantize-levels", quantize_levels_ukernels,
                                           [&](const QuantizeLevelsUkernel& k) { check(qc, k); });
 }
 

@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include "common/conv_reference.h"
+#include "onebit/kernels/bconv.h"
 #include "onebit/kernels/isa.h"
 
 namespace onebit::test {
@@ -30,6 +32,25 @@ inline std::vector<uint32_t> pack_rows(const std::vector<float>& x, size_t chann
   return out;
 }
 
+/// An output transform of n channels with multiplier 1 and bias 0 (the output is D itself).
+struct IdentityTransform {
+  std::vector<float> multiplier, bias;
+  kernels::OutputTransformParams params;
+  explicit IdentityTransform(size_t n) : multiplier(n, 1.0f), bias(n, 0.0f) {
+    params.multiplier = multiplier.data();
+    params.bias = bias.data();
+  }
+  IdentityTransform(const IdentityTransform&) = delete;
+  IdentityTransform& operator=(const IdentityTransform&) = delete;
+};
+
+/// The reference loop's view (common/conv_reference.h) of a kernel's convolution geometry (BConvGeometry).
+template <typename Geometry>
+onebit::testing::ConvShape conv_shape(const Geometry& g) {
+  return {g.batch,    g.in_h,     g.in_w,     g.in_c,       g.out_h(),    g.out_w(), g.out_c,    g.kernel_h,
+          g.kernel_w, g.stride_h, g.stride_w, g.dilation_h, g.dilation_w, g.pad_top, g.pad_left, g.groups};
+}
+
 /// Every ISA this binary can run here; the others are reported as skipped (once per test case).
 inline std::vector<kernels::Isa> runnable_isas() {
   std::vector<kernels::Isa> isas;
@@ -43,10 +64,12 @@ inline std::vector<kernels::Isa> runnable_isas() {
   return isas;
 }
 
-/// Runs f(entry) on every entry of a family's ukernel table (bgemm_ukernels, pack_ukernels, ...: each entry
-/// has .isa and .name) that this CPU runs; the others are reported as skipped.
+/// Runs f(entry) on every entry of a family's ukernel table (`list` is bgemm_ukernels, pack_ukernels, ...:
+/// each entry has .isa and .name) that this CPU runs; the others are reported as skipped.
 template <typename Config, typename F>
-void for_each_runnable_ukernel(const char* family, const Config* table, size_t count, F f) {
+void for_each_runnable_ukernel(const char* family, const Config* (*list)(size_t*), F f) {
+  size_t count = 0;
+  const Config* table = list(&count);
   REQUIRE(count > 0);
   for (size_t i = 0; i < count; ++i) {
     if (!kernels::isa_supported(table[i].isa)) {

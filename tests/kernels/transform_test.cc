@@ -36,13 +36,6 @@ void check_exhaustive(int32_t taps, const std::vector<float>& m, const std::vect
   }
 }
 
-template <typename F>
-void for_each_transform_ukernel(F f) {
-  size_t count = 0;
-  const TransformConfig* table = transform_ukernels(&count);
-  onebit::test::for_each_runnable_ukernel("transform", table, count, f);
-}
-
 }  // namespace
 
 TEST_CASE("transform: integer thresholds equal the float expression (random, ties, special values)") {
@@ -110,7 +103,7 @@ TEST_CASE("transform: every ukernel pair equals the plain expression (blocks of 
               ref_f[i * n + c] = std::min(std::max(y, ft.clamp_min), ft.clamp_max);
               if (y < 0.0f) ref_b[i * words + c / 32] |= uint32_t{1} << (c % 32);
             }
-          for_each_transform_ukernel([&](const TransformConfig& cfg) {
+          onebit::test::for_each_runnable_ukernel("transform", transform_ukernels, [&](const TransformConfig& cfg) {
             INFO("ukernel=", std::string(cfg.name), " n=", n, " pixels=", pixels,
                  " correction=", correction != nullptr, " clamp=", clamp);
             std::vector<float> f(pixels * n, 12345.0f);
@@ -174,7 +167,7 @@ TEST_CASE("transform: f32 ukernels with a residual, each by name, equal the plai
             const float with_residual = y + r[i * n + c];
             want[i * n + c] = std::min(std::max(with_residual, ft.clamp_min), ft.clamp_max);
           }
-        for_each_transform_ukernel([&](const TransformConfig& k) {
+        onebit::test::for_each_runnable_ukernel("transform", transform_ukernels, [&](const TransformConfig& k) {
           INFO("onebit_transform_f32_ukernel_", std::string(k.name), " n=", n, " pixels=", pixels, " clamp=", clamp);
           std::vector<float> got(pixels * n, 12345.0f);
           k.f32(pixels, n, pc.data(), mixed.data(), &ft, got.data());

@@ -27,20 +27,21 @@ void read_pool(const O& o, OptionsT* r) {
   r->pad_top = o.pad_top(), r->pad_left = o.pad_left(), r->pad_bottom = o.pad_bottom(), r->pad_right = o.pad_right();
 }
 
+template <typename O>
+void read_clamp(const O& o, OptionsT* r) {
+  r->clamp_min = o.clamp_min(), r->clamp_max = o.clamp_max();
+}
+
 OptionsT read_options(const fb::Operator& op) {
   OptionsT r;
   switch (op.options_type()) {
     case T::Conv2DOptions: {
       const auto& o = *op.options_as_Conv2DOptions();
       read_conv(o, &r);
-      r.clamp_min = o.clamp_min(), r.clamp_max = o.clamp_max();
+      read_clamp(o, &r);
       break;
     }
-    case T::FullyConnectedOptions: {
-      const auto& o = *op.options_as_FullyConnectedOptions();
-      r.clamp_min = o.clamp_min(), r.clamp_max = o.clamp_max();
-      break;
-    }
+    case T::FullyConnectedOptions: read_clamp(*op.options_as_FullyConnectedOptions(), &r); break;
     case T::MaxPool2DOptions:
     case T::AvgPool2DOptions: {
       const auto& o = *static_cast<const fb::Pool2DOptions*>(op.options());
@@ -48,11 +49,7 @@ OptionsT read_options(const fb::Operator& op) {
       r.count_include_pad = o.count_include_pad();
       break;
     }
-    case T::AddOptions: {
-      const auto& o = *op.options_as_AddOptions();
-      r.clamp_min = o.clamp_min(), r.clamp_max = o.clamp_max();
-      break;
-    }
+    case T::AddOptions: read_clamp(*op.options_as_AddOptions(), &r); break;
     case T::ClampOptions: {
       const auto& o = *op.options_as_ClampOptions();
       r.min = o.min(), r.max = o.max();
@@ -76,7 +73,7 @@ OptionsT read_options(const fb::Operator& op) {
       const auto& o = *op.options_as_BinaryConv2DOptions();
       read_conv(o, &r);
       r.pad_mode = int(o.pad_mode()), r.output = int(o.output());
-      r.clamp_min = o.clamp_min(), r.clamp_max = o.clamp_max();
+      read_clamp(o, &r);
       if (o.quantize_flip()) r.flip.assign(o.quantize_flip()->begin(), o.quantize_flip()->end());
       r.constant = to_vector(o.quantize_constant());
       break;
@@ -84,7 +81,7 @@ OptionsT read_options(const fb::Operator& op) {
     case T::BinaryFullyConnectedOptions: {
       const auto& o = *op.options_as_BinaryFullyConnectedOptions();
       r.output = int(o.output());
-      r.clamp_min = o.clamp_min(), r.clamp_max = o.clamp_max();
+      read_clamp(o, &r);
       break;
     }
     case T::BinaryMaxPool2DOptions: read_pool(*op.options_as_BinaryMaxPool2DOptions(), &r); break;

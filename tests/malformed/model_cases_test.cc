@@ -29,6 +29,23 @@ using Bytes = std::vector<uint8_t>;
 using onebit::testing::pm1;
 using onebit::testing::ramp;
 
+/// b.finish(); REQUIREs success.
+Bytes finished(ModelBuilder& b) {
+  Bytes out;
+  const Status s = b.finish(&out);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return out;
+}
+
+/// Window parameters (Conv2DParams, BinaryConv2DParams, Pool2DParams): k x k, `pad` on every side.
+template <typename Params>
+Params square_window(int k, int pad) {
+  Params p;
+  p.kernel_h = p.kernel_w = k;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
+  return p;
+}
+
 /// x [1,8,8,3] -> Quantize "q" (threshold, flip, constant) -> BinaryConv2D "bconv" (3x3, pad 1, 16 outputs,
 /// bitpacked output) -> BinaryMaxPool2D "bpool" (2x2 / 2) -> Dequantize "deq" -> GlobalAvgPool "gap" ->
 /// FullyConnected "fc" (10) -> Softmax "sm".
@@ -36,9 +53,7 @@ Bytes binary_base() {
   ModelBuilder b;
   const int x = b.add_input("x", {1, 8, 8, 3});
   const int q = b.quantize("q", x, {0.1f, -0.2f, 0.3f}, {false, true, false}, {-1, -1, 1});
-  BinaryConv2DParams p;
-  p.kernel_h = p.kernel_w = 3;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  BinaryConv2DParams p = square_window<BinaryConv2DParams>(3, 1);
   p.bitpacked_output = true;
   const int c = b.binary_conv2d("bconv", q, 16, pm1(16 * 3 * 3 * 3, 7), std::vector<float>(16, 1.0f),
                                 ramp(16, -4.0f, 0.5f), p);
@@ -53,10 +68,7 @@ Bytes binary_base() {
   md.source = "binary_base";
   md.labels = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
   b.set_metadata(md);
-  Bytes out;
-  const Status s = b.finish(&out);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  return out;
+  return finished(b);
 }
 
 /// x [1,8,8,4] -> Conv2D "conv" (3x3, pad 1, 8) -> ChannelAffine "bn" -> ReLU "relu" -> MaxPool2D "pool" (2x2/2)
@@ -65,9 +77,7 @@ Bytes binary_base() {
 Bytes float_base() {
   ModelBuilder b;
   const int x = b.add_input("x", {1, 8, 8, 4});
-  Conv2DParams p;
-  p.kernel_h = p.kernel_w = 3;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  const Conv2DParams p = square_window<Conv2DParams>(3, 1);
   const int c = b.conv2d("conv", x, 8, Weights::float32(ramp(8 * 4 * 9, -0.5f, 0.003f)), ramp(8, 0.0f, 0.1f), p);
   const int bn = b.channel_affine("bn", c, ramp(8, 0.5f, 0.1f), ramp(8, -0.2f, 0.05f));
   const int r = b.relu("relu", bn);
@@ -84,10 +94,7 @@ Bytes float_base() {
   const int fc =
       b.fully_connected("fc", flat, 10, Weights::float32(ramp(10 * 256, -0.3f, 0.0002f)), ramp(10, 0.0f, 0.1f));
   b.mark_output(b.softmax("sm", fc));
-  Bytes out;
-  const Status s = b.finish(&out);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  return out;
+  return finished(b);
 }
 
 enum class Stage { kLoad, kCreate };
@@ -138,6 +145,30 @@ void run_case(Bytes (*base)(), const ByteMutation& mutate, Stage stage, const st
   Bytes b = base();
   mutate(b);
   expect_rejected(b, stage, parts);
+}
+
+/// Operator `op`'s input (output) k now reads (writes) tensor `tensor`.
+ObjectMutation reads(const std::string& op, size_t k, const std::string& tensor) {
+  return [=](ModelT& m) { m.op(op).inputs[k] = m.tensor(tensor); };
+}
+ObjectMutation writes(const std::string& op, size_t k, const std::string& tensor) {
+  return [=](ModelT& m) { m.op(op).outputs[k] = m.tensor(tensor); };
+}
+
+/// Operator `op`'s input (output) k is tensor index `index` (perhaps out of range).
+ObjectMutation input_index(const std::string& op, size_t k, int index) {
+  return [=](ModelT& m) { m.op(op).inputs[k] = index; };
+}
+ObjectMutation output_index(const std::string& op, size_t k, int index) {
+  return [=](ModelT& m) { m.op(op).outputs[k] = index; };
+}
+
+/// Constant tensor `name` now has shape `shape` and a buffer of `bytes` bytes.
+ObjectMutation resized_constant(const std::string& name, std::vector<int> shape, size_t bytes) {
+  return [=](ModelT& m) {
+    m.t(name).shape = shape;
+    m.buffer_of(name).data.resize(bytes);
+  };
 }
 
 constexpr Stage kLoad = Stage::kLoad;
@@ -267,33 +298,24 @@ MODEL_CASE("buffer without data", binary_base,
 MODEL_CASE("operator reads a tensor before it is written (two operators swapped)", binary_base,
            ObjectMutation([](ModelT& m) { std::swap(m.operators[1], m.operators[2]); }), kLoad,
            "operator 1 'bpool' (BinaryMaxPool2D): input 0 (tensor 6 'bconv') is used before any operator produces it")
-MODEL_CASE("cycle: bconv reads bpool's output", binary_base,
-           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[0] = m.tensor("bpool"); }), kLoad,
+MODEL_CASE("cycle: bconv reads bpool's output", binary_base, reads("bconv", 0, "bpool"), kLoad,
            "operator 1 'bconv' (BinaryConv2D): input 0 (tensor 7 'bpool') is used before any operator produces it")
-MODEL_CASE("self-loop: an operator reads its own output", binary_base,
-           ObjectMutation([](ModelT& m) { m.op("deq").inputs[0] = m.tensor("deq"); }), kLoad,
+MODEL_CASE("self-loop: an operator reads its own output", binary_base, reads("deq", 0, "deq"), kLoad,
            "operator 3 'deq' (Dequantize): input 0 (tensor 8 'deq') is used before any operator produces it")
-MODEL_CASE("two operators write one tensor", binary_base,
-           ObjectMutation([](ModelT& m) { m.op("bpool").outputs[0] = m.tensor("bconv"); }), kLoad,
+MODEL_CASE("two operators write one tensor", binary_base, writes("bpool", 0, "bconv"), kLoad,
            "operator 2 'bpool' (BinaryMaxPool2D): output 0 (tensor 6 'bconv') is already produced by operator 1 "
            "'bconv' (BinaryConv2D)")
-MODEL_CASE("operator writes a graph input", float_base,
-           ObjectMutation([](ModelT& m) { m.op("relu").outputs[0] = m.tensor("x"); }), kLoad,
+MODEL_CASE("operator writes a graph input", float_base, writes("relu", 0, "x"), kLoad,
            "operator 2 'relu' (Relu): output 0 (tensor 0 'x') is a graph input")
-MODEL_CASE("operator writes a constant", float_base,
-           ObjectMutation([](ModelT& m) { m.op("relu").outputs[0] = m.tensor("conv/bias"); }), kLoad,
+MODEL_CASE("operator writes a constant", float_base, writes("relu", 0, "conv/bias"), kLoad,
            "operator 2 'relu' (Relu): output 0 (tensor 2 'conv/bias') is a constant tensor")
-MODEL_CASE("operator input index out of range", binary_base,
-           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[0] = 999; }), kLoad,
+MODEL_CASE("operator input index out of range", binary_base, input_index("bconv", 0, 999), kLoad,
            "operator 1 'bconv' (BinaryConv2D): input 0: tensor index 999 out of range (model has 14 tensors)")
-MODEL_CASE("operator input index negative", binary_base,
-           ObjectMutation([](ModelT& m) { m.op("gap").inputs[0] = -1; }), kLoad,
+MODEL_CASE("operator input index negative", binary_base, input_index("gap", 0, -1), kLoad,
            "operator 4 'gap' (GlobalAvgPool): input 0: tensor index -1 out of range")
-MODEL_CASE("operator output index out of range", binary_base,
-           ObjectMutation([](ModelT& m) { m.op("sm").outputs[0] = 14; }), kLoad,
+MODEL_CASE("operator output index out of range", binary_base, output_index("sm", 0, 14), kLoad,
            "operator 6 'sm' (Softmax): output 0: tensor index 14 out of range (model has 14 tensors)")
-MODEL_CASE("absent input (-1) where the operator table allows none", binary_base,
-           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[2] = -1; }), kLoad,
+MODEL_CASE("absent input (-1) where the operator table allows none", binary_base, input_index("bconv", 2, -1), kLoad,
            "operator 1 'bconv' (BinaryConv2D): input 2: tensor index -1 out of range")
 MODEL_CASE("BinaryConv2D with three outputs (at most two)", binary_base,
            ObjectMutation([](ModelT& m) {
@@ -354,23 +376,18 @@ MODEL_CASE("binary conv weights shape [16,3,3,4] (same bytes, wrong I)", binary_
 MODEL_CASE("binary conv missing its bias input", binary_base,
            ObjectMutation([](ModelT& m) { m.op("bconv").inputs.pop_back(); }), kLoad,
            "operator 1 'bconv' (BinaryConv2D): has 3 inputs, expected 4")
-MODEL_CASE("binary conv reading the float input", binary_base,
-           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[0] = m.tensor("x"); }), kLoad,
+MODEL_CASE("binary conv reading the float input", binary_base, reads("bconv", 0, "x"), kLoad,
            "operator 1 'bconv' (BinaryConv2D): input 0 (tensor 0 'x') has dtype Float32, expected BitPacked")
-MODEL_CASE("threshold vector of the wrong length", binary_base, ObjectMutation([](ModelT& m) {
-             m.t("q/threshold").shape = {4};
-             m.buffer_of("q/threshold").data.resize(16);
-           }),
-           kLoad, "operator 0 'q' (Quantize): input 1 (tensor 1 'q/threshold') has shape [4], expected [3] "
-                  "(threshold, one per channel)")
+MODEL_CASE("threshold vector of the wrong length", binary_base, resized_constant("q/threshold", {4}, 16), kLoad,
+           "operator 0 'q' (Quantize): input 1 (tensor 1 'q/threshold') has shape [4], expected [3] "
+           "(threshold, one per channel)")
 MODEL_CASE("quantize flip of the wrong length", binary_base,
            ObjectMutation([](ModelT& m) { m.op("q").options.flip = {1, 0}; }), kLoad,
            "operator 0 'q' (Quantize): flip has 2 entries, expected 0 or 3")
 MODEL_CASE("quantize constant value 5", binary_base,
            ObjectMutation([](ModelT& m) { m.op("q").options.constant[1] = 5; }), kLoad,
            "operator 0 'q' (Quantize): constant[1] = 5, expected -1..1")
-MODEL_CASE("dequantize of a float tensor", binary_base,
-           ObjectMutation([](ModelT& m) { m.op("deq").inputs[0] = m.tensor("x"); }), kLoad,
+MODEL_CASE("dequantize of a float tensor", binary_base, reads("deq", 0, "x"), kLoad,
            "operator 3 'deq' (Dequantize): input 0 (tensor 0 'x') has dtype Float32, expected BitPacked")
 MODEL_CASE("fully connected clamp_min > clamp_max", binary_base, ObjectMutation([](ModelT& m) {
              m.op("fc").options.clamp_min = 2.0f;
@@ -383,8 +400,7 @@ MODEL_CASE("fully connected clamp NaN", binary_base,
 MODEL_CASE("fully connected weights of rank 3", binary_base,
            ObjectMutation([](ModelT& m) { m.t("fc/weights").shape = {10, 4, 4}; }), kLoad,
            "operator 5 'fc' (FullyConnected): input 1 (tensor 10 'fc/weights') has shape [10, 4, 4], expected rank 2")
-MODEL_CASE("fully connected weights activation instead of constant", float_base,
-           ObjectMutation([](ModelT& m) { m.op("fc").inputs[1] = m.tensor("flat"); }), kLoad,
+MODEL_CASE("fully connected weights activation instead of constant", float_base, reads("fc", 1, "flat"), kLoad,
            "operator 9 'fc' (FullyConnected): input 1 (tensor 13 'flat') must be a constant")
 MODEL_CASE("options table of another type than options_type says", float_base, ObjectMutation([](ModelT& m) {
              // A Pad whose table is a ConcatOptions: the Verifier reads it as PadOptions, pads absent.
@@ -398,22 +414,17 @@ MODEL_CASE("pad of 2^30", float_base,
            "operator 4 'pad' (Pad): pads[1] = 1073741824, expected 0..4096")
 MODEL_CASE("concat axis 7", float_base, ObjectMutation([](ModelT& m) { m.op("cat").options.axis = 7; }), kLoad,
            "operator 7 'cat' (Concat): axis = 7, expected -4..3")
-MODEL_CASE("concat of different spatial sizes", float_base,
-           ObjectMutation([](ModelT& m) { m.op("cat").inputs[1] = m.tensor("pad"); }), kLoad,
+MODEL_CASE("concat of different spatial sizes", float_base, reads("cat", 1, "pad"), kLoad,
            "operator 7 'cat' (Concat): input 1 (tensor 9 'pad') has shape [1, 6, 6, 8], expected [1, 4, 4, 8] (equal to "
            "input 0 except along the concat axis)")
 MODEL_CASE("reshape whose element count differs", float_base,
            ObjectMutation([](ModelT& m) { m.t("flat").shape = {1, 255}; }), kLoad,
            "operator 8 'flat' (Reshape): output shape [1, 255] has a different element count than input [1, 4, 4, 16]")
-MODEL_CASE("add of shapes that do not broadcast", float_base,
-           ObjectMutation([](ModelT& m) { m.op("add").inputs[1] = m.tensor("pad"); }), kLoad,
+MODEL_CASE("add of shapes that do not broadcast", float_base, reads("add", 1, "pad"), kLoad,
            "operator 6 'add' (Add): inputs [1, 4, 4, 8] and [1, 6, 6, 8] do not broadcast")
-MODEL_CASE("channel affine scale of the wrong length", float_base, ObjectMutation([](ModelT& m) {
-             m.t("bn/scale").shape = {4};
-             m.buffer_of("bn/scale").data.resize(16);
-           }),
-           kLoad, "operator 1 'bn' (ChannelAffine): input 1 (tensor 4 'bn/scale') has shape [4], expected [8] (one value "
-                  "per channel (last dimension))")
+MODEL_CASE("channel affine scale of the wrong length", float_base, resized_constant("bn/scale", {4}, 16), kLoad,
+           "operator 1 'bn' (ChannelAffine): input 1 (tensor 4 'bn/scale') has shape [4], expected [8] (one value "
+           "per channel (last dimension))")
 MODEL_CASE("conv weights of rank 3", float_base, ObjectMutation([](ModelT& m) {
              m.t("conv/weights").shape = {8, 9, 4};
            }),
@@ -434,10 +445,7 @@ Bytes pad_fanout(int n) {
   int acc = pads[0];
   for (int k = 1; k < n; ++k) acc = b.add("add" + std::to_string(k), acc, pads[size_t(k)]);
   b.mark_output(acc);
-  Bytes out;
-  const Status s = b.finish(&out);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  return out;
+  return finished(b);
 }
 Bytes pad_fanout_8() { return pad_fanout(8); }
 
@@ -446,14 +454,9 @@ Bytes pad_fanout_8() { return pad_fanout(8); }
 Bytes wide_conv() {
   ModelBuilder b;
   const int x = b.add_input("x", {1, 64, 64, 1});
-  Conv2DParams p;
-  p.kernel_h = p.kernel_w = 64;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 2047;
+  const Conv2DParams p = square_window<Conv2DParams>(64, 2047);
   b.mark_output(b.conv2d("wide", x, 1, Weights::float32(std::vector<float>(64 * 64, 0.5f)), {}, p));
-  Bytes out;
-  const Status s = b.finish(&out);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  return out;
+  return finished(b);
 }
 
 }  // namespace
@@ -496,9 +499,7 @@ Bytes kbit_base() {
   const int x = b.add_input("x", {1, 6, 6, 4});
   const int q = b.quantize("q", x);
   const int ql = b.quantize_levels("ql", x, {LevelKind::kUnipolar, 2, 1, 0.5f}, ramp(4, 0.5f, 0.5f), ramp(4, 1.0f, 0.25f));
-  BinaryConv2DParams p;
-  p.kernel_h = p.kernel_w = 3;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  const BinaryConv2DParams p = square_window<BinaryConv2DParams>(3, 1);
   BinaryConv2DParams p2 = p;
   p2.weight_bits = 2;
   b.mark_output(b.binary_conv2d("bconv", ql, 8, bipolar2(8 * 4 * 9, 3), ramp(8, 0.5f, 0.1f), ramp(8, -1.0f, 0.25f), p2));
@@ -511,17 +512,12 @@ Bytes kbit_base() {
   Pool2DParams pp;
   pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 2;
   b.mark_output(b.dequantize("dq", b.binary_max_pool("bpool", q, pp)));
-  Conv2DParams pc;
-  pc.kernel_h = pc.kernel_w = 3;
-  pc.pad_top = pc.pad_left = pc.pad_bottom = pc.pad_right = 1;
+  const Conv2DParams pc = square_window<Conv2DParams>(3, 1);
   b.mark_output(
       b.conv2d("bwn", x, 8, Weights::binary(pm1(8 * 4 * 9, 6), ramp(8, 0.1f, 0.1f)), ramp(8, 0.0f, 0.1f), pc));
   b.mark_output(b.conv2d("fconv", x, 8, Weights::float32(ramp(8 * 4 * 9, -0.5f, 0.003f)), ramp(8, 0.0f, 0.1f), pc));
   b.mark_output(b.dequantize("dl", ql));
-  Bytes out;
-  const Status s = b.finish(&out);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  return out;
+  return finished(b);
 }
 
 /// x [1, 2^19] -> QuantizeLevels "ql" (Unipolar 2-bit) -> BinaryFullyConnected "bfc" (2-bit weights, 1 output):
@@ -533,10 +529,7 @@ Bytes kbit_wide_fc() {
   const int ql = b.quantize_levels("ql", x, {LevelKind::kUnipolar, 2, 0, 1.0f});
   b.mark_output(b.binary_fully_connected("bfc", ql, 1, bipolar2(size_t(k), 9), {1.0f}, {0.0f}, false,
                                          -__builtin_huge_valf(), __builtin_huge_valf(), 2));
-  Bytes out;
-  const Status s = b.finish(&out);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  return out;
+  return finished(b);
 }
 
 const fb::Tensor* tensor_in(const Bytes& b, const std::string& name) {
@@ -567,6 +560,18 @@ void keep_op_inputs(Bytes& b, const std::string& op, uint32_t n) {
   std::memcpy(b.data() + (at - b.data()), &n, 4);
 }
 
+/// The byte mutations of several cases, by what they do.
+template <typename V>
+ByteMutation tensor_field(const std::string& name, flatbuffers::voffset_t vt, V value) {
+  return [=](Bytes& b) { set_tensor_field<V>(b, name, vt, value); };
+}
+ByteMutation op_input(const std::string& op, size_t k, const std::string& tensor) {
+  return [=](Bytes& b) { set_op_input(b, op, k, tensor); };
+}
+ByteMutation inputs_kept(const std::string& op, uint32_t n) {
+  return [=](Bytes& b) { keep_op_inputs(b, op, n); };
+}
+
 using FbTensor = fb::Tensor;
 
 }  // namespace
@@ -585,54 +590,35 @@ TEST_CASE("model file: the k-bit base models are valid and the first one runs") 
 }
 
 // Tensor fields.
-MODEL_CASE("k-bit tensor with bits 5", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_BITS, 5);
-           }),
+MODEL_CASE("k-bit tensor with bits 5", kbit_base, tensor_field<uint8_t>("ql", FbTensor::VT_BITS, 5),
            kLoad, "'ql': bits = 5, expected 1..4 (bit-planes of a BitPacked tensor)")
-MODEL_CASE("k-bit tensor with bits 0", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_BITS, 0);
-           }),
+MODEL_CASE("k-bit tensor with bits 0", kbit_base, tensor_field<uint8_t>("ql", FbTensor::VT_BITS, 0),
            kLoad, "'ql': bits = 0, expected 1..4")
-MODEL_CASE("k-bit tensor with levels 7", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<int8_t>(b, "ql", FbTensor::VT_LEVELS, 7);
-           }),
+MODEL_CASE("k-bit tensor with levels 7", kbit_base, tensor_field<int8_t>("ql", FbTensor::VT_LEVELS, 7),
            kLoad, "'ql': levels = 7, expected Binary (0), Unipolar (1), Bipolar (2) or Ternary (3)")
-MODEL_CASE("Binary levels with 2 bits", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<int8_t>(b, "bconv/weights", FbTensor::VT_LEVELS, 0);
-           }),
+MODEL_CASE("Binary levels with 2 bits", kbit_base, tensor_field<int8_t>("bconv/weights", FbTensor::VT_LEVELS, 0),
            kLoad, "'bconv/weights': levels Binary with bits = 2, expected bits 1")
 MODEL_CASE("Ternary levels with 3 bits", kbit_base, ByteMutation([](Bytes& b) {
              set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_BITS, 3);
              set_tensor_field<int8_t>(b, "ql", FbTensor::VT_LEVELS, 3);
            }),
            kLoad, "'ql': levels Ternary with bits = 3, expected bits 2")
-MODEL_CASE("zero_level 4 on 2 bits", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_ZERO_LEVEL, 4);
-           }),
+MODEL_CASE("zero_level 4 on 2 bits", kbit_base, tensor_field<uint8_t>("ql", FbTensor::VT_ZERO_LEVEL, 4),
            kLoad, "'ql': zero_level = 4, expected 0..3 (a level index of 2 bits)")
-MODEL_CASE("zero_level on Bipolar levels", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<int8_t>(b, "ql", FbTensor::VT_LEVELS, 2);
-           }),
+MODEL_CASE("zero_level on Bipolar levels", kbit_base, tensor_field<int8_t>("ql", FbTensor::VT_LEVELS, 2),
            kLoad, "'ql': zero_level = 1 with levels Bipolar, expected 0 (zero_level is for Unipolar levels only)")
-MODEL_CASE("level_scale 0", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<float>(b, "ql", FbTensor::VT_LEVEL_SCALE, 0.0f);
-           }),
+MODEL_CASE("level_scale 0", kbit_base, tensor_field<float>("ql", FbTensor::VT_LEVEL_SCALE, 0.0f),
            kLoad, "'ql': level_scale = 0", "expected a finite nonzero value")
-MODEL_CASE("level_scale NaN", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<float>(b, "ql", FbTensor::VT_LEVEL_SCALE, std::numeric_limits<float>::quiet_NaN());
-           }),
+MODEL_CASE("level_scale NaN", kbit_base,
+           tensor_field<float>("ql", FbTensor::VT_LEVEL_SCALE, std::numeric_limits<float>::quiet_NaN()),
            kLoad, "'ql': level_scale = ", "nan, expected a finite nonzero value")
-MODEL_CASE("level_scale infinite", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<float>(b, "ql", FbTensor::VT_LEVEL_SCALE, -kInf);
-           }),
+MODEL_CASE("level_scale infinite", kbit_base, tensor_field<float>("ql", FbTensor::VT_LEVEL_SCALE, -kInf),
            kLoad, "'ql': level_scale = -inf, expected a finite nonzero value")
-MODEL_CASE("Float32 tensor with k-bit fields", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<int8_t>(b, "ql", FbTensor::VT_DTYPE, 0);
-           }),
+MODEL_CASE("Float32 tensor with k-bit fields", kbit_base, tensor_field<int8_t>("ql", FbTensor::VT_DTYPE, 0),
            kLoad, "'ql': Float32 tensor has bits 2, levels 1, zero_level 1, level_scale 0.5",
            "expected the defaults (bits 1, Binary, 0, 1): these fields describe BitPacked tensors only")
 MODEL_CASE("2-plane weights declared 1-bit (buffer is bits times the plane size)", kbit_base,
-           ByteMutation([](Bytes& b) { set_tensor_field<uint8_t>(b, "bconv/weights", FbTensor::VT_BITS, 1); }), kLoad,
+           tensor_field<uint8_t>("bconv/weights", FbTensor::VT_BITS, 1), kLoad,
            "'bconv/weights': buffer", "holds 576 bytes, expected 288 for shape [8, 3, 3, 4] of BitPacked")
 
 // Quantize / QuantizeLevels.
@@ -643,7 +629,7 @@ MODEL_CASE("QuantizeLevels with a Binary output", kbit_base, ByteMutation([](Byt
            }),
            kLoad, "'ql' (QuantizeLevels): output (tensor", "'ql') has levels Binary, expected Unipolar, Bipolar or "
            "Ternary (Binary is Quantize's)")
-MODEL_CASE("QuantizeLevels without shift", kbit_base, ByteMutation([](Bytes& b) { keep_op_inputs(b, "ql", 2); }),
+MODEL_CASE("QuantizeLevels without shift", kbit_base, inputs_kept("ql", 2),
            kLoad, "'ql' (QuantizeLevels): has 2 inputs, expected 3")
 MODEL_CASE("Quantize with a k-bit output", kbit_base, ByteMutation([](Bytes& b) {
              const uint8_t* at = reinterpret_cast<const flatbuffers::Table*>(op_in(b, "ql"))
@@ -656,41 +642,33 @@ MODEL_CASE("Quantize with a k-bit output", kbit_base, ByteMutation([](Bytes& b) 
            "(k-bit levels come from QuantizeLevels)")
 
 // Binary convolutions over k-bit levels.
-MODEL_CASE("BinaryConv2D with Unipolar weights", kbit_base, ByteMutation([](Bytes& b) {
-             set_tensor_field<int8_t>(b, "bconv/weights", FbTensor::VT_LEVELS, 1);
-           }),
+MODEL_CASE("BinaryConv2D with Unipolar weights", kbit_base,
+           tensor_field<int8_t>("bconv/weights", FbTensor::VT_LEVELS, 1),
            kLoad, "'bconv' (BinaryConv2D): input 1", "'bconv/weights') has levels Unipolar 2-bit, expected Binary (1 bit) "
            "or Bipolar 2-bit weights")
-MODEL_CASE("BinaryConv2D with k-bit x and a bitpacked output", kbit_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "bbin", 0, "ql"); }), kLoad,
+MODEL_CASE("BinaryConv2D with k-bit x and a bitpacked output", kbit_base, op_input("bbin", 0, "ql"), kLoad,
            "'bbin' (BinaryConv2D): output = BitPacked with x Unipolar 2-bit (zero_level 1) and weights Binary, "
            "expected Float (bitpacked output needs Binary x and weights)")
-MODEL_CASE("BinaryConv2D with k-bit x and pad_mode One", kbit_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "bone", 0, "ql"); }), kLoad,
+MODEL_CASE("BinaryConv2D with k-bit x and pad_mode One", kbit_base, op_input("bone", 0, "ql"), kLoad,
            "'bone' (BinaryConv2D): pad_mode is not Zero with x Unipolar 2-bit (zero_level 1), expected Zero (One / "
            "MinusOne padding is for Binary x only)")
-MODEL_CASE("BinaryFullyConnected whose dot can exceed 2^24", kbit_wide_fc, ByteMutation([](Bytes& b) {
-             set_tensor_field<uint8_t>(b, "ql", FbTensor::VT_BITS, 4);
-           }),
+MODEL_CASE("BinaryFullyConnected whose dot can exceed 2^24", kbit_wide_fc,
+           tensor_field<uint8_t>("ql", FbTensor::VT_BITS, 4),
            kLoad, "'bfc' (BinaryFullyConnected): 524288 taps of x Unipolar 4-bit and weights Bipolar 2-bit can reach "
            "|dot| 23592960, expected at most 2^24 = 16777216")
-MODEL_CASE("BinaryMaxPool2D on k-bit levels", kbit_base, ByteMutation([](Bytes& b) { set_op_input(b, "bpool", 0, "ql"); }),
+MODEL_CASE("BinaryMaxPool2D on k-bit levels", kbit_base, op_input("bpool", 0, "ql"),
            kLoad, "'bpool' (BinaryMaxPool2D): input 0", "'ql') has levels Unipolar 2-bit (zero_level 1), expected Binary "
            "(the max of k-bit levels is not the AND of their planes")
 
 // Conv2D / FullyConnected with 1-bit weights.
-MODEL_CASE("Conv2D with 1-bit weights and no weight_scale", kbit_base,
-           ByteMutation([](Bytes& b) { keep_op_inputs(b, "bwn", 3); }), kLoad,
+MODEL_CASE("Conv2D with 1-bit weights and no weight_scale", kbit_base, inputs_kept("bwn", 3), kLoad,
            "'bwn' (Conv2D): has 3 inputs with BitPacked weights, expected 4 (x, weights, bias, weight_scale [8])")
-MODEL_CASE("Conv2D with float weights and a weight_scale", kbit_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "bwn", 1, "fconv/weights"); }), kLoad,
+MODEL_CASE("Conv2D with float weights and a weight_scale", kbit_base, op_input("bwn", 1, "fconv/weights"), kLoad,
            "'bwn' (Conv2D): has 4 inputs with Float32 weights, expected 2..3")
-MODEL_CASE("Conv2D with 2-bit weights", kbit_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "bwn", 1, "bconv/weights"); }), kLoad,
+MODEL_CASE("Conv2D with 2-bit weights", kbit_base, op_input("bwn", 1, "bconv/weights"), kLoad,
            "'bwn' (Conv2D): input 1", "'bconv/weights') has levels Bipolar 2-bit, expected Binary (1 bit) weights with "
            "a weight_scale")
-MODEL_CASE("Conv2D weight_scale of the wrong length", kbit_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "bwn", 3, "ql/scale"); }), kLoad,
+MODEL_CASE("Conv2D weight_scale of the wrong length", kbit_base, op_input("bwn", 3, "ql/scale"), kLoad,
            "'bwn' (Conv2D): input 3", "'ql/scale') has shape [4], expected [8] (one value per output channel)")
 
 // ---- BinaryConv2D fusions (issue 12): residual inputs[4], FloatAndBitPacked outputs[1], threshold inputs[5] ----
@@ -704,9 +682,7 @@ Bytes fused_base() {
   const int x = b.add_input("x", {1, 6, 6, 8});
   const int r = b.add_input("r", {1, 6, 6, 8});
   const int q = b.quantize("q", x);
-  BinaryConv2DParams p;
-  p.kernel_h = p.kernel_w = 3;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  const BinaryConv2DParams p = square_window<BinaryConv2DParams>(3, 1);
   BinaryConv2DFusion f;
   f.residual = r;
   f.quantize = true;
@@ -718,10 +694,7 @@ Bytes fused_base() {
                                 &bits);
   b.mark_output(y);
   b.mark_output(b.dequantize("deq", bits));
-  Bytes out;
-  const Status s = b.finish(&out);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  return out;
+  return finished(b);
 }
 
 }  // namespace
@@ -756,10 +729,9 @@ MODEL_CASE("residual with a BitPacked output", fused_base, ObjectMutation([](Mod
 MODEL_CASE("residual of the wrong shape", fused_base, ObjectMutation([](ModelT& m) { m.t("r").shape = {1, 6, 6, 7}; }),
            kLoad, "'bconv' (BinaryConv2D): input 4 (tensor 1 'r') has shape [1, 6, 6, 7], expected [1, 6, 6, 8] "
            "(residual, the output's shape)")
-MODEL_CASE("residual BitPacked", fused_base, ObjectMutation([](ModelT& m) { m.op("bconv").inputs[4] = m.tensor("q"); }),
+MODEL_CASE("residual BitPacked", fused_base, reads("bconv", 4, "q"),
            kLoad, "'bconv' (BinaryConv2D): input 4 (tensor 2 'q') has dtype BitPacked, expected Float32")
-MODEL_CASE("residual a constant", fused_base,
-           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[4] = m.tensor("bconv/quantize_threshold"); }), kLoad,
+MODEL_CASE("residual a constant", fused_base, reads("bconv", 4, "bconv/quantize_threshold"), kLoad,
            "'bconv' (BinaryConv2D): input 4", "is a constant, expected an activation (the residual)")
 MODEL_CASE("threshold with a Float output", fused_base, ObjectMutation([](ModelT& m) {
              m.op("bconv").options.output = int(fb::OutputKind::Float);
@@ -772,7 +744,7 @@ MODEL_CASE("quantize_flip with a Float output", fused_base, ObjectMutation([](Mo
              m.op("bconv").inputs.resize(5);
            }),
            kLoad, "'bconv' (BinaryConv2D): quantize_flip / quantize_constant are set, but output is not FloatAndBitPacked")
-MODEL_CASE("threshold not a constant", fused_base, ObjectMutation([](ModelT& m) { m.op("bconv").inputs[5] = m.tensor("r"); }),
+MODEL_CASE("threshold not a constant", fused_base, reads("bconv", 5, "r"),
            kLoad, "'bconv' (BinaryConv2D): input 5 (tensor 1 'r') must be a constant")
 MODEL_CASE("quantize_flip of the wrong length", fused_base,
            ObjectMutation([](ModelT& m) { m.op("bconv").options.flip.resize(3); }), kLoad,
@@ -788,7 +760,7 @@ MODEL_CASE("bits output 2-bit levels", fused_base, ObjectMutation([](ModelT& m) 
            }),
            kLoad, "'bconv' (BinaryConv2D): output 1", "expected Binary (the bits of a Quantize)")
 MODEL_CASE("absent residual and threshold (-1) are fine; absent weights are not", fused_base,
-           ObjectMutation([](ModelT& m) { m.op("bconv").inputs[1] = -1; }), kLoad,
+           input_index("bconv", 1, -1), kLoad,
            "operator 1 'bconv' (BinaryConv2D): input 1: tensor index -1 out of range")
 
 // ---- Float16 / Int8 weights of float layers (issue 12: --float16-weights, --int8-float-layers) ----
@@ -802,9 +774,7 @@ Bytes storage_base() {
   ModelBuilder b;
   const int x = b.add_input("x", {1, 6, 6, 4});
   b.mark_output(b.dequantize("dq", b.quantize("q", x)));
-  Conv2DParams p;
-  p.kernel_h = p.kernel_w = 3;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  const Conv2DParams p = square_window<Conv2DParams>(3, 1);
   std::vector<int8_t> q8(8 * 4 * 9);
   for (size_t i = 0; i < q8.size(); ++i) q8[i] = int8_t(int(i % 255) - 127);
   Int8Params q;
@@ -813,9 +783,7 @@ Bytes storage_base() {
   b.mark_output(b.conv2d("c16", x, 8, Weights::float16(ramp(8 * 4 * 9, -1.0f, 0.01f)), ramp(8, 0.0f, 0.1f), p));
   b.mark_output(b.conv2d("c32", x, 8, Weights::float32(ramp(8 * 4 * 9, -1.0f, 0.01f)), ramp(8, -1.0f, 0.25f), p));
   b.mark_output(b.channel_affine("aff", x, ramp(4, 1.0f, 0.5f), ramp(4, 0.0f, 0.5f)));
-  Bytes out;
-  REQUIRE(b.finish(&out).ok());
-  return out;
+  return finished(b);
 }
 
 }  // namespace
@@ -830,27 +798,20 @@ TEST_CASE("model file: the float-storage base is valid and runs") {
   CHECK(interp->invoke().ok());
 }
 
-MODEL_CASE("Conv2D with Int8 weights but no int8 options", storage_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "c32", 1, "c8/weights"); }), kLoad,
+MODEL_CASE("Conv2D with Int8 weights but no int8 options", storage_base, op_input("c32", 1, "c8/weights"), kLoad,
            "'c32' (Conv2D): input 1", "'c8/weights') has dtype Int8 but the options have no int8")
-MODEL_CASE("Conv2D with int8 options and Float32 weights", storage_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "c8", 1, "c32/weights"); }), kLoad,
+MODEL_CASE("Conv2D with int8 options and Float32 weights", storage_base, op_input("c8", 1, "c32/weights"), kLoad,
            "'c8' (Conv2D): has int8 options with Float32 weights, expected Int8 weights")
-MODEL_CASE("Conv2D with int8 options and Float16 weights", storage_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "c8", 1, "c16/weights"); }), kLoad,
+MODEL_CASE("Conv2D with int8 options and Float16 weights", storage_base, op_input("c8", 1, "c16/weights"), kLoad,
            "'c8' (Conv2D): has int8 options with Float16 weights")
-MODEL_CASE("Conv2D with Int8 weights and no weight_scale", storage_base,
-           ByteMutation([](Bytes& b) { keep_op_inputs(b, "c8", 3); }), kLoad,
+MODEL_CASE("Conv2D with Int8 weights and no weight_scale", storage_base, inputs_kept("c8", 3), kLoad,
            "'c8' (Conv2D): has 3 inputs with Int8 weights, expected 4 (x, weights, bias, weight_scale [8])")
-MODEL_CASE("Conv2D Int8 weight_scale of the wrong length", storage_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "c8", 3, "aff/scale"); }), kLoad,
+MODEL_CASE("Conv2D Int8 weight_scale of the wrong length", storage_base, op_input("c8", 3, "aff/scale"), kLoad,
            "'c8' (Conv2D): input 3", "'aff/scale') has shape [4], expected [8] (one value per output channel)")
-MODEL_CASE("Conv2D Int8 weight_scale not positive", storage_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "c8", 3, "c32/bias"); }), kLoad,
+MODEL_CASE("Conv2D Int8 weight_scale not positive", storage_base, op_input("c8", 3, "c32/bias"), kLoad,
            "'c8' (Conv2D): input 3", "value 0 = -1.000000, expected a positive normal number")
 MODEL_CASE("Float16 activation", storage_base,
            ByteMutation([](Bytes& b) { set_tensor_field(b, "q", fb::Tensor::VT_DTYPE, int8_t(fb::DType::Float16)); }),
            kLoad, "'q'", "dtype Float16 is for constants (weights) only, but the tensor has no buffer")
-MODEL_CASE("Conv2D with Float16 input", storage_base,
-           ByteMutation([](Bytes& b) { set_op_input(b, "c32", 0, "c16/weights"); }), kLoad,
+MODEL_CASE("Conv2D with Float16 input", storage_base, op_input("c32", 0, "c16/weights"), kLoad,
            "'c32' (Conv2D): input 0", "has dtype Float16, expected Float32")

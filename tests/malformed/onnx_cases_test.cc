@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/dir_entries.h"
 #include "common/values.h"
 #include "convert.h"
 #include "converter/onnx_test_graph.h"
@@ -137,13 +138,25 @@ void set_dims(onnx::TensorProto& t, const std::vector<int64_t>& dims) {
   for (int64_t d : dims) t.add_dims(d);
 }
 
+/// Appends an INT64 initializer (as OnnxTestGraph::initializer_i64 writes it) to m.
 void add_i64(onnx::ModelProto& m, const std::string& name, const std::vector<int64_t>& dims,
              const std::vector<int64_t>& v) {
-  auto* t = m.mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::INT64);
-  for (int64_t d : dims) t->add_dims(d);
-  for (int64_t x : v) t->add_int64_data(x);
+  OnnxTestGraph t;
+  t.initializer_i64(name, dims, v);
+  *m.mutable_graph()->add_initializer() = t.model.graph().initializer(0);
+}
+
+/// Adds node `name` (`op` of `inputs`, one output `output`) at the front of m's graph.
+onnx::NodeProto& prepend_node(onnx::ModelProto& m, const std::string& op, const std::string& name,
+                              const std::vector<std::string>& inputs, const std::string& output) {
+  auto* g = m.mutable_graph();
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const std::string& i : inputs) n->add_input(i);
+  n->add_output(output);
+  for (int k = g->node_size() - 1; k > 0; --k) g->mutable_node()->SwapElements(k, k - 1);
+  return *g->mutable_node(0);
 }
 
 /// Inserts a node reading `after`'s output right after it and makes every later reader (and the graph
@@ -194,15 +207,7 @@ struct TempDir {
       unlink(p.c_str());
     }
   }
-  static std::vector<std::string> list(const std::string& dir) {
-    std::vector<std::string> out;
-    if (DIR* d = opendir(dir.c_str())) {
-      while (dirent* e = readdir(d))
-        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) out.push_back(e->d_name);
-      closedir(d);
-    }
-    return out;
-  }
+  static std::vector<std::string> list(const std::string& dir) { return onebit::testing::dir_entries(dir); }
 };
 
 void write_file(const std::string& path, const std::string& bytes) {
@@ -254,6 +259,12 @@ void expect_converts(const std::string& bytes) {
 }
 
 using ProtoMutation = std::function<void(onnx::ModelProto&)>;
+
+/// Node `name`'s input k is now `input`.
+ProtoMutation input_renamed(const std::string& name, int k, const std::string& input) {
+  return [=](onnx::ModelProto& m) { node(m, name).set_input(k, input); };
+}
+
 using ByteMutation = std::function<void(std::string&)>;
 
 void run_case(onnx::ModelProto (*base)(), const ProtoMutation& mutate, const std::vector<std::string>& parts) {
@@ -302,11 +313,9 @@ ONNX_CASE("Sign with two inputs", chain, ProtoMutation([](onnx::ModelProto& m) {
 ONNX_CASE("empty name for Conv's weight input", chain,
           ProtoMutation([](onnx::ModelProto& m) { node(m, "conv").set_input(1, ""); node(m, "conv").add_input("fc_B"); }),
           "node 'conv' (Conv): required input 1 is empty")
-ONNX_CASE("Gemm's empty-named data input", chain,
-          ProtoMutation([](onnx::ModelProto& m) { node(m, "fc").set_input(0, ""); }),
+ONNX_CASE("Gemm's empty-named data input", chain, input_renamed("fc", 0, ""),
           "node 'fc' (Gemm): required input 0 is empty")
-ONNX_CASE("an input that nothing defines", chain,
-          ProtoMutation([](onnx::ModelProto& m) { node(m, "relu").set_input(0, "nope"); }),
+ONNX_CASE("an input that nothing defines", chain, input_renamed("relu", 0, "nope"),
           "node 'relu' (Relu): input 'nope' is neither an initializer, a graph input nor an earlier node's output")
 ONNX_CASE("fixture: Conv weight initializer removed", binary_chain, ProtoMutation([](onnx::ModelProto& m) {
             auto* inits = m.mutable_graph()->mutable_initializer();
@@ -317,11 +326,10 @@ ONNX_CASE("fixture: Conv weight initializer removed", binary_chain, ProtoMutatio
               }
           }),
           "node '/4/Conv' (Conv): input '4.w' is neither an initializer, a graph input nor an earlier node's output")
-ONNX_CASE("a cycle: relu reads pool's output", chain,
-          ProtoMutation([](onnx::ModelProto& m) { node(m, "relu").set_input(0, "p"); }),
+ONNX_CASE("a cycle: relu reads pool's output", chain, input_renamed("relu", 0, "p"),
           "node 'relu' (Relu): input 'p' is neither an initializer, a graph input nor an earlier node's output")
 ONNX_CASE("fixture: a cycle through the second Sign", binary_chain,
-          ProtoMutation([](onnx::ModelProto& m) { node(m, "/3/Sign").set_input(0, "/5/BatchNormalization_output_0"); }),
+          input_renamed("/3/Sign", 0, "/5/BatchNormalization_output_0"),
           "node '/3/Sign' (Sign): input '/5/BatchNormalization_output_0' is neither")
 ONNX_CASE("duplicate output names on one node", chain, ProtoMutation([](onnx::ModelProto& m) {
             auto& d = splice(m, "relu", "Dropout", "drop");
@@ -462,25 +470,14 @@ ONNX_CASE("Gather index out of range in a constant subgraph", chain, ProtoMutati
             // Reshape(f, Gather([1, 256], [0, 7])): the shape is folded from constants.
             add_i64(m, "shape_src", {2}, {1, 256});
             add_i64(m, "gather_idx", {2}, {0, 7});
-            auto* g = m.mutable_graph()->add_node();
-            g->set_op_type("Gather");
-            g->set_name("gather");
-            g->add_input("shape_src");
-            g->add_input("gather_idx");
-            g->add_output("gathered");
-            // Gather must precede the Reshape: move it to the front.
-            for (int k = m.graph().node_size() - 1; k > 0; --k) m.mutable_graph()->mutable_node()->SwapElements(k, k - 1);
+            // Gather must precede the Reshape: at the front.
+            prepend_node(m, "Gather", "gather", {"shape_src", "gather_idx"}, "gathered");
             splice(m, "flatten", "Reshape", "reshape", {"gathered"});
           }),
           "node 'gather' (Gather)", "index 7 is out of range for axis 0 of size 2")
 ONNX_CASE("ConstantOfShape asking for 2^40 elements", chain, ProtoMutation([](onnx::ModelProto& m) {
             add_i64(m, "big_shape", {2}, {int64_t(1) << 20, int64_t(1) << 20});
-            auto* c = m.mutable_graph()->add_node();
-            c->set_op_type("ConstantOfShape");
-            c->set_name("cos");
-            c->add_input("big_shape");
-            c->add_output("big");
-            for (int k = m.graph().node_size() - 1; k > 0; --k) m.mutable_graph()->mutable_node()->SwapElements(k, k - 1);
+            prepend_node(m, "ConstantOfShape", "cos", {"big_shape"}, "big");
             splice(m, "fc", "Add", "add_big", {"big"});
           }),
           "node 'cos' (ConstantOfShape)", "[1048576, 1048576] would have more than 2^28 elements")

@@ -25,32 +25,24 @@ std::vector<float> multipliers(int n, uint32_t seed) {
   return m;
 }
 
-struct BConvCase {
-  int h, w, c, out_c, k, stride, dilation, pad, groups;
-};
-
 }  // namespace
 
 TEST_CASE("BinaryConv2D (float output) matches a float convolution of ±1 data, all padding modes") {
-  const BConvCase cases[] = {
+  const ConvTestCase cases[] = {
       {5, 5, 1, 3, 3, 1, 1, 1, 1},    {7, 6, 31, 5, 3, 2, 1, 1, 1},  {6, 5, 32, 4, 3, 1, 2, 2, 1},
       {5, 7, 33, 6, 3, 1, 1, 1, 1},   {4, 4, 65, 2, 1, 1, 1, 0, 1},  {9, 8, 64, 8, 3, 2, 1, 1, 2},
       {5, 5, 12, 6, 3, 1, 1, 1, 3},   {3, 5, 40, 8, 5, 1, 1, 2, 1},  {6, 6, 128, 4, 2, 2, 1, 1, 1},
   };
   uint32_t seed = 1000;
-  for (const BConvCase& t : cases) {
+  for (const ConvTestCase& t : cases) {
     for (int mode = 0; mode < 3; ++mode) {
       const auto pad_mode = BinaryPadding(mode);
-      CAPTURE(t.h); CAPTURE(t.w); CAPTURE(t.c); CAPTURE(t.out_c); CAPTURE(t.k); CAPTURE(t.stride);
-      CAPTURE(t.dilation); CAPTURE(t.pad); CAPTURE(t.groups); CAPTURE(mode);
+      CAPTURE(t);
+      CAPTURE(mode);
       BinaryConv2DParams p;
-      p.kernel_h = p.kernel_w = t.k;
-      p.stride_h = p.stride_w = t.stride;
-      p.dilation_h = p.dilation_w = t.dilation;
-      p.pad_top = p.pad_left = t.pad;
+      set_window(t, &p);
       p.pad_bottom = t.pad;
       p.pad_right = t.pad > 0 ? t.pad - 1 : 0;  // asymmetric borders
-      p.groups = t.groups;
       p.pad_mode = pad_mode;
       p.clamp_min = -3.0f;
       p.clamp_max = 50.0f;

@@ -16,17 +16,9 @@ namespace {
 constexpr size_t kAlign = InterpreterOptions::kArenaAlignment;
 
 std::unique_ptr<Model> bireal(int activation_bits) {
-  synth::BiRealOptions o;
-  o.input_h = o.input_w = 32;
-  o.classes = 10;
+  synth::BiRealOptions o = bireal_options(32, activation_bits);
   o.seed = 9;
-  o.activation_bits = activation_bits;
-  std::vector<uint8_t> bytes;
-  REQUIRE(synth::build_bireal18(o, &bytes).ok());
-  std::unique_ptr<Model> model;
-  const Status s = Model::load_buffer(bytes.data(), bytes.size(), &model);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  return model;
+  return load_model(bireal_bytes(o));
 }
 
 /// An over-allocated buffer and its first kAlign-aligned byte.

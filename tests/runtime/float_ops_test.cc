@@ -4,32 +4,20 @@
 using namespace onebit;
 using namespace onebit::test;
 
-namespace {
-
-struct ConvCase {
-  int h, w, c, out_c, k, stride, dilation, pad, groups;
-};
-
-}  // namespace
-
 TEST_CASE("Conv2D (XNNPACK) matches a plain convolution: pads, strides, dilation, groups, clamp") {
-  const ConvCase cases[] = {
+  const ConvTestCase cases[] = {
       {5, 5, 3, 4, 3, 1, 1, 1, 1}, {7, 6, 8, 6, 3, 2, 1, 1, 2},  {9, 9, 4, 4, 3, 1, 2, 2, 4},
       {8, 8, 3, 16, 7, 2, 1, 3, 1}, {4, 5, 6, 3, 1, 1, 1, 0, 3}, {6, 7, 5, 5, 2, 2, 1, 0, 5},
   };
   uint32_t seed = 1;
-  for (const ConvCase& t : cases) {
+  for (const ConvTestCase& t : cases) {
     for (bool clamp : {false, true}) {
-      CAPTURE(t.h); CAPTURE(t.w); CAPTURE(t.c); CAPTURE(t.out_c); CAPTURE(t.k); CAPTURE(t.stride);
-      CAPTURE(t.dilation); CAPTURE(t.pad); CAPTURE(t.groups); CAPTURE(clamp);
+      CAPTURE(t);
+      CAPTURE(clamp);
       Conv2DParams p;
-      p.kernel_h = p.kernel_w = t.k;
-      p.stride_h = p.stride_w = t.stride;
-      p.dilation_h = p.dilation_w = t.dilation;
-      p.pad_top = p.pad_left = t.pad;
+      set_window(t, &p);
       p.pad_bottom = t.pad + (t.pad > 0 ? 1 : 0);  // asymmetric: checks the padding order
       p.pad_right = t.pad;
-      p.groups = t.groups;
       if (clamp) { p.clamp_min = -0.5f; p.clamp_max = 0.75f; }
       const std::vector<float> x = uniform(size_t(2) * t.h * t.w * t.c, seed++);
       const std::vector<float> w = uniform(size_t(t.out_c) * (t.c / t.groups) * t.k * t.k, seed++);

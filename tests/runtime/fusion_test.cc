@@ -133,15 +133,9 @@ TEST_CASE("fusion: synthetic Bi-Real-18, fused (one op per block) and unfused, g
     std::vector<float> outs[2];
     size_t ops[2] = {0, 0};
     for (int fuse = 0; fuse < 2; ++fuse) {
-      synth::BiRealOptions o;
-      o.input_h = o.input_w = 64;
-      o.classes = 10;
-      o.activation_bits = bits;
+      synth::BiRealOptions o = bireal_options(64, bits);
       o.fuse = fuse != 0;
-      std::vector<uint8_t> bytes;
-      REQUIRE(synth::build_bireal18(o, &bytes).ok());
-      std::unique_ptr<Model> model;
-      REQUIRE(Model::load_buffer(bytes.data(), bytes.size(), &model).ok());
+      const std::unique_ptr<Model> model = load_model(bireal_bytes(o));
       ops[fuse] = model->operators().size();
       std::unique_ptr<Interpreter> interp;
       REQUIRE(Interpreter::create(*model, {}, &interp).ok());

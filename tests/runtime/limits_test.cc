@@ -23,33 +23,15 @@ using Fbb = flatbuffers::FlatBufferBuilder;
 /// graph input's only reader is the stem, so a planner that ends its lifetime there reuses its bytes.
 void build_shipped_like(ModelBuilder& b, uint32_t seed) {
   int x = b.add_input("input", {1, 14, 14, 1});
-  Conv2DParams stem;
-  stem.kernel_h = stem.kernel_w = 3;
-  stem.pad_top = stem.pad_left = stem.pad_bottom = stem.pad_right = 1;
-  x = b.conv2d("stem", x, 32, Weights::float32(uniform(32 * 9, seed)), uniform(32, seed + 1), stem);
+  x = float_stem(b, x, 32, seed);
   x = b.prelu("stem/prelu", x, uniform(32, seed + 2, 0.0f, 0.3f));
   for (int block = 0; block < 3; ++block) {
-    const std::string name = "block" + std::to_string(block);
     const bool down = block == 1;
-    const int c = b.shape(x)[3], out_c = down ? 64 : c;
-    BinaryConv2DParams p;
-    p.kernel_h = p.kernel_w = 3;
-    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
-    p.stride_h = p.stride_w = down ? 2 : 1;
-    const int q = b.quantize(name + "/sign", x);
-    int y = b.binary_conv2d(name + "/bconv", q, out_c, signs(size_t(out_c) * c * 9, seed + 10 + block),
-                            uniform(size_t(out_c), seed + 20 + block, 0.01f, 0.1f),
-                            uniform(size_t(out_c), seed + 30 + block), p);
-    int shortcut = x;
-    if (down) {
-      Pool2DParams ap;
-      ap.kernel_h = ap.kernel_w = ap.stride_h = ap.stride_w = 2;
-      shortcut = b.avg_pool(name + "/avgpool", x, ap);
-      shortcut = b.conv2d(name + "/conv1x1", shortcut, out_c, Weights::float32(uniform(size_t(out_c) * c, seed + 40)),
-                          {}, {});
-    }
-    y = b.add(name + "/residual", y, shortcut);
-    x = b.prelu(name + "/prelu", y, uniform(size_t(out_c), seed + 50 + block, 0.0f, 0.3f));
+    const int out_c = down ? 64 : b.shape(x)[3];
+    const BlockBranches y = binary_block(b, x, block, out_c, down, seed);
+    const std::string name = "block" + std::to_string(block);
+    const int sum = b.add(name + "/residual", y.conv, y.shortcut);
+    x = b.prelu(name + "/prelu", sum, uniform(size_t(out_c), seed + 50 + block, 0.0f, 0.3f));
   }
   x = b.global_avg_pool("pool", x);
   x = b.fully_connected("fc", x, 10, Weights::float32(uniform(10 * 64, seed + 60)), uniform(10, seed + 61));
@@ -132,23 +114,15 @@ TEST_CASE("invoke() leaves graph inputs intact: repeated invokes on one input ar
 
 TEST_CASE("create() on models of 10^5 tensors: a long chain, and a file of unused tensors") {
   SUBCASE("a chain of 10^5 operators") {
-    const std::vector<uint8_t> bytes = raw_chain(100000, 0);
-    std::unique_ptr<Model> model;
-    std::unique_ptr<Interpreter> interp;
-    const Status s = load_and_create(bytes, {}, &model, &interp);
-    REQUIRE_MESSAGE(s.ok(), s.message());
+    const Loaded l = load_bytes(raw_chain(100000, 0));
+    Interpreter* interp = l.interp.get();
     std::fill(interp->input(0), interp->input(0) + 4, -1.0f);
     interp->input(0)[2] = 2.0f;
     REQUIRE(interp->invoke().ok());
     CHECK(output_of(*interp) == std::vector<float>{0, 0, 2, 0});
   }
   SUBCASE("10^5 tensors no operator uses") {
-    const std::vector<uint8_t> bytes = raw_chain(2, 100000);
-    std::unique_ptr<Model> model;
-    std::unique_ptr<Interpreter> interp;
-    const Status s = load_and_create(bytes, {}, &model, &interp);
-    REQUIRE_MESSAGE(s.ok(), s.message());
-    CHECK(interp->arena_bytes() < 1024);
+    CHECK(load_bytes(raw_chain(2, 100000)).interp->arena_bytes() < 1024);
   }
 }
 

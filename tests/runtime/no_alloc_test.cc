@@ -156,13 +156,7 @@ TEST_CASE("no-alloc: the counter sees malloc and operator new" * doctest::skip(!
 TEST_CASE("no-alloc: invoke() of the synthetic Bi-Real-18 allocates nothing" * doctest::skip(!ONEBIT_COUNT_MALLOC)) {
   for (int bits : {1, 2}) {
     CAPTURE(bits);
-    synth::BiRealOptions o;
-    o.input_h = o.input_w = 32;
-    o.classes = 10;
-    o.activation_bits = bits;
-    std::vector<uint8_t> bytes;
-    REQUIRE(synth::build_bireal18(o, &bytes).ok());
-    check_no_allocation(bytes, uniform(32 * 32 * 3, 60));
+    check_no_allocation(bireal_bytes(bireal_options(32, bits)), uniform(32 * 32 * 3, 60));
   }
 }
 

@@ -94,32 +94,11 @@ namespace {
 /// block with an avg-pool + 1x1 shortcut, global pool and FC.
 void build_resnetish(ModelBuilder& b, uint32_t seed) {
   int x = b.add_input("input", {1, 12, 12, 3});
-  Conv2DParams stem;
-  stem.kernel_h = stem.kernel_w = 3;
-  stem.pad_top = stem.pad_left = stem.pad_bottom = stem.pad_right = 1;
-  x = b.conv2d("stem", x, 40, Weights::float32(uniform(40 * 3 * 9, seed)), uniform(40, seed + 1), stem);
+  x = float_stem(b, x, 40, seed);
   for (int block = 0; block < 3; ++block) {
-    const std::string name = "block" + std::to_string(block);
     const bool down = block == 2;
-    const int c = b.shape(x)[3], out_c = down ? 72 : c;
-    BinaryConv2DParams p;
-    p.kernel_h = p.kernel_w = 3;
-    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
-    p.stride_h = p.stride_w = down ? 2 : 1;
-    const int q = b.quantize(name + "/sign", x);
-    const int y = b.binary_conv2d(name + "/bconv", q, out_c, signs(size_t(out_c) * c * 9, seed + 10 + block),
-                                  uniform(size_t(out_c), seed + 20 + block, 0.01f, 0.1f),
-                                  uniform(size_t(out_c), seed + 30 + block), p);
-    int shortcut = x;
-    if (down) {
-      Pool2DParams ap;
-      ap.kernel_h = ap.kernel_w = ap.stride_h = ap.stride_w = 2;
-      shortcut = b.avg_pool(name + "/avgpool", x, ap);
-      Conv2DParams one;
-      shortcut = b.conv2d(name + "/conv1x1", shortcut, out_c, Weights::float32(uniform(size_t(out_c) * c, seed + 40)),
-                          {}, one);
-    }
-    x = b.add(name + "/residual", y, shortcut);
+    const BlockBranches y = binary_block(b, x, block, down ? 72 : b.shape(x)[3], down, seed);
+    x = b.add("block" + std::to_string(block) + "/residual", y.conv, y.shortcut);
   }
   x = b.global_avg_pool("pool", x);
   b.mark_output(b.fully_connected("fc", x, 10, Weights::float32(uniform(10 * 72, seed + 50)), uniform(10, seed + 51)));

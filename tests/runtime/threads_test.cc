@@ -335,16 +335,9 @@ TEST_CASE("threads: BinaryFullyConnected at batch 1 (K 4096, O 1000) splits outp
 TEST_CASE("threads: synthetic Bi-Real-18 (binary and 2-bit activations) is identical at threads 1, 2, 3") {
   for (int bits : {1, 2}) {
     CAPTURE(bits);
-    synth::BiRealOptions o;
-    o.input_h = o.input_w = 32;
-    o.classes = 10;
+    synth::BiRealOptions o = bireal_options(32, bits);
     o.seed = 5;
-    o.activation_bits = bits;
-    std::vector<uint8_t> bytes;
-    REQUIRE(synth::build_bireal18(o, &bytes).ok());
-    std::unique_ptr<Model> model;
-    const Status s = Model::load_buffer(bytes.data(), bytes.size(), &model);
-    REQUIRE_MESSAGE(s.ok(), s.message());
+    const std::unique_ptr<Model> model = load_model(bireal_bytes(o));
     const std::vector<float> x = uniform(32 * 32 * 3, 50);
     std::vector<float> first;
     for (int threads : {1, 2, 3}) {

@@ -52,6 +52,17 @@ struct RawModel {
                    {1, 2, 3, 4}, {5}});
   }
 
+  /// Operator `op`'s input `k` (or output `k`) now reads (writes) tensor index `t`. In place: a copy's bconv
+  /// options would read the original's stride.
+  RawModel& with_input(int op, int k, int t) {
+    ops[size_t(op)].inputs[size_t(k)] = t;
+    return *this;
+  }
+  RawModel& with_output(int op, int k, int t) {
+    ops[size_t(op)].outputs[size_t(k)] = t;
+    return *this;
+  }
+
   std::vector<uint8_t> bytes() const {
     Fbb f;
     std::vector<flatbuffers::Offset<fb::Buffer>> bs;
@@ -133,14 +144,11 @@ TEST_CASE("file-level errors: truncated, wrong identifier, wrong version") {
 
 TEST_CASE("tensor errors: index out of range, buffer too small, negative or absurd dimensions") {
   SUBCASE("operator input index out of range") {
-    RawModel raw;
-    raw.ops[1].inputs[0] = 99;
-    expect_rejected(raw, {"operator 1 'bconv' (BinaryConv2D)", "input 0", "tensor index 99 out of range"});
+    expect_rejected(RawModel().with_input(1, 0, 99),
+                    {"operator 1 'bconv' (BinaryConv2D)", "input 0", "tensor index 99 out of range"});
   }
   SUBCASE("operator output index out of range") {
-    RawModel raw;
-    raw.ops[0].outputs[0] = -3;
-    expect_rejected(raw, {"operator 0 'q' (Quantize)", "output 0", "-3 out of range"});
+    expect_rejected(RawModel().with_output(0, 0, -3), {"operator 0 'q' (Quantize)", "output 0", "-3 out of range"});
   }
   SUBCASE("graph input index out of range") {
     RawModel raw;
@@ -183,15 +191,13 @@ TEST_CASE("tensor errors: index out of range, buffer too small, negative or absu
 
 TEST_CASE("operator errors: dtypes, shapes, options, graph order") {
   SUBCASE("binary conv input of the wrong dtype") {
-    RawModel raw;
-    raw.ops[1].inputs[0] = 0;  // the float input instead of the quantized one
-    expect_rejected(raw, {"operator 1 'bconv' (BinaryConv2D)", "input 0 (tensor 0 'x')", "dtype Float32",
-                          "expected BitPacked"});
+    // the float input instead of the quantized one
+    expect_rejected(RawModel().with_input(1, 0, 0),
+                    {"operator 1 'bconv' (BinaryConv2D)", "input 0 (tensor 0 'x')", "dtype Float32",
+                     "expected BitPacked"});
   }
   SUBCASE("weights that are not constant") {
-    RawModel raw;
-    raw.ops[1].inputs[1] = 1;
-    expect_rejected(raw, {"operator 1 'bconv'", "input 1", "constant"});
+    expect_rejected(RawModel().with_input(1, 1, 1), {"operator 1 'bconv'", "input 1", "constant"});
   }
   SUBCASE("weights of the wrong shape") {
     RawModel raw;
@@ -228,9 +234,7 @@ TEST_CASE("operator errors: dtypes, shapes, options, graph order") {
     expect_rejected(raw, {"operator 0 'bconv'", "input 0 (tensor 1 'q')", "used before"});
   }
   SUBCASE("a cycle: an operator writing a graph input") {
-    RawModel raw;
-    raw.ops[0].outputs[0] = 0;
-    expect_rejected(raw, {"operator 0 'q'", "graph input"});
+    expect_rejected(RawModel().with_output(0, 0, 0), {"operator 0 'q'", "graph input"});
   }
   SUBCASE("a tensor produced twice") {
     RawModel raw;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/dir_entries.h"
 #include "onebit/io/npy.h"
 #include "tools_test_util.h"
 
@@ -40,15 +41,7 @@ std::string npy_v1(const std::string& dict, const std::string& data, size_t pad_
   return b + h + data;
 }
 
-std::vector<std::string> files_in(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d))
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.push_back(e->d_name);
-    closedir(d);
-  }
-  return names;
-}
+using onebit::testing::dir_entries;
 
 }  // namespace
 
@@ -72,7 +65,7 @@ TEST_CASE("npy: write then read gives the same shape and values, 1-d to 4-d") {
     CHECK((v.empty() || std::memcmp(a.data.data(), v.data(), v.size() * 4) == 0));  // bit for bit (-0 too)
     CHECK(read_text(path).size() % 64 == (v.size() * 4) % 64);  // the data starts 64-byte aligned, as np.save's
   }
-  CHECK(files_in(dir.path()).size() == shapes.size());  // no temporary file left behind
+  CHECK(dir_entries(dir.path()).size() == shapes.size());  // no temporary file left behind
 }
 
 TEST_CASE("npy: a float32 array serializes to the bytes np.save writes") {
@@ -225,14 +218,14 @@ TEST_CASE("npy: a write that fails leaves nothing behind and names the file") {
     const Status s = onebit::io::npy::write(path, {2}, v);
     REQUIRE(!s.ok());
     CHECK(s.message().find(path + ": cannot rename") == 0);
-    CHECK(files_in(dir.path()) == std::vector<std::string>{"target"});
+    CHECK(dir_entries(dir.path()) == std::vector<std::string>{"target"});
   }
   SUBCASE("an existing file is replaced whole") {
     const std::string path = dir.file("y.npy");
     write_bytes(path, "old contents");
     REQUIRE(onebit::io::npy::write(path, {2}, v).ok());
     CHECK(read_ok(path).data == std::vector<float>{1, 2});
-    CHECK(files_in(dir.path()).size() == 1);
+    CHECK(dir_entries(dir.path()).size() == 1);
   }
   SUBCASE("shape and values disagree") {
     Array a;
@@ -241,6 +234,6 @@ TEST_CASE("npy: a write that fails leaves nothing behind and names the file") {
     const Status s = onebit::io::npy::write(dir.file("z.npy"), a);
     REQUIRE(!s.ok());
     CHECK(s.message().find("z.npy: shape (3,) does not match the 2 values given") != std::string::npos);
-    CHECK(files_in(dir.path()).empty());
+    CHECK(dir_entries(dir.path()).empty());
   }
 }
