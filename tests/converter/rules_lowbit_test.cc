@@ -146,6 +146,9 @@ TEST_CASE("rules: uniform_quantizer") {
     CHECK(l.zero_level == 1);
     check_end_to_end(t, lowbit_input(33), "l.y");
   }
+}
+
+TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") {
   SUBCASE("end to end: a DoReFa 2-bit activation into a ±s conv -> k-bit BinaryConv2D, multiplier s / 3") {
     OnnxTestGraph t;
     Rng rng(34);
