@@ -19,8 +19,7 @@ bool ends_with(const std::string& s, const std::string& tail) {
 
 Status read_npy(const std::string& path, size_t max_images, CalibrationSet* out) {
   io::npy::Array a;
-  Status s = io::npy::read(path, &a);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(io::npy::read(path, &a));
   if (a.shape.size() != 4 || a.shape[0] < 1)
     return Status::Error(path + ": calibration .npy has shape " + io::npy::shape_string(a.shape) +
                          ", expected N x C x H x W");
@@ -41,8 +40,7 @@ Status read_calibration_set(const std::string& path, const std::vector<float>& m
                             size_t max_images, CalibrationSet* out) {
   if (ends_with(path, ".npy")) return read_npy(path, max_images, out);
   io::IdxArray idx;
-  Status s = io::read_idx_u8(path, &idx);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(io::read_idx_u8(path, &idx));
   if (idx.dims.size() != 3 && idx.dims.size() != 4)
     return Status::Error(path + ": calibration IDX has rank " + std::to_string(idx.dims.size()) +
                          ", expected images [N, H, W] or [N, H, W, C]");

@@ -55,8 +55,7 @@ Status Emitter::run() {
   std::string cycle;
   if (!g_.topo_order(&order, &cycle)) return Status::Error(cycle + ": the graph has a cycle");
   for (NodeId id : order) {
-    Status s = emit(g_.node(id));
-    if (!s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(emit(g_.node(id)));
   }
   for (ValueId out : g_.outputs) {
     if (g_.value(out).dtype != DType::kFloat) return Status::Error("graph output '" + g_.value(out).name + "' is not a float tensor");
@@ -152,13 +151,11 @@ Status Emitter::emit_dequantize(const Node& n) {
 Status Emitter::emit_quantize(const Node& n) {
   const std::vector<int64_t>& s = g_.value(n.in(0)).shape;
   int x;
-  Status st = float_as(n.in(0), s.size() == 4 ? 4 : 2, &x);
-  if (!st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), s.size() == 4 ? 4 : 2, &x));
   std::vector<float> threshold;
   std::vector<bool> flip;
   std::vector<int8_t> constant;
-  st = quantize_options(g_, n, n.in(1), n.in(2), int64_t(b_.shape(x).back()), &threshold, &flip, &constant);
-  if (!st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(quantize_options(g_, n, n.in(1), n.in(2), int64_t(b_.shape(x).back()), &threshold, &flip, &constant));
   set(n.out(), b_.quantize(n.name, x, threshold, flip, constant));
   record(n.name, threshold.empty() ? "binary Quantize"
                  : n.i("folded_bn") ? "binary Quantize (BatchNormalization threshold)" : "binary Quantize (threshold)");
@@ -167,8 +164,7 @@ Status Emitter::emit_quantize(const Node& n) {
 
 Status Emitter::emit_binary_conv(const Node& n) {
   int in;
-  Status s = bits(n.in(0), &in);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(bits(n.in(0), &in));
   const Tensor& w = *g_.constant(n.in(1));
   const std::vector<float>& mult = g_.constant(n.in(2))->f;
   const std::vector<float>& bias = g_.constant(n.in(3))->f;
@@ -179,8 +175,7 @@ Status Emitter::emit_binary_conv(const Node& n) {
   // Fusions (rules/binary_fusion.cc): the residual input and a Quantize of the output written by the conv.
   BinaryConv2DFusion fusion;
   if (n.in(4) != kNoId) {
-    s = float_as(n.in(4), 4, &fusion.residual);
-    if (!s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(float_as(n.in(4), 4, &fusion.residual));
   }
   const bool bits_too = n.out(1) != kNoId;  // FloatAndBitPacked (never in the float reference)
   if (bits_too && options_.float_reference)
@@ -189,8 +184,7 @@ Status Emitter::emit_binary_conv(const Node& n) {
   if (!options_.float_reference) {
     if (bits_too) {
       fusion.quantize = true;
-      s = quantize_options(g_, n, n.in(5), n.in(6), out_c, &fusion.threshold, &fusion.flip, &fusion.constant);
-      if (!s.ok()) return s;
+      ONEBIT_RETURN_IF_ERROR(quantize_options(g_, n, n.in(5), n.in(6), out_c, &fusion.threshold, &fusion.flip, &fusion.constant));
     }
     int bits_out = -1;
     out = b_.binary_conv2d(n.name, in, out_c, w.f, mult, bias, p, fusion, &bits_out);
@@ -238,8 +232,7 @@ int Emitter::reference_transform(const Node& n, int x, int residual) {
 
 Status Emitter::emit_binary_fc(const Node& n) {
   int in;
-  Status s = bits(n.in(0), &in);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(bits(n.in(0), &in));
   const Tensor& w = *g_.constant(n.in(1));
   const std::vector<float>& mult = g_.constant(n.in(2))->f;
   const std::vector<float>& bias = g_.constant(n.in(3))->f;
@@ -272,8 +265,7 @@ Status Emitter::emit_binary_fc(const Node& n) {
 
 Status Emitter::emit_binary_pool(const Node& n) {
   int in;
-  Status s = bits(n.in(0), &in);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(bits(n.in(0), &in));
   const Pool2DParams& p = n.pool_params();
   if (!options_.float_reference) {
     set(n.out(), b_.binary_max_pool(n.name, in, p));

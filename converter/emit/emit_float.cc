@@ -11,8 +11,7 @@ namespace {
 
 Status pool_params(const Node& n, const std::vector<int64_t>& x, Pool2DParams* p) {
   Spatial sp;
-  Status s = resolve_spatial(n, x, n.ints("kernel_shape"), &sp);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(resolve_spatial(n, x, n.ints("kernel_shape"), &sp));
   if (sp.kernel.size() != 2) return Status::Error(n.describe() + ": only 2-D pooling is supported");
   if (sp.ceil_differs)
     return Status::Error(n.describe() + ": ceil_mode=1 gives more windows than floor here; only pools where both agree are supported");
@@ -35,8 +34,7 @@ Int8Params int8_params(const Node& n) {
 
 Status Emitter::emit_conv(const Node& n) {
   int x;
-  Status s = float_as(n.in(0), 4, &x);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), 4, &x));
   const Tensor* w = g_.constant(n.in(1));
   if (w == nullptr)
     return Status::Error(n.describe() + ": weights '" + g_.value(n.in(1)).name + "' are not a constant: " + why_not_constant(g_, n.in(1)));
@@ -49,8 +47,7 @@ Status Emitter::emit_conv(const Node& n) {
     bias = b->to_floats();
   }
   Spatial sp;
-  s = resolve_spatial(n, g_.value(n.in(0)).shape, {w->shape[2], w->shape[3]}, &sp);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(resolve_spatial(n, g_.value(n.in(0)).shape, {w->shape[2], w->shape[3]}, &sp));
   Conv2DParams p = conv_2d(sp);
   p.groups = int(n.i("group"));
   if (n.has("clamp_min")) p.clamp_min = n.f("clamp_min"), p.clamp_max = n.f("clamp_max");  // float_layer_clamp
@@ -99,8 +96,7 @@ Status Emitter::emit_fully_connected(const Node& n) {
   const auto& xs = g_.value(n.in(0)).shape;
   if (xs.size() != 2) return Status::Error(n.describe() + ": input has shape " + shape_str(xs) + "; expected [N, K]");
   int x;
-  Status s = float_as(n.in(0), 2, &x);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), 2, &x));
   if (b_.shape(x).back() != k)
     return Status::Error(n.describe() + ": input has " + std::to_string(b_.shape(x).back()) + " features, weights expect " + std::to_string(k));
   if (n.i("binary_weights") && !options_.float_reference) return emit_bwn_fc(n, x, out, k, w, bias);
@@ -128,8 +124,7 @@ Status Emitter::emit_fully_connected(const Node& n) {
 
 Status Emitter::emit_pool(const Node& n) {
   int x;
-  Status s = float_as(n.in(0), 4, &x);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), 4, &x));
   if (n.op == "GlobalAveragePool") {
     set(n.out(), b_.global_avg_pool(n.name, x));
     record(n.name, "float GlobalAvgPool");
@@ -138,8 +133,7 @@ Status Emitter::emit_pool(const Node& n) {
   if (n.outputs.size() > 1 && n.outputs[1] != kNoId && !g_.users(n.outputs[1]).empty())
     return Status::Error(n.describe() + ": the Indices output is not supported");
   Pool2DParams p;
-  s = pool_params(n, g_.value(n.in(0)).shape, &p);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(pool_params(n, g_.value(n.in(0)).shape, &p));
   if (n.op == "MaxPool") {
     set(n.out(), b_.max_pool(n.name, x, p));
     record(n.name, "float MaxPool2D");
@@ -180,8 +174,7 @@ Status Emitter::emit_elementwise(const Node& n) {
   if (!per_channel(g_, operand, shape[1], size_t(rank), &k))
     return Status::Error(n.describe() + ": constant operand '" + g_.value(operand).name +
                          "' must be a scalar or hold one value per channel");
-  Status s = float_as(xv, rank, &x);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(float_as(xv, rank, &x));
   if (op == "Mul" || op == "Div") {
     if (op == "Div")
       for (float& v : k) v = 1.0f / v;
@@ -205,8 +198,7 @@ Status Emitter::emit_activation(const Node& n) {
   const int rank = int(shape.size());
   const int64_t channels = shape[1];
   int x, out;
-  Status s = float_as(n.in(0), rank, &x);
-  if (!s.ok()) return s;
+  ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), rank, &x));
   if (op == "Relu") {
     out = b_.relu(n.name, x);
     record(n.name, "float ReLU");
@@ -274,14 +266,12 @@ Status Emitter::emit_misc(const Node& n) {
   const std::vector<int64_t>& in = g_.value(n.in(0)).shape;
   const int rank = int(in.size());
   int x, out;
-  Status s;
   if (op == "Softmax" || op == "LogSoftmax") {
     int64_t axis = n.i("axis");
     if (axis < 0) axis += rank;
     const bool ok = (rank == 2 && axis == 1) || (rank == 4 && in[2] * in[3] == 1 && axis == 1);
     if (!ok) return Status::Error(n.describe() + ": " + op + " is supported over the channels of [N, C] (or [N, C, 1, 1]) only");
-    s = float_as(n.in(0), 2, &x);
-    if (!s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), 2, &x));
     out = b_.softmax(n.name, x, op == "LogSoftmax");
     record(n.name, "float " + op);
   } else if (op == "Concat") {
@@ -290,8 +280,7 @@ Status Emitter::emit_misc(const Node& n) {
     if (axis < 0) return Status::Error(n.describe() + ": axis out of range");
     std::vector<int> xs;
     for (ValueId v : n.inputs) {
-      s = float_as(v, rank, &x);
-      if (!s.ok()) return s;
+      ONEBIT_RETURN_IF_ERROR(float_as(v, rank, &x));
       xs.push_back(x);
     }
     out = b_.concat(n.name, xs, axis);
@@ -314,8 +303,7 @@ Status Emitter::emit_misc(const Node& n) {
     } else {
       for (int64_t k = 0; k < pads->elements(); ++k) p.push_back(int(pads->as_int(k)));
     }
-    s = float_as(n.in(0), rank, &x);
-    if (!s.ok()) return s;
+    ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), rank, &x));
     out = b_.pad(n.name, x, p, value ? value->as_float(0) : 0.0f);
     record(n.name, "float Pad");
   }

@@ -46,8 +46,7 @@ std::string kbit_label(const Graph& g, const Node& n) {
 Status Emitter::emit_quantize_levels(const Node& n) {
   const std::vector<int64_t>& s = g_.value(n.in(0)).shape;
   int x;
-  Status st = float_as(n.in(0), s.size() == 4 ? 4 : 2, &x);
-  if (!st.ok()) return st;
+  ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), s.size() == 4 ? 4 : 2, &x));
   const int64_t c = s[1];
   std::vector<float> scale(size_t(c), 1.0f), shift(size_t(c), 0.0f);
   if (n.in(1) != kNoId) scale = g_.constant(n.in(1))->f;
