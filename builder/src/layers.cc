@@ -158,12 +158,12 @@ int ModelBuilder::binary_conv2d(const std::string& name, int x, int out_c, const
 
 int ModelBuilder::binary_fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& w,
                                          const std::vector<float>& multiplier, const std::vector<float>& bias,
-                                         bool bitpacked_output, float lo, float hi, int weight_bits) {
+                                         const BinaryFullyConnectedParams& p) {
   Impl& b = *impl_;
   const auto type = T::BinaryFullyConnectedOptions;
   std::vector<int> in = {x};
-  if (weight_bits != 1 && weight_bits != 2)
-    b.fail(name, type, "weight_bits = " + std::to_string(weight_bits) + ", expected 1 or 2");
+  if (p.weight_bits != 1 && p.weight_bits != 2)
+    b.fail(name, type, "weight_bits = " + std::to_string(p.weight_bits) + ", expected 1 or 2");
   int n = 1;
   if (b.need(name, type, x, 2)) {
     n = b.shape_of(x)[0];
@@ -172,16 +172,16 @@ int ModelBuilder::binary_fully_connected(const std::string& name, int x, int out
         b.sized(name, type, "multiplier", multiplier.size(), size_t(out_c)) &&
         b.sized(name, type, "bias", bias.size(), size_t(out_c))) {
       const weight_encoding::PackedWeights packed =
-          weight_encoding::pack_binary(w, size_t(out_c), size_t(k), weight_bits);
+          weight_encoding::pack_binary(w, size_t(out_c), size_t(k), p.weight_bits);
       in.push_back(b.words(name + "/weights", {out_c, k}, packed.words, packed.levels));
       in.push_back(b.floats(name + "/multiplier", {out_c}, multiplier));
       in.push_back(b.floats(name + "/bias", {out_c}, bias));
     }
   }
-  const auto kind = bitpacked_output ? fb::OutputKind::BitPacked : fb::OutputKind::Float;
-  return b.add(name, type, [kind, lo, hi](Fbb& f) {
-    return fb::CreateBinaryFullyConnectedOptions(f, kind, lo, hi).Union();
-  }, in, {n, out_c}, bitpacked_output ? fb::DType::BitPacked : fb::DType::Float32);
+  const auto kind = p.bitpacked_output ? fb::OutputKind::BitPacked : fb::OutputKind::Float;
+  return b.add(name, type, [kind, p](Fbb& f) {
+    return fb::CreateBinaryFullyConnectedOptions(f, kind, p.clamp_min, p.clamp_max).Union();
+  }, in, {n, out_c}, p.bitpacked_output ? fb::DType::BitPacked : fb::DType::Float32);
 }
 
 }  // namespace onebit

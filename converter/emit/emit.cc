@@ -237,21 +237,19 @@ Status Emitter::emit_binary_fc(const Node& n) {
   const std::vector<float>& mult = g_.constant(n.in(2))->f;
   const std::vector<float>& bias = g_.constant(n.in(3))->f;
   const int out_c = int(w.shape[0]);
-  const bool bitpacked = g_.value(n.out()).dtype == DType::kBits;
-  const float lo = n.f("clamp_min"), hi = n.f("clamp_max");
+  const BinaryFullyConnectedParams& p = n.fc_params();  // as the rules wrote it (rules/binary_layers.cc)
   if (b_.shape(in).size() != 2 || b_.shape(in).back() != w.shape[1])
     return Status::Error(n.describe() + ": binary input has shape of rank " + std::to_string(b_.shape(in).size()) +
                          "; expected [N, " + std::to_string(w.shape[1]) + "]");
   int out;
-  const int weight_bits = ops::layer_weight_bits(n);
   const std::string label = kbit_label(g_, n);
   if (!options_.float_reference) {
-    out = b_.binary_fully_connected(n.name, in, out_c, w.f, mult, bias, bitpacked, lo, hi, weight_bits);
+    out = b_.binary_fully_connected(n.name, in, out_c, w.f, mult, bias, p);
     report_.binary_macs += elements(out) * w.shape[1];
     ++report_.binary_fcs;
     if (!label.empty()) ++report_.kbit_layers[label];
     record(n.name, std::string("binary BinaryFullyConnected") + (label.empty() ? "" : " " + label) +
-                       (bitpacked ? " (bitpacked output)" : ""));
+                       (p.bitpacked_output ? " (bitpacked output)" : ""));
   } else {
     const int x = b_.dequantize(n.name + "/dequantize", in);
     out = b_.fully_connected(n.name, x, out_c, Weights::float32(w.f), std::vector<float>(size_t(out_c), 0.0f));

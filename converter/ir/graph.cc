@@ -61,6 +61,12 @@ const BinaryConv2DParams& Node::conv_params() const {
   return typed_params<BinaryConv2DParams>(*this, params, "BinaryConv2DParams");
 }
 BinaryConv2DParams& Node::conv_params() { return typed_params<BinaryConv2DParams>(*this, params, "BinaryConv2DParams"); }
+const BinaryFullyConnectedParams& Node::fc_params() const {
+  return typed_params<BinaryFullyConnectedParams>(*this, params, "BinaryFullyConnectedParams");
+}
+BinaryFullyConnectedParams& Node::fc_params() {
+  return typed_params<BinaryFullyConnectedParams>(*this, params, "BinaryFullyConnectedParams");
+}
 const Pool2DParams& Node::pool_params() const { return typed_params<Pool2DParams>(*this, params, "Pool2DParams"); }
 
 ValueId Graph::add_value(const std::string& name, DType dtype) {

@@ -71,10 +71,11 @@ struct Value {
 };
 
 /// Typed parameters of the onebit-level ops whose builder call takes a parameter struct (ir/onebit_ops.h): a
-/// BinaryConv2D holds the very BinaryConv2DParams ModelBuilder::binary_conv2d takes, a BinaryMaxPool2D the
-/// Pool2DParams of binary_max_pool. The rule that makes the node fills them once; shape inference and the
+/// BinaryConv2D holds the very BinaryConv2DParams ModelBuilder::binary_conv2d takes, a BinaryFullyConnected
+/// the BinaryFullyConnectedParams of binary_fully_connected, a BinaryMaxPool2D the Pool2DParams of
+/// binary_max_pool. The rule that makes the node fills them once; shape inference and the
 /// emitter read them; no string attribute repeats them. Other ops hold nothing (monostate).
-using OpParams = std::variant<std::monostate, BinaryConv2DParams, Pool2DParams>;
+using OpParams = std::variant<std::monostate, BinaryConv2DParams, BinaryFullyConnectedParams, Pool2DParams>;
 
 struct Node {
   std::string op;    // ONNX op type or "onebit.*"
@@ -100,6 +101,8 @@ struct Node {
   // undeclared attribute.
   const BinaryConv2DParams& conv_params() const;
   BinaryConv2DParams& conv_params();
+  const BinaryFullyConnectedParams& fc_params() const;
+  BinaryFullyConnectedParams& fc_params();
   const Pool2DParams& pool_params() const;
   ValueId in(size_t k) const { return k < inputs.size() ? inputs[k] : kNoId; }
   ValueId out(size_t k = 0) const { return k < outputs.size() ? outputs[k] : kNoId; }

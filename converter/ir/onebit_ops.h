@@ -45,7 +45,7 @@ inline constexpr const char kBinaryMaxPool2D[] = "onebit.BinaryMaxPool2D";
 Levels quantize_levels_of(const Node& n);
 /// Sets the attrs of an onebit.QuantizeLevels node from `l`.
 void set_quantize_levels(Node* n, const Levels& l);
-/// The output clamp of a binary conv (its params) or binary FC (its attributes).
+/// The output clamp of a binary conv or binary FC (their params).
 float layer_clamp_min(const Node& n);
 float layer_clamp_max(const Node& n);
 void set_layer_clamp(Node* n, float lo, float hi);
@@ -53,6 +53,8 @@ void set_layer_clamp(Node* n, float lo, float hi);
 bool layer_clamped(const Node& n);
 /// Weight bits (1 or 2) of a binary conv or binary FC.
 int layer_weight_bits(const Node& n);
+/// Makes a binary conv or binary FC write bits (its params' bitpacked_output).
+void set_layer_bitpacked_output(Node* n);
 /// A packed activation (bits or k-bit levels).
 inline bool packed(DType t) { return t == DType::kBits || t == DType::kLevels; }
 

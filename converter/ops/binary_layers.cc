@@ -1,6 +1,6 @@
 // onebit's binary layers (ir/onebit_ops.h): BinaryConv2D, BinaryFullyConnected and BinaryMaxPool2D, which
-// rules put in place of binarized Conv / Gemm / MaxPool subgraphs. The conv and the pool hold their geometry
-// as the builder's parameter structs (Node::params); the FC's clamp and weight bits are attributes.
+// rules put in place of binarized Conv / Gemm / MaxPool subgraphs. Each holds its parameters as the builder's
+// parameter struct (Node::params), so geometry, clamp and weight bits are written once.
 #include <cmath>
 
 #include "ir/onebit_ops.h"
@@ -9,35 +9,32 @@
 namespace onebit::converter {
 namespace ops {
 
-float layer_clamp_min(const Node& n) { return n.op == kBinaryConv2D ? n.conv_params().clamp_min : n.f("clamp_min"); }
-float layer_clamp_max(const Node& n) { return n.op == kBinaryConv2D ? n.conv_params().clamp_max : n.f("clamp_max"); }
+float layer_clamp_min(const Node& n) { return n.op == kBinaryConv2D ? n.conv_params().clamp_min : n.fc_params().clamp_min; }
+float layer_clamp_max(const Node& n) { return n.op == kBinaryConv2D ? n.conv_params().clamp_max : n.fc_params().clamp_max; }
 
 void set_layer_clamp(Node* n, float lo, float hi) {
-  if (n->op == kBinaryConv2D) {
-    n->conv_params().clamp_min = lo;
-    n->conv_params().clamp_max = hi;
-  } else {
-    n->attrs["clamp_min"] = Attr::Float(lo);
-    n->attrs["clamp_max"] = Attr::Float(hi);
-  }
+  float& min = n->op == kBinaryConv2D ? n->conv_params().clamp_min : n->fc_params().clamp_min;
+  float& max = n->op == kBinaryConv2D ? n->conv_params().clamp_max : n->fc_params().clamp_max;
+  min = lo;
+  max = hi;
 }
 
 bool layer_clamped(const Node& n) { return layer_clamp_min(n) > -INFINITY || layer_clamp_max(n) < INFINITY; }
 
 int layer_weight_bits(const Node& n) {
-  const int64_t bits = n.op == kBinaryConv2D ? n.conv_params().weight_bits : n.i("weight_bits");
-  return bits > 1 ? int(bits) : 1;
+  const int bits = n.op == kBinaryConv2D ? n.conv_params().weight_bits : n.fc_params().weight_bits;
+  return bits > 1 ? bits : 1;
+}
+
+void set_layer_bitpacked_output(Node* n) {
+  if (n->op == kBinaryConv2D) n->conv_params().bitpacked_output = true;
+  else n->fc_params().bitpacked_output = true;
 }
 
 }  // namespace ops
 
 namespace opdefs {
 namespace {
-
-// Float output unless a Quantize was folded into the layer (rules/output_transform.cc marks the value bits).
-DType layer_output(const Graph& g, const Node& n) {
-  return g.value(n.out()).dtype == DType::kBits ? DType::kBits : DType::kFloat;
-}
 
 // Outputs: y (float, or bits when its params say bitpacked_output) and, once rules/binary_fusion.cc gave it
 // one, the bits of y (which keep their dtype).
@@ -64,8 +61,9 @@ Status infer_binary_pool(const Graph& g, const Node& n, InferredShapes* out) {
   return Status::Ok();
 }
 
+// Float output unless rules/output_transform.cc folded a Quantize into the layer (bitpacked_output).
 Status infer_binary_fc(const Graph& g, const Node& n, InferredShapes* out) {
-  out->dtype = layer_output(g, n);
+  out->dtype = n.fc_params().bitpacked_output ? DType::kBits : DType::kFloat;
   out->shapes.assign(1, {g.value(n.in(0)).shape[0], g.value(n.in(1)).shape[0]});
   return Status::Ok();
 }
@@ -77,14 +75,12 @@ ValueFacts layer_zeros(const Graph& g, const Node& n, const std::vector<ValueFac
 }  // namespace
 
 std::vector<OpDef> binary_layer_ops() {
-  // The FC's output transform; the conv's is in its params (Node::conv_params).
-  const std::vector<AttrSpec> fc = {F("clamp_min", -INFINITY), F("clamp_max", INFINITY), I("weight_bits", 1)};
   // bits_from: the Quantize whose bits became the conv's second output (named in the summary).
   const std::vector<AttrSpec> conv = {S("bits_from", "")};
   return {
       // op                       arity         attributes  shape              evaluate zero facts   emit
       {ops::kBinaryConv2D,         {4, 7, 1, 2}, conv,       infer_binary_conv, nullptr, layer_zeros, emit_by<&Emitter::emit_binary_conv>, false},
-      {ops::kBinaryFullyConnected, In(4),        fc,         infer_binary_fc,   nullptr, layer_zeros, emit_by<&Emitter::emit_binary_fc>, false},
+      {ops::kBinaryFullyConnected, In(4),        {},         infer_binary_fc,   nullptr, layer_zeros, emit_by<&Emitter::emit_binary_fc>, false},
       {ops::kBinaryMaxPool2D,      In(1),        {},         infer_binary_pool, nullptr, nullptr,     emit_by<&Emitter::emit_binary_pool>, false},
   };
 }

@@ -164,9 +164,9 @@ Status fc_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {
   const ValueId wv = g.add_constant(name + "/signs", Tensor::floats({out_c, k}, signs));
   const NodeId f = g.add_node(ops::kBinaryFullyConnected, name,
                               {bits, wv, vector_constant(g, name + "/multiplier", mult), vector_constant(g, name + "/bias", bias)}, {out});
-  g.node(f).attrs["clamp_min"] = Attr::Float(-INFINITY);
-  g.node(f).attrs["clamp_max"] = Attr::Float(INFINITY);
-  g.node(f).attrs["weight_bits"] = Attr::Int(weight_bits);
+  BinaryFullyConnectedParams p;
+  p.weight_bits = weight_bits;  // no clamp and float output until rules/output_transform.cc folds them in
+  g.node(f).params = p;
   return Status::Ok();
 }
 

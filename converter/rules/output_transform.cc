@@ -150,7 +150,7 @@ Status bitpack_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log
   set_vector(g, pid, 3, "bias", c);
   Node& p = g.node(pid);
   ops::set_layer_clamp(&p, -INFINITY, INFINITY);
-  if (p.op == ops::kBinaryConv2D) p.conv_params().bitpacked_output = true;  // its shape function keeps y bits
+  ops::set_layer_bitpacked_output(&p);  // its shape function keeps y bits
   g.value(y).dtype = DType::kBits;
   g.replace_uses(bits, y);
   return Status::Ok();

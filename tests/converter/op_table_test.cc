@@ -66,15 +66,15 @@ TEST_CASE("op table: annotations are not attributes a file may set") {
 }
 
 TEST_CASE("op table: an attribute not set reads its declared default, and Node::has still tells") {
-  cv::Node fc;
-  fc.op = cv::ops::kBinaryFullyConnected;
-  fc.name = "fc";
-  CHECK(fc.i("weight_bits") == 1);
-  CHECK(fc.f("clamp_min") == -INFINITY);
-  CHECK(fc.f("clamp_max") == INFINITY);
-  CHECK_FALSE(fc.has("weight_bits"));
-  fc.attrs["weight_bits"] = cv::Attr::Int(2);
-  CHECK(fc.i("weight_bits") == 2);
+  cv::Node gemm;
+  gemm.op = "Gemm";
+  gemm.name = "gemm";
+  CHECK(gemm.i("transB") == 0);
+  CHECK(gemm.f("alpha") == 1.0f);
+  CHECK(gemm.f("beta") == 1.0f);
+  CHECK_FALSE(gemm.has("transB"));
+  gemm.attrs["transB"] = cv::Attr::Int(1);
+  CHECK(gemm.i("transB") == 1);
   cv::Node conv;
   conv.op = "Conv";
   conv.name = "conv";

@@ -144,8 +144,8 @@ void binary_ops(const std::string& dir, int c, int h, uint64_t seed) {
   int flat = b.reshape("flatten", d, {1, hw * o2});
   int fq = b.quantize("sign_fc", flat);
   const int k = hw * o2;
-  int f1 = b.binary_fully_connected("bfc_bits", fq, 40, r.floats(size_t(40) * k), r.floats(40), r.floats(40), true);
-  int f2 = b.binary_fully_connected("bfc", f1, 10, r.floats(400), r.floats(10, 0.1f, 1), r.floats(10), false, -5, 5);
+  int f1 = b.binary_fully_connected("bfc_bits", fq, 40, r.floats(size_t(40) * k), r.floats(40), r.floats(40), {true});
+  int f2 = b.binary_fully_connected("bfc", f1, 10, r.floats(400), r.floats(10, 0.1f, 1), r.floats(10), {false, -5, 5});
   b.mark_output(f2);
   write(dir, "binary_ops_c" + std::to_string(c) + "_h" + std::to_string(h), b);
 }

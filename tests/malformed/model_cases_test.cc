@@ -527,8 +527,8 @@ Bytes kbit_wide_fc() {
   const int k = 1 << 19;
   const int x = b.add_input("x", {1, k});
   const int ql = b.quantize_levels("ql", x, {LevelKind::kUnipolar, 2, 0, 1.0f});
-  b.mark_output(b.binary_fully_connected("bfc", ql, 1, bipolar2(size_t(k), 9), {1.0f}, {0.0f}, false,
-                                         -__builtin_huge_valf(), __builtin_huge_valf(), 2));
+  b.mark_output(b.binary_fully_connected("bfc", ql, 1, bipolar2(size_t(k), 9), {1.0f}, {0.0f},
+                                         {false, -__builtin_huge_valf(), __builtin_huge_valf(), 2}));
   return finished(b);
 }
 

@@ -121,8 +121,8 @@ TEST_CASE("BinaryFullyConnected matches a float matmul of ±1 data (float and bi
     const std::vector<float> m2 = multipliers(o2, 1000 + k), bias2 = uniform(size_t(o2), 1100 + k);
     ModelBuilder b;
     const int q = b.quantize("sign", b.add_input("x", {n, k}));
-    b.mark_output(b.binary_fully_connected("bfc", q, o, w, m, bias, false, -0.5f, 10.0f));
-    const int packed = b.binary_fully_connected("bfc_bits", q, o, w, m, bias, true);
+    b.mark_output(b.binary_fully_connected("bfc", q, o, w, m, bias, {false, -0.5f, 10.0f}));
+    const int packed = b.binary_fully_connected("bfc_bits", q, o, w, m, bias, {true});
     b.mark_output(b.binary_fully_connected("bfc2", packed, o2, w2, m2, bias2));
     Loaded l = load(b);
     const std::vector<float> got = run(*l.interp, {x}, 0);

@@ -161,8 +161,8 @@ TEST_CASE("QuantizeLevels -> BinaryFullyConnected over k-bit levels equals a flo
           ModelBuilder b;
           const int in = b.add_input("x", {n, k});
           const int q = b.quantize_levels("q", in, levels, scale, shift);
-          b.mark_output(b.binary_fully_connected("fc", q, out_c, w, mult, bias, false, -__builtin_huge_valf(),
-                                                 __builtin_huge_valf(), weight_bits));
+          b.mark_output(b.binary_fully_connected("fc", q, out_c, w, mult, bias,
+                                                 {false, -__builtin_huge_valf(), __builtin_huge_valf(), weight_bits}));
           InterpreterOptions options;
           options.isa = isa;
           Loaded l = load(b, options);

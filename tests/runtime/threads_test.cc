@@ -324,8 +324,8 @@ TEST_CASE("threads: BinaryFullyConnected at batch 1 (K 4096, O 1000) splits outp
   const std::vector<float> got = at_every_thread_count(
       [&](ModelBuilder& b) {
         const int q = b.quantize("sign", b.add_input("x", {1, k}));
-        const int fc = b.binary_fully_connected("bfc", q, o, w, m, bias, false, -2.0f, 2.5f);
-        const int bits = b.binary_fully_connected("bfc_bits", q, o, w, m, bias, true);
+        const int fc = b.binary_fully_connected("bfc", q, o, w, m, bias, {false, -2.0f, 2.5f});
+        const int bits = b.binary_fully_connected("bfc_bits", q, o, w, m, bias, {true});
         b.mark_output(b.concat("both", {fc, b.dequantize("d", bits)}, -1));
       },
       {x});

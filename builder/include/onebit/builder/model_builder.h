@@ -116,8 +116,7 @@ class ModelBuilder {
   /// weights: [out][in], ±1 (weight_bits 1) or Bipolar levels {-3, -1, 1, 3} (weight_bits 2), as binary_conv2d.
   int binary_fully_connected(const std::string& name, int x, int out_c, const std::vector<float>& weights,
                              const std::vector<float>& multiplier, const std::vector<float>& bias,
-                             bool bitpacked_output = false, float clamp_min = -__builtin_huge_valf(),
-                             float clamp_max = __builtin_huge_valf(), int weight_bits = 1);
+                             const BinaryFullyConnectedParams& p = {});
   int binary_max_pool(const std::string& name, int x, const Pool2DParams& p);
 
   void set_metadata(const ModelMetadata& metadata);

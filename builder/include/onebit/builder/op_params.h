@@ -47,6 +47,16 @@ struct BinaryConv2DParams : Conv2DParams {
   int weight_bits = 1;
 };
 
+/// Everything about one binary fully-connected layer but its tensors (BinaryFullyConnectedOptions):
+///  bitpacked_output, weight_bits and the output clamp as in BinaryConv2DParams (y = clamp(multiplier * D +
+///  bias, clamp_min, clamp_max), or its bits). The output width is the weights' (out_c), not a field here.
+struct BinaryFullyConnectedParams {
+  bool bitpacked_output = false;
+  float clamp_min = -__builtin_huge_valf();
+  float clamp_max = __builtin_huge_valf();
+  int weight_bits = 1;
+};
+
 /// The levels of a k-bit tensor (bit_contract.h "k-bit tensors"; schema Tensor.bits / levels / zero_level /
 /// level_scale): kind Unipolar (bits 1..4, L = q - zero_level), Bipolar (bits 1..4, L = 2q - (2^bits - 1)) or
 /// Ternary (bits 2, L in {-1, 0, 1}); the real value is scale * L.
