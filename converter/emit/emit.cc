@@ -162,13 +162,30 @@ Status Emitter::emit_quantize(const Node& n) {
   return Status::Ok();
 }
 
+// A binary layer's inputs 0-3 (bits or levels, weights, multiplier, bias), as both layers read them.
+struct BinaryLayerInputs {
+  int in = -1;
+  const Tensor* w = nullptr;
+  const std::vector<float>* mult = nullptr;
+  const std::vector<float>* bias = nullptr;
+  int out_c = 0;
+};
+
+Status Emitter::binary_layer_inputs(const Node& n, BinaryLayerInputs* l) {
+  ONEBIT_RETURN_IF_ERROR(bits(n.in(0), &l->in));
+  l->w = g_.constant(n.in(1));
+  l->mult = &g_.constant(n.in(2))->f;
+  l->bias = &g_.constant(n.in(3))->f;
+  l->out_c = int(l->w->shape[0]);
+  return Status::Ok();
+}
+
 Status Emitter::emit_binary_conv(const Node& n) {
-  int in;
-  ONEBIT_RETURN_IF_ERROR(bits(n.in(0), &in));
-  const Tensor& w = *g_.constant(n.in(1));
-  const std::vector<float>& mult = g_.constant(n.in(2))->f;
-  const std::vector<float>& bias = g_.constant(n.in(3))->f;
-  const int out_c = int(w.shape[0]);
+  BinaryLayerInputs l;
+  ONEBIT_RETURN_IF_ERROR(binary_layer_inputs(n, &l));
+  const int in = l.in, out_c = l.out_c;
+  const Tensor& w = *l.w;
+  const std::vector<float>&mult = *l.mult, &bias = *l.bias;
   const BinaryConv2DParams& p = n.conv_params();  // as the rule wrote it (rules/binary_layers.cc)
   const std::string label = kbit_label(g_, n);
   const int64_t taps = w.elements() / out_c;
@@ -231,12 +248,10 @@ int Emitter::reference_transform(const Node& n, int x, int residual) {
 }
 
 Status Emitter::emit_binary_fc(const Node& n) {
-  int in;
-  ONEBIT_RETURN_IF_ERROR(bits(n.in(0), &in));
-  const Tensor& w = *g_.constant(n.in(1));
-  const std::vector<float>& mult = g_.constant(n.in(2))->f;
-  const std::vector<float>& bias = g_.constant(n.in(3))->f;
-  const int out_c = int(w.shape[0]);
+  BinaryLayerInputs l;
+  ONEBIT_RETURN_IF_ERROR(binary_layer_inputs(n, &l));
+  const int in = l.in, out_c = l.out_c;
+  const Tensor& w = *l.w;
   const BinaryFullyConnectedParams& p = n.fc_params();  // as the rules wrote it (rules/binary_layers.cc)
   if (b_.shape(in).size() != 2 || b_.shape(in).back() != w.shape[1])
     return Status::Error(n.describe() + ": binary input has shape of rank " + std::to_string(b_.shape(in).size()) +
@@ -244,7 +259,7 @@ Status Emitter::emit_binary_fc(const Node& n) {
   int out;
   const std::string label = kbit_label(g_, n);
   if (!options_.float_reference) {
-    out = b_.binary_fully_connected(n.name, in, out_c, w.f, mult, bias, p);
+    out = b_.binary_fully_connected(n.name, in, out_c, w.f, *l.mult, *l.bias, p);
     report_.binary_macs += elements(out) * w.shape[1];
     ++report_.binary_fcs;
     if (!label.empty()) ++report_.kbit_layers[label];

@@ -9,6 +9,8 @@
 
 namespace onebit::converter {
 
+struct BinaryLayerInputs;
+
 class Emitter {
  public:
   Emitter(const Graph& g, const EmitOptions& o, ModelBuilder* b, EmitReport* r) : g_(g), options_(o), b_(*b), report_(*r) {}
@@ -43,6 +45,7 @@ class Emitter {
   /// Builder tensor of a float value with rank 2 ([N, C]) or 4 (NHWC), reshaping [N, C] <-> [N, 1, 1, C].
   Status float_as(ValueId v, int rank, int* id);
   Status bits(ValueId v, int* id);
+  Status binary_layer_inputs(const Node& n, BinaryLayerInputs* l);
   Status shape(ValueId v, const Node& at, std::vector<int64_t>* s) const;
   void set(ValueId v, int id) { ids_[size_t(v)] = id; }
   void record(const std::string& node, const std::string& what);

@@ -277,11 +277,7 @@ Status eval_where(const Node& n, const Inputs& in, Outputs* out) {
       dy[size_t(k)] = c.i[size_t(o[0])] ? dx[size_t(o[1])] : dz[size_t(o[2])];
     });
   };
-  if (x.is_float())
-    go(float());
-  else
-    go(int64_t());
-  return Status::Ok();
+  return by_storage(x, go);
 }
 
 Status eval_clip(const Node& n, const Inputs& in, Outputs* out) {
@@ -302,11 +298,7 @@ Status eval_clip(const Node& n, const Inputs& in, Outputs* out) {
       return v;
     });
   };
-  if (x.is_float())
-    go(float());
-  else
-    go(int64_t());
-  return Status::Ok();
+  return by_storage(x, go);
 }
 
 Status eval_prelu(const Node& n, const Inputs& in, Outputs* out) {

@@ -30,6 +30,15 @@ template <> inline std::vector<int64_t>& data<int64_t>(Tensor& t) { return t.i; 
 template <class T> const std::vector<T>& data(const Tensor& t);
 template <> inline const std::vector<float>& data<float>(const Tensor& t) { return t.f; }
 template <> inline const std::vector<int64_t>& data<int64_t>(const Tensor& t) { return t.i; }
+/// Runs go(float()) or go(int64_t()), the storage type of `t`: one generic body for both. Returns Ok.
+template <class F>
+Status by_storage(const Tensor& t, F&& go) {
+  if (t.is_float())
+    go(float());
+  else
+    go(int64_t());
+  return Status::Ok();
+}
 
 /// A tensor of `dtype` and `shape` with zeroed data; an error when a dim is negative or the tensor would
 /// hold more than kMaxElements elements.

@@ -122,12 +122,17 @@ Status eval_slice(const Node& n, const Inputs& in, Outputs* out) {
   return Status::Ok();
 }
 
+// Concat's and Split's `axis` attribute, normalized for inputs of `rank` >= 1 (`scalar_error` otherwise).
+static Status axis_attribute(const Node& n, int64_t rank, const char* scalar_error, int64_t* axis) {
+  if (rank == 0) return fail(n, scalar_error);
+  return normalize_axis(n, n.i("axis"), rank, axis);
+}
+
 Status eval_concat(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x0 = *in[0];
   const int64_t rank = int64_t(x0.shape.size());
-  if (rank == 0) return fail(n, "inputs must have rank >= 1, not be scalars");
   int64_t axis;
-  ONEBIT_RETURN_IF_ERROR(normalize_axis(n, n.i("axis"), rank, &axis));
+  ONEBIT_RETURN_IF_ERROR(axis_attribute(n, rank, "inputs must have rank >= 1, not be scalars", &axis));
   std::vector<int64_t> shape = x0.shape;
   shape[size_t(axis)] = 0;
   for (size_t k = 0; k < in.size(); ++k) {
@@ -157,9 +162,8 @@ Status eval_concat(const Node& n, const Inputs& in, Outputs* out) {
 Status eval_split(const Node& n, const Inputs& in, Outputs* out) {
   const Tensor& x = *in[0];
   const int64_t rank = int64_t(x.shape.size());
-  if (rank == 0) return fail(n, "the input must have rank >= 1, not be a scalar");
   int64_t axis;
-  ONEBIT_RETURN_IF_ERROR(normalize_axis(n, n.i("axis"), rank, &axis));
+  ONEBIT_RETURN_IF_ERROR(axis_attribute(n, rank, "the input must have rank >= 1, not be a scalar", &axis));
   const int64_t dim = x.shape[size_t(axis)], parts = int64_t(out->size());
   std::vector<int64_t> sizes;
   if (in.size() > 1 && in[1]) {

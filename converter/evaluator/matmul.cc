@@ -69,11 +69,7 @@ Status eval_matmul(const Node& n, const Inputs& in, Outputs* out) {
       matmul_one(da.data() + o[0], K, 1, db.data() + o[1], N, 1, M, N, K, dy.data() + k * M * N);
     });
   };
-  if (a.is_float())
-    go(float());
-  else
-    go(int64_t());
-  return Status::Ok();
+  return by_storage(a, go);
 }
 
 Status eval_gemm(const Node& n, const Inputs& in, Outputs* out) {

@@ -53,18 +53,19 @@ Tensor Tensor::floats(std::vector<int64_t> shape, std::vector<float> data) {
   return t;
 }
 
-Tensor Tensor::ints(std::vector<int64_t> shape, std::vector<int64_t> data) {
+// ints and bools: int64 storage, told apart by dtype.
+static Tensor integers(DType dtype, std::vector<int64_t> shape, std::vector<int64_t> data) {
   Tensor t;
-  t.dtype = DType::kInt64;
+  t.dtype = dtype;
   t.shape = std::move(shape);
   t.i = std::move(data);
   return t;
 }
-
+Tensor Tensor::ints(std::vector<int64_t> shape, std::vector<int64_t> data) {
+  return integers(DType::kInt64, std::move(shape), std::move(data));
+}
 Tensor Tensor::bools(std::vector<int64_t> shape, std::vector<int64_t> data) {
-  Tensor t = ints(std::move(shape), std::move(data));
-  t.dtype = DType::kBool;
-  return t;
+  return integers(DType::kBool, std::move(shape), std::move(data));
 }
 
 int64_t Tensor::as_int(int64_t k) const {

@@ -9,8 +9,12 @@
 namespace onebit::converter {
 namespace ops {
 
-float layer_clamp_min(const Node& n) { return n.op == kBinaryConv2D ? n.conv_params().clamp_min : n.fc_params().clamp_min; }
-float layer_clamp_max(const Node& n) { return n.op == kBinaryConv2D ? n.conv_params().clamp_max : n.fc_params().clamp_max; }
+float layer_clamp_min(const Node& n) {
+  return n.op == kBinaryConv2D ? n.conv_params().clamp_min : n.fc_params().clamp_min;
+}
+float layer_clamp_max(const Node& n) {
+  return n.op == kBinaryConv2D ? n.conv_params().clamp_max : n.fc_params().clamp_max;
+}
 
 void set_layer_clamp(Node* n, float lo, float hi) {
   float& min = n->op == kBinaryConv2D ? n->conv_params().clamp_min : n->fc_params().clamp_min;

@@ -141,6 +141,30 @@ std::string out_of_range(size_t i, size_t count, const char* what) {
   return "index " + std::to_string(i) + " out of range (" + std::to_string(count) + " " + what + ")";
 }
 
+/// A getter: read(*handle), or `fallback` (and the last error set) when `handle` (named `what`) is NULL or
+/// anything fails.
+template <typename T, typename H, typename F>
+T get(const char* function, const H* handle, const char* what, T fallback, F&& read) noexcept {
+  return guard_value<T>(function, fallback, [&](T* r) -> onebit_status {
+    if (handle == nullptr) return invalid(function, null_arg(what));
+    *r = read(*handle);
+    return ONEBIT_OK;
+  });
+}
+
+/// An indexed getter: read(*handle) for i < count(*handle) (`items` names them in the out-of-range message).
+template <typename T, typename H, typename C, typename F>
+T get_at(const char* function, const H* handle, const char* what, size_t i, const char* items, T fallback,
+         C&& count, F&& read) noexcept {
+  return guard_value<T>(function, fallback, [&](T* r) -> onebit_status {
+    if (handle == nullptr) return invalid(function, null_arg(what));
+    const size_t n = count(*handle);
+    if (i >= n) return invalid(function, out_of_range(i, n, items));
+    *r = read(*handle);
+    return ONEBIT_OK;
+  });
+}
+
 size_t element_count(const std::vector<int>& shape) {
   size_t n = 1;
   for (int d : shape) n *= size_t(d > 0 ? d : 0);
@@ -242,32 +266,20 @@ void onebit_model_destroy(onebit_model* model) {
 }
 
 size_t onebit_model_size_bytes(const onebit_model* model) {
-  static const char* const kFn = "onebit_model_size_bytes";
-  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
-    if (model == nullptr) return invalid(kFn, null_arg("model"));
-    *r = model->model->size_bytes();
-    return ONEBIT_OK;
-  });
+  return get<size_t>("onebit_model_size_bytes", model, "model", 0,
+             [&](const onebit_model& h) { return h.model->size_bytes(); });
 }
 
 size_t onebit_model_label_count(const onebit_model* model) {
-  static const char* const kFn = "onebit_model_label_count";
-  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
-    if (model == nullptr) return invalid(kFn, null_arg("model"));
-    *r = model->model->info().labels.size();
-    return ONEBIT_OK;
-  });
+  return get<size_t>("onebit_model_label_count", model, "model", 0,
+             [&](const onebit_model& h) { return h.model->info().labels.size(); });
 }
 
 const char* onebit_model_label(const onebit_model* model, size_t i) {
-  static const char* const kFn = "onebit_model_label";
-  return guard_value<const char*>(kFn, nullptr, [&](const char** r) -> onebit_status {
-    if (model == nullptr) return invalid(kFn, null_arg("model"));
-    const std::vector<std::string>& labels = model->model->info().labels;
-    if (i >= labels.size()) return invalid(kFn, out_of_range(i, labels.size(), "labels"));
-    *r = labels[i].c_str();
-    return ONEBIT_OK;
-  });
+  return get_at<const char*>(
+      "onebit_model_label", model, "model", i, "labels", nullptr,
+      [](const onebit_model& h) { return h.model->info().labels.size(); },
+      [&](const onebit_model& h) { return h.model->info().labels[i].c_str(); });
 }
 
 size_t onebit_model_input_mean(const onebit_model* model, const float** values) {
@@ -347,43 +359,27 @@ void onebit_interpreter_destroy(onebit_interpreter* interpreter) {
 }
 
 size_t onebit_interpreter_input_count(const onebit_interpreter* interpreter) {
-  static const char* const kFn = "onebit_interpreter_input_count";
-  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    *r = interpreter->it->input_count();
-    return ONEBIT_OK;
-  });
+  return get<size_t>("onebit_interpreter_input_count", interpreter, "interpreter", 0,
+             [&](const onebit_interpreter& h) { return h.it->input_count(); });
 }
 
 size_t onebit_interpreter_output_count(const onebit_interpreter* interpreter) {
-  static const char* const kFn = "onebit_interpreter_output_count";
-  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    *r = interpreter->it->output_count();
-    return ONEBIT_OK;
-  });
+  return get<size_t>("onebit_interpreter_output_count", interpreter, "interpreter", 0,
+             [&](const onebit_interpreter& h) { return h.it->output_count(); });
 }
 
 const char* onebit_interpreter_input_name(const onebit_interpreter* interpreter, size_t i) {
-  static const char* const kFn = "onebit_interpreter_input_name";
-  return guard_value<const char*>(kFn, nullptr, [&](const char** r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    const size_t n = interpreter->it->input_count();
-    if (i >= n) return invalid(kFn, out_of_range(i, n, "inputs"));
-    *r = interpreter->it->input_info(i).name.c_str();
-    return ONEBIT_OK;
-  });
+  return get_at<const char*>(
+      "onebit_interpreter_input_name", interpreter, "interpreter", i, "inputs", nullptr,
+      [](const onebit_interpreter& h) { return h.it->input_count(); },
+      [&](const onebit_interpreter& h) { return h.it->input_info(i).name.c_str(); });
 }
 
 const char* onebit_interpreter_output_name(const onebit_interpreter* interpreter, size_t i) {
-  static const char* const kFn = "onebit_interpreter_output_name";
-  return guard_value<const char*>(kFn, nullptr, [&](const char** r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    const size_t n = interpreter->it->output_count();
-    if (i >= n) return invalid(kFn, out_of_range(i, n, "outputs"));
-    *r = interpreter->it->output_info(i).name.c_str();
-    return ONEBIT_OK;
-  });
+  return get_at<const char*>(
+      "onebit_interpreter_output_name", interpreter, "interpreter", i, "outputs", nullptr,
+      [](const onebit_interpreter& h) { return h.it->output_count(); },
+      [&](const onebit_interpreter& h) { return h.it->output_info(i).name.c_str(); });
 }
 
 onebit_status onebit_interpreter_input_shape(const onebit_interpreter* interpreter, size_t i, const int** dims,
@@ -399,47 +395,31 @@ onebit_status onebit_interpreter_output_shape(const onebit_interpreter* interpre
 }
 
 size_t onebit_interpreter_input_size(const onebit_interpreter* interpreter, size_t i) {
-  static const char* const kFn = "onebit_interpreter_input_size";
-  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    const size_t n = interpreter->input_sizes.size();
-    if (i >= n) return invalid(kFn, out_of_range(i, n, "inputs"));
-    *r = interpreter->input_sizes[i];
-    return ONEBIT_OK;
-  });
+  return get_at<size_t>(
+      "onebit_interpreter_input_size", interpreter, "interpreter", i, "inputs", 0,
+      [](const onebit_interpreter& h) { return h.input_sizes.size(); },
+      [&](const onebit_interpreter& h) { return h.input_sizes[i]; });
 }
 
 size_t onebit_interpreter_output_size(const onebit_interpreter* interpreter, size_t i) {
-  static const char* const kFn = "onebit_interpreter_output_size";
-  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    const size_t n = interpreter->output_sizes.size();
-    if (i >= n) return invalid(kFn, out_of_range(i, n, "outputs"));
-    *r = interpreter->output_sizes[i];
-    return ONEBIT_OK;
-  });
+  return get_at<size_t>(
+      "onebit_interpreter_output_size", interpreter, "interpreter", i, "outputs", 0,
+      [](const onebit_interpreter& h) { return h.output_sizes.size(); },
+      [&](const onebit_interpreter& h) { return h.output_sizes[i]; });
 }
 
 float* onebit_interpreter_input(onebit_interpreter* interpreter, size_t i) {
-  static const char* const kFn = "onebit_interpreter_input";
-  return guard_value<float*>(kFn, nullptr, [&](float** r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    const size_t n = interpreter->it->input_count();
-    if (i >= n) return invalid(kFn, out_of_range(i, n, "inputs"));
-    *r = interpreter->it->input(i);
-    return ONEBIT_OK;
-  });
+  return get_at<float*>(
+      "onebit_interpreter_input", interpreter, "interpreter", i, "inputs", nullptr,
+      [](const onebit_interpreter& h) { return h.it->input_count(); },
+      [&](const onebit_interpreter& h) { return h.it->input(i); });
 }
 
 const float* onebit_interpreter_output(const onebit_interpreter* interpreter, size_t i) {
-  static const char* const kFn = "onebit_interpreter_output";
-  return guard_value<const float*>(kFn, nullptr, [&](const float** r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    const size_t n = interpreter->it->output_count();
-    if (i >= n) return invalid(kFn, out_of_range(i, n, "outputs"));
-    *r = interpreter->it->output(i);
-    return ONEBIT_OK;
-  });
+  return get_at<const float*>(
+      "onebit_interpreter_output", interpreter, "interpreter", i, "outputs", nullptr,
+      [](const onebit_interpreter& h) { return h.it->output_count(); },
+      [&](const onebit_interpreter& h) { return h.it->output(i); });
 }
 
 onebit_status onebit_interpreter_invoke(onebit_interpreter* interpreter) {
@@ -451,30 +431,18 @@ onebit_status onebit_interpreter_invoke(onebit_interpreter* interpreter) {
 }
 
 size_t onebit_interpreter_arena_bytes(const onebit_interpreter* interpreter) {
-  static const char* const kFn = "onebit_interpreter_arena_bytes";
-  return guard_value<size_t>(kFn, 0, [&](size_t* r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    *r = interpreter->it->arena_bytes();
-    return ONEBIT_OK;
-  });
+  return get<size_t>("onebit_interpreter_arena_bytes", interpreter, "interpreter", 0,
+             [&](const onebit_interpreter& h) { return h.it->arena_bytes(); });
 }
 
 const char* onebit_interpreter_isa(const onebit_interpreter* interpreter) {
-  static const char* const kFn = "onebit_interpreter_isa";
-  return guard_value<const char*>(kFn, nullptr, [&](const char** r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    *r = interpreter->it->isa_name();
-    return ONEBIT_OK;
-  });
+  return get<const char*>("onebit_interpreter_isa", interpreter, "interpreter", nullptr,
+             [&](const onebit_interpreter& h) { return h.it->isa_name(); });
 }
 
 int onebit_interpreter_threads(const onebit_interpreter* interpreter) {
-  static const char* const kFn = "onebit_interpreter_threads";
-  return guard_value<int>(kFn, 0, [&](int* r) -> onebit_status {
-    if (interpreter == nullptr) return invalid(kFn, null_arg("interpreter"));
-    *r = interpreter->it->threads();
-    return ONEBIT_OK;
-  });
+  return get<int>("onebit_interpreter_threads", interpreter, "interpreter", 0,
+             [&](const onebit_interpreter& h) { return h.it->threads(); });
 }
 
 /* ---- Profiling ---- */

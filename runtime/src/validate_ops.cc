@@ -170,14 +170,19 @@ Status check_float_weights(const ValidateContext& c) {
   return Status::Ok();
 }
 
+// Input 0 of `x_dtype` and constant weights (input 1) for it, both of rank `rank`.
+static Status input_and_weights(const ValidateContext& c, fb::DType x_dtype, int rank) {
+  ONEBIT_RETURN_IF_ERROR(c.dtype(0, x_dtype));
+  ONEBIT_RETURN_IF_ERROR(c.rank(0, rank));
+  ONEBIT_RETURN_IF_ERROR(weights_dtype(c, x_dtype));
+  ONEBIT_RETURN_IF_ERROR(c.constant(1));
+  return c.rank(1, rank);
+}
+
 Status check_conv(const ValidateContext& c, const Window& w, int groups, fb::DType x_dtype, fb::DType out_dtype,
                   size_t vectors_min, size_t vectors_max, size_t trailing) {
   ONEBIT_RETURN_IF_ERROR(c.count(2 + vectors_min, 2 + vectors_max + trailing));
-  ONEBIT_RETURN_IF_ERROR(c.dtype(0, x_dtype));
-  ONEBIT_RETURN_IF_ERROR(c.rank(0, 4));
-  ONEBIT_RETURN_IF_ERROR(weights_dtype(c, x_dtype));
-  ONEBIT_RETURN_IF_ERROR(c.constant(1));
-  ONEBIT_RETURN_IF_ERROR(c.rank(1, 4));
+  ONEBIT_RETURN_IF_ERROR(input_and_weights(c, x_dtype, 4));
   const Shape& x = c.in(0).shape;
   const int out_c = c.in(1).shape[0];
   ONEBIT_RETURN_IF_ERROR(c.range("groups", groups, 1, x[3]));
@@ -199,11 +204,7 @@ Status check_conv(const ValidateContext& c, const Window& w, int groups, fb::DTy
 Status check_fc(const ValidateContext& c, fb::DType x_dtype, fb::DType out_dtype, size_t vectors_min,
                 size_t vectors_max) {
   ONEBIT_RETURN_IF_ERROR(c.count(2 + vectors_min, 2 + vectors_max));
-  ONEBIT_RETURN_IF_ERROR(c.dtype(0, x_dtype));
-  ONEBIT_RETURN_IF_ERROR(c.rank(0, 2));
-  ONEBIT_RETURN_IF_ERROR(weights_dtype(c, x_dtype));
-  ONEBIT_RETURN_IF_ERROR(c.constant(1));
-  ONEBIT_RETURN_IF_ERROR(c.rank(1, 2));
+  ONEBIT_RETURN_IF_ERROR(input_and_weights(c, x_dtype, 2));
   const Shape& x = c.in(0).shape;
   const int out_c = c.in(1).shape[0];
   ONEBIT_RETURN_IF_ERROR(c.shape(1, {out_c, x[1]}, "weights [out][in]"));
