@@ -21,7 +21,8 @@
 #include "stats.h"
 
 static const char kUsage[] =
-    "usage: bench --model M.fb [--runs N] [--warmup N] [--threads N[,N...]] [--isa NAME] [--profile] [--json]\n";
+    "usage: bench --model M.fb [--runs N] [--warmup N] [--threads N[,N...]] [--isa NAME] [--portable-float]\n"
+    "             [--profile] [--json]\n";
 
 namespace {
 
@@ -68,13 +69,15 @@ struct Run {
 };
 
 nlohmann::ordered_json run_json(const std::string& path, const onebit::Model& model, const Run& r, int runs,
-                                bool profiling) {
+                                const onebit::InterpreterOptions& options) {
+  const bool profiling = options.profiling;
   nlohmann::ordered_json j;
   j["model"] = path;
   j["latency_ms"] = {{"min", rounded(r.lat.min, 1e4)}, {"median", rounded(r.lat.median, 1e4)},
                      {"p90", rounded(r.lat.p90, 1e4)}};
   j["runs"] = runs;
   j["isa"] = r.interp->isa_name();
+  j["float_kernels"] = options.portable_float_kernels ? "portable" : "xnnpack";
   j["threads"] = r.interp->threads();
   j["model_bytes"] = model.size_bytes();
   j["arena_bytes"] = r.interp->arena_bytes();
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
              "threads (1 = single-threaded, no pool), default 1; a list such as 1,2 times one\n"
              "interpreter per count, runs interleaved, and prints per-op scaling with --profile");
   cli.isa(&options.isa, "force a kernel path", false);
+  cli.portable_float(&options.portable_float_kernels);
   cli.flag("--profile", &options.profiling,
            "per-operator table: name, type, output shape, median ms, % of total, MACs");
   cli.flag("--json", &json,
@@ -196,7 +200,7 @@ int main(int argc, char** argv) {
 
   if (json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const Run& r : runs) out.push_back(run_json(path, *model, r, n_runs, options.profiling));
+    for (const Run& r : runs) out.push_back(run_json(path, *model, r, n_runs, options));
     // Invalid UTF-8 in a path or name becomes U+FFFD, so the output is always valid JSON.
     const std::string text =
         (runs.size() > 1 ? out : out[0]).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -206,6 +210,7 @@ int main(int argc, char** argv) {
 
   std::printf("model        %s (%zu bytes)\n", path.c_str(), model->size_bytes());
   std::printf("isa          %s\n", runs[0].interp->isa_name());
+  std::printf("float layers %s\n", options.portable_float_kernels ? "portable kernels" : "XNNPACK");
   std::printf("runs         %d (after %d warm-up)%s\n", n_runs, warmup, runs.size() > 1 ? ", interleaved" : "");
   for (const Run& r : runs) {
     std::printf("threads      %d\n", r.interp->threads());

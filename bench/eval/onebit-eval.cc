@@ -11,7 +11,7 @@
 
 static const char kUsage[] =
     "usage: onebit-eval --model M.fb --images IMAGES-idx3-ubyte[.gz] [--labels LABELS-idx1-ubyte[.gz]]\n"
-    "                   [--predictions OUT.txt] [--limit N] [--isa NAME] [--threads N]\n"
+    "                   [--predictions OUT.txt] [--limit N] [--isa NAME] [--portable-float] [--threads N]\n"
     "  pixels are scaled to [0,1], then normalized with the model's stored (x - mean) / std\n";
 
 int main(int argc, char** argv) {
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
       cli.text("--predictions", &predictions_path, "FILE", "one predicted class per line (written atomically)");
   cli.integer("--limit", &limit, 0, 1L << 30, "N", "only the first N images");
   cli.isa(&options.isa, "kernel path", false);
+  cli.portable_float(&options.portable_float_kernels);
   cli.integer("--threads", &options.threads, 1, 256, "N", "default 1");
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
 
@@ -58,7 +59,8 @@ int main(int argc, char** argv) {
     if (tty && done == total) std::fprintf(stderr, "\n");
   });
   if (!s.ok()) return die(s);
-  std::printf("isa: %s, threads: %d\n", isa.c_str(), options.threads);
+  std::printf("isa: %s, threads: %d%s\n", isa.c_str(), options.threads,
+              options.portable_float_kernels ? ", float layers: portable kernels" : "");
 
   if (*predictions_given) {
     std::string text;

@@ -217,6 +217,7 @@ onebit_status read_options(const char* function, const onebit_interpreter_option
   if (ONEBIT_HAS_FIELD(max_arena_bytes) && options->max_arena_bytes != 0) o->max_arena_bytes = options->max_arena_bytes;
   if (ONEBIT_HAS_FIELD(arena)) o->arena = options->arena;
   if (ONEBIT_HAS_FIELD(arena_size)) o->arena_size = options->arena_size;
+  if (ONEBIT_HAS_FIELD(portable_float_kernels)) o->portable_float_kernels = options->portable_float_kernels != 0;
 #undef ONEBIT_HAS_FIELD
   return ONEBIT_OK;
 }
@@ -307,7 +308,7 @@ void onebit_interpreter_options_init(onebit_interpreter_options* options, size_t
   }
   // Only the fields the caller's struct has: a caller built against an older, shorter header passes its own
   // size, and nothing past it is written.
-  const onebit_interpreter_options defaults = {sizeof(onebit_interpreter_options), 1, nullptr, 0, 0, nullptr, 0};
+  const onebit_interpreter_options defaults = {sizeof(onebit_interpreter_options), 1, nullptr, 0, 0, nullptr, 0, 0};
   std::memcpy(options, &defaults, std::min(struct_size, sizeof defaults));
   options->struct_size = std::min(struct_size, sizeof defaults);
 }

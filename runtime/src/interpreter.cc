@@ -9,7 +9,9 @@
 #include <new>
 #include <stdexcept>
 
+#if !ONEBIT_MCU
 #include <xnnpack.h>
+#endif
 
 #include "interpreter_impl.h"
 #include "onebit/kernels/pack.h"
@@ -36,6 +38,10 @@ Status choose_isa(const std::string& requested, kernels::Isa* isa) {
 /// Runs `body` (a Status-returning create step) with allocation failures and other exceptions as errors.
 template <typename F>
 Status catching(const InterpreterOptions& options, F&& body) {
+#if !__cpp_exceptions
+  (void)options;
+  return body();  // no exceptions in this build
+#else
   try {
     return body();
   } catch (const std::bad_alloc&) {
@@ -46,6 +52,7 @@ Status catching(const InterpreterOptions& options, F&& body) {
   } catch (const std::exception& e) {
     return Status::Error(std::string("unexpected error while preparing the model: ") + e.what());
   }
+#endif
 }
 
 rt::BuildRequest build_request(const InterpreterOptions& options) {
@@ -65,9 +72,16 @@ Status Interpreter::Impl::start(const Model& m, const InterpreterOptions& option
     return Status::Error("arena_size = " + std::to_string(options.arena_size) +
                          " but arena is null: give both (a caller-owned arena) or neither");
   ONEBIT_RETURN_IF_ERROR(choose_isa(options.isa, &isa));
+#if ONEBIT_MCU
+  if (options.threads != 1)
+    return Status::Error("threads = " + std::to_string(options.threads) + ": the Cortex-M build runs on one thread");
+  portable_float = true;  // no XNNPACK here
+#else
   const xnn_status xs = xnn_initialize(nullptr);
   if (xs != xnn_status_success)
     return Status::Error("xnn_initialize failed (XNNPACK status " + std::to_string(int(xs)) + ")");
+  portable_float = options.portable_float_kernels;
+#endif
   model = &m;
   threads = options.threads;
   profiling = options.profiling;

@@ -125,6 +125,7 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   }
   ctx.output = ctx.outputs[0];
   ctx.isa = impl_.isa;
+  ctx.portable_float = impl_.portable_float;
   ctx.pool = impl_.pool;
   ctx.threads = impl_.threads;
   std::unique_ptr<Op> impl = make_op(op->options_type());
@@ -235,9 +236,14 @@ Status Interpreter::Impl::Phases::place_arena() {
     }
     impl_.arena = request_.caller_arena + skip;
   } else {
+#if ONEBIT_MCU
+    return Status::Error("no arena given: the Cortex-M build has no heap; pass InterpreterOptions::arena (" +
+                         bytes_string(bytes) + ", required_arena_bytes)");
+#else
     impl_.owned_arena.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign)));
     if (!impl_.owned_arena) return Status::Error("cannot allocate the arena (" + bytes_string(bytes) + ")");
     impl_.arena = impl_.owned_arena.get();
+#endif
   }
   std::memset(impl_.arena, 0, bytes);
   impl_.offset.assign(n_tensors_, SIZE_MAX);

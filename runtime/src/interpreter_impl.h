@@ -37,6 +37,7 @@ struct __attribute__((visibility("hidden"))) Interpreter::Impl {
   kernels::Isa isa = kernels::Isa::kScalar;
   int threads = 1;
   bool profiling = false;
+  bool portable_float = false;  // InterpreterOptions::portable_float_kernels
   size_t profile_samples = 0;  // InterpreterOptions::profile_samples
   size_t profile_wrap = 0;  // profiled invokes since the samples filled up (ring position)
   pthreadpool_t pool = nullptr;

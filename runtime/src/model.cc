@@ -1,14 +1,17 @@
 // Loading: read a small file (or copy a caller's buffer) into 16-byte aligned storage, or map a large file
-// read-only; run the FlatBuffers Verifier, then the semantic checks of validate.cc.
+// read-only, or use a caller's aligned bytes in place; run the FlatBuffers Verifier, then the semantic checks
+// of validate.cc. The Cortex-M build (ONEBIT_MCU) has no files (no load_file) and no exceptions.
 //
 // All paths leave at least kReadSlack readable bytes after the model's last byte, because XNNPACK may read
 // up to 16 bytes past an input and constant tensors are used in place. For a mapping, an anonymous region
 // one page larger than the file is reserved first and the file is mapped over its start, so the bytes after
 // the file are zero pages of our own, never a fault (while the file keeps its size: see model.h).
+#if !ONEBIT_MCU
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <cerrno>
 #include <cstring>
@@ -23,6 +26,7 @@ namespace {
 constexpr size_t kReadSlack = 64;
 constexpr size_t kDataAlignment = 16;
 
+#if !ONEBIT_MCU
 size_t page_size() { return size_t(sysconf(_SC_PAGESIZE)); }
 size_t mapping_bytes(size_t size) {
   const size_t page = page_size();
@@ -30,6 +34,7 @@ size_t mapping_bytes(size_t size) {
 }
 
 std::string os_error(const std::string& what) { return what + ": " + std::strerror(errno); }
+#endif
 
 bool verifies(const uint8_t* data, size_t size, uint32_t max_tables, uint32_t max_depth) {
   flatbuffers::Verifier::Options options;
@@ -68,6 +73,10 @@ Status verify(const uint8_t* data, size_t size, const LoadOptions& limits) {
 /// Runs `body`, turning the exceptions an allocation may throw into errors.
 template <typename F>
 Status no_throw(const std::string& origin, F body) {
+#if !__cpp_exceptions
+  (void)origin;
+  return body();  // no exceptions in this build: an allocation failure aborts
+#else
   try {
     return body();
   } catch (const std::bad_alloc&) {
@@ -77,6 +86,7 @@ Status no_throw(const std::string& origin, F body) {
   } catch (const std::exception& e) {
     return Status::Error(origin + ": " + e.what());
   }
+#endif
 }
 
 }  // namespace
@@ -92,7 +102,9 @@ struct __attribute__((visibility("hidden"))) Model::Impl {
   std::vector<OperatorInfo> operators;
 
   ~Impl() {
+#if !ONEBIT_MCU
     if (mapping != nullptr) munmap(mapping, mapping_bytes(size));
+#endif
   }
   uint8_t* own(size_t bytes) {  // aligned storage of `bytes` + slack
     owned.resize(bytes + kDataAlignment + kReadSlack);
@@ -114,6 +126,7 @@ const ModelInfo& Model::info() const { return impl_->info; }
 const std::vector<OperatorInfo>& Model::operators() const { return impl_->operators; }
 const fb::Model& rt::ModelAccess::flatbuffer(const Model& model) { return *model.impl_->root; }
 
+#if !ONEBIT_MCU
 Status Model::Impl::read_file(int fd, size_t size, const std::string& path) {
   uint8_t* bytes = own(size);
   size_t done = 0;
@@ -188,6 +201,8 @@ Status Model::load_file(const std::string& path, const LoadOptions& options, std
   });
 }
 
+#endif  // !ONEBIT_MCU
+
 Status Model::load_buffer(const void* data, size_t size, std::unique_ptr<Model>* out) {
   return load_buffer(data, size, LoadOptions(), out);
 }
@@ -203,6 +218,25 @@ Status Model::load_buffer(const void* data, size_t size, const LoadOptions& opti
     model->impl_->data = aligned;
     model->impl_->size = size;
     ONEBIT_RETURN_IF_ERROR(model->impl_->finish_load("model buffer", options));
+    *out = std::move(model);
+    return Status::Ok();
+  });
+}
+
+Status Model::load_in_place(const void* data, size_t size, std::unique_ptr<Model>* out) {
+  return load_in_place(data, size, LoadOptions(), out);
+}
+
+Status Model::load_in_place(const void* data, size_t size, const LoadOptions& options, std::unique_ptr<Model>* out) {
+  return no_throw("model in place", [&]() -> Status {
+    if (data == nullptr) return Status::Error("model in place: null data");
+    if (reinterpret_cast<uintptr_t>(data) % kDataAlignment != 0)
+      return Status::Error("model in place: the data is not " + std::to_string(kDataAlignment) +
+                           "-byte aligned (align the array, or use load_buffer, which copies)");
+    std::unique_ptr<Model> model(new Model());
+    model->impl_->data = static_cast<const uint8_t*>(data);
+    model->impl_->size = size;
+    ONEBIT_RETURN_IF_ERROR(model->impl_->finish_load("model in place", options));
     *out = std::move(model);
     return Status::Ok();
   });

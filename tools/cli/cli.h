@@ -145,6 +145,14 @@ class Parser {
     return nonempty ? nonempty_text("--isa", out, "NAME", names, description) : text("--isa", out, "NAME", description);
   }
 
+  /// "--portable-float": full-precision layers on onebit's portable float kernels instead of XNNPACK
+  /// (InterpreterOptions::portable_float_kernels).
+  CLI::Option* portable_float(bool* out) {
+    return flag("--portable-float", out,
+                "full-precision layers on onebit's portable float kernels, not XNNPACK\n"
+                "(what the Cortex-M build runs, bit for bit)");
+  }
+
   /// The positional argument (at most one; the usage line names it, so the option list does not); check
   /// given() after parsing when it is needed.
   CLI::Option* positional(const std::string& name, std::string* out) {

@@ -22,7 +22,7 @@ namespace {
 
 const char kUsage[] =
     "usage: onebit-run MODEL.fb --input X.npy [--input X2.npy ...] --output Y.npy [--output Y2.npy ...]\n"
-    "                  [--layout nchw|nhwc] [--threads N] [--isa NAME]\n"
+    "                  [--layout nchw|nhwc] [--threads N] [--isa NAME] [--portable-float]\n"
     "  Runs the model on the input arrays and writes its outputs (float32 .npy, written atomically).\n";
 const char kEpilogue[] =
     "  An input's first dimension may be any multiple of the model's batch: the model then runs once per\n"
@@ -165,6 +165,8 @@ int main(int argc, char** argv) {
              "4-D outputs written; other ranks are passed unchanged");
   cli.integer("--threads", &threads, 1, 1024, "N", "threads of the interpreter, default 1");
   cli.isa(&isa, "kernel path", true);
+  bool portable_float = false;
+  cli.portable_float(&portable_float);
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
   if (!cli.given("model")) cli.fail("no model file given");
   if (inputs.empty()) cli.fail("no --input given");
@@ -181,6 +183,7 @@ int main(int argc, char** argv) {
   onebit::InterpreterOptions options;
   options.threads = threads;
   options.isa = isa;
+  options.portable_float_kernels = portable_float;
   std::unique_ptr<onebit::Interpreter> interp;
   s = onebit::Interpreter::create(*model, options, &interp);
   if (!s.ok()) return fail(model_path + ": cannot prepare an interpreter: " + s.message());

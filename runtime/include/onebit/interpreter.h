@@ -53,6 +53,13 @@ struct InterpreterOptions {
   /// interpreter's bookkeeping. max_arena_bytes applies as without it.
   void* arena = nullptr;
   size_t arena_size = 0;
+  /// Full-precision layers (Conv2D, FullyConnected, pools, Add, ReLU / Clamp, PReLU) run on onebit's
+  /// portable float kernels (kernels/include/onebit/kernels/float.h: plain C++, one fixed order of float
+  /// operations) instead of XNNPACK. The Cortex-M build has only these; on the desktop they are the
+  /// reference XNNPACK's results are checked against, and an x86 run with them computes bit for bit what a
+  /// Cortex-M run computes. Binary kernels are still chosen by `isa`. Int8 float layers (a model converted
+  /// with --int8-float-layers) need XNNPACK: create() fails on them with this set.
+  bool portable_float_kernels = false;
 };
 
 struct TensorInfo {

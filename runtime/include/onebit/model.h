@@ -11,6 +11,11 @@
 //    write_file_atomically does, is safe: the mapping keeps the old inode).
 //  - load_buffer copies the caller's bytes into memory the Model owns; the caller's buffer may be freed
 //    or reused as soon as it returns.
+//  - load_in_place uses the caller's bytes where they are (a const array in flash on a microcontroller, or
+//    one compiled into a program): 16-byte aligned, kept unchanged for the Model's lifetime, and followed by
+//    64 readable bytes (SIMD kernels and XNNPACK may read up to that far past a constant tensor; the arrays
+//    `onebit-embed` writes carry them).
+// The Cortex-M build (ONEBIT_MCU) has no files: load_in_place and load_buffer only.
 #pragma once
 
 #include <cstddef>
@@ -80,6 +85,11 @@ class ONEBIT_API Model {
   /// Copies `size` bytes and validates them. Never throws.
   static Status load_buffer(const void* data, size_t size, std::unique_ptr<Model>* model);
   static Status load_buffer(const void* data, size_t size, const LoadOptions& options, std::unique_ptr<Model>* model);
+  /// Validates `size` bytes at `data` and uses them in place (see above: aligned to 16 bytes, unchanged and
+  /// alive while the Model lives, 64 readable bytes after them). A misaligned `data` is an error. Never throws.
+  static Status load_in_place(const void* data, size_t size, std::unique_ptr<Model>* model);
+  static Status load_in_place(const void* data, size_t size, const LoadOptions& options,
+                              std::unique_ptr<Model>* model);
 
   /// The file's bytes (valid for the Model's lifetime) and their count.
   const uint8_t* data() const;

@@ -100,6 +100,9 @@ typedef struct onebit_interpreter_options {
    * of bitpacked outputs are still allocated by the library. */
   void* arena;
   size_t arena_size;
+  /** Nonzero: full-precision layers run on onebit's portable float kernels instead of XNNPACK (the
+   * Cortex-M build's path; on the desktop a reference, bit-identical to a Cortex-M run). Default 0. */
+  int portable_float_kernels;
 } onebit_interpreter_options;
 
 /** Alignment of the arena (a cache line): a caller-owned arena aligned to it needs exactly

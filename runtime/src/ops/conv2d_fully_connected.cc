@@ -6,9 +6,13 @@
 // at create, so the expanded array is freed right after); the file keeps 1 bit per weight.
 // Float16 weights (--float16-weights) are expanded the same way (exactly: every binary16 is a float).
 // Int8 weights + weight_scale with options `int8` run the int8 path of ops/int8_layer.h instead.
+// With OpContext::portable_float, float layers run onebit's portable kernels (onebit/kernels/float.h) on
+// the same weights instead (split by output rows over the pool); int8 layers are refused there.
 #include "onebit/kernels/bit_contract.h"
+#include "onebit/kernels/float.h"
 #include "ops/int8_layer.h"
 #include "ops/op_table.h"
+#include "ops/parallel.h"
 #include "ops/xnn_op.h"
 #include "validate.h"
 
@@ -40,6 +44,11 @@ const float* float_weights(const OpContext& ctx, size_t row, std::vector<float>*
   return storage->data();
 }
 
+Status no_portable_int8(const OpContext& ctx) {
+  return ctx.fail("int8 layers (--int8-float-layers) need XNNPACK; the portable float kernels run float "
+                  "weights only (convert without --int8-float-layers)");
+}
+
 class Conv2D final : public XnnOp {
  public:
   Status prepare(const OpContext& ctx) override {
@@ -64,9 +73,20 @@ class Conv2D final : public XnnOp {
       g.pad_top = uint32_t(o.pad_top()), g.pad_right = uint32_t(o.pad_right());
       g.pad_bottom = uint32_t(o.pad_bottom()), g.pad_left = uint32_t(o.pad_left());
       g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
+      if (ctx.portable_float) return no_portable_int8(ctx);
       int8_ = std::make_unique<Int8Layer>();
       return int8_->prepare(ctx, g, *o.int8());
     }
+    if (ctx.portable_float) {
+      workspace_bytes = 0;
+      portable_ = {int(batch_), int(in_h_), int(in_w_), int(in_c), y[1], y[2], int(out_c), o.kernel_h(),
+                   o.kernel_w(), o.stride_h(), o.stride_w(), o.dilation_h(), o.dilation_w(), o.pad_top(),
+                   o.pad_left(), int(groups), o.clamp_min(), o.clamp_max()};
+      weights_ = float_weights(ctx, in_c / groups, &expanded_);
+      bias_ = bias;
+      return Status::Ok();
+    }
+#if !ONEBIT_MCU
     std::vector<float> expanded;
     const float* weights = float_weights(ctx, in_c / groups, &expanded);
     return check(ctx,
@@ -76,20 +96,44 @@ class Conv2D final : public XnnOp {
                      uint32_t(o.dilation_h()), uint32_t(o.dilation_w()), uint32_t(groups), in_c / groups,
                      out_c / groups, in_c, out_c, weights, bias, o.clamp_min(), o.clamp_max(), 0, &op_),
                  "xnn_create_convolution2d_nhwc_f32");
+#else
+    return Status::Ok();  // not reached: portable_float is always set in this build
+#endif
   }
   size_t scratch_bytes() const override { return int8_ ? int8_->scratch_bytes() : 0; }
-  Status run(pthreadpool_t pool) override { return int8_ ? int8_->run(pool) : XnnOp::run(pool); }
+  Status run(pthreadpool_t pool) override {
+    if (int8_) return int8_->run(pool);
+    if (op_ != nullptr) return XnnOp::run(pool);
+    const kernels::FloatConv2D& g = portable_;
+    parallel_for(pool, size_t(g.batch) * size_t(g.out_h), size_t(g.out_w) * size_t(g.out_c) * sizeof(float),
+                 [this](size_t begin, size_t end) {
+                   kernels::conv2d_f32(portable_, x_, weights_, bias_, y_, int(begin), int(end));
+                 });
+    return Status::Ok();
+  }
   Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void* scratch) override {
     if (int8_) return int8_->bind(ctx, static_cast<const float*>(in[0]), static_cast<float*>(out), scratch);
+    x_ = static_cast<const float*>(in[0]);
+    y_ = static_cast<float*>(out);
+    if (ctx.portable_float) return Status::Ok();
+#if !ONEBIT_MCU
     return check(ctx,
                  xnn_setup_convolution2d_nhwc_f32(op_, batch_, in_h_, in_w_, static_cast<const float*>(in[0]),
                                                   static_cast<float*>(out), ctx.pool),
                  "xnn_setup_convolution2d_nhwc_f32");
+#else
+    return Status::Ok();
+#endif
   }
 
  private:
   size_t batch_ = 0, in_h_ = 0, in_w_ = 0;
   std::unique_ptr<Int8Layer> int8_;
+  // Portable path.
+  kernels::FloatConv2D portable_{};
+  std::vector<float> expanded_;  // float weights expanded from 1-bit / float16 storage
+  const float *weights_ = nullptr, *bias_ = nullptr, *x_ = nullptr;
+  float* y_ = nullptr;
 };
 
 class FullyConnected final : public XnnOp {
@@ -104,29 +148,62 @@ class FullyConnected final : public XnnOp {
       Int8Geometry g;  // the 1x1 convolution of [N, 1, 1, K]
       g.batch = batch_, g.in_c = in_c, g.out_c = out_c;
       g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
+      if (ctx.portable_float) return no_portable_int8(ctx);
       int8_ = std::make_unique<Int8Layer>();
       return int8_->prepare(ctx, g, *o.int8());
     }
+    if (ctx.portable_float) {
+      in_c_ = int(in_c), out_c_ = int(out_c);
+      clamp_min_ = o.clamp_min(), clamp_max_ = o.clamp_max();
+      weights_ = float_weights(ctx, in_c, &expanded_);
+      bias_ = bias;
+      return Status::Ok();
+    }
+#if !ONEBIT_MCU
     std::vector<float> expanded;
     const float* weights = float_weights(ctx, in_c, &expanded);
     return check(ctx,
                  xnn_create_fully_connected_nc_f32(in_c, out_c, in_c, out_c, weights, bias,
                                                    o.clamp_min(), o.clamp_max(), 0, &op_),
                  "xnn_create_fully_connected_nc_f32");
+#else
+    return Status::Ok();  // not reached: portable_float is always set in this build
+#endif
   }
   size_t scratch_bytes() const override { return int8_ ? int8_->scratch_bytes() : 0; }
-  Status run(pthreadpool_t pool) override { return int8_ ? int8_->run(pool) : XnnOp::run(pool); }
+  Status run(pthreadpool_t pool) override {
+    if (int8_) return int8_->run(pool);
+    if (op_ != nullptr) return XnnOp::run(pool);
+    parallel_for(pool, batch_, size_t(out_c_) * sizeof(float), [this](size_t begin, size_t end) {
+      kernels::fully_connected_f32(int(batch_), in_c_, out_c_, x_, weights_, bias_, clamp_min_, clamp_max_, y_,
+                                   int(begin), int(end));
+    });
+    return Status::Ok();
+  }
   Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void* scratch) override {
     if (int8_) return int8_->bind(ctx, static_cast<const float*>(in[0]), static_cast<float*>(out), scratch);
+    x_ = static_cast<const float*>(in[0]);
+    y_ = static_cast<float*>(out);
+    if (ctx.portable_float) return Status::Ok();
+#if !ONEBIT_MCU
     return check(ctx,
                  xnn_setup_fully_connected_nc_f32(op_, batch_, static_cast<const float*>(in[0]),
                                                   static_cast<float*>(out), ctx.pool),
                  "xnn_setup_fully_connected_nc_f32");
+#else
+    return Status::Ok();
+#endif
   }
 
  private:
   size_t batch_ = 0;
   std::unique_ptr<Int8Layer> int8_;
+  // Portable path.
+  int in_c_ = 0, out_c_ = 0;
+  float clamp_min_ = 0, clamp_max_ = 0;
+  std::vector<float> expanded_;  // float weights expanded from 1-bit / float16 storage
+  const float *weights_ = nullptr, *bias_ = nullptr, *x_ = nullptr;
+  float* y_ = nullptr;
 };
 
 }  // namespace

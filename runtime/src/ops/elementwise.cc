@@ -1,10 +1,12 @@
 // Element-wise float operators: Add (XNNPACK, NumPy broadcasting, output clamp), ReLU / Clamp (XNNPACK
 // clamp), PReLU (XNNPACK, per-channel slope), and Mul (per-channel scale) / ChannelAffine (scale and shift
 // per channel, an unfolded BatchNorm) as plain loops split by rows over the pool. "Channel" is the last
-// dimension.
+// dimension. With OpContext::portable_float, Add, ReLU / Clamp and PReLU run onebit's portable kernels
+// (onebit/kernels/float.h) instead of XNNPACK, split by rows over the pool.
 #include <algorithm>
 #include <cmath>
 
+#include "onebit/kernels/float.h"
 #include "ops/op_table.h"
 #include "ops/parallel.h"
 #include "ops/xnn_op.h"
@@ -19,17 +21,37 @@ class Add final : public XnnOp {
     const fb::AddOptions& o = *ctx.op->options_as_AddOptions();
     a_.assign(ctx.inputs[0]->shape.begin(), ctx.inputs[0]->shape.end());
     b_.assign(ctx.inputs[1]->shape.begin(), ctx.inputs[1]->shape.end());
-    return check(ctx, xnn_create_add_nd_f32(o.clamp_min(), o.clamp_max(), 0, &op_), "xnn_create_add_nd_f32");
+    if (ctx.portable_float) {
+      const std::vector<int>&a = ctx.inputs[0]->shape, &b = ctx.inputs[1]->shape;
+      if (!kernels::float_add_shape(int(a.size()), a.data(), int(b.size()), b.data(), o.clamp_min(), o.clamp_max(),
+                                    &portable_))
+        return ctx.fail("internal: the portable Add does not take these shapes");
+      return Status::Ok();
+    }
+    return ONEBIT_XNNPACK(check(ctx, xnn_create_add_nd_f32(o.clamp_min(), o.clamp_max(), 0, &op_), "xnn_create_add_nd_f32"));
   }
   Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
-    return check(ctx,
-                 xnn_setup_add_nd_f32(op_, a_.size(), a_.data(), b_.size(), b_.data(), static_cast<const float*>(in[0]),
-                                      static_cast<const float*>(in[1]), static_cast<float*>(out), ctx.pool),
-                 "xnn_setup_add_nd_f32");
+    a_data_ = static_cast<const float*>(in[0]);
+    b_data_ = static_cast<const float*>(in[1]);
+    y_ = static_cast<float*>(out);
+    if (ctx.portable_float) return Status::Ok();
+    return ONEBIT_XNNPACK(check(ctx, xnn_setup_add_nd_f32(op_, a_.size(), a_.data(), b_.size(), b_.data(), a_data_, b_data_, y_, ctx.pool),
+                 "xnn_setup_add_nd_f32"));
+  }
+  Status run(pthreadpool_t pool) override {
+    if (op_ != nullptr) return XnnOp::run(pool);
+    const size_t row_bytes = size_t(portable_.out[portable_.rank - 1]) * sizeof(float);
+    parallel_for(pool, kernels::float_add_rows(portable_), row_bytes, [this](size_t begin, size_t end) {
+      kernels::add_f32(portable_, a_data_, b_data_, y_, begin, end);
+    });
+    return Status::Ok();
   }
 
  private:
   std::vector<size_t> a_, b_;
+  kernels::FloatAdd portable_{};
+  const float *a_data_ = nullptr, *b_data_ = nullptr;
+  float* y_ = nullptr;
 };
 
 class Clamp final : public XnnOp {
@@ -40,19 +62,31 @@ class Clamp final : public XnnOp {
     const float hi = relu_ ? INFINITY : ctx.op->options_as_ClampOptions()->max();
     channels_ = size_t(ctx.inputs[0]->shape.back());
     rows_ = element_count(ctx.inputs[0]->shape) / channels_;
-    return check(ctx, xnn_create_clamp_nc_f32(channels_, channels_, channels_, lo, hi, 0, &op_),
-                 "xnn_create_clamp_nc_f32");
+    lo_ = lo, hi_ = hi;
+    if (ctx.portable_float) return Status::Ok();
+    return ONEBIT_XNNPACK(check(ctx, xnn_create_clamp_nc_f32(channels_, channels_, channels_, lo, hi, 0, &op_),
+                 "xnn_create_clamp_nc_f32"));
   }
   Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
-    return check(ctx,
-                 xnn_setup_clamp_nc_f32(op_, rows_, static_cast<const float*>(in[0]), static_cast<float*>(out),
-                                        ctx.pool),
-                 "xnn_setup_clamp_nc_f32");
+    x_ = static_cast<const float*>(in[0]);
+    y_ = static_cast<float*>(out);
+    if (ctx.portable_float) return Status::Ok();
+    return ONEBIT_XNNPACK(check(ctx, xnn_setup_clamp_nc_f32(op_, rows_, x_, y_, ctx.pool), "xnn_setup_clamp_nc_f32"));
+  }
+  Status run(pthreadpool_t pool) override {
+    if (op_ != nullptr) return XnnOp::run(pool);
+    parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) {
+      kernels::clamp_f32((end - begin) * channels_, x_ + begin * channels_, lo_, hi_, y_ + begin * channels_);
+    });
+    return Status::Ok();
   }
 
  private:
   bool relu_;
   size_t channels_ = 0, rows_ = 0;
+  float lo_ = 0, hi_ = 0;
+  const float* x_ = nullptr;
+  float* y_ = nullptr;
 };
 
 class PRelu final : public XnnOp {
@@ -60,18 +94,29 @@ class PRelu final : public XnnOp {
   Status prepare(const OpContext& ctx) override {
     channels_ = size_t(ctx.inputs[0]->shape.back());
     rows_ = element_count(ctx.inputs[0]->shape) / channels_;
-    return check(ctx, xnn_create_prelu_nc_f32(channels_, channels_, channels_, ctx.constant<float>(1), 0, &op_),
-                 "xnn_create_prelu_nc_f32");
+    slope_ = ctx.constant<float>(1);
+    if (ctx.portable_float) return Status::Ok();
+    return ONEBIT_XNNPACK(check(ctx, xnn_create_prelu_nc_f32(channels_, channels_, channels_, slope_, 0, &op_),
+                 "xnn_create_prelu_nc_f32"));
   }
   Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
-    return check(ctx,
-                 xnn_setup_prelu_nc_f32(op_, rows_, static_cast<const float*>(in[0]), static_cast<float*>(out),
-                                        ctx.pool),
-                 "xnn_setup_prelu_nc_f32");
+    x_ = static_cast<const float*>(in[0]);
+    y_ = static_cast<float*>(out);
+    if (ctx.portable_float) return Status::Ok();
+    return ONEBIT_XNNPACK(check(ctx, xnn_setup_prelu_nc_f32(op_, rows_, x_, y_, ctx.pool), "xnn_setup_prelu_nc_f32"));
+  }
+  Status run(pthreadpool_t pool) override {
+    if (op_ != nullptr) return XnnOp::run(pool);
+    parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) {
+      kernels::prelu_f32(end - begin, channels_, x_ + begin * channels_, slope_, y_ + begin * channels_);
+    });
+    return Status::Ok();
   }
 
  private:
   size_t channels_ = 0, rows_ = 0;
+  const float *slope_ = nullptr, *x_ = nullptr;
+  float* y_ = nullptr;
 };
 
 /// y = x * scale[c] (+ shift[c]).

@@ -8,6 +8,7 @@
 #include "ops/parallel.h"
 
 namespace onebit::rt {
+#if !ONEBIT_MCU
 namespace {
 
 size_t slack_aligned(size_t bytes) { return (bytes + 16 + 63) / 64 * 64; }  // XNNPACK may read 16 bytes past
@@ -18,6 +19,7 @@ Status check(const OpContext& ctx, xnn_status s, const char* call) {
 }
 
 }  // namespace
+#endif
 
 float half_to_float(uint16_t h) {
   const int exponent = (h >> 10) & 0x1f;
@@ -40,6 +42,14 @@ int32_t quantize_bias(float bias, float input_scale, float weight_scale) {
   return int32_t(std::clamp(q, -2147483648.0, 2147483647.0));
 }
 
+#if ONEBIT_MCU
+Int8Layer::~Int8Layer() = default;
+Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry&, const fb::Int8Quantization&) {
+  return ctx.fail("int8 layers need XNNPACK, which the Cortex-M build does not have");
+}
+Status Int8Layer::bind(const OpContext&, const float*, float*, void*) { return Status::Ok(); }
+Status Int8Layer::run(pthreadpool_t) { return Status::Error("internal: an int8 layer in the Cortex-M build"); }
+#else
 Int8Layer::~Int8Layer() {
   for (xnn_operator_t op : {quantize_, conv_, dequantize_})
     if (op != nullptr) xnn_delete_operator(op);
@@ -131,4 +141,5 @@ Status Int8Layer::run(pthreadpool_t pool) {
   return Status::Ok();
 }
 
+#endif  // ONEBIT_MCU
 }  // namespace onebit::rt

@@ -10,12 +10,16 @@
 // XNNPACK's qc8 kernels pad every tap's channels to their 8-wide K blocks, which for C = 3 would
 // multiply the stem's work by 8/3; the OHWI weights are already the [O][K] matrix of that 1x1 conv.
 // Also: Float16 weights expanded to float (exact binary16 -> binary32, no rounding).
+// The Cortex-M build (ONEBIT_MCU) has no XNNPACK: there Int8Layer only refuses (prepare() fails), and
+// Conv2D / FullyConnected never make one (their portable path refuses int8 weights first).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#if !ONEBIT_MCU
 #include <xnnpack.h>
+#endif
 
 #include "ops/op.h"
 
@@ -55,7 +59,11 @@ class Int8Layer {
   int8_t zero_point_ = 0;
   const int8_t* qx_ = nullptr;
   int8_t* cols_ = nullptr;
+#if ONEBIT_MCU
+  void *quantize_ = nullptr, *conv_ = nullptr, *dequantize_ = nullptr;
+#else
   xnn_operator_t quantize_ = nullptr, conv_ = nullptr, dequantize_ = nullptr;
+#endif
 };
 
 }  // namespace onebit::rt

@@ -39,6 +39,7 @@ struct OpContext {
   /// Set before bind(): the arena address of every output ([0] is also bind()'s `output`).
   std::vector<void*> output_addresses;
   kernels::Isa isa = kernels::Isa::kScalar;
+  bool portable_float = false;  // InterpreterOptions::portable_float_kernels: no XNNPACK for float layers
   pthreadpool_t pool = nullptr;
   int threads = 1;
 

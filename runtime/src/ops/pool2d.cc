@@ -1,9 +1,12 @@
 // MaxPool2D / AvgPool2D through XNNPACK, and GlobalAvgPool. XNNPACK's average pooling divides by the number
-// of real (non-padded) taps, i.e. count_include_pad = false. For count_include_pad = true with padding, and
-// for windows XNNPACK refuses (e.g. 1x1), a plain loop runs instead, split by output rows over the pool.
-// GlobalAvgPool is XNNPACK's (which splits over the batch only: a batch of 1 runs on one thread).
+// of real (non-padded) taps, i.e. count_include_pad = false. For count_include_pad = true with padding, for
+// windows XNNPACK refuses (e.g. 1x1) and with OpContext::portable_float, onebit's portable kernels
+// (onebit/kernels/float.h) run instead, split by output rows over the pool. GlobalAvgPool is XNNPACK's
+// (which splits over the batch only: a batch of 1 runs on one thread), or the portable kernel.
 #include <algorithm>
 #include <cmath>
+
+#include "onebit/kernels/float.h"
 
 #include "ops/op_table.h"
 #include "ops/parallel.h"
@@ -12,38 +15,6 @@
 
 namespace onebit::rt {
 namespace {
-
-struct PoolShape {
-  int batch, in_h, in_w, channels, out_h, out_w;
-  int kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
-};
-
-/// Plain NHWC pooling of output rows [begin, end) (numbered over batch * out_h): max ignores padded taps;
-/// average divides by the window's real taps, or by the full kernel area when count_include_pad (padded
-/// taps count as zeros).
-void pool_rows(const PoolShape& p, bool max, bool count_include_pad, const float* x, float* y, size_t begin,
-               size_t end) {
-  for (size_t row = begin; row < end; ++row) {
-    const int n = int(row / size_t(p.out_h)), oh = int(row % size_t(p.out_h));
-    for (int ow = 0; ow < p.out_w; ++ow) {
-      const int h0 = oh * p.stride_h - p.pad_top, w0 = ow * p.stride_w - p.pad_left;
-      const int hb = std::max(h0, 0), he = std::min(h0 + p.kernel_h, p.in_h);
-      const int wb = std::max(w0, 0), we = std::min(w0 + p.kernel_w, p.in_w);
-      float* out = y + ((size_t(n) * p.out_h + oh) * p.out_w + ow) * p.channels;
-      for (int c = 0; c < p.channels; ++c) {
-        float acc = max ? -INFINITY : 0.0f;
-        for (int h = hb; h < he; ++h) {
-          for (int w = wb; w < we; ++w) {
-            const float v = x[((size_t(n) * p.in_h + h) * p.in_w + w) * p.channels + c];
-            acc = max ? std::max(acc, v) : acc + v;
-          }
-        }
-        if (!max) acc /= float(count_include_pad ? p.kernel_h * p.kernel_w : (he - hb) * (we - wb));
-        out[c] = acc;
-      }
-    }
-  }
-}
 
 class Pool2D final : public XnnOp {
  public:
@@ -58,7 +29,8 @@ class Pool2D final : public XnnOp {
           o.pad_left()};
     include_pad_ = !max_ && o.count_include_pad();
     const bool padded = o.pad_top() || o.pad_left() || o.pad_bottom() || o.pad_right();
-    if (include_pad_ && padded) return Status::Ok();  // XNNPACK excludes padding: plain loop
+    if (ctx.portable_float || (include_pad_ && padded)) return Status::Ok();  // (XNNPACK excludes padding)
+#if !ONEBIT_MCU
     const uint32_t pt = uint32_t(o.pad_top()), pr = uint32_t(o.pad_right()), pb = uint32_t(o.pad_bottom()),
                    pl = uint32_t(o.pad_left()), kh = uint32_t(o.kernel_h()), kw = uint32_t(o.kernel_w()),
                    sh = uint32_t(o.stride_h()), sw = uint32_t(o.stride_w());
@@ -70,6 +42,7 @@ class Pool2D final : public XnnOp {
                                                      &op_);
     if (st != xnn_status_success) op_ = nullptr;  // a window XNNPACK does not take (e.g. 1x1): plain loop
     if (op_ != nullptr) workspace_bytes = xnn_indirection_bytes(y[0], y[1], y[2], o.kernel_h(), o.kernel_w());
+#endif
     return Status::Ok();
   }
 
@@ -77,18 +50,26 @@ class Pool2D final : public XnnOp {
     x_ = static_cast<const float*>(in[0]);
     y_ = static_cast<float*>(out);
     if (op_ == nullptr) return Status::Ok();
+#if ONEBIT_MCU
+    (void)ctx;
+    return Status::Ok();
+#else
     const size_t n = size_t(s_.batch), h = size_t(s_.in_h), w = size_t(s_.in_w);
     return max_ ? check(ctx, xnn_setup_max_pooling2d_nhwc_f32(op_, n, h, w, x_, y_, ctx.pool),
                         "xnn_setup_max_pooling2d_nhwc_f32")
                 : check(ctx, xnn_setup_average_pooling2d_nhwc_f32(op_, n, h, w, x_, y_, ctx.pool),
                         "xnn_setup_average_pooling2d_nhwc_f32");
+#endif
   }
 
   Status run(pthreadpool_t pool) override {
     if (op_ != nullptr) return XnnOp::run(pool);
     const size_t rows = size_t(s_.batch) * size_t(s_.out_h);
     parallel_for(pool, rows, size_t(s_.out_w) * size_t(s_.channels) * sizeof(float), [this](size_t begin, size_t end) {
-      pool_rows(s_, max_, include_pad_, x_, y_, begin, end);
+      if (max_)
+        kernels::max_pool2d_f32(s_, x_, y_, int(begin), int(end));
+      else
+        kernels::avg_pool2d_f32(s_, include_pad_, x_, y_, int(begin), int(end));
     });
     return Status::Ok();
   }
@@ -96,7 +77,7 @@ class Pool2D final : public XnnOp {
  private:
   bool max_;
   bool include_pad_ = false;
-  PoolShape s_{};
+  kernels::FloatPool2D s_{};
   const float* x_ = nullptr;
   float* y_ = nullptr;
 };
@@ -107,19 +88,30 @@ class GlobalAvgPool final : public XnnOp {
     const std::vector<int>& x = ctx.inputs[0]->shape;
     batch_ = size_t(x[0]);
     pixels_ = size_t(x[1]) * size_t(x[2]);
-    const size_t c = size_t(x[3]);
-    return check(ctx, xnn_create_global_average_pooling_nwc_f32(c, c, c, -INFINITY, INFINITY, 0, &op_),
-                 "xnn_create_global_average_pooling_nwc_f32");
+    channels_ = size_t(x[3]);
+    if (ctx.portable_float) return Status::Ok();
+    return ONEBIT_XNNPACK(check(ctx,
+                                xnn_create_global_average_pooling_nwc_f32(channels_, channels_, channels_, -INFINITY,
+                                                                          INFINITY, 0, &op_),
+                                "xnn_create_global_average_pooling_nwc_f32"));
   }
   Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
-    return check(ctx,
-                 xnn_setup_global_average_pooling_nwc_f32(op_, batch_, pixels_, static_cast<const float*>(in[0]),
-                                                          static_cast<float*>(out), ctx.pool),
-                 "xnn_setup_global_average_pooling_nwc_f32");
+    x_ = static_cast<const float*>(in[0]);
+    y_ = static_cast<float*>(out);
+    if (ctx.portable_float) return Status::Ok();
+    return ONEBIT_XNNPACK(check(ctx, xnn_setup_global_average_pooling_nwc_f32(op_, batch_, pixels_, x_, y_, ctx.pool),
+                                "xnn_setup_global_average_pooling_nwc_f32"));
+  }
+  Status run(pthreadpool_t pool) override {
+    if (op_ != nullptr) return XnnOp::run(pool);
+    kernels::global_avg_pool_f32(int(batch_), int(pixels_), int(channels_), x_, y_);
+    return Status::Ok();
   }
 
  private:
-  size_t batch_ = 0, pixels_ = 0;
+  size_t batch_ = 0, pixels_ = 0, channels_ = 0;
+  const float* x_ = nullptr;
+  float* y_ = nullptr;
 };
 
 }  // namespace

@@ -2,9 +2,32 @@
 // status codes into Status messages naming the operator, and runs the operator.
 #pragma once
 
-#include <xnnpack.h>
-
 #include "ops/op.h"
+
+/// ONEBIT_XNNPACK(expr): `expr` (an XNNPACK call's Status) on the desktop; Status::Ok() in the Cortex-M build,
+/// where no XNNPACK exists and the portable path has always returned before it.
+#if ONEBIT_MCU
+#define ONEBIT_XNNPACK(...) ::onebit::Status::Ok()
+#else
+#define ONEBIT_XNNPACK(...) (__VA_ARGS__)
+#endif
+
+#if ONEBIT_MCU
+namespace onebit::rt {
+
+/// The Cortex-M build has no XNNPACK: float operators always take their portable path
+/// (OpContext::portable_float is set), so op_ stays null and the XNNPACK calls are compiled out.
+class XnnOp : public Op {
+ public:
+  Status run(pthreadpool_t) override { return Status::Error("internal: an XNNPACK operator in the Cortex-M build"); }
+
+ protected:
+  void* op_ = nullptr;
+};
+
+}  // namespace onebit::rt
+#else
+#include <xnnpack.h>
 
 namespace onebit::rt {
 
@@ -28,3 +51,4 @@ class XnnOp : public Op {
 };
 
 }  // namespace onebit::rt
+#endif  // ONEBIT_MCU
