@@ -1,0 +1,355 @@
+// The portable float kernels (onebit/kernels/float.h) against references written here:
+//  - a double-precision reference, within the rounding bound of a float sum of n products
+//    ((n + 2) * 2^-23 * the sum of |terms|);
+//  - a naive float loop in the order float.h documents, which the kernels must match bit for bit (the
+//    Cortex-M build relies on that order);
+//  - row ranges that split the work, which must give the same bits as the whole range.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "common/conv_reference.h"
+#include "onebit/kernels/float.h"
+
+using namespace onebit::kernels;
+
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+float clamp_ref(float v, float lo, float hi) { return std::min(std::max(v, lo), hi); }
+
+/// |got - want| <= (n + 2) * 2^-23 * magnitude for every element (the bound of a float sum of n products
+/// and one bias, with a factor 2 of margin), reporting the first element outside.
+void check_within(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& magnitude,
+                  int n) {
+  REQUIRE(got.size() == want.size());
+  const double u = std::ldexp(1.0, -23) * (n + 2);
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(std::fabs(double(got[i]) - want[i]) <= u * magnitude[i] + 1e-30)) {
+      INFO("element " << i << ": got " << got[i] << ", expected " << want[i] << " (magnitude " << magnitude[i] << ")");
+      CHECK(false);
+      return;
+    }
+  }
+}
+
+struct ConvCase {
+  int batch, h, w, c, out_c, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups;
+};
+
+FloatConv2D geometry(const ConvCase& t, bool clamp) {
+  FloatConv2D g{};
+  g.batch = t.batch, g.in_h = t.h, g.in_w = t.w, g.in_c = t.c, g.out_c = t.out_c;
+  g.kernel_h = t.kh, g.kernel_w = t.kw, g.stride_h = t.sh, g.stride_w = t.sw;
+  g.dilation_h = t.dh, g.dilation_w = t.dw, g.pad_top = t.pt, g.pad_left = t.pl, g.groups = t.groups;
+  g.out_h = (t.h + t.pt + t.pb - t.dh * (t.kh - 1) - 1) / t.sh + 1;
+  g.out_w = (t.w + t.pl + t.pr - t.dw * (t.kw - 1) - 1) / t.sw + 1;
+  g.clamp_min = clamp ? -0.25f : -INFINITY;
+  g.clamp_max = clamp ? 0.5f : INFINITY;
+  return g;
+}
+
+onebit::testing::ConvShape conv_shape(const FloatConv2D& g) {
+  return {g.batch,    g.in_h,     g.in_w,     g.in_c,       g.out_h,      g.out_w,    g.out_c,    g.kernel_h,
+          g.kernel_w, g.stride_h, g.stride_w, g.dilation_h, g.dilation_w, g.pad_top, g.pad_left, g.groups};
+}
+
+/// The documented order in plain float: acc over (ky, kx, i) (a padded tap adds +0, which leaves a sum that
+/// started at +0 unchanged), + bias, clamp.
+std::vector<float> conv_documented_order(const FloatConv2D& g, const std::vector<float>& x, const std::vector<float>& w,
+                                         const float* bias) {
+  const int cin_g = g.in_c / g.groups, kw = g.kernel_w, kh = g.kernel_h;
+  std::vector<float> y = onebit::testing::direct_conv<float>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
+    if (xi < 0) return 0.0f;
+    const float product = x[size_t(xi)] * w[((size_t(o) * kh + ky) * kw + kx) * cin_g + i];
+    return product;
+  });
+  for (size_t i = 0; i < y.size(); ++i) {
+    float v = y[i];
+    if (bias != nullptr) v = v + bias[i % size_t(g.out_c)];
+    y[i] = clamp_ref(v, g.clamp_min, g.clamp_max);
+  }
+  return y;
+}
+
+void check_conv(const ConvCase& t, bool clamp, bool with_bias, uint32_t seed) {
+  const FloatConv2D g = geometry(t, clamp);
+  const int cin_g = t.c / t.groups, taps = t.kh * t.kw * cin_g;
+  const std::vector<float> x = random_floats(size_t(t.batch) * t.h * t.w * t.c, seed);
+  const std::vector<float> w = random_floats(size_t(t.out_c) * taps, seed + 1);
+  const std::vector<float> bias_v = random_floats(size_t(t.out_c), seed + 2);
+  const float* bias = with_bias ? bias_v.data() : nullptr;
+  const int rows = g.batch * g.out_h;
+  std::vector<float> y(size_t(rows) * g.out_w * g.out_c, NAN);
+  conv2d_f32(g, x.data(), w.data(), bias, y.data(), 0, rows);
+
+  // Double reference within the rounding bound.
+  const auto sums = onebit::testing::direct_conv<double>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
+    return xi < 0 ? 0.0 : double(x[size_t(xi)]) * w[((size_t(o) * t.kh + ky) * t.kw + kx) * cin_g + i];
+  });
+  const auto mags = onebit::testing::direct_conv<double>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
+    return xi < 0 ? 0.0 : std::fabs(double(x[size_t(xi)]) * w[((size_t(o) * t.kh + ky) * t.kw + kx) * cin_g + i]);
+  });
+  std::vector<double> want(sums.size()), mag(sums.size());
+  for (size_t i = 0; i < sums.size(); ++i) {
+    const double b = with_bias ? bias[i % size_t(t.out_c)] : 0.0;
+    want[i] = std::min(std::max(sums[i] + b, double(g.clamp_min)), double(g.clamp_max));
+    mag[i] = mags[i] + std::fabs(b);
+  }
+  check_within(y, want, mag, taps);
+
+  CHECK_MESSAGE(same_bits(y, conv_documented_order(g, x, w, bias)), "not the documented order of operations");
+
+  // Split rows: any split gives the same bits.
+  for (int split : {1, rows / 2, rows - 1}) {
+    if (split <= 0 || split >= rows) continue;
+    std::vector<float> parts(y.size(), NAN);
+    conv2d_f32(g, x.data(), w.data(), bias, parts.data(), split, rows);
+    conv2d_f32(g, x.data(), w.data(), bias, parts.data(), 0, split);
+    CHECK_MESSAGE(same_bits(parts, y), "split at row " << split);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("float conv2d: groups, depthwise, dilation, strides, asymmetric pads, 1x1..7x7, stems C=1..4") {
+  const ConvCase cases[] = {
+      // batch, h, w, c, out_c, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups
+      {2, 9, 11, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},       // Fashion-MNIST-like stem, C = 1
+      {2, 8, 10, 2, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},      // C = 2, out_c 8 + 4 + 1
+      {2, 15, 14, 3, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1},     // Bi-Real-like 7x7 / 2 stem
+      {2, 10, 9, 4, 12, 5, 5, 1, 2, 1, 1, 2, 1, 3, 2, 1},      // C = 4, 5x5, asymmetric pads and strides
+      {2, 7, 13, 16, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},     // 1x1
+      {2, 8, 9, 16, 12, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1},      // 1x1 stride 2
+      {2, 11, 12, 5, 9, 3, 3, 1, 1, 2, 2, 2, 1, 2, 3, 1},      // dilation 2, asymmetric pads
+      {2, 10, 11, 3, 6, 3, 5, 1, 1, 2, 1, 0, 4, 1, 0, 1},      // 3x5, dilation 2x1
+      {2, 9, 10, 6, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},      // groups 2
+      {2, 9, 10, 8, 12, 3, 3, 2, 1, 1, 1, 1, 0, 2, 1, 4},      // groups 4, 2 in / 3 out per group
+      {2, 9, 10, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 7},       // depthwise
+      {2, 12, 11, 9, 9, 5, 5, 2, 2, 1, 1, 2, 2, 1, 2, 9},      // depthwise 5x5 / 2
+      {2, 9, 9, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},        // depthwise, multiplier 2
+      {2, 4, 5, 3, 5, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1},        // kernel larger than the image
+      {2, 3, 4, 2, 3, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 1},        // 1x1 with pads: rows and pixels of padding only
+      {2, 6, 30, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},      // long rows: many pixel tiles
+  };
+  uint32_t seed = 1000;
+  for (const ConvCase& t : cases)
+    for (bool clamp : {false, true})
+      for (bool with_bias : {true, false}) {
+        INFO("in " << t.batch << "x" << t.h << "x" << t.w << "x" << t.c << " out_c " << t.out_c << " kernel " << t.kh
+                   << "x" << t.kw << " stride " << t.sh << "x" << t.sw << " dilation " << t.dh << "x" << t.dw
+                   << " pads t" << t.pt << " l" << t.pl << " b" << t.pb << " r" << t.pr << " groups " << t.groups
+                   << " clamp " << clamp << " bias " << with_bias << " seed " << seed);
+        check_conv(t, clamp, with_bias, seed);
+        seed += 3;
+      }
+}
+
+TEST_CASE("float fully connected: batch, bias, clamp, documented order, row split") {
+  uint32_t seed = 2000;
+  for (int batch : {1, 3})
+    for (int in_c : {1, 7, 33, 512})
+      for (int out_c : {1, 10, 13})
+        for (bool with_bias : {false, true}) {
+          INFO("batch " << batch << " in " << in_c << " out " << out_c << " bias " << with_bias << " seed " << seed);
+          const std::vector<float> x = random_floats(size_t(batch) * in_c, seed++);
+          const std::vector<float> w = random_floats(size_t(out_c) * in_c, seed++);
+          const std::vector<float> bias_v = random_floats(size_t(out_c), seed++);
+          const float* bias = with_bias ? bias_v.data() : nullptr;
+          const float lo = with_bias ? -0.5f : -INFINITY, hi = with_bias ? 0.75f : INFINITY;
+          std::vector<float> y(size_t(batch) * out_c, NAN);
+          fully_connected_f32(batch, in_c, out_c, x.data(), w.data(), bias, lo, hi, y.data(), 0, batch);
+          std::vector<double> want(y.size()), mag(y.size());
+          std::vector<float> ordered(y.size());
+          for (int r = 0; r < batch; ++r)
+            for (int o = 0; o < out_c; ++o) {
+              double s = 0, m = 0;
+              float acc = 0.0f;
+              for (int i = 0; i < in_c; ++i) {
+                const float xv = x[size_t(r) * in_c + i], wv = w[size_t(o) * in_c + i];
+                s += double(xv) * wv;
+                m += std::fabs(double(xv) * wv);
+                acc = acc + xv * wv;
+              }
+              if (with_bias) s += bias[o], m += std::fabs(double(bias[o])), acc = acc + bias[o];
+              want[size_t(r) * out_c + o] = std::min(std::max(s, double(lo)), double(hi));
+              mag[size_t(r) * out_c + o] = m;
+              ordered[size_t(r) * out_c + o] = clamp_ref(acc, lo, hi);
+            }
+          check_within(y, want, mag, in_c);
+          CHECK(same_bits(y, ordered));
+          if (batch > 1) {
+            std::vector<float> parts(y.size(), NAN);
+            fully_connected_f32(batch, in_c, out_c, x.data(), w.data(), bias, lo, hi, parts.data(), 1, batch);
+            fully_connected_f32(batch, in_c, out_c, x.data(), w.data(), bias, lo, hi, parts.data(), 0, 1);
+            CHECK(same_bits(parts, y));
+          }
+        }
+}
+
+TEST_CASE("float max / avg pool: count_include_pad both ways, documented order, row split") {
+  struct Case { int kh, kw, sh, sw, pt, pl, pb, pr; };
+  const Case cases[] = {{3, 3, 2, 2, 1, 1, 1, 1}, {2, 2, 2, 2, 0, 0, 0, 0}, {3, 3, 1, 1, 1, 1, 2, 2},
+                        {1, 1, 1, 1, 0, 0, 0, 0}, {2, 3, 1, 2, 1, 0, 0, 2}, {3, 3, 3, 3, 0, 0, 2, 2},
+                        {7, 7, 1, 1, 3, 3, 3, 3}};
+  uint32_t seed = 3000;
+  for (const Case& t : cases)
+    for (int channels : {1, 5, 16})
+      for (int mode = 0; mode < 3; ++mode) {  // 0 max, 1 avg excluding the pads, 2 avg including them
+        INFO("kernel " << t.kh << "x" << t.kw << " stride " << t.sh << "x" << t.sw << " pads t" << t.pt << " l" << t.pl
+                       << " b" << t.pb << " r" << t.pr << " channels " << channels << " mode " << mode);
+        FloatPool2D p{2, 7, 8, channels, 0, 0, t.kh, t.kw, t.sh, t.sw, t.pt, t.pl};
+        p.out_h = (p.in_h + t.pt + t.pb - t.kh) / t.sh + 1;
+        p.out_w = (p.in_w + t.pl + t.pr - t.kw) / t.sw + 1;
+        const std::vector<float> x = random_floats(size_t(2) * 7 * 8 * channels, seed++);
+        const int rows = p.batch * p.out_h;
+        std::vector<float> y(size_t(rows) * p.out_w * channels, NAN);
+        if (mode == 0) max_pool2d_f32(p, x.data(), y.data(), 0, rows);
+        else avg_pool2d_f32(p, mode == 2, x.data(), y.data(), 0, rows);
+        std::vector<double> want(y.size()), mag(y.size());
+        std::vector<float> ordered(y.size());
+        for (size_t k = 0; k < y.size(); ++k) {
+          const int c = int(k % size_t(channels)), ox = int(k / size_t(channels) % size_t(p.out_w));
+          const int oy = int(k / size_t(channels) / size_t(p.out_w) % size_t(p.out_h));
+          const int n = int(k / size_t(channels) / size_t(p.out_w) / size_t(p.out_h));
+          double s = mode == 0 ? -INFINITY : 0.0, m = 0;
+          float acc = mode == 0 ? -INFINITY : 0.0f;
+          int real = 0;
+          for (int ky = 0; ky < t.kh; ++ky)
+            for (int kx = 0; kx < t.kw; ++kx) {
+              const int iy = oy * t.sh - t.pt + ky, ix = ox * t.sw - t.pl + kx;
+              if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) continue;
+              const float v = x[((size_t(n) * p.in_h + iy) * p.in_w + ix) * channels + c];
+              s = mode == 0 ? std::max(s, double(v)) : s + v;
+              acc = mode == 0 ? (acc < v ? v : acc) : acc + v;
+              m += std::fabs(double(v));
+              ++real;
+            }
+          const int d = mode == 2 ? t.kh * t.kw : real;
+          want[k] = mode == 0 ? s : s / d;
+          mag[k] = mode == 0 ? 0.0 : m / d;
+          ordered[k] = mode == 0 ? acc : acc / float(d);
+        }
+        check_within(y, want, mag, t.kh * t.kw);
+        CHECK(same_bits(y, ordered));
+        std::vector<float> parts(y.size(), NAN);
+        for (int r = rows - 1; r >= 0; --r) {
+          if (mode == 0) max_pool2d_f32(p, x.data(), parts.data(), r, r + 1);
+          else avg_pool2d_f32(p, mode == 2, x.data(), parts.data(), r, r + 1);
+        }
+        CHECK(same_bits(parts, y));
+      }
+}
+
+TEST_CASE("float global average pool") {
+  for (int pixels : {1, 49, 196})
+    for (int channels : {1, 7, 64}) {
+      INFO("pixels " << pixels << " channels " << channels);
+      const int batch = 2;
+      const std::vector<float> x = random_floats(size_t(batch) * pixels * channels, uint32_t(pixels * 100 + channels));
+      std::vector<float> y(size_t(batch) * channels, NAN);
+      global_avg_pool_f32(batch, pixels, channels, x.data(), y.data());
+      std::vector<double> want(y.size()), mag(y.size());
+      std::vector<float> ordered(y.size());
+      for (int n = 0; n < batch; ++n)
+        for (int c = 0; c < channels; ++c) {
+          double s = 0, m = 0;
+          float acc = 0.0f;
+          for (int i = 0; i < pixels; ++i) {
+            const float v = x[(size_t(n) * pixels + i) * channels + c];
+            s += v, m += std::fabs(double(v)), acc = acc + v;
+          }
+          want[size_t(n) * channels + c] = s / pixels;
+          mag[size_t(n) * channels + c] = m / pixels;
+          ordered[size_t(n) * channels + c] = acc / float(pixels);
+        }
+      check_within(y, want, mag, pixels);
+      CHECK(same_bits(y, ordered));
+    }
+}
+
+TEST_CASE("float clamp, ReLU and PReLU, in place too") {
+  const std::vector<float> x = random_floats(3 * 37, 4000, -2.0f, 2.0f);
+  const std::vector<float> slope = random_floats(37, 4001, -0.5f, 0.5f);
+  std::vector<float> y(x.size()), relu(x.size()), pre(x.size());
+  clamp_f32(x.size(), x.data(), -1.0f, 1.25f, y.data());
+  clamp_f32(x.size(), x.data(), 0.0f, INFINITY, relu.data());
+  prelu_f32(3, 37, x.data(), slope.data(), pre.data());
+  for (size_t i = 0; i < x.size(); ++i) {
+    CHECK(y[i] == clamp_ref(x[i], -1.0f, 1.25f));
+    CHECK(relu[i] == std::max(x[i], 0.0f));
+    CHECK(pre[i] == (x[i] < 0 ? x[i] * slope[i % 37] : x[i]));
+  }
+  std::vector<float> in_place = x;
+  prelu_f32(3, 37, in_place.data(), slope.data(), in_place.data());
+  CHECK(same_bits(in_place, pre));
+  in_place = x;
+  clamp_f32(x.size(), in_place.data(), -1.0f, 1.25f, in_place.data());
+  CHECK(same_bits(in_place, y));
+}
+
+TEST_CASE("float add: NumPy broadcasting up to rank 4, clamp, row split") {
+  struct Case { std::vector<int> a, b; };
+  const Case cases[] = {
+      {{2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {5}},       {{5}, {2, 3, 4, 5}},       {{2, 3, 4, 5}, {1, 3, 1, 5}},
+      {{2, 1, 4, 1}, {1, 3, 1, 5}}, {{2, 3, 4, 1}, {4, 1}},    {{2, 3, 4, 5}, {2, 1, 1, 5}}, {{1}, {2, 3}},
+      {{3, 1}, {1, 4}},             {{2, 3, 4, 1}, {1}},       {{7}, {7}},                {{2, 3, 1, 5}, {3, 4, 1}},
+  };
+  uint32_t seed = 5000;
+  for (const Case& t : cases)
+    for (bool clamp : {false, true}) {
+      FloatAdd g{};
+      const float lo = clamp ? -0.5f : -INFINITY, hi = clamp ? 0.75f : INFINITY;
+      REQUIRE(float_add_shape(int(t.a.size()), t.a.data(), int(t.b.size()), t.b.data(), lo, hi, &g));
+      size_t na = 1, nb = 1, ny = 1;
+      for (int d : t.a) na *= size_t(d);
+      for (int d : t.b) nb *= size_t(d);
+      for (int d = 0; d < g.rank; ++d) ny *= size_t(g.out[d]);
+      const std::vector<float> a = random_floats(na, seed++), b = random_floats(nb, seed++);
+      const size_t rows = float_add_rows(g);
+      CHECK(rows * size_t(g.out[g.rank - 1]) == ny);
+      std::vector<float> y(ny, NAN);
+      add_f32(g, a.data(), b.data(), y.data(), 0, rows);
+      // Reference: the output index's coordinates, each input's element by its own (right-aligned) shape.
+      std::vector<float> want(ny);
+      for (size_t k = 0; k < ny; ++k) {
+        int coord[kFloatAddMaxRank];
+        size_t rest = k;
+        for (int d = g.rank - 1; d >= 0; --d) coord[d] = int(rest % size_t(g.out[d])), rest /= size_t(g.out[d]);
+        auto element = [&](const std::vector<int>& shape, const std::vector<float>& v) {
+          size_t idx = 0;
+          const int offset = g.rank - int(shape.size());
+          for (int d = 0; d < int(shape.size()); ++d) idx = idx * size_t(shape[size_t(d)]) + (shape[size_t(d)] == 1 ? 0 : size_t(coord[d + offset]));
+          return v[idx];
+        };
+        want[k] = clamp_ref(element(t.a, a) + element(t.b, b), lo, hi);
+      }
+      INFO("a rank " << t.a.size() << " b rank " << t.b.size() << " clamp " << clamp);
+      CHECK(same_bits(y, want));
+      std::vector<float> parts(ny, NAN);
+      add_f32(g, a.data(), b.data(), parts.data(), rows / 2, rows);
+      add_f32(g, a.data(), b.data(), parts.data(), 0, rows / 2);
+      CHECK(same_bits(parts, y));
+    }
+  FloatAdd g{};
+  const int s23[] = {2, 3}, s43[] = {4, 3}, s5[] = {1, 1, 1, 1, 2}, s0[] = {0};
+  CHECK_FALSE(float_add_shape(2, s23, 2, s43, -INFINITY, INFINITY, &g));
+  CHECK_FALSE(float_add_shape(5, s5, 2, s23, -INFINITY, INFINITY, &g));
+  CHECK_FALSE(float_add_shape(1, s0, 2, s23, -INFINITY, INFINITY, &g));
+  CHECK_FALSE(float_add_shape(0, s23, 2, s23, -INFINITY, INFINITY, &g));
+}
