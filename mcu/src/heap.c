@@ -62,6 +62,8 @@ size_t board_heap_bytes(void) { return (size_t)(heap_top - __heap_start); }
 void* _sbrk(ptrdiff_t increment) {
   check("_sbrk");
   if (increment > __heap_end - heap_top || increment < __heap_start - heap_top) {
+    // Said here because without exceptions a failed operator new ends in abort() without a word.
+    board_write("onebit mcu: out of heap (the RAM between .bss and the stack is used up)\n");
     errno = ENOMEM;
     return (void*)-1;
   }

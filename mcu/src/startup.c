@@ -20,9 +20,12 @@ int main(int argc, char** argv);
 void initialise_monitor_handles(void);
 void __libc_init_array(void);
 
-// newlib's __libc_init_array / __libc_fini_array call these (crti.o's, which -nostartfiles leaves out).
+// What the C runtime's start files (crti.o, crtbegin.o: -nostartfiles leaves them out) would define: newlib's
+// __libc_init_array / __libc_fini_array call _init / _fini, and C++ static destructors register with
+// __cxa_atexit under this image's __dso_handle.
 void _init(void) {}
 void _fini(void) {}
+void* __dso_handle = &__dso_handle;
 
 enum { kMaxArgs = 32, kCmdlineBytes = 1024 };
 
