@@ -1,13 +1,17 @@
 // Run-time detection (the names are core/include/onebit/core/isa.h). A path is usable only if compiled in (ONEBIT_HAVE_<ISA>, defined by
 // cmake/Isa.cmake on this target) AND reported by cpuinfo. cpuinfo_has_* exist on every architecture and
-// return false where they cannot apply, so the CPU checks need no #ifdef.
+// return false where they cannot apply, so the CPU checks need no #ifdef. Bare metal (ONEBIT_MCU) compiles
+// the scalar path alone and has no cpuinfo: there a path is supported iff it is compiled.
 #include "onebit/kernels/isa.h"
 
+#if !ONEBIT_MCU
 #include <mutex>
 
 #include <cpuinfo.h>
+#endif
 
 namespace onebit::kernels {
+#if !ONEBIT_MCU
 namespace {
 
 bool cpuinfo_ready() {
@@ -18,6 +22,7 @@ bool cpuinfo_ready() {
 }
 
 }  // namespace
+#endif
 
 bool isa_compiled(Isa isa) {
   switch (isa) {
@@ -38,6 +43,9 @@ bool isa_compiled(Isa isa) {
 bool isa_supported(Isa isa) {
   if (!isa_compiled(isa)) return false;
   if (isa == Isa::kScalar) return true;
+#if ONEBIT_MCU
+  return false;
+#else
   if (!cpuinfo_ready()) return false;
   switch (isa) {
     case Isa::kAvx2: return cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3() && cpuinfo_has_x86_popcnt() &&
@@ -48,6 +56,7 @@ bool isa_supported(Isa isa) {
     case Isa::kNeon: return cpuinfo_has_arm_neon();
     default: return false;
   }
+#endif
 }
 
 Isa best_isa() {

@@ -7,6 +7,20 @@
 
 namespace onebit::kernels {
 
+#if ONEBIT_MCU
+/// Cortex-M (no popcount instruction; __builtin_popcount calls libgcc's __popcountsi2): SWAR on the two
+/// 32-bit halves, their byte counts (<= 16 each) summed before one multiply, and always inlined - at -Os GCC
+/// otherwise calls it, per word. Instructions per word under qemu: mcu/README.md "Popcount".
+__attribute__((always_inline)) inline uint32_t popcount64(uint64_t x) {
+  uint32_t lo = static_cast<uint32_t>(x), hi = static_cast<uint32_t>(x >> 32);
+  lo = lo - ((lo >> 1) & 0x55555555u);
+  hi = hi - ((hi >> 1) & 0x55555555u);
+  lo = (lo & 0x33333333u) + ((lo >> 2) & 0x33333333u);
+  hi = (hi & 0x33333333u) + ((hi >> 2) & 0x33333333u);
+  const uint32_t bytes = ((lo + (lo >> 4)) & 0x0F0F0F0Fu) + ((hi + (hi >> 4)) & 0x0F0F0F0Fu);
+  return (bytes * 0x01010101u) >> 24;
+}
+#else
 /// Portable popcount (SWAR). At the default x86-64 target __builtin_popcountll is a library call, so the
 /// scalar reference uses this; the SIMD paths bring their own popcount.
 inline uint32_t popcount64(uint64_t x) {
@@ -15,6 +29,7 @@ inline uint32_t popcount64(uint64_t x) {
   x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
   return static_cast<uint32_t>((x * 0x0101010101010101ull) >> 56);
 }
+#endif
 
 inline uint32_t popcount32(uint32_t x) { return popcount64(x); }
 
