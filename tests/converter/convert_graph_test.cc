@@ -15,14 +15,10 @@
 #include "onnx_test_graph.h"
 #include "rules_test_util.h"
 
-using onebit::testing::OnnxTestGraph;
-using onebit::testing::Tensor;
+using namespace onebit::testing;  // OnnxTestGraph, Tensor, Rng and the graph vocabulary of graph_dsl.h
 using rules_test::check_convert_fails;
-using namespace onebit::testing;  // the graph vocabulary (graph_dsl.h)
 
 namespace {
-
-using onebit::testing::Rng;
 
 void add_bn(OnnxTestGraph& t, Rng& r, const std::string& name, const std::string& in, const std::string& out, int64_t c) {
   t.initializer(name + ".g", {c}, r.uniform(size_t(c), 0.5f, 1.5f));

@@ -29,6 +29,15 @@ const Node* find_node(const Graph& g, const std::string& name) {
   return nullptr;
 }
 
+// Imports t into *g (which must succeed); returns its node `name` (which must exist).
+const Node& import_node(const OnnxTestGraph& t, Graph* g, const std::string& name) {
+  const Status s = import(t, g);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  const Node* n = find_node(*g, name);
+  REQUIRE(n != nullptr);
+  return *n;
+}
+
 std::vector<int64_t> const_ints(const Graph& g, ValueId v) {
   const Tensor* t = g.constant(v);
   REQUIRE(t != nullptr);
@@ -52,14 +61,11 @@ TEST_CASE("import: Squeeze/Unsqueeze axes attribute (opset 11) and input (opset 
     }
     t.output("y");
     Graph g;
-    Status s = import(t, &g);
-    REQUIRE_MESSAGE(s.ok(), s.message());
-    const Node* sq = find_node(g, "sq");
-    REQUIRE(sq != nullptr);
-    CHECK(sq->attrs.count("axes") == 0);
-    CHECK(const_ints(g, sq->in(1)) == std::vector<int64_t>{2, 3});
+    const Node& sq = import_node(t, &g, "sq");
+    CHECK(sq.attrs.count("axes") == 0);
+    CHECK(const_ints(g, sq.in(1)) == std::vector<int64_t>{2, 3});
     REQUIRE(infer_shapes(&g).ok());
-    CHECK(g.value(sq->out()).shape == std::vector<int64_t>{1, 3});
+    CHECK(g.value(sq.out()).shape == std::vector<int64_t>{1, 3});
   }
 }
 
@@ -69,27 +75,21 @@ TEST_CASE("import: Clip min/max (opset 6) and Pad pads/value (opset 2) attribute
   t.node("Clip", {"x"}, {"c"}, "clip", {{"min", -0.5f}, {"max", 2.0f}});
   t.output("c");
   Graph g;
-  Status s = import(t, &g);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  const Node* c = find_node(g, "clip");
-  REQUIRE(c != nullptr);
-  REQUIRE(c->inputs.size() == 3);
-  CHECK(g.constant(c->in(1))->f == std::vector<float>{-0.5f});
-  CHECK(g.constant(c->in(2))->f == std::vector<float>{2.0f});
+  const Node& c = import_node(t, &g, "clip");
+  REQUIRE(c.inputs.size() == 3);
+  CHECK(g.constant(c.in(1))->f == std::vector<float>{-0.5f});
+  CHECK(g.constant(c.in(2))->f == std::vector<float>{2.0f});
 
   OnnxTestGraph p(2);
   p.input("x", {1, 2, 3, 3});
   p.node("Pad", {"x"}, {"y"}, "pad", {{"pads", {0, 0, 1, 2, 0, 0, 3, 4}}, {"value", -1.0f}});
   p.output("y");
   Graph h;
-  s = import(p, &h);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  const Node* pn = find_node(h, "pad");
-  REQUIRE(pn != nullptr);
-  CHECK(const_ints(h, pn->in(1)) == std::vector<int64_t>{0, 0, 1, 2, 0, 0, 3, 4});
-  CHECK(h.constant(pn->in(2))->f == std::vector<float>{-1.0f});
+  const Node& pn = import_node(p, &h, "pad");
+  CHECK(const_ints(h, pn.in(1)) == std::vector<int64_t>{0, 0, 1, 2, 0, 0, 3, 4});
+  CHECK(h.constant(pn.in(2))->f == std::vector<float>{-1.0f});
   REQUIRE(infer_shapes(&h).ok());
-  CHECK(h.value(pn->out()).shape == std::vector<int64_t>{1, 2, 7, 9});
+  CHECK(h.value(pn.out()).shape == std::vector<int64_t>{1, 2, 7, 9});
 }
 
 TEST_CASE("import: schema defaults are filled in, Softmax's axis default follows the opset") {

@@ -44,6 +44,19 @@ RefTensor lowbit_input(uint32_t seed, const std::vector<int64_t>& shape = {1, 2,
   return RefTensor{shape, r.normal(size_t(n), 1.0f)};
 }
 
+// x[1, 2, hw, hw] -> DoReFa (n, with or without the STE residue) -> Conv 3x3 pad 1 (weights w of w_shape,
+// `stride`) -> y.
+OnnxTestGraph dorefa_conv(int64_t hw, float n, bool residue, const std::vector<int64_t>& w_shape, const std::vector<float>& w,
+                          int64_t stride = 1) {
+  OnnxTestGraph t;
+  t.input("x", {1, 2, hw, hw});
+  const std::string q = dorefa(t, "x", n, residue);
+  t.initializer("w", w_shape, w);
+  add_conv(t, "conv", {q, "w"}, "y", 3, stride, 1);
+  t.output("y");
+  return t;
+}
+
 void check_levels(const cv::Levels& l, int bits, int zero_level, float scale) {
   CHECK(l.bits == bits);
   CHECK(l.zero_level == zero_level);
@@ -126,15 +139,10 @@ TEST_CASE("rules: uniform_quantizer") {
 
 TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") {
   SUBCASE("end to end: a DoReFa 2-bit activation into a ±s conv -> k-bit BinaryConv2D, multiplier s / 3") {
-    OnnxTestGraph t;
     Rng rng(34);
-    t.input("x", {1, 2, 5, 5});
-    const std::string q = dorefa(t, "x", 3.0f);
     std::vector<float> w = rng.signs(3 * 2 * 9);
     for (size_t i = 0; i < w.size(); ++i) w[i] *= 0.1f * float(1 + i / 18);
-    t.initializer("w", {3, 2, 3, 3}, w);
-    add_conv(t, "conv", {q, "w"}, "y", 3, 1, 1);
-    t.output("y");
+    const OnnxTestGraph t = dorefa_conv(5, 3.0f, true, {3, 2, 3, 3}, w);
     Rewritten r = rewrite(t);
     const cv::Node& c = node(r.g, "conv");
     REQUIRE(c.op == cv::ops::kBinaryConv2D);
@@ -148,19 +156,14 @@ TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") 
     CHECK(contains(cv_.result.summary, "binary layers: 1 (BinaryConv2D 1 (k-bit: W1A2 1)"));
   }
   SUBCASE("end to end: 2-bit weights {-3, -1, 1, 3} * s on a 4-bit activation -> weight_bits 2") {
-    OnnxTestGraph t;
     Rng rng(36);
-    t.input("x", {1, 2, 5, 5});
-    const std::string q = dorefa(t, "x", 15.0f, false);
     std::vector<float> w(size_t(2 * 2 * 9));
     const float levels[4] = {-3, -1, 1, 3};
     const std::vector<float> pick = rng.uniform(w.size(), 0.0f, 3.999f);
     for (size_t i = 0; i < w.size(); ++i) w[i] = levels[int(pick[i])] * (i < 18 ? 0.05f : 0.2f) / 3.0f;
     w[0] = 0.05f;  // every channel reaches its largest level
     w[18] = -0.2f;
-    t.initializer("w", {2, 2, 3, 3}, w);
-    add_conv(t, "conv", {q, "w"}, "y", 3, 2, 1);
-    t.output("y");
+    const OnnxTestGraph t = dorefa_conv(5, 15.0f, false, {2, 2, 3, 3}, w, 2);
     Rewritten r = rewrite(t);
     const cv::Node& c = node(r.g, "conv");
     REQUIRE(c.op == cv::ops::kBinaryConv2D);
@@ -189,13 +192,8 @@ TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") 
     check_convert_fails(t, {"nothing clamps it"});
   }
   SUBCASE("stays float (warning): a k-bit activation into a conv whose weights are not 1- or 2-bit") {
-    OnnxTestGraph t;
     Rng rng(38);
-    t.input("x", {1, 2, 4, 4});
-    const std::string q = dorefa(t, "x", 3.0f);
-    t.initializer("w", {2, 2, 3, 3}, rng.normal(36, 0.3f));
-    add_conv(t, "conv", {q, "w"}, "y", 3, 1, 1);
-    t.output("y");
+    const OnnxTestGraph t = dorefa_conv(4, 3.0f, true, {2, 2, 3, 3}, rng.normal(36, 0.3f));
     Converted c = convert(t);
     REQUIRE_MESSAGE(c.status.ok(), c.status.message());
     CHECK(contains(c.result.summary, "warning: node 'conv' (Conv) reads a k-bit activation but stays float"));

@@ -36,29 +36,13 @@ namespace rules_test {
 
 namespace cv = onebit::converter;
 using onebit::Status;
-using onebit::testing::add_chain;
-using onebit::testing::add_binary_residual_block;
-using onebit::testing::add_conv;
-using onebit::testing::add_fc;
-using onebit::testing::add_float_reader;
-using onebit::testing::add_pad;
-using onebit::testing::add_pool;
-using onebit::testing::add_sign_conv;
-using onebit::testing::Attr;
-using onebit::testing::Attrs;
-using onebit::testing::chain;
-using onebit::testing::conv_attrs;
-using onebit::testing::Link;
-using onebit::testing::OnnxTestGraph;
-using onebit::testing::pool_attrs;
+using namespace onebit::testing;  // OnnxTestGraph, Rng and the graph vocabulary of graph_dsl.h
 using RefTensor = onebit::testing::Tensor;
 
 inline constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
 
 // ---------------------------------------------------------------------------------------------------------
 // Building graphs.
-
-using onebit::testing::Rng;
 
 // BatchNormalization parameters and their affine form y = scale * x + shift, computed here in double
 // from the operator's definition (y = (x - mean) / sqrt(var + eps) * gamma + beta).
