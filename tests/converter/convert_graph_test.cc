@@ -9,9 +9,9 @@
 #include "common/rng.h"
 #include "common/run_model.h"
 #include "convert.h"
+#include "graph_dsl.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
-#include "graph_dsl.h"
 #include "onnx_test_graph.h"
 #include "rules_test_util.h"
 
@@ -40,7 +40,9 @@ OnnxTestGraph build_network(uint32_t seed) {
   t.initializer("stem.w", {C, 3, 3, 3}, r.normal(size_t(C * 27), 0.3f));
   t.initializer("stem.b", {C}, r.normal(size_t(C), 0.1f));
   add_conv(t, "stem", {"x", "stem.w", "stem.b"}, "c0", 3, 1, 1);
-  const auto bn = [&](const std::string& name, const std::string& in, const std::string& out) { add_bn(t, r, name, in, out, C); };
+  const auto bn = [&](const std::string& name, const std::string& in, const std::string& out) {
+    add_bn(t, r, name, in, out, C);
+  };
   bn("bn0", "c0", "b0");
   // Block A.
   add_binary_residual_block(t, r, bn, "b0", "r1", C, 0.01f, 0.05f);
@@ -69,7 +71,8 @@ OnnxTestGraph build_network(uint32_t seed) {
   // Block D: BN -> Sign -> binary MaxPool -> 1x1 binary conv + residual.
   bn("d.bn_in", "r3", "d.pre");
   t.node("Sign", {"d.pre"}, {"d.s"}, "d.sign");
-  t.node("MaxPool", {"d.s"}, {"d.mp"}, "d.maxpool", {{"kernel_shape", {3, 3}}, {"strides", {1, 1}}, {"pads", {1, 1, 1, 1}}});
+  t.node("MaxPool", {"d.s"}, {"d.mp"}, "d.maxpool",
+         {{"kernel_shape", {3, 3}}, {"strides", {1, 1}}, {"pads", {1, 1, 1, 1}}});
   t.initializer("d.w", {C, C, 1, 1}, r.signs(size_t(C * C)));
   add_conv(t, "d.conv", {"d.mp", "d.w"}, "d.c", 1, 1, 0);
   t.initializer("d.alpha", {1, C, 1, 1}, r.uniform(size_t(C), 0.02f, 0.05f));
@@ -169,7 +172,8 @@ TEST_CASE("Neg on activations converts to a float Mul by -1 (rank 4 and rank 2)"
 }
 
 TEST_CASE("Flatten of a spatial map into something other than Gemm is rejected") {
-  check_convert_fails(chain({1, 3, 4, 4}, {{"Flatten", "flatten", "f"}, {"Relu", "relu", "y"}}), {"node 'flatten' (Flatten)", "NCHW"});
+  check_convert_fails(chain({1, 3, 4, 4}, {{"Flatten", "flatten", "f"}, {"Relu", "relu", "y"}}),
+                      {"node 'flatten' (Flatten)", "NCHW"});
 }
 
 TEST_CASE("unsupported ops and dynamic shapes are errors naming the node") {

@@ -16,7 +16,11 @@ namespace onebit::testing {
 // for the first node); an empty `in` is {"^"}.
 struct Link {
   Link(std::string op_, std::string name_, std::string out_, std::vector<std::string> in_ = {}, Attrs attrs_ = {})
-      : op(std::move(op_)), name(std::move(name_)), out(std::move(out_)), in(std::move(in_)), attrs(std::move(attrs_)) {}
+      : op(std::move(op_)),
+        name(std::move(name_)),
+        out(std::move(out_)),
+        in(std::move(in_)),
+        attrs(std::move(attrs_)) {}
   std::string op, name, out;
   std::vector<std::string> in;
   Attrs attrs;
@@ -57,15 +61,16 @@ inline onnx::NodeProto& add_conv(OnnxTestGraph& t, const std::string& name, cons
 }
 
 // Pad of H and W (by 1 on every side unless `pads` says otherwise) with `value`.
-inline onnx::NodeProto& add_pad(OnnxTestGraph& t, const std::string& name, const std::string& in, const std::string& out,
-                                float value, std::vector<int64_t> pads = {0, 0, 1, 1, 0, 0, 1, 1}) {
+inline onnx::NodeProto& add_pad(OnnxTestGraph& t, const std::string& name, const std::string& in,
+                                const std::string& out, float value,
+                                std::vector<int64_t> pads = {0, 0, 1, 1, 0, 0, 1, 1}) {
   t.initializer_i64(name + ".pads", {8}, pads);
   t.initializer(name + ".value", {}, {value});
   return t.node("Pad", {in, name + ".pads", name + ".value"}, {out}, name);
 }
 
-inline onnx::NodeProto& add_pool(OnnxTestGraph& t, const std::string& op, const std::string& name, const std::string& in,
-                                 const std::string& out, int64_t k, int64_t stride) {
+inline onnx::NodeProto& add_pool(OnnxTestGraph& t, const std::string& op, const std::string& name,
+                                 const std::string& in, const std::string& out, int64_t k, int64_t stride) {
   return t.node(op, {in}, {out}, name, pool_attrs(k, stride));
 }
 
@@ -95,8 +100,8 @@ void add_binary_residual_block(OnnxTestGraph& t, Rng& r, const AddBn& bn, const 
 
 // A fully connected layer `name` with weights w_ok [O][K]: Gemm(transB = 1) on them, or MatMul on their
 // transpose [K][O] (initializer `name`.w).
-inline void add_fc(OnnxTestGraph& t, const std::string& name, const std::string& in, const std::string& out, int64_t o_count,
-                   int64_t k_count, const std::vector<float>& w_ok, bool matmul = false) {
+inline void add_fc(OnnxTestGraph& t, const std::string& name, const std::string& in, const std::string& out,
+                   int64_t o_count, int64_t k_count, const std::vector<float>& w_ok, bool matmul = false) {
   if (!matmul) {
     t.initializer(name + ".w", {o_count, k_count}, w_ok);
     t.node("Gemm", {in, name + ".w"}, {out}, name, {{"transB", 1}});

@@ -128,17 +128,20 @@ TEST_CASE("import: malformed nodes are errors naming node and what was expected"
     return t;
   };
   // An unknown attribute; one of the wrong kind.
-  check(one_node({1, 2, 3, 3}, {"Relu", "r", "y", {}, {{"alpha", 3}}}), {"node 'r' (Relu)", "attribute 'alpha' is not known"});
+  check(one_node({1, 2, 3, 3}, {"Relu", "r", "y", {}, {{"alpha", 3}}}),
+        {"node 'r' (Relu)", "attribute 'alpha' is not known"});
   check(one_node({1, 2, 4, 4}, {"Conv", "conv", "y", {"^", "w"}, {{"strides", 2.0f}}}, {2, 2, 3, 3}, 36),
         {"node 'conv' (Conv)", "attribute 'strides' must be a list of ints"});
   // Too few inputs; an empty name for a required input; a missing required attribute.
   check(one_node({1, 2, 3, 3}, {"Add", "add", "y"}), {"node 'add' (Add)", "has 1 inputs; expected 2"});
   check(one_node({1, 2, 3, 3}, {"Mul", "mul", "y", {"", "^"}}), {"node 'mul' (Mul)", "required input 0 is empty"});
-  check(one_node({1, 2, 3, 3}, {"MaxPool", "pool", "y"}), {"node 'pool' (MaxPool)", "required attribute 'kernel_shape'"});
+  check(one_node({1, 2, 3, 3}, {"MaxPool", "pool", "y"}),
+        {"node 'pool' (MaxPool)", "required attribute 'kernel_shape'"});
   // An initializer whose data disagrees with its dims.
   check(one_node({1, 2}, {"MatMul", "mm", "y", {"^", "w"}}, {2, 3}, 5), {"tensor 'w'", "imply 6"});
   // A per-axis attribute of the wrong length, reported by the shape inference the importer runs.
-  check(one_node({1, 2, 4, 4}, {"Conv", "conv", "y", {"^", "w"}, {{"strides", std::vector<int64_t>{2}}}}, {2, 2, 3, 3}, 36),
+  check(one_node({1, 2, 4, 4}, {"Conv", "conv", "y", {"^", "w"}, {{"strides", std::vector<int64_t>{2}}}}, {2, 2, 3, 3},
+                 36),
         {"node 'conv' (Conv): attribute 'strides' has 1 values; expected 2"});
 }
 

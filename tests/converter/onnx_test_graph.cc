@@ -55,7 +55,8 @@ void OnnxTestGraph::initializer_int(const std::string& name, int type, const std
 }
 
 onnx::NodeProto& OnnxTestGraph::node(const std::string& op, const std::vector<std::string>& inputs,
-                                     const std::vector<std::string>& outputs, const std::string& name, const Attrs& attrs) {
+                                     const std::vector<std::string>& outputs, const std::string& name,
+                                     const Attrs& attrs) {
   auto* n = model.mutable_graph()->add_node();
   n->set_op_type(op);
   n->set_name(name.empty() ? op + "_" + outputs[0] : name);

@@ -193,7 +193,9 @@ TEST_CASE("rules: binary_flatten") {
   const OnnxTestGraph& t = n.t;
   const BnParams& bn = n.bn;
   SUBCASE("fires: the Flatten moves before the Quantize, thresholds repeated per feature") {
-    cv::Graph g = import_fired(t, {{"sign_to_quantize", "sign"}, {"affine_into_quantize", "sign"}, {"binary_flatten", "flatten"}});
+    cv::Graph g =
+        import_fired(t,
+                     {{"sign_to_quantize", "sign"}, {"affine_into_quantize", "sign"}, {"binary_flatten", "flatten"}});
     const cv::Node& f = node(g, "flatten");
     CHECK(f.op == "Flatten");
     CHECK(f.in(0) == g.find_value("x"));
@@ -219,7 +221,8 @@ TEST_CASE("rules: binary_flatten") {
   }
   SUBCASE("does not fire: Flatten of a float value, or a flatten that does not keep N") {
     CHECK_FALSE(matches(chain({1, C, 2, 2}, {{"Flatten", "flatten", "y"}}), "binary_flatten", "flatten"));
-    const OnnxTestGraph a = chain({1, C, 2, 2}, {{"Sign", "sign", "s"}, {"Flatten", "flatten", "y", {}, {{"axis", 2}}}});
+    const OnnxTestGraph a =
+        chain({1, C, 2, 2}, {{"Sign", "sign", "s"}, {"Flatten", "flatten", "y", {}, {{"axis", 2}}}});
     CHECK_FALSE(matches(a, "binary_flatten", "flatten", {{"sign_to_quantize", "sign"}}));
   }
 }

@@ -196,7 +196,8 @@ TEST_CASE("rules: binary_max_pool") {
     check_end_to_end(t, RefTensor{{1, 2, 6, 6}, r.normal(72)}, "y");
   }
   SUBCASE("does not fire: a float input, ceil_mode that adds windows, dilations") {
-    CHECK_FALSE(matches(chain({1, 2, 6, 6}, {{"MaxPool", "pool", "y", {}, pool_attrs(3, 2)}}), "binary_max_pool", "pool"));
+    CHECK_FALSE(matches(chain({1, 2, 6, 6}, {{"MaxPool", "pool", "y", {}, pool_attrs(3, 2)}}), "binary_max_pool",
+                        "pool"));
     for (const OnnxTestGraph& t : {graph(6, true), graph(7, false, {2, 2})})
       CHECK_FALSE(matches(t, "binary_max_pool", "pool", {{"sign_to_quantize", "sign"}}));
   }

@@ -16,7 +16,9 @@ TEST_CASE("rules: rewrite_to_fixed_point reaches a fixed point on a small binary
   add_conv(t, "stem", {"x", "stem.w"}, "c0", 3, 1, 1);
   add_bn(t, r, "bn0", "c0", "b0", C);
   // Block 1: BN -> Sign -> binary conv (zero pad) x alpha -> BN, + residual.
-  const auto bn = [&](const std::string& name, const std::string& in, const std::string& out) { add_bn(t, r, name, in, out, C); };
+  const auto bn = [&](const std::string& name, const std::string& in, const std::string& out) {
+    add_bn(t, r, name, in, out, C);
+  };
   add_binary_residual_block(t, r, bn, "b0", "r1", C, 0.05f, 0.2f);
   // Block 2: Sign -> Pad(+1) -> stride-2 binary conv -> BN -> Sign -> binary MaxPool -> 1x1 binary conv.
   t.node("Sign", {"r1"}, {"b.s"}, "b.sign");

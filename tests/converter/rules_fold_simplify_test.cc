@@ -15,9 +15,13 @@ TEST_CASE("rules: constant_fold") {
     t.initializer("a", {3}, {1.5f, -2.0f, 0.25f});
     t.initializer("b", {3}, {0.5f, 4.0f, -1.0f});
     t.initializer_i64("ab_to", {4}, {1, 3, 1, 1});
-    t.output(add_chain(t, "x", {{"Mul", "mul_const", "ab", {"a", "b"}}, {"Shape", "shape_of_y", "shape", {"y"}},
-                                {"Reshape", "reshape", "xr", {"x", "shape"}}, {"Add", "add", "s", {"xr", "y"}},
-                                {"Reshape", "reshape_const", "abr", {"ab", "ab_to"}}, {"Mul", "scale", "out", {"s", "abr"}}}));
+    t.output(add_chain(t, "x",
+                       {{"Mul", "mul_const", "ab", {"a", "b"}},
+                        {"Shape", "shape_of_y", "shape", {"y"}},
+                        {"Reshape", "reshape", "xr", {"x", "shape"}},
+                        {"Add", "add", "s", {"xr", "y"}},
+                        {"Reshape", "reshape_const", "abr", {"ab", "ab_to"}},
+                        {"Mul", "scale", "out", {"s", "abr"}}}));
     cv::Graph g = import(t);
     CHECK(matches(g, "constant_fold", "mul_const"));
     CHECK(matches(g, "constant_fold", "shape_of_y"));
@@ -63,14 +67,17 @@ OnnxTestGraph dropout_graph(bool mask_read) {
   t.input("x", {1, 3, 2, 2});
   t.node("Dropout", {"x"}, {"d", "mask"}, "dropout");
   if (mask_read) {
-    add_chain(t, "mask", {{"Cast", "cast", "maskf", {}, {{"to", int(onnx::TensorProto::FLOAT)}}}, {"Add", "add", "y", {"d", "^"}}});
+    add_chain(t, "mask",
+              {{"Cast", "cast", "maskf", {}, {{"to", int(onnx::TensorProto::FLOAT)}}},
+               {"Add", "add", "y", {"d", "^"}}});
     t.output("y");
     return t;
   }
   t.node("Relu", {"d"}, {"y"}, "relu");
   t.output("y");
   t.output("mask");
-  t.model.mutable_graph()->mutable_output(1)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::BOOL);
+  t.model.mutable_graph()->mutable_output(1)->mutable_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::BOOL);
   return t;
 }
 
@@ -78,7 +85,8 @@ OnnxTestGraph dropout_graph(bool mask_read) {
 
 TEST_CASE("rules: remove_identity") {
   SUBCASE("fires: Identity and Dropout without a used mask") {
-    const OnnxTestGraph t = chain({1, 3, 2, 2}, {{"Identity", "identity", "i"}, {"Dropout", "dropout", "d"}, {"Relu", "relu", "y"}});
+    const OnnxTestGraph t =
+        chain({1, 3, 2, 2}, {{"Identity", "identity", "i"}, {"Dropout", "dropout", "d"}, {"Relu", "relu", "y"}});
     cv::Graph g = import(t);
     for (const char* n : {"identity", "dropout"}) CHECK(matches(g, "remove_identity", n));
     Rewritten r = rewrite(t);
@@ -99,7 +107,8 @@ TEST_CASE("rules: remove_identity does not fire on a Dropout whose mask is a gra
 TEST_CASE("rules: unit_factor") {
   auto graph = [](const std::string& op, bool constant_first, const std::vector<int64_t>& cshape, float value,
                   const std::vector<int64_t>& xshape = {1, 3, 4, 4}) {
-    const std::vector<std::string> in = constant_first ? std::vector<std::string>{"c", "^"} : std::vector<std::string>{"^", "c"};
+    const std::vector<std::string> in =
+        constant_first ? std::vector<std::string>{"c", "^"} : std::vector<std::string>{"^", "c"};
     OnnxTestGraph t = chain(xshape, {{op, "op", "y", in}, {"Relu", "relu", "z"}});
     int64_t n = 1;
     for (int64_t d : cshape) n *= d;
@@ -124,7 +133,8 @@ TEST_CASE("rules: unit_factor") {
     }
   }
   SUBCASE("does not fire: the constant 1 broadcasts x to a bigger shape") {
-    for (const OnnxTestGraph& t : {graph("Mul", false, {1, 3, 4, 4}, 1.0f, {1, 3, 1, 1}), graph("Add", true, {2, 3, 1, 1}, 0.0f, {1, 3, 1, 1})})
+    for (const OnnxTestGraph& t :
+         {graph("Mul", false, {1, 3, 4, 4}, 1.0f, {1, 3, 1, 1}), graph("Add", true, {2, 3, 1, 1}, 0.0f, {1, 3, 1, 1})})
       CHECK_FALSE(matches(t, "unit_factor", "op"));
   }
   SUBCASE("does not fire: the constant is not exactly 1 / 0") {
@@ -134,7 +144,8 @@ TEST_CASE("rules: unit_factor") {
       CHECK_FALSE(matches(u, "unit_factor", "op"));
   }
   SUBCASE("does not fire: 1/x and 0-x (the unit is on the wrong side of a non-commutative op)") {
-    for (const OnnxTestGraph& t : {graph("Div", true, {}, 1.0f), graph("Sub", true, {}, 0.0f)}) CHECK_FALSE(matches(t, "unit_factor", "op"));
+    for (const OnnxTestGraph& t : {graph("Div", true, {}, 1.0f), graph("Sub", true, {}, 0.0f)})
+      CHECK_FALSE(matches(t, "unit_factor", "op"));
   }
 }
 
@@ -146,7 +157,8 @@ TEST_CASE("rules: straight_through_residue") {
     t.input("b", bshape);
     t.input("b2", bshape);
     const std::string other = same_b ? "b" : "b2";
-    const std::vector<std::string> add_in = sub_first ? std::vector<std::string>{"^", other} : std::vector<std::string>{other, "^"};
+    const std::vector<std::string> add_in =
+        sub_first ? std::vector<std::string>{"^", other} : std::vector<std::string>{other, "^"};
     t.output(add_chain(t, "a", {{"Sub", "sub", "d", {"^", "b"}}, {"Add", "add", "s", add_in}, {"Relu", "relu", "y"}}));
     return t;
   };
@@ -164,10 +176,12 @@ TEST_CASE("rules: straight_through_residue") {
     CHECK(matches(graph(true, {1, 3, 4, 4}, {1, 3, 1, 1}, true), "straight_through_residue", "add"));
   }
   SUBCASE("does not fire: the Sub's B is not the Add's other operand") {
-    for (bool sub_first : {true, false}) CHECK_FALSE(matches(graph(sub_first, {1, 3, 4, 4}, {1, 3, 4, 4}, false), "straight_through_residue", "add"));
+    for (bool sub_first : {true, false})
+      CHECK_FALSE(matches(graph(sub_first, {1, 3, 4, 4}, {1, 3, 4, 4}, false), "straight_through_residue", "add"));
   }
   SUBCASE("does not fire: A's shape differs from the Add's output") {
-    for (bool sub_first : {true, false}) CHECK_FALSE(matches(graph(sub_first, {1, 3, 1, 1}, {1, 3, 4, 4}, true), "straight_through_residue", "add"));
+    for (bool sub_first : {true, false})
+      CHECK_FALSE(matches(graph(sub_first, {1, 3, 1, 1}, {1, 3, 4, 4}, true), "straight_through_residue", "add"));
   }
 }
 

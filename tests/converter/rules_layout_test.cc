@@ -45,7 +45,9 @@ TEST_CASE("rules: flatten_feature_order") {
     const OnnxTestGraph& t = n.t;
     const BnParams& bn = n.bn;
     const std::vector<float>& ws = n.w;
-    cv::Graph g = import_fired(t, {{"sign_to_quantize", "sign"}, {"affine_into_quantize", "sign"}, {"binary_flatten", "flatten"}});
+    cv::Graph g =
+        import_fired(t,
+                     {{"sign_to_quantize", "sign"}, {"affine_into_quantize", "sign"}, {"binary_flatten", "flatten"}});
     // Per-feature shift that differs per feature, so the permutation is visible in it too.
     const cv::Node& q0 = sole_reader(g, node(g, "flatten").out());
     REQUIRE(q0.op == cv::ops::kQuantize);
@@ -77,7 +79,8 @@ TEST_CASE("rules: flatten_feature_order") {
     t.output("y");
     OnnxTestGraph o = graph("Gemm", false);
     o.output("f");
-    for (const OnnxTestGraph& u : {graph("Gemm", true), t, o}) CHECK_FALSE(matches(u, "flatten_feature_order", "flatten"));
+    for (const OnnxTestGraph& u : {graph("Gemm", true), t, o})
+      CHECK_FALSE(matches(u, "flatten_feature_order", "flatten"));
   }
 }
 

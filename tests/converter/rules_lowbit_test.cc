@@ -22,8 +22,11 @@ std::string dorefa(OnnxTestGraph& t, const std::string& x, float n, bool residue
   scalar(t, "d.lo", 0.0f);
   scalar(t, "d.hi", 1.0f);
   scalar(t, "d.n", n);
-  add_chain(t, x, {{"Clip", "d.clip", "d.c", {"^", "d.lo", "d.hi"}}, {"Mul", "d.mul", "d.m", {"^", "d.n"}},
-                   {"Round", "d.round", "d.r"}, {"Div", "d.div", "d.q", {"^", "d.n"}}});
+  add_chain(t, x,
+            {{"Clip", "d.clip", "d.c", {"^", "d.lo", "d.hi"}},
+             {"Mul", "d.mul", "d.m", {"^", "d.n"}},
+             {"Round", "d.round", "d.r"},
+             {"Div", "d.div", "d.q", {"^", "d.n"}}});
   if (!residue) return "d.q";
   return add_chain(t, "d.q", {{"Sub", "d.sub", "d.s", {"^", "d.c"}}, {"Add", "d.add", "d.y", {"d.c", "^"}}});
 }
@@ -33,8 +36,11 @@ std::string lsq(OnnxTestGraph& t, const std::string& x, float s, float lo, float
   scalar(t, "l.s", s);
   scalar(t, "l.lo", lo);
   scalar(t, "l.hi", hi);
-  return add_chain(t, x, {{"Div", "l.div", "l.d", {"^", "l.s"}}, {"Round", "l.round", "l.r"},
-                          {"Clip", "l.clip", "l.c", {"^", "l.lo", "l.hi"}}, {"Mul", "l.mul", "l.y", {"^", "l.s"}}});
+  return add_chain(t, x,
+                   {{"Div", "l.div", "l.d", {"^", "l.s"}},
+                    {"Round", "l.round", "l.r"},
+                    {"Clip", "l.clip", "l.c", {"^", "l.lo", "l.hi"}},
+                    {"Mul", "l.mul", "l.y", {"^", "l.s"}}});
 }
 
 RefTensor lowbit_input(uint32_t seed, const std::vector<int64_t>& shape = {1, 2, 4, 4}) {
@@ -46,8 +52,8 @@ RefTensor lowbit_input(uint32_t seed, const std::vector<int64_t>& shape = {1, 2,
 
 // x[1, 2, hw, hw] -> DoReFa (n, with or without the STE residue) -> Conv 3x3 pad 1 (weights w of w_shape,
 // `stride`) -> y.
-OnnxTestGraph dorefa_conv(int64_t hw, float n, bool residue, const std::vector<int64_t>& w_shape, const std::vector<float>& w,
-                          int64_t stride = 1) {
+OnnxTestGraph dorefa_conv(int64_t hw, float n, bool residue, const std::vector<int64_t>& w_shape,
+                          const std::vector<float>& w, int64_t stride = 1) {
   OnnxTestGraph t;
   t.input("x", {1, 2, hw, hw});
   const std::string q = dorefa(t, "x", n, residue);
@@ -102,9 +108,13 @@ TEST_CASE("rules: uniform_quantizer") {
     check_close(const_input(r.g, q, 2), {sh[0] * 2 + 2, sh[1] * 2 + 2});
   }
   SUBCASE("fires: PACT min(relu(x), a) -> *3 -> /a -> round -> *a -> /3 -> level scale a/3") {
-    OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Relu", "relu", "r"}, {"Min", "min", "m", {"^", "a"}}, {"Mul", "mul3", "m3", {"^", "three"}},
-                                           {"Div", "diva", "t", {"^", "a"}}, {"Round", "round", "q"},
-                                           {"Mul", "mula", "qa", {"^", "a"}}, {"Div", "div3", "y", {"^", "three"}}});
+    OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Relu", "relu", "r"},
+                                           {"Min", "min", "m", {"^", "a"}},
+                                           {"Mul", "mul3", "m3", {"^", "three"}},
+                                           {"Div", "diva", "t", {"^", "a"}},
+                                           {"Round", "round", "q"},
+                                           {"Mul", "mula", "qa", {"^", "a"}},
+                                           {"Div", "div3", "y", {"^", "three"}}});
     scalar(t, "a", 2.5f);
     scalar(t, "three", 3.0f);
     Rewritten r = rewrite(t);
@@ -116,10 +126,14 @@ TEST_CASE("rules: uniform_quantizer") {
     check_end_to_end(t, lowbit_input(31), "y");
   }
   SUBCASE("fires: a zero point (round(x / s) + zp, clamp 0..15, - zp) * s -> 4 bits, zero level zp") {
-    OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Div", "div", "d", {"^", "s"}}, {"Round", "round", "r"}, {"Add", "addzp", "a", {"^", "zp"}},
-                                           {"Clip", "clip", "c", {"^", "lo", "hi"}}, {"Sub", "subzp", "sz", {"^", "zp"}},
+    OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Div", "div", "d", {"^", "s"}},
+                                           {"Round", "round", "r"},
+                                           {"Add", "addzp", "a", {"^", "zp"}},
+                                           {"Clip", "clip", "c", {"^", "lo", "hi"}},
+                                           {"Sub", "subzp", "sz", {"^", "zp"}},
                                            {"Mul", "mul", "y", {"^", "s"}}});
-    for (const auto& [name, v] : {std::make_pair("s", 0.25f), {"zp", 5.0f}, {"lo", 0.0f}, {"hi", 15.0f}}) scalar(t, name, v);
+    for (const auto& [name, v] : {std::make_pair("s", 0.25f), {"zp", 5.0f}, {"lo", 0.0f}, {"hi", 15.0f}})
+      scalar(t, name, v);
     Rewritten r = rewrite(t);
     check_levels(r.g.value(node(r.g, "round").out()).levels, 4, 5, 0.25f);
     check_end_to_end(t, lowbit_input(32), "y");
@@ -181,9 +195,12 @@ TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") 
                           {"offset 0.5", 3, 0, 1, 0.5f, "do not include 0"}};
     for (const Case& k : cases) {
       CAPTURE(k.what);
-      OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Clip", "clip", "c", {"^", "lo", "hi"}}, {"Mul", "mul", "m", {"^", "n"}},
-                                             {"Round", "round", "r"}, {"Add", "add", "y", {"^", "off"}}});
-      for (const auto& [name, v] : {std::make_pair("lo", k.lo), {"hi", k.hi}, {"n", k.n}, {"off", k.offset}}) scalar(t, name, v);
+      OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Clip", "clip", "c", {"^", "lo", "hi"}},
+                                             {"Mul", "mul", "m", {"^", "n"}},
+                                             {"Round", "round", "r"},
+                                             {"Add", "add", "y", {"^", "off"}}});
+      for (const auto& [name, v] : {std::make_pair("lo", k.lo), {"hi", k.hi}, {"n", k.n}, {"off", k.offset}})
+        scalar(t, name, v);
       CHECK_FALSE(matches(t, "uniform_quantizer", "round"));
       check_convert_fails(t, {"node 'round' (Round)", k.why});
     }
@@ -215,7 +232,8 @@ TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") 
 TEST_CASE("rules: min_relu_to_clip") {
   SUBCASE("fires: Min(Relu(x), 2) and Min(2, Relu(x)) -> Clip(x, 0, 2)") {
     for (bool swap : {false, true}) {
-      const std::vector<std::string> in = swap ? std::vector<std::string>{"a", "^"} : std::vector<std::string>{"^", "a"};
+      const std::vector<std::string> in =
+          swap ? std::vector<std::string>{"a", "^"} : std::vector<std::string>{"^", "a"};
       OnnxTestGraph t = chain({1, 2, 3, 3}, {{"Relu", "relu", "r"}, {"Min", "min", "y", in}});
       scalar(t, "a", 2.0f);
       cv::Graph g = import_fired(t, {{"min_relu_to_clip", "min"}});
@@ -230,9 +248,13 @@ TEST_CASE("rules: min_relu_to_clip") {
     OnnxTestGraph t;
     t.input("x", {1, 2, 3, 3});
     scalar(t, "neg", -1.0f);
-    t.output(add_chain(t, "x", {{"Relu", "relu", "r"}, {"Min", "min_act", "m1", {"r", "x"}}, {"Min", "min_neg", "m2", {"r", "neg"}},
-                                {"Min", "min_norelu", "m3", {"x", "neg"}}, {"Add", "add", "a", {"m1", "m2"}},
-                                {"Add", "add2", "y", {"a", "m3"}}}));
+    t.output(add_chain(t, "x",
+                       {{"Relu", "relu", "r"},
+                        {"Min", "min_act", "m1", {"r", "x"}},
+                        {"Min", "min_neg", "m2", {"r", "neg"}},
+                        {"Min", "min_norelu", "m3", {"x", "neg"}},
+                        {"Add", "add", "a", {"m1", "m2"}},
+                        {"Add", "add2", "y", {"a", "m3"}}}));
     cv::Graph g = import(t);
     for (const char* n : {"min_act", "min_neg", "min_norelu"}) CHECK_FALSE(matches(g, "min_relu_to_clip", n));
   }

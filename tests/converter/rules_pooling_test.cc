@@ -29,7 +29,9 @@ TEST_CASE("rules: explicit_auto_pad") {
       const int64_t k = op == "Conv" ? 3 : 2;
       Attrs a = {{"strides", {2, 2}}, {"auto_pad", mode.c_str()}};
       if (op != "Conv") a.insert(a.begin(), Attr("kernel_shape", {k, k}));
-      OnnxTestGraph t = chain({1, 2, 7, 8}, {{op, "op", "y", op == "Conv" ? std::vector<std::string>{"^", "w"} : std::vector<std::string>{}, a}});
+      OnnxTestGraph t =
+          chain({1, 2, 7, 8},
+                {{op, "op", "y", op == "Conv" ? std::vector<std::string>{"^", "w"} : std::vector<std::string>{}, a}});
       if (op == "Conv") t.initializer("w", {2, 2, 3, 3}, Rng(1).normal(36));
       cv::Graph g = import_fired(t, {{"explicit_auto_pad", "op"}});
       const cv::Node& p = node(g, "op");
@@ -104,15 +106,13 @@ TEST_CASE("rules: ceil_mode_equal") {
     CHECK(node(r.g, "pool").i("ceil_mode") == 1);
     check_convert_fails(graph(7), {"ceil_mode", "node 'pool' (MaxPool)"});
   }
-  SUBCASE("does not fire when ceil_mode is 0") {
-    CHECK_FALSE(matches(graph(8, false), "ceil_mode_equal", "pool"));
-  }
+  SUBCASE("does not fire when ceil_mode is 0") { CHECK_FALSE(matches(graph(8, false), "ceil_mode_equal", "pool")); }
 }
 
 TEST_CASE("rules: strided_slice_to_pool") {
   // x[1, 3, 6, 5] sliced with starts/ends/axes/steps.
-  auto graph = [](const std::vector<int64_t>& starts, const std::vector<int64_t>& ends, const std::vector<int64_t>& axes,
-                  const std::vector<int64_t>& steps) {
+  auto graph = [](const std::vector<int64_t>& starts, const std::vector<int64_t>& ends,
+                  const std::vector<int64_t>& axes, const std::vector<int64_t>& steps) {
     OnnxTestGraph t = chain({1, 3, 6, 5}, {{"Slice", "slice", "y", {"^", "starts", "ends", "axes", "steps"}}});
     const int64_t n = int64_t(starts.size());
     t.initializer_i64("starts", {n}, starts);

@@ -23,11 +23,11 @@
 #include "common/rng.h"
 #include "common/run_model.h"
 #include "convert.h"
+#include "graph_dsl.h"
 #include "ir/graph.h"
 #include "ir/onebit_ops.h"
 #include "ir/shape_inference.h"
 #include "onebit/status.h"
-#include "graph_dsl.h"
 #include "onnx/import.h"
 #include "onnx_test_graph.h"
 #include "rules/rule.h"
@@ -185,7 +185,8 @@ inline cv::Graph import_fired(const OnnxTestGraph& t, const Steps& steps) {
 }
 
 // `matches` on a fresh import of t, after `steps` fired.
-inline bool matches(const OnnxTestGraph& t, const std::string& rule_name, const std::string& node_name, const Steps& steps = {}) {
+inline bool matches(const OnnxTestGraph& t, const std::string& rule_name, const std::string& node_name,
+                    const Steps& steps = {}) {
   cv::Graph g = import_fired(t, steps);
   return matches(g, rule_name, node_name);
 }
@@ -280,14 +281,15 @@ inline void check_error(const Status& s, const std::vector<std::string>& parts) 
 }
 
 // Converting t fails, the message naming each of `parts`.
-inline void check_convert_fails(const OnnxTestGraph& t, const std::vector<std::string>& parts, const cv::ConvertOptions& o = {}) {
+inline void check_convert_fails(const OnnxTestGraph& t, const std::vector<std::string>& parts,
+                                const cv::ConvertOptions& o = {}) {
   check_error(convert(t, o).status, parts);
 }
 
 // rewrite_to_fixed_point fails on t with options o, the message naming each of `parts`.
-inline void check_rewrite_fails(const OnnxTestGraph& t, const cv::RewriteOptions& o, const std::vector<std::string>& parts) {
+inline void check_rewrite_fails(const OnnxTestGraph& t, const cv::RewriteOptions& o,
+                                const std::vector<std::string>& parts) {
   check_error(rewrite(t, o, false).status, parts);
 }
-
 
 }  // namespace rules_test
