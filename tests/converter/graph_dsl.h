@@ -1,6 +1,7 @@
-// A small vocabulary for building the converter tests' ONNX graphs (on top of OnnxTestGraph): chains of
-// nodes written as one list, and the few layers the tests build again and again (a conv, a Pad, a pool, the
-// Sign -> binary conv pair, a fully connected layer, a second float reader of a value).
+// A small vocabulary for building the converter tests' ONNX graphs on top of OnnxTestGraph (whose node() takes
+// its attributes as a list, {{"transB", 1}, {"pads", {1, 1, 1, 1}}}): chains of nodes written as one list, and
+// the layers the tests build again and again (a conv, a Pad, a pool, the Sign -> binary conv pair, a fully
+// connected layer, a second float reader of a value, the small binary ResNets' residual block).
 #pragma once
 
 #include <string>
