@@ -9,16 +9,16 @@
 #include "common/rng.h"
 #include "common/run_model.h"
 #include "convert.h"
+#include "graph_dsl.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
 #include "onnx_test_graph.h"
+#include "rules_test_util.h"
 
-using onebit::testing::OnnxTestGraph;
-using onebit::testing::Tensor;
+using namespace onebit::testing;  // OnnxTestGraph, Tensor, Rng and the graph vocabulary of graph_dsl.h
+using rules_test::check_convert_fails;
 
 namespace {
-
-using onebit::testing::Rng;
 
 void add_bn(OnnxTestGraph& t, Rng& r, const std::string& name, const std::string& in, const std::string& out, int64_t c) {
   t.initializer(name + ".g", {c}, r.uniform(size_t(c), 0.5f, 1.5f));
@@ -26,21 +26,6 @@ void add_bn(OnnxTestGraph& t, Rng& r, const std::string& name, const std::string
   t.initializer(name + ".m", {c}, r.normal(size_t(c), 0.2f));
   t.initializer(name + ".v", {c}, r.uniform(size_t(c), 0.5f, 2.0f));
   t.node("BatchNormalization", {in, name + ".g", name + ".b", name + ".m", name + ".v"}, {out}, name);
-}
-
-onnx::NodeProto& add_conv(OnnxTestGraph& t, const std::string& name, const std::vector<std::string>& inputs,
-                          const std::string& out, int64_t k, int64_t stride, int64_t pad) {
-  auto& n = t.node("Conv", inputs, {out}, name);
-  OnnxTestGraph::attr(n, "kernel_shape", std::vector<int64_t>{k, k});
-  OnnxTestGraph::attr(n, "strides", std::vector<int64_t>{stride, stride});
-  OnnxTestGraph::attr(n, "pads", std::vector<int64_t>{pad, pad, pad, pad});
-  return n;
-}
-
-void add_pad(OnnxTestGraph& t, const std::string& name, const std::string& in, const std::string& out, float value) {
-  t.initializer_i64(name + ".pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
-  t.initializer(name + ".value", {}, {value});
-  t.node("Pad", {in, name + ".pads", name + ".value"}, {out}, name);
 }
 
 // A small binary ResNet touching every pattern: float stem, BN -> Sign -> binary conv (zero pad) × alpha
@@ -55,16 +40,12 @@ OnnxTestGraph build_network(uint32_t seed) {
   t.initializer("stem.w", {C, 3, 3, 3}, r.normal(size_t(C * 27), 0.3f));
   t.initializer("stem.b", {C}, r.normal(size_t(C), 0.1f));
   add_conv(t, "stem", {"x", "stem.w", "stem.b"}, "c0", 3, 1, 1);
-  add_bn(t, r, "bn0", "c0", "b0", C);
+  const auto bn = [&](const std::string& name, const std::string& in, const std::string& out) {
+    add_bn(t, r, name, in, out, C);
+  };
+  bn("bn0", "c0", "b0");
   // Block A.
-  add_bn(t, r, "a.bn_in", "b0", "a.pre", C);
-  t.node("Sign", {"a.pre"}, {"a.s"}, "a.sign");
-  t.initializer("a.w", {C, C, 3, 3}, r.signs(size_t(C * C * 9)));
-  add_conv(t, "a.conv", {"a.s", "a.w"}, "a.c", 3, 1, 1);
-  t.initializer("a.alpha", {1, C, 1, 1}, r.uniform(size_t(C), 0.01f, 0.05f));
-  t.node("Mul", {"a.c", "a.alpha"}, {"a.m"}, "a.mul");
-  add_bn(t, r, "a.bn", "a.m", "a.bnout", C);
-  t.node("Add", {"a.bnout", "b0"}, {"r1"}, "a.add");
+  add_binary_residual_block(t, r, bn, "b0", "r1", C, 0.01f, 0.05f);
   // Block B: Pad(+1), ±s weights with bias, stride 2, PReLU.
   t.node("Sign", {"r1"}, {"b.s"}, "b.sign");
   add_pad(t, "b.pad", "b.s", "b.p", 1.0f);
@@ -77,25 +58,21 @@ OnnxTestGraph build_network(uint32_t seed) {
   t.initializer("b.slope", {C, 1, 1}, r.uniform(size_t(C), 0.05f, 0.3f));
   t.node("PRelu", {"b.c", "b.slope"}, {"r2"}, "b.prelu");
   // Block C: float MaxPool shortcut, Pad(-1), Sign(W), stride 2.
-  auto& mp = t.node("MaxPool", {"r2"}, {"c.short"}, "c.maxpool");
-  OnnxTestGraph::attr(mp, "kernel_shape", std::vector<int64_t>{2, 2});
-  OnnxTestGraph::attr(mp, "strides", std::vector<int64_t>{2, 2});
+  add_pool(t, "MaxPool", "c.maxpool", "r2", "c.short", 2, 2);
   t.node("Sign", {"r2"}, {"c.s"}, "c.sign");
   add_pad(t, "c.pad", "c.s", "c.p", -1.0f);
   t.initializer("c.wf", {C, C, 3, 3}, r.normal(size_t(C * C * 9), 1.0f));
   t.node("Sign", {"c.wf"}, {"c.wb"}, "c.sign_w");
   add_conv(t, "c.conv", {"c.p", "c.wb"}, "c.c", 3, 2, 0);
-  add_bn(t, r, "c.bn", "c.c", "c.bnout", C);
+  bn("c.bn", "c.c", "c.bnout");
   t.initializer("c.scale", {1, C, 1, 1}, r.uniform(size_t(C), 0.02f, 0.04f));
   t.node("Mul", {"c.bnout", "c.scale"}, {"c.scaled"}, "c.mul");
   t.node("Add", {"c.scaled", "c.short"}, {"r3"}, "c.add");
   // Block D: BN -> Sign -> binary MaxPool -> 1x1 binary conv + residual.
-  add_bn(t, r, "d.bn_in", "r3", "d.pre", C);
+  bn("d.bn_in", "r3", "d.pre");
   t.node("Sign", {"d.pre"}, {"d.s"}, "d.sign");
-  auto& bmp = t.node("MaxPool", {"d.s"}, {"d.mp"}, "d.maxpool");
-  OnnxTestGraph::attr(bmp, "kernel_shape", std::vector<int64_t>{3, 3});
-  OnnxTestGraph::attr(bmp, "strides", std::vector<int64_t>{1, 1});
-  OnnxTestGraph::attr(bmp, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  t.node("MaxPool", {"d.s"}, {"d.mp"}, "d.maxpool",
+         {{"kernel_shape", {3, 3}}, {"strides", {1, 1}}, {"pads", {1, 1, 1, 1}}});
   t.initializer("d.w", {C, C, 1, 1}, r.signs(size_t(C * C)));
   add_conv(t, "d.conv", {"d.mp", "d.w"}, "d.c", 1, 1, 0);
   t.initializer("d.alpha", {1, C, 1, 1}, r.uniform(size_t(C), 0.02f, 0.05f));
@@ -104,9 +81,7 @@ OnnxTestGraph build_network(uint32_t seed) {
   // Head: Pad(0) + AveragePool, global pool, Gemm.
   t.initializer_i64("e.pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
   t.node("Pad", {"r4", "e.pads"}, {"e.p"}, "e.pad");
-  auto& ap = t.node("AveragePool", {"e.p"}, {"e.avg"}, "e.avgpool");
-  OnnxTestGraph::attr(ap, "kernel_shape", std::vector<int64_t>{2, 2});
-  OnnxTestGraph::attr(ap, "strides", std::vector<int64_t>{1, 1});
+  add_pool(t, "AveragePool", "e.avgpool", "e.p", "e.avg", 2, 1);
   t.node("GlobalAveragePool", {"e.avg"}, {"gap"}, "gap");
   t.node("Flatten", {"gap"}, {"flat"}, "flatten");
   t.initializer("fc.w", {10, C}, r.normal(size_t(10 * C), 0.3f));
@@ -166,11 +141,8 @@ TEST_CASE("Flatten of a spatial map into Gemm keeps ONNX's NCHW feature order") 
   OnnxTestGraph t;
   t.input("x", {2, 3, 4, 5});
   t.initializer("w", {6, 3, 1, 1}, r.normal(18, 1.0f));
-  t.node("Conv", {"x", "w"}, {"c"}, "conv");
-  t.node("Flatten", {"c"}, {"f"}, "flatten");
-  t.initializer("fc.w", {4, 120}, r.normal(480, 0.2f));
-  auto& fc = t.node("Gemm", {"f", "fc.w"}, {"y"}, "fc");
-  OnnxTestGraph::attr(fc, "transB", int64_t(1));
+  add_chain(t, "x", {{"Conv", "conv", "c", {"^", "w"}}, {"Flatten", "flatten", "f"}});
+  add_fc(t, "fc", "f", "y", 4, 120, r.normal(480, 0.2f));
   t.output("y");
   Tensor x{{2, 3, 4, 5}, r.normal(120, 1.0f)};
   onebit::converter::ConvertResult result;
@@ -185,10 +157,7 @@ TEST_CASE("Neg on activations converts to a float Mul by -1 (rank 4 and rank 2)"
   Rng r(11);
   for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 3, 4, 5}, std::vector<int64_t>{2, 7}}) {
     INFO("shape rank " << shape.size());
-    OnnxTestGraph t;
-    t.input("x", shape);
-    t.node("Neg", {"x"}, {"y"}, "neg");
-    t.output("y");
+    const OnnxTestGraph t = chain(shape, {{"Neg", "neg", "y"}});
     int64_t count = 1;
     for (int64_t d : shape) count *= d;
     Tensor x{shape, r.normal(size_t(count), 1.0f)};
@@ -203,30 +172,12 @@ TEST_CASE("Neg on activations converts to a float Mul by -1 (rank 4 and rank 2)"
 }
 
 TEST_CASE("Flatten of a spatial map into something other than Gemm is rejected") {
-  OnnxTestGraph t;
-  t.input("x", {1, 3, 4, 4});
-  t.node("Flatten", {"x"}, {"f"}, "flatten");
-  t.node("Relu", {"f"}, {"y"}, "relu");
-  t.output("y");
-  onebit::converter::ConvertResult result;
-  onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "f.onnx", {}, &result);
-  REQUIRE_FALSE(s.ok());
-  CHECK(s.message().find("node 'flatten' (Flatten)") != std::string::npos);
-  CHECK(s.message().find("NCHW") != std::string::npos);
+  check_convert_fails(chain({1, 3, 4, 4}, {{"Flatten", "flatten", "f"}, {"Relu", "relu", "y"}}),
+                      {"node 'flatten' (Flatten)", "NCHW"});
 }
 
 TEST_CASE("unsupported ops and dynamic shapes are errors naming the node") {
-  {
-    OnnxTestGraph t;
-    t.input("x", {1, 3, 4, 4});
-    t.node("Tanh", {"x"}, {"y"}, "my_tanh");
-    t.output("y");
-    onebit::converter::ConvertResult result;
-    onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "t.onnx", {}, &result);
-    REQUIRE_FALSE(s.ok());
-    CHECK(s.message().find("node 'my_tanh' (Tanh)") != std::string::npos);
-    CHECK(s.message().find("not supported") != std::string::npos);
-  }
+  check_convert_fails(chain({1, 3, 4, 4}, {{"Tanh", "my_tanh", "y"}}), {"node 'my_tanh' (Tanh)", "not supported"});
 }
 
 namespace {

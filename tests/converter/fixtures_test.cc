@@ -14,30 +14,18 @@
 
 #include "common/run_model.h"
 #include "convert.h"
+#include "fixture_files.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
 #include "onnx_test_graph.h"
 
 namespace {
 
-std::string fixture_dir() {
-  const char* root = std::getenv("ONEBIT_SOURCE_DIR");
-  return std::string(root ? root : ".") + "/tests/converter/fixtures/";
-}
+using onebit::testing::count;
+using onebit::testing::read_f32;
+using onebit::testing::read_text;
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::vector<float> read_f32(const std::string& path) {
-  const std::string bytes = read_text(path);
-  std::vector<float> v(bytes.size() / 4);
-  std::copy_n(bytes.data(), v.size() * 4, reinterpret_cast<char*>(v.data()));
-  return v;
-}
+std::string fixture_dir() { return onebit::testing::converter_fixture_dir("fixtures"); }
 
 // The integers of the first "[...]" after `"key"` inside the `"section"` object of the fixture's JSON.
 std::vector<int64_t> json_shape(const std::string& json, const std::string& section) {
@@ -49,12 +37,6 @@ std::vector<int64_t> json_shape(const std::string& json, const std::string& sect
   std::string item;
   while (std::getline(ss, item, ',')) out.push_back(std::stoll(item));
   return out;
-}
-
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
 }
 
 struct Expect {

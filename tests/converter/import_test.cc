@@ -5,12 +5,15 @@
 
 #include <cmath>
 
+#include "graph_dsl.h"
 #include "ir/shape_inference.h"
 #include "onnx/import.h"
 #include "onnx_test_graph.h"
 
 using onebit::Status;
 using namespace onebit::converter;
+using onebit::testing::chain;
+using onebit::testing::Link;
 using onebit::testing::OnnxTestGraph;
 
 namespace {
@@ -26,19 +29,21 @@ const Node* find_node(const Graph& g, const std::string& name) {
   return nullptr;
 }
 
+// Imports t into *g (which must succeed); returns its node `name` (which must exist).
+const Node& import_node(const OnnxTestGraph& t, Graph* g, const std::string& name) {
+  const Status s = import(t, g);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  const Node* n = find_node(*g, name);
+  REQUIRE(n != nullptr);
+  return *n;
+}
+
 std::vector<int64_t> const_ints(const Graph& g, ValueId v) {
   const Tensor* t = g.constant(v);
   REQUIRE(t != nullptr);
   std::vector<int64_t> out;
   for (int64_t k = 0; k < t->elements(); ++k) out.push_back(t->as_int(k));
   return out;
-}
-
-void attr_floats(onnx::NodeProto& n, const std::string& name, float v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
 }
 
 }  // namespace
@@ -49,56 +54,42 @@ TEST_CASE("import: Squeeze/Unsqueeze axes attribute (opset 11) and input (opset 
     OnnxTestGraph t(opset);
     t.input("x", {1, 3, 1, 1});
     if (opset == 11) {
-      auto& n = t.node("Squeeze", {"x"}, {"y"}, "sq");
-      OnnxTestGraph::attr(n, "axes", std::vector<int64_t>{2, 3});
+      t.node("Squeeze", {"x"}, {"y"}, "sq", {{"axes", {2, 3}}});
     } else {
       t.initializer_i64("axes", {2}, {2, 3});
       t.node("Squeeze", {"x", "axes"}, {"y"}, "sq");
     }
     t.output("y");
     Graph g;
-    Status s = import(t, &g);
-    REQUIRE_MESSAGE(s.ok(), s.message());
-    const Node* sq = find_node(g, "sq");
-    REQUIRE(sq != nullptr);
-    CHECK(sq->attrs.count("axes") == 0);
-    CHECK(const_ints(g, sq->in(1)) == std::vector<int64_t>{2, 3});
+    const Node& sq = import_node(t, &g, "sq");
+    CHECK(sq.attrs.count("axes") == 0);
+    CHECK(const_ints(g, sq.in(1)) == std::vector<int64_t>{2, 3});
     REQUIRE(infer_shapes(&g).ok());
-    CHECK(g.value(sq->out()).shape == std::vector<int64_t>{1, 3});
+    CHECK(g.value(sq.out()).shape == std::vector<int64_t>{1, 3});
   }
 }
 
 TEST_CASE("import: Clip min/max (opset 6) and Pad pads/value (opset 2) attributes become inputs") {
   OnnxTestGraph t(6);
   t.input("x", {1, 2, 3, 3});
-  auto& clip = t.node("Clip", {"x"}, {"c"}, "clip");
-  attr_floats(clip, "min", -0.5f);
-  attr_floats(clip, "max", 2.0f);
+  t.node("Clip", {"x"}, {"c"}, "clip", {{"min", -0.5f}, {"max", 2.0f}});
   t.output("c");
   Graph g;
-  Status s = import(t, &g);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  const Node* c = find_node(g, "clip");
-  REQUIRE(c != nullptr);
-  REQUIRE(c->inputs.size() == 3);
-  CHECK(g.constant(c->in(1))->f == std::vector<float>{-0.5f});
-  CHECK(g.constant(c->in(2))->f == std::vector<float>{2.0f});
+  const Node& c = import_node(t, &g, "clip");
+  REQUIRE(c.inputs.size() == 3);
+  CHECK(g.constant(c.in(1))->f == std::vector<float>{-0.5f});
+  CHECK(g.constant(c.in(2))->f == std::vector<float>{2.0f});
 
   OnnxTestGraph p(2);
   p.input("x", {1, 2, 3, 3});
-  auto& pad = p.node("Pad", {"x"}, {"y"}, "pad");
-  OnnxTestGraph::attr(pad, "pads", std::vector<int64_t>{0, 0, 1, 2, 0, 0, 3, 4});
-  attr_floats(pad, "value", -1.0f);
+  p.node("Pad", {"x"}, {"y"}, "pad", {{"pads", {0, 0, 1, 2, 0, 0, 3, 4}}, {"value", -1.0f}});
   p.output("y");
   Graph h;
-  s = import(p, &h);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  const Node* pn = find_node(h, "pad");
-  REQUIRE(pn != nullptr);
-  CHECK(const_ints(h, pn->in(1)) == std::vector<int64_t>{0, 0, 1, 2, 0, 0, 3, 4});
-  CHECK(h.constant(pn->in(2))->f == std::vector<float>{-1.0f});
+  const Node& pn = import_node(p, &h, "pad");
+  CHECK(const_ints(h, pn.in(1)) == std::vector<int64_t>{0, 0, 1, 2, 0, 0, 3, 4});
+  CHECK(h.constant(pn.in(2))->f == std::vector<float>{-1.0f});
   REQUIRE(infer_shapes(&h).ok());
-  CHECK(h.value(pn->out()).shape == std::vector<int64_t>{1, 2, 7, 9});
+  CHECK(h.value(pn.out()).shape == std::vector<int64_t>{1, 2, 7, 9});
 }
 
 TEST_CASE("import: schema defaults are filled in, Softmax's axis default follows the opset") {
@@ -129,61 +120,29 @@ TEST_CASE("import: malformed nodes are errors naming node and what was expected"
     INFO(s.message());
     for (const char* n : needles) CHECK(s.message().find(n) != std::string::npos);
   };
-  {  // unknown attribute
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 3, 3});
-    auto& r = t.node("Relu", {"x"}, {"y"}, "r");
-    OnnxTestGraph::attr(r, "alpha", int64_t(3));
-    t.output("y");
-    check(t, {"node 'r' (Relu)", "attribute 'alpha' is not known"});
-  }
-  {  // wrong kind
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 4, 4});
-    t.initializer("w", {2, 2, 3, 3}, std::vector<float>(36, 1.0f));
-    auto& c = t.node("Conv", {"x", "w"}, {"y"}, "conv");
-    attr_floats(c, "strides", 2.0f);
-    t.output("y");
-    check(t, {"node 'conv' (Conv)", "attribute 'strides' must be a list of ints"});
-  }
-  {  // too few inputs
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 3, 3});
-    t.node("Add", {"x"}, {"y"}, "add");
-    t.output("y");
-    check(t, {"node 'add' (Add)", "has 1 inputs; expected 2"});
-  }
-  {  // empty name for a required input
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 3, 3});
-    t.node("Mul", {"", "x"}, {"y"}, "mul");
-    t.output("y");
-    check(t, {"node 'mul' (Mul)", "required input 0 is empty"});
-  }
-  {  // missing required attribute
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 3, 3});
-    t.node("MaxPool", {"x"}, {"y"}, "pool");
-    t.output("y");
-    check(t, {"node 'pool' (MaxPool)", "required attribute 'kernel_shape'"});
-  }
-  {  // initializer whose data disagrees with its dims
-    OnnxTestGraph t;
-    t.input("x", {1, 2});
-    t.initializer("w", {2, 3}, std::vector<float>(5, 1.0f));
-    t.node("MatMul", {"x", "w"}, {"y"}, "mm");
-    t.output("y");
-    check(t, {"tensor 'w'", "imply 6"});
-  }
-  {  // per-axis attribute of the wrong length, reported by the shape inference the importer runs
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 4, 4});
-    t.initializer("w", {2, 2, 3, 3}, std::vector<float>(36, 1.0f));
-    auto& c = t.node("Conv", {"x", "w"}, {"y"}, "conv");
-    OnnxTestGraph::attr(c, "strides", std::vector<int64_t>{2});
-    t.output("y");
-    check(t, {"node 'conv' (Conv): attribute 'strides' has 1 values; expected 2"});
-  }
+  // x[shape] -> one node -> y; with w_count, an initializer w of w_shape holding w_count ones.
+  auto one_node = [](const std::vector<int64_t>& shape, const Link& n, const std::vector<int64_t>& w_shape = {},
+                     size_t w_count = 0) {
+    OnnxTestGraph t = chain(shape, {n});
+    if (w_count > 0) t.initializer("w", w_shape, std::vector<float>(w_count, 1.0f));
+    return t;
+  };
+  // An unknown attribute; one of the wrong kind.
+  check(one_node({1, 2, 3, 3}, {"Relu", "r", "y", {}, {{"alpha", 3}}}),
+        {"node 'r' (Relu)", "attribute 'alpha' is not known"});
+  check(one_node({1, 2, 4, 4}, {"Conv", "conv", "y", {"^", "w"}, {{"strides", 2.0f}}}, {2, 2, 3, 3}, 36),
+        {"node 'conv' (Conv)", "attribute 'strides' must be a list of ints"});
+  // Too few inputs; an empty name for a required input; a missing required attribute.
+  check(one_node({1, 2, 3, 3}, {"Add", "add", "y"}), {"node 'add' (Add)", "has 1 inputs; expected 2"});
+  check(one_node({1, 2, 3, 3}, {"Mul", "mul", "y", {"", "^"}}), {"node 'mul' (Mul)", "required input 0 is empty"});
+  check(one_node({1, 2, 3, 3}, {"MaxPool", "pool", "y"}),
+        {"node 'pool' (MaxPool)", "required attribute 'kernel_shape'"});
+  // An initializer whose data disagrees with its dims.
+  check(one_node({1, 2}, {"MatMul", "mm", "y", {"^", "w"}}, {2, 3}, 5), {"tensor 'w'", "imply 6"});
+  // A per-axis attribute of the wrong length, reported by the shape inference the importer runs.
+  check(one_node({1, 2, 4, 4}, {"Conv", "conv", "y", {"^", "w"}, {{"strides", std::vector<int64_t>{2}}}}, {2, 2, 3, 3},
+                 36),
+        {"node 'conv' (Conv): attribute 'strides' has 1 values; expected 2"});
 }
 
 TEST_CASE("shape inference: a disagreement with ONNX's stated shape is an error, agreement is silent") {
@@ -192,9 +151,7 @@ TEST_CASE("shape inference: a disagreement with ONNX's stated shape is an error,
     OnnxTestGraph t;
     t.input("x", {1, 3, 8, 8});
     t.initializer("w", {4, 3, 3, 3}, std::vector<float>(108, 0.1f));
-    auto& c = t.node("Conv", {"x", "w"}, {"y"}, "conv");
-    OnnxTestGraph::attr(c, "strides", std::vector<int64_t>{2, 2});
-    OnnxTestGraph::attr(c, "pads", std::vector<int64_t>{1, 1, 1, 1});
+    t.node("Conv", {"x", "w"}, {"y"}, "conv", {{"strides", {2, 2}}, {"pads", {1, 1, 1, 1}}});
     t.output("y");
     // The file states y's shape (as exporters do in value_info / outputs).
     auto* out = t.model.mutable_graph()->mutable_output(0);

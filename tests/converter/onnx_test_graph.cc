@@ -55,12 +55,14 @@ void OnnxTestGraph::initializer_int(const std::string& name, int type, const std
 }
 
 onnx::NodeProto& OnnxTestGraph::node(const std::string& op, const std::vector<std::string>& inputs,
-                                     const std::vector<std::string>& outputs, const std::string& name) {
+                                     const std::vector<std::string>& outputs, const std::string& name,
+                                     const Attrs& attrs) {
   auto* n = model.mutable_graph()->add_node();
   n->set_op_type(op);
   n->set_name(name.empty() ? op + "_" + outputs[0] : name);
   for (const auto& i : inputs) n->add_input(i);
   for (const auto& o : outputs) n->add_output(o);
+  for (const Attr& a : attrs) attr(*n, a);
   return *n;
 }
 
@@ -83,6 +85,21 @@ void OnnxTestGraph::attr(onnx::NodeProto& n, const std::string& name, const std:
   a->set_name(name);
   a->set_type(onnx::AttributeProto::INTS);
   for (int64_t x : v) a->add_ints(x);
+}
+
+void OnnxTestGraph::attr(onnx::NodeProto& n, const Attr& a) {
+  switch (a.kind) {
+    case Attr::Kind::kInt: return attr(n, a.name, a.i);
+    case Attr::Kind::kFloat: return attr(n, a.name, a.f);
+    case Attr::Kind::kInts: return attr(n, a.name, a.ints);
+    case Attr::Kind::kString: {
+      auto* p = n.add_attribute();
+      p->set_name(a.name);
+      p->set_type(onnx::AttributeProto::STRING);
+      p->set_s(a.s);
+      return;
+    }
+  }
 }
 
 std::string OnnxTestGraph::bytes() const { return model.SerializeAsString(); }

@@ -19,31 +19,18 @@
 
 #include "common/run_model.h"
 #include "convert.h"
+#include "fixture_files.h"
 #include "onnx_test_graph.h"
 
 namespace {
 
 using onebit::converter::ConvertOptions;
 using onebit::converter::ConvertResult;
+using onebit::testing::count;
+using onebit::testing::read_f32;
+using onebit::testing::read_text;
 
-std::string patterns_dir() {
-  const char* root = std::getenv("ONEBIT_SOURCE_DIR");
-  return std::string(root ? root : ".") + "/tests/converter/patterns/";
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::vector<float> read_f32(const std::string& path) {
-  const std::string bytes = read_text(path);
-  std::vector<float> v(bytes.size() / 4);
-  std::copy_n(bytes.data(), v.size() * 4, reinterpret_cast<char*>(v.data()));
-  return v;
-}
+std::string patterns_dir() { return onebit::testing::converter_fixture_dir("patterns"); }
 
 // Minimal readers for the generator's JSON (json.dump output: flat lists of numbers or strings, no nesting
 // inside the lists read here). Each returns the value after the first `"key":`.
@@ -75,12 +62,6 @@ std::string json_string(const std::string& json, const std::string& key) {
 
 int json_int(const std::string& json, const std::string& key) {
   return std::stoi(json.substr(json_value_at(json, key)));
-}
-
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
 }
 
 int binary_layers_in(const std::string& summary) {

@@ -9,13 +9,9 @@ using namespace rules_test;
 
 TEST_CASE("rules: sign_of_clip") {
   auto graph = [](float lo, float hi) {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 3, 3});
+    OnnxTestGraph t = chain({1, 2, 3, 3}, {{"Clip", "clip", "c", {"^", "lo", "hi"}}, {"Sign", "sign", "y"}});
     t.initializer("lo", {}, {lo});
     t.initializer("hi", {}, {hi});
-    t.node("Clip", {"x", "lo", "hi"}, {"c"}, "clip");
-    t.node("Sign", {"c"}, {"y"}, "sign");
-    t.output("y");
     return t;
   };
   SUBCASE("fires: Sign(Clip(x, -1, 1)) -> Sign(x)") {
@@ -30,8 +26,7 @@ TEST_CASE("rules: sign_of_clip") {
   SUBCASE("does not fire: Clip(0, 1) or Clip(-1, 0) (a bound at 0 makes zeros)") {
     for (const auto& b : {std::make_pair(0.0f, 1.0f), std::make_pair(-1.0f, 0.0f), std::make_pair(0.5f, 1.0f)}) {
       CAPTURE(b.first);
-      cv::Graph g = import(graph(b.first, b.second));
-      CHECK_FALSE(matches(g, "sign_of_clip", "sign"));
+      CHECK_FALSE(matches(graph(b.first, b.second), "sign_of_clip", "sign"));
     }
   }
 }
@@ -39,12 +34,7 @@ TEST_CASE("rules: sign_of_clip") {
 TEST_CASE("rules: sign_to_quantize") {
   SUBCASE("fires: Sign of a float activation -> Dequantize(Quantize(x))") {
     for (const std::vector<int64_t>& shape : {std::vector<int64_t>{1, 2, 3, 3}, std::vector<int64_t>{2, 5}}) {
-      OnnxTestGraph t;
-      t.input("x", shape);
-      t.node("Sign", {"x"}, {"y"}, "sign");
-      t.output("y");
-      cv::Graph g = import(t);
-      REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
+      cv::Graph g = import_fired(chain(shape, {{"Sign", "sign", "y"}}), {{"sign_to_quantize", "sign"}});
       const cv::Node& q = node(g, "sign");
       CHECK(q.op == cv::ops::kQuantize);
       CHECK(q.in(0) == g.find_value("x"));
@@ -56,19 +46,10 @@ TEST_CASE("rules: sign_to_quantize") {
     }
   }
   SUBCASE("does not fire: a 3-D tensor or a constant") {
-    OnnxTestGraph t;
-    t.input("x", {2, 3, 4});
-    t.node("Sign", {"x"}, {"y"}, "sign");
-    t.output("y");
-    cv::Graph g = import(t);
-    CHECK_FALSE(matches(g, "sign_to_quantize", "sign"));
+    CHECK_FALSE(matches(chain({2, 3, 4}, {{"Sign", "sign", "y"}}), "sign_to_quantize", "sign"));
   }
   SUBCASE("Relu -> Sign (sign(0) = 0): ternary by default, refused with kError, binary with kPlusOne") {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 3, 3});
-    t.node("Relu", {"x"}, {"r"}, "relu");
-    t.node("Sign", {"r"}, {"y"}, "sign");
-    t.output("y");
+    const OnnxTestGraph t = chain({1, 2, 3, 3}, {{"Relu", "relu", "r"}, {"Sign", "sign", "y"}});
     Rewritten d = rewrite(t);
     CHECK(d.fired("sign_to_quantize") == 1);
     const cv::Node& q = node(d.g, "sign");
@@ -79,11 +60,7 @@ TEST_CASE("rules: sign_to_quantize") {
     CHECK(d.g.value(q.out()).levels.scale == 1.0f);
     cv::RewriteOptions error;
     error.sign_zero = cv::SignZero::kError;
-    Rewritten r = rewrite(t, error, false);
-    REQUIRE_FALSE(r.status.ok());
-    CHECK(contains(r.status.message(), "sign(0)"));
-    CHECK(contains(r.status.message(), "node 'sign' (Sign)"));
-    CHECK(contains(r.status.message(), "node 'relu' (Relu)"));
+    check_rewrite_fails(t, error, {"sign(0)", "node 'sign' (Sign)", "node 'relu' (Relu)"});
     cv::RewriteOptions plus;
     plus.sign_zero = cv::SignZero::kPlusOne;
     Rewritten p = rewrite(t, plus);
@@ -95,9 +72,7 @@ TEST_CASE("rules: sign_to_quantize") {
     Rng r(8);
     OnnxTestGraph t;
     t.input("x", {1, 2, 4, 4});
-    t.node("Sign", {"x"}, {"s1"}, "sign1");
-    t.initializer("w", {2, 2, 3, 3}, r.signs(36));
-    add_conv(t, "conv", {"s1", "w"}, "c", 3, 1, 1);
+    add_sign_conv(t, "x", "sign1", "conv", "c", {2, 2, 3, 3}, r.signs(36));
     if (bn) add_bn(t, r, "bn", "c", "b", 2);
     t.node("Sign", {bn ? "b" : "c"}, {"y"}, "sign2");
     t.output("y");
@@ -106,10 +81,7 @@ TEST_CASE("rules: sign_to_quantize") {
   SUBCASE("Sign of a binary conv without bias (a ±1 dot can be exactly 0): ternary, or refused with kError") {
     cv::RewriteOptions error;
     error.sign_zero = cv::SignZero::kError;
-    Rewritten r = rewrite(conv_sign(false), error, false);
-    REQUIRE_FALSE(r.status.ok());
-    CHECK(contains(r.status.message(), "node 'sign2' (Sign)"));
-    CHECK(contains(r.status.message(), "sign(0)"));
+    check_rewrite_fails(conv_sign(false), error, {"node 'sign2' (Sign)", "sign(0)"});
     Rewritten d = rewrite(conv_sign(false));
     CHECK(node(d.g, "sign2").op == cv::ops::kQuantizeLevels);
     CHECK(node(d.g, "sign2").s("kind") == "ternary");
@@ -158,9 +130,7 @@ TEST_CASE("rules: affine_into_quantize") {
   };
   SUBCASE("fires: BatchNormalization; threshold is the BN formula") {
     Built b = graph(true, "", false);
-    cv::Graph g = import(b.t);
-    REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
-    REQUIRE(fire(g, "affine_into_quantize", "sign").ok());
+    cv::Graph g = import_fired(b.t, {{"sign_to_quantize", "sign"}, {"affine_into_quantize", "sign"}});
     const cv::Node& q = node(g, "sign");
     CHECK(q.in(0) == g.find_value("x"));
     CHECK(q.i("folded_bn") == 1);
@@ -204,50 +174,28 @@ TEST_CASE("rules: affine_into_quantize") {
     check_end_to_end(b.t, RefTensor{{1, C, 2, 2}, r.normal(size_t(C * 4))}, "y");
   }
   SUBCASE("does not fire: Mul by an activation, or c / x") {
-    OnnxTestGraph t;
-    t.input("x", {1, C, 2, 2});
+    OnnxTestGraph t = chain({1, C, 2, 2}, {{"Mul", "affine", "a", {"^", "z"}}, {"Sign", "sign", "y"}});
     t.input("z", {1, C, 2, 2});
-    t.node("Mul", {"x", "z"}, {"a"}, "affine");
-    t.node("Sign", {"a"}, {"y"}, "sign");
-    t.output("y");
-    cv::Graph g = import(t);
-    REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
-    CHECK_FALSE(matches(g, "affine_into_quantize", "sign"));
-    Built b = graph(false, "Div", true);
-    cv::Graph g2 = import(b.t);
-    REQUIRE(fire(g2, "sign_to_quantize", "sign").ok());
-    CHECK_FALSE(matches(g2, "affine_into_quantize", "sign"));
+    for (const OnnxTestGraph& u : {t, graph(false, "Div", true).t})
+      CHECK_FALSE(matches(u, "affine_into_quantize", "sign", {{"sign_to_quantize", "sign"}}));
   }
   SUBCASE("does not fire: a constant that is not per-channel (varies along H)") {
-    OnnxTestGraph t;
-    t.input("x", {1, C, 2, 2});
+    OnnxTestGraph t = chain({1, C, 2, 2}, {{"Add", "affine", "a", {"^", "c"}}, {"Sign", "sign", "y"}});
     t.initializer("c", {1, 1, 2, 1}, {0.5f, -0.5f});
-    t.node("Add", {"x", "c"}, {"a"}, "affine");
-    t.node("Sign", {"a"}, {"y"}, "sign");
-    t.output("y");
-    cv::Graph g = import(t);
-    REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
-    CHECK_FALSE(matches(g, "affine_into_quantize", "sign"));
+    CHECK_FALSE(matches(t, "affine_into_quantize", "sign", {{"sign_to_quantize", "sign"}}));
   }
 }
 
 TEST_CASE("rules: binary_flatten") {
   const int64_t C = 3, O = 4;
   Rng r(11);
-  OnnxTestGraph t;
-  t.input("x", {1, C, 2, 2});
-  const BnParams bn = add_bn(t, r, "bn", "x", "xb", C);
-  t.node("Sign", {"xb"}, {"s"}, "sign");
-  t.node("Flatten", {"s"}, {"f"}, "flatten");
-  t.initializer("fc.w", {O, C * 4}, r.signs(size_t(O * C * 4)));
-  auto& fc = t.node("Gemm", {"f", "fc.w"}, {"y"}, "fc");
-  OnnxTestGraph::attr(fc, "transB", int64_t(1));
-  t.output("y");
+  const BnSignFlattenFc n = bn_sign_flatten_fc(r, C, 2, 2, O);
+  const OnnxTestGraph& t = n.t;
+  const BnParams& bn = n.bn;
   SUBCASE("fires: the Flatten moves before the Quantize, thresholds repeated per feature") {
-    cv::Graph g = import(t);
-    REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
-    REQUIRE(fire(g, "affine_into_quantize", "sign").ok());
-    REQUIRE(fire(g, "binary_flatten", "flatten").ok());
+    cv::Graph g =
+        import_fired(t,
+                     {{"sign_to_quantize", "sign"}, {"affine_into_quantize", "sign"}, {"binary_flatten", "flatten"}});
     const cv::Node& f = node(g, "flatten");
     CHECK(f.op == "Flatten");
     CHECK(f.in(0) == g.find_value("x"));
@@ -272,20 +220,9 @@ TEST_CASE("rules: binary_flatten") {
     check_end_to_end(t, RefTensor{{1, C, 2, 2}, r.normal(size_t(C * 4))}, "y");
   }
   SUBCASE("does not fire: Flatten of a float value, or a flatten that does not keep N") {
-    OnnxTestGraph f;
-    f.input("x", {1, C, 2, 2});
-    f.node("Flatten", {"x"}, {"y"}, "flatten");
-    f.output("y");
-    cv::Graph g = import(f);
-    CHECK_FALSE(matches(g, "binary_flatten", "flatten"));
-    OnnxTestGraph a;
-    a.input("x", {1, C, 2, 2});
-    a.node("Sign", {"x"}, {"s"}, "sign");
-    auto& fl = a.node("Flatten", {"s"}, {"y"}, "flatten");
-    OnnxTestGraph::attr(fl, "axis", int64_t(2));
-    a.output("y");
-    cv::Graph g2 = import(a);
-    REQUIRE(fire(g2, "sign_to_quantize", "sign").ok());
-    CHECK_FALSE(matches(g2, "binary_flatten", "flatten"));
+    CHECK_FALSE(matches(chain({1, C, 2, 2}, {{"Flatten", "flatten", "y"}}), "binary_flatten", "flatten"));
+    const OnnxTestGraph a =
+        chain({1, C, 2, 2}, {{"Sign", "sign", "s"}, {"Flatten", "flatten", "y", {}, {{"axis", 2}}}});
+    CHECK_FALSE(matches(a, "binary_flatten", "flatten", {{"sign_to_quantize", "sign"}}));
   }
 }

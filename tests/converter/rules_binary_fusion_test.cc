@@ -14,9 +14,7 @@ namespace {
 OnnxTestGraph residual_graph(Rng& r, bool second_reader, bool own_clamp, bool swap, bool relu_after = false) {
   OnnxTestGraph t;
   t.input("x", {1, 4, 5, 5});
-  t.node("Sign", {"x"}, {"s"}, "sign");
-  t.initializer("w", {4, 4, 3, 3}, r.signs(144));
-  add_conv(t, "conv", {"s", "w"}, "c", 3, 1, 1);
+  add_sign_conv(t, "x", "sign", "conv", "c", {4, 4, 3, 3}, r.signs(144));
   std::string c = "c";
   if (own_clamp) {
     t.node("Relu", {"c"}, {"cr"}, "conv_relu");
@@ -29,10 +27,7 @@ OnnxTestGraph residual_graph(Rng& r, bool second_reader, bool own_clamp, bool sw
   } else {
     t.output("y");
   }
-  if (second_reader) {
-    t.node("Relu", {"c"}, {"z"}, "other_reader");
-    t.output("z");
-  }
+  if (second_reader) add_float_reader(t, "c", "other_reader");
   return t;
 }
 
@@ -78,9 +73,7 @@ TEST_CASE("rules: residual_into_binary_conv") {
   SUBCASE("does not fire: Add of a conv output and a per-channel constant (that is a bias: folded instead)") {
     OnnxTestGraph t;
     t.input("x", {1, 4, 5, 5});
-    t.node("Sign", {"x"}, {"s"}, "sign");
-    t.initializer("w", {4, 4, 3, 3}, r.signs(144));
-    add_conv(t, "conv", {"s", "w"}, "c", 3, 1, 1);
+    add_sign_conv(t, "x", "sign", "conv", "c", {4, 4, 3, 3}, r.signs(144));
     t.initializer("k", {1, 4, 1, 1}, r.normal(4));
     t.node("Add", {"c", "k"}, {"y"}, "add");
     t.output("y");
@@ -96,13 +89,9 @@ namespace {
 OnnxTestGraph bireal_graph(Rng& r) {
   OnnxTestGraph t;
   t.input("x", {1, 5, 5, 5});
-  t.node("Sign", {"x"}, {"s1"}, "sign1");
-  t.initializer("w1", {5, 5, 3, 3}, r.signs(225));
-  add_conv(t, "conv1", {"s1", "w1"}, "c1", 3, 1, 1);
+  add_sign_conv(t, "x", "sign1", "conv1", "c1", {5, 5, 3, 3}, r.signs(225));
   t.node("Add", {"c1", "x"}, {"y1"}, "add1");
-  t.node("Sign", {"y1"}, {"s2"}, "sign2");
-  t.initializer("w2", {5, 5, 3, 3}, r.signs(225));
-  add_conv(t, "conv2", {"s2", "w2"}, "c2", 3, 1, 1);
+  add_sign_conv(t, "y1", "sign2", "conv2", "c2", {5, 5, 3, 3}, r.signs(225));
   t.node("Add", {"y1", "c2"}, {"y"}, "add2");
   t.output("y");
   return t;
@@ -145,25 +134,14 @@ TEST_CASE("rules: quantize_into_binary_conv") {
     OnnxTestGraph f;
     f.input("x", {1, 2, 4, 4});
     f.node("Relu", {"x"}, {"rx"}, "relu");
-    f.node("Sign", {"rx"}, {"s"}, "sign");
-    f.initializer("w", {2, 2, 3, 3}, r.signs(36));
-    add_conv(f, "conv", {"s", "w"}, "y", 3, 1, 1);
+    add_sign_conv(f, "rx", "sign", "conv", "y", {2, 2, 3, 3}, r.signs(36));
     f.output("y");
     Rewritten rf = rewrite(f);
     CHECK(rf.fired("quantize_into_binary_conv") == 0);
   }
   SUBCASE("does not fire: bitpacked_output takes a Quantize whose every reader is binary") {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 4, 4});
-    t.node("Sign", {"x"}, {"s1"}, "sign1");
-    t.initializer("w1", {3, 2, 3, 3}, r.signs(54));
-    add_conv(t, "conv1", {"s1", "w1"}, "c1", 3, 1, 1);
-    add_bn(t, r, "bn", "c1", "b1", 3);  // a bias, so the conv output cannot be exactly 0 (binary Sign)
-    t.node("Sign", {"b1"}, {"s2"}, "sign2");
-    t.initializer("w2", {2, 3, 3, 3}, r.signs(54));
-    add_conv(t, "conv2", {"s2", "w2"}, "y", 3, 1, 1);
-    t.output("y");
-    Rewritten rw = rewrite(t);
+    // The BN is a bias, so the conv output cannot be exactly 0 (binary Sign).
+    Rewritten rw = rewrite(binary_conv_bn_sign(r, true));
     CHECK(rw.fired("bitpacked_output") == 1);
     CHECK(rw.fired("quantize_into_binary_conv") == 0);
   }
@@ -186,14 +164,9 @@ TEST_CASE("rules: sign_before_max_pool") {
       t.initializer("v", {3}, {1.0f, 0.5f, 2.0f});
       s_in = "pb";
     }
-    t.node("Sign", {s_in}, {"s"}, "sign");
-    t.initializer("w", {4, 3, 3, 3}, r.signs(108));
-    add_conv(t, "conv", {"s", "w"}, "y", 3, 1, 1);
+    add_sign_conv(t, s_in, "sign", "conv", "y", {4, 3, 3, 3}, r.signs(108));
     t.output("y");
-    if (second_reader) {
-      t.node("Relu", {"p"}, {"z"}, "relu");
-      t.output("z");
-    }
+    if (second_reader) add_float_reader(t, "p", "relu");
     return t;
   };
   SUBCASE("fires: Sign(MaxPool x) -> BinaryMaxPool(Sign x), also with a BatchNorm threshold of positive scales") {

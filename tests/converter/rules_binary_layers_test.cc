@@ -87,10 +87,7 @@ TEST_CASE("rules: binary_conv") {
   }
   SUBCASE("error: a ±1 Pad and the conv's own pads (mixed padding), naming the conv") {
     for (float v : {1.0f, -1.0f}) {
-      Rewritten rw = rewrite(binary_conv_graph(signs, {}, 1, true, v), {}, false);
-      REQUIRE_FALSE(rw.status.ok());
-      CHECK(contains(rw.status.message(), "node 'conv' (Conv)"));
-      CHECK(contains(rw.status.message(), "mixed padding"));
+      check_rewrite_fails(binary_conv_graph(signs, {}, 1, true, v), {}, {"node 'conv' (Conv)", "mixed padding"});
     }
   }
   SUBCASE("does not fire: float weights (or a weight of 0); the conversion says 'not binary' naming the conv") {
@@ -100,23 +97,14 @@ TEST_CASE("rules: binary_conv") {
     mixed[20] *= 1.5f;  // channel 1 is not ±s
     for (const std::vector<float>& w : {r.normal(54), zero, mixed}) {
       OnnxTestGraph t = binary_conv_graph(w, {}, 1, false, 0);
-      cv::Graph g = import(t);
-      REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
-      CHECK_FALSE(matches(g, "binary_conv", "conv"));
-      Converted c = convert(t);
-      REQUIRE_FALSE(c.status.ok());
-      CHECK(contains(c.status.message(), "node 'conv' (Conv)"));
-      CHECK(contains(c.status.message(), "not binary"));
+      CHECK_FALSE(matches(t, "binary_conv", "conv", {{"sign_to_quantize", "sign"}}));
+      check_convert_fails(t, {"node 'conv' (Conv)", "not binary"});
     }
   }
   SUBCASE("does not fire: a float input") {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 5, 5});
+    OnnxTestGraph t = chain({1, 2, 5, 5}, {{"Conv", "conv", "y", {"^", "w"}, conv_attrs(3, 1, 1)}});
     t.initializer("w", {3, 2, 3, 3}, signs);
-    add_conv(t, "conv", {"x", "w"}, "y", 3, 1, 1);
-    t.output("y");
-    cv::Graph g = import(t);
-    CHECK_FALSE(matches(g, "binary_conv", "conv"));
+    CHECK_FALSE(matches(t, "binary_conv", "conv"));
   }
 }
 
@@ -136,10 +124,10 @@ TEST_CASE("rules: binary_fully_connected") {
       t.initializer("b", {O}, {0.5f, -1.0f, 0.25f});
       in.push_back("b");
     }
-    auto& n = t.node("Gemm", in, {"y"}, "fc");
-    OnnxTestGraph::attr(n, "transB", int64_t(1));
-    if (alpha != 1.0f) OnnxTestGraph::attr(n, "alpha", alpha);
-    if (beta != 1.0f) OnnxTestGraph::attr(n, "beta", beta);
+    Attrs a = {{"transB", 1}};
+    if (alpha != 1.0f) a.push_back({"alpha", alpha});
+    if (beta != 1.0f) a.push_back({"beta", beta});
+    t.node("Gemm", in, {"y"}, "fc", a);
     t.output("y");
     return t;
   };
@@ -160,11 +148,7 @@ TEST_CASE("rules: binary_fully_connected") {
     OnnxTestGraph t;
     t.input("x", {2, K});
     t.node("Sign", {"x"}, {"s"}, "sign");
-    std::vector<float> w_ko(size_t(K * O));
-    for (int64_t o = 0; o < O; ++o)
-      for (int64_t k = 0; k < K; ++k) w_ko[size_t(k * O + o)] = scaled[size_t(o * K + k)];
-    t.initializer("w", {K, O}, w_ko);
-    t.node("MatMul", {"s", "w"}, {"y"}, "fc");
+    add_fc(t, "fc", "s", "y", O, K, scaled, true);  // [K, O] weights
     t.output("y");
     Rewritten rw = rewrite(t);
     const cv::Node& f = node(rw.g, "fc");
@@ -176,9 +160,7 @@ TEST_CASE("rules: binary_fully_connected") {
   }
   SUBCASE("does not fire: float weights; the conversion warns, and fails with strict") {
     OnnxTestGraph t = gemm(r.normal(size_t(O * K)), 1.0f, 1.0f, true);
-    cv::Graph g = import(t);
-    REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
-    CHECK_FALSE(matches(g, "binary_fully_connected", "fc"));
+    CHECK_FALSE(matches(t, "binary_fully_connected", "fc", {{"sign_to_quantize", "sign"}}));
     Converted c = convert(t);
     REQUIRE_MESSAGE(c.status.ok(), c.status.message());
     CHECK(contains(c.result.summary, "warning:"));
@@ -186,23 +168,17 @@ TEST_CASE("rules: binary_fully_connected") {
     CHECK(c.result.warnings.size() == 1);
     cv::ConvertOptions strict;
     strict.strict = true;
-    Converted s = convert(t, strict);
-    REQUIRE_FALSE(s.status.ok());
-    CHECK(contains(s.status.message(), "node 'fc' (Gemm)"));
+    check_convert_fails(t, {"node 'fc' (Gemm)"}, strict);
   }
 }
 
 TEST_CASE("rules: binary_max_pool") {
   auto graph = [](int64_t size, bool ceil, std::vector<int64_t> dilations = {}) {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, size, size});
-    t.node("Sign", {"x"}, {"s"}, "sign");
-    auto& p = add_pool(t, "MaxPool", "pool", "s", "y", 3, 2);
-    attr_ints(p, "pads", {1, 1, 1, 1});
-    if (ceil) OnnxTestGraph::attr(p, "ceil_mode", int64_t(1));
-    if (!dilations.empty()) attr_ints(p, "dilations", dilations);
-    t.output("y");
-    return t;
+    Attrs a = pool_attrs(3, 2);
+    a.push_back({"pads", {1, 1, 1, 1}});
+    if (ceil) a.push_back({"ceil_mode", 1});
+    if (!dilations.empty()) a.push_back({"dilations", dilations});
+    return chain({1, 2, size, size}, {{"Sign", "sign", "s"}, {"MaxPool", "pool", "y", {}, a}});
   };
   SUBCASE("fires: MaxPool of bits -> BinaryMaxPool2D + Dequantize") {
     OnnxTestGraph t = graph(6, false);
@@ -220,28 +196,16 @@ TEST_CASE("rules: binary_max_pool") {
     check_end_to_end(t, RefTensor{{1, 2, 6, 6}, r.normal(72)}, "y");
   }
   SUBCASE("does not fire: a float input, ceil_mode that adds windows, dilations") {
-    OnnxTestGraph f;
-    f.input("x", {1, 2, 6, 6});
-    add_pool(f, "MaxPool", "pool", "x", "y", 3, 2);
-    f.output("y");
-    cv::Graph g = import(f);
-    CHECK_FALSE(matches(g, "binary_max_pool", "pool"));
-    for (const OnnxTestGraph& t : {graph(6, true), graph(7, false, {2, 2})}) {
-      cv::Graph g2 = import(t);
-      REQUIRE(fire(g2, "sign_to_quantize", "sign").ok());
-      CHECK_FALSE(matches(g2, "binary_max_pool", "pool"));
-    }
+    CHECK_FALSE(matches(chain({1, 2, 6, 6}, {{"MaxPool", "pool", "y", {}, pool_attrs(3, 2)}}), "binary_max_pool",
+                        "pool"));
+    for (const OnnxTestGraph& t : {graph(6, true), graph(7, false, {2, 2})})
+      CHECK_FALSE(matches(t, "binary_max_pool", "pool", {{"sign_to_quantize", "sign"}}));
   }
 }
 
 TEST_CASE("rules: requantize") {
   SUBCASE("fires: Sign(Sign(x)) -> one Quantize") {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 3, 3});
-    t.node("Sign", {"x"}, {"s1"}, "sign1");
-    t.node("Sign", {"s1"}, {"y"}, "sign2");
-    t.output("y");
-    Rewritten rw = rewrite(t);
+    Rewritten rw = rewrite(chain({1, 2, 3, 3}, {{"Sign", "sign1", "s1"}, {"Sign", "sign2", "y"}}));
     CHECK(rw.fired("requantize") == 1);
     CHECK(rw.count(cv::ops::kQuantize) == 1);
     const cv::Node& q = node(rw.g, "sign1");
@@ -257,9 +221,7 @@ TEST_CASE("rules: requantize") {
     add_bn(t, r, "bn", "s1", "b", 2);
     t.node("Sign", {"b"}, {"y"}, "sign2");
     t.output("y");
-    cv::Graph g = import(t);
-    REQUIRE(fire(g, "sign_to_quantize", "sign1").ok());
-    REQUIRE(fire(g, "sign_to_quantize", "sign2").ok());
+    cv::Graph g = import_fired(t, {{"sign_to_quantize", "sign1"}, {"sign_to_quantize", "sign2"}});
     CHECK_FALSE(matches(g, "requantize", "sign2"));  // reads the BN
     REQUIRE(fire(g, "affine_into_quantize", "sign2").ok());
     CHECK_FALSE(matches(g, "requantize", "sign2"));  // reads the Dequantize, but has scale / shift

@@ -16,32 +16,25 @@ TEST_CASE("rules: rewrite_to_fixed_point reaches a fixed point on a small binary
   add_conv(t, "stem", {"x", "stem.w"}, "c0", 3, 1, 1);
   add_bn(t, r, "bn0", "c0", "b0", C);
   // Block 1: BN -> Sign -> binary conv (zero pad) x alpha -> BN, + residual.
-  add_bn(t, r, "a.bn_in", "b0", "a.pre", C);
-  t.node("Sign", {"a.pre"}, {"a.s"}, "a.sign");
-  t.initializer("a.w", {C, C, 3, 3}, r.signs(size_t(C * C * 9)));
-  add_conv(t, "a.conv", {"a.s", "a.w"}, "a.c", 3, 1, 1);
-  t.initializer("a.alpha", {1, C, 1, 1}, r.uniform(size_t(C), 0.05f, 0.2f));
-  t.node("Mul", {"a.c", "a.alpha"}, {"a.m"}, "a.mul");
-  add_bn(t, r, "a.bn", "a.m", "a.bnout", C);
-  t.node("Add", {"a.bnout", "b0"}, {"r1"}, "a.add");
+  const auto bn = [&](const std::string& name, const std::string& in, const std::string& out) {
+    add_bn(t, r, name, in, out, C);
+  };
+  add_binary_residual_block(t, r, bn, "b0", "r1", C, 0.05f, 0.2f);
   // Block 2: Sign -> Pad(+1) -> stride-2 binary conv -> BN -> Sign -> binary MaxPool -> 1x1 binary conv.
   t.node("Sign", {"r1"}, {"b.s"}, "b.sign");
   add_pad(t, "b.pad", "b.s", "b.p", 1.0f);
   t.initializer("b.w", {C, C, 3, 3}, r.signs(size_t(C * C * 9)));
   add_conv(t, "b.conv", {"b.p", "b.w"}, "b.c", 3, 2, 0);
-  add_bn(t, r, "b.bn", "b.c", "b.bnout", C);
-  t.node("Sign", {"b.bnout"}, {"b.s2"}, "b.sign2");
-  auto& mp = add_pool(t, "MaxPool", "b.maxpool", "b.s2", "b.mp", 3, 1);
-  attr_ints(mp, "pads", {1, 1, 1, 1});
+  bn("b.bn", "b.c", "b.bnout");
+  Attrs mp = pool_attrs(3, 1);
+  mp.push_back({"pads", {1, 1, 1, 1}});
+  add_chain(t, "b.bnout", {{"Sign", "b.sign2", "b.s2"}, {"MaxPool", "b.maxpool", "b.mp", {}, mp}});
   t.initializer("b.w2", {C, C, 1, 1}, r.signs(size_t(C * C)));
   add_conv(t, "b.conv2", {"b.mp", "b.w2"}, "b.c2", 1, 1, 0);
-  add_bn(t, r, "b.bn2", "b.c2", "b.out", C);
+  bn("b.bn2", "b.c2", "b.out");
   // Head.
-  t.node("GlobalAveragePool", {"b.out"}, {"gap"}, "gap");
-  t.node("Flatten", {"gap"}, {"flat"}, "flatten");
-  t.initializer("fc.w", {10, C}, r.normal(size_t(10 * C), 0.3f));
-  auto& fc = t.node("Gemm", {"flat", "fc.w"}, {"logits"}, "fc");
-  OnnxTestGraph::attr(fc, "transB", int64_t(1));
+  add_chain(t, "b.out", {{"GlobalAveragePool", "gap", "gap"}, {"Flatten", "flatten", "flat"}});
+  add_fc(t, "fc", "flat", "logits", 10, C, r.normal(size_t(10 * C), 0.3f));
   t.output("logits");
 
   Rewritten rw = rewrite(t);

@@ -15,22 +15,9 @@ TEST_CASE("rules: flatten_feature_order") {
     OnnxTestGraph t;
     t.input("x", {1, C, H, W});
     t.node("Flatten", {"x"}, {"f"}, "flatten");
-    if (fc_op == "Gemm") {
-      t.initializer("w", {O, K}, w_ok);
-      auto& n = t.node("Gemm", {"f", "w"}, {"y"}, "fc");
-      OnnxTestGraph::attr(n, "transB", int64_t(1));
-    } else {
-      std::vector<float> w_ko(size_t(K * O));
-      for (int64_t o = 0; o < O; ++o)
-        for (int64_t k = 0; k < K; ++k) w_ko[size_t(k * O + o)] = w_ok[size_t(o * K + k)];
-      t.initializer("w", {K, O}, w_ko);
-      t.node("MatMul", {"f", "w"}, {"y"}, "fc");
-    }
+    add_fc(t, "fc", "f", "y", O, K, w_ok, fc_op == "MatMul");  // MatMul: [K, O] weights
     t.output("y");
-    if (extra_reader) {
-      t.node("Relu", {"f"}, {"z"}, "relu");
-      t.output("z");
-    }
+    if (extra_reader) add_float_reader(t, "f", "relu");
     return t;
   };
   SUBCASE("fires: Gemm (transB) and MatMul weights' input columns permuted from (c, h, w) to (h, w, c)") {
@@ -54,20 +41,13 @@ TEST_CASE("rules: flatten_feature_order") {
     check_end_to_end(graph("Gemm", false), RefTensor{{1, C, H, W}, r.normal(size_t(K))}, "y");
   }
   SUBCASE("fires through Quantize / Dequantize: per-feature thresholds and the binary Gemm's weights permuted") {
-    OnnxTestGraph t;
-    t.input("x", {1, C, H, W});
-    const BnParams bn = add_bn(t, r, "bn", "x", "xb", C);
-    t.node("Sign", {"xb"}, {"s"}, "sign");
-    t.node("Flatten", {"s"}, {"f"}, "flatten");
-    const std::vector<float> ws = r.signs(size_t(O * K));
-    t.initializer("w", {O, K}, ws);
-    auto& n = t.node("Gemm", {"f", "w"}, {"y"}, "fc");
-    OnnxTestGraph::attr(n, "transB", int64_t(1));
-    t.output("y");
-    cv::Graph g = import(t);
-    REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
-    REQUIRE(fire(g, "affine_into_quantize", "sign").ok());
-    REQUIRE(fire(g, "binary_flatten", "flatten").ok());
+    const BnSignFlattenFc n = bn_sign_flatten_fc(r, C, H, W, O);
+    const OnnxTestGraph& t = n.t;
+    const BnParams& bn = n.bn;
+    const std::vector<float>& ws = n.w;
+    cv::Graph g =
+        import_fired(t,
+                     {{"sign_to_quantize", "sign"}, {"affine_into_quantize", "sign"}, {"binary_flatten", "flatten"}});
     // Per-feature shift that differs per feature, so the permutation is visible in it too.
     const cv::Node& q0 = sole_reader(g, node(g, "flatten").out());
     REQUIRE(q0.op == cv::ops::kQuantize);
@@ -92,21 +72,15 @@ TEST_CASE("rules: flatten_feature_order") {
     check_end_to_end(t, RefTensor{{1, C, H, W}, r.normal(size_t(K))}, "y");
   }
   SUBCASE("does not fire: another reader, a flatten of [N, C, 1, 1], a graph output") {
-    cv::Graph g = import(graph("Gemm", true));
-    CHECK_FALSE(matches(g, "flatten_feature_order", "flatten"));
     OnnxTestGraph t;
     t.input("x", {1, C, 1, 1});
     t.node("Flatten", {"x"}, {"f"}, "flatten");
-    t.initializer("w", {O, C}, r.normal(size_t(O * C)));
-    auto& n = t.node("Gemm", {"f", "w"}, {"y"}, "fc");
-    OnnxTestGraph::attr(n, "transB", int64_t(1));
+    add_fc(t, "fc", "f", "y", O, C, r.normal(size_t(O * C)));
     t.output("y");
-    cv::Graph g2 = import(t);
-    CHECK_FALSE(matches(g2, "flatten_feature_order", "flatten"));
     OnnxTestGraph o = graph("Gemm", false);
     o.output("f");
-    cv::Graph g3 = import(o);
-    CHECK_FALSE(matches(g3, "flatten_feature_order", "flatten"));
+    for (const OnnxTestGraph& u : {graph("Gemm", true), t, o})
+      CHECK_FALSE(matches(u, "flatten_feature_order", "flatten"));
   }
 }
 
@@ -115,16 +89,9 @@ TEST_CASE("rules: flatten_feature_order") {
 TEST_CASE("rules: binary_flatten keeps the BatchNormalization threshold in the driver's order") {
   const int64_t C = 2;
   Rng r(19);
-  OnnxTestGraph t;
-  t.input("x", {1, C, 2, 2});
-  const BnParams bn = add_bn(t, r, "bn", "x", "xb", C);
-  t.node("Sign", {"xb"}, {"s"}, "sign");
-  t.node("Flatten", {"s"}, {"f"}, "flatten");
-  t.initializer("w", {3, C * 4}, r.signs(size_t(3 * C * 4)));
-  auto& n = t.node("Gemm", {"f", "w"}, {"y"}, "fc");
-  OnnxTestGraph::attr(n, "transB", int64_t(1));
-  t.output("y");
-  Rewritten rw = rewrite(t);
+  const BnSignFlattenFc n = bn_sign_flatten_fc(r, C, 2, 2, 3);
+  const BnParams& bn = n.bn;
+  Rewritten rw = rewrite(n.t);
   CHECK(rw.count("BatchNormalization") == 0);
   const cv::Node& f = node(rw.g, "flatten");
   CHECK(f.in(0) == rw.g.find_value("x"));

@@ -22,14 +22,13 @@ std::string dorefa(OnnxTestGraph& t, const std::string& x, float n, bool residue
   scalar(t, "d.lo", 0.0f);
   scalar(t, "d.hi", 1.0f);
   scalar(t, "d.n", n);
-  t.node("Clip", {x, "d.lo", "d.hi"}, {"d.c"}, "d.clip");
-  t.node("Mul", {"d.c", "d.n"}, {"d.m"}, "d.mul");
-  t.node("Round", {"d.m"}, {"d.r"}, "d.round");
-  t.node("Div", {"d.r", "d.n"}, {"d.q"}, "d.div");
+  add_chain(t, x,
+            {{"Clip", "d.clip", "d.c", {"^", "d.lo", "d.hi"}},
+             {"Mul", "d.mul", "d.m", {"^", "d.n"}},
+             {"Round", "d.round", "d.r"},
+             {"Div", "d.div", "d.q", {"^", "d.n"}}});
   if (!residue) return "d.q";
-  t.node("Sub", {"d.q", "d.c"}, {"d.s"}, "d.sub");
-  t.node("Add", {"d.c", "d.s"}, {"d.y"}, "d.add");
-  return "d.y";
+  return add_chain(t, "d.q", {{"Sub", "d.sub", "d.s", {"^", "d.c"}}, {"Add", "d.add", "d.y", {"d.c", "^"}}});
 }
 
 // LSQ: Div(x, s) -> Round -> Clip(lo, hi) -> Mul(s).
@@ -37,11 +36,11 @@ std::string lsq(OnnxTestGraph& t, const std::string& x, float s, float lo, float
   scalar(t, "l.s", s);
   scalar(t, "l.lo", lo);
   scalar(t, "l.hi", hi);
-  t.node("Div", {x, "l.s"}, {"l.d"}, "l.div");
-  t.node("Round", {"l.d"}, {"l.r"}, "l.round");
-  t.node("Clip", {"l.r", "l.lo", "l.hi"}, {"l.c"}, "l.clip");
-  t.node("Mul", {"l.c", "l.s"}, {"l.y"}, "l.mul");
-  return "l.y";
+  return add_chain(t, x,
+                   {{"Div", "l.div", "l.d", {"^", "l.s"}},
+                    {"Round", "l.round", "l.r"},
+                    {"Clip", "l.clip", "l.c", {"^", "l.lo", "l.hi"}},
+                    {"Mul", "l.mul", "l.y", {"^", "l.s"}}});
 }
 
 RefTensor lowbit_input(uint32_t seed, const std::vector<int64_t>& shape = {1, 2, 4, 4}) {
@@ -51,6 +50,25 @@ RefTensor lowbit_input(uint32_t seed, const std::vector<int64_t>& shape = {1, 2,
   return RefTensor{shape, r.normal(size_t(n), 1.0f)};
 }
 
+// x[1, 2, hw, hw] -> DoReFa (n, with or without the STE residue) -> Conv 3x3 pad 1 (weights w of w_shape,
+// `stride`) -> y.
+OnnxTestGraph dorefa_conv(int64_t hw, float n, bool residue, const std::vector<int64_t>& w_shape,
+                          const std::vector<float>& w, int64_t stride = 1) {
+  OnnxTestGraph t;
+  t.input("x", {1, 2, hw, hw});
+  const std::string q = dorefa(t, "x", n, residue);
+  t.initializer("w", w_shape, w);
+  add_conv(t, "conv", {q, "w"}, "y", 3, stride, 1);
+  t.output("y");
+  return t;
+}
+
+void check_levels(const cv::Levels& l, int bits, int zero_level, float scale) {
+  CHECK(l.bits == bits);
+  CHECK(l.zero_level == zero_level);
+  CHECK(l.scale == scale);
+}
+
 }  // namespace
 
 TEST_CASE("rules: uniform_quantizer") {
@@ -58,8 +76,7 @@ TEST_CASE("rules: uniform_quantizer") {
     OnnxTestGraph t;
     t.input("x", {1, 2, 4, 4});
     t.output(dorefa(t, "x", 3.0f));
-    cv::Graph g = import(t);
-    CHECK(matches(g, "uniform_quantizer", "d.round"));
+    CHECK(matches(t, "uniform_quantizer", "d.round"));
     Rewritten r = rewrite(t);
     CHECK(r.fired("uniform_quantizer") == 1);
     CHECK(r.fired("straight_through_residue") == 1);
@@ -84,28 +101,22 @@ TEST_CASE("rules: uniform_quantizer") {
     CHECK(r.fired("uniform_quantizer") == 1);
     CHECK(r.fired("affine_into_quantize") == 1);
     const cv::Node& q = node(r.g, "l.round");
-    const cv::Levels l = r.g.value(q.out()).levels;
-    CHECK(l.bits == 2);
-    CHECK(l.zero_level == 2);
-    CHECK(l.scale == 0.5f);
+    check_levels(r.g.value(q.out()).levels, 2, 2, 0.5f);
     // t = (scale_bn x + shift_bn) / s + 2
     const std::vector<float> sc = bn.scale(), sh = bn.shift();
     check_close(const_input(r.g, q, 1), {sc[0] * 2, sc[1] * 2});
     check_close(const_input(r.g, q, 2), {sh[0] * 2 + 2, sh[1] * 2 + 2});
   }
   SUBCASE("fires: PACT min(relu(x), a) -> *3 -> /a -> round -> *a -> /3 -> level scale a/3") {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 4, 4});
+    OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Relu", "relu", "r"},
+                                           {"Min", "min", "m", {"^", "a"}},
+                                           {"Mul", "mul3", "m3", {"^", "three"}},
+                                           {"Div", "diva", "t", {"^", "a"}},
+                                           {"Round", "round", "q"},
+                                           {"Mul", "mula", "qa", {"^", "a"}},
+                                           {"Div", "div3", "y", {"^", "three"}}});
     scalar(t, "a", 2.5f);
     scalar(t, "three", 3.0f);
-    t.node("Relu", {"x"}, {"r"}, "relu");
-    t.node("Min", {"r", "a"}, {"m"}, "min");
-    t.node("Mul", {"m", "three"}, {"m3"}, "mul3");
-    t.node("Div", {"m3", "a"}, {"t"}, "diva");
-    t.node("Round", {"t"}, {"q"}, "round");
-    t.node("Mul", {"q", "a"}, {"qa"}, "mula");
-    t.node("Div", {"qa", "three"}, {"y"}, "div3");
-    t.output("y");
     Rewritten r = rewrite(t);
     CHECK(r.fired("min_relu_to_clip") == 1);
     CHECK(r.fired("uniform_quantizer") == 1);
@@ -115,24 +126,16 @@ TEST_CASE("rules: uniform_quantizer") {
     check_end_to_end(t, lowbit_input(31), "y");
   }
   SUBCASE("fires: a zero point (round(x / s) + zp, clamp 0..15, - zp) * s -> 4 bits, zero level zp") {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 4, 4});
-    scalar(t, "s", 0.25f);
-    scalar(t, "zp", 5.0f);
-    scalar(t, "lo", 0.0f);
-    scalar(t, "hi", 15.0f);
-    t.node("Div", {"x", "s"}, {"d"}, "div");
-    t.node("Round", {"d"}, {"r"}, "round");
-    t.node("Add", {"r", "zp"}, {"a"}, "addzp");
-    t.node("Clip", {"a", "lo", "hi"}, {"c"}, "clip");
-    t.node("Sub", {"c", "zp"}, {"sz"}, "subzp");
-    t.node("Mul", {"sz", "s"}, {"y"}, "mul");
-    t.output("y");
+    OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Div", "div", "d", {"^", "s"}},
+                                           {"Round", "round", "r"},
+                                           {"Add", "addzp", "a", {"^", "zp"}},
+                                           {"Clip", "clip", "c", {"^", "lo", "hi"}},
+                                           {"Sub", "subzp", "sz", {"^", "zp"}},
+                                           {"Mul", "mul", "y", {"^", "s"}}});
+    for (const auto& [name, v] : {std::make_pair("s", 0.25f), {"zp", 5.0f}, {"lo", 0.0f}, {"hi", 15.0f}})
+      scalar(t, name, v);
     Rewritten r = rewrite(t);
-    const cv::Levels l = r.g.value(node(r.g, "round").out()).levels;
-    CHECK(l.bits == 4);
-    CHECK(l.zero_level == 5);
-    CHECK(l.scale == 0.25f);
+    check_levels(r.g.value(node(r.g, "round").out()).levels, 4, 5, 0.25f);
     check_end_to_end(t, lowbit_input(32), "y");
   }
   SUBCASE("fires: a range short of 2^bits levels (LSQ [-1, 1]) keeps a float Clip in front") {
@@ -150,15 +153,10 @@ TEST_CASE("rules: uniform_quantizer") {
 
 TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") {
   SUBCASE("end to end: a DoReFa 2-bit activation into a ±s conv -> k-bit BinaryConv2D, multiplier s / 3") {
-    OnnxTestGraph t;
     Rng rng(34);
-    t.input("x", {1, 2, 5, 5});
-    const std::string q = dorefa(t, "x", 3.0f);
     std::vector<float> w = rng.signs(3 * 2 * 9);
     for (size_t i = 0; i < w.size(); ++i) w[i] *= 0.1f * float(1 + i / 18);
-    t.initializer("w", {3, 2, 3, 3}, w);
-    add_conv(t, "conv", {q, "w"}, "y", 3, 1, 1);
-    t.output("y");
+    const OnnxTestGraph t = dorefa_conv(5, 3.0f, true, {3, 2, 3, 3}, w);
     Rewritten r = rewrite(t);
     const cv::Node& c = node(r.g, "conv");
     REQUIRE(c.op == cv::ops::kBinaryConv2D);
@@ -172,19 +170,14 @@ TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") 
     CHECK(contains(cv_.result.summary, "binary layers: 1 (BinaryConv2D 1 (k-bit: W1A2 1)"));
   }
   SUBCASE("end to end: 2-bit weights {-3, -1, 1, 3} * s on a 4-bit activation -> weight_bits 2") {
-    OnnxTestGraph t;
     Rng rng(36);
-    t.input("x", {1, 2, 5, 5});
-    const std::string q = dorefa(t, "x", 15.0f, false);
     std::vector<float> w(size_t(2 * 2 * 9));
     const float levels[4] = {-3, -1, 1, 3};
     const std::vector<float> pick = rng.uniform(w.size(), 0.0f, 3.999f);
     for (size_t i = 0; i < w.size(); ++i) w[i] = levels[int(pick[i])] * (i < 18 ? 0.05f : 0.2f) / 3.0f;
     w[0] = 0.05f;  // every channel reaches its largest level
     w[18] = -0.2f;
-    t.initializer("w", {2, 2, 3, 3}, w);
-    add_conv(t, "conv", {q, "w"}, "y", 3, 2, 1);
-    t.output("y");
+    const OnnxTestGraph t = dorefa_conv(5, 15.0f, false, {2, 2, 3, 3}, w, 2);
     Rewritten r = rewrite(t);
     const cv::Node& c = node(r.g, "conv");
     REQUIRE(c.op == cv::ops::kBinaryConv2D);
@@ -202,42 +195,22 @@ TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") 
                           {"offset 0.5", 3, 0, 1, 0.5f, "do not include 0"}};
     for (const Case& k : cases) {
       CAPTURE(k.what);
-      OnnxTestGraph t;
-      t.input("x", {1, 2, 4, 4});
-      scalar(t, "lo", k.lo);
-      scalar(t, "hi", k.hi);
-      scalar(t, "n", k.n);
-      scalar(t, "off", k.offset);
-      t.node("Clip", {"x", "lo", "hi"}, {"c"}, "clip");
-      t.node("Mul", {"c", "n"}, {"m"}, "mul");
-      t.node("Round", {"m"}, {"r"}, "round");
-      t.node("Add", {"r", "off"}, {"y"}, "add");
-      t.output("y");
-      cv::Graph g = import(t);
-      CHECK_FALSE(matches(g, "uniform_quantizer", "round"));
-      Converted c = convert(t);
-      REQUIRE_FALSE(c.status.ok());
-      CHECK(contains(c.status.message(), "node 'round' (Round)"));
-      CHECK(contains(c.status.message(), k.why));
+      OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Clip", "clip", "c", {"^", "lo", "hi"}},
+                                             {"Mul", "mul", "m", {"^", "n"}},
+                                             {"Round", "round", "r"},
+                                             {"Add", "add", "y", {"^", "off"}}});
+      for (const auto& [name, v] : {std::make_pair("lo", k.lo), {"hi", k.hi}, {"n", k.n}, {"off", k.offset}})
+        scalar(t, name, v);
+      CHECK_FALSE(matches(t, "uniform_quantizer", "round"));
+      check_convert_fails(t, {"node 'round' (Round)", k.why});
     }
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 4, 4});
-    t.node("Round", {"x"}, {"y"}, "round");
-    t.output("y");
-    cv::Graph g = import(t);
-    CHECK_FALSE(matches(g, "uniform_quantizer", "round"));
-    Converted c = convert(t);
-    REQUIRE_FALSE(c.status.ok());
-    CHECK(contains(c.status.message(), "nothing clamps it"));
+    const OnnxTestGraph t = chain({1, 2, 4, 4}, {{"Round", "round", "y"}});
+    CHECK_FALSE(matches(t, "uniform_quantizer", "round"));
+    check_convert_fails(t, {"nothing clamps it"});
   }
   SUBCASE("stays float (warning): a k-bit activation into a conv whose weights are not 1- or 2-bit") {
-    OnnxTestGraph t;
     Rng rng(38);
-    t.input("x", {1, 2, 4, 4});
-    const std::string q = dorefa(t, "x", 3.0f);
-    t.initializer("w", {2, 2, 3, 3}, rng.normal(36, 0.3f));
-    add_conv(t, "conv", {q, "w"}, "y", 3, 1, 1);
-    t.output("y");
+    const OnnxTestGraph t = dorefa_conv(4, 3.0f, true, {2, 2, 3, 3}, rng.normal(36, 0.3f));
     Converted c = convert(t);
     REQUIRE_MESSAGE(c.status.ok(), c.status.message());
     CHECK(contains(c.result.summary, "warning: node 'conv' (Conv) reads a k-bit activation but stays float"));
@@ -252,23 +225,18 @@ TEST_CASE("rules: uniform_quantizer into binary convs; where it does not fire") 
     t.initializer("w", {2, 2, 3, 3}, rng.signs(36));
     add_conv(t, "conv", {"p", "w"}, "y", 3, 1, 0);
     t.output("y");
-    Converted c = convert(t);
-    REQUIRE_FALSE(c.status.ok());
-    CHECK(contains(c.status.message(), "k-bit input can only be zero padded"));
+    check_convert_fails(t, {"k-bit input can only be zero padded"});
   }
 }
 
 TEST_CASE("rules: min_relu_to_clip") {
   SUBCASE("fires: Min(Relu(x), 2) and Min(2, Relu(x)) -> Clip(x, 0, 2)") {
     for (bool swap : {false, true}) {
-      OnnxTestGraph t;
-      t.input("x", {1, 2, 3, 3});
+      const std::vector<std::string> in =
+          swap ? std::vector<std::string>{"a", "^"} : std::vector<std::string>{"^", "a"};
+      OnnxTestGraph t = chain({1, 2, 3, 3}, {{"Relu", "relu", "r"}, {"Min", "min", "y", in}});
       scalar(t, "a", 2.0f);
-      t.node("Relu", {"x"}, {"r"}, "relu");
-      t.node("Min", swap ? std::vector<std::string>{"a", "r"} : std::vector<std::string>{"r", "a"}, {"y"}, "min");
-      t.output("y");
-      cv::Graph g = import(t);
-      REQUIRE(fire(g, "min_relu_to_clip", "min").ok());
+      cv::Graph g = import_fired(t, {{"min_relu_to_clip", "min"}});
       const cv::Node& c = node(g, "min");
       CHECK(c.op == "Clip");
       CHECK(c.in(0) == g.find_value("x"));
@@ -280,17 +248,15 @@ TEST_CASE("rules: min_relu_to_clip") {
     OnnxTestGraph t;
     t.input("x", {1, 2, 3, 3});
     scalar(t, "neg", -1.0f);
-    t.node("Relu", {"x"}, {"r"}, "relu");
-    t.node("Min", {"r", "x"}, {"m1"}, "min_act");
-    t.node("Min", {"r", "neg"}, {"m2"}, "min_neg");
-    t.node("Min", {"x", "neg"}, {"m3"}, "min_norelu");
-    t.node("Add", {"m1", "m2"}, {"a"}, "add");
-    t.node("Add", {"a", "m3"}, {"y"}, "add2");
-    t.output("y");
+    t.output(add_chain(t, "x",
+                       {{"Relu", "relu", "r"},
+                        {"Min", "min_act", "m1", {"r", "x"}},
+                        {"Min", "min_neg", "m2", {"r", "neg"}},
+                        {"Min", "min_norelu", "m3", {"x", "neg"}},
+                        {"Add", "add", "a", {"m1", "m2"}},
+                        {"Add", "add2", "y", {"a", "m3"}}}));
     cv::Graph g = import(t);
-    CHECK_FALSE(matches(g, "min_relu_to_clip", "min_act"));
-    CHECK_FALSE(matches(g, "min_relu_to_clip", "min_neg"));
-    CHECK_FALSE(matches(g, "min_relu_to_clip", "min_norelu"));
+    for (const char* n : {"min_act", "min_neg", "min_norelu"}) CHECK_FALSE(matches(g, "min_relu_to_clip", n));
   }
 }
 
@@ -316,24 +282,16 @@ TEST_CASE("rules: qdq_to_levels") {
   };
   SUBCASE("fires: uint8 narrowed to 0..15 -> 4-bit Unipolar, zero level 3, level scale s") {
     OnnxTestGraph t = qdq(15, true);
-    cv::Graph g = import(t);
-    CHECK(matches(g, "qdq_to_levels", "dequant"));
+    CHECK(matches(t, "qdq_to_levels", "dequant"));
     Rewritten r = rewrite(t);
     CHECK(r.ops() == std::vector<std::string>{cv::ops::kQuantizeLevels, cv::ops::kDequantize});
-    const cv::Levels l = r.g.value(node(r.g, "dequant").out()).levels;
-    CHECK(l.bits == 4);
-    CHECK(l.zero_level == 3);
-    CHECK(l.scale == 0.2f);
+    check_levels(r.g.value(node(r.g, "dequant").out()).levels, 4, 3, 0.2f);
     check_end_to_end(t, lowbit_input(41), "y");
   }
   SUBCASE("does not fire: the full uint8 range (256 levels); the conversion names the node and why") {
     OnnxTestGraph t = qdq(255, false);
-    cv::Graph g = import(t);
-    CHECK_FALSE(matches(g, "qdq_to_levels", "dequant"));
-    Converted c = convert(t);
-    REQUIRE_FALSE(c.status.ok());
-    CHECK(contains(c.status.message(), "node 'dequant' (DequantizeLinear)"));
-    CHECK(contains(c.status.message(), "256 levels"));
+    CHECK_FALSE(matches(t, "qdq_to_levels", "dequant"));
+    check_convert_fails(t, {"node 'dequant' (DequantizeLinear)", "256 levels"});
   }
 }
 
@@ -347,9 +305,7 @@ TEST_CASE("rules: binary_weights_float_input") {
     for (size_t i = 0; i < w.size(); ++i) w[i] *= 0.1f * float(1 + i / per);
     if (!binary_weights) w[1] *= 1.5f;
     if (fc) {
-      t.initializer("w", {3, 8}, w);
-      auto& g = t.node("Gemm", {"x", "w"}, {"y"}, "layer");
-      OnnxTestGraph::attr(g, "transB", int64_t(1));
+      add_fc(t, "layer", "x", "y", 3, 8, w);
     } else {
       t.initializer("w", {2, 2, 3, 3}, w);
       add_conv(t, "layer", {"x", "w"}, "y", 3, 1, 1);
@@ -380,9 +336,7 @@ TEST_CASE("rules: binary_weights_float_input") {
     OnnxTestGraph t;
     Rng rng(44);
     t.input("x", {1, 2, 4, 4});
-    t.node("Sign", {"x"}, {"s"}, "sign");
-    t.initializer("w", {2, 2, 3, 3}, rng.signs(36));
-    add_conv(t, "conv", {"s", "w"}, "y", 3, 1, 1);
+    add_sign_conv(t, "x", "sign", "conv", "y", {2, 2, 3, 3}, rng.signs(36));
     t.output("y");
     Rewritten r = rewrite(t);
     CHECK(r.fired("binary_weights_float_input") == 0);

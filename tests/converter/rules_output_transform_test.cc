@@ -24,9 +24,7 @@ TEST_CASE("rules: fold_into_output_transform") {
   auto graph = [&](const std::vector<std::string>& chain) {
     Built b;
     b.t.input("x", {1, 2, 4, 4});
-    b.t.node("Sign", {"x"}, {"s"}, "sign");
-    b.t.initializer("w", {O, 2, 3, 3}, w);
-    add_conv(b.t, "conv", {"s", "w"}, "c0", 3, 1, 1);
+    add_sign_conv(b.t, "x", "sign", "conv", "c0", {O, 2, 3, 3}, w);
     b.mult = mags;
     b.bias.assign(size_t(O), 0.0f);
     std::string cur = "c0";
@@ -114,16 +112,12 @@ TEST_CASE("rules: fold_into_output_transform") {
       OnnxTestGraph t;
       t.input("x", {1, 2, 4, 4});
       t.input("z", {1, O, 4, 4});
-      t.node("Sign", {"x"}, {"s"}, "sign");
-      t.initializer("w", {O, 2, 3, 3}, w);
-      add_conv(t, "conv", {"s", "w"}, "c0", 3, 1, 1);
+      add_sign_conv(t, "x", "sign", "conv", "c0", {O, 2, 3, 3}, w);
       t.initializer("k", {1, O, 1, 1}, divisor);
       t.node(op, op == "Mul" ? std::vector<std::string>{"c0", "z"} : std::vector<std::string>{"k", "c0"}, {"y"}, "after");
       t.output("y");
-      cv::Graph g = import(t);
-      REQUIRE(fire(g, "sign_to_quantize", "sign").ok());
-      REQUIRE(fire(g, "binary_conv", "conv").ok());
-      CHECK_FALSE(matches(g, "fold_into_output_transform", "conv"));
+      const Steps binary = {{"sign_to_quantize", "sign"}, {"binary_conv", "conv"}};
+      CHECK_FALSE(matches(t, "fold_into_output_transform", "conv", binary));
     }
   }
 }
@@ -132,20 +126,8 @@ TEST_CASE("rules: bitpacked_output") {
   Rng r(17);
   // x -> Sign -> conv1 (binary) -> BN -> Sign -> conv2 (binary) -> y [; Sign output also -> Relu -> z]
   auto graph = [&](bool float_reader, BnParams* bn) {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 4, 4});
-    t.node("Sign", {"x"}, {"s1"}, "sign1");
-    t.initializer("w1", {3, 2, 3, 3}, r.signs(54));
-    add_conv(t, "conv1", {"s1", "w1"}, "c1", 3, 1, 1);
-    *bn = add_bn(t, r, "bn", "c1", "b1", 3);
-    t.node("Sign", {"b1"}, {"s2"}, "sign2");
-    t.initializer("w2", {2, 3, 3, 3}, r.signs(54));
-    add_conv(t, "conv2", {"s2", "w2"}, "y", 3, 1, 1);
-    t.output("y");
-    if (float_reader) {
-      t.node("Relu", {"s2"}, {"z"}, "relu");
-      t.output("z");
-    }
+    OnnxTestGraph t = binary_conv_bn_sign(r, true, bn);
+    if (float_reader) add_float_reader(t, "sign2", "relu");
     return t;
   };
   SUBCASE("fires: every reader of the bits is binary; conv1 writes bits with the BN threshold") {
@@ -186,14 +168,7 @@ TEST_CASE("rules: bitpacked_output") {
     CHECK(matches(rr.g, "bitpacked_output", "sign2") == false);
   }
   SUBCASE("does not fire: the bits are a graph output") {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 4, 4});
-    t.node("Sign", {"x"}, {"s1"}, "sign1");
-    t.initializer("w1", {3, 2, 3, 3}, r.signs(54));
-    add_conv(t, "conv1", {"s1", "w1"}, "c1", 3, 1, 1);
-    add_bn(t, r, "bn", "c1", "b1", 3);
-    t.node("Sign", {"b1"}, {"y"}, "sign2");
-    t.output("y");
+    const OnnxTestGraph t = binary_conv_bn_sign(r, false);
     Rewritten rw = rewrite(t);
     CHECK(rw.fired("bitpacked_output") == 0);
     CHECK(rw.g.value(node(rw.g, "conv1").out()).dtype == cv::DType::kFloat);

@@ -6,8 +6,13 @@
 // Two ways to test a rule:
 //  - sharp: import, infer shapes, then `matches(g, "rule", "node")` / `fire(g, "rule", "node")` run exactly
 //    that rule on exactly that node (as the driver would: only if the node's op is one of its targets);
+//    `import_fired(t, steps)` imports and fires (rule, node) steps first, `matches(t, "rule", "node", steps)`
+//    asks the same of a fresh import;
 //  - whole driver: `rewrite(t)` runs rewrite_to_fixed_point and the test inspects the resulting graph and
-//    the RewriteLog; `check_end_to_end` converts and runs the model against OnnxTestGraph::evaluate.
+//    the RewriteLog; `check_end_to_end` converts and runs the model against OnnxTestGraph::evaluate;
+//    `check_convert_fails` / `check_rewrite_fails` expect an error naming given parts (convert_graph_test
+//    uses the former too).
+// Graphs are built with graph_dsl.h's vocabulary.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -17,11 +22,13 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/rng.h"
 #include "common/run_model.h"
 #include "convert.h"
+#include "graph_dsl.h"
 #include "ir/graph.h"
 #include "ir/onebit_ops.h"
 #include "ir/shape_inference.h"
@@ -34,24 +41,13 @@ namespace rules_test {
 
 namespace cv = onebit::converter;
 using onebit::Status;
-using onebit::testing::OnnxTestGraph;
+using namespace onebit::testing;  // OnnxTestGraph, Rng and the graph vocabulary of graph_dsl.h
 using RefTensor = onebit::testing::Tensor;
 
 inline constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
 
 // ---------------------------------------------------------------------------------------------------------
 // Building graphs.
-
-using onebit::testing::Rng;
-
-inline void attr_s(onnx::NodeProto& n, const std::string& name, const std::string& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-
-inline void attr_ints(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v) { OnnxTestGraph::attr(n, name, v); }
 
 // BatchNormalization parameters and their affine form y = scale * x + shift, computed here in double
 // from the operator's definition (y = (x - mean) / sqrt(var + eps) * gamma + beta).
@@ -87,29 +83,38 @@ inline BnParams add_bn(OnnxTestGraph& t, Rng& r, const std::string& name, const 
   return p;
 }
 
-inline onnx::NodeProto& add_conv(OnnxTestGraph& t, const std::string& name, const std::vector<std::string>& inputs,
-                          const std::string& out, int64_t k, int64_t stride, int64_t pad) {
-  auto& n = t.node("Conv", inputs, {out}, name);
-  attr_ints(n, "kernel_shape", {k, k});
-  attr_ints(n, "strides", {stride, stride});
-  attr_ints(n, "pads", {pad, pad, pad, pad});
+// x[1, C, H, W] -> BatchNormalization -> Sign -> Flatten (value f) -> Gemm fc (transB, ±1 weights w [O][C*H*W])
+// -> y: binary_flatten's graph. The BN's parameters and the weights come from r in that order.
+struct BnSignFlattenFc {
+  OnnxTestGraph t;
+  BnParams bn;
+  std::vector<float> w;
+};
+
+inline BnSignFlattenFc bn_sign_flatten_fc(Rng& r, int64_t c, int64_t h, int64_t w, int64_t o) {
+  BnSignFlattenFc n;
+  n.t.input("x", {1, c, h, w});
+  n.bn = add_bn(n.t, r, "bn", "x", "xb", c);
+  add_chain(n.t, "xb", {{"Sign", "sign", "s"}, {"Flatten", "flatten", "f"}});
+  n.w = r.signs(size_t(o * c * h * w));
+  add_fc(n.t, "fc", "f", "y", o, c * h * w, n.w);
+  n.t.output("y");
   return n;
 }
 
-// Pad of H and W by 1 on every side with `value`.
-inline void add_pad(OnnxTestGraph& t, const std::string& name, const std::string& in, const std::string& out, float value,
-             std::vector<int64_t> pads = {0, 0, 1, 1, 0, 0, 1, 1}) {
-  t.initializer_i64(name + ".pads", {8}, pads);
-  t.initializer(name + ".value", {}, {value});
-  t.node("Pad", {in, name + ".pads", name + ".value"}, {out}, name);
-}
-
-inline onnx::NodeProto& add_pool(OnnxTestGraph& t, const std::string& op, const std::string& name, const std::string& in,
-                          const std::string& out, int64_t k, int64_t stride) {
-  auto& n = t.node(op, {in}, {out}, name);
-  attr_ints(n, "kernel_shape", {k, k});
-  attr_ints(n, "strides", {stride, stride});
-  return n;
+// x[1, 2, 4, 4] -> Sign sign1 -> binary conv1 (3 channels) -> BatchNormalization bn (returned in *bn) -> Sign sign2
+// -> binary conv2 (2 channels) -> y; without `conv2` the Sign's output is y. The weights and the BN's parameters
+// come from r in graph order.
+inline OnnxTestGraph binary_conv_bn_sign(Rng& r, bool conv2, BnParams* bn = nullptr) {
+  OnnxTestGraph t;
+  t.input("x", {1, 2, 4, 4});
+  add_sign_conv(t, "x", "sign1", "conv1", "c1", {3, 2, 3, 3}, r.signs(54));
+  const BnParams p = add_bn(t, r, "bn", "c1", "b1", 3);
+  if (bn) *bn = p;
+  if (conv2) add_sign_conv(t, "b1", "sign2", "conv2", "y", {2, 3, 3, 3}, r.signs(54));
+  else t.node("Sign", {"b1"}, {"y"}, "sign2");
+  t.output("y");
+  return t;
 }
 
 // The 2-D geometry of a node's parameter struct (Node::params: the builder's Conv2DParams / Pool2DParams) as
@@ -172,6 +177,23 @@ inline Status fire(cv::Graph& g, const std::string& rule_name, const std::string
   Status s = rule(rule_name).apply(g, find_node(g, node_name), o, &log);
   if (s.ok()) s = cv::infer_shapes(&g);
   return s;
+}
+
+// (rule, node) pairs to fire in order.
+using Steps = std::vector<std::pair<std::string, std::string>>;
+
+// t imported, then each step fired (each must match and succeed).
+inline cv::Graph import_fired(const OnnxTestGraph& t, const Steps& steps) {
+  cv::Graph g = import(t);
+  for (const auto& [rule_name, node_name] : steps) REQUIRE(fire(g, rule_name, node_name).ok());
+  return g;
+}
+
+// `matches` on a fresh import of t, after `steps` fired.
+inline bool matches(const OnnxTestGraph& t, const std::string& rule_name, const std::string& node_name,
+                    const Steps& steps = {}) {
+  cv::Graph g = import_fired(t, steps);
+  return matches(g, rule_name, node_name);
 }
 
 struct Rewritten {
@@ -257,5 +279,22 @@ inline void check_end_to_end(const OnnxTestGraph& t, const RefTensor& x, const s
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+// A status that must be an error whose message names each of `parts`.
+inline void check_error(const Status& s, const std::vector<std::string>& parts) {
+  REQUIRE_FALSE(s.ok());
+  for (const std::string& part : parts) CHECK(contains(s.message(), part));
+}
+
+// Converting t fails, the message naming each of `parts`.
+inline void check_convert_fails(const OnnxTestGraph& t, const std::vector<std::string>& parts,
+                                const cv::ConvertOptions& o = {}) {
+  check_error(convert(t, o).status, parts);
+}
+
+// rewrite_to_fixed_point fails on t with options o, the message naming each of `parts`.
+inline void check_rewrite_fails(const OnnxTestGraph& t, const cv::RewriteOptions& o,
+                                const std::vector<std::string>& parts) {
+  check_error(rewrite(t, o, false).status, parts);
+}
 
 }  // namespace rules_test
