@@ -33,6 +33,15 @@ static inline void pthreadpool_parallelize_1d(pthreadpool_t pool, pthreadpool_ta
   for (size_t i = 0; i < range; ++i) task(context, i);
 }
 
+typedef void (*pthreadpool_task_1d_tile_1d_t)(void* context, size_t start, size_t count);
+
+static inline void pthreadpool_parallelize_1d_tile_1d(pthreadpool_t pool, pthreadpool_task_1d_tile_1d_t task,
+                                                      void* context, size_t range, size_t tile, uint32_t flags) {
+  (void)pool;
+  (void)flags;
+  for (size_t i = 0; i < range; i += tile) task(context, i, range - i < tile ? range - i : tile);
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -82,3 +82,34 @@ void board_exit(int code) {
 }
 
 void board_write(const char* text) { semihosting_call(SEMIHOSTING_SYS_WRITE0, (uintptr_t)text); }
+
+// ---- host files through semihosting (no stdio) ----
+
+#include <string.h>
+
+int board_file_open(const char* path, const char* mode) {
+  // Semihosting open modes: 1 = "rb", 5 = "wb" (the ISO C fopen modes, numbered).
+  const uintptr_t block[3] = {(uintptr_t)path, (uintptr_t)(strcmp(mode, "wb") == 0 ? 5 : 1), strlen(path)};
+  return (int)semihosting_call(SEMIHOSTING_SYS_OPEN, (uintptr_t)block);
+}
+
+long board_file_read(int handle, void* buffer, size_t bytes) {
+  const uintptr_t block[3] = {(uintptr_t)handle, (uintptr_t)buffer, bytes};
+  const uintptr_t not_read = semihosting_call(SEMIHOSTING_SYS_READ, (uintptr_t)block);
+  return not_read > bytes ? -1 : (long)(bytes - not_read);
+}
+
+long board_file_write(int handle, const void* buffer, size_t bytes) {
+  const uintptr_t block[3] = {(uintptr_t)handle, (uintptr_t)buffer, bytes};
+  return semihosting_call(SEMIHOSTING_SYS_WRITE, (uintptr_t)block) == 0 ? (long)bytes : -1;
+}
+
+long board_file_length(int handle) {
+  const uintptr_t block[1] = {(uintptr_t)handle};
+  return (long)(intptr_t)semihosting_call(SEMIHOSTING_SYS_FLEN, (uintptr_t)block);
+}
+
+void board_file_close(int handle) {
+  const uintptr_t block[1] = {(uintptr_t)handle};
+  (void)semihosting_call(SEMIHOSTING_SYS_CLOSE, (uintptr_t)block);
+}

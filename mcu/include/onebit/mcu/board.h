@@ -43,6 +43,14 @@ int board_heap_forbidden(void);
 
 #define BOARD_HEAP_TRAP_EXIT 86
 
+/// Host files through semihosting, without stdio (no buffer, no allocation: usable with the heap forbidden).
+/// board_file_open: mode "rb" or "wb"; returns a handle >= 0, or -1. board_file_read / _write: bytes moved
+/// (read: fewer at the end of the file), or -1. board_file_length: the file's size, or -1.
+int board_file_open(const char* path, const char* mode);
+long board_file_read(int handle, void* buffer, size_t bytes);
+long board_file_write(int handle, const void* buffer, size_t bytes);
+long board_file_length(int handle);
+void board_file_close(int handle);
 /// Ends the program with `code` through semihosting at once (no atexit handlers, no stdio flush).
 void board_exit(int code) __attribute__((noreturn));
 /// Writes a NUL-terminated string to the host's stderr-like console through semihosting (SYS_WRITE0),
