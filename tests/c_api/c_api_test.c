@@ -175,6 +175,7 @@ static void test_options(const onebit_model* m) {
   CHECK(o.max_arena_bytes == 0);
   CHECK(o.arena == NULL);
   CHECK(o.arena_size == 0);
+  CHECK(o.portable_float_kernels == 0);
 
   /* NULL options = defaults. */
   CHECK(onebit_interpreter_create(m, NULL, &it) == ONEBIT_OK);
@@ -528,6 +529,32 @@ static void test_caller_arena(const onebit_model* m) {
   free(buffer);
 }
 
+/* portable_float_kernels: the same outputs as XNNPACK's up to float rounding (another summation order). */
+static void test_portable_float(const onebit_model* m) {
+  onebit_interpreter_options o;
+  onebit_interpreter *xnn = NULL, *portable = NULL;
+  size_t in_size, out_size, i;
+  float *x, *y_xnn, *y_portable;
+
+  onebit_interpreter_options_init(&o, sizeof o);
+  REQUIRE(onebit_interpreter_create(m, &o, &xnn) == ONEBIT_OK);
+  o.portable_float_kernels = 1;
+  REQUIRE(onebit_interpreter_create(m, &o, &portable) == ONEBIT_OK);
+  in_size = onebit_interpreter_input_size(xnn, 0);
+  out_size = onebit_interpreter_output_size(xnn, 0);
+  x = (float*)malloc(sizeof(float) * in_size);
+  REQUIRE(x != NULL);
+  fill(x, in_size, 5);
+  y_xnn = run(xnn, x, in_size, out_size);
+  y_portable = run(portable, x, in_size, out_size);
+  for (i = 0; i < out_size; ++i) CHECK(fabsf(y_xnn[i] - y_portable[i]) <= 1e-3f * (1.0f + fabsf(y_xnn[i])));
+  free(y_portable);
+  free(y_xnn);
+  free(x);
+  onebit_interpreter_destroy(portable);
+  onebit_interpreter_destroy(xnn);
+}
+
 int main(int argc, char** argv) {
   onebit_model* m = NULL;
   onebit_model* from_buffer = NULL;
@@ -548,6 +575,7 @@ int main(int argc, char** argv) {
   test_options(m);
   test_interpreters(m);
   test_caller_arena(m);
+  test_portable_float(m);
 
   /* The same bytes through load_buffer; the caller's copy is freed right away. */
   f = fopen(argv[1], "rb");
