@@ -53,17 +53,29 @@ void avg_pool2d_f32(const FloatPool2D& p, bool count_include_pad, const float* x
 }
 
 void global_avg_pool_f32(int batch, int pixels, int channels, const float* x, float* y) {
+  // Blocks of kBlock channels keep their sums in registers over all the pixels.
+  constexpr ptrdiff_t kBlock = 16;
   const ptrdiff_t c_count = channels;
   const float d = float(pixels);
   for (int n = 0; n < batch; ++n) {
     float* out = y + ptrdiff_t(n) * c_count;
     const float* in = x + ptrdiff_t(n) * pixels * c_count;
-    for (ptrdiff_t c = 0; c < c_count; ++c) out[c] = 0.0f;
+    ptrdiff_t c0 = 0;
+    for (; c0 + kBlock <= c_count; c0 += kBlock) {
+      float acc[kBlock];
+      for (ptrdiff_t c = 0; c < kBlock; ++c) acc[c] = 0.0f;
+      for (int i = 0; i < pixels; ++i) {
+        const float* v = in + ptrdiff_t(i) * c_count + c0;
+        for (ptrdiff_t c = 0; c < kBlock; ++c) acc[c] = acc[c] + v[c];
+      }
+      for (ptrdiff_t c = 0; c < kBlock; ++c) out[c0 + c] = acc[c] / d;
+    }
+    for (ptrdiff_t c = c0; c < c_count; ++c) out[c] = 0.0f;
     for (int i = 0; i < pixels; ++i) {
       const float* v = in + ptrdiff_t(i) * c_count;
-      for (ptrdiff_t c = 0; c < c_count; ++c) out[c] = out[c] + v[c];
+      for (ptrdiff_t c = c0; c < c_count; ++c) out[c] = out[c] + v[c];
     }
-    for (ptrdiff_t c = 0; c < c_count; ++c) out[c] = out[c] / d;
+    for (ptrdiff_t c = c0; c < c_count; ++c) out[c] = out[c] / d;
   }
 }
 
