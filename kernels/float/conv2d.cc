@@ -10,8 +10,10 @@
 // reductions) or work across the tile's outputs; either way every accumulator adds its own products in the
 // documented order (the kernel tests check it bit for bit). Pixels whose window crosses the left / right
 // padding run as tiles of one pixel over their own kx range; the top / bottom padding limits ky for the
-// whole row. Depthwise layers (one input and one output channel per group) instead accumulate a pixel's
-// channels side by side in the output row, which x and y hold contiguously.
+// whole row. Depthwise layers (one input and one output channel per group) take blocks of a pixel's
+// channels instead, which x holds contiguously.
+// The tile loops are unrolled (ONEBIT_UNROLL) so that the accumulators live in registers even at -Os, which
+// does not unroll by itself: on a Cortex-M4 at -Os that is 3.4 instead of 11 instructions per MAC.
 #include <cstddef>
 
 #include "float/float-common.h"
@@ -54,7 +56,9 @@ void tap_range(int origin, int dilation, int kernel, int size, int* k0, int* k1)
 template <int P, int O>
 void conv_tile(const ConvRow& r, const ptrdiff_t* origin, int kx0, int kx1, int o0, float* const* out) {
   float acc[P][O];
+  ONEBIT_UNROLL
   for (int p = 0; p < P; ++p)
+    ONEBIT_UNROLL
     for (int j = 0; j < O; ++j) acc[p][j] = 0.0f;
   const int kw = r.g->kernel_w, cin = r.cin_g;
   // Where x holds a kernel row's taps (kx, i) contiguously, as the weights do, they are one run.
@@ -65,13 +69,17 @@ void conv_tile(const ConvRow& r, const ptrdiff_t* origin, int kx0, int kx1, int 
     for (int kx = kx0; kx < kx_end; ++kx) {
       const ptrdiff_t tap = ptrdiff_t(ky) * r.ky_step + ptrdiff_t(kx) * r.kx_step;
       const float* xp[P];
+      ONEBIT_UNROLL
       for (int p = 0; p < P; ++p) xp[p] = r.x + (origin[p] + tap);
       const float* wt = w0 + ptrdiff_t(ky * kw + kx) * cin;
       for (int i = 0; i < run; ++i) {
         float wv[O];
+        ONEBIT_UNROLL
         for (int j = 0; j < O; ++j) wv[j] = wt[j * r.taps + i];
+        ONEBIT_UNROLL
         for (int p = 0; p < P; ++p) {
           const float xv = xp[p][i];
+          ONEBIT_UNROLL
           for (int j = 0; j < O; ++j) acc[p][j] = acc[p][j] + xv * wv[j];
         }
       }
@@ -100,22 +108,34 @@ void conv_pixels(const ConvRow& r, const ptrdiff_t* origin, int kx0, int kx1, fl
   }
 }
 
-/// Depthwise (cin_g = cout_g = 1): channel c of a pixel reads x channel c; the output row accumulates.
-void depthwise_pixel(const ConvRow& r, ptrdiff_t origin, int kx0, int kx1, float* y) {
-  const int channels = r.g->out_c, kw = r.g->kernel_w;
-  for (int c = 0; c < channels; ++c) y[c] = 0.0f;
+/// Channels [c0, c0 + B) of a depthwise pixel (channel c reads x channel c), sums in registers.
+template <int B>
+void depthwise_block(const ConvRow& r, ptrdiff_t origin, int kx0, int kx1, int c0, float* y) {
+  float acc[B];
+  ONEBIT_UNROLL
+  for (int j = 0; j < B; ++j) acc[j] = 0.0f;
+  const int kw = r.g->kernel_w;
   for (int ky = r.ky0; ky < r.ky1; ++ky)
     for (int kx = kx0; kx < kx1; ++kx) {
-      const float* xp = r.x + (origin + ptrdiff_t(ky) * r.ky_step + ptrdiff_t(kx) * r.kx_step);
-      const float* wt = r.w + (ky * kw + kx);
-      for (int c = 0; c < channels; ++c) y[c] = y[c] + xp[c] * wt[c * r.taps];
+      const float* xp = r.x + (origin + ptrdiff_t(ky) * r.ky_step + ptrdiff_t(kx) * r.kx_step + c0);
+      const float* wt = r.w + (ptrdiff_t(c0) * r.taps + ky * kw + kx);
+      ONEBIT_UNROLL
+      for (int j = 0; j < B; ++j) acc[j] = acc[j] + xp[j] * wt[j * r.taps];
     }
   const float lo = r.g->clamp_min, hi = r.g->clamp_max;
-  for (int c = 0; c < channels; ++c) {
-    float v = y[c];
-    if (r.bias != nullptr) v = v + r.bias[c];
-    y[c] = clamp_value(v, lo, hi);
+  for (int j = 0; j < B; ++j) {
+    float v = acc[j];
+    if (r.bias != nullptr) v = v + r.bias[c0 + j];
+    y[c0 + j] = clamp_value(v, lo, hi);
   }
+}
+
+/// Depthwise (cin_g = cout_g = 1): the pixel's channels in blocks of kTileOutputs, then one by one.
+void depthwise_pixel(const ConvRow& r, ptrdiff_t origin, int kx0, int kx1, float* y) {
+  const int channels = r.g->out_c;
+  int c = 0;
+  for (; channels - c >= kTileOutputs; c += kTileOutputs) depthwise_block<kTileOutputs>(r, origin, kx0, kx1, c, y);
+  for (; c < channels; ++c) depthwise_block<1>(r, origin, kx0, kx1, c, y);
 }
 
 void conv_row(const ConvRow& r, float* y_row) {
