@@ -2,6 +2,8 @@
 // reference it is tested against: one-op models built with the builder and run by the runtime (XNNPACK by
 // default) agree with the kernel on the same data within float tolerance (XNNPACK sums in its own order,
 // with FMA where the CPU has it).
+#include <cstring>
+
 #include "onebit/kernels/float.h"
 #include "runtime_test_util.h"
 
@@ -10,15 +12,16 @@ using namespace onebit::test;
 
 namespace {
 
-/// OIHW (the builder's order) -> OHWI (the file's and the kernel's).
-std::vector<float> oihw_to_ohwi(const std::vector<float>& w, int out_c, int in_g, int kh, int kw) {
-  std::vector<float> r(w.size());
-  for (int o = 0; o < out_c; ++o)
-    for (int i = 0; i < in_g; ++i)
-      for (int y = 0; y < kh; ++y)
-        for (int x = 0; x < kw; ++x)
-          r[((size_t(o) * kh + y) * kw + x) * in_g + i] = w[((size_t(o) * in_g + i) * kh + y) * kw + x];
-  return r;
+/// The floats of constant input `k` of the model's first operator, as the file stores them (a conv's
+/// weights OHWI, as the kernel reads them).
+std::vector<float> first_op_constant(const Model& model, int k) {
+  const fb::Model& m = rt::model_flatbuffer(model);
+  const fb::Tensor* t = m.tensors()->Get(flatbuffers::uoffset_t(m.operators()->Get(0)->inputs()->Get(flatbuffers::uoffset_t(k))));
+  REQUIRE(t->buffer() >= 0);
+  const flatbuffers::Vector<uint8_t>* data = m.buffers()->Get(flatbuffers::uoffset_t(t->buffer()))->data();
+  std::vector<float> v(data->size() / sizeof(float));
+  std::memcpy(v.data(), data->data(), v.size() * sizeof(float));
+  return v;
 }
 
 }  // namespace
@@ -56,7 +59,8 @@ TEST_CASE("XNNPACK Conv2D agrees with the portable conv2d_f32") {
                            t.k,       t.k,       t.stride,   t.stride,   t.dilation, t.dilation, t.pad,
                            t.pad,     t.groups,  p.clamp_min, p.clamp_max};
     std::vector<float> want(got.size());
-    const std::vector<float> w_ohwi = oihw_to_ohwi(w, t.out_c, in_g, t.k, t.k);
+    const std::vector<float> w_ohwi = first_op_constant(*l.model, 1);
+    REQUIRE(w_ohwi.size() == w.size());
     kernels::conv2d_f32(g, x.data(), w_ohwi.data(), bias.data(), want.data(), 0, batch * ys[1]);
     check_close(got, want, 1e-4f);
   }
@@ -86,12 +90,7 @@ TEST_CASE("XNNPACK pools agree with the portable max / avg / global average pool
   for (const Case& t : cases)
     for (int mode = 0; mode < 3; ++mode) {  // 0 max, 1 avg excluding the pads, 2 avg including them
       INFO("k " << t.k << " stride " << t.stride << " pads " << t.pad_tl << "/" << t.pad_br << " mode " << mode);
-      Pool2DParams p;
-      p.kernel_h = p.kernel_w = t.k;
-      p.stride_h = p.stride_w = t.stride;
-      p.pad_top = p.pad_left = t.pad_tl;
-      p.pad_bottom = p.pad_right = t.pad_br;
-      p.count_include_pad = mode == 2;
+      const Pool2DParams p{t.k, t.k, t.stride, t.stride, t.pad_tl, t.pad_tl, t.pad_br, t.pad_br, mode == 2};
       const std::vector<float> x = uniform(size_t(2) * 7 * 6 * 5, seed++);
       ModelBuilder b;
       const int in = b.add_input("x", {2, 7, 6, 5});
