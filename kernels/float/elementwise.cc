@@ -1,5 +1,6 @@
 // Portable float element-wise kernels: clamp (ReLU), PReLU with a per-channel slope, and Add with NumPy
 // broadcasting up to kFloatAddMaxRank dimensions and an output clamp. Order of operations: float.h.
+#include <cmath>
 #include <cstddef>
 
 #include "float/float-common.h"
@@ -55,18 +56,21 @@ void broadcast_strides(const FloatAdd& g, const int* shape, size_t* stride) {
   }
 }
 
-/// One output row of `n` elements: a and b each advance by 1 or stay (stride 0).
+/// One output row of `n` elements: a and b each advance by 1 or stay (stride 0); Clamp false when the
+/// bounds are -inf / +inf (the clamp then changes nothing, NaN included, and is skipped).
+template <bool Clamp>
 void add_row(const float* a, bool a_steps, const float* b, bool b_steps, size_t n, float lo, float hi, float* y) {
+  auto out = [lo, hi](float v) { return Clamp ? clamp_value(v, lo, hi) : v; };
   if (a_steps && b_steps) {
-    for (size_t i = 0; i < n; ++i) y[i] = clamp_value(a[i] + b[i], lo, hi);
+    for (size_t i = 0; i < n; ++i) y[i] = out(a[i] + b[i]);
   } else if (a_steps) {
     const float bv = b[0];
-    for (size_t i = 0; i < n; ++i) y[i] = clamp_value(a[i] + bv, lo, hi);
+    for (size_t i = 0; i < n; ++i) y[i] = out(a[i] + bv);
   } else if (b_steps) {
     const float av = a[0];
-    for (size_t i = 0; i < n; ++i) y[i] = clamp_value(av + b[i], lo, hi);
+    for (size_t i = 0; i < n; ++i) y[i] = out(av + b[i]);
   } else {
-    const float v = clamp_value(a[0] + b[0], lo, hi);
+    const float v = out(a[0] + b[0]);
     for (size_t i = 0; i < n; ++i) y[i] = v;
   }
 }
@@ -79,6 +83,7 @@ void add_f32(const FloatAdd& g, const float* a, const float* b, float* y, size_t
   broadcast_strides(g, g.b, sb);
   const int last = g.rank - 1;
   const size_t n = size_t(g.out[last]);
+  const bool clamped = !(g.clamp_min == -INFINITY && g.clamp_max == INFINITY);
   for (size_t row = row_begin; row < row_end; ++row) {
     // The row's index along each leading dimension, last leading dimension fastest.
     size_t rest = row, oa = 0, ob = 0;
@@ -88,7 +93,10 @@ void add_f32(const FloatAdd& g, const float* a, const float* b, float* y, size_t
       oa += i * sa[d];
       ob += i * sb[d];
     }
-    add_row(a + oa, sa[last] != 0, b + ob, sb[last] != 0, n, g.clamp_min, g.clamp_max, y + row * n);
+    if (clamped)
+      add_row<true>(a + oa, sa[last] != 0, b + ob, sb[last] != 0, n, g.clamp_min, g.clamp_max, y + row * n);
+    else
+      add_row<false>(a + oa, sa[last] != 0, b + ob, sb[last] != 0, n, g.clamp_min, g.clamp_max, y + row * n);
   }
 }
 

@@ -143,6 +143,7 @@ TEST_CASE("float conv2d: groups, depthwise, dilation, strides, asymmetric pads, 
       {2, 9, 10, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 7},       // depthwise
       {2, 12, 11, 9, 9, 5, 5, 2, 2, 1, 1, 2, 2, 1, 2, 9},      // depthwise 5x5 / 2
       {2, 9, 9, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},        // depthwise, multiplier 2
+      {2, 9, 10, 17, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 17},    // depthwise, channel blocks 8 + 8 + 1
       {2, 4, 5, 3, 5, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1},        // kernel larger than the image
       {2, 3, 4, 2, 3, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 1},        // 1x1 with pads: rows and pixels of padding only
       {2, 6, 30, 3, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},      // long rows: many pixel tiles
@@ -209,7 +210,7 @@ TEST_CASE("float max / avg pool: count_include_pad both ways, documented order, 
                         {7, 7, 1, 1, 3, 3, 3, 3}};
   uint32_t seed = 3000;
   for (const Case& t : cases)
-    for (int channels : {1, 5, 16})
+    for (int channels : {1, 5, 16, 37})
       for (int mode = 0; mode < 3; ++mode) {  // 0 max, 1 avg excluding the pads, 2 avg including them
         INFO("kernel " << t.kh << "x" << t.kw << " stride " << t.sh << "x" << t.sw << " pads t" << t.pt << " l" << t.pl
                        << " b" << t.pb << " r" << t.pr << " channels " << channels << " mode " << mode);

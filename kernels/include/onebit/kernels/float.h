@@ -45,7 +45,8 @@ struct FloatConv2D {
 
 /// y [batch, out_h, out_w, out_c] = conv(x [batch, in_h, in_w, in_c], w_ohwi [out_c, kernel_h, kernel_w,
 /// in_c / groups]) + bias [out_c] (or no bias when null), clamped; output rows [row_begin, row_end) of the
-/// batch * out_h rows only. Order of operations: header comment.
+/// batch * out_h rows only. Order of operations: header comment. y must not overlap x. The weights are read
+/// where they lie (no copy, no scratch); the stack holds one tile of 4 x 8 accumulators.
 void conv2d_f32(const FloatConv2D& g, const float* x, const float* w_ohwi, const float* bias, float* y,
                 int row_begin, int row_end);
 

@@ -1,0 +1,153 @@
+// The portable float kernels (kernels/float, the Cortex-M path and the desktop's reference) on the float
+// layers of the shipped models, each next to the same layer through XNNPACK (the desktop's default path).
+// One thread. GMAC/s counts multiply-adds (the pool: additions).
+//   float_conv2d/bireal_stem    1x224x224x3 -> 112x112x64, 7x7 stride 2 pad 3, bias
+//   float_conv2d/fashion_stem   1x28x28x1 -> 28x28x32, 3x3 pad 1, no bias (models/fashion_mnist/bnn.py)
+//   float_fc/512_to_10          batch 1, bias
+//   float_global_avg_pool/7x7x512
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <xnnpack.h>
+
+#include "onebit/kernels/float.h"
+
+using namespace onebit::kernels;
+
+namespace {
+
+struct Stem {
+  const char* name;
+  FloatConv2D g;
+  bool bias;
+};
+
+const Stem kStems[] = {
+    {"bireal_stem", {1, 224, 224, 3, 112, 112, 64, 7, 7, 2, 2, 1, 1, 3, 3, 1, -INFINITY, INFINITY}, true},
+    {"fashion_stem", {1, 28, 28, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY}, false},
+};
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> v(n + 16);  // XNNPACK may read 16 bytes past an input
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+double conv_macs(const FloatConv2D& g) {
+  return double(g.batch) * g.out_h * g.out_w * g.out_c * g.kernel_h * g.kernel_w * (g.in_c / g.groups);
+}
+
+void set_rate(benchmark::State& state, double macs) {
+  state.counters["GMAC/s"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+bool xnn_ready(benchmark::State& state) {
+  if (xnn_initialize(nullptr) == xnn_status_success) return true;
+  state.SkipWithError("xnn_initialize failed");
+  return false;
+}
+
+/// Runs `op` (created by the caller, null when creation failed) once per iteration, then deletes it.
+void run_xnn(benchmark::State& state, xnn_operator_t op, xnn_status setup) {
+  if (op == nullptr || setup != xnn_status_success) {
+    state.SkipWithError("XNNPACK create / setup failed");
+    return;
+  }
+  for (auto _ : state) {
+    xnn_run_operator(op, nullptr);
+    benchmark::ClobberMemory();
+  }
+  xnn_delete_operator(op);
+}
+
+void BM_float_conv2d(benchmark::State& state, Stem s, bool xnnpack) {
+  const FloatConv2D& g = s.g;
+  const std::vector<float> x = random_floats(size_t(g.in_h) * g.in_w * g.in_c, 1);
+  const std::vector<float> w = random_floats(size_t(g.out_c) * g.kernel_h * g.kernel_w * g.in_c, 2);
+  const std::vector<float> bias = random_floats(size_t(g.out_c), 3);
+  std::vector<float> y(size_t(g.out_h) * g.out_w * g.out_c);
+  const float* b = s.bias ? bias.data() : nullptr;
+  if (xnnpack) {
+    if (!xnn_ready(state)) return;
+    xnn_operator_t op = nullptr;
+    const uint32_t ph = uint32_t(g.pad_top), pw = uint32_t(g.pad_left);
+    xnn_create_convolution2d_nhwc_f32(ph, pw, ph, pw, uint32_t(g.kernel_h), uint32_t(g.kernel_w), uint32_t(g.stride_h),
+                                      uint32_t(g.stride_w), 1, 1, 1, size_t(g.in_c), size_t(g.out_c), size_t(g.in_c),
+                                      size_t(g.out_c), w.data(), b, g.clamp_min, g.clamp_max, 0, &op);
+    const xnn_status setup =
+        op ? xnn_setup_convolution2d_nhwc_f32(op, 1, size_t(g.in_h), size_t(g.in_w), x.data(), y.data(), nullptr)
+           : xnn_status_invalid_state;
+    run_xnn(state, op, setup);
+  } else {
+    for (auto _ : state) {
+      conv2d_f32(g, x.data(), w.data(), b, y.data(), 0, g.batch * g.out_h);
+      benchmark::ClobberMemory();
+    }
+  }
+  set_rate(state, conv_macs(g));
+}
+
+void BM_float_fc(benchmark::State& state, bool xnnpack) {
+  const int in_c = 512, out_c = 10;
+  const std::vector<float> x = random_floats(size_t(in_c), 4), w = random_floats(size_t(in_c) * out_c, 5);
+  const std::vector<float> bias = random_floats(size_t(out_c), 6);
+  std::vector<float> y(static_cast<size_t>(out_c));
+  if (xnnpack) {
+    if (!xnn_ready(state)) return;
+    xnn_operator_t op = nullptr;
+    xnn_create_fully_connected_nc_f32(size_t(in_c), size_t(out_c), size_t(in_c), size_t(out_c), w.data(), bias.data(),
+                                      -INFINITY, INFINITY, 0, &op);
+    const xnn_status setup =
+        op ? xnn_setup_fully_connected_nc_f32(op, 1, x.data(), y.data(), nullptr) : xnn_status_invalid_state;
+    run_xnn(state, op, setup);
+  } else {
+    for (auto _ : state) {
+      fully_connected_f32(1, in_c, out_c, x.data(), w.data(), bias.data(), -INFINITY, INFINITY, y.data(), 0, 1);
+      benchmark::ClobberMemory();
+    }
+  }
+  set_rate(state, double(in_c) * out_c);
+}
+
+void BM_float_global_avg_pool(benchmark::State& state, bool xnnpack) {
+  const int pixels = 49, channels = 512;
+  const std::vector<float> x = random_floats(size_t(pixels) * channels, 7);
+  std::vector<float> y(static_cast<size_t>(channels));
+  if (xnnpack) {
+    if (!xnn_ready(state)) return;
+    xnn_operator_t op = nullptr;
+    const size_t c = size_t(channels);
+    xnn_create_global_average_pooling_nwc_f32(c, c, c, -INFINITY, INFINITY, 0, &op);
+    const xnn_status setup =
+        op ? xnn_setup_global_average_pooling_nwc_f32(op, 1, size_t(pixels), x.data(), y.data(), nullptr)
+           : xnn_status_invalid_state;
+    run_xnn(state, op, setup);
+  } else {
+    for (auto _ : state) {
+      global_avg_pool_f32(1, pixels, channels, x.data(), y.data());
+      benchmark::ClobberMemory();
+    }
+  }
+  set_rate(state, double(pixels) * channels);
+}
+
+const bool registered = [] {
+  for (bool xnnpack : {false, true}) {
+    const std::string path = xnnpack ? "/xnnpack" : "/portable";
+    for (const Stem& s : kStems)
+      benchmark::RegisterBenchmark((std::string("float_conv2d/") + s.name + path).c_str(), BM_float_conv2d, s, xnnpack)
+          ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("float_fc/512_to_10" + path).c_str(), BM_float_fc, xnnpack)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("float_global_avg_pool/7x7x512" + path).c_str(), BM_float_global_avg_pool, xnnpack)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  return true;
+}();
+
+}  // namespace
