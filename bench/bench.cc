@@ -77,10 +77,10 @@ nlohmann::ordered_json run_json(const std::string& path, const onebit::Model& mo
                      {"p90", rounded(r.lat.p90, 1e4)}};
   j["runs"] = runs;
   j["isa"] = r.interp->isa_name();
-  j["float_kernels"] = options.portable_float_kernels ? "portable" : "xnnpack";
   j["threads"] = r.interp->threads();
   j["model_bytes"] = model.size_bytes();
   j["arena_bytes"] = r.interp->arena_bytes();
+  j["float_kernels"] = options.portable_float_kernels ? "portable" : "xnnpack";
   if (profiling) {
     nlohmann::ordered_json ops = nlohmann::ordered_json::array();
     for (const Row& o : r.rows)

@@ -40,7 +40,8 @@ void save_small_model(const std::string& path) {
 void check_run(const nlohmann::ordered_json& run, const std::string& model, int runs, int threads) {
   std::vector<std::string> keys;
   for (const auto& item : run.items()) keys.push_back(item.key());
-  const std::vector<std::string> want = {"model", "latency_ms", "runs", "isa", "threads", "model_bytes", "arena_bytes"};
+  const std::vector<std::string> want = {"model",       "latency_ms",  "runs",         "isa",
+                                         "threads",     "model_bytes", "arena_bytes", "float_kernels"};
   CHECK(std::vector<std::string>(keys.begin(), keys.begin() + std::min(keys.size(), want.size())) == want);
   CHECK(run.at("model").get<std::string>() == model);
   const nlohmann::ordered_json& lat = run.at("latency_ms");
@@ -52,6 +53,7 @@ void check_run(const nlohmann::ordered_json& run, const std::string& model, int 
   CHECK(run.at("threads").get<int>() == threads);
   CHECK(run.at("model_bytes").get<size_t>() == read_text(model).size());
   CHECK(run.at("arena_bytes").get<size_t>() > 0);
+  CHECK(run.at("float_kernels").get<std::string>() == "xnnpack");
 }
 
 nlohmann::ordered_json parse_ordered(const std::string& text) {
@@ -71,7 +73,7 @@ TEST_CASE("bench --json: one object with the model, latency, runs, ISA, threads 
   const nlohmann::ordered_json j = parse_ordered(r.out);
   REQUIRE(j.is_object());
   check_run(j, dir.file("m.fb"), 3, 1);
-  CHECK(j.size() == 7);
+  CHECK(j.size() == 8);
   CHECK(!j.contains("ops"));
 
   const RunResult scalar =
