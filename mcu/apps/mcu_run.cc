@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
   const size_t model_bytes = size_t(onebit_model_end - onebit_model_data);
 
   std::unique_ptr<onebit::Model> model;
-  onebit::Status s = onebit::Model::load_in_place(onebit_model_data, model_bytes, &model);
+  onebit::LoadOptions load;
+  load.ops = &onebit::OpResolver::all();  // any model (a firmware registers its model's operators alone)
+  onebit::Status s = onebit::Model::load_in_place(onebit_model_data, model_bytes, load, &model);
   if (!s.ok()) return fail("", s.message().c_str());
   onebit::InterpreterOptions options;
   options.arena = g_arena;

@@ -41,10 +41,7 @@ std::string levels_string(const TensorLevels& l) {
   return s;
 }
 
-const char* op_type_name(fb::OperatorOptions type) {
-  const OpKind* kind = find_op_kind(type);
-  return kind != nullptr ? kind->name : "";
-}
+const char* op_type_name(fb::OperatorOptions type) { return op_kind_name(type); }
 
 const char* op_type_name(const fb::Operator& op) {
   if (const fb::SoftmaxOptions* o = op.options_as_SoftmaxOptions(); o != nullptr && o->log()) return "LogSoftmax";

@@ -25,6 +25,7 @@
 
 #include "interpreter_impl.h"
 #include "model_access.h"
+#include "ops/op_table.h"
 #include "planner.h"
 
 namespace onebit {
@@ -128,7 +129,8 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   ctx.portable_float = impl_.portable_float;
   ctx.pool = impl_.pool;
   ctx.threads = impl_.threads;
-  std::unique_ptr<Op> impl = make_op(op->options_type());
+  const OpKind* kind = ModelAccess::ops(*impl_.model).find(int(op->options_type()));  // validated: present
+  std::unique_ptr<Op> impl = kind != nullptr ? kind->make() : nullptr;
   if (impl == nullptr) return ctx.fail("no implementation");
   ONEBIT_RETURN_IF_ERROR(impl->prepare(ctx));
   if (impl->scratch_bytes() > request_.budget)

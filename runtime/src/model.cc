@@ -98,6 +98,7 @@ struct __attribute__((visibility("hidden"))) Model::Impl {
   void* mapping = nullptr;        // mmap'ed file, or null
   std::vector<uint8_t> owned;     // copied buffer (aligned storage: own())
   const fb::Model* root = nullptr;
+  const OpResolver* ops = nullptr;
   ModelInfo info;
   std::vector<OperatorInfo> operators;
 
@@ -125,6 +126,15 @@ size_t Model::size_bytes() const { return impl_->size; }
 const ModelInfo& Model::info() const { return impl_->info; }
 const std::vector<OperatorInfo>& Model::operators() const { return impl_->operators; }
 const fb::Model& rt::ModelAccess::flatbuffer(const Model& model) { return *model.impl_->root; }
+const OpResolver& rt::ModelAccess::ops(const Model& model) { return *model.impl_->ops; }
+
+const OpResolver* rt::load_resolver(const LoadOptions& options) {
+#if ONEBIT_MCU
+  return options.ops;  // no default: OpResolver::all() would link every operator into the firmware
+#else
+  return options.ops != nullptr ? options.ops : &OpResolver::all();
+#endif
+}
 
 #if !ONEBIT_MCU
 Status Model::Impl::read_file(int fd, size_t size, const std::string& path) {
@@ -246,6 +256,7 @@ Status Model::Impl::finish_load(const std::string& origin, const LoadOptions& op
   Status s = verify(data, size, options);
   if (s.ok()) {
     root = fb::GetModel(data);
+    ops = rt::load_resolver(options);
     s = validate_model(*root, options);
   }
   if (!s.ok()) return Status::Error(origin + ": " + s.message());

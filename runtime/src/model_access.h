@@ -16,7 +16,12 @@ namespace rt {
 
 struct ModelAccess {
   static const fb::Model& flatbuffer(const Model& model);
+  /// The operators the model was validated against (LoadOptions::ops, or OpResolver::all()).
+  static const OpResolver& ops(const Model& model);
 };
+
+/// LoadOptions::ops, or OpResolver::all() where null is allowed (not in the Cortex-M build: null there).
+const OpResolver* load_resolver(const LoadOptions& options);
 
 /// The validated FlatBuffer of a loaded model (valid for the Model's lifetime).
 inline const fb::Model& model_flatbuffer(const Model& model) { return ModelAccess::flatbuffer(model); }

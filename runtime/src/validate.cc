@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "model_access.h"
 #include "onebit/model.h"
 #include "validate.h"
 #include "ops/op_table.h"
@@ -147,15 +148,18 @@ Status check_graph_io(const fb::Model& m, const std::vector<TensorFacts>& facts,
   return Status::Ok();
 }
 
-Status check_operator_graph(const fb::Model& m, const std::vector<TensorFacts>& facts, size_t i,
-                            std::vector<int>* producer) {
+Status check_operator_graph(const fb::Model& m, const OpResolver& resolver, const std::vector<TensorFacts>& facts,
+                            size_t i, std::vector<int>* producer) {
   const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
   const std::string label = rt::describe_op(m, i);
   if (*rt::op_type_name(op->options_type()) == '\0')
     return Status::Error(label + ": options type " + std::to_string(int(op->options_type())) +
                          " is not a known operator");
   if (op->options() == nullptr) return Status::Error(label + ": options table is missing");
-  const rt::OpKind* kind = rt::find_op_kind(op->options_type());
+  const rt::OpKind* kind = resolver.find(int(op->options_type()));
+  if (kind == nullptr)
+    return Status::Error(label + ": not among the operators this program registered (LoadOptions::ops: add "
+                         "onebit::ops::" + rt::op_accessor_name(op->options_type()) + "())");
   const size_t n_in = op->inputs() ? op->inputs()->size() : 0;
   for (size_t k = 0; k < n_in; ++k) {
     const int t = op->inputs()->Get(flatbuffers::uoffset_t(k));
@@ -188,7 +192,7 @@ Status check_operator_graph(const fb::Model& m, const std::vector<TensorFacts>& 
       if (op->outputs()->Get(flatbuffers::uoffset_t(k)) == t)
         return Status::Error(label + out + " (" + tensor_label(m, size_t(t)) + ") is also output " + std::to_string(k));
   }
-  ONEBIT_RETURN_IF_ERROR(rt::validate_operator(m, facts, i));
+  ONEBIT_RETURN_IF_ERROR(kind->validate(rt::ValidateContext(m, facts, i)));
   for (size_t j = 0; j < n_out; ++j) (*producer)[size_t(op->outputs()->Get(flatbuffers::uoffset_t(j)))] = int(i);
   return Status::Ok();
 }
@@ -206,8 +210,11 @@ Status validate_model(const fb::Model& m, const LoadOptions& options) {
   std::vector<int> producer(n, -1);
   std::vector<int> listed(n, -1);
   ONEBIT_RETURN_IF_ERROR(check_graph_io(m, facts, true, &producer, &listed));
+  const OpResolver* resolver = rt::load_resolver(options);
+  if (resolver == nullptr)
+    return Status::Error("no operator resolver: the Cortex-M build needs LoadOptions::ops (onebit/op_resolver.h)");
   const size_t ops = m.operators() ? m.operators()->size() : 0;
-  for (size_t i = 0; i < ops; ++i) ONEBIT_RETURN_IF_ERROR(check_operator_graph(m, facts, i, &producer));
+  for (size_t i = 0; i < ops; ++i) ONEBIT_RETURN_IF_ERROR(check_operator_graph(m, *resolver, facts, i, &producer));
   return check_graph_io(m, facts, false, &producer, &listed);
 }
 

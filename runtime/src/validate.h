@@ -21,11 +21,6 @@ struct TensorFacts {
   const uint8_t* data = nullptr;  // constant data (size == tensor_bytes), else null
 };
 
-/// Checks one operator whose input/output indices are in range and whose options table is present:
-/// input count, dtypes, shapes, option values, output shape. Messages name the operator, field and
-/// expectation. Dispatches to the operator's OpKind::validate.
-Status validate_operator(const fb::Model& model, const std::vector<TensorFacts>& tensors, size_t op_index);
-
 /// What an operator's validate function sees: the operator, the facts about its tensors, and checks whose
 /// failures all start with "operator <index> '<source name>' (<type>)" and say which field broke which
 /// expectation.

@@ -1,5 +1,5 @@
 // The checks several operators share (windows, convolutions, fully connected layers, pools, channel-wise
-// vectors) and the dispatch of validate_operator through the operator table. Each operator's own check is
+// vectors); validate.cc calls each operator's check through the model's operator resolver. Each operator's own check is
 // its OpKind::validate, next to its implementation in ops/*.cc.
 #include <algorithm>
 #include <cmath>
@@ -235,13 +235,6 @@ Status check_channelwise(const ValidateContext& c, size_t vectors, bool constant
     ONEBIT_RETURN_IF_ERROR(c.shape(k, {c.in(0).shape.back()}, "one value per channel (last dimension)"));
   }
   return c.output(fb::DType::Float32, c.in(0).shape);
-}
-
-Status validate_operator(const fb::Model& m, const std::vector<TensorFacts>& t, size_t index) {
-  const ValidateContext c(m, t, index);
-  const OpKind* kind = find_op_kind(c.op().options_type());
-  if (kind == nullptr) return c.fail("unknown operator type");
-  return kind->validate(c);
 }
 
 }  // namespace onebit::rt

@@ -3,12 +3,19 @@
 // row added with a wrong type or a typo in its name is caught here rather than in a diagnostic.
 #include <doctest/doctest.h>
 
+#include <iterator>
+#include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "../runtime/src/graph.h"
 #include "../runtime/src/ops/op.h"
 #include "../runtime/src/ops/op_table.h"
+#include "onebit/builder/model_builder.h"
+#include "onebit/interpreter.h"
+#include "onebit/model.h"
+#include "onebit/op_resolver.h"
 #include "onebit/schema/onebit_generated.h"
 
 using namespace onebit;
@@ -51,7 +58,7 @@ TEST_CASE("operator table: one complete row per OperatorOptions value, named as 
 
     // The functions the rest of the runtime uses read the same row.
     CHECK(std::string(rt::op_type_name(type)) == name);
-    CHECK((rt::make_op(type) != nullptr));
+    CHECK(OpResolver::all().find(v) == kind);
   }
   CHECK(rt::all_op_kinds().size == size_t(T::MAX) - size_t(T::MIN));
 }
@@ -61,6 +68,69 @@ TEST_CASE("operator table: NONE and values outside the schema have no row") {
     CAPTURE(v);
     CHECK(rt::find_op_kind(T(v)) == nullptr);
     CHECK(std::string(rt::op_type_name(T(v))).empty());
-    CHECK((rt::make_op(T(v)) == nullptr));
+    CHECK(OpResolver::all().find(v) == nullptr);
+    CHECK(std::string(rt::op_accessor_name(T(v))).empty());
   }
+}
+
+TEST_CASE("op resolver: each onebit::ops accessor is its type's row, named by op_accessor_name") {
+  struct Accessor {
+    const rt::OpKind& (*get)();
+    const char* name;
+  };
+  const Accessor accessors[] = {
+      {ops::conv2d, "conv2d"},         {ops::fully_connected, "fully_connected"},
+      {ops::max_pool2d, "max_pool2d"}, {ops::avg_pool2d, "avg_pool2d"},
+      {ops::global_avg_pool, "global_avg_pool"}, {ops::add, "add"},
+      {ops::mul, "mul"},               {ops::channel_affine, "channel_affine"},
+      {ops::relu, "relu"},             {ops::prelu, "prelu"},
+      {ops::clamp, "clamp"},           {ops::reshape, "reshape"},
+      {ops::concat, "concat"},         {ops::softmax, "softmax"},
+      {ops::pad, "pad"},               {ops::quantize, "quantize"},
+      {ops::dequantize, "dequantize"}, {ops::binary_conv2d, "binary_conv2d"},
+      {ops::binary_fully_connected, "binary_fully_connected"},
+      {ops::binary_max_pool2d, "binary_max_pool2d"}, {ops::quantize_levels, "quantize_levels"},
+  };
+  REQUIRE(std::size(accessors) == size_t(T::MAX) - size_t(T::MIN));
+  OpResolver r;
+  CHECK(r.size() == 0);
+  for (size_t i = 0; i < std::size(accessors); ++i) {
+    const rt::OpKind& kind = accessors[i].get();
+    CAPTURE(accessors[i].name);
+    CHECK(int(kind.type) == int(i) + 1);  // schema order
+    CHECK(std::string(rt::op_accessor_name(kind.type)) == accessors[i].name);
+    CHECK(r.find(int(kind.type)) == nullptr);
+    r.add(kind).add(kind);  // twice: registered once
+    CHECK(r.find(int(kind.type)) == &kind);
+    CHECK(r.size() == i + 1);
+  }
+}
+
+TEST_CASE("op resolver: a model is checked against the program's operators at load") {
+  ModelBuilder b;
+  b.mark_output(b.relu("act", b.dequantize("deq", b.quantize("sign", b.add_input("x", {1, 8})))));
+  std::vector<uint8_t> bytes;
+  const Status built = b.finish(&bytes);
+  REQUIRE_MESSAGE(built.ok(), built.message());
+
+  OpResolver some;
+  some.add(ops::quantize()).add(ops::dequantize());  // no relu
+  LoadOptions options;
+  options.ops = &some;
+  std::unique_ptr<Model> model;
+  const Status refused = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.message().find("'act' (Relu)") != std::string::npos);
+  CHECK(refused.message().find("onebit::ops::relu()") != std::string::npos);
+  CHECK(model == nullptr);
+
+  some.add(ops::relu());
+  const Status loaded = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
+  REQUIRE_MESSAGE(loaded.ok(), loaded.message());
+  std::unique_ptr<Interpreter> interp;
+  const Status created = Interpreter::create(*model, InterpreterOptions(), &interp);
+  REQUIRE_MESSAGE(created.ok(), created.message());
+  for (size_t i = 0; i < 8; ++i) interp->input(0)[i] = i % 2 ? 0.5f : -0.5f;
+  REQUIRE(interp->invoke().ok());
+  for (size_t i = 0; i < 8; ++i) CHECK(interp->output(0)[i] == (i % 2 ? 1.0f : 0.0f));  // relu(sign(x))
 }

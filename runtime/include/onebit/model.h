@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "onebit/export.h"
+#include "onebit/op_resolver.h"
 #include "onebit/status.h"
 
 namespace onebit {
@@ -70,6 +71,9 @@ struct LoadOptions {
   uint32_t max_depth = 16;
   /// load_file: files of fewer bytes are read into memory, larger ones mapped (see above). 0 maps always.
   size_t map_threshold_bytes = size_t(16) << 20;
+  /// The operators the model may use (op_resolver.h); it must outlive the Model and its interpreters. Null:
+  /// OpResolver::all() (every operator), except in the Cortex-M build, which needs one (flash follows it).
+  const OpResolver* ops = nullptr;
 };
 
 class ONEBIT_API Model {

@@ -89,8 +89,5 @@ inline uint64_t xnn_indirection_bytes(int batch, int out_h, int out_w, int kerne
          64 * sizeof(void*);
 }
 
-/// The implementation for an operator type (validated model: never an unknown type): the make function of
-/// its row in the operator table (ops/op_table.h), or null for a type without a row.
-std::unique_ptr<Op> make_op(fb::OperatorOptions type);
 
 }  // namespace onebit::rt

@@ -14,7 +14,7 @@
 //
 // validate and make are defined next to each other in the operator's ops/*.cc file and declared below.
 // Adding an operator: the schema's union member, its ops/*.cc file (class, validate_<op>, make_<op>), the
-// two declarations below and one row in op_table.cc. op_type_name(), validate_operator() and make_op()
+// two declarations below, one row in op_table.cc's ONEBIT_OP_ROWS and its accessor in onebit/op_resolver.h. op_type_name(), validate_operator() and make_op()
 // all read the table; op_table_test checks that it has exactly one complete row per schema value.
 #pragma once
 
@@ -37,15 +37,30 @@ struct OpKind {
   unsigned optional_inputs = 0;
 };
 
-/// The row of `type`, or null for NONE and values outside the schema (untrusted files may hold any byte).
+/// The row of `type` in the full table (OpResolver::all(), which links every operator), or null for NONE and
+/// values outside the schema (untrusted files may hold any byte). The runtime itself looks operators up in
+/// the model's resolver (LoadOptions::ops) instead.
 const OpKind* find_op_kind(fb::OperatorOptions type);
+/// The type's name ("Conv2D"), or "" outside the schema, without linking any operator's code.
+const char* op_kind_name(fb::OperatorOptions type);
+/// The accessor registering it in an OpResolver ("conv2d" for onebit::ops::conv2d()), or "".
+const char* op_accessor_name(fb::OperatorOptions type);
 
 /// All rows, in schema order: `for (const OpKind& k : all_op_kinds())`.
 struct OpKindList {
-  const OpKind* first;
+  const OpKind* const* first;
   size_t size;
-  const OpKind* begin() const { return first; }
-  const OpKind* end() const { return first + size; }
+  struct Iterator {
+    const OpKind* const* at;
+    const OpKind& operator*() const { return **at; }
+    Iterator& operator++() {
+      ++at;
+      return *this;
+    }
+    bool operator!=(const Iterator& other) const { return at != other.at; }
+  };
+  Iterator begin() const { return {first}; }
+  Iterator end() const { return {first + size}; }
 };
 OpKindList all_op_kinds();
 
