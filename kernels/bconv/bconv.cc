@@ -166,11 +166,18 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   if (p->levels) bconv_levels_prepare(*p, masked.data());
 
   // Block of output pixels per GEMM call: im2col rows + popcounts (one block per activation plane) + dots
-  // (k-bit only) of a block stay within ~48 KiB.
+  // (k-bit only) of a block stay within kBlockBytes: ~48 KiB (in L1/L2 on application processors), 4 KiB on
+  // Cortex-M, where this scratch is SRAM the whole model competes for (the sums are integers: any block
+  // size gives the same outputs).
+#if ONEBIT_MCU
+  constexpr size_t kBlockBytes = 4 * 1024;
+#else
+  constexpr size_t kBlockBytes = 48 * 1024;
+#endif
   const size_t bytes_per_pixel = (p->needs_im2col ? p->row_words * 4 : 0) +
                                  static_cast<size_t>(p->planes) * p->gemm_n * 4 +
                                  (p->levels ? static_cast<size_t>(g.out_c) * 4 : 0);
-  size_t block = std::max<size_t>(1, (48 * 1024) / bytes_per_pixel);
+  size_t block = std::max<size_t>(1, kBlockBytes / bytes_per_pixel);
   block = std::max(p->gemm.mr, block / p->gemm.mr * p->gemm.mr);
   const size_t pixels = static_cast<size_t>(g.batch) * p->out_h * p->out_w;
   p->block_m = std::min(block, (pixels + p->gemm.mr - 1) / p->gemm.mr * p->gemm.mr);

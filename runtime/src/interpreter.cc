@@ -60,6 +60,7 @@ rt::BuildRequest build_request(const InterpreterOptions& options) {
   r.budget = uint64_t(options.max_arena_bytes);
   r.caller_arena = static_cast<uint8_t*>(options.arena);
   r.caller_arena_size = options.arena_size;
+  r.in_place = options.write_in_place;
   return r;
 }
 

@@ -6,6 +6,8 @@
 //                     allocates only what the model's weights bound), record lifetimes; each operator's
 //                     scratch and XNNPACK indirection estimate within the budget
 //   alias_reshapes    a Reshape's output shares its input's bytes
+//   write_in_place    an operator that computes each output element from the same element of one input only
+//                     writes over that input where it is the input's last reader (see in_place_input)
 //   plan_memory       lay the arena out; the arena plus all indirection buffers plus the unpacked bitpacked
 //                     outputs within the budget (and representable on this platform)
 //   place_arena       allocate the arena, or check and adopt the caller's buffer; give every tensor its address
@@ -62,6 +64,7 @@ class Interpreter::Impl::Phases {
   Status describe_tensors();
   Status prepare_ops();
   void alias_reshapes();
+  void write_in_place();
   Status plan_memory();
   Status place_arena();
   Status bind_ops();
@@ -176,6 +179,64 @@ void Interpreter::Impl::Phases::alias_reshapes() {
     if (x->constant != nullptr || x->bytes != y->bytes || graph_io[size_t(x->index)] || graph_io[size_t(y->index)])
       continue;
     const int root = alias_of_[size_t(x->index)] >= 0 ? alias_of_[size_t(x->index)] : x->index;
+    alias_of_[size_t(y->index)] = root;
+    buffers_[size_t(root)].last = std::max(buffers_[size_t(root)].last, buffers_[size_t(y->index)].last);
+    buffers_[size_t(y->index)] = {0, 0, 0};
+  }
+}
+
+namespace {
+
+/// The input an operator may overwrite with its output, or -1: only where every output element is computed
+/// from the same element of that input (read before the write, nothing else reads it), by code of ours:
+/// ChannelAffine / Mul (plain loops), ReLU / Clamp / PReLU on the portable float kernels (not XNNPACK's),
+/// and a BinaryConv2D's fused residual (the output transform adds r[p][c] into y[p][c] and nothing else
+/// reads r; its other input is the bits).
+int in_place_input(const OpContext& ctx) {
+  using T = fb::OperatorOptions;
+  switch (ctx.op->options_type()) {
+    case T::ChannelAffineOptions:
+    case T::MulOptions:
+      return 0;
+    case T::ReluOptions:
+    case T::ClampOptions:
+    case T::PReluOptions:
+      return ctx.portable_float ? 0 : -1;
+    case T::BinaryConv2DOptions:
+      return ctx.inputs.size() > 4 && ctx.inputs[4] != nullptr ? 4 : -1;
+    default:
+      return -1;
+  }
+}
+
+}  // namespace
+
+// An operator writes over its in-place input (in_place_input) when it is the last reader of that input's
+// bytes (also through Reshape aliases), the two have the same size and neither is a graph input or output:
+// the output joins the input's buffer, which lives on to the output's last reader. Exact: the values are
+// those of separate buffers (tests check invoke() against the plan without it), only the arena is smaller
+// (for a binary ResNet block, one feature map fewer at the peak).
+void Interpreter::Impl::Phases::write_in_place() {
+  std::vector<bool> graph_io(n_tensors_, false);
+  for (int t : *m_.inputs()) graph_io[size_t(t)] = true;
+  for (int t : *m_.outputs()) graph_io[size_t(t)] = true;
+  for (size_t i = 0; i < n_ops_; ++i) {
+    const OpContext& ctx = impl_.contexts[i];
+    const int k = in_place_input(ctx);
+    if (k < 0 || !request_.in_place) continue;
+    const TensorDesc* x = ctx.inputs[size_t(k)];
+    const TensorDesc* y = ctx.output;
+    if (x->constant != nullptr || x->bytes != y->bytes || graph_io[size_t(y->index)]) continue;
+    const int root = alias_of_[size_t(x->index)] >= 0 ? alias_of_[size_t(x->index)] : x->index;
+    if (graph_io[size_t(root)] || buffers_[size_t(root)].last != int(i) || alias_of_[size_t(y->index)] >= 0) continue;
+    bool read_twice = false;  // the same bytes as another input of this operator (e.g. Mul(x, x))
+    for (size_t j = 0; j < ctx.inputs.size(); ++j) {
+      const TensorDesc* in = ctx.inputs[j];
+      if (j != size_t(k) && in != nullptr && in->constant == nullptr &&
+          (in->index == root || alias_of_[size_t(in->index)] == root))
+        read_twice = true;
+    }
+    if (read_twice) continue;
     alias_of_[size_t(y->index)] = root;
     buffers_[size_t(root)].last = std::max(buffers_[size_t(root)].last, buffers_[size_t(y->index)].last);
     buffers_[size_t(y->index)] = {0, 0, 0};
@@ -322,6 +383,7 @@ Status Interpreter::Impl::build(const rt::BuildRequest& request) {
   ONEBIT_RETURN_IF_ERROR(phases.describe_tensors());
   ONEBIT_RETURN_IF_ERROR(phases.prepare_ops());
   phases.alias_reshapes();
+  phases.write_in_place();
   ONEBIT_RETURN_IF_ERROR(phases.plan_memory());
   if (request.plan_only) return Status::Ok();
   ONEBIT_RETURN_IF_ERROR(phases.place_arena());

@@ -24,6 +24,7 @@ struct BuildRequest {
   uint8_t* caller_arena = nullptr;  // InterpreterOptions::arena, or null: allocate one
   size_t caller_arena_size = 0;
   bool plan_only = false;           // stop once the arena is planned (Interpreter::required_arena_bytes)
+  bool in_place = true;             // InterpreterOptions::in_place
 };
 
 /// "1234 bytes", with " (N MiB)" from 1 MiB on.
