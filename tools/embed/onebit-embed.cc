@@ -1,0 +1,207 @@
+// onebit-embed: writes a model file as C source, for firmware that has no file system (Cortex-M: the model
+// goes to flash as a const array and Model::load_in_place reads it where it lies). The model is validated
+// first with the runtime's own checks (Model::load_file), so a file the board would refuse is refused here,
+// with the same message.
+//
+// What the .c holds (C99 and C++11 or later; gcc, g++, clang, arm-none-eabi-gcc): `const unsigned char
+// NAME[]`, 16-byte aligned, the model's bytes followed by 64 zero bytes, and `const size_t NAME_size`, the
+// model's bytes without those 64. That is load_in_place's contract: 16-byte alignment and 64 readable bytes
+// past the model. Both have C linkage, so a C++ main and a C model file (or the reverse) link. The header
+// declares them.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "onebit/builder/model_builder.h"  // write_file_atomically
+#include "onebit/model.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: onebit-embed MODEL.fb -o MODEL.c [--name NAME] [--header MODEL.h]\n"
+    "  Writes the model as C source for firmware: `const unsigned char NAME[]` (16-byte aligned, the model's\n"
+    "  bytes and 64 zero bytes more) and `const size_t NAME_size` (the model's bytes), what\n"
+    "  onebit::Model::load_in_place(NAME, NAME_size, &model) reads in place. C and C++ compilers accept it.\n"
+    "  The model is validated first; a model the runtime refuses is refused with its message.\n";
+const char kEpilogue[] =
+    "Files are written atomically; on any error nothing is written.\n"
+    "Exit status: 0 ok, 1 the model was refused or a file could not be written, 2 usage error.\n";
+
+const char kDefaultName[] = "onebit_model";
+constexpr size_t kPadding = 64;  // zero bytes after the model (Model::load_in_place reads up to that far)
+
+// Words a C or C++ compiler reserves: not usable as NAME.
+const char* const kKeywords[] = {
+    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
+    "char", "char16_t", "char32_t", "char8_t", "class", "compl", "concept", "const", "const_cast", "consteval",
+    "constexpr", "constinit", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
+    "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for",
+    "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not",
+    "not_eq", "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register",
+    "reinterpret_cast", "requires", "restrict", "return", "short", "signed", "sizeof", "static",
+    "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local", "throw", "true",
+    "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual", "void", "volatile",
+    "wchar_t", "while", "xor", "xor_eq"};
+
+/// "" when `name` can name the array in C and C++, else why not.
+std::string check_name(const std::string& name) {
+  const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  bool ok = !name.empty() && letter(name[0]);
+  for (char c : name) ok = ok && (letter(c) || (c >= '0' && c <= '9'));
+  if (!ok) return "--name expects a C identifier (letters, digits, '_', not starting with a digit), got '" + name + "'";
+  for (const char* k : kKeywords)
+    if (name == k) return "--name '" + name + "' is a C or C++ keyword";
+  if (name[0] == '_' && name.size() > 1 && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z')))
+    return "--name '" + name + "' is reserved for the implementation (it starts with __ or _ and a capital)";
+  return "";
+}
+
+/// `text` safe inside a /* */ comment on one line: control bytes as '?', "*/" broken up.
+std::string comment_safe(const std::string& text) {
+  std::string r;
+  for (char c : text) {
+    if (c == '/' && !r.empty() && r.back() == '*') r += ' ';
+    r += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  }
+  return r;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
+  return s;
+}
+
+// The declarations both files carry, with C linkage.
+std::string declarations(const std::string& name) {
+  return "#ifdef __cplusplus\n"
+         "extern \"C\" {\n"
+         "#endif\n"
+         "extern const unsigned char " + name + "[];\n"
+         "extern const size_t " + name + "_size;\n";
+}
+const char kEndDeclarations[] =
+    "#ifdef __cplusplus\n"
+    "}\n"
+    "#endif\n";
+
+// Names the model by its file name only, so the output does not depend on where the build ran.
+std::string head_comment(const std::string& model_path, size_t bytes) {
+  const std::string file = model_path.substr(model_path.rfind('/') + 1);
+  return "/* Generated by onebit-embed from " + comment_safe(file) + " (" + std::to_string(bytes) +
+         " bytes): do not edit. */\n";
+}
+
+/// The .c: declarations (so C++ gives the definitions external linkage), then the aligned array.
+std::string c_source(const std::string& name, const std::string& model_path, const uint8_t* data, size_t size) {
+  std::string s = head_comment(model_path, size);
+  s += "/* The model for onebit::Model::load_in_place(" + name + ", " + name +
+       "_size, &model): 16-byte aligned,\n"
+       "   followed by 64 zero bytes that " + name + "_size does not count (the runtime may read that far). */\n"
+       "#include <stddef.h>\n\n" +
+       declarations(name) +
+       "\n"
+       "#if defined(__cplusplus)\n"
+       "#define ONEBIT_EMBED_ALIGNED alignas(16)\n"
+       "#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L\n"
+       "#define ONEBIT_EMBED_ALIGNED _Alignas(16)\n"
+       "#else\n"
+       "#define ONEBIT_EMBED_ALIGNED __attribute__((aligned(16)))\n"
+       "#endif\n\n"
+       "ONEBIT_EMBED_ALIGNED const unsigned char " + name + "[" + std::to_string(size) + " + " +
+       std::to_string(kPadding) + "] = {\n";
+  static const char kHex[] = "0123456789abcdef";
+  const size_t total = size + kPadding;
+  s.reserve(s.size() + total * 6 + 256);
+  for (size_t i = 0; i < total; ++i) {
+    const unsigned b = i < size ? data[i] : 0u;
+    s += i % 16 == 0 ? "  0x" : " 0x";
+    s += kHex[b >> 4];
+    s += kHex[b & 15];
+    s += i + 1 == total ? "\n" : i % 16 == 15 ? ",\n" : ",";
+  }
+  s += "};\n"
+       "const size_t " + name + "_size = " + std::to_string(size) + ";\n\n"
+       "#undef ONEBIT_EMBED_ALIGNED\n";
+  return s + kEndDeclarations;
+}
+
+std::string c_header(const std::string& name, const std::string& model_path, size_t size) {
+  const std::string guard = "ONEBIT_EMBED_" + upper(name) + "_H_";
+  return head_comment(model_path, size) + "#ifndef " + guard + "\n#define " + guard +
+         "\n\n#include <stddef.h>\n\n"
+         "/* " + name + ": the model's bytes, 16-byte aligned, then 64 zero bytes; " + name +
+         "_size: the model's bytes\n"
+         "   without those 64. Load it with onebit::Model::load_in_place(" + name + ", " + name +
+         "_size, &model). */\n" +
+         declarations(name) + kEndDeclarations + "\n#endif  /* " + guard + " */\n";
+}
+
+/// "" when `path` can be created or replaced by a rename in its folder, else why not.
+std::string unwritable(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return path + ": is a folder";
+  const size_t slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (access(folder.c_str(), W_OK | X_OK) != 0)
+    return "cannot write '" + path + "': folder '" + folder + "': " + std::strerror(errno);
+  return "";
+}
+
+std::vector<uint8_t> bytes_of(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "onebit-embed: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_path, out, header, name = kDefaultName;
+  onebit::cli::Parser cli("onebit-embed", kUsage, kEpilogue, 21);
+  cli.positional("model", &model_path);
+  cli.text("-o,--output", &out, "FILE", "the C source to write (the array and its size)")->required();
+  cli.custom(
+      "--name",
+      [&](const std::string& v) {
+        name = v;
+        return check_name(v);
+      },
+      "NAME", std::string("the array's name (a C identifier; default ") + kDefaultName + "), and NAME_size");
+  cli.text("--header", &header, "FILE", "also write a header declaring NAME and NAME_size");
+  if (const int status = cli.parse(argc, argv); status >= 0) return status;
+  if (!cli.given("model")) cli.fail("no model file given");
+  if (out.empty()) cli.fail("--output needs a file name");
+  if (cli.given("--header") && header.empty()) cli.fail("--header needs a file name");
+  if (!header.empty() && header == out) cli.fail("--header and --output name the same file");
+
+  std::unique_ptr<onebit::Model> model;
+  onebit::Status s = onebit::Model::load_file(model_path, &model);
+  if (!s.ok()) return fail(s.message());
+  const std::vector<uint8_t> source = bytes_of(c_source(name, model_path, model->data(), model->size_bytes()));
+
+  // Both files are checked before either is written, so a failure (a missing folder, a folder given as a
+  // file) leaves nothing written. Should the second write still fail (a full disk), the first file goes too.
+  for (const std::string& path : {out, header}) {
+    const std::string why = path.empty() ? std::string() : unwritable(path);
+    if (!why.empty()) return fail(why);
+  }
+  s = onebit::write_file_atomically(out, source);
+  if (s.ok() && !header.empty()) {
+    s = onebit::write_file_atomically(header, bytes_of(c_header(name, model_path, model->size_bytes())));
+    if (!s.ok()) unlink(out.c_str());
+  }
+  if (!s.ok()) return fail(s.message());
+  std::printf("wrote %s: %s[%zu + %zu], %s_size = %zu%s%s\n", out.c_str(), name.c_str(), model->size_bytes(),
+              kPadding, name.c_str(), model->size_bytes(), header.empty() ? "" : "; declared in ",
+              header.c_str());
+  return 0;
+}
