@@ -56,8 +56,8 @@ int main() {
   size_t needed = 0;
   s = onebit::Interpreter::required_arena_bytes(*model, options, &needed);
   if (!s.ok()) return fail("planning the arena", s);
-  std::printf("onebit example: model %lu B in flash, arena %lu B needed of %lu B reserved\n",
-              ul(onebit_model_size), ul(needed), ul(sizeof g_arena));
+  std::printf("onebit example: model %lu B in flash, arena %lu B needed of %lu B reserved\n", ul(onebit_model_size),
+              ul(needed), ul(sizeof g_arena));
   if (needed > sizeof g_arena) {
     std::printf("onebit example: the arena is too small: build with -DEXAMPLE_ARENA_BYTES=%lu\n", ul(needed));
     return 1;
@@ -99,8 +99,9 @@ int main() {
     if (y[c] > y[best]) best = c;
   std::printf("onebit example: class %lu (%s)\n", ul(best),
               best < info.labels.size() ? info.labels[best].c_str() : "no label");
-  std::printf("onebit example: instructions per inference %lu, heap used by load and create %lu B, "
-              "stack high-water mark %lu B\n",
-              static_cast<unsigned long>(instructions), ul(heap_used), ul(board_stack_high_water()));
+  std::printf(
+      "onebit example: instructions per inference %lu, heap used by load and create %lu B, "
+      "stack high-water mark %lu B\n",
+      static_cast<unsigned long>(instructions), ul(heap_used), ul(board_stack_high_water()));
   return 0;
 }
