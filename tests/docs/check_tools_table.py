@@ -31,6 +31,7 @@ KNOWN_TOOLS = {
     "onebit-convert": lambda path: [path, "--help"],
     "onebit-info": lambda path: [path, "--help"],
     "onebit-run": lambda path: [path, "--help"],
+    "onebit-embed": lambda path: [path, "--help"],
     "python3 -m onebit": lambda python: [python, "-m", "onebit", "--help"],
 }
 
