@@ -1,7 +1,7 @@
 # Debian packages of the install components (cmake/Install.cmake), one per component:
 #   libonebit0     runtime  the shared library
 #   libonebit-dev  dev      headers, libonebit.so, libonebit.a, CMake package, onebit.pc
-#   onebit-tools   tools    bench, onebit-synth, onebit-eval, onebit-info, onebit-run, onebit-convert (when
+#   onebit-tools   tools    bench, onebit-synth, onebit-eval, onebit-info, onebit-run, onebit-embed, onebit-convert (when
 #                           built) and the Python module
 # Build them with `cpack -G DEB` (or `cmake --build <dir> --target package`) in a build tree; the files land
 # in <dir>/packages/<name>_<version>_<arch>.deb. Works for cross builds: the architecture comes from the
@@ -100,7 +100,8 @@ set(CPACK_DEBIAN_TOOLS_PACKAGE_RECOMMENDS "python3-numpy")
 set(CPACK_DEBIAN_TOOLS_DESCRIPTION "inference engine for binarized neural networks - tools and Python module
 Command-line tools: onebit-info (what a model contains), onebit-run (run a
 model on .npy inputs), bench (latency, per-operator profile), onebit-eval
-(accuracy on IDX image sets), onebit-synth (synthetic models) and, when
+(accuracy on IDX image sets), onebit-synth (synthetic models), onebit-embed
+(a model as C source for firmware) and, when
 built, onebit-convert (ONNX to onebit); plus the onebit Python module
 (ctypes over the C API; needs python3-numpy).")
 
