@@ -39,7 +39,7 @@ if(NOT ONEBIT_STATIC_TARGET)
 endif()
 
 # ---- public headers: exactly these; everything else under runtime/ is internal -------------------------
-set(ONEBIT_PUBLIC_HEADERS export.h model.h interpreter.h onebit.h)
+set(ONEBIT_PUBLIC_HEADERS export.h model.h interpreter.h onebit.h op_resolver.h)
 list(TRANSFORM ONEBIT_PUBLIC_HEADERS PREPEND "${PROJECT_SOURCE_DIR}/runtime/include/onebit/")
 list(APPEND ONEBIT_PUBLIC_HEADERS "${PROJECT_SOURCE_DIR}/core/include/onebit/status.h")  # core's, public
 install(FILES ${ONEBIT_PUBLIC_HEADERS} DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/onebit" COMPONENT dev)
