@@ -199,6 +199,9 @@ int ModelBuilder::clamp(const std::string& name, int x, float lo, float hi) {
   return impl_->channelwise(name, T::ClampOptions, x, {},
                             [lo, hi](Fbb& f) { return fb::CreateClampOptions(f, lo, hi).Union(); });
 }
+int ModelBuilder::sigmoid(const std::string& name, int x) {
+  return impl_->channelwise(name, T::SigmoidOptions, x, {}, [](Fbb& f) { return fb::CreateSigmoidOptions(f).Union(); });
+}
 int ModelBuilder::softmax(const std::string& name, int x, bool log) {
   return impl_->channelwise(name, T::SoftmaxOptions, x, {},
                             [log](Fbb& f) { return fb::CreateSoftmaxOptions(f, log).Union(); });

@@ -85,14 +85,29 @@ Status emit_sign(Emitter& e, const Node& n) {
 }
 
 // Neg(x) = Mul(x, -1) per channel: an ONNX op that maps onto an existing runtime operator.
-Status emit_neg(Emitter& e, const Node& n) {
+// The builder tensor of a unary float op's input: rank 2 or 4, as every float layer takes.
+Status unary_input(Emitter& e, const Node& n, int* x) {
   const std::vector<int64_t>& shape = e.graph().value(n.in(0)).shape;
   if (shape.size() != 4 && shape.size() != 2)
     return Status::Error(n.describe() + ": tensors of rank " + std::to_string(shape.size()) + " are not supported");
+  return e.float_as(n.in(0), int(shape.size()), x);
+}
+
+Status emit_neg(Emitter& e, const Node& n) {
   int x;
-  ONEBIT_RETURN_IF_ERROR(e.float_as(n.in(0), int(shape.size()), &x));
-  e.set(n.out(), e.builder().mul(n.name, x, std::vector<float>(size_t(shape[1]), -1.0f)));
+  ONEBIT_RETURN_IF_ERROR(unary_input(e, n, &x));
+  const int64_t channels = e.graph().value(n.in(0)).shape[1];
+  e.set(n.out(), e.builder().mul(n.name, x, std::vector<float>(size_t(channels), -1.0f)));
   e.record(n.name, "float Mul (Neg)");
+  return Status::Ok();
+}
+
+// Sigmoid on activations: the runtime's Sigmoid operator (rank 2 or 4, like every float layer).
+Status emit_sigmoid(Emitter& e, const Node& n) {
+  int x;
+  ONEBIT_RETURN_IF_ERROR(unary_input(e, n, &x));
+  e.set(n.out(), e.builder().sigmoid(n.name, x));
+  e.record(n.name, "float Sigmoid");
   return Status::Ok();
 }
 
@@ -122,7 +137,7 @@ std::vector<OpDef> elementwise_ops() {
       {"Ceil",         In(1),  none,                                kSame,     eval_unary},
       {"Reciprocal",   In(1),  none,                                kSame,     eval_unary},
       {"Tanh",         In(1),  none,                                kSame,     eval_unary},
-      {"Sigmoid",      In(1),  none,                                kSame,     eval_unary,    zero_free},
+      {"Sigmoid",      In(1),  none,                                kSame,     eval_unary,    zero_free,     emit_sigmoid},
       {"HardSigmoid",  In(1),  {F("alpha", 0.2f), F("beta", 0.5f)}, kSame,     eval_hard_sigmoid, zero_free},
       {"Erf",          In(1),  none,                                kSame,     eval_unary},
       {"Add",          In(2),  none,                                kBroadcast, eval_binary,  add_sub_zeros, kArithmetic},

@@ -189,7 +189,7 @@ namespace {
 
 /// The input an operator may overwrite with its output, or -1: only where every output element is computed
 /// from the same element of that input (read before the write, nothing else reads it), by code of ours:
-/// ChannelAffine / Mul (plain loops), ReLU / Clamp / PReLU on the portable float kernels (not XNNPACK's),
+/// ChannelAffine / Mul / Sigmoid (plain loops), ReLU / Clamp / PReLU on the portable float kernels (not XNNPACK's),
 /// and a BinaryConv2D's fused residual (the output transform adds r[p][c] into y[p][c] and nothing else
 /// reads r; its other input is the bits).
 int in_place_input(const OpContext& ctx) {
@@ -197,6 +197,7 @@ int in_place_input(const OpContext& ctx) {
   switch (ctx.op->options_type()) {
     case T::ChannelAffineOptions:
     case T::MulOptions:
+    case T::SigmoidOptions:
       return 0;
     case T::ReluOptions:
     case T::ClampOptions:

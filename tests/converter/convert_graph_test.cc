@@ -171,6 +171,29 @@ TEST_CASE("Neg on activations converts to a float Mul by -1 (rank 4 and rank 2)"
   }
 }
 
+// A new runtime operator end to end (issue 18): Sigmoid is the schema's SigmoidOptions, one operator in
+// runtime/src/ops/elementwise.cc and its row in op_table.cc, the builder's sigmoid() and the converter's
+// emit_sigmoid; checked against 1 / (1 + e^-x) computed in double.
+TEST_CASE("Sigmoid on activations converts to the runtime's Sigmoid (rank 4 and rank 2)") {
+  Rng r(12);
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 3, 4, 5}, std::vector<int64_t>{2, 7}}) {
+    INFO("shape rank " << shape.size());
+    const OnnxTestGraph t = chain(shape, {{"Sigmoid", "sig", "y"}});
+    int64_t count = 1;
+    for (int64_t d : shape) count *= d;
+    Tensor x{shape, r.normal(size_t(count), 3.0f)};
+    onebit::converter::ConvertResult result;
+    onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "sigmoid.onnx", {}, &result);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    CHECK(result.summary.find("float Sigmoid") != std::string::npos);
+    const std::vector<float> in = shape.size() == 4 ? onebit::testing::to_nhwc(x) : x.data;
+    const std::vector<float> got = onebit::testing::run_model(result.model, in);
+    std::vector<float> want = in;
+    for (float& v : want) v = float(1.0 / (1.0 + std::exp(-double(v))));
+    check_close(got, want);
+  }
+}
+
 TEST_CASE("Flatten of a spatial map into something other than Gemm is rejected") {
   check_convert_fails(chain({1, 3, 4, 4}, {{"Flatten", "flatten", "f"}, {"Relu", "relu", "y"}}),
                       {"node 'flatten' (Flatten)", "NCHW"});

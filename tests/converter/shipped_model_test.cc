@@ -162,7 +162,7 @@ static void check_shipped(const ShippedModel& shipped) {
       same_xnn += pred_portable[i] == pred[i];
       same_torch += pred_portable[i] == torch_head[i];
     }
-    MESSAGE(shipped.name << " portable float kernels (" << pred_portable.size() << " images): agreement with XNNPACK "
+    MESSAGE(std::string(shipped.name) << " portable float kernels (" << pred_portable.size() << " images): agreement with XNNPACK "
                          << double(same_xnn) / double(n_head) << ", with PyTorch " << double(same_torch) / double(n_head));
     CHECK(double(same_xnn) >= 0.995 * double(n_head));
     CHECK(double(same_torch) >= 0.999 * double(n_head));

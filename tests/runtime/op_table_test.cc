@@ -90,6 +90,7 @@ TEST_CASE("op resolver: each onebit::ops accessor is its type's row, named by op
       {ops::dequantize, "dequantize"}, {ops::binary_conv2d, "binary_conv2d"},
       {ops::binary_fully_connected, "binary_fully_connected"},
       {ops::binary_max_pool2d, "binary_max_pool2d"}, {ops::quantize_levels, "quantize_levels"},
+      {ops::sigmoid, "sigmoid"},
   };
   REQUIRE(std::size(accessors) == size_t(T::MAX) - size_t(T::MIN));
   OpResolver r;

@@ -61,6 +61,7 @@ ONEBIT_API const rt::OpKind& binary_conv2d();
 ONEBIT_API const rt::OpKind& binary_fully_connected();
 ONEBIT_API const rt::OpKind& binary_max_pool2d();
 ONEBIT_API const rt::OpKind& quantize_levels();
+ONEBIT_API const rt::OpKind& sigmoid();
 }  // namespace ops
 
 }  // namespace onebit

@@ -159,6 +159,32 @@ class ChannelAffine final : public Op {
   float* y_ = nullptr;
 };
 
+/// y = 1 / (1 + exp(-x)) in float, split by rows over the pool.
+class Sigmoid final : public Op {
+ public:
+  Status prepare(const OpContext& ctx) override {
+    channels_ = size_t(ctx.inputs[0]->shape.back());
+    rows_ = element_count(ctx.inputs[0]->shape) / channels_;
+    return Status::Ok();
+  }
+  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+    x_ = static_cast<const float*>(in[0]);
+    y_ = static_cast<float*>(out);
+    return Status::Ok();
+  }
+  Status run(pthreadpool_t pool) override {
+    parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) {
+      for (size_t i = begin * channels_; i < end * channels_; ++i) y_[i] = 1.0f / (1.0f + std::exp(-x_[i]));
+    });
+    return Status::Ok();
+  }
+
+ private:
+  size_t channels_ = 0, rows_ = 0;
+  const float* x_ = nullptr;
+  float* y_ = nullptr;
+};
+
 }  // namespace
 
 Status validate_add(const ValidateContext& c) {
@@ -195,5 +221,8 @@ Status validate_clamp(const ValidateContext& c) {
   return check_channelwise(c, 0, false);
 }
 std::unique_ptr<Op> make_clamp() { return std::make_unique<Clamp>(false); }
+
+Status validate_sigmoid(const ValidateContext& c) { return check_channelwise(c, 0, false); }
+std::unique_ptr<Op> make_sigmoid() { return std::make_unique<Sigmoid>(); }
 
 }  // namespace onebit::rt

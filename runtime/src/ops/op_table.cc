@@ -44,7 +44,8 @@ using T = fb::OperatorOptions;
   X(binary_max_pool2d, BinaryMaxPool2DOptions, "BinaryMaxPool2D", validate_binary_max_pool2d,                  \
     make_binary_max_pool2d, 1, 0u)                                                                              \
   X(quantize_levels, QuantizeLevelsOptions, "QuantizeLevels", validate_quantize_levels, make_quantize_levels, 1, \
-    0u)
+    0u)                                                                                                         \
+  X(sigmoid, SigmoidOptions, "Sigmoid", validate_sigmoid, make_sigmoid, 1, 0u)
 
 #define ONEBIT_ROW(accessor, type, name, validate, make, outputs, optional) \
   constexpr OpKind kRow_##accessor = {T::type, name, validate, make, outputs, optional};

@@ -91,6 +91,8 @@ Status validate_prelu(const ValidateContext& c);
 std::unique_ptr<Op> make_prelu();
 Status validate_clamp(const ValidateContext& c);
 std::unique_ptr<Op> make_clamp();
+Status validate_sigmoid(const ValidateContext& c);
+std::unique_ptr<Op> make_sigmoid();
 // shape_ops.cc
 Status validate_reshape(const ValidateContext& c);
 std::unique_ptr<Op> make_reshape();

@@ -84,6 +84,8 @@ class ModelBuilder {
   int relu(const std::string& name, int x);
   int prelu(const std::string& name, int x, const std::vector<float>& slope);
   int clamp(const std::string& name, int x, float lo, float hi);
+  /// y = 1 / (1 + exp(-x)) elementwise.
+  int sigmoid(const std::string& name, int x);
   int reshape(const std::string& name, int x, const std::vector<int>& shape);
   int concat(const std::string& name, const std::vector<int>& xs, int axis);
   /// Over the last dimension; log = true is ONNX LogSoftmax (computed stably, not as log of a softmax).
