@@ -1,0 +1,131 @@
+// Portable convolution and fully connected layer of float activations and 1-bit weights (BinaryConnect /
+// BWN: weight = scale[o] * ±1), the weights read where the model stores them: bit rows of cin_g inputs,
+// each row (o, ky, kx) starting on a 32-bit word (float.h). Order of operations: float.h.
+//
+// The math: sum_i x_i * scale * (1 - 2 b_i) = scale * sum_i (b_i ? -x_i : x_i). A product by ±1 is exact,
+// so each tap is a sign flip and an addition, and the scale multiplies the whole sum once per output. The
+// sign flip is an XOR of the float's sign bit (bit 31) with the weight bit moved there: exactly -x (NaN and
+// zeros included), so acc + flip(x) is acc - x where the bit is 1.
+//
+// Same tiles as conv2d.cc (conv-walk.h): kTilePixels pixels x kTileOutputs output channels in local
+// accumulators; for each tap word, each output's bit b is moved to bit 31 once and XORed into the
+// kTilePixels inputs. A word's 32 taps are walked bit by bit (only the cin_g real ones of a row's last
+// word), so a kernel row never runs into the next one: rows start on word boundaries.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "float/conv-walk.h"
+#include "float/float-common.h"
+#include "onebit/kernels/float.h"
+
+namespace onebit::kernels {
+namespace {
+
+constexpr int kBitsPerWord = 32;
+
+/// x with its sign bit XORed with bit 31 of `sign` (the other bits of `sign` are 0): x or -x, exactly.
+inline float flip_sign(float x, uint32_t sign) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  u ^= sign;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+/// The 1-bit-weight layer: bit rows of row_words words, kernel_h * kernel_w rows per output channel.
+struct BinaryWeightConv : ConvWalk {
+  const uint32_t* bits;
+  const float* scale;
+  ptrdiff_t row_words;  // words per bit row: ceil(cin_g / 32)
+  ptrdiff_t out_words;  // words per output channel: kernel_h * kernel_w * row_words
+
+  BinaryWeightConv(const FloatConv2D& geometry, const float* input, const uint32_t* w_bits, const float* w_scale,
+                   const float* bias_or_null)
+      : ConvWalk(geometry, input, bias_or_null), bits(w_bits), scale(w_scale) {
+    row_words = (cin_g + kBitsPerWord - 1) / kBitsPerWord;
+    out_words = ptrdiff_t(g->kernel_h) * g->kernel_w * row_words;
+  }
+
+  /// acc * scale[o], + bias[o], clamped: the end of every output's order.
+  float finish(float acc, int o) const {
+    float v = acc * scale[o];
+    if (bias != nullptr) v = v + bias[o];
+    return clamped ? clamp_value(v, g->clamp_min, g->clamp_max) : v;
+  }
+
+  template <int P, int O>
+  void tile(const ptrdiff_t* origin, int kx0, int kx1, int o0, float* const* out) const {
+    float acc[P][O];
+    ONEBIT_UNROLL
+    for (int p = 0; p < P; ++p)
+      ONEBIT_UNROLL
+      for (int j = 0; j < O; ++j) acc[p][j] = 0.0f;
+    const int kw = g->kernel_w;
+    const uint32_t* w0 = bits + ptrdiff_t(o0) * out_words;
+    for (int ky = ky0; ky < ky1; ++ky) {
+      for (int kx = kx0; kx < kx1; ++kx) {
+        const ptrdiff_t tap = ptrdiff_t(ky) * ky_step + ptrdiff_t(kx) * kx_step;
+        const float* xp[P];
+        ONEBIT_UNROLL
+        for (int p = 0; p < P; ++p) xp[p] = x + (origin[p] + tap);
+        const uint32_t* wt = w0 + ptrdiff_t(ky * kw + kx) * row_words;
+        for (int i0 = 0; i0 < cin_g; i0 += kBitsPerWord) {
+          uint32_t wv[O];
+          ONEBIT_UNROLL
+          for (int j = 0; j < O; ++j) wv[j] = wt[j * out_words + i0 / kBitsPerWord];
+          const int n = cin_g - i0 < kBitsPerWord ? cin_g - i0 : kBitsPerWord;
+          for (int b = 0; b < n; ++b) {
+            uint32_t sign[O];
+            ONEBIT_UNROLL
+            for (int j = 0; j < O; ++j) sign[j] = (wv[j] >> b) << 31;
+            ONEBIT_UNROLL
+            for (int p = 0; p < P; ++p) {
+              const float xv = xp[p][i0 + b];
+              ONEBIT_UNROLL
+              for (int j = 0; j < O; ++j) acc[p][j] = acc[p][j] + flip_sign(xv, sign[j]);
+            }
+          }
+        }
+      }
+    }
+    for (int p = 0; p < P; ++p)
+      for (int j = 0; j < O; ++j) out[p][o0 + j] = finish(acc[p][j], o0 + j);
+  }
+
+  template <int B>
+  void depthwise_block(ptrdiff_t origin, int kx0, int kx1, int c0, float* y) const {
+    float acc[B];
+    ONEBIT_UNROLL
+    for (int j = 0; j < B; ++j) acc[j] = 0.0f;
+    const int kw = g->kernel_w;
+    // One input per row: row (c, ky, kx) is the one word c * out_words + ky * kw + kx, its bit 0 the tap.
+    for (int ky = ky0; ky < ky1; ++ky)
+      for (int kx = kx0; kx < kx1; ++kx) {
+        const float* xp = x + (origin + ptrdiff_t(ky) * ky_step + ptrdiff_t(kx) * kx_step + c0);
+        const uint32_t* wt = bits + (ptrdiff_t(c0) * out_words + ky * kw + kx);
+        ONEBIT_UNROLL
+        for (int j = 0; j < B; ++j) acc[j] = acc[j] + flip_sign(xp[j], wt[j * out_words] << 31);
+      }
+    for (int j = 0; j < B; ++j) y[c0 + j] = finish(acc[j], c0 + j);
+  }
+};
+
+}  // namespace
+
+void conv2d_binary_weights_f32(const FloatConv2D& g, const float* x, const uint32_t* w_bits, const float* scale,
+                               const float* bias, float* y, int row_begin, int row_end) {
+  BinaryWeightConv r(g, x, w_bits, scale, bias);
+  conv_rows(r, y, row_begin, row_end);
+}
+
+void fully_connected_binary_weights_f32(int batch, int in_c, int out_c, const float* x, const uint32_t* w_bits,
+                                        const float* scale, const float* bias, float lo, float hi, float* y,
+                                        int row_begin, int row_end) {
+  // Each batch row is a 1x1 image, and row o of the FC's bits is the 1x1 kernel's row (o, 0, 0).
+  const FloatConv2D g{batch, 1, 1, in_c, 1, 1, out_c, 1, 1, 1, 1, 1, 1, 0, 0, 1, lo, hi};
+  conv2d_binary_weights_f32(g, x, w_bits, scale, bias, y, row_begin, row_end);
+}
+
+}  // namespace onebit::kernels
