@@ -81,7 +81,8 @@ template <class L>
 void depthwise_pixel(L& r, ptrdiff_t origin, int kx0, int kx1, float* y) {
   const int channels = r.g->out_c;
   int c = 0;
-  for (; channels - c >= kTileOutputs; c += kTileOutputs) r.template depthwise_block<kTileOutputs>(origin, kx0, kx1, c, y);
+  for (; channels - c >= kTileOutputs; c += kTileOutputs)
+    r.template depthwise_block<kTileOutputs>(origin, kx0, kx1, c, y);
   for (; c < channels; ++c) r.template depthwise_block<1>(origin, kx0, kx1, c, y);
 }
 

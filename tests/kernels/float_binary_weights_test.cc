@@ -56,9 +56,10 @@ void check_binary_conv(const ConvCase& t, bool clamp, bool with_bias, uint32_t s
 
   auto row_of = [&](int o, int ky, int kx) { return (size_t(o) * t.kh + size_t(ky)) * t.kw + size_t(kx); };
   // Double reference within the rounding bound: the sum of ±x, times scale, plus bias.
-  const auto sums = onebit::testing::direct_conv<double>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
-    return xi < 0 ? 0.0 : double(x[size_t(xi)]) * double(scale[size_t(o)]) * w.sign(row_of(o, ky, kx), size_t(i));
-  });
+  const auto sums =
+      onebit::testing::direct_conv<double>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
+        return xi < 0 ? 0.0 : double(x[size_t(xi)]) * double(scale[size_t(o)]) * w.sign(row_of(o, ky, kx), size_t(i));
+      });
   const auto mags = onebit::testing::direct_conv<double>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int, int, int) {
     return xi < 0 ? 0.0 : std::fabs(double(x[size_t(xi)]) * double(scale[size_t(o)]));
   });
@@ -72,11 +73,12 @@ void check_binary_conv(const ConvCase& t, bool clamp, bool with_bias, uint32_t s
 
   // The documented order in plain float: acc + (bit ? -x : x) over (ky, kx, i) (a padded tap adds +0,
   // which leaves a sum that started at +0 unchanged), then * scale, + bias, clamp.
-  std::vector<float> ordered = onebit::testing::direct_conv<float>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
-    if (xi < 0) return 0.0f;
-    const float v = x[size_t(xi)];
-    return w.bit(row_of(o, ky, kx), size_t(i)) ? -v : v;
-  });
+  std::vector<float> ordered =
+      onebit::testing::direct_conv<float>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
+        if (xi < 0) return 0.0f;
+        const float v = x[size_t(xi)];
+        return w.bit(row_of(o, ky, kx), size_t(i)) ? -v : v;
+      });
   for (size_t i = 0; i < ordered.size(); ++i) {
     const size_t o = i % size_t(g.out_c);
     float v = ordered[i] * scale[o];

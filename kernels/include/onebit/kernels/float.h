@@ -22,10 +22,10 @@
 //                       is not null; then clamp.
 //   conv2d_binary_weights_f32, fully_connected_binary_weights_f32 (1-bit weights w = scale[o] * ±1):
 //                       acc = 0.0f; taps in conv2d_f32's (fully_connected_f32's) order, each adding the
-//                       input or its negation: acc = acc + (bit ? -x : x) (-x flips the sign bit: exact,
-//                       so this is acc - x when the bit is 1); then acc = acc * scale[o]; then + bias[o]
-//                       when bias is not null; then clamp. The scale multiplies the sum once: not the
-//                       same rounding as the float kernels on the expanded weights (sum of x * ±scale[o]),
+//                       input or its negation: acc = acc + x * (bit ? -1.0f : 1.0f) (an exact product, so
+//                       acc - x where the bit is 1, acc + x where it is 0); then acc = acc * scale[o]; then
+//                       + bias[o] when bias is not null; then clamp. The scale multiplies the sum once: not
+//                       the rounding of the float kernels on the expanded weights (a sum of x * ±scale[o]),
 //                       which the desktop's XNNPACK path still runs.
 //   max_pool2d_f32:     acc = -inf; for h ascending, w ascending over the real (non-padded) taps:
 //                       acc = (acc < v) ? v : acc.
