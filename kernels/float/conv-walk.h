@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "float/float-common.h"
 #include "onebit/kernels/float.h"
 
 namespace onebit::kernels {
@@ -61,6 +62,50 @@ struct ConvWalk {
     row_origin = 0;
   }
 };
+
+/// Zeroes a tile's accumulators (the start of every output's sum).
+template <int P, int O>
+void zero_tile(float (&acc)[P][O]) {
+  ONEBIT_UNROLL
+  for (int p = 0; p < P; ++p)
+    ONEBIT_UNROLL
+    for (int j = 0; j < O; ++j) acc[p][j] = 0.0f;
+}
+
+/// Calls taps(ky, kx, xp) for the kernel rows [ky0, ky1) of the row and the columns [kx0, kx_end), ky then
+/// kx ascending, xp[p] pointing at P pixels' input at that tap (x offsets `origin` of their window's (0, 0)
+/// tap, channel 0 of the group).
+template <int P, class Taps>
+void for_each_tap(const ConvWalk& r, const ptrdiff_t* origin, int kx0, int kx_end, Taps taps) {
+  for (int ky = r.ky0; ky < r.ky1; ++ky) {
+    for (int kx = kx0; kx < kx_end; ++kx) {
+      const ptrdiff_t tap = ptrdiff_t(ky) * r.ky_step + ptrdiff_t(kx) * r.kx_step;
+      const float* xp[P];
+      ONEBIT_UNROLL
+      for (int p = 0; p < P; ++p) xp[p] = r.x + (origin[p] + tap);
+      taps(ky, kx, xp);
+    }
+  }
+}
+
+/// The sums of channels [c0, c0 + B) of a depthwise pixel (channel c reads x channel c and weights
+/// w[c * kernel_h * kernel_w + ky * kernel_w + kx], as float(w) by `to_float`), in the order of float.h:
+/// acc = 0.0f, then acc = acc + x * weight over the real taps, ky then kx ascending.
+template <int B, class T, class ToFloat>
+void depthwise_sums(const ConvWalk& r, const T* w, ptrdiff_t origin, int kx0, int kx1, int c0, ToFloat to_float,
+                    float* acc) {
+  ONEBIT_UNROLL
+  for (int j = 0; j < B; ++j) acc[j] = 0.0f;
+  const int kw = r.g->kernel_w;
+  const ptrdiff_t per_channel = ptrdiff_t(r.g->kernel_h) * kw;
+  for (int ky = r.ky0; ky < r.ky1; ++ky)
+    for (int kx = kx0; kx < kx1; ++kx) {
+      const float* xp = r.x + (origin + ptrdiff_t(ky) * r.ky_step + ptrdiff_t(kx) * r.kx_step + c0);
+      const T* wt = w + (ptrdiff_t(c0) * per_channel + ky * kw + kx);
+      ONEBIT_UNROLL
+      for (int j = 0; j < B; ++j) acc[j] = acc[j] + xp[j] * to_float(wt[j * per_channel]);
+    }
+}
 
 /// Every output channel of P pixels, group by group, in tiles of 8, then 4, then 1 channels.
 template <int P, class L>

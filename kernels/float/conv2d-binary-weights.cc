@@ -64,70 +64,52 @@ struct BinaryWeightConv : ConvWalk {
   template <int P, int O>
   void tile(const ptrdiff_t* origin, int kx0, int kx1, int o0, float* const* out) const {
     float acc[P][O];
-    ONEBIT_UNROLL
-    for (int p = 0; p < P; ++p)
-      ONEBIT_UNROLL
-      for (int j = 0; j < O; ++j) acc[p][j] = 0.0f;
+    zero_tile(acc);
     const int kw = g->kernel_w;
     const uint32_t* w0 = bits + ptrdiff_t(o0) * out_words;
-    for (int ky = ky0; ky < ky1; ++ky) {
-      for (int kx = kx0; kx < kx1; ++kx) {
-        const ptrdiff_t tap = ptrdiff_t(ky) * ky_step + ptrdiff_t(kx) * kx_step;
-        const float* xp[P];
+    for_each_tap<P>(*this, origin, kx0, kx1, [&](int ky, int kx, const float* const* xp) {
+      const uint32_t* wt = w0 + ptrdiff_t(ky * kw + kx) * row_words;
+      for (int i0 = 0; i0 < cin_g; i0 += kBitsPerWord) {
+        uint32_t wv[O];
         ONEBIT_UNROLL
-        for (int p = 0; p < P; ++p) xp[p] = x + (origin[p] + tap);
-        const uint32_t* wt = w0 + ptrdiff_t(ky * kw + kx) * row_words;
-        for (int i0 = 0; i0 < cin_g; i0 += kBitsPerWord) {
-          uint32_t wv[O];
+        for (int j = 0; j < O; ++j) wv[j] = wt[j * out_words + i0 / kBitsPerWord];
+        const int n = cin_g - i0 < kBitsPerWord ? cin_g - i0 : kBitsPerWord;
+        int b = 0;
+        for (; b + 4 <= n; b += 4) {
+          const float* w4[O];
           ONEBIT_UNROLL
-          for (int j = 0; j < O; ++j) wv[j] = wt[j * out_words + i0 / kBitsPerWord];
-          const int n = cin_g - i0 < kBitsPerWord ? cin_g - i0 : kBitsPerWord;
-          int b = 0;
-          for (; b + 4 <= n; b += 4) {
-            const float* w4[O];
+          for (int j = 0; j < O; ++j) w4[j] = kNibbleWeights[(wv[j] >> b) & 15u];
+          ONEBIT_UNROLL
+          for (int p = 0; p < P; ++p) {
+            const float* xq = xp[p] + (i0 + b);
             ONEBIT_UNROLL
-            for (int j = 0; j < O; ++j) w4[j] = kNibbleWeights[(wv[j] >> b) & 15u];
-            ONEBIT_UNROLL
-            for (int p = 0; p < P; ++p) {
-              const float* xq = xp[p] + (i0 + b);
+            for (int j = 0; j < O; ++j)
               ONEBIT_UNROLL
-              for (int j = 0; j < O; ++j)
-                ONEBIT_UNROLL
-                for (int k = 0; k < 4; ++k) acc[p][j] = acc[p][j] + xq[k] * w4[j][k];
-            }
+              for (int k = 0; k < 4; ++k) acc[p][j] = acc[p][j] + xq[k] * w4[j][k];
           }
-          for (; b < n; ++b) {
-            float wb[O];
+        }
+        for (; b < n; ++b) {
+          float wb[O];
+          ONEBIT_UNROLL
+          for (int j = 0; j < O; ++j) wb[j] = unit_weight((wv[j] >> b) & 1u);
+          ONEBIT_UNROLL
+          for (int p = 0; p < P; ++p) {
+            const float xv = xp[p][i0 + b];
             ONEBIT_UNROLL
-            for (int j = 0; j < O; ++j) wb[j] = unit_weight((wv[j] >> b) & 1u);
-            ONEBIT_UNROLL
-            for (int p = 0; p < P; ++p) {
-              const float xv = xp[p][i0 + b];
-              ONEBIT_UNROLL
-              for (int j = 0; j < O; ++j) acc[p][j] = acc[p][j] + xv * wb[j];
-            }
+            for (int j = 0; j < O; ++j) acc[p][j] = acc[p][j] + xv * wb[j];
           }
         }
       }
-    }
+    });
     for (int p = 0; p < P; ++p)
       for (int j = 0; j < O; ++j) out[p][o0 + j] = finish(acc[p][j], o0 + j);
   }
 
   template <int B>
   void depthwise_block(ptrdiff_t origin, int kx0, int kx1, int c0, float* y) const {
+    // One input per row: row (c, ky, kx) is the one word c * kernel_h * kernel_w + ky * kw + kx, bit 0 the tap.
     float acc[B];
-    ONEBIT_UNROLL
-    for (int j = 0; j < B; ++j) acc[j] = 0.0f;
-    const int kw = g->kernel_w;
-    // One input per row: row (c, ky, kx) is the one word c * out_words + ky * kw + kx, its bit 0 the tap.
-    for (int ky = ky0; ky < ky1; ++ky)
-      for (int kx = kx0; kx < kx1; ++kx) {
-        const float* xp = x + (origin + ptrdiff_t(ky) * ky_step + ptrdiff_t(kx) * kx_step + c0);
-        const uint32_t* wt = bits + (ptrdiff_t(c0) * out_words + ky * kw + kx);
-        ONEBIT_UNROLL
-        for (int j = 0; j < B; ++j) acc[j] = acc[j] + xp[j] * unit_weight(wt[j * out_words] & 1u);
-      }
+    depthwise_sums<B>(*this, bits, origin, kx0, kx1, c0, [](uint32_t v) { return unit_weight(v & 1u); }, acc);
     for (int j = 0; j < B; ++j) y[c0 + j] = finish(acc[j], c0 + j);
   }
 };

@@ -36,35 +36,26 @@ struct FloatWeightConv : ConvWalk {
   template <int P, int O>
   void tile(const ptrdiff_t* origin, int kx0, int kx1, int o0, float* const* out) const {
     float acc[P][O];
-    ONEBIT_UNROLL
-    for (int p = 0; p < P; ++p)
-      ONEBIT_UNROLL
-      for (int j = 0; j < O; ++j) acc[p][j] = 0.0f;
+    zero_tile(acc);
     const int kw = g->kernel_w, cin = cin_g;
     // Where x holds a kernel row's taps (kx, i) contiguously, as the weights do, they are one run.
     const int run = flat ? (kx1 - kx0) * cin : cin;
     const int kx_end = flat && kx1 > kx0 ? kx0 + 1 : kx1;
     const float* w0 = w + ptrdiff_t(o0) * taps;
-    for (int ky = ky0; ky < ky1; ++ky) {
-      for (int kx = kx0; kx < kx_end; ++kx) {
-        const ptrdiff_t tap = ptrdiff_t(ky) * ky_step + ptrdiff_t(kx) * kx_step;
-        const float* xp[P];
+    for_each_tap<P>(*this, origin, kx0, kx_end, [&](int ky, int kx, const float* const* xp) {
+      const float* wt = w0 + ptrdiff_t(ky * kw + kx) * cin;
+      for (int i = 0; i < run; ++i) {
+        float wv[O];
         ONEBIT_UNROLL
-        for (int p = 0; p < P; ++p) xp[p] = x + (origin[p] + tap);
-        const float* wt = w0 + ptrdiff_t(ky * kw + kx) * cin;
-        for (int i = 0; i < run; ++i) {
-          float wv[O];
+        for (int j = 0; j < O; ++j) wv[j] = wt[j * taps + i];
+        ONEBIT_UNROLL
+        for (int p = 0; p < P; ++p) {
+          const float xv = xp[p][i];
           ONEBIT_UNROLL
-          for (int j = 0; j < O; ++j) wv[j] = wt[j * taps + i];
-          ONEBIT_UNROLL
-          for (int p = 0; p < P; ++p) {
-            const float xv = xp[p][i];
-            ONEBIT_UNROLL
-            for (int j = 0; j < O; ++j) acc[p][j] = acc[p][j] + xv * wv[j];
-          }
+          for (int j = 0; j < O; ++j) acc[p][j] = acc[p][j] + xv * wv[j];
         }
       }
-    }
+    });
     const float lo = g->clamp_min, hi = g->clamp_max;
     for (int p = 0; p < P; ++p)
       for (int j = 0; j < O; ++j) {
@@ -77,16 +68,7 @@ struct FloatWeightConv : ConvWalk {
   template <int B>
   void depthwise_block(ptrdiff_t origin, int kx0, int kx1, int c0, float* y) const {
     float acc[B];
-    ONEBIT_UNROLL
-    for (int j = 0; j < B; ++j) acc[j] = 0.0f;
-    const int kw = g->kernel_w;
-    for (int ky = ky0; ky < ky1; ++ky)
-      for (int kx = kx0; kx < kx1; ++kx) {
-        const float* xp = x + (origin + ptrdiff_t(ky) * ky_step + ptrdiff_t(kx) * kx_step + c0);
-        const float* wt = w + (ptrdiff_t(c0) * taps + ky * kw + kx);
-        ONEBIT_UNROLL
-        for (int j = 0; j < B; ++j) acc[j] = acc[j] + xp[j] * wt[j * taps];
-      }
+    depthwise_sums<B>(*this, w, origin, kx0, kx1, c0, [](float v) { return v; }, acc);
     const float lo = g->clamp_min, hi = g->clamp_max;
     for (int j = 0; j < B; ++j) {
       float v = acc[j];

@@ -4,8 +4,8 @@
 //    float sum of n terms (float_test_util.h);
 //  - a naive float loop in the order float.h documents (acc + (bit ? -x : x) over the taps, then * scale,
 //    + bias, clamp), which the kernels must match bit for bit (the Cortex-M build relies on that order);
-//  - conv2d_f32 on the same weights expanded to ±1.0f with scale 1: the same sums in the same order, so
-//    the same bits (a check of the packed layout against the float kernel's OHWI indexing);
+//  - conv2d_f32 / fully_connected_f32 on the same weights expanded to ±1.0f, with scale 1: the same sums in
+//    the same order, so the same bits (a check of the packed layout against the float kernels' indexing);
 //  - row ranges that split the work, which must give the same bits as the whole range.
 // The bits are packed here, independently of kernels/pack, as the model stores them: rows (o, ky, kx) of
 // in_c / groups bits, each row starting on a 32-bit word; the unused bits of a row's last word are set to
@@ -42,7 +42,9 @@ PackedBits random_bits(size_t rows, size_t row, uint32_t seed) {
   return b;
 }
 
-void check_binary_conv(const ConvCase& t, bool clamp, bool with_bias, uint32_t seed) {
+/// Runs the case through conv2d_binary_weights_f32, or (as_fc, for 1x1 images and kernels) through
+/// fully_connected_binary_weights_f32, and checks it against the references.
+void check_binary(const ConvCase& t, bool clamp, bool with_bias, uint32_t seed, bool as_fc) {
   const FloatConv2D g = geometry(t, clamp);
   const int cin_g = t.c / t.groups, taps = t.kh * t.kw * cin_g;
   const std::vector<float> x = random_floats(size_t(t.batch) * t.h * t.w * t.c, seed);
@@ -51,8 +53,16 @@ void check_binary_conv(const ConvCase& t, bool clamp, bool with_bias, uint32_t s
   const std::vector<float> bias_v = random_floats(size_t(t.out_c), seed + 3);
   const float* bias = with_bias ? bias_v.data() : nullptr;
   const int rows = g.batch * g.out_h;
+  // The kernel under test on scale s: rows [begin, end) into out.
+  auto run = [&](const std::vector<float>& s, float* out, int begin, int end) {
+    if (as_fc)
+      fully_connected_binary_weights_f32(g.batch, g.in_c, g.out_c, x.data(), w.words.data(), s.data(), bias,
+                                         g.clamp_min, g.clamp_max, out, begin, end);
+    else
+      conv2d_binary_weights_f32(g, x.data(), w.words.data(), s.data(), bias, out, begin, end);
+  };
   std::vector<float> y(size_t(rows) * g.out_w * g.out_c, NAN);
-  conv2d_binary_weights_f32(g, x.data(), w.words.data(), scale.data(), bias, y.data(), 0, rows);
+  run(scale, y.data(), 0, rows);
 
   auto row_of = [&](int o, int ky, int kx) { return (size_t(o) * t.kh + size_t(ky)) * t.kw + size_t(kx); };
   // Double reference within the rounding bound: the sum of ±x, times scale, plus bias.
@@ -63,13 +73,7 @@ void check_binary_conv(const ConvCase& t, bool clamp, bool with_bias, uint32_t s
   const auto mags = onebit::testing::direct_conv<double>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int, int, int) {
     return xi < 0 ? 0.0 : std::fabs(double(x[size_t(xi)]) * double(scale[size_t(o)]));
   });
-  std::vector<double> want(sums.size()), mag(sums.size());
-  for (size_t i = 0; i < sums.size(); ++i) {
-    const double b = with_bias ? bias[i % size_t(t.out_c)] : 0.0;
-    want[i] = std::min(std::max(sums[i] + b, double(g.clamp_min)), double(g.clamp_max));
-    mag[i] = mags[i] + std::fabs(b);
-  }
-  check_within(y, want, mag, taps);
+  check_conv_within(g, y, sums, mags, bias, taps);
 
   // The documented order in plain float: acc + (bit ? -x : x) over (ky, kx, i) (a padded tap adds +0,
   // which leaves a sum that started at +0 unchanged), then * scale, + bias, clamp.
@@ -93,18 +97,15 @@ void check_binary_conv(const ConvCase& t, bool clamp, bool with_bias, uint32_t s
     for (size_t i = 0; i < size_t(cin_g); ++i) expanded[r * size_t(cin_g) + i] = w.sign(r, i);
   const std::vector<float> ones(size_t(t.out_c), 1.0f);
   std::vector<float> unit(y.size(), NAN), unit_float(y.size(), NAN);
-  conv2d_binary_weights_f32(g, x.data(), w.words.data(), ones.data(), bias, unit.data(), 0, rows);
-  conv2d_f32(g, x.data(), expanded.data(), bias, unit_float.data(), 0, rows);
-  CHECK_MESSAGE(same_bits(unit, unit_float), "scale 1 differs from conv2d_f32 on the +-1 weights");
+  run(ones, unit.data(), 0, rows);
+  if (as_fc)
+    fully_connected_f32(g.batch, g.in_c, g.out_c, x.data(), expanded.data(), bias, g.clamp_min, g.clamp_max,
+                        unit_float.data(), 0, rows);
+  else
+    conv2d_f32(g, x.data(), expanded.data(), bias, unit_float.data(), 0, rows);
+  CHECK_MESSAGE(same_bits(unit, unit_float), "scale 1 differs from the float kernel on the +-1 weights");
 
-  // Split rows: any split gives the same bits.
-  for (int split : {1, rows / 2, rows - 1}) {
-    if (split <= 0 || split >= rows) continue;
-    std::vector<float> parts(y.size(), NAN);
-    conv2d_binary_weights_f32(g, x.data(), w.words.data(), scale.data(), bias, parts.data(), split, rows);
-    conv2d_binary_weights_f32(g, x.data(), w.words.data(), scale.data(), bias, parts.data(), 0, split);
-    CHECK_MESSAGE(same_bits(parts, y), "split at row " << split);
-  }
+  check_row_splits(rows, y, [&](float* out, int begin, int end) { run(scale, out, begin, end); });
 }
 
 }  // namespace
@@ -113,69 +114,27 @@ TEST_CASE("float conv2d, 1-bit weights: the float conv's shapes, rows of 32..80 
   std::vector<ConvCase> cases = conv_cases();
   const std::vector<ConvCase> wide = {
       // batch, h, w, c, out_c, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups
-      {2, 6, 7, 32, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // one full word per row
-      {2, 6, 9, 33, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // a word and one bit
-      {1, 7, 9, 80, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},   // groups 2 of 40: rows of 2 words, the second partial
-      {1, 9, 8, 70, 9, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},    // dilation 2, 3 words per row
-      {1, 5, 6, 64, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},   // 1x1 shortcut-like
-      {1, 7, 7, 128, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // the shipped BWN model's last layers
+      {2, 6, 7, 32, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // one full word per row
+      {2, 6, 9, 33, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // a word and one bit
+      {1, 7, 9, 80, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},  // groups 2 of 40: rows of 2 words, the second partial
+      {1, 9, 8, 70, 9, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1},   // dilation 2, 3 words per row
+      {1, 5, 6, 64, 16, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},  // 1x1 shortcut-like
+      {1, 7, 7, 128, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // the shipped BWN model's last layers
       {1, 14, 14, 64, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
   };
   cases.insert(cases.end(), wide.begin(), wide.end());
-  uint32_t seed = 6000;
-  for (const ConvCase& t : cases)
-    for (bool clamp : {false, true})
-      for (bool with_bias : {true, false}) {
-        INFO(describe(t) << " clamp " << clamp << " bias " << with_bias << " seed " << seed);
-        check_binary_conv(t, clamp, with_bias, seed);
-        seed += 4;
-      }
+  for_each_conv_run(cases, 6000, 4, [](const ConvCase& t, bool clamp, bool with_bias, uint32_t seed) {
+    check_binary(t, clamp, with_bias, seed, false);
+  });
 }
 
-TEST_CASE("float fully connected, 1-bit weights: batch, bias, clamp, documented order, row split") {
-  uint32_t seed = 7000;
+TEST_CASE("float fully connected, 1-bit weights: batch, rows of 1..512 bits, bias, clamp, order, row split") {
+  // A batch of 1x1 images through 1x1 kernels: the references above apply as they are.
+  std::vector<ConvCase> cases;
   for (int batch : {1, 3})
     for (int in_c : {1, 7, 32, 33, 512})
-      for (int out_c : {1, 10, 13})
-        for (bool with_bias : {false, true}) {
-          INFO("batch " << batch << " in " << in_c << " out " << out_c << " bias " << with_bias << " seed " << seed);
-          const std::vector<float> x = random_floats(size_t(batch) * in_c, seed++);
-          const PackedBits w = random_bits(size_t(out_c), size_t(in_c), seed++);
-          const std::vector<float> scale = random_floats(size_t(out_c), seed++, 0.01f, 2.0f);
-          const std::vector<float> bias_v = random_floats(size_t(out_c), seed++);
-          const float* bias = with_bias ? bias_v.data() : nullptr;
-          const float lo = with_bias ? -0.5f : -INFINITY, hi = with_bias ? 0.75f : INFINITY;
-          std::vector<float> y(size_t(batch) * out_c, NAN);
-          fully_connected_binary_weights_f32(batch, in_c, out_c, x.data(), w.words.data(), scale.data(), bias, lo, hi,
-                                             y.data(), 0, batch);
-          std::vector<double> want(y.size()), mag(y.size());
-          std::vector<float> ordered(y.size());
-          for (int r = 0; r < batch; ++r)
-            for (int o = 0; o < out_c; ++o) {
-              double s = 0, m = 0;
-              float acc = 0.0f;
-              for (int i = 0; i < in_c; ++i) {
-                const float xv = x[size_t(r) * in_c + i];
-                const bool negative = w.bit(size_t(o), size_t(i)) != 0;
-                s += double(xv) * double(scale[size_t(o)]) * (negative ? -1.0 : 1.0);
-                m += std::fabs(double(xv) * double(scale[size_t(o)]));
-                acc = acc + (negative ? -xv : xv);
-              }
-              float v = acc * scale[size_t(o)];
-              if (with_bias) s += bias[o], m += std::fabs(double(bias[o])), v = v + bias[o];
-              want[size_t(r) * out_c + o] = std::min(std::max(s, double(lo)), double(hi));
-              mag[size_t(r) * out_c + o] = m;
-              ordered[size_t(r) * out_c + o] = clamp_ref(v, lo, hi);
-            }
-          check_within(y, want, mag, in_c);
-          CHECK(same_bits(y, ordered));
-          if (batch > 1) {
-            std::vector<float> parts(y.size(), NAN);
-            fully_connected_binary_weights_f32(batch, in_c, out_c, x.data(), w.words.data(), scale.data(), bias, lo,
-                                               hi, parts.data(), 1, batch);
-            fully_connected_binary_weights_f32(batch, in_c, out_c, x.data(), w.words.data(), scale.data(), bias, lo,
-                                               hi, parts.data(), 0, 1);
-            CHECK(same_bits(parts, y));
-          }
-        }
+      for (int out_c : {1, 10, 13}) cases.push_back({batch, 1, 1, in_c, out_c, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1});
+  for_each_conv_run(cases, 7000, 4, [](const ConvCase& t, bool clamp, bool with_bias, uint32_t seed) {
+    check_binary(t, clamp, with_bias, seed, true);
+  });
 }

@@ -8,8 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <random>
-#include <sstream>
-#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -59,37 +57,19 @@ void check_conv(const ConvCase& t, bool clamp, bool with_bias, uint32_t seed) {
   const auto mags = onebit::testing::direct_conv<double>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
     return xi < 0 ? 0.0 : std::fabs(double(x[size_t(xi)]) * w[((size_t(o) * t.kh + ky) * t.kw + kx) * cin_g + i]);
   });
-  std::vector<double> want(sums.size()), mag(sums.size());
-  for (size_t i = 0; i < sums.size(); ++i) {
-    const double b = with_bias ? bias[i % size_t(t.out_c)] : 0.0;
-    want[i] = std::min(std::max(sums[i] + b, double(g.clamp_min)), double(g.clamp_max));
-    mag[i] = mags[i] + std::fabs(b);
-  }
-  check_within(y, want, mag, taps);
+  check_conv_within(g, y, sums, mags, bias, taps);
 
   CHECK_MESSAGE(same_bits(y, conv_documented_order(g, x, w, bias)), "not the documented order of operations");
 
-  // Split rows: any split gives the same bits.
-  for (int split : {1, rows / 2, rows - 1}) {
-    if (split <= 0 || split >= rows) continue;
-    std::vector<float> parts(y.size(), NAN);
-    conv2d_f32(g, x.data(), w.data(), bias, parts.data(), split, rows);
-    conv2d_f32(g, x.data(), w.data(), bias, parts.data(), 0, split);
-    CHECK_MESSAGE(same_bits(parts, y), "split at row " << split);
-  }
+  check_row_splits(rows, y, [&](float* out, int begin, int end) {
+    conv2d_f32(g, x.data(), w.data(), bias, out, begin, end);
+  });
 }
 
 }  // namespace
 
 TEST_CASE("float conv2d: groups, depthwise, dilation, strides, asymmetric pads, 1x1..7x7, stems C=1..4") {
-  uint32_t seed = 1000;
-  for (const ConvCase& t : conv_cases())
-    for (bool clamp : {false, true})
-      for (bool with_bias : {true, false}) {
-        INFO(describe(t) << " clamp " << clamp << " bias " << with_bias << " seed " << seed);
-        check_conv(t, clamp, with_bias, seed);
-        seed += 3;
-      }
+  for_each_conv_run(conv_cases(), 1000, 3, check_conv);
 }
 
 TEST_CASE("float fully connected: batch, bias, clamp, documented order, row split") {

@@ -104,4 +104,43 @@ inline std::string describe(const ConvCase& t) {
   return s.str();
 }
 
+/// Checks a convolution's y against the double reference: the window sums `sums` of each output plus its
+/// bias (when not null), clamped, within the rounding bound of `taps` terms whose magnitudes sum to `mags`.
+inline void check_conv_within(const FloatConv2D& g, const std::vector<float>& y, const std::vector<double>& sums,
+                              const std::vector<double>& mags, const float* bias, int taps) {
+  std::vector<double> want(sums.size()), mag(sums.size());
+  for (size_t i = 0; i < sums.size(); ++i) {
+    const double b = bias != nullptr ? bias[i % size_t(g.out_c)] : 0.0;
+    want[i] = std::min(std::max(sums[i] + b, double(g.clamp_min)), double(g.clamp_max));
+    mag[i] = mags[i] + std::fabs(b);
+  }
+  check_within(y, want, mag, taps);
+}
+
+/// Runs check(t, clamp, with_bias, seed) for every case, without and with a clamp, with and without a bias,
+/// every parameter in INFO; the seed advances by `step` per run.
+template <class Check>
+void for_each_conv_run(const std::vector<ConvCase>& cases, uint32_t seed, uint32_t step, Check check) {
+  for (const ConvCase& t : cases)
+    for (bool clamp : {false, true})
+      for (bool with_bias : {true, false}) {
+        INFO(describe(t) << " clamp " << clamp << " bias " << with_bias << " seed " << seed);
+        check(t, clamp, with_bias, seed);
+        seed += step;
+      }
+}
+
+/// Any split of the rows gives the same bits as the whole range: run(out, begin, end) computes rows
+/// [split, rows) then [0, split) for split 1, rows / 2 and rows - 1, and each result must be y.
+template <class Run>
+void check_row_splits(int rows, const std::vector<float>& y, Run run) {
+  for (int split : {1, rows / 2, rows - 1}) {
+    if (split <= 0 || split >= rows) continue;
+    std::vector<float> parts(y.size(), NAN);
+    run(parts.data(), split, rows);
+    run(parts.data(), 0, split);
+    CHECK_MESSAGE(same_bits(parts, y), "split at row " << split);
+  }
+}
+
 }  // namespace onebit::test
