@@ -8,12 +8,15 @@
 //
 // Same tiles as conv2d.cc (conv-walk.h): kTilePixels pixels x kTileOutputs output channels in local
 // accumulators. A row's words are walked 4 taps at a time: the 4 weight bits of each output pick a row of
-// kNibbleWeights (±1.0f x 4, 256 bytes of constants), which the tile's pixels multiply their 4 inputs by.
-// That is conv2d_f32's inner loop on weights looked up instead of loaded, which compilers vectorize the
-// same way (the products along the taps, the sums in order): on x86-64 (SSE2) about 70 % of conv2d_f32's
-// speed on the BWN model's layers (bench/kernels/float_bench.cc), where flipping the sign bit with an XOR
-// (an integer op, then a move to the float unit) ran at half of it. The real taps of a row's last word
-// that do not fill 4 go one by one; a kernel row never runs into the next one (rows start on words).
+// kNibbleWeights (±1.0f x 4, 256 bytes of constants), which the tile's pixels multiply their inputs by;
+// the real taps of a row's last word that do not fill 4 go one by one (a kernel row never runs into the
+// next one: rows start on words). That is conv2d_f32's inner loop on weights looked up instead of loaded.
+// Measured (bench/kernels/float_bench.cc; mcu_run on the shipped BWN model, 50 images under qemu):
+//   x86-64 (SSE2): 0.9x conv2d_f32's speed on the BWN model's layers. Flipping the sign bit with an XOR
+//                  instead (an integer op, then a move to the float unit) ran at half of it.
+//   Cortex-M4, -Os: 130.8 M instructions per inference (the float path on the expanded weights: 127.8 M),
+//                  the image's code 6.6 KB larger than with that path. Unrolling the 4 taps as well:
+//                  122.6 M, but 8.6 KB; one loop for whole and partial nibbles: 5.6 KB, but 140.6 M.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -31,8 +34,9 @@ constexpr int kBitsPerWord = 32;
 #define ONEBIT_W(n, k) ((n) >> (k) & 1 ? -1.0f : 1.0f)
 #define ONEBIT_W4(n) {ONEBIT_W(n, 0), ONEBIT_W(n, 1), ONEBIT_W(n, 2), ONEBIT_W(n, 3)}
 alignas(16) constexpr float kNibbleWeights[16][4] = {
-    ONEBIT_W4(0), ONEBIT_W4(1), ONEBIT_W4(2),  ONEBIT_W4(3),  ONEBIT_W4(4),  ONEBIT_W4(5),  ONEBIT_W4(6),  ONEBIT_W4(7),
-    ONEBIT_W4(8), ONEBIT_W4(9), ONEBIT_W4(10), ONEBIT_W4(11), ONEBIT_W4(12), ONEBIT_W4(13), ONEBIT_W4(14), ONEBIT_W4(15),
+    ONEBIT_W4(0), ONEBIT_W4(1), ONEBIT_W4(2),  ONEBIT_W4(3),  ONEBIT_W4(4),  ONEBIT_W4(5),
+    ONEBIT_W4(6), ONEBIT_W4(7), ONEBIT_W4(8),  ONEBIT_W4(9),  ONEBIT_W4(10), ONEBIT_W4(11),
+    ONEBIT_W4(12), ONEBIT_W4(13), ONEBIT_W4(14), ONEBIT_W4(15),
 };
 #undef ONEBIT_W4
 #undef ONEBIT_W
@@ -79,13 +83,13 @@ struct BinaryWeightConv : ConvWalk {
           const float* w4[O];
           ONEBIT_UNROLL
           for (int j = 0; j < O; ++j) w4[j] = kNibbleWeights[(wv[j] >> b) & 15u];
-          ONEBIT_UNROLL
-          for (int p = 0; p < P; ++p) {
-            const float* xq = xp[p] + (i0 + b);
+          for (int k = 0; k < 4; ++k) {
             ONEBIT_UNROLL
-            for (int j = 0; j < O; ++j)
+            for (int p = 0; p < P; ++p) {
+              const float xv = xp[p][i0 + b + k];
               ONEBIT_UNROLL
-              for (int k = 0; k < 4; ++k) acc[p][j] = acc[p][j] + xq[k] * w4[j][k];
+              for (int j = 0; j < O; ++j) acc[p][j] = acc[p][j] + xv * w4[j][k];
+            }
           }
         }
         for (; b < n; ++b) {
