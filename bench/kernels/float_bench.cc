@@ -4,6 +4,9 @@
 //   float_conv2d/bireal_stem    1x224x224x3 -> 112x112x64, 7x7 stride 2 pad 3, bias
 //   float_conv2d/fashion_stem   1x28x28x1 -> 28x28x32, 3x3 pad 1, no bias (models/fashion_mnist/bnn.py)
 //   float_fc/512_to_10          batch 1, bias
+//   bwn_conv2d/<shape>/{binary_weights,portable,xnnpack}   the BWN layers of models/fashion_mnist_lowbit
+//                               (3x3 pad 1, 1-bit weights + scale, no bias): conv2d_binary_weights_f32 on
+//                               the packed bits next to conv2d_f32 and XNNPACK on the weights expanded to float
 //   float_global_avg_pool/7x7x512
 #include <cmath>
 #include <random>
@@ -28,6 +31,13 @@ struct Stem {
 const Stem kStems[] = {
     {"bireal_stem", {1, 224, 224, 3, 112, 112, 64, 7, 7, 2, 2, 1, 1, 3, 3, 1, -INFINITY, INFINITY}, true},
     {"fashion_stem", {1, 28, 28, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY}, false},
+};
+
+/// The BWN model's binary-weight convolutions (models/fashion_mnist_lowbit, widths 32, 64, 128).
+const Stem kBwnLayers[] = {
+    {"28x28x32_to_32", {1, 28, 28, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY}, false},
+    {"14x14x64_to_64", {1, 14, 14, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY}, false},
+    {"7x7x128_to_128", {1, 7, 7, 128, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY}, false},
 };
 
 std::vector<float> random_floats(size_t n, uint32_t seed) {
@@ -65,10 +75,10 @@ void run_xnn(benchmark::State& state, xnn_operator_t op, xnn_status setup) {
   xnn_delete_operator(op);
 }
 
-void BM_float_conv2d(benchmark::State& state, Stem s, bool xnnpack) {
+/// The convolution of stem s with weights w (OHWI), through XNNPACK or conv2d_f32.
+void BM_float_conv2d(benchmark::State& state, const Stem& s, const std::vector<float>& w, bool xnnpack) {
   const FloatConv2D& g = s.g;
   const std::vector<float> x = random_floats(size_t(g.in_h) * g.in_w * g.in_c, 1);
-  const std::vector<float> w = random_floats(size_t(g.out_c) * g.kernel_h * g.kernel_w * g.in_c, 2);
   const std::vector<float> bias = random_floats(size_t(g.out_c), 3);
   std::vector<float> y(size_t(g.out_h) * g.out_w * g.out_c);
   const float* b = s.bias ? bias.data() : nullptr;
@@ -88,6 +98,39 @@ void BM_float_conv2d(benchmark::State& state, Stem s, bool xnnpack) {
       conv2d_f32(g, x.data(), w.data(), b, y.data(), 0, g.batch * g.out_h);
       benchmark::ClobberMemory();
     }
+  }
+  set_rate(state, conv_macs(g));
+}
+
+/// A BWN layer: conv2d_binary_weights_f32 on random bits, or (expanded) the same layer's weights as floats
+/// through conv2d_f32 or XNNPACK.
+void BM_float_stem(benchmark::State& state, Stem s, bool xnnpack) {
+  const FloatConv2D& g = s.g;
+  BM_float_conv2d(state, s, random_floats(size_t(g.out_c) * g.kernel_h * g.kernel_w * g.in_c, 2), xnnpack);
+}
+
+void BM_bwn_conv2d(benchmark::State& state, Stem s, const char* path) {
+  const FloatConv2D& g = s.g;
+  const size_t rows = size_t(g.out_c) * g.kernel_h * g.kernel_w, row = size_t(g.in_c), words = (row + 31) / 32;
+  std::mt19937 rng(8);
+  std::vector<uint32_t> bits(rows * words);
+  for (uint32_t& w : bits) w = uint32_t(rng());
+  const std::vector<float> scale = random_floats(size_t(g.out_c), 9);
+  std::vector<float> expanded(rows * row);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t i = 0; i < row; ++i) {
+      const float sc = scale[r / size_t(g.kernel_h * g.kernel_w)];
+      expanded[r * row + i] = (bits[r * words + i / 32] >> (i % 32)) & 1u ? -sc : sc;
+    }
+  if (std::string(path) != "binary_weights") {
+    BM_float_conv2d(state, s, expanded, std::string(path) == "xnnpack");
+    return;
+  }
+  const std::vector<float> x = random_floats(size_t(g.in_h) * g.in_w * g.in_c, 1);
+  std::vector<float> y(size_t(g.out_h) * g.out_w * g.out_c);
+  for (auto _ : state) {
+    conv2d_binary_weights_f32(g, x.data(), bits.data(), scale.data(), nullptr, y.data(), 0, g.batch * g.out_h);
+    benchmark::ClobberMemory();
   }
   set_rate(state, conv_macs(g));
 }
@@ -140,13 +183,17 @@ const bool registered = [] {
   for (bool xnnpack : {false, true}) {
     const std::string path = xnnpack ? "/xnnpack" : "/portable";
     for (const Stem& s : kStems)
-      benchmark::RegisterBenchmark((std::string("float_conv2d/") + s.name + path).c_str(), BM_float_conv2d, s, xnnpack)
+      benchmark::RegisterBenchmark((std::string("float_conv2d/") + s.name + path).c_str(), BM_float_stem, s, xnnpack)
           ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("float_fc/512_to_10" + path).c_str(), BM_float_fc, xnnpack)
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("float_global_avg_pool/7x7x512" + path).c_str(), BM_float_global_avg_pool, xnnpack)
         ->Unit(benchmark::kMicrosecond);
   }
+  for (const Stem& s : kBwnLayers)
+    for (const char* path : {"binary_weights", "portable", "xnnpack"})
+      benchmark::RegisterBenchmark((std::string("bwn_conv2d/") + s.name + "/" + path).c_str(), BM_bwn_conv2d, s, path)
+          ->Unit(benchmark::kMicrosecond);
   return true;
 }();
 

@@ -20,6 +20,13 @@
 //                       sum and non-finite weights).
 //   fully_connected_f32: acc = 0.0f; for i ascending: acc = acc + x[i] * w[o][i]; then + bias[o] when bias
 //                       is not null; then clamp.
+//   conv2d_binary_weights_f32, fully_connected_binary_weights_f32 (1-bit weights w = scale[o] * ±1):
+//                       acc = 0.0f; taps in conv2d_f32's (fully_connected_f32's) order, each adding the
+//                       input or its negation: acc = acc + x * (bit ? -1.0f : 1.0f) (an exact product, so
+//                       acc - x where the bit is 1, acc + x where it is 0); then acc = acc * scale[o]; then
+//                       + bias[o] when bias is not null; then clamp. The scale multiplies the sum once: not
+//                       the rounding of the float kernels on the expanded weights (a sum of x * ±scale[o]),
+//                       which the desktop's XNNPACK path still runs.
 //   max_pool2d_f32:     acc = -inf; for h ascending, w ascending over the real (non-padded) taps:
 //                       acc = (acc < v) ? v : acc.
 //   avg_pool2d_f32:     acc = 0.0f; for h, w ascending over the real taps: acc = acc + v; then
@@ -32,6 +39,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace onebit::kernels {
 
@@ -54,6 +62,22 @@ void conv2d_f32(const FloatConv2D& g, const float* x, const float* w_ohwi, const
 /// [lo, hi]; batch rows [row_begin, row_end) only.
 void fully_connected_f32(int batch, int in_c, int out_c, const float* x, const float* w, const float* bias,
                          float lo, float hi, float* y, int row_begin, int row_end);
+
+/// The same convolution with 1-bit weights (BinaryConnect / BWN): weight (o, ky, kx, i) = scale[o] *
+/// (1 - 2 * bit), the bits read where they lie in the model's layout: OHWI packed along I (the bit contract,
+/// bit_contract.h), row (o, ky, kx) of in_c / groups bits starting at word ((o * kernel_h + ky) * kernel_w +
+/// kx) * ceil(in_c / groups / 32), element i at bit i % 32 of the row's word i / 32 (bits past in_c / groups
+/// are never read). scale [out_c]; bias, clamp, rows and overlap as conv2d_f32. Order of operations: header
+/// comment (a sum of ±x, then one multiplication by scale[o]). No copy, no scratch, no heap.
+void conv2d_binary_weights_f32(const FloatConv2D& g, const float* x, const uint32_t* w_bits, const float* scale,
+                               const float* bias, float* y, int row_begin, int row_end);
+
+/// y [batch, out_c] = x [batch, in_c] · (scale[o] * (1 - 2 * bit[o][i]))ᵀ + bias (or none when null), clamped
+/// to [lo, hi]; the bits are rows of in_c, each starting on a word (row o at word o * ceil(in_c / 32)), as
+/// above. Batch rows [row_begin, row_end) only.
+void fully_connected_binary_weights_f32(int batch, int in_c, int out_c, const float* x, const uint32_t* w_bits,
+                                        const float* scale, const float* bias, float lo, float hi, float* y,
+                                        int row_begin, int row_end);
 
 /// A 2-D pooling window over NHWC data (the pads at the bottom / right are implied by out_h / out_w). Every
 /// window must hold at least one real tap (the runtime validates pads < kernel).
