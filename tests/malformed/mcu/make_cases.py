@@ -74,7 +74,7 @@ def first(items, what):
     return items[0]
 
 
-def cases(good):
+def cases():
     """(name, description, mutation of an Fb) for each case."""
     def model(fb):
         return fb.root()
@@ -85,7 +85,7 @@ def cases(good):
 
     def bitpacked_activations(fb):
         return [t for t in fb.tables(model(fb), MODEL_TENSORS)
-                if fb.field(t, TENSOR_DTYPE) is not None and fb.scalar(t, TENSOR_BUFFER, 'i', -1) < 0]
+                if fb.scalar(t, TENSOR_DTYPE, 'b', 0) == BITPACKED and fb.scalar(t, TENSOR_BUFFER, 'i', -1) < 0]
 
     def truncate(fb):
         del fb.b[len(fb.b) // 2:]
@@ -112,7 +112,7 @@ def cases(good):
         fb.set_int(out, TENSOR_SHAPE, len(dims) - 1, dims[-1] + 1)
 
     def dtype(fb):
-        t = first(bitpacked_activations(fb), 'activation with a stored dtype')
+        t = first(bitpacked_activations(fb), 'bitpacked activation')
         fb.b[fb.field(t, TENSOR_DTYPE)] = 7
 
     def buffer_index(fb):
@@ -147,7 +147,7 @@ def main():
     if good[4:8] != b'ONEB':
         sys.exit('make_cases.py: %s is not a onebit model' % sys.argv[1])
     os.makedirs(sys.argv[2], exist_ok=True)
-    for i, (name, description, mutate) in enumerate(cases(good)):
+    for i, (name, description, mutate) in enumerate(cases()):
         fb = Fb(good)
         mutate(fb)
         assert bytes(fb.b) != good, name
