@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
   onebit::InterpreterOptions options;
   bool json = false;
   onebit::cli::Parser cli("bench", kUsage, "", 17);
-  cli.text("--model", &path, "FILE", "onebit model")->required();
+  cli.text("--model", &path, "FILE", "onebit model").required();
   cli.integer("--runs", &n_runs, 1, 1000000, "N", "timed runs, default 20");
   cli.integer("--warmup", &warmup, 0, 1000000, "N", "untimed runs first, default 3");
   const auto set_threads = [&](const std::string& v) { return parse_thread_list(v, &threads); };

@@ -19,11 +19,11 @@ int main(int argc, char** argv) {
   onebit::InterpreterOptions options;
   long limit = -1;
   onebit::cli::Parser cli("onebit-eval", kUsage, "", 23);
-  cli.text("--model", &model_path, "FILE", "onebit model")->required();
-  cli.text("--images", &images_path, "FILE", "IDX images (gzip or plain)")->required();
-  const CLI::Option* labels_given =
+  cli.text("--model", &model_path, "FILE", "onebit model").required();
+  cli.text("--images", &images_path, "FILE", "IDX images (gzip or plain)").required();
+  const onebit::cli::Option labels_given =
       cli.text("--labels", &labels_path, "FILE", "true labels: prints 'accuracy: 0.XXXX (N images)'");
-  const CLI::Option* predictions_given =
+  const onebit::cli::Option predictions_given =
       cli.text("--predictions", &predictions_path, "FILE", "one predicted class per line (written atomically)");
   cli.integer("--limit", &limit, 0, 1L << 30, "N", "only the first N images");
   cli.isa(&options.isa, "kernel path", false);
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     images.dims[0] = uint32_t(limit);
     images.data.resize(size_t(limit) * images.item_size());
   }
-  if (*labels_given) {
+  if (labels_given) {
     if (!(s = onebit::io::read_idx_u8(labels_path, &labels)).ok()) return die(s);
     if (labels.dims.size() != 1 || labels.items() < images.items())
       return die(onebit::Status::Error(labels_path + ": expected at least " +
@@ -62,13 +62,13 @@ int main(int argc, char** argv) {
   std::printf("isa: %s, threads: %d%s\n", isa.c_str(), options.threads,
               options.portable_float_kernels ? ", float layers: portable kernels" : "");
 
-  if (*predictions_given) {
+  if (predictions_given) {
     std::string text;
     for (int p : predictions) text += std::to_string(p) + "\n";
     s = onebit::write_file_atomically(predictions_path, std::vector<uint8_t>(text.begin(), text.end()));
     if (!s.ok()) return die(s);
   }
-  if (*labels_given) {
+  if (labels_given) {
     size_t correct = 0;
     for (size_t i = 0; i < predictions.size(); ++i) correct += (predictions[i] == int(labels.data[i]));
     std::printf("accuracy: %.4f (%zu images)\n", predictions.empty() ? 0.0 : double(correct) / double(predictions.size()),

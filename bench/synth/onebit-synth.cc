@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   };
   cli.custom("--arch", set_arch, "bireal18",
              "Bi-Real-Net-18 topology (float stem, 16 binary 3x3 convs, float shortcuts, FC)")
-      ->required();
+      .required();
   cli.custom("--input", set_input, "HxWxC", "input size, default 224x224x3 (at least 32x32)");
   cli.integer("--classes", &o.classes, 1, 100000, "N", "classifier outputs, default 1000");
   cli.integer("--seed", &o.seed, 0, 1L << 30, "N", "weight seed, default 1");
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   cli.flag("--no-fuse", &no_fuse,
            "Sign, BinaryConv2D and residual Add as separate operators (default: each block is\n"
            "one BinaryConv2D with the Add and the next block's Sign fused; same outputs)");
-  cli.text("-o,--output", &out, "FILE", "model file to write (written atomically)")->required();
+  cli.text("-o,--output", &out, "FILE", "model file to write (written atomically)").required();
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
   o.fuse = !no_fuse;
 

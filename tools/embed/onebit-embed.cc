@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
   std::string model_path, out, header, name = kDefaultName;
   onebit::cli::Parser cli("onebit-embed", kUsage, kEpilogue, 21);
   cli.positional("model", &model_path);
-  cli.text("-o,--output", &out, "FILE", "the C source to write (the array and its size)")->required();
+  cli.text("-o,--output", &out, "FILE", "the C source to write (the array and its size)").required();
   cli.custom(
       "--name",
       [&](const std::string& v) {
