@@ -28,15 +28,18 @@ class Add final : public XnnOp {
         return ctx.fail("internal: the portable Add does not take these shapes");
       return Status::Ok();
     }
-    return ONEBIT_XNNPACK(check(ctx, xnn_create_add_nd_f32(o.clamp_min(), o.clamp_max(), 0, &op_), "xnn_create_add_nd_f32"));
+    return ONEBIT_XNNPACK(
+        check(ctx, xnn_create_add_nd_f32(o.clamp_min(), o.clamp_max(), 0, &op_), "xnn_create_add_nd_f32"));
   }
   Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
     a_data_ = static_cast<const float*>(in[0]);
     b_data_ = static_cast<const float*>(in[1]);
     y_ = static_cast<float*>(out);
     if (ctx.portable_float) return Status::Ok();
-    return ONEBIT_XNNPACK(check(ctx, xnn_setup_add_nd_f32(op_, a_.size(), a_.data(), b_.size(), b_.data(), a_data_, b_data_, y_, ctx.pool),
-                 "xnn_setup_add_nd_f32"));
+    return ONEBIT_XNNPACK(check(ctx,
+                                xnn_setup_add_nd_f32(op_, a_.size(), a_.data(), b_.size(), b_.data(), a_data_,
+                                                     b_data_, y_, ctx.pool),
+                                "xnn_setup_add_nd_f32"));
   }
   Status run(pthreadpool_t pool) override {
     if (op_ != nullptr) return XnnOp::run(pool);
@@ -54,69 +57,78 @@ class Add final : public XnnOp {
   float* y_ = nullptr;
 };
 
-class Clamp final : public XnnOp {
+/// A float operator over rows of the last dimension (ReLU / Clamp, PReLU): XNNPACK's operator, or with
+/// OpContext::portable_float the derived class's portable kernel over rows [begin, end), split by rows over
+/// the pool. Derived classes create the XNNPACK operator in prepare (after shape()) and set it up in setup().
+class RowOp : public XnnOp {
  public:
-  explicit Clamp(bool relu) : relu_(relu) {}
-  Status prepare(const OpContext& ctx) override {
-    const float lo = relu_ ? 0.0f : ctx.op->options_as_ClampOptions()->min();
-    const float hi = relu_ ? INFINITY : ctx.op->options_as_ClampOptions()->max();
-    channels_ = size_t(ctx.inputs[0]->shape.back());
-    rows_ = element_count(ctx.inputs[0]->shape) / channels_;
-    lo_ = lo, hi_ = hi;
-    if (ctx.portable_float) return Status::Ok();
-    return ONEBIT_XNNPACK(check(ctx, xnn_create_clamp_nc_f32(channels_, channels_, channels_, lo, hi, 0, &op_),
-                 "xnn_create_clamp_nc_f32"));
-  }
   Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
     x_ = static_cast<const float*>(in[0]);
     y_ = static_cast<float*>(out);
-    if (ctx.portable_float) return Status::Ok();
-    return ONEBIT_XNNPACK(check(ctx, xnn_setup_clamp_nc_f32(op_, rows_, x_, y_, ctx.pool), "xnn_setup_clamp_nc_f32"));
+    return ctx.portable_float ? Status::Ok() : setup(ctx);
   }
   Status run(pthreadpool_t pool) override {
     if (op_ != nullptr) return XnnOp::run(pool);
-    parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) {
-      kernels::clamp_f32((end - begin) * channels_, x_ + begin * channels_, lo_, hi_, y_ + begin * channels_);
-    });
+    parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) { rows(begin, end); });
     return Status::Ok();
   }
 
- private:
-  bool relu_;
+ protected:
+  void shape(const OpContext& ctx) {
+    channels_ = size_t(ctx.inputs[0]->shape.back());
+    rows_ = element_count(ctx.inputs[0]->shape) / channels_;
+  }
+  virtual Status setup(const OpContext& ctx) = 0;
+  virtual void rows(size_t begin, size_t end) const = 0;
+
   size_t channels_ = 0, rows_ = 0;
-  float lo_ = 0, hi_ = 0;
   const float* x_ = nullptr;
   float* y_ = nullptr;
 };
 
-class PRelu final : public XnnOp {
+class Clamp final : public RowOp {
  public:
+  explicit Clamp(bool relu) : relu_(relu) {}
   Status prepare(const OpContext& ctx) override {
-    channels_ = size_t(ctx.inputs[0]->shape.back());
-    rows_ = element_count(ctx.inputs[0]->shape) / channels_;
-    slope_ = ctx.constant<float>(1);
+    lo_ = relu_ ? 0.0f : ctx.op->options_as_ClampOptions()->min();
+    hi_ = relu_ ? INFINITY : ctx.op->options_as_ClampOptions()->max();
+    shape(ctx);
     if (ctx.portable_float) return Status::Ok();
-    return ONEBIT_XNNPACK(check(ctx, xnn_create_prelu_nc_f32(channels_, channels_, channels_, slope_, 0, &op_),
-                 "xnn_create_prelu_nc_f32"));
-  }
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const float*>(in[0]);
-    y_ = static_cast<float*>(out);
-    if (ctx.portable_float) return Status::Ok();
-    return ONEBIT_XNNPACK(check(ctx, xnn_setup_prelu_nc_f32(op_, rows_, x_, y_, ctx.pool), "xnn_setup_prelu_nc_f32"));
-  }
-  Status run(pthreadpool_t pool) override {
-    if (op_ != nullptr) return XnnOp::run(pool);
-    parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) {
-      kernels::prelu_f32(end - begin, channels_, x_ + begin * channels_, slope_, y_ + begin * channels_);
-    });
-    return Status::Ok();
+    return ONEBIT_XNNPACK(check(ctx, xnn_create_clamp_nc_f32(channels_, channels_, channels_, lo_, hi_, 0, &op_),
+                                "xnn_create_clamp_nc_f32"));
   }
 
  private:
-  size_t channels_ = 0, rows_ = 0;
-  const float *slope_ = nullptr, *x_ = nullptr;
-  float* y_ = nullptr;
+  Status setup([[maybe_unused]] const OpContext& ctx) override {  // unused without XNNPACK (Cortex-M)
+    return ONEBIT_XNNPACK(check(ctx, xnn_setup_clamp_nc_f32(op_, rows_, x_, y_, ctx.pool), "xnn_setup_clamp_nc_f32"));
+  }
+  void rows(size_t begin, size_t end) const override {
+    kernels::clamp_f32((end - begin) * channels_, x_ + begin * channels_, lo_, hi_, y_ + begin * channels_);
+  }
+
+  bool relu_;
+  float lo_ = 0, hi_ = 0;
+};
+
+class PRelu final : public RowOp {
+ public:
+  Status prepare(const OpContext& ctx) override {
+    shape(ctx);
+    slope_ = ctx.constant<float>(1);
+    if (ctx.portable_float) return Status::Ok();
+    return ONEBIT_XNNPACK(check(ctx, xnn_create_prelu_nc_f32(channels_, channels_, channels_, slope_, 0, &op_),
+                                "xnn_create_prelu_nc_f32"));
+  }
+
+ private:
+  Status setup([[maybe_unused]] const OpContext& ctx) override {  // unused without XNNPACK (Cortex-M)
+    return ONEBIT_XNNPACK(check(ctx, xnn_setup_prelu_nc_f32(op_, rows_, x_, y_, ctx.pool), "xnn_setup_prelu_nc_f32"));
+  }
+  void rows(size_t begin, size_t end) const override {
+    kernels::prelu_f32(end - begin, channels_, x_ + begin * channels_, slope_, y_ + begin * channels_);
+  }
+
+  const float* slope_ = nullptr;
 };
 
 /// y = x * scale[c] (+ shift[c]).
