@@ -41,7 +41,8 @@ endif()
 # ---- public headers: exactly these; everything else under runtime/ is internal -------------------------
 set(ONEBIT_PUBLIC_HEADERS export.h model.h interpreter.h onebit.h op_resolver.h)
 list(TRANSFORM ONEBIT_PUBLIC_HEADERS PREPEND "${PROJECT_SOURCE_DIR}/runtime/include/onebit/")
-list(APPEND ONEBIT_PUBLIC_HEADERS "${PROJECT_SOURCE_DIR}/core/include/onebit/status.h")  # core's, public
+list(APPEND ONEBIT_PUBLIC_HEADERS "${PROJECT_SOURCE_DIR}/core/include/onebit/status.h"
+     "${PROJECT_SOURCE_DIR}/core/include/onebit/text.h")  # core's, public
 install(FILES ${ONEBIT_PUBLIC_HEADERS} DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/onebit" COMPONENT dev)
 
 # ---- libraries + CMake package -------------------------------------------------------------------------

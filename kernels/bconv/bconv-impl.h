@@ -121,7 +121,7 @@ void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, i
 void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights);
 
 /// k-bit convolutions (bconv-levels.cc). Validation of the k-bit fields ("" when fine).
-std::string bconv_levels_validate(const BConvGeometry& g, bool bitpacked);
+Text bconv_levels_validate(const BConvGeometry& g, bool bitpacked);
 /// Fills impl's k-bit fields (fill bits, combine coefficients, per-channel constants, half multipliers)
 /// from the masked weights (layout as bconv_zero_padding_correction). Call after the multipliers are set.
 void bconv_levels_prepare(BConvPlan& impl, const uint32_t* weights);

@@ -19,20 +19,20 @@ namespace {
 constexpr size_t kAlign = 64;
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
-bool fail(std::string* error, const std::string& message) {
+bool fail(Text* error, const Text& message) {
   if (error != nullptr) *error = message;
   return false;
 }
 
-std::string validate(const BConvGeometry& g) {
+Text validate(const BConvGeometry& g) {
   if (g.batch < 1 || g.in_h < 1 || g.in_w < 1 || g.in_c < 1 || g.out_c < 1) return "sizes must be >= 1";
   if (g.kernel_h < 1 || g.kernel_w < 1) return "kernel size must be >= 1";
   if (g.stride_h < 1 || g.stride_w < 1) return "stride must be >= 1";
   if (g.dilation_h < 1 || g.dilation_w < 1) return "dilation must be >= 1";
   if (g.pad_top < 0 || g.pad_left < 0 || g.pad_bottom < 0 || g.pad_right < 0) return "padding must be >= 0";
   if (g.groups < 1 || g.in_c % g.groups != 0 || g.out_c % g.groups != 0) {
-    return "groups (" + std::to_string(g.groups) + ") must divide in_c (" + std::to_string(g.in_c) +
-           ") and out_c (" + std::to_string(g.out_c) + ")";
+    return "groups (" + num(g.groups) + ") must divide in_c (" + num(g.in_c) +
+           ") and out_c (" + num(g.out_c) + ")";
   }
   if (g.pad_mode != PadMode::kZero && g.pad_mode != PadMode::kOne && g.pad_mode != PadMode::kMinusOne) {
     return "unknown padding mode";
@@ -72,10 +72,10 @@ BConv2D& BConv2D::operator=(BConv2D&& other) noexcept {
 Isa BConv2D::isa() const { return impl_ != nullptr ? impl_->gemm.isa : Isa::kScalar; }
 
 bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
-                      const OutputTransformParams& transform, std::string* error) {
+                      const OutputTransformParams& transform, Text* error) {
   delete impl_;
   impl_ = nullptr;
-  std::string problem = validate(g);
+  Text problem = validate(g);
   if (problem.empty()) problem = bconv_levels_validate(g, transform.bitpacked);
   if (!problem.empty()) return fail(error, "BinaryConv2D: " + problem);
   if (weights == nullptr) return fail(error, "BinaryConv2D: weights are null");

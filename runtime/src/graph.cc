@@ -34,10 +34,10 @@ TensorLevels tensor_levels(const fb::Tensor& tensor) {
 
 int max_abs_level(const TensorLevels& l) { return core::max_abs_level(l.kind, l.bits, l.zero_level); }
 
-std::string levels_string(const TensorLevels& l) {
+Text levels_string(const TensorLevels& l) {
   if (l.kind == LevelKind::kBinary || l.kind == LevelKind::kTernary) return level_kind_name(l.kind);
-  std::string s = std::string(level_kind_name(l.kind)) + " " + std::to_string(l.bits) + "-bit";
-  if (l.kind == LevelKind::kUnipolar && l.zero_level != 0) s += " (zero_level " + std::to_string(l.zero_level) + ")";
+  Text s = Text(level_kind_name(l.kind)) + " " + num(l.bits) + "-bit";
+  if (l.kind == LevelKind::kUnipolar && l.zero_level != 0) s += " (zero_level " + num(l.zero_level) + ")";
   return s;
 }
 
@@ -59,28 +59,28 @@ const char* dtype_name(fb::DType dtype) {
   return "unknown";
 }
 
-std::string shape_string(const std::vector<int>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+Text shape_string(const std::vector<int>& shape) {
+  Text s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + num(shape[i]);
   return s + "]";
 }
 
-std::string describe_op(const fb::Model& model, size_t op_index) {
-  std::string s = "operator " + std::to_string(op_index);
+Text describe_op(const fb::Model& model, size_t op_index) {
+  Text s = "operator " + num(op_index);
   const auto* ops = model.operators();
   if (ops == nullptr || op_index >= ops->size()) return s;
   const fb::Operator* op = ops->Get(flatbuffers::uoffset_t(op_index));
-  s += " '" + std::string(op->name() ? op->name()->str() : "") + "'";
+  s += " '" + Text(op->name() ? op->name()->c_str() : "") + "'";
   const char* type = op_type_name(*op);
-  s += std::string(" (") + (*type ? type : ("unknown type " + std::to_string(int(op->options_type()))).c_str()) + ")";
+  s += Text(" (") + (*type ? type : ("unknown type " + num(int(op->options_type()))).c_str()) + ")";
   return s;
 }
 
-std::string tensor_name(const fb::Model& model, size_t tensor_index) {
+const char* tensor_name(const fb::Model& model, size_t tensor_index) {
   const auto* tensors = model.tensors();
   if (tensors == nullptr || tensor_index >= tensors->size()) return "";
   const fb::Tensor* t = tensors->Get(flatbuffers::uoffset_t(tensor_index));
-  return t->name() ? t->name()->str() : "";
+  return t->name() ? t->name()->c_str() : "";
 }
 
 

@@ -46,7 +46,7 @@ TensorLevels tensor_levels(const fb::Tensor& tensor);
 /// max |L| over the levels of a (validated) kind / bits / zero_level: 1 for Binary and Ternary.
 int max_abs_level(const TensorLevels& levels);
 /// "Binary", "Ternary", "Unipolar 2-bit (zero_level 1)", "Bipolar 2-bit".
-std::string levels_string(const TensorLevels& levels);
+Text levels_string(const TensorLevels& levels);
 using core::level_kind_name;
 
 /// "BinaryConv2D" for OperatorOptions::BinaryConv2DOptions (the name in the operator table, ops/op_table.h);
@@ -56,10 +56,10 @@ const char* op_type_name(fb::OperatorOptions type);
 /// Softmax with `log` set (one operator in the format, two in ONNX). Safe when the options table is missing.
 const char* op_type_name(const fb::Operator& op);
 const char* dtype_name(fb::DType dtype);
-std::string shape_string(const std::vector<int>& shape);
+Text shape_string(const std::vector<int>& shape);
 /// "operator 3 'stage1/conv' (Conv2D)", safe on any verified model.
-std::string describe_op(const fb::Model& model, size_t op_index);
-std::string tensor_name(const fb::Model& model, size_t tensor_index);
+Text describe_op(const fb::Model& model, size_t op_index);
+const char* tensor_name(const fb::Model& model, size_t tensor_index);  // "" when it has none
 
 /// Sliding-window output size: core/include/onebit/core/shape_math.h.
 using core::window_output_size;

@@ -19,8 +19,8 @@
 namespace onebit {
 namespace {
 
-Status choose_isa(const std::string& requested, kernels::Isa* isa) {
-  std::string name = requested;
+Status choose_isa(const char* requested, kernels::Isa* isa) {
+  Text name = requested;
   const char* env = std::getenv("ONEBIT_ISA");
   if (name.empty() && env != nullptr) name = env;
   if (name.empty()) {
@@ -30,7 +30,7 @@ Status choose_isa(const std::string& requested, kernels::Isa* isa) {
   if (!kernels::parse_isa(name, isa))
     return Status::Error("unknown ISA '" + name + "' (expected " + core::isa_name_list() + ")");
   if (!kernels::isa_supported(*isa))
-    return Status::Error(std::string("ISA '") + name + "' is not available: " +
+    return Status::Error(Text("ISA '") + name + "' is not available: " +
                          (kernels::isa_compiled(*isa) ? "this CPU does not support it" : "not compiled into this build"));
   return Status::Ok();
 }
@@ -48,9 +48,9 @@ Status catching(const InterpreterOptions& options, F&& body) {
     return Status::Error("out of memory while preparing the model (max_arena_bytes = " +
                          rt::bytes_string(options.max_arena_bytes) + ")");
   } catch (const std::length_error& e) {
-    return Status::Error(std::string("a size is too large while preparing the model: ") + e.what());
+    return Status::Error(Text("a size is too large while preparing the model: ") + e.what());
   } catch (const std::exception& e) {
-    return Status::Error(std::string("unexpected error while preparing the model: ") + e.what());
+    return Status::Error(Text("unexpected error while preparing the model: ") + e.what());
   }
 #endif
 }
@@ -68,19 +68,19 @@ rt::BuildRequest build_request(const InterpreterOptions& options) {
 
 Status Interpreter::Impl::start(const Model& m, const InterpreterOptions& options) {
   if (options.threads < 1 || options.threads > 1024)
-    return Status::Error("threads = " + std::to_string(options.threads) + ", expected 1..1024");
+    return Status::Error("threads = " + num(options.threads) + ", expected 1..1024");
   if (options.arena == nullptr && options.arena_size != 0)
-    return Status::Error("arena_size = " + std::to_string(options.arena_size) +
+    return Status::Error("arena_size = " + num(options.arena_size) +
                          " but arena is null: give both (a caller-owned arena) or neither");
-  ONEBIT_RETURN_IF_ERROR(choose_isa(options.isa, &isa));
+  ONEBIT_RETURN_IF_ERROR(choose_isa(options.isa.c_str(), &isa));
 #if ONEBIT_MCU
   if (options.threads != 1)
-    return Status::Error("threads = " + std::to_string(options.threads) + ": the Cortex-M build runs on one thread");
+    return Status::Error("threads = " + num(options.threads) + ": the Cortex-M build runs on one thread");
   portable_float = true;  // no XNNPACK here
 #else
   const xnn_status xs = xnn_initialize(nullptr);
   if (xs != xnn_status_success)
-    return Status::Error("xnn_initialize failed (XNNPACK status " + std::to_string(int(xs)) + ")");
+    return Status::Error("xnn_initialize failed (XNNPACK status " + num(int(xs)) + ")");
   portable_float = options.portable_float_kernels;
 #endif
   model = &m;
@@ -89,7 +89,7 @@ Status Interpreter::Impl::start(const Model& m, const InterpreterOptions& option
   profile_samples = options.profile_samples;
   if (options.threads > 1) {
     pool = pthreadpool_create(size_t(options.threads));
-    if (pool == nullptr) return Status::Error("cannot create a pool of " + std::to_string(options.threads) + " threads");
+    if (pool == nullptr) return Status::Error("cannot create a pool of " + num(options.threads) + " threads");
   }
   return Status::Ok();
 }

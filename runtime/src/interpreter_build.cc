@@ -33,16 +33,16 @@
 namespace onebit {
 namespace rt {
 
-std::string bytes_string(uint64_t bytes) {
-  std::string s = std::to_string(bytes) + " bytes";
-  if (bytes >= (uint64_t(1) << 20)) s += " (" + std::to_string(bytes >> 20) + " MiB)";
+Text bytes_string(uint64_t bytes) {
+  Text s = num(bytes) + " bytes";
+  if (bytes >= (uint64_t(1) << 20)) s += " (" + num(bytes >> 20) + " MiB)";
   return s;
 }
 
 namespace {
 
-std::string tensor_label(const fb::Model& m, size_t t) {
-  return "tensor " + std::to_string(t) + " '" + tensor_name(m, t) + "'";
+Text tensor_label(const fb::Model& m, size_t t) {
+  return "tensor " + num(t) + " '" + tensor_name(m, t) + "'";
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ class Interpreter::Impl::Phases {
   const BuildRequest& request_;
   const fb::Model& m_;
   const size_t n_tensors_, n_ops_;
-  const std::string over_;  // the tail of every budget error
+  const Text over_;  // the tail of every budget error
   std::vector<bool> used_;  // activations: graph inputs and operator outputs
   std::vector<PlannedBuffer> buffers_;  // n_tensors_ tensors, then n_ops_ scratch buffers
   std::vector<int> alias_of_;           // per tensor: the tensor whose bytes it shares, or -1
@@ -137,7 +137,7 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   if (impl == nullptr) return ctx.fail("no implementation");
   ONEBIT_RETURN_IF_ERROR(impl->prepare(ctx));
   if (impl->scratch_bytes() > request_.budget)
-    return ctx.fail("scratch (im2col rows, accumulators) for " + std::to_string(impl_.threads) + " thread(s) needs " +
+    return ctx.fail("scratch (im2col rows, accumulators) for " + num(impl_.threads) + " thread(s) needs " +
                     bytes_string(impl->scratch_bytes()) + over_);
   if (impl->workspace_bytes > request_.budget)
     return ctx.fail("XNNPACK indirection buffer for output " + shape_string(ctx.output->shape) +
@@ -273,9 +273,9 @@ Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
     const PlannedBuffer& b = buffers_[k];
     if (b.first <= step && step <= b.last && b.bytes > buffers_[largest].bytes) largest = k;
   }
-  const std::string where =
+  const Text where =
       size_t(step) < n_ops_ ? "at " + impl_.contexts[size_t(step)].label : "after the last operator (graph outputs)";
-  const std::string what = largest < n_tensors_ ? tensor_label(m_, largest)
+  const Text what = largest < n_tensors_ ? tensor_label(m_, largest)
                                                 : "the scratch of " + impl_.contexts[largest - n_tensors_].label;
   return Status::Error("the model needs " + bytes_string(total) + " (arena " + bytes_string(impl_.arena_bytes) +
                        ", XNNPACK indirection buffers " + bytes_string(workspace_) + ", unpacked bitpacked outputs " +
@@ -290,10 +290,10 @@ Status Interpreter::Impl::Phases::place_arena() {
     // The arena starts at the buffer's first kAlign-aligned byte.
     const size_t skip = (kAlign - size_t(reinterpret_cast<uintptr_t>(request_.caller_arena) % kAlign)) % kAlign;
     if (request_.caller_arena_size < skip || request_.caller_arena_size - skip < bytes) {
-      std::string need = bytes_string(bytes) + " (required_arena_bytes) at a " + std::to_string(kAlign) +
+      Text need = bytes_string(bytes) + " (required_arena_bytes) at a " + num(kAlign) +
                          "-byte aligned address";
       if (skip != 0)
-        need += "; this buffer is " + std::to_string(skip) + " bytes short of the next aligned address, so it needs " +
+        need += "; this buffer is " + num(skip) + " bytes short of the next aligned address, so it needs " +
                 bytes_string(uint64_t(bytes) + skip);
       return Status::Error("the caller's arena is too small: arena_size = " + bytes_string(request_.caller_arena_size) +
                            ", the model needs " + need);

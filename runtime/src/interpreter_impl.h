@@ -28,7 +28,7 @@ struct BuildRequest {
 };
 
 /// "1234 bytes", with " (N MiB)" from 1 MiB on.
-std::string bytes_string(uint64_t bytes);
+Text bytes_string(uint64_t bytes);
 
 }  // namespace rt
 

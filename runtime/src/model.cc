@@ -33,7 +33,7 @@ size_t mapping_bytes(size_t size) {
   return (size + page - 1) / page * page + page;
 }
 
-std::string os_error(const std::string& what) { return what + ": " + std::strerror(errno); }
+Text os_error(const Text& what) { return what + ": " + std::strerror(errno); }
 #endif
 
 bool verifies(const uint8_t* data, size_t size, uint32_t max_tables, uint32_t max_depth) {
@@ -45,15 +45,13 @@ bool verifies(const uint8_t* data, size_t size, uint32_t max_tables, uint32_t ma
 }
 
 Status verify(const uint8_t* data, size_t size, const LoadOptions& limits) {
-  if (size < 8) return Status::Error("truncated: " + std::to_string(size) + " bytes is smaller than any model");
+  if (size < 8) return Status::Error("truncated: " + num(size) + " bytes is smaller than any model");
   if (size >= FLATBUFFERS_MAX_BUFFER_SIZE)
-    return Status::Error("too large: " + std::to_string(size) + " bytes (FlatBuffers limit 2 GiB)");
+    return Status::Error("too large: " + num(size) + " bytes (FlatBuffers limit 2 GiB)");
   if (!flatbuffers::BufferHasIdentifier(data, fb::ModelIdentifier())) {
-    std::string id(reinterpret_cast<const char*>(data) + 4, 4);
-    for (char& ch : id) {
-      if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e) ch = '?';
-    }
-    return Status::Error("wrong file identifier '" + id + "', expected '" + fb::ModelIdentifier() +
+    char id[5] = {};
+    for (size_t k = 0; k < 4; ++k) id[k] = data[4 + k] < 0x20 || data[4 + k] > 0x7e ? '?' : char(data[4 + k]);
+    return Status::Error(Text("wrong file identifier '") + id + "', expected '" + fb::ModelIdentifier() +
                          "' (not a onebit model)");
   }
   if (verifies(data, size, limits.max_tables, limits.max_depth)) return Status::Ok();
@@ -61,18 +59,18 @@ Status verify(const uint8_t* data, size_t size, const LoadOptions& limits) {
   // (Only on failure, so a good file is verified once.)
   constexpr uint32_t kUnlimited = 0x7fffffff;
   if (verifies(data, size, kUnlimited, limits.max_depth))
-    return Status::Error("too many FlatBuffers tables: more than the limit of " + std::to_string(limits.max_tables) +
+    return Status::Error("too many FlatBuffers tables: more than the limit of " + num(limits.max_tables) +
                          " (LoadOptions::max_tables; every tensor, operator, options table and buffer is one)");
   if (verifies(data, size, limits.max_tables, 1024))
-    return Status::Error("FlatBuffers tables nested deeper than the limit of " + std::to_string(limits.max_depth) +
+    return Status::Error("FlatBuffers tables nested deeper than the limit of " + num(limits.max_depth) +
                          " (LoadOptions::max_depth)");
-  return Status::Error("corrupt or truncated: the FlatBuffers verifier rejected the file (" + std::to_string(size) +
+  return Status::Error("corrupt or truncated: the FlatBuffers verifier rejected the file (" + num(size) +
                        " bytes)");
 }
 
 /// Runs `body`, turning the exceptions an allocation may throw into errors.
 template <typename F>
-Status no_throw(const std::string& origin, F body) {
+Status no_throw(const Text& origin, F body) {
 #if !__cpp_exceptions
   (void)origin;
   return body();  // no exceptions in this build: an allocation failure aborts
@@ -113,8 +111,8 @@ struct __attribute__((visibility("hidden"))) Model::Impl {
     const size_t shift = (kDataAlignment - base % kDataAlignment) % kDataAlignment;
     return owned.data() + shift;
   }
-  Status read_file(int fd, size_t size, const std::string& path);
-  Status finish_load(const std::string& origin, const LoadOptions& options);
+  Status read_file(int fd, size_t size, const Text& path);
+  Status finish_load(const Text& origin, const LoadOptions& options);
   void describe();
 };
 
@@ -137,7 +135,7 @@ const OpResolver* rt::load_resolver(const LoadOptions& options) {
 }
 
 #if !ONEBIT_MCU
-Status Model::Impl::read_file(int fd, size_t size, const std::string& path) {
+Status Model::Impl::read_file(int fd, size_t size, const Text& path) {
   uint8_t* bytes = own(size);
   size_t done = 0;
   while (done < size) {
@@ -148,8 +146,8 @@ Status Model::Impl::read_file(int fd, size_t size, const std::string& path) {
     done += size_t(n);
   }
   if (done != size)
-    return Status::Error("model file '" + path + "': truncated while reading (" + std::to_string(done) + " of " +
-                         std::to_string(size) + " bytes)");
+    return Status::Error("model file '" + path + "': truncated while reading (" + num(done) + " of " +
+                         num(size) + " bytes)");
   data = bytes;
   this->size = size;
   return Status::Ok();
@@ -160,7 +158,7 @@ Status Model::load_file(const std::string& path, std::unique_ptr<Model>* out) {
 }
 
 Status Model::load_file(const std::string& path, const LoadOptions& options, std::unique_ptr<Model>* out) {
-  const std::string origin = "model file '" + path + "'";
+  const Text origin = "model file '" + path + "'";
   return no_throw(origin, [&]() -> Status {
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::Error(os_error("cannot open model file '" + path + "'"));
@@ -173,11 +171,11 @@ Status Model::load_file(const std::string& path, const LoadOptions& options, std
     if (!S_ISREG(st.st_mode) || st.st_size < 8) {
       close(fd);
       return Status::Error(origin + ": truncated or not a regular file (" +
-                           std::to_string(static_cast<long long>(st.st_size)) + " bytes)");
+                           num(static_cast<long long>(st.st_size)) + " bytes)");
     }
     if (uint64_t(st.st_size) >= FLATBUFFERS_MAX_BUFFER_SIZE) {
       close(fd);
-      return Status::Error(origin + ": too large: " + std::to_string(static_cast<long long>(st.st_size)) +
+      return Status::Error(origin + ": too large: " + num(static_cast<long long>(st.st_size)) +
                            " bytes (FlatBuffers limit 2 GiB)");
     }
     const size_t size = size_t(st.st_size);
@@ -221,7 +219,7 @@ Status Model::load_buffer(const void* data, size_t size, const LoadOptions& opti
   return no_throw("model buffer", [&]() -> Status {
     if (data == nullptr && size != 0) return Status::Error("model buffer: null data");
     if (size >= FLATBUFFERS_MAX_BUFFER_SIZE)
-      return Status::Error("model buffer: too large: " + std::to_string(size) + " bytes (FlatBuffers limit 2 GiB)");
+      return Status::Error("model buffer: too large: " + num(size) + " bytes (FlatBuffers limit 2 GiB)");
     std::unique_ptr<Model> model(new Model());
     uint8_t* aligned = model->impl_->own(size);
     if (size != 0) std::memcpy(aligned, data, size);
@@ -241,7 +239,7 @@ Status Model::load_in_place(const void* data, size_t size, const LoadOptions& op
   return no_throw("model in place", [&]() -> Status {
     if (data == nullptr) return Status::Error("model in place: null data");
     if (reinterpret_cast<uintptr_t>(data) % kDataAlignment != 0)
-      return Status::Error("model in place: the data is not " + std::to_string(kDataAlignment) +
+      return Status::Error("model in place: the data is not " + num(kDataAlignment) +
                            "-byte aligned (align the array, or use load_buffer, which copies)");
     std::unique_ptr<Model> model(new Model());
     model->impl_->data = static_cast<const uint8_t*>(data);
@@ -252,7 +250,7 @@ Status Model::load_in_place(const void* data, size_t size, const LoadOptions& op
   });
 }
 
-Status Model::Impl::finish_load(const std::string& origin, const LoadOptions& options) {
+Status Model::Impl::finish_load(const Text& origin, const LoadOptions& options) {
   Status s = verify(data, size, options);
   if (s.ok()) {
     root = fb::GetModel(data);

@@ -29,9 +29,9 @@ class ValidateContext {
   using Shape = std::vector<int>;
 
   ValidateContext(const fb::Model& m, const std::vector<TensorFacts>& t, size_t index)
-      : m_(m), t_(t), op_(*m.operators()->Get(flatbuffers::uoffset_t(index))), label_(describe_op(m, index)) {
-    if (op_.inputs()) in_.assign(op_.inputs()->begin(), op_.inputs()->end());
-    outs_.assign(op_.outputs()->begin(), op_.outputs()->end());
+      : m_(m), t_(t), op_(*m.operators()->Get(flatbuffers::uoffset_t(index))), index_(index) {
+    in_.list = op_.inputs();
+    outs_.list = op_.outputs();
   }
 
   const fb::Operator& op() const { return op_; }
@@ -42,20 +42,20 @@ class ValidateContext {
   size_t outputs() const { return outs_.size(); }
   const TensorFacts& out(size_t j = 0) const { return t_[size_t(outs_[j])]; }
 
-  Status fail(const std::string& what) const { return Status::Error(label_ + ": " + what); }
+  Status fail(const Text& what) const { return Status::Error(describe_op(m_, index_) + ": " + what); }
 
-  std::string in_label(size_t k) const {
-    return "input " + std::to_string(k) + " (tensor " + std::to_string(in_[k]) + " '" + tensor_name(m_, size_t(in_[k])) + "')";
+  Text in_label(size_t k) const {
+    return "input " + num(k) + " (tensor " + num(in_[k]) + " '" + tensor_name(m_, size_t(in_[k])) + "')";
   }
-  std::string out_label(size_t j = 0) const {
-    return (outs_.size() > 1 ? "output " + std::to_string(j) : std::string("output")) + " (tensor " +
-           std::to_string(outs_[j]) + " '" + tensor_name(m_, size_t(outs_[j])) + "')";
+  Text out_label(size_t j = 0) const {
+    return (outs_.size() > 1 ? "output " + num(j) : Text("output")) + " (tensor " +
+           num(outs_[j]) + " '" + tensor_name(m_, size_t(outs_[j])) + "')";
   }
 
   Status count(size_t lo, size_t hi) const {
     if (in_.size() >= lo && in_.size() <= hi) return Status::Ok();
-    const std::string want = lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi);
-    return fail("has " + std::to_string(in_.size()) + " inputs, expected " + want);
+    const Text want = lo == hi ? num(lo) : num(lo) + ".." + num(hi);
+    return fail("has " + num(in_.size()) + " inputs, expected " + want);
   }
   Status dtype(size_t k, fb::DType d) const {
     if (in(k).dtype == d) return Status::Ok();
@@ -67,7 +67,7 @@ class ValidateContext {
   }
   Status rank(size_t k, size_t r) const {
     if (in(k).shape.size() == r) return Status::Ok();
-    return fail(in_label(k) + " has shape " + shape_string(in(k).shape) + ", expected rank " + std::to_string(r));
+    return fail(in_label(k) + " has shape " + shape_string(in(k).shape) + ", expected rank " + num(r));
   }
   Status shape(size_t k, const Shape& s, const char* what) const {
     if (in(k).shape == s) return Status::Ok();
@@ -83,7 +83,7 @@ class ValidateContext {
   }
   Status output_count(size_t n) const {
     if (outs_.size() == n) return Status::Ok();
-    return fail("has " + std::to_string(outs_.size()) + " outputs, expected " + std::to_string(n));
+    return fail("has " + num(outs_.size()) + " outputs, expected " + num(n));
   }
   /// Input k is a BitPacked tensor of Binary levels (1 bit); `why` ends the message.
   Status binary_levels(size_t k, const char* why) const {
@@ -92,12 +92,12 @@ class ValidateContext {
   }
   Status range(const char* field, int64_t v, int64_t lo, int64_t hi) const {
     if (v >= lo && v <= hi) return Status::Ok();
-    return fail(std::string(field) + " = " + std::to_string(v) + ", expected " + std::to_string(lo) + ".." +
-                std::to_string(hi));
+    return fail(Text(field) + " = " + num(v) + ", expected " + num(lo) + ".." +
+                num(hi));
   }
   Status clamp(float lo, float hi) const {
     if (!std::isnan(lo) && !std::isnan(hi) && lo < hi) return Status::Ok();
-    return fail("clamp_min " + std::to_string(lo) + " / clamp_max " + std::to_string(hi) +
+    return fail("clamp_min " + num(lo) + " / clamp_max " + num(hi) +
                 ": expected clamp_min < clamp_max");
   }
 
@@ -105,9 +105,14 @@ class ValidateContext {
   const fb::Model& m_;
   const std::vector<TensorFacts>& t_;
   const fb::Operator& op_;
-  std::string label_;
-  std::vector<int> in_;
-  std::vector<int> outs_;
+  size_t index_;  // the operator's, for messages (describe_op: formatted only when one is written)
+  // The operator's tensor indices where the model has them (no copy: validation allocates nothing per op).
+  struct Indices {
+    const flatbuffers::Vector<int32_t>* list = nullptr;
+    size_t size() const { return list != nullptr ? list->size() : 0; }
+    int operator[](size_t k) const { return list->Get(flatbuffers::uoffset_t(k)); }
+  };
+  Indices in_, outs_;
 };
 
 // Checks shared by several operators (validate_ops.cc).
@@ -150,7 +155,7 @@ Status check_float_weights(const ValidateContext& c);
 Status check_channelwise(const ValidateContext& c, size_t vectors, bool constant_vectors);
 /// Quantize's flip / constant lists (QuantizeOptions, and BinaryConv2D's quantize_flip / quantize_constant,
 /// `prefix` "quantize_" naming them in messages): each empty or one entry per channel, constants -1..1.
-Status check_quantize_lists(const ValidateContext& c, const std::string& prefix,
+Status check_quantize_lists(const ValidateContext& c, const Text& prefix,
                             const flatbuffers::Vector<uint8_t>* flips, const flatbuffers::Vector<int8_t>* constants,
                             int channels);
 

@@ -33,10 +33,10 @@ Status check_window(const ValidateContext& c, const Window& w, const Shape& in, 
   const int64_t oh = window_output_size(in[1], w.pad_top, w.pad_bottom, w.kernel_h, w.stride_h, w.dilation_h);
   const int64_t ow = window_output_size(in[2], w.pad_left, w.pad_right, w.kernel_w, w.stride_w, w.dilation_w);
   if (oh < 1 || ow < 1)
-    return c.fail("window " + std::to_string(w.kernel_h) + "x" + std::to_string(w.kernel_w) + " (dilation " +
-                  std::to_string(w.dilation_h) + "x" + std::to_string(w.dilation_w) + ") does not fit input " +
-                  shape_string(in) + " with pads t" + std::to_string(w.pad_top) + " b" + std::to_string(w.pad_bottom) +
-                  " l" + std::to_string(w.pad_left) + " r" + std::to_string(w.pad_right));
+    return c.fail("window " + num(w.kernel_h) + "x" + num(w.kernel_w) + " (dilation " +
+                  num(w.dilation_h) + "x" + num(w.dilation_w) + ") does not fit input " +
+                  shape_string(in) + " with pads t" + num(w.pad_top) + " b" + num(w.pad_bottom) +
+                  " l" + num(w.pad_left) + " r" + num(w.pad_right));
   *out_h = int(oh);
   *out_w = int(ow);
   return Status::Ok();
@@ -74,19 +74,19 @@ Status check_int8_weights(const ValidateContext& c, const fb::Int8Quantization* 
     return c.fail(c.in_label(1) + " has dtype Int8 but the options have no int8 (Int8Quantization) table; Int8 "
                   "weights run in int8 and need the activation scales");
   if (c.inputs() != 4)
-    return c.fail("has " + std::to_string(c.inputs()) + " inputs with Int8 weights, expected 4 (x, weights, bias, "
-                  "weight_scale [" + std::to_string(out_c) + "])");
+    return c.fail("has " + num(c.inputs()) + " inputs with Int8 weights, expected 4 (x, weights, bias, "
+                  "weight_scale [" + num(out_c) + "])");
   if (!positive_normal(q->input_scale()) || !positive_normal(q->output_scale()))
-    return c.fail("int8.input_scale = " + std::to_string(q->input_scale()) + " / int8.output_scale = " +
-                  std::to_string(q->output_scale()) + ", expected positive normal numbers");
+    return c.fail("int8.input_scale = " + num(q->input_scale()) + " / int8.output_scale = " +
+                  num(q->output_scale()) + ", expected positive normal numbers");
   float lo = -INFINITY, hi = INFINITY;
   if (const auto* o = c.op().options_as_Conv2DOptions()) lo = o->clamp_min(), hi = o->clamp_max();
   if (const auto* o = c.op().options_as_FullyConnectedOptions()) lo = o->clamp_min(), hi = o->clamp_max();
   const double qlo = std::isinf(lo) ? -128 : std::nearbyint(double(lo) / q->output_scale()) + q->output_zero_point();
   const double qhi = std::isinf(hi) ? 127 : std::nearbyint(double(hi) / q->output_scale()) + q->output_zero_point();
   if (!(std::max(qlo, -128.0) < std::min(qhi, 127.0)))
-    return c.fail("clamp_min " + std::to_string(lo) + " / clamp_max " + std::to_string(hi) +
-                  " quantize to an empty int8 range with int8.output_scale " + std::to_string(q->output_scale()));
+    return c.fail("clamp_min " + num(lo) + " / clamp_max " + num(hi) +
+                  " quantize to an empty int8 range with int8.output_scale " + num(q->output_scale()));
   const TensorFacts& ws = c.in(3);
   if (ws.dtype != fb::DType::Float32 || !ws.constant || ws.shape != std::vector<int>{out_c} || ws.data == nullptr)
     return Status::Ok();  // check_conv / check_fc report it
@@ -95,9 +95,9 @@ Status check_int8_weights(const ValidateContext& c, const fb::Int8Quantization* 
     std::memcpy(&s, ws.data + size_t(o) * sizeof(float), sizeof s);
     const double requant = double(q->input_scale()) * s / q->output_scale();
     if (!positive_normal(s) || !(requant < 256.0))
-      return c.fail(c.in_label(3) + " value " + std::to_string(o) + " = " + std::to_string(s) +
+      return c.fail(c.in_label(3) + " value " + num(o) + " = " + num(s) +
                     ", expected a positive normal number with input_scale * weight_scale / output_scale < 256 "
-                    "(XNNPACK qc8); got " + std::to_string(requant));
+                    "(XNNPACK qc8); got " + num(requant));
   }
   return Status::Ok();
 }
@@ -118,7 +118,7 @@ Status check_binary_levels(const ValidateContext& c, bool bitpacked_output, bool
                     ", expected Binary (a bitpacked output is the sign of the transform)");
     return Status::Ok();
   }
-  const std::string what = "x " + levels_string(x) + " and weights " + levels_string(w);
+  const Text what = "x " + levels_string(x) + " and weights " + levels_string(w);
   if (bitpacked_output)
     return c.fail("output = BitPacked with " + what + ", expected Float (bitpacked output needs Binary x and weights)");
   if (!pad_mode_zero)
@@ -126,23 +126,23 @@ Status check_binary_levels(const ValidateContext& c, bool bitpacked_output, bool
                   ", expected Zero (One / MinusOne padding is for Binary x only)");
   const int64_t bound = taps * max_abs_level(x) * max_abs_level(w);
   if (bound > (int64_t(1) << 24))
-    return c.fail(std::to_string(taps) + " taps of " + what + " can reach |dot| " + std::to_string(bound) +
+    return c.fail(num(taps) + " taps of " + what + " can reach |dot| " + num(bound) +
                   ", expected at most 2^24 = 16777216 (so the dot is exact in float)");
   return Status::Ok();
 }
 
-Status check_quantize_lists(const ValidateContext& c, const std::string& prefix,
+Status check_quantize_lists(const ValidateContext& c, const Text& prefix,
                             const flatbuffers::Vector<uint8_t>* flips, const flatbuffers::Vector<int8_t>* constants,
                             int channels) {
   const size_t n_flips = flips ? flips->size() : 0;
   const size_t n_constants = constants ? constants->size() : 0;
   if (n_flips != 0 && n_flips != size_t(channels))
-    return c.fail(prefix + "flip has " + std::to_string(n_flips) + " entries, expected 0 or " + std::to_string(channels));
+    return c.fail(prefix + "flip has " + num(n_flips) + " entries, expected 0 or " + num(channels));
   if (n_constants != 0 && n_constants != size_t(channels))
-    return c.fail(prefix + "constant has " + std::to_string(n_constants) + " entries, expected 0 or " +
-                  std::to_string(channels));
+    return c.fail(prefix + "constant has " + num(n_constants) + " entries, expected 0 or " +
+                  num(channels));
   for (size_t i = 0; i < n_constants; ++i)
-    ONEBIT_RETURN_IF_ERROR(c.range((prefix + "constant[" + std::to_string(i) + "]").c_str(),
+    ONEBIT_RETURN_IF_ERROR(c.range((prefix + "constant[" + num(i) + "]").c_str(),
                                    constants->Get(flatbuffers::uoffset_t(i)), -1, 1));
   return Status::Ok();
 }
@@ -153,11 +153,11 @@ Status check_float_weights(const ValidateContext& c) {
   const fb::Int8Quantization* q = int8_options(c);
   if (dtype == fb::DType::Int8) return check_int8_weights(c, q);
   if (q != nullptr)
-    return c.fail("has int8 options with " + std::string(dtype_name(dtype)) + " weights, expected Int8 weights "
+    return c.fail("has int8 options with " + Text(dtype_name(dtype)) + " weights, expected Int8 weights "
                   "(the int8 table is set iff the weights are Int8)");
   if (dtype != fb::DType::BitPacked) {
     if (c.inputs() > 3)
-      return c.fail("has " + std::to_string(c.inputs()) + " inputs with " + dtype_name(dtype) + " weights, expected "
+      return c.fail("has " + num(c.inputs()) + " inputs with " + dtype_name(dtype) + " weights, expected "
                     "2..3 (x, weights, bias; weight_scale is for BitPacked and Int8 weights only)");
     return Status::Ok();
   }
@@ -165,8 +165,8 @@ Status check_float_weights(const ValidateContext& c) {
   if (!(w.kind == LevelKind::kBinary && w.bits == 1))
     return c.fail(c.in_label(1) + " has levels " + levels_string(w) + ", expected Binary (1 bit) weights with a weight_scale");
   if (c.inputs() != 4)
-    return c.fail("has " + std::to_string(c.inputs()) + " inputs with BitPacked weights, expected 4 (x, weights, bias, "
-                  "weight_scale [" + std::to_string(out_c) + "])");
+    return c.fail("has " + num(c.inputs()) + " inputs with BitPacked weights, expected 4 (x, weights, bias, "
+                  "weight_scale [" + num(out_c) + "])");
   return Status::Ok();
 }
 
@@ -187,9 +187,9 @@ Status check_conv(const ValidateContext& c, const Window& w, int groups, fb::DTy
   const int out_c = c.in(1).shape[0];
   ONEBIT_RETURN_IF_ERROR(c.range("groups", groups, 1, x[3]));
   if (x[3] % groups != 0)
-    return c.fail("groups = " + std::to_string(groups) + " does not divide input channels " + std::to_string(x[3]));
+    return c.fail("groups = " + num(groups) + " does not divide input channels " + num(x[3]));
   if (out_c % groups != 0)
-    return c.fail("groups = " + std::to_string(groups) + " does not divide output channels " + std::to_string(out_c));
+    return c.fail("groups = " + num(groups) + " does not divide output channels " + num(out_c));
   ONEBIT_RETURN_IF_ERROR(c.shape(1, {out_c, w.kernel_h, w.kernel_w, x[3] / groups}, "weights OHWI, I = C / groups"));
   int oh = 0, ow = 0;
   ONEBIT_RETURN_IF_ERROR(check_window(c, w, x, false, &oh, &ow));

@@ -121,10 +121,10 @@ class BConvLevelsTester {
     t.bias = bias.data();
 
     BConv2D conv;
-    std::string error;
+    onebit::Text error;
     const std::vector<uint32_t> xp = pack_planes(xq, g.in_c, g.act_bits);
     const std::vector<uint32_t> wp = pack_planes(wq, cin_g, g.weight_bits);
-    REQUIRE_MESSAGE(conv.prepare(isa, g, wp.data(), t, &error), error);
+    REQUIRE_MESSAGE(conv.prepare(isa, g, wp.data(), t, &error), error.c_str());
     pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : nullptr;
     std::vector<char> scratch(conv.scratch_bytes(threads));
     std::vector<float> y(dots.size(), NAN);
@@ -231,7 +231,7 @@ TEST_CASE("bconv levels: dots at the 2^24 bound are exact; one tap more is rejec
   const onebit::test::IdentityTransform identity(2);
   const OutputTransformParams& tp = identity.params;
   BConv2D conv;
-  std::string error;
+  onebit::Text error;
   CHECK_FALSE(conv.prepare(Isa::kScalar, g, w.data(), tp, &error));
   CHECK(error.find("2^24") != std::string::npos);
 }
@@ -245,8 +245,8 @@ TEST_CASE("bconv levels: prepare rejects what the k-bit path cannot run, with a 
   base.pad_top = base.pad_left = base.pad_bottom = base.pad_right = 1;
   base.act_kind = LevelKind::kUnipolar; base.act_bits = 2;
   BConv2D conv;
-  std::string error;
-  REQUIRE_MESSAGE(conv.prepare(Isa::kScalar, base, w.data(), tp, &error), error);
+  onebit::Text error;
+  REQUIRE_MESSAGE(conv.prepare(Isa::kScalar, base, w.data(), tp, &error), error.c_str());
   struct Bad { const char* what; BConvGeometry g; bool bitpacked; const char* needle; };
   std::vector<Bad> bad;
   { BConvGeometry g = base; bad.push_back({"bitpacked output", g, true, "bitpacked"}); }

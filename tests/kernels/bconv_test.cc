@@ -97,10 +97,10 @@ class BConvTester {
         });
 
     BConv2D conv;
-    std::string error;
+    onebit::Text error;
     const std::vector<uint32_t> xp = pack_rows(x, g.in_c);
     const std::vector<uint32_t> wp = pack_rows(w, cin_g);
-    REQUIRE_MESSAGE(conv.prepare(isa, g, wp.data(), t, &error), error);
+    REQUIRE_MESSAGE(conv.prepare(isa, g, wp.data(), t, &error), error.c_str());
     pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : nullptr;
     std::vector<char> scratch(conv.scratch_bytes(threads));
     const size_t pixels = size_t(g.batch) * oh * ow;
@@ -278,9 +278,9 @@ TEST_CASE("bconv: binary fully connected (1x1 conv on 1x1) against a float matmu
       for (Isa isa : onebit::test::runnable_isas()) {
         INFO("isa=", std::string(isa_name(isa)));
         BConv2D fc;
-        std::string error;
+        onebit::Text error;
         const std::vector<uint32_t> xp = pack_rows(x, k), wp = pack_rows(w, k);
-        REQUIRE_MESSAGE(fc.prepare(isa, g, wp.data(), tp, &error), error);
+        REQUIRE_MESSAGE(fc.prepare(isa, g, wp.data(), tp, &error), error.c_str());
         std::vector<char> scratch(fc.scratch_bytes(1));
         std::vector<float> y(size_t(batch) * out_c);
         fc.run(xp.data(), y.data(), scratch.data(), nullptr);
@@ -302,7 +302,7 @@ TEST_CASE("bconv: prepare rejects geometry it cannot run") {
   BConvGeometry g;
   g.in_c = 6; g.out_c = 4; g.groups = 4;
   BConv2D conv;
-  std::string error;
+  onebit::Text error;
   CHECK_FALSE(conv.prepare(Isa::kScalar, g, w.data(), tp, &error));
   CHECK(error.find("groups") != std::string::npos);
   g.groups = 1; g.kernel_h = 3; g.in_h = 2;
@@ -446,8 +446,8 @@ void test_split(const SplitCase& sc, uint32_t seed) {
 
   for (Isa isa : onebit::test::runnable_isas()) {
     BConv2D conv;
-    std::string error;
-    REQUIRE_MESSAGE(conv.prepare(isa, g, w.data(), t, &error), error);
+    onebit::Text error;
+    REQUIRE_MESSAGE(conv.prepare(isa, g, w.data(), t, &error), error.c_str());
     for (size_t threads : {1, 2, 3, 4}) {
       INFO("isa=", std::string(isa_name(isa)), " threads=", threads);
       pthreadpool_t pool = pthreadpool_create(threads);

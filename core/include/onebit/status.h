@@ -1,11 +1,15 @@
 // Errors are values: a Status is ok or carries a message a user can act on (which file / operator / field,
-// what was expected).
+// what was expected). Messages are built with Text and num() (text.h), which the Cortex-M build keeps off the heap.
 #pragma once
 
 #include <string>
 #include <utility>
 
+#include "onebit/text.h"
+
 namespace onebit {
+
+#if !ONEBIT_MCU
 
 class [[nodiscard]] Status {
  public:
@@ -22,6 +26,33 @@ class [[nodiscard]] Status {
   bool failed_ = false;
   std::string message_;
 };
+
+#else
+
+/// Cortex-M: a Status is one flag; the message of the most recent error is in one fixed buffer (Text, on
+/// no heap), which the next error overwrites. Single-threaded firmware reads it before anything else fails.
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  static Status Ok() { return Status(); }
+  static Status Error(const Text& message) {
+    last_error_ = message;
+    Status s;
+    s.failed_ = true;
+    return s;
+  }
+
+  bool ok() const { return !failed_; }
+  const Text& message() const { return failed_ ? last_error_ : no_error_; }
+  explicit operator bool() const { return ok(); }
+
+ private:
+  bool failed_ = false;
+  static inline Text last_error_;
+  static inline const Text no_error_;
+};
+
+#endif
 
 }  // namespace onebit
 

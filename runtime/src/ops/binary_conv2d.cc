@@ -76,7 +76,7 @@ class BinaryConv2D final : public Op {
     g.act_zero_level = xl.zero_level;
     g.weight_bits = ctx.inputs[1]->levels.bits;
     binary_macs = int64_t(g.batch) * g.out_h() * g.out_w() * g.out_c * g.taps();
-    std::string error;
+    Text error;
     if (!conv_.prepare(ctx.isa, g, ctx.constant<uint32_t>(1), t, &error))
       return ctx.fail("binary convolution kernel: " + error);
     scratch_ = conv_.scratch_bytes(size_t(ctx.threads));
@@ -113,7 +113,7 @@ fb::DType output_dtype(fb::OutputKind kind) {
 
 Status check_output_kind(const ValidateContext& c, fb::OutputKind kind) {
   if (kind == fb::OutputKind::Float || kind == fb::OutputKind::BitPacked) return Status::Ok();
-  return c.fail("output = " + std::to_string(int(kind)) + ", expected Float (0) or BitPacked (1)");
+  return c.fail("output = " + num(int(kind)) + ", expected Float (0) or BitPacked (1)");
 }
 
 /// The fused operands of BinaryConv2D (schema BinaryConv2DOptions "Fusions"): residual inputs[4] (Float or
@@ -160,10 +160,10 @@ Status validate_binary_conv2d(const ValidateContext& c) {
   const auto& o = *c.op().options_as_BinaryConv2DOptions();
   core::PadMode mode;
   if (!core::from_schema(o.pad_mode(), &mode))
-    return c.fail("pad_mode = " + std::to_string(int(o.pad_mode())) + ", expected Zero (0), One (1) or MinusOne (2)");
+    return c.fail("pad_mode = " + num(int(o.pad_mode())) + ", expected Zero (0), One (1) or MinusOne (2)");
   const int kind = int(o.output());
   if (kind < 0 || kind > 2)
-    return c.fail("output = " + std::to_string(kind) + ", expected Float (0), BitPacked (1) or FloatAndBitPacked (2)");
+    return c.fail("output = " + num(kind) + ", expected Float (0), BitPacked (1) or FloatAndBitPacked (2)");
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
   // inputs[4] / [5] are the fusions' (optional, -1 when absent), checked by check_fusions.
   ONEBIT_RETURN_IF_ERROR(

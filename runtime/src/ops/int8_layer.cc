@@ -15,7 +15,7 @@ size_t slack_aligned(size_t bytes) { return (bytes + 16 + 63) / 64 * 64; }  // X
 
 Status check(const OpContext& ctx, xnn_status s, const char* call) {
   if (s == xnn_status_success) return Status::Ok();
-  return ctx.fail(std::string(call) + " failed (XNNPACK status " + std::to_string(int(s)) + ")");
+  return ctx.fail(Text(call) + " failed (XNNPACK status " + num(int(s)) + ")");
 }
 
 }  // namespace
@@ -65,8 +65,8 @@ Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry& g, const fb:
   const int8_t qmin = quantize_bound(g.clamp_min, q.output_scale(), q.output_zero_point());
   const int8_t qmax = quantize_bound(g.clamp_max, q.output_scale(), q.output_zero_point());
   if (qmin >= qmax)
-    return ctx.fail("clamp [" + std::to_string(g.clamp_min) + ", " + std::to_string(g.clamp_max) +
-                    "] quantizes to the empty int8 range [" + std::to_string(qmin) + ", " + std::to_string(qmax) + "]");
+    return ctx.fail("clamp [" + num(g.clamp_min) + ", " + num(g.clamp_max) +
+                    "] quantizes to the empty int8 range [" + num(qmin) + ", " + num(qmax) + "]");
   in_bytes_ = slack_aligned(g.batch * g.in_h * g.in_w * g.in_c);
   out_bytes_ = slack_aligned(g.batch * g.out_h * g.out_w * g.out_c);
   ONEBIT_RETURN_IF_ERROR(check(ctx,
@@ -136,7 +136,7 @@ Status Int8Layer::run(pthreadpool_t pool) {
   for (xnn_operator_t op : {quantize_, conv_, dequantize_}) {
     if (op == conv_ && im2col_) im2col(pool);
     const xnn_status s = xnn_run_operator(op, pool);
-    if (s != xnn_status_success) return Status::Error("xnn_run_operator failed (status " + std::to_string(int(s)) + ")");
+    if (s != xnn_status_success) return Status::Error("xnn_run_operator failed (status " + num(int(s)) + ")");
   }
   return Status::Ok();
 }

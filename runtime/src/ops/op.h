@@ -32,7 +32,7 @@ struct TensorDesc {
 
 struct OpContext {
   const fb::Operator* op = nullptr;
-  std::string label;  // "operator 3 'name' (Type)"
+  Text label;  // "operator 3 'name' (Type)"
   std::vector<const TensorDesc*> inputs;  // null where an optional input is absent (index -1)
   const TensorDesc* output = nullptr;     // outputs[0]
   std::vector<const TensorDesc*> outputs;
@@ -43,7 +43,7 @@ struct OpContext {
   pthreadpool_t pool = nullptr;
   int threads = 1;
 
-  Status fail(const std::string& what) const { return Status::Error(label + ": " + what); }
+  Status fail(const Text& what) const { return Status::Error(label + ": " + what); }
   template <typename T>
   const T* constant(size_t k) const { return reinterpret_cast<const T*>(inputs[k]->constant); }
 };

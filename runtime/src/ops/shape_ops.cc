@@ -174,12 +174,12 @@ Status validate_pad(const ValidateContext& c) {
   const std::vector<int>& x = c.in(0).shape;
   const size_t n = o.pads() ? o.pads()->size() : 0;
   if (n != 2 * x.size())
-    return c.fail("pads has " + std::to_string(n) + " values, expected " + std::to_string(2 * x.size()) +
-                  " (begin and end for each of the " + std::to_string(x.size()) + " dimensions)");
+    return c.fail("pads has " + num(n) + " values, expected " + num(2 * x.size()) +
+                  " (begin and end for each of the " + num(x.size()) + " dimensions)");
   std::vector<int> out = x;
   for (size_t i = 0; i < n; ++i) {
     const int p = o.pads()->Get(flatbuffers::uoffset_t(i));
-    ONEBIT_RETURN_IF_ERROR(c.range(("pads[" + std::to_string(i) + "]").c_str(), p, 0, kMaxWindow));
+    ONEBIT_RETURN_IF_ERROR(c.range(("pads[" + num(i) + "]").c_str(), p, 0, kMaxWindow));
     out[i % x.size()] += p;
   }
   return c.output(fb::DType::Float32, out);

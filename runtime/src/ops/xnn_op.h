@@ -38,14 +38,14 @@ class XnnOp : public Op {
   }
   Status run(pthreadpool_t pool) override {
     const xnn_status s = xnn_run_operator(op_, pool);
-    if (s != xnn_status_success) return Status::Error("xnn_run_operator failed (status " + std::to_string(int(s)) + ")");
+    if (s != xnn_status_success) return Status::Error("xnn_run_operator failed (status " + num(int(s)) + ")");
     return Status::Ok();
   }
 
  protected:
   static Status check(const OpContext& ctx, xnn_status s, const char* call) {
     if (s == xnn_status_success) return Status::Ok();
-    return ctx.fail(std::string(call) + " failed (XNNPACK status " + std::to_string(int(s)) + ")");
+    return ctx.fail(Text(call) + " failed (XNNPACK status " + num(int(s)) + ")");
   }
   xnn_operator_t op_ = nullptr;
 };

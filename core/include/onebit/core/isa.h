@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "onebit/text.h"
+
 namespace onebit::core {
 
 // X(enumerator, name, what it is). Order = the enum's values; append only (values are reported by tools).
@@ -54,8 +56,8 @@ constexpr bool parse_isa(std::string_view name, Isa* isa) {
 }
 
 /// Every name, for messages: "scalar, avx2, avx512vpopcnt or neon" (`last` joins the final pair).
-inline std::string isa_name_list(const char* last = " or ") {
-  std::string s;
+inline Text isa_name_list(const char* last = " or ") {
+  Text s;
   for (size_t i = 0; i < kIsaCount; ++i) {
     if (i > 0) s += i + 1 == kIsaCount ? last : ", ";
     s += isa_name(kAllIsas[i]);

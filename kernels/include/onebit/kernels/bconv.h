@@ -14,6 +14,7 @@
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/isa.h"
 #include "onebit/kernels/pack.h"
+#include "onebit/text.h"
 
 namespace onebit::kernels {
 
@@ -86,7 +87,7 @@ class BConv2D {
   /// Copies everything it needs; the caller's arrays may be freed afterwards.
   /// Returns false with *error set for geometry it cannot run (e.g. in_c not divisible by groups).
   bool prepare(Isa isa, const BConvGeometry& geometry, const uint32_t* weights,
-               const OutputTransformParams& transform, std::string* error);
+               const OutputTransformParams& transform, Text* error);
 
   /// Scratch the caller provides to run() (im2col rows, accumulators); 0 if none. run() uses one slot per
   /// pool thread, so pass threads = pthreadpool_get_threads_count(pool) (1 for a null pool). k-bit operands

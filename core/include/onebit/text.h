@@ -1,0 +1,126 @@
+// Message text for errors: `Text` and `num()`, so that one source builds a message in both configurations.
+//  - Desktop: Text is std::string and num() is std::to_string (messages exactly as before).
+//  - Cortex-M (ONEBIT_MCU): Text is a fixed-capacity string on the stack and num() formats into one, so
+//    that building a message never touches the heap (issue 19: messages "from static text or a fixed
+//    buffer"). Longer messages are cut at kCapacity characters and end in "...". Floats are written like
+//    %f (six decimals; %e-like beyond 1e15) by our own code, since newlib's float printf allocates.
+// Write `label + ": rank " + num(rank)`, never std::to_string or std::string, in code the Cortex-M build
+// compiles.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#if ONEBIT_MCU
+#include <cmath>
+#include <cstring>
+#include <string_view>
+#include <utility>
+#endif
+
+namespace onebit {
+
+#if !ONEBIT_MCU
+
+using Text = std::string;
+template <typename T>
+inline std::string num(T value) {
+  return std::to_string(value);
+}
+
+#else
+
+class Text {
+ public:
+  static constexpr size_t kCapacity = 160;
+  Text() { s_[0] = '\0'; }
+  Text(const char* s) : Text() { append(s, std::strlen(s)); }         // NOLINT: implicit like std::string
+  Text(std::string_view s) : Text() { append(s.data(), s.size()); }   // NOLINT
+  Text& operator+=(const Text& t) { return append(t.s_, t.n_); }
+  Text& operator+=(const char* s) { return append(s, std::strlen(s)); }
+  Text& operator+=(char c) { return append(&c, 1); }
+  const char* c_str() const { return s_; }
+  const char* data() const { return s_; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  void clear() { s_[n_ = 0] = '\0'; }
+  /// Position of `needle`, or size_t(-1) (std::string::npos) when absent.
+  size_t find(const char* needle) const { return std::string_view(s_, n_).find(needle); }
+  operator std::string_view() const { return {s_, n_}; }  // NOLINT
+
+  // A chain a + b + c appends to one temporary (the first operand's copy): each + on an rvalue appends in
+  // place and passes it on, so a message costs one buffer of stack, not one per +.
+  friend Text&& operator+(Text&& a, const Text& b) { return std::move(a += b); }
+  friend Text&& operator+(Text&& a, const char* b) { return std::move(a += b); }
+  friend Text&& operator+(Text&& a, char b) { return std::move(a += b); }
+  friend Text operator+(const Text& a, const Text& b) { return Text(a) += b; }
+  friend Text operator+(const Text& a, const char* b) { return Text(a) += b; }
+  friend Text operator+(const Text& a, char b) { return Text(a) += b; }
+  friend Text operator+(const char* a, const Text& b) { return Text(a) += b; }
+
+ private:
+  Text& append(const char* s, size_t n) {
+    if (n_ + n > kCapacity) {
+      n = n_ < kCapacity - 3 ? kCapacity - 3 - n_ : 0;
+      std::memcpy(s_ + n_, s, n);
+      n_ += n;
+      std::memcpy(s_ + n_, "...", 3);
+      n_ = kCapacity;
+    } else {
+      std::memcpy(s_ + n_, s, n);
+      n_ += n;
+    }
+    s_[n_] = '\0';
+    return *this;
+  }
+  char s_[kCapacity + 1];
+  size_t n_ = 0;
+};
+
+namespace text_detail {
+inline Text unsigned_text(unsigned long long v, bool negative) {
+  char digits[24];
+  size_t n = sizeof digits;
+  digits[--n] = '\0';
+  do {
+    digits[--n] = char('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  if (negative) digits[--n] = '-';
+  return Text(digits + n);
+}
+}  // namespace text_detail
+
+inline Text num(unsigned long long v) { return text_detail::unsigned_text(v, false); }
+inline Text num(long long v) {
+  return text_detail::unsigned_text(v < 0 ? 0ull - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v),
+                                    v < 0);
+}
+inline Text num(unsigned long v) { return num(static_cast<unsigned long long>(v)); }
+inline Text num(long v) { return num(static_cast<long long>(v)); }
+inline Text num(unsigned v) { return num(static_cast<unsigned long long>(v)); }
+inline Text num(int v) { return num(static_cast<long long>(v)); }
+/// Like std::to_string(double) ("%f": six decimals, rounded) for |v| < 1e12; beyond that d.dddddde+XX.
+inline Text num(double v) {
+  if (v != v) return Text("nan");
+  Text out(std::signbit(v) ? "-" : "");
+  double a = std::fabs(v);
+  if (a > 1.7e308) return out += "inf";
+  int exponent = 0;
+  if (a >= 1e12) {
+    exponent = static_cast<int>(std::floor(std::log10(a)));
+    a /= std::pow(10.0, exponent);
+  }
+  const unsigned long long micro = static_cast<unsigned long long>(a * 1e6 + 0.5);
+  out += num(micro / 1000000);
+  Text decimals = num(micro % 1000000 + 1000000);  // 1dddddd: keeps the leading zeros
+  out += '.';
+  out += decimals.c_str() + 1;
+  if (exponent != 0) out += Text("e+") + num(exponent);
+  return out;
+}
+inline Text num(float v) { return num(static_cast<double>(v)); }
+
+#endif
+
+}  // namespace onebit
