@@ -13,9 +13,9 @@ ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x4__scalar);  // as kernels/bgemm/bge
 
 namespace {
 
-constexpr size_t kM = 12, kN = 12, kMaxWords = 64, kCalls = 8;
+constexpr size_t kM = 12, kN = 32, kMaxWords = 64, kCalls = 4;
 uint32_t a_rows[kM][kMaxWords], w_rows[kN][kMaxWords];
-uint64_t packed[kN * kMaxWords / 2 + kN];
+uint64_t packed[kN * kMaxWords / 2 + 4 * kN];
 int32_t out[kM][kN];
 
 struct Shape {
@@ -78,7 +78,7 @@ int main() {
     for (uint32_t& x : row) x = next();
   for (auto& row : w_rows)
     for (uint32_t& x : row) x = next();
-  for (const Shape& shape : {Shape{1, 64}, Shape{3, 6}}) {
+  for (const Shape& shape : {Shape{1, 64}, Shape{3, 3}, Shape{3, 6}, Shape{3, 12}, Shape{1, 9}}) {
     bench_packed(shape);
     bench_rows<1, 2>(shape);
     bench_rows<1, 3>(shape);
