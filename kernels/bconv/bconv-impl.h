@@ -36,9 +36,15 @@ struct BConvPlan {
   size_t segs = 1, seg_words = 0;
   size_t block_m = 0;        // output pixels per GEMM block (multiple of gemm.mr), over the flattened output
 
-  // [groups][weight_bits][plane_chunks]: each (group, weight plane) is its own run of NR-column tiles, so the
-  // columns of output channels [c0, c1) of one weight plane, c0 a multiple of NR, start c0 * tile_chunks / NR
-  // chunks into that run (a pointer offset: the channel split below).
+  // Weights, one of two ways (gemm.rows_ukernel says which):
+  // - row weights (Cortex-M, bgemm.h's row-weight ABI): the caller's [weight_bits][out_c][row_words] array,
+  //   read where it lies (channel-padding bits checked 0 by prepare); output channel o of weight plane j is
+  //   the row at weights + (j * out_c + o) * row_words.
+  // - packed (elsewhere): [groups][weight_bits][plane_chunks], each (group, weight plane) its own run of
+  //   NR-column tiles, so the columns of output channels [c0, c1) of one weight plane, c0 a multiple of NR,
+  //   start c0 * tile_chunks / NR chunks into that run (a pointer offset: the channel split below).
+  bool row_weights = false;
+  const uint32_t* weights = nullptr;
   std::vector<uint64_t> packed_weights;
   size_t plane_chunks = 0, group_chunks = 0;  // bgemm_packed_chunks(nr, cout_g, segs, seg_words); * weight_bits
 
@@ -70,7 +76,10 @@ struct BConvPlan {
   std::vector<float> quantize_threshold;                             // [out_c]
   std::vector<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]
   QuantizeThresholds quantize;       // points into the vectors above
-  std::vector<float> multiplier, bias;
+  // [out_c] each: the caller's arrays with row weights (they live as long as the weights), else copies.
+  const float* multiplier = nullptr;
+  const float* bias = nullptr;
+  std::vector<float> multiplier_copy, bias_copy;
   float clamp_min = 0, clamp_max = 0;
   std::vector<int32_t> threshold, sign_mask;
 
@@ -115,7 +124,7 @@ struct BConv2D::Impl : BConvPlan {};
 void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, int ox0, size_t count,
                   size_t group, bool fill_ones, uint32_t* rows);
 
-/// Builds impl.row_class / col_class / correction from the (unpacked-layout, channel-padding-masked)
+/// Builds impl.row_class / col_class / correction from the (unpacked-layout, channel-padding bits 0)
 /// weights [weight_bits][out_c][kernel_h][kernel_w][tap_words]: the correction is the sum of the weight
 /// LEVELS (bit_contract.h) that fall on padded taps.
 void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights);
@@ -123,7 +132,7 @@ void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights);
 /// k-bit convolutions (bconv-levels.cc). Validation of the k-bit fields ("" when fine).
 Text bconv_levels_validate(const BConvGeometry& g, bool bitpacked);
 /// Fills impl's k-bit fields (fill bits, combine coefficients, per-channel constants, half multipliers)
-/// from the masked weights (layout as bconv_zero_padding_correction). Call after the multipliers are set.
+/// from the weights (channel-padding bits 0) (layout as bconv_zero_padding_correction). Call after the multipliers are set.
 void bconv_levels_prepare(BConvPlan& impl, const uint32_t* weights);
 /// Combine step: for mb pixels and output channels [c0, c1), neg_dots[p][o] = -D (row stride out_c) from the
 /// per-plane popcount blocks (plane i at popcounts + i * block_m * gemm_n, row stride gemm_n) and the

@@ -1,5 +1,5 @@
-// BConv2D driver: prepare (validation, weight packing into the GEMM's tiles, thresholds, zero-padding
-// correction) and run (im2col on packed words when needed -> binary GEMM -> output transform), threaded
+// BConv2D driver: prepare (validation, weight packing into the GEMM's tiles - on Cortex-M none: the
+// row-weight ukernel reads the caller's weights where they lie - thresholds, zero-padding correction) and run (im2col on packed words when needed -> binary GEMM -> output transform), threaded
 // with pthreadpool over chunks of output pixels and, when those cannot keep the pool busy (batch-1 FC, small
 // heads), also over ranges of output channels (partition() below); each output element is computed by the
 // same arithmetic whatever the partition, so every thread count gives the same bytes. k-bit activations / weights (bconv-levels.cc): the GEMM runs once per
@@ -44,6 +44,18 @@ Text validate(const BConvGeometry& g) {
   return "";
 }
 
+// Where the first set channel-padding bit of the [weight_bits][out_c][taps][tap_words] weights is, or "" if
+// none is: the format makes them 0, and a build that reads the weights in place (no masked copy) must not
+// compute with set ones. Only the last word of a tap has padding bits.
+std::string padding_bits_set(const uint32_t* weights, size_t weight_words, size_t cin_g, size_t tap_words) {
+  const uint32_t padding = ~channel_mask(cin_g, tap_words - 1);
+  if (padding == 0) return "";
+  for (size_t i = tap_words - 1; i < weight_words; i += tap_words) {
+    if ((weights[i] & padding) != 0) return "word " + std::to_string(i) + " of the weights";
+  }
+  return "";
+}
+
 // Weight rows for the GEMM of group grp, from the masked [weight_bits][out_c][row_words] weights: row
 // j * cout_g + o is weight plane j of the group's output channel o (bconv-impl.h gemm_n_g).
 std::vector<uint32_t> group_weight_rows(const BConvPlan& p, const uint32_t* masked, size_t grp) {
@@ -83,6 +95,23 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
     return fail(error, "BinaryConv2D: output transform needs multiplier and bias");
   }
 
+  // Cortex-M: the row-weight ukernel reads the caller's weights where they lie (issue 19: no copy).
+#if ONEBIT_MCU
+  const bool row_weights = true;
+#else
+  const bool row_weights = false;
+#endif
+  const size_t tap_words = packed_words(static_cast<size_t>(g.in_c / g.groups));
+  const size_t weight_words =
+      static_cast<size_t>(g.weight_bits) * g.out_c * g.kernel_h * g.kernel_w * tap_words;
+  if (row_weights) {
+    const std::string at = padding_bits_set(weights, weight_words, static_cast<size_t>(g.in_c / g.groups), tap_words);
+    if (!at.empty()) {
+      return fail(error, "BinaryConv2D: channel-padding bits set in " + at +
+                             " (the format requires 0-bits; this build reads the weights in place, unmasked)");
+    }
+  }
+
   Impl* p = new Impl;
   p->g = g;
   p->transform = transform_select(isa);
@@ -113,30 +142,45 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   p->gemm_n_g = p->cout_g * static_cast<size_t>(g.weight_bits);
   p->gemm_n = p->gemm_n_g * static_cast<size_t>(g.groups);
   // Each GEMM call covers one weight plane of one group: cout_g columns (or a channel range of them).
-  p->gemm = bgemm_select(isa, {static_cast<size_t>(g.batch) * p->out_h * p->out_w, p->cout_g, p->row_words});
+  const BgemmShape shape{static_cast<size_t>(g.batch) * p->out_h * p->out_w, p->cout_g, p->row_words};
+  p->gemm = row_weights ? bgemm_rows_select(isa, shape) : bgemm_select(isa, shape);
+  p->row_weights = row_weights;
   p->fill_ones[0] = g.pad_mode == PadMode::kMinusOne;  // binary input; k-bit fills: bconv_levels_prepare
 
-  // Weights: mask channel padding bits (the contract says they are 0; masking makes that certain), then
-  // pack each (group, weight plane) into the micro-kernel's tiles.
-  const size_t weight_words = static_cast<size_t>(g.weight_bits) * g.out_c * p->row_words;
-  std::vector<uint32_t> masked(weights, weights + weight_words);
-  for (size_t i = 0; i < weight_words; ++i) masked[i] &= channel_mask(p->cin_g, i % p->tap_words);
-  p->plane_chunks = bgemm_packed_chunks(p->gemm.nr, p->cout_g, p->segs, p->seg_words);
-  p->group_chunks = p->plane_chunks * static_cast<size_t>(g.weight_bits);
-  p->packed_weights.assign(p->group_chunks * g.groups, 0);
-  for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
-    const std::vector<uint32_t> rows = group_weight_rows(*p, masked.data(), grp);
-    for (size_t j = 0; j < static_cast<size_t>(g.weight_bits); ++j)
-      bgemm_pack_weights(p->gemm.nr, p->cout_g, p->segs, p->seg_words, rows.data() + j * p->cout_g * p->row_words,
-                         p->row_words, p->packed_weights.data() + grp * p->group_chunks + j * p->plane_chunks);
+  // Weights: in place (padding bits checked above), or with channel padding bits masked (the contract says
+  // they are 0; masking makes that certain) and each (group, weight plane) packed into the ukernel's tiles.
+  std::vector<uint32_t> masked;
+  const uint32_t* unpacked = weights;  // [weight_bits][out_c][row_words], padding bits 0
+  if (row_weights) {
+    p->weights = weights;
+  } else {
+    masked.assign(weights, weights + weight_words);
+    for (size_t i = 0; i < weight_words; ++i) masked[i] &= channel_mask(p->cin_g, i % p->tap_words);
+    unpacked = masked.data();
+    p->plane_chunks = bgemm_packed_chunks(p->gemm.nr, p->cout_g, p->segs, p->seg_words);
+    p->group_chunks = p->plane_chunks * static_cast<size_t>(g.weight_bits);
+    p->packed_weights.assign(p->group_chunks * g.groups, 0);
+    for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
+      const std::vector<uint32_t> rows = group_weight_rows(*p, masked.data(), grp);
+      for (size_t j = 0; j < static_cast<size_t>(g.weight_bits); ++j)
+        bgemm_pack_weights(p->gemm.nr, p->cout_g, p->segs, p->seg_words, rows.data() + j * p->cout_g * p->row_words,
+                           p->row_words, p->packed_weights.data() + grp * p->group_chunks + j * p->plane_chunks);
+    }
   }
 
   p->bitpacked = transform.bitpacked;
   // Float ranges on 16 channels (a 64-byte line of output floats) at least; bits on whole words.
   const bool bits_out = transform.bitpacked || transform.float_and_bits;
   p->channel_unit = g.groups == 1 ? std::lcm(p->gemm.nr, size_t{bits_out ? 32u : 16u}) : 0;
-  p->multiplier.assign(transform.multiplier, transform.multiplier + g.out_c);
-  p->bias.assign(transform.bias, transform.bias + g.out_c);
+  if (row_weights) {
+    p->multiplier = transform.multiplier;
+    p->bias = transform.bias;
+  } else {
+    p->multiplier_copy.assign(transform.multiplier, transform.multiplier + g.out_c);
+    p->bias_copy.assign(transform.bias, transform.bias + g.out_c);
+    p->multiplier = p->multiplier_copy.data();
+    p->bias = p->bias_copy.data();
+  }
   p->clamp_min = transform.clamp_min;
   p->clamp_max = transform.clamp_max;
   p->float_and_bits = transform.float_and_bits && !transform.bitpacked;
@@ -156,14 +200,13 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   if (p->bitpacked) {
     p->threshold.resize(g.out_c);
     p->sign_mask.resize(g.out_c);
-    bits_transform_thresholds(g.out_c, p->taps, p->multiplier.data(), p->bias.data(), p->threshold.data(),
-                              p->sign_mask.data());
+    bits_transform_thresholds(g.out_c, p->taps, p->multiplier, p->bias, p->threshold.data(), p->sign_mask.data());
   }
   // Zero padding costs a correction table unless the activations have a zero level (Unipolar, Ternary:
   // their padded taps are filled with level 0, see bconv-levels.cc).
   const bool zero_level = g.act_kind == LevelKind::kUnipolar || g.act_kind == LevelKind::kTernary;
-  if (g.pad_mode == PadMode::kZero && !zero_level) bconv_zero_padding_correction(*p, masked.data());
-  if (p->levels) bconv_levels_prepare(*p, masked.data());
+  if (g.pad_mode == PadMode::kZero && !zero_level) bconv_zero_padding_correction(*p, unpacked);
+  if (p->levels) bconv_levels_prepare(*p, unpacked);
 
   // Block of output pixels per GEMM call: im2col rows + popcounts (one block per activation plane) + dots
   // (k-bit only) of a block stay within kBlockBytes: ~48 KiB (in L1/L2 on application processors), 4 KiB on
@@ -235,8 +278,8 @@ void transform_block(const BConvPlan& p, const Block& b) {
   const bool whole = nc == out_c;
   FloatTransform ft;
   ft.taps = p.levels ? 0 : p.taps;  // k-bit: the combine step writes P' = -D, so dot = 2D (bconv-levels.cc)
-  ft.multiplier = offset_or_null(p.levels ? p.half_multiplier.data() : p.multiplier.data(), b.c0);
-  ft.bias = offset_or_null(p.bias.data(), b.c0);
+  ft.multiplier = offset_or_null(p.levels ? p.half_multiplier.data() : p.multiplier, b.c0);
+  ft.bias = offset_or_null(p.bias, b.c0);
   ft.clamp_min = p.clamp_min;
   ft.clamp_max = p.clamp_max;
   BitsTransform bt;
@@ -326,9 +369,17 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
           next_row += p.row_words;
         }
         for (size_t j = 0; j < wb; ++j) {  // weight plane j: columns j * cout_g + o of the group
+          int32_t* c = plane_popcounts + grp * p.gemm_n_g + j * p.cout_g + gc0;
+          if (p.row_weights) {
+            const uint32_t* w = p.weights + (j * out_c + grp * p.cout_g + gc0) * p.row_words;
+            for (size_t m0 = 0; m0 < mb; m0 += mr) {
+              p.gemm.rows_ukernel(std::min(mr, mb - m0), gnc, segs, p.seg_words, pointers + m0 * segs, w,
+                                  p.row_words, c + m0 * p.gemm_n, p.gemm_n * sizeof(int32_t));
+            }
+            continue;
+          }
           const uint64_t* w = p.packed_weights.data() + grp * p.group_chunks + j * p.plane_chunks +
                               gc0 / p.gemm.nr * tile_chunks;
-          int32_t* c = plane_popcounts + grp * p.gemm_n_g + j * p.cout_g + gc0;
           for (size_t m0 = 0; m0 < mb; m0 += mr) {
             p.gemm.ukernel(std::min(mr, mb - m0), gnc, segs, p.seg_words, pointers + m0 * segs, w,
                            c + m0 * p.gemm_n, p.gemm_n * sizeof(int32_t));

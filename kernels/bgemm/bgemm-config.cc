@@ -10,6 +10,9 @@ namespace {
 #define ONEBIT_BGEMM_ENTRY(tile, isa, mr, nr) {Isa::isa, mr, nr, onebit_bgemm_ukernel_##tile, #tile},
 const BgemmConfig kUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_BGEMM_UKERNELS, ONEBIT_BGEMM_ENTRY)};
 #undef ONEBIT_BGEMM_ENTRY
+#define ONEBIT_BGEMM_ROWS_ENTRY(tile, isa, mr, nr) {Isa::isa, mr, nr, nullptr, #tile, onebit_bgemm_ukernel_##tile},
+const BgemmConfig kRowsUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_BGEMM_ROWS_UKERNELS, ONEBIT_BGEMM_ROWS_ENTRY)};
+#undef ONEBIT_BGEMM_ROWS_ENTRY
 
 // Selection order, best ISA first: the first choice whose ISA is allowed, compiled in AND detected
 // (isa_supported) and that fits the shape wins. Figures behind each shape rule: the header comment of the
@@ -50,6 +53,10 @@ const BgemmConfig& entry(onebit_bgemm_ukernel_fn fn) {
 }  // namespace
 
 const BgemmConfig* bgemm_ukernels(size_t* count) { return ukernel_table(kUkernels, count); }
+const BgemmConfig* bgemm_rows_ukernels(size_t* count) { return ukernel_table(kRowsUkernels, count); }
+
+// One row-weight ukernel so far, for every shape.
+BgemmConfig bgemm_rows_select(Isa isa, const BgemmShape& /*shape*/) { return select_ukernel(kRowsUkernels, isa); }
 
 BgemmConfig bgemm_select(Isa isa, const BgemmShape& shape) {
   for (const Choice& choice : kChoices) {

@@ -16,9 +16,20 @@
 #define ONEBIT_BGEMM_UKERNELS_NEON(X) X(4x8__neon, kNeon, 4, 8) X(4x4__neon, kNeon, 4, 4)
 #define ONEBIT_BGEMM_UKERNELS_SCALAR(X) X(4x4__scalar, kScalar, 4, 4)
 
+// Row-weight ukernels (bgemm.h's second ABI: weights read where they lie, the Cortex-M path of BConv2D).
+// Plain C++, compiled and tested everywhere; 4x1 is the tile measured best on the Cortex-M4 (figures:
+// bgemm-4x1-rows-scalar.cc).
+#define ONEBIT_BGEMM_ROWS_UKERNELS_AVX512VPOPCNT(X)
+#define ONEBIT_BGEMM_ROWS_UKERNELS_AVX2(X)
+#define ONEBIT_BGEMM_ROWS_UKERNELS_NEON(X)
+#define ONEBIT_BGEMM_ROWS_UKERNELS_SCALAR(X) X(4x1_rows__scalar, kScalar, 4, 1)
+
 #define ONEBIT_BGEMM_DECLARE(tile, isa, mr, nr) ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_##tile);
 ONEBIT_BGEMM_UKERNELS_AVX512VPOPCNT(ONEBIT_BGEMM_DECLARE)
 ONEBIT_BGEMM_UKERNELS_AVX2(ONEBIT_BGEMM_DECLARE)
 ONEBIT_BGEMM_UKERNELS_NEON(ONEBIT_BGEMM_DECLARE)
 ONEBIT_BGEMM_UKERNELS_SCALAR(ONEBIT_BGEMM_DECLARE)
 #undef ONEBIT_BGEMM_DECLARE
+#define ONEBIT_BGEMM_ROWS_DECLARE(tile, isa, mr, nr) ONEBIT_BGEMM_ROWS_UKERNEL(onebit_bgemm_ukernel_##tile);
+ONEBIT_BGEMM_ROWS_UKERNELS_SCALAR(ONEBIT_BGEMM_ROWS_DECLARE)
+#undef ONEBIT_BGEMM_ROWS_DECLARE

@@ -18,6 +18,14 @@
 //             half is 0 for an odd seg_words, columns >= nc are 0). Kernels may read the whole packed buffer.
 //   c         output, row i at (char*) c + i * c_stride (bytes), columns contiguous int32. Only mr x nc
 //             values are written.
+//
+// Row-weight micro-kernel ABI (weights read where they lie, unpacked: the Cortex-M path, issue 19):
+//   void ukernel(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a,
+//                const uint32_t* w, size_t w_stride, int32_t* c, size_t c_stride);
+//   mr, nc, segs, seg_words, a, c, c_stride as above.
+//   w         nc weight rows: column n is the row of segs * seg_words words at w + n * w_stride (words; its
+//             segment s at offset s * seg_words), 4-byte aligned: exactly a convolution's weight layout
+//             [out_c][kernel_h][kernel_w][words per tap]. Only those words are read.
 #pragma once
 
 #include <cstddef>
@@ -31,15 +39,25 @@ typedef void (*onebit_bgemm_ukernel_fn)(size_t mr, size_t nc, size_t segs, size_
 #define ONEBIT_BGEMM_UKERNEL(name)                                                                        \
   void name(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint64_t* w, \
             int32_t* c, size_t c_stride)
+typedef void (*onebit_bgemm_rows_ukernel_fn)(size_t mr, size_t nc, size_t segs, size_t seg_words,
+                                             const uint32_t* const* a, const uint32_t* w, size_t w_stride,
+                                             int32_t* c, size_t c_stride);
+
+#define ONEBIT_BGEMM_ROWS_UKERNEL(name)                                                                 \
+  void name(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint32_t* w, \
+            size_t w_stride, int32_t* c, size_t c_stride)
 // The ukernels themselves are declared by their one list, bgemm-ukernels.h.
 
 namespace onebit::kernels {
 
+/// One ukernel of either ABI: packed weights (ukernel) or weight rows where they lie (rows_ukernel); the
+/// other pointer is null.
 struct BgemmConfig {
   Isa isa = Isa::kScalar;
   size_t mr = 0, nr = 0;
   onebit_bgemm_ukernel_fn ukernel = nullptr;
   const char* name = "";  // tile and ISA, e.g. "3x8__avx2" (onebit_bgemm_ukernel_<name>)
+  onebit_bgemm_rows_ukernel_fn rows_ukernel = nullptr;
 };
 
 /// The GEMM a caller is about to run: m rows of A, n columns of C, k_words packed words per row.
@@ -50,9 +68,13 @@ struct BgemmShape {
 /// Best bgemm ukernel for `shape` allowed by `isa` and supported by this CPU (scalar at worst).
 BgemmConfig bgemm_select(Isa isa, const BgemmShape& shape);
 
+/// Best row-weight ukernel (weights read where they lie) allowed by `isa` and supported by this CPU.
+BgemmConfig bgemm_rows_select(Isa isa, const BgemmShape& shape);
+
 /// Every ukernel compiled into this binary (bgemm-ukernels.h), best ISA first; the CPU may lack some
-/// (check isa_supported). Sets *count.
+/// (check isa_supported). Sets *count. The row-weight ukernels: bgemm_rows_ukernels.
 const BgemmConfig* bgemm_ukernels(size_t* count);
+const BgemmConfig* bgemm_rows_ukernels(size_t* count);
 
 /// Output row r + 1 of a ukernel: the next row when it exists (`valid`, i.e. r + 1 < mr), else row r again,
 /// which is how rows >= mr alias row mr - 1.

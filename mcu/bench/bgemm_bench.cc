@@ -1,35 +1,93 @@
-// Instructions per (32-bit word x output) of the scalar binary GEMM ukernel (kernels/bgemm, 4x4 tile) on
-// the board, under qemu (instructions, not cycles): a 4 x 4 tile over K = 2,048 bits, 64 calls.
-// Figures: mcu/README.md "Popcount".
+// Instructions per (32-bit word x output) of the scalar binary GEMM ukernels (kernels/bgemm) on the board,
+// under qemu (instructions, not cycles): the packed-tile 4x4 scalar ukernel (desktop layout) and the
+// row-weight ukernel (bgemm-rows-scalar.h, weights read where they lie) at several register tiles, over a
+// 12 x 12 output block, K = 64 words in one segment and K = 18 words as 3 segments of 6 (a 3x3 window of
+// 64 channels read in place). Figures: mcu/README.md "Popcount".
 #include <cstdint>
 #include <cstdio>
 
-#include "../../kernels/bgemm/bgemm.h"  // internal ukernel API (reached by path, as the tests do)
+#include "bgemm/bgemm-rows-scalar.h"  // internal (kernels/ is on this bench's include path)
 #include "onebit/mcu/board.h"
 
 ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x4__scalar);  // as kernels/bgemm/bgemm-ukernels.h declares it
 
 namespace {
 
-constexpr size_t kWords = 64, kCalls = 64;
-uint32_t rows[4][kWords];
-uint64_t packed[4 * kWords / 2];
-int32_t out[4][4];
+constexpr size_t kM = 12, kN = 32, kMaxWords = 64, kCalls = 4;
+uint32_t a_rows[kM][kMaxWords], w_rows[kN][kMaxWords];
+uint64_t packed[kN * kMaxWords / 2 + 4 * kN];
+int32_t out[kM][kN];
+
+struct Shape {
+  size_t segs, seg_words;
+};
+
+template <size_t MR, size_t NR>
+__attribute__((noinline)) void rows_tile(size_t mr, size_t nc, size_t segs, size_t seg_words,
+                                         const uint32_t* const* a, const uint32_t* w, size_t w_stride, int32_t* c,
+                                         size_t c_stride) {
+  onebit::kernels::rows::bgemm<MR, NR>(mr, nc, segs, seg_words, a, w, w_stride, c, c_stride);
+}
+
+// Segment pointers of all rows: row i, segment s at a_rows[i] + s * seg_words.
+const uint32_t* pointers[kM * 3];
+
+void set_pointers(const Shape& shape) {
+  for (size_t i = 0; i < kM; ++i)
+    for (size_t s = 0; s < shape.segs; ++s) pointers[i * shape.segs + s] = a_rows[i] + s * shape.seg_words;
+}
+
+void report(const char* name, const Shape& shape, uint64_t instructions) {
+  const size_t words = shape.segs * shape.seg_words;
+  const unsigned hundredths = unsigned(instructions * 100 / (kCalls * words * kM * kN));
+  std::printf("bgemm_bench: %-14s K = %2u words (%u x %2u): %u.%02u instructions per word x output (c[11][11] = %ld)\n",
+              name, unsigned(words), unsigned(shape.segs), unsigned(shape.seg_words), hundredths / 100,
+              hundredths % 100, long(out[kM - 1][kN - 1]));
+}
+
+void bench_packed(const Shape& shape) {
+  set_pointers(shape);
+  onebit::kernels::bgemm_pack_weights(4, kN, shape.segs, shape.seg_words, &w_rows[0][0], kMaxWords, packed);
+  const uint64_t t0 = board_instructions();
+  for (size_t r = 0; r < kCalls; ++r)
+    for (size_t m0 = 0; m0 < kM; m0 += 4)
+      onebit_bgemm_ukernel_4x4__scalar(4, kN, shape.segs, shape.seg_words, pointers + m0 * shape.segs, packed,
+                                       &out[m0][0], sizeof(out[0]));
+  report("4x4__scalar", shape, board_instructions() - t0);
+}
+
+template <size_t MR, size_t NR>
+void bench_rows(const Shape& shape) {
+  set_pointers(shape);
+  const uint64_t t0 = board_instructions();
+  for (size_t r = 0; r < kCalls; ++r)
+    for (size_t m0 = 0; m0 < kM; m0 += MR)
+      rows_tile<MR, NR>(MR, kN, shape.segs, shape.seg_words, pointers + m0 * shape.segs, &w_rows[0][0], kMaxWords,
+                        &out[m0][0], sizeof(out[0]));
+  char name[16];
+  std::snprintf(name, sizeof(name), "rows %ux%u", unsigned(MR), unsigned(NR));
+  report(name, shape, board_instructions() - t0);
+}
 
 }  // namespace
 
 int main() {
   uint32_t state = 7;
   auto next = [&] { return state = state * 1664525u + 1013904223u; };
-  for (auto& row : rows)
+  for (auto& row : a_rows)
     for (uint32_t& x : row) x = next();
-  for (uint64_t& x : packed) x = uint64_t{next()} << 32 | next();
-  const uint32_t* a[4] = {rows[0], rows[1], rows[2], rows[3]};
-  const uint64_t t0 = board_instructions();
-  for (size_t i = 0; i < kCalls; ++i) onebit_bgemm_ukernel_4x4__scalar(4, 4, 1, kWords, a, packed, &out[0][0], sizeof(out[0]));
-  const uint64_t t1 = board_instructions();
-  const unsigned hundredths = unsigned((t1 - t0) * 100 / (kCalls * kWords * 16));
-  std::printf("bgemm_bench: 4x4__scalar, K = %u words: %u.%02u instructions per word x output (c[0][0] = %ld)\n",
-              unsigned(kWords), hundredths / 100, hundredths % 100, long(out[0][0]));
+  for (auto& row : w_rows)
+    for (uint32_t& x : row) x = next();
+  for (const Shape& shape : {Shape{1, 64}, Shape{3, 3}, Shape{3, 6}, Shape{3, 12}, Shape{1, 9}}) {
+    bench_packed(shape);
+    bench_rows<1, 2>(shape);
+    bench_rows<1, 3>(shape);
+    bench_rows<1, 4>(shape);
+    bench_rows<2, 1>(shape);
+    bench_rows<2, 2>(shape);
+    bench_rows<2, 3>(shape);
+    bench_rows<3, 2>(shape);
+    bench_rows<4, 1>(shape);
+  }
   return 0;
 }

@@ -319,6 +319,38 @@ TEST_CASE("bconv: prepare rejects geometry it cannot run") {
   }
 }
 
+// The format makes channel-padding bits 0. Desktop builds mask them (a copy); Cortex-M builds read the
+// weights in place, so prepare refuses weights with any set (rather than count them) and says where.
+TEST_CASE("bconv: weights with channel-padding bits set: masked on the desktop, refused where read in place") {
+  BConvGeometry g;
+  g.in_h = g.in_w = 4; g.in_c = 33; g.out_c = 3; g.kernel_h = g.kernel_w = 3;
+  g.pad_top = g.pad_left = g.pad_bottom = g.pad_right = 1;
+  std::mt19937 rng(1000);
+  const std::vector<float> x = random_signs(size_t(g.in_h) * g.in_w * g.in_c, rng);
+  const std::vector<float> w = random_signs(size_t(g.out_c) * 9 * g.in_c, rng);
+  const std::vector<uint32_t> xp = pack_rows(x, g.in_c), clean = pack_rows(w, g.in_c);
+  std::vector<uint32_t> dirty = clean;
+  dirty[dirty.size() - 5 * 2 + 1] |= 0x80000000u;  // a padding bit of tap 4 of the last output channel
+  const onebit::test::IdentityTransform identity(size_t(g.out_c));
+  BConv2D conv;
+  std::string error;
+  const size_t pixels = size_t(g.in_h) * g.in_w;
+  REQUIRE_MESSAGE(conv.prepare(Isa::kScalar, g, clean.data(), identity.params, &error), error);
+  std::vector<char> scratch(conv.scratch_bytes(1));
+  std::vector<float> want(pixels * g.out_c), got(want.size());
+  conv.run(xp.data(), want.data(), scratch.data(), nullptr);
+#if ONEBIT_MCU
+  CHECK_FALSE(conv.prepare(Isa::kScalar, g, dirty.data(), identity.params, &error));
+  CHECK(error.find("channel-padding bits set in word " + std::to_string(dirty.size() - 9)) != std::string::npos);
+  (void)got;
+#else
+  REQUIRE_MESSAGE(conv.prepare(Isa::kScalar, g, dirty.data(), identity.params, &error), error);
+  scratch.resize(conv.scratch_bytes(1));
+  conv.run(xp.data(), got.data(), scratch.data(), nullptr);
+  CHECK(got == want);
+#endif
+}
+
 TEST_CASE("bconv: residual and FloatAndBitPacked bits (fused Add and Quantize), threaded and not") {
   uint32_t seed = 800;
   for (int out_c : {1, 7, 32, 33, 70})

@@ -1,5 +1,6 @@
 // Binary GEMM micro-kernels against a naive XOR-popcount, over M/N/K tails and rows given as segment
-// pointers scattered through memory (as in-place conv windows are), every ISA.
+// pointers scattered through memory (as in-place conv windows are), every ISA: the packed-weight ukernels
+// and the row-weight ones (weights read where they lie, at a row stride wider than K).
 #include <iterator>
 #include <string>
 #include <vector>
@@ -19,17 +20,19 @@ int naive_popcount(uint32_t x) {
 
 class BgemmTester {
  public:
-  size_t m = 1, n = 1, segs = 1, seg_words = 1, a_pad = 0;
+  size_t m = 1, n = 1, segs = 1, seg_words = 1, a_pad = 0, w_pad = 0;
   uint32_t seed = 1;
 
   void test(const BgemmConfig& cfg) const {
     const size_t kw = segs * seg_words;
     INFO("ukernel=", std::string(cfg.name), " m=", m, " n=", n, " segs=", segs,
-         " seg_words=", seg_words, " a_pad=", a_pad, " seed=", seed);
+         " seg_words=", seg_words, " a_pad=", a_pad, " w_pad=", w_pad, " seed=", seed);
     std::mt19937 rng(seed);
     // Segment s of row i lives at a_store[(s * m + i) * seg_stride]: segments of one row are far apart.
     const size_t seg_stride = seg_words + a_pad;
-    std::vector<uint32_t> a_store(segs * m * seg_stride), w(n * kw);
+    // Weight row j at w[j * w_stride]: the words between rows are never read.
+    const size_t w_stride = kw + w_pad;
+    std::vector<uint32_t> a_store(segs * m * seg_stride), w(n * w_stride);
     for (uint32_t& v : a_store) v = rng();
     for (uint32_t& v : w) v = rng();
     std::vector<const uint32_t*> pointers(m * segs);
@@ -39,20 +42,27 @@ class BgemmTester {
         pointers[i * segs + s] = a_store.data() + (s * m + i) * seg_stride;
         for (size_t k = 0; k < seg_words; ++k) a[i * kw + s * seg_words + k] = pointers[i * segs + s][k];
       }
-    std::vector<uint64_t> packed(bgemm_packed_chunks(cfg.nr, n, segs, seg_words));
-    bgemm_pack_weights(cfg.nr, n, segs, seg_words, w.data(), kw, packed.data());
+    std::vector<uint64_t> packed(cfg.ukernel != nullptr ? bgemm_packed_chunks(cfg.nr, n, segs, seg_words) : 0);
+    if (cfg.ukernel != nullptr) bgemm_pack_weights(cfg.nr, n, segs, seg_words, w.data(), w_stride, packed.data());
     const size_t c_stride = n + 3;
     std::vector<int32_t> c(m * c_stride, -7);
     for (size_t m0 = 0; m0 < m; m0 += cfg.mr) {
-      cfg.ukernel(std::min(cfg.mr, m - m0), n, segs, seg_words, pointers.data() + m0 * segs, packed.data(),
-                  c.data() + m0 * c_stride, c_stride * 4);
+      const size_t mr = std::min(cfg.mr, m - m0);
+      if (cfg.ukernel != nullptr) {
+        cfg.ukernel(mr, n, segs, seg_words, pointers.data() + m0 * segs, packed.data(), c.data() + m0 * c_stride,
+                    c_stride * 4);
+      } else {
+        REQUIRE((cfg.rows_ukernel != nullptr));
+        cfg.rows_ukernel(mr, n, segs, seg_words, pointers.data() + m0 * segs, w.data(), w_stride,
+                         c.data() + m0 * c_stride, c_stride * 4);
+      }
     }
     for (size_t i = 0; i < m; ++i)
       for (size_t j = 0; j < c_stride; ++j) {
         int32_t expect = -7;
         if (j < n) {
           expect = 0;
-          for (size_t k = 0; k < kw; ++k) expect += naive_popcount(a[i * kw + k] ^ w[j * kw + k]);
+          for (size_t k = 0; k < kw; ++k) expect += naive_popcount(a[i * kw + k] ^ w[j * w_stride + k]);
         }
         if (c[i * c_stride + j] == expect) continue;
         INFO("row=", i, " col=", j);
@@ -63,15 +73,18 @@ class BgemmTester {
 
 }  // namespace
 
-// Every ukernel of the list (bgemm-ukernels.h) by name, wherever the CPU runs it, not only the selected one.
+// Every ukernel of the lists (bgemm-ukernels.h: packed and row-weight) by name, wherever the CPU runs it,
+// not only the selected one.
 template <typename F>
 void for_each_runnable_ukernel(F f) {
   onebit::test::for_each_runnable_ukernel("bgemm", bgemm_ukernels, f);
+  onebit::test::for_each_runnable_ukernel("bgemm rows", bgemm_rows_ukernels, f);
 }
 
 BgemmTester case_of(size_t m, size_t n, size_t segs, size_t seg_words, uint32_t seed) {
   BgemmTester t;
-  t.m = m; t.n = n; t.segs = segs; t.seg_words = seg_words; t.a_pad = (m + n) % 3; t.seed = seed;
+  t.m = m; t.n = n; t.segs = segs; t.seg_words = seg_words; t.a_pad = (m + n) % 3; t.w_pad = seed % 3;
+  t.seed = seed;
   return t;
 }
 
@@ -97,15 +110,34 @@ TEST_CASE("bgemm: every ukernel over M 1..2MR+1, N 1..2NR+1 and K tails") {
 
 // K across every widening / flush boundary of every kernel: the AVX2 byte counters (runs of 30 64-bit
 // steps, full adders over 3), the NEON 4x4 byte counters (31 steps) and 4x8 u16 counters (4095 steps),
-// with the boundary inside a segment and between segments, odd and even seg_words.
+// the row-weight byte lanes (folded every 31 32-bit words) and run lists (12 runs: 13 segments, or
+// 12 * 31 = 372 words, take two), with the boundary inside a segment and between segments, odd and even
+// seg_words.
 TEST_CASE("bgemm: every ukernel with K across the widening and flush boundaries") {
   struct K { size_t segs, seg_words; };
   const K ks[] = {{1, 59}, {1, 60}, {1, 61}, {1, 62}, {1, 63}, {1, 64}, {1, 65}, {1, 121}, {3, 21}, {3, 40},
-                  {2, 61}, {1, 8189}, {1, 8190}, {1, 8191}, {1, 8192}, {1, 8193}, {3, 2731}, {2, 8190}, {1, 16383}};
+                  {2, 61}, {1, 8189}, {1, 8190}, {1, 8191}, {1, 8192}, {1, 8193}, {3, 2731}, {2, 8190}, {1, 16383},
+                  {1, 30}, {1, 31}, {1, 32}, {1, 93}, {31, 1}, {32, 1}, {3, 11}, {12, 3}, {13, 3}, {12, 31},
+                  {1, 371}, {1, 372}, {1, 373}, {12, 32}, {25, 2}};
   for_each_runnable_ukernel([&](const BgemmConfig& cfg) {
     uint32_t seed = 900;
     for (const K& k : ks) case_of(2 * cfg.mr + 1, cfg.nr + 1, k.segs, k.seg_words, seed++).test(cfg);
   });
+}
+
+TEST_CASE("bgemm: row-weight selection picks a listed row-weight ukernel the CPU runs, for every ISA") {
+  size_t count = 0;
+  const BgemmConfig* ukernels = bgemm_rows_ukernels(&count);
+  for (Isa isa : kAllIsas) {
+    const BgemmConfig cfg = bgemm_rows_select(isa, {3136, 64, 18});
+    INFO("requested=", std::string(isa_name(isa)), " selected=", std::string(cfg.name));
+    CHECK((cfg.ukernel == nullptr));
+    CHECK(isa_allows(isa, cfg.isa));
+    CHECK(isa_supported(cfg.isa));
+    bool listed = false;
+    for (size_t i = 0; i < count; ++i) listed |= ukernels[i].rows_ukernel == cfg.rows_ukernel && ukernels[i].mr == cfg.mr;
+    CHECK(listed);
+  }
 }
 
 TEST_CASE("bgemm: selection picks a listed ukernel the CPU runs, for every requested ISA and shape") {

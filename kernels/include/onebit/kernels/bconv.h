@@ -1,6 +1,6 @@
 // Binary convolution (and binary fully connected, its 1x1-on-1x1 case) on bit-packed NHWC tensors.
-// prepare() once per operator (weight re-packing, padding-correction tables, thresholds), run() many times
-// with no allocation.
+// prepare() once per operator (weight re-packing - none on Cortex-M -, padding-correction tables,
+// thresholds), run() many times with no allocation.
 #pragma once
 
 #include <cstddef>
@@ -83,8 +83,13 @@ class BConv2D {
   BConv2D(BConv2D&&) noexcept;
   BConv2D& operator=(BConv2D&&) noexcept;
 
-  /// weights: [out_c][kernel_h][kernel_w][packed_words(in_c / groups)] words (OHWI packed along I).
-  /// Copies everything it needs; the caller's arrays may be freed afterwards.
+  /// weights: [weight_bits][out_c][kernel_h][kernel_w][packed_words(in_c / groups)] words (OHWI packed
+  /// along I), channel-padding bits 0 (bit_contract.h).
+  /// Desktop builds copy everything they need (weights repacked for the SIMD ukernels, channel-padding bits
+  /// masked); the caller's arrays may be freed afterwards.
+  /// Cortex-M builds (ONEBIT_MCU) copy neither the weights nor transform.multiplier / transform.bias: run()
+  /// reads them where they lie, so they must outlive this BConv2D (the runtime passes the model's constants,
+  /// which live as long as the model), and prepare() refuses weights whose channel-padding bits are set.
   /// Returns false with *error set for geometry it cannot run (e.g. in_c not divisible by groups).
   bool prepare(Isa isa, const BConvGeometry& geometry, const uint32_t* weights,
                const OutputTransformParams& transform, Text* error);
