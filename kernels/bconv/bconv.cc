@@ -47,11 +47,11 @@ Text validate(const BConvGeometry& g) {
 // Where the first set channel-padding bit of the [weight_bits][out_c][taps][tap_words] weights is, or "" if
 // none is: the format makes them 0, and a build that reads the weights in place (no masked copy) must not
 // compute with set ones. Only the last word of a tap has padding bits.
-std::string padding_bits_set(const uint32_t* weights, size_t weight_words, size_t cin_g, size_t tap_words) {
+Text padding_bits_set(const uint32_t* weights, size_t weight_words, size_t cin_g, size_t tap_words) {
   const uint32_t padding = ~channel_mask(cin_g, tap_words - 1);
   if (padding == 0) return "";
   for (size_t i = tap_words - 1; i < weight_words; i += tap_words) {
-    if ((weights[i] & padding) != 0) return "word " + std::to_string(i) + " of the weights";
+    if ((weights[i] & padding) != 0) return "word " + num(i) + " of the weights";
   }
   return "";
 }
@@ -105,7 +105,7 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   const size_t weight_words =
       static_cast<size_t>(g.weight_bits) * g.out_c * g.kernel_h * g.kernel_w * tap_words;
   if (row_weights) {
-    const std::string at = padding_bits_set(weights, weight_words, static_cast<size_t>(g.in_c / g.groups), tap_words);
+    const Text at = padding_bits_set(weights, weight_words, static_cast<size_t>(g.in_c / g.groups), tap_words);
     if (!at.empty()) {
       return fail(error, "BinaryConv2D: channel-padding bits set in " + at +
                              " (the format requires 0-bits; this build reads the weights in place, unmasked)");

@@ -5,6 +5,7 @@
 // Operator-specific checks are each operator's validate function in ops/*.cc, reached through ops/op_table.h
 // (validate_ops.cc holds the checks several operators share and the lookup).
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,26 @@ Status check_levels(const fb::Tensor& t, const Label& label, rt::TensorLevels* o
   return Status::Ok();
 }
 
+/// A BitPacked constant's rows (along the last dimension, C values) end in ceil(C / 32) * 32 - C padding bits,
+/// which the format makes 0 (schema/onebit.fbs): kernels that read weights where they lie (the Cortex-M
+/// build) count them, so a file with any set is malformed on every build.
+template <typename Label>
+Status check_padding_bits(const rt::TensorFacts& facts, const Label& label) {
+  const size_t c = size_t(facts.shape.back()), used = c % 32;
+  if (used == 0) return Status::Ok();
+  const uint32_t padding = ~((uint32_t(1) << used) - 1);
+  const size_t words = (c + 31) / 32;
+  const size_t rows = size_t(facts.levels.bits) * (rt::element_count(facts.shape) / c);
+  for (size_t r = 0; r < rows; ++r) {
+    uint32_t last;
+    std::memcpy(&last, facts.data + (r * words + words - 1) * 4, 4);
+    if ((last & padding) != 0)
+      return Status::Error(label() + ": row " + num(r) + " has channel-padding bits set (bits " + num(used) +
+                           "..31 of its last word must be 0: BitPacked rows are padded with 0-bits)");
+  }
+  return Status::Ok();
+}
+
 Status check_tensor(const fb::Model& m, size_t i, const LoadOptions& options, TensorFacts* facts) {
   const fb::Tensor* t = m.tensors()->Get(flatbuffers::uoffset_t(i));
   // Messages name the tensor; the name is formatted only when one is written (no stack held meanwhile).
@@ -112,6 +133,7 @@ Status check_tensor(const fb::Model& m, size_t i, const LoadOptions& options, Te
     return Status::Error(label() + ": buffer " + num(buffer) + " data is not 4-byte aligned");
   facts->constant = true;
   facts->data = b->data()->data();
+  if (facts->dtype == fb::DType::BitPacked) return check_padding_bits(*facts, label);
   return Status::Ok();
 }
 

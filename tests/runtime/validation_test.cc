@@ -1,6 +1,7 @@
 // Untrusted model files: each malformed input is rejected with a message naming the operator / tensor and
 // the field, and nothing crashes (the suite also runs under ASan + UBSan). Models are written here with the
 // raw FlatBuffers API so that every field can be broken on purpose.
+#include <algorithm>
 #include <functional>
 
 #include "onebit/schema/onebit_generated.h"
@@ -35,6 +36,8 @@ struct RawModel {
 
   RawModel() {
     buffers.push_back(std::vector<uint8_t>(8 * 3 * 3 * 2 * 4, 0x5a));  // weights: 8*3*3 rows of 2 words
+    for (size_t w = 1; w < 8 * 3 * 3 * 2; w += 2)  // 40 channels: bits 8..31 of a row's 2nd word are padding
+      std::fill_n(buffers[0].begin() + std::ptrdiff_t(w * 4 + 1), 3, uint8_t(0));
     buffers.push_back(std::vector<uint8_t>(8 * 4, 0));                 // multiplier (0.0f)
     buffers.push_back(std::vector<uint8_t>(8 * 4, 0));                 // bias
     tensors = {{"x", {1, 5, 5, 40}, fb::DType::Float32, -1},
@@ -159,6 +162,11 @@ TEST_CASE("tensor errors: index out of range, buffer too small, negative or absu
     RawModel raw;
     raw.tensors[3].buffer = 7;
     expect_rejected(raw, {"tensor 3 'm'", "buffer 7 out of range"});
+  }
+  SUBCASE("BitPacked constant with channel-padding bits set") {
+    RawModel raw;
+    raw.buffers[0][5 * 8 + 4 + 3] = 0x80;  // row 5's last word, bit 31 (channels 40..63 do not exist)
+    expect_rejected(raw, {"tensor 2 'w'", "row 5 has channel-padding bits set", "bits 8..31"});
   }
   SUBCASE("buffer smaller than its shape implies") {
     RawModel raw;
