@@ -22,6 +22,9 @@
 // K = 9. Tried and dropped: the column loop inside the counting function (its 3 more live values make GCC
 // spill in the word loop: 4x1 at 3 x 3 went to 17.36), and the Armv7E-M USADA8 accumulating the byte
 // counts into full sums (no folds, no 31-word runs, but one more register, a zero: 4x1 at 3 x 3: 16.63).
+// Harley-Seal (carry-save adders over 8 words, one popcount per 8 words; a 1x1 bench prototype on one
+// segment): 10.83 at 1 x 64 but 20.06 at 1 x 9 - its tail (3 more popcounts per output) and a 1x1 tile's
+// per-output costs lose at the shipped models' K = 9..36 words; a ukernel of its own for long K only.
 #include "bgemm/bgemm-rows-scalar.h"
 
 ONEBIT_BGEMM_ROWS_UKERNEL(onebit_bgemm_ukernel_4x1_rows__scalar) {

@@ -1,8 +1,9 @@
 // Instructions per (32-bit word x output) of the scalar binary GEMM ukernels (kernels/bgemm) on the board,
 // under qemu (instructions, not cycles): the packed-tile 4x4 scalar ukernel (desktop layout) and the
 // row-weight ukernel (bgemm-rows-scalar.h, weights read where they lie) at several register tiles, over a
-// 12 x 12 output block, K = 64 words in one segment and K = 18 words as 3 segments of 6 (a 3x3 window of
-// 64 channels read in place). Figures: mcu/README.md "Popcount".
+// 12 x 32 output block and the shipped models' K (3x3 windows of 32, 64, 128 channels read in place as 3
+// segments, an im2col row of 32 channels) and K = 64 words in one segment. Figures: the tile table in
+// kernels/bgemm/bgemm-4x1-rows-scalar.cc (the 4x4 line also in mcu/README.md "Popcount").
 #include <cstdint>
 #include <cstdio>
 
