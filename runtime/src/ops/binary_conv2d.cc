@@ -1,7 +1,8 @@
 // BinaryConv2D and BinaryFullyConnected through kernels::BConv2D. The fully connected case is the
 // convolution's 1x1 kernel on a 1x1 image with one batch row per input row: x [N, K] packed is exactly
-// [N][1][1][packed_words(K)]. Weights come pre-packed from the model (OHWI packed along I) and are
-// used by prepare(); the kernel keeps its own copy of whatever layout it needs.
+// [N][1][1][packed_words(K)]. Weights come pre-packed from the model (OHWI packed along I): on the desktop
+// prepare() re-packs them into the GEMM's tiles; on Cortex-M the kernel reads them, the multiplier and the
+// bias where they lie in the model (which outlives the operator), so they never take RAM.
 //
 // k-bit: the input tensor's levels (kind, bits, zero_level) and the weight tensor's bits go into
 // BConvGeometry; the kernel computes D = sum L_x * L_w bit-serially, one popcount pass per pair of planes.
