@@ -333,18 +333,18 @@ TEST_CASE("bconv: weights with channel-padding bits set: masked on the desktop, 
   dirty[dirty.size() - 5 * 2 + 1] |= 0x80000000u;  // a padding bit of tap 4 of the last output channel
   const onebit::test::IdentityTransform identity(size_t(g.out_c));
   BConv2D conv;
-  std::string error;
+  onebit::Text error;
   const size_t pixels = size_t(g.in_h) * g.in_w;
-  REQUIRE_MESSAGE(conv.prepare(Isa::kScalar, g, clean.data(), identity.params, &error), error);
+  REQUIRE_MESSAGE(conv.prepare(Isa::kScalar, g, clean.data(), identity.params, &error), error.c_str());
   std::vector<char> scratch(conv.scratch_bytes(1));
   std::vector<float> want(pixels * g.out_c), got(want.size());
   conv.run(xp.data(), want.data(), scratch.data(), nullptr);
 #if ONEBIT_MCU
   CHECK_FALSE(conv.prepare(Isa::kScalar, g, dirty.data(), identity.params, &error));
-  CHECK(error.find("channel-padding bits set in word " + std::to_string(dirty.size() - 9)) != std::string::npos);
+  CHECK(error.find(("channel-padding bits set in word " + onebit::num(dirty.size() - 9)).c_str()) != std::string::npos);
   (void)got;
 #else
-  REQUIRE_MESSAGE(conv.prepare(Isa::kScalar, g, dirty.data(), identity.params, &error), error);
+  REQUIRE_MESSAGE(conv.prepare(Isa::kScalar, g, dirty.data(), identity.params, &error), error.c_str());
   scratch.resize(conv.scratch_bytes(1));
   conv.run(xp.data(), got.data(), scratch.data(), nullptr);
   CHECK(got == want);

@@ -60,11 +60,9 @@ class Text {
 
  private:
   Text& append(const char* s, size_t n) {
-    if (n_ + n > kCapacity) {
-      n = n_ < kCapacity - 3 ? kCapacity - 3 - n_ : 0;
-      std::memcpy(s_ + n_, s, n);
-      n_ += n;
-      std::memcpy(s_ + n_, "...", 3);
+    if (n_ + n > kCapacity) {  // keep what fits before a final "..."
+      if (n_ < kCapacity - 3) std::memcpy(s_ + n_, s, kCapacity - 3 - n_);
+      std::memcpy(s_ + kCapacity - 3, "...", 3);
       n_ = kCapacity;
     } else {
       std::memcpy(s_ + n_, s, n);
@@ -103,13 +101,12 @@ inline Text num(int v) { return num(static_cast<long long>(v)); }
 /// Like std::to_string(double) ("%f": six decimals, rounded) for |v| < 1e12; beyond that d.dddddde+XX.
 inline Text num(double v) {
   if (v != v) return Text("nan");
-  Text out(std::signbit(v) ? "-" : "");
-  double a = std::fabs(v);
+  Text out(std::signbit(v) ? "-" : "");  // a builtin: no math library code
+  double a = v < 0 ? -v : v;
   if (a > 1.7e308) return out += "inf";
   int exponent = 0;
-  if (a >= 1e12) {
-    exponent = static_cast<int>(std::floor(std::log10(a)));
-    a /= std::pow(10.0, exponent);
+  if (a >= 1e12) {  // by division, not log10 / pow: messages should not link the math library's code
+    while (a >= 10.0) a /= 10.0, ++exponent;
   }
   const unsigned long long micro = static_cast<unsigned long long>(a * 1e6 + 0.5);
   out += num(micro / 1000000);
