@@ -23,7 +23,7 @@ void shape_op_range(const Node& shape_node, int64_t rank, int64_t* begin, int64_
 /// NumPy broadcasting of two shapes: core::broadcast_shapes (core/include/onebit/core/shape_math.h), for
 /// int64 dims (so braced lists convert).
 inline bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out) {
-  return core::broadcast_shapes<int64_t>(a, b, out);
+  return core::broadcast_shapes(a, b, out);
 }
 
 }  // namespace onebit::converter

@@ -8,6 +8,7 @@
 
 #include "bgemm/bgemm.h"
 #include "onebit/kernels/bconv.h"
+#include "onebit/pool.h"
 #include "pack/pack-ukernels.h"
 #include "transform/transform.h"
 
@@ -45,7 +46,7 @@ struct BConvPlan {
   //   start c0 * tile_chunks / NR chunks into that run (a pointer offset: the channel split below).
   bool row_weights = false;
   const uint32_t* weights = nullptr;
-  std::vector<uint64_t> packed_weights;
+  Vec<uint64_t> packed_weights;
   size_t plane_chunks = 0, group_chunks = 0;  // bgemm_packed_chunks(nr, cout_g, segs, seg_words); * weight_bits
 
   // Channel split (issue 12): when the pixel tiles cannot keep the pool busy (batch-1 FC, 7x7 heads), run()
@@ -64,38 +65,38 @@ struct BConvPlan {
   bool fill_ones[4] = {false, false, false, false};  // padded-tap bit of each activation plane
   int32_t neg_coef[4][2] = {};          // -D = sum_ij neg_coef[i][j] * P_ij + neg_const[o] + neg_gamma * correction[o]
   int32_t neg_gamma = 0;
-  std::vector<int32_t> neg_const;       // [out_c]
+  Vec<int32_t> neg_const;       // [out_c]
   bool half_exact = true;               // every fl(multiplier / 2) is exact: the f32 transform ukernels apply
-  std::vector<float> half_multiplier;   // [out_c]
+  Vec<float> half_multiplier;   // [out_c]
 
   bool bitpacked = false;
   // FloatAndBitPacked: each block's floats are packed by the Quantize operator's own kernel (pack.h).
   bool float_and_bits = false;
   PackUkernel pack;  // chosen at prepare
   bool quantize_thresholds = false;  // else plain sign
-  std::vector<float> quantize_threshold;                             // [out_c]
-  std::vector<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]
+  Vec<float> quantize_threshold;                             // [out_c]
+  Vec<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]
   QuantizeThresholds quantize;       // points into the vectors above
   // [out_c] each: the caller's arrays with row weights (they live as long as the weights), else copies.
   const float* multiplier = nullptr;
   const float* bias = nullptr;
-  std::vector<float> multiplier_copy, bias_copy;
+  Vec<float> multiplier_copy, bias_copy;
   float clamp_min = 0, clamp_max = 0;
-  std::vector<int32_t> threshold, sign_mask;
+  Vec<int32_t> threshold, sign_mask;
 
   // Zero-padding correction (PadMode::kZero only). Output row oy has row class row_class[oy], column ox
   // column class col_class[ox]; class 0 means "window inside the image along that axis". For a pair of
   // classes (r, c) != (0, 0), correction[(r * col_classes + c) * out_c + o] = sum over the taps of the
   // window that fall on padding of the weight levels of output channel o (±1 for binary weights).
-  std::vector<int32_t> row_class, col_class;
+  Vec<int32_t> row_class, col_class;
   size_t col_classes = 1;
-  std::vector<int32_t> correction;
+  Vec<int32_t> correction;
 
   // Per-thread scratch layout (bytes, 64-aligned pieces).
   // popcount_bytes holds planes blocks of block_m * gemm_n int32; dots_bytes (k-bit only) block_m * out_c.
   size_t im2col_bytes = 0, pointer_bytes = 0, popcount_bytes = 0, dots_bytes = 0, slot_bytes = 0;
 
-  std::vector<uint8_t> row_inside, col_inside;  // [out_h], [out_w]: window_rows_inside / window_cols_inside
+  Vec<uint8_t> row_inside, col_inside;  // [out_h], [out_w]: window_rows_inside / window_cols_inside
 
   /// Whether the kernel rows of output row oy / the kernel columns of output column ox are all inside the
   /// image; a window inside on both axes is read in place when in_place.
@@ -116,7 +117,9 @@ struct BConvPlan {
   }
 };
 
-struct BConv2D::Impl : BConvPlan {};
+struct BConv2D::Impl : BConvPlan {
+  ONEBIT_POOL_NEW_DELETE  // Cortex-M: in the interpreter's arena (onebit/pool.h)
+};
 
 /// Fills im2col rows for output pixels [ox0, ox0 + count) of output row (n, oy), group `group`, into
 /// `rows` (count rows of impl.row_words words). `input` is one bit-plane; padded taps get 1-bits on the

@@ -74,6 +74,7 @@
 
 #include "bconv/bconv-impl.h"
 #include "onebit/kernels/bit_contract.h"
+#include "onebit/pool.h"
 #include "util/bits.h"
 
 namespace onebit::kernels {
@@ -129,7 +130,7 @@ void bconv_levels_prepare(BConvPlan& p, const uint32_t* weights) {
   const int32_t top_x = (1 << k) - 1, top_w = (1 << wb) - 1;
   const size_t out_c = static_cast<size_t>(g.out_c);
   // Weight constants B_j(o) (popcount of plane j over the window) -> Bw_o and Wsum_o.
-  std::vector<int32_t> bw(out_c, 0), wsum(out_c, 0);
+  Vec<int32_t> bw(out_c, 0), wsum(out_c, 0);
   for (size_t j = 0; j < static_cast<size_t>(wb); ++j) {
     for (size_t o = 0; o < out_c; ++o) {
       const uint32_t* w = weights + (j * out_c + o) * p.row_words;

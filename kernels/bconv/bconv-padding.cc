@@ -15,20 +15,21 @@
 
 #include "bconv/bconv-impl.h"
 #include "onebit/kernels/bit_contract.h"
+#include "onebit/pool.h"
 #include "util/bits.h"
 
 namespace onebit::kernels {
 namespace {
 
 // Valid-tap mask of each output coordinate along one axis, mapped to class ids (0 = all taps valid).
-std::vector<int32_t> classify(int out, int in, int kernel, int stride, int dilation, int pad,
-                              std::vector<std::vector<bool>>* class_masks) {
-  std::map<std::vector<bool>, int32_t> ids;
-  class_masks->assign(1, std::vector<bool>(kernel, true));
+Vec<int32_t> classify(int out, int in, int kernel, int stride, int dilation, int pad,
+                              Vec<Vec<bool>>* class_masks) {
+  std::map<Vec<bool>, int32_t, std::less<Vec<bool>>, Allocator<std::pair<const Vec<bool>, int32_t>>> ids;
+  class_masks->assign(1, Vec<bool>(kernel, true));
   ids[class_masks->front()] = 0;
-  std::vector<int32_t> cls(out);
+  Vec<int32_t> cls(out);
   for (int o = 0; o < out; ++o) {
-    std::vector<bool> valid(kernel);
+    Vec<bool> valid(kernel);
     for (int k = 0; k < kernel; ++k) {
       const int i = o * stride - pad + k * dilation;
       valid[k] = i >= 0 && i < in;
@@ -47,7 +48,7 @@ std::vector<int32_t> classify(int out, int in, int kernel, int stride, int dilat
 
 void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights) {
   const BConvGeometry& g = impl.g;
-  std::vector<std::vector<bool>> rows, cols;
+  Vec<Vec<bool>> rows, cols;
   impl.row_class = classify(impl.out_h, g.in_h, g.kernel_h, g.stride_h, g.dilation_h, g.pad_top, &rows);
   impl.col_class = classify(impl.out_w, g.in_w, g.kernel_w, g.stride_w, g.dilation_w, g.pad_left, &cols);
   impl.col_classes = cols.size();
@@ -60,7 +61,9 @@ void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights) {
   const size_t taps2d = static_cast<size_t>(g.kernel_h) * g.kernel_w;
   const size_t out_c = static_cast<size_t>(g.out_c);
   const int32_t sigma = g.weight_bits == 1 ? 1 : -1;
-  std::vector<int32_t> tap_sum(out_c * taps2d, 0);
+  // The table first, then the temporary: freed last-made-first, the temporary leaves no hole (onebit/pool.h).
+  impl.correction.assign(rows.size() * cols.size() * g.out_c, 0);
+  Vec<int32_t> tap_sum(out_c * taps2d, 0);
   for (size_t j = 0; j < static_cast<size_t>(g.weight_bits); ++j) {
     for (size_t o = 0; o < out_c; ++o) {
       for (size_t t = 0; t < taps2d; ++t) {
@@ -71,7 +74,6 @@ void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights) {
       }
     }
   }
-  impl.correction.assign(rows.size() * cols.size() * g.out_c, 0);
   for (size_t r = 0; r < rows.size(); ++r) {
     for (size_t c = 0; c < cols.size(); ++c) {
       int32_t* out = impl.correction.data() + (r * cols.size() + c) * g.out_c;

@@ -12,6 +12,7 @@
 
 #include "bconv/bconv-impl.h"
 #include "onebit/kernels/bit_contract.h"
+#include "onebit/pool.h"
 
 namespace onebit::kernels {
 namespace {
@@ -58,8 +59,8 @@ Text padding_bits_set(const uint32_t* weights, size_t weight_words, size_t cin_g
 
 // Weight rows for the GEMM of group grp, from the masked [weight_bits][out_c][row_words] weights: row
 // j * cout_g + o is weight plane j of the group's output channel o (bconv-impl.h gemm_n_g).
-std::vector<uint32_t> group_weight_rows(const BConvPlan& p, const uint32_t* masked, size_t grp) {
-  std::vector<uint32_t> rows(p.gemm_n_g * p.row_words);
+Vec<uint32_t> group_weight_rows(const BConvPlan& p, const uint32_t* masked, size_t grp) {
+  Vec<uint32_t> rows(p.gemm_n_g * p.row_words);
   for (size_t j = 0; j < static_cast<size_t>(p.weight_bits); ++j) {
     const uint32_t* src = masked + (j * static_cast<size_t>(p.g.out_c) + grp * p.cout_g) * p.row_words;
     std::memcpy(rows.data() + j * p.cout_g * p.row_words, src, p.cout_g * p.row_words * sizeof(uint32_t));
@@ -149,7 +150,7 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
 
   // Weights: in place (padding bits checked above), or with channel padding bits masked (the contract says
   // they are 0; masking makes that certain) and each (group, weight plane) packed into the ukernel's tiles.
-  std::vector<uint32_t> masked;
+  Vec<uint32_t> masked;
   const uint32_t* unpacked = weights;  // [weight_bits][out_c][row_words], padding bits 0
   if (row_weights) {
     p->weights = weights;
@@ -161,7 +162,7 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
     p->group_chunks = p->plane_chunks * static_cast<size_t>(g.weight_bits);
     p->packed_weights.assign(p->group_chunks * g.groups, 0);
     for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
-      const std::vector<uint32_t> rows = group_weight_rows(*p, masked.data(), grp);
+      const Vec<uint32_t> rows = group_weight_rows(*p, masked.data(), grp);
       for (size_t j = 0; j < static_cast<size_t>(g.weight_bits); ++j)
         bgemm_pack_weights(p->gemm.nr, p->cout_g, p->segs, p->seg_words, rows.data() + j * p->cout_g * p->row_words,
                            p->row_words, p->packed_weights.data() + grp * p->group_chunks + j * p->plane_chunks);
@@ -189,12 +190,16 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
     p->quantize_thresholds = transform.quantize != nullptr;
     if (p->quantize_thresholds) {
       const QuantizeThresholds& q = *transform.quantize;
-      p->quantize_threshold.assign(q.threshold, q.threshold + g.out_c);
-      p->quantize_flip.assign(q.flip, q.flip + p->out_words);
-      p->quantize_mask.assign(q.const_mask, q.const_mask + p->out_words);
-      p->quantize_bits.assign(q.const_bits, q.const_bits + p->out_words);
-      p->quantize = {p->quantize_threshold.data(), p->quantize_flip.data(), p->quantize_mask.data(),
-                     p->quantize_bits.data()};
+      if (row_weights) {  // Cortex-M: the caller's tables, which outlive this (like the weights)
+        p->quantize = q;
+      } else {
+        p->quantize_threshold.assign(q.threshold, q.threshold + g.out_c);
+        p->quantize_flip.assign(q.flip, q.flip + p->out_words);
+        p->quantize_mask.assign(q.const_mask, q.const_mask + p->out_words);
+        p->quantize_bits.assign(q.const_bits, q.const_bits + p->out_words);
+        p->quantize = {p->quantize_threshold.data(), p->quantize_flip.data(), p->quantize_mask.data(),
+                       p->quantize_bits.data()};
+      }
     }
   }
   if (p->bitpacked) {

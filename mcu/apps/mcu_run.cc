@@ -1,8 +1,9 @@
 // The model runner on the board (scripts/mcu-run; the shipped-model checks of scripts/mcu-test): the model
-// linked into flash (model.S, from ONEBIT_MCU_MODEL), loaded in place and validated, an interpreter on a
-// static arena, then every image of an IDX file classified with the heap forbidden (board_forbid_heap: any
-// allocation in invoke() ends the run with exit code 86). Images and predictions move through semihosting
-// file calls (no stdio, no heap), one image at a time.
+// linked into flash (model.S, from ONEBIT_MCU_MODEL), loaded in place and validated (its records in a static
+// region, LoadOptions::memory), an interpreter on a static arena (its records, then the activations), then
+// every image of an IDX file classified. The heap is forbidden from the first line of main (board_forbid_heap:
+// any allocation in load_in_place, create or invoke ends the run with exit code 86). Images and predictions
+// move through semihosting file calls (no stdio, no heap), one image at a time.
 //
 // Usage: mcu_run IMAGES-idx3-ubyte N PREDICTIONS [LOGITS]
 //   IMAGES       uncompressed IDX (u8 pixels, scaled to [0,1] then (x - mean) / std with the model's stored
@@ -12,9 +13,10 @@
 //   LOGITS       optional: the raw float32 output of every image, to compare bit for bit with an x86 run
 // Ends with (issue 19's format, bytes as integers; I: executed instructions, a proxy for cycles):
 //   mcu-run CPU: N images, flash F B (code C, model M), ram R B (arena A, stack S, static D), instructions per inference I
-// R = A + S + D. The line before it gives what load_in_place and create took from the heap, which R leaves
-// out (the target is none: malloc traps from the first image on).
-// Exit code: 0, 1 on any error (the model rejected: the runtime's message), 86 heap use during invoke.
+// R = A + S + D, A = what the Model took of its region (Model::memory_bytes) + the interpreter's arena
+// (arena_bytes: its records and the activations); D leaves the two static regions out.
+// Exit code: 0, 1 on any error (the model rejected: the runtime's message), 86 any heap use, 88 a region too
+// small for the records (onebit_pool_fatal).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +33,7 @@ extern "C" const uint8_t onebit_model_end[];
 namespace {
 
 alignas(64) uint8_t g_arena[ONEBIT_MCU_ARENA_BYTES];
+alignas(16) uint8_t g_model_memory[ONEBIT_MCU_MODEL_MEMORY_BYTES];  // the Model's records
 
 int fail(const char* what, const char* detail = "") {
   std::printf("mcu_run: %s%s\n", what, detail);
@@ -59,10 +62,12 @@ int main(int argc, char** argv) {
   const long limit = std::atol(argv[2]);
   const size_t model_bytes = size_t(onebit_model_end - onebit_model_data);
 
+  board_forbid_heap();  // from here on, any allocation ends the run (exit code 86)
   std::unique_ptr<onebit::Model> model;
-  const size_t heap_before = board_heap_bytes();
   onebit::LoadOptions load;
   load.ops = &onebit::OpResolver::all();  // any model (a firmware registers its model's operators alone)
+  load.memory = g_model_memory;
+  load.memory_bytes = sizeof g_model_memory;
   onebit::Status s = onebit::Model::load_in_place(onebit_model_data, model_bytes, load, &model);
   if (!s.ok()) return fail("model rejected: ", s.message().c_str());
   onebit::InterpreterOptions options;
@@ -71,18 +76,19 @@ int main(int argc, char** argv) {
   std::unique_ptr<onebit::Interpreter> interp;
   s = onebit::Interpreter::create(*model, options, &interp);
   if (!s.ok()) return fail("interpreter not created: ", s.message().c_str());
-  const size_t heap_create = board_heap_bytes() - heap_before;
 
-  const std::vector<int>& shape = interp->input_info(0).shape;  // NHWC
+  const auto& shape = interp->input_info(0).shape;  // NHWC
   const size_t channels = size_t(shape.back()), pixels = size_t(shape[1]) * size_t(shape[2]);
   const size_t per_image = pixels * channels;
-  std::vector<float> mean(channels, 0.0f), stdev(channels, 1.0f);
+  constexpr size_t kMaxChannels = 16, kMaxImage = 1 << 16;
+  if (channels > kMaxChannels || per_image > kMaxImage) return fail("the model's input is larger than this runner's buffers");
+  float mean[kMaxChannels], stdev[kMaxChannels];
   for (size_t c = 0; c < channels; ++c) {
-    const std::vector<float>&m = model->info().input_mean, &d = model->info().input_std;
-    if (!m.empty()) mean[c] = m[m.size() == 1 ? 0 : c];
-    if (!d.empty()) stdev[c] = d[d.size() == 1 ? 0 : c];
+    const auto &m = model->info().input_mean, &d = model->info().input_std;
+    mean[c] = m.empty() ? 0.0f : m[m.size() == 1 ? 0 : c];
+    stdev[c] = d.empty() ? 1.0f : d[d.size() == 1 ? 0 : c];
   }
-  std::vector<uint8_t> image(per_image);
+  static uint8_t image[kMaxImage];
   const size_t classes = interp->output_info(0).shape.back();
 
   const int in = board_file_open(argv[1], "rb");
@@ -97,10 +103,9 @@ int main(int argc, char** argv) {
   const int logits = argc > 4 ? board_file_open(argv[4], "wb") : -1;
   if (out < 0 || (argc > 4 && logits < 0)) return fail("cannot create the output files");
 
-  board_forbid_heap();  // from here on, any allocation ends the run (exit code 86)
   uint64_t instructions = 0;
   for (long i = 0; i < count; ++i) {
-    if (board_file_read(in, image.data(), per_image) != long(per_image)) return fail("images file truncated");
+    if (board_file_read(in, image, per_image) != long(per_image)) return fail("images file truncated");
     float* x = interp->input(0);
     for (size_t k = 0; k < per_image; ++k) {
       const size_t c = k % channels;
@@ -123,11 +128,14 @@ int main(int argc, char** argv) {
   board_file_close(out);
   if (logits >= 0) board_file_close(logits);
 
-  const size_t arena = interp->arena_bytes(), stack = board_stack_high_water();
-  const size_t statics = board_data_bytes() + board_bss_bytes() - sizeof g_arena;
+  const size_t arena = model->memory_bytes() + interp->arena_bytes(), stack = board_stack_high_water();
+  // The runner's own image buffer counts for one image, as a firmware's would.
+  const size_t statics = board_data_bytes() + board_bss_bytes() - sizeof g_arena - sizeof g_model_memory - sizeof image + per_image;
   const size_t flash = board_flash_bytes();
   // newlib-nano's printf has no %zu / %llu: unsigned long (32 bits here) holds every figure.
-  std::printf("mcu_run: heap taken by load_in_place and create %lu B (not in ram below)\n", (unsigned long)heap_create);
+  std::printf("mcu_run: no heap used (forbidden from the start); the model's records %lu B, the interpreter's "
+              "arena %lu B (records and activations)\n",
+              (unsigned long)model->memory_bytes(), (unsigned long)interp->arena_bytes());
   std::printf("mcu-run %s: %ld images, flash %lu B (code %lu, model %lu), ram %lu B (arena %lu, stack %lu, static %lu), "
               "instructions per inference %lu\n",
               ONEBIT_MCU_CPU_NAME, count, (unsigned long)flash, (unsigned long)(flash - model_bytes),

@@ -7,7 +7,8 @@
 // Usage: mcu_validate MODEL.fb
 // Prints "mcu_validate: accepted (N bytes)" or "mcu_validate: rejected by load_in_place|create: MESSAGE".
 // Exit code: 0 accepted, 3 rejected by Model::load_in_place, 4 rejected by Interpreter::create,
-// 1 usage or host file error (the file cannot be read or does not fit the buffer).
+// 1 usage or host file error (the file cannot be read or does not fit the buffer), 86 heap use (forbidden
+// once the file is read), 88 a region too small for the runtime's records.
 #include <cstdio>
 #include <memory>
 
@@ -25,6 +26,7 @@ constexpr int kRejectedByCreate = 4;
 constexpr size_t kModelCapacity = ONEBIT_MCU_VALIDATE_MODEL_BYTES;
 alignas(16) uint8_t g_model[kModelCapacity + 64];
 alignas(64) uint8_t g_arena[ONEBIT_MCU_ARENA_BYTES];
+alignas(16) uint8_t g_model_memory[ONEBIT_MCU_MODEL_MEMORY_BYTES];  // the Model's records
 
 int fail(const char* what, const char* detail = "") {
   std::printf("mcu_validate: %s%s\n", what, detail);
@@ -49,9 +51,12 @@ int main(int argc, char** argv) {
   board_file_close(in);
   if (got != length) return fail("cannot read ", argv[1]);
 
+  board_forbid_heap();  // validation and create run without a heap: any allocation ends the run (exit 86)
   std::unique_ptr<onebit::Model> model;
   onebit::LoadOptions load;
   load.ops = &onebit::OpResolver::all();  // any model: what is checked is its validity, not its operators
+  load.memory = g_model_memory;
+  load.memory_bytes = sizeof g_model_memory;
   onebit::Status s = onebit::Model::load_in_place(g_model, size_t(length), load, &model);
   if (!s.ok()) return rejected("load_in_place", s, kRejectedByLoad);
   onebit::InterpreterOptions options;

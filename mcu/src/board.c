@@ -113,3 +113,12 @@ void board_file_close(int handle) {
   const uintptr_t block[1] = {(uintptr_t)handle};
   (void)semihosting_call(SEMIHOSTING_SYS_CLOSE, (uintptr_t)block);
 }
+
+// The runtime's records did not fit LoadOptions::memory or InterpreterOptions::arena (onebit/pool.h: no
+// exception to unwind with on these cores); replaces the runtime's weak default, which only traps.
+void onebit_pool_fatal(const char* why) __attribute__((noreturn));
+void onebit_pool_fatal(const char* why) {
+  board_write(why);
+  board_write("\n");
+  board_exit(BOARD_POOL_EXIT);
+}

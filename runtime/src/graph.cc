@@ -1,23 +1,24 @@
 #include "graph.h"
 
 #include "onebit/kernels/bit_contract.h"
+#include "onebit/pool.h"
 #include "ops/op_table.h"
 
 namespace onebit::rt {
 
-std::vector<int> tensor_shape(const fb::Tensor& tensor) {
-  std::vector<int> shape;
+Vec<int> tensor_shape(const fb::Tensor& tensor) {
+  Vec<int> shape;
   if (tensor.shape() != nullptr) shape.assign(tensor.shape()->begin(), tensor.shape()->end());
   return shape;
 }
 
-size_t element_count(const std::vector<int>& shape) {
+size_t element_count(const Vec<int>& shape) {
   size_t n = 1;
   for (int d : shape) n *= size_t(d);
   return n;
 }
 
-size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape, int bits) {
+size_t tensor_bytes(fb::DType dtype, const Vec<int>& shape, int bits) {
   if (shape.empty()) return 0;
   if (dtype == fb::DType::Float16) return element_count(shape) * 2;
   if (dtype == fb::DType::Int8) return element_count(shape);
@@ -59,7 +60,7 @@ const char* dtype_name(fb::DType dtype) {
   return "unknown";
 }
 
-Text shape_string(const std::vector<int>& shape) {
+Text shape_string(const Vec<int>& shape) {
   Text s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + num(shape[i]);
   return s + "]";

@@ -10,6 +10,7 @@
 #include "onebit/core/schema_enums.h"
 #include "onebit/core/shape_math.h"
 #include "onebit/kernels/bit_contract.h"
+#include "onebit/pool.h"
 #include "onebit/schema/onebit_generated.h"
 #include "onebit/status.h"
 
@@ -23,13 +24,13 @@ inline constexpr uint64_t kMaxElements = uint64_t(1) << 28;
 inline constexpr int kMaxWindow = 4096;  // kernel size, stride, dilation, padding
 
 /// Logical shape of a (validated) tensor.
-std::vector<int> tensor_shape(const fb::Tensor& tensor);
-size_t element_count(const std::vector<int>& shape);
+Vec<int> tensor_shape(const fb::Tensor& tensor);
+size_t element_count(const Vec<int>& shape);
 /// Bytes a tensor of this shape and dtype occupies: 4 per element for Float32 / Int32, 2 for Float16, 1 for
 /// Int8 (those two: constants only); for BitPacked,
 /// `bits` planes (bit_contract.h "k-bit tensors") of packed_words(last dim) uint32 words per row of the last
 /// dimension. bits <= 4 (validated), so the result stays within 4 * 4 * kMaxElements.
-size_t tensor_bytes(fb::DType dtype, const std::vector<int>& shape, int bits = 1);
+size_t tensor_bytes(fb::DType dtype, const Vec<int>& shape, int bits = 1);
 
 /// What the integer levels of a BitPacked tensor mean (schema Tensor.bits / levels / zero_level /
 /// level_scale). Float32 / Int32 tensors carry the defaults (validated), i.e. {kBinary, 1, 0, 1}.
@@ -56,7 +57,7 @@ const char* op_type_name(fb::OperatorOptions type);
 /// Softmax with `log` set (one operator in the format, two in ONNX). Safe when the options table is missing.
 const char* op_type_name(const fb::Operator& op);
 const char* dtype_name(fb::DType dtype);
-Text shape_string(const std::vector<int>& shape);
+Text shape_string(const Vec<int>& shape);
 /// "operator 3 'stage1/conv' (Conv2D)", safe on any verified model.
 Text describe_op(const fb::Model& model, size_t op_index);
 const char* tensor_name(const fb::Model& model, size_t tensor_index);  // "" when it has none

@@ -15,6 +15,7 @@
 
 #include "interpreter_impl.h"
 #include "onebit/kernels/pack.h"
+#include "onebit/pool.h"
 
 namespace onebit {
 namespace {
@@ -101,23 +102,45 @@ Status Interpreter::create(const Model& model, const InterpreterOptions& options
   return catching(options, [&] { return create_unchecked(model, options, out); });
 }
 
+#if ONEBIT_MCU
+// Cortex-M: the Interpreter and every record create() makes come from the caller's arena, from its start
+// (onebit/pool.h); place_arena puts the activations after them.
+#define ONEBIT_ARENA_RECORDS(options, request)                                                              \
+  if ((options).arena == nullptr || (options).arena_size == 0)                                             \
+    return Status::Error("no arena given: the Cortex-M build has no heap; pass InterpreterOptions::arena " \
+                         "(required_arena_bytes says how large)");                                         \
+  Pool records((options).arena, (options).arena_size);                                                     \
+  PoolScope records_scope(records);                                                                        \
+  (request).records = &records
+#else
+#define ONEBIT_ARENA_RECORDS(options, request) (void)(request)
+#endif
+
 Status Interpreter::create_unchecked(const Model& model, const InterpreterOptions& options,
                                      std::unique_ptr<Interpreter>* out) {
+  rt::BuildRequest request = build_request(options);
+  ONEBIT_ARENA_RECORDS(options, request);
   std::unique_ptr<Interpreter> interp(new Interpreter());
   ONEBIT_RETURN_IF_ERROR(interp->impl_->start(model, options));
-  ONEBIT_RETURN_IF_ERROR(interp->impl_->build(build_request(options)));
+  ONEBIT_RETURN_IF_ERROR(interp->impl_->build(request));
   *out = std::move(interp);
   return Status::Ok();
 }
 
 Status Interpreter::required_arena_bytes(const Model& model, const InterpreterOptions& options, size_t* bytes) {
   return catching(options, [&] {
-    Interpreter interp;
-    ONEBIT_RETURN_IF_ERROR(interp.impl_->start(model, options));
     rt::BuildRequest request = build_request(options);
+    ONEBIT_ARENA_RECORDS(options, request);
     request.plan_only = true;
-    ONEBIT_RETURN_IF_ERROR(interp.impl_->build(request));
-    *bytes = interp.impl_->arena_bytes;
+    std::unique_ptr<Interpreter> interp(new Interpreter());
+    ONEBIT_RETURN_IF_ERROR(interp->impl_->start(model, options));
+    ONEBIT_RETURN_IF_ERROR(interp->impl_->build(request));
+    *bytes = interp->impl_->arena_bytes;
+#if ONEBIT_MCU
+    // The records, aligned, come first in the same arena.
+    constexpr size_t kAlign = InterpreterOptions::kArenaAlignment;
+    *bytes += records.used() + (kAlign - size_t(reinterpret_cast<uintptr_t>(records.top()) % kAlign)) % kAlign;
+#endif
     return Status::Ok();
   });
 }
@@ -142,7 +165,7 @@ Status Interpreter::invoke() {
       impl.profile[i].last_ms = ms;
       // Reserved at create; once full, the oldest sample is overwritten (ring order), so invoke() never
       // allocates however many profiled invokes run without clear_profile().
-      std::vector<double>& v = impl.profile[i].samples_ms;
+      Vec<double>& v = impl.profile[i].samples_ms;
       if (v.size() < v.capacity()) {
         v.push_back(ms);
       } else {
@@ -174,7 +197,7 @@ bool Interpreter::tensor_arena_span(int tensor, size_t* offset, size_t* bytes) c
 
 const char* Interpreter::isa_name() const { return kernels::isa_name(impl_->isa); }
 int Interpreter::threads() const { return impl_->threads; }
-const std::vector<OpProfile>& Interpreter::profile() const { return impl_->profile; }
+const Vec<OpProfile>& Interpreter::profile() const { return impl_->profile; }
 void Interpreter::clear_profile() {
   for (OpProfile& p : impl_->profile) {
     p.samples_ms.clear();

@@ -27,6 +27,7 @@
 
 #include "interpreter_impl.h"
 #include "model_access.h"
+#include "onebit/pool.h"
 #include "ops/op_table.h"
 #include "planner.h"
 
@@ -68,6 +69,7 @@ class Interpreter::Impl::Phases {
   Status plan_memory();
   Status place_arena();
   Status bind_ops();
+  void describe_io();
   void expose_io();
   void reserve_profile();
 
@@ -80,12 +82,13 @@ class Interpreter::Impl::Phases {
   const fb::Model& m_;
   const size_t n_tensors_, n_ops_;
   const Text over_;  // the tail of every budget error
-  std::vector<bool> used_;  // activations: graph inputs and operator outputs
-  std::vector<PlannedBuffer> buffers_;  // n_tensors_ tensors, then n_ops_ scratch buffers
-  std::vector<int> alias_of_;           // per tensor: the tensor whose bytes it shares, or -1
+  Vec<bool> used_;  // activations: graph inputs and operator outputs
+  Vec<PlannedBuffer> buffers_;  // n_tensors_ tensors, then n_ops_ scratch buffers
+  Vec<int> alias_of_;           // per tensor: the tensor whose bytes it shares, or -1
   uint64_t workspace_ = 0;              // XNNPACK indirection buffers (estimate), outside the arena
   uint64_t unpacked_ = 0;               // float copies of bitpacked graph outputs, outside the arena
   ArenaPlan plan_;
+  Vec<const void*> bind_inputs_;        // bind()'s input addresses, sized by describe_io
 };
 
 Status Interpreter::Impl::Phases::describe_tensors() {
@@ -118,7 +121,10 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   const fb::Operator* op = m_.operators()->Get(flatbuffers::uoffset_t(i));
   OpContext& ctx = impl_.contexts[i];
   ctx.op = op;
-  ctx.label = describe_op(m_, i);
+  ctx.model = &m_;
+  ctx.index = i;
+  ctx.inputs.reserve(op->inputs()->size());
+  ctx.outputs.reserve(op->outputs()->size());
   for (int t : *op->inputs()) {
     ctx.inputs.push_back(t >= 0 ? &impl_.tensors[size_t(t)] : nullptr);
     if (t >= 0 && impl_.tensors[size_t(t)].constant == nullptr) buffers_[size_t(t)].last = int(i);
@@ -154,6 +160,7 @@ Status Interpreter::Impl::Phases::prepare_ops() {
     if (used_[t]) buffers_[t] = {impl_.tensors[t].bytes, 0, 0};
   }
   impl_.contexts.resize(n_ops_);
+  impl_.ops.reserve(n_ops_);
   for (size_t i = 0; i < n_ops_; ++i) ONEBIT_RETURN_IF_ERROR(prepare_op(i));
   // Graph inputs and outputs live from step 0 to step n_ops; constants and unused tensors take no bytes.
   for (int t : *m_.inputs()) buffers_[size_t(t)].last = int(n_ops_);
@@ -169,7 +176,7 @@ Status Interpreter::Impl::Phases::prepare_ops() {
 // caller's input and output never share memory.
 void Interpreter::Impl::Phases::alias_reshapes() {
   alias_of_.assign(n_tensors_, -1);
-  std::vector<bool> graph_io(n_tensors_, false);
+  Vec<bool> graph_io(n_tensors_, false);
   for (int t : *m_.inputs()) graph_io[size_t(t)] = true;
   for (int t : *m_.outputs()) graph_io[size_t(t)] = true;
   for (const OpContext& ctx : impl_.contexts) {
@@ -218,7 +225,7 @@ int in_place_input(const OpContext& ctx) {
 // those of separate buffers (tests check invoke() against the plan without it), only the arena is smaller
 // (for a binary ResNet block, one feature map fewer at the peak).
 void Interpreter::Impl::Phases::write_in_place() {
-  std::vector<bool> graph_io(n_tensors_, false);
+  Vec<bool> graph_io(n_tensors_, false);
   for (int t : *m_.inputs()) graph_io[size_t(t)] = true;
   for (int t : *m_.outputs()) graph_io[size_t(t)] = true;
   for (size_t i = 0; i < n_ops_; ++i) {
@@ -274,9 +281,9 @@ Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
     if (b.first <= step && step <= b.last && b.bytes > buffers_[largest].bytes) largest = k;
   }
   const Text where =
-      size_t(step) < n_ops_ ? "at " + impl_.contexts[size_t(step)].label : "after the last operator (graph outputs)";
+      size_t(step) < n_ops_ ? "at " + impl_.contexts[size_t(step)].label() : "after the last operator (graph outputs)";
   const Text what = largest < n_tensors_ ? tensor_label(m_, largest)
-                                                : "the scratch of " + impl_.contexts[largest - n_tensors_].label;
+                                                : "the scratch of " + impl_.contexts[largest - n_tensors_].label();
   return Status::Error("the model needs " + bytes_string(total) + " (arena " + bytes_string(impl_.arena_bytes) +
                        ", XNNPACK indirection buffers " + bytes_string(workspace_) + ", unpacked bitpacked outputs " +
                        bytes_string(unpacked_) + ")" + over_ + "; " + where + " " + bytes_string(live) +
@@ -286,6 +293,20 @@ Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
 Status Interpreter::Impl::Phases::place_arena() {
   constexpr size_t kAlign = InterpreterOptions::kArenaAlignment;
   const size_t bytes = impl_.arena_bytes;
+#if ONEBIT_MCU
+  // The records came first, from the arena's start (onebit/pool.h); the activations take the aligned bytes
+  // after them, and the records may not grow past that (none are made from here on).
+  Pool& records = *request_.records;
+  const size_t skip = records.used() + (kAlign - size_t(reinterpret_cast<uintptr_t>(records.top()) % kAlign)) % kAlign;
+  if (request_.caller_arena_size < skip || request_.caller_arena_size - skip < bytes)
+    return Status::Error("the caller's arena is too small: arena_size = " + bytes_string(request_.caller_arena_size) +
+                         ", the model needs " + bytes_string(uint64_t(skip) + bytes) + " (required_arena_bytes): " +
+                         bytes_string(records.used()) + " of records (tensors, operators, kernel tables) and " +
+                         bytes_string(bytes) + " of activations and scratch");
+  impl_.arena = request_.caller_arena + skip;
+  records.close();
+  impl_.arena_bytes = skip + bytes;  // what required_arena_bytes says: records and activations
+#else
   if (request_.caller_arena != nullptr) {
     // The arena starts at the buffer's first kAlign-aligned byte.
     const size_t skip = (kAlign - size_t(reinterpret_cast<uintptr_t>(request_.caller_arena) % kAlign)) % kAlign;
@@ -300,17 +321,12 @@ Status Interpreter::Impl::Phases::place_arena() {
     }
     impl_.arena = request_.caller_arena + skip;
   } else {
-#if ONEBIT_MCU
-    return Status::Error("no arena given: the Cortex-M build has no heap; pass InterpreterOptions::arena (" +
-                         bytes_string(bytes) + ", required_arena_bytes)");
-#else
     impl_.owned_arena.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign)));
     if (!impl_.owned_arena) return Status::Error("cannot allocate the arena (" + bytes_string(bytes) + ")");
     impl_.arena = impl_.owned_arena.get();
-#endif
   }
+#endif
   std::memset(impl_.arena, 0, bytes);
-  impl_.offset.assign(n_tensors_, SIZE_MAX);
   for (size_t t = 0; t < n_tensors_; ++t) {
     if (used_[t] && impl_.tensors[t].constant == nullptr) impl_.offset[t] = plan_.offsets[t];
   }
@@ -321,9 +337,10 @@ Status Interpreter::Impl::Phases::place_arena() {
 }
 
 Status Interpreter::Impl::Phases::bind_ops() {
+  Vec<const void*>& in = bind_inputs_;  // within the capacity describe_io reserved: no allocation here
   for (size_t i = 0; i < n_ops_; ++i) {
     OpContext& ctx = impl_.contexts[i];
-    std::vector<const void*> in;
+    in.clear();
     for (const TensorDesc* t : ctx.inputs)
       in.push_back(t == nullptr              ? nullptr
                    : t->constant != nullptr ? static_cast<const void*>(t->constant)
@@ -335,27 +352,50 @@ Status Interpreter::Impl::Phases::bind_ops() {
   return Status::Ok();
 }
 
-void Interpreter::Impl::Phases::expose_io() {
-  for (int t : *m_.inputs()) {
-    impl_.input_info.push_back({tensor_name(m_, size_t(t)), impl_.tensors[size_t(t)].shape, false});
-    impl_.inputs.push_back(reinterpret_cast<float*>(impl_.address(t)));
-  }
+// Before the arena is placed: the graph's inputs and outputs as TensorInfo, the float copies of bitpacked
+// outputs, and every vector bind_ops / expose_io fill, at its final capacity.
+void Interpreter::Impl::Phases::describe_io() {
+  impl_.offset.assign(n_tensors_, SIZE_MAX);
+  impl_.input_info.reserve(m_.inputs()->size());
+  impl_.inputs.reserve(m_.inputs()->size());
+  impl_.output_info.reserve(m_.outputs()->size());
+  impl_.outputs.reserve(m_.outputs()->size());
+  for (int t : *m_.inputs()) impl_.input_info.push_back({tensor_name(m_, size_t(t)), impl_.tensors[size_t(t)].shape, false});
+  size_t unpacks = 0;
   for (int t : *m_.outputs()) {
     const TensorDesc& d = impl_.tensors[size_t(t)];
     const bool bitpacked = d.dtype == fb::DType::BitPacked;
     impl_.output_info.push_back({tensor_name(m_, size_t(t)), d.shape, bitpacked});
-    if (!bitpacked) {
+    unpacks += bitpacked;
+  }
+  impl_.unpacks.reserve(unpacks);
+  for (int t : *m_.outputs()) {
+    const TensorDesc& d = impl_.tensors[size_t(t)];
+    if (d.dtype != fb::DType::BitPacked) continue;
+    const size_t channels = size_t(d.shape.back());
+    impl_.unpacks.push_back({nullptr, Vec<float>(element_count(d.shape)), element_count(d.shape) / channels, channels,
+                             d.levels});
+  }
+  size_t most_inputs = 0;
+  for (OpContext& ctx : impl_.contexts) {
+    most_inputs = std::max(most_inputs, ctx.inputs.size());
+    ctx.output_addresses.reserve(ctx.outputs.size());
+  }
+  bind_inputs_.reserve(most_inputs);
+}
+
+// After the arena is placed: the addresses of the graph's inputs and outputs (a bitpacked output is read
+// through its float copy, which invoke() fills).
+void Interpreter::Impl::Phases::expose_io() {
+  for (int t : *m_.inputs()) impl_.inputs.push_back(reinterpret_cast<float*>(impl_.address(t)));
+  size_t u = 0;
+  for (int t : *m_.outputs()) {
+    if (impl_.tensors[size_t(t)].dtype != fb::DType::BitPacked) {
       impl_.outputs.push_back(reinterpret_cast<const float*>(impl_.address(t)));
       continue;
     }
-    const size_t channels = size_t(d.shape.back());
-    impl_.unpacks.push_back({reinterpret_cast<const uint32_t*>(impl_.address(t)),
-                             std::vector<float>(element_count(d.shape)), element_count(d.shape) / channels, channels,
-                             d.levels});
-    impl_.outputs.push_back(nullptr);  // set below, once unpacks stops growing
-  }
-  for (size_t k = 0, u = 0; k < impl_.outputs.size(); ++k) {
-    if (impl_.outputs[k] == nullptr) impl_.outputs[k] = impl_.unpacks[u++].values.data();
+    impl_.unpacks[u].bits = reinterpret_cast<const uint32_t*>(impl_.address(t));
+    impl_.outputs.push_back(impl_.unpacks[u++].values.data());
   }
 }
 
@@ -363,13 +403,17 @@ void Interpreter::Impl::Phases::expose_io() {
 // profiled invokes add samples. Samples per operator: at most max(16, 2^20 / operators), so <= 8 MiB in all
 // for any model.
 void Interpreter::Impl::Phases::reserve_profile() {
+#if ONEBIT_MCU
+  if (!impl_.profiling) return;  // the entries would take arena bytes (~300 per operator) for nothing
+#endif
+  impl_.profile.reserve(n_ops_);
   const size_t most_samples = std::max<size_t>(16, (size_t(1) << 20) / std::max<size_t>(n_ops_, 1));
   const size_t samples = impl_.profile_samples == 0 ? std::min<size_t>(most_samples, 1024)
                                                     : std::min(impl_.profile_samples, most_samples);
   for (size_t i = 0; i < n_ops_; ++i) {
     const fb::Operator* op = m_.operators()->Get(flatbuffers::uoffset_t(i));
     OpProfile p;
-    p.name = op->name() ? op->name()->str() : "";
+    p.name = op->name() ? op->name()->c_str() : "";
     p.type = op_type_name(*op);
     p.output_shape = impl_.contexts[i].output->shape;
     p.binary_macs = impl_.ops[i]->binary_macs;
@@ -386,11 +430,14 @@ Status Interpreter::Impl::build(const rt::BuildRequest& request) {
   phases.alias_reshapes();
   phases.write_in_place();
   ONEBIT_RETURN_IF_ERROR(phases.plan_memory());
+  // Every record is made before the arena is placed (on Cortex-M the records share the caller's arena with
+  // the activations, which go after them: nothing may be allocated once they are placed).
+  phases.describe_io();
+  phases.reserve_profile();
   if (request.plan_only) return Status::Ok();
   ONEBIT_RETURN_IF_ERROR(phases.place_arena());
   ONEBIT_RETURN_IF_ERROR(phases.bind_ops());
   phases.expose_io();
-  phases.reserve_profile();
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "onebit/interpreter.h"
+#include "onebit/pool.h"
 #include "ops/op.h"
 
 namespace onebit {
@@ -25,6 +26,9 @@ struct BuildRequest {
   size_t caller_arena_size = 0;
   bool plan_only = false;           // stop once the arena is planned (Interpreter::required_arena_bytes)
   bool in_place = true;             // InterpreterOptions::in_place
+#if ONEBIT_MCU
+  Pool* records = nullptr;          // the caller's arena, records from its start: activations go at its end
+#endif
 };
 
 /// "1234 bytes", with " (N MiB)" from 1 MiB on.
@@ -34,6 +38,7 @@ Text bytes_string(uint64_t bytes);
 
 // Hidden: the class is exported (ONEBIT_API), its implementation is not.
 struct __attribute__((visibility("hidden"))) Interpreter::Impl {
+  ONEBIT_POOL_NEW_DELETE  // Cortex-M: in the interpreter's arena (onebit/pool.h)
   const Model* model = nullptr;
   kernels::Isa isa = kernels::Isa::kScalar;
   int threads = 1;
@@ -43,26 +48,26 @@ struct __attribute__((visibility("hidden"))) Interpreter::Impl {
   size_t profile_wrap = 0;  // profiled invokes since the samples filled up (ring position)
   pthreadpool_t pool = nullptr;
 
-  std::vector<rt::TensorDesc> tensors;
-  std::vector<rt::OpContext> contexts;
-  std::vector<std::unique_ptr<rt::Op>> ops;
-  std::vector<size_t> offset;  // per tensor: arena offset, or SIZE_MAX
+  Vec<rt::TensorDesc> tensors;
+  Vec<rt::OpContext> contexts;
+  Vec<std::unique_ptr<rt::Op>> ops;
+  Vec<size_t> offset;  // per tensor: arena offset, or SIZE_MAX
   uint8_t* arena = nullptr;    // the arena's first byte: owned_arena, or inside the caller's buffer
   std::unique_ptr<uint8_t, rt::FreeDeleter> owned_arena;  // null with a caller-owned arena
   size_t arena_bytes = 0;
   size_t arena_lower_bound = 0;
 
-  std::vector<TensorInfo> input_info, output_info;
-  std::vector<float*> inputs;
-  std::vector<const float*> outputs;
+  Vec<TensorInfo> input_info, output_info;
+  Vec<float*> inputs;
+  Vec<const float*> outputs;
   struct Unpack {
     const uint32_t* bits;
-    std::vector<float> values;
+    Vec<float> values;
     size_t pixels, channels;
     rt::TensorLevels levels;
   };
-  std::vector<Unpack> unpacks;
-  std::vector<OpProfile> profile;
+  Vec<Unpack> unpacks;
+  Vec<OpProfile> profile;
 
   ~Impl() {
     ops.clear();  // XNNPACK operators before the pool

@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "model_access.h"
+#include "onebit/pool.h"
 
 namespace onebit {
 namespace {
@@ -87,18 +88,39 @@ Status no_throw(const Text& origin, F body) {
 #endif
 }
 
+/// Runs a load (`body`, which sets *out on success) where its allocations go: the heap on the desktop
+/// (allocation failures as errors), LoadOptions::memory on Cortex-M (onebit/pool.h).
+template <typename F>
+Status in_load_memory(const char* origin, const LoadOptions& options, std::unique_ptr<Model>* out, F body) {
+#if ONEBIT_MCU
+  if (options.memory == nullptr || options.memory_bytes == 0)
+    return Status::Error(Text(origin) + ": the Cortex-M build needs LoadOptions::memory (the Model's records are "
+                         "placed there: there is no heap)");
+  Pool pool(options.memory, options.memory_bytes);
+  PoolScope scope(pool);
+  const Status s = body();
+  if (s.ok()) rt::ModelAccess::set_memory_bytes(**out, pool.high_water());
+  return s;
+#else
+  (void)out;
+  return no_throw(origin, body);
+#endif
+}
+
 }  // namespace
 
 // Hidden: the class is exported (ONEBIT_API), its implementation is not.
 struct __attribute__((visibility("hidden"))) Model::Impl {
+  ONEBIT_POOL_NEW_DELETE  // Cortex-M: in LoadOptions::memory (onebit/pool.h)
   const uint8_t* data = nullptr;
   size_t size = 0;
   void* mapping = nullptr;        // mmap'ed file, or null
-  std::vector<uint8_t> owned;     // copied buffer (aligned storage: own())
+  Vec<uint8_t> owned;     // copied buffer (aligned storage: own())
   const fb::Model* root = nullptr;
   const OpResolver* ops = nullptr;
   ModelInfo info;
-  std::vector<OperatorInfo> operators;
+  Vec<OperatorInfo> operators;
+  size_t memory_bytes = 0;  // Cortex-M: of LoadOptions::memory
 
   ~Impl() {
 #if !ONEBIT_MCU
@@ -121,10 +143,21 @@ Model::~Model() = default;
 
 const uint8_t* Model::data() const { return impl_->data; }
 size_t Model::size_bytes() const { return impl_->size; }
+size_t Model::memory_bytes() const { return impl_->memory_bytes; }
 const ModelInfo& Model::info() const { return impl_->info; }
-const std::vector<OperatorInfo>& Model::operators() const { return impl_->operators; }
+const Vec<OperatorInfo>& Model::operators() const { return impl_->operators; }
 const fb::Model& rt::ModelAccess::flatbuffer(const Model& model) { return *model.impl_->root; }
 const OpResolver& rt::ModelAccess::ops(const Model& model) { return *model.impl_->ops; }
+void rt::ModelAccess::set_memory_bytes(Model& model, size_t bytes) { model.impl_->memory_bytes = bytes; }
+
+#if ONEBIT_MCU
+// A region too small for the runtime's records (onebit/pool.h). Weak: the board support (mcu/src/board.c)
+// prints the reason and exits with a code of its own; a firmware may define its own.
+extern "C" __attribute__((weak, noreturn)) void onebit_pool_fatal(const char* why) {
+  (void)why;
+  __builtin_trap();
+}
+#endif
 
 const OpResolver* rt::load_resolver(const LoadOptions& options) {
 #if ONEBIT_MCU
@@ -216,7 +249,7 @@ Status Model::load_buffer(const void* data, size_t size, std::unique_ptr<Model>*
 }
 
 Status Model::load_buffer(const void* data, size_t size, const LoadOptions& options, std::unique_ptr<Model>* out) {
-  return no_throw("model buffer", [&]() -> Status {
+  return in_load_memory("model buffer", options, out, [&]() -> Status {
     if (data == nullptr && size != 0) return Status::Error("model buffer: null data");
     if (size >= FLATBUFFERS_MAX_BUFFER_SIZE)
       return Status::Error("model buffer: too large: " + num(size) + " bytes (FlatBuffers limit 2 GiB)");
@@ -236,7 +269,7 @@ Status Model::load_in_place(const void* data, size_t size, std::unique_ptr<Model
 }
 
 Status Model::load_in_place(const void* data, size_t size, const LoadOptions& options, std::unique_ptr<Model>* out) {
-  return no_throw("model in place", [&]() -> Status {
+  return in_load_memory("model in place", options, out, [&]() -> Status {
     if (data == nullptr) return Status::Error("model in place: null data");
     if (reinterpret_cast<uintptr_t>(data) % kDataAlignment != 0)
       return Status::Error("model in place: the data is not " + num(kDataAlignment) +
@@ -269,13 +302,13 @@ Status Model::Impl::finish_load(const Text& origin, const LoadOptions& options) 
 void Model::Impl::describe() {
   info.format_version = root->version();
   if (const fb::Metadata* meta = root->metadata()) {
-    if (meta->producer()) info.producer = meta->producer()->str();
-    if (meta->source()) info.source = meta->source()->str();
+    if (meta->producer()) info.producer = meta->producer()->c_str();
+    if (meta->source()) info.source = meta->source()->c_str();
     if (meta->input_shape()) info.input_shape.assign(meta->input_shape()->begin(), meta->input_shape()->end());
     if (meta->input_mean()) info.input_mean.assign(meta->input_mean()->begin(), meta->input_mean()->end());
     if (meta->input_std()) info.input_std.assign(meta->input_std()->begin(), meta->input_std()->end());
     if (meta->labels()) {
-      for (const flatbuffers::String* label : *meta->labels()) info.labels.push_back(label ? label->str() : "");
+      for (const flatbuffers::String* label : *meta->labels()) info.labels.emplace_back(label ? label->c_str() : "");
     }
   }
   const size_t n_ops = root->operators() ? root->operators()->size() : 0;
@@ -283,7 +316,7 @@ void Model::Impl::describe() {
   for (size_t i = 0; i < n_ops; ++i) {
     const fb::Operator* op = root->operators()->Get(flatbuffers::uoffset_t(i));
     OperatorInfo& o = operators[i];
-    if (op->name()) o.name = op->name()->str();
+    if (op->name()) o.name = op->name()->c_str();
     o.type = rt::op_type_name(*op);
     const fb::Tensor* out = root->tensors()->Get(flatbuffers::uoffset_t(op->outputs()->Get(0)));
     o.output_shape = rt::tensor_shape(*out);
@@ -293,7 +326,7 @@ void Model::Impl::describe() {
     for (int t : *op->inputs()) {
       if (t < 0) continue;  // an absent optional input
       const fb::Tensor* in = root->tensors()->Get(flatbuffers::uoffset_t(t));
-      const std::vector<int> shape = rt::tensor_shape(*in);
+      const Vec<int> shape = rt::tensor_shape(*in);
       const bool bitpacked = in->dtype() == fb::DType::BitPacked;
       if (bitpacked && !float_compute) o.binary = true;
       if (in->buffer() < 0) continue;

@@ -18,6 +18,8 @@ struct ModelAccess {
   static const fb::Model& flatbuffer(const Model& model);
   /// The operators the model was validated against (LoadOptions::ops, or OpResolver::all()).
   static const OpResolver& ops(const Model& model);
+  /// Cortex-M: what the load took of LoadOptions::memory (Model::memory_bytes).
+  static void set_memory_bytes(Model& model, size_t bytes);
 };
 
 /// LoadOptions::ops, or OpResolver::all() where null is allowed (not in the Cortex-M build: null there).

@@ -3,6 +3,7 @@
 // first, looks only at its own placed neighbours. When K is above kMaxGreedyConflicts (many buffers live at
 // once), a first-fit free-list allocator in step order places them instead in O(n log n): a valid plan,
 // possibly a larger arena, never a quadratic plan.
+#include "onebit/pool.h"
 #include "planner.h"
 
 #include <algorithm>
@@ -17,16 +18,22 @@ namespace {
 
 size_t align_up(size_t v) { return (v + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment; }
 
+/// std::stable_sort of a list of distinct buffer indices in ascending order: the same order (ties by index),
+/// by std::sort, which needs no temporary buffer (stable_sort takes one from the heap: none on Cortex-M).
+template <typename Less>
+void stable_sort_indices(Vec<uint32_t>& v, Less less) {
+  std::sort(v.begin(), v.end(), [&](uint32_t a, uint32_t b) { return less(a, b) || (!less(b, a) && a < b); });
+}
+
 /// Conflicting pairs of `live` (indices of non-empty buffers), by a sweep in order of first step: when a
 /// buffer starts, every buffer still live (started no later, last >= its first) conflicts with it. Stops
 /// counting at `limit` + 1 and returns false then; *pairs is filled only when it returns true.
-bool conflicting_pairs(const std::vector<PlannedBuffer>& buffers, const std::vector<uint32_t>& live, size_t limit,
-                       std::vector<std::pair<uint32_t, uint32_t>>* pairs) {
-  std::vector<uint32_t> by_first = live;
-  std::stable_sort(by_first.begin(), by_first.end(),
-                   [&](uint32_t a, uint32_t b) { return buffers[a].first < buffers[b].first; });
+bool conflicting_pairs(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live, size_t limit,
+                       Vec<std::pair<uint32_t, uint32_t>>* pairs) {
+  Vec<uint32_t> by_first = live;
+  stable_sort_indices(by_first, [&](uint32_t a, uint32_t b) { return buffers[a].first < buffers[b].first; });
   using Entry = std::pair<int, uint32_t>;  // (last, index), a min-heap on last
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> active;
+  std::priority_queue<Entry, Vec<Entry>, std::greater<Entry>> active;
   // First pass counts; the second lists (so that a huge K never allocates its list).
   size_t k = 0;
   for (uint32_t i : by_first) {
@@ -36,7 +43,7 @@ bool conflicting_pairs(const std::vector<PlannedBuffer>& buffers, const std::vec
     active.emplace(buffers[i].last, i);
   }
   pairs->reserve(k);
-  std::vector<Entry> open;  // heap storage in a vector we can iterate
+  Vec<Entry> open;  // heap storage in a vector we can iterate
   auto later = [](const Entry& a, const Entry& b) { return a > b; };
   for (uint32_t i : by_first) {
     while (!open.empty() && open.front().first < buffers[i].first) {
@@ -52,20 +59,19 @@ bool conflicting_pairs(const std::vector<PlannedBuffer>& buffers, const std::vec
 
 /// TensorFlow Lite Micro's greedy scheme: largest first (ties: lower index first), each at the lowest
 /// aligned offset that overlaps no placed neighbour.
-void place_greedy(const std::vector<PlannedBuffer>& buffers, const std::vector<uint32_t>& live,
-                  const std::vector<std::pair<uint32_t, uint32_t>>& pairs, ArenaPlan* plan, size_t* high) {
-  std::vector<uint32_t> degree_start(buffers.size() + 1, 0);
+void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
+                  const Vec<std::pair<uint32_t, uint32_t>>& pairs, ArenaPlan* plan, size_t* high) {
+  Vec<uint32_t> degree_start(buffers.size() + 1, 0);
   for (const auto& [a, b] : pairs) ++degree_start[a + 1], ++degree_start[b + 1];
   std::partial_sum(degree_start.begin(), degree_start.end(), degree_start.begin());
-  std::vector<uint32_t> neighbours(degree_start.back());
-  std::vector<uint32_t> fill(degree_start.begin(), degree_start.end() - 1);
+  Vec<uint32_t> neighbours(degree_start.back());
+  Vec<uint32_t> fill(degree_start.begin(), degree_start.end() - 1);
   for (const auto& [a, b] : pairs) neighbours[fill[a]++] = b, neighbours[fill[b]++] = a;
 
-  std::vector<uint32_t> order = live;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return buffers[a].bytes > buffers[b].bytes; });
-  std::vector<bool> placed(buffers.size(), false);
-  std::vector<std::pair<size_t, size_t>> busy;  // [begin, end) of placed neighbours
+  Vec<uint32_t> order = live;
+  stable_sort_indices(order, [&](uint32_t a, uint32_t b) { return buffers[a].bytes > buffers[b].bytes; });
+  Vec<bool> placed(buffers.size(), false);
+  Vec<std::pair<size_t, size_t>> busy;  // [begin, end) of placed neighbours
   for (uint32_t i : order) {
     const size_t bytes = buffers[i].bytes;
     busy.clear();
@@ -88,17 +94,17 @@ void place_greedy(const std::vector<PlannedBuffer>& buffers, const std::vector<u
 /// First fit from a free list, in step order: at each step the buffers whose last read was the previous
 /// step are freed (coalescing neighbours), then the buffers first written at this step are placed, largest
 /// first. Free blocks live in an ordered map by offset plus a set by size for the best-fit lookup.
-void place_free_list(const std::vector<PlannedBuffer>& buffers, const std::vector<uint32_t>& live,
+void place_free_list(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
                      ArenaPlan* plan, size_t* high) {
-  std::vector<uint32_t> by_first = live, by_last = live;
-  std::stable_sort(by_first.begin(), by_first.end(), [&](uint32_t a, uint32_t b) {
+  Vec<uint32_t> by_first = live, by_last = live;
+  stable_sort_indices(by_first, [&](uint32_t a, uint32_t b) {
     if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
     return buffers[a].bytes > buffers[b].bytes;
   });
-  std::stable_sort(by_last.begin(), by_last.end(),
-                   [&](uint32_t a, uint32_t b) { return buffers[a].last < buffers[b].last; });
-  std::map<size_t, size_t> free_at;             // offset -> size, aligned, coalesced
-  std::set<std::pair<size_t, size_t>> by_size;  // (size, offset)
+  stable_sort_indices(by_last, [&](uint32_t a, uint32_t b) { return buffers[a].last < buffers[b].last; });
+  std::map<size_t, size_t, std::less<size_t>, Allocator<std::pair<const size_t, size_t>>> free_at;  // offset -> size
+  std::set<std::pair<size_t, size_t>, std::less<std::pair<size_t, size_t>>, Allocator<std::pair<size_t, size_t>>>
+      by_size;  // (size, offset)
   size_t top = 0;                               // aligned end of everything ever placed
   auto release = [&](size_t offset, size_t size) {
     auto next = free_at.lower_bound(offset);
@@ -152,15 +158,15 @@ void place_free_list(const std::vector<PlannedBuffer>& buffers, const std::vecto
 
 }  // namespace
 
-ArenaPlan plan_arena(const std::vector<PlannedBuffer>& buffers, size_t max_greedy_conflicts) {
+ArenaPlan plan_arena(const Vec<PlannedBuffer>& buffers, size_t max_greedy_conflicts) {
   ArenaPlan plan;
   plan.offsets.assign(buffers.size(), 0);
-  std::vector<uint32_t> live;  // empty buffers stay at offset 0 and conflict with nothing
+  Vec<uint32_t> live;  // empty buffers stay at offset 0 and conflict with nothing
   for (size_t i = 0; i < buffers.size(); ++i) {
     if (buffers[i].bytes > 0) live.push_back(uint32_t(i));
   }
   size_t high = 0;
-  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  Vec<std::pair<uint32_t, uint32_t>> pairs;
   if (conflicting_pairs(buffers, live, max_greedy_conflicts, &pairs))
     place_greedy(buffers, live, pairs, &plan, &high);
   else
@@ -169,9 +175,9 @@ ArenaPlan plan_arena(const std::vector<PlannedBuffer>& buffers, size_t max_greed
   return plan;
 }
 
-size_t liveness_lower_bound(const std::vector<PlannedBuffer>& buffers, int* peak_step) {
+size_t liveness_lower_bound(const Vec<PlannedBuffer>& buffers, int* peak_step) {
   // Sweep: +bytes at first, -bytes after last; at equal steps starts come before ends.
-  std::vector<std::pair<int64_t, int64_t>> events;  // (step * 2 + (0 start | 1 end), delta)
+  Vec<std::pair<int64_t, int64_t>> events;  // (step * 2 + (0 start | 1 end), delta)
   events.reserve(2 * buffers.size());
   for (const PlannedBuffer& b : buffers) {
     if (b.bytes == 0) continue;

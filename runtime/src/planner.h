@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "onebit/pool.h"
+
 namespace onebit::rt {
 
 inline constexpr size_t kArenaAlignment = 16;
@@ -28,15 +30,15 @@ struct PlannedBuffer {
 };
 
 struct ArenaPlan {
-  std::vector<size_t> offsets;  // one per buffer, multiples of kArenaAlignment
+  Vec<size_t> offsets;  // one per buffer, multiples of kArenaAlignment
   size_t arena_bytes = 0;       // includes kArenaSlack
 };
 
 /// max_greedy_conflicts: tests pass 0 to exercise the free-list placement.
-ArenaPlan plan_arena(const std::vector<PlannedBuffer>& buffers, size_t max_greedy_conflicts = kMaxGreedyConflicts);
+ArenaPlan plan_arena(const Vec<PlannedBuffer>& buffers, size_t max_greedy_conflicts = kMaxGreedyConflicts);
 
 /// Lower bound of any valid plan: the largest sum of the sizes of buffers live at one step (O(n log n));
 /// *peak_step, when given, is a step where it is reached.
-size_t liveness_lower_bound(const std::vector<PlannedBuffer>& buffers, int* peak_step = nullptr);
+size_t liveness_lower_bound(const Vec<PlannedBuffer>& buffers, int* peak_step = nullptr);
 
 }  // namespace onebit::rt

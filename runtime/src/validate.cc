@@ -11,6 +11,7 @@
 
 #include "model_access.h"
 #include "onebit/model.h"
+#include "onebit/pool.h"
 #include "validate.h"
 #include "ops/op_table.h"
 
@@ -138,8 +139,8 @@ Status check_tensor(const fb::Model& m, size_t i, const LoadOptions& options, Te
 }
 
 /// listed: per tensor, the graph output that lists it (-1: none yet), to reject an output listed twice.
-Status check_graph_io(const fb::Model& m, const std::vector<TensorFacts>& facts, bool inputs,
-                      std::vector<int>* producer, std::vector<int>* listed) {
+Status check_graph_io(const fb::Model& m, const Vec<TensorFacts>& facts, bool inputs,
+                      Vec<int>* producer, Vec<int>* listed) {
   const auto* list = inputs ? m.inputs() : m.outputs();
   const char* what = inputs ? "graph input" : "graph output";
   if (list == nullptr || list->size() == 0) return Status::Error(Text("model has no ") + what + "s");
@@ -172,8 +173,8 @@ Status check_graph_io(const fb::Model& m, const std::vector<TensorFacts>& facts,
   return Status::Ok();
 }
 
-Status check_operator_graph(const fb::Model& m, const OpResolver& resolver, const std::vector<TensorFacts>& facts,
-                            size_t i, std::vector<int>* producer) {
+Status check_operator_graph(const fb::Model& m, const OpResolver& resolver, const Vec<TensorFacts>& facts,
+                            size_t i, Vec<int>* producer) {
   const fb::Operator* op = m.operators()->Get(flatbuffers::uoffset_t(i));
   const auto label = [&m, i] { return rt::describe_op(m, i); };
   if (*rt::op_type_name(op->options_type()) == '\0')
@@ -228,11 +229,11 @@ Status validate_model(const fb::Model& m, const LoadOptions& options) {
     return Status::Error("unsupported format version " + num(m.version()) + " (this runtime reads version " +
                          num(kFormatVersion) + ")");
   const size_t n = m.tensors() ? m.tensors()->size() : 0;
-  std::vector<rt::TensorFacts> facts(n);
+  Vec<rt::TensorFacts> facts(n);
   for (size_t i = 0; i < n; ++i) ONEBIT_RETURN_IF_ERROR(check_tensor(m, i, options, &facts[i]));
   // producer[t]: -1 not yet defined, -2 graph input, else the producing operator's index.
-  std::vector<int> producer(n, -1);
-  std::vector<int> listed(n, -1);
+  Vec<int> producer(n, -1);
+  Vec<int> listed(n, -1);
   ONEBIT_RETURN_IF_ERROR(check_graph_io(m, facts, true, &producer, &listed));
   const OpResolver* resolver = rt::load_resolver(options);
   if (resolver == nullptr)

@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "graph.h"
+#include "onebit/pool.h"
 
 namespace onebit::rt {
 
 /// What validate.cc has established about one tensor before the operator checks run.
 struct TensorFacts {
-  std::vector<int> shape;
+  Vec<int> shape;
   fb::DType dtype = fb::DType::Float32;
   TensorLevels levels;            // BitPacked: bits / levels / zero_level / level_scale; else the defaults
   bool constant = false;
@@ -26,9 +27,9 @@ struct TensorFacts {
 /// expectation.
 class ValidateContext {
  public:
-  using Shape = std::vector<int>;
+  using Shape = Vec<int>;
 
-  ValidateContext(const fb::Model& m, const std::vector<TensorFacts>& t, size_t index)
+  ValidateContext(const fb::Model& m, const Vec<TensorFacts>& t, size_t index)
       : m_(m), t_(t), op_(*m.operators()->Get(flatbuffers::uoffset_t(index))), index_(index) {
     in_.list = op_.inputs();
     outs_.list = op_.outputs();
@@ -103,7 +104,7 @@ class ValidateContext {
 
  private:
   const fb::Model& m_;
-  const std::vector<TensorFacts>& t_;
+  const Vec<TensorFacts>& t_;
   const fb::Operator& op_;
   size_t index_;  // the operator's, for messages (describe_op: formatted only when one is written)
   // The operator's tensor indices where the model has them (no copy: validation allocates nothing per op).

@@ -7,13 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "onebit/pool.h"
 #include "ops/op_table.h"
 #include "validate.h"
 
 namespace onebit::rt {
 namespace {
 
-using Shape = std::vector<int>;
+using Shape = Vec<int>;
 
 /// Checks the window fields and computes the output's spatial size from an NHWC input shape.
 /// pool: each pad must be smaller than the kernel, so that every window holds at least one real tap.
@@ -88,7 +89,7 @@ Status check_int8_weights(const ValidateContext& c, const fb::Int8Quantization* 
     return c.fail("clamp_min " + num(lo) + " / clamp_max " + num(hi) +
                   " quantize to an empty int8 range with int8.output_scale " + num(q->output_scale()));
   const TensorFacts& ws = c.in(3);
-  if (ws.dtype != fb::DType::Float32 || !ws.constant || ws.shape != std::vector<int>{out_c} || ws.data == nullptr)
+  if (ws.dtype != fb::DType::Float32 || !ws.constant || ws.shape != Vec<int>{out_c} || ws.data == nullptr)
     return Status::Ok();  // check_conv / check_fc report it
   for (int o = 0; o < out_c; ++o) {
     float s;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "onebit/export.h"
+#include "onebit/pool.h"
 #include "onebit/model.h"
 #include "onebit/status.h"
 
@@ -51,6 +52,11 @@ struct InterpreterOptions {
   /// create() overwrites it. Still allocated outside it: operator objects and prepared (packed) weights,
   /// XNNPACK's operators and indirection buffers, the float copies of bitpacked graph outputs, and the
   /// interpreter's bookkeeping. max_arena_bytes applies as without it.
+  /// Cortex-M build: required, and nothing is allocated outside it: the Interpreter and its records
+  /// (operator objects, kernel tables, tensor and operator records) take its first bytes, the activations
+  /// the aligned bytes after them; required_arena_bytes() and arena_bytes() count both. A buffer too small
+  /// for the activations makes create() fail with the bytes needed; one too small for the records alone
+  /// stops the program (onebit_pool_fatal, onebit/pool.h).
   void* arena = nullptr;
   size_t arena_size = 0;
   /// Full-precision layers (Conv2D, FullyConnected, pools, Add, ReLU / Clamp, PReLU) run on onebit's
@@ -69,25 +75,26 @@ struct InterpreterOptions {
 };
 
 struct TensorInfo {
-  std::string name;
-  std::vector<int> shape;
+  String name;
+  Vec<int> shape;
   bool bitpacked = false;  // stored bitpacked; output(i) gives floats (±1, or level_scale * L for k-bit levels)
 };
 
 struct OpProfile {
-  std::string name;        // source node name
-  std::string type;        // e.g. "BinaryConv2D"; "LogSoftmax" for a Softmax with log set
-  std::vector<int> output_shape;
+  String name;        // source node name
+  String type;        // e.g. "BinaryConv2D"; "LogSoftmax" for a Softmax with log set
+  Vec<int> output_shape;
   double last_ms = 0;      // wall time of the latest invoke()
   /// One per profiled invoke(), for the latest invokes: room for InterpreterOptions::profile_samples is
   /// reserved at create; beyond that each new sample overwrites the oldest (invoke() never allocates).
-  std::vector<double> samples_ms;
+  Vec<double> samples_ms;
   int64_t binary_macs = 0;
   int64_t float_macs = 0;
 };
 
 class ONEBIT_API Interpreter {
  public:
+  ONEBIT_POOL_NEW_DELETE  // Cortex-M: the Interpreter lives in its arena (onebit/pool.h); nothing on the desktop
   ~Interpreter();
   Interpreter(const Interpreter&) = delete;
   Interpreter& operator=(const Interpreter&) = delete;
@@ -97,7 +104,7 @@ class ONEBIT_API Interpreter {
   /// The arena bytes create() with these options would plan (what arena_bytes() of that interpreter
   /// returns, and what a caller-owned, kArenaAlignment-aligned InterpreterOptions::arena must hold): runs
   /// create()'s phases up to the plan, preparing every operator, but allocates no arena. options.arena is
-  /// ignored. The arena depends on the ISA and the thread count (scratch), so ask with the options you
+  /// ignored (Cortex-M: required, the records are built in it to be counted). The arena depends on the ISA and the thread count (scratch), so ask with the options you
   /// will create with.
   static Status required_arena_bytes(const Model& model, const InterpreterOptions& options, size_t* bytes);
 
@@ -123,8 +130,9 @@ class ONEBIT_API Interpreter {
   bool tensor_arena_span(int tensor, size_t* offset, size_t* bytes) const;
   const char* isa_name() const;
   int threads() const;
-  /// One entry per operator in execution order (also without profiling: then samples_ms stays empty).
-  const std::vector<OpProfile>& profile() const;
+  /// One entry per operator in execution order (also without profiling: then samples_ms stays empty; on
+  /// Cortex-M, where the entries would take arena bytes, empty unless InterpreterOptions::profiling).
+  const Vec<OpProfile>& profile() const;
   void clear_profile();
 
  private:

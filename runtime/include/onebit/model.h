@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "onebit/export.h"
+#include "onebit/pool.h"
 #include "onebit/op_resolver.h"
 #include "onebit/status.h"
 
@@ -36,20 +37,20 @@ inline constexpr uint32_t kFormatVersion = 1;
 /// What the model file says about itself (its Metadata table; empty fields when the file has none).
 struct ModelInfo {
   uint32_t format_version = 0;
-  std::string producer;             // e.g. "onebit-convert"
-  std::string source;               // e.g. the ONNX file it was converted from
-  std::vector<int> input_shape;     // as the producer recorded it (NHWC)
+  String producer;             // e.g. "onebit-convert"
+  String source;               // e.g. the ONNX file it was converted from
+  Vec<int> input_shape;     // as the producer recorded it (NHWC)
   /// Input normalization the model expects the caller to apply, x' = (x - mean[c]) / std[c]: one value, or
   /// one per input channel; empty when none was recorded.
-  std::vector<float> input_mean, input_std;
-  std::vector<std::string> labels;  // class names, one per output class, or empty
+  Vec<float> input_mean, input_std;
+  Vec<String> labels;  // class names, one per output class, or empty
 };
 
 /// One operator as the file declares it, in execution order (the order of Interpreter::profile()).
 struct OperatorInfo {
-  std::string name;                 // source node name
-  std::string type;                 // e.g. "BinaryConv2D", "LogSoftmax"
-  std::vector<int> output_shape;    // NHWC or [N, C]
+  String name;                 // source node name
+  String type;                 // e.g. "BinaryConv2D", "LogSoftmax"
+  Vec<int> output_shape;    // NHWC or [N, C]
   int64_t binary_params = 0;        // elements of bitpacked constant inputs (1 bit each, or k for k-bit)
   int64_t float_params = 0;         // elements of float / int32 constant inputs
   uint64_t param_bytes = 0;         // bytes those constants take in the file
@@ -74,10 +75,17 @@ struct LoadOptions {
   /// The operators the model may use (op_resolver.h); it must outlive the Model and its interpreters. Null:
   /// OpResolver::all() (every operator), except in the Cortex-M build, which needs one (flash follows it).
   const OpResolver* ops = nullptr;
+  /// The Cortex-M build only (the desktop ignores them: it uses the heap): the region the Model and its
+  /// records (validation facts, ModelInfo, OperatorInfo; load_buffer's copy of the bytes) are placed in,
+  /// nothing else being allocated. It must outlive the Model; Model::memory_bytes() says how much a model
+  /// took. A region too small for them stops the program (onebit_pool_fatal in onebit/pool.h).
+  void* memory = nullptr;
+  size_t memory_bytes = 0;
 };
 
 class ONEBIT_API Model {
  public:
+  ONEBIT_POOL_NEW_DELETE  // Cortex-M: the Model lives in LoadOptions::memory (onebit/pool.h); nothing on the desktop
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -95,12 +103,15 @@ class ONEBIT_API Model {
   static Status load_in_place(const void* data, size_t size, const LoadOptions& options,
                               std::unique_ptr<Model>* model);
 
+  /// Cortex-M: the bytes of LoadOptions::memory this Model took (at most; for sizing that region). 0 on the
+  /// desktop.
+  size_t memory_bytes() const;
   /// The file's bytes (valid for the Model's lifetime) and their count.
   const uint8_t* data() const;
   size_t size_bytes() const;
   const ModelInfo& info() const;
   /// Every operator in execution order, with its parameter counts.
-  const std::vector<OperatorInfo>& operators() const;
+  const Vec<OperatorInfo>& operators() const;
 
  private:
   Model();

@@ -16,6 +16,7 @@
 // give. The QuantizeOptions -> word-mask translation is Quantize's own (quantize_masks, ops/quantize.cc
 // explains it), so both ops turn the same options into the same kernel arguments.
 #include "onebit/kernels/bconv.h"
+#include "onebit/pool.h"
 #include "ops/op.h"
 #include "ops/op_table.h"
 #include "ops/quantize_masks.h"
@@ -33,7 +34,7 @@ class BinaryConv2D final : public Op {
     kernels::OutputTransformParams t;
     t.multiplier = ctx.constant<float>(2);
     t.bias = ctx.constant<float>(3);
-    const std::vector<int>& x = ctx.inputs[0]->shape;
+    const Vec<int>& x = ctx.inputs[0]->shape;
     if (fully_connected_) {
       const fb::BinaryFullyConnectedOptions& o = *ctx.op->options_as_BinaryFullyConnectedOptions();
       g.batch = x[0];
@@ -84,7 +85,7 @@ class BinaryConv2D final : public Op {
     return Status::Ok();
   }
   size_t scratch_bytes() const override { return scratch_; }
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void* scratch) override {
+  Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void* scratch) override {
     x_ = static_cast<const uint32_t*>(in[0]);
     y_ = out;
     scratch_ptr_ = scratch;
@@ -124,7 +125,7 @@ Status check_output_kind(const ValidateContext& c, fb::OutputKind kind) {
 Status check_fusions(const ValidateContext& c, const fb::BinaryConv2DOptions& o) {
   const bool dual = o.output() == fb::OutputKind::FloatAndBitPacked;
   ONEBIT_RETURN_IF_ERROR(c.output_count(dual ? 2 : 1));
-  const std::vector<int>& y = c.out(0).shape;
+  const Vec<int>& y = c.out(0).shape;
   const int out_c = y[3];
   if (c.present(4)) {
     if (o.output() == fb::OutputKind::BitPacked)

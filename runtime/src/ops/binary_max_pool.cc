@@ -2,6 +2,7 @@
 // ±1 values is the AND of the "is -1" bits; padded taps are ignored. Binary tensors only (validated): the max of k-bit levels is no plane-wise AND.
 // Output rows (batch * out_h of them) are split over the pool; each output pixel is one window's AND.
 #include "onebit/kernels/bpool.h"
+#include "onebit/pool.h"
 #include "ops/op.h"
 #include "ops/op_table.h"
 #include "ops/parallel.h"
@@ -14,7 +15,7 @@ class BinaryMaxPool final : public UnaryOp<uint32_t, uint32_t> {
  public:
   Status prepare(const OpContext& ctx) override {
     const fb::BinaryMaxPool2DOptions& o = *ctx.op->options_as_BinaryMaxPool2DOptions();
-    const std::vector<int>& x = ctx.inputs[0]->shape;
+    const Vec<int>& x = ctx.inputs[0]->shape;
     ukernel_ = kernels::bpool_select(ctx.isa);
     g_.batch = x[0];
     g_.in_h = x[1];

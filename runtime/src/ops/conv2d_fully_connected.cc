@@ -15,6 +15,7 @@
 // RAM: 1,179,648 bytes of heap for the shipped BWN model (its 38,656 bytes of bits are read in place).
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/float.h"
+#include "onebit/pool.h"
 #include "ops/int8_layer.h"
 #include "ops/op_table.h"
 #include "ops/parallel.h"
@@ -26,7 +27,7 @@ namespace {
 
 /// The float weights of input 1: the model's array, or the expansion of 1-bit weights (rows of `row`
 /// elements packed along the row) into *storage.
-const float* float_weights(const OpContext& ctx, size_t row, std::vector<float>* storage) {
+const float* float_weights(const OpContext& ctx, size_t row, Vec<float>* storage) {
   if (ctx.inputs[1]->dtype == fb::DType::Float16) {
     const uint16_t* h = ctx.constant<uint16_t>(1);
     storage->resize(element_count(ctx.inputs[1]->shape));
@@ -55,7 +56,7 @@ struct PortableWeights {
   const uint32_t* bits = nullptr;  // BitPacked: rows of `row` bits, each on a word boundary
   const float* scale = nullptr;    // BitPacked: weight_scale [O]
   const float* floats = nullptr;   // otherwise
-  std::vector<float> expanded;     // float16 weights expanded to float
+  Vec<float> expanded;     // float16 weights expanded to float
 };
 
 void portable_weights(const OpContext& ctx, size_t row, PortableWeights* w) {
@@ -76,8 +77,8 @@ class Conv2D final : public XnnOp {
  public:
   Status prepare(const OpContext& ctx) override {
     const fb::Conv2DOptions& o = *ctx.op->options_as_Conv2DOptions();
-    const std::vector<int>& x = ctx.inputs[0]->shape;
-    const std::vector<int>& y = ctx.output->shape;
+    const Vec<int>& x = ctx.inputs[0]->shape;
+    const Vec<int>& y = ctx.output->shape;
     batch_ = size_t(x[0]);
     in_h_ = size_t(x[1]);
     in_w_ = size_t(x[2]);
@@ -110,7 +111,7 @@ class Conv2D final : public XnnOp {
       return Status::Ok();
     }
 #if !ONEBIT_MCU
-    std::vector<float> expanded;
+    Vec<float> expanded;
     const float* weights = float_weights(ctx, in_c / groups, &expanded);
     return check(ctx,
                  xnn_create_convolution2d_nhwc_f32(
@@ -139,7 +140,7 @@ class Conv2D final : public XnnOp {
                  });
     return Status::Ok();
   }
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void* scratch) override {
+  Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void* scratch) override {
     if (int8_) return int8_->bind(ctx, static_cast<const float*>(in[0]), static_cast<float*>(out), scratch);
     x_ = static_cast<const float*>(in[0]);
     y_ = static_cast<float*>(out);
@@ -188,7 +189,7 @@ class FullyConnected final : public XnnOp {
       return Status::Ok();
     }
 #if !ONEBIT_MCU
-    std::vector<float> expanded;
+    Vec<float> expanded;
     const float* weights = float_weights(ctx, in_c, &expanded);
     return check(ctx,
                  xnn_create_fully_connected_nc_f32(in_c, out_c, in_c, out_c, weights, bias,
@@ -213,7 +214,7 @@ class FullyConnected final : public XnnOp {
     });
     return Status::Ok();
   }
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void* scratch) override {
+  Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void* scratch) override {
     if (int8_) return int8_->bind(ctx, static_cast<const float*>(in[0]), static_cast<float*>(out), scratch);
     x_ = static_cast<const float*>(in[0]);
     y_ = static_cast<float*>(out);

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "onebit/kernels/float.h"
+#include "onebit/pool.h"
 #include "ops/op_table.h"
 #include "ops/parallel.h"
 #include "ops/xnn_op.h"
@@ -22,7 +23,7 @@ class Add final : public XnnOp {
     a_.assign(ctx.inputs[0]->shape.begin(), ctx.inputs[0]->shape.end());
     b_.assign(ctx.inputs[1]->shape.begin(), ctx.inputs[1]->shape.end());
     if (ctx.portable_float) {
-      const std::vector<int>&a = ctx.inputs[0]->shape, &b = ctx.inputs[1]->shape;
+      const Vec<int>&a = ctx.inputs[0]->shape, &b = ctx.inputs[1]->shape;
       if (!kernels::float_add_shape(int(a.size()), a.data(), int(b.size()), b.data(), o.clamp_min(), o.clamp_max(),
                                     &portable_))
         return ctx.fail("internal: the portable Add does not take these shapes");
@@ -31,7 +32,7 @@ class Add final : public XnnOp {
     return ONEBIT_XNNPACK(
         check(ctx, xnn_create_add_nd_f32(o.clamp_min(), o.clamp_max(), 0, &op_), "xnn_create_add_nd_f32"));
   }
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
+  Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void*) override {
     a_data_ = static_cast<const float*>(in[0]);
     b_data_ = static_cast<const float*>(in[1]);
     y_ = static_cast<float*>(out);
@@ -51,7 +52,7 @@ class Add final : public XnnOp {
   }
 
  private:
-  std::vector<size_t> a_, b_;
+  Vec<size_t> a_, b_;
   kernels::FloatAdd portable_{};
   const float *a_data_ = nullptr, *b_data_ = nullptr;
   float* y_ = nullptr;
@@ -62,7 +63,7 @@ class Add final : public XnnOp {
 /// the pool. Derived classes create the XNNPACK operator in prepare (after shape()) and set it up in setup().
 class RowOp : public XnnOp {
  public:
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
+  Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void*) override {
     x_ = static_cast<const float*>(in[0]);
     y_ = static_cast<float*>(out);
     return ctx.portable_float ? Status::Ok() : setup(ctx);
@@ -140,7 +141,7 @@ class ChannelAffine final : public Op {
     rows_ = element_count(ctx.inputs[0]->shape) / channels_;
     return Status::Ok();
   }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+  Status bind(const OpContext&, const Vec<const void*>& in, void* out, void*) override {
     x_ = static_cast<const float*>(in[0]);
     scale_ = static_cast<const float*>(in[1]);
     shift_ = has_shift_ ? static_cast<const float*>(in[2]) : nullptr;
@@ -179,7 +180,7 @@ class Sigmoid final : public Op {
     rows_ = element_count(ctx.inputs[0]->shape) / channels_;
     return Status::Ok();
   }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+  Status bind(const OpContext&, const Vec<const void*>& in, void* out, void*) override {
     x_ = static_cast<const float*>(in[0]);
     y_ = static_cast<float*>(out);
     return Status::Ok();
@@ -206,9 +207,9 @@ Status validate_add(const ValidateContext& c) {
   ONEBIT_RETURN_IF_ERROR(c.dtype(1, fb::DType::Float32));
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
   // NumPy broadcasting, shapes aligned at the last dimension.
-  const std::vector<int>& a = c.in(0).shape;
-  const std::vector<int>& b = c.in(1).shape;
-  std::vector<int> out;
+  const Vec<int>& a = c.in(0).shape;
+  const Vec<int>& b = c.in(1).shape;
+  Vec<int> out;
   if (!core::broadcast_shapes(a, b, &out))
     return c.fail("inputs " + shape_string(a) + " and " + shape_string(b) + " do not broadcast");
   return c.output(fb::DType::Float32, out);

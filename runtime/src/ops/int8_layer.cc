@@ -1,3 +1,4 @@
+#include "onebit/pool.h"
 #include "ops/int8_layer.h"
 
 #include <algorithm>
@@ -60,7 +61,7 @@ Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry& g, const fb:
   const int8_t* weights = ctx.constant<int8_t>(1);
   const float* bias = ctx.constant<float>(2);
   const float* weight_scale = ctx.constant<float>(3);
-  std::vector<int32_t> qbias(g.out_c);
+  Vec<int32_t> qbias(g.out_c);
   for (size_t o = 0; o < g.out_c; ++o) qbias[o] = quantize_bias(bias[o], q.input_scale(), weight_scale[o]);
   const int8_t qmin = quantize_bound(g.clamp_min, q.output_scale(), q.output_zero_point());
   const int8_t qmax = quantize_bound(g.clamp_max, q.output_scale(), q.output_zero_point());

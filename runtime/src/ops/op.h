@@ -18,12 +18,13 @@
 
 #include "../graph.h"
 #include "onebit/kernels/isa.h"
+#include "onebit/pool.h"
 
 namespace onebit::rt {
 
 struct TensorDesc {
   int index = -1;
-  std::vector<int> shape;
+  Vec<int> shape;
   fb::DType dtype = fb::DType::Float32;
   TensorLevels levels;                // BitPacked: bit-planes and what their levels mean
   const uint8_t* constant = nullptr;  // model data for constants (16-byte aligned), else null
@@ -32,29 +33,33 @@ struct TensorDesc {
 
 struct OpContext {
   const fb::Operator* op = nullptr;
-  Text label;  // "operator 3 'name' (Type)"
-  std::vector<const TensorDesc*> inputs;  // null where an optional input is absent (index -1)
+  const fb::Model* model = nullptr;  // for label()
+  size_t index = 0;                  // the operator's, in the model
+  Vec<const TensorDesc*> inputs;  // null where an optional input is absent (index -1)
   const TensorDesc* output = nullptr;     // outputs[0]
-  std::vector<const TensorDesc*> outputs;
+  Vec<const TensorDesc*> outputs;
   /// Set before bind(): the arena address of every output ([0] is also bind()'s `output`).
-  std::vector<void*> output_addresses;
+  Vec<void*> output_addresses;
   kernels::Isa isa = kernels::Isa::kScalar;
   bool portable_float = false;  // InterpreterOptions::portable_float_kernels: no XNNPACK for float layers
   pthreadpool_t pool = nullptr;
   int threads = 1;
 
-  Status fail(const Text& what) const { return Status::Error(label + ": " + what); }
+  /// "operator 3 'name' (Type)", formatted when a message needs it (no text kept per operator).
+  Text label() const { return describe_op(*model, index); }
+  Status fail(const Text& what) const { return Status::Error(label() + ": " + what); }
   template <typename T>
   const T* constant(size_t k) const { return reinterpret_cast<const T*>(inputs[k]->constant); }
 };
 
 class Op {
  public:
+  ONEBIT_POOL_NEW_DELETE  // Cortex-M: operator objects live in the interpreter's arena (onebit/pool.h)
   virtual ~Op() = default;
   virtual Status prepare(const OpContext& ctx) = 0;
   virtual size_t scratch_bytes() const { return 0; }
   /// inputs: one address per operator input (constants: model data; activations: arena; null if absent).
-  virtual Status bind(const OpContext& ctx, const std::vector<const void*>& inputs, void* output,
+  virtual Status bind(const OpContext& ctx, const Vec<const void*>& inputs, void* output,
                       void* scratch) = 0;
   virtual Status run(pthreadpool_t pool) = 0;
 
@@ -70,7 +75,7 @@ class Op {
 template <class In, class Out>
 class UnaryOp : public Op {
  public:
-  Status bind(const OpContext&, const std::vector<const void*>& inputs, void* output, void*) override {
+  Status bind(const OpContext&, const Vec<const void*>& inputs, void* output, void*) override {
     x_ = static_cast<const In*>(inputs[0]);
     y_ = static_cast<Out*>(output);
     return Status::Ok();

@@ -8,6 +8,7 @@
 
 #include "onebit/kernels/float.h"
 
+#include "onebit/pool.h"
 #include "ops/op_table.h"
 #include "ops/parallel.h"
 #include "ops/xnn_op.h"
@@ -23,8 +24,8 @@ class Pool2D final : public XnnOp {
   Status prepare(const OpContext& ctx) override {
     const fb::Pool2DOptions& o =
         max_ ? *ctx.op->options_as_MaxPool2DOptions() : *ctx.op->options_as_AvgPool2DOptions();
-    const std::vector<int>& x = ctx.inputs[0]->shape;
-    const std::vector<int>& y = ctx.output->shape;
+    const Vec<int>& x = ctx.inputs[0]->shape;
+    const Vec<int>& y = ctx.output->shape;
     s_ = {x[0], x[1], x[2], x[3], y[1], y[2], o.kernel_h(), o.kernel_w(), o.stride_h(), o.stride_w(), o.pad_top(),
           o.pad_left()};
     include_pad_ = !max_ && o.count_include_pad();
@@ -46,7 +47,7 @@ class Pool2D final : public XnnOp {
     return Status::Ok();
   }
 
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
+  Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void*) override {
     x_ = static_cast<const float*>(in[0]);
     y_ = static_cast<float*>(out);
     if (op_ == nullptr) return Status::Ok();
@@ -85,7 +86,7 @@ class Pool2D final : public XnnOp {
 class GlobalAvgPool final : public XnnOp {
  public:
   Status prepare(const OpContext& ctx) override {
-    const std::vector<int>& x = ctx.inputs[0]->shape;
+    const Vec<int>& x = ctx.inputs[0]->shape;
     batch_ = size_t(x[0]);
     pixels_ = size_t(x[1]) * size_t(x[2]);
     channels_ = size_t(x[3]);
@@ -95,7 +96,7 @@ class GlobalAvgPool final : public XnnOp {
                                                                           INFINITY, 0, &op_),
                                 "xnn_create_global_average_pooling_nwc_f32"));
   }
-  Status bind(const OpContext& ctx, const std::vector<const void*>& in, void* out, void*) override {
+  Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void*) override {
     x_ = static_cast<const float*>(in[0]);
     y_ = static_cast<float*>(out);
     if (ctx.portable_float) return Status::Ok();

@@ -12,12 +12,13 @@
 
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/pack.h"
+#include "onebit/pool.h"
 
 namespace onebit::rt {
 
 struct QuantizeMasks {
-  std::vector<float> threshold;
-  std::vector<uint32_t> flip, const_mask, const_bits;
+  Vec<float> threshold;
+  Vec<uint32_t> flip, const_mask, const_bits;
   kernels::QuantizeThresholds thresholds;
 
   /// False (nothing set) for a plain sign: no threshold, no flips, no constants.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "onebit/pool.h"
 #include "ops/op.h"
 #include "ops/op_table.h"
 #include "ops/parallel.h"
@@ -19,7 +20,7 @@ class Reshape final : public Op {
     bytes_ = ctx.output->bytes;
     return Status::Ok();
   }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+  Status bind(const OpContext&, const Vec<const void*>& in, void* out, void*) override {
     x_ = in[0];
     y_ = out;
     return Status::Ok();
@@ -40,7 +41,7 @@ class Reshape final : public Op {
 class Concat final : public Op {
  public:
   Status prepare(const OpContext& ctx) override {
-    const std::vector<int>& y = ctx.output->shape;
+    const Vec<int>& y = ctx.output->shape;
     int axis = ctx.op->options_as_ConcatOptions()->axis();
     if (axis < 0) axis += int(y.size());
     outer_ = 1;
@@ -55,7 +56,7 @@ class Concat final : public Op {
     }
     return Status::Ok();
   }
-  Status bind(const OpContext&, const std::vector<const void*>& in, void* out, void*) override {
+  Status bind(const OpContext&, const Vec<const void*>& in, void* out, void*) override {
     x_.clear();
     for (const void* p : in) x_.push_back(static_cast<const float*>(p));
     y_ = static_cast<float*>(out);
@@ -86,8 +87,8 @@ class Concat final : public Op {
   }
 
   size_t outer_ = 1, row_ = 0;
-  std::vector<size_t> block_, start_;
-  std::vector<const float*> x_;
+  Vec<size_t> block_, start_;
+  Vec<const float*> x_;
   float* y_ = nullptr;
 };
 
@@ -98,7 +99,7 @@ class Pad final : public UnaryOp<float, float> {
   Status prepare(const OpContext& ctx) override {
     const fb::PadOptions& o = *ctx.op->options_as_PadOptions();
     value_ = o.value();
-    const std::vector<int>& x = ctx.inputs[0]->shape;
+    const Vec<int>& x = ctx.inputs[0]->shape;
     const size_t r = x.size(), lead = 4 - r;
     for (size_t d = 0; d < 4; ++d) {
       in_[d] = d < lead ? 1 : size_t(x[d - lead]);
@@ -149,16 +150,16 @@ std::unique_ptr<Op> make_reshape() { return std::make_unique<Reshape>(); }
 Status validate_concat(const ValidateContext& c) {
   const int axis = c.op().options_as_ConcatOptions()->axis();
   ONEBIT_RETURN_IF_ERROR(c.count(1, 64));
-  const std::vector<int>& first = c.in(0).shape;
+  const Vec<int>& first = c.in(0).shape;
   const int rank = int(first.size());
   ONEBIT_RETURN_IF_ERROR(c.range("axis", axis, -rank, rank - 1));
   const size_t a = size_t(axis < 0 ? axis + rank : axis);
-  std::vector<int> out = first;
+  Vec<int> out = first;
   out[a] = 0;
   for (size_t k = 0; k < c.inputs(); ++k) {
     ONEBIT_RETURN_IF_ERROR(c.dtype(k, fb::DType::Float32));
-    const std::vector<int>& s = c.in(k).shape;
-    std::vector<int> want = first;
+    const Vec<int>& s = c.in(k).shape;
+    Vec<int> want = first;
     want[a] = s.size() == first.size() ? s[a] : 1;
     ONEBIT_RETURN_IF_ERROR(c.shape(k, want, "equal to input 0 except along the concat axis"));
     out[a] += s[a];  // <= 64 * 2^20: no overflow
@@ -171,12 +172,12 @@ Status validate_pad(const ValidateContext& c) {
   const fb::PadOptions& o = *c.op().options_as_PadOptions();
   ONEBIT_RETURN_IF_ERROR(c.count(1, 1));
   ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::Float32));
-  const std::vector<int>& x = c.in(0).shape;
+  const Vec<int>& x = c.in(0).shape;
   const size_t n = o.pads() ? o.pads()->size() : 0;
   if (n != 2 * x.size())
     return c.fail("pads has " + num(n) + " values, expected " + num(2 * x.size()) +
                   " (begin and end for each of the " + num(x.size()) + " dimensions)");
-  std::vector<int> out = x;
+  Vec<int> out = x;
   for (size_t i = 0; i < n; ++i) {
     const int p = o.pads()->Get(flatbuffers::uoffset_t(i));
     ONEBIT_RETURN_IF_ERROR(c.range(("pads[" + num(i) + "]").c_str(), p, 0, kMaxWindow));

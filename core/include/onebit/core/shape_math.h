@@ -23,10 +23,12 @@ constexpr int64_t window_output_size(int64_t in, int64_t pad_before, int64_t pad
 
 /// NumPy broadcasting of two shapes (aligned at the last dimension; a dimension of 1 stretches). False,
 /// and *out untouched, when they do not broadcast. `out` may alias `a` or `b`.
-template <class Dim>
-bool broadcast_shapes(const std::vector<Dim>& a, const std::vector<Dim>& b, std::vector<Dim>* out) {
+/// Shape: a std::vector of the dimension type, with any allocator.
+template <class Shape>
+bool broadcast_shapes(const Shape& a, const Shape& b, Shape* out) {
+  using Dim = typename Shape::value_type;
   const size_t rank = std::max(a.size(), b.size());
-  std::vector<Dim> r(rank, Dim(1));
+  Shape r(rank, Dim(1));
   for (size_t i = 0; i < rank; ++i) {
     const Dim da = i < rank - a.size() ? Dim(1) : a[i - (rank - a.size())];
     const Dim db = i < rank - b.size() ? Dim(1) : b[i - (rank - b.size())];

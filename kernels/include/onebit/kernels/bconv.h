@@ -87,9 +87,10 @@ class BConv2D {
   /// along I), channel-padding bits 0 (bit_contract.h).
   /// Desktop builds copy everything they need (weights repacked for the SIMD ukernels, channel-padding bits
   /// masked); the caller's arrays may be freed afterwards.
-  /// Cortex-M builds (ONEBIT_MCU) copy neither the weights nor transform.multiplier / transform.bias: run()
-  /// reads them where they lie, so they must outlive this BConv2D (the runtime passes the model's constants,
-  /// which live as long as the model), and prepare() refuses weights whose channel-padding bits are set.
+  /// Cortex-M builds (ONEBIT_MCU) copy neither the weights nor transform.multiplier / transform.bias /
+  /// transform.quantize's tables: run() reads them where they lie, so they must outlive this BConv2D (the
+  /// runtime passes the model's constants, which live as long as the model, and its operator's own
+  /// thresholds), and prepare() refuses weights whose channel-padding bits are set.
   /// Returns false with *error set for geometry it cannot run (e.g. in_c not divisible by groups).
   bool prepare(Isa isa, const BConvGeometry& geometry, const uint32_t* weights,
                const OutputTransformParams& transform, Text* error);

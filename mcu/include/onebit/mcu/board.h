@@ -42,6 +42,9 @@ void board_allow_heap(void);
 int board_heap_forbidden(void);
 
 #define BOARD_HEAP_TRAP_EXIT 86
+/// The runtime's records did not fit the memory given for them (onebit_pool_fatal, onebit/pool.h): the
+/// board prints the reason and exits with this code.
+#define BOARD_POOL_EXIT 88
 
 /// Host files through semihosting, without stdio (no buffer, no allocation: usable with the heap forbidden).
 /// board_file_open: mode "rb" or "wb"; returns a handle >= 0, or -1. board_file_read / _write: bytes moved
