@@ -102,10 +102,14 @@ void place_free_list(const std::vector<PlannedBuffer>& buffers, const std::vecto
     if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
     return buffers[a].bytes > buffers[b].bytes;
   });
-  std::stable_sort(by_last.begin(), by_last.end(),
-                   [&](uint32_t a, uint32_t b) { return buffers[a].last < buffers[b].last; });
-  std::stable_sort(by_shrink.begin(), by_shrink.end(),
-                   [&](uint32_t a, uint32_t b) { return buffers[a].shrink_after < buffers[b].shrink_after; });
+  // One comparator type for both step orders (one instantiation of the sort: code size on Cortex-M).
+  struct ByStep {
+    const std::vector<PlannedBuffer>* buffers;
+    int PlannedBuffer::*step;
+    bool operator()(uint32_t a, uint32_t b) const { return (*buffers)[a].*step < (*buffers)[b].*step; }
+  };
+  std::stable_sort(by_last.begin(), by_last.end(), ByStep{&buffers, &PlannedBuffer::last});
+  std::stable_sort(by_shrink.begin(), by_shrink.end(), ByStep{&buffers, &PlannedBuffer::shrink_after});
   std::map<size_t, size_t> free_at;             // offset -> size, aligned, coalesced
   std::set<std::pair<size_t, size_t>> by_size;  // (size, offset)
   size_t top = 0;                               // aligned end of everything ever placed
@@ -189,7 +193,9 @@ size_t liveness_lower_bound(const std::vector<PlannedBuffer>& buffers, int* peak
   // Sweep: +bytes at first, -(bytes - head) after the shrink step, -the rest after last; at equal steps
   // starts come before ends.
   std::vector<std::pair<int64_t, int64_t>> events;  // (step * 2 + (0 start | 1 end), delta)
-  events.reserve(3 * buffers.size());
+  size_t shrinking = 0;
+  for (const PlannedBuffer& b : buffers) shrinking += b.shrinks() ? 1 : 0;
+  events.reserve(2 * buffers.size() + shrinking);
   for (const PlannedBuffer& b : buffers) {
     if (b.bytes == 0) continue;
     const size_t kept = b.shrinks() ? b.head_bytes : b.bytes;
