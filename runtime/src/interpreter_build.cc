@@ -7,7 +7,8 @@
 //                     scratch and XNNPACK indirection estimate within the budget
 //   alias_reshapes    a Reshape's output shares its input's bytes
 //   write_in_place    an operator that computes each output element from the same element of one input only
-//                     writes over that input where it is the input's last reader (see in_place_input)
+//                     (or an unpadded AvgPool2D, from input pixels at or after its own) writes over that
+//                     input where it is the input's last reader (see in_place_input)
 //   plan_memory       lay the arena out; the arena plus all indirection buffers plus the unpacked bitpacked
 //                     outputs within the budget (and representable on this platform)
 //   place_arena       allocate the arena, or check and adopt the caller's buffer; give every tensor its address
@@ -75,6 +76,7 @@ class Interpreter::Impl::Phases {
 
  private:
   Status prepare_op(size_t i);
+  int alias_root(int t);
   Status over_budget_at_peak(uint64_t total) const;
 
   Interpreter::Impl& impl_;
@@ -171,6 +173,18 @@ Status Interpreter::Impl::Phases::prepare_ops() {
   return Status::Ok();
 }
 
+// The tensor whose buffer holds t's bytes (t itself when it has its own). A Reshape's output aliases its
+// input, which may later be written in place over another buffer: follow the chain, halving it on the way
+// (so that every lookup stays cheap whatever the file).
+int Interpreter::Impl::Phases::alias_root(int t) {
+  while (alias_of_[size_t(t)] >= 0) {
+    const int up = alias_of_[size_t(t)];
+    if (alias_of_[size_t(up)] >= 0) alias_of_[size_t(t)] = alias_of_[size_t(up)];
+    t = up;
+  }
+  return t;
+}
+
 // A Reshape's output aliases its input (same bytes, another shape): the pair becomes one buffer live over
 // both lifetimes, and the Reshape does nothing. Not when either end is a graph input or output, so a
 // caller's input and output never share memory.
@@ -185,7 +199,7 @@ void Interpreter::Impl::Phases::alias_reshapes() {
     const TensorDesc* y = ctx.output;
     if (x->constant != nullptr || x->bytes != y->bytes || graph_io[size_t(x->index)] || graph_io[size_t(y->index)])
       continue;
-    const int root = alias_of_[size_t(x->index)] >= 0 ? alias_of_[size_t(x->index)] : x->index;
+    const int root = alias_root(x->index);
     alias_of_[size_t(y->index)] = root;
     buffers_[size_t(root)].last = std::max(buffers_[size_t(root)].last, buffers_[size_t(y->index)].last);
     buffers_[size_t(y->index)] = {0, 0, 0};
@@ -194,14 +208,32 @@ void Interpreter::Impl::Phases::alias_reshapes() {
 
 namespace {
 
+/// An AvgPool2D that may write its (smaller) output over the start of its input x: on the portable kernel
+/// (kernels/float/pool2d.cc, not XNNPACK's), one thread and no padding. That kernel writes the output pixel
+/// by pixel in flattened (n, h, w) order; for each block of channels it reads the whole window, then writes
+/// the block. Without padding, output pixel o = (n * out_h + oh) * out_w + ow reads input pixels from
+/// (n * in_h + oh * stride_h) * in_w + ow * stride_w >= o on (in_h >= out_h, in_w >= out_w, strides >= 1), and
+/// writes inside input pixel o's bytes (same channel count): input pixel p is read by outputs <= p only, and
+/// by output p itself block by block before that block is written; so every write lands on bytes no later
+/// read needs. With padding the first window starts before its pixel (an output can overtake its reads), and
+/// with threads the row split would let one task's writes overtake another task's reads.
+bool pools_in_place(const OpContext& ctx) {
+  const fb::Pool2DOptions& o = *ctx.op->options_as_AvgPool2DOptions();
+  const bool padded = o.pad_top() || o.pad_left() || o.pad_bottom() || o.pad_right();
+  return ctx.portable_float && ctx.threads == 1 && !padded;
+}
+
 /// The input an operator may overwrite with its output, or -1: only where every output element is computed
 /// from the same element of that input (read before the write, nothing else reads it), by code of ours:
 /// ChannelAffine / Mul / Sigmoid (plain loops), ReLU / Clamp / PReLU on the portable float kernels (not XNNPACK's),
 /// and a BinaryConv2D's fused residual (the output transform adds r[p][c] into y[p][c] and nothing else
-/// reads r; its other input is the bits).
+/// reads r; its other input is the bits). And AvgPool2D where pools_in_place says so: its output covers
+/// only the start of its input, whose buffer then shrinks to it.
 int in_place_input(const OpContext& ctx) {
   using T = fb::OperatorOptions;
   switch (ctx.op->options_type()) {
+    case T::AvgPool2DOptions:
+      return pools_in_place(ctx) ? 0 : -1;
     case T::ChannelAffineOptions:
     case T::MulOptions:
     case T::SigmoidOptions:
@@ -220,10 +252,13 @@ int in_place_input(const OpContext& ctx) {
 }  // namespace
 
 // An operator writes over its in-place input (in_place_input) when it is the last reader of that input's
-// bytes (also through Reshape aliases), the two have the same size and neither is a graph input or output:
-// the output joins the input's buffer, which lives on to the output's last reader. Exact: the values are
-// those of separate buffers (tests check invoke() against the plan without it), only the arena is smaller
-// (for a binary ResNet block, one feature map fewer at the peak).
+// bytes (also through Reshape aliases), the two have the same size (AvgPool2D: the output is not larger)
+// and neither is a graph input or output: the output joins the input's buffer, which lives on to the
+// output's last reader. A smaller output (AvgPool2D) keeps only the buffer's first bytes live after this
+// step (the planner's shrink: the tail is free for later buffers); a buffer shrinks once, so a second
+// smaller write into it keeps the first shrink (its head covers the later, smaller outputs). Exact: the
+// values are those of separate buffers (tests check invoke() against the plan without it), only the arena
+// is smaller (for a binary ResNet block, one feature map fewer at the peak).
 void Interpreter::Impl::Phases::write_in_place() {
   Vec<bool> graph_io(n_tensors_, false);
   for (int t : *m_.inputs()) graph_io[size_t(t)] = true;
@@ -234,19 +269,23 @@ void Interpreter::Impl::Phases::write_in_place() {
     if (k < 0 || !request_.in_place) continue;
     const TensorDesc* x = ctx.inputs[size_t(k)];
     const TensorDesc* y = ctx.output;
-    if (x->constant != nullptr || x->bytes != y->bytes || graph_io[size_t(y->index)]) continue;
-    const int root = alias_of_[size_t(x->index)] >= 0 ? alias_of_[size_t(x->index)] : x->index;
+    const bool pool = ctx.op->options_type() == fb::OperatorOptions::AvgPool2DOptions;
+    if (x->constant != nullptr || y->bytes > x->bytes || (y->bytes < x->bytes && !pool) ||
+        graph_io[size_t(y->index)])
+      continue;
+    const int root = alias_root(x->index);
     if (graph_io[size_t(root)] || buffers_[size_t(root)].last != int(i) || alias_of_[size_t(y->index)] >= 0) continue;
     bool read_twice = false;  // the same bytes as another input of this operator (e.g. Mul(x, x))
     for (size_t j = 0; j < ctx.inputs.size(); ++j) {
       const TensorDesc* in = ctx.inputs[j];
-      if (j != size_t(k) && in != nullptr && in->constant == nullptr &&
-          (in->index == root || alias_of_[size_t(in->index)] == root))
+      if (j != size_t(k) && in != nullptr && in->constant == nullptr && alias_root(in->index) == root)
         read_twice = true;
     }
     if (read_twice) continue;
+    PlannedBuffer& merged = buffers_[size_t(root)];
+    if (y->bytes < merged.bytes && !merged.shrinks()) merged.shrink_after = int(i), merged.head_bytes = y->bytes;
     alias_of_[size_t(y->index)] = root;
-    buffers_[size_t(root)].last = std::max(buffers_[size_t(root)].last, buffers_[size_t(y->index)].last);
+    merged.last = std::max(merged.last, buffers_[size_t(y->index)].last);
     buffers_[size_t(y->index)] = {0, 0, 0};
   }
 }
@@ -275,10 +314,11 @@ Status Interpreter::Impl::Phases::plan_memory() {
 Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
   int step = 0;
   const size_t live = liveness_lower_bound(buffers_, &step);
-  size_t largest = 0;
+  size_t largest = 0, largest_bytes = 0;  // (bytes live at that step: a shrunk buffer's head)
   for (size_t k = 0; k < buffers_.size(); ++k) {
     const PlannedBuffer& b = buffers_[k];
-    if (b.first <= step && step <= b.last && b.bytes > buffers_[largest].bytes) largest = k;
+    if (b.first <= step && step <= b.last && b.bytes_at(step) > largest_bytes)
+      largest = k, largest_bytes = b.bytes_at(step);
   }
   const Text where =
       size_t(step) < n_ops_ ? "at " + impl_.contexts[size_t(step)].label() : "after the last operator (graph outputs)";
@@ -287,7 +327,7 @@ Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
   return Status::Error("the model needs " + bytes_string(total) + " (arena " + bytes_string(impl_.arena_bytes) +
                        ", XNNPACK indirection buffers " + bytes_string(workspace_) + ", unpacked bitpacked outputs " +
                        bytes_string(unpacked_) + ")" + over_ + "; " + where + " " + bytes_string(live) +
-                       " are live, the largest being " + what + " (" + bytes_string(buffers_[largest].bytes) + ")");
+                       " are live, the largest being " + what + " (" + bytes_string(largest_bytes) + ")");
 }
 
 Status Interpreter::Impl::Phases::place_arena() {
@@ -331,7 +371,7 @@ Status Interpreter::Impl::Phases::place_arena() {
     if (used_[t] && impl_.tensors[t].constant == nullptr) impl_.offset[t] = plan_.offsets[t];
   }
   for (size_t t = 0; t < n_tensors_; ++t) {
-    if (alias_of_[t] >= 0) impl_.offset[t] = impl_.offset[size_t(alias_of_[t])];
+    if (alias_of_[t] >= 0) impl_.offset[t] = impl_.offset[size_t(alias_root(int(t)))];
   }
   return Status::Ok();
 }

@@ -1,8 +1,9 @@
 // Greedy placement in O(n log n + K log K), K = number of pairs of (non-empty) buffers whose lifetimes
 // intersect: the conflicting pairs are listed once by a sweep over first steps, then each buffer, largest
-// first, looks only at its own placed neighbours. When K is above kMaxGreedyConflicts (many buffers live at
-// once), a first-fit free-list allocator in step order places them instead in O(n log n): a valid plan,
-// possibly a larger arena, never a quadratic plan.
+// first, looks only at its own placed neighbours (one that shrank before the buffer is first written counts
+// with its head only). When K is above kMaxGreedyConflicts (many buffers live at once), a first-fit
+// free-list allocator in step order places them instead in O(n log n): a valid plan, possibly a larger
+// arena, never a quadratic plan.
 #include "onebit/pool.h"
 #include "planner.h"
 
@@ -77,7 +78,9 @@ void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
     busy.clear();
     for (uint32_t k = degree_start[i]; k < degree_start[i + 1]; ++k) {
       const uint32_t j = neighbours[k];
-      if (placed[j]) busy.emplace_back(plan->offsets[j], plan->offsets[j] + buffers[j].bytes);
+      // A neighbour that shrank before i is first written takes only its head from i's point of view.
+      const size_t extent = buffers[j].bytes_at(buffers[i].first);
+      if (placed[j] && extent > 0) busy.emplace_back(plan->offsets[j], plan->offsets[j] + extent);
     }
     std::sort(busy.begin(), busy.end());
     size_t offset = 0;
@@ -92,16 +95,27 @@ void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
 }
 
 /// First fit from a free list, in step order: at each step the buffers whose last read was the previous
-/// step are freed (coalescing neighbours), then the buffers first written at this step are placed, largest
-/// first. Free blocks live in an ordered map by offset plus a set by size for the best-fit lookup.
+/// step are freed (coalescing neighbours), and the tails of those that shrank after it, then the buffers
+/// first written at this step are placed, largest first. Free blocks live in an ordered map by offset plus
+/// a set by size for the best-fit lookup.
 void place_free_list(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
                      ArenaPlan* plan, size_t* high) {
-  Vec<uint32_t> by_first = live, by_last = live;
+  Vec<uint32_t> by_first = live, by_last = live, by_shrink;
+  for (uint32_t i : live) {
+    if (buffers[i].shrinks()) by_shrink.push_back(i);
+  }
   stable_sort_indices(by_first, [&](uint32_t a, uint32_t b) {
     if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
     return buffers[a].bytes > buffers[b].bytes;
   });
-  stable_sort_indices(by_last, [&](uint32_t a, uint32_t b) { return buffers[a].last < buffers[b].last; });
+  // One comparator type for both step orders (one instantiation of the sort: code size on Cortex-M).
+  struct ByStep {
+    const Vec<PlannedBuffer>* buffers;
+    int PlannedBuffer::*step;
+    bool operator()(uint32_t a, uint32_t b) const { return (*buffers)[a].*step < (*buffers)[b].*step; }
+  };
+  stable_sort_indices(by_last, ByStep{&buffers, &PlannedBuffer::last});
+  stable_sort_indices(by_shrink, ByStep{&buffers, &PlannedBuffer::shrink_after});
   std::map<size_t, size_t, std::less<size_t>, Allocator<std::pair<const size_t, size_t>>> free_at;  // offset -> size
   std::set<std::pair<size_t, size_t>, std::less<std::pair<size_t, size_t>>, Allocator<std::pair<size_t, size_t>>>
       by_size;  // (size, offset)
@@ -129,11 +143,18 @@ void place_free_list(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& liv
     free_at[offset] = size;
     by_size.insert({size, offset});
   };
-  size_t freed = 0;
+  // The aligned bytes a buffer holds to its last read: its head when it shrinks (its tail is freed earlier).
+  auto kept = [&](uint32_t j) { return align_up(buffers[j].shrinks() ? buffers[j].head_bytes : buffers[j].bytes); };
+  size_t freed = 0, shrunk = 0;
   for (uint32_t i : by_first) {
+    while (shrunk < by_shrink.size() && buffers[by_shrink[shrunk]].shrink_after < buffers[i].first) {
+      const uint32_t j = by_shrink[shrunk++];
+      const size_t full = align_up(buffers[j].bytes);
+      if (kept(j) < full) release(plan->offsets[j] + kept(j), full - kept(j));
+    }
     while (freed < by_last.size() && buffers[by_last[freed]].last < buffers[i].first) {
       const uint32_t j = by_last[freed++];
-      release(plan->offsets[j], align_up(buffers[j].bytes));
+      if (kept(j) > 0) release(plan->offsets[j], kept(j));
     }
     const size_t need = align_up(buffers[i].bytes);
     auto fit = by_size.lower_bound({need, 0});
@@ -176,13 +197,18 @@ ArenaPlan plan_arena(const Vec<PlannedBuffer>& buffers, size_t max_greedy_confli
 }
 
 size_t liveness_lower_bound(const Vec<PlannedBuffer>& buffers, int* peak_step) {
-  // Sweep: +bytes at first, -bytes after last; at equal steps starts come before ends.
+  // Sweep: +bytes at first, -(bytes - head) after the shrink step, -the rest after last; at equal steps
+  // starts come before ends.
   Vec<std::pair<int64_t, int64_t>> events;  // (step * 2 + (0 start | 1 end), delta)
-  events.reserve(2 * buffers.size());
+  size_t shrinking = 0;
+  for (const PlannedBuffer& b : buffers) shrinking += b.shrinks() ? 1 : 0;
+  events.reserve(2 * buffers.size() + shrinking);
   for (const PlannedBuffer& b : buffers) {
     if (b.bytes == 0) continue;
+    const size_t kept = b.shrinks() ? b.head_bytes : b.bytes;
     events.emplace_back(int64_t(b.first) * 2, int64_t(b.bytes));
-    events.emplace_back(int64_t(b.last) * 2 + 1, -int64_t(b.bytes));
+    if (kept < b.bytes) events.emplace_back(int64_t(b.shrink_after) * 2 + 1, -int64_t(b.bytes - kept));
+    events.emplace_back(int64_t(b.last) * 2 + 1, -int64_t(kept));
   }
   std::sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   int64_t live = 0, best = 0, best_key = 0;

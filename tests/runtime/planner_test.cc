@@ -15,6 +15,37 @@ bool live_together(const rt::PlannedBuffer& a, const rt::PlannedBuffer& b) {
   return a.first <= b.last && b.first <= a.last;
 }
 
+/// The bytes of `b` live at `step` in [first, last], by PlannedBuffer's contract: after shrink_after, when
+/// first <= shrink_after and head_bytes < bytes, only the head.
+size_t live_bytes(const rt::PlannedBuffer& b, int step) {
+  const bool shrunk = b.first <= b.shrink_after && b.shrink_after < step && b.head_bytes < b.bytes;
+  return shrunk ? b.head_bytes : b.bytes;
+}
+
+/// Checks that no two buffers share a byte at a step where both are live (counting only the head of a
+/// buffer after its shrink step), that offsets are aligned and that arena_bytes is the highest end plus the
+/// slack, and at least the liveness lower bound. Sizes only shrink, so two buffers are disjoint at every
+/// step they share if they are at the first one.
+void check_plan(const std::vector<rt::PlannedBuffer>& b, const rt::ArenaPlan& plan) {
+  REQUIRE(plan.offsets.size() == b.size());
+  size_t high = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    CHECK(plan.offsets[i] % rt::kArenaAlignment == 0);
+    high = std::max(high, plan.offsets[i] + b[i].bytes);
+    for (size_t j = i + 1; j < b.size(); ++j) {
+      if (!live_together(b[i], b[j])) continue;
+      const int step = std::max(b[i].first, b[j].first);
+      const size_t bi = live_bytes(b[i], step), bj = live_bytes(b[j], step);
+      const bool disjoint = bi == 0 || bj == 0 || plan.offsets[i] + bi <= plan.offsets[j] ||
+                            plan.offsets[j] + bj <= plan.offsets[i];
+      CAPTURE(i); CAPTURE(j);
+      CHECK(disjoint);
+    }
+  }
+  CHECK(plan.arena_bytes == high + rt::kArenaSlack);
+  CHECK(plan.arena_bytes >= rt::liveness_lower_bound(b) + rt::kArenaSlack);
+}
+
 /// Lifetimes of a random DAG: node i is written at step i and read by up to 3 later nodes (its last read
 /// is its lifetime's end); some nodes are graph outputs that live to the end; a few scratch buffers live at
 /// one step only.
@@ -49,22 +80,97 @@ TEST_CASE("planner: random DAGs never overlap live buffers and respect the lower
     const std::vector<rt::PlannedBuffer> b = random_dag(rng, nodes);
     const rt::ArenaPlan plan = rt::plan_arena(b, max_conflicts);
     CAPTURE(max_conflicts); CAPTURE(trial); CAPTURE(nodes);
-    REQUIRE(plan.offsets.size() == b.size());
-    size_t high = 0;
-    for (size_t i = 0; i < b.size(); ++i) {
-      CHECK(plan.offsets[i] % rt::kArenaAlignment == 0);
-      high = std::max(high, plan.offsets[i] + b[i].bytes);
-      for (size_t j = i + 1; j < b.size(); ++j) {
-        if (!live_together(b[i], b[j])) continue;
-        const bool disjoint = plan.offsets[i] + b[i].bytes <= plan.offsets[j] ||
-                              plan.offsets[j] + b[j].bytes <= plan.offsets[i];
-        CAPTURE(i); CAPTURE(j);
-        CHECK(disjoint);
-      }
-    }
-    CHECK(plan.arena_bytes == high + rt::kArenaSlack);
-    CHECK(plan.arena_bytes >= rt::liveness_lower_bound(b) + rt::kArenaSlack);
+    check_plan(b, plan);
   }
+  }
+}
+
+TEST_CASE("planner: random DAGs with shrinking buffers: valid plans, an exact lower bound, tails reused") {
+  for (size_t max_conflicts : {rt::kMaxGreedyConflicts, size_t(0)}) {
+    std::mt19937 rng(7);
+    size_t with_shrink = 0, without_shrink = 0;
+    for (int trial = 0; trial < 200; ++trial) {
+      const int nodes = 2 + int(rng() % 60);
+      std::vector<rt::PlannedBuffer> b = random_dag(rng, nodes);
+      const rt::ArenaPlan full = rt::plan_arena(b, max_conflicts);
+      // A third of the buffers that outlive their first step shrink at a step before their last read.
+      for (rt::PlannedBuffer& x : b) {
+        if (x.last == x.first || rng() % 3 != 0) continue;
+        x.shrink_after = x.first + int(rng() % uint32_t(x.last - x.first));
+        x.head_bytes = x.bytes * (rng() % 4) / 4;
+      }
+      const rt::ArenaPlan plan = rt::plan_arena(b, max_conflicts);
+      CAPTURE(max_conflicts); CAPTURE(trial); CAPTURE(nodes);
+      check_plan(b, plan);
+      // The bound is the largest sum of live bytes at one step, recounted here step by step.
+      int steps = 0;
+      for (const rt::PlannedBuffer& x : b) steps = std::max(steps, x.last + 1);
+      size_t most = 0;
+      for (int step = 0; step < steps; ++step) {
+        size_t live = 0;
+        for (const rt::PlannedBuffer& x : b)
+          if (x.first <= step && step <= x.last) live += live_bytes(x, step);
+        most = std::max(most, live);
+      }
+      CHECK(rt::liveness_lower_bound(b) == most);
+      with_shrink += plan.arena_bytes;
+      without_shrink += full.arena_bytes;
+    }
+    CAPTURE(max_conflicts);
+    MESSAGE("arena sum over the trials: " << without_shrink << " -> " << with_shrink << " bytes with shrinks");
+    CHECK(with_shrink < without_shrink);
+  }
+}
+
+TEST_CASE("planner: a buffer first written after a neighbour's shrink goes into its freed tail") {
+  // a: 1000 bytes at steps 0..4, only its first 200 after step 1; b: 700 bytes at steps 2..3 fits in a's
+  // tail (from align_up(200) = 208), so the arena is a's size.
+  rt::PlannedBuffer a{1000, 0, 4};
+  a.shrink_after = 1;
+  a.head_bytes = 200;
+  const std::vector<rt::PlannedBuffer> bufs = {a, {700, 2, 3}};
+  for (size_t max_conflicts : {rt::kMaxGreedyConflicts, size_t(0)}) {
+    const rt::ArenaPlan plan = rt::plan_arena(bufs, max_conflicts);
+    CAPTURE(max_conflicts);
+    check_plan(bufs, plan);
+    CHECK(plan.offsets[0] == 0);
+    CHECK(plan.offsets[1] == 208);
+    CHECK(plan.arena_bytes == 1000 + rt::kArenaSlack);
+  }
+  CHECK(rt::liveness_lower_bound(bufs) == 1000);
+  int peak = -1;
+  CHECK(rt::liveness_lower_bound({a, {900, 2, 3}}, &peak) == 1100);
+  CHECK(peak == 2);
+}
+
+TEST_CASE("planner: a shrink does not free the tail before the shrink step, nor when it does not apply") {
+  // b written at the shrink step itself, or before it, meets a at full size; so does every b when the
+  // shrink is out of a's lifetime or keeps all the bytes.
+  struct Case {
+    const char* what;
+    int shrink_after;
+    size_t head;
+    int b_first;
+  };
+  const Case cases[] = {{"written at the shrink step", 1, 200, 1},
+                        {"written before the shrink step", 1, 200, 0},
+                        {"shrink after the last step", 4, 200, 2},
+                        {"shrink before the first step", -1, 200, 2},
+                        {"head as large as the buffer", 1, 1000, 2}};
+  for (const Case& c : cases) {
+    rt::PlannedBuffer a{1000, 0, 4};
+    a.shrink_after = c.shrink_after;
+    a.head_bytes = c.head;
+    const std::vector<rt::PlannedBuffer> bufs = {a, {700, c.b_first, 3}};
+    for (size_t max_conflicts : {rt::kMaxGreedyConflicts, size_t(0)}) {
+      const rt::ArenaPlan plan = rt::plan_arena(bufs, max_conflicts);
+      CAPTURE(c.what);
+      CAPTURE(max_conflicts);
+      check_plan(bufs, plan);
+      CHECK(plan.offsets[1] == 1008);
+      CHECK(plan.arena_bytes == 1008 + 700 + rt::kArenaSlack);
+    }
+    CHECK(rt::liveness_lower_bound(bufs) == 1700);
   }
 }
 
