@@ -1,11 +1,13 @@
 // The onebit Cortex-M example: classify one embedded image with a model in flash.
 //   1. the model (model.c, written by onebit-embed at build time) is loaded in place: validated where it
 //      lies in flash, never copied, against the operators this firmware registers (only those are linked);
-//   2. the arena (activations, inputs, outputs, scratch) is a static array in RAM; the firmware asks the
-//      runtime how many bytes this model needs with this build's kernels, prints it, and stops with the
-//      figure if the array is too small;
+//   2. the arena (the interpreter's records, then activations, inputs, outputs, scratch) is a static array in
+//      RAM; the firmware asks the runtime how many bytes this model needs with this build's kernels, prints
+//      it, and stops with the figure if the array is too small;
 //   3. the input is filled from the image (scaled to [0, 1], then the model's stored normalization, as
 //      onebit-eval does on the desktop), the model runs, the class is printed.
+// No heap: the Model's records go to a static region (g_model_memory), the interpreter's to the arena, and
+// the program forbids the heap from its first line (an allocation would end it).
 // What comes from onebit/mcu/board.h (the instruction counter, the heap trap and figures, semihosting stdio
 // on the qemu boards) is the board's part: README.md, "Porting", says what replaces it on yours.
 #include <cstdint>
@@ -20,7 +22,10 @@
 #include "onebit/op_resolver.h"
 
 #ifndef EXAMPLE_ARENA_BYTES
-#define EXAMPLE_ARENA_BYTES 135168
+#define EXAMPLE_ARENA_BYTES 147456
+#endif
+#ifndef EXAMPLE_MODEL_MEMORY_BYTES
+#define EXAMPLE_MODEL_MEMORY_BYTES 8192
 #endif
 #ifdef EXAMPLE_ARENA_SECTION
 #define EXAMPLE_ARENA_PLACEMENT __attribute__((section(EXAMPLE_ARENA_SECTION)))
@@ -33,6 +38,8 @@ namespace {
 // The arena, in RAM (.bss unless EXAMPLE_ARENA_SECTION names another section); aligned as the interpreter
 // aligns its own, so all EXAMPLE_ARENA_BYTES are usable.
 alignas(onebit::InterpreterOptions::kArenaAlignment) uint8_t g_arena[EXAMPLE_ARENA_BYTES] EXAMPLE_ARENA_PLACEMENT;
+// The Model's records (validation facts, ModelInfo, OperatorInfo): Model::memory_bytes() says how many it took.
+alignas(16) uint8_t g_model_memory[EXAMPLE_MODEL_MEMORY_BYTES];
 
 // newlib-nano's printf has no %zu: sizes are printed as unsigned long (32 bits here, enough for them).
 unsigned long ul(size_t v) { return static_cast<unsigned long>(v); }
@@ -45,7 +52,7 @@ int fail(const char* step, const onebit::Status& s) {
 }  // namespace
 
 int main() {
-  const size_t heap_at_start = board_heap_bytes();
+  board_forbid_heap();  // nothing below allocates: loading, validating, create and invoke use the two arrays
 
   // 1. The model, validated in place (16-byte aligned, 64 readable bytes after it: what onebit-embed writes)
   // against the operators of the shipped Fashion-MNIST models (`onebit-info M.fb` lists a model's types; a
@@ -57,12 +64,17 @@ int main() {
   ops.add(op::fully_connected()).add(op::quantize_levels()).add(op::add()).add(op::mul());  // W1A2, BWN
   onebit::LoadOptions load;
   load.ops = &ops;
+  load.memory = g_model_memory;
+  load.memory_bytes = sizeof g_model_memory;
   std::unique_ptr<onebit::Model> model;
   onebit::Status s = onebit::Model::load_in_place(onebit_model, onebit_model_size, load, &model);
   if (!s.ok()) return fail("loading the model", s);
 
   // 2. The arena this model needs with these options, against the one reserved at build time.
+  // (The records are built in the arena to be counted, so the arena is given here too.)
   onebit::InterpreterOptions options;
+  options.arena = g_arena;
+  options.arena_size = sizeof g_arena;
   size_t needed = 0;
   s = onebit::Interpreter::required_arena_bytes(*model, options, &needed);
   if (!s.ok()) return fail("planning the arena", s);
@@ -72,12 +84,9 @@ int main() {
     std::printf("onebit example: the arena is too small: build with -DEXAMPLE_ARENA_BYTES=%lu\n", ul(needed));
     return 1;
   }
-  options.arena = g_arena;
-  options.arena_size = sizeof g_arena;
   std::unique_ptr<onebit::Interpreter> interpreter;
   s = onebit::Interpreter::create(*model, options, &interpreter);
   if (!s.ok()) return fail("creating the interpreter", s);
-  const size_t heap_used = board_heap_bytes() - heap_at_start;
 
   // 3. The input (NHWC floats): the image's pixels scaled to [0, 1], then (x - mean) / std as the model asks.
   const onebit::TensorInfo& in = interpreter->input_info(0);
@@ -93,13 +102,10 @@ int main() {
   float* x = interpreter->input(0);
   for (size_t i = 0; i < sizeof example_image; ++i) x[i] = (float(example_image[i]) / 255.0f - mean) / stdev;
 
-  // The inference, with the heap forbidden (board_forbid_heap: an allocation would end the program), timed
-  // by the board's counter (on qemu: executed instructions, a proxy for cycles, not cycles).
-  board_forbid_heap();
+  // The inference, timed by the board's counter (on qemu: executed instructions, a proxy for cycles).
   const uint64_t start = board_instructions();
   s = interpreter->invoke();
   const uint64_t instructions = board_instructions() - start;
-  board_allow_heap();
   if (!s.ok()) return fail("invoke", s);
 
   const float* y = interpreter->output(0);
@@ -110,8 +116,9 @@ int main() {
   std::printf("onebit example: class %lu (%s)\n", ul(best),
               best < info.labels.size() ? info.labels[best].c_str() : "no label");
   std::printf(
-      "onebit example: instructions per inference %lu, heap used by load and create %lu B, "
+      "onebit example: instructions per inference %lu, model records %lu B, arena %lu B, no heap, "
       "stack high-water mark %lu B\n",
-      static_cast<unsigned long>(instructions), ul(heap_used), ul(board_stack_high_water()));
+      static_cast<unsigned long>(instructions), ul(model->memory_bytes()), ul(interpreter->arena_bytes()),
+      ul(board_stack_high_water()));
   return 0;
 }

@@ -4,12 +4,16 @@
 // interpreter on a static arena, as mcu_run does with a model in flash. A malformed model must be rejected
 // with a message, never run.
 //
-// Usage: mcu_validate MODEL.fb
+// Usage: mcu_validate MODEL.fb [MEMORY ARENA]
+//   MEMORY, ARENA  bytes of the static regions to give LoadOptions::memory and InterpreterOptions::arena
+//                  (default: all of them), to check the failures when they are too small.
 // Prints "mcu_validate: accepted (N bytes)" or "mcu_validate: rejected by load_in_place|create: MESSAGE".
 // Exit code: 0 accepted, 3 rejected by Model::load_in_place, 4 rejected by Interpreter::create,
 // 1 usage or host file error (the file cannot be read or does not fit the buffer), 86 heap use (forbidden
 // once the file is read), 88 a region too small for the runtime's records.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "onebit/interpreter.h"
@@ -41,7 +45,11 @@ int rejected(const char* stage, const onebit::Status& s, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) return fail("usage: mcu_validate MODEL.fb");
+  if (argc != 2 && argc != 4) return fail("usage: mcu_validate MODEL.fb [MEMORY ARENA]");
+  const size_t memory_bytes = argc == 4 ? std::min<size_t>(std::strtoul(argv[2], nullptr, 10), sizeof g_model_memory)
+                                        : sizeof g_model_memory;
+  const size_t arena_bytes = argc == 4 ? std::min<size_t>(std::strtoul(argv[3], nullptr, 10), sizeof g_arena)
+                                       : sizeof g_arena;
   const int in = board_file_open(argv[1], "rb");
   if (in < 0) return fail("cannot open ", argv[1]);
   const long length = board_file_length(in);
@@ -56,12 +64,12 @@ int main(int argc, char** argv) {
   onebit::LoadOptions load;
   load.ops = &onebit::OpResolver::all();  // any model: what is checked is its validity, not its operators
   load.memory = g_model_memory;
-  load.memory_bytes = sizeof g_model_memory;
+  load.memory_bytes = memory_bytes;
   onebit::Status s = onebit::Model::load_in_place(g_model, size_t(length), load, &model);
   if (!s.ok()) return rejected("load_in_place", s, kRejectedByLoad);
   onebit::InterpreterOptions options;
   options.arena = g_arena;
-  options.arena_size = sizeof g_arena;
+  options.arena_size = arena_bytes;
   std::unique_ptr<onebit::Interpreter> interp;
   s = onebit::Interpreter::create(*model, options, &interp);
   if (!s.ok()) return rejected("create", s, kRejectedByCreate);

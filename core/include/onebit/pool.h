@@ -35,7 +35,8 @@ extern "C" [[noreturn]] void onebit_pool_fatal(const char* why);
 
 class Pool {
  public:
-  Pool(void* base, size_t bytes) : base_(static_cast<uint8_t*>(base)), end_(base_ + bytes), top_(base_) {}
+  Pool(void* base, size_t bytes)
+      : base_(static_cast<uint8_t*>(base)), limit_(base_ + bytes), end_(limit_), top_(base_) {}
   /// `bytes` at a multiple of `align`: a freed block it fits (best fit), else the bytes after top().
   void* allocate(size_t bytes, size_t align) {
     const size_t size = (bytes + kUnit - 1) / kUnit * kUnit;
@@ -66,7 +67,8 @@ class Pool {
   /// The newest block gives its bytes back to the top (and so do freed blocks just below it); another goes
   /// on the free list for a later request of its size or less.
   void deallocate(void* p) {
-    if (p == nullptr) return;
+    uint8_t* const at = static_cast<uint8_t*>(p);
+    if (at < base_ || at >= limit_) return;  // null, or another region's: not ours to reuse
     Header* h = static_cast<Header*>(p) - 1;
     if (static_cast<uint8_t*>(p) + h->size != top_) {
       h->next = free_;
@@ -105,7 +107,8 @@ class Pool {
   };
   static constexpr size_t kUnit = 8;
   uint8_t* base_;
-  uint8_t* end_;
+  uint8_t* limit_;  // the region's end
+  uint8_t* end_;    // where allocation stops (the region's end until close())
   uint8_t* top_;
   uint8_t* high_ = nullptr;
   Header* free_ = nullptr;
@@ -152,11 +155,11 @@ template <typename T>
 using Vec = std::vector<T, PoolAllocator<T>>;
 using String = std::basic_string<char, std::char_traits<char>, PoolAllocator<char>>;
 
-/// In a class: `new` takes the object from Pool::current(), `delete` gives nothing back (the region is the
-/// caller's; a destructor still runs).
+/// In a class: `new` takes the object from Pool::current(), `delete` gives it back to that pool if it came
+/// from there (else nothing: the region is the caller's).
 #define ONEBIT_POOL_NEW_DELETE                                                          \
   static void* operator new(size_t bytes) { return ::onebit::pool_allocate(bytes); }   \
-  static void operator delete(void*) {}
+  static void operator delete(void* p) { ::onebit::pool_deallocate(p); }
 
 #endif
 
