@@ -68,9 +68,10 @@ struct InterpreterOptions {
   bool portable_float_kernels = false;
   /// Operators that compute each output element from the same element of one input (ChannelAffine, Mul,
   /// ReLU / Clamp / PReLU on the portable kernels, a BinaryConv2D's fused residual) write over that input
-  /// where they are its last reader, so the arena is smaller and the outputs are the same (the shipped W1A1
-  /// model's arena: 259 KiB -> 199 KiB with XNNPACK, 156 KiB with the portable float kernels). false: every
-  /// output gets bytes of its own.
+  /// where they are its last reader, and so does an unpadded AvgPool2D on the portable kernels with one
+  /// thread (over its input's first bytes, the rest of that buffer freed after it), so the arena is smaller
+  /// and the outputs are the same (the shipped W1A1 model's arena: 259 KiB -> 199 KiB with XNNPACK; on the
+  /// Cortex-M4, 111,056 B of activations). false: every output gets bytes of its own.
   bool write_in_place = true;
 };
 
