@@ -68,6 +68,30 @@ Vec<uint32_t> group_weight_rows(const BConvPlan& p, const uint32_t* masked, size
   return rows;
 }
 
+// Block of output pixels per GEMM call: im2col rows + popcounts (one block per activation plane) + dots
+// (k-bit only) of a block stay within kBlockBytes: ~48 KiB (in L1/L2 on application processors), 4 KiB on
+// Cortex-M, where this scratch is SRAM the whole model competes for (the sums are integers: any block
+// size gives the same outputs). Sets block_m and the per-thread scratch layout.
+void plan_scratch(BConvPlan& p) {
+#if ONEBIT_MCU
+  constexpr size_t kBlockBytes = 4 * 1024;
+#else
+  constexpr size_t kBlockBytes = 48 * 1024;
+#endif
+  const size_t bytes_per_pixel = (p.needs_im2col ? p.row_words * 4 : 0) +
+                                 static_cast<size_t>(p.planes) * p.gemm_n * 4 +
+                                 (p.levels ? static_cast<size_t>(p.g.out_c) * 4 : 0);
+  size_t block = std::max<size_t>(1, kBlockBytes / bytes_per_pixel);
+  block = std::max(p.gemm.mr, block / p.gemm.mr * p.gemm.mr);
+  const size_t pixels = static_cast<size_t>(p.g.batch) * p.out_h * p.out_w;
+  p.block_m = std::min(block, (pixels + p.gemm.mr - 1) / p.gemm.mr * p.gemm.mr);
+  p.im2col_bytes = p.needs_im2col ? align_up(p.block_m * p.row_words * sizeof(uint32_t)) : 0;
+  p.pointer_bytes = align_up(p.block_m * (p.segs + 1) * sizeof(const uint32_t*));  // + correction pointers
+  p.popcount_bytes = align_up(p.planes * p.block_m * p.gemm_n * sizeof(int32_t));
+  p.dots_bytes = p.levels ? align_up(p.block_m * p.g.out_c * sizeof(int32_t)) : 0;
+  p.slot_bytes = p.im2col_bytes + p.pointer_bytes + p.popcount_bytes + p.dots_bytes;
+}
+
 }  // namespace
 
 BConv2D::BConv2D() = default;
@@ -213,27 +237,7 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
   if (g.pad_mode == PadMode::kZero && !zero_level) bconv_zero_padding_correction(*p, unpacked);
   if (p->levels) bconv_levels_prepare(*p, unpacked);
 
-  // Block of output pixels per GEMM call: im2col rows + popcounts (one block per activation plane) + dots
-  // (k-bit only) of a block stay within kBlockBytes: ~48 KiB (in L1/L2 on application processors), 4 KiB on
-  // Cortex-M, where this scratch is SRAM the whole model competes for (the sums are integers: any block
-  // size gives the same outputs).
-#if ONEBIT_MCU
-  constexpr size_t kBlockBytes = 4 * 1024;
-#else
-  constexpr size_t kBlockBytes = 48 * 1024;
-#endif
-  const size_t bytes_per_pixel = (p->needs_im2col ? p->row_words * 4 : 0) +
-                                 static_cast<size_t>(p->planes) * p->gemm_n * 4 +
-                                 (p->levels ? static_cast<size_t>(g.out_c) * 4 : 0);
-  size_t block = std::max<size_t>(1, kBlockBytes / bytes_per_pixel);
-  block = std::max(p->gemm.mr, block / p->gemm.mr * p->gemm.mr);
-  const size_t pixels = static_cast<size_t>(g.batch) * p->out_h * p->out_w;
-  p->block_m = std::min(block, (pixels + p->gemm.mr - 1) / p->gemm.mr * p->gemm.mr);
-  p->im2col_bytes = p->needs_im2col ? align_up(p->block_m * p->row_words * sizeof(uint32_t)) : 0;
-  p->pointer_bytes = align_up(p->block_m * (p->segs + 1) * sizeof(const uint32_t*));  // + correction pointers
-  p->popcount_bytes = align_up(p->planes * p->block_m * p->gemm_n * sizeof(int32_t));
-  p->dots_bytes = p->levels ? align_up(p->block_m * g.out_c * sizeof(int32_t)) : 0;
-  p->slot_bytes = p->im2col_bytes + p->pointer_bytes + p->popcount_bytes + p->dots_bytes;
+  plan_scratch(*p);
   impl_ = p;
   return true;
 }

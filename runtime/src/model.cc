@@ -102,7 +102,7 @@ Status in_load_memory(const char* origin, const LoadOptions& options, std::uniqu
   if (s.ok()) rt::ModelAccess::set_memory_bytes(**out, pool.high_water());
   return s;
 #else
-  (void)out;
+  (void)options, (void)out;
   return no_throw(origin, body);
 #endif
 }
