@@ -42,7 +42,8 @@ endif()
 set(ONEBIT_PUBLIC_HEADERS export.h model.h interpreter.h onebit.h op_resolver.h)
 list(TRANSFORM ONEBIT_PUBLIC_HEADERS PREPEND "${PROJECT_SOURCE_DIR}/runtime/include/onebit/")
 list(APPEND ONEBIT_PUBLIC_HEADERS "${PROJECT_SOURCE_DIR}/core/include/onebit/status.h"
-     "${PROJECT_SOURCE_DIR}/core/include/onebit/text.h")  # core's, public
+     "${PROJECT_SOURCE_DIR}/core/include/onebit/text.h"
+     "${PROJECT_SOURCE_DIR}/core/include/onebit/pool.h")  # core's, public
 install(FILES ${ONEBIT_PUBLIC_HEADERS} DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/onebit" COMPONENT dev)
 
 # ---- libraries + CMake package -------------------------------------------------------------------------
