@@ -12,7 +12,8 @@
 #include "synth/bireal.h"
 
 TEST_CASE("bireal18 synthetic: binary and k-bit kernels agree with the float reference twin") {
-  for (int bits : {1, 2, 4}) for (uint64_t seed : {1u, 2u, 3u}) {
+  // Two weight draws per activation width (a third cost ~15 s under ASan and under qemu for no new path).
+  for (int bits : {1, 2, 4}) for (uint64_t seed : {1u, 2u}) {
     onebit::synth::BiRealOptions o;
     o.input_h = o.input_w = 32;
     o.classes = 10;

@@ -395,7 +395,8 @@ std::vector<uint32_t> random_words(size_t rows, size_t channels, int planes, std
   return packed;
 }
 
-void test_split(const SplitCase& sc, uint32_t seed) {
+/// pools: of 1, 2, 3 and 4 threads.
+void test_split(const SplitCase& sc, uint32_t seed, const std::vector<pthreadpool_t>& pools) {
   INFO("batch=", sc.batch, " hw=", sc.hw, " kernel=", sc.kernel, " pad=", sc.pad,
        " in_c=", sc.in_c, " out_c=", sc.out_c, " out=", int(sc.out), " levels=", sc.levels, " seed=", seed);
   std::mt19937 rng(seed);
@@ -480,10 +481,9 @@ void test_split(const SplitCase& sc, uint32_t seed) {
     BConv2D conv;
     onebit::Text error;
     REQUIRE_MESSAGE(conv.prepare(isa, g, w.data(), t, &error), error.c_str());
-    for (size_t threads : {1, 2, 3, 4}) {
+    for (pthreadpool_t pool : pools) {
+      const size_t threads = pthreadpool_get_threads_count(pool);
       INFO("isa=", std::string(isa_name(isa)), " threads=", threads);
-      pthreadpool_t pool = pthreadpool_create(threads);
-      REQUIRE(pool != nullptr);
       std::vector<char> scratch(conv.scratch_bytes(threads));
       std::vector<float> y(want_y.size(), NAN);
       std::vector<uint32_t> bits(want_bits.size(), 0xDEADBEEFu);
@@ -491,7 +491,6 @@ void test_split(const SplitCase& sc, uint32_t seed) {
       args.residual = r.empty() ? nullptr : r.data();
       args.bits = sc.out == SplitOut::kFused ? bits.data() : nullptr;
       conv.run(x.data(), t.bitpacked ? static_cast<void*>(bits.data()) : y.data(), scratch.data(), pool, args);
-      pthreadpool_destroy(pool);
       // Byte equality with the reference, so with every other thread count (first mismatch reported).
       for (size_t i = 0; i < y.size(); ++i)
         if (std::memcmp(&y[i], &want_y[i], sizeof(float)) != 0) {
@@ -510,6 +509,13 @@ void test_split(const SplitCase& sc, uint32_t seed) {
 
 TEST_CASE("bconv: channel split (FC at batch 1 and 3, 7x7 head) is byte-identical at 1-4 threads") {
   uint32_t seed = 900;
+  // One pool per thread count for every case (creating threads per case was most of this test's time,
+  // several times more under ASan and qemu).
+  std::vector<pthreadpool_t> pools;
+  for (size_t threads : {1, 2, 3, 4}) {
+    pools.push_back(pthreadpool_create(threads));
+    REQUIRE(pools.back() != nullptr);
+  }
   for (int out_c : {1, 31, 33, 100, 512})
     for (SplitOut out : {SplitOut::kFloat, SplitOut::kBits, SplitOut::kFused})
       for (bool levels : {false, true}) {
@@ -517,6 +523,7 @@ TEST_CASE("bconv: channel split (FC at batch 1 and 3, 7x7 head) is byte-identica
         const SplitCase cases[] = {{1, 1, 1, 0, 300, out_c, out, levels},
                                    {3, 1, 1, 0, 77, out_c, out, levels},
                                    {1, 7, 3, 1, 40, out_c, out, levels}};
-        for (const SplitCase& sc : cases) test_split(sc, seed++);
+        for (const SplitCase& sc : cases) test_split(sc, seed++, pools);
       }
+  for (pthreadpool_t pool : pools) pthreadpool_destroy(pool);
 }
