@@ -77,8 +77,8 @@ struct LoadOptions {
   const OpResolver* ops = nullptr;
   /// The Cortex-M build only (the desktop ignores them: it uses the heap): the region the Model and its
   /// records (validation facts, ModelInfo, OperatorInfo; load_buffer's copy of the bytes) are placed in,
-  /// nothing else being allocated. It must outlive the Model; Model::memory_bytes() says how much a model
-  /// took. A region too small for them stops the program (onebit_pool_fatal in onebit/pool.h).
+  /// nothing else being allocated. It must outlive the Model and hold no other Model; Model::memory_bytes()
+  /// says how much a model took. A region too small for them stops the program (onebit_pool_fatal in onebit/pool.h).
   void* memory = nullptr;
   size_t memory_bytes = 0;
 };
