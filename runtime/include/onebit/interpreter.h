@@ -82,8 +82,8 @@ struct TensorInfo {
 };
 
 struct OpProfile {
-  String name;        // source node name
-  String type;        // e.g. "BinaryConv2D"; "LogSoftmax" for a Softmax with log set
+  String name;             // source node name
+  String type;             // e.g. "BinaryConv2D"; "LogSoftmax" for a Softmax with log set
   Vec<int> output_shape;
   double last_ms = 0;      // wall time of the latest invoke()
   /// One per profiled invoke(), for the latest invokes: room for InterpreterOptions::profile_samples is
@@ -105,8 +105,8 @@ class ONEBIT_API Interpreter {
   /// The arena bytes create() with these options would plan (what arena_bytes() of that interpreter
   /// returns, and what a caller-owned, kArenaAlignment-aligned InterpreterOptions::arena must hold): runs
   /// create()'s phases up to the plan, preparing every operator, but allocates no arena. options.arena is
-  /// ignored (Cortex-M: required, the records are built in it to be counted). The arena depends on the ISA and the thread count (scratch), so ask with the options you
-  /// will create with.
+  /// ignored (Cortex-M: required, the records are built in it to be counted). The arena depends on the
+  /// ISA and the thread count (scratch), so ask with the options you will create with.
   static Status required_arena_bytes(const Model& model, const InterpreterOptions& options, size_t* bytes);
 
   size_t input_count() const;

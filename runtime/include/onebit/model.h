@@ -37,20 +37,20 @@ inline constexpr uint32_t kFormatVersion = 1;
 /// What the model file says about itself (its Metadata table; empty fields when the file has none).
 struct ModelInfo {
   uint32_t format_version = 0;
-  String producer;             // e.g. "onebit-convert"
-  String source;               // e.g. the ONNX file it was converted from
-  Vec<int> input_shape;     // as the producer recorded it (NHWC)
+  String producer;                  // e.g. "onebit-convert"
+  String source;                    // e.g. the ONNX file it was converted from
+  Vec<int> input_shape;             // as the producer recorded it (NHWC)
   /// Input normalization the model expects the caller to apply, x' = (x - mean[c]) / std[c]: one value, or
   /// one per input channel; empty when none was recorded.
   Vec<float> input_mean, input_std;
-  Vec<String> labels;  // class names, one per output class, or empty
+  Vec<String> labels;               // class names, one per output class, or empty
 };
 
 /// One operator as the file declares it, in execution order (the order of Interpreter::profile()).
 struct OperatorInfo {
-  String name;                 // source node name
-  String type;                 // e.g. "BinaryConv2D", "LogSoftmax"
-  Vec<int> output_shape;    // NHWC or [N, C]
+  String name;                      // source node name
+  String type;                      // e.g. "BinaryConv2D", "LogSoftmax"
+  Vec<int> output_shape;            // NHWC or [N, C]
   int64_t binary_params = 0;        // elements of bitpacked constant inputs (1 bit each, or k for k-bit)
   int64_t float_params = 0;         // elements of float / int32 constant inputs
   uint64_t param_bytes = 0;         // bytes those constants take in the file
