@@ -58,9 +58,10 @@ class Add final : public XnnOp {
   float* y_ = nullptr;
 };
 
-/// A float operator over rows of the last dimension (ReLU / Clamp, PReLU): XNNPACK's operator, or with
-/// OpContext::portable_float the derived class's portable kernel over rows [begin, end), split by rows over
-/// the pool. Derived classes create the XNNPACK operator in prepare (after shape()) and set it up in setup().
+/// A float operator over rows of the last dimension (ReLU / Clamp, PReLU, Mul / ChannelAffine, Sigmoid): the
+/// derived class's loop over rows [begin, end), split by rows over the pool, or, where the derived class
+/// made one in prepare (after shape()) and OpContext::portable_float is off, XNNPACK's operator, set up in
+/// setup().
 class RowOp : public XnnOp {
  public:
   Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void*) override {
@@ -79,7 +80,8 @@ class RowOp : public XnnOp {
     channels_ = size_t(ctx.inputs[0]->shape.back());
     rows_ = element_count(ctx.inputs[0]->shape) / channels_;
   }
-  virtual Status setup(const OpContext& ctx) = 0;
+  /// XNNPACK's setup of the operator prepare made; none by default (a plain loop).
+  virtual Status setup(const OpContext&) { return Status::Ok(); }
   virtual void rows(size_t begin, size_t end) const = 0;
 
   size_t channels_ = 0, rows_ = 0;
@@ -133,28 +135,21 @@ class PRelu final : public RowOp {
 };
 
 /// y = x * scale[c] (+ shift[c]).
-class ChannelAffine final : public Op {
+class ChannelAffine final : public RowOp {
  public:
   explicit ChannelAffine(bool has_shift) : has_shift_(has_shift) {}
   Status prepare(const OpContext& ctx) override {
-    channels_ = size_t(ctx.inputs[0]->shape.back());
-    rows_ = element_count(ctx.inputs[0]->shape) / channels_;
+    shape(ctx);
     return Status::Ok();
   }
-  Status bind(const OpContext&, const Vec<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const float*>(in[0]);
+  Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void* scratch) override {
     scale_ = static_cast<const float*>(in[1]);
     shift_ = has_shift_ ? static_cast<const float*>(in[2]) : nullptr;
-    y_ = static_cast<float*>(out);
-    return Status::Ok();
-  }
-  Status run(pthreadpool_t pool) override {
-    parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) { rows(begin, end); });
-    return Status::Ok();
+    return RowOp::bind(ctx, in, out, scratch);
   }
 
  private:
-  void rows(size_t begin, size_t end) const {
+  void rows(size_t begin, size_t end) const override {
     for (size_t r = begin; r < end; ++r) {
       const float* x = x_ + r * channels_;
       float* y = y_ + r * channels_;
@@ -167,35 +162,21 @@ class ChannelAffine final : public Op {
   }
 
   bool has_shift_;
-  size_t channels_ = 0, rows_ = 0;
-  const float *x_ = nullptr, *scale_ = nullptr, *shift_ = nullptr;
-  float* y_ = nullptr;
+  const float *scale_ = nullptr, *shift_ = nullptr;
 };
 
-/// y = 1 / (1 + exp(-x)) in float, split by rows over the pool.
-class Sigmoid final : public Op {
+/// y = 1 / (1 + exp(-x)) in float.
+class Sigmoid final : public RowOp {
  public:
   Status prepare(const OpContext& ctx) override {
-    channels_ = size_t(ctx.inputs[0]->shape.back());
-    rows_ = element_count(ctx.inputs[0]->shape) / channels_;
-    return Status::Ok();
-  }
-  Status bind(const OpContext&, const Vec<const void*>& in, void* out, void*) override {
-    x_ = static_cast<const float*>(in[0]);
-    y_ = static_cast<float*>(out);
-    return Status::Ok();
-  }
-  Status run(pthreadpool_t pool) override {
-    parallel_for(pool, rows_, channels_ * sizeof(float), [this](size_t begin, size_t end) {
-      for (size_t i = begin * channels_; i < end * channels_; ++i) y_[i] = 1.0f / (1.0f + std::exp(-x_[i]));
-    });
+    shape(ctx);
     return Status::Ok();
   }
 
  private:
-  size_t channels_ = 0, rows_ = 0;
-  const float* x_ = nullptr;
-  float* y_ = nullptr;
+  void rows(size_t begin, size_t end) const override {
+    for (size_t i = begin * channels_; i < end * channels_; ++i) y_[i] = 1.0f / (1.0f + std::exp(-x_[i]));
+  }
 };
 
 }  // namespace
