@@ -29,4 +29,9 @@ struct Rng {
   }
 };
 
+/// n floats uniform in [lo, hi) from a fresh engine seeded with `seed` (Rng(seed).uniform).
+inline std::vector<float> uniform(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  return Rng(seed).uniform(n, lo, hi);
+}
+
 }  // namespace onebit::testing

@@ -47,10 +47,10 @@ PackedBits random_bits(size_t rows, size_t row, uint32_t seed) {
 void check_binary(const ConvCase& t, bool clamp, bool with_bias, uint32_t seed, bool as_fc) {
   const FloatConv2D g = geometry(t, clamp);
   const int cin_g = t.c / t.groups, taps = t.kh * t.kw * cin_g;
-  const std::vector<float> x = random_floats(size_t(t.batch) * t.h * t.w * t.c, seed);
+  const std::vector<float> x = uniform(size_t(t.batch) * t.h * t.w * t.c, seed);
   const PackedBits w = random_bits(size_t(t.out_c) * t.kh * t.kw, size_t(cin_g), seed + 1);
-  const std::vector<float> scale = random_floats(size_t(t.out_c), seed + 2, 0.01f, 2.0f);
-  const std::vector<float> bias_v = random_floats(size_t(t.out_c), seed + 3);
+  const std::vector<float> scale = uniform(size_t(t.out_c), seed + 2, 0.01f, 2.0f);
+  const std::vector<float> bias_v = uniform(size_t(t.out_c), seed + 3);
   const float* bias = with_bias ? bias_v.data() : nullptr;
   const int rows = g.batch * g.out_h;
   // The kernel under test on scale s: rows [begin, end) into out.

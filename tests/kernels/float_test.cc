@@ -42,9 +42,9 @@ std::vector<float> conv_documented_order(const FloatConv2D& g, const std::vector
 void check_conv(const ConvCase& t, bool clamp, bool with_bias, uint32_t seed) {
   const FloatConv2D g = geometry(t, clamp);
   const int cin_g = t.c / t.groups, taps = t.kh * t.kw * cin_g;
-  const std::vector<float> x = random_floats(size_t(t.batch) * t.h * t.w * t.c, seed);
-  const std::vector<float> w = random_floats(size_t(t.out_c) * taps, seed + 1);
-  const std::vector<float> bias_v = random_floats(size_t(t.out_c), seed + 2);
+  const std::vector<float> x = uniform(size_t(t.batch) * t.h * t.w * t.c, seed);
+  const std::vector<float> w = uniform(size_t(t.out_c) * taps, seed + 1);
+  const std::vector<float> bias_v = uniform(size_t(t.out_c), seed + 2);
   const float* bias = with_bias ? bias_v.data() : nullptr;
   const int rows = g.batch * g.out_h;
   std::vector<float> y(size_t(rows) * g.out_w * g.out_c, NAN);
@@ -79,9 +79,9 @@ TEST_CASE("float fully connected: batch, bias, clamp, documented order, row spli
       for (int out_c : {1, 10, 13})
         for (bool with_bias : {false, true}) {
           INFO("batch " << batch << " in " << in_c << " out " << out_c << " bias " << with_bias << " seed " << seed);
-          const std::vector<float> x = random_floats(size_t(batch) * in_c, seed++);
-          const std::vector<float> w = random_floats(size_t(out_c) * in_c, seed++);
-          const std::vector<float> bias_v = random_floats(size_t(out_c), seed++);
+          const std::vector<float> x = uniform(size_t(batch) * in_c, seed++);
+          const std::vector<float> w = uniform(size_t(out_c) * in_c, seed++);
+          const std::vector<float> bias_v = uniform(size_t(out_c), seed++);
           const float* bias = with_bias ? bias_v.data() : nullptr;
           const float lo = with_bias ? -0.5f : -INFINITY, hi = with_bias ? 0.75f : INFINITY;
           std::vector<float> y(size_t(batch) * out_c, NAN);
@@ -128,7 +128,7 @@ TEST_CASE("float max / avg pool: count_include_pad both ways, documented order, 
         FloatPool2D p{2, 7, 8, channels, 0, 0, t.kh, t.kw, t.sh, t.sw, t.pt, t.pl};
         p.out_h = (p.in_h + t.pt + t.pb - t.kh) / t.sh + 1;
         p.out_w = (p.in_w + t.pl + t.pr - t.kw) / t.sw + 1;
-        const std::vector<float> x = random_floats(size_t(2) * 7 * 8 * channels, seed++);
+        const std::vector<float> x = uniform(size_t(2) * 7 * 8 * channels, seed++);
         const int rows = p.batch * p.out_h;
         std::vector<float> y(size_t(rows) * p.out_w * channels, NAN);
         if (mode == 0) max_pool2d_f32(p, x.data(), y.data(), 0, rows);
@@ -173,7 +173,7 @@ TEST_CASE("float global average pool") {
     for (int channels : {1, 7, 64}) {
       INFO("pixels " << pixels << " channels " << channels);
       const int batch = 2;
-      const std::vector<float> x = random_floats(size_t(batch) * pixels * channels, uint32_t(pixels * 100 + channels));
+      const std::vector<float> x = uniform(size_t(batch) * pixels * channels, uint32_t(pixels * 100 + channels));
       std::vector<float> y(size_t(batch) * channels, NAN);
       global_avg_pool_f32(batch, pixels, channels, x.data(), y.data());
       std::vector<double> want(y.size()), mag(y.size());
@@ -196,8 +196,8 @@ TEST_CASE("float global average pool") {
 }
 
 TEST_CASE("float clamp, ReLU and PReLU, in place too") {
-  const std::vector<float> x = random_floats(3 * 37, 4000, -2.0f, 2.0f);
-  const std::vector<float> slope = random_floats(37, 4001, -0.5f, 0.5f);
+  const std::vector<float> x = uniform(3 * 37, 4000, -2.0f, 2.0f);
+  const std::vector<float> slope = uniform(37, 4001, -0.5f, 0.5f);
   std::vector<float> y(x.size()), relu(x.size()), pre(x.size());
   clamp_f32(x.size(), x.data(), -1.0f, 1.25f, y.data());
   clamp_f32(x.size(), x.data(), 0.0f, INFINITY, relu.data());
@@ -232,7 +232,7 @@ TEST_CASE("float add: NumPy broadcasting up to rank 4, clamp, row split") {
       for (int d : t.a) na *= size_t(d);
       for (int d : t.b) nb *= size_t(d);
       for (int d = 0; d < g.rank; ++d) ny *= size_t(g.out[d]);
-      const std::vector<float> a = random_floats(na, seed++), b = random_floats(nb, seed++);
+      const std::vector<float> a = uniform(na, seed++), b = uniform(nb, seed++);
       const size_t rows = float_add_rows(g);
       CHECK(rows * size_t(g.out[g.rank - 1]) == ny);
       std::vector<float> y(ny, NAN);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/conv_reference.h"
+#include "common/rng.h"
 #include "model_access.h"
 #include "onebit/builder/model_builder.h"
 #include "onebit/interpreter.h"
@@ -21,13 +22,7 @@
 
 namespace onebit::test {
 
-inline std::vector<float> uniform(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using testing::uniform;  // common/rng.h
 
 inline std::vector<float> signs(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
