@@ -151,47 +151,40 @@ TEST_CASE("Flatten of a spatial map into Gemm keeps ONNX's NCHW feature order") 
   check_close(onebit::testing::run_model(result.model, onebit::testing::to_nhwc(x)), t.evaluate({{"x", x}}).at("y").data);
 }
 
+// A one-input float ONNX op on activations of rank 4 and rank 2 (`op`, input ~ N(0, stddev)): converted,
+// the summary names `summary`, and the model's outputs are `want` applied to each input value.
+template <typename Want>
+void check_unary_op(const char* op, uint32_t seed, float stddev, const char* summary, Want want_of) {
+  Rng r(seed);
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 3, 4, 5}, std::vector<int64_t>{2, 7}}) {
+    INFO(op << ", shape rank " << shape.size());
+    const OnnxTestGraph t = chain(shape, {{op, "node", "y"}});
+    int64_t count = 1;
+    for (int64_t d : shape) count *= d;
+    Tensor x{shape, r.normal(size_t(count), stddev)};
+    onebit::converter::ConvertResult result;
+    onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), std::string(op) + ".onnx", {}, &result);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    CHECK(result.summary.find(summary) != std::string::npos);
+    const std::vector<float> in = shape.size() == 4 ? onebit::testing::to_nhwc(x) : x.data;
+    std::vector<float> want = in;
+    for (float& v : want) v = want_of(v);
+    check_close(onebit::testing::run_model(result.model, in), want);
+  }
+}
+
 // The op table's promise: an ONNX float op that maps onto an existing runtime operator is one entry
 // (converter/ops/elementwise.cc: Neg emitted as Mul by -1 per channel), with no other converter file touched.
 TEST_CASE("Neg on activations converts to a float Mul by -1 (rank 4 and rank 2)") {
-  Rng r(11);
-  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 3, 4, 5}, std::vector<int64_t>{2, 7}}) {
-    INFO("shape rank " << shape.size());
-    const OnnxTestGraph t = chain(shape, {{"Neg", "neg", "y"}});
-    int64_t count = 1;
-    for (int64_t d : shape) count *= d;
-    Tensor x{shape, r.normal(size_t(count), 1.0f)};
-    onebit::converter::ConvertResult result;
-    onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "neg.onnx", {}, &result);
-    REQUIRE_MESSAGE(s.ok(), s.message());
-    CHECK(result.summary.find("float Mul (Neg)") != std::string::npos);
-    std::vector<float> want = shape.size() == 4 ? onebit::testing::to_nhwc(x) : x.data;
-    for (float& v : want) v = -v;
-    check_close(onebit::testing::run_model(result.model, shape.size() == 4 ? onebit::testing::to_nhwc(x) : x.data), want);
-  }
+  check_unary_op("Neg", 11, 1.0f, "float Mul (Neg)", [](float v) { return -v; });
 }
 
 // A new runtime operator end to end (issue 18): Sigmoid is the schema's SigmoidOptions, one operator in
 // runtime/src/ops/elementwise.cc and its row in op_table.cc, the builder's sigmoid() and the converter's
 // emit_sigmoid; checked against 1 / (1 + e^-x) computed in double.
 TEST_CASE("Sigmoid on activations converts to the runtime's Sigmoid (rank 4 and rank 2)") {
-  Rng r(12);
-  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 3, 4, 5}, std::vector<int64_t>{2, 7}}) {
-    INFO("shape rank " << shape.size());
-    const OnnxTestGraph t = chain(shape, {{"Sigmoid", "sig", "y"}});
-    int64_t count = 1;
-    for (int64_t d : shape) count *= d;
-    Tensor x{shape, r.normal(size_t(count), 3.0f)};
-    onebit::converter::ConvertResult result;
-    onebit::Status s = onebit::converter::convert_onnx_bytes(t.bytes(), "sigmoid.onnx", {}, &result);
-    REQUIRE_MESSAGE(s.ok(), s.message());
-    CHECK(result.summary.find("float Sigmoid") != std::string::npos);
-    const std::vector<float> in = shape.size() == 4 ? onebit::testing::to_nhwc(x) : x.data;
-    const std::vector<float> got = onebit::testing::run_model(result.model, in);
-    std::vector<float> want = in;
-    for (float& v : want) v = float(1.0 / (1.0 + std::exp(-double(v))));
-    check_close(got, want);
-  }
+  check_unary_op("Sigmoid", 12, 3.0f, "float Sigmoid",
+                 [](float v) { return float(1.0 / (1.0 + std::exp(-double(v)))); });
 }
 
 TEST_CASE("Flatten of a spatial map into something other than Gemm is rejected") {
