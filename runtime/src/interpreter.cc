@@ -137,9 +137,7 @@ Status Interpreter::required_arena_bytes(const Model& model, const InterpreterOp
     ONEBIT_RETURN_IF_ERROR(interp->impl_->build(request));
     *bytes = interp->impl_->arena_bytes;
 #if ONEBIT_MCU
-    // The records, aligned, come first in the same arena.
-    constexpr size_t kAlign = InterpreterOptions::kArenaAlignment;
-    *bytes += records.used() + (kAlign - size_t(reinterpret_cast<uintptr_t>(records.top()) % kAlign)) % kAlign;
+    *bytes += records.used_aligned(InterpreterOptions::kArenaAlignment);  // the records come first (place_arena)
 #endif
     return Status::Ok();
   });

@@ -337,7 +337,7 @@ Status Interpreter::Impl::Phases::place_arena() {
   // The records came first, from the arena's start (onebit/pool.h); the activations take the aligned bytes
   // after them, and the records may not grow past that (none are made from here on).
   Pool& records = *request_.records;
-  const size_t skip = records.used() + (kAlign - size_t(reinterpret_cast<uintptr_t>(records.top()) % kAlign)) % kAlign;
+  const size_t skip = records.used_aligned(kAlign);
   if (request_.caller_arena_size < skip || request_.caller_arena_size - skip < bytes)
     return Status::Error("the caller's arena is too small: arena_size = " + bytes_string(request_.caller_arena_size) +
                          ", the model needs " + bytes_string(uint64_t(skip) + bytes) + " (required_arena_bytes): " +

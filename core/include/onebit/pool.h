@@ -37,7 +37,7 @@ class Pool {
  public:
   Pool(void* base, size_t bytes)
       : base_(static_cast<uint8_t*>(base)), limit_(base_ + bytes), end_(limit_), top_(base_) {}
-  /// `bytes` at a multiple of `align`: a freed block it fits (best fit), else the bytes after top().
+  /// `bytes` at a multiple of `align`: a freed block it fits (best fit), else the bytes at the top.
   void* allocate(size_t bytes, size_t align) {
     const size_t size = (bytes + kUnit - 1) / kUnit * kUnit;
     if (align <= kUnit) {
@@ -88,11 +88,14 @@ class Pool {
       }
     }
   }
-  /// No more allocations: the bytes after top() are the caller's from now on (the activations).
+  /// No more allocations: the bytes above the top are the caller's from now on (the activations).
   void close() { end_ = top_, free_ = nullptr; }
   size_t used() const { return size_t(top_ - base_); }
+  /// used(), rounded up so that base + the result is a multiple of `align` (where what follows may start).
+  size_t used_aligned(size_t align) const {
+    return used() + (align - size_t(reinterpret_cast<uintptr_t>(top_) % align)) % align;
+  }
   size_t high_water() const { return high_ == nullptr ? 0 : size_t(high_ - base_); }
-  uint8_t* top() const { return top_; }
 
   /// The pool containers and ONEBIT_POOL_NEW_DELETE allocate from (null: none; allocation stops the program).
   static Pool*& current() {
