@@ -21,7 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <vector>
+#include <algorithm>
 
 #include "onebit/interpreter.h"
 #include "onebit/mcu/board.h"
