@@ -17,11 +17,11 @@
 // (arena_bytes: its records and the activations); D leaves the two static regions out.
 // Exit code: 0, 1 on any error (the model rejected: the runtime's message), 86 any heap use, 88 a region too
 // small for the records (onebit_pool_fatal).
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <algorithm>
 
 #include "onebit/interpreter.h"
 #include "onebit/mcu/board.h"
