@@ -91,10 +91,14 @@ struct BConvPlan {
   Vec<int32_t> row_class, col_class;
   size_t col_classes = 1;
   Vec<int32_t> correction;
+  // Row weights (Cortex-M): no table; run() computes border pixels' rows into a cache in the thread's
+  // scratch (correction_bytes, bconv-padding.cc).
+  bool correction_per_pixel = false;
 
   // Per-thread scratch layout (bytes, 64-aligned pieces).
   // popcount_bytes holds planes blocks of block_m * gemm_n int32; dots_bytes (k-bit only) block_m * out_c.
-  size_t im2col_bytes = 0, pointer_bytes = 0, popcount_bytes = 0, dots_bytes = 0, slot_bytes = 0;
+  size_t im2col_bytes = 0, pointer_bytes = 0, popcount_bytes = 0, dots_bytes = 0, correction_bytes = 0;
+  size_t slot_bytes = 0;
 
   Vec<uint8_t> row_inside, col_inside;  // [out_h], [out_w]: window_rows_inside / window_cols_inside
 
@@ -131,6 +135,14 @@ void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, i
 /// weights [weight_bits][out_c][kernel_h][kernel_w][tap_words]: the correction is the sum of the weight
 /// LEVELS (bit_contract.h) that fall on padded taps.
 void bconv_zero_padding_correction(BConvPlan& impl, const uint32_t* weights);
+/// Row weights (correction_per_pixel): a cache of block_m correction rows in a thread's scratch, keyed by
+/// the padded taps. Its bytes; clear it at the start of a run; then the row of output pixel (oy, ox)
+/// (channels [c0, c1) valid, the same range for the whole run), computed from impl.weights when not cached,
+/// never evicting a row that block `block` (a counter per block of the run) already uses.
+size_t bconv_correction_cache_bytes(const BConvPlan& impl);
+void bconv_correction_cache_clear(const BConvPlan& impl, void* cache);
+const int32_t* bconv_correction_cached(const BConvPlan& impl, void* cache, int oy, int ox, size_t c0, size_t c1,
+                                       size_t block);
 
 /// k-bit convolutions (bconv-levels.cc). Validation of the k-bit fields ("" when fine).
 Text bconv_levels_validate(const BConvGeometry& g, bool bitpacked);

@@ -78,9 +78,10 @@ void plan_scratch(BConvPlan& p) {
 #else
   constexpr size_t kBlockBytes = 48 * 1024;
 #endif
+  const size_t out_c = static_cast<size_t>(p.g.out_c);
   const size_t bytes_per_pixel = (p.needs_im2col ? p.row_words * 4 : 0) +
-                                 static_cast<size_t>(p.planes) * p.gemm_n * 4 +
-                                 (p.levels ? static_cast<size_t>(p.g.out_c) * 4 : 0);
+                                 static_cast<size_t>(p.planes) * p.gemm_n * 4 + (p.levels ? out_c * 4 : 0) +
+                                 (p.correction_per_pixel ? out_c * 4 + 24 : 0);  // + its cache tag
   size_t block = std::max<size_t>(1, kBlockBytes / bytes_per_pixel);
   block = std::max(p.gemm.mr, block / p.gemm.mr * p.gemm.mr);
   const size_t pixels = static_cast<size_t>(p.g.batch) * p.out_h * p.out_w;
@@ -88,8 +89,9 @@ void plan_scratch(BConvPlan& p) {
   p.im2col_bytes = p.needs_im2col ? align_up(p.block_m * p.row_words * sizeof(uint32_t)) : 0;
   p.pointer_bytes = align_up(p.block_m * (p.segs + 1) * sizeof(const uint32_t*));  // + correction pointers
   p.popcount_bytes = align_up(p.planes * p.block_m * p.gemm_n * sizeof(int32_t));
-  p.dots_bytes = p.levels ? align_up(p.block_m * p.g.out_c * sizeof(int32_t)) : 0;
-  p.slot_bytes = p.im2col_bytes + p.pointer_bytes + p.popcount_bytes + p.dots_bytes;
+  p.dots_bytes = p.levels ? align_up(p.block_m * out_c * sizeof(int32_t)) : 0;
+  p.correction_bytes = p.correction_per_pixel ? align_up(bconv_correction_cache_bytes(p)) : 0;
+  p.slot_bytes = p.im2col_bytes + p.pointer_bytes + p.popcount_bytes + p.dots_bytes + p.correction_bytes;
 }
 
 }  // namespace
@@ -231,10 +233,16 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
     p->sign_mask.resize(g.out_c);
     bits_transform_thresholds(g.out_c, p->taps, p->multiplier, p->bias, p->threshold.data(), p->sign_mask.data());
   }
-  // Zero padding costs a correction table unless the activations have a zero level (Unipolar, Ternary:
-  // their padded taps are filled with level 0, see bconv-levels.cc).
+  // Zero padding costs a correction unless the activations have a zero level (Unipolar, Ternary: their
+  // padded taps are filled with level 0, see bconv-levels.cc): a table, or with row weights per pixel.
   const bool zero_level = g.act_kind == LevelKind::kUnipolar || g.act_kind == LevelKind::kTernary;
-  if (g.pad_mode == PadMode::kZero && !zero_level) bconv_zero_padding_correction(*p, unpacked);
+  if (g.pad_mode == PadMode::kZero && !zero_level) {
+    if (row_weights) {
+      p->correction_per_pixel = !all_inside;
+    } else {
+      bconv_zero_padding_correction(*p, unpacked);
+    }
+  }
   if (p->levels) bconv_levels_prepare(*p, unpacked);
 
   plan_scratch(*p);
@@ -333,6 +341,8 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
   const int32_t** correction_ptrs = reinterpret_cast<const int32_t**>(pointers + p.block_m * p.segs);
   int32_t* popcounts = reinterpret_cast<int32_t*>(slot + p.im2col_bytes + p.pointer_bytes);
   int32_t* neg_dots = reinterpret_cast<int32_t*>(slot + p.im2col_bytes + p.pointer_bytes + p.popcount_bytes);
+  char* correction_cache = reinterpret_cast<char*>(neg_dots) + p.dots_bytes;
+  if (p.correction_per_pixel) bconv_correction_cache_clear(p, correction_cache);
   const size_t out_c = static_cast<size_t>(g.out_c);
   const size_t mr = p.gemm.mr, segs = p.segs;
   const size_t plane = static_cast<size_t>(p.out_h) * p.out_w;
@@ -399,6 +409,12 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
     const int32_t* const* corrections = nullptr;
     if (!p.correction.empty()) {
       for (size_t i = 0; i < mb; ++i, start.next(p)) correction_ptrs[i] = p.correction_for(start.oy, start.ox);
+      corrections = correction_ptrs;
+    } else if (p.correction_per_pixel) {
+      for (size_t i = 0; i < mb; ++i, start.next(p)) {
+        const bool inside = p.row_inside[start.oy] && p.col_inside[start.ox];
+        correction_ptrs[i] = inside ? nullptr : bconv_correction_cached(p, correction_cache, start.oy, start.ox, c0, c1, b0);
+      }
       corrections = correction_ptrs;
     } else {
       for (size_t i = 0; i < mb; ++i) start.next(p);
