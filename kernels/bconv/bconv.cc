@@ -74,7 +74,7 @@ Vec<uint32_t> group_weight_rows(const BConvPlan& p, const uint32_t* masked, size
 // size gives the same outputs). Sets block_m and the per-thread scratch layout.
 void plan_scratch(BConvPlan& p) {
 #if ONEBIT_MCU
-  constexpr size_t kBlockBytes = 4 * 1024;
+  constexpr size_t kBlockBytes = 2 * 1024;
 #else
   constexpr size_t kBlockBytes = 48 * 1024;
 #endif
