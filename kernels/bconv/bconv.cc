@@ -69,7 +69,7 @@ Vec<uint32_t> group_weight_rows(const BConvPlan& p, const uint32_t* masked, size
 }
 
 // Block of output pixels per GEMM call: im2col rows + popcounts (one block per activation plane) + dots
-// (k-bit only) of a block stay within kBlockBytes: ~48 KiB (in L1/L2 on application processors), 4 KiB on
+// (k-bit only) of a block stay within kBlockBytes: ~48 KiB (in L1/L2 on application processors), 2 KiB on
 // Cortex-M, where this scratch is SRAM the whole model competes for (the sums are integers: any block
 // size gives the same outputs). Sets block_m and the per-thread scratch layout.
 void plan_scratch(BConvPlan& p) {
