@@ -75,6 +75,7 @@ int main() {
   onebit::InterpreterOptions options;
   options.arena = g_arena;
   options.arena_size = sizeof g_arena;
+  options.keep_inputs = false;  // the input is written before every invoke: its bytes are free after the stem
   size_t needed = 0;
   s = onebit::Interpreter::required_arena_bytes(*model, options, &needed);
   if (!s.ok()) return fail("planning the arena", s);

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   onebit::InterpreterOptions options;
   options.arena = g_arena;
   options.arena_size = sizeof g_arena;
+  options.keep_inputs = false;  // the input is written before every invoke: its bytes are free after the stem
   std::unique_ptr<onebit::Interpreter> interp;
   s = onebit::Interpreter::create(*model, options, &interp);
   if (!s.ok()) return fail("interpreter not created: ", s.message().c_str());

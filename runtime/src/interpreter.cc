@@ -62,6 +62,7 @@ rt::BuildRequest build_request(const InterpreterOptions& options) {
   r.caller_arena = static_cast<uint8_t*>(options.arena);
   r.caller_arena_size = options.arena_size;
   r.in_place = options.write_in_place;
+  r.keep_inputs = options.keep_inputs;
   return r;
 }
 

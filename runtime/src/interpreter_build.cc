@@ -20,8 +20,9 @@
 // Lifetimes: steps are operator indices. An activation is live from the step that writes it to the last
 // step that reads it; graph inputs and outputs live for the whole invoke (step 0 to one step past the last
 // operator, where bitpacked outputs are unpacked for the user: ±1 for Binary tensors, level_scale * L for
-// k-bit ones), so invoke() never overwrites an input and a caller may invoke twice on one input. Each
-// operator's scratch is a buffer live only at its own step, so scratch shares the arena with activations.
+// k-bit ones), so invoke() never overwrites an input and a caller may invoke twice on one input (unless
+// InterpreterOptions::keep_inputs is off: then an input lives to its last reader). Each operator's scratch
+// is a buffer live only at its own step, so scratch shares the arena with activations.
 // Constants are read in place from the model.
 #include <algorithm>
 #include <cstring>
@@ -164,8 +165,10 @@ Status Interpreter::Impl::Phases::prepare_ops() {
   impl_.contexts.resize(n_ops_);
   impl_.ops.reserve(n_ops_);
   for (size_t i = 0; i < n_ops_; ++i) ONEBIT_RETURN_IF_ERROR(prepare_op(i));
-  // Graph inputs and outputs live from step 0 to step n_ops; constants and unused tensors take no bytes.
-  for (int t : *m_.inputs()) buffers_[size_t(t)].last = int(n_ops_);
+  // Graph inputs (unless keep_inputs is off: then to their last reader) and outputs live from step 0 to
+  // step n_ops; constants and unused tensors take no bytes.
+  if (request_.keep_inputs)
+    for (int t : *m_.inputs()) buffers_[size_t(t)].last = int(n_ops_);
   for (int t : *m_.outputs()) buffers_[size_t(t)].last = int(n_ops_);
   for (size_t t = 0; t < n_tensors_; ++t) {
     if (!used_[t] || impl_.tensors[t].constant != nullptr) buffers_[t] = {0, 0, 0};

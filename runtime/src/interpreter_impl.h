@@ -25,7 +25,8 @@ struct BuildRequest {
   uint8_t* caller_arena = nullptr;  // InterpreterOptions::arena, or null: allocate one
   size_t caller_arena_size = 0;
   bool plan_only = false;           // stop once the arena is planned (Interpreter::required_arena_bytes)
-  bool in_place = true;             // InterpreterOptions::in_place
+  bool in_place = true;             // InterpreterOptions::write_in_place
+  bool keep_inputs = true;          // InterpreterOptions::keep_inputs
 #if ONEBIT_MCU
   Pool* records = nullptr;          // the caller's arena, records from its start: activations go at its end
 #endif

@@ -200,3 +200,26 @@ TEST_CASE("write in place: AvgPool2D keeps its own output with padding, threads,
     CHECK((p_offset + p_bytes <= s_offset || s_offset + s_bytes <= p_offset));
   }
 }
+
+TEST_CASE("keep_inputs off: an input's bytes are reused after its last reader, same outputs") {
+  const std::unique_ptr<Model> model = load_model(resnet_blocks());
+  const std::vector<float> x = uniform(16 * 16 * 3, 12);
+  for (bool portable : {false, true}) {
+    CAPTURE(portable);
+    InterpreterOptions kept;
+    kept.portable_float_kernels = portable;
+    InterpreterOptions freed = kept;
+    freed.keep_inputs = false;
+    std::unique_ptr<Interpreter> a, b;
+    REQUIRE(Interpreter::create(*model, kept, &a).ok());
+    REQUIRE(Interpreter::create(*model, freed, &b).ok());
+    const std::vector<float> ya = run(*a, {x}), yb = run(*b, {x});
+    REQUIRE(ya.size() == yb.size());
+    CHECK(std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)) == 0);
+    // The peak is in the blocks, after the stem (the input's only reader): the input is not live there.
+    MESSAGE("arena " << a->arena_bytes() << " -> " << b->arena_bytes() << " bytes");
+    CHECK(b->arena_bytes() + 16 * 16 * 3 * sizeof(float) <= a->arena_bytes());
+    const std::vector<float> again = run(*b, {x});  // run() writes the input each time
+    CHECK(std::memcmp(again.data(), yb.data(), yb.size() * sizeof(float)) == 0);
+  }
+}

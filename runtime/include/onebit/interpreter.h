@@ -73,6 +73,11 @@ struct InterpreterOptions {
   /// and the outputs are the same (the shipped W1A1 model's arena: 259 KiB -> 199 KiB with XNNPACK; on the
   /// Cortex-M4, 111,056 B of activations). false: every output gets bytes of its own.
   bool write_in_place = true;
+  /// Graph inputs live for the whole invoke (invoke() never writes them, so invoking again on the same input
+  /// gives the same outputs). false: an input's bytes are free for other buffers once its last reader has
+  /// run, as TensorFlow Lite Micro does; write the input before every invoke(). The arena is smaller where
+  /// an input is live at the peak (the shipped W1A1 model on the Cortex-M4: 3,136 B).
+  bool keep_inputs = true;
 };
 
 struct TensorInfo {
@@ -115,7 +120,7 @@ class ONEBIT_API Interpreter {
   const TensorInfo& output_info(size_t i) const;
   /// Float input buffer (NHWC), valid for the interpreter's lifetime; write before invoke(). invoke() never
   /// writes it (graph inputs live for the whole invoke), so invoking again on the same input gives the same
-  /// outputs, bit for bit.
+  /// outputs, bit for bit; with InterpreterOptions::keep_inputs false, write it before every invoke().
   float* input(size_t i);
   /// Float output buffer, valid until the next invoke().
   const float* output(size_t i) const;
