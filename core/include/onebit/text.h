@@ -1,7 +1,7 @@
 // Message text for errors: `Text` and `num()`, so that one source builds a message in both configurations.
 //  - Desktop: Text is std::string and num() is std::to_string (messages exactly as before).
-//  - Cortex-M (ONEBIT_MCU): Text is a fixed-capacity string on the stack and num() formats into one, so
-//    that building a message never touches the heap (issue 19: messages "from static text or a fixed
+//  - Cortex-M (ONEBIT_MCU): Text is a fixed-capacity string on the stack and num() formats into a small
+//    one (Num) that a Text appends, so that building a message never touches the heap (issue 19: messages "from static text or a fixed
 //    buffer"). Longer messages are cut at kCapacity characters and end in "...". Floats are written like
 //    %f (six decimals; %e-like beyond 1e15) by our own code, since newlib's float printf allocates.
 // Write `label + ": rank " + num(rank)`, never std::to_string or std::string, in code the Cortex-M build
@@ -30,6 +30,22 @@ inline std::string num(T value) {
 
 #else
 
+/// What num() returns on Cortex-M: the digits alone (32 bytes, not a 160-character Text), so that the
+/// several numbers of one message do not each hold a message's worth of stack while it is built.
+class Num {
+ public:
+  explicit Num(const char* s) {
+    size_t n = std::strlen(s);
+    if (n >= sizeof s_) n = sizeof s_ - 1;
+    std::memcpy(s_, s, n);
+    s_[n] = '\0';
+  }
+  const char* c_str() const { return s_; }
+
+ private:
+  char s_[32];
+};
+
 class Text {
  public:
   static constexpr size_t kCapacity = 160;
@@ -39,6 +55,8 @@ class Text {
   Text& operator+=(const Text& t) { return append(t.s_, t.n_); }
   Text& operator+=(const char* s) { return append(s, std::strlen(s)); }
   Text& operator+=(char c) { return append(&c, 1); }
+  Text& operator+=(const Num& v) { return *this += v.c_str(); }
+  Text(const Num& v) : Text(v.c_str()) {}  // NOLINT: a number where a message is expected
   const char* c_str() const { return s_; }
   const char* data() const { return s_; }
   size_t size() const { return n_; }
@@ -75,8 +93,17 @@ class Text {
   size_t n_ = 0;
 };
 
+// A number in a message (found by argument-dependent lookup: Num is onebit's).
+inline Text&& operator+(Text&& a, const Num& b) { return std::move(a += b); }
+inline Text operator+(const Text& a, const Num& b) { return Text(a) += b; }
+inline Text operator+(const char* a, const Num& b) { return Text(a) += b; }
+inline Text operator+(const Num& a, const Text& b) { return Text(a) += b; }
+inline Text operator+(const Num& a, const char* b) { return Text(a) += b; }
+inline Text operator+(const Num& a, const Num& b) { return Text(a) += b; }
+inline Text operator+(const Num& a, char b) { return Text(a) += b; }
+
 namespace text_detail {
-inline Text unsigned_text(unsigned long long v, bool negative) {
+inline Num unsigned_text(unsigned long long v, bool negative) {
   char digits[24];
   size_t n = sizeof digits;
   digits[--n] = '\0';
@@ -85,38 +112,46 @@ inline Text unsigned_text(unsigned long long v, bool negative) {
     v /= 10;
   } while (v != 0);
   if (negative) digits[--n] = '-';
-  return Text(digits + n);
+  return Num(digits + n);
 }
 }  // namespace text_detail
 
-inline Text num(unsigned long long v) { return text_detail::unsigned_text(v, false); }
-inline Text num(long long v) {
+inline Num num(unsigned long long v) { return text_detail::unsigned_text(v, false); }
+inline Num num(long long v) {
   return text_detail::unsigned_text(v < 0 ? 0ull - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v),
                                     v < 0);
 }
-inline Text num(unsigned long v) { return num(static_cast<unsigned long long>(v)); }
-inline Text num(long v) { return num(static_cast<long long>(v)); }
-inline Text num(unsigned v) { return num(static_cast<unsigned long long>(v)); }
-inline Text num(int v) { return num(static_cast<long long>(v)); }
+inline Num num(unsigned long v) { return num(static_cast<unsigned long long>(v)); }
+inline Num num(long v) { return num(static_cast<long long>(v)); }
+inline Num num(unsigned v) { return num(static_cast<unsigned long long>(v)); }
+inline Num num(int v) { return num(static_cast<long long>(v)); }
 /// Like std::to_string(double) ("%f": six decimals, rounded) for |v| < 1e12; beyond that d.dddddde+XX.
-inline Text num(double v) {
-  if (v != v) return Text("nan");
-  Text out(std::signbit(v) ? "-" : "");  // a builtin: no math library code
+inline Num num(double v) {
+  if (v != v) return Num("nan");
+  char out[32];
+  size_t n = 0;
+  auto put = [&](const char* s) {
+    while (*s != '\0' && n + 1 < sizeof out) out[n++] = *s++;
+  };
+  if (std::signbit(v)) put("-");  // a builtin: no math library code
   double a = v < 0 ? -v : v;
-  if (a > 1.7e308) return out += "inf";
-  int exponent = 0;
-  if (a >= 1e12) {  // by division, not log10 / pow: messages should not link the math library's code
-    while (a >= 10.0) a /= 10.0, ++exponent;
+  if (a > 1.7e308) {
+    put("inf");
+  } else {
+    int exponent = 0;
+    if (a >= 1e12) {  // by division, not log10 / pow: messages should not link the math library's code
+      while (a >= 10.0) a /= 10.0, ++exponent;
+    }
+    const unsigned long long micro = static_cast<unsigned long long>(a * 1e6 + 0.5);
+    put(num(micro / 1000000).c_str());
+    put(".");
+    put(num(micro % 1000000 + 1000000).c_str() + 1);  // 1dddddd: keeps the leading zeros
+    if (exponent != 0) put("e+"), put(num(exponent).c_str());
   }
-  const unsigned long long micro = static_cast<unsigned long long>(a * 1e6 + 0.5);
-  out += num(micro / 1000000);
-  Text decimals = num(micro % 1000000 + 1000000);  // 1dddddd: keeps the leading zeros
-  out += '.';
-  out += decimals.c_str() + 1;
-  if (exponent != 0) out += Text("e+") + num(exponent);
-  return out;
+  out[n] = '\0';
+  return Num(out);
 }
-inline Text num(float v) { return num(static_cast<double>(v)); }
+inline Num num(float v) { return num(static_cast<double>(v)); }
 
 #endif
 
