@@ -2,7 +2,9 @@
 // type V (compiled with that ISA's flags, so this header holds no intrinsics):
 //   V::T                       a vector of V::kLanes floats
 //   V::kLanes, V::kVectors     lanes per vector, vectors per tile (block = kLanes * kVectors channels)
-//   V::kPixels                 output pixels per tile (kPixels * kVectors accumulators live in registers)
+//   V::kPixels                 output pixels per tile of kVectors vectors (kPixels * kVectors accumulators
+//                              live in registers); a tile of fewer vectors (the last block of a layer with
+//                              fewer channels) takes more pixels for the same accumulators, up to 12
 //   V::zero(), V::load(p), V::broadcast(p) (*p in every lane), V::fma(acc, a, b) (acc + a * b),
 //   V::add(a, b), V::set1(v), V::clamp(v, lo, hi), V::store(p, v, n) (the first n <= kLanes lanes)
 //
@@ -73,8 +75,14 @@ void tile(const Tile& t) {
   }
 }
 
-/// tile<V, p, n> for runtime p in 1..P, n in 1..N.
-template <class V, int N, int P = V::kPixels>
+/// Pixels per tile of N vectors: the accumulators of kPixels x kVectors, at most 12 pixels.
+template <class V>
+constexpr int pixels(int n) {
+  return std::min(12, V::kPixels * V::kVectors / n);
+}
+
+/// tile<V, p, n> for runtime p in 1..pixels<V>(n), n in 1..N.
+template <class V, int N, int P = pixels<V>(N)>
 void tile_p(int p, const Tile& t) {
   if constexpr (P > 1) {
     if (p < P) return tile_p<V, N, P - 1>(p, t);
@@ -120,13 +128,14 @@ void row_block(const FloatConv2D& g, const float* x, const float* packed, float*
   const float* x_row0 = x + (ptrdiff_t(batch) * g.in_h + (t.rows > 0 ? iy0 + ky0 : 0)) * t.x_row;
   const float* w_row0 = t.bias + kBlock + (t.rows > 0 ? ky0 * t.w_row : 0);
   float* y_row = y + ptrdiff_t(r) * g.out_w * g.out_c + block_index * kBlock;
-  // Interior pixels: whole kernel rows, kPixels at a time.
+  // Interior pixels: whole kernel rows, a tile's pixels at a time.
   t.run = kw * c;
   t.w = w_row0;
-  for (int ox = ox_lo; ox < ox_hi; ox += V::kPixels) {
+  const int step = pixels<V>(vectors);
+  for (int ox = ox_lo; ox < ox_hi; ox += step) {
     t.x = x_row0 + ptrdiff_t(ox * g.stride_w - g.pad_left) * c;
     t.y = y_row + ptrdiff_t(ox) * g.out_c;
-    tile_pn<V>(std::min(V::kPixels, ox_hi - ox), vectors, t);
+    tile_pn<V>(std::min(step, ox_hi - ox), vectors, t);
   }
   // Edge pixels: one at a time, the kernel row clipped to the input row.
   for (int ox = 0; ox < g.out_w; ++ox) {
