@@ -33,4 +33,6 @@ struct Scalar4 {
 
 }  // namespace
 
-ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_4x8__scalar) { onebit::kernels::stem::rows<Scalar4>(*g, x, packed, y, row_begin, row_end); }
+ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_4x8__scalar) {
+  onebit::kernels::stem::rows<Scalar4>(*g, x, packed, y, row_begin, row_end);
+}

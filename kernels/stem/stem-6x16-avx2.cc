@@ -30,4 +30,6 @@ struct Avx2 {
 
 }  // namespace
 
-ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_6x16__avx2) { onebit::kernels::stem::rows<Avx2>(*g, x, packed, y, row_begin, row_end); }
+ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_6x16__avx2) {
+  onebit::kernels::stem::rows<Avx2>(*g, x, packed, y, row_begin, row_end);
+}

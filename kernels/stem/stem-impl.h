@@ -71,7 +71,8 @@ void tile(const Tile& t) {
     const T b = V::load(t.bias + n * V::kLanes);
     const int lanes = std::min(V::kLanes, t.valid - n * V::kLanes);
     ONEBIT_UNROLL
-    for (int p = 0; p < P; ++p) V::store(t.y + p * t.y_step + n * V::kLanes, V::clamp(V::add(acc[p][n], b), lo, hi), lanes);
+    for (int p = 0; p < P; ++p)
+      V::store(t.y + p * t.y_step + n * V::kLanes, V::clamp(V::add(acc[p][n], b), lo, hi), lanes);
   }
 }
 

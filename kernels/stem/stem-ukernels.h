@@ -13,7 +13,7 @@
 #define ONEBIT_STEM_UKERNELS_NEON(X)
 #define ONEBIT_STEM_UKERNELS_SCALAR(X) X(4x8__scalar, kScalar, 8)
 
-#define ONEBIT_STEM_UKERNEL(name)                                                                          \
+#define ONEBIT_STEM_UKERNEL(name)                                                                                \
   void name(const onebit::kernels::FloatConv2D* g, const float* x, const float* packed, float* y, int row_begin, \
             int row_end)
 

@@ -46,7 +46,8 @@ void check_close(const std::vector<float>& got, const std::vector<float>& want, 
   REQUIRE(got.size() == want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     if (!(std::fabs(double(got[i]) - double(want[i])) <= 1e-5 * magnitude[i] + 1e-30)) {
-      INFO("element " << i << ": got " << got[i] << ", conv2d_f32 " << want[i] << " (magnitude " << magnitude[i] << ")");
+      INFO("element " << i << ": got " << got[i] << ", conv2d_f32 " << want[i] << " (magnitude " << magnitude[i]
+                      << ")");
       CHECK(false);
       return;
     }
@@ -64,9 +65,10 @@ void check_stem(const ConvCase& t, const Activation& a, bool with_bias, uint32_t
   const float* bias = with_bias ? bias_v.data() : nullptr;
   std::vector<float> want(size_t(rows) * g.out_w * g.out_c, NAN);
   conv2d_f32(g, x.data(), w.data(), bias, want.data(), 0, rows);
-  std::vector<double> mag = onebit::testing::direct_conv<double>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
-    return xi < 0 ? 0.0 : std::fabs(double(x[size_t(xi)]) * w[((size_t(o) * t.kh + ky) * t.kw + kx) * t.c + i]);
-  });
+  std::vector<double> mag =
+      onebit::testing::direct_conv<double>(conv_shape(g), [&](std::ptrdiff_t xi, int o, int ky, int kx, int i) {
+        return xi < 0 ? 0.0 : std::fabs(double(x[size_t(xi)]) * w[((size_t(o) * t.kh + ky) * t.kw + kx) * t.c + i]);
+      });
   for (size_t i = 0; i < mag.size(); ++i) mag[i] += with_bias ? std::fabs(double(bias[i % size_t(g.out_c)])) : 0.0;
 
   for_each_runnable_ukernel("stem", stem_ukernels, [&](const StemUkernel& u) {
