@@ -1,5 +1,5 @@
 // armv7 NEON stem ukernel: 4 pixels x 2 vectors of 4 channels (8 accumulators, 2 weight vectors and a
-// broadcast: room to spare in the 16 q registers, where the 6x16 tile of aarch64 would spill); per tap 2
+// broadcast: room to spare in the 16 q registers, where aarch64's 5x16 tile would spill); per tap 2
 // weight loads, 4 broadcasts, 8 FMAs.
 #if defined(__arm__)
 #include "stem/stem-impl.h"

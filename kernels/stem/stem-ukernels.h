@@ -1,7 +1,7 @@
 // The one list of the stem ukernels (util/ukernel-list.h): X(tile__isa, Isa, block), one sublist per ISA,
 // best first; tile = output pixels x output channels per tile, block = channels per packed block (the
 // tile's). The declarations, the table (stem-config.cc) and the tests (tests/kernels/stem_test.cc, every
-// entry by name) all come from these lines. The function type is in onebit/kernels/stem.h. NEON: a 6x16 tile
+// entry by name) all come from these lines. The function type is in onebit/kernels/stem.h. NEON: a 5x16 tile
 // on aarch64 (32 q registers), 4x8 on armv7 (16).
 #pragma once
 
@@ -12,7 +12,7 @@
 #define ONEBIT_STEM_UKERNELS_AVX512VPOPCNT(X) X(6x64__avx512vpopcnt, kAvx512Vpopcnt, 64)
 #define ONEBIT_STEM_UKERNELS_AVX2(X) X(6x16__avx2, kAvx2, 16)
 #if defined(__aarch64__)
-#define ONEBIT_STEM_UKERNELS_NEON(X) X(6x16__neon, kNeon, 16)
+#define ONEBIT_STEM_UKERNELS_NEON(X) X(5x16__neon, kNeon, 16)
 #elif defined(__arm__)
 #define ONEBIT_STEM_UKERNELS_NEON(X) X(4x8__neon, kNeon, 8)
 #else
