@@ -6,27 +6,15 @@
 
 #include "stem/stem-impl.h"
 #include "stem/stem-ukernels.h"
+#include "stem/stem-x86.h"
 
 namespace {
 
 struct Avx512 {
   using T = __m512;
   static constexpr int kLanes = 16, kVectors = 4, kPixels = 6;
-  static T set1(float s) { return _mm512_set1_ps(s); }
-  static T zero() { return _mm512_setzero_ps(); }
-  static T load(const float* p) { return _mm512_loadu_ps(p); }
-  static T broadcast(const float* p) { return _mm512_set1_ps(*p); }
-  static T fma(T acc, T a, T b) { return _mm512_fmadd_ps(a, b, acc); }
-  static T add(T a, T b) { return _mm512_add_ps(a, b); }
-  // vmaxps / vminps return their second operand when either is NaN: a NaN sum stays NaN, as float.h's clamp.
-  static T clamp(T x, T lo, T hi) { return _mm512_min_ps(hi, _mm512_max_ps(lo, x)); }
-  static void store(float* p, T x, int n) {
-    if (n >= kLanes) {
-      _mm512_storeu_ps(p, x);
-      return;
-    }
-    _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1u), x);
-  }
+  ONEBIT_STEM_X86_OPS(_mm512)
+  static void store_first(float* p, T x, int n) { _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1u), x); }
 };
 
 }  // namespace
