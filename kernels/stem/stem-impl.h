@@ -145,8 +145,8 @@ void row_block(const FloatConv2D& g, const float* x, const float* packed, float*
     const int ix0 = ox * g.stride_w - g.pad_left;
     const int kx0 = std::max(0, -ix0), kx1 = std::min(kw, g.in_w - ix0);
     t.run = std::max(0, kx1 - kx0) * c;
-    t.x = x_row0 + (t.run > 0 ? ptrdiff_t(ix0 + kx0) * c : 0);
-    t.w = w_row0 + ptrdiff_t(kx0) * c * kBlock;
+    t.x = x_row0 + (t.run > 0 ? ptrdiff_t(ix0 + kx0) * c : 0);  // no tap: pointers that stay in bounds
+    t.w = w_row0 + (t.run > 0 ? ptrdiff_t(kx0) * c * kBlock : 0);
     t.y = y_row + ptrdiff_t(ox) * g.out_c;
     tile_pn<V>(1, vectors, t);
   }
