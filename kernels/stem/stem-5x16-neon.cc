@@ -1,9 +1,9 @@
 // aarch64 NEON stem ukernel: 5 pixels x 4 vectors of 4 channels (20 accumulators, 4 weight vectors and
 // the 5 inputs, which GCC loads as scalars for by-element FMLAs: 29 of the 32 q registers); per tap 4 weight
 // loads, 5 input loads, 20 FMAs. 6 pixels (24 accumulators) spilled two of them to the stack every tap.
-// llvm-mca (LLVM 14, 200 iterations of the inner loop as GCC 12 -O3 emits it): 20.1 cycles per tap on
-// cortex-a76 and cortex-a72 against a port bound of 20.0; cortex-a55 (in order) 28.0 against 17.0. armv7
-// has stem-4x8-neon.cc.
+// llvm-mca (LLVM 14, 1000 iterations of the inner loop as GCC 12 -O2 / -O3 emits it): 20.0 cycles per tap on
+// cortex-a76 and cortex-a72, at the port bound (20.0); cortex-a55 (in order) 31 against 17, short of it.
+// armv7 has stem-4x8-neon.cc.
 #if defined(__aarch64__)
 #include "stem/stem-impl.h"
 #include "stem/stem-neon.h"
