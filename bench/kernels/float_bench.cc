@@ -3,6 +3,8 @@
 // One thread. GMAC/s counts multiply-adds (the pool: additions).
 //   float_conv2d/bireal_stem    1x224x224x3 -> 112x112x64, 7x7 stride 2 pad 3, bias
 //   float_conv2d/fashion_stem   1x28x28x1 -> 28x28x32, 3x3 pad 1, no bias (models/fashion_mnist/bnn.py)
+//   float_conv2d/<stem>/stem/<ukernel>   the same through every stem ukernel this CPU runs (stem.h, the
+//                               desktop's path for these layers), next to /xnnpack and /portable
 //   float_fc/512_to_10          batch 1, bias
 //   bwn_conv2d/<shape>/{binary_weights,portable,xnnpack}   the BWN layers of models/fashion_mnist_lowbit
 //                               (3x3 pad 1, 1-bit weights + scale, no bias): conv2d_binary_weights_f32 on
@@ -17,6 +19,7 @@
 #include <xnnpack.h>
 
 #include "onebit/kernels/float.h"
+#include "onebit/kernels/stem.h"
 
 using namespace onebit::kernels;
 
@@ -102,12 +105,28 @@ void BM_float_conv2d(benchmark::State& state, const Stem& s, const std::vector<f
   set_rate(state, conv_macs(g));
 }
 
-/// A BWN layer: conv2d_binary_weights_f32 on random bits, or (expanded) the same layer's weights as floats
-/// through conv2d_f32 or XNNPACK.
 void BM_float_stem(benchmark::State& state, Stem s, bool xnnpack) {
   const FloatConv2D& g = s.g;
   BM_float_conv2d(state, s, random_floats(size_t(g.out_c) * g.kernel_h * g.kernel_w * g.in_c, 2), xnnpack);
 }
+
+/// The stem's convolution through stem ukernel u (the weights packed once, outside the timing).
+void BM_stem_ukernel(benchmark::State& state, Stem s, const StemUkernel* u) {
+  const FloatConv2D& g = s.g;
+  const std::vector<float> x = random_floats(size_t(g.in_h) * g.in_w * g.in_c, 1);
+  const std::vector<float> w = random_floats(size_t(g.out_c) * g.kernel_h * g.kernel_w * g.in_c, 2);
+  const std::vector<float> bias = random_floats(size_t(g.out_c), 3);
+  std::vector<float> packed(stem_packed_floats(*u, g)), y(size_t(g.out_h) * g.out_w * g.out_c);
+  stem_pack(*u, g, w.data(), s.bias ? bias.data() : nullptr, packed.data());
+  for (auto _ : state) {
+    stem_conv2d_f32(*u, g, x.data(), packed.data(), y.data(), 0, g.batch * g.out_h);
+    benchmark::ClobberMemory();
+  }
+  set_rate(state, conv_macs(g));
+}
+
+/// A BWN layer: conv2d_binary_weights_f32 on random bits, or (expanded) the same layer's weights as floats
+/// through conv2d_f32 or XNNPACK.
 
 void BM_bwn_conv2d(benchmark::State& state, Stem s, const char* path) {
   const FloatConv2D& g = s.g;
@@ -190,6 +209,14 @@ const bool registered = [] {
     benchmark::RegisterBenchmark(("float_global_avg_pool/7x7x512" + path).c_str(), BM_float_global_avg_pool, xnnpack)
         ->Unit(benchmark::kMicrosecond);
   }
+  size_t stems = 0;
+  const StemUkernel* table = stem_ukernels(&stems);
+  for (const Stem& s : kStems)
+    for (size_t i = 0; i < stems; ++i)
+      if (isa_supported(table[i].isa))
+        benchmark::RegisterBenchmark((std::string("float_conv2d/") + s.name + "/stem/" + table[i].name).c_str(),
+                                     BM_stem_ukernel, s, &table[i])
+            ->Unit(benchmark::kMicrosecond);
   for (const Stem& s : kBwnLayers)
     for (const char* path : {"binary_weights", "portable", "xnnpack"})
       benchmark::RegisterBenchmark((std::string("bwn_conv2d/") + s.name + "/" + path).c_str(), BM_bwn_conv2d, s, path)

@@ -11,6 +11,7 @@ uint64_t onebit_peak_xor_popcount__avx512vpopcnt(size_t iterations);
 uint64_t onebit_peak_xor_popcount__avx2(size_t iterations);  // nibble-LUT popcount on 256-bit vectors
 uint64_t onebit_peak_xor_popcount_full_adder__avx2(size_t iterations);  // the same behind a 3-step full adder
 uint64_t onebit_peak_xor_popcount__scalar_popcnt(size_t iterations);  // 16 x 64-bit POPCNT (avx2 file)
-/// `iterations` x 16 independent FMAs on full vectors. Float MACs = iterations * 16 * lanes.
+/// `iterations` x 16 (AVX-512) or 12 (AVX2: 16 ymm registers) independent FMAs on full vectors. Float
+/// MACs = iterations * that * lanes.
 float onebit_peak_fma__avx512vpopcnt(size_t iterations);
 float onebit_peak_fma__avx2(size_t iterations);

@@ -6,6 +6,9 @@
 // own copy at create, so the expanded array is freed right after); the file keeps 1 bit per weight.
 // Float16 weights (--float16-weights) are expanded the same way (exactly: every binary16 is a float).
 // Int8 weights + weight_scale with options `int8` run the int8 path of ops/int8_layer.h instead.
+// Few input channels (kernels::stem_supported: the full-precision stem of binary networks) run onebit's stem
+// ukernels instead of XNNPACK when one exists for the ISA (not the scalar one): prepare() packs the float
+// weights (expanded as for XNNPACK) and bias once into the ukernel's layout; split by output rows.
 // With OpContext::portable_float, float layers run onebit's portable kernels (onebit/kernels/float.h) on
 // the same weights instead (split by output rows over the pool); int8 layers are refused there. 1-bit
 // weights are then never expanded: conv2d_binary_weights_f32 / fully_connected_binary_weights_f32 read the
@@ -15,6 +18,7 @@
 // RAM: 1,179,648 bytes of heap for the shipped BWN model (its 38,656 bytes of bits are read in place).
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/float.h"
+#include "onebit/kernels/stem.h"
 #include "onebit/pool.h"
 #include "ops/int8_layer.h"
 #include "ops/op_table.h"
@@ -101,11 +105,11 @@ class Conv2D final : public XnnOp {
       int8_ = std::make_unique<Int8Layer>();
       return int8_->prepare(ctx, g, *o.int8());
     }
+    portable_ = {int(batch_), int(in_h_), int(in_w_), int(in_c), y[1], y[2], int(out_c), o.kernel_h(),
+                 o.kernel_w(), o.stride_h(), o.stride_w(), o.dilation_h(), o.dilation_w(), o.pad_top(),
+                 o.pad_left(), int(groups), o.clamp_min(), o.clamp_max()};
     if (ctx.portable_float) {
       workspace_bytes = 0;
-      portable_ = {int(batch_), int(in_h_), int(in_w_), int(in_c), y[1], y[2], int(out_c), o.kernel_h(),
-                   o.kernel_w(), o.stride_h(), o.stride_w(), o.dilation_h(), o.dilation_w(), o.pad_top(),
-                   o.pad_left(), int(groups), o.clamp_min(), o.clamp_max()};
       portable_weights(ctx, in_c / groups, &weights_);
       bias_ = bias;
       return Status::Ok();
@@ -113,6 +117,14 @@ class Conv2D final : public XnnOp {
 #if !ONEBIT_MCU
     Vec<float> expanded;
     const float* weights = float_weights(ctx, in_c / groups, &expanded);
+    const kernels::StemUkernel& stem = kernels::stem_select(ctx.isa);
+    if (kernels::stem_supported(portable_) && stem.isa != kernels::Isa::kScalar) {
+      workspace_bytes = 0;
+      stem_ = &stem;
+      stem_packed_.resize(kernels::stem_packed_floats(*stem_, portable_));
+      kernels::stem_pack(*stem_, portable_, weights, bias, stem_packed_.data());
+      return Status::Ok();
+    }
     return check(ctx,
                  xnn_create_convolution2d_nhwc_f32(
                      uint32_t(o.pad_top()), uint32_t(o.pad_right()), uint32_t(o.pad_bottom()), uint32_t(o.pad_left()),
@@ -133,6 +145,10 @@ class Conv2D final : public XnnOp {
                  [this](size_t begin, size_t end) {
                    const PortableWeights& w = weights_;
                    const int r0 = int(begin), r1 = int(end);
+#if !ONEBIT_MCU  // no stem ukernels on Cortex-M: their code stays out of the firmware
+                   if (stem_ != nullptr)
+                     return kernels::stem_conv2d_f32(*stem_, portable_, x_, stem_packed_.data(), y_, r0, r1);
+#endif
                    if (w.bits != nullptr)
                      kernels::conv2d_binary_weights_f32(portable_, x_, w.bits, w.scale, bias_, y_, r0, r1);
                    else
@@ -144,7 +160,7 @@ class Conv2D final : public XnnOp {
     if (int8_) return int8_->bind(ctx, static_cast<const float*>(in[0]), static_cast<float*>(out), scratch);
     x_ = static_cast<const float*>(in[0]);
     y_ = static_cast<float*>(out);
-    if (ctx.portable_float) return Status::Ok();
+    if (ctx.portable_float || stem_ != nullptr) return Status::Ok();
 #if !ONEBIT_MCU
     return check(ctx,
                  xnn_setup_convolution2d_nhwc_f32(op_, batch_, in_h_, in_w_, static_cast<const float*>(in[0]),
@@ -158,9 +174,11 @@ class Conv2D final : public XnnOp {
  private:
   size_t batch_ = 0, in_h_ = 0, in_w_ = 0;
   std::unique_ptr<Int8Layer> int8_;
-  // Portable path.
+  // Portable and stem paths (the geometry is both's).
   kernels::FloatConv2D portable_{};
   PortableWeights weights_;
+  const kernels::StemUkernel* stem_ = nullptr;
+  Vec<float> stem_packed_;
   const float *bias_ = nullptr, *x_ = nullptr;
   float* y_ = nullptr;
 };

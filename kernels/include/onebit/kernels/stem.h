@@ -1,0 +1,54 @@
+// Direct float convolution for few input channels: the full-precision stem of binary networks (7x7 stride 2,
+// C = 3 -> 64 at 224x224; 3x3, C = 1). With C <= 4 there is no channel dot product to vectorize, so the
+// ukernels vectorize along the output channels: one input value is broadcast and multiplies a block of
+// output channels' weights, for a tile of output pixels of one row at once (each weight vector loaded once
+// per tile, each input value once per channel block).
+//
+// Weights are repacked once (stem_pack) into the layout the ukernel reads: blocks of `block` output channels
+// (the ukernel's vector width times its vectors per tile; the last block zero-padded), each block the bias
+// [block] followed by the weights [kernel_h][kernel_w][in_c][block].
+//
+// Order of operations: not float.h's. Each output is acc = 0; for ky, kx (padded taps skipped), i
+// ascending: acc += x * w (fused multiply-add in the SIMD ukernels, product then sum in the scalar one);
+// then acc + bias (0 when there is none); then float.h's clamp. The tests hold every ukernel to conv2d_f32
+// within 1e-5 of the sum of |terms|.
+#pragma once
+
+#include <cstddef>
+
+#include "onebit/kernels/float.h"
+#include "onebit/kernels/isa.h"
+
+/// Output rows [row_begin, row_end) of batch * out_h: y = clamp(conv(x, weights) + bias), `packed` as
+/// stem_pack wrote it for this ukernel. x NHWC, y NHWC; y must not overlap x.
+typedef void (*onebit_stem_ukernel_fn)(const onebit::kernels::FloatConv2D* g, const float* x, const float* packed,
+                                       float* y, int row_begin, int row_end);
+
+namespace onebit::kernels {
+
+struct StemUkernel {
+  Isa isa = Isa::kScalar;
+  onebit_stem_ukernel_fn fn = nullptr;
+  const char* name = "";
+  int block = 1;  // output channels per packed block
+};
+
+/// Whether the stem ukernels run this convolution: groups 1, dilation 1, in_c 1..4, kernel height and width
+/// 3, 5 or 7, strides 1 or 2.
+bool stem_supported(const FloatConv2D& g);
+/// Best stem ukernel allowed by `isa` and supported by this CPU (scalar at worst).
+const StemUkernel& stem_select(Isa isa);
+/// Every stem ukernel compiled into this binary, best ISA first (the CPU may lack some). Sets *count.
+const StemUkernel* stem_ukernels(size_t* count);
+
+/// Floats of the packed weights and bias of g for ukernel u.
+size_t stem_packed_floats(const StemUkernel& u, const FloatConv2D& g);
+/// Packs OHWI weights [out_c][kernel_h][kernel_w][in_c] and bias [out_c] (null: zeros) into `packed`
+/// (stem_packed_floats(u, g) floats).
+void stem_pack(const StemUkernel& u, const FloatConv2D& g, const float* w_ohwi, const float* bias, float* packed);
+/// Output rows [row_begin, row_end) of the convolution with ukernel u on weights stem_pack packed for it.
+/// Any split of the rows gives the same bits.
+void stem_conv2d_f32(const StemUkernel& u, const FloatConv2D& g, const float* x, const float* packed, float* y,
+                     int row_begin, int row_end);
+
+}  // namespace onebit::kernels
