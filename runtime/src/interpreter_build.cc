@@ -3,18 +3,22 @@
 //   describe_tensors  one TensorDesc per model tensor; every activation alone within the budget, before any
 //                     operator is prepared
 //   prepare_ops       make and prepare every operator (weights, XNNPACK operators, kernel choice: prepare
-//                     allocates only what the model's weights bound), record lifetimes; each operator's
-//                     scratch and XNNPACK indirection estimate within the budget
+//                     allocates only what the model's weights bound); each operator's scratch and XNNPACK
+//                     indirection estimate within the budget
+//   describe_io       the graph's inputs and outputs, and every vector bind_ops / expose_io fill
+//   reserve_profile   one profile entry per operator, sample room reserved
+//   lifetimes         every activation's and scratch buffer's bytes and steps (the planning vectors, made
+//                     after every record: on Cortex-M they are given back to the records' top by adopt_plan)
 //   alias_reshapes    a Reshape's output shares its input's bytes
 //   write_in_place    an operator that computes each output element from the same element of one input only
 //                     (or an unpadded AvgPool2D, from input pixels at or after its own) writes over that
 //                     input where it is the input's last reader (see in_place_input)
 //   plan_memory       lay the arena out; the arena plus all indirection buffers plus the unpacked bitpacked
 //                     outputs within the budget (and representable on this platform)
-//   place_arena       allocate the arena, or check and adopt the caller's buffer; give every tensor its address
+//   adopt_plan        keep the offsets, free the planning vectors
+//   place_arena       allocate the arena, or check and adopt the caller's buffer
 //   bind_ops          hand every operator its tensors' addresses (XNNPACK setup)
 //   expose_io         the caller's input and output buffers (unpack buffers for bitpacked outputs)
-//   reserve_profile   one profile entry per operator, sample room reserved
 // Each check runs before the allocation it guards; an error names the tensor or operator and the limit.
 //
 // Lifetimes: steps are operator indices. An activation is live from the step that writes it to the last
@@ -66,9 +70,11 @@ class Interpreter::Impl::Phases {
 
   Status describe_tensors();
   Status prepare_ops();
+  void lifetimes();
   void alias_reshapes();
   void write_in_place();
   Status plan_memory();
+  void adopt_plan();
   Status place_arena();
   Status bind_ops();
   void describe_io();
@@ -128,14 +134,8 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   ctx.index = i;
   ctx.inputs.reserve(op->inputs()->size());
   ctx.outputs.reserve(op->outputs()->size());
-  for (int t : *op->inputs()) {
-    ctx.inputs.push_back(t >= 0 ? &impl_.tensors[size_t(t)] : nullptr);
-    if (t >= 0 && impl_.tensors[size_t(t)].constant == nullptr) buffers_[size_t(t)].last = int(i);
-  }
-  for (int out : *op->outputs()) {
-    ctx.outputs.push_back(&impl_.tensors[size_t(out)]);
-    buffers_[size_t(out)] = {impl_.tensors[size_t(out)].bytes, int(i), int(i)};
-  }
+  for (int t : *op->inputs()) ctx.inputs.push_back(t >= 0 ? &impl_.tensors[size_t(t)] : nullptr);
+  for (int out : *op->outputs()) ctx.outputs.push_back(&impl_.tensors[size_t(out)]);
   ctx.output = ctx.outputs[0];
   ctx.isa = impl_.isa;
   ctx.portable_float = impl_.portable_float;
@@ -152,19 +152,32 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
     return ctx.fail("XNNPACK indirection buffer for output " + shape_string(ctx.output->shape) +
                     " would need up to " + bytes_string(impl->workspace_bytes) + over_);
   workspace_ += impl->workspace_bytes;  // each term <= budget <= SIZE_MAX: no overflow in 64 bits
-  buffers_[n_tensors_ + i] = {impl->scratch_bytes(), int(i), int(i)};
   impl_.ops.push_back(std::move(impl));
   return Status::Ok();
 }
 
 Status Interpreter::Impl::Phases::prepare_ops() {
+  impl_.contexts.resize(n_ops_);
+  impl_.ops.reserve(n_ops_);
+  for (size_t i = 0; i < n_ops_; ++i) ONEBIT_RETURN_IF_ERROR(prepare_op(i));
+  return Status::Ok();
+}
+
+// Every buffer's bytes and steps: an activation from the operator that writes it to the last that reads it,
+// an operator's scratch at its own step. Made after the records (on Cortex-M these planning vectors are the
+// newest blocks of the arena's records, given back before the activations are placed).
+void Interpreter::Impl::Phases::lifetimes() {
   buffers_.assign(n_tensors_ + n_ops_, PlannedBuffer{});
   for (size_t t = 0; t < n_tensors_; ++t) {
     if (used_[t]) buffers_[t] = {impl_.tensors[t].bytes, 0, 0};
   }
-  impl_.contexts.resize(n_ops_);
-  impl_.ops.reserve(n_ops_);
-  for (size_t i = 0; i < n_ops_; ++i) ONEBIT_RETURN_IF_ERROR(prepare_op(i));
+  for (size_t i = 0; i < n_ops_; ++i) {
+    const OpContext& ctx = impl_.contexts[i];
+    for (const TensorDesc* in : ctx.inputs)
+      if (in != nullptr && in->constant == nullptr) buffers_[size_t(in->index)].last = int(i);
+    for (const TensorDesc* out : ctx.outputs) buffers_[size_t(out->index)] = {out->bytes, int(i), int(i)};
+    buffers_[n_tensors_ + i] = {impl_.ops[i]->scratch_bytes(), int(i), int(i)};
+  }
   // Graph inputs (unless keep_inputs is off: then to their last reader) and outputs live from step 0 to
   // step n_ops; constants and unused tensors take no bytes.
   if (request_.keep_inputs)
@@ -173,7 +186,6 @@ Status Interpreter::Impl::Phases::prepare_ops() {
   for (size_t t = 0; t < n_tensors_; ++t) {
     if (!used_[t] || impl_.tensors[t].constant != nullptr) buffers_[t] = {0, 0, 0};
   }
-  return Status::Ok();
 }
 
 // The tensor whose buffer holds t's bytes (t itself when it has its own). A Reshape's output aliases its
@@ -370,13 +382,23 @@ Status Interpreter::Impl::Phases::place_arena() {
   }
 #endif
   std::memset(impl_.arena, 0, bytes);
+  return Status::Ok();
+}
+
+// The plan's offsets, kept in impl_.offset (tensors, then each operator's scratch); the planning vectors
+// are given back (on Cortex-M, to the top of the records: their bytes go to the activations).
+void Interpreter::Impl::Phases::adopt_plan() {
   for (size_t t = 0; t < n_tensors_; ++t) {
     if (used_[t] && impl_.tensors[t].constant == nullptr) impl_.offset[t] = plan_.offsets[t];
   }
   for (size_t t = 0; t < n_tensors_; ++t) {
     if (alias_of_[t] >= 0) impl_.offset[t] = impl_.offset[size_t(alias_root(int(t)))];
   }
-  return Status::Ok();
+  for (size_t i = 0; i < n_ops_; ++i)
+    if (buffers_[n_tensors_ + i].bytes != 0) impl_.offset[n_tensors_ + i] = plan_.offsets[n_tensors_ + i];
+  plan_ = ArenaPlan();
+  alias_of_ = Vec<int>();
+  buffers_ = Vec<PlannedBuffer>();
 }
 
 Status Interpreter::Impl::Phases::bind_ops() {
@@ -389,7 +411,7 @@ Status Interpreter::Impl::Phases::bind_ops() {
                    : t->constant != nullptr ? static_cast<const void*>(t->constant)
                                             : impl_.address(t->index));
     for (const TensorDesc* t : ctx.outputs) ctx.output_addresses.push_back(impl_.address(t->index));
-    void* scratch = buffers_[n_tensors_ + i].bytes ? impl_.arena + plan_.offsets[n_tensors_ + i] : nullptr;
+    void* scratch = impl_.offset[n_tensors_ + i] != SIZE_MAX ? impl_.address(int(n_tensors_ + i)) : nullptr;
     ONEBIT_RETURN_IF_ERROR(impl_.ops[i]->bind(ctx, in, impl_.address(ctx.output->index), scratch));
   }
   return Status::Ok();
@@ -398,7 +420,7 @@ Status Interpreter::Impl::Phases::bind_ops() {
 // Before the arena is placed: the graph's inputs and outputs as TensorInfo, the float copies of bitpacked
 // outputs, and every vector bind_ops / expose_io fill, at its final capacity.
 void Interpreter::Impl::Phases::describe_io() {
-  impl_.offset.assign(n_tensors_, SIZE_MAX);
+  impl_.offset.assign(n_tensors_ + n_ops_, SIZE_MAX);
   impl_.input_info.reserve(m_.inputs()->size());
   impl_.inputs.reserve(m_.inputs()->size());
   impl_.output_info.reserve(m_.outputs()->size());
@@ -470,13 +492,16 @@ Status Interpreter::Impl::build(const rt::BuildRequest& request) {
   Phases phases(*this, request);
   ONEBIT_RETURN_IF_ERROR(phases.describe_tensors());
   ONEBIT_RETURN_IF_ERROR(phases.prepare_ops());
+  // Every record is made before the plan (on Cortex-M the records share the caller's arena with the
+  // activations, which go after them: nothing may be allocated once they are placed, and the planning
+  // vectors, the newest blocks, are given back first).
+  phases.describe_io();
+  phases.reserve_profile();
+  phases.lifetimes();
   phases.alias_reshapes();
   phases.write_in_place();
   ONEBIT_RETURN_IF_ERROR(phases.plan_memory());
-  // Every record is made before the arena is placed (on Cortex-M the records share the caller's arena with
-  // the activations, which go after them: nothing may be allocated once they are placed).
-  phases.describe_io();
-  phases.reserve_profile();
+  phases.adopt_plan();
   if (request.plan_only) return Status::Ok();
   ONEBIT_RETURN_IF_ERROR(phases.place_arena());
   ONEBIT_RETURN_IF_ERROR(phases.bind_ops());

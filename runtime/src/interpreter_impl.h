@@ -52,7 +52,7 @@ struct __attribute__((visibility("hidden"))) Interpreter::Impl {
   Vec<rt::TensorDesc> tensors;
   Vec<rt::OpContext> contexts;
   Vec<std::unique_ptr<rt::Op>> ops;
-  Vec<size_t> offset;  // per tensor: arena offset, or SIZE_MAX
+  Vec<size_t> offset;  // per tensor, then per operator's scratch: arena offset, or SIZE_MAX
   uint8_t* arena = nullptr;    // the arena's first byte: owned_arena, or inside the caller's buffer
   std::unique_ptr<uint8_t, rt::FreeDeleter> owned_arena;  // null with a caller-owned arena
   size_t arena_bytes = 0;
