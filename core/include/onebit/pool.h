@@ -39,49 +39,50 @@ class Pool {
       : base_(static_cast<uint8_t*>(base)), limit_(base_ + bytes), end_(limit_), top_(base_) {}
   /// `bytes` at a multiple of `align`: a freed block it fits (best fit), else the bytes at the top.
   void* allocate(size_t bytes, size_t align) {
-    const size_t size = (bytes + kUnit - 1) / kUnit * kUnit;
+    const size_t size = (bytes < kUnit ? kUnit : bytes + kUnit - 1) / kUnit * kUnit;  // room for a free link
     if (align <= kUnit) {
-      Header** best = nullptr;
-      for (Header** h = &free_; *h != nullptr; h = &(*h)->next)
-        if ((*h)->size >= size && (best == nullptr || (*h)->size < (*best)->size)) best = h;
+      void** best = nullptr;
+      for (void** f = &free_; *f != nullptr; f = link(*f))
+        if (size_of(*f) >= size && (best == nullptr || size_of(*f) < size_of(*best))) best = f;
       if (best != nullptr) {
-        Header* block = *best;
-        *best = block->next;
-        return block + 1;
+        void* block = *best;
+        *best = *link(block);
+        return block;
       }
     }
-    // A header (the block's size), then the block at a multiple of max(align, kUnit).
+    // The block's header word (its size, and the padding before the header that its alignment took, so
+    // that freeing it gives that back too), then the block at a multiple of max(align, kUnit).
     const size_t a = align > kUnit ? align : kUnit;
-    const uintptr_t at = (reinterpret_cast<uintptr_t>(top_) + sizeof(Header) + a - 1) & ~uintptr_t(a - 1);
-    if (at > reinterpret_cast<uintptr_t>(end_) || size > size_t(reinterpret_cast<uintptr_t>(end_) - at)) {
+    const uintptr_t at = (reinterpret_cast<uintptr_t>(top_) + sizeof(size_t) + a - 1) & ~uintptr_t(a - 1);
+    if (at > reinterpret_cast<uintptr_t>(end_) || size > size_t(reinterpret_cast<uintptr_t>(end_) - at) ||
+        size > kSizeMask) {
       onebit_pool_fatal("onebit: the memory given for the runtime's records is too small (LoadOptions::memory or "
                         "InterpreterOptions::arena)");
     }
-    Header* h = reinterpret_cast<Header*>(at) - 1;
-    h->size = size;
-    h->next = nullptr;
+    void* block = reinterpret_cast<void*>(at);
+    const size_t pad = at - sizeof(size_t) - reinterpret_cast<uintptr_t>(top_);
+    header(block) = size | pad / kUnit << kPadShift;
     top_ = reinterpret_cast<uint8_t*>(at) + size;
     high_ = top_ > high_ ? top_ : high_;
-    return reinterpret_cast<void*>(at);
+    return block;
   }
   /// The newest block gives its bytes back to the top (and so do freed blocks just below it); another goes
-  /// on the free list for a later request of its size or less.
+  /// on the free list (linked through its first word) for a later request of its size or less.
   void deallocate(void* p) {
     uint8_t* const at = static_cast<uint8_t*>(p);
     if (at < base_ || at >= limit_) return;  // null, or another region's: not ours to reuse
-    Header* h = static_cast<Header*>(p) - 1;
-    if (static_cast<uint8_t*>(p) + h->size != top_) {
-      h->next = free_;
-      free_ = h;
+    if (at + size_of(p) != top_) {
+      *link(p) = free_;
+      free_ = p;
       return;
     }
-    top_ = reinterpret_cast<uint8_t*>(h);
+    top_ = start_of(p);
     for (bool lowered = true; lowered;) {  // free blocks that now end at the top join it
       lowered = false;
-      for (Header** f = &free_; *f != nullptr; f = &(*f)->next) {
-        if (reinterpret_cast<uint8_t*>(*f + 1) + (*f)->size == top_) {
-          top_ = reinterpret_cast<uint8_t*>(*f);
-          *f = (*f)->next;
+      for (void** f = &free_; *f != nullptr; f = link(*f)) {
+        if (static_cast<uint8_t*>(*f) + size_of(*f) == top_) {
+          top_ = start_of(*f);
+          *f = *link(*f);
           lowered = true;
           break;
         }
@@ -104,17 +105,23 @@ class Pool {
   }
 
  private:
-  struct Header {
-    size_t size;   // of the block after it, a multiple of kUnit
-    Header* next;  // on the free list
-  };
-  static constexpr size_t kUnit = 8;
+  // A block is preceded by its header word: its size (a multiple of kUnit) and, from bit kPadShift, the
+  // words of padding before the header. A freed block holds the next free block's address.
+  static constexpr unsigned kPadShift = 26;
+  static constexpr size_t kSizeMask = (size_t(1) << kPadShift) - 1;
+  static size_t& header(void* block) { return *(static_cast<size_t*>(block) - 1); }
+  static size_t size_of(void* block) { return header(block) & kSizeMask; }
+  static uint8_t* start_of(void* block) {
+    return static_cast<uint8_t*>(block) - sizeof(size_t) - (header(block) >> kPadShift) * kUnit;
+  }
+  static void** link(void* block) { return static_cast<void**>(block); }
+  static constexpr size_t kUnit = sizeof(void*);
   uint8_t* base_;
   uint8_t* limit_;  // the region's end
   uint8_t* end_;    // where allocation stops (the region's end until close())
   uint8_t* top_;
   uint8_t* high_ = nullptr;
-  Header* free_ = nullptr;
+  void* free_ = nullptr;
 };
 
 /// Installs `pool` as Pool::current() for its lifetime (nests).
@@ -144,7 +151,7 @@ struct PoolAllocator {
   PoolAllocator() = default;
   template <typename U>
   PoolAllocator(const PoolAllocator<U>&) {}  // NOLINT: rebinding
-  T* allocate(size_t n) { return static_cast<T*>(pool_allocate(n * sizeof(T), alignof(T) > 8 ? alignof(T) : 8)); }
+  T* allocate(size_t n) { return static_cast<T*>(pool_allocate(n * sizeof(T), alignof(T))); }
   void deallocate(T* p, size_t) { pool_deallocate(p); }
   template <typename U>
   bool operator==(const PoolAllocator<U>&) const { return true; }
