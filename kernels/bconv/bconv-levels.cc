@@ -85,39 +85,37 @@ long max_abs_level(const BConvGeometry& g) { return core::max_abs_level(g.act_ki
 }  // namespace
 
 Text bconv_levels_validate(const BConvGeometry& g, bool bitpacked) {
-  const Text kind = core::level_kind_name(g.act_kind);
+  const char* kind = core::level_kind_name(g.act_kind);
   switch (g.act_kind) {
     case LevelKind::kBinary:
-      if (g.act_bits != 1) return "act_bits must be 1 for Binary activations (got " + num(g.act_bits) + ")";
+      if (g.act_bits != 1) return cat("act_bits must be 1 for Binary activations (got ", num(g.act_bits), ")");
       break;
     case LevelKind::kUnipolar:
     case LevelKind::kBipolar:
-      if (g.act_bits < 1 || g.act_bits > 4) {
-        return "act_bits must be 1..4 for " + kind + " activations (got " + num(g.act_bits) + ")";
-      }
+      if (g.act_bits < 1 || g.act_bits > 4)
+        return cat("act_bits must be 1..4 for ", kind, " activations (got ", num(g.act_bits), ")");
       break;
     case LevelKind::kTernary:
-      if (g.act_bits != 2) return "act_bits must be 2 for Ternary activations (got " + num(g.act_bits) + ")";
+      if (g.act_bits != 2) return cat("act_bits must be 2 for Ternary activations (got ", num(g.act_bits), ")");
       break;
-    default: return "unknown act_kind " + num(static_cast<int>(g.act_kind));
+    default: return cat("unknown act_kind ", num(static_cast<int>(g.act_kind)));
   }
   if (g.act_kind == LevelKind::kUnipolar && (g.act_zero_level < 0 || g.act_zero_level > (1 << g.act_bits) - 1)) {
-    return "act_zero_level must be in [0, " + num((1 << g.act_bits) - 1) + "] for " +
-           num(g.act_bits) + "-bit Unipolar activations (got " + num(g.act_zero_level) + ")";
+    return cat("act_zero_level must be in [0, ", num((1 << g.act_bits) - 1), "] for ", num(g.act_bits),
+               "-bit Unipolar activations (got ", num(g.act_zero_level), ")");
   }
-  if (g.weight_bits != 1 && g.weight_bits != 2) {
-    return "weight_bits must be 1 (Binary) or 2 (Bipolar) (got " + num(g.weight_bits) + ")";
-  }
+  if (g.weight_bits != 1 && g.weight_bits != 2)
+    return cat("weight_bits must be 1 (Binary) or 2 (Bipolar) (got ", num(g.weight_bits), ")");
   if (g.act_kind == LevelKind::kBinary && g.weight_bits == 1) return "";  // binary x binary: the binary path
-  const Text what = num(g.act_bits) + "-bit " + kind + " activations x " +
-                           num(g.weight_bits) + "-bit weights";
-  if (g.pad_mode != PadMode::kZero) return what + " need pad_mode kZero (padded taps are level 0)";
-  if (bitpacked) return what + " have float output only (bitpacked output needs binary x binary)";
+  const auto what = [&](auto... tail) {
+    return cat(num(g.act_bits), "-bit ", kind, " activations x ", num(g.weight_bits), "-bit weights", tail...);
+  };
+  if (g.pad_mode != PadMode::kZero) return what(" need pad_mode kZero (padded taps are level 0)");
+  if (bitpacked) return what(" have float output only (bitpacked output needs binary x binary)");
   const long bound = g.taps() * max_abs_level(g) * (g.weight_bits == 1 ? 1 : 3);
   if (bound > (1L << 24)) {
-    return what + ": taps * max|L_x| * max|L_w| = " + num(g.taps()) + " * " +
-           num(max_abs_level(g)) + " * " + num(g.weight_bits == 1 ? 1 : 3) + " = " +
-           num(bound) + " exceeds 2^24 (the dot would not be exact in float)";
+    return what(": taps * max|L_x| * max|L_w| = ", num(g.taps()), " * ", num(max_abs_level(g)), " * ",
+                num(g.weight_bits == 1 ? 1 : 3), " = ", num(bound), " exceeds 2^24 (the dot would not be exact in float)");
   }
   return "";
 }

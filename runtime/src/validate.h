@@ -25,9 +25,10 @@ struct TensorFacts {
 /// What an operator's validate function sees: the operator, the facts about its tensors, and checks whose
 /// failures all start with "operator <index> '<source name>' (<type>)" and say which field broke which
 /// expectation.
-// The checks below are out of line: inlined, each failure message's temporaries (fixed Text buffers on
-// Cortex-M) took stack in every caller's frame (validation's deepest path was most of the stack there).
-#define ONEBIT_VALIDATE_CHECK __attribute__((noinline))
+// Each check below is an inline test that calls a cold, out-of-line function only when it fails: the
+// message's temporaries (fixed Text buffers on Cortex-M) then take stack only while a message is written,
+// never on the path of a model that validates (inlined, they took it in every caller's frame).
+#define ONEBIT_COLD __attribute__((noinline, cold))
 
 class ValidateContext {
  public:
@@ -47,66 +48,75 @@ class ValidateContext {
   size_t outputs() const { return outs_.size(); }
   const TensorFacts& out(size_t j = 0) const { return t_[size_t(outs_[j])]; }
 
-  ONEBIT_VALIDATE_CHECK Status fail(const Text& what) const { return Status::Error(describe_op(m_, index_) + ": " + what); }
+  ONEBIT_COLD Status fail(const Text& what) const { return Status::Error(describe_op(m_, index_) + ": " + what); }
 
-  ONEBIT_VALIDATE_CHECK Text in_label(size_t k) const {
+  ONEBIT_COLD Text in_label(size_t k) const {
     return "input " + num(k) + " (tensor " + num(in_[k]) + " '" + tensor_name(m_, size_t(in_[k])) + "')";
   }
-  ONEBIT_VALIDATE_CHECK Text out_label(size_t j = 0) const {
+  ONEBIT_COLD Text out_label(size_t j = 0) const {
     return (outs_.size() > 1 ? "output " + num(j) : Text("output")) + " (tensor " +
            num(outs_[j]) + " '" + tensor_name(m_, size_t(outs_[j])) + "')";
   }
 
-  ONEBIT_VALIDATE_CHECK Status count(size_t lo, size_t hi) const {
-    if (in_.size() >= lo && in_.size() <= hi) return Status::Ok();
-    const Text want = lo == hi ? num(lo) : num(lo) + ".." + num(hi);
-    return fail("has " + num(in_.size()) + " inputs, expected " + want);
+  Status count(size_t lo, size_t hi) const {
+    return in_.size() >= lo && in_.size() <= hi ? Status::Ok() : count_error(lo, hi);
   }
-  ONEBIT_VALIDATE_CHECK Status dtype(size_t k, fb::DType d) const {
-    if (in(k).dtype == d) return Status::Ok();
-    return fail(in_label(k) + " has dtype " + dtype_name(in(k).dtype) + ", expected " + dtype_name(d));
+  Status dtype(size_t k, fb::DType d) const { return in(k).dtype == d ? Status::Ok() : dtype_error(k, d); }
+  Status constant(size_t k) const {
+    return in(k).constant ? Status::Ok() : fail(in_label(k) + " must be a constant (weights are prepared once)");
   }
-  ONEBIT_VALIDATE_CHECK Status constant(size_t k) const {
-    if (in(k).constant) return Status::Ok();
-    return fail(in_label(k) + " must be a constant (weights are prepared once)");
+  Status rank(size_t k, size_t r) const { return in(k).shape.size() == r ? Status::Ok() : rank_error(k, r); }
+  Status shape(size_t k, const Shape& s, const char* what) const {
+    return in(k).shape == s ? Status::Ok() : shape_error(k, s, what);
   }
-  ONEBIT_VALIDATE_CHECK Status rank(size_t k, size_t r) const {
-    if (in(k).shape.size() == r) return Status::Ok();
-    return fail(in_label(k) + " has shape " + shape_string(in(k).shape) + ", expected rank " + num(r));
+  Status output(fb::DType d, const Shape& s, size_t j = 0) const {
+    return out(j).dtype == d && out(j).shape == s ? Status::Ok() : output_error(d, s, j);
   }
-  ONEBIT_VALIDATE_CHECK Status shape(size_t k, const Shape& s, const char* what) const {
-    if (in(k).shape == s) return Status::Ok();
-    return fail(in_label(k) + " has shape " + shape_string(in(k).shape) + ", expected " + shape_string(s) + " (" +
-                what + ")");
-  }
-  ONEBIT_VALIDATE_CHECK Status output(fb::DType d, const Shape& s, size_t j = 0) const {
-    if (out(j).dtype != d)
-      return fail(out_label(j) + " has dtype " + dtype_name(out(j).dtype) + ", expected " + dtype_name(d));
-    if (out(j).shape != s)
-      return fail(out_label(j) + " has shape " + shape_string(out(j).shape) + ", expected " + shape_string(s));
-    return Status::Ok();
-  }
-  ONEBIT_VALIDATE_CHECK Status output_count(size_t n) const {
-    if (outs_.size() == n) return Status::Ok();
-    return fail("has " + num(outs_.size()) + " outputs, expected " + num(n));
-  }
+  Status output_count(size_t n) const { return outs_.size() == n ? Status::Ok() : output_count_error(n); }
   /// Input k is a BitPacked tensor of Binary levels (1 bit); `why` ends the message.
-  ONEBIT_VALIDATE_CHECK Status binary_levels(size_t k, const char* why) const {
-    if (in(k).levels.binary()) return Status::Ok();
-    return fail(in_label(k) + " has levels " + levels_string(in(k).levels) + ", expected Binary (" + why + ")");
+  Status binary_levels(size_t k, const char* why) const {
+    return in(k).levels.binary() ? Status::Ok() : binary_levels_error(k, why);
   }
-  ONEBIT_VALIDATE_CHECK Status range(const char* field, int64_t v, int64_t lo, int64_t hi) const {
-    if (v >= lo && v <= hi) return Status::Ok();
-    return fail(Text(field) + " = " + num(v) + ", expected " + num(lo) + ".." +
-                num(hi));
+  Status range(const char* field, int64_t v, int64_t lo, int64_t hi) const {
+    return v >= lo && v <= hi ? Status::Ok() : range_error(field, v, lo, hi);
   }
-  ONEBIT_VALIDATE_CHECK Status clamp(float lo, float hi) const {
-    if (!std::isnan(lo) && !std::isnan(hi) && lo < hi) return Status::Ok();
-    return fail("clamp_min " + num(lo) + " / clamp_max " + num(hi) +
-                ": expected clamp_min < clamp_max");
+  Status clamp(float lo, float hi) const {
+    return !std::isnan(lo) && !std::isnan(hi) && lo < hi ? Status::Ok() : clamp_error(lo, hi);
   }
 
  private:
+  ONEBIT_COLD Status count_error(size_t lo, size_t hi) const {
+    const Text want = lo == hi ? num(lo) : num(lo) + ".." + num(hi);
+    return fail("has " + num(in_.size()) + " inputs, expected " + want);
+  }
+  ONEBIT_COLD Status dtype_error(size_t k, fb::DType d) const {
+    return fail(in_label(k) + " has dtype " + dtype_name(in(k).dtype) + ", expected " + dtype_name(d));
+  }
+  ONEBIT_COLD Status rank_error(size_t k, size_t r) const {
+    return fail(in_label(k) + " has shape " + shape_string(in(k).shape) + ", expected rank " + num(r));
+  }
+  ONEBIT_COLD Status shape_error(size_t k, const Shape& s, const char* what) const {
+    return fail(in_label(k) + " has shape " + shape_string(in(k).shape) + ", expected " + shape_string(s) + " (" +
+                what + ")");
+  }
+  ONEBIT_COLD Status output_error(fb::DType d, const Shape& s, size_t j) const {
+    if (out(j).dtype != d)
+      return fail(out_label(j) + " has dtype " + dtype_name(out(j).dtype) + ", expected " + dtype_name(d));
+    return fail(out_label(j) + " has shape " + shape_string(out(j).shape) + ", expected " + shape_string(s));
+  }
+  ONEBIT_COLD Status output_count_error(size_t n) const {
+    return fail("has " + num(outs_.size()) + " outputs, expected " + num(n));
+  }
+  ONEBIT_COLD Status binary_levels_error(size_t k, const char* why) const {
+    return fail(in_label(k) + " has levels " + levels_string(in(k).levels) + ", expected Binary (" + why + ")");
+  }
+  ONEBIT_COLD Status range_error(const char* field, int64_t v, int64_t lo, int64_t hi) const {
+    return fail(Text(field) + " = " + num(v) + ", expected " + num(lo) + ".." + num(hi));
+  }
+  ONEBIT_COLD Status clamp_error(float lo, float hi) const {
+    return fail("clamp_min " + num(lo) + " / clamp_max " + num(hi) + ": expected clamp_min < clamp_max");
+  }
+
   const fb::Model& m_;
   const Vec<TensorFacts>& t_;
   const fb::Operator& op_;

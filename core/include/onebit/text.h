@@ -155,4 +155,14 @@ inline Num num(float v) { return num(static_cast<double>(v)); }
 
 #endif
 
+/// One message from its parts (text, Text, num()) appended into the result: a function that returns
+/// cat(...) holds no Text per part (out of line, so the result is the caller's return slot and the parts
+/// take no stack in the caller's frame: on Cortex-M a Text is a 164-byte buffer).
+template <typename... Parts>
+__attribute__((noinline)) Text cat(const Parts&... parts) {
+  Text t;
+  ((t += parts), ...);
+  return t;
+}
+
 }  // namespace onebit
