@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "evaluator/eval_util.h"
+#include "ir/shape_inference.h"
 
 namespace onebit::converter::eval {
 namespace {
@@ -96,22 +97,8 @@ Status eval_slice(const Node& n, const Inputs& in, Outputs* out) {
     seen[size_t(a)] = 1;
     const int64_t step = steps[j], dim = x.shape[size_t(a)];
     if (step == 0) return fail(n, "steps[" + std::to_string(j) + "] is 0");
-    // Negative starts/ends count from the end; then clamp to [0, dim] (step > 0) or [-1, dim - 1]
-    // (step < 0), which also tames INT64_MAX / INT64_MIN "to the end" markers.
-    int64_t s = starts[j] < 0 ? starts[j] + dim : starts[j];
-    int64_t e = ends[j] < 0 ? ends[j] + dim : ends[j];
-    int64_t count = 0;
-    if (step > 0) {
-      s = std::clamp(s, int64_t(0), dim);
-      e = std::clamp(e, int64_t(0), dim);
-      if (e > s) count = int64_t(1 + uint64_t(e - s - 1) / uint64_t(step));
-    } else {
-      if (dim > 0) {
-        s = std::clamp(s, int64_t(0), dim - 1);
-        e = std::clamp(e, int64_t(-1), dim - 1);
-      }
-      if (dim > 0 && s > e) count = int64_t(1 + uint64_t(s - e - 1) / (0 - uint64_t(step)));
-    }
+    int64_t s, count;
+    slice_axis(dim, starts[j], ends[j], step, &s, &count);
     shape[size_t(a)] = count;
     if (count > 0) base += s * xs[size_t(a)];
     st[size_t(a)] = count > 1 ? step * xs[size_t(a)] : 0;  // one element: no stride (step may be huge)
