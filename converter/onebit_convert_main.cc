@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
               "use the first N images of FILE (default 1000)");
   cli.integer("--max-fold-bytes", &options.max_fold_bytes, 1, std::numeric_limits<long long>::max(), "N",
               "constant folding's budget: at most N bytes of folded constants alive at once\n"
-              "(default 268435456 = 256 MiB) and 2 element operations per byte over the\n"
+              "(default 268435456 = 256 MiB) and 1 element operation per byte over the\n"
               "conversion; a model that needs more stops with an error naming the node");
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
   for (const std::string& m : means)

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "evaluator/eval_util.h"
+#include "ir/checked_int.h"
 #include "ir/shape_inference.h"
 
 namespace onebit::converter::eval {
@@ -130,7 +131,10 @@ Status eval_concat(const Node& n, const Inputs& in, Outputs* out) {
     if (!ok)
       return fail(n, input_name(k) + " of shape " + shape_str(x.shape) + " does not match input 0 " +
                          shape_str(x0.shape) + " outside axis " + std::to_string(axis));
-    shape[size_t(axis)] += x.shape[size_t(axis)];
+    // A 0-element input may have a dim up to 2^62 (shape_elements): the sum is checked.
+    const CheckedInt sum = CheckedInt(shape[size_t(axis)]) + x.shape[size_t(axis)];
+    if (!sum.ok()) return fail(n, "the concatenated axis " + std::to_string(axis) + " overflows int64");
+    shape[size_t(axis)] = sum.value();
   }
   Tensor* y = &(*out)[0];
   ONEBIT_RETURN_IF_ERROR(make_output(n, x0.dtype, shape, y));
@@ -158,14 +162,14 @@ Status eval_split(const Node& n, const Inputs& in, Outputs* out) {
     if (int64_t(sizes.size()) != parts)
       return fail(n, "split lists " + std::to_string(sizes.size()) + " sizes for " + std::to_string(parts) +
                          " outputs");
-    int64_t sum = 0;
+    CheckedInt sum = 0;
     for (int64_t s : sizes) {
       if (s < 0 || s > dim) return fail(n, "split " + shape_str(sizes) + " has an invalid size " + std::to_string(s));
       sum += s;
     }
-    if (sum != dim)
-      return fail(n, "split " + shape_str(sizes) + " sums to " + std::to_string(sum) + ", not to the size " +
-                         std::to_string(dim) + " of axis " + std::to_string(axis));
+    if (!sum.ok() || sum.value() != dim)
+      return fail(n, "split " + shape_str(sizes) + " sums to " + (sum.ok() ? std::to_string(sum.value()) : "more than 2^63") +
+                         ", not to the size " + std::to_string(dim) + " of axis " + std::to_string(axis));
   } else {
     if (dim % parts != 0)
       return fail(n, "axis " + std::to_string(axis) + " of size " + std::to_string(dim) + " does not split into " +

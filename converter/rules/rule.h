@@ -25,8 +25,9 @@ enum class SignZero { kError, kPlusOne, kTernary };
 /// once, so a conversion stays well under 1 GB whatever the file asks to fold.
 constexpr int64_t kDefaultMaxFoldBytes = int64_t(256) << 20;
 /// Element operations (elements read and written, multiply-adds) all folds together may cost, per byte of
-/// the budget: 2^29 by default, a few seconds at most.
-constexpr int64_t kFoldWorkPerByte = 2;
+/// the budget: 2^28 by default, about 2 s at most (fresh pages of big tensors dominate); a ResNet-18 that
+/// binarizes its weights in the graph (ReActNet style, ~12 operations per weight) needs ~1.4e8.
+constexpr int64_t kFoldWorkPerByte = 1;
 
 struct RewriteOptions {
   SignZero sign_zero = SignZero::kTernary;

@@ -65,7 +65,9 @@ TEST_CASE("untrusted ONNX: int64 overflow in shape inference is an error naming 
 
 TEST_CASE("untrusted ONNX: Slice steps at the int64 extremes convert to what ONNX defines") {
   // c = [0, 1, 2, 3]: c[1::INT64_MAX] = [1], c[INT64_MAX:INT64_MIN:INT64_MIN] = [3]; y = x + mean.
-  for (const auto& [name, c] : {std::pair<const char*, float>{"slice_step_max", 1.0f}, {"slice_step_min", 3.0f}}) {
+  for (const auto& file : {std::pair<std::string, float>{"slice_step_max", 1.0f}, {"slice_step_min", 3.0f}}) {
+    const std::string& name = file.first;  // (clang 14 cannot capture a structured binding in CAPTURE's lambda)
+    const float c = file.second;
     CAPTURE(name);
     ConvertResult result;
     double seconds;
@@ -119,7 +121,7 @@ TEST_CASE("untrusted ONNX: the fold budget counts constants still read, frees th
     return t.bytes();
   };
   ConvertOptions small;
-  small.max_fold_bytes = 100 << 10;  // 100 KiB: six 16 KiB vectors, and 200 Ki element operations
+  small.max_fold_bytes = 100 << 10;  // 100 KiB: six 16 KiB vectors, and 100 Ki element operations
   ConvertResult result;
   // A chain of 8: at most two vectors alive at once (each Add's input is freed once read).
   onebit::Status s = onebit::converter::convert_onnx_bytes(model(8, false), "chain", small, &result);
@@ -137,7 +139,7 @@ TEST_CASE("untrusted ONNX: the fold budget counts constants still read, frees th
   s = onebit::converter::convert_onnx_bytes(model(8, true), "branches", raised, &result);
   REQUIRE_MESSAGE(s.ok(), s.message());
   check_adds(result, 8 * (2048.0f - 0.5f + 1.0f));
-  // The work budget: 2 element operations per byte (a 40-Add chain reads and writes 40 * 8 Ki elements).
+  // The work budget: 1 element operation per byte (the chain of 8 costs about 80 Ki, one of 40 about 330 Ki).
   s = onebit::converter::convert_onnx_bytes(model(40, false), "long chain", small, &result);
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().find("element operations") != std::string::npos);
