@@ -64,8 +64,8 @@ def main():
     # Pad by INT64_MAX on one side: the padded dim overflows.
     save("pad_overflow", [oh.make_node("Pad", ["x", "pads"], ["y"], "pad")],
          [i64("pads", [0, 0, 0, I64_MAX, 0, 0, 0, 1])])
-    # A 0-element constant whose other dims multiply past int64 (strides would overflow).
-    save("empty_huge_dims", add_scalar_of("t", [oh.make_node("Transpose", ["c"], ["t"], "transpose")]),
+    # A 0-element constant whose other dims multiply past int64: Flatten(axis 1) multiplies them.
+    save("empty_huge_dims", add_scalar_of("t", [oh.make_node("Flatten", ["c"], ["t"], "flatten", axis=1)]),
          [oh.make_tensor("c", TP.FLOAT, [0, 2**31 - 1, 2**31 - 1, 2**31 - 1], [])])
 
     # ---- the quantizer recognizers: float bounds far beyond int64, bounds ONNX forbids
