@@ -75,6 +75,7 @@ Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, c
   RewriteOptions ro;
   ro.sign_zero = options.sign_zero;
   ro.float_reference = options.float_reference;
+  ro.max_fold_bytes = options.max_fold_bytes;
   RewriteLog log;
   if (s.ok()) s = rewrite_to_fixed_point(&g, ro, &log);
   std::vector<std::string> warnings;

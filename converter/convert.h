@@ -25,6 +25,7 @@ struct ConvertOptions {
   bool int8_float_layers = false;  // int8 through XNNPACK qc8 (calibrate/calibrate.h); wins over float16
   std::string calibration;         // IDX (uint8, normalized with input_mean / input_std) or .npy NCHW float32
   size_t calibration_images = 0;   // images of `calibration` used (0: 1000)
+  int64_t max_fold_bytes = kDefaultMaxFoldBytes;  // constant folding's budget (RewriteOptions::max_fold_bytes)
 };
 
 struct ConvertResult {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ const char kUsage[] =
     "usage: onebit-convert IN.onnx -o OUT.fb [--float-reference] [--input-mean M --input-std S]\n"
     "                      [--labels FILE] [--batch N] [--sign-zero=ternary|plus-one|error] [--strict]\n"
     "                      [--float16-weights] [--int8-float-layers --calibration FILE [--calibration-images N]]\n"
+    "                      [--max-fold-bytes N]\n"
     "                      [--help]\n"
     "\n"
     "Converts an ONNX model of a binarized network into a onebit model. Sign on activations becomes a\n"
@@ -92,6 +94,10 @@ int main(int argc, char** argv) {
            "N x C x H x W, already normalized");
   cli.integer("--calibration-images", &options.calibration_images, 1, 10000000, "N",
               "use the first N images of FILE (default 1000)");
+  cli.integer("--max-fold-bytes", &options.max_fold_bytes, 1, std::numeric_limits<long long>::max(), "N",
+              "constant folding's budget: at most N bytes of folded constants alive at once\n"
+              "(default 268435456 = 256 MiB) and 1 element operation per byte over the\n"
+              "conversion; a model that needs more stops with an error naming the node");
   if (const int status = cli.parse(argc, argv); status >= 0) return status;
   for (const std::string& m : means)
     if (!parse_floats(m, &options.input_mean)) return fail("--input-mean needs a number or a comma-separated list");

@@ -211,6 +211,8 @@ Status Emitter::emit_activation(const Node& n) {
     record(n.name, "float PReLU");
   } else if (op == "Clip") {
     float lo, hi;
+    if (const std::string problem = clip_bounds_problem(g_, n); !problem.empty())
+      return Status::Error(n.describe() + ": " + problem + "; onebit-convert does not convert such a Clip");
     if (!clip_bounds(g_, n, &lo, &hi)) return Status::Error(n.describe() + ": min and max must be constant scalars");
     out = b_.clamp(n.name, x, lo, hi);
     record(n.name, "float Clamp");

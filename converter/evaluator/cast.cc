@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "evaluator/eval_util.h"
+#include "ir/checked_int.h"
 
 namespace onebit::converter::eval {
 namespace {
@@ -80,19 +81,17 @@ Status cast_to(const Node& n, const Tensor& x, int64_t to, Tensor* y) {
     y->dtype = DType::kInt64;
     y->i.resize(m);
     // Float -> integer truncates toward zero; values outside the target type are undefined in ONNX
-    // (and in C++): an error rather than a guess.
-    const double lo = it.is_signed ? -std::ldexp(1.0, it.bits - 1) : 0.0;
-    const double hi = std::ldexp(1.0, it.is_signed || it.bits == 64 ? it.bits - 1 : it.bits);
+    // (and in C++): an error rather than a guess. (uint64 is held as int64: values below 2^63.)
     for (size_t k = 0; k < m; ++k) {
       if (!x.is_float()) {
         y->i[k] = wrap_to(x.i[k], it);
         continue;
       }
-      const double t = std::trunc(double(x.f[k]));
-      if (!(t >= lo && t < hi))
+      int64_t v;
+      if (!float_to_int64(double(x.f[k]), &v) || wrap_to(v, it) != v || (!it.is_signed && v < 0))
         return fail(n, "element " + std::to_string(k) + " (" + std::to_string(x.f[k]) +
                            ") does not fit the target integer type " + std::to_string(to));
-      y->i[k] = int64_t(t);
+      y->i[k] = v;
     }
   } else {
     return fail(n, "cannot cast to ONNX data type " + std::to_string(to) +

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "evaluator/eval_util.h"
+#include "ir/checked_int.h"
 
 namespace onebit::converter::eval {
 namespace {
@@ -82,11 +83,9 @@ int64_t int_pow(int64_t base, int64_t e, std::string* err) {
 
 // double -> int64 when the value is finite and in range (the conversion is undefined otherwise).
 int64_t to_int_checked(double v, std::string* err) {
-  if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) {
-    if (err->empty()) *err = "the result " + std::to_string(v) + " does not fit int64";
-    return 0;
-  }
-  return int64_t(v);
+  int64_t r = 0;
+  if (!float_to_int64(v, &r) && err->empty()) *err = "the result " + std::to_string(v) + " does not fit int64";
+  return r;
 }
 
 Status eval_pow(const Node& n, const Tensor& a, const Tensor& b, Tensor* y) {

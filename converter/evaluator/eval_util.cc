@@ -12,12 +12,18 @@ Status fail(const Node& n, const std::string& what) {
 
 std::string input_name(size_t k) { return "input " + std::to_string(k); }
 
-Status make_output(const Node& n, DType dtype, const std::vector<int64_t>& shape, Tensor* t) {
+Status check_output_shape(const Node& n, const std::vector<int64_t>& shape) {
   for (int64_t d : shape)
     if (d < 0) return fail(n, "the output shape " + shape_str(shape) + " has a negative dim");
   const int64_t count = shape_elements(shape);
   if (count < 0 || count > kMaxElements)
     return fail(n, "the output of shape " + shape_str(shape) + " would have more than 2^28 elements");
+  return Status::Ok();
+}
+
+Status make_output(const Node& n, DType dtype, const std::vector<int64_t>& shape, Tensor* t) {
+  ONEBIT_RETURN_IF_ERROR(check_output_shape(n, shape));
+  const int64_t count = shape_elements(shape);
   *t = Tensor();
   t->dtype = dtype;
   t->shape = shape;

@@ -40,8 +40,9 @@ Status by_storage(const Tensor& t, F&& go) {
   return Status::Ok();
 }
 
-/// A tensor of `dtype` and `shape` with zeroed data; an error when a dim is negative or the tensor would
-/// hold more than kMaxElements elements.
+/// An error when a dim of an output shape is negative or the output would hold more than kMaxElements elements.
+Status check_output_shape(const Node& n, const std::vector<int64_t>& shape);
+/// A tensor of `dtype` and `shape` with zeroed data, after check_output_shape.
 Status make_output(const Node& n, DType dtype, const std::vector<int64_t>& shape, Tensor* t);
 
 /// Multidirectional (numpy) broadcast of `shapes` (ir/shape_inference.h broadcast_shapes, the converter's one
@@ -87,6 +88,10 @@ Status normalize_axis(const Node& n, int64_t axis, int64_t rank, int64_t* out, c
 Status read_int_list(const Node& n, const Tensor& t, const std::string& what, std::vector<int64_t>* out);
 /// Reads a one-element tensor of rank 0 or 1 (a "scalar" input such as Clip's min) of dtype `dtype`.
 Status check_scalar(const Node& n, const Tensor& t, DType dtype, const std::string& what);
+
+/// Range's element count, max(ceil((limit - start) / delta), 0) as ONNX defines it, for scalar inputs of one
+/// numeric dtype (checked); an error for a zero or non-finite delta or more than kMaxElements elements.
+Status range_count(const Node& n, const Tensor& start, const Tensor& limit, const Tensor& delta, int64_t* count);
 
 /// Error unless t's dtype is kFloat (or, with allow_int, kInt64).
 Status need_numeric(const Node& n, const Tensor& t, bool allow_int, const std::string& what);

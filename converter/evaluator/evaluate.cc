@@ -1,6 +1,9 @@
 #include "evaluator/evaluate.h"
 
+#include <limits>
+
 #include "evaluator/eval_util.h"
+#include "ir/checked_int.h"
 #include "ops/op_def.h"
 
 namespace onebit::converter {
@@ -58,6 +61,27 @@ Status evaluate_node(const Node& n, const std::vector<const Tensor*>& inputs, st
     if (n.outputs[k] != kNoId && !(*outputs)[k].consistent())  // an evaluator bug, not a model problem; never hand it on
       return fail(n, "internal error: output " + std::to_string(k) + " is inconsistent with its shape");
   return Status::Ok();
+}
+
+int64_t evaluation_work(const Node& n, const std::vector<const Tensor*>& inputs,
+                        const std::vector<std::vector<int64_t>>& output_shapes) {
+  CheckedInt work = 0;
+  for (const Tensor* t : inputs)
+    if (t != nullptr) work += t->elements();
+  int64_t out_elements = 0;
+  for (const auto& s : output_shapes) {
+    const int64_t e = shape_elements(s);
+    if (e < 0) return std::numeric_limits<int64_t>::max();
+    out_elements += e;  // each at most 2^62, and there are few
+  }
+  work += out_elements;
+  // The inner dimension K of A: MatMul [.., M, K] (or [K]); Gemm [M, K] or, transposed, [K, M].
+  const Tensor* a = inputs.empty() ? nullptr : inputs[0];
+  if (a != nullptr && !a->shape.empty() && (n.op == "MatMul" || n.op == "Gemm")) {
+    const bool ta = n.op == "Gemm" && n.i("transA") != 0 && a->shape.size() == 2;
+    work += CheckedInt(out_elements) * (ta ? a->shape[0] : a->shape.back());
+  }
+  return work.ok() ? work.value() : std::numeric_limits<int64_t>::max();
 }
 
 }  // namespace onebit::converter

@@ -31,4 +31,10 @@ bool can_evaluate(const std::string& op);
 /// range for a rank-4 input".
 Status evaluate_node(const Node& n, const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs);
 
+/// What evaluating `n` costs in element operations, before it runs: every element of its inputs and outputs
+/// (`output_shapes`, as shape inference gives them), plus one multiply-add per output element and inner
+/// index for MatMul / Gemm. Saturates at INT64_MAX. Constant folding charges it to its budget (rules/fold.cc).
+int64_t evaluation_work(const Node& n, const std::vector<const Tensor*>& inputs,
+                        const std::vector<std::vector<int64_t>>& output_shapes);
+
 }  // namespace onebit::converter

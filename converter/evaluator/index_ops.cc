@@ -3,6 +3,8 @@
 #include <limits>
 
 #include "evaluator/eval_util.h"
+#include "ir/checked_int.h"
+#include "ir/shape_inference.h"
 
 namespace onebit::converter::eval {
 namespace {
@@ -96,22 +98,8 @@ Status eval_slice(const Node& n, const Inputs& in, Outputs* out) {
     seen[size_t(a)] = 1;
     const int64_t step = steps[j], dim = x.shape[size_t(a)];
     if (step == 0) return fail(n, "steps[" + std::to_string(j) + "] is 0");
-    // Negative starts/ends count from the end; then clamp to [0, dim] (step > 0) or [-1, dim - 1]
-    // (step < 0), which also tames INT64_MAX / INT64_MIN "to the end" markers.
-    int64_t s = starts[j] < 0 ? starts[j] + dim : starts[j];
-    int64_t e = ends[j] < 0 ? ends[j] + dim : ends[j];
-    int64_t count = 0;
-    if (step > 0) {
-      s = std::clamp(s, int64_t(0), dim);
-      e = std::clamp(e, int64_t(0), dim);
-      if (e > s) count = int64_t(1 + uint64_t(e - s - 1) / uint64_t(step));
-    } else {
-      if (dim > 0) {
-        s = std::clamp(s, int64_t(0), dim - 1);
-        e = std::clamp(e, int64_t(-1), dim - 1);
-      }
-      if (dim > 0 && s > e) count = int64_t(1 + uint64_t(s - e - 1) / (0 - uint64_t(step)));
-    }
+    int64_t s, count;
+    slice_axis(dim, starts[j], ends[j], step, &s, &count);
     shape[size_t(a)] = count;
     if (count > 0) base += s * xs[size_t(a)];
     st[size_t(a)] = count > 1 ? step * xs[size_t(a)] : 0;  // one element: no stride (step may be huge)
@@ -143,7 +131,10 @@ Status eval_concat(const Node& n, const Inputs& in, Outputs* out) {
     if (!ok)
       return fail(n, input_name(k) + " of shape " + shape_str(x.shape) + " does not match input 0 " +
                          shape_str(x0.shape) + " outside axis " + std::to_string(axis));
-    shape[size_t(axis)] += x.shape[size_t(axis)];
+    // A 0-element input may have a dim up to 2^62 (shape_elements): the sum is checked.
+    const CheckedInt sum = CheckedInt(shape[size_t(axis)]) + x.shape[size_t(axis)];
+    if (!sum.ok()) return fail(n, "the concatenated axis " + std::to_string(axis) + " overflows int64");
+    shape[size_t(axis)] = sum.value();
   }
   Tensor* y = &(*out)[0];
   ONEBIT_RETURN_IF_ERROR(make_output(n, x0.dtype, shape, y));
@@ -171,14 +162,14 @@ Status eval_split(const Node& n, const Inputs& in, Outputs* out) {
     if (int64_t(sizes.size()) != parts)
       return fail(n, "split lists " + std::to_string(sizes.size()) + " sizes for " + std::to_string(parts) +
                          " outputs");
-    int64_t sum = 0;
+    CheckedInt sum = 0;
     for (int64_t s : sizes) {
       if (s < 0 || s > dim) return fail(n, "split " + shape_str(sizes) + " has an invalid size " + std::to_string(s));
       sum += s;
     }
-    if (sum != dim)
-      return fail(n, "split " + shape_str(sizes) + " sums to " + std::to_string(sum) + ", not to the size " +
-                         std::to_string(dim) + " of axis " + std::to_string(axis));
+    if (!sum.ok() || sum.value() != dim)
+      return fail(n, "split " + shape_str(sizes) + " sums to " + (sum.ok() ? std::to_string(sum.value()) : "more than 2^63") +
+                         ", not to the size " + std::to_string(dim) + " of axis " + std::to_string(axis));
   } else {
     if (dim % parts != 0)
       return fail(n, "axis " + std::to_string(axis) + " of size " + std::to_string(dim) + " does not split into " +

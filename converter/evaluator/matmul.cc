@@ -53,10 +53,10 @@ Status eval_matmul(const Node& n, const Inputs& in, Outputs* out) {
   std::vector<int64_t> shape = batch;
   if (!a_vec) shape.push_back(M);
   if (!b_vec) shape.push_back(N);
+  // The work first: nothing is allocated for a product too costly to compute.
+  ONEBIT_RETURN_IF_ERROR(check_work(n, double(shape_elements(batch)) * double(M) * double(N) * double(K)));
   Tensor* y = &(*out)[0];
   ONEBIT_RETURN_IF_ERROR(make_output(n, a.dtype, shape, y));
-  const int64_t nb = shape_elements(batch);
-  ONEBIT_RETURN_IF_ERROR(check_work(n, double(nb) * double(M) * double(N) * double(K)));
   // Batch strides in elements: broadcast strides of the batch dims scaled by the matrix size.
   std::vector<int64_t> sa = broadcast_strides(abatch, batch), sb = broadcast_strides(bbatch, batch);
   for (int64_t& s : sa) s *= M * K;
@@ -93,9 +93,9 @@ Status eval_gemm(const Node& n, const Inputs& in, Outputs* out) {
       return fail(n, "C of shape " + shape_str(c->shape) + " does not broadcast to the output's shape " +
                          shape_str(shape));
   }
+  ONEBIT_RETURN_IF_ERROR(check_work(n, double(M) * double(N) * double(K)));
   Tensor* y = &(*out)[0];
   ONEBIT_RETURN_IF_ERROR(make_output(n, DType::kFloat, shape, y));
-  ONEBIT_RETURN_IF_ERROR(check_work(n, double(M) * double(N) * double(K)));
   const int64_t ars = ta ? 1 : K, acs = ta ? M : 1, brs = tb ? 1 : N, bcs = tb ? K : 1;
   const double alpha = n.f("alpha"), beta = n.f("beta");
   std::vector<int64_t> cst = c ? broadcast_strides(c->shape, shape) : std::vector<int64_t>{0, 0};

@@ -229,37 +229,47 @@ Status eval_constant_of_shape(const Node& n, const Inputs& in, Outputs* out) {
   return Status::Ok();
 }
 
-Status eval_range(const Node& n, const Inputs& in, Outputs* out) {
-  const Tensor &s = *in[0], &l = *in[1], &d = *in[2];
+Status range_count(const Node& n, const Tensor& s, const Tensor& l, const Tensor& d, int64_t* count) {
   ONEBIT_RETURN_IF_ERROR(need_numeric(n, s, true, "start (input 0)"));
   ONEBIT_RETURN_IF_ERROR(check_scalar(n, s, s.dtype, "start (input 0)"));
   ONEBIT_RETURN_IF_ERROR(check_scalar(n, l, s.dtype, "limit (input 1)"));
   ONEBIT_RETURN_IF_ERROR(check_scalar(n, d, s.dtype, "delta (input 2)"));
-  Tensor* y = &(*out)[0];
   if (s.is_float()) {
     const float start = s.f[0], limit = l.f[0], delta = d.f[0];
     if (delta == 0 || !std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta))
       return fail(n, "Range needs finite start and limit and a nonzero finite delta");
     // number of elements = max(ceil((limit - start) / delta), 0), in the input's type (ONNX).
-    const float count = std::max(std::ceil((limit - start) / delta), 0.0f);
-    if (count > float(kMaxElements)) return fail(n, "the output would have more than 2^28 elements");
-    ONEBIT_RETURN_IF_ERROR(make_output(n, DType::kFloat, {int64_t(count)}, y));
-    for (size_t k = 0; k < y->f.size(); ++k) y->f[k] = float(double(start) + double(k) * double(delta));
+    const float c = std::max(std::ceil((limit - start) / delta), 0.0f);
+    if (c > float(kMaxElements)) return fail(n, "the output would have more than 2^28 elements");
+    *count = int64_t(c);
     return Status::Ok();
   }
   const int64_t start = s.i[0], limit = l.i[0], delta = d.i[0];
   if (delta == 0) return fail(n, "Range needs a nonzero delta");
   // ceil((limit - start) / delta) without overflow: the distance in the step's direction, in uint64.
   const bool up = delta > 0;
-  uint64_t count = 0;
+  uint64_t c = 0;
   if (up ? limit > start : limit < start) {
     const uint64_t dist = up ? uint64_t(limit) - uint64_t(start) : uint64_t(start) - uint64_t(limit);
     const uint64_t step = up ? uint64_t(delta) : 0 - uint64_t(delta);
-    count = 1 + (dist - 1) / step;
+    c = 1 + (dist - 1) / step;
   }
-  if (count > uint64_t(kMaxElements)) return fail(n, "the output would have more than 2^28 elements");
-  ONEBIT_RETURN_IF_ERROR(make_output(n, DType::kInt64, {int64_t(count)}, y));
-  for (uint64_t k = 0; k < count; ++k) y->i[k] = int64_t(uint64_t(start) + k * uint64_t(delta));
+  if (c > uint64_t(kMaxElements)) return fail(n, "the output would have more than 2^28 elements");
+  *count = int64_t(c);
+  return Status::Ok();
+}
+
+Status eval_range(const Node& n, const Inputs& in, Outputs* out) {
+  const Tensor &s = *in[0], &d = *in[2];
+  int64_t count;
+  ONEBIT_RETURN_IF_ERROR(range_count(n, s, *in[1], d, &count));
+  Tensor* y = &(*out)[0];
+  ONEBIT_RETURN_IF_ERROR(make_output(n, s.dtype, {count}, y));
+  if (s.is_float()) {
+    for (size_t k = 0; k < y->f.size(); ++k) y->f[k] = float(double(s.f[0]) + double(k) * double(d.f[0]));
+    return Status::Ok();
+  }
+  for (int64_t k = 0; k < count; ++k) y->i[size_t(k)] = int64_t(uint64_t(s.i[0]) + uint64_t(k) * uint64_t(d.i[0]));
   return Status::Ok();
 }
 

@@ -106,6 +106,16 @@ void Graph::set_constant(ValueId v, Tensor t) {
   val.constant = std::make_shared<const Tensor>(std::move(t));
 }
 
+int64_t Graph::release_constant(ValueId v) {
+  Value& val = values_[size_t(v)];
+  if (val.constant == nullptr || val.graph_output) return 0;
+  for (NodeId u : val.users)
+    if (!nodes_[size_t(u)].dead) return 0;
+  const int64_t bytes = val.constant->bytes();
+  val.constant.reset();
+  return bytes;
+}
+
 NodeId Graph::add_node(const std::string& op, const std::string& name, const std::vector<ValueId>& inputs,
                        const std::vector<ValueId>& outputs) {
   const NodeId id = NodeId(nodes_.size());

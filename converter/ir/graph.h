@@ -130,6 +130,9 @@ class Graph {
   const Tensor* constant(ValueId v) const { return v == kNoId ? nullptr : values_[size_t(v)].constant.get(); }
   /// Turns `v` into a constant (its producer, if any, must be killed by the caller).
   void set_constant(ValueId v, Tensor t);
+  /// Frees the data of constant `v` when nothing reads it any more (no live user, not a graph output): it
+  /// stays an unread value with no producer. Returns the bytes freed (0 when `v` is still read).
+  int64_t release_constant(ValueId v);
 
   // Nodes.
   NodeId add_node(const std::string& op, const std::string& name, const std::vector<ValueId>& inputs,

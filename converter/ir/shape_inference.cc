@@ -15,6 +15,26 @@ void shape_op_range(const Node& n, int64_t rank, int64_t* begin, int64_t* end) {
   *end = std::clamp<int64_t>(e, *begin, rank);
 }
 
+void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first, int64_t* count) {
+  // start + dim cannot overflow: start < 0 <= dim.
+  int64_t s = start < 0 ? start + dim : start;
+  int64_t e = end < 0 ? end + dim : end;
+  *first = 0;
+  *count = 0;
+  // |step| in uint64: exact even for INT64_MIN. The distances below are at most dim.
+  const uint64_t magnitude = step < 0 ? 0 - uint64_t(step) : uint64_t(step);
+  if (step > 0) {
+    s = std::clamp<int64_t>(s, 0, dim);
+    e = std::clamp<int64_t>(e, 0, dim);
+    if (e > s) *count = int64_t(1 + uint64_t(e - s - 1) / magnitude);
+  } else if (dim > 0) {
+    s = std::clamp<int64_t>(s, 0, dim - 1);
+    e = std::clamp<int64_t>(e, -1, dim - 1);
+    if (s > e) *count = int64_t(1 + uint64_t(s - e - 1) / magnitude);
+  }
+  if (*count > 0) *first = s;
+}
+
 namespace {
 
 // Infers the outputs of one node whose input shapes are known (no-op otherwise).

@@ -20,6 +20,12 @@ Status infer_shapes_of(Graph* g, const std::vector<NodeId>& nodes);
 /// negative values count from the end, both clamped to [0, rank]; an empty range when end <= start).
 void shape_op_range(const Node& shape_node, int64_t rank, int64_t* begin, int64_t* end);
 
+/// One axis of a Slice (ONNX opset 13), for an axis of `dim` entries and file-given start, end and step
+/// (step != 0; any int64, the extremes included): negative start / end count from the end, then clamp to
+/// [0, dim] (step > 0) or start to [0, dim - 1] and end to [-1, dim - 1] (step < 0). *first is the first
+/// index read, *count how many (0 .. dim). No arithmetic can overflow.
+void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first, int64_t* count);
+
 /// NumPy broadcasting of two shapes: core::broadcast_shapes (core/include/onebit/core/shape_math.h), for
 /// int64 dims (so braced lists convert).
 inline bool broadcast_shapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out) {

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "ir/checked_int.h"
+
 namespace onebit::converter {
 
 const char* dtype_name(DType t) {
@@ -92,13 +94,18 @@ bool Tensor::consistent() const {
 }
 
 int64_t shape_elements(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
+  CheckedInt nonzero = 1;
+  bool empty = false;
   for (int64_t d : shape) {
     if (d < 0) return -1;
-    if (d != 0 && n > (int64_t(1) << 62) / d) return -1;
-    n *= d;
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    nonzero *= d;
+    if (!nonzero.ok() || nonzero.value() > (int64_t(1) << 62)) return -1;
   }
-  return n;
+  return empty ? 0 : nonzero.value();
 }
 
 std::string shape_str(const std::vector<int64_t>& shape) {

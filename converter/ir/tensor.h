@@ -65,9 +65,12 @@ struct Tensor {
   std::vector<float> to_floats() const;
   /// True when the data vector matching dtype holds exactly elements() entries.
   bool consistent() const;
+  /// Bytes of its data (4 per float element, 8 per integer or bool element).
+  int64_t bytes() const { return int64_t(f.size()) * 4 + int64_t(i.size()) * 8; }
 };
 
-/// Element count of a shape; -1 if a dim is negative (unknown) or the product exceeds 2^62.
+/// Element count of a shape; -1 if a dim is negative (unknown) or the product of its nonzero dims exceeds 2^62
+/// (so no stride or partial product of a shape this accepts can overflow int64, even with a 0 dim).
 int64_t shape_elements(const std::vector<int64_t>& shape);
 /// "[1, 64, 56, 56]"; unknown dims print as '?'.
 std::string shape_str(const std::vector<int64_t>& shape);

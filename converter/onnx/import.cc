@@ -1,5 +1,6 @@
 #include "onnx/import.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -48,6 +49,9 @@ Status decode_tensor(const onnx::TensorProto& t, Tensor* out) {
     out->shape.push_back(d);
   }
   const int64_t n = shape_elements(out->shape);
+  if (n < 0 && std::count(out->shape.begin(), out->shape.end(), 0) > 0)
+    return Status::Error(what + " has shape " + shape_str(out->shape) +
+                         ": no elements, but its other dims multiply past 2^62 (no stride of it fits int64)");
   if (n < 0 || n > kMaxConstantElements)
     return Status::Error(what + " has " + shape_str(out->shape) + " elements; more than 2^28 are not supported");
   const bool raw = t.has_raw_data();

@@ -31,6 +31,25 @@ Status broadcast(const Graph& g, const Node& n, InferredShapes* out) {
 constexpr InferFn kBroadcast = broadcast<Result::kInput0>;
 constexpr InferFn kCompare = broadcast<Result::kBool>;
 
+// ONNX ties Clip's min and max to the input's type (T): float bounds on an integer tensor (a QuantizeLinear's
+// uint8 output) or integer bounds on a float one make an invalid model, not one to guess at.
+Status infer_clip(const Graph& g, const Node& n, InferredShapes* out) {
+  const auto is_int = [](DType t) { return t == DType::kInt64 || t == DType::kBool; };
+  const DType x = g.value(n.in(0)).dtype;
+  for (size_t k = 1; k < 3; ++k) {
+    if (n.in(k) == kNoId) continue;
+    const DType b = g.value(n.in(k)).dtype;
+    if (is_int(b) != is_int(x)) {
+      const Node* p = g.producer(n.in(0));
+      return shape_error(n, std::string(k == 1 ? "min" : "max") + " is " + (is_int(b) ? "an integer" : "a float") +
+                                " tensor but the input" + (p ? " (output of " + p->describe() + ")" : std::string()) +
+                                " is " + (is_int(x) ? "an integer" : "a float") +
+                                " one; ONNX requires Clip's bounds to have the input's type");
+    }
+  }
+  return infer_same_shape(g, n, out);
+}
+
 // Zero facts.
 
 ValueFacts relu_zeros(const Graph&, const Node& n, const std::vector<ValueFacts>&) { return zeros_from(n, true); }
@@ -125,7 +144,7 @@ std::vector<OpDef> elementwise_ops() {
       {"Relu",         In(1),  none,                                kSame,     eval_unary,    relu_zeros,    kEmitActivation},
       {"PRelu",        In(2),  none,                                kSame,     eval_prelu,    nullptr,       kEmitActivation},
       {"LeakyRelu",    In(1),  {F("alpha", 0.01f)},                 kSame,     eval_leaky_relu, nullptr,     kEmitActivation},
-      {"Clip",         In(1, 3), none,                              kSame,     eval_clip,     clip_zeros,    kEmitActivation},
+      {"Clip",         In(1, 3), none,                              infer_clip,    eval_clip,     clip_zeros,    kEmitActivation},
       {"Sign",         In(1),  none,                                kSame,     eval_unary,    sign_zeros,    emit_sign},
       {"Abs",          In(1),  none,                                kSame,     eval_unary},
       {"Neg",          In(1),  none,                                kSame,     eval_unary,    nullptr,       emit_neg},

@@ -1,6 +1,7 @@
 // What the op families share (ops/family.h): attribute-spec shorthands, shape and zero-fact helpers.
 #include "ops/family.h"
 
+#include "ir/checked_int.h"
 #include "ir/spatial.h"
 
 namespace onebit::converter::opdefs {
@@ -56,7 +57,8 @@ Status conv_out_channels(const Graph& g, const Node& n, int64_t group, int64_t* 
   if (w.size() != x.size())
     return shape_error(n, "weights " + shape_str(w) + " and input " + shape_str(x) + " differ in rank");
   *out_c = w[0];
-  if (group < 1 || x[1] % group != 0 || w[1] * group != x[1] || *out_c % group != 0)
+  const CheckedInt grouped = CheckedInt(w[1]) * group;  // group comes from the file (ranged to int32 at import)
+  if (group < 1 || x[1] % group != 0 || !grouped.ok() || grouped.value() != x[1] || *out_c % group != 0)
     return shape_error(n, "input channels " + std::to_string(x[1]) + ", weight " + shape_str(w) + " and group " +
                               std::to_string(group) + " do not fit together");
   return Status::Ok();

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "evaluator/eval_util.h"
+#include "ir/checked_int.h"
 #include "ir/shape_inference.h"
 #include "ops/family.h"
 
@@ -34,9 +35,10 @@ Status infer_flatten(const Graph& g, const Node& n, InferredShapes* out) {
   const std::vector<int64_t>& x = shape0(g, n);
   const int64_t r = int64_t(x.size()), axis = norm_axis(n.i("axis"), r);
   if (axis < 0 || axis > r) return shape_error(n, "axis " + std::to_string(n.i("axis")) + " out of range for rank " + std::to_string(r));
-  int64_t a = 1, b = 1;
+  CheckedInt a = 1, b = 1;
   for (int64_t d = 0; d < r; ++d) (d < axis ? a : b) *= x[size_t(d)];
-  return one(out, {a, b});
+  if (!a.ok() || !b.ok()) return shape_error(n, "flattening " + shape_str(x) + " overflows int64");
+  return one(out, {a.value(), b.value()});
 }
 
 Status infer_reshape(const Graph& g, const Node& n, InferredShapes* out) {
@@ -44,7 +46,8 @@ Status infer_reshape(const Graph& g, const Node& n, InferredShapes* out) {
   const Tensor* t = g.constant(n.in(1));
   if (t == nullptr) return unknown(out);
   std::vector<int64_t> s;
-  int64_t infer = -1, prod = 1;
+  int64_t infer = -1;
+  CheckedInt prod = 1;
   for (int64_t k = 0; k < t->elements(); ++k) {
     int64_t d = t->as_int(k);
     if (d == 0 && !n.i("allowzero")) {
@@ -62,10 +65,11 @@ Status infer_reshape(const Graph& g, const Node& n, InferredShapes* out) {
     s.push_back(d);
   }
   const int64_t total = shape_elements(x);
+  if (!prod.ok()) return shape_error(n, "the product of the shape " + shape_str(s) + " overflows int64");
   if (infer >= 0) {
-    if (prod == 0 || total % prod != 0) return shape_error(n, "cannot infer -1: " + std::to_string(total) + " elements into " + shape_str(s));
-    s[size_t(infer)] = total / prod;
-  } else if (prod != total) {
+    if (prod.value() == 0 || total % prod.value() != 0) return shape_error(n, "cannot infer -1: " + std::to_string(total) + " elements into " + shape_str(s));
+    s[size_t(infer)] = total / prod.value();
+  } else if (prod.value() != total) {
     return shape_error(n, "reshapes " + std::to_string(total) + " elements " + shape_str(x) + " to " + shape_str(s));
   }
   return one(out, s);
@@ -108,7 +112,9 @@ Status infer_concat(const Graph& g, const Node& n, InferredShapes* out) {
     for (int64_t d = 0; d < r; ++d)
       if (d != axis && y[size_t(d)] != x[size_t(d)])
         return shape_error(n, "inputs " + shape_str(x) + " and " + shape_str(y) + " differ off the concat axis");
-    s[size_t(axis)] += y[size_t(axis)];
+    const CheckedInt sum = CheckedInt(s[size_t(axis)]) + y[size_t(axis)];
+    if (!sum.ok()) return shape_error(n, "the concatenated axis overflows int64");
+    s[size_t(axis)] = sum.value();
   }
   return one(out, s);
 }
@@ -129,8 +135,13 @@ Status infer_pad(const Graph& g, const Node& n, InferredShapes* out) {
   std::vector<int64_t> s = x;
   for (size_t k = 0; k < axes.size(); ++k) {
     if (axes[k] < 0 || axes[k] >= r) return shape_error(n, "axes out of range");
-    s[size_t(axes[k])] += p->as_int(int64_t(k)) + p->as_int(int64_t(k + axes.size()));
-    if (s[size_t(axes[k])] < 0) return shape_error(n, "pads crop axis " + std::to_string(axes[k]) + " below 0");
+    const int64_t begin = p->as_int(int64_t(k)), end = p->as_int(int64_t(k + axes.size()));
+    const CheckedInt padded = CheckedInt(s[size_t(axes[k])]) + begin + end;
+    if (!padded.ok())
+      return shape_error(n, "pads " + std::to_string(begin) + " and " + std::to_string(end) + " of axis " +
+                                std::to_string(axes[k]) + " overflow int64");
+    if (padded.value() < 0) return shape_error(n, "pads crop axis " + std::to_string(axes[k]) + " below 0");
+    s[size_t(axes[k])] = padded.value();
   }
   return one(out, s);
 }
@@ -152,18 +163,8 @@ Status infer_slice(const Graph& g, const Node& n, InferredShapes* out) {
     if (a < 0 || a >= r) return shape_error(n, "axis out of range");
     const int64_t dim = x[size_t(a)], step = sp ? sp->as_int(k) : 1;
     if (step == 0) return shape_error(n, "step 0");
-    int64_t b = st->as_int(k), e = en->as_int(k);
-    if (b < 0) b += dim;
-    if (e < 0) e += dim;
-    if (step > 0) {
-      b = std::clamp<int64_t>(b, 0, dim);
-      e = std::clamp<int64_t>(e, 0, dim);
-      s[size_t(a)] = e > b ? (e - b + step - 1) / step : 0;
-    } else {
-      b = std::clamp<int64_t>(b, -1, dim - 1);
-      e = std::clamp<int64_t>(e, -1, dim - 1);
-      s[size_t(a)] = b > e ? (b - e - step - 1) / -step : 0;
-    }
+    int64_t first;
+    slice_axis(dim, st->as_int(k), en->as_int(k), step, &first, &s[size_t(a)]);
   }
   return one(out, s);
 }
@@ -223,6 +224,68 @@ Status infer_gather(const Graph& g, const Node& n, InferredShapes* out) {
   return one(out, s);
 }
 
+// The shapes of the ops below are what constant folding allocates: known before it evaluates them, so its
+// budget (rules/fold.cc) is checked before any memory is taken.
+Status infer_tile(const Graph& g, const Node& n, InferredShapes* out) {
+  const std::vector<int64_t>& x = shape0(g, n);
+  const Tensor* reps = g.constant(n.in(1));
+  if (reps == nullptr) return unknown(out);
+  if (reps->elements() != int64_t(x.size()))
+    return shape_error(n, "repeats has " + std::to_string(reps->elements()) + " entries for a rank-" + std::to_string(x.size()) + " input");
+  std::vector<int64_t> s;
+  for (size_t d = 0; d < x.size(); ++d) {
+    const CheckedInt dim = CheckedInt(x[d]) * reps->as_int(int64_t(d));
+    if (!dim.ok()) return shape_error(n, "repeats " + std::to_string(reps->as_int(int64_t(d))) + " of axis " + std::to_string(d) + " overflow int64");
+    s.push_back(dim.value());
+  }
+  ONEBIT_RETURN_IF_ERROR(check_output_shape(n, s));  // only ever evaluated: the evaluator's limit holds
+  return one(out, s);
+}
+
+Status infer_split(const Graph& g, const Node& n, InferredShapes* out) {
+  const std::vector<int64_t>& x = shape0(g, n);
+  const int64_t r = int64_t(x.size()), axis = norm_axis(n.i("axis"), r), parts = int64_t(n.outputs.size());
+  if (axis < 0 || axis >= r) return shape_error(n, "axis out of range");
+  const Tensor* split = n.in(1) == kNoId ? nullptr : g.constant(n.in(1));
+  if (n.in(1) != kNoId && split == nullptr) return unknown(out);
+  if (split != nullptr && split->elements() != parts)
+    return shape_error(n, "split lists " + std::to_string(split->elements()) + " sizes for " + std::to_string(parts) + " outputs");
+  if (split == nullptr && x[size_t(axis)] % parts != 0)
+    return shape_error(n, "axis " + std::to_string(axis) + " does not split into " + std::to_string(parts) + " equal parts");
+  for (int64_t k = 0; k < parts; ++k) {
+    out->shapes.push_back(x);
+    out->shapes.back()[size_t(axis)] = split != nullptr ? split->as_int(k) : x[size_t(axis)] / parts;
+  }
+  return Status::Ok();
+}
+
+Status infer_constant_of_shape(const Graph& g, const Node& n, InferredShapes* out) {
+  const Tensor* t = g.constant(n.in(0));
+  if (t == nullptr) return unknown(out);
+  const auto it = n.attrs.find("value");
+  const bool set = it != n.attrs.end() && !(it->second.t.f.empty() && it->second.t.i.empty());
+  out->dtype = set ? it->second.t.dtype : DType::kFloat;
+  std::vector<int64_t> s;
+  for (int64_t k = 0; k < t->elements(); ++k) s.push_back(t->as_int(k));
+  ONEBIT_RETURN_IF_ERROR(check_output_shape(n, s));  // only ever evaluated: the evaluator's limit holds
+  return one(out, s);
+}
+
+Status infer_range(const Graph& g, const Node& n, InferredShapes* out) {
+  const Tensor *s = g.constant(n.in(0)), *l = g.constant(n.in(1)), *d = g.constant(n.in(2));
+  if (s == nullptr || l == nullptr || d == nullptr) return unknown(out);
+  int64_t count;
+  ONEBIT_RETURN_IF_ERROR(range_count(n, *s, *l, *d, &count));
+  out->dtype = s->dtype;
+  return one(out, {count});
+}
+
+Status infer_cast_like(const Graph& g, const Node& n, InferredShapes* out) {
+  const DType to = g.value(n.in(1)).dtype;
+  out->dtype = to == DType::kInt64 || to == DType::kBool ? to : DType::kFloat;
+  return one(out, shape0(g, n));
+}
+
 ValueFacts pad_zeros(const Graph& g, const Node& n, const std::vector<ValueFacts>& in) {
   const Tensor* value = g.constant(n.in(2));
   const bool zero_pad = n.s("mode") == "constant" && (value == nullptr || value->as_float(0) == 0.0f);
@@ -255,12 +318,12 @@ std::vector<OpDef> shape_ops() {
       {"Size",            In(1),        none,                                         infer_size,      eval_size},
       {"Gather",          In(2),        {I("axis", 0)},                               infer_gather,    eval_gather},
       {"Expand",          In(2),        none,                                         infer_expand,    eval_expand},
-      {"Tile",            In(2),        none,                                         nullptr,         eval_tile},
-      {"Split",           {1, 2, 1, kManyInputs}, {I("axis", 0)},                     nullptr,         eval_split},
-      {"ConstantOfShape", In(1),        {T("value", Tensor::floats({1}, {0.0f}))},    nullptr,         eval_constant_of_shape},
-      {"Range",           In(3),        none,                                         nullptr,         eval_range},
+      {"Tile",            In(2),        none,                                         infer_tile,      eval_tile},
+      {"Split",           {1, 2, 1, kManyInputs}, {I("axis", 0)},                     infer_split,     eval_split},
+      {"ConstantOfShape", In(1),        {T("value", Tensor::floats({1}, {0.0f}))},    infer_constant_of_shape, eval_constant_of_shape},
+      {"Range",           In(3),        none,                                         infer_range,     eval_range},
       {"Cast",            In(1),        {Req(I("to", 1))},                            infer_cast,      eval_cast},
-      {"CastLike",        In(2),        none,                                         nullptr,         eval_cast},
+      {"CastLike",        In(2),        none,                                         infer_cast_like, eval_cast},
   };
 }
 

@@ -22,6 +22,7 @@
 
 #include <cmath>
 
+#include "ir/checked_int.h"
 #include "ir/onebit_ops.h"
 #include "rules/match.h"
 #include "rules/rule_util.h"
@@ -161,14 +162,19 @@ bool analyze_quantizer(const Graph& g, NodeId round_id, QuantizerPlan* plan, std
   if (!clamped) return *why = "nothing clamps it to a finite range of levels", false;
   const double levels = jhi - jlo + 1;
   if (levels < 2) return *why = "its clamp leaves fewer than 2 levels", false;
-  if (levels > 16)
-    return *why = "its clamp leaves " + std::to_string(int64_t(levels)) + " levels; onebit's k-bit tensors hold at most 16 (4 bits)", false;
+  if (levels > 16) {
+    int64_t count;  // the bounds may be anything a float holds (Clip(-1e30, 1e30)): print, never cast, beyond int64
+    const std::string text = float_to_int64(levels, &count) ? std::to_string(count) : "more than 2^63";
+    return *why = "its clamp leaves " + text + " levels; onebit's k-bit tensors hold at most 16 (4 bits)", false;
+  }
   if (!(m > 0)) return *why = "its levels are scaled by " + std::to_string(m) + " (must be > 0)", false;
   const double zl = d / m;
   if (!near_int(zl)) return *why = "its levels m * j + d do not include 0 on the integer grid (d / m = " + std::to_string(zl) + ")", false;
   int bits = 1;
   while ((1 << bits) < int(levels)) ++bits;
-  const int zero_level = -int(jlo + std::round(zl));
+  int zero_level;  // -(jlo + zl), where jlo may lie far outside int's range
+  if (!float_to_int(-(jlo + std::round(zl)), &zero_level))
+    return *why = "its levels do not reach 0 (the clamp's lower bound maps to " + std::to_string(jlo) + ")", false;
   if (zero_level < 0 || zero_level >= (1 << bits))
     return *why = "its levels do not reach 0 (zero level " + std::to_string(zero_level) + " outside the " + std::to_string(bits) + "-bit range)", false;
   plan->x = x;
@@ -281,22 +287,41 @@ bool qdq_analyze(const Graph& g, NodeId id, QdqPlan* p, std::string* why) {
     return *why = "scales are not one equal positive constant (per tensor)", false;
   if ((ql->in(2) != kNoId && !scalar_const(g, ql->in(2), &z1)) || (dq.in(2) != kNoId && !scalar_const(g, dq.in(2), &z2)) || z1 != z2)
     return *why = "zero points are not one equal constant (per tensor)", false;
+  // ONNX (opset 13): the zero point says the quantized type, uint8 (also when omitted) or int8.
   const Tensor* zt = ql->in(2) == kNoId ? nullptr : g.constant(ql->in(2));
+  if (zt != nullptr && (zt->dtype != DType::kInt64 || (zt->onnx_type != 0 && zt->onnx_type != 2 && zt->onnx_type != 3)))
+    return *why = "its zero point is not uint8 or int8 (ONNX element type " + std::to_string(zt->onnx_type) + ")", false;
   const bool is_signed = zt != nullptr && zt->onnx_type == 3;  // INT8; uint8 otherwise (ONNX's default)
+  const int64_t zp = zt != nullptr ? zt->i[0] : 0;
   p->qmin = is_signed ? -128 : 0;
   p->qmax = is_signed ? 127 : 255;
   if (clip != nullptr) {
-    float lo, hi;
-    if (!clip_bounds(g, *clip, &lo, &hi)) return *why = "the clamp between them has non-constant bounds", false;
-    if (std::isfinite(lo)) p->qmin = std::max<int64_t>(p->qmin, int64_t(std::ceil(lo)));
-    if (std::isfinite(hi)) p->qmax = std::min<int64_t>(p->qmax, int64_t(std::floor(hi)));
+    // The Clip works on the quantized integers: ONNX requires bounds of their type, and min <= max.
+    int64_t bound[2] = {p->qmin, p->qmax};
+    for (size_t k = 1; k < 3; ++k) {
+      const Tensor* b = clip->in(k) == kNoId ? nullptr : g.constant(clip->in(k));
+      if (clip->in(k) != kNoId && (b == nullptr || b->elements() != 1))
+        return *why = clip->describe() + " between them has non-constant bounds", false;
+      if (b == nullptr) continue;
+      if (b->dtype != DType::kInt64 || (b->onnx_type != 0 && b->onnx_type != (is_signed ? 3 : 2)))
+        return *why = clip->describe() + " between them has a " + (k == 1 ? "min" : "max") + " of type " +
+                      (b->dtype != DType::kInt64 ? dtype_name(b->dtype) : "ONNX " + std::to_string(b->onnx_type)) +
+                      " on a " + (is_signed ? "int8" : "uint8") + " tensor; ONNX requires bounds of the input's type", false;
+      bound[k - 1] = b->i[0];
+    }
+    if (bound[0] > bound[1])
+      return *why = clip->describe() + " between them has min " + std::to_string(bound[0]) + " > max " +
+                    std::to_string(bound[1]) + ": ONNX defines every output as max then, a constant, not a quantizer", false;
+    p->qmin = std::max(p->qmin, bound[0]);
+    p->qmax = std::min(p->qmax, bound[1]);
     p->nodes.push_back(g.value(clip->out()).producer);
   }
+  // Both within the type's range now (-128 .. 255): no overflow.
   const int64_t levels = p->qmax - p->qmin + 1;
   if (levels < 2 || levels > 16)
     return *why = "the quantized range " + std::to_string(p->qmin) + ".." + std::to_string(p->qmax) +
                   " has " + std::to_string(levels) + " levels; onebit's k-bit tensors hold 2 .. 16", false;
-  if (int64_t(z1) < p->qmin || int64_t(z1) > p->qmax) return *why = "the zero point lies outside the range", false;
+  if (zp < p->qmin || zp > p->qmax) return *why = "the zero point lies outside the range", false;
   const auto* xs = known_shape(g, ql->in(0));
   if (xs == nullptr || (xs->size() != 4 && xs->size() != 2) || g.value(ql->in(0)).is_constant())
     return *why = "its input is not a float feature map", false;

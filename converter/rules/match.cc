@@ -1,6 +1,7 @@
 #include "rules/match.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace onebit::converter {
 
@@ -32,7 +33,9 @@ bool all_equal(const Graph& g, ValueId v, float x) {
   return true;
 }
 
-bool clip_bounds(const Graph& g, const Node& clip, float* lo, float* hi) {
+namespace {
+// The bounds as constants, missing ones ±inf; false when one is not a constant scalar.
+bool constant_clip_bounds(const Graph& g, const Node& clip, float* lo, float* hi) {
   *lo = -INFINITY;
   *hi = INFINITY;
   for (size_t k = 1; k < 3; ++k) {
@@ -42,6 +45,23 @@ bool clip_bounds(const Graph& g, const Node& clip, float* lo, float* hi) {
     (k == 1 ? *lo : *hi) = t->as_float(0);
   }
   return true;
+}
+}  // namespace
+
+bool clip_bounds(const Graph& g, const Node& clip, float* lo, float* hi) {
+  return constant_clip_bounds(g, clip, lo, hi) && *lo < *hi;  // false for NaN bounds too
+}
+
+std::string clip_bounds_problem(const Graph& g, const Node& clip) {
+  float lo, hi;
+  if (!constant_clip_bounds(g, clip, &lo, &hi) || lo < hi) return "";
+  char text[160];
+  if (std::isnan(lo) || std::isnan(hi))
+    std::snprintf(text, sizeof text, "its bound is NaN (min %g, max %g): every output is NaN", double(lo), double(hi));
+  else
+    std::snprintf(text, sizeof text, "its min %g %s its max %g: ONNX defines every output as max then, a constant",
+                  double(lo), lo == hi ? "equals" : "exceeds", double(hi));
+  return text;
 }
 
 const std::vector<int64_t>* known_shape(const Graph& g, ValueId v) {

@@ -18,12 +18,16 @@ inline NodeId producer_id(const Graph& g, ValueId v) { return v == kNoId ? kNoId
 bool per_channel(const Graph& g, ValueId v, int64_t channels, size_t rank, std::vector<float>* out);
 /// Constant `v` whose every element equals `x`.
 bool all_equal(const Graph& g, ValueId v, float x);
-/// Clip bounds from constant inputs (missing: ±inf). False when a bound is not a constant scalar.
 /// A binary conv that also writes the bits of its float output (its second output; rules/binary_fusion.cc):
 /// its output transform and its readers are fixed from then on.
 inline bool writes_bits_too(const Node& conv) { return conv.out(1) != kNoId; }
 
+/// Clip bounds from constant inputs (missing: ±inf). False when a bound is not a constant scalar, or when
+/// the bounds make no range (clip_bounds_problem says why): no rule may treat such a Clip as a clamp.
 bool clip_bounds(const Graph& g, const Node& clip, float* lo, float* hi);
+/// Why a Clip's constant bounds make no clamp onebit converts, "" when they do (or are not constant): min > max
+/// (ONNX defines every output as max then, a constant), min == max (a constant too) or a NaN bound.
+std::string clip_bounds_problem(const Graph& g, const Node& clip);
 /// Shape of `v` when known, else empty.
 const std::vector<int64_t>* known_shape(const Graph& g, ValueId v);
 /// A float constant of shape [c] (per-channel vectors of onebit ops).

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/graph.h"
@@ -20,8 +21,20 @@ namespace onebit::converter {
 /// (binary, what training with torch.where(x >= 0, 1, -1) computed), or a conversion error.
 enum class SignZero { kError, kPlusOne, kTernary };
 
+/// Constant folding's default budget (RewriteOptions::max_fold_bytes): 256 MiB of folded constants alive at
+/// once, so a conversion stays well under 1 GB whatever the file asks to fold.
+constexpr int64_t kDefaultMaxFoldBytes = int64_t(256) << 20;
+/// Element operations (elements read and written, multiply-adds) all folds together may cost, per byte of
+/// the budget: 2^28 by default, about 2 s at most (fresh pages of big tensors dominate); a ResNet-18 that
+/// binarizes its weights in the graph (ReActNet style, ~12 operations per weight) needs ~1.4e8.
+constexpr int64_t kFoldWorkPerByte = 1;
+
 struct RewriteOptions {
   SignZero sign_zero = SignZero::kTernary;
+  /// Constant folding's budget (rules/fold.cc): bytes of folded constants alive at once, and
+  /// kFoldWorkPerByte times as many element operations over the conversion; both checked before a node is
+  /// evaluated. onebit-convert --max-fold-bytes.
+  int64_t max_fold_bytes = kDefaultMaxFoldBytes;
   /// The model is emitted as its float reference: fusions that only change how the runtime computes (a binary
   /// conv writing its Quantize's bits too) are left out, so the reference keeps one operator per node.
   bool float_reference = false;
@@ -34,6 +47,12 @@ struct RewriteLog {
   std::vector<std::string> folded;                   // "name (Op)" evaluated at conversion time
   std::vector<std::string> warnings;
   ZeroFactsCache zero_facts;  // analysis cache of rules/zero_analysis.h for this conversion
+  /// What constant folding holds and has spent against RewriteOptions::max_fold_bytes (rules/fold.cc).
+  struct FoldLedger {
+    std::vector<std::pair<ValueId, int64_t>> alive;  // folded values still read, and their bytes
+    int64_t bytes_alive = 0;
+    int64_t work_done = 0;
+  } fold;
 
   void note(const std::string& node, const std::string& fate) {
     std::string& s = node_fate[node];

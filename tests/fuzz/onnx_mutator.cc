@@ -34,7 +34,8 @@ const char* const kOps[] = {
     "Sum", "Mean", "Reciprocal", "Sigmoid", "Tanh", "Erf", "Range", "Split", "Size", "Sqrt", "ArgMax",
     "NonZero", "Resize", "Upsample", "Einsum", "CumSum", "OneHot", "TopK", "ScatterND", "GatherElements",
     "ConvTranspose", "InstanceNormalization", "LRN", "Elu", "Selu", "Softplus", "Softsign", "HardSwish",
-    "Mod", "BitShift", "And", "Or", "Xor", "IsNaN", "IsInf", "Trilu", "NotAnOp", ""};
+    "Mod", "BitShift", "And", "Or", "Xor", "IsNaN", "IsInf", "Trilu", "QuantizeLinear", "DequantizeLinear",
+    "NotAnOp", ""};
 
 const char* const kAttrs[] = {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad", "ceil_mode",
                               "count_include_pad", "axis", "axes", "perm", "alpha", "beta", "epsilon", "momentum",
