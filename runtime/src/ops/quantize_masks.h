@@ -17,7 +17,7 @@
 namespace onebit::rt {
 
 struct QuantizeMasks {
-  Vec<float> threshold;
+  Vec<float> threshold;  // zeros, only when the model gives no thresholds (else they are read in place)
   Vec<uint32_t> flip, const_mask, const_bits;
   kernels::QuantizeThresholds thresholds;
 
@@ -28,8 +28,8 @@ struct QuantizeMasks {
     const bool has_const = constants != nullptr && constants->size() != 0;
     if (t == nullptr && !has_flip && !has_const) return false;
     const size_t words = packed_words(channels);
-    threshold.assign(channels, 0.0f);
-    if (t != nullptr) threshold.assign(t, t + channels);
+    // The model's thresholds are read where they lie (constants outlive every interpreter of the model).
+    if (t == nullptr) threshold.assign(channels, 0.0f);
     flip.assign(words, 0);
     const_mask.assign(words, 0);
     const_bits.assign(words, 0);
@@ -43,7 +43,7 @@ struct QuantizeMasks {
         const_bits[w] |= uint32_t{constant == 1} << b;
       }
     }
-    thresholds = {threshold.data(), flip.data(), const_mask.data(), const_bits.data()};
+    thresholds = {t != nullptr ? t : threshold.data(), flip.data(), const_mask.data(), const_bits.data()};
     return true;
   }
 };
