@@ -37,18 +37,20 @@ class Pool {
  public:
   Pool(void* base, size_t bytes)
       : base_(static_cast<uint8_t*>(base)), limit_(base_ + bytes), end_(limit_), top_(base_) {}
-  /// `bytes` at a multiple of `align`: a freed block it fits (best fit), else the bytes at the top.
+  /// `bytes` at a multiple of `align` (a power of two): a freed block it fits (best fit), else the bytes at
+  /// the top.
   void* allocate(size_t bytes, size_t align) {
     const size_t size = (bytes < kUnit ? kUnit : bytes + kUnit - 1) / kUnit * kUnit;  // room for a free link
-    if (align <= kUnit) {
-      void** best = nullptr;
-      for (void** f = &free_; *f != nullptr; f = link(*f))
-        if (size_of(*f) >= size && (best == nullptr || size_of(*f) < size_of(*best))) best = f;
-      if (best != nullptr) {
-        void* block = *best;
-        *best = *link(block);
-        return block;
-      }
+    void** best = nullptr;  // the smallest freed block that holds `size` bytes at a multiple of `align`
+    for (void** f = &free_; *f != nullptr; f = link(*f)) {
+      if (size_of(*f) >= size && reinterpret_cast<uintptr_t>(*f) % align == 0 &&
+          (best == nullptr || size_of(*f) < size_of(*best)))
+        best = f;
+    }
+    if (best != nullptr) {
+      void* block = *best;
+      *best = *link(block);
+      return block;
     }
     // The block's header word (its size, and the padding before the header that its alignment took, so
     // that freeing it gives that back too), then the block at a multiple of max(align, kUnit).
