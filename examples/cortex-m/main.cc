@@ -22,7 +22,7 @@
 #include "onebit/op_resolver.h"
 
 #ifndef EXAMPLE_ARENA_BYTES
-#define EXAMPLE_ARENA_BYTES 147456
+#define EXAMPLE_ARENA_BYTES 122880
 #endif
 #ifndef EXAMPLE_MODEL_MEMORY_BYTES
 #define EXAMPLE_MODEL_MEMORY_BYTES 8192
