@@ -34,8 +34,10 @@ import numpy as np
 
 from . import _lib
 from ._lib import Error, LibraryNotFound, library_path
+from .convert import Conversion, ConversionError, convert
 
-__all__ = ["Model", "Interpreter", "Error", "LibraryNotFound", "version", "library_path", "isas"]
+__all__ = ["Model", "Interpreter", "Error", "LibraryNotFound", "version", "library_path", "isas", "convert",
+           "Conversion", "ConversionError"]
 
 _LAYOUTS = ("nchw", "nhwc")
 

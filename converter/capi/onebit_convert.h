@@ -1,0 +1,52 @@
+/* onebit's converter as a library: ONNX bytes in, a onebit model and the converter's report out
+ * (libonebit_convert.so; it links the ONNX and protobuf libraries, so it is its own library beside
+ * libonebit). The Python package's onebit.convert() calls it.
+ *
+ *   const char* options[] = {"input-mean=0.286", "input-std=0.353", NULL};
+ *   onebit_conversion* c = NULL;
+ *   if (onebit_convert_buffer(onnx, onnx_size, "model.onnx", options, &c) != 0) {
+ *     fprintf(stderr, "%s\n", onebit_convert_last_error());  // which node, which op, what was expected
+ *   } else {
+ *     size_t n; const void* model = onebit_conversion_model(c, &n);  // a onebit FlatBuffer
+ *     puts(onebit_conversion_report(c));                           // JSON
+ *     onebit_conversion_free(c);
+ *   }
+ *
+ * Options are "name=value" strings named as onebit-convert's flags without the dashes (a flag alone is
+ * "name" or "name=1"): input-mean, input-std (a number or comma-separated per-channel numbers), labels (class
+ * names separated by newlines), batch, sign-zero (ternary, plus-one, error), strict, float-reference,
+ * float16-weights, int8-float-layers, calibration (a file: IDX uint8 or .npy float32 NCHW), calibration-images,
+ * max-fold-bytes, source (recorded in the model). An unknown name or a bad value is an error.
+ * Thread-safe: conversions share nothing; the last error is per thread. */
+#ifndef ONEBIT_CONVERT_H_
+#define ONEBIT_CONVERT_H_
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct onebit_conversion onebit_conversion;
+
+/* Converts `size` bytes of an ONNX ModelProto (`origin` names it in messages; may be NULL). `options`: a
+ * NULL-terminated array of "name=value" strings, or NULL. 0 on success (*out set; free it with
+ * onebit_conversion_free), 1 when the model cannot be converted, 2 on a bad argument or option (*out NULL;
+ * the reason in onebit_convert_last_error()). */
+int onebit_convert_buffer(const void* onnx, size_t size, const char* origin, const char* const* options,
+                          onebit_conversion** out);
+/* The converted model's bytes (valid until onebit_conversion_free). */
+const void* onebit_conversion_model(const onebit_conversion* c, size_t* size);
+/* The converter's report as one JSON object: "summary" (the text onebit-convert prints), "warnings",
+ * "binary_layers", "float16_layers", "int8_layers", "binary_macs", "float_macs", "onnx_parameter_bytes",
+ * "model_bytes". Valid until onebit_conversion_free. */
+const char* onebit_conversion_report(const onebit_conversion* c);
+void onebit_conversion_free(onebit_conversion* c);
+/* The message of this thread's last failed call ("" if none). */
+const char* onebit_convert_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ONEBIT_CONVERT_H_ */
