@@ -64,6 +64,18 @@ Status set_float_storage(Graph* g, const ConvertOptions& o, int* f16, int* i8) {
 
 }  // namespace
 
+bool parse_float_list(const std::string& text, std::vector<float>* out) {
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const float v = std::strtof(item.c_str(), &end);
+    if (item.empty() || end == nullptr || *end != '\0') return false;
+    out->push_back(v);
+  }
+  return !out->empty();
+}
+
 Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, const ConvertOptions& options,
                           ConvertResult* result) {
   if (options.batch < 0 || options.batch > 65536) return Status::Error("batch must be 1 .. 65536");

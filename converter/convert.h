@@ -38,6 +38,9 @@ struct ConvertResult {
   int float16_layers = 0, int8_layers = 0;
 };
 
+/// "0.5" or "0.485,0.456,0.406" (the --input-mean / --input-std forms) into *out; false if any item is not a number.
+bool parse_float_list(const std::string& text, std::vector<float>* out);
+
 /// `bytes` is an ONNX ModelProto; `origin` names it in messages.
 Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, const ConvertOptions& options,
                           ConvertResult* result);

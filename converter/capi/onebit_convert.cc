@@ -31,18 +31,6 @@ int failed(int status, const std::string& message) {
   return status;
 }
 
-bool parse_floats(const std::string& text, std::vector<float>* out) {
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    char* end = nullptr;
-    const float v = std::strtof(item.c_str(), &end);
-    if (item.empty() || end == nullptr || *end != '\0') return false;
-    out->push_back(v);
-  }
-  return !out->empty();
-}
-
 bool parse_integer(const std::string& text, long long lo, long long hi, long long* out) {
   char* end = nullptr;
   errno = 0;
@@ -72,7 +60,7 @@ std::string apply_option(const std::string& option, ConvertOptions* o) {
   if (name == "input-mean" || name == "input-std") {
     std::vector<float>& v = name == "input-mean" ? o->input_mean : o->input_std;
     v.clear();
-    return parse_floats(value, &v) ? "" : name + " takes a number or comma-separated numbers, not '" + value + "'";
+    return onebit::converter::parse_float_list(value, &v) ? "" : name + " takes a number or comma-separated numbers, not '" + value + "'";
   }
   if (name == "labels") {
     o->labels.clear();
