@@ -53,6 +53,25 @@ class InterpreterOptions(ctypes.Structure):
         ("isa", ctypes.c_char_p),
         ("profiling", ctypes.c_int),
         ("max_arena_bytes", ctypes.c_size_t),
+        ("arena", ctypes.c_void_p),
+        ("arena_size", ctypes.c_size_t),
+        ("portable_float_kernels", ctypes.c_int),
+        ("batch", ctypes.c_int),
+    ]
+
+
+class OpInfo(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("type", ctypes.c_char_p),
+        ("output_shape", IntP),
+        ("output_rank", ctypes.c_size_t),
+        ("binary_params", ctypes.c_int64),
+        ("float_params", ctypes.c_int64),
+        ("param_bytes", ctypes.c_uint64),
+        ("binary", ctypes.c_int),
+        ("binary_macs", ctypes.c_int64),
+        ("float_macs", ctypes.c_int64),
     ]
 
 
@@ -87,6 +106,9 @@ PROTOTYPES = {
     "onebit_model_label": (_char_p, [ModelP, _size]),
     "onebit_model_input_mean": (_size, [ModelP, ctypes.POINTER(FloatP)]),
     "onebit_model_input_std": (_size, [ModelP, ctypes.POINTER(FloatP)]),
+    "onebit_model_batch": (ctypes.c_int, [ModelP]),
+    "onebit_model_op_count": (_size, [ModelP]),
+    "onebit_model_op_info": (_status, [ModelP, _size, ctypes.POINTER(OpInfo)]),
     "onebit_interpreter_options_init": (None, [ctypes.POINTER(InterpreterOptions), ctypes.c_size_t]),
     "onebit_interpreter_create": (_status, [ModelP, ctypes.POINTER(InterpreterOptions),
                                             ctypes.POINTER(InterpreterP)]),
