@@ -126,6 +126,8 @@ PROTOTYPES = {
     "onebit_interpreter_input": (FloatP, [InterpreterP, _size]),
     "onebit_interpreter_output": (FloatP, [InterpreterP, _size]),
     "onebit_interpreter_invoke": (_status, [InterpreterP]),
+    "onebit_interpreter_invoke_batch": (_status, [InterpreterP, _size, ctypes.POINTER(FloatP),
+                                                  ctypes.POINTER(FloatP)]),
     "onebit_interpreter_arena_bytes": (_size, [InterpreterP]),
     "onebit_interpreter_isa": (_char_p, [InterpreterP]),
     "onebit_interpreter_threads": (ctypes.c_int, [InterpreterP]),
