@@ -2,9 +2,11 @@
 
     import numpy as np, onebit
     model = onebit.Model("model.fb")
+    print(model.summary())                 # per operator: type, output shape, params, bytes, MACs
     with model.interpreter(threads=2) as it:
-        logits = it.run(x)                 # x: float32 N,C,H,W (PyTorch's layout) or [N, C]
-    print(model.labels[int(np.argmax(logits))])
+        logits = it.run(x)                 # x: float32 N,C,H,W (PyTorch's layout) or [N, C]; any N
+        logits = it.run(pixels, normalize=True)   # raw pixels (uint8 0..255 or [0, 1]): the model's mean/std
+    print(model.labels[int(np.argmax(logits[0]))])
 
 Design: ctypes over the C API (runtime/include/onebit/onebit.h), not a compiled extension. It needs no
 compilation against a Python ABI: the same files work for every Python 3 on a board, cross builds need
@@ -22,8 +24,13 @@ Lifetimes: an Interpreter keeps its Model alive; Model.close() first closes the 
 Both free their C handles in close(), on leaving a `with` block, or when collected. ctypes releases the GIL
 during C calls, so interpreters used by different threads run in parallel (one interpreter per thread).
 
+Batches: run() takes any number of images N (the first dimension) whatever the model's batch, in one C call
+(onebit_interpreter_invoke_batch: the interpreter's batch at a time), each image's outputs bit for bit those
+of a run on it alone. Model.interpreter(batch=N) re-plans the model for N images per invoke instead (slower
+on the shipped model: its activations leave the cache; bench/RESULTS.md "Batches (issue 22)").
+
 Errors reported by the C API raise onebit.Error (a RuntimeError) with onebit_last_error()'s message; bad
-arguments on the Python side (shapes, layout) raise ValueError.
+arguments on the Python side (shapes, layout, batch) raise ValueError, inputs that are not numbers TypeError.
 """
 
 import ctypes
