@@ -151,7 +151,7 @@ ONEBIT_C_API void onebit_interpreter_destroy(onebit_interpreter* interpreter);
 /** The arena bytes create with these options would plan (what onebit_interpreter_arena_bytes of that
  * interpreter returns, and what a caller-owned, ONEBIT_ARENA_ALIGNMENT-aligned options->arena must hold).
  * Prepares every operator as create does but allocates no arena; options->arena is ignored. The arena
- * depends on the ISA and the thread count, so pass the options you will create with. */
+ * depends on the ISA, the thread count and the batch, so pass the options you will create with. */
 ONEBIT_C_API onebit_status onebit_interpreter_required_arena_bytes(const onebit_model* model,
                                                                    const onebit_interpreter_options* options,
                                                                    size_t* bytes);
