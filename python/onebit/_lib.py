@@ -60,33 +60,32 @@ class InterpreterOptions(ctypes.Structure):
     ]
 
 
+# onebit_op_info and onebit_op_profile: both start with the operator's name, type and output shape and end
+# with its MAC counts.
+_OP_HEAD = [
+    ("name", ctypes.c_char_p),
+    ("type", ctypes.c_char_p),
+    ("output_shape", IntP),
+    ("output_rank", ctypes.c_size_t),
+]
+_OP_MACS = [("binary_macs", ctypes.c_int64), ("float_macs", ctypes.c_int64)]
+
+
 class OpInfo(ctypes.Structure):
-    _fields_ = [
-        ("name", ctypes.c_char_p),
-        ("type", ctypes.c_char_p),
-        ("output_shape", IntP),
-        ("output_rank", ctypes.c_size_t),
+    _fields_ = _OP_HEAD + [
         ("binary_params", ctypes.c_int64),
         ("float_params", ctypes.c_int64),
         ("param_bytes", ctypes.c_uint64),
         ("binary", ctypes.c_int),
-        ("binary_macs", ctypes.c_int64),
-        ("float_macs", ctypes.c_int64),
-    ]
+    ] + _OP_MACS
 
 
 class OpProfile(ctypes.Structure):
-    _fields_ = [
-        ("name", ctypes.c_char_p),
-        ("type", ctypes.c_char_p),
-        ("output_shape", IntP),
-        ("output_rank", ctypes.c_size_t),
+    _fields_ = _OP_HEAD + [
         ("last_ms", ctypes.c_double),
         ("median_ms", ctypes.c_double),
         ("samples", ctypes.c_size_t),
-        ("binary_macs", ctypes.c_int64),
-        ("float_macs", ctypes.c_int64),
-    ]
+    ] + _OP_MACS
 
 
 _size = ctypes.c_size_t
