@@ -1,4 +1,5 @@
-// The C API of onebit/onebit.h over the C++ Model and Interpreter.
+// The C API of onebit/onebit.h over the C++ Model and Interpreter (batches: c_api_batch.cc; the per-operator
+// summary: c_api_summary.cc; the handles and the error machinery they share: c_api_internal.h).
 //
 // Error handling: every entry point runs its body inside guard(), which catches every exception
 // (std::bad_alloc becomes "out of memory", anything else its what() or "unknown exception") and returns an
