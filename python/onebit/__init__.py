@@ -2,9 +2,11 @@
 
     import numpy as np, onebit
     model = onebit.Model("model.fb")
+    print(model.summary())                 # per operator: type, output shape, params, bytes, MACs
     with model.interpreter(threads=2) as it:
-        logits = it.run(x)                 # x: float32 N,C,H,W (PyTorch's layout) or [N, C]
-    print(model.labels[int(np.argmax(logits))])
+        logits = it.run(x)                 # x: float32 N,C,H,W (PyTorch's layout) or [N, C]; any N
+        logits = it.run(pixels, normalize=True)   # raw pixels (uint8 0..255 or [0, 1]): the model's mean/std
+    print(model.labels[int(np.argmax(logits[0]))])
 
 Design: ctypes over the C API (runtime/include/onebit/onebit.h), not a compiled extension. It needs no
 compilation against a Python ABI: the same files work for every Python 3 on a board, cross builds need
@@ -22,8 +24,13 @@ Lifetimes: an Interpreter keeps its Model alive; Model.close() first closes the 
 Both free their C handles in close(), on leaving a `with` block, or when collected. ctypes releases the GIL
 during C calls, so interpreters used by different threads run in parallel (one interpreter per thread).
 
+Batches: run() takes any number of images N (the first dimension) whatever the model's batch, in one C call
+(onebit_interpreter_invoke_batch: the interpreter's batch at a time), each image's outputs bit for bit those
+of a run on it alone. Model.interpreter(batch=N) re-plans the model for N images per invoke instead (slower
+on the shipped model: its activations leave the cache; bench/RESULTS.md "Batches (issue 22)").
+
 Errors reported by the C API raise onebit.Error (a RuntimeError) with onebit_last_error()'s message; bad
-arguments on the Python side (shapes, layout) raise ValueError.
+arguments on the Python side (shapes, layout, batch) raise ValueError, inputs that are not numbers TypeError.
 """
 
 import ctypes
@@ -32,12 +39,13 @@ import weakref
 
 import numpy as np
 
-from . import _lib
+from . import _lib, _tables
 from ._lib import Error, LibraryNotFound, library_path
+from ._tables import Profile, Summary
 from .convert import Conversion, ConversionError, convert
 
-__all__ = ["Model", "Interpreter", "Error", "LibraryNotFound", "version", "library_path", "isas", "convert",
-           "Conversion", "ConversionError"]
+__all__ = ["Model", "Interpreter", "Summary", "Profile", "Error", "LibraryNotFound", "version", "library_path",
+           "isas", "convert", "Conversion", "ConversionError"]
 
 _LAYOUTS = ("nchw", "nhwc")
 
@@ -136,6 +144,7 @@ class Model(_Closable):
                         for i in range(lib.onebit_model_label_count(handle))]
         self._mean = _float_array(lib.onebit_model_input_mean, handle)
         self._std = _float_array(lib.onebit_model_input_std, handle)
+        self._batch = int(lib.onebit_model_batch(handle))
 
     @property
     def labels(self):
@@ -156,6 +165,19 @@ class Model(_Closable):
         return self._size_bytes
 
     @property
+    def batch(self):
+        """The batch the model was converted for (its first input's first dimension; 0 when none). Interpreters
+        run any number of images whatever it is (Interpreter.run)."""
+        return self._batch
+
+    def summary(self):
+        """A Summary: one row per operator as larq's summary and onebit-info show them, a list of dicts {index,
+        name, type, output_shape, binary, binary_params, float_params, param_bytes, binary_macs, float_macs};
+        print() it for the table (with totals), .totals() for the sums. Computed by the library
+        (onebit_model_op_info)."""
+        return _tables.summary(self._lib, self._checked_handle())
+
+    @property
     def closed(self):
         return self._handle is None
 
@@ -164,10 +186,12 @@ class Model(_Closable):
             raise Error("the model is closed")
         return self._handle
 
-    def interpreter(self, threads=1, isa=None, profiling=False, max_arena_bytes=0):
+    def interpreter(self, threads=1, isa=None, profiling=False, max_arena_bytes=0, batch=None):
         """A new Interpreter. isa None/"" = best for this CPU (or $ONEBIT_ISA), else one of
-        onebit.isas(); max_arena_bytes 0 = the library's default budget."""
-        return Interpreter(self, threads=threads, isa=isa, profiling=profiling, max_arena_bytes=max_arena_bytes)
+        onebit.isas(); max_arena_bytes 0 = the library's default budget; batch None = the model's, else the
+        model re-planned for `batch` images per invoke (see Interpreter.run: any batch runs any number)."""
+        return Interpreter(self, threads=threads, isa=isa, profiling=profiling, max_arena_bytes=max_arena_bytes,
+                           batch=batch)
 
     def close(self):
         """Closes the interpreters still open on this model, then frees the model. Idempotent."""
@@ -185,9 +209,11 @@ class Model(_Closable):
 class Interpreter(_Closable):
     """Runs one model; used by one thread at a time. Create with Model.interpreter()."""
 
-    def __init__(self, model, threads=1, isa=None, profiling=False, max_arena_bytes=0):
+    def __init__(self, model, threads=1, isa=None, profiling=False, max_arena_bytes=0, batch=None):
         if not isinstance(model, Model):
             raise TypeError("Interpreter needs an onebit.Model")
+        if batch is not None and (not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1):
+            raise ValueError("batch must be None (the model's) or an integer >= 1, not %r" % (batch,))
         self._handle = None
         lib = model._lib
         options = _lib.InterpreterOptions()
@@ -198,6 +224,7 @@ class Interpreter(_Closable):
         options.isa = isa_bytes
         options.profiling = 1 if profiling else 0
         options.max_arena_bytes = int(max_arena_bytes)
+        options.batch = int(batch) if batch is not None else 0
         handle = _lib.InterpreterP()
         _lib.check(lib.onebit_interpreter_create(model._checked_handle(), ctypes.byref(options),
                                                  ctypes.byref(handle)))
@@ -231,6 +258,10 @@ class Interpreter(_Closable):
         self._isa = _lib.decode(lib.onebit_interpreter_isa(handle))
         self._threads = int(lib.onebit_interpreter_threads(handle))
         self._arena_bytes = int(lib.onebit_interpreter_arena_bytes(handle))
+        # Batched: every input and output leads with the batch, so run() takes any number of images.
+        shapes = [shape for _, shape, _ in self._inputs + self._outputs]
+        self._batch = shapes[0][0] if shapes and shapes[0] else 0
+        self._batched = self._batch > 0 and all(s and s[0] == self._batch for s in shapes)
 
     # ---- description ----
     @property
@@ -245,6 +276,11 @@ class Interpreter(_Closable):
     @property
     def outputs(self):
         return [(n, s) for n, s, _ in self._outputs]
+
+    @property
+    def batch(self):
+        """Images per invoke (the first dimension of the inputs); run() takes any number."""
+        return self._batch
 
     @property
     def isa(self):
@@ -281,21 +317,93 @@ class Interpreter(_Closable):
             return [x]
         raise ValueError("the model has %d inputs: pass a list of %d arrays" % (n, n))
 
-    def run(self, x, layout="nchw"):
-        """Runs the model. x: an array (or a list of arrays, one per input; converted to float32), 4-D ones
-        in `layout` ("nchw", PyTorch's, transposed to the runtime's NHWC; or "nhwc"). Returns a new float32
-        array (a list when the model has several outputs); 4-D outputs are in `layout` too."""
+    def _input_array(self, a, i, name):
+        """`a` as an array of real numbers (TypeError naming the input and the dtype otherwise)."""
+        arr = np.asarray(a)
+        if arr.dtype.kind not in "fiu":
+            raise TypeError("input %d '%s': dtype %s is not a number type the model takes (give float32, "
+                            "another float or an integer array)" % (i, name, arr.dtype))
+        return arr
+
+    def _check_shape(self, a, i, name, shape, layout):
+        expected = _to_layout(shape, layout)
+        if self._batched:
+            if a.ndim == len(expected) and a.shape[1:] == expected[1:]:
+                return
+            raise ValueError("input %d '%s': expected shape %s (%s; the first dimension, images, may be any "
+                             "number), given %s" % (i, name, list(expected), layout, list(a.shape)))
+        if a.shape != expected:
+            raise ValueError("input %d '%s': expected shape %s (%s), given %s"
+                             % (i, name, list(expected), layout, list(a.shape)))
+
+    def _normalized(self, a, layout):
+        """(x - mean) / std with the model's values, in float32; 8-bit pixels (uint8, 0..255, as the demo's
+        IDX images) are first scaled to [0, 1], as onebit-eval does."""
+        mean, std = self._model._mean, self._model._std
+        if mean.size == 0 and std.size == 0:
+            raise ValueError("normalize=True but the model records no input normalization "
+                             "(convert it with --input-mean / --input-std)")
+        x = a.astype(np.float32)
+        if a.dtype == np.uint8:
+            x /= np.float32(255.0)
+        axis = 1 if layout == "nchw" and x.ndim == 4 else x.ndim - 1
+        channels = x.shape[axis] if x.ndim else 1
+
+        def per_channel(v, default):
+            if v.size <= 1:
+                return np.float32(v[0] if v.size else default)
+            if v.size != channels:
+                raise ValueError("normalize=True: the model records %d normalization values, the input has %d "
+                                 "channels" % (v.size, channels))
+            dims = [1] * x.ndim
+            dims[axis] = channels
+            return v.reshape(dims)
+
+        return (x - per_channel(mean, 0.0)) / per_channel(std, 1.0)
+
+    def run(self, x, layout="nchw", normalize=False):
+        """Runs the model on x: an array (or a list of arrays, one per input) of real numbers, converted to
+        float32; 4-D ones in `layout` ("nchw", PyTorch's, transposed to the runtime's NHWC; or "nhwc").
+        The first dimension is the number of images N: any N (0 included) runs, the interpreter's batch at a
+        time, each image's outputs bit for bit those of a run on it alone. Returns a new float32 array [N, ...]
+        (a list when the model has several outputs); 4-D outputs are in `layout` too.
+
+        normalize=True applies the model's stored normalization (Model.input_mean / input_std, per channel)
+        first: x holds raw pixels, in the scale the values were given for ([0, 1] for the shipped model),
+        or uint8 pixels 0..255 (as the demo's IDX images), which are scaled to [0, 1] first. Default off: x
+        is the model's input as it is.
+
+        A wrong shape raises ValueError, an array that is not of numbers TypeError, each naming the input."""
         _check_layout(layout)
         handle = self._checked_handle()
         xs = self._split_inputs(x)
+        arrays = []
         for i, (a, (name, shape, _)) in enumerate(zip(xs, self._inputs)):
-            a = np.asarray(a, dtype=np.float32)
-            expected = _to_layout(shape, layout)
-            if a.shape != expected:
-                raise ValueError("input %d '%s': expected shape %s (%s), given %s"
-                                 % (i, name, list(expected), layout, list(a.shape)))
+            a = self._input_array(a, i, name)
+            self._check_shape(a, i, name, shape, layout)
+            if normalize:
+                a = self._normalized(a, layout)
             if layout == "nchw" and a.ndim == 4:
                 a = a.transpose(0, 2, 3, 1)
+            arrays.append(np.ascontiguousarray(a, dtype=np.float32))
+        if not self._batched:
+            return self._invoke(handle, arrays, layout)
+        count = arrays[0].shape[0]
+        for i, a in enumerate(arrays):
+            if a.shape[0] != count:
+                raise ValueError("input %d '%s' holds %d images, input 0 holds %d"
+                                 % (i, self._inputs[i][0], a.shape[0], count))
+        outs = [np.empty((count,) + tuple(shape[1:]), dtype=np.float32) for _, shape, _ in self._outputs]
+        pointers = lambda arrs: (_lib.FloatP * max(len(arrs), 1))(*[a.ctypes.data_as(_lib.FloatP) for a in arrs])
+        _lib.check(self._lib.onebit_interpreter_invoke_batch(handle, count, pointers(arrays), pointers(outs)))
+        results = [np.ascontiguousarray(y.transpose(0, 3, 1, 2)) if layout == "nchw" and y.ndim == 4 else y
+                   for y in outs]
+        return results[0] if len(results) == 1 else results
+
+    def _invoke(self, handle, arrays, layout):
+        """One invoke on inputs of exactly the interpreter's shapes (a model whose tensors do not all lead
+        with a batch)."""
+        for i, a in enumerate(arrays):
             np.copyto(self._input_views[i], a)
         _lib.check(self._lib.onebit_interpreter_invoke(handle))
         results = []
@@ -314,10 +422,11 @@ class Interpreter(_Closable):
 
     # ---- profiling ----
     def profile(self):
-        """Per operator, in execution order: dicts {name, type, output_shape (NHWC), last_ms, median_ms,
-        samples (profiled runs recorded), binary_macs, float_macs}. Samples stay 0 unless profiling=True."""
+        """Per operator, in execution order: a Profile, a list of dicts {name, type, output_shape (NHWC),
+        last_ms, median_ms (over the profiled runs), samples (profiled runs recorded), binary_macs,
+        float_macs} that print()s as a table. Samples stay 0 unless profiling=True."""
         handle = self._checked_handle()
-        out = []
+        out = Profile()
         for i in range(self._lib.onebit_interpreter_op_count(handle)):
             p = _lib.OpProfile()
             _lib.check(self._lib.onebit_interpreter_op_profile(handle, i, ctypes.byref(p)))

@@ -53,21 +53,39 @@ class InterpreterOptions(ctypes.Structure):
         ("isa", ctypes.c_char_p),
         ("profiling", ctypes.c_int),
         ("max_arena_bytes", ctypes.c_size_t),
+        ("arena", ctypes.c_void_p),
+        ("arena_size", ctypes.c_size_t),
+        ("portable_float_kernels", ctypes.c_int),
+        ("batch", ctypes.c_int),
     ]
+
+
+# onebit_op_info and onebit_op_profile: both start with the operator's name, type and output shape and end
+# with its MAC counts.
+_OP_HEAD = [
+    ("name", ctypes.c_char_p),
+    ("type", ctypes.c_char_p),
+    ("output_shape", IntP),
+    ("output_rank", ctypes.c_size_t),
+]
+_OP_MACS = [("binary_macs", ctypes.c_int64), ("float_macs", ctypes.c_int64)]
+
+
+class OpInfo(ctypes.Structure):
+    _fields_ = _OP_HEAD + [
+        ("binary_params", ctypes.c_int64),
+        ("float_params", ctypes.c_int64),
+        ("param_bytes", ctypes.c_uint64),
+        ("binary", ctypes.c_int),
+    ] + _OP_MACS
 
 
 class OpProfile(ctypes.Structure):
-    _fields_ = [
-        ("name", ctypes.c_char_p),
-        ("type", ctypes.c_char_p),
-        ("output_shape", IntP),
-        ("output_rank", ctypes.c_size_t),
+    _fields_ = _OP_HEAD + [
         ("last_ms", ctypes.c_double),
         ("median_ms", ctypes.c_double),
         ("samples", ctypes.c_size_t),
-        ("binary_macs", ctypes.c_int64),
-        ("float_macs", ctypes.c_int64),
-    ]
+    ] + _OP_MACS
 
 
 _size = ctypes.c_size_t
@@ -87,6 +105,9 @@ PROTOTYPES = {
     "onebit_model_label": (_char_p, [ModelP, _size]),
     "onebit_model_input_mean": (_size, [ModelP, ctypes.POINTER(FloatP)]),
     "onebit_model_input_std": (_size, [ModelP, ctypes.POINTER(FloatP)]),
+    "onebit_model_batch": (ctypes.c_int, [ModelP]),
+    "onebit_model_op_count": (_size, [ModelP]),
+    "onebit_model_op_info": (_status, [ModelP, _size, ctypes.POINTER(OpInfo)]),
     "onebit_interpreter_options_init": (None, [ctypes.POINTER(InterpreterOptions), ctypes.c_size_t]),
     "onebit_interpreter_create": (_status, [ModelP, ctypes.POINTER(InterpreterOptions),
                                             ctypes.POINTER(InterpreterP)]),
@@ -104,6 +125,8 @@ PROTOTYPES = {
     "onebit_interpreter_input": (FloatP, [InterpreterP, _size]),
     "onebit_interpreter_output": (FloatP, [InterpreterP, _size]),
     "onebit_interpreter_invoke": (_status, [InterpreterP]),
+    "onebit_interpreter_invoke_batch": (_status, [InterpreterP, _size, ctypes.POINTER(FloatP),
+                                                  ctypes.POINTER(FloatP)]),
     "onebit_interpreter_arena_bytes": (_size, [InterpreterP]),
     "onebit_interpreter_isa": (_char_p, [InterpreterP]),
     "onebit_interpreter_threads": (ctypes.c_int, [InterpreterP]),

@@ -1,4 +1,5 @@
-// The C API of onebit/onebit.h over the C++ Model and Interpreter.
+// The C API of onebit/onebit.h over the C++ Model and Interpreter (batches: c_api_batch.cc; the per-operator
+// summary: c_api_summary.cc; the handles and the error machinery they share: c_api_internal.h).
 //
 // Error handling: every entry point runs its body inside guard(), which catches every exception
 // (std::bad_alloc becomes "out of memory", anything else its what() or "unknown exception") and returns an
@@ -36,23 +37,13 @@
 #include <utility>
 #include <vector>
 
+#include "c_api_internal.h"
 #include "onebit/interpreter.h"
 #include "onebit/model.h"
 
 #ifndef ONEBIT_VERSION_STRING
 #define ONEBIT_VERSION_STRING "0.1.0"
 #endif
-
-struct onebit_model {
-  std::unique_ptr<onebit::Model> model;
-};
-
-struct onebit_interpreter {
-  std::unique_ptr<onebit::Interpreter> it;
-  const onebit::Model* model = nullptr;  // for op_profile without profiling (outlives the interpreter)
-  std::vector<size_t> input_sizes, output_sizes;  // element counts, computed once at create
-  mutable std::vector<double> median_scratch;     // op_profile's copy of samples_ms (reserved at create)
-};
 
 namespace {
 
@@ -61,6 +52,10 @@ static_assert(ONEBIT_ARENA_ALIGNMENT == onebit::InterpreterOptions::kArenaAlignm
 
 thread_local std::string t_error_storage;
 thread_local const char* t_error = "";
+
+}  // namespace
+
+namespace onebit::capi {
 
 void clear_error() noexcept {
   t_error_storage.clear();  // never allocates
@@ -78,7 +73,8 @@ void set_error(const char* message) noexcept {
 
 void set_error(const std::string& message) noexcept { set_error(message.c_str()); }
 
-/// An argument error: the message is already set when this returns.
+void set_out_of_memory() noexcept { t_error = "out of memory"; }
+
 onebit_status invalid(const char* function, const std::string& what) noexcept {
   try {
     set_error(std::string(function) + ": " + what);
@@ -97,72 +93,10 @@ onebit_status from_status(const onebit::Status& s) noexcept {
   return ONEBIT_ERROR;
 }
 
-/// Runs `body` (returning an onebit_status) with every exception turned into ONEBIT_ERROR. On success the
-/// last error is cleared (body need not).
-template <typename F>
-onebit_status guard(const char* function, F&& body) noexcept {
-  try {
-    const onebit_status s = body();
-    if (s == ONEBIT_OK) clear_error();
-    return s;
-  } catch (const std::bad_alloc&) {
-    try {
-      set_error(std::string(function) + ": out of memory");
-    } catch (...) {
-      t_error = "out of memory";
-    }
-  } catch (const std::exception& e) {
-    try {
-      set_error(std::string(function) + ": " + e.what());
-    } catch (...) {
-      t_error = "out of memory";
-    }
-  } catch (...) {
-    try {
-      set_error(std::string(function) + ": unknown exception");
-    } catch (...) {
-      t_error = "out of memory";
-    }
-  }
-  return ONEBIT_ERROR;
-}
-
-/// guard() for functions returning a value: `fallback` on any failure.
-template <typename T, typename F>
-T guard_value(const char* function, T fallback, F&& body) noexcept {
-  T result = fallback;
-  const onebit_status s = guard(function, [&]() -> onebit_status { return body(&result); });
-  return s == ONEBIT_OK ? result : fallback;
-}
-
 std::string null_arg(const char* name) { return std::string(name) + " is NULL"; }
 
 std::string out_of_range(size_t i, size_t count, const char* what) {
   return "index " + std::to_string(i) + " out of range (" + std::to_string(count) + " " + what + ")";
-}
-
-/// A getter: read(*handle), or `fallback` (and the last error set) when `handle` (named `what`) is NULL or
-/// anything fails.
-template <typename T, typename H, typename F>
-T get(const char* function, const H* handle, const char* what, T fallback, F&& read) noexcept {
-  return guard_value<T>(function, fallback, [&](T* r) -> onebit_status {
-    if (handle == nullptr) return invalid(function, null_arg(what));
-    *r = read(*handle);
-    return ONEBIT_OK;
-  });
-}
-
-/// An indexed getter: read(*handle) for i < count(*handle) (`items` names them in the out-of-range message).
-template <typename T, typename H, typename C, typename F>
-T get_at(const char* function, const H* handle, const char* what, size_t i, const char* items, T fallback,
-         C&& count, F&& read) noexcept {
-  return guard_value<T>(function, fallback, [&](T* r) -> onebit_status {
-    if (handle == nullptr) return invalid(function, null_arg(what));
-    const size_t n = count(*handle);
-    if (i >= n) return invalid(function, out_of_range(i, n, items));
-    *r = read(*handle);
-    return ONEBIT_OK;
-  });
 }
 
 size_t element_count(const std::vector<int>& shape) {
@@ -170,6 +104,12 @@ size_t element_count(const std::vector<int>& shape) {
   for (int d : shape) n *= size_t(d > 0 ? d : 0);
   return n;
 }
+
+}  // namespace onebit::capi
+
+using namespace onebit::capi;  // NOLINT: this file is the C API's implementation
+
+namespace {
 
 /// Shared by input_shape / output_shape.
 onebit_status shape_of(const char* function, const onebit_interpreter* interpreter, size_t i, bool input,
@@ -200,7 +140,7 @@ size_t normalization(const char* function, const onebit_model* model, const floa
 
 /// The C options (NULL: defaults) as InterpreterOptions: only the fields the caller's struct_size covers.
 onebit_status read_options(const char* function, const onebit_interpreter_options* options,
-                           onebit::InterpreterOptions* o) {
+                           onebit::InterpreterOptions* o, int* batch) {
   if (options == nullptr) return ONEBIT_OK;
   const size_t size = options->struct_size;
   constexpr size_t kMin = offsetof(onebit_interpreter_options, threads) + sizeof(int);
@@ -218,6 +158,7 @@ onebit_status read_options(const char* function, const onebit_interpreter_option
   if (ONEBIT_HAS_FIELD(arena)) o->arena = options->arena;
   if (ONEBIT_HAS_FIELD(arena_size)) o->arena_size = options->arena_size;
   if (ONEBIT_HAS_FIELD(portable_float_kernels)) o->portable_float_kernels = options->portable_float_kernels != 0;
+  if (ONEBIT_HAS_FIELD(batch)) *batch = options->batch;
 #undef ONEBIT_HAS_FIELD
   return ONEBIT_OK;
 }
@@ -308,7 +249,7 @@ void onebit_interpreter_options_init(onebit_interpreter_options* options, size_t
   }
   // Only the fields the caller's struct has: a caller built against an older, shorter header passes its own
   // size, and nothing past it is written.
-  const onebit_interpreter_options defaults = {sizeof(onebit_interpreter_options), 1, nullptr, 0, 0, nullptr, 0, 0};
+  const onebit_interpreter_options defaults = {sizeof(onebit_interpreter_options), 1, nullptr, 0, 0, nullptr, 0, 0, 0};
   std::memcpy(options, &defaults, std::min(struct_size, sizeof defaults));
   options->struct_size = std::min(struct_size, sizeof defaults);
 }
@@ -320,12 +261,14 @@ onebit_status onebit_interpreter_create(const onebit_model* model, const onebit_
     if (model == nullptr) return invalid(kFn, null_arg("model"));
     if (out == nullptr) return invalid(kFn, null_arg("out"));
     onebit::InterpreterOptions o;
-    const onebit_status read = read_options(kFn, options, &o);
+    int batch = 0;
+    const onebit_status read = read_options(kFn, options, &o, &batch);
     if (read != ONEBIT_OK) return read;
     std::unique_ptr<onebit_interpreter> handle(new onebit_interpreter());
-    const onebit::Status s = onebit::Interpreter::create(*model->model, o, &handle->it);
+    const onebit_status batched = batch_model(kFn, *model->model, batch, &handle->batched, &handle->model);
+    if (batched != ONEBIT_OK) return batched;
+    const onebit::Status s = onebit::Interpreter::create(*handle->model, o, &handle->it);
     if (!s.ok()) return from_status(s);
-    handle->model = model->model.get();
     const onebit::Interpreter& it = *handle->it;
     for (size_t i = 0; i < it.input_count(); ++i) handle->input_sizes.push_back(element_count(it.input_info(i).shape));
     for (size_t i = 0; i < it.output_count(); ++i)
@@ -345,10 +288,15 @@ onebit_status onebit_interpreter_required_arena_bytes(const onebit_model* model,
     if (model == nullptr) return invalid(kFn, null_arg("model"));
     if (bytes == nullptr) return invalid(kFn, null_arg("bytes"));
     onebit::InterpreterOptions o;
-    const onebit_status read = read_options(kFn, options, &o);
+    int batch = 0;
+    const onebit_status read = read_options(kFn, options, &o, &batch);
     if (read != ONEBIT_OK) return read;
+    std::unique_ptr<onebit::Model> batched;
+    const onebit::Model* use = nullptr;
+    const onebit_status rebatch = batch_model(kFn, *model->model, batch, &batched, &use);
+    if (rebatch != ONEBIT_OK) return rebatch;
     size_t needed = 0;
-    const onebit::Status s = onebit::Interpreter::required_arena_bytes(*model->model, o, &needed);
+    const onebit::Status s = onebit::Interpreter::required_arena_bytes(*use, o, &needed);
     if (!s.ok()) return from_status(s);
     *bytes = needed;
     return ONEBIT_OK;

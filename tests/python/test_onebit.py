@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The onebit Python module (python/onebit) on the shipped Fashion-MNIST model against PyTorch's committed
-outputs, plus its API contracts (layouts, copies, profiling, errors).
+outputs, plus its API contracts (layouts, copies, batches, normalization, profiling, summary, errors).
 
     /usr/bin/python3 tests/python/test_onebit.py --model M.fb --source-dir /work/main [unittest args]
 
@@ -105,15 +105,10 @@ class ShippedModel(unittest.TestCase):
         n = len(self.torch_labels)
         self.assertEqual(n, 10000)
         self.assertEqual(self.nchw.shape[0], n)
-        b = self.batch
-        pred = np.empty(n, dtype=np.int64)
         start, start_cpu = time.perf_counter(), time.process_time()
-        for first in range(0, n, b):
-            x = self.nchw[first:first + b]
-            if x.shape[0] < b:  # a last partial batch repeats the final image, as evaluate.cc does
-                x = np.concatenate([x, np.repeat(x[-1:], b - x.shape[0], axis=0)])
-            logits = self.it.run(x)
-            pred[first:first + b] = np.argmax(logits, axis=1)[:min(b, n - first)]
+        logits = self.it.run(self.nchw)  # all 10,000 in one call, the model's batch at a time
+        self.assertEqual(logits.shape, (n, 10))
+        pred = np.argmax(logits, axis=1)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
         same = int(np.sum(pred == self.torch_labels))
         SUMMARY["labels"] = (same, n, seconds, cpu_seconds)
@@ -167,15 +162,56 @@ class ShippedModel(unittest.TestCase):
         np.testing.assert_array_equal(x, self.nchw[5:6])  # the caller's array is not modified
 
     def test_wrong_shape(self):
-        for bad in (np.zeros((1, 28, 28), np.float32), np.zeros((2, 1, 28, 28), np.float32),
-                    np.zeros((1, 1, 27, 28), np.float32)):
+        for bad in (np.zeros((1, 28, 28), np.float32), np.zeros((2, 28, 28, 1), np.float32),
+                    np.zeros((1, 1, 27, 28), np.float32), np.zeros((1, 1, 1, 28, 28), np.float32)):
             with self.assertRaises(ValueError) as cm:
                 self.it.run(bad)
             self.assertIn(str(list(bad.shape)), str(cm.exception))
             self.assertIn("[1, 1, 28, 28]", str(cm.exception))
+            self.assertIn("'%s'" % self.in_name, str(cm.exception))
         with self.assertRaises(ValueError) as cm:
             self.it.run(np.zeros((1, 1, 28, 28), np.float32), layout="nhwc")
         self.assertIn("[1, 28, 28, 1]", str(cm.exception))
+        # Any number of images is a right shape (issue 22), none included.
+        self.assertEqual(self.it.run(np.zeros((2, 1, 28, 28), np.float32)).shape, (2, 10))
+        self.assertEqual(self.it.run(np.zeros((0, 1, 28, 28), np.float32)).shape, (0, 10))
+
+    def test_wrong_dtype(self):
+        for bad in (np.zeros((1, 1, 28, 28), np.complex64), np.full((1, 1, 28, 28), "a"),
+                    np.zeros((1, 1, 28, 28), bool), np.array([[None]], dtype=object)):
+            with self.assertRaises(TypeError) as cm:
+                self.it.run(bad)
+            self.assertIn(str(bad.dtype), str(cm.exception))
+            self.assertIn("'%s'" % self.in_name, str(cm.exception))
+        # Integers and other floats are numbers: converted to float32.
+        ints = np.arange(784, dtype=np.int16).reshape(1, 1, 28, 28) % 3 - 1
+        np.testing.assert_array_equal(self.it.run(ints), self.it.run(ints.astype(np.float32)))
+
+    def test_batch_equals_single_runs(self):
+        x = self.nchw[20:25]  # 5 images: with a batch-2 interpreter, 2 + 2 + a padded 1
+        singles = np.concatenate([self.it.run(x[k:k + 1]) for k in range(len(x))])
+        np.testing.assert_array_equal(self.it.run(x), singles)  # bit for bit, in one call
+        self.assertEqual(self.model.batch, 1)
+        with self.model.interpreter(batch=2) as it2:
+            self.assertEqual(it2.batch, 2)
+            self.assertEqual(it2.inputs[0][1], (2, 28, 28, 1))
+            np.testing.assert_array_equal(it2.run(x), singles)
+            np.testing.assert_array_equal(it2.run(x[:1]), singles[:1])
+        np.testing.assert_array_equal(self.it.run(x.transpose(0, 2, 3, 1), layout="nhwc"), singles)
+        for bad in (0, -1, 1.5, True):
+            with self.assertRaises(ValueError):
+                self.model.interpreter(batch=bad)
+
+    def test_normalize(self):
+        # Raw pixels as the demo's IDX images hold them (uint8, 0..255), or scaled to [0, 1]: normalize=True
+        # applies the model's (x - 0.2860) / 0.3530 and gives what the normalized input gives, bit for bit.
+        pixels = read_idx_u8(IMAGES)[:4].reshape(4, 1, 28, 28)
+        ref = self.it.run(self.nchw[:4])
+        np.testing.assert_array_equal(self.it.run(pixels, normalize=True), ref)
+        np.testing.assert_array_equal(self.it.run(pixels.astype(np.float32) / np.float32(255), normalize=True), ref)
+        nhwc = np.ascontiguousarray(pixels.transpose(0, 2, 3, 1))
+        np.testing.assert_array_equal(self.it.run(nhwc, layout="nhwc", normalize=True), ref)
+        self.assertFalse(np.array_equal(self.it.run(pixels / np.float32(255)), ref))  # default off
 
     def test_profile(self):
         runs = 3
@@ -197,6 +233,9 @@ class ShippedModel(unittest.TestCase):
             # The shipped model's six binary convolutions (models/fashion_mnist/README.md).
             self.assertEqual(sum(p["type"] == "BinaryConv2D" for p in prof), 6)
             self.assertTrue(all(p["binary_macs"] > 0 for p in prof if p["type"] == "BinaryConv2D"))
+            table = str(prof)  # prints as a table: one line per operator, a total
+            self.assertIn("Median ms", table)
+            self.assertEqual(len(table.splitlines()), len(prof) + 4)
             it.clear_profile()
             self.assertTrue(all(p["samples"] == 0 for p in it.profile()))
             it.run(self.nchw[0:1])
@@ -204,6 +243,22 @@ class ShippedModel(unittest.TestCase):
         # Without profiling, operators are listed but nothing is recorded.
         self.assertTrue(all(p["samples"] == 0 for p in self.it.profile()))
         self.assertEqual(len(self.it.profile()), len(prof))
+
+    def test_summary(self):
+        rows = self.model.summary()
+        prof = self.it.profile()
+        self.assertEqual([r["index"] for r in rows], list(range(len(prof))))
+        for r, p in zip(rows, prof):
+            self.assertEqual((r["name"], r["type"], r["output_shape"]), (p["name"], p["type"], p["output_shape"]))
+            self.assertEqual((r["binary_macs"], r["float_macs"]), (p["binary_macs"], p["float_macs"]))
+        t = rows.totals()
+        self.assertEqual((t["operators"], t["binary_operators"]), (len(rows), 6))  # six binary convolutions
+        self.assertTrue(all(r["binary"] == (r["type"] == "BinaryConv2D") for r in rows))
+        self.assertGreater(t["binary_params"], 10 * t["float_params"])
+        self.assertEqual(t["param_bytes"], sum(r["param_bytes"] for r in rows))
+        table = str(rows)
+        for text in ("Binary params", "BinaryConv2D", "Total", "%d ops, 6 binary" % len(rows), str(t["binary_macs"])):
+            self.assertIn(text, table)
 
     def test_from_bytes_and_threads(self):
         with open(ARGS.model, "rb") as f:
@@ -330,7 +385,8 @@ def main():
     ok = program.result.wasSuccessful()
     if "labels" in SUMMARY and "logit_error" in SUMMARY:
         same, n, seconds, cpu_seconds = SUMMARY["labels"]
-        print("python: %d/%d labels equal PyTorch's, max logit error %.3g (%d runs: %.1f s wall, %.1f s CPU, isa %s)"
+        print("python: %d/%d labels equal PyTorch's, max logit error %.3g (%d images in one run: %.1f s wall, "
+              "%.1f s CPU, isa %s)"
               % (same, n, SUMMARY["logit_error"], n, seconds, cpu_seconds, SUMMARY.get("isa", "?")))
     return 0 if ok else 1
 

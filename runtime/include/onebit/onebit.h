@@ -75,6 +75,28 @@ ONEBIT_C_API const char* onebit_model_label(const onebit_model* model, size_t i)
  * values (0 none, 1 for all channels, or one per channel) and sets *values to them. */
 ONEBIT_C_API size_t onebit_model_input_mean(const onebit_model* model, const float** values);
 ONEBIT_C_API size_t onebit_model_input_std(const onebit_model* model, const float** values);
+/** The batch the model was converted for: the first dimension of its first input (0 when it has none). */
+ONEBIT_C_API int onebit_model_batch(const onebit_model* model);
+
+/** One operator of the model, as onebit-info's table (larq's summary) shows it. */
+typedef struct onebit_op_info {
+  const char* name;          /* source node name */
+  const char* type;          /* e.g. "BinaryConv2D" */
+  const int* output_shape;   /* NHWC or [N, C], at the model's batch */
+  size_t output_rank;
+  int64_t binary_params;     /* elements of bitpacked constants (1 bit each, or k for k-bit) */
+  int64_t float_params;      /* elements of float / int32 constants */
+  uint64_t param_bytes;      /* bytes those constants take in the file */
+  int binary;                /* nonzero: computes on bitpacked data */
+  int64_t binary_macs;       /* per invoke at the model's batch */
+  int64_t float_macs;
+} onebit_op_info;
+
+/** The model's operators in execution order (0 for a NULL model). */
+ONEBIT_C_API size_t onebit_model_op_count(const onebit_model* model);
+/** Fills *out for operator i; its pointers are valid for the model's lifetime. The MAC counts come from the
+ * operators as an interpreter prepares them (the first call prepares one, with the default options). */
+ONEBIT_C_API onebit_status onebit_model_op_info(const onebit_model* model, size_t i, onebit_op_info* out);
 
 /* ---- Interpreter ---- */
 typedef struct onebit_interpreter_options {
@@ -103,6 +125,13 @@ typedef struct onebit_interpreter_options {
   /** Nonzero: full-precision layers run on onebit's portable float kernels instead of XNNPACK (the
    * Cortex-M build's path; on the desktop a reference, bit-identical to a Cortex-M run). Default 0. */
   int portable_float_kernels;
+  /** Images per invoke; 0 (default) = the model's batch (onebit_model_batch). Another N re-plans the model
+   * for N: every activation's first dimension becomes N (the weights are shared by the N images, so the
+   * binary GEMM reuses them across images) and inputs and outputs are [N, ...]. Image k's outputs are bit
+   * for bit those of a batch-1 run on image k. A model whose activations do not all lead with the batch
+   * (e.g. a Reshape folding it into another dimension) cannot be re-planned: create fails naming the
+   * tensor (run such a model image by image). */
+  int batch;
 } onebit_interpreter_options;
 
 /** Alignment of the arena (a cache line): a caller-owned arena aligned to it needs exactly
@@ -122,7 +151,7 @@ ONEBIT_C_API void onebit_interpreter_destroy(onebit_interpreter* interpreter);
 /** The arena bytes create with these options would plan (what onebit_interpreter_arena_bytes of that
  * interpreter returns, and what a caller-owned, ONEBIT_ARENA_ALIGNMENT-aligned options->arena must hold).
  * Prepares every operator as create does but allocates no arena; options->arena is ignored. The arena
- * depends on the ISA and the thread count, so pass the options you will create with. */
+ * depends on the ISA, the thread count and the batch, so pass the options you will create with. */
 ONEBIT_C_API onebit_status onebit_interpreter_required_arena_bytes(const onebit_model* model,
                                                                    const onebit_interpreter_options* options,
                                                                    size_t* bytes);
@@ -144,6 +173,14 @@ ONEBIT_C_API float* onebit_interpreter_input(onebit_interpreter* interpreter, si
 /** Output buffer, valid until the next invoke. */
 ONEBIT_C_API const float* onebit_interpreter_output(const onebit_interpreter* interpreter, size_t i);
 ONEBIT_C_API onebit_status onebit_interpreter_invoke(onebit_interpreter* interpreter);
+/** Runs `count` images (any count, 0 included) through the interpreter, its batch B (the first dimension of
+ * its inputs and outputs, onebit_model_batch or options.batch) at a time: inputs[i] holds count images of
+ * input i (count * input_size(i) / B floats, image after image), outputs[j] receives count images of output
+ * j. A last, partial chunk is padded with zero images whose outputs are dropped. Image k's outputs are bit
+ * for bit those of a run on image k alone. Overwrites the input buffers (onebit_interpreter_input) and the
+ * outputs of the last invoke. An input or output that does not lead with B is ONEBIT_INVALID_ARGUMENT. */
+ONEBIT_C_API onebit_status onebit_interpreter_invoke_batch(onebit_interpreter* interpreter, size_t count,
+                                                           const float* const* inputs, float* const* outputs);
 
 ONEBIT_C_API size_t onebit_interpreter_arena_bytes(const onebit_interpreter* interpreter);
 /** The kernel path in use: one of onebit_isa_name()'s names. */
