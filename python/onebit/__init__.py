@@ -43,9 +43,10 @@ from . import _lib, _tables
 from ._lib import Error, LibraryNotFound, library_path
 from ._tables import Profile, Summary
 from .convert import Conversion, ConversionError, convert
+from .verify import VerifyReport, verify
 
 __all__ = ["Model", "Interpreter", "Summary", "Profile", "Error", "LibraryNotFound", "version", "library_path",
-           "isas", "convert", "Conversion", "ConversionError"]
+           "isas", "convert", "Conversion", "ConversionError", "verify", "VerifyReport"]
 
 _LAYOUTS = ("nchw", "nhwc")
 

@@ -72,6 +72,24 @@ class ConvertTest(unittest.TestCase):
                 self.assertEqual(f.read(), conversion.model_bytes)
             self.assertEqual(os.listdir(d), ["m.fb"])  # no temporary left behind
 
+    def test_verify_reports_agreement_and_where_it_breaks(self):
+        import torch
+        module = shipped_module()
+        conversion = onebit.convert(module, example_input=torch.zeros(1, 1, 28, 28))
+        x = (test_images(64).astype(np.float32) / np.float32(255.0) - np.float32(0.2860)) / np.float32(0.3530)
+        report = onebit.verify(module, conversion, x)
+        self.assertEqual((report.inputs, report.agreement, report.differing), (64, 64, []))
+        self.assertLess(report.max_rel_delta, 1e-3)
+        self.assertIn("argmax agreement 64/64", str(report))
+        with torch.no_grad():  # a reference that is not what was converted: class 0 always wins
+            module.fc.bias[0] += 1e3
+        broken = onebit.verify(module, conversion.model_bytes, x)
+        want = [i for i in range(64) if broken.labels.get(i, (0, 0))[1] != 0]
+        self.assertGreater(len(broken.differing), 0)
+        self.assertEqual(broken.differing, want)
+        self.assertTrue(all(ref == 0 for ref, _ in broken.labels.values()))
+        self.assertIn("differing inputs: ", str(broken))
+
     def test_bad_input_raises_clear_errors(self):
         with self.assertRaisesRegex(onebit.ConversionError, "ONNX"):
             onebit.convert(b"not an onnx model")
