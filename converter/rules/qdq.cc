@@ -10,6 +10,8 @@
 //    [round(lo / s) + zp, round(hi / s) + zp]: round (and float division by s > 0) is monotone, and a
 //    monotone f has f(clamp(t, a, b)) = clamp(f(t), f(a), f(b)), so the quantizer may read x itself. When the
 //    range does not fill 2^bits levels a float Clip of x to it stays in front (as for the Round quantizers).
+//    Exact, ties included, when zp - qmin is even or the range leaves a spare level; an odd zp - qmin on a full
+//    2^bits range (e.g. uint8 zp 1 clamped to 0..3) rounds exact ties x / s = k + 1/2 the other way.
 //  qdq_weights: Q -> [Clip] -> DQ on a constant (weights on their float initializer, after any folded Max /
 //    Min clamp) is evaluated as ONNX defines it, per tensor or per channel (`axis`), any bit width: the conv
 //    then sees its weights as the levels * s they are (rules/offset_weights.cc and rules/binary_layers.cc
@@ -172,7 +174,12 @@ Status qdq_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   Levels l;
   l.kind = LevelKind::kUnipolar;
   while ((1 << l.bits) < levels) ++l.bits;
-  l.zero_level = int(p.zp - double(p.qmin));
+  // The runtime rounds t = x / s + offset half to even; ONNX rounds x / s, then adds zp - qmin. The two agree
+  // at ties (x / s = k + 1/2) only for an even offset: when the range leaves a spare level, shift the indices
+  // up by one to make it even (the range Clip below keeps index 0 unused).
+  int64_t offset = int64_t(p.zp) - p.qmin;
+  if (offset % 2 != 0 && levels < (int64_t(1) << l.bits)) ++offset;
+  l.zero_level = int(offset);
   l.scale = float(p.s);
   ValueId x = p.x;
   if (levels < (int64_t(1) << l.bits)) {
@@ -183,9 +190,8 @@ Status qdq_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
                {x});
   }
   const int64_t ch = (*known_shape(g, p.x))[1];
-  // q = saturate(round(x / s) + zp): index q - qmin = round(x / s + zp - qmin).
-  make_levels(g, name, x, p.y, std::vector<float>(size_t(ch), float(1.0 / p.s)),
-              std::vector<float>(size_t(ch), float(p.zp - double(p.qmin))), l);
+  // q = saturate(round(x / s) + zp): index q - qmin (+ 1) = round(x / s + offset).
+  make_levels(g, name, x, p.y, std::vector<float>(size_t(ch), float(1.0 / p.s)), std::vector<float>(size_t(ch), float(offset)), l);
   g.kill(id);
   return Status::Ok();
 }
