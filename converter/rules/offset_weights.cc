@@ -1,4 +1,4 @@
-// offset_weight_conv: a Conv on a k-bit or binary activation whose constant weights are, per output channel,
+// offset_weight_conv: a Conv on a k-bit activation whose constant weights are, per output channel,
 // integer levels on a uniform grid, w = d_o * L with L in [lo_o, lo_o + n_o - 1], n_o <= 16 (1 .. 4 bits),
 // but not the symmetric ±s / {-3, -1, 1, 3}·s that binary_conv takes: LSQ's signed 2-bit {-2, -1, 0, 1}·s,
 // an unsigned {0, 1, 2, 3}·s, any zero point (QuantizeLinear weights, rules/qdq.cc, after any clamp).
@@ -61,16 +61,18 @@ struct OffsetPlan {
   int bits = 0;
 };
 
-// The conv input is a Dequantize of packed levels / bits, directly or through a Pad (binary_conv checks it).
-bool packed_input(const Graph& g, ValueId x) {
+// The conv input is a Dequantize of k-bit levels, directly or through a Pad (binary_conv checks it). Not of
+// bits: a conv on a Sign whose weights are not ±s stays an error there (tests/converter/rules_binary_layers_test.cc),
+// though the same split would convert it.
+bool levels_input(const Graph& g, ValueId x) {
   const Node* pad = producer_of(g, x, "Pad");
   const Node* deq = producer_of(g, pad ? pad->in(0) : x, ops::kDequantize);
-  return deq != nullptr && ops::packed(g.value(deq->in(0)).dtype);
+  return deq != nullptr && g.value(deq->in(0)).dtype == DType::kLevels;
 }
 
 bool offset_plan(const Graph& g, const Node& n, OffsetPlan* plan) {
   const Tensor* w = g.constant(n.in(1));
-  if (n.op != "Conv" || !packed_input(g, n.in(0)) || w == nullptr || !w->is_float() || w->shape.size() != 4 ||
+  if (n.op != "Conv" || !levels_input(g, n.in(0)) || w == nullptr || !w->is_float() || w->shape.size() != 4 ||
       known_shape(g, n.in(0)) == nullptr || n.i("binary_weights"))
     return false;
   if (n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return false;
