@@ -65,19 +65,15 @@ bool affine_step(const Graph& g, const Node& p, ValueId* v, double* a, double* b
 ValueId walk_back(const Graph& g, ValueId u, double* k, double* c, std::vector<NodeId>* nodes) {
   *k = 1;
   *c = 0;
-  for (int depth = 0; depth < 16; ++depth) {
-    const Node* p = g.producer(u);
-    ValueId v;
+  return walk_producers(g, u, 16, [&](const Node& p, ValueId out, ValueId* v) {
     double a, b;
-    if (p == nullptr || p->dead || g.value(u).graph_output || g.users(u).size() != 1 || !affine_step(g, *p, &v, &a, &b))
-      break;
-    // total(u) = k * u + c = k * (a v + b) + c
+    if (g.value(out).graph_output || g.users(out).size() != 1 || !affine_step(g, p, v, &a, &b)) return false;
+    // total(out) = k * out + c = k * (a v + b) + c
     *c += *k * b;
     *k *= a;
-    nodes->push_back(g.value(u).producer);
-    u = v;
-  }
-  return u;
+    nodes->push_back(g.value(out).producer);
+    return true;
+  });
 }
 
 // Walks forward from `r` through sole-reader scalar affines: y = m * r + d; returns y.

@@ -26,6 +26,23 @@
 namespace onebit::converter {
 namespace {
 
+// A rule's match and the plan its apply works from, both from one analysis function.
+template <typename Plan>
+using Analysis = bool (*)(const Graph&, NodeId, Plan*, std::string*);
+template <typename Plan, Analysis<Plan> analyze>
+bool analyzes(const Graph& g, NodeId id, const RewriteOptions&) {
+  Plan p;
+  std::string why;
+  return analyze(g, id, &p, &why);
+}
+template <typename Plan, Analysis<Plan> analyze>
+Plan plan_of(const Graph& g, NodeId id) {
+  Plan p;
+  std::string why;
+  analyze(g, id, &p, &why);
+  return p;
+}
+
 bool scalar_const(const Graph& g, ValueId v, double* c) {
   const Tensor* t = g.constant(v);
   if (t == nullptr || t->elements() != 1) return false;
@@ -106,19 +123,16 @@ bool clamp_step(const Graph& g, const Node& p, ValueId* x, float* lo, float* hi)
 ValueId clamps_before(const Graph& g, ValueId v, float* lo, float* hi, std::vector<NodeId>* nodes) {
   *lo = -INFINITY;
   *hi = INFINITY;
-  for (int depth = 0; depth < 8; ++depth) {
-    const Node* p = g.producer(v);
-    ValueId x;
+  return walk_producers(g, v, 8, [&](const Node& p, ValueId out, ValueId* x) {
     float a, b;
-    if (p == nullptr || p->dead || !clamp_step(g, *p, &x, &a, &b) || g.value(x).is_constant()) break;
-    const auto* xs = known_shape(g, x);
-    if (xs == nullptr || *xs != *known_shape(g, v) || g.value(x).dtype != DType::kFloat) break;
+    if (!clamp_step(g, p, x, &a, &b) || g.value(*x).is_constant() || g.value(*x).dtype != DType::kFloat) return false;
+    const auto* xs = known_shape(g, *x);
+    if (xs == nullptr || *xs != *known_shape(g, out)) return false;
     *lo = std::max(*lo, a);
     *hi = std::min(*hi, b);
-    if (g.users(v).size() == 1 && !g.value(v).graph_output) nodes->push_back(g.value(v).producer);
-    v = x;
-  }
-  return v;
+    if (g.users(out).size() == 1 && !g.value(out).graph_output) nodes->push_back(g.value(out).producer);
+    return true;
+  });
 }
 
 // q = round_half_even(fl(b / s)) + zp for a float bound b, as a double (±inf stays infinite).
@@ -158,16 +172,8 @@ bool qdq_analyze(const Graph& g, NodeId id, QdqPlan* p, std::string* why) {
   return true;
 }
 
-bool qdq_match(const Graph& g, NodeId id, const RewriteOptions&) {
-  QdqPlan p;
-  std::string why;
-  return qdq_analyze(g, id, &p, &why);
-}
-
 Status qdq_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
-  QdqPlan p;
-  std::string why;
-  qdq_analyze(g, id, &p, &why);
+  const QdqPlan p = plan_of<QdqPlan, qdq_analyze>(g, id);
   const std::string name = g.node(id).name;
   for (NodeId n : p.nodes) log->note(g.node(n).name, "folded into k-bit QuantizeLevels '" + name + "'");
   const int64_t levels = p.qmax - p.qmin + 1;
@@ -248,16 +254,8 @@ bool const_qdq_analyze(const Graph& g, NodeId id, ConstQdq* c, std::string* why)
   return true;
 }
 
-bool const_qdq_match(const Graph& g, NodeId id, const RewriteOptions&) {
-  ConstQdq c;
-  std::string why;
-  return const_qdq_analyze(g, id, &c, &why);
-}
-
 Status const_qdq_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
-  ConstQdq c;
-  std::string why;
-  const_qdq_analyze(g, id, &c, &why);
+  const ConstQdq c = plan_of<ConstQdq, const_qdq_analyze>(g, id);
   const std::vector<float>& x = c.x->f;
   std::vector<float> y(x.size());
   for (size_t e = 0; e < x.size(); ++e) {
@@ -292,9 +290,9 @@ std::string why_not_qdq(const Graph& g, NodeId n) {
 
 void add_qdq_rules(RuleList* rules) {
   add_rule(rules, "qdq_weights", "QuantizeLinear -> DequantizeLinear on a constant evaluated (weights)",
-           {"DequantizeLinear"}, const_qdq_match, const_qdq_apply);
+           {"DequantizeLinear"}, analyzes<ConstQdq, const_qdq_analyze>, const_qdq_apply);
   add_rule(rules, "qdq_to_levels", "QuantizeLinear -> DequantizeLinear (<= 16 levels) -> k-bit QuantizeLevels",
-           {"DequantizeLinear"}, qdq_match, qdq_apply);
+           {"DequantizeLinear"}, analyzes<QdqPlan, qdq_analyze>, qdq_apply);
 }
 
 }  // namespace onebit::converter
