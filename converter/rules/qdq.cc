@@ -16,6 +16,12 @@
 //    Min clamp) is evaluated as ONNX defines it, per tensor or per channel (`axis`), any bit width: the conv
 //    then sees its weights as the levels * s they are (rules/offset_weights.cc and rules/binary_layers.cc
 //    split them into the runtime's weight planes).
+//  qdq_int8_scales (late): an activation Q -> [Clip] -> DQ per tensor with more than 16 levels (8-bit) that a
+//    float Conv / Gemm / MatMul reads, or whose input such a layer alone computes, is removed, its scale and
+//    zero point (uint8 moved to int8: q - 128) becoming that layer's int8 input / output scales, which
+//    --int8-float-layers then uses instead of calibrating (a layer with both). Without it the layers compute
+//    in float and the pair's rounding is dropped: a warning says so. A pair next to no float layer stays an
+//    error (it cannot run).
 #include <cmath>
 
 #include "ir/onebit_ops.h"
@@ -279,6 +285,71 @@ Status const_qdq_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* l
   return Status::Ok();
 }
 
+// ---- 8-bit activations around the layers that stay float
+
+// A float Conv / Gemm / MatMul with constant float weights (the layers --int8-float-layers runs in int8).
+bool float_layer(const Graph& g, NodeId id) {
+  if (id == kNoId || g.node(id).dead) return false;
+  const Node& n = g.node(id);
+  const Tensor* w = g.constant(n.in(1));
+  return (n.op == "Conv" || n.op == "Gemm" || n.op == "MatMul") && w != nullptr && w->is_float() && !n.i("binary_weights");
+}
+
+struct Int8Qdq {
+  ValueId x = kNoId, y = kNoId;
+  float s = 1;
+  int zp = 0;                    // in int8 terms (uint8 - 128)
+  NodeId quantize = kNoId;
+  std::vector<NodeId> readers;   // float layers reading y: input scales
+  NodeId producer = kNoId;       // the float layer computing x, if any: output scales
+};
+
+// A per-tensor activation Q -> [Clip] -> DQ of more than 16 levels (not a k-bit activation) next to a float
+// layer (reading it, or computing its input).
+bool int8_analyze(const Graph& g, NodeId id, Int8Qdq* p, std::string* why) {
+  const Node& dq = g.node(id);
+  const Node* clip = nullptr;
+  const Node* ql = quantize_of(g, dq, &clip);
+  double s1, s2, z1 = 0, z2 = 0;
+  if (ql == nullptr || g.value(ql->in(0)).is_constant() || !scalar_const(g, ql->in(1), &s1) || !scalar_const(g, dq.in(1), &s2) ||
+      s1 != s2 || !(s1 > 0) || (ql->in(2) != kNoId && !scalar_const(g, ql->in(2), &z1)) ||
+      (dq.in(2) != kNoId && !scalar_const(g, dq.in(2), &z2)) || z1 != z2)
+    return false;
+  bool is_signed;
+  int64_t qmin, qmax;
+  if (!quantized_range(g, *ql, clip, &is_signed, &qmin, &qmax, why) || qmax - qmin + 1 <= 16) return false;
+  p->x = ql->in(0);
+  p->y = dq.out();
+  p->s = float(s1);
+  p->zp = int(z1) - (is_signed ? 0 : 128);
+  p->quantize = g.value(ql->out()).producer;
+  for (NodeId u : g.users(p->y))
+    if (float_layer(g, u) && g.node(u).in(0) == p->y) p->readers.push_back(u);
+  const NodeId prod = producer_id(g, p->x);
+  if (float_layer(g, prod) && g.users(p->x).size() == 1) p->producer = prod;
+  return !p->readers.empty() || p->producer != kNoId;
+}
+
+void set_int8_scales(Node& n, const char* side, float s, int zp) {
+  n.attrs[std::string("int8_") + side + "_scale"] = Attr::Float(s);
+  n.attrs[std::string("int8_") + side + "_zero_point"] = Attr::Int(zp);
+  if (n.has("int8_input_scale") && n.has("int8_output_scale")) n.attrs["int8"] = Attr::Int(1);
+}
+
+Status int8_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
+  const Int8Qdq p = plan_of<Int8Qdq, int8_analyze>(g, id);
+  const std::string name = g.node(id).name;
+  for (NodeId r : p.readers) set_int8_scales(g.node(r), "input", p.s, p.zp);
+  if (p.producer != kNoId) set_int8_scales(g.node(p.producer), "output", p.s, p.zp);
+  log->note(g.node(p.quantize).name, "read as int8 scales with '" + name + "'");
+  log->note(name, "read as the int8 activation scale " + std::to_string(p.s) + " (zero point " + std::to_string(p.zp) +
+                      ") of the float layers next to it");
+  log->warnings.push_back(g.node(id).describe() + ": an 8-bit fake quantization next to float layers; they compute in float " +
+                          "(its rounding dropped) unless --int8-float-layers runs them in int8 on its scale");
+  bypass(g, id, p.x);
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string why_not_qdq(const Graph& g, NodeId n) {
@@ -291,6 +362,8 @@ std::string why_not_qdq(const Graph& g, NodeId n) {
 void add_qdq_rules(RuleList* rules) {
   add_rule(rules, "qdq_weights", "QuantizeLinear -> DequantizeLinear on a constant evaluated (weights)",
            {"DequantizeLinear"}, analyzes<ConstQdq, const_qdq_analyze>, const_qdq_apply);
+  add_rule(rules, "qdq_int8_scales", "8-bit QuantizeLinear -> DequantizeLinear next to float layers -> their int8 scales",
+           {"DequantizeLinear"}, analyzes<Int8Qdq, int8_analyze>, int8_apply, /*late=*/true);
   add_rule(rules, "qdq_to_levels", "QuantizeLinear -> DequantizeLinear (<= 16 levels) -> k-bit QuantizeLevels",
            {"DequantizeLinear"}, analyzes<QdqPlan, qdq_analyze>, qdq_apply);
 }

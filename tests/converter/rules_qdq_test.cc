@@ -249,3 +249,52 @@ TEST_CASE("rules: offset_weight_conv") {
     }
   }
 }
+
+TEST_CASE("rules: qdq_int8_scales") {
+  // x [1, 2, 5, 5] -> Q(uint8, s 0.05, zp 128) -> DQ -> Conv 3x3 (float weights) -> Q(uint8, s 0.1, zp 100) -> DQ
+  OnnxTestGraph t;
+  t.input("x", {1, 2, 5, 5});
+  const std::string a = qdq(t, "x", "in8", 0.05f, onnx::TensorProto::UINT8, 128);
+  t.initializer("w", {3, 2, 3, 3}, Rng(60).normal(54, 0.3f));
+  add_conv(t, "conv", {a, "w"}, "c", 3, 1, 1);
+  t.output(qdq(t, "c", "out8", 0.1f, onnx::TensorProto::UINT8, 100));
+  const RefTensor x{{1, 2, 5, 5}, Rng(61).uniform(50, -3.0f, 3.0f)};
+  SUBCASE("fires: both pairs become the conv's int8 scales (zero points moved to int8); a warning says so") {
+    CHECK(matches(t, "qdq_int8_scales", "in8"));
+    Rewritten r = rewrite(t);
+    CHECK(r.fired("qdq_int8_scales") == 2);
+    const cv::Node& c = node(r.g, "conv");
+    CHECK(c.f("int8_input_scale") == 0.05f);
+    CHECK(c.i("int8_input_zero_point") == 0);
+    CHECK(c.f("int8_output_scale") == 0.1f);
+    CHECK(c.i("int8_output_zero_point") == -28);
+    CHECK(c.i("int8") == 1);
+    CHECK(r.ops() == std::vector<std::string>{"Conv"});
+    Converted f = convert(t);
+    REQUIRE_MESSAGE(f.status.ok(), f.status.message());
+    CHECK(contains(f.result.summary, "warning: node 'in8' (DequantizeLinear): an 8-bit fake quantization"));
+    CHECK(f.result.int8_layers == 0);
+    cv::ConvertOptions strict;
+    strict.strict = true;
+    check_convert_fails(t, {"node 'in8' (DequantizeLinear)", "--strict"}, strict);
+  }
+  SUBCASE("with --int8-float-layers the conv runs in int8 on them, no calibration needed, within one output step") {
+    cv::ConvertOptions o;
+    o.int8_float_layers = true;
+    Converted c = convert(t, o);
+    REQUIRE_MESSAGE(c.status.ok(), c.status.message());
+    CHECK(c.result.int8_layers == 1);
+    const RefTensor want = t.evaluate({{"x", x}}).at("out8.y");
+    const std::vector<float> got = onebit::testing::run_model(c.result.model, onebit::testing::to_nhwc(x));
+    const std::vector<float> w = onebit::testing::to_nhwc(want);
+    REQUIRE(got.size() == w.size());
+    for (size_t i = 0; i < got.size(); ++i) CHECK(std::fabs(got[i] - w[i]) <= 0.1f + 1e-5f);
+  }
+  SUBCASE("does not fire: an 8-bit pair next to no float layer stays an error naming it") {
+    OnnxTestGraph u = chain({1, 2, 4, 4}, {{"Relu", "relu", "r"}});
+    u.model.mutable_graph()->mutable_output()->Clear();
+    u.output(qdq(u, "r", "q8", 0.05f, onnx::TensorProto::UINT8, 0));
+    CHECK_FALSE(matches(u, "qdq_int8_scales", "q8"));
+    check_convert_fails(u, {"node 'q8' (DequantizeLinear)", "256 levels"});
+  }
+}
