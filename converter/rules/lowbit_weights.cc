@@ -7,8 +7,7 @@
 //  binary_weights_float_input: BinaryConnect / BWN: a float Conv / Gemm / MatMul on a FLOAT activation whose
 //    constant weights are ±alpha_o per output channel (alpha * sign(W), alpha per channel or per tensor) is
 //    marked binary_weights = 1: the emitter stores 1 bit per weight plus alpha (conv2d / fully_connected
-//    with Weights::binary), the runtime computes in float; not with one weight per output channel (the
-//    offset conv of rules/offset_weights.cc), where 1 bit plus a float scale is no smaller. A late rule: it runs once everything
+//    with Weights::binary), the runtime computes in float. A late rule: it runs once everything
 //    else is final, so a layer whose input is still becoming binary / k-bit is left to the binary rules.
 #include <algorithm>
 #include <cmath>
@@ -81,8 +80,7 @@ bool bwn_match(const Graph& g, NodeId id, const RewriteOptions&) {
     if (xs->size() != 2 || !fc_weight_matrix(g, n, &w, &out, &k)) return false;
     if (n.op == "Gemm" && n.in(2) != kNoId && g.constant(n.in(2)) == nullptr) return false;
   }
-  // One weight per output channel (a 1x1 conv from one channel): 1 bit plus a float scale is no smaller.
-  return w.size() > size_t(out) && split_sign_magnitude(w, out, &s, &m, &why);
+  return split_sign_magnitude(w, out, &s, &m, &why);
 }
 
 Status bwn_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog*) {

@@ -11,7 +11,9 @@
 // The conv is linear in w, so conv(x, w)_o = sum_p a_po conv(x, O_p)_o + c_o T, where T = conv(x, 1) is the
 // sum of the input levels over the window (zero padding pads 0, the levels' own padding: the same in both).
 // Each conv(x, a_p O_p) is a 1- or 2-bit BinaryConv2D (binary_conv); T is a BinaryConv2D with one output
-// channel per group and +1 weights, spread to the channels by a 1x1 float Conv of weights c_o; the sums are
+// channel per group and +1 weights, spread to the channels by a 1x1 float Conv of weights c_o (one weight per
+// channel, never 0 on a grid: binary_weights_float_input stores it as a sign and a float32 alpha, so
+// --float16-weights and --int8-float-layers, which touch only plain float layers, leave it exact); the sums are
 // Adds that residual_into_binary_conv folds into the convs' output transforms (y = m D + b + r). Equal to the
 // float conv up to float rounding (D and T are exact integers). Cost: one extra 1-output-channel binary conv
 // and an out_c-MAC-per-pixel float 1x1 conv per layer (and a second binary conv for 3- and 4-bit weights).
