@@ -16,7 +16,7 @@ namespace onebit::converter {
 namespace {
 
 /// Marks the float layers for emission (emit_float.cc reads the attributes): `int8` with the activation
-/// scales (int8_* attributes, from calibration; reading them from ONNX QDQ pairs is not implemented), or
+/// scales (int8_* attributes, from calibration, or from ONNX 8-bit QDQ pairs: rules/qdq.cc), or
 /// `float16_weights`.
 Status set_float_storage(Graph* g, const ConvertOptions& o, int* f16, int* i8) {
   const std::vector<NodeId> layers = int8_candidates(*g);
@@ -92,6 +92,8 @@ Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, c
   if (s.ok()) s = rewrite_to_fixed_point(&g, ro, &log);
   std::vector<std::string> warnings;
   if (s.ok()) s = audit_binary_layers(g, options.strict, &warnings);
+  if (s.ok() && options.strict && !log.warnings.empty()) s = Status::Error(log.warnings[0] + " (--strict)");
+  warnings.insert(warnings.end(), log.warnings.begin(), log.warnings.end());  // the rules' (rules/qdq.cc)
   if (s.ok() && options.float_reference && options.int8_float_layers)
     s = Status::Error("--int8-float-layers and --float-reference exclude each other (the reference is float)");
   int f16 = 0, i8 = 0;

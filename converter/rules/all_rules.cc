@@ -17,8 +17,10 @@ const std::vector<std::unique_ptr<Rule>>& all_rules() {
     add_pooling_rules(&r);
     add_activation_rules(&r);
     add_lowbit_activation_rules(&r);
+    add_qdq_rules(&r);
     add_binary_layer_rules(&r);
     add_lowbit_weight_rules(&r);
+    add_offset_weight_rules(&r);
     add_output_transform_rules(&r);
     add_layout_rules(&r);
     add_float_fusion_rules(&r);

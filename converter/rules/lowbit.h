@@ -26,6 +26,14 @@ struct QuantizerPlan {
 /// True if Round node `round` is the core of a k-bit uniform quantizer; else *why says what is missing.
 bool analyze_quantizer(const Graph& g, NodeId round, QuantizerPlan* plan, std::string* why);
 
+/// Replaces the value `y` by Dequantize(QuantizeLevels(x, scale, shift)) with levels `l` (per-channel scale and
+/// shift of x's axis 1).
+void make_levels(Graph& g, const std::string& name, ValueId x, ValueId y, const std::vector<float>& scale,
+                 const std::vector<float>& shift, const Levels& l);
+
+/// Why DequantizeLinear node `n` is not a k-bit activation quantizer (rules/qdq.cc); "" when it is one.
+std::string why_not_qdq(const Graph& g, NodeId n);
+
 /// Why a Round / DequantizeLinear node left in the graph is not a k-bit quantizer onebit can run.
 std::string why_not_quantizer(const Graph& g, NodeId n);
 

@@ -65,19 +65,15 @@ bool affine_step(const Graph& g, const Node& p, ValueId* v, double* a, double* b
 ValueId walk_back(const Graph& g, ValueId u, double* k, double* c, std::vector<NodeId>* nodes) {
   *k = 1;
   *c = 0;
-  for (int depth = 0; depth < 16; ++depth) {
-    const Node* p = g.producer(u);
-    ValueId v;
+  return walk_producers(g, u, 16, [&](const Node& p, ValueId out, ValueId* v) {
     double a, b;
-    if (p == nullptr || p->dead || g.value(u).graph_output || g.users(u).size() != 1 || !affine_step(g, *p, &v, &a, &b))
-      break;
-    // total(u) = k * u + c = k * (a v + b) + c
+    if (g.value(out).graph_output || g.users(out).size() != 1 || !affine_step(g, p, v, &a, &b)) return false;
+    // total(out) = k * out + c = k * (a v + b) + c
     *c += *k * b;
     *k *= a;
-    nodes->push_back(g.value(u).producer);
-    u = v;
-  }
-  return u;
+    nodes->push_back(g.value(out).producer);
+    return true;
+  });
 }
 
 // Walks forward from `r` through sole-reader scalar affines: y = m * r + d; returns y.
@@ -202,7 +198,8 @@ bool quantizer_match(const Graph& g, NodeId id, const RewriteOptions&) {
   return analyze_quantizer(g, id, &p, &why);
 }
 
-// Replaces the value `y` by Dequantize(QuantizeLevels(x, scale, shift)).
+}  // namespace
+
 void make_levels(Graph& g, const std::string& name, ValueId x, ValueId y, const std::vector<float>& scale,
                  const std::vector<float>& shift, const Levels& l) {
   const ValueId q = g.add_value(g.value(y).name + "/levels", DType::kLevels);
@@ -214,6 +211,8 @@ void make_levels(Graph& g, const std::string& name, ValueId x, ValueId y, const 
   g.add_node(ops::kDequantize, name + "/dequantize", {q}, {deq});
   g.replace_uses(y, deq);
 }
+
+namespace {
 
 Status quantizer_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   QuantizerPlan p;
@@ -266,107 +265,6 @@ Status relu_clip_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* l
   return Status::Ok();
 }
 
-// ---- QuantizeLinear -> (Clip) -> DequantizeLinear
-
-struct QdqPlan {
-  ValueId x = kNoId, y = kNoId;
-  double s = 1, zp = 0;
-  int64_t qmin = 0, qmax = 0;
-  std::vector<NodeId> nodes;
-};
-
-bool qdq_analyze(const Graph& g, NodeId id, QdqPlan* p, std::string* why) {
-  const Node& dq = g.node(id);
-  ValueId q = dq.in(0);
-  const Node* clip = producer_of(g, q, "Clip");
-  if (clip != nullptr) q = clip->in(0);
-  const Node* ql = producer_of(g, q, "QuantizeLinear");
-  if (ql == nullptr) return false;
-  double s1, s2, z1 = 0, z2 = 0;
-  if (!scalar_const(g, ql->in(1), &s1) || !scalar_const(g, dq.in(1), &s2) || s1 != s2 || !(s1 > 0))
-    return *why = "scales are not one equal positive constant (per tensor)", false;
-  if ((ql->in(2) != kNoId && !scalar_const(g, ql->in(2), &z1)) || (dq.in(2) != kNoId && !scalar_const(g, dq.in(2), &z2)) || z1 != z2)
-    return *why = "zero points are not one equal constant (per tensor)", false;
-  // ONNX (opset 13): the zero point says the quantized type, uint8 (also when omitted) or int8.
-  const Tensor* zt = ql->in(2) == kNoId ? nullptr : g.constant(ql->in(2));
-  if (zt != nullptr && (zt->dtype != DType::kInt64 || (zt->onnx_type != 0 && zt->onnx_type != 2 && zt->onnx_type != 3)))
-    return *why = "its zero point is not uint8 or int8 (ONNX element type " + std::to_string(zt->onnx_type) + ")", false;
-  const bool is_signed = zt != nullptr && zt->onnx_type == 3;  // INT8; uint8 otherwise (ONNX's default)
-  const int64_t zp = zt != nullptr ? zt->i[0] : 0;
-  p->qmin = is_signed ? -128 : 0;
-  p->qmax = is_signed ? 127 : 255;
-  if (clip != nullptr) {
-    // The Clip works on the quantized integers: ONNX requires bounds of their type, and min <= max.
-    int64_t bound[2] = {p->qmin, p->qmax};
-    for (size_t k = 1; k < 3; ++k) {
-      const Tensor* b = clip->in(k) == kNoId ? nullptr : g.constant(clip->in(k));
-      if (clip->in(k) != kNoId && (b == nullptr || b->elements() != 1))
-        return *why = clip->describe() + " between them has non-constant bounds", false;
-      if (b == nullptr) continue;
-      if (b->dtype != DType::kInt64 || (b->onnx_type != 0 && b->onnx_type != (is_signed ? 3 : 2)))
-        return *why = clip->describe() + " between them has a " + (k == 1 ? "min" : "max") + " of type " +
-                      (b->dtype != DType::kInt64 ? dtype_name(b->dtype) : "ONNX " + std::to_string(b->onnx_type)) +
-                      " on a " + (is_signed ? "int8" : "uint8") + " tensor; ONNX requires bounds of the input's type", false;
-      bound[k - 1] = b->i[0];
-    }
-    if (bound[0] > bound[1])
-      return *why = clip->describe() + " between them has min " + std::to_string(bound[0]) + " > max " +
-                    std::to_string(bound[1]) + ": ONNX defines every output as max then, a constant, not a quantizer", false;
-    p->qmin = std::max(p->qmin, bound[0]);
-    p->qmax = std::min(p->qmax, bound[1]);
-    p->nodes.push_back(g.value(clip->out()).producer);
-  }
-  // Both within the type's range now (-128 .. 255): no overflow.
-  const int64_t levels = p->qmax - p->qmin + 1;
-  if (levels < 2 || levels > 16)
-    return *why = "the quantized range " + std::to_string(p->qmin) + ".." + std::to_string(p->qmax) +
-                  " has " + std::to_string(levels) + " levels; onebit's k-bit tensors hold 2 .. 16", false;
-  if (zp < p->qmin || zp > p->qmax) return *why = "the zero point lies outside the range", false;
-  const auto* xs = known_shape(g, ql->in(0));
-  if (xs == nullptr || (xs->size() != 4 && xs->size() != 2) || g.value(ql->in(0)).is_constant())
-    return *why = "its input is not a float feature map", false;
-  p->x = ql->in(0);
-  p->y = dq.out();
-  p->s = s1;
-  p->zp = z1;
-  p->nodes.push_back(g.value(q).producer);
-  return true;
-}
-
-bool qdq_match(const Graph& g, NodeId id, const RewriteOptions&) {
-  QdqPlan p;
-  std::string why;
-  return qdq_analyze(g, id, &p, &why);
-}
-
-Status qdq_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
-  QdqPlan p;
-  std::string why;
-  qdq_analyze(g, id, &p, &why);
-  const std::string name = g.node(id).name;
-  for (NodeId n : p.nodes) log->note(g.node(n).name, "folded into k-bit QuantizeLevels '" + name + "'");
-  const int64_t levels = p.qmax - p.qmin + 1;
-  Levels l;
-  l.kind = LevelKind::kUnipolar;
-  while ((1 << l.bits) < levels) ++l.bits;
-  l.zero_level = int(p.zp - double(p.qmin));
-  l.scale = float(p.s);
-  ValueId x = p.x;
-  if (levels < (int64_t(1) << l.bits)) {
-    x = g.add_value(g.value(p.x).name + "/range");
-    g.add_node("Clip", name + "/range",
-               {p.x, g.add_constant(name + "/range_lo", Tensor::scalar(float((double(p.qmin) - p.zp) * p.s))),
-                g.add_constant(name + "/range_hi", Tensor::scalar(float((double(p.qmax) - p.zp) * p.s)))},
-               {x});
-  }
-  const int64_t ch = (*known_shape(g, p.x))[1];
-  // q = saturate(round(x / s) + zp): index q - qmin = round(x / s + zp - qmin).
-  make_levels(g, name, x, p.y, std::vector<float>(size_t(ch), float(1.0 / p.s)),
-              std::vector<float>(size_t(ch), float(p.zp - double(p.qmin))), l);
-  g.kill(id);
-  return Status::Ok();
-}
-
 }  // namespace
 
 std::string why_not_quantizer(const Graph& g, NodeId n) {
@@ -376,9 +274,7 @@ std::string why_not_quantizer(const Graph& g, NodeId n) {
     if (analyze_quantizer(g, n, &p, &why)) return "it looks like a k-bit quantizer, but was not converted";
     return why;
   }
-  QdqPlan q;
-  if (g.node(n).op == "DequantizeLinear" && !qdq_analyze(g, n, &q, &why))
-    return why.empty() ? "its input is not a QuantizeLinear (optionally through a Clip)" : why;
+  if (g.node(n).op == "DequantizeLinear" && !(why = why_not_qdq(g, n)).empty()) return why;
   return "not recognized as a k-bit quantizer";
 }
 
@@ -387,8 +283,6 @@ void add_lowbit_activation_rules(RuleList* rules) {
            relu_clip_match, relu_clip_apply);
   add_rule(rules, "uniform_quantizer", "uniform quantizer (DoReFa / PACT / LSQ) -> k-bit QuantizeLevels", {"Round"},
            quantizer_match, quantizer_apply);
-  add_rule(rules, "qdq_to_levels", "QuantizeLinear -> DequantizeLinear (<= 16 levels) -> k-bit QuantizeLevels",
-           {"DequantizeLinear"}, qdq_match, qdq_apply);
 }
 
 }  // namespace onebit::converter

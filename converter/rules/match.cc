@@ -64,6 +64,17 @@ std::string clip_bounds_problem(const Graph& g, const Node& clip) {
   return text;
 }
 
+ValueId walk_producers(const Graph& g, ValueId v, int max_depth,
+                       const std::function<bool(const Node&, ValueId, ValueId*)>& step) {
+  for (int depth = 0; depth < max_depth; ++depth) {
+    const Node* p = g.producer(v);
+    ValueId in = kNoId;
+    if (p == nullptr || p->dead || !step(*p, v, &in)) break;
+    v = in;
+  }
+  return v;
+}
+
 const std::vector<int64_t>* known_shape(const Graph& g, ValueId v) {
   return v != kNoId && g.value(v).shape_known ? &g.value(v).shape : nullptr;
 }

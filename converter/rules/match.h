@@ -1,6 +1,7 @@
 // Small matching helpers shared by the rules.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ bool clip_bounds(const Graph& g, const Node& clip, float* lo, float* hi);
 /// Why a Clip's constant bounds make no clamp onebit converts, "" when they do (or are not constant): min > max
 /// (ONNX defines every output as max then, a constant), min == max (a constant too) or a NaN bound.
 std::string clip_bounds_problem(const Graph& g, const Node& clip);
+/// Walks back from `v` through live producers, at most `max_depth` of them, while step(producer, its output,
+/// &input) accepts the producer and names the input to continue from; returns the value where it stopped.
+ValueId walk_producers(const Graph& g, ValueId v, int max_depth,
+                       const std::function<bool(const Node&, ValueId, ValueId*)>& step);
 /// Shape of `v` when known, else empty.
 const std::vector<int64_t>* known_shape(const Graph& g, ValueId v);
 /// A float constant of shape [c] (per-channel vectors of onebit ops).

@@ -48,6 +48,8 @@ void add_output_transform_rules(RuleList* rules);  // output_transform.cc
 void add_layout_rules(RuleList* rules);          // layout.cc
 void add_lowbit_activation_rules(RuleList* rules);  // lowbit_activation.cc
 void add_lowbit_weight_rules(RuleList* rules);      // lowbit_weights.cc
+void add_qdq_rules(RuleList* rules);                // qdq.cc
+void add_offset_weight_rules(RuleList* rules);      // offset_weights.cc
 void add_float_fusion_rules(RuleList* rules);       // float_fusion.cc
 void add_binary_fusion_rules(RuleList* rules);      // binary_fusion.cc
 

@@ -165,6 +165,11 @@ Tensor window(const Tensor& x, int kh, int kw, int sh, int sw, const std::vector
 std::map<std::string, Tensor> OnnxTestGraph::evaluate(const std::map<std::string, Tensor>& inputs) const {
   std::map<std::string, Tensor> v = inputs;
   for (const auto& init : model.graph().initializer()) v[init.name()] = constant(init);
+  auto initializer_type = [this](const std::string& name) {
+    for (const auto& init : model.graph().initializer())
+      if (init.name() == name) return init.data_type();
+    return int32_t(onnx::TensorProto::UNDEFINED);
+  };
   for (const auto& n : model.graph().node()) {
     const std::string& op = n.op_type();
     const Tensor& x = v.at(n.input(0));
@@ -173,14 +178,25 @@ std::map<std::string, Tensor> OnnxTestGraph::evaluate(const std::map<std::string
       for (float& e : y.data) e = e > 0 ? 1.0f : (e < 0 ? -1.0f : 0.0f);
     } else if (op == "Round") {
       for (float& e : y.data) e = std::nearbyint(e);  // half to even (default rounding mode), as ONNX
-    } else if (op == "Min") {
+    } else if (op == "Min" || op == "Max") {
       const float c = v.at(n.input(1)).data[0];
-      for (float& e : y.data) e = std::min(e, c);
+      for (float& e : y.data) e = op == "Min" ? std::min(e, c) : std::max(e, c);
     } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
-      // per tensor; uint8 range (the tests' zero points are uint8)
-      const float s = v.at(n.input(1)).data[0], z = n.input_size() > 2 ? v.at(n.input(2)).data[0] : 0.0f;
-      for (float& e : y.data)
-        e = op == "QuantizeLinear" ? std::min(std::max(std::nearbyint(e / s) + z, 0.0f), 255.0f) : (e - z) * s;
+      // ONNX opset 13: per tensor, or per slice of `axis` (default 1); the range of the zero point's type
+      // (uint8, also when omitted, or int8); round half to even (the default rounding mode), saturate.
+      const Tensor& s = v.at(n.input(1));
+      const Tensor* z = n.input_size() > 2 ? &v.at(n.input(2)) : nullptr;
+      const bool int8 = z != nullptr && initializer_type(n.input(2)) == onnx::TensorProto::INT8;
+      const float qmin = int8 ? -128.0f : 0.0f, qmax = int8 ? 127.0f : 255.0f;
+      int64_t axis = attr_i(n, "axis", 1), inner = 1;
+      if (axis < 0) axis += int64_t(x.shape.size());
+      for (size_t d = size_t(axis) + 1; s.data.size() > 1 && d < x.shape.size(); ++d) inner *= x.shape[d];
+      for (size_t i = 0; i < y.data.size(); ++i) {
+        const size_t k = s.data.size() == 1 ? 0 : size_t((int64_t(i) / inner) % int64_t(s.data.size()));
+        const float sk = s.data[k], zk = z ? z->data[z->data.size() == 1 ? 0 : k] : 0.0f;
+        float& e = y.data[i];
+        e = op == "QuantizeLinear" ? std::min(std::max(std::nearbyint(e / sk) + zk, qmin), qmax) : (e - zk) * sk;
+      }
     } else if (op == "Relu") {
       for (float& e : y.data) e = std::max(e, 0.0f);
     } else if (op == "Clip") {
@@ -223,14 +239,16 @@ std::map<std::string, Tensor> OnnxTestGraph::evaluate(const std::map<std::string
       const std::vector<int64_t> st = attr_ints(n, "strides", {1, 1});
       const int64_t O = w.shape[0], I = w.shape[1], KH = w.shape[2], KW = w.shape[3], H = x.shape[2], W = x.shape[3];
       const Tensor* bias = n.input_size() > 2 ? &v.at(n.input(2)) : nullptr;
+      const int64_t C = x.shape[1], per_group = O / attr_i(n, "group", 1);
       y = window(x, int(KH), int(KW), int(st[0]), int(st[1]), pads, O, [&](int64_t b, int64_t o, int64_t h0, int64_t w0) {
         double acc = bias ? bias->data[size_t(o)] : 0.0;
+        const int64_t first = o / per_group * I;  // the group's first input channel
         for (int64_t i = 0; i < I; ++i)
           for (int64_t kh = 0; kh < KH; ++kh)
             for (int64_t kw = 0; kw < KW; ++kw) {
               const int64_t h = h0 + kh, ww = w0 + kw;
               if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
-              acc += double(x.data[size_t(((b * I + i) * H + h) * W + ww)]) * w.data[size_t(((o * I + i) * KH + kh) * KW + kw)];
+              acc += double(x.data[size_t(((b * C + first + i) * H + h) * W + ww)]) * w.data[size_t(((o * I + i) * KH + kh) * KW + kw)];
             }
         return float(acc);
       });

@@ -52,8 +52,9 @@ class OnnxTestGraph {
   static void attr(onnx::NodeProto& n, const Attr& a);
   std::string bytes() const;
 
-  /// Reference evaluation of the graph (supported: Sign, Conv, Pad, Mul, Add, Sub, BatchNormalization, Relu,
-  /// Clip, PRelu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Gemm).
+  /// Reference evaluation of the graph (supported: Sign, Round, Conv (grouped too), Pad, Mul, Add, Sub, Div,
+  /// Min / Max with a scalar, QuantizeLinear / DequantizeLinear (uint8 / int8, per tensor or per axis),
+  /// BatchNormalization, Relu, Clip, PRelu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Gemm).
   std::map<std::string, Tensor> evaluate(const std::map<std::string, Tensor>& inputs) const;
 
   onnx::ModelProto model;

@@ -4,7 +4,8 @@
 // its binary layers binary and no warning, and agree with PyTorch on 100 stored images; --float-reference
 // must agree too. The sign_after_relu case (a Sign that sees exact zeros) converts by default to a ternary
 // activation and matches PyTorch exactly; it is refused with sign_zero = kError, binary with kPlusOne. The
-// low-bit families (DoReFa, PACT, LSQ, torch.ao fake quant, BWN; opset 13, fixed batch) convert with their
+// low-bit families (DoReFa, PACT, LSQ, torch.ao fake quant, PyTorch fake-quant QDQ and Brevitas-style QCDQ
+// W2A2 with LSQ's {-2, -1, 0, 1} weights (gen_qdq.py), BWN; opset 13, fixed batch) convert with their
 // expected layer kinds and agree with PyTorch (argmax, and logits within 1e-3 relative on images whose every
 // quantizer input is > 1e-4 from a rounding tie).
 #include <doctest/doctest.h>
@@ -260,8 +261,8 @@ std::vector<std::pair<std::string, int>> layer_kinds(const std::string& json) {
   return out;
 }
 
-const char* const kLowbitFamilies[] = {"dorefa_w2a2", "dorefa_w1a4", "pact_w1a2", "pact_w2a4",
-                                       "lsq_w1a2",    "lsq_w1a4",    "fakequant_w1a4", "bwn"};
+const char* const kLowbitFamilies[] = {"dorefa_w2a2", "dorefa_w1a4", "pact_w1a2",      "pact_w2a4", "lsq_w1a2",
+                                       "lsq_w1a4",    "fakequant_w1a4", "fakequant_w2a2", "qcdq_w2a2", "bwn"};
 constexpr double kTieMargin = 1e-4;
 
 }  // namespace
@@ -307,6 +308,7 @@ TEST_CASE("patterns: low-bit families (DoReFa, PACT, LSQ, fake quant, BWN) conve
                      << "; logits within 1e-3 relative: " << a.margin_within << "/" << a.margin_images
                      << " images with tie margin > " << kTieMargin << " (worst " << a.worst << ")");
         CHECK(a.same_argmax * 100 >= 95 * a.images);
+        if (name == "fakequant_w2a2" || name == "qcdq_w2a2") CHECK(a.same_argmax * 1000 >= 995 * a.images);  // issue 21
         CHECK(a.margin_within == a.margin_images);
       }
     }

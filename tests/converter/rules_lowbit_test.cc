@@ -43,13 +43,6 @@ std::string lsq(OnnxTestGraph& t, const std::string& x, float s, float lo, float
                     {"Mul", "l.mul", "l.y", {"^", "l.s"}}});
 }
 
-RefTensor lowbit_input(uint32_t seed, const std::vector<int64_t>& shape = {1, 2, 4, 4}) {
-  Rng r(seed);
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return RefTensor{shape, r.normal(size_t(n), 1.0f)};
-}
-
 // x[1, 2, hw, hw] -> DoReFa (n, with or without the STE residue) -> Conv 3x3 pad 1 (weights w of w_shape,
 // `stride`) -> y.
 OnnxTestGraph dorefa_conv(int64_t hw, float n, bool residue, const std::vector<int64_t>& w_shape,
@@ -61,12 +54,6 @@ OnnxTestGraph dorefa_conv(int64_t hw, float n, bool residue, const std::vector<i
   add_conv(t, "conv", {q, "w"}, "y", 3, stride, 1);
   t.output("y");
   return t;
-}
-
-void check_levels(const cv::Levels& l, int bits, int zero_level, float scale) {
-  CHECK(l.bits == bits);
-  CHECK(l.zero_level == zero_level);
-  CHECK(l.scale == scale);
 }
 
 }  // namespace
@@ -257,41 +244,6 @@ TEST_CASE("rules: min_relu_to_clip") {
                         {"Add", "add2", "y", {"a", "m3"}}}));
     cv::Graph g = import(t);
     for (const char* n : {"min_act", "min_neg", "min_norelu"}) CHECK_FALSE(matches(g, "min_relu_to_clip", n));
-  }
-}
-
-TEST_CASE("rules: qdq_to_levels") {
-  // QuantizeLinear(x, s, zp uint8) -> Clip(lo, hi) -> DequantizeLinear, what torch's (0, 127) fake quant
-  // exports, here narrowed to `hi`.
-  auto qdq = [](float hi, bool with_clip) {
-    OnnxTestGraph t;
-    t.input("x", {1, 2, 4, 4});
-    scalar(t, "s", 0.2f);
-    t.initializer_int("zp", onnx::TensorProto::UINT8, {}, {3});
-    t.node("QuantizeLinear", {"x", "s", "zp"}, {"q"}, "quant");
-    std::string q = "q";
-    if (with_clip) {
-      t.initializer_int("lo", onnx::TensorProto::UINT8, {}, {0});
-      t.initializer_int("hi", onnx::TensorProto::UINT8, {}, {int64_t(hi)});
-      t.node("Clip", {"q", "lo", "hi"}, {"qc"}, "clip");
-      q = "qc";
-    }
-    t.node("DequantizeLinear", {q, "s", "zp"}, {"y"}, "dequant");
-    t.output("y");
-    return t;
-  };
-  SUBCASE("fires: uint8 narrowed to 0..15 -> 4-bit Unipolar, zero level 3, level scale s") {
-    OnnxTestGraph t = qdq(15, true);
-    CHECK(matches(t, "qdq_to_levels", "dequant"));
-    Rewritten r = rewrite(t);
-    CHECK(r.ops() == std::vector<std::string>{cv::ops::kQuantizeLevels, cv::ops::kDequantize});
-    check_levels(r.g.value(node(r.g, "dequant").out()).levels, 4, 3, 0.2f);
-    check_end_to_end(t, lowbit_input(41), "y");
-  }
-  SUBCASE("does not fire: the full uint8 range (256 levels); the conversion names the node and why") {
-    OnnxTestGraph t = qdq(255, false);
-    CHECK_FALSE(matches(t, "qdq_to_levels", "dequant"));
-    check_convert_fails(t, {"node 'dequant' (DequantizeLinear)", "256 levels"});
   }
 }
 

@@ -226,6 +226,20 @@ inline Rewritten rewrite(const OnnxTestGraph& t, const cv::RewriteOptions& o = {
   return r;
 }
 
+// A seeded normal input of `shape` for the k-bit quantizer tests.
+inline RefTensor lowbit_input(uint32_t seed, const std::vector<int64_t>& shape = {1, 2, 4, 4}) {
+  Rng r(seed);
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return RefTensor{shape, r.normal(size_t(n), 1.0f)};
+}
+
+inline void check_levels(const cv::Levels& l, int bits, int zero_level, float scale) {
+  CHECK(l.bits == bits);
+  CHECK(l.zero_level == zero_level);
+  CHECK(l.scale == scale);
+}
+
 // Constant input `slot` of `n` as floats.
 inline std::vector<float> const_input(const cv::Graph& g, const cv::Node& n, size_t slot) {
   const cv::Tensor* c = g.constant(n.in(slot));
