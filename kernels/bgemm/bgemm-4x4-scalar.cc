@@ -58,11 +58,4 @@ void gemm_4x4(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_
 
 }  // namespace
 
-ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x4__scalar) {
-  const onebit_bgemm_terms one = {1, {0}, {0}, {0}};
-  gemm_4x4(mr, nc, segs, seg_words, a, w, c, c_stride, one);
-}
-
-ONEBIT_BGEMM_SERIAL_UKERNEL(onebit_bgemm_serial_ukernel_4x4__scalar) {
-  gemm_4x4(mr, nc, segs, seg_words, a, w, c, c_stride, *terms);
-}
+ONEBIT_BGEMM_UKERNEL_AND_SERIAL(4x4__scalar, gemm_4x4)

@@ -13,8 +13,8 @@
 #include "bgemm/bgemm.h"
 #include "util/bits.h"
 
-using onebit::kernels::bgemm_next_row;
 using onebit::kernels::load_pair;
+using onebit::kernels::bgemm_next_row;
 using onebit::kernels::load_single;
 
 namespace {
@@ -35,32 +35,26 @@ inline void gemm_6x32(size_t mr, size_t nc, size_t segs, size_t seg_words, const
   const size_t tile_chunks = 32 * segs * chunks;
   for (size_t n0 = 0; n0 < nc; n0 += 32) {
     // Plain locals (not arrays captured by a lambda) so that the 24 accumulators stay in registers.
-    __m512i acc00 = _mm512_setzero_si512(), acc01 = _mm512_setzero_si512(), acc02 = _mm512_setzero_si512(),
-            acc03 = _mm512_setzero_si512();
-    __m512i acc10 = _mm512_setzero_si512(), acc11 = _mm512_setzero_si512(), acc12 = _mm512_setzero_si512(),
-            acc13 = _mm512_setzero_si512();
-    __m512i acc20 = _mm512_setzero_si512(), acc21 = _mm512_setzero_si512(), acc22 = _mm512_setzero_si512(),
-            acc23 = _mm512_setzero_si512();
-    __m512i acc30 = _mm512_setzero_si512(), acc31 = _mm512_setzero_si512(), acc32 = _mm512_setzero_si512(),
-            acc33 = _mm512_setzero_si512();
-    __m512i acc40 = _mm512_setzero_si512(), acc41 = _mm512_setzero_si512(), acc42 = _mm512_setzero_si512(),
-            acc43 = _mm512_setzero_si512();
-    __m512i acc50 = _mm512_setzero_si512(), acc51 = _mm512_setzero_si512(), acc52 = _mm512_setzero_si512(),
-            acc53 = _mm512_setzero_si512();
-#define ONEBIT_ROW(r)                                                                      \
-  {                                                                                        \
-    const __m512i v = _mm512_set1_epi64(static_cast<long long>(av##r));                    \
-    acc##r##0 = _mm512_add_epi64(acc##r##0, _mm512_popcnt_epi64(_mm512_xor_si512(v, w0))); \
-    acc##r##1 = _mm512_add_epi64(acc##r##1, _mm512_popcnt_epi64(_mm512_xor_si512(v, w1))); \
-    acc##r##2 = _mm512_add_epi64(acc##r##2, _mm512_popcnt_epi64(_mm512_xor_si512(v, w2))); \
-    acc##r##3 = _mm512_add_epi64(acc##r##3, _mm512_popcnt_epi64(_mm512_xor_si512(v, w3))); \
+    __m512i acc00 = _mm512_setzero_si512(), acc01 = _mm512_setzero_si512(), acc02 = _mm512_setzero_si512(), acc03 = _mm512_setzero_si512();
+    __m512i acc10 = _mm512_setzero_si512(), acc11 = _mm512_setzero_si512(), acc12 = _mm512_setzero_si512(), acc13 = _mm512_setzero_si512();
+    __m512i acc20 = _mm512_setzero_si512(), acc21 = _mm512_setzero_si512(), acc22 = _mm512_setzero_si512(), acc23 = _mm512_setzero_si512();
+    __m512i acc30 = _mm512_setzero_si512(), acc31 = _mm512_setzero_si512(), acc32 = _mm512_setzero_si512(), acc33 = _mm512_setzero_si512();
+    __m512i acc40 = _mm512_setzero_si512(), acc41 = _mm512_setzero_si512(), acc42 = _mm512_setzero_si512(), acc43 = _mm512_setzero_si512();
+    __m512i acc50 = _mm512_setzero_si512(), acc51 = _mm512_setzero_si512(), acc52 = _mm512_setzero_si512(), acc53 = _mm512_setzero_si512();
+#define ONEBIT_ROW(r)                                                                           \
+  {                                                                                             \
+    const __m512i v = _mm512_set1_epi64(static_cast<long long>(av##r));                         \
+    acc##r##0 = _mm512_add_epi64(acc##r##0, _mm512_popcnt_epi64(_mm512_xor_si512(v, w0)));      \
+    acc##r##1 = _mm512_add_epi64(acc##r##1, _mm512_popcnt_epi64(_mm512_xor_si512(v, w1)));      \
+    acc##r##2 = _mm512_add_epi64(acc##r##2, _mm512_popcnt_epi64(_mm512_xor_si512(v, w2)));      \
+    acc##r##3 = _mm512_add_epi64(acc##r##3, _mm512_popcnt_epi64(_mm512_xor_si512(v, w3)));      \
   }
-#define ONEBIT_STEP()                                                                   \
-  {                                                                                     \
-    const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 8);           \
-    const __m512i w2 = _mm512_loadu_si512(w + 16), w3 = _mm512_loadu_si512(w + 24);     \
-    w += 32;                                                                            \
-    ONEBIT_ROW(0) ONEBIT_ROW(1) ONEBIT_ROW(2) ONEBIT_ROW(3) ONEBIT_ROW(4) ONEBIT_ROW(5) \
+#define ONEBIT_STEP()                                                                            \
+  {                                                                                             \
+    const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 8);                   \
+    const __m512i w2 = _mm512_loadu_si512(w + 16), w3 = _mm512_loadu_si512(w + 24);             \
+    w += 32;                                                                                     \
+    ONEBIT_ROW(0) ONEBIT_ROW(1) ONEBIT_ROW(2) ONEBIT_ROW(3) ONEBIT_ROW(4) ONEBIT_ROW(5)          \
   }
 #define ONEBIT_SHIFT(r, n)                                                                  \
   acc##r##0 = _mm512_slli_epi64(acc##r##0, n), acc##r##1 = _mm512_slli_epi64(acc##r##1, n), \
@@ -99,10 +93,10 @@ inline void gemm_6x32(size_t mr, size_t nc, size_t segs, size_t seg_words, const
     const __mmask8 m1 = left >= 16 ? 0xFF : left <= 8 ? 0 : __mmask8((1u << (left - 8)) - 1);
     const __mmask8 m2 = left >= 24 ? 0xFF : left <= 16 ? 0 : __mmask8((1u << (left - 16)) - 1);
     const __mmask8 m3 = left >= 32 ? 0xFF : left <= 24 ? 0 : __mmask8((1u << (left - 24)) - 1);
-#define ONEBIT_STORE(r)                                             \
-  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0, m0, acc##r##0);      \
-  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0 + 8, m1, acc##r##1);  \
-  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0 + 16, m2, acc##r##2); \
+#define ONEBIT_STORE(r)                                                 \
+  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0, m0, acc##r##0);          \
+  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0 + 8, m1, acc##r##1);      \
+  _mm512_mask_cvtepi64_storeu_epi32(c##r + n0 + 16, m2, acc##r##2);     \
   _mm512_mask_cvtepi64_storeu_epi32(c##r + n0 + 24, m3, acc##r##3);
     ONEBIT_STORE(5) ONEBIT_STORE(4) ONEBIT_STORE(3) ONEBIT_STORE(2) ONEBIT_STORE(1) ONEBIT_STORE(0)
 #undef ONEBIT_STORE
@@ -111,11 +105,4 @@ inline void gemm_6x32(size_t mr, size_t nc, size_t segs, size_t seg_words, const
 
 }  // namespace
 
-ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_6x32__avx512vpopcnt) {
-  const onebit_bgemm_terms one = {1, {0}, {0}, {0}};
-  gemm_6x32(mr, nc, segs, seg_words, a, w, c, c_stride, one);
-}
-
-ONEBIT_BGEMM_SERIAL_UKERNEL(onebit_bgemm_serial_ukernel_6x32__avx512vpopcnt) {
-  gemm_6x32(mr, nc, segs, seg_words, a, w, c, c_stride, *terms);
-}
+ONEBIT_BGEMM_UKERNEL_AND_SERIAL(6x32__avx512vpopcnt, gemm_6x32)
