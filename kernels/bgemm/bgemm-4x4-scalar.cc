@@ -11,6 +11,7 @@ using onebit::kernels::popcount64;
 namespace {
 
 // Both ABIs: the plain kernel is the one-term case of the bit-serial one (bgemm.h).
+template <bool kSerial>
 void gemm_4x4(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint64_t* w_base,
               int32_t* c, size_t c_stride, const onebit_bgemm_terms& terms) {
   assert(mr >= 1 && mr <= 4 && nc >= 1 && segs >= 1 && seg_words >= 1 && terms.count >= 1 && terms.count <= 8);
@@ -31,7 +32,7 @@ void gemm_4x4(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_
       }
       w += 4;
     };
-    for (size_t t = 0; t < terms.count; ++t) {
+    for (size_t t = 0; t < (kSerial ? terms.count : 1); ++t) {
       for (auto& row : acc)
         for (uint32_t& v : row) v <<= terms.shift[t];  // Horner: earlier terms weigh 2^shift more
       const uint32_t* const* rows[4];

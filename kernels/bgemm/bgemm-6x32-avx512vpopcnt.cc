@@ -20,7 +20,8 @@ using onebit::kernels::load_single;
 namespace {
 
 // Both ABIs: the plain kernel is the one-term case of the bit-serial one (bgemm.h).
-inline void gemm_6x32(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a,
+template <bool kSerial>
+void gemm_6x32(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a,
                       const uint64_t* w_base, int32_t* c, size_t c_stride, const onebit_bgemm_terms& terms) {
   assert(mr >= 1 && mr <= 6 && nc >= 1 && segs >= 1 && seg_words >= 1 && terms.count >= 1 && terms.count <= 8);
   const size_t r1 = mr > 1 ? segs : 0, r2 = r1 + (mr > 2 ? segs : 0), r3 = r2 + (mr > 3 ? segs : 0);
@@ -59,14 +60,15 @@ inline void gemm_6x32(size_t mr, size_t nc, size_t segs, size_t seg_words, const
 #define ONEBIT_SHIFT(r, n)                                                                  \
   acc##r##0 = _mm512_slli_epi64(acc##r##0, n), acc##r##1 = _mm512_slli_epi64(acc##r##1, n), \
   acc##r##2 = _mm512_slli_epi64(acc##r##2, n), acc##r##3 = _mm512_slli_epi64(acc##r##3, n);
-    for (size_t t = 0; t < terms.count; ++t) {
-      if (const unsigned n = terms.shift[t]; n != 0) {  // Horner: the terms so far weigh 2^n more than this one
+    for (size_t t = 0; t < (kSerial ? terms.count : 1); ++t) {
+      // Horner: the terms so far weigh 2^n more than this one.
+      if (const unsigned n = kSerial ? terms.shift[t] : 0; n != 0) {
         ONEBIT_SHIFT(0, n) ONEBIT_SHIFT(1, n) ONEBIT_SHIFT(2, n) ONEBIT_SHIFT(3, n) ONEBIT_SHIFT(4, n) ONEBIT_SHIFT(5, n)
       }
-      const uint32_t* const* p = a + terms.a_offset[t];
+      const uint32_t* const* p = a + (kSerial ? terms.a_offset[t] : 0);
       const uint32_t *const *p0 = p, *const *p1 = p + r1, *const *p2 = p + r2, *const *p3 = p + r3, *const *p4 = p + r4,
                             *const *p5 = p + r5;
-      const uint64_t* w = w_base + n0 / 32 * tile_chunks + terms.w_offset[t];
+      const uint64_t* w = w_base + n0 / 32 * tile_chunks + (kSerial ? terms.w_offset[t] : 0);
       // One loop body for full and odd last chunks (a second copy of the body makes GCC spill accumulators).
       for (size_t sg = 0; sg < segs; ++sg) {
         const uint32_t *a0 = p0[sg], *a1 = p1[sg], *a2 = p2[sg], *a3 = p3[sg], *a4 = p4[sg], *a5 = p5[sg];

@@ -65,15 +65,15 @@ typedef void (*onebit_bgemm_serial_ukernel_fn)(size_t mr, size_t nc, size_t segs
 #define ONEBIT_BGEMM_SERIAL_UKERNEL(name)                                                                 \
   void name(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint64_t* w, \
             int32_t* c, size_t c_stride, const onebit_bgemm_terms* terms)
-// A packed ukernel and its bit-serial twin from one body(mr, nc, segs, seg_words, a, w, c, c_stride, terms)
-// (the plain kernel is the one-term case).
+// A packed ukernel and its bit-serial twin from one body<kSerial>(mr, nc, segs, seg_words, a, w, c, c_stride,
+// terms) (the plain kernel is the one-term case, instantiated apart so that it stays the plain loop).
 #define ONEBIT_BGEMM_UKERNEL_AND_SERIAL(tile, body)                 \
   ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_##tile) {               \
     const onebit_bgemm_terms one = {1, {0}, {0}, {0}};              \
-    body(mr, nc, segs, seg_words, a, w, c, c_stride, one);          \
+    body<false>(mr, nc, segs, seg_words, a, w, c, c_stride, one);   \
   }                                                                 \
   ONEBIT_BGEMM_SERIAL_UKERNEL(onebit_bgemm_serial_ukernel_##tile) { \
-    body(mr, nc, segs, seg_words, a, w, c, c_stride, *terms);       \
+    body<true>(mr, nc, segs, seg_words, a, w, c, c_stride, *terms); \
   }
 // The ukernels themselves are declared by their one list, bgemm-ukernels.h.
 
