@@ -70,7 +70,7 @@
 // m' * 2D = m * D as real numbers, so fl(m' * 2D) = fl(m * D): the result is exactly fl(fl(m * D) + b),
 // clamped. Channels with an inexact half make prepare choose bconv_levels_f32 (plain scalar D -> float).
 //
-// Bit-serial GEMM (where the chosen bgemm tile has a serial twin: AVX-512, scalar). Cost measured on
+// Bit-serial GEMM (where the chosen bgemm tile has a serial twin: AVX-512, aarch64 NEON, scalar). Cost on
 // AVX-512 (Zen 5, bench_kernels bconv3x3_levels, 56x56x64 W1A2, rdtsc per stage): with one GEMM per plane
 // the GEMMs took 57% (2.05x W1A1's GEMM: planes x W1A1, as expected) but the combine step 37% - more than
 // all of W1A1 - a scalar-ISA pass multiplying every popcount by its coefficient (W2A2: 38%). The serial
