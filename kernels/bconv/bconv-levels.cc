@@ -236,8 +236,10 @@ void bconv_levels_prepare(BConvPlan& p, const uint32_t* weights) {
   if (p.serial) serial_prepare(p, c);
 }
 
-// Scalar C++ written so that the compiler vectorizes the inner loops over output channels; it is one
-// multiply-add per (activation plane, weight plane, output) against k GEMMs of K / 64 XOR-popcounts each.
+// Scalar C++ written so that the compiler vectorizes the inner loops over output channels. Every
+// coefficient has alpha's sign and a power-of-two magnitude (|alpha| c_i 2^j), so the popcounts are summed
+// with shifts and adds, -D = sign * sum_ij (P_ij << e_ij) + neg_const + neg_gamma * correction: no int32
+// multiply per popcount, which baseline x86-64 (SSE2, how this file is compiled) lacks.
 // Channels [c0, c1): group grp contributes its channels [lo, hi) = [c0, c1) n [grp * cout_g, (grp + 1) * cout_g).
 void bconv_levels_combine(const BConvPlan& p, size_t mb, size_t c0, size_t c1, const int32_t* popcounts,
                           const int32_t* const* corrections, int32_t* neg_dots) {
@@ -245,27 +247,36 @@ void bconv_levels_combine(const BConvPlan& p, size_t mb, size_t c0, size_t c1, c
   const size_t plane_stride = p.block_m * p.gemm_n;
   const int32_t* __restrict neg_const = p.neg_const.data();
   const int32_t neg_gamma = p.neg_gamma;
+  const bool negative = p.neg_coef[0][0] < 0;
+  int shift[4][2] = {};
+  for (int i = 0; i < p.planes; ++i)
+    for (int j = 0; j < p.weight_bits; ++j)
+      while ((int32_t{1} << shift[i][j]) < std::abs(p.neg_coef[i][j])) ++shift[i][j];
   for (size_t px = 0; px < mb; ++px) {
     int32_t* __restrict d = neg_dots + px * out_c;
-    const int32_t* corr = corrections != nullptr ? corrections[px] : nullptr;
-    if (corr != nullptr) {
-      for (size_t o = c0; o < c1; ++o) d[o] = neg_const[o] + neg_gamma * corr[o];
-    } else {
-      for (size_t o = c0; o < c1; ++o) d[o] = neg_const[o];
-    }
+    for (size_t o = c0; o < c1; ++o) d[o] = 0;
     for (int i = 0; i < p.planes; ++i) {
       const int32_t* row = popcounts + static_cast<size_t>(i) * plane_stride + px * p.gemm_n;
       for (int j = 0; j < p.weight_bits; ++j) {
-        const int32_t coef = p.neg_coef[i][j];
+        const int e = shift[i][j];
         for (size_t grp = 0; grp < groups; ++grp) {
           const size_t lo = std::max(c0, grp * cout_g), hi = std::min(c1, (grp + 1) * cout_g);
           if (lo >= hi) continue;
           // Column of channel o in group grp: grp * gemm_n_g + j * cout_g + (o - grp * cout_g).
           const int32_t* __restrict src = row + grp * p.gemm_n_g + static_cast<size_t>(j) * cout_g + (lo - grp * cout_g);
           int32_t* __restrict dst = d + lo;
-          for (size_t o = 0; o < hi - lo; ++o) dst[o] += coef * src[o];
+          for (size_t o = 0; o < hi - lo; ++o) dst[o] += src[o] << e;
         }
       }
+    }
+    if (negative) {
+      for (size_t o = c0; o < c1; ++o) d[o] = neg_const[o] - d[o];
+    } else {
+      for (size_t o = c0; o < c1; ++o) d[o] += neg_const[o];
+    }
+    const int32_t* __restrict corr = corrections != nullptr ? corrections[px] : nullptr;
+    if (corr != nullptr) {
+      for (size_t o = c0; o < c1; ++o) d[o] += neg_gamma * corr[o];
     }
   }
 }
