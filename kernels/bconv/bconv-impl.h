@@ -55,9 +55,10 @@ struct BConvPlan {
   size_t channel_unit = 0;
 
   // k-bit activations / weights (bconv-levels.cc). Binary x binary: levels false, planes 1, weight_bits 1,
-  // gemm_n = out_c: exactly the binary path. Otherwise the GEMM runs once per activation plane (input offset
-  // by plane * plane_words) and its columns are the weight planes: within group grp, column
-  // grp * gemm_n_g + j * cout_g + o is weight plane j of the group's output channel o.
+  // gemm_n = out_c: exactly the binary path. Otherwise, unless serial (below: columns are output channels),
+  // the GEMM runs once per activation plane (input offset by plane * plane_words) and its columns are the
+  // weight planes: within group grp, column grp * gemm_n_g + j * cout_g + o is weight plane j of the group's
+  // output channel o.
   bool levels = false;
   int planes = 1, weight_bits = 1;
   size_t plane_words = 0;               // words of one activation plane

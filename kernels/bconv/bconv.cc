@@ -2,9 +2,10 @@
 // row-weight ukernel reads the caller's weights where they lie - thresholds, zero-padding correction) and run (im2col on packed words when needed -> binary GEMM -> output transform), threaded
 // with pthreadpool over chunks of output pixels and, when those cannot keep the pool busy (batch-1 FC, small
 // heads), also over ranges of output channels (partition() below); each output element is computed by the
-// same arithmetic whatever the partition, so every thread count gives the same bytes. k-bit activations / weights (bconv-levels.cc): the GEMM runs once per
-// activation plane over columns that are (weight plane, output channel) pairs, into one popcount block per
-// plane; the combine step turns the blocks into dots for the float transform.
+// same arithmetic whatever the partition, so every thread count gives the same bytes. k-bit activations / weights (bconv-levels.cc): where the bgemm tile has
+// a bit-serial twin, one GEMM per tile over every (activation plane, weight plane) term, straight into the
+// float transform; else the GEMM runs once per activation plane over columns that are (weight plane, output
+// channel) pairs, into one popcount block per plane, and the combine step turns the blocks into dots.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
