@@ -2,10 +2,11 @@
 // row-weight ukernel reads the caller's weights where they lie - thresholds, zero-padding correction) and run (im2col on packed words when needed -> binary GEMM -> output transform), threaded
 // with pthreadpool over chunks of output pixels and, when those cannot keep the pool busy (batch-1 FC, small
 // heads), also over ranges of output channels (partition() below); each output element is computed by the
-// same arithmetic whatever the partition, so every thread count gives the same bytes. k-bit activations / weights (bconv-levels.cc): where the bgemm tile has
-// a bit-serial twin, one GEMM per tile over every (activation plane, weight plane) term, straight into the
-// float transform; else the GEMM runs once per activation plane over columns that are (weight plane, output
-// channel) pairs, into one popcount block per plane, and the combine step turns the blocks into dots.
+// same arithmetic whatever the partition, so every thread count gives the same bytes.
+// k-bit activations / weights (bconv-levels.cc): where the bgemm tile has a bit-serial twin, one GEMM per
+// tile over every (activation plane, weight plane) term, straight into the float transform; else the GEMM
+// runs once per activation plane over columns that are (weight plane, output channel) pairs, into one
+// popcount block per plane, and the combine step turns the blocks into dots.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -382,7 +383,8 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
   const BConvGeometry& g = p.g;
   // Serial: the rows of every activation plane at once (plane i's at i * a_plane_*), for one GEMM call.
   const size_t a_planes = p.serial ? static_cast<size_t>(p.planes) : 1;
-  const size_t a_plane_pointers = p.serial ? p.block_m * p.segs : 0, a_plane_words = p.serial ? p.block_m * p.row_words : 0;
+  const size_t a_plane_pointers = p.serial ? p.block_m * p.segs : 0;
+  const size_t a_plane_words = p.serial ? p.block_m * p.row_words : 0;
   uint32_t* im2col = reinterpret_cast<uint32_t*>(slot);
   const uint32_t** pointers = reinterpret_cast<const uint32_t**>(slot + p.im2col_bytes);
   const int32_t** correction_ptrs = reinterpret_cast<const int32_t**>(pointers + a_planes * p.block_m * p.segs);
@@ -441,7 +443,8 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
     if (p.serial) {  // every pixel has its row (bconv-impl.h serial_correction)
       const bool classes = p.serial_correction.size() > out_c;
       for (size_t i = 0; i < mb; ++i, start.next(p)) {
-        const size_t row = classes ? static_cast<size_t>(p.row_class[start.oy]) * p.col_classes + p.col_class[start.ox] : 0;
+        const size_t row =
+            classes ? static_cast<size_t>(p.row_class[start.oy]) * p.col_classes + p.col_class[start.ox] : 0;
         correction_ptrs[i] = p.serial_correction.data() + row * out_c;
       }
       corrections = correction_ptrs;

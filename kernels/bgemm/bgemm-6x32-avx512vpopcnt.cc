@@ -63,7 +63,8 @@ void gemm_6x32(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32
     for (size_t t = 0; t < (kSerial ? terms.count : 1); ++t) {
       // Horner: the terms so far weigh 2^n more than this one.
       if (const unsigned n = kSerial ? terms.shift[t] : 0; n != 0) {
-        ONEBIT_SHIFT(0, n) ONEBIT_SHIFT(1, n) ONEBIT_SHIFT(2, n) ONEBIT_SHIFT(3, n) ONEBIT_SHIFT(4, n) ONEBIT_SHIFT(5, n)
+        ONEBIT_SHIFT(0, n) ONEBIT_SHIFT(1, n) ONEBIT_SHIFT(2, n)
+        ONEBIT_SHIFT(3, n) ONEBIT_SHIFT(4, n) ONEBIT_SHIFT(5, n)
       }
       const uint32_t* const* p = a + (kSerial ? terms.a_offset[t] : 0);
       const uint32_t *const *p0 = p, *const *p1 = p + r1, *const *p2 = p + r2, *const *p3 = p + r3, *const *p4 = p + r4,

@@ -15,7 +15,8 @@ const BgemmConfig kRowsUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_BGEMM_ROWS_
 #undef ONEBIT_BGEMM_ROWS_ENTRY
 #define ONEBIT_BGEMM_SERIAL_ENTRY(tile, isa, mr, nr) \
   {Isa::isa, mr, nr, nullptr, #tile, nullptr, onebit_bgemm_serial_ukernel_##tile},
-const BgemmConfig kSerialUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_BGEMM_SERIAL_UKERNELS, ONEBIT_BGEMM_SERIAL_ENTRY)};
+const BgemmConfig kSerialUkernels[] = {
+    ONEBIT_COMPILED_UKERNELS(ONEBIT_BGEMM_SERIAL_UKERNELS, ONEBIT_BGEMM_SERIAL_ENTRY)};
 #undef ONEBIT_BGEMM_SERIAL_ENTRY
 
 // Selection order, best ISA first: the first choice whose ISA is allowed, compiled in AND detected

@@ -181,7 +181,8 @@ TEST_CASE("bgemm: every bit-serial ukernel against weighted naive popcounts") {
               const uint32_t* const* row = pointers.data() + terms.a_offset[t] + r * k.segs;
               const uint32_t* wrow = w.data() + (pairs[t].second * k.n + col) * w_stride;
               for (size_t s = 0; s < k.segs; ++s)
-                for (size_t x = 0; x < k.seg_words; ++x) expect += naive_popcount(row[s][x] ^ wrow[s * k.seg_words + x]);
+                for (size_t x = 0; x < k.seg_words; ++x)
+                  expect += naive_popcount(row[s][x] ^ wrow[s * k.seg_words + x]);
             }
           }
           INFO("row=", r, " col=", col);
