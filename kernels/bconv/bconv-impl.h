@@ -55,9 +55,10 @@ struct BConvPlan {
   size_t channel_unit = 0;
 
   // k-bit activations / weights (bconv-levels.cc). Binary x binary: levels false, planes 1, weight_bits 1,
-  // gemm_n = out_c: exactly the binary path. Otherwise the GEMM runs once per activation plane (input offset
-  // by plane * plane_words) and its columns are the weight planes: within group grp, column
-  // grp * gemm_n_g + j * cout_g + o is weight plane j of the group's output channel o.
+  // gemm_n = out_c: exactly the binary path. Otherwise, unless serial (below: columns are output channels),
+  // the GEMM runs once per activation plane (input offset by plane * plane_words) and its columns are the
+  // weight planes: within group grp, column grp * gemm_n_g + j * cout_g + o is weight plane j of the group's
+  // output channel o.
   bool levels = false;
   int planes = 1, weight_bits = 1;
   size_t plane_words = 0;               // words of one activation plane
@@ -66,8 +67,19 @@ struct BConvPlan {
   int32_t neg_coef[4][2] = {};          // -D = sum_ij neg_coef[i][j] * P_ij + neg_const[o] + neg_gamma * correction[o]
   int32_t neg_gamma = 0;
   Vec<int32_t> neg_const;       // [out_c]
-  bool half_exact = true;               // every fl(multiplier / 2) is exact: the f32 transform ukernels apply
-  Vec<float> half_multiplier;   // [out_c]
+  // The f32 transform ukernels see dot = dot_scale * D and apply dot_multiplier[o] = multiplier[o] / dot_scale
+  // (exact for every channel, else dot_exact is false: bconv_levels_f32, plain scalar, after the combine).
+  int32_t dot_scale = 2;
+  bool dot_exact = true;
+  Vec<float> dot_multiplier;    // [out_c]
+  // Bit-serial GEMM (gemm.serial_ukernel, packed weights, dot_exact): one GEMM per tile over every
+  // (activation plane i, weight plane j) term, combined in the ukernel's registers into
+  // S = sum_ij c_i 2^j P_ij per output channel (gemm_n = out_c: no combine step), and the transform's
+  // correction row of each pixel holds the rest of D: dot = -2 S - serial_correction = dot_scale * D.
+  // Without it (serial false): one GEMM per activation plane and weight plane, then the combine step.
+  bool serial = false;
+  onebit_bgemm_terms terms{};  // a_offset: the term's activation plane (run() scales it to pointers)
+  Vec<int32_t> serial_correction;  // [out_c] (no padding correction) or [row class][col class][out_c]
 
   bool bitpacked = false;
   // FloatAndBitPacked: each block's floats are packed by the Quantize operator's own kernel (pack.h).
@@ -96,7 +108,8 @@ struct BConvPlan {
   bool correction_per_pixel = false;
 
   // Per-thread scratch layout (bytes, 64-aligned pieces).
-  // popcount_bytes holds planes blocks of block_m * gemm_n int32; dots_bytes (k-bit only) block_m * out_c.
+  // popcount_bytes holds planes blocks of block_m * gemm_n int32 (one block when serial); dots_bytes (k-bit,
+  // not serial) block_m * out_c. Serial: im2col rows and A pointers of every activation plane at once.
   size_t im2col_bytes = 0, pointer_bytes = 0, popcount_bytes = 0, dots_bytes = 0, correction_bytes = 0;
   size_t slot_bytes = 0;
 

@@ -1,7 +1,8 @@
 // k-bit (bit-serial) binary convolution: activations of act_bits planes (Unipolar, Bipolar, Ternary or
 // Binary levels) times weights of weight_bits planes (1-bit Binary or 2-bit Bipolar), through the binary
 // XOR-popcount GEMM. This file holds the derivation, the validation, the prepare-time constants and the
-// combine step; the driver (bconv.cc) runs the GEMM once per activation plane.
+// combine step; the driver (bconv.cc) runs either the bit-serial GEMM (below) or the GEMM once per
+// activation plane and weight plane followed by the combine step.
 //
 // Notation. One output value (pixel, output channel o) sees a window of K bit positions: K = taps =
 // kernel_h * kernel_w * cin_g real channels (channel padding bits are 0 in activations and weights, XOR to 0
@@ -68,6 +69,19 @@
 // even), and y = fl(fl(m' * 2D) + b) with m' = fl(m / 2). When m / 2 is exact (every m but some subnormals)
 // m' * 2D = m * D as real numbers, so fl(m' * 2D) = fl(m * D): the result is exactly fl(fl(m * D) + b),
 // clamped. Channels with an inexact half make prepare choose bconv_levels_f32 (plain scalar D -> float).
+//
+// Bit-serial GEMM (where the chosen bgemm tile has a serial twin: AVX-512, aarch64 NEON, scalar). Cost on
+// AVX-512 (Zen 5, bench_kernels bconv3x3_levels, 56x56x64 W1A2, rdtsc per stage): with one GEMM per plane
+// the GEMMs took 57% (2.05x W1A1's GEMM: planes x W1A1, as expected) but the combine step 37% - more than
+// all of W1A1 - a scalar-ISA pass multiplying every popcount by its coefficient (W2A2: 38%). The serial
+// ukernel instead runs every (activation plane i, weight plane j) term over the same tile, doubling its
+// accumulators in registers between terms of falling weight c_i 2^j (Horner), and stores
+// S = sum_ij c_i 2^j P_ij once per output channel. All that D needs besides S is per channel and padding
+// class: dot_scale * D = -2 S - corr with dot_scale = -2 / alpha and
+// corr = dot_scale * (neg_const_o + neg_gamma * Wpad_o(class)), a row per class built at prepare; so the
+// binary path's own f32 transform (taps 0, a correction row for every pixel, multiplier m / dot_scale,
+// exact as the half multipliers above are) finishes the job and no combine pass remains. Needs
+// m / dot_scale exact for every channel (dot_scale 1 or -1 always; 2 or -2 as above); else the combine path.
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -81,6 +95,54 @@ namespace onebit::kernels {
 namespace {
 
 long max_abs_level(const BConvGeometry& g) { return core::max_abs_level(g.act_kind, g.act_bits, g.act_zero_level); }
+
+// dot_multiplier = multiplier / scale (scale 1, -1, 2 or -2); whether every one is exact (NaN multipliers
+// stay NaN: exact enough, they give NaN either way).
+bool set_dot_multipliers(BConvPlan& p, int32_t scale) {
+  const size_t out_c = static_cast<size_t>(p.g.out_c);
+  p.dot_scale = scale;
+  p.dot_multiplier.resize(out_c);
+  p.dot_exact = true;
+  for (size_t o = 0; o < out_c; ++o) {
+    const float m = p.multiplier[o];
+    const float scaled = m / static_cast<float>(scale);
+    p.dot_multiplier[o] = scaled;
+    if (m == m && scaled * static_cast<float>(scale) != m) p.dot_exact = false;
+  }
+  return p.dot_exact;
+}
+
+// The bit-serial GEMM's terms and correction rows (bconv-impl.h). Term (i, j) weighs c_i 2^j = 2^e with
+// e = log2(c_i) + j (c_i is 2^i, or 1 for Ternary); Horner takes them by decreasing e, shifting by the drop.
+// dot = -2 S - corr = dot_scale * D = dot_scale (alpha S - neg_const - neg_gamma Wpad) with
+// dot_scale * alpha = -2, so corr = dot_scale * (neg_const + neg_gamma * Wpad) (Wpad = 0 inside the image).
+void serial_prepare(BConvPlan& p, const int32_t* c) {
+  struct Term { int i, j, e; };
+  Term terms[8];
+  size_t count = 0;
+  for (int i = 0; i < p.planes; ++i) {
+    const int ci_log2 = c[i] == 1 ? 0 : c[i] == 2 ? 1 : c[i] == 4 ? 2 : 3;
+    for (int j = 0; j < p.weight_bits; ++j) terms[count++] = Term{i, j, ci_log2 + j};
+  }
+  std::stable_sort(terms, terms + count, [](const Term& x, const Term& y) { return x.e > y.e; });
+  p.terms.count = count;
+  for (size_t t = 0; t < count; ++t) {
+    p.terms.a_offset[t] = static_cast<size_t>(terms[t].i);
+    p.terms.w_offset[t] = static_cast<size_t>(terms[t].j) * p.plane_chunks;
+    p.terms.shift[t] = t == 0 ? 0u : static_cast<uint32_t>(terms[t - 1].e - terms[t].e);
+  }
+  const size_t out_c = static_cast<size_t>(p.g.out_c);
+  p.gemm_n = out_c;
+  p.gemm_n_g = p.cout_g;
+  const size_t rows = p.correction.empty() ? 1 : p.correction.size() / out_c;
+  p.serial_correction.resize(rows * out_c);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t o = 0; o < out_c; ++o) {
+      const int32_t wpad = r == 0 ? 0 : p.correction[r * out_c + o];  // row 0: class (0, 0), all taps real
+      p.serial_correction[r * out_c + o] = p.dot_scale * (p.neg_const[o] + p.neg_gamma * wpad);
+    }
+  }
+}
 
 }  // namespace
 
@@ -167,19 +229,17 @@ void bconv_levels_prepare(BConvPlan& p, const uint32_t* weights) {
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 2; ++j) p.neg_coef[i][j] = i < k && j < wb ? -alpha * c[i] * (int32_t{1} << j) : 0;
   p.neg_gamma = -gamma;
-  // Half multipliers for the f32 transform ukernels (dot = 2D), if all exact.
-  p.half_multiplier.resize(out_c);
-  p.half_exact = true;
-  for (size_t o = 0; o < out_c; ++o) {
-    const float m = p.multiplier[o];
-    const float half = m * 0.5f;
-    p.half_multiplier[o] = half;
-    if (m == m && half * 2.0f != m) p.half_exact = false;
-  }
+  // Bit-serial GEMM when the ukernel has a twin and m / dot_scale is exact (dot = -2S - corr = dot_scale * D
+  // with dot_scale = -2 / alpha), else the combine step (dot = 2D).
+  p.serial = p.gemm.serial_ukernel != nullptr && !p.row_weights && set_dot_multipliers(p, -2 / alpha);
+  if (!p.serial) set_dot_multipliers(p, 2);
+  if (p.serial) serial_prepare(p, c);
 }
 
-// Scalar C++ written so that the compiler vectorizes the inner loops over output channels; it is one
-// multiply-add per (activation plane, weight plane, output) against k GEMMs of K / 64 XOR-popcounts each.
+// Scalar C++ written so that the compiler vectorizes the inner loops over output channels. Every
+// coefficient has alpha's sign and a power-of-two magnitude (|alpha| c_i 2^j), so the popcounts are summed
+// with shifts and adds, -D = sign * sum_ij (P_ij << e_ij) + neg_const + neg_gamma * correction: no int32
+// multiply per popcount, which baseline x86-64 (SSE2, how this file is compiled) lacks.
 // Channels [c0, c1): group grp contributes its channels [lo, hi) = [c0, c1) n [grp * cout_g, (grp + 1) * cout_g).
 void bconv_levels_combine(const BConvPlan& p, size_t mb, size_t c0, size_t c1, const int32_t* popcounts,
                           const int32_t* const* corrections, int32_t* neg_dots) {
@@ -187,27 +247,36 @@ void bconv_levels_combine(const BConvPlan& p, size_t mb, size_t c0, size_t c1, c
   const size_t plane_stride = p.block_m * p.gemm_n;
   const int32_t* __restrict neg_const = p.neg_const.data();
   const int32_t neg_gamma = p.neg_gamma;
+  const bool negative = p.neg_coef[0][0] < 0;
+  int shift[4][2] = {};
+  for (int i = 0; i < p.planes; ++i)
+    for (int j = 0; j < p.weight_bits; ++j)
+      while ((int32_t{1} << shift[i][j]) < std::abs(p.neg_coef[i][j])) ++shift[i][j];
   for (size_t px = 0; px < mb; ++px) {
     int32_t* __restrict d = neg_dots + px * out_c;
-    const int32_t* corr = corrections != nullptr ? corrections[px] : nullptr;
-    if (corr != nullptr) {
-      for (size_t o = c0; o < c1; ++o) d[o] = neg_const[o] + neg_gamma * corr[o];
-    } else {
-      for (size_t o = c0; o < c1; ++o) d[o] = neg_const[o];
-    }
+    for (size_t o = c0; o < c1; ++o) d[o] = 0;
     for (int i = 0; i < p.planes; ++i) {
       const int32_t* row = popcounts + static_cast<size_t>(i) * plane_stride + px * p.gemm_n;
       for (int j = 0; j < p.weight_bits; ++j) {
-        const int32_t coef = p.neg_coef[i][j];
+        const int e = shift[i][j];
         for (size_t grp = 0; grp < groups; ++grp) {
           const size_t lo = std::max(c0, grp * cout_g), hi = std::min(c1, (grp + 1) * cout_g);
           if (lo >= hi) continue;
           // Column of channel o in group grp: grp * gemm_n_g + j * cout_g + (o - grp * cout_g).
           const int32_t* __restrict src = row + grp * p.gemm_n_g + static_cast<size_t>(j) * cout_g + (lo - grp * cout_g);
           int32_t* __restrict dst = d + lo;
-          for (size_t o = 0; o < hi - lo; ++o) dst[o] += coef * src[o];
+          for (size_t o = 0; o < hi - lo; ++o) dst[o] += src[o] << e;
         }
       }
+    }
+    if (negative) {
+      for (size_t o = c0; o < c1; ++o) d[o] = neg_const[o] - d[o];
+    } else {
+      for (size_t o = c0; o < c1; ++o) d[o] += neg_const[o];
+    }
+    const int32_t* __restrict corr = corrections != nullptr ? corrections[px] : nullptr;
+    if (corr != nullptr) {
+      for (size_t o = c0; o < c1; ++o) d[o] += neg_gamma * corr[o];
     }
   }
 }

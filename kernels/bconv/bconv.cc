@@ -2,9 +2,11 @@
 // row-weight ukernel reads the caller's weights where they lie - thresholds, zero-padding correction) and run (im2col on packed words when needed -> binary GEMM -> output transform), threaded
 // with pthreadpool over chunks of output pixels and, when those cannot keep the pool busy (batch-1 FC, small
 // heads), also over ranges of output channels (partition() below); each output element is computed by the
-// same arithmetic whatever the partition, so every thread count gives the same bytes. k-bit activations / weights (bconv-levels.cc): the GEMM runs once per
-// activation plane over columns that are (weight plane, output channel) pairs, into one popcount block per
-// plane; the combine step turns the blocks into dots for the float transform.
+// same arithmetic whatever the partition, so every thread count gives the same bytes.
+// k-bit activations / weights (bconv-levels.cc): where the bgemm tile has a bit-serial twin, one GEMM per
+// tile over every (activation plane, weight plane) term, straight into the float transform; else the GEMM
+// runs once per activation plane over columns that are (weight plane, output channel) pairs, into one
+// popcount block per plane, and the combine step turns the blocks into dots.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -58,9 +60,9 @@ Text padding_bits_set(const uint32_t* weights, size_t weight_words, size_t cin_g
 }
 
 // Weight rows for the GEMM of group grp, from the masked [weight_bits][out_c][row_words] weights: row
-// j * cout_g + o is weight plane j of the group's output channel o (bconv-impl.h gemm_n_g).
+// j * cout_g + o is weight plane j of the group's output channel o (the combine step's GEMM columns).
 Vec<uint32_t> group_weight_rows(const BConvPlan& p, const uint32_t* masked, size_t grp) {
-  Vec<uint32_t> rows(p.gemm_n_g * p.row_words);
+  Vec<uint32_t> rows(p.cout_g * static_cast<size_t>(p.weight_bits) * p.row_words);
   for (size_t j = 0; j < static_cast<size_t>(p.weight_bits); ++j) {
     const uint32_t* src = masked + (j * static_cast<size_t>(p.g.out_c) + grp * p.cout_g) * p.row_words;
     std::memcpy(rows.data() + j * p.cout_g * p.row_words, src, p.cout_g * p.row_words * sizeof(uint32_t));
@@ -79,17 +81,20 @@ void plan_scratch(BConvPlan& p) {
   constexpr size_t kBlockBytes = 48 * 1024;
 #endif
   const size_t out_c = static_cast<size_t>(p.g.out_c);
-  const size_t bytes_per_pixel = (p.needs_im2col ? p.row_words * 4 : 0) +
-                                 static_cast<size_t>(p.planes) * p.gemm_n * 4 + (p.levels ? out_c * 4 : 0) +
+  const size_t a_planes = p.serial ? static_cast<size_t>(p.planes) : 1;  // im2col rows / pointers at once
+  const size_t blocks = p.serial ? 1 : static_cast<size_t>(p.planes);    // popcount blocks
+  const bool dots = p.levels && !p.serial;
+  const size_t bytes_per_pixel = (p.needs_im2col ? a_planes * p.row_words * 4 : 0) + blocks * p.gemm_n * 4 +
+                                 (dots ? out_c * 4 : 0) +
                                  (p.correction_per_pixel ? out_c * 4 + 24 : 0);  // + its cache tag
   size_t block = std::max<size_t>(1, kBlockBytes / bytes_per_pixel);
   block = std::max(p.gemm.mr, block / p.gemm.mr * p.gemm.mr);
   const size_t pixels = static_cast<size_t>(p.g.batch) * p.out_h * p.out_w;
   p.block_m = std::min(block, (pixels + p.gemm.mr - 1) / p.gemm.mr * p.gemm.mr);
-  p.im2col_bytes = p.needs_im2col ? align_up(p.block_m * p.row_words * sizeof(uint32_t)) : 0;
-  p.pointer_bytes = align_up(p.block_m * (p.segs + 1) * sizeof(const uint32_t*));  // + correction pointers
-  p.popcount_bytes = align_up(p.planes * p.block_m * p.gemm_n * sizeof(int32_t));
-  p.dots_bytes = p.levels ? align_up(p.block_m * out_c * sizeof(int32_t)) : 0;
+  p.im2col_bytes = p.needs_im2col ? align_up(a_planes * p.block_m * p.row_words * sizeof(uint32_t)) : 0;
+  p.pointer_bytes = align_up(p.block_m * (a_planes * p.segs + 1) * sizeof(const uint32_t*));  // + correction pointers
+  p.popcount_bytes = align_up(blocks * p.block_m * p.gemm_n * sizeof(int32_t));
+  p.dots_bytes = dots ? align_up(p.block_m * out_c * sizeof(int32_t)) : 0;
   p.correction_bytes = p.correction_per_pixel ? align_up(bconv_correction_cache_bytes(p)) : 0;
   p.slot_bytes = p.im2col_bytes + p.pointer_bytes + p.popcount_bytes + p.dots_bytes + p.correction_bytes;
 }
@@ -294,8 +299,10 @@ void transform_block(const BConvPlan& p, const Block& b) {
   const size_t out_c = static_cast<size_t>(p.g.out_c), nc = b.c1 - b.c0, w0 = b.c0 / kBitsPerWord;
   const bool whole = nc == out_c;
   FloatTransform ft;
-  ft.taps = p.levels ? 0 : p.taps;  // k-bit: the combine step writes P' = -D, so dot = 2D (bconv-levels.cc)
-  ft.multiplier = offset_or_null(p.levels ? p.half_multiplier.data() : p.multiplier, b.c0);
+  // k-bit: dot = dot_scale * D (bconv-levels.cc), from the combine step's P' = -D or the bit-serial S.
+  const bool combined = p.levels && !p.serial;
+  ft.taps = p.levels ? 0 : p.taps;
+  ft.multiplier = offset_or_null(p.levels ? p.dot_multiplier.data() : p.multiplier, b.c0);
   ft.bias = offset_or_null(p.bias, b.c0);
   ft.clamp_min = p.clamp_min;
   ft.clamp_max = p.clamp_max;
@@ -306,7 +313,7 @@ void transform_block(const BConvPlan& p, const Block& b) {
   QuantizeThresholds q = p.quantize;
   if (p.quantize_thresholds)
     q = {q.threshold + b.c0, q.flip + w0, q.const_mask + w0, q.const_bits + w0};
-  if (p.levels && !p.half_exact) bconv_levels_f32(p, b.mb, b.c0, b.c1, b.neg_dots, b.residual, b.y);
+  if (combined && !p.dot_exact) bconv_levels_f32(p, b.mb, b.c0, b.c1, b.neg_dots, b.residual, b.y);
   const size_t calls = whole ? 1 : b.mb, rows = whole ? b.mb : 1;
   for (size_t i = 0; i < calls; ++i) {
     const int32_t* corr = nullptr;
@@ -318,8 +325,8 @@ void transform_block(const BConvPlan& p, const Block& b) {
     ft.residual = b.residual != nullptr ? b.residual + i * out_c + b.c0 : nullptr;
     float* y = offset_or_null(b.y, i * out_c + b.c0);
     uint32_t* bits = b.bits != nullptr ? b.bits + i * p.out_words + w0 : nullptr;
-    if (p.levels) {
-      if (p.half_exact) p.transform.f32(rows, nc, b.neg_dots + i * out_c + b.c0, nullptr, &ft, y);
+    if (combined) {
+      if (p.dot_exact) p.transform.f32(rows, nc, b.neg_dots + i * out_c + b.c0, nullptr, &ft, y);
     } else if (p.bitpacked) {
       p.transform.bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &bt, bits);
       continue;
@@ -331,14 +338,56 @@ void transform_block(const BConvPlan& p, const Block& b) {
   }
 }
 
+// Output coordinates of a pixel of the flattened [batch][out_h][out_w] output, advanced incrementally (no
+// division per pixel).
+struct Cursor {
+  int n, oy, ox;
+  void next(const BConvPlan& p) {
+    if (++ox == p.out_w) {
+      ox = 0;
+      if (++oy == p.out_h) oy = 0, ++n;
+    }
+  }
+};
+
+// The A rows of mb pixels from `at` on, group grp, of one activation plane (plane_input, padded taps filled
+// with fill bits): segs pointers per pixel into `pointers`, into the image in place where the window is
+// inside it, else into im2col rows written at `im2col`.
+void gather_rows(const BConvPlan& p, const uint32_t* plane_input, Cursor at, size_t mb, size_t grp, bool fill,
+                 const uint32_t** pointers, uint32_t* im2col) {
+  const BConvGeometry& g = p.g;
+  const size_t segs = p.segs;
+  const size_t image_words = static_cast<size_t>(g.in_h) * g.in_w * p.in_words;
+  const size_t seg_pitch = static_cast<size_t>(g.dilation_h) * g.in_w * p.in_words;  // in-place segments
+  uint32_t* next_row = im2col;
+  for (size_t i = 0; i < mb; ++i, at.next(p)) {
+    const uint32_t** ptr = pointers + i * segs;
+    if (p.in_place && p.row_inside[at.oy] && p.col_inside[at.ox]) {
+      const uint32_t* base = plane_input + at.n * image_words +
+                             (static_cast<size_t>(at.oy * g.stride_h - g.pad_top) * g.in_w +
+                              static_cast<size_t>(at.ox * g.stride_w - g.pad_left)) * p.in_words +
+                             grp * p.tap_words;
+      for (size_t s = 0; s < segs; ++s) ptr[s] = base + s * seg_pitch;
+      continue;
+    }
+    bconv_im2col(p, plane_input, at.n, at.oy, at.ox, 1, grp, fill, next_row);
+    for (size_t s = 0; s < segs; ++s) ptr[s] = next_row + s * p.seg_words;
+    next_row += p.row_words;
+  }
+}
+
 // Output pixels [q0, q1) of the flattened [batch][out_h][out_w] output, output channels [c0, c1) (the whole
 // range, or with groups 1 a range whose c0 is a multiple of channel_unit).
 void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const BConvRunArgs& args, char* slot,
                 size_t q0, size_t q1, size_t c0, size_t c1) {
   const BConvGeometry& g = p.g;
+  // Serial: the rows of every activation plane at once (plane i's at i * a_plane_*), for one GEMM call.
+  const size_t a_planes = p.serial ? static_cast<size_t>(p.planes) : 1;
+  const size_t a_plane_pointers = p.serial ? p.block_m * p.segs : 0;
+  const size_t a_plane_words = p.serial ? p.block_m * p.row_words : 0;
   uint32_t* im2col = reinterpret_cast<uint32_t*>(slot);
   const uint32_t** pointers = reinterpret_cast<const uint32_t**>(slot + p.im2col_bytes);
-  const int32_t** correction_ptrs = reinterpret_cast<const int32_t**>(pointers + p.block_m * p.segs);
+  const int32_t** correction_ptrs = reinterpret_cast<const int32_t**>(pointers + a_planes * p.block_m * p.segs);
   int32_t* popcounts = reinterpret_cast<int32_t*>(slot + p.im2col_bytes + p.pointer_bytes);
   int32_t* neg_dots = reinterpret_cast<int32_t*>(slot + p.im2col_bytes + p.pointer_bytes + p.popcount_bytes);
   char* correction_cache = reinterpret_cast<char*>(neg_dots) + p.dots_bytes;
@@ -346,47 +395,24 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
   const size_t out_c = static_cast<size_t>(g.out_c);
   const size_t mr = p.gemm.mr, segs = p.segs;
   const size_t plane = static_cast<size_t>(p.out_h) * p.out_w;
-  const size_t image_words = static_cast<size_t>(g.in_h) * g.in_w * p.in_words;
-  const size_t seg_pitch = static_cast<size_t>(g.dilation_h) * g.in_w * p.in_words;  // in-place segments
   // GEMM columns of the range within a group: the whole group, or (groups 1) [c0, c1), whose tiles start
   // c0 / nr tiles into each weight plane's run of packed tiles.
   const bool whole = c1 - c0 == out_c;
   const size_t gc0 = whole ? 0 : c0, gnc = whole ? p.cout_g : c1 - c0;
   const size_t tile_chunks = bgemm_packed_chunks(p.gemm.nr, 1, segs, p.seg_words);
   const size_t wb = static_cast<size_t>(p.weight_bits);
-  // Output coordinates of pixel q, advanced incrementally (no division per pixel).
-  struct Cursor {
-    int n, oy, ox;
-    void next(const BConvPlan& p) {
-      if (++ox == p.out_w) {
-        ox = 0;
-        if (++oy == p.out_h) oy = 0, ++n;
-      }
-    }
-  };
+  onebit_bgemm_terms terms = p.terms;  // serial: activation plane -> its pointers
+  for (size_t t = 0; t < terms.count; ++t) terms.a_offset[t] *= a_plane_pointers;
   Cursor start{static_cast<int>(q0 / plane), static_cast<int>(q0 % plane / p.out_w), static_cast<int>(q0 % p.out_w)};
   for (size_t b0 = q0; b0 < q1; b0 += p.block_m) {
     const size_t mb = std::min(p.block_m, q1 - b0);
-    for (int bit_plane = 0; bit_plane < p.planes; ++bit_plane) {  // one GEMM per activation plane
-      for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
-        const uint32_t* plane_input = input + static_cast<size_t>(bit_plane) * p.plane_words;
+    for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
+      for (int bit_plane = 0; bit_plane < p.planes; ++bit_plane) {  // without serial: one GEMM per plane
+        const size_t slot_i = p.serial ? static_cast<size_t>(bit_plane) : 0;
+        gather_rows(p, input + static_cast<size_t>(bit_plane) * p.plane_words, start, mb, grp, p.fill_ones[bit_plane],
+                    pointers + slot_i * a_plane_pointers, im2col + slot_i * a_plane_words);
+        if (p.serial) continue;
         int32_t* plane_popcounts = popcounts + static_cast<size_t>(bit_plane) * p.block_m * p.gemm_n;
-        uint32_t* next_row = im2col;
-        Cursor at = start;
-        for (size_t i = 0; i < mb; ++i, at.next(p)) {
-          const uint32_t** ptr = pointers + i * segs;
-          if (p.in_place && p.row_inside[at.oy] && p.col_inside[at.ox]) {
-            const uint32_t* base = plane_input + at.n * image_words +
-                                   (static_cast<size_t>(at.oy * g.stride_h - g.pad_top) * g.in_w +
-                                    static_cast<size_t>(at.ox * g.stride_w - g.pad_left)) * p.in_words +
-                                   grp * p.tap_words;
-            for (size_t s = 0; s < segs; ++s) ptr[s] = base + s * seg_pitch;
-            continue;
-          }
-          bconv_im2col(p, plane_input, at.n, at.oy, at.ox, 1, grp, p.fill_ones[bit_plane], next_row);
-          for (size_t s = 0; s < segs; ++s) ptr[s] = next_row + s * p.seg_words;
-          next_row += p.row_words;
-        }
         for (size_t j = 0; j < wb; ++j) {  // weight plane j: columns j * cout_g + o of the group
           int32_t* c = plane_popcounts + grp * p.gemm_n_g + j * p.cout_g + gc0;
           if (p.row_weights) {
@@ -405,9 +431,24 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
           }
         }
       }
+      if (!p.serial) continue;
+      const uint64_t* w = p.packed_weights.data() + grp * p.group_chunks + gc0 / p.gemm.nr * tile_chunks;
+      int32_t* c = popcounts + grp * p.cout_g + gc0;  // columns: output channels
+      for (size_t m0 = 0; m0 < mb; m0 += mr) {
+        p.gemm.serial_ukernel(std::min(mr, mb - m0), gnc, segs, p.seg_words, pointers + m0 * segs, w,
+                              c + m0 * out_c, out_c * sizeof(int32_t), &terms);
+      }
     }
     const int32_t* const* corrections = nullptr;
-    if (!p.correction.empty()) {
+    if (p.serial) {  // every pixel has its row (bconv-impl.h serial_correction)
+      const bool classes = p.serial_correction.size() > out_c;
+      for (size_t i = 0; i < mb; ++i, start.next(p)) {
+        const size_t row =
+            classes ? static_cast<size_t>(p.row_class[start.oy]) * p.col_classes + p.col_class[start.ox] : 0;
+        correction_ptrs[i] = p.serial_correction.data() + row * out_c;
+      }
+      corrections = correction_ptrs;
+    } else if (!p.correction.empty()) {
       for (size_t i = 0; i < mb; ++i, start.next(p)) correction_ptrs[i] = p.correction_for(start.oy, start.ox);
       corrections = correction_ptrs;
     } else if (p.correction_per_pixel) {
@@ -419,7 +460,7 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
     } else {
       for (size_t i = 0; i < mb; ++i) start.next(p);
     }
-    if (p.levels) bconv_levels_combine(p, mb, c0, c1, popcounts, corrections, neg_dots);
+    if (p.levels && !p.serial) bconv_levels_combine(p, mb, c0, c1, popcounts, corrections, neg_dots);
     Block b{mb, c0, c1, popcounts, neg_dots, corrections, nullptr, static_cast<float*>(output) + b0 * out_c, nullptr};
     if (args.residual != nullptr) b.residual = args.residual + b0 * out_c;
     if (p.bitpacked) b.bits = static_cast<uint32_t*>(output) + b0 * p.out_words;

@@ -11,6 +11,8 @@
 // armv7, which has no q-form pairwise add and no vaddvq) into u32 totals (one per channel, <= K bits).
 // Registers: 16 accumulators + 4 weight vectors + 4 broadcasts = 24 of aarch64's 32; armv7 has 16 q
 // registers, so there GCC keeps some accumulators on the stack (see bench/RESULTS.md for the cost).
+// Bit-serial twin (bgemm.h): the K loop once per term, each flushed into the totals, which are doubled
+// between terms (Horner); used on aarch64, where 4x8 is the tile.
 // Reads: exactly seg_words words of each A segment; the whole packed weight tile (8 columns).
 #include <arm_neon.h>
 
@@ -47,20 +49,20 @@ inline uint8x16_t dup_pair(const uint32_t* p) {
 inline uint8x16_t dup_single(const uint32_t* p) {
   return vreinterpretq_u8_u64(vdupq_n_u64(onebit::kernels::load_single(p)));
 }
-}  // namespace
 
-ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x8__neon) {
-  assert(mr >= 1 && mr <= 4 && nc >= 1 && segs >= 1 && seg_words >= 1);
-  const uint32_t* const* p0 = a;
-  const uint32_t* const* p1 = mr > 1 ? p0 + segs : p0;
-  const uint32_t* const* p2 = mr > 2 ? p1 + segs : p1;
-  const uint32_t* const* p3 = mr > 3 ? p2 + segs : p2;
+// Both ABIs (bgemm.h): the plain kernel is the one-term instantiation. Bit-serial: each term runs the same
+// K loop and is flushed into the u32 totals, which are shifted before the next term (Horner).
+template <bool kSerial>
+void gemm_4x8(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint64_t* w_base,
+              int32_t* c, size_t c_stride, const onebit_bgemm_terms& terms) {
+  assert(mr >= 1 && mr <= 4 && nc >= 1 && segs >= 1 && seg_words >= 1 && terms.count >= 1 && terms.count <= 8);
+  const size_t r1 = mr > 1 ? segs : 0, r2 = r1 + (mr > 2 ? segs : 0), r3 = r2 + (mr > 3 ? segs : 0);
   int32_t* out[4];
   out[0] = c;
   out[1] = bgemm_next_row(out[0], c_stride, mr > 1);
   out[2] = bgemm_next_row(out[1], c_stride, mr > 2);
   out[3] = bgemm_next_row(out[2], c_stride, mr > 3);
-  const size_t chunks = (seg_words + 1) / 2;
+  const size_t chunks = (seg_words + 1) / 2, tile_chunks = 8 * segs * chunks;
   const bool odd = seg_words % 2 != 0;
   const uint16x8_t zero = vdupq_n_u16(0);
 #define ONEBIT_ROW(r, v)                                     \
@@ -87,6 +89,17 @@ ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x8__neon) {
     uint32_t t[4][8] = {};
     uint16x8_t c00 = zero, c01 = zero, c02 = zero, c03 = zero, c10 = zero, c11 = zero, c12 = zero, c13 = zero;
     uint16x8_t c20 = zero, c21 = zero, c22 = zero, c23 = zero, c30 = zero, c31 = zero, c32 = zero, c33 = zero;
+    for (size_t term = 0; term < (kSerial ? terms.count : 1); ++term) {
+    if (kSerial && terms.shift[term] != 0) {
+      const int32x4_t n = vdupq_n_s32(static_cast<int32_t>(terms.shift[term]));
+      for (auto& row : t) {
+        vst1q_u32(row, vshlq_u32(vld1q_u32(row), n));
+        vst1q_u32(row + 4, vshlq_u32(vld1q_u32(row + 4), n));
+      }
+    }
+    const uint32_t* const* p0 = a + (kSerial ? terms.a_offset[term] : 0);
+    const uint32_t *const *p1 = p0 + r1, *const *p2 = p0 + r2, *const *p3 = p0 + r3;
+    const uint64_t* w = w_base + n0 / 8 * tile_chunks + (kSerial ? terms.w_offset[term] : 0);
     size_t used = 0;  // K steps in the accumulators since the last flush, <= kBlock
     for (size_t s = 0; s < segs; ++s) {
       const uint32_t *s0 = p0[s], *s1 = p1[s], *s2 = p2[s], *s3 = p3[s];
@@ -103,6 +116,7 @@ ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x8__neon) {
       }
     }
     ONEBIT_FLUSH(0) ONEBIT_FLUSH(1) ONEBIT_FLUSH(2) ONEBIT_FLUSH(3)
+    }
     // Rows >= mr alias row mr - 1 (same values): write in descending order, the real row last.
     const size_t cols = std::min<size_t>(8, nc - n0);
     for (int r = 3; r >= 0; --r) std::memcpy(out[r] + n0, t[r], cols * sizeof(int32_t));
@@ -111,3 +125,7 @@ ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x8__neon) {
 #undef ONEBIT_ROW
 #undef ONEBIT_FLUSH
 }
+
+}  // namespace
+
+ONEBIT_BGEMM_UKERNEL_AND_SERIAL(4x8__neon, gemm_4x8)

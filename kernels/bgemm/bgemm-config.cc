@@ -13,6 +13,11 @@ const BgemmConfig kUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_BGEMM_UKERNELS,
 #define ONEBIT_BGEMM_ROWS_ENTRY(tile, isa, mr, nr) {Isa::isa, mr, nr, nullptr, #tile, onebit_bgemm_ukernel_##tile},
 const BgemmConfig kRowsUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_BGEMM_ROWS_UKERNELS, ONEBIT_BGEMM_ROWS_ENTRY)};
 #undef ONEBIT_BGEMM_ROWS_ENTRY
+#define ONEBIT_BGEMM_SERIAL_ENTRY(tile, isa, mr, nr) \
+  {Isa::isa, mr, nr, nullptr, #tile, nullptr, onebit_bgemm_serial_ukernel_##tile},
+const BgemmConfig kSerialUkernels[] = {
+    ONEBIT_COMPILED_UKERNELS(ONEBIT_BGEMM_SERIAL_UKERNELS, ONEBIT_BGEMM_SERIAL_ENTRY)};
+#undef ONEBIT_BGEMM_SERIAL_ENTRY
 
 // Selection order, best ISA first: the first choice whose ISA is allowed, compiled in AND detected
 // (isa_supported) and that fits the shape wins. Figures behind each shape rule: the header comment of the
@@ -43,24 +48,30 @@ const Choice kChoices[] = {
     {onebit_bgemm_ukernel_4x4__scalar, nullptr},
 };
 
-const BgemmConfig& entry(onebit_bgemm_ukernel_fn fn) {
+// The listed entry of fn, with its bit-serial twin (the serial entry of the same tile name), if any.
+BgemmConfig entry(onebit_bgemm_ukernel_fn fn) {
+  BgemmConfig found = kUkernels[sizeof(kUkernels) / sizeof(kUkernels[0]) - 1];  // every choice is listed
   for (const BgemmConfig& c : kUkernels) {
-    if (c.ukernel == fn) return c;
+    if (c.ukernel == fn) found = c;
   }
-  return kUkernels[sizeof(kUkernels) / sizeof(kUkernels[0]) - 1];  // unreachable: every choice is listed
+  for (const BgemmConfig& s : kSerialUkernels) {
+    if (std::strcmp(s.name, found.name) == 0) found.serial_ukernel = s.serial_ukernel;
+  }
+  return found;
 }
 
 }  // namespace
 
 const BgemmConfig* bgemm_ukernels(size_t* count) { return ukernel_table(kUkernels, count); }
 const BgemmConfig* bgemm_rows_ukernels(size_t* count) { return ukernel_table(kRowsUkernels, count); }
+const BgemmConfig* bgemm_serial_ukernels(size_t* count) { return ukernel_table(kSerialUkernels, count); }
 
 // One row-weight ukernel so far, for every shape.
 BgemmConfig bgemm_rows_select(Isa isa, const BgemmShape& /*shape*/) { return select_ukernel(kRowsUkernels, isa); }
 
 BgemmConfig bgemm_select(Isa isa, const BgemmShape& shape) {
   for (const Choice& choice : kChoices) {
-    const BgemmConfig& c = entry(choice.ukernel);
+    const BgemmConfig c = entry(choice.ukernel);
     if (choice.fits != nullptr && !choice.fits(shape)) continue;
     if (isa_allows(isa, c.isa) && isa_supported(c.isa)) return c;
   }

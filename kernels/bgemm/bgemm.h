@@ -46,6 +46,35 @@ typedef void (*onebit_bgemm_rows_ukernel_fn)(size_t mr, size_t nc, size_t segs, 
 #define ONEBIT_BGEMM_ROWS_UKERNEL(name)                                                                 \
   void name(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint32_t* w, \
             size_t w_stride, int32_t* c, size_t c_stride)
+
+// Bit-serial micro-kernel ABI (k-bit convolutions, bconv-levels.cc): the packed ABI over several (A, W)
+// plane pairs, one "term" each, combined in the kernel's registers by Horner's rule:
+//   void ukernel(..., int32_t* c, size_t c_stride, const onebit_bgemm_terms* terms);
+//   acc = 0; for each term t in order: acc = (acc << shift[t]) + popcount(A_t[m] XOR W_t[n]) over K;  C = acc
+// so C = sum_t 2^{e_t} popcount_t with e_t = shift[t + 1] + ... + shift[count - 1]. Term t reads its rows
+// through the pointers at a + a_offset[t] (mr * segs of them, as above) and its packed weights at
+// w + w_offset[t] (64-bit chunks; the same packing, nc columns). Every C value must fit in int32.
+struct onebit_bgemm_terms {
+  size_t count;
+  size_t a_offset[8], w_offset[8];
+  uint32_t shift[8];
+};
+typedef void (*onebit_bgemm_serial_ukernel_fn)(size_t mr, size_t nc, size_t segs, size_t seg_words,
+                                               const uint32_t* const* a, const uint64_t* w, int32_t* c,
+                                               size_t c_stride, const onebit_bgemm_terms* terms);
+#define ONEBIT_BGEMM_SERIAL_UKERNEL(name)                                                                 \
+  void name(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint64_t* w, \
+            int32_t* c, size_t c_stride, const onebit_bgemm_terms* terms)
+// A packed ukernel and its bit-serial twin from one body<kSerial>(mr, nc, segs, seg_words, a, w, c, c_stride,
+// terms) (the plain kernel is the one-term case, instantiated apart so that it stays the plain loop).
+#define ONEBIT_BGEMM_UKERNEL_AND_SERIAL(tile, body)                 \
+  ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_##tile) {               \
+    const onebit_bgemm_terms one = {1, {0}, {0}, {0}};              \
+    body<false>(mr, nc, segs, seg_words, a, w, c, c_stride, one);   \
+  }                                                                 \
+  ONEBIT_BGEMM_SERIAL_UKERNEL(onebit_bgemm_serial_ukernel_##tile) { \
+    body<true>(mr, nc, segs, seg_words, a, w, c, c_stride, *terms); \
+  }
 // The ukernels themselves are declared by their one list, bgemm-ukernels.h.
 
 namespace onebit::kernels {
@@ -58,6 +87,8 @@ struct BgemmConfig {
   onebit_bgemm_ukernel_fn ukernel = nullptr;
   const char* name = "";  // tile and ISA, e.g. "3x8__avx2" (onebit_bgemm_ukernel_<name>)
   onebit_bgemm_rows_ukernel_fn rows_ukernel = nullptr;
+  // The bit-serial twin of ukernel (same tile and packing), where the list has one; else null.
+  onebit_bgemm_serial_ukernel_fn serial_ukernel = nullptr;
 };
 
 /// The GEMM a caller is about to run: m rows of A, n columns of C, k_words packed words per row.
@@ -65,7 +96,8 @@ struct BgemmShape {
   size_t m = 0, n = 0, k_words = 0;
 };
 
-/// Best bgemm ukernel for `shape` allowed by `isa` and supported by this CPU (scalar at worst).
+/// Best bgemm ukernel for `shape` allowed by `isa` and supported by this CPU (scalar at worst), with its
+/// bit-serial twin when it has one.
 BgemmConfig bgemm_select(Isa isa, const BgemmShape& shape);
 
 /// Best row-weight ukernel (weights read where they lie) allowed by `isa` and supported by this CPU.
@@ -75,6 +107,8 @@ BgemmConfig bgemm_rows_select(Isa isa, const BgemmShape& shape);
 /// (check isa_supported). Sets *count. The row-weight ukernels: bgemm_rows_ukernels.
 const BgemmConfig* bgemm_ukernels(size_t* count);
 const BgemmConfig* bgemm_rows_ukernels(size_t* count);
+/// The bit-serial ukernels (serial_ukernel set, ukernel null), best ISA first.
+const BgemmConfig* bgemm_serial_ukernels(size_t* count);
 
 /// Output row r + 1 of a ukernel: the next row when it exists (`valid`, i.e. r + 1 < mr), else row r again,
 /// which is how rows >= mr alias row mr - 1.

@@ -1,8 +1,10 @@
 // Binary GEMM micro-kernels against a naive XOR-popcount, over M/N/K tails and rows given as segment
 // pointers scattered through memory (as in-place conv windows are), every ISA: the packed-weight ukernels
 // and the row-weight ones (weights read where they lie, at a row stride wider than K).
+#include <algorithm>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../../kernels/bgemm/bgemm.h"  // internal ukernel API (tests reach it by path)
@@ -122,6 +124,71 @@ TEST_CASE("bgemm: every ukernel with K across the widening and flush boundaries"
   for_each_runnable_ukernel([&](const BgemmConfig& cfg) {
     uint32_t seed = 900;
     for (const K& k : ks) case_of(2 * cfg.mr + 1, cfg.nr + 1, k.segs, k.seg_words, seed++).test(cfg);
+  });
+}
+
+// Bit-serial ukernels (bgemm.h's third ABI) by name: terms of up to 4 activation planes x 2 weight planes
+// with Horner shifts 0..2, against the sum of naive popcounts weighted by 2^e; M, N tails and K tails.
+TEST_CASE("bgemm: every bit-serial ukernel against weighted naive popcounts") {
+  onebit::test::for_each_runnable_ukernel("bgemm serial", bgemm_serial_ukernels, [](const BgemmConfig& cfg) {
+    REQUIRE((cfg.serial_ukernel != nullptr));
+    uint32_t seed = 300;
+    struct Case { size_t m, n, segs, seg_words, a_planes, w_planes; };
+    const Case cases[] = {{1, 1, 1, 1, 1, 1},  {2 * cfg.mr + 1, 2 * cfg.nr + 1, 3, 5, 2, 1},
+                          {cfg.mr, cfg.nr, 1, 8, 2, 2}, {cfg.mr + 1, cfg.nr - 1, 9, 3, 4, 1},
+                          {3, 2 * cfg.nr, 3, 2, 4, 2}, {2 * cfg.mr, 1, 1, 17, 1, 2}};
+    for (const Case& k : cases) {
+      INFO("ukernel=", std::string(cfg.name), " m=", k.m, " n=", k.n, " segs=", k.segs, " seg_words=", k.seg_words,
+           " planes=", k.a_planes, "x", k.w_planes);
+      std::mt19937 rng(seed++);
+      const size_t kw = k.segs * k.seg_words, w_stride = kw + 1;
+      // Activation plane i: rows i * m + r, segment s at a_store[((i * m + r) * segs + s) * (seg_words + 2)].
+      std::vector<uint32_t> a_store(k.a_planes * k.m * k.segs * (k.seg_words + 2)), w(k.w_planes * k.n * w_stride);
+      for (uint32_t& v : a_store) v = rng();
+      for (uint32_t& v : w) v = rng();
+      std::vector<const uint32_t*> pointers(k.a_planes * k.m * k.segs);
+      for (size_t i = 0; i < pointers.size(); ++i) pointers[i] = a_store.data() + i * (k.seg_words + 2);
+      const size_t plane_chunks = bgemm_packed_chunks(cfg.nr, k.n, k.segs, k.seg_words);
+      std::vector<uint64_t> packed(k.w_planes * plane_chunks);
+      for (size_t j = 0; j < k.w_planes; ++j)
+        bgemm_pack_weights(cfg.nr, k.n, k.segs, k.seg_words, w.data() + j * k.n * w_stride, w_stride,
+                           packed.data() + j * plane_chunks);
+      // Terms (i, j) in a shuffled order with random shifts; weight of term t: 2^(shifts after it).
+      onebit_bgemm_terms terms{};
+      std::vector<std::pair<size_t, size_t>> pairs;
+      for (size_t i = 0; i < k.a_planes; ++i)
+        for (size_t j = 0; j < k.w_planes; ++j) pairs.push_back({i, j});
+      std::shuffle(pairs.begin(), pairs.end(), rng);
+      terms.count = pairs.size();
+      for (size_t t = 0; t < terms.count; ++t) {
+        terms.a_offset[t] = pairs[t].first * k.m * k.segs;  // pointers of plane i, row 0 (the tile adds m0)
+        terms.w_offset[t] = pairs[t].second * plane_chunks;
+        terms.shift[t] = t == 0 ? 0 : rng() % 3;
+      }
+      const size_t c_stride = k.n + 2;
+      std::vector<int32_t> c(k.m * c_stride, -7);
+      for (size_t m0 = 0; m0 < k.m; m0 += cfg.mr) {
+        cfg.serial_ukernel(std::min(cfg.mr, k.m - m0), k.n, k.segs, k.seg_words, pointers.data() + m0 * k.segs,
+                           packed.data(), c.data() + m0 * c_stride, c_stride * 4, &terms);
+      }
+      for (size_t r = 0; r < k.m; ++r)
+        for (size_t col = 0; col < c_stride; ++col) {
+          int64_t expect = -7;
+          if (col < k.n) {
+            expect = 0;
+            for (size_t t = 0; t < terms.count; ++t) {
+              expect <<= terms.shift[t];
+              const uint32_t* const* row = pointers.data() + terms.a_offset[t] + r * k.segs;
+              const uint32_t* wrow = w.data() + (pairs[t].second * k.n + col) * w_stride;
+              for (size_t s = 0; s < k.segs; ++s)
+                for (size_t x = 0; x < k.seg_words; ++x)
+                  expect += naive_popcount(row[s][x] ^ wrow[s * k.seg_words + x]);
+            }
+          }
+          INFO("row=", r, " col=", col);
+          REQUIRE(c[r * c_stride + col] == expect);
+        }
+    }
   });
 }
 
