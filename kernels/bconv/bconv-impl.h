@@ -78,7 +78,9 @@ struct BConvPlan {
   // correction row of each pixel holds the rest of D: dot = -2 S - serial_correction = dot_scale * D.
   // Without it (serial false): one GEMM per activation plane and weight plane, then the combine step.
   bool serial = false;
-  onebit_bgemm_terms terms{};  // a_offset: the term's activation plane (run() scales it to pointers)
+  // One entry when serial (out of line: Cortex-M, which never runs serial, keeps 100 bytes per plan). Its
+  // a_offset: the term's activation plane (run() scales it to pointers).
+  Vec<onebit_bgemm_terms> terms;
   Vec<int32_t> serial_correction;  // [out_c] (no padding correction) or [row class][col class][out_c]
 
   bool bitpacked = false;

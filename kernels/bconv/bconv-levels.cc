@@ -125,11 +125,13 @@ void serial_prepare(BConvPlan& p, const int32_t* c) {
     for (int j = 0; j < p.weight_bits; ++j) terms[count++] = Term{i, j, ci_log2 + j};
   }
   std::stable_sort(terms, terms + count, [](const Term& x, const Term& y) { return x.e > y.e; });
-  p.terms.count = count;
+  p.terms.assign(1, onebit_bgemm_terms{});
+  onebit_bgemm_terms& out = p.terms[0];
+  out.count = count;
   for (size_t t = 0; t < count; ++t) {
-    p.terms.a_offset[t] = static_cast<size_t>(terms[t].i);
-    p.terms.w_offset[t] = static_cast<size_t>(terms[t].j) * p.plane_chunks;
-    p.terms.shift[t] = t == 0 ? 0u : static_cast<uint32_t>(terms[t - 1].e - terms[t].e);
+    out.a_offset[t] = static_cast<size_t>(terms[t].i);
+    out.w_offset[t] = static_cast<size_t>(terms[t].j) * p.plane_chunks;
+    out.shift[t] = t == 0 ? 0u : static_cast<uint32_t>(terms[t - 1].e - terms[t].e);
   }
   const size_t out_c = static_cast<size_t>(p.g.out_c);
   p.gemm_n = out_c;

@@ -401,7 +401,7 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
   const size_t gc0 = whole ? 0 : c0, gnc = whole ? p.cout_g : c1 - c0;
   const size_t tile_chunks = bgemm_packed_chunks(p.gemm.nr, 1, segs, p.seg_words);
   const size_t wb = static_cast<size_t>(p.weight_bits);
-  onebit_bgemm_terms terms = p.terms;  // serial: activation plane -> its pointers
+  onebit_bgemm_terms terms = p.terms.empty() ? onebit_bgemm_terms{} : p.terms[0];  // plane -> its pointers
   for (size_t t = 0; t < terms.count; ++t) terms.a_offset[t] *= a_plane_pointers;
   Cursor start{static_cast<int>(q0 / plane), static_cast<int>(q0 % plane / p.out_w), static_cast<int>(q0 % p.out_w)};
   for (size_t b0 = q0; b0 < q1; b0 += p.block_m) {
