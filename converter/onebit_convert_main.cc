@@ -150,9 +150,9 @@ int main(int argc, char** argv) {
            "per-tensor activation scales observed on --calibration; ONNX QDQ pairs around\n"
            "float layers are not read yet)");
   cli.text("--calibration", &options.calibration, "FILE",
-           "images to observe activation ranges on (min / max): IDX uint8 (gzip or plain;\n"
-           "pixels / 255, then the --input-mean / --input-std normalization) or .npy float32\n"
-           "N x C x H x W, already normalized");
+           "images to observe activation ranges on (min / max), and with --verify the inputs\n"
+           "checked: IDX uint8 (gzip or plain; pixels / 255, then the --input-mean /\n"
+           "--input-std normalization) or .npy float32 N x C x H x W, already normalized");
   cli.integer("--calibration-images", &options.calibration_images, 1, 10000000, "N",
               "use the first N images of FILE (default 1000)");
   cli.integer("--max-fold-bytes", &options.max_fold_bytes, 1, std::numeric_limits<long long>::max(), "N",
