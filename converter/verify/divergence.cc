@@ -103,23 +103,16 @@ void compare(const std::vector<double>& got, const RefTensor& want, const RefTen
 
 }  // namespace
 
-std::vector<double> nchw_to_nhwc(const std::vector<double>& x, const std::vector<int64_t>& s) {
+std::vector<double> relayout(const std::vector<double>& x, const std::vector<int64_t>& s, bool to_nhwc) {
   if (s.size() != 4) return x;
   const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
   std::vector<double> y(x.size());
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t p = 0; p < HW; ++p) y[size_t((n * HW + p) * C + c)] = x[size_t((n * C + c) * HW + p)];
-  return y;
-}
-
-std::vector<double> nhwc_to_nchw(const std::vector<double>& x, const std::vector<int64_t>& s) {
-  if (s.size() != 4) return x;
-  const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
-  std::vector<double> y(x.size());
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t p = 0; p < HW; ++p) y[size_t((n * C + c) * HW + p)] = x[size_t((n * HW + p) * C + c)];
+      for (int64_t p = 0; p < HW; ++p) {
+        const size_t nchw = size_t((n * C + c) * HW + p), nhwc = size_t((n * HW + p) * C + c);
+        y[to_nhwc ? nhwc : nchw] = x[to_nhwc ? nchw : nhwc];
+      }
   return y;
 }
 
@@ -172,7 +165,7 @@ Status find_first_divergence(const ReferenceGraph& ref, const std::map<std::stri
       std::vector<int> shape;
       if (!run_model_once(probe, input_nhwc, output, &got, &shape).ok() || got.size() != want->second.size()) continue;
       std::vector<double> got_wide(got.begin(), got.end());
-      if (shape.size() == 4 && want->second.shape.size() == 4) got_wide = nhwc_to_nchw(got_wide, want->second.shape);
+      if (shape.size() == 4 && want->second.shape.size() == 4) got_wide = relayout(got_wide, want->second.shape, false);
       const auto s = sign_input_of.find(t);
       Divergence d;
       compare(got_wide, want->second, s == sign_input_of.end() ? nullptr : s->second, &d);

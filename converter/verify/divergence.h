@@ -36,8 +36,7 @@ Status find_first_divergence(const ReferenceGraph& ref, const std::map<std::stri
 Status run_model_once(const std::vector<uint8_t>& model, const std::vector<float>& input_nhwc, size_t output,
                       std::vector<float>* values, std::vector<int>* shape);
 
-/// NCHW <-> NHWC for rank-4 shapes (other ranks unchanged).
-std::vector<double> nchw_to_nhwc(const std::vector<double>& x, const std::vector<int64_t>& nchw);
-std::vector<double> nhwc_to_nchw(const std::vector<double>& x, const std::vector<int64_t>& nchw);
+/// Rank-4 data of NCHW shape `nchw` from NCHW to NHWC order (to_nhwc) or back; other ranks unchanged.
+std::vector<double> relayout(const std::vector<double>& x, const std::vector<int64_t>& nchw, bool to_nhwc);
 
 }  // namespace onebit::converter

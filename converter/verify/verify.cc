@@ -152,13 +152,13 @@ Status verify_conversion(const std::string& onnx_bytes, const std::string& origi
     if (options.data_nhwc.empty()) {
       std::vector<double> x(per_input);
       for (double& v : x) v = normal.next();
-      const std::vector<double> t = nchw_to_nhwc(x, nchw);
+      const std::vector<double> t = relayout(x, nchw, true);
       std::copy(t.begin(), t.end(), x_nhwc.begin());
     } else {
       std::copy_n(options.data_nhwc.begin() + long(size_t(i) * per_input), per_input, x_nhwc.begin());
     }
     const std::vector<double> x_wide(x_nhwc.begin(), x_nhwc.end());
-    RefTensor input{nchw, nhwc_to_nchw(x_wide, nchw), 1};
+    RefTensor input{nchw, relayout(x_wide, nchw, false), 1};
     for (double& v : input.data) v = double(float(v));
     ONEBIT_RETURN_IF_ERROR(ref.evaluate({{ref.inputs()[0], input}}, &values));
     std::copy(x_nhwc.begin(), x_nhwc.end(), interp->input(0));
@@ -171,7 +171,7 @@ Status verify_conversion(const std::string& onnx_bytes, const std::string& origi
                            " elements, the ONNX output '" + ref.outputs()[0] + "' " + std::to_string(want_t.size()));
     std::vector<float> got(interp->output(0), interp->output(0) + out_n);
     std::vector<double> want = want_t.data;
-    if (want_t.shape.size() == 4 && out_shape.size() == 4) want = nchw_to_nhwc(want, want_t.shape);
+    if (want_t.shape.size() == 4 && out_shape.size() == 4) want = relayout(want, want_t.shape, true);
     double lo = INFINITY, hi = -INFINITY, delta = 0;
     for (size_t k = 0; k < out_n; ++k) {
       lo = std::min(lo, want[k]);

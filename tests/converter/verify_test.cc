@@ -40,6 +40,20 @@ RefTensor iota(std::vector<int64_t> shape, double first) {
   return t;
 }
 
+// Converts `onnx` with `options` and verifies the result on `inputs` random inputs.
+onebit::converter::VerifyReport convert_and_verify(const std::string& onnx, const std::string& origin,
+                                                   const onebit::converter::ConvertOptions& options, int inputs) {
+  onebit::converter::ConvertResult result;
+  onebit::Status s = onebit::converter::convert_onnx_bytes(onnx, origin, options, &result);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  onebit::converter::VerifyOptions vo;
+  vo.inputs = inputs;
+  onebit::converter::VerifyReport r;
+  s = onebit::converter::verify_conversion(onnx, origin, result.model, vo, &r);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("verify: the reference Conv against hand-computed outputs") {
@@ -103,14 +117,7 @@ TEST_CASE("verify: the shipped model agrees with its ONNX graph on 64 inputs") {
                            "/models/fashion_mnist/bnn_resnet.onnx";
   const std::string onnx = read_text(path);
   REQUIRE_MESSAGE(!onnx.empty(), "missing " << path);
-  onebit::converter::ConvertResult result;
-  onebit::Status s = onebit::converter::convert_onnx_bytes(onnx, path, onebit::converter::ConvertOptions(), &result);
-  REQUIRE_MESSAGE(s.ok(), s.message());
-  onebit::converter::VerifyOptions vo;
-  vo.inputs = 64;
-  onebit::converter::VerifyReport r;
-  s = onebit::converter::verify_conversion(onnx, path, result.model, vo, &r);
-  REQUIRE_MESSAGE(s.ok(), s.message());
+  const onebit::converter::VerifyReport r = convert_and_verify(onnx, path, onebit::converter::ConvertOptions(), 64);
   INFO(r.text());
   CHECK(r.inputs == 64);
   CHECK(r.argmax_agree == 64);
@@ -133,14 +140,7 @@ TEST_CASE("verify: a ternary model converted with sign(0) = +1 disagrees at its 
     for (auto mode : {onebit::converter::SignZero::kTernary, onebit::converter::SignZero::kPlusOne}) {
       onebit::converter::ConvertOptions o;
       o.sign_zero = mode;
-      onebit::converter::ConvertResult result;
-      onebit::Status s = onebit::converter::convert_onnx_bytes(onnx, file, o, &result);
-      REQUIRE_MESSAGE(s.ok(), s.message());
-      onebit::converter::VerifyOptions vo;
-      vo.inputs = 64;
-      onebit::converter::VerifyReport r;
-      s = onebit::converter::verify_conversion(onnx, file, result.model, vo, &r);
-      REQUIRE_MESSAGE(s.ok(), s.message());
+      const onebit::converter::VerifyReport r = convert_and_verify(onnx, file, o, 64);
       INFO(r.text());
       CHECK(r.exact_zero_binary > 0);  // the Relu's zeros reach the Sign
       if (mode == onebit::converter::SignZero::kTernary) {  // exact ternary activations: full agreement
