@@ -65,6 +65,7 @@ Status reshape(RefNode& n) {
       return n.error("dimension " + std::to_string(d) + " in the shape");
     } else {
       known *= d;
+      if (known > (int64_t(1) << 40)) return n.error("the shape holds more than 2^40 elements");
     }
     shape.push_back(d);
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <random>
 
@@ -116,12 +117,24 @@ std::string VerifyReport::text() const {
   return s;
 }
 
+static Status verify_unchecked(const std::string& onnx_bytes, const std::string& origin, const std::vector<uint8_t>& model,
+                               const VerifyOptions& options, VerifyReport* report);
+
 bool VerifyReport::passed() const {
   return disagreeing == 0 || (argmax_agree == inputs && explained_by_near_zero_signs && !exact_zero_cause);
 }
 
 Status verify_conversion(const std::string& onnx_bytes, const std::string& origin, const std::vector<uint8_t>& model,
                          const VerifyOptions& options, VerifyReport* report) {
+  try {
+    return verify_unchecked(onnx_bytes, origin, model, options, report);
+  } catch (const std::exception& e) {  // the reference's tensors are plain std::vectors: bad_alloc, length_error
+    return Status::Error("verify: " + std::string(e.what()));
+  }
+}
+
+static Status verify_unchecked(const std::string& onnx_bytes, const std::string& origin, const std::vector<uint8_t>& model,
+                               const VerifyOptions& options, VerifyReport* report) {
   *report = VerifyReport();
   ReferenceGraph ref;
   ONEBIT_RETURN_IF_ERROR(ReferenceGraph::parse(onnx_bytes, origin, &ref));

@@ -14,6 +14,26 @@
 #include "verify/reference.h"
 #include "verify/verify.h"
 
+// The shipped-model check is 64 double-precision forward passes of 37 M multiply-adds each: about 1 s in a
+// native Release build, 30 s under ASan + UBSan, and as long under qemu-user. The sanitized and the non-x86
+// (qemu-run Arm) builds check 4 inputs: the same code paths; the native x86-64 run checks the 64 the issue
+// asks for.
+#if defined(__SANITIZE_ADDRESS__)
+#define ONEBIT_VERIFY_FEW_INPUTS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ONEBIT_VERIFY_FEW_INPUTS 1
+#endif
+#endif
+#if !defined(ONEBIT_VERIFY_FEW_INPUTS) && !defined(__x86_64__)
+#define ONEBIT_VERIFY_FEW_INPUTS 1
+#endif
+#ifdef ONEBIT_VERIFY_FEW_INPUTS
+constexpr int kShippedInputs = 4;
+#else
+constexpr int kShippedInputs = 64;
+#endif
+
 namespace {
 
 using onebit::converter::RefTensor;
@@ -112,19 +132,22 @@ TEST_CASE("verify: the reference reproduces PyTorch's outputs of the converter f
   }
 }
 
-TEST_CASE("verify: the shipped model agrees with its ONNX graph on 64 inputs") {
+TEST_CASE("verify: the shipped model agrees with its ONNX graph on 64 inputs (4 under sanitizers and qemu)") {
   const std::string path = std::string(std::getenv("ONEBIT_SOURCE_DIR") ? std::getenv("ONEBIT_SOURCE_DIR") : ".") +
                            "/models/fashion_mnist/bnn_resnet.onnx";
   const std::string onnx = read_text(path);
   REQUIRE_MESSAGE(!onnx.empty(), "missing " << path);
-  const onebit::converter::VerifyReport r = convert_and_verify(onnx, path, onebit::converter::ConvertOptions(), 64);
+  const int n = kShippedInputs;
+  const onebit::converter::VerifyReport r = convert_and_verify(onnx, path, onebit::converter::ConvertOptions(), n);
   INFO(r.text());
-  CHECK(r.inputs == 64);
-  CHECK(r.argmax_agree == 64);
+  CHECK(r.inputs == n);
+  CHECK(r.argmax_agree == n);
   CHECK(r.disagreeing == 0);
   CHECK(r.max_relative_delta < 1e-5);
   CHECK(r.passed());
-  CHECK(r.text().rfind("verify: 64 inputs, argmax agreement 64/64, max |Δ| relative to the logit range ", 0) == 0);
+  const std::string count = std::to_string(n);
+  CHECK(r.text().rfind("verify: " + count + " inputs, argmax agreement " + count + "/" + count +
+                           ", max |Δ| relative to the logit range ", 0) == 0);
   CHECK(r.text().find(", binary activations within float rounding of 0: ") != std::string::npos);
   CHECK(r.text().find("diverging") == std::string::npos);
 }
@@ -132,8 +155,10 @@ TEST_CASE("verify: the shipped model agrees with its ONNX graph on 64 inputs") {
 TEST_CASE("verify: a ternary model converted with sign(0) = +1 disagrees at its Sign, for that reason") {
   const std::string dir = onebit::testing::converter_fixture_dir("patterns");
   // Relu -> Sign -> Conv, and Relu -> MaxPool -> Sign -> Conv (the Sign becomes a binary max pool's input).
-  for (const auto& [file, layer] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& variant : std::vector<std::pair<std::string, std::string>>{
            {"sign_after_relu.o13.fixed.onnx", "/Sign"}, {"sign_after_relu.maxpool.o13.fixed.onnx", "/MaxPool"}}) {
+    const std::string& file = variant.first;  // not a structured binding: clang 14 cannot capture those
+    const std::string& layer = variant.second;
     CAPTURE(file);
     const std::string onnx = read_text(dir + file);
     REQUIRE(!onnx.empty());
