@@ -171,7 +171,9 @@ TEST_CASE("onebit-convert --verify: N from --verify=N (32 alone), --calibration 
   const RunResult four = convert({"--verify=4"});
   REQUIRE(four.exit_code == 0);
   CHECK(four.out.find("verify: 4 inputs, argmax agreement 4/4,") != std::string::npos);
-  CHECK(convert({"--verify", "--verify-strict"}).exit_code == 0);
+  const RunResult strict_two = convert({"--verify=2", "--verify-strict"});
+  CHECK(strict_two.exit_code == 0);
+  CHECK(strict_two.out.find("verify: 2 inputs, argmax agreement 2/2,") != std::string::npos);
   // Two IDX images (uint8 [2, 16, 16]) as the inputs checked.
   std::string idx = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 16, 0, 0, 0, 16};
   for (int k = 0; k < 2 * 16 * 16; ++k) idx += char(k * 37 % 256);
