@@ -153,4 +153,45 @@ TEST_CASE("onebit-convert: every spelling of its options; usage errors exit 1") 
   CHECK(spawn({conv, onnx}, dir).exit_code == 1);
   CHECK(read_text(dir.file("bad.fb")).empty());
 }
+
+TEST_CASE("onebit-convert --verify: N from --verify=N (32 alone), --calibration images, exit 3 only with --verify-strict") {
+  ScratchDir dir;
+  const std::string conv = ONEBIT_CONVERT_EXE;
+  // Relu -> Sign -> Conv on a 1x16x16 input: agrees when converted ternary, not with sign(0) = +1.
+  const std::string onnx = source_dir() + "/tests/converter/patterns/sign_after_relu.o13.fixed.onnx";
+  const auto convert = [&](std::vector<std::string> options) {
+    std::vector<std::string> argv = {conv, onnx, "-o", dir.file("m.fb")};
+    argv.insert(argv.end(), options.begin(), options.end());
+    return spawn(argv, dir);
+  };
+  const RunResult alone = convert({"--verify"});
+  INFO(alone.err);
+  REQUIRE(alone.exit_code == 0);
+  CHECK(alone.out.find("verify: 32 inputs, argmax agreement 32/32,") != std::string::npos);
+  const RunResult four = convert({"--verify=4"});
+  REQUIRE(four.exit_code == 0);
+  CHECK(four.out.find("verify: 4 inputs, argmax agreement 4/4,") != std::string::npos);
+  const RunResult strict_two = convert({"--verify=2", "--verify-strict"});
+  CHECK(strict_two.exit_code == 0);
+  CHECK(strict_two.out.find("verify: 2 inputs, argmax agreement 2/2,") != std::string::npos);
+  // Two IDX images (uint8 [2, 16, 16]) as the inputs checked.
+  std::string idx = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 16, 0, 0, 0, 16};
+  for (int k = 0; k < 2 * 16 * 16; ++k) idx += char(k * 37 % 256);
+  write_bytes(dir.file("images.idx"), idx);
+  const RunResult calibrated = convert({"--verify=8", "--calibration", dir.file("images.idx")});
+  REQUIRE_MESSAGE(calibrated.exit_code == 0, calibrated.err);
+  CHECK(calibrated.out.find("verify: 2 inputs, argmax agreement 2/2,") != std::string::npos);
+  // sign(0) = +1: the check reports the disagreement; only --verify-strict turns it into exit status 3, and
+  // the model file is written either way.
+  const RunResult plus = convert({"--sign-zero=plus-one", "--verify=8"});
+  REQUIRE(plus.exit_code == 0);
+  CHECK(plus.out.find("first diverging layer (input 0): '/Sign'") != std::string::npos);
+  std::remove(dir.file("m.fb").c_str());
+  const RunResult strict = convert({"--sign-zero=plus-one", "--verify-strict"});
+  CHECK(strict.exit_code == 3);
+  CHECK(strict.out.find("verify: 32 inputs,") != std::string::npos);
+  CHECK(!read_text(dir.file("m.fb")).empty());
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--verify=0"}, {"--verify=x"}, {"--verify="}})
+    CHECK(convert(bad).exit_code == 1);
+}
 #endif
