@@ -40,18 +40,6 @@ const char kSignZeroHelp[] =
     "ternary {-1, 0, +1} activation), 'plus-one' (your training used sign(0) = +1) or\n"
     "'error' (refuse such a Sign, the behaviour before ternary activations)";
 
-bool parse_floats(const std::string& text, std::vector<float>* out) {
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    char* end = nullptr;
-    const float v = std::strtof(item.c_str(), &end);
-    if (item.empty() || end == nullptr || *end != '\0') return false;
-    out->push_back(v);
-  }
-  return !out->empty();
-}
-
 int fail(const std::string& message) {
   std::fprintf(stderr, "onebit-convert: error: %s\n", message.c_str());
   return 1;
@@ -166,9 +154,9 @@ int main(int argc, char** argv) {
   if (const int status = cli.parse(int(args.size()), args.data()); status >= 0) return status;
   if (verify_strict && verify_inputs == 0) verify_inputs = kDefaultVerifyInputs;
   for (const std::string& m : means)
-    if (!parse_floats(m, &options.input_mean)) return fail("--input-mean needs a number or a comma-separated list");
+    if (!onebit::converter::parse_float_list(m, &options.input_mean)) return fail("--input-mean needs a number or a comma-separated list");
   for (const std::string& s : stds)
-    if (!parse_floats(s, &options.input_std)) return fail("--input-std needs a number or a comma-separated list");
+    if (!onebit::converter::parse_float_list(s, &options.input_std)) return fail("--input-std needs a number or a comma-separated list");
   for (float s : options.input_std)
     if (!(s > 0)) return fail("--input-std values must be positive");
   if (in.empty() || out.empty()) cli.fail("an input file and -o OUT are required");
