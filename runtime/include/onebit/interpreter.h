@@ -71,7 +71,7 @@ struct InterpreterOptions {
   /// where they are its last reader, and so does an unpadded AvgPool2D on the portable kernels with one
   /// thread (over its input's first bytes, the rest of that buffer freed after it), so the arena is smaller
   /// and the outputs are the same (the shipped W1A1 model's arena: 259 KiB -> 199 KiB with XNNPACK; on the
-  /// Cortex-M4, 111,056 B of activations). false: every output gets bytes of its own.
+  /// Cortex-M4, 104,976 B of activations with keep_inputs off). false: every output gets bytes of its own.
   bool write_in_place = true;
   /// Graph inputs live for the whole invoke (invoke() never writes them, so invoking again on the same input
   /// gives the same outputs). false: an input's bytes are free for other buffers once its last reader has
