@@ -7,8 +7,10 @@
 // Float16 weights (--float16-weights) are expanded the same way (exactly: every binary16 is a float).
 // Int8 weights + weight_scale with options `int8` run the int8 path of ops/int8_layer.h instead.
 // Few input channels (kernels::stem_supported: the full-precision stem of binary networks) run onebit's stem
-// ukernels instead of XNNPACK when one exists for the ISA (not the scalar one): prepare() packs the float
-// weights (expanded as for XNNPACK) and bias once into the ukernel's layout; split by output rows.
+// ukernels instead of XNNPACK when this CPU has a vector one: prepare() packs the float weights (expanded as
+// for XNNPACK) and bias once into the ukernel's layout; split by output rows. Chosen by the CPU, like
+// XNNPACK's kernels, not by InterpreterOptions::isa (which picks the binary kernels): so every ISA an
+// interpreter asks for computes the float layers alike, bit for bit (the fuzz target checks it).
 // With OpContext::portable_float, float layers run onebit's portable kernels (onebit/kernels/float.h) on
 // the same weights instead (split by output rows over the pool); int8 layers are refused there. 1-bit
 // weights are then never expanded: conv2d_binary_weights_f32 / fully_connected_binary_weights_f32 read the
@@ -18,6 +20,7 @@
 // RAM: 1,179,648 bytes of heap for the shipped BWN model (its 38,656 bytes of bits are read in place).
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/float.h"
+#include "onebit/kernels/isa.h"
 #include "onebit/kernels/stem.h"
 #include "onebit/pool.h"
 #include "ops/int8_layer.h"
@@ -117,7 +120,7 @@ class Conv2D final : public XnnOp {
 #if !ONEBIT_MCU
     Vec<float> expanded;
     const float* weights = float_weights(ctx, in_c / groups, &expanded);
-    const kernels::StemUkernel& stem = kernels::stem_select(ctx.isa);
+    const kernels::StemUkernel& stem = kernels::stem_select(kernels::best_isa());  // the CPU's, not ctx.isa
     if (kernels::stem_supported(portable_) && stem.isa != kernels::Isa::kScalar) {
       workspace_bytes = 0;
       stem_ = &stem;
