@@ -76,6 +76,14 @@ bool parse_float_list(const std::string& text, std::vector<float>* out) {
   return !out->empty();
 }
 
+std::string normalization_problem(const ConvertOptions& options, const std::string& flag) {
+  for (float s : options.input_std)
+    if (!(s > 0)) return flag + "input-std values must be positive";
+  if (options.input_mean.size() != options.input_std.size())
+    return flag + "input-mean and " + flag + "input-std must be given together, with the same number of values";
+  return "";
+}
+
 Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, const ConvertOptions& options,
                           ConvertResult* result) {
   if (options.batch < 0 || options.batch > 65536) return Status::Error("batch must be 1 .. 65536");

@@ -41,6 +41,10 @@ struct ConvertResult {
 /// "0.5" or "0.485,0.456,0.406" (the --input-mean / --input-std forms) into *out; false if any item is not a number.
 bool parse_float_list(const std::string& text, std::vector<float>* out);
 
+/// What is wrong with the options' input normalization ("" when fine): every std positive, mean and std
+/// given together with as many values. Names the options with `flag` before each ("--" for the CLI).
+std::string normalization_problem(const ConvertOptions& options, const std::string& flag);
+
 /// `bytes` is an ONNX ModelProto; `origin` names it in messages.
 Status convert_onnx_bytes(const std::string& bytes, const std::string& origin, const ConvertOptions& options,
                           ConvertResult* result);

@@ -157,13 +157,10 @@ int main(int argc, char** argv) {
     if (!onebit::converter::parse_float_list(m, &options.input_mean)) return fail("--input-mean needs a number or a comma-separated list");
   for (const std::string& s : stds)
     if (!onebit::converter::parse_float_list(s, &options.input_std)) return fail("--input-std needs a number or a comma-separated list");
-  for (float s : options.input_std)
-    if (!(s > 0)) return fail("--input-std values must be positive");
   if (in.empty() || out.empty()) cli.fail("an input file and -o OUT are required");
   if (!options.calibration.empty() && !options.int8_float_layers && verify_inputs == 0)
     return fail("--calibration is only used with --int8-float-layers or --verify");
-  if (options.input_mean.size() != options.input_std.size())
-    return fail("--input-mean and --input-std must be given together, with the same number of values");
+  if (const std::string e = onebit::converter::normalization_problem(options, "--"); !e.empty()) return fail(e);
   if (!labels_file.empty()) {
     struct stat st;
     if (stat(labels_file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))

@@ -105,10 +105,7 @@ std::string apply_option(const std::string& option, ConvertOptions* o) {
 
 // What onebit-convert also refuses before converting.
 std::string check_options(const ConvertOptions& o) {
-  for (float s : o.input_std)
-    if (!(s > 0)) return "input-std values must be positive";
-  if (o.input_mean.size() != o.input_std.size())
-    return "input-mean and input-std must be given together, with the same number of values";
+  if (std::string e = onebit::converter::normalization_problem(o, ""); !e.empty()) return e;
   if (!o.calibration.empty() && !o.int8_float_layers) return "calibration is only used with int8-float-layers";
   return "";
 }

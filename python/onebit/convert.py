@@ -16,8 +16,11 @@ import io
 import json
 import os
 import tempfile
+import threading
 
 import numpy as np
+
+from . import _lib
 
 SONAME = "libonebit_convert.so.0"
 
@@ -32,47 +35,32 @@ class _ConversionStruct(ctypes.Structure):
 
 
 _ConversionP = ctypes.POINTER(_ConversionStruct)
-_lib_cache = []
+_loaded = []
+_lock = threading.Lock()
+
+
+def _declare(lib):
+    lib.onebit_convert_buffer.restype = ctypes.c_int
+    lib.onebit_convert_buffer.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
+                                          ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(_ConversionP)]
+    lib.onebit_conversion_model.restype = ctypes.c_void_p
+    lib.onebit_conversion_model.argtypes = [_ConversionP, ctypes.POINTER(ctypes.c_size_t)]
+    lib.onebit_conversion_report.restype = ctypes.c_char_p
+    lib.onebit_conversion_report.argtypes = [_ConversionP]
+    lib.onebit_conversion_free.restype = None
+    lib.onebit_conversion_free.argtypes = [_ConversionP]
+    lib.onebit_convert_last_error.restype = ctypes.c_char_p
+    lib.onebit_convert_last_error.argtypes = []
+    return lib
 
 
 def _library():
-    if _lib_cache:
-        return _lib_cache[0]
-    env = os.environ.get("ONEBIT_CONVERT_LIBRARY")
-    places = []
-    if env:
-        places.append(("ONEBIT_CONVERT_LIBRARY", env))
-    else:
-        try:
-            from . import _install
-            rel = getattr(_install, "CONVERT_LIBRARY", None)
-        except ImportError:
-            rel = None
-        if rel:
-            here = os.path.dirname(os.path.abspath(__file__))
-            places.append(("onebit/_install.py", os.path.normpath(os.path.join(here, rel))))
-        places.append(("system loader", SONAME))
-    tried = []
-    for what, path in places:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError as e:
-            tried.append("%s (%s): %s" % (path, what, e))
-            continue
-        lib.onebit_convert_buffer.restype = ctypes.c_int
-        lib.onebit_convert_buffer.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
-                                              ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(_ConversionP)]
-        lib.onebit_conversion_model.restype = ctypes.c_void_p
-        lib.onebit_conversion_model.argtypes = [_ConversionP, ctypes.POINTER(ctypes.c_size_t)]
-        lib.onebit_conversion_report.restype = ctypes.c_char_p
-        lib.onebit_conversion_report.argtypes = [_ConversionP]
-        lib.onebit_conversion_free.restype = None
-        lib.onebit_conversion_free.argtypes = [_ConversionP]
-        lib.onebit_convert_last_error.restype = ctypes.c_char_p
-        lib.onebit_convert_last_error.argtypes = []
-        _lib_cache.append(lib)
-        return lib
-    raise OSError("libonebit_convert could not be loaded; tried:\n  " + "\n  ".join(tried))
+    """libonebit_convert, found as _lib finds libonebit (its own variable, _install.py name and soname)."""
+    with _lock:
+        if not _loaded:
+            candidates = _lib._candidates("ONEBIT_CONVERT_LIBRARY", "CONVERT_LIBRARY", SONAME)
+            _loaded.append(_lib.load_first(candidates, _declare, "libonebit_convert"))
+    return _loaded[0]
 
 
 class Conversion:
