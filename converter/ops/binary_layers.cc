@@ -72,7 +72,7 @@ Status infer_binary_fc(const Graph& g, const Node& n, InferredShapes* out) {
   return Status::Ok();
 }
 
-ValueFacts layer_zeros(const Graph& g, const Node& n, const std::vector<ValueFacts>& in) {
+ValueFacts binary_layer_zeros(const Graph& g, const Node& n, const std::vector<ValueFacts>& in) {
   return linear_zero_facts(g, n, in, 3);  // inputs x, w, multiplier, bias
 }
 
@@ -83,8 +83,8 @@ std::vector<OpDef> binary_layer_ops() {
   const std::vector<AttrSpec> conv = {S("bits_from", "")};
   return {
       // op                       arity         attributes  shape              evaluate zero facts   emit
-      {ops::kBinaryConv2D,         {4, 7, 1, 2}, conv,       infer_binary_conv, nullptr, layer_zeros, emit_by<&Emitter::emit_binary_conv>, false},
-      {ops::kBinaryFullyConnected, In(4),        {},         infer_binary_fc,   nullptr, layer_zeros, emit_by<&Emitter::emit_binary_fc>, false},
+      {ops::kBinaryConv2D,         {4, 7, 1, 2}, conv,       infer_binary_conv, nullptr, binary_layer_zeros, emit_by<&Emitter::emit_binary_conv>, false},
+      {ops::kBinaryFullyConnected, In(4),        {},         infer_binary_fc,   nullptr, binary_layer_zeros, emit_by<&Emitter::emit_binary_fc>, false},
       {ops::kBinaryMaxPool2D,      In(1),        {},         infer_binary_pool, nullptr, nullptr,     emit_by<&Emitter::emit_binary_pool>, false},
   };
 }

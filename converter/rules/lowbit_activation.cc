@@ -30,13 +30,6 @@
 namespace onebit::converter {
 namespace {
 
-bool scalar_const(const Graph& g, ValueId v, double* c) {
-  const Tensor* t = g.constant(v);
-  if (t == nullptr || t->elements() != 1) return false;
-  *c = double(t->as_float(0));
-  return std::isfinite(*c);
-}
-
 bool near_int(double v, double tol = 1e-3) { return std::fabs(v - std::round(v)) <= tol; }
 
 // Scalar affine step of `p` on its non-constant operand `*v`: out = a * v + b. False if `p` is not one.

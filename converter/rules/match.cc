@@ -25,6 +25,13 @@ bool per_channel(const Graph& g, ValueId v, int64_t channels, size_t rank, std::
   return int64_t(out->size()) == channels;
 }
 
+bool scalar_const(const Graph& g, ValueId v, double* c) {
+  const Tensor* t = g.constant(v);
+  if (t == nullptr || t->elements() != 1) return false;
+  *c = double(t->as_float(0));
+  return std::isfinite(*c);
+}
+
 bool all_equal(const Graph& g, ValueId v, float x) {
   const Tensor* t = g.constant(v);
   if (t == nullptr || t->elements() < 1) return false;

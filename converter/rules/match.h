@@ -19,6 +19,8 @@ inline NodeId producer_id(const Graph& g, ValueId v) { return v == kNoId ? kNoId
 bool per_channel(const Graph& g, ValueId v, int64_t channels, size_t rank, std::vector<float>* out);
 /// Constant `v` whose every element equals `x`.
 bool all_equal(const Graph& g, ValueId v, float x);
+/// A finite one-element constant, as a double.
+bool scalar_const(const Graph& g, ValueId v, double* c);
 /// A binary conv that also writes the bits of its float output (its second output; rules/binary_fusion.cc):
 /// its output transform and its readers are fixed from then on.
 inline bool writes_bits_too(const Node& conv) { return conv.out(1) != kNoId; }

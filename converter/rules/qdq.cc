@@ -49,13 +49,6 @@ Plan plan_of(const Graph& g, NodeId id) {
   return p;
 }
 
-bool scalar_const(const Graph& g, ValueId v, double* c) {
-  const Tensor* t = g.constant(v);
-  if (t == nullptr || t->elements() != 1) return false;
-  *c = double(t->as_float(0));
-  return std::isfinite(*c);
-}
-
 // The integer range of a Q -> [Clip] -> DQ: the zero point's type (ONNX opset 13: uint8 or int8), narrowed by
 // the Clip. *zp_signed says the type. False with *why on a zero point or Clip ONNX does not allow.
 bool quantized_range(const Graph& g, const Node& ql, const Node* clip, bool* zp_signed, int64_t* qmin, int64_t* qmax,

@@ -15,8 +15,6 @@ struct Quantizer {
   std::string out;
 };
 
-void scalar(OnnxTestGraph& t, const std::string& name, float v) { t.initializer(name, {}, {v}); }
-
 // DoReFa: Clip(x, 0, 1) -> Mul(n) -> Round -> Div(n), with the STE residue x + (q - x).
 std::string dorefa(OnnxTestGraph& t, const std::string& x, float n, bool residue = true) {
   scalar(t, "d.lo", 0.0f);

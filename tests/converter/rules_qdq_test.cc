@@ -7,8 +7,6 @@ using namespace rules_test;
 
 namespace {
 
-void scalar(OnnxTestGraph& t, const std::string& name, float v) { t.initializer(name, {}, {v}); }
-
 // x -> [float clamps `links`] -> QuantizeLinear(s, zp of `type`) -> [Clip(int lo, hi)] -> DequantizeLinear
 // named `name`; returns its output.
 std::string qdq(OnnxTestGraph& t, const std::string& x, const std::string& name, float s, int type, int64_t zp,

@@ -46,6 +46,9 @@ using RefTensor = onebit::testing::Tensor;
 
 inline constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
 
+/// A scalar float initializer.
+inline void scalar(OnnxTestGraph& t, const std::string& name, float v) { t.initializer(name, {}, {v}); }
+
 // ---------------------------------------------------------------------------------------------------------
 // Building graphs.
 

@@ -265,14 +265,14 @@ ProtoMutation input_renamed(const std::string& name, int k, const std::string& i
   return [=](onnx::ModelProto& m) { node(m, name).set_input(k, input); };
 }
 
-using ByteMutation = std::function<void(std::string&)>;
+using OnnxMutation = std::function<void(std::string&)>;
 
 void run_case(onnx::ModelProto (*base)(), const ProtoMutation& mutate, const std::vector<std::string>& parts) {
   onnx::ModelProto m = base();
   mutate(m);
   expect_fails(m.SerializeAsString(), parts);
 }
-void run_case(onnx::ModelProto (*base)(), const ByteMutation& mutate, const std::vector<std::string>& parts) {
+void run_case(onnx::ModelProto (*base)(), const OnnxMutation& mutate, const std::vector<std::string>& parts) {
   std::string b = base().SerializeAsString();
   mutate(b);
   expect_fails(b, parts);
@@ -291,11 +291,11 @@ TEST_CASE("onnx: the base models convert") {
 
 // ---- file level ------------------------------------------------------------------------------------------------
 
-ONNX_CASE("empty file", chain, ByteMutation([](std::string& b) { b.clear(); }), "not an ONNX model")
-ONNX_CASE("truncated to half its bytes", chain, ByteMutation([](std::string& b) { b.resize(b.size() / 2); }),
+ONNX_CASE("empty file", chain, OnnxMutation([](std::string& b) { b.clear(); }), "not an ONNX model")
+ONNX_CASE("truncated to half its bytes", chain, OnnxMutation([](std::string& b) { b.resize(b.size() / 2); }),
           "not an ONNX model", "truncated")
 ONNX_CASE("fixture truncated to its first 100 bytes", binary_chain,
-          ByteMutation([](std::string& b) { b.resize(100); }), "not an ONNX model")
+          OnnxMutation([](std::string& b) { b.resize(100); }), "not an ONNX model")
 ONNX_CASE("no graph", chain, ProtoMutation([](onnx::ModelProto& m) { m.clear_graph(); }), "not an ONNX model")
 ONNX_CASE("no opset import", chain, ProtoMutation([](onnx::ModelProto& m) { m.clear_opset_import(); }),
           "the model imports no ONNX opset")

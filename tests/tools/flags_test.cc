@@ -8,7 +8,7 @@ using namespace onebit::tools_test;
 
 namespace {
 
-const std::string kBench = ONEBIT_BENCH_EXE;
+const std::string kBenchExe = ONEBIT_BENCH_EXE;
 const std::string kSynth = ONEBIT_SYNTH_EXE;
 const std::string kEval = ONEBIT_EVAL_EXE;
 
@@ -35,9 +35,9 @@ void check_help(const std::string& tool, const std::string& name, const ScratchD
 
 TEST_CASE("bench: flags, integers in base 10, the last repeated value, usage errors exit 2") {
   ScratchDir dir;
-  check_help(kBench, "bench", dir);
+  check_help(kBenchExe, "bench", dir);
   const std::string m = small_model(dir);
-  const RunResult r = spawn({kBench, "--model", m, "--runs", "9", "--runs", "010", "--warmup=0", "--json"}, dir);
+  const RunResult r = spawn({kBenchExe, "--model", m, "--runs", "9", "--runs", "010", "--warmup=0", "--json"}, dir);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const nlohmann::json j = parse_json(r.out);
@@ -49,7 +49,7 @@ TEST_CASE("bench: flags, integers in base 10, the last repeated value, usage err
         {"--model", m, "--warmup", "-1"}, {"--model", m, "--threads", "1,,2"}, {"--model", m, "--threads", "0"},
         {"--model", m, "--threads", "257"}, {"--model", m, "--threads", ""}, {"--model", m, "--bogus"},
         {"--model", m, "extra"}, {m}}) {
-    std::vector<std::string> argv = {kBench};
+    std::vector<std::string> argv = {kBenchExe};
     argv.insert(argv.end(), bad.begin(), bad.end());
     const RunResult e = spawn(argv, dir);
     CHECK_MESSAGE(e.exit_code == 2, e.err);
