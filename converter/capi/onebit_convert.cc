@@ -1,20 +1,31 @@
 // The converter's C API (onebit_convert.h): "name=value" options onto ConvertOptions, the conversion, and
-// its report as JSON.
+// its report as JSON; the --verify check (verify/verify.h) of a model against its ONNX graph, per input.
 #include "onebit_convert.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <new>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "convert.h"
+#include "onebit/interpreter.h"
+#include "onebit/model.h"
+#include "verify/verify.h"
 
 struct onebit_conversion {
   std::vector<uint8_t> model;
+  std::string report;
+};
+
+struct onebit_verification {
   std::string report;
 };
 
@@ -23,6 +34,8 @@ namespace {
 using onebit::converter::ConvertOptions;
 using onebit::converter::ConvertResult;
 using onebit::converter::SignZero;
+using onebit::converter::VerifyOptions;
+using onebit::converter::VerifyReport;
 
 thread_local std::string g_last_error;
 
@@ -146,6 +159,124 @@ std::string report_json(const ConvertResult& r) {
   return j;
 }
 
+// A JSON number (Python's json reads NaN and Infinity).
+std::string json_number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+const char* json_bool(bool b) { return b ? "true" : "false"; }
+
+// The floats of one input of `model` (its only input, as the runtime takes it).
+onebit::Status input_floats(const std::vector<uint8_t>& model, size_t* n) {
+  std::unique_ptr<onebit::Model> m;
+  ONEBIT_RETURN_IF_ERROR(onebit::Model::load_buffer(model.data(), model.size(), &m));
+  std::unique_ptr<onebit::Interpreter> it;
+  ONEBIT_RETURN_IF_ERROR(onebit::Interpreter::create(*m, onebit::InterpreterOptions(), &it));
+  if (it->input_count() != 1)
+    return onebit::Status::Error("verify: the model has " + std::to_string(it->input_count()) +
+                                 " inputs; verify handles models with one");
+  *n = 1;
+  for (int d : it->input_info(0).shape) *n *= size_t(d);
+  return onebit::Status::Ok();
+}
+
+// One input's figures, and its diagnosis when it disagrees.
+std::string input_json(size_t i, const VerifyReport& r) {
+  std::string j = "{\"input\": " + std::to_string(i) + ", \"argmax_agrees\": " + json_bool(r.argmax_agree == r.inputs) +
+                  ", \"max_relative_delta\": " + json_number(r.max_relative_delta) +
+                  ", \"near_zero_binary\": " + std::to_string(r.near_zero_binary) +
+                  ", \"exact_zero_binary\": " + std::to_string(r.exact_zero_binary) +
+                  ", \"disagrees\": " + json_bool(r.disagreeing > 0);
+  if (r.disagreeing > 0) {
+    j += ", \"first_diverging_layer\": ";
+    json_string(&j, r.first_diverging_layer);
+    j += ", \"divergence\": ";
+    json_string(&j, r.divergence);
+    j += std::string(", \"explained_by_near_zero_signs\": ") + json_bool(r.explained_by_near_zero_signs) +
+         ", \"exact_zero_cause\": " + json_bool(r.exact_zero_cause);
+  }
+  return j + "}";
+}
+
+// Adds input `i`'s report `r` to `total` (the figures of all inputs, the first disagreeing one's diagnosis).
+void accumulate(int i, const VerifyReport& r, VerifyReport* total, std::vector<int>* disagreeing) {
+  total->argmax_agree += r.argmax_agree;
+  total->max_relative_delta = std::max(total->max_relative_delta, r.max_relative_delta);
+  if (std::isnan(r.max_relative_delta)) total->max_relative_delta = r.max_relative_delta;
+  total->near_zero_binary += r.near_zero_binary;
+  total->exact_zero_binary += r.exact_zero_binary;
+  if (r.disagreeing == 0) return;
+  if (total->disagreeing++ == 0) {
+    total->first_disagreeing_input = i;
+    total->first_diverging_layer = r.first_diverging_layer;
+    total->divergence = r.divergence;
+    total->explained_by_near_zero_signs = r.explained_by_near_zero_signs;
+    total->exact_zero_cause = r.exact_zero_cause;
+  } else {
+    total->explained_by_near_zero_signs = total->explained_by_near_zero_signs && r.explained_by_near_zero_signs;
+  }
+  disagreeing->push_back(i);
+}
+
+std::string verification_json(const VerifyReport& t, const std::vector<int>& disagreeing, const std::string& per_input) {
+  std::string j = "{\"text\": ";
+  json_string(&j, t.text());
+  j += ", \"inputs\": " + std::to_string(t.inputs) + ", \"argmax_agree\": " + std::to_string(t.argmax_agree) +
+       ", \"max_relative_delta\": " + json_number(t.max_relative_delta) +
+       ", \"near_zero_binary\": " + std::to_string(t.near_zero_binary) +
+       ", \"exact_zero_binary\": " + std::to_string(t.exact_zero_binary) + ", \"input_source\": ";
+  json_string(&j, t.input_source);
+  j += std::string(", \"passed\": ") + json_bool(t.passed()) + ", \"disagreeing_count\": " + std::to_string(t.disagreeing) +
+       ", \"disagreeing\": [";
+  for (size_t k = 0; k < disagreeing.size(); ++k) j += (k ? ", " : "") + std::to_string(disagreeing[k]);
+  j += "], \"first_diverging_layer\": ";
+  json_string(&j, t.disagreeing > 0 ? t.first_diverging_layer : "");
+  return j + ", \"per_input\": [" + per_input + "]}";
+}
+
+// onebit_verify_buffer's work once the arguments are checked: 0, or 1 / 2 with the message set.
+int verify(const std::string& onnx, const std::string& origin, const std::vector<uint8_t>& model, const float* inputs,
+           size_t floats, size_t count, std::string* json) {
+  if (count < 1 || count > 1000000) return failed(2, "onebit_verify_buffer: count must be 1..1000000");
+  VerifyOptions options;
+  VerifyReport total;
+  if (inputs == nullptr) {  // the CLI's --verify=count
+    if (floats != 0) return failed(2, "onebit_verify_buffer: floats given without inputs");
+    options.inputs = int(count);
+    const onebit::Status s = onebit::converter::verify_conversion(onnx, origin, model, options, &total);
+    if (!s.ok()) return failed(1, s.message());
+    std::vector<int> first;
+    if (total.disagreeing > 0) first.push_back(total.first_disagreeing_input);
+    *json = verification_json(total, first, "");
+    return 0;
+  }
+  size_t per_input = 0;
+  if (const onebit::Status s = input_floats(model, &per_input); !s.ok()) return failed(1, s.message());
+  if (per_input == 0 || floats / per_input != count || floats % per_input != 0)
+    return failed(2, "onebit_verify_buffer: " + std::to_string(floats) + " floats are not " + std::to_string(count) +
+                         " inputs of the model's " + std::to_string(per_input));
+  total.inputs = int(count);
+  total.input_source = "given inputs";
+  std::vector<int> disagreeing;
+  std::string per;
+  options.inputs = 1;
+  for (size_t i = 0; i < count; ++i) {  // one at a time: every input's own figures and diagnosis
+    options.data_nhwc.assign(inputs + i * per_input, inputs + (i + 1) * per_input);
+    options.source_name = "input " + std::to_string(i);
+    VerifyReport r;
+    const onebit::Status s = onebit::converter::verify_conversion(onnx, origin, model, options, &r);
+    if (!s.ok()) return failed(1, s.message());
+    accumulate(int(i), r, &total, &disagreeing);
+    per += (i ? ", " : "") + input_json(i, r);
+  }
+  *json = verification_json(total, disagreeing, per);
+  return 0;
+}
+
 }  // namespace
 
 extern "C" {
@@ -190,6 +321,34 @@ const void* onebit_conversion_model(const onebit_conversion* c, size_t* size) {
 const char* onebit_conversion_report(const onebit_conversion* c) { return c != nullptr ? c->report.c_str() : ""; }
 
 void onebit_conversion_free(onebit_conversion* c) { delete c; }
+
+int onebit_verify_buffer(const void* onnx, size_t onnx_size, const char* origin, const void* model,
+                         size_t model_size, const float* inputs, size_t floats, size_t count,
+                         onebit_verification** out) {
+  if (out == nullptr) return failed(2, "onebit_verify_buffer: out is NULL");
+  *out = nullptr;
+  if (onnx == nullptr || onnx_size == 0) return failed(2, "onebit_verify_buffer: no ONNX bytes");
+  if (model == nullptr || model_size == 0) return failed(2, "onebit_verify_buffer: no model bytes");
+  try {
+    const std::string name = origin != nullptr && *origin != '\0' ? origin : "ONNX buffer";
+    const auto* m = static_cast<const uint8_t*>(model);
+    std::string json;
+    const int status = verify(std::string(static_cast<const char*>(onnx), onnx_size), name,
+                              std::vector<uint8_t>(m, m + model_size), inputs, floats, count, &json);
+    if (status != 0) return status;
+    *out = new onebit_verification{std::move(json)};
+    g_last_error.clear();
+    return 0;
+  } catch (const std::bad_alloc&) {
+    return failed(1, "out of memory while verifying");
+  } catch (const std::exception& e) {
+    return failed(1, std::string("verify failed: ") + e.what());
+  }
+}
+
+const char* onebit_verification_report(const onebit_verification* v) { return v != nullptr ? v->report.c_str() : ""; }
+
+void onebit_verification_free(onebit_verification* v) { delete v; }
 
 const char* onebit_convert_last_error(void) { return g_last_error.c_str(); }
 

@@ -133,6 +133,7 @@ class Model(_Closable):
         handle = _lib.ModelP()
         _lib.check(lib.onebit_model_load_buffer(buf, len(buf), ctypes.byref(handle)))
         self._adopt(lib, handle, "<%d bytes>" % len(buf))
+        self._data = buf  # onebit.verify() hands the bytes to the converter's reference
         return self
 
     def _adopt(self, lib, handle, source):

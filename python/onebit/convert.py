@@ -49,6 +49,14 @@ def _declare(lib):
     lib.onebit_conversion_report.argtypes = [_ConversionP]
     lib.onebit_conversion_free.restype = None
     lib.onebit_conversion_free.argtypes = [_ConversionP]
+    lib.onebit_verify_buffer.restype = ctypes.c_int
+    lib.onebit_verify_buffer.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_char_p,
+                                         ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t,
+                                         ctypes.POINTER(ctypes.c_void_p)]
+    lib.onebit_verification_report.restype = ctypes.c_char_p
+    lib.onebit_verification_report.argtypes = [ctypes.c_void_p]
+    lib.onebit_verification_free.restype = None
+    lib.onebit_verification_free.argtypes = [ctypes.c_void_p]
     lib.onebit_convert_last_error.restype = ctypes.c_char_p
     lib.onebit_convert_last_error.argtypes = []
     return lib
