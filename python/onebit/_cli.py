@@ -7,12 +7,12 @@ import gzip
 import json
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 import onebit
+from onebit.convert import write_atomically
 
 
 class Failure(Exception):
@@ -35,19 +35,6 @@ def _runtime_flags(parser, threads=True):
                         help="full-precision layers on onebit's portable float kernels, not XNNPACK")
 
 
-def _save_atomically(path, array):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".onebit-", suffix=".npy.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def read_idx(path):
     """An IDX file of unsigned bytes (gzip or plain: onebit-eval's images) as uint8 [N, 1, H, W]."""
     with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
@@ -60,7 +47,16 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(dims[0], 1, dims[1], dims[2])
 
 
-def _load_npy(path):
+def _load_npy(path, images=False):
+    """A .npy array; with images=True also an IDX image file (onebit-eval's: uint8 [N, 1, H, W])."""
+    if images and not path.endswith(".npy"):
+        try:
+            with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+                idx = f.read(3) == b"\0\0\x08"
+        except OSError as e:
+            raise Failure("%s: %s" % (path, e))
+        if idx:
+            return read_idx(path)
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
@@ -112,7 +108,8 @@ def run_main(argv):
                     "dimension is the number of images, any number.")
     parser.add_argument("model", help="a .fb model")
     parser.add_argument("--input", action="append", required=True, metavar="X.npy",
-                        help="a .npy array of numbers, once per model input, in order; used as is unless --normalize")
+                        help="a .npy array of numbers (or onebit-eval's IDX images, uint8), once per model input, "
+                             "in order; used as is unless --normalize")
     parser.add_argument("--output", action="append", metavar="Y.npy", help="once per model output, in order")
     parser.add_argument("--layout", choices=["nchw", "nhwc"], default="nchw",
                         help="how 4-D inputs are given and outputs written: nchw (default, PyTorch's) or nhwc")
@@ -126,12 +123,12 @@ def run_main(argv):
         raise Failure("the model has %d inputs, %d --input given" % (len(it.inputs), len(args.input)))
     if args.output and len(args.output) != len(it.outputs):
         raise Failure("the model has %d outputs, %d --output given" % (len(it.outputs), len(args.output)))
-    xs = [_load_npy(path) for path in args.input]
+    xs = [_load_npy(path, images=True) for path in args.input]
     ys = it.run(xs if len(xs) > 1 else xs[0], layout=args.layout, normalize=args.normalize)
     ys = ys if isinstance(ys, list) else [ys]
     if args.output:
         for path, y in zip(args.output, ys):
-            _save_atomically(path, y)
+            write_atomically(path, lambda f, y=y: np.save(f, y))
             print("wrote %s %s" % (path, list(y.shape)))
         return 0
     for (name, _), y in zip(it.outputs, ys):

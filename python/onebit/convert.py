@@ -71,6 +71,21 @@ def _library():
     return _loaded[0]
 
 
+def write_atomically(path, write):
+    """Calls write(binary file) on a temporary file in path's folder, then renames it to `path`: the file is
+    complete or untouched (python -m onebit run's outputs too)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".onebit-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 class Conversion:
     """A converted model: .model_bytes (the onebit FlatBuffer), .report (a dict: summary text, warnings,
     binary_layers, float16_layers, int8_layers, binary_macs, float_macs, onnx_parameter_bytes, model_bytes),
@@ -91,16 +106,7 @@ class Conversion:
 
     def save(self, path):
         """Writes the model to `path` atomically (a temporary file in the same folder, then a rename)."""
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".onebit-", suffix=".fb.tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(self.model_bytes)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(path, lambda f: f.write(self.model_bytes))
 
     def __repr__(self):
         return "onebit.Conversion(%d bytes, %d binary layers)" % (len(self.model_bytes), self.report["binary_layers"])

@@ -12,7 +12,6 @@ import argparse
 import gzip
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -183,7 +182,8 @@ def cli(*argv):
 
 
 class CommandLineTest(unittest.TestCase):
-    """python3 -m onebit {run,info,bench,verify} on the shipped model (in process, one real subprocess)."""
+    """python3 -m onebit {run,info,bench,verify} on the shipped model, in process (wheel_test.sh runs
+    python3 -m onebit itself)."""
 
     def test_help_and_usage_errors(self):
         for command, flag in (("convert", "--sign-zero"), ("run", "--normalize"), ("info", "--json"),
@@ -201,11 +201,17 @@ class CommandLineTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             x, y = os.path.join(d, "x.npy"), os.path.join(d, "y.npy")
             np.save(x, pixels)
-            done = subprocess.run([sys.executable, "-m", "onebit", "run", ARGS.cli_model, "--input", x, "--normalize",
-                                   "--output", y], capture_output=True, text=True)
-            self.assertEqual(done.returncode, 0, done.stderr)
+            status, out, _ = cli("run", ARGS.cli_model, "--input", x, "--normalize", "--output", y)
+            self.assertEqual((status, out), (0, "wrote %s [3, 10]\n" % y))
             self.assertTrue(np.array_equal(np.load(y), want))
+            self.assertEqual(sorted(os.listdir(d)), ["x.npy", "y.npy"])  # no temporary left behind
             status, out, _ = cli("run", ARGS.cli_model, "--input", x, "--normalize")
+            self.assertEqual(status, 0)
+            self.assertIn("output /fc/Gemm [3, 10]\n  0: class %d, value" % int(want[0].argmax()), out)
+            idx = os.path.join(d, "images.idx")  # onebit-eval's image files are taken too
+            with open(idx, "wb") as f:
+                f.write(bytes([0, 0, 8, 3]) + np.array(pixels.shape[:1] + pixels.shape[2:], ">u4").tobytes() + pixels.tobytes())
+            status, out, _ = cli("run", ARGS.cli_model, "--input", idx, "--normalize")
             self.assertEqual(status, 0)
             self.assertIn("output /fc/Gemm [3, 10]\n  0: class %d, value" % int(want[0].argmax()), out)
             np.save(x, np.zeros((1, 1, 28, 27), np.float32))
