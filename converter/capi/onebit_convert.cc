@@ -2,7 +2,6 @@
 // its report as JSON; the --verify check (verify/verify.h) of a model against its ONNX graph, per input.
 #include "onebit_convert.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -184,96 +183,80 @@ onebit::Status input_floats(const std::vector<uint8_t>& model, size_t* n) {
   return onebit::Status::Ok();
 }
 
-// One input's figures, and its diagnosis when it disagrees.
-std::string input_json(size_t i, const VerifyReport& r) {
-  std::string j = "{\"input\": " + std::to_string(i) + ", \"argmax_agrees\": " + json_bool(r.argmax_agree == r.inputs) +
-                  ", \"max_relative_delta\": " + json_number(r.max_relative_delta) +
-                  ", \"near_zero_binary\": " + std::to_string(r.near_zero_binary) +
-                  ", \"exact_zero_binary\": " + std::to_string(r.exact_zero_binary) +
-                  ", \"disagrees\": " + json_bool(r.disagreeing > 0);
-  if (r.disagreeing > 0) {
+// One input's figures, and (`diagnosis`, when given) the first diverging layer found for it.
+std::string input_json(size_t i, const VerifyReport::Input& in, const VerifyReport* diagnosis) {
+  std::string j = "{\"input\": " + std::to_string(i) + ", \"argmax_agrees\": " + json_bool(in.argmax_agrees) +
+                  ", \"max_relative_delta\": " + json_number(in.max_relative_delta) +
+                  ", \"near_zero_binary\": " + std::to_string(in.near_zero_binary) +
+                  ", \"exact_zero_binary\": " + std::to_string(in.exact_zero_binary) +
+                  ", \"disagrees\": " + json_bool(in.disagrees);
+  if (diagnosis != nullptr) {
     j += ", \"first_diverging_layer\": ";
-    json_string(&j, r.first_diverging_layer);
+    json_string(&j, diagnosis->first_diverging_layer);
     j += ", \"divergence\": ";
-    json_string(&j, r.divergence);
-    j += std::string(", \"explained_by_near_zero_signs\": ") + json_bool(r.explained_by_near_zero_signs) +
-         ", \"exact_zero_cause\": " + json_bool(r.exact_zero_cause);
+    json_string(&j, diagnosis->divergence);
+    j += std::string(", \"explained_by_near_zero_signs\": ") + json_bool(diagnosis->explained_by_near_zero_signs) +
+         ", \"exact_zero_cause\": " + json_bool(diagnosis->exact_zero_cause);
   }
   return j + "}";
 }
 
-// Adds input `i`'s report `r` to `total` (the figures of all inputs, the first disagreeing one's diagnosis).
-void accumulate(int i, const VerifyReport& r, VerifyReport* total, std::vector<int>* disagreeing) {
-  total->argmax_agree += r.argmax_agree;
-  total->max_relative_delta = std::max(total->max_relative_delta, r.max_relative_delta);
-  if (std::isnan(r.max_relative_delta)) total->max_relative_delta = r.max_relative_delta;
-  total->near_zero_binary += r.near_zero_binary;
-  total->exact_zero_binary += r.exact_zero_binary;
-  if (r.disagreeing == 0) return;
-  if (total->disagreeing++ == 0) {
-    total->first_disagreeing_input = i;
-    total->first_diverging_layer = r.first_diverging_layer;
-    total->divergence = r.divergence;
-    total->explained_by_near_zero_signs = r.explained_by_near_zero_signs;
-    total->exact_zero_cause = r.exact_zero_cause;
-  } else {
-    total->explained_by_near_zero_signs = total->explained_by_near_zero_signs && r.explained_by_near_zero_signs;
-  }
-  disagreeing->push_back(i);
-}
-
-std::string verification_json(const VerifyReport& t, const std::vector<int>& disagreeing, const std::string& per_input) {
-  std::string j = "{\"text\": ";
-  json_string(&j, t.text());
-  j += ", \"inputs\": " + std::to_string(t.inputs) + ", \"argmax_agree\": " + std::to_string(t.argmax_agree) +
-       ", \"max_relative_delta\": " + json_number(t.max_relative_delta) +
-       ", \"near_zero_binary\": " + std::to_string(t.near_zero_binary) +
-       ", \"exact_zero_binary\": " + std::to_string(t.exact_zero_binary) + ", \"input_source\": ";
-  json_string(&j, t.input_source);
-  j += std::string(", \"passed\": ") + json_bool(t.passed()) + ", \"disagreeing_count\": " + std::to_string(t.disagreeing) +
-       ", \"disagreeing\": [";
-  for (size_t k = 0; k < disagreeing.size(); ++k) j += (k ? ", " : "") + std::to_string(disagreeing[k]);
-  j += "], \"first_diverging_layer\": ";
-  json_string(&j, t.disagreeing > 0 ? t.first_diverging_layer : "");
-  return j + ", \"per_input\": [" + per_input + "]}";
-}
-
-// onebit_verify_buffer's work once the arguments are checked: 0, or 1 / 2 with the message set.
+// onebit_verify_buffer's work once the arguments are checked: 0, or 1 / 2 with the message set. One pass of
+// verify_conversion over all inputs (the figures and text onebit-convert --verify gives for them, the first
+// disagreeing input diagnosed), then, for given inputs, the next disagreeing ones diagnosed one by one.
 int verify(const std::string& onnx, const std::string& origin, const std::vector<uint8_t>& model, const float* inputs,
-           size_t floats, size_t count, std::string* json) {
+           size_t floats, size_t count, size_t diagnose, std::string* json) {
   if (count < 1 || count > 1000000) return failed(2, "onebit_verify_buffer: count must be 1..1000000");
   VerifyOptions options;
-  VerifyReport total;
+  options.inputs = int(count);
+  size_t per_input = 0;
   if (inputs == nullptr) {  // the CLI's --verify=count
     if (floats != 0) return failed(2, "onebit_verify_buffer: floats given without inputs");
-    options.inputs = int(count);
-    const onebit::Status s = onebit::converter::verify_conversion(onnx, origin, model, options, &total);
-    if (!s.ok()) return failed(1, s.message());
-    std::vector<int> first;
-    if (total.disagreeing > 0) first.push_back(total.first_disagreeing_input);
-    *json = verification_json(total, first, "");
-    return 0;
+  } else {
+    if (const onebit::Status s = input_floats(model, &per_input); !s.ok()) return failed(1, s.message());
+    if (per_input == 0 || floats / per_input != count || floats % per_input != 0)
+      return failed(2, "onebit_verify_buffer: " + std::to_string(floats) + " floats are not " + std::to_string(count) +
+                           " inputs of the model's " + std::to_string(per_input));
+    options.data_nhwc.assign(inputs, inputs + floats);
+    options.source_name = "given inputs";
   }
-  size_t per_input = 0;
-  if (const onebit::Status s = input_floats(model, &per_input); !s.ok()) return failed(1, s.message());
-  if (per_input == 0 || floats / per_input != count || floats % per_input != 0)
-    return failed(2, "onebit_verify_buffer: " + std::to_string(floats) + " floats are not " + std::to_string(count) +
-                         " inputs of the model's " + std::to_string(per_input));
-  total.inputs = int(count);
-  total.input_source = "given inputs";
-  std::vector<int> disagreeing;
-  std::string per;
-  options.inputs = 1;
-  for (size_t i = 0; i < count; ++i) {  // one at a time: every input's own figures and diagnosis
-    options.data_nhwc.assign(inputs + i * per_input, inputs + (i + 1) * per_input);
-    options.source_name = "input " + std::to_string(i);
-    VerifyReport r;
-    const onebit::Status s = onebit::converter::verify_conversion(onnx, origin, model, options, &r);
-    if (!s.ok()) return failed(1, s.message());
-    accumulate(int(i), r, &total, &disagreeing);
-    per += (i ? ", " : "") + input_json(i, r);
+  VerifyReport total;
+  if (const onebit::Status s = onebit::converter::verify_conversion(onnx, origin, model, options, &total); !s.ok())
+    return failed(1, s.message());
+  std::string disagreeing, per;
+  size_t diagnosed = 0;
+  for (size_t i = 0; i < total.per_input.size(); ++i) {
+    const VerifyReport::Input& in = total.per_input[i];
+    VerifyReport one;
+    const VerifyReport* diagnosis = nullptr;
+    if (in.disagrees && diagnosed < diagnose) {
+      if (int(i) == total.first_disagreeing_input) {
+        diagnosis = &total;
+      } else if (inputs != nullptr) {
+        VerifyOptions o;
+        o.inputs = 1;
+        o.data_nhwc.assign(inputs + i * per_input, inputs + (i + 1) * per_input);
+        o.source_name = "input " + std::to_string(i);
+        if (const onebit::Status s = onebit::converter::verify_conversion(onnx, origin, model, o, &one); !s.ok())
+          return failed(1, s.message());
+        if (one.disagreeing > 0) diagnosis = &one;
+      }
+      diagnosed += diagnosis != nullptr;
+    }
+    if (in.disagrees) disagreeing += (disagreeing.empty() ? "" : ", ") + std::to_string(i);
+    per += (i ? ", " : "") + input_json(i, in, diagnosis);
   }
-  *json = verification_json(total, disagreeing, per);
+  std::string j = "{\"text\": ";
+  json_string(&j, total.text());
+  j += ", \"inputs\": " + std::to_string(total.inputs) + ", \"argmax_agree\": " + std::to_string(total.argmax_agree) +
+       ", \"max_relative_delta\": " + json_number(total.max_relative_delta) +
+       ", \"near_zero_binary\": " + std::to_string(total.near_zero_binary) +
+       ", \"exact_zero_binary\": " + std::to_string(total.exact_zero_binary) + ", \"input_source\": ";
+  json_string(&j, total.input_source);
+  j += std::string(", \"passed\": ") + json_bool(total.passed()) + ", \"disagreeing\": [" + disagreeing +
+       "], \"first_diverging_layer\": ";
+  json_string(&j, total.disagreeing > 0 ? total.first_diverging_layer : "");
+  *json = j + ", \"per_input\": [" + per + "]}";
   return 0;
 }
 
@@ -323,7 +306,7 @@ const char* onebit_conversion_report(const onebit_conversion* c) { return c != n
 void onebit_conversion_free(onebit_conversion* c) { delete c; }
 
 int onebit_verify_buffer(const void* onnx, size_t onnx_size, const char* origin, const void* model,
-                         size_t model_size, const float* inputs, size_t floats, size_t count,
+                         size_t model_size, const float* inputs, size_t floats, size_t count, size_t diagnose,
                          onebit_verification** out) {
   if (out == nullptr) return failed(2, "onebit_verify_buffer: out is NULL");
   *out = nullptr;
@@ -334,7 +317,7 @@ int onebit_verify_buffer(const void* onnx, size_t onnx_size, const char* origin,
     const auto* m = static_cast<const uint8_t*>(model);
     std::string json;
     const int status = verify(std::string(static_cast<const char*>(onnx), onnx_size), name,
-                              std::vector<uint8_t>(m, m + model_size), inputs, floats, count, &json);
+                              std::vector<uint8_t>(m, m + model_size), inputs, floats, count, diagnose, &json);
     if (status != 0) return status;
     *out = new onebit_verification{std::move(json)};
     g_last_error.clear();

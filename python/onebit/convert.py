@@ -52,7 +52,7 @@ def _declare(lib):
     lib.onebit_verify_buffer.restype = ctypes.c_int
     lib.onebit_verify_buffer.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_char_p,
                                          ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t,
-                                         ctypes.POINTER(ctypes.c_void_p)]
+                                         ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]
     lib.onebit_verification_report.restype = ctypes.c_char_p
     lib.onebit_verification_report.argtypes = [ctypes.c_void_p]
     lib.onebit_verification_free.restype = None

@@ -14,7 +14,7 @@ Where an input disagrees (its argmax differs, or its logits by more than 1e-3 of
 names the first layer of the onebit model whose output leaves the ONNX graph's tensor, and says whether only
 Sign inputs within float rounding of 0 differ there (a binary activation flipped) or exact zeros (sign(0):
 see convert(sign_zero=...)). For a module reference, the module is exported to ONNX in memory (as convert()
-does) and the first `diagnose` disagreeing inputs (default 16) run through the same reference.
+does) and its first `diagnose` disagreeing inputs (default 16) run through the same reference.
 """
 
 import ctypes
@@ -32,18 +32,18 @@ class VerifyReport:
       inputs           inputs checked (images; with a model converted for batch B > 1 and an ONNX reference,
                        invocations of B images)
       agreement        inputs whose argmax is the same in both
-      differing        input indices whose argmax differs (empty for the seeded random inputs of an ONNX
-                       reference: only `agreement` is known there)
-      labels           {input: (reference label, onebit label)} for `differing` (reference label None when
-                       the ONNX reference does not say)
+      differing        input indices whose argmax differs
+      labels           {input: (reference label, onebit label)} for `differing` (ONNX reference: the reference's
+                       label is None, and the onebit one too for seeded random inputs)
       max_rel_delta    max over inputs of max |reference - onebit| / the reference's logit range
       max_abs_delta    max |reference - onebit| (module reference; None for ONNX)
       disagreeing      input indices whose argmax differs or whose logits differ beyond 1e-3 of their range
       near_zero_binary, exact_zero_binary   Sign inputs within float rounding of 0 (exactly 0) over all inputs
                        (ONNX reference; None for a module)
       diagnoses        {input: {first_diverging_layer, divergence, explained_by_near_zero_signs,
-                       exact_zero_cause, near_zero_binary}} for the diagnosed disagreeing inputs
-                       (first_diverging_layer None when that input agrees with the ONNX reference)
+                       exact_zero_cause, near_zero_binary}} for the first `diagnose` disagreeing inputs (seeded
+                       random inputs: the first only; module reference: first_diverging_layer None when that
+                       input agrees with the module's ONNX export)
       first_diverging_layer   the first disagreeing input's (None when none disagrees)
       passed           every argmax agrees (ONNX: also what onebit-convert --verify-strict accepts)
       text             onebit-convert's verify: lines (ONNX reference)
@@ -127,11 +127,12 @@ def _nhwc(x):
     return np.ascontiguousarray(x.transpose(0, 2, 3, 1) if x.ndim == 4 else x, dtype=np.float32)
 
 
-def onnx_reference(onnx, model_data, x_nhwc=None, count=None, origin=None):
+def onnx_reference(onnx, model_data, x_nhwc=None, count=None, origin=None, diagnose=16):
     """libonebit_convert's onebit_verify_buffer: the JSON result (converter/capi/onebit_convert.h) of the
     ONNX graph `onnx` (bytes) against the onebit model `model_data`, on x_nhwc ([count x the model's input
     size] float32, the runtime's layout) or, when None, on `count` seeded random normal inputs (the CLI's
-    --verify=count). Raises ConversionError (the check cannot run) or ValueError (bad arguments)."""
+    --verify=count); the first `diagnose` disagreeing inputs get their first diverging layer. Raises
+    ConversionError (the check cannot run) or ValueError (bad arguments)."""
     from .convert import ConversionError, _library
     lib = _library()
     out = ctypes.c_void_p()
@@ -140,7 +141,7 @@ def onnx_reference(onnx, model_data, x_nhwc=None, count=None, origin=None):
     n = count if data is None else (data.shape[0] if count is None else count)
     status = lib.onebit_verify_buffer(onnx, len(onnx), (origin or "ONNX bytes").encode("utf-8"), model_data,
                                       len(model_data), None if data is None else data.ctypes.data, floats, n,
-                                      ctypes.byref(out))
+                                      max(int(diagnose), 0), ctypes.byref(out))
     if status != 0:
         message = lib.onebit_convert_last_error().decode("utf-8", "replace")
         raise (ValueError if status == 2 else ConversionError)(message)
@@ -151,32 +152,33 @@ def onnx_reference(onnx, model_data, x_nhwc=None, count=None, origin=None):
 
 
 def _diagnosis(entry):
+    """A per_input entry's diagnosis as VerifyReport.diagnoses holds it (first_diverging_layer None when the
+    input agrees with the ONNX reference)."""
     keys = ("first_diverging_layer", "divergence", "explained_by_near_zero_signs", "exact_zero_cause")
     d = {k: entry.get(k) for k in keys}
     d["near_zero_binary"] = entry["near_zero_binary"]
     return d
 
 
-def _verify_onnx(onnx, origin, data, x, threads, count):
-    if x is None:  # the CLI's seeded random inputs: figures over all, the first disagreeing input diagnosed
-        r = onnx_reference(onnx, data, None, count, origin)
-        report = VerifyReport("onnx", r["inputs"])
-        report.disagreeing = r["disagreeing"]
-        if report.disagreeing:
-            report.diagnoses[report.disagreeing[0]] = {"first_diverging_layer": r["first_diverging_layer"]}
-    else:
-        got, batch = _onebit_outputs(data, x, threads)
-        if batch > 1 and x.shape[0] % batch:
+def _verify_onnx(onnx, origin, data, x, threads, count, diagnose):
+    got, batch = None, 1
+    if x is not None:
+        got, batch = _onebit_outputs(data, x, threads)  # validates x first
+        batch = max(batch, 1)
+        if x.shape[0] % batch:
             raise ValueError("verify: %d inputs are not a multiple of the model's batch %d" % (x.shape[0], batch))
-        r = onnx_reference(onnx, data, _nhwc(x), x.shape[0] // max(batch, 1), origin)
-        report = VerifyReport("onnx", r["inputs"])
-        for e in r["per_input"]:
-            if not e["argmax_agrees"]:
-                report.differing.append(e["input"])
-                report.labels[e["input"]] = (None, int(got[e["input"] * max(batch, 1)].argmax()))
-            if e["disagrees"]:
-                report.disagreeing.append(e["input"])
-                report.diagnoses[e["input"]] = _diagnosis(e)
+    r = onnx_reference(onnx, data, None if x is None else _nhwc(x), count if x is None else x.shape[0] // batch,
+                       origin, diagnose)
+    report = VerifyReport("onnx", r["inputs"])
+    for e in r["per_input"]:
+        i = e["input"]
+        if not e["argmax_agrees"]:
+            report.differing.append(i)
+            report.labels[i] = (None, None if got is None else int(got[i * batch].argmax()))
+        if e["disagrees"]:
+            report.disagreeing.append(i)
+        if "first_diverging_layer" in e:
+            report.diagnoses[i] = _diagnosis(e)
     report.agreement = r["argmax_agree"]
     report.max_rel_delta = float(r["max_relative_delta"])
     report.near_zero_binary, report.exact_zero_binary = r["near_zero_binary"], r["exact_zero_binary"]
@@ -214,11 +216,10 @@ def _verify_module(module, data, x, threads, diagnose):
     diagnosed = report.disagreeing[:max(int(diagnose), 0)]
     if diagnosed and batch <= 1:
         onnx = _export_module(module, torch.from_numpy(x[:1]), [])
-        r = onnx_reference(onnx, data, _nhwc(x[diagnosed]), len(diagnosed), "torch module %s" % type(module).__name__)
+        r = onnx_reference(onnx, data, _nhwc(x[diagnosed]), len(diagnosed), "torch module %s" % type(module).__name__,
+                           len(diagnosed))
         for i, e in zip(diagnosed, r["per_input"]):
-            report.diagnoses[i] = _diagnosis(e) if e["disagrees"] else {
-                "first_diverging_layer": None, "divergence": None, "explained_by_near_zero_signs": None,
-                "exact_zero_cause": None, "near_zero_binary": e["near_zero_binary"]}
+            report.diagnoses[i] = _diagnosis(e)
     return report
 
 
@@ -229,9 +230,9 @@ def verify(reference, model, inputs=None, threads=1, count=32, diagnose=16):
     model: a .fb path, model bytes, a Conversion or a Model.
     inputs: N x C x H x W (PyTorch's layout; other ranks as the model takes them) normalized float32. With an
     ONNX reference it may be None: `count` seeded random normal inputs, the very check (and verify: line)
-    `onebit-convert --verify=count` prints; only the number of differing inputs and the first disagreeing
-    one's layer are known then. diagnose: with a module reference, how many disagreeing inputs get their
-    first diverging layer (each runs the ONNX reference, ~0.1 s on the shipped model).
+    `onebit-convert --verify=count` prints; only the first disagreeing one is diagnosed then.
+    diagnose: how many disagreeing inputs get their first diverging layer (each further one reruns the
+    reference on it: ~0.05 s on the shipped model, plus one ONNX export for a module).
     Raises ValueError / TypeError for inputs the model does not take (naming the input), ConversionError when
     the reference cannot run (an op it lacks, a module that does not export)."""
     data = _model_bytes(model)
@@ -244,11 +245,11 @@ def verify(reference, model, inputs=None, threads=1, count=32, diagnose=16):
         if x.ndim < 2:
             raise ValueError("verify: inputs need a batch dimension first, got shape %s" % (x.shape,))
     if isinstance(reference, (bytes, bytearray, memoryview)):
-        return _verify_onnx(bytes(reference), "ONNX bytes", data, x, threads, count)
+        return _verify_onnx(bytes(reference), "ONNX bytes", data, x, threads, count, diagnose)
     if isinstance(reference, (str, os.PathLike)):
         path = os.fspath(reference)
         with open(path, "rb") as f:
-            return _verify_onnx(f.read(), path, data, x, threads, count)
+            return _verify_onnx(f.read(), path, data, x, threads, count, diagnose)
     if hasattr(reference, "state_dict") and hasattr(reference, "forward"):
         if x is None:
             raise ValueError("verify(module, ...) needs inputs (N x C x H x W, normalized)")

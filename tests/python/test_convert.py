@@ -123,7 +123,8 @@ class ConvertTest(unittest.TestCase):
         exact = onebit.verify(onnx, onebit.convert(onnx), x)  # ternary (the default): exact
         self.assertEqual((exact.agreement, exact.disagreeing, exact.passed), (2, [], True))
         self.assertGreater(exact.exact_zero_binary, 0)
-        plus_one = onebit.verify(onnx, onebit.convert(onnx, sign_zero="plus-one"), x)
+        converted = onebit.convert(onnx, sign_zero="plus-one")
+        plus_one = onebit.verify(onnx, converted, x)
         self.assertEqual(plus_one.disagreeing, [0, 1])
         self.assertEqual(plus_one.first_diverging_layer, "/Sign")
         for d in plus_one.diagnoses.values():
@@ -132,6 +133,10 @@ class ConvertTest(unittest.TestCase):
         self.assertFalse(plus_one.passed)
         self.assertIn("first diverging layer (input 0): '/Sign' (Quantize", str(plus_one))
         self.assertIn("ONNX computes sign(0) = 0 there", str(plus_one))
+        capped = onebit.verify(onnx, converted, x, diagnose=1)  # only the first disagreeing input looked into
+        self.assertEqual((capped.disagreeing, list(capped.diagnoses)), ([0, 1], [0]))
+        seeded = onebit.verify(onnx, converted, count=3)  # onebit-convert --verify=3: all disagree, first diagnosed
+        self.assertEqual((seeded.disagreeing, list(seeded.diagnoses), seeded.first_diverging_layer), ([0, 1, 2], [0], "/Sign"))
 
     def test_verify_bad_input(self):
         onnx = os.path.join(ARGS.source_dir, "models", "fashion_mnist", "bnn_resnet.onnx")
