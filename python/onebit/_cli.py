@@ -302,6 +302,8 @@ def verify_main(argv):
     if args.count < 1 or (args.limit is not None and args.limit < 1):
         parser.error("--count and --limit take integers >= 1")
     is_onnx = args.reference.endswith(".onnx") or ":" not in args.reference
+    if is_onnx and args.weights:
+        parser.error("--weights goes with a module reference (FILE.py:Class), not an ONNX file")
     reference = args.reference if is_onnx else _load_module(args.reference, args.weights)
     x = None
     if args.input:
@@ -328,6 +330,6 @@ def main(command, argv):
     try:
         return COMMANDS[command](argv)
     except (Failure, onebit.Error, onebit.ConversionError, onebit.LibraryNotFound, ValueError, TypeError,
-            OSError) as e:
+            OSError, ImportError) as e:  # ImportError: a module reference's imports, torch among them
         print("onebit %s: %s" % (command, e), file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import sys
 import tempfile
 import unittest
@@ -213,6 +214,9 @@ class CommandLineTest(unittest.TestCase):
             status, out, _ = cli("run", ARGS.cli_model, "--input", x, "--normalize")
             self.assertEqual(status, 0)
             self.assertIn("output /fc/Gemm [3, 10]\n  0: class %d, value" % int(want[0].argmax()), out)
+            status, portable, _ = cli("run", ARGS.cli_model, "--input", x, "--normalize", "--portable-float", "--isa", "scalar")
+            classes = lambda text: re.findall(r"class \d+", text)
+            self.assertEqual((status, classes(portable)), (0, classes(out)))  # the portable float path's classes
             idx = os.path.join(d, "images.idx")  # onebit-eval's image files are taken too
             with open(idx, "wb") as f:
                 f.write(bytes([0, 0, 8, 3]) + np.array(pixels.shape[:1] + pixels.shape[2:], ">u4").tobytes() + pixels.tobytes())
@@ -264,6 +268,10 @@ class CommandLineTest(unittest.TestCase):
             status, out, _ = cli("verify", os.path.join(patterns, "sign_after_relu.o13.fixed.onnx"), model, "--count", "1")
         self.assertEqual(status, 1)
         self.assertIn("first diverging layer (input 0): '/Sign'", out)
+        self.assertEqual(cli("verify", onnx, ARGS.cli_model, "--weights", "w.pt")[0], 2)
+        status, _, err = cli("verify", os.path.join(folder, "bnn.py") + ":NoSuchNet", ARGS.cli_model)
+        self.assertEqual(status, 1)
+        self.assertIn("bnn.py has no NoSuchNet", err)
         status, _, err = cli("verify", onnx, ARGS.cli_model, "--input", "no-such.npy")
         self.assertEqual(status, 1)
         self.assertIn("onebit verify: no-such.npy", err)
