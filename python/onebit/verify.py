@@ -14,7 +14,8 @@ Where an input disagrees (its argmax differs, or its logits by more than 1e-3 of
 names the first layer of the onebit model whose output leaves the ONNX graph's tensor, and says whether only
 Sign inputs within float rounding of 0 differ there (a binary activation flipped) or exact zeros (sign(0):
 see convert(sign_zero=...)). For a module reference, the module is exported to ONNX in memory (as convert()
-does) and its first `diagnose` disagreeing inputs (default 16) run through the same reference.
+does) and its first `diagnose` disagreeing inputs (default 16) run through the same reference (for a model
+converted for batch 1).
 """
 
 import ctypes
@@ -76,7 +77,7 @@ class VerifyReport:
                 self.inputs, self.agreement, self.inputs, self.max_rel_delta)]
         if self.differing:
             name = lambda v: "?" if v is None else str(v)
-            shown = ", ".join("%d (reference %s, onebit %d)" % (i, name(self.labels[i][0]), self.labels[i][1])
+            shown = ", ".join("%d (reference %s, onebit %s)" % (i, name(self.labels[i][0]), name(self.labels[i][1]))
                               for i in self.differing[:8])
             lines.append("differing inputs: " + shown + (" ..." if len(self.differing) > 8 else ""))
         if self.reference == "torch":
