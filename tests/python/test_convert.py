@@ -153,6 +153,17 @@ class ConvertTest(unittest.TestCase):
             onebit.verify(b"not an onnx model", ARGS.cli_model, np.zeros((1, 1, 28, 28), np.float32))
         with self.assertRaisesRegex(FileNotFoundError, "no-such.fb"):
             onebit.verify(onnx, "no-such.fb", np.zeros((1, 1, 28, 28), np.float32))
+        from onebit.verify import onnx_reference  # onebit_verify_buffer's own argument checks
+        with open(onnx, "rb") as f:
+            graph = f.read()
+        with open(ARGS.cli_model, "rb") as f:
+            model = f.read()
+        with self.assertRaisesRegex(ValueError, "1000 floats are not 2 inputs of the model's 784"):
+            onnx_reference(graph, model, np.zeros(1000, np.float32), count=2)
+        with self.assertRaisesRegex(ValueError, "count must be 1..1000000"):
+            onnx_reference(graph, model, None, count=0)
+        with self.assertRaisesRegex(onebit.ConversionError, "corrupt or truncated"):  # the runtime refuses it
+            onnx_reference(graph, model[:100], None, count=1)
 
 
     def test_bad_input_raises_clear_errors(self):
