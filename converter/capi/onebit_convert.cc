@@ -1,20 +1,30 @@
 // The converter's C API (onebit_convert.h): "name=value" options onto ConvertOptions, the conversion, and
-// its report as JSON.
+// its report as JSON; the --verify check (verify/verify.h) of a model against its ONNX graph, per input.
 #include "onebit_convert.h"
 
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <new>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "convert.h"
+#include "onebit/interpreter.h"
+#include "onebit/model.h"
+#include "verify/verify.h"
 
 struct onebit_conversion {
   std::vector<uint8_t> model;
+  std::string report;
+};
+
+struct onebit_verification {
   std::string report;
 };
 
@@ -23,6 +33,8 @@ namespace {
 using onebit::converter::ConvertOptions;
 using onebit::converter::ConvertResult;
 using onebit::converter::SignZero;
+using onebit::converter::VerifyOptions;
+using onebit::converter::VerifyReport;
 
 thread_local std::string g_last_error;
 
@@ -146,6 +158,108 @@ std::string report_json(const ConvertResult& r) {
   return j;
 }
 
+// A JSON number (Python's json reads NaN and Infinity).
+std::string json_number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+const char* json_bool(bool b) { return b ? "true" : "false"; }
+
+// The floats of one input of `model` (its only input, as the runtime takes it).
+onebit::Status input_floats(const std::vector<uint8_t>& model, size_t* n) {
+  std::unique_ptr<onebit::Model> m;
+  ONEBIT_RETURN_IF_ERROR(onebit::Model::load_buffer(model.data(), model.size(), &m));
+  std::unique_ptr<onebit::Interpreter> it;
+  ONEBIT_RETURN_IF_ERROR(onebit::Interpreter::create(*m, onebit::InterpreterOptions(), &it));
+  if (it->input_count() != 1)
+    return onebit::Status::Error("verify: the model has " + std::to_string(it->input_count()) +
+                                 " inputs; verify handles models with one");
+  *n = 1;
+  for (int d : it->input_info(0).shape) *n *= size_t(d);
+  return onebit::Status::Ok();
+}
+
+// One input's figures, and (`diagnosis`, when given) the first diverging layer found for it.
+std::string input_json(size_t i, const VerifyReport::Input& in, const VerifyReport* diagnosis) {
+  std::string j = "{\"input\": " + std::to_string(i) + ", \"argmax_agrees\": " + json_bool(in.argmax_agrees) +
+                  ", \"max_relative_delta\": " + json_number(in.max_relative_delta) +
+                  ", \"near_zero_binary\": " + std::to_string(in.near_zero_binary) +
+                  ", \"exact_zero_binary\": " + std::to_string(in.exact_zero_binary) +
+                  ", \"disagrees\": " + json_bool(in.disagrees);
+  if (diagnosis != nullptr) {
+    j += ", \"first_diverging_layer\": ";
+    json_string(&j, diagnosis->first_diverging_layer);
+    j += ", \"divergence\": ";
+    json_string(&j, diagnosis->divergence);
+    j += std::string(", \"explained_by_near_zero_signs\": ") + json_bool(diagnosis->explained_by_near_zero_signs) +
+         ", \"exact_zero_cause\": " + json_bool(diagnosis->exact_zero_cause);
+  }
+  return j + "}";
+}
+
+// onebit_verify_buffer's work once the arguments are checked: 0, or 1 / 2 with the message set. One pass of
+// verify_conversion over all inputs (the figures and text onebit-convert --verify gives for them, the first
+// disagreeing input diagnosed), then, for given inputs, the next disagreeing ones diagnosed one by one.
+int verify(const std::string& onnx, const std::string& origin, const std::vector<uint8_t>& model, const float* inputs,
+           size_t floats, size_t count, size_t diagnose, std::string* json) {
+  if (count < 1 || count > 1000000) return failed(2, "onebit_verify_buffer: count must be 1..1000000");
+  VerifyOptions options;
+  options.inputs = int(count);
+  size_t per_input = 0;
+  if (inputs == nullptr) {  // the CLI's --verify=count
+    if (floats != 0) return failed(2, "onebit_verify_buffer: floats given without inputs");
+  } else {
+    if (const onebit::Status s = input_floats(model, &per_input); !s.ok()) return failed(1, s.message());
+    if (per_input == 0 || floats / per_input != count || floats % per_input != 0)
+      return failed(2, "onebit_verify_buffer: " + std::to_string(floats) + " floats are not " + std::to_string(count) +
+                           " inputs of the model's " + std::to_string(per_input));
+    options.data_nhwc.assign(inputs, inputs + floats);
+    options.source_name = "given inputs";
+  }
+  VerifyReport total;
+  if (const onebit::Status s = onebit::converter::verify_conversion(onnx, origin, model, options, &total); !s.ok())
+    return failed(1, s.message());
+  std::string disagreeing, per;
+  size_t diagnosed = 0;
+  for (size_t i = 0; i < total.per_input.size(); ++i) {
+    const VerifyReport::Input& in = total.per_input[i];
+    VerifyReport one;
+    const VerifyReport* diagnosis = nullptr;
+    if (in.disagrees && diagnosed < diagnose) {
+      if (int(i) == total.first_disagreeing_input) {
+        diagnosis = &total;
+      } else if (inputs != nullptr) {
+        VerifyOptions o;
+        o.inputs = 1;
+        o.data_nhwc.assign(inputs + i * per_input, inputs + (i + 1) * per_input);
+        o.source_name = "input " + std::to_string(i);
+        if (const onebit::Status s = onebit::converter::verify_conversion(onnx, origin, model, o, &one); !s.ok())
+          return failed(1, s.message());
+        if (one.disagreeing > 0) diagnosis = &one;
+      }
+      diagnosed += diagnosis != nullptr;
+    }
+    if (in.disagrees) disagreeing += (disagreeing.empty() ? "" : ", ") + std::to_string(i);
+    per += (i ? ", " : "") + input_json(i, in, diagnosis);
+  }
+  std::string j = "{\"text\": ";
+  json_string(&j, total.text());
+  j += ", \"inputs\": " + std::to_string(total.inputs) + ", \"argmax_agree\": " + std::to_string(total.argmax_agree) +
+       ", \"max_relative_delta\": " + json_number(total.max_relative_delta) +
+       ", \"near_zero_binary\": " + std::to_string(total.near_zero_binary) +
+       ", \"exact_zero_binary\": " + std::to_string(total.exact_zero_binary) + ", \"input_source\": ";
+  json_string(&j, total.input_source);
+  j += std::string(", \"passed\": ") + json_bool(total.passed()) + ", \"disagreeing\": [" + disagreeing +
+       "], \"first_diverging_layer\": ";
+  json_string(&j, total.disagreeing > 0 ? total.first_diverging_layer : "");
+  *json = j + ", \"per_input\": [" + per + "]}";
+  return 0;
+}
+
 }  // namespace
 
 extern "C" {
@@ -190,6 +304,34 @@ const void* onebit_conversion_model(const onebit_conversion* c, size_t* size) {
 const char* onebit_conversion_report(const onebit_conversion* c) { return c != nullptr ? c->report.c_str() : ""; }
 
 void onebit_conversion_free(onebit_conversion* c) { delete c; }
+
+int onebit_verify_buffer(const void* onnx, size_t onnx_size, const char* origin, const void* model,
+                         size_t model_size, const float* inputs, size_t floats, size_t count, size_t diagnose,
+                         onebit_verification** out) {
+  if (out == nullptr) return failed(2, "onebit_verify_buffer: out is NULL");
+  *out = nullptr;
+  if (onnx == nullptr || onnx_size == 0) return failed(2, "onebit_verify_buffer: no ONNX bytes");
+  if (model == nullptr || model_size == 0) return failed(2, "onebit_verify_buffer: no model bytes");
+  try {
+    const std::string name = origin != nullptr && *origin != '\0' ? origin : "ONNX buffer";
+    const auto* m = static_cast<const uint8_t*>(model);
+    std::string json;
+    const int status = verify(std::string(static_cast<const char*>(onnx), onnx_size), name,
+                              std::vector<uint8_t>(m, m + model_size), inputs, floats, count, diagnose, &json);
+    if (status != 0) return status;
+    *out = new onebit_verification{std::move(json)};
+    g_last_error.clear();
+    return 0;
+  } catch (const std::bad_alloc&) {
+    return failed(1, "out of memory while verifying");
+  } catch (const std::exception& e) {
+    return failed(1, std::string("verify failed: ") + e.what());
+  }
+}
+
+const char* onebit_verification_report(const onebit_verification* v) { return v != nullptr ? v->report.c_str() : ""; }
+
+void onebit_verification_free(onebit_verification* v) { delete v; }
 
 const char* onebit_convert_last_error(void) { return g_last_error.c_str(); }
 

@@ -33,9 +33,15 @@ OnnxIndex index_of(const onnx::GraphProto& g) {
   return ix;
 }
 
-// The ONNX tensor runtime operator `op` computes as its output `k` (see divergence.h), or "".
-std::string onnx_tensor_of(const OnnxIndex& ix, const std::set<std::string>& operators, const std::string& op,
-                           size_t k) {
+// Node -> the operator it was folded into, where several operators' outputs reach it (a residual Add reached
+// from a shortcut convolution and from the binary convolution it is fused into): the last of them in
+// execution order, the one that can read both.
+using Owners = std::map<const onnx::NodeProto*, std::string>;
+
+// The ONNX tensor runtime operator `op` computes as its output `k` (see divergence.h), or "". `visit` (when
+// given) sees every node output 0 is carried through.
+std::string onnx_tensor_of(const OnnxIndex& ix, const std::set<std::string>& operators, const Owners& owners,
+                           const std::string& op, size_t k, Owners* visit = nullptr) {
   const auto it = ix.node.find(op);
   if (it == ix.node.end() || it->second->output_size() < 1) return "";
   std::string t = it->second->output(0);
@@ -46,6 +52,8 @@ std::string onnx_tensor_of(const OnnxIndex& ix, const std::set<std::string>& ope
       if (r == ix.readers.end() || r->second.size() != 1 || ix.graph_outputs.count(t)) return t;
       const onnx::NodeProto* next = r->second[0];
       if (!absent(next) || next->output_size() < 1) return t;
+      if (const auto o = owners.find(next); o != owners.end() && o->second != op) return t;
+      if (visit) (*visit)[next] = op;
       t = next->output(0);
     }
   }
@@ -146,12 +154,15 @@ Status find_first_divergence(const ReferenceGraph& ref, const std::map<std::stri
   std::set<std::string> operators;
   for (const fb::Operator* op : *m->operators())
     if (op->name()) operators.insert(op->name()->str());
+  Owners owners;  // the last operator, in execution order, whose output reaches each node
+  for (const fb::Operator* op : *m->operators())
+    if (op->name()) onnx_tensor_of(ix, operators, {}, op->name()->str(), 0, &owners);
   std::map<std::string, const RefTensor*> sign_input_of;  // binarizing node output -> its input
   for (const BinarizingInput& b : ref.binarizing_inputs()) sign_input_of[b.output] = &values.at(b.value);
   for (const fb::Operator* op : *m->operators()) {
     if (!op->name() || !op->outputs()) continue;
     for (size_t k = 0; k < op->outputs()->size(); ++k) {
-      const std::string t = onnx_tensor_of(ix, operators, op->name()->str(), k);
+      const std::string t = onnx_tensor_of(ix, operators, owners, op->name()->str(), k);
       const auto want = values.find(t);
       if (t.empty() || want == values.end()) continue;
       const int tensor = op->outputs()->Get(flatbuffers::uoffset_t(k));

@@ -5,7 +5,8 @@
 // BatchNormalization, a clamp, a residual Add: the summary's "folded into ..." lines) has no operator of its
 // own. So operator X computes the output of ONNX node X carried forward along its sole readers while
 // those have no operator (X's output -> Mul -> BatchNormalization -> Add, stopping before a node that has an
-// operator, a tensor with several readers or a graph output). A second, bit-packed output is the output of
+// operator, a tensor with several readers, a graph output, or a node that a later operator's output also
+// reaches: a residual Add belongs to the binary convolution it is fused into, not to the shortcut). A second, bit-packed output is the output of
 // the first Sign reached that way. Operators whose name is no ONNX node (emitter helpers such as
 // "X/reshape") or whose tensors differ in size are skipped.
 #pragma once

@@ -200,7 +200,8 @@ static Status verify_unchecked(const std::string& onnx_bytes, const std::string&
     const int64_t rows = out_shape.size() >= 2 ? out_shape[0] : 1;
     const bool agree = same_argmax(want, got, rows);
     report->argmax_agree += agree;
-    if (agree && delta <= kLogitTolerance * range) continue;
+    report->per_input.push_back({agree, !(agree && delta <= kLogitTolerance * range), delta / range, near, exact});
+    if (!report->per_input.back().disagrees) continue;
     ++report->disagreeing;
     has_near_zero.push_back(near > 0);
     if (report->disagreeing > 1) continue;

@@ -58,6 +58,13 @@ struct VerifyReport {
   /// such positions differ; exact_zero_cause when they are all exactly 0 (sign(0) taken as ±1).
   bool explained_by_near_zero_signs = false;
   bool exact_zero_cause = false;
+  /// Every input's own figures, in order (the C API's onebit_verify_buffer reports them).
+  struct Input {
+    bool argmax_agrees = true, disagrees = false;
+    double max_relative_delta = 0;
+    int64_t near_zero_binary = 0, exact_zero_binary = 0;
+  };
+  std::vector<Input> per_input;
 
   /// The report: the one summary line, then (when an input disagrees) the diverging layer and its cause.
   std::string text() const;

@@ -7,6 +7,9 @@
         logits = it.run(x)                 # x: float32 N,C,H,W (PyTorch's layout) or [N, C]; any N
         logits = it.run(pixels, normalize=True)   # raw pixels (uint8 0..255 or [0, 1]): the model's mean/std
     print(model.labels[int(np.argmax(logits[0]))])
+    print(onebit.verify("model.onnx", model, x))  # or a torch module: agreement, first diverging layer
+
+From a shell: python3 -m onebit {convert,run,info,bench,verify} (onebit/_cli.py), each with --help.
 
 Design: ctypes over the C API (runtime/include/onebit/onebit.h), not a compiled extension. It needs no
 compilation against a Python ABI: the same files work for every Python 3 on a board, cross builds need
@@ -133,6 +136,7 @@ class Model(_Closable):
         handle = _lib.ModelP()
         _lib.check(lib.onebit_model_load_buffer(buf, len(buf), ctypes.byref(handle)))
         self._adopt(lib, handle, "<%d bytes>" % len(buf))
+        self._data = buf  # onebit.verify() hands the bytes to the converter's reference
         return self
 
     def _adopt(self, lib, handle, source):
@@ -187,12 +191,14 @@ class Model(_Closable):
             raise Error("the model is closed")
         return self._handle
 
-    def interpreter(self, threads=1, isa=None, profiling=False, max_arena_bytes=0, batch=None):
+    def interpreter(self, threads=1, isa=None, profiling=False, max_arena_bytes=0, batch=None, portable_float=False):
         """A new Interpreter. isa None/"" = best for this CPU (or $ONEBIT_ISA), else one of
         onebit.isas(); max_arena_bytes 0 = the library's default budget; batch None = the model's, else the
-        model re-planned for `batch` images per invoke (see Interpreter.run: any batch runs any number)."""
+        model re-planned for `batch` images per invoke (see Interpreter.run: any batch runs any number);
+        portable_float: full-precision layers on onebit's portable kernels, not XNNPACK (the Cortex-M build's
+        path, bit for bit)."""
         return Interpreter(self, threads=threads, isa=isa, profiling=profiling, max_arena_bytes=max_arena_bytes,
-                           batch=batch)
+                           batch=batch, portable_float=portable_float)
 
     def close(self):
         """Closes the interpreters still open on this model, then frees the model. Idempotent."""
@@ -210,7 +216,8 @@ class Model(_Closable):
 class Interpreter(_Closable):
     """Runs one model; used by one thread at a time. Create with Model.interpreter()."""
 
-    def __init__(self, model, threads=1, isa=None, profiling=False, max_arena_bytes=0, batch=None):
+    def __init__(self, model, threads=1, isa=None, profiling=False, max_arena_bytes=0, batch=None,
+                 portable_float=False):
         if not isinstance(model, Model):
             raise TypeError("Interpreter needs an onebit.Model")
         if batch is not None and (not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1):
@@ -226,6 +233,7 @@ class Interpreter(_Closable):
         options.profiling = 1 if profiling else 0
         options.max_arena_bytes = int(max_arena_bytes)
         options.batch = int(batch) if batch is not None else 0
+        options.portable_float_kernels = 1 if portable_float else 0
         handle = _lib.InterpreterP()
         _lib.check(lib.onebit_interpreter_create(model._checked_handle(), ctypes.byref(options),
                                                  ctypes.byref(handle)))

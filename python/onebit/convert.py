@@ -49,6 +49,14 @@ def _declare(lib):
     lib.onebit_conversion_report.argtypes = [_ConversionP]
     lib.onebit_conversion_free.restype = None
     lib.onebit_conversion_free.argtypes = [_ConversionP]
+    lib.onebit_verify_buffer.restype = ctypes.c_int
+    lib.onebit_verify_buffer.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_char_p,
+                                         ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t,
+                                         ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]
+    lib.onebit_verification_report.restype = ctypes.c_char_p
+    lib.onebit_verification_report.argtypes = [ctypes.c_void_p]
+    lib.onebit_verification_free.restype = None
+    lib.onebit_verification_free.argtypes = [ctypes.c_void_p]
     lib.onebit_convert_last_error.restype = ctypes.c_char_p
     lib.onebit_convert_last_error.argtypes = []
     return lib
@@ -61,6 +69,21 @@ def _library():
             candidates = _lib._candidates("ONEBIT_CONVERT_LIBRARY", "CONVERT_LIBRARY", SONAME)
             _loaded.append(_lib.load_first(candidates, _declare, "libonebit_convert"))
     return _loaded[0]
+
+
+def write_atomically(path, write):
+    """Calls write(binary file) on a temporary file in path's folder, then renames it to `path`: the file is
+    complete or untouched (python -m onebit run's outputs too)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".onebit-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 class Conversion:
@@ -83,16 +106,7 @@ class Conversion:
 
     def save(self, path):
         """Writes the model to `path` atomically (a temporary file in the same folder, then a rename)."""
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".onebit-", suffix=".fb.tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(self.model_bytes)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(path, lambda f: f.write(self.model_bytes))
 
     def __repr__(self):
         return "onebit.Conversion(%d bytes, %d binary layers)" % (len(self.model_bytes), self.report["binary_layers"])
