@@ -1,5 +1,6 @@
-// Test helper: builds small ONNX models in C++ (onnx protobuf classes) and evaluates them with a plain
-// NCHW reference written from the ONNX operator definitions, independent of the converter and runtime.
+// Test helper: builds small ONNX models in C++ (onnx protobuf classes) and evaluates them with the
+// converter's --verify reference, written from the ONNX operator definitions, independent of the converter's
+// import, rules, evaluator and of the runtime.
 #pragma once
 
 #include <cstdint>
@@ -52,9 +53,8 @@ class OnnxTestGraph {
   static void attr(onnx::NodeProto& n, const Attr& a);
   std::string bytes() const;
 
-  /// Reference evaluation of the graph (supported: Sign, Round, Conv (grouped too), Pad, Mul, Add, Sub, Div,
-  /// Min / Max with a scalar, QuantizeLinear / DequantizeLinear (uint8 / int8, per tensor or per axis),
-  /// BatchNormalization, Relu, Clip, PRelu, MaxPool, AveragePool, GlobalAveragePool, Flatten, Gemm).
+  /// Reference evaluation of the graph by the converter's --verify reference (verify/reference.h, double
+  /// precision, rounded to float here): every value by name, inputs included. Throws on an op it lacks.
   std::map<std::string, Tensor> evaluate(const std::map<std::string, Tensor>& inputs) const;
 
   onnx::ModelProto model;

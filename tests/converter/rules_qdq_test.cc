@@ -1,5 +1,5 @@
 // Rewrite-rule tests: QuantizeLinear / DequantizeLinear (qdq.cc) and weights with a zero level
-// (offset_weights.cc). The reference is OnnxTestGraph::evaluate, ONNX's definition written out (round half to
+// (offset_weights.cc). The reference is OnnxTestGraph::evaluate (the --verify reference: ONNX's definition, round half to
 // even, saturation to the zero point's type, per tensor or per axis). Helpers: rules_test_util.h.
 #include "rules_test_util.h"
 

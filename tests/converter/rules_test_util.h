@@ -9,7 +9,8 @@
 //    `import_fired(t, steps)` imports and fires (rule, node) steps first, `matches(t, "rule", "node", steps)`
 //    asks the same of a fresh import;
 //  - whole driver: `rewrite(t)` runs rewrite_to_fixed_point and the test inspects the resulting graph and
-//    the RewriteLog; `check_end_to_end` converts and runs the model against OnnxTestGraph::evaluate;
+//    the RewriteLog; `check_end_to_end` converts and runs the model against OnnxTestGraph::evaluate (the
+//    converter's --verify reference);
 //    `check_convert_fails` / `check_rewrite_fails` expect an error naming given parts (convert_graph_test
 //    uses the former too).
 // Graphs are built with graph_dsl.h's vocabulary.
