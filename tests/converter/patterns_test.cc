@@ -205,7 +205,7 @@ void check_family(const std::string& name) {
 
 // The BiBench operators (gen_bibench.py) that the code-base families do not cover; BNN, Bi-Real and ReActNet
 // are binarynet, bireal and reactnet.
-const char* const kBiBenchFamilies[] = {"recu", "fda", "dorefa_w1a1"};
+const char* const kBiBenchFamilies[] = {"xnor_k", "xnorpp", "recu", "fda", "dorefa_w1a1"};
 
 }  // namespace
 
