@@ -22,6 +22,7 @@
 #include "convert.h"
 #include "fixture_files.h"
 #include "onnx_test_graph.h"
+#include "verify/verify.h"
 
 namespace {
 
@@ -214,7 +215,23 @@ TEST_CASE("patterns: public BNN code bases convert with every binary layer binar
 }
 
 TEST_CASE("patterns: the BiBench operators (XNOR-Net K, XNOR-Net++, ReCU, FDA, DoReFa W1A1) convert binary and agree") {
-  for (const std::string name : kBiBenchFamilies) check_family(name);
+  for (const std::string name : kBiBenchFamilies) {
+    check_family(name);
+    // --verify's independent reference runs their graphs too (Sin and TopK included): full agreement
+    CAPTURE(name);
+    const std::string file = patterns_dir() + name + ".o13.dyn.onnx";
+    ConvertResult result;
+    onebit::Status s = onebit::converter::convert_onnx_file(file, ConvertOptions(), &result);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    onebit::converter::VerifyOptions vo;
+    vo.inputs = 16;
+    onebit::converter::VerifyReport r;
+    s = onebit::converter::verify_conversion(read_text(file), file, result.model, vo, &r);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    INFO(r.text());
+    CHECK(r.argmax_agree == r.inputs);
+    CHECK(r.max_relative_delta < 1e-5);
+  }
 }
 
 namespace {

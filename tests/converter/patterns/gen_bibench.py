@@ -190,17 +190,7 @@ def make_family(index, fam, x, task):
     margin = torch.stack(_MARGIN).min(dim=0).values
     _MARGIN = None
     out.numpy().astype("<f4").tofile(os.path.join(OUT, name + ".output.f32"))
-    variants, failed = [], {}
-    for opset in gp.OPSETS:
-        for dynamic in (False, True):
-            file = "%s.o%d.%s.onnx" % (name, opset, "dyn" if dynamic else "fixed")
-            try:
-                gp.export(model, SHAPE, os.path.join(OUT, file), opset, dynamic)
-                variants.append(file)
-            except Exception as e:  # noqa: BLE001 - recorded in the JSON
-                failed[file] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:160] if str(e) else "")
-                if os.path.exists(os.path.join(OUT, file)):
-                    os.remove(os.path.join(OUT, file))
+    variants, failed = gp.export_variants(model, SHAPE, name, OUT)
     meta = dict(
         family=name, description=fam["description"], input_shape=list(SHAPE), classes=gp.CLASSES, count=COUNT,
         input_file="bibench.input.f32", binary_layers=2, variants=variants, failed_variants=failed,

@@ -809,6 +809,23 @@ def export(model, shape, path, opset, dynamic):
     onnx.checker.check_model(onnx.load(path))
 
 
+def export_variants(model, shape, name, out=None):
+    """NAME.o{11,13}.{fixed,dyn}.onnx in `out` (default OUT); returns (files written, {file: export error})."""
+    out = out or OUT
+    variants, failed = [], {}
+    for opset in OPSETS:
+        for dynamic in (False, True):
+            file = "%s.o%d.%s.onnx" % (name, opset, "dyn" if dynamic else "fixed")
+            try:
+                export(model, shape, os.path.join(out, file), opset, dynamic)
+                variants.append(file)
+            except Exception as e:  # noqa: BLE001 - recorded in the JSON and README
+                failed[file] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+                if os.path.exists(os.path.join(out, file)):
+                    os.remove(os.path.join(out, file))
+    return variants, failed
+
+
 def op_types(path):
     return sorted({n.op_type for n in onnx.load(path).graph.node})
 
@@ -839,17 +856,7 @@ def make_family(index, fam):
     out.numpy().astype("<f4").tofile(os.path.join(OUT, name + ".output.f32"))
     accuracy = float((out.argmax(1) == y).float().mean())
 
-    variants, failed = [], {}
-    for opset in OPSETS:
-        for dynamic in (False, True):
-            file = "%s.o%d.%s.onnx" % (name, opset, "dyn" if dynamic else "fixed")
-            try:
-                export(model, shape, os.path.join(OUT, file), opset, dynamic)
-                variants.append(file)
-            except Exception as e:  # noqa: BLE001 - recorded in the JSON and README
-                failed[file] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
-                if os.path.exists(os.path.join(OUT, file)):
-                    os.remove(os.path.join(OUT, file))
+    variants, failed = export_variants(model, shape, name)
 
     ops_file = name + ".o13.fixed.onnx"
     meta = dict(
