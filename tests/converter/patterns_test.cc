@@ -167,38 +167,36 @@ const char* const kFamilies[] = {"reactnet", "bireal", "irnet", "xnornet", "bina
 // PyTorch (argmax on >= 99% of the images; logits on the images whose Sign inputs are not within rounding of 0);
 // --float-reference too.
 void check_family(const std::string& name) {
-  {
-    CAPTURE(name);
-    const Family f = load_family(name);
-    for (const std::string& file : f.variants) {
-      CAPTURE(file);
-      const std::string path = patterns_dir() + file;
-      for (bool float_reference : {false, true}) {
-        CAPTURE(float_reference);
-        ConvertOptions o;
-        o.float_reference = float_reference;
-        ConvertResult result;
-        onebit::Status s = onebit::converter::convert_onnx_file(path, o, &result);
-        if (!s.ok()) {  // report every variant that fails, not only the first
-          FAIL_CHECK(s.message());
-          continue;
-        }
-        INFO(result.summary);
-        if (!float_reference) {
-          CHECK(binary_layers_in(result.summary) == f.binary_layers);
-          CHECK(count(result.summary, "warning:") == 0);
-        }
-        const Agreement a = run_images(f, result.model);
-        MESSAGE(file << std::string(float_reference ? " (float reference)" : "") << ": argmax " << a.same_argmax << "/"
-                     << a.images << "; logits within tolerance: " << a.margin_within << "/" << a.margin_images
-                     << " images with sign margin > " << kSignMargin << ", " << a.fine_within << "/" << a.fine_images
-                     << " with margin > " << kSignMarginFine);
-        INFO("images off:" << a.first_off);
-        CHECK(a.same_argmax * 100 >= 99 * a.images);
-        if (!float_reference) {
-          CHECK(a.margin_within * 100 >= 99 * a.margin_images);
-          CHECK(a.fine_within * 100 >= 95 * a.fine_images);
-        }
+  CAPTURE(name);
+  const Family f = load_family(name);
+  for (const std::string& file : f.variants) {
+    CAPTURE(file);
+    const std::string path = patterns_dir() + file;
+    for (bool float_reference : {false, true}) {
+      CAPTURE(float_reference);
+      ConvertOptions o;
+      o.float_reference = float_reference;
+      ConvertResult result;
+      onebit::Status s = onebit::converter::convert_onnx_file(path, o, &result);
+      if (!s.ok()) {  // report every variant that fails, not only the first
+        FAIL_CHECK(s.message());
+        continue;
+      }
+      INFO(result.summary);
+      if (!float_reference) {
+        CHECK(binary_layers_in(result.summary) == f.binary_layers);
+        CHECK(count(result.summary, "warning:") == 0);
+      }
+      const Agreement a = run_images(f, result.model);
+      MESSAGE(file << std::string(float_reference ? " (float reference)" : "") << ": argmax " << a.same_argmax << "/"
+                   << a.images << "; logits within tolerance: " << a.margin_within << "/" << a.margin_images
+                   << " images with sign margin > " << kSignMargin << ", " << a.fine_within << "/" << a.fine_images
+                   << " with margin > " << kSignMarginFine);
+      INFO("images off:" << a.first_off);
+      CHECK(a.same_argmax * 100 >= 99 * a.images);
+      if (!float_reference) {
+        CHECK(a.margin_within * 100 >= 99 * a.margin_images);
+        CHECK(a.fine_within * 100 >= 95 * a.fine_images);
       }
     }
   }
