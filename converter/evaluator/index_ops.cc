@@ -223,9 +223,14 @@ Status eval_topk(const Node& n, const Inputs& in, Outputs* out) {
       const auto at = [&](int64_t d) { return size_t((o * dim + d) * inner + j); };
       const auto key = [&](int64_t d) { return x.as_float(int64_t(at(d))); };
       for (int64_t d = 0; d < dim; ++d) order[size_t(d)] = d;
+      // A total order (value, then the lower index first), so a partial sort of the first k is exact: O(dim log k).
       const auto above = [](float a, float b) { return std::isnan(a) ? !std::isnan(b) : !std::isnan(b) && a > b; };
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int64_t a, int64_t b) { return largest ? above(key(a), key(b)) : above(key(b), key(a)); });
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
+        const float va = key(a), vb = key(b);
+        if (largest ? above(va, vb) : above(vb, va)) return true;
+        if (largest ? above(vb, va) : above(va, vb)) return false;
+        return a < b;
+      });
       for (int64_t d = 0; d < k; ++d) {
         const size_t dst = size_t((o * k + d) * inner + j);
         if (x.is_float()) values->f[dst] = x.f[at(order[size_t(d)])];
