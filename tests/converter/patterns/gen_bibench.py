@@ -32,12 +32,9 @@ SHAPE = (1, 8, 8)
 WIDTH = 8
 COUNT = 100
 TASK_SEED = 4000
-_MARGIN = None  # per binarizer call, per image: the smallest distance of its input to its threshold
-
-
-def note_margin(t):
-    if _MARGIN is not None and not torch.jit.is_tracing():
-        _MARGIN.append(t.detach().abs().flatten(1).min(dim=1).values)
+# note_margin(t): t is a binarizer's input minus its threshold; gp.run_recording_signs keeps per image the
+# smallest |t| (skipped while tracing, so the exported graph is the model's own forward)
+note_margin = gp.note_sign_input
 
 
 def ste(x, q):
@@ -178,17 +175,12 @@ FAMILIES = [
 
 
 def make_family(index, fam, x, task):
-    global _MARGIN
     name = fam["name"]
     seed = fam.get("seed", 4100 + index)
     torch.manual_seed(seed)
     model = BiBenchNet(fam["layer"])
     gp.train(model, task, seed)
-    _MARGIN = []
-    with torch.no_grad():
-        out = model(x)
-    margin = torch.stack(_MARGIN).min(dim=0).values
-    _MARGIN = None
+    out, margin = gp.run_recording_signs(model, x)
     out.numpy().astype("<f4").tofile(os.path.join(OUT, name + ".output.f32"))
     variants, failed = gp.export_variants(model, SHAPE, name, OUT)
     meta = dict(

@@ -48,6 +48,17 @@ def note_sign_input(x):
         _SIGN_MIN.append(x.detach().abs().flatten(1).min(dim=1).values)
 
 
+def run_recording_signs(model, x):
+    """model(x) without gradients, and per image the smallest |t| any note_sign_input(t) saw during it."""
+    global _SIGN_MIN
+    _SIGN_MIN = []
+    with torch.no_grad():
+        out = model(x)
+    min_abs = torch.stack(_SIGN_MIN).min(dim=0).values
+    _SIGN_MIN = None
+    return out, min_abs
+
+
 class STESign(torch.autograd.Function):
     """sign(x) forward (exports as an inlined ONNX Sign); straight-through gradient inside |x| <= 1."""
 
@@ -845,13 +856,8 @@ def make_family(index, fam):
     train(model, task, seed, log_softmax_output=(name == "binarynet"))
 
     # reference data (eval mode), from the task's test distribution
-    global _SIGN_MIN
     x, y = task.sample(COUNT, torch.Generator().manual_seed(seed + 2))
-    _SIGN_MIN = []
-    with torch.no_grad():
-        out = model(x)
-    min_abs = torch.stack(_SIGN_MIN).min(dim=0).values
-    _SIGN_MIN = None
+    out, min_abs = run_recording_signs(model, x)
     x.numpy().astype("<f4").tofile(os.path.join(OUT, name + ".input.f32"))
     out.numpy().astype("<f4").tofile(os.path.join(OUT, name + ".output.f32"))
     accuracy = float((out.argmax(1) == y).float().mean())
