@@ -149,19 +149,34 @@ int ModelBuilder::global_avg_pool(const std::string& name, int x) {
 
 // ---- Elementwise and per-channel ops ----
 
-int ModelBuilder::add(const std::string& name, int a, int c, float lo, float hi) {
-  Impl& b = *impl_;
-  const auto type = T::AddOptions;
+std::vector<int> ModelBuilder::Impl::broadcast(const std::string& name, fb::OperatorOptions type, int a, int c) {
   std::vector<int> out;
-  if (b.need(name, type, a, 0) && b.need(name, type, c, 0)) {
-    const std::vector<int>& sa = b.shape_of(a);
-    const std::vector<int>& sc = b.shape_of(c);
+  if (need(name, type, a, 0) && need(name, type, c, 0)) {
+    const std::vector<int>& sa = shape_of(a);
+    const std::vector<int>& sc = shape_of(c);
     if (!core::broadcast_shapes(sa, sc, &out)) {
-      b.fail(name, type, rt::shape_string(sa) + " and " + rt::shape_string(sc) + " do not broadcast");
+      fail(name, type, rt::shape_string(sa) + " and " + rt::shape_string(sc) + " do not broadcast");
       out = sa.size() >= sc.size() ? sa : sc;
     }
   }
-  return b.add(name, type, [lo, hi](Fbb& f) { return fb::CreateAddOptions(f, lo, hi).Union(); }, {a, c}, out);
+  return out;
+}
+
+int ModelBuilder::add(const std::string& name, int a, int c, float lo, float hi) {
+  const std::vector<int> out = impl_->broadcast(name, T::AddOptions, a, c);
+  return impl_->add(name, T::AddOptions, [lo, hi](Fbb& f) { return fb::CreateAddOptions(f, lo, hi).Union(); }, {a, c}, out);
+}
+
+int ModelBuilder::mul(const std::string& name, int a, int c) {
+  const std::vector<int> out = impl_->broadcast(name, T::MulOptions, a, c);
+  return impl_->add(name, T::MulOptions, [](Fbb& f) { return fb::CreateMulOptions(f).Union(); }, {a, c}, out);
+}
+
+int ModelBuilder::float_constant(const std::string& name, const std::vector<int>& shape, const std::vector<float>& values) {
+  size_t n = 1;
+  for (int d : shape) n *= size_t(d < 0 ? 0 : d);
+  impl_->sized(name, T::MulOptions, "constant values", values.size(), n);
+  return impl_->floats(name, shape, values);
 }
 
 int ModelBuilder::Impl::channelwise(const std::string& name, fb::OperatorOptions type, int x,

@@ -67,6 +67,8 @@ struct ModelBuilder::Impl {
                                 const Conv2DParams& p);
 
   // ---- Op families (builder_graph.cc).
+  /// The NumPy broadcast of a's and c's shapes (Add, Mul of two tensors); records the error if they do not.
+  std::vector<int> broadcast(const std::string& name, fb::OperatorOptions type, int a, int c);
   int pool(const std::string& name, fb::OperatorOptions type, int x, const Pool2DParams& p);
   /// Ops whose output has the input's shape, with per-channel constant vectors (size = last dim).
   int channelwise(const std::string& name, fb::OperatorOptions type, int x,

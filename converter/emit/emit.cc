@@ -54,6 +54,12 @@ Status Emitter::run() {
   std::vector<NodeId> order;
   std::string cycle;
   if (!g_.topo_order(&order, &cycle)) return Status::Error(cycle + ": the graph has a cycle");
+  // Ops with no onebit operator are named first, before any other layer's error: what the user must change
+  // is that op (a fold-only op such as TopK left on activations), not the layer that reads it.
+  for (NodeId id : order) {
+    const OpDef* def = find_op(g_.node(id).op);
+    if (def == nullptr || def->emit == nullptr) return not_emitted(g_.node(id));
+  }
   for (NodeId id : order) {
     ONEBIT_RETURN_IF_ERROR(emit(g_.node(id)));
   }
@@ -74,6 +80,10 @@ Status Emitter::emit(const Node& n) {
     }
   const OpDef* def = find_op(n.op);
   if (def != nullptr && def->emit != nullptr) return def->emit(*this, n);
+  return not_emitted(n);
+}
+
+Status Emitter::not_emitted(const Node& n) const {
   bool constant_inputs = !n.inputs.empty();
   for (ValueId v : n.inputs) constant_inputs = constant_inputs && (v == kNoId || g_.value(v).is_constant());
   if (constant_inputs)

@@ -145,6 +145,51 @@ Status Emitter::emit_pool(const Node& n) {
   return Status::Ok();
 }
 
+// Add or Mul of two activations of one rank (2 or 4): Add of equal shapes; Mul with broadcasting, e.g.
+// XNOR-Net's feature map [N, C, H, W] times its run-time scale K [N, 1, H, W] (issue 21). NCHW -> NHWC
+// permutes both operands alike, so what broadcasts in one layout broadcasts in the other.
+Status Emitter::emit_activation_product(const Node& n) {
+  const std::string& op = n.op;
+  const std::vector<int64_t>&sa = g_.value(n.in(0)).shape, &sb = g_.value(n.in(1)).shape;
+  const int rank = int(g_.value(n.out()).shape.size());
+  if (op != "Add" && op != "Mul")
+    return Status::Error(n.describe() + ": " + op + " of two activation tensors is not supported (only Add and Mul)");
+  if (op == "Add" && sa != sb)
+    return Status::Error(n.describe() + ": Add with broadcasting between activations is not supported");
+  if (sa.size() != sb.size())
+    return Status::Error(n.describe() + ": Mul of activations of ranks " + std::to_string(sa.size()) + " and " +
+                         std::to_string(sb.size()) + " is not supported (only of one rank)");
+  int x, y;
+  ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), rank, &x));
+  ONEBIT_RETURN_IF_ERROR(float_as(n.in(1), rank, &y));
+  set(n.out(), op == "Add" ? b_.add(n.name, x, y) : b_.mul(n.name, x, y));
+  record(n.name, op == "Add" ? "float Add" : "float Mul (two activations)");
+  return Status::Ok();
+}
+
+// Mul of a feature map [N, C, H, W] by a constant that varies along H or W (and does not enlarge the map):
+// XNOR-Net++'s learned scale alpha_c beta_h gamma_w. Stored as a constant [1 | N, H, W, 1 | C] in NHWC.
+Status Emitter::emit_constant_product(const Node& n, ValueId xv, ValueId operand) {
+  const Tensor& t = *g_.constant(operand);
+  std::vector<int64_t> s = t.shape;
+  if (s.size() > 4 || !t.is_float())
+    return Status::Error(n.describe() + ": constant operand '" + g_.value(operand).name + "' must be a float tensor of rank <= 4");
+  s.insert(s.begin(), 4 - s.size(), 1);
+  const std::vector<float> v = t.to_floats();
+  std::vector<float> nhwc(v.size());
+  size_t at = 0;
+  for (int64_t i = 0; i < s[0]; ++i)
+    for (int64_t h = 0; h < s[2]; ++h)
+      for (int64_t w = 0; w < s[3]; ++w)
+        for (int64_t c = 0; c < s[1]; ++c) nhwc[at++] = v[size_t(((i * s[1] + c) * s[2] + h) * s[3] + w)];
+  int x;
+  ONEBIT_RETURN_IF_ERROR(float_as(xv, 4, &x));
+  const int k = b_.float_constant(g_.value(operand).name + "/nhwc", {int(s[0]), int(s[2]), int(s[3]), int(s[1])}, nhwc);
+  set(n.out(), b_.mul(n.name, x, k));
+  record(n.name, "float Mul (constant " + shape_str(t.shape) + ")");
+  return Status::Ok();
+}
+
 Status Emitter::emit_elementwise(const Node& n) {
   const std::string& op = n.op;
   const std::vector<int64_t>& shape = g_.value(n.out()).shape;
@@ -153,27 +198,18 @@ Status Emitter::emit_elementwise(const Node& n) {
   const int rank = int(shape.size());
   const bool c0 = g_.value(n.in(0)).is_constant(), c1 = g_.value(n.in(1)).is_constant();
   int x, out;
-  if (!c0 && !c1) {
-    if (op != "Add") return Status::Error(n.describe() + ": " + op + " of two activation tensors is not supported (only Add)");
-    if (g_.value(n.in(0)).shape != g_.value(n.in(1)).shape)
-      return Status::Error(n.describe() + ": Add with broadcasting between activations is not supported");
-    int y;
-    Status s = float_as(n.in(0), rank, &x);
-    if (s.ok()) s = float_as(n.in(1), rank, &y);
-    if (!s.ok()) return s;
-    set(n.out(), b_.add(n.name, x, y));
-    record(n.name, "float Add");
-    return Status::Ok();
-  }
+  if (!c0 && !c1) return emit_activation_product(n);
   if (c0 && (op == "Sub" || op == "Div")) return Status::Error(n.describe() + ": constant " + op + " tensor is not supported");
   const ValueId operand = c0 ? n.in(0) : n.in(1), xv = c0 ? n.in(1) : n.in(0);
   if (g_.value(xv).shape != shape)
     return Status::Error(n.describe() + ": the constant operand broadcasts the activation " + shape_str(g_.value(xv).shape) +
                          " to " + shape_str(shape) + ", which is not supported");
   std::vector<float> k;
-  if (!per_channel(g_, operand, shape[1], size_t(rank), &k))
+  if (!per_channel(g_, operand, shape[1], size_t(rank), &k)) {
+    if (op == "Mul" && rank == 4) return emit_constant_product(n, xv, operand);
     return Status::Error(n.describe() + ": constant operand '" + g_.value(operand).name +
                          "' must be a scalar or hold one value per channel");
+  }
   ONEBIT_RETURN_IF_ERROR(float_as(xv, rank, &x));
   if (op == "Mul" || op == "Div") {
     if (op == "Div")

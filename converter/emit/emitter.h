@@ -35,6 +35,8 @@ class Emitter {
   Status emit_fully_connected(const Node& n);
   Status emit_pool(const Node& n);
   Status emit_elementwise(const Node& n);
+  Status emit_activation_product(const Node& n);
+  Status emit_constant_product(const Node& n, ValueId xv, ValueId operand);
   Status emit_activation(const Node& n);
   Status emit_reshape(const Node& n);
   Status emit_misc(const Node& n);
@@ -53,6 +55,8 @@ class Emitter {
 
  private:
   Status emit(const Node& n);
+  /// The error for a node whose op has no onebit operator.
+  Status not_emitted(const Node& n) const;
 
   const Graph& g_;
   const EmitOptions& options_;

@@ -174,6 +174,8 @@ Status eval_unary(const Node& n, const Inputs& in, Outputs* out) {
   if (op == "Tanh") f = [](float v) { return std::tanh(v); };
   if (op == "Sigmoid") f = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
   if (op == "Erf") f = [](float v) { return std::erf(v); };
+  if (op == "Sin") f = [](float v) { return std::sin(v); };
+  if (op == "Cos") f = [](float v) { return std::cos(v); };
   if (op == "Relu") f = [](float v) { return v < 0 ? 0.0f : v; };  // NaN stays NaN
   if (f == nullptr) return fail(n, "internal error: no unary function for " + op);
   map_unary<float>(x, y, f);

@@ -133,6 +133,7 @@ Status eval_gather(const Node& n, const Inputs& in, Outputs* out);       // inde
 Status eval_slice(const Node& n, const Inputs& in, Outputs* out);        // index_ops.cc
 Status eval_concat(const Node& n, const Inputs& in, Outputs* out);       // index_ops.cc
 Status eval_split(const Node& n, const Inputs& in, Outputs* out);        // index_ops.cc
+Status eval_topk(const Node& n, const Inputs& in, Outputs* out);         // index_ops.cc
 Status eval_cast(const Node& n, const Inputs& in, Outputs* out);         // cast.cc: Cast CastLike
 Status eval_identity(const Node& n, const Inputs& in, Outputs* out);     // cast.cc
 Status eval_dropout(const Node& n, const Inputs& in, Outputs* out);      // cast.cc

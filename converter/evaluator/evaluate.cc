@@ -81,6 +81,12 @@ int64_t evaluation_work(const Node& n, const std::vector<const Tensor*>& inputs,
     const bool ta = n.op == "Gemm" && n.i("transA") != 0 && a->shape.size() == 2;
     work += CheckedInt(out_elements) * (ta ? a->shape[0] : a->shape.back());
   }
+  // TopK orders each column along its axis: about log2(size) comparisons per element read.
+  if (a != nullptr && !a->shape.empty() && n.op == "TopK") {
+    int64_t levels = 1;
+    for (int64_t d = 1; d < a->elements(); d *= 2) ++levels;
+    work += CheckedInt(a->elements()) * levels;
+  }
   return work.ok() ? work.value() : std::numeric_limits<int64_t>::max();
 }
 

@@ -1,5 +1,6 @@
-// Indexing ops: Gather, Slice, Concat, Split.
+// Indexing ops: Gather, Slice, Concat, Split, TopK.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "evaluator/eval_util.h"
@@ -187,6 +188,56 @@ Status eval_split(const Node& n, const Inputs& in, Outputs* out) {
     if (y->elements() > 0) copy_axis_block(x, dim, at, y, sizes[size_t(k)], 0, sizes[size_t(k)], outer, inner);
     at += sizes[size_t(k)];
   }
+  return Status::Ok();
+}
+
+// TopK (opset 11 on): the k largest (or smallest) along `axis`, values and int64 indices; equal values keep
+// the lower index first, as ONNX specifies; NaN ranks above every number for largest = 1 (below for 0), as
+// onnxruntime orders it. Folded only (ReCU's quantiles: torch.sort of the weights exports as TopK).
+Status eval_topk(const Node& n, const Inputs& in, Outputs* out) {
+  const Tensor& x = *in[0];
+  const int64_t rank = int64_t(x.shape.size());
+  if (rank == 0) return fail(n, "the input must have rank >= 1, not be a scalar");
+  int64_t axis;
+  ONEBIT_RETURN_IF_ERROR(normalize_axis(n, n.i("axis"), rank, &axis));
+  std::vector<int64_t> ks;
+  ONEBIT_RETURN_IF_ERROR(read_int_list(n, *in[1], "K (input 1)", &ks));
+  const int64_t dim = x.shape[size_t(axis)];
+  if (ks.size() != 1 || ks[0] < 0 || ks[0] > dim)
+    return fail(n, "K must be one value in 0.." + std::to_string(dim) + " (the size of axis " + std::to_string(axis) + ")");
+  const int64_t k = ks[0];
+  std::vector<int64_t> shape = x.shape;
+  shape[size_t(axis)] = k;
+  Tensor *values = &(*out)[0], *indices = out->size() > 1 ? &(*out)[1] : nullptr;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, x.dtype, shape, values));
+  Tensor scratch;
+  if (indices == nullptr) indices = &scratch;
+  ONEBIT_RETURN_IF_ERROR(make_output(n, DType::kInt64, shape, indices));
+  if (values->elements() == 0) return Status::Ok();
+  const bool largest = n.i("largest") != 0;
+  int64_t outer, inner;
+  outer_inner(x.shape, axis, &outer, &inner);
+  std::vector<int64_t> order(static_cast<size_t>(dim));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < inner; ++j) {
+      const auto at = [&](int64_t d) { return size_t((o * dim + d) * inner + j); };
+      const auto key = [&](int64_t d) { return x.as_float(int64_t(at(d))); };
+      for (int64_t d = 0; d < dim; ++d) order[size_t(d)] = d;
+      // A total order (value, then the lower index first), so a partial sort of the first k is exact: O(dim log k).
+      const auto above = [](float a, float b) { return std::isnan(a) ? !std::isnan(b) : !std::isnan(b) && a > b; };
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
+        const float va = key(a), vb = key(b);
+        if (largest ? above(va, vb) : above(vb, va)) return true;
+        if (largest ? above(vb, va) : above(va, vb)) return false;
+        return a < b;
+      });
+      for (int64_t d = 0; d < k; ++d) {
+        const size_t dst = size_t((o * k + d) * inner + j);
+        if (x.is_float()) values->f[dst] = x.f[at(order[size_t(d)])];
+        else values->i[dst] = x.i[at(order[size_t(d)])];
+        indices->i[dst] = order[size_t(d)];
+      }
+    }
   return Status::Ok();
 }
 

@@ -159,6 +159,9 @@ std::vector<OpDef> elementwise_ops() {
       {"Sigmoid",      In(1),  none,                                kSame,     eval_unary,    zero_free,     emit_sigmoid},
       {"HardSigmoid",  In(1),  {F("alpha", 0.2f), F("beta", 0.5f)}, kSame,     eval_hard_sigmoid, zero_free},
       {"Erf",          In(1),  none,                                kSame,     eval_unary},
+      // Sin / Cos: Fourier-series sign surrogates (FDA) put them in straight-through residues the rules remove
+      {"Sin",          In(1),  none,                                kSame,     eval_unary},
+      {"Cos",          In(1),  none,                                kSame,     eval_unary},
       {"Add",          In(2),  none,                                kBroadcast, eval_binary,  add_sub_zeros, kArithmetic},
       {"Sub",          In(2),  none,                                kBroadcast, eval_binary,  add_sub_zeros, kArithmetic},
       {"Mul",          In(2),  none,                                kBroadcast, eval_binary,  mul_zeros,     kArithmetic},

@@ -213,6 +213,22 @@ Status infer_expand(const Graph& g, const Node& n, InferredShapes* out) {
   return one(out, s);
 }
 
+// TopK: values and indices of the input's shape with K along `axis` (K constant, else unknown).
+Status infer_topk(const Graph& g, const Node& n, InferredShapes* out) {
+  const std::vector<int64_t>& x = shape0(g, n);
+  const int64_t r = int64_t(x.size()), axis = norm_axis(n.i("axis"), r);
+  if (axis < 0 || axis >= r) return shape_error(n, "axis out of range");
+  const Tensor* k = g.constant(n.in(1));
+  if (k == nullptr) return unknown(out);
+  if (k->elements() != 1 || k->as_int(0) < 0 || k->as_int(0) > x[size_t(axis)])
+    return shape_error(n, "K must be one value in 0.." + std::to_string(x[size_t(axis)]));
+  std::vector<int64_t> s = x;
+  s[size_t(axis)] = k->as_int(0);
+  out->shapes.assign(n.outputs.size(), s);
+  out->typed_outputs = 1;  // the indices are int64
+  return Status::Ok();
+}
+
 Status infer_gather(const Graph& g, const Node& n, InferredShapes* out) {
   const std::vector<int64_t>& x = shape0(g, n);
   const int64_t r = int64_t(x.size()), axis = norm_axis(n.i("axis"), r);
@@ -320,6 +336,7 @@ std::vector<OpDef> shape_ops() {
       {"Expand",          In(2),        none,                                         infer_expand,    eval_expand},
       {"Tile",            In(2),        none,                                         infer_tile,      eval_tile},
       {"Split",           {1, 2, 1, kManyInputs}, {I("axis", 0)},                     infer_split,     eval_split},
+      {"TopK",            {2, 2, 1, 2}, {I("axis", -1), I("largest", 1), I("sorted", 1)}, infer_topk,  eval_topk},
       {"ConstantOfShape", In(1),        {T("value", Tensor::floats({1}, {0.0f}))},    infer_constant_of_shape, eval_constant_of_shape},
       {"Range",           In(3),        none,                                         infer_range,     eval_range},
       {"Cast",            In(1),        {Req(I("to", 1))},                            infer_cast,      eval_cast},

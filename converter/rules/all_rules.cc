@@ -25,6 +25,7 @@ const std::vector<std::unique_ptr<Rule>>& all_rules() {
     add_layout_rules(&r);
     add_float_fusion_rules(&r);
     add_binary_fusion_rules(&r);
+    add_float_lowering_rules(&r);
     return r;
   }();
   return rules;

@@ -52,6 +52,7 @@ void add_qdq_rules(RuleList* rules);                // qdq.cc
 void add_offset_weight_rules(RuleList* rules);      // offset_weights.cc
 void add_float_fusion_rules(RuleList* rules);       // float_fusion.cc
 void add_binary_fusion_rules(RuleList* rules);      // binary_fusion.cc
+void add_float_lowering_rules(RuleList* rules);     // float_lowering.cc
 
 /// Replaces node `n` (single output) by making its users read `v` instead, then kills it.
 void bypass(Graph& g, NodeId n, ValueId v);

@@ -217,6 +217,8 @@ void add_elementwise_ops(RefOpTable* t) {
   m["Relu"] = [](RefNode& n) { return unary(n, [](double x) { return x > 0 ? x : 0.0; }); };
   m["Sign"] = [](RefNode& n) { return unary(n, sign); };
   m["Tanh"] = [](RefNode& n) { return unary(n, [](double x) { return std::tanh(x); }); };
+  m["Sin"] = [](RefNode& n) { return unary(n, [](double x) { return std::sin(x); }); };
+  m["Cos"] = [](RefNode& n) { return unary(n, [](double x) { return std::cos(x); }); };
   m["Abs"] = [](RefNode& n) { return unary(n, [](double x) { return std::fabs(x); }); };
   m["Neg"] = [](RefNode& n) { return unary(n, [](double x) { return -x; }); };
   m["Round"] = [](RefNode& n) { return unary(n, [](double x) { return std::nearbyint(x); }); };  // half to even

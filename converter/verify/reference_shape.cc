@@ -1,5 +1,5 @@
 // Shape and constant plumbing of the reference (reference.h): Constant, ConstantOfShape, Flatten, Reshape, Expand, Concat,
-// Transpose, Squeeze, Unsqueeze, Shape, Gather, Slice, Pad (constant mode).
+// Transpose, Squeeze, Unsqueeze, Shape, Gather, Slice, Pad (constant mode), TopK (ReCU's torch.sort of its weights).
 #include <algorithm>
 #include <cstdint>
 
@@ -242,6 +242,40 @@ Status gather(RefNode& n) {
   return Status::Ok();
 }
 
+// TopK (opset 10 on: K an input): values and int64 indices of the K largest (smallest) along `axis`, equal
+// values in index order.
+Status topk(RefNode& n) {
+  const RefTensor *x, *kt;
+  ONEBIT_RETURN_IF_ERROR(n.input(0, &x));
+  ONEBIT_RETURN_IF_ERROR(n.input(1, &kt));
+  size_t axis;
+  ONEBIT_RETURN_IF_ERROR(normalize_axis(n, n.i("axis", -1), x->shape.size(), &axis));
+  const int64_t dim = x->shape[axis], k = kt->data.size() == 1 ? as_int64(kt->data[0]) : -1;
+  if (k < 0 || k > dim) return n.error("K must be one value in 0.." + std::to_string(dim));
+  const bool largest = n.i("largest", 1) != 0;
+  int64_t outer = 1, inner = 1;
+  for (size_t a = 0; a < axis; ++a) outer *= x->shape[a];
+  for (size_t a = axis + 1; a < x->shape.size(); ++a) inner *= x->shape[a];
+  std::vector<int64_t> shape = x->shape;
+  shape[axis] = k;
+  n.out[0] = RefTensor{shape, std::vector<double>(size_t(outer * k * inner)), x->onnx_type};
+  if (n.out.size() > 1) n.out[1] = RefTensor{shape, std::vector<double>(size_t(outer * k * inner)), 7};  // INT64
+  std::vector<std::pair<double, int64_t>> column(static_cast<size_t>(dim));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < inner; ++j) {
+      for (int64_t d = 0; d < dim; ++d) column[size_t(d)] = {x->data[size_t((o * dim + d) * inner + j)], d};
+      std::stable_sort(column.begin(), column.end(), [largest](const auto& a, const auto& b) {
+        return largest ? a.first > b.first : a.first < b.first;
+      });
+      for (int64_t d = 0; d < k; ++d) {
+        const size_t at = size_t((o * k + d) * inner + j);
+        n.out[0].data[at] = column[size_t(d)].first;
+        if (n.out.size() > 1) n.out[1].data[at] = double(column[size_t(d)].second);
+      }
+    }
+  return Status::Ok();
+}
+
 Status pad(RefNode& n) {
   const RefTensor* x;
   ONEBIT_RETURN_IF_ERROR(n.input(0, &x));
@@ -344,6 +378,7 @@ void add_shape_ops(RefOpTable* t) {
   m["ConstantOfShape"] = constant_of_shape;
   m["Gather"] = gather;
   m["Pad"] = pad;
+  m["TopK"] = topk;
   m["Slice"] = slice;
 }
 

@@ -1,4 +1,4 @@
-// Portable float element-wise kernels: clamp (ReLU), PReLU with a per-channel slope, and Add with NumPy
+// Portable float element-wise kernels: clamp (ReLU), PReLU with a per-channel slope, and Add / Mul with NumPy
 // broadcasting up to kFloatAddMaxRank dimensions and an output clamp. Order of operations: float.h.
 #include <cmath>
 #include <cstddef>
@@ -56,28 +56,36 @@ void broadcast_strides(const FloatAdd& g, const int* shape, size_t* stride) {
   }
 }
 
+/// y = a + b (Add) or a * b (Mul).
+struct Sum {
+  static float apply(float a, float b) { return a + b; }
+};
+struct Product {
+  static float apply(float a, float b) { return a * b; }
+};
+
 /// One output row of `n` elements: a and b each advance by 1 or stay (stride 0); Clamp false when the
 /// bounds are -inf / +inf (the clamp then changes nothing, NaN included, and is skipped).
-template <bool Clamp>
-void add_row(const float* a, bool a_steps, const float* b, bool b_steps, size_t n, float lo, float hi, float* y) {
+template <class Op, bool Clamp>
+void binary_row(const float* a, bool a_steps, const float* b, bool b_steps, size_t n, float lo, float hi, float* y) {
   auto out = [lo, hi](float v) { return Clamp ? clamp_value(v, lo, hi) : v; };
   if (a_steps && b_steps) {
-    for (size_t i = 0; i < n; ++i) y[i] = out(a[i] + b[i]);
+    for (size_t i = 0; i < n; ++i) y[i] = out(Op::apply(a[i], b[i]));
   } else if (a_steps) {
     const float bv = b[0];
-    for (size_t i = 0; i < n; ++i) y[i] = out(a[i] + bv);
+    for (size_t i = 0; i < n; ++i) y[i] = out(Op::apply(a[i], bv));
   } else if (b_steps) {
     const float av = a[0];
-    for (size_t i = 0; i < n; ++i) y[i] = out(av + b[i]);
+    for (size_t i = 0; i < n; ++i) y[i] = out(Op::apply(av, b[i]));
   } else {
-    const float v = out(a[0] + b[0]);
+    const float v = out(Op::apply(a[0], b[0]));
     for (size_t i = 0; i < n; ++i) y[i] = v;
   }
 }
 
-}  // namespace
-
-void add_f32(const FloatAdd& g, const float* a, const float* b, float* y, size_t row_begin, size_t row_end) {
+/// y = clamp(a op b) over output rows [row_begin, row_end) of the broadcast geometry g.
+template <class Op>
+void binary_f32(const FloatAdd& g, const float* a, const float* b, float* y, size_t row_begin, size_t row_end) {
   size_t sa[kFloatAddMaxRank], sb[kFloatAddMaxRank];
   broadcast_strides(g, g.a, sa);
   broadcast_strides(g, g.b, sb);
@@ -94,10 +102,20 @@ void add_f32(const FloatAdd& g, const float* a, const float* b, float* y, size_t
       ob += i * sb[d];
     }
     if (clamped)
-      add_row<true>(a + oa, sa[last] != 0, b + ob, sb[last] != 0, n, g.clamp_min, g.clamp_max, y + row * n);
+      binary_row<Op, true>(a + oa, sa[last] != 0, b + ob, sb[last] != 0, n, g.clamp_min, g.clamp_max, y + row * n);
     else
-      add_row<false>(a + oa, sa[last] != 0, b + ob, sb[last] != 0, n, g.clamp_min, g.clamp_max, y + row * n);
+      binary_row<Op, false>(a + oa, sa[last] != 0, b + ob, sb[last] != 0, n, g.clamp_min, g.clamp_max, y + row * n);
   }
+}
+
+}  // namespace
+
+void add_f32(const FloatAdd& g, const float* a, const float* b, float* y, size_t row_begin, size_t row_end) {
+  binary_f32<Sum>(g, a, b, y, row_begin, row_end);
+}
+
+void mul_f32(const FloatAdd& g, const float* a, const float* b, float* y, size_t row_begin, size_t row_end) {
+  binary_f32<Product>(g, a, b, y, row_begin, row_end);
 }
 
 }  // namespace onebit::kernels

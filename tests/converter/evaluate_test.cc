@@ -132,7 +132,8 @@ TEST_CASE("evaluate: can_evaluate knows every op of the list and nothing else") 
         "Not", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
         "ReduceSumSquare", "Shape", "Size", "Gather", "Slice", "Concat", "Reshape", "Squeeze", "Unsqueeze",
         "Transpose", "Expand", "Tile", "Flatten", "Split", "ConstantOfShape", "Range", "Cast", "CastLike",
-        "Identity", "Dropout", "MatMul", "Gemm", "BatchNormalization", "Softmax", "LogSoftmax"}) {
+        "Identity", "Dropout", "MatMul", "Gemm", "BatchNormalization", "Softmax", "LogSoftmax", "Sin", "Cos",
+        "TopK"}) {
     CHECK_MESSAGE(can_evaluate(op), op);
     CHECK_MESSAGE(find_onnx_op(op) != nullptr, op);
   }
@@ -168,6 +169,13 @@ TEST_CASE("evaluate: unary math on floats (numpy float32 values)") {
   check_floats(unary("Erf", x), {2, 3},
                {-0.9995930194854736f, -0.5204998850822449f, 0.5204998850822449f, 0.9661051630973816f,
                 0.9995930194854736f, 0.9999998211860657f});
+  // Sin / Cos (FDA's Fourier-series sign surrogate): numpy float32 values
+  check_floats(unary("Sin", x), {2, 3},
+               {-0.5984721779823303f, -0.4794255495071411f, 0.4794255495071411f, 0.9974949955940247f,
+                0.5984721779823303f, -0.5298361778259277f});
+  check_floats(unary("Cos", x), {2, 3},
+               {-0.8011435866355896f, 0.8775825500488281f, 0.8775825500488281f, 0.07073719799518585f,
+                -0.8011435866355896f, -0.8481000065803528f});
   const Tensor p = F({4}, {0.25f, 1, 2, 9});
   check_floats(unary("Sqrt", p), {4}, {0.5f, 1, 1.4142135381698608f, 3});
   check_floats(unary("Log", p), {4}, {-1.3862943649291992f, 0, 0.6931471824645996f, 2.1972246170043945f});
@@ -554,6 +562,23 @@ TEST_CASE("evaluate: Flatten") {
   CHECK(eval(node("Flatten", {{"axis", Attr::Int(-1)}}), {x}).shape == std::vector<int64_t>{6, 4});
   CHECK(eval(node("Flatten", {{"axis", Attr::Int(3)}}), {x}).shape == std::vector<int64_t>{24, 1});
   eval_error(node("Flatten", {{"axis", Attr::Int(4)}}), {x}, "axis 4 is out of range");
+}
+
+// ReCU's quantiles: torch.sort of the weights exports as TopK (largest, sorted), then a Gather.
+TEST_CASE("evaluate: TopK, largest and smallest, ties in index order, along any axis") {
+  const Tensor x = F({2, 4}, {3, 1, 3, 2, -1, 5, 0, 5}), k2 = I1({2}), k4 = I1({4});
+  const std::vector<Tensor> top = eval_all_p(node("TopK", {}, 2), {&x, &k2});
+  check_floats(top[0], {2, 2}, {3, 3, 5, 5});
+  check_ints(top[1], DType::kInt64, {2, 2}, {0, 2, 1, 3});  // equal values: the lower index first
+  const std::vector<Tensor> low = eval_all_p(node("TopK", {{"largest", Attr::Int(0)}}, 2), {&x, &k4});
+  check_floats(low[0], {2, 4}, {1, 2, 3, 3, -1, 0, 5, 5});
+  check_ints(low[1], DType::kInt64, {2, 4}, {1, 3, 0, 2, 0, 2, 1, 3});
+  const Tensor k1 = I1({1});
+  const std::vector<Tensor> col = eval_all_p(node("TopK", {{"axis", Attr::Int(0)}}, 2), {&x, &k1});
+  check_floats(col[0], {1, 4}, {3, 5, 3, 5});
+  check_ints(col[1], DType::kInt64, {1, 4}, {0, 1, 0, 1});
+  const Tensor k5 = I1({5});
+  eval_error_p(node("TopK", {}, 2), {&x, &k5}, "K must be one value in 0..4");
 }
 
 TEST_CASE("evaluate: Split by sizes or into equal parts") {

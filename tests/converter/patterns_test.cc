@@ -22,6 +22,7 @@
 #include "convert.h"
 #include "fixture_files.h"
 #include "onnx_test_graph.h"
+#include "verify/verify.h"
 
 namespace {
 
@@ -93,7 +94,9 @@ Family load_family(const std::string& name) {
   if (name == "sign_after_relu") return f;
   f.images = json_int(f.json, "count");
   for (const std::string& m : json_list(f.json, "min_abs_sign_input")) f.sign_margin.push_back(std::stod(m));
-  f.inputs = read_f32(patterns_dir() + name + ".input.f32");
+  // BiBench families share one input file (input_file); the code-base families have their own
+  const bool shared = f.json.find("\"input_file\"") != std::string::npos;
+  f.inputs = read_f32(patterns_dir() + (shared ? json_string(f.json, "input_file") : name + ".input.f32"));
   f.outputs = read_f32(patterns_dir() + name + ".output.f32");
   const size_t per_image = size_t(f.image_shape[1] * f.image_shape[2] * f.image_shape[3]);
   REQUIRE(f.inputs.size() == size_t(f.images) * per_image);
@@ -160,43 +163,72 @@ Agreement run_images(const Family& f, const std::vector<uint8_t>& model) {
 
 const char* const kFamilies[] = {"reactnet", "bireal", "irnet", "xnornet", "binarynet", "bnn_lib"};
 
+// Every variant of family `name` converts with all its binary layers binary and no warning, and agrees with
+// PyTorch (argmax on >= 99% of the images; logits on the images whose Sign inputs are not within rounding of 0);
+// --float-reference too.
+void check_family(const std::string& name) {
+  CAPTURE(name);
+  const Family f = load_family(name);
+  for (const std::string& file : f.variants) {
+    CAPTURE(file);
+    const std::string path = patterns_dir() + file;
+    for (bool float_reference : {false, true}) {
+      CAPTURE(float_reference);
+      ConvertOptions o;
+      o.float_reference = float_reference;
+      ConvertResult result;
+      onebit::Status s = onebit::converter::convert_onnx_file(path, o, &result);
+      if (!s.ok()) {  // report every variant that fails, not only the first
+        FAIL_CHECK(s.message());
+        continue;
+      }
+      INFO(result.summary);
+      if (!float_reference) {
+        CHECK(binary_layers_in(result.summary) == f.binary_layers);
+        CHECK(count(result.summary, "warning:") == 0);
+      }
+      const Agreement a = run_images(f, result.model);
+      MESSAGE(file << std::string(float_reference ? " (float reference)" : "") << ": argmax " << a.same_argmax << "/"
+                   << a.images << "; logits within tolerance: " << a.margin_within << "/" << a.margin_images
+                   << " images with sign margin > " << kSignMargin << ", " << a.fine_within << "/" << a.fine_images
+                   << " with margin > " << kSignMarginFine);
+      INFO("images off:" << a.first_off);
+      CHECK(a.same_argmax * 100 >= 99 * a.images);
+      if (!float_reference) {
+        CHECK(a.margin_within * 100 >= 99 * a.margin_images);
+        CHECK(a.fine_within * 100 >= 95 * a.fine_images);
+      }
+    }
+  }
+}
+
+// The BiBench operators (gen_bibench.py) that the code-base families do not cover; BNN, Bi-Real and ReActNet
+// are binarynet, bireal and reactnet.
+const char* const kBiBenchFamilies[] = {"xnor_k", "xnorpp", "recu", "fda", "dorefa_w1a1"};
+
 }  // namespace
 
 TEST_CASE("patterns: public BNN code bases convert with every binary layer binary and agree with PyTorch") {
-  for (const std::string name : kFamilies) {
+  for (const std::string name : kFamilies) check_family(name);
+}
+
+TEST_CASE("patterns: the BiBench operators (XNOR-Net K, XNOR-Net++, ReCU, FDA, DoReFa W1A1) convert binary and agree") {
+  for (const std::string name : kBiBenchFamilies) {
+    check_family(name);
+    // --verify's independent reference runs their graphs too (Sin and TopK included): full agreement
     CAPTURE(name);
-    const Family f = load_family(name);
-    for (const std::string& file : f.variants) {
-      CAPTURE(file);
-      const std::string path = patterns_dir() + file;
-      for (bool float_reference : {false, true}) {
-        CAPTURE(float_reference);
-        ConvertOptions o;
-        o.float_reference = float_reference;
-        ConvertResult result;
-        onebit::Status s = onebit::converter::convert_onnx_file(path, o, &result);
-        if (!s.ok()) {  // report every variant that fails, not only the first
-          FAIL_CHECK(s.message());
-          continue;
-        }
-        INFO(result.summary);
-        if (!float_reference) {
-          CHECK(binary_layers_in(result.summary) == f.binary_layers);
-          CHECK(count(result.summary, "warning:") == 0);
-        }
-        const Agreement a = run_images(f, result.model);
-        MESSAGE(file << std::string(float_reference ? " (float reference)" : "") << ": argmax " << a.same_argmax << "/"
-                     << a.images << "; logits within tolerance: " << a.margin_within << "/" << a.margin_images
-                     << " images with sign margin > " << kSignMargin << ", " << a.fine_within << "/" << a.fine_images
-                     << " with margin > " << kSignMarginFine);
-        INFO("images off:" << a.first_off);
-        CHECK(a.same_argmax * 100 >= 99 * a.images);
-        if (!float_reference) {
-          CHECK(a.margin_within * 100 >= 99 * a.margin_images);
-          CHECK(a.fine_within * 100 >= 95 * a.fine_images);
-        }
-      }
-    }
+    const std::string file = patterns_dir() + name + ".o13.dyn.onnx";
+    ConvertResult result;
+    onebit::Status s = onebit::converter::convert_onnx_file(file, ConvertOptions(), &result);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    onebit::converter::VerifyOptions vo;
+    vo.inputs = 16;
+    onebit::converter::VerifyReport r;
+    s = onebit::converter::verify_conversion(read_text(file), file, result.model, vo, &r);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    INFO(r.text());
+    CHECK(r.argmax_agree == r.inputs);
+    CHECK(r.max_relative_delta < 1e-5);
   }
 }
 

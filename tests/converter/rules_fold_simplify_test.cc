@@ -1,6 +1,7 @@
-// Rewrite-rule tests: constant folding (fold.cc) and graph simplifications (simplify.cc).
-// Helpers and conventions: rules_test_util.h.
+// Rewrite-rule tests: constant folding (fold.cc), graph simplifications (simplify.cc) and the lowering of
+// float ops onebit has no operator for (float_lowering.cc). Helpers and conventions: rules_test_util.h.
 #include "rules_test_util.h"
+#include "verify/verify.h"
 
 using namespace rules_test;
 
@@ -214,5 +215,120 @@ TEST_CASE("rules: shrink_broadcast_constant") {
   }
   SUBCASE("does not fire: x is size 1 on those axes (the constant sets the output shape)") {
     CHECK_FALSE(matches(graph(per_channel, {1, 2, 1, 1}), "shrink_broadcast_constant", "add"));
+  }
+}
+
+// =========================================================================================================
+// float_lowering.cc: Abs and the channel mean on activations (XNOR-Net's run-time scale K, issue 21).
+
+namespace {
+
+// Converts t and compares it with the double-precision ONNX reference of --verify (verify.h) on 4 inputs.
+void check_against_reference(const OnnxTestGraph& t, double tol) {
+  Converted c = convert(t);
+  REQUIRE_MESSAGE(c.status.ok(), c.status.message());
+  INFO(c.result.summary);
+  cv::VerifyOptions vo;
+  vo.inputs = 4;
+  cv::VerifyReport r;
+  const Status s = cv::verify_conversion(t.bytes(), "t.onnx", c.result.model, vo, &r);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  INFO(r.text());
+  CHECK(r.disagreeing == 0);
+  CHECK(r.max_relative_delta <= tol);
+}
+
+}  // namespace
+
+TEST_CASE("rules: abs_as_prelu") {
+  SUBCASE("fires on activations of rank 4 and 2: PRelu(x, -1), exactly |x|") {
+    for (const std::vector<int64_t>& shape : {std::vector<int64_t>{1, 3, 4, 4}, std::vector<int64_t>{2, 5}}) {
+      CAPTURE(shape.size());
+      const OnnxTestGraph t = chain(shape, {{"Abs", "abs", "y"}});
+      CHECK(matches(t, "abs_as_prelu", "abs"));
+      Rewritten r = rewrite(t);
+      CHECK(r.fired("abs_as_prelu") == 1);
+      CHECK(r.ops() == std::vector<std::string>{"PRelu"});
+      check_against_reference(t, 0.0);
+    }
+  }
+  SUBCASE("does not fire: Abs of a constant (it folds)") {
+    OnnxTestGraph t;
+    t.input("x", {1, 3, 2, 2});
+    t.initializer("w", {1, 3, 1, 1}, {-1.0f, 2.0f, -3.0f});
+    t.node("Abs", {"w"}, {"a"}, "abs");
+    t.node("Mul", {"x", "a"}, {"y"}, "mul");
+    t.output("y");
+    CHECK_FALSE(matches(t, "abs_as_prelu", "abs"));
+  }
+}
+
+TEST_CASE("rules: channel_mean_as_conv") {
+  const Attrs over_channels = {{"axes", std::vector<int64_t>{1}}, {"keepdims", 1}};
+  SUBCASE("fires: ReduceMean over axis 1 (or -3), keepdims -> a 1x1 conv to one channel of weights 1/C") {
+    for (int64_t axis : {int64_t(1), int64_t(-3)}) {
+      CAPTURE(axis);
+      const OnnxTestGraph t = chain({2, 5, 3, 4}, {{"ReduceMean", "mean", "y", {"^"}, {{"axes", std::vector<int64_t>{axis}}, {"keepdims", 1}}}});
+      CHECK(matches(t, "channel_mean_as_conv", "mean"));
+      Rewritten r = rewrite(t);
+      CHECK(r.fired("channel_mean_as_conv") == 1);
+      CHECK(r.ops() == std::vector<std::string>{"Conv"});
+      check_against_reference(t, 1e-6);
+    }
+  }
+  SUBCASE("does not fire: other axes, keepdims 0, rank 2, a constant input") {
+    CHECK_FALSE(matches(chain({1, 5, 3, 4}, {{"ReduceMean", "mean", "y", {"^"}, {{"axes", {2, 3}}, {"keepdims", 1}}}}),
+                        "channel_mean_as_conv", "mean"));
+    CHECK_FALSE(matches(chain({1, 5, 3, 4}, {{"ReduceMean", "mean", "y", {"^"}, {{"axes", {1, 2}}, {"keepdims", 1}}}}),
+                        "channel_mean_as_conv", "mean"));
+    CHECK_FALSE(matches(chain({1, 5, 3, 4}, {{"ReduceMean", "mean", "y", {"^"}, {{"axes", std::vector<int64_t>{1}}, {"keepdims", 0}}}}),
+                        "channel_mean_as_conv", "mean"));
+    CHECK_FALSE(matches(chain({2, 5}, {{"ReduceMean", "mean", "y", {"^"}, over_channels}}), "channel_mean_as_conv", "mean"));
+    OnnxTestGraph t;
+    t.input("x", {1, 3, 2, 2});
+    t.initializer("w", {1, 3, 2, 2}, Rng(5).normal(12));
+    t.node("ReduceMean", {"w"}, {"m"}, "mean", over_channels);
+    t.node("Mul", {"x", "m"}, {"y"}, "mul");
+    t.output("y");
+    CHECK_FALSE(matches(t, "channel_mean_as_conv", "mean"));
+  }
+}
+
+// XNOR-Net's K end to end: y = x * AvgPool3x3(mean_c |x|) (count_include_pad), the Mul of two activations
+// broadcasting [1, 1, H, W] over channels; and XNOR-Net++'s Gamma, a Mul by a constant [1, C, H, W] / [1, 1, H, 1].
+TEST_CASE("XNOR-Net's run-time scale K and XNOR-Net++'s per-position scale convert as float Mul") {
+  SUBCASE("K: Abs -> ReduceMean(1) -> AveragePool(3, pad 1) times the feature map") {
+    OnnxTestGraph t;
+    t.input("x", {1, 4, 6, 5});
+    add_chain(t, "x", {{"Abs", "abs", "a"}, {"ReduceMean", "mean", "m", {"^"}, {{"axes", std::vector<int64_t>{1}}, {"keepdims", 1}}},
+                       {"AveragePool", "pool", "k", {"^"},
+                        {{"kernel_shape", {3, 3}}, {"pads", {1, 1, 1, 1}}, {"count_include_pad", 1}}}});
+    t.node("Mul", {"x", "k"}, {"y"}, "scale");
+    t.output("y");
+    Converted c = convert(t);
+    REQUIRE_MESSAGE(c.status.ok(), c.status.message());
+    CHECK(contains(c.result.summary, "scale (Mul) -> float Mul (two activations)"));
+    check_against_reference(t, 1e-6);
+  }
+  SUBCASE("Gamma: constants [1, C, H, W] and [1, 1, H, 1]") {
+    for (const std::vector<int64_t>& g : {std::vector<int64_t>{1, 4, 6, 5}, std::vector<int64_t>{1, 1, 6, 1}}) {
+      CAPTURE(g.size());
+      OnnxTestGraph t;
+      t.input("x", {1, 4, 6, 5});
+      int64_t n = 1;
+      for (int64_t d : g) n *= d;
+      t.initializer("gamma", g, Rng(9).uniform(size_t(n), 0.5f, 1.5f));
+      t.node("Mul", {"x", "gamma"}, {"y"}, "scale");
+      t.output("y");
+      check_against_reference(t, 1e-7);  // a float product against the double one
+    }
+  }
+  SUBCASE("refused: Mul of activations of different ranks ([1, 4, 5, 4] x [1, 4], NumPy-aligned on W)") {
+    OnnxTestGraph t;
+    t.input("x", {1, 4, 5, 4});
+    add_chain(t, "x", {{"GlobalAveragePool", "gap", "p"}, {"Flatten", "flat", "z"}});
+    t.node("Mul", {"x", "z"}, {"y"}, "scale");
+    t.output("y");
+    check_convert_fails(t, {"node 'scale' (Mul)", "only of one rank"});
   }
 }

@@ -146,3 +146,50 @@ TEST_CASE("XNNPACK Add (broadcast, clamp), ReLU, Clamp and PReLU agree with the 
     check_close(run(b, {x}), want, 1e-6f);
   }
 }
+
+// Mul with NumPy broadcasting (issue 21): XNOR-Net's feature map times its run-time scale K [N, H, W, 1] (two
+// activations), XNOR-Net++'s constant [1, H, W, C], and the per-channel scale [C] every older file holds. A
+// product is one float operation, so XNNPACK, the portable kernel and a plain a * b loop agree exactly.
+TEST_CASE("Mul broadcasts (activation x per-position scale, x constant [1, H, W, C], x per-channel) on both float paths") {
+  const std::vector<int> x_shape = {2, 5, 3, 6};
+  struct MulCase { std::vector<int> b; bool constant; };
+  const MulCase cases[] = {{{2, 5, 3, 1}, false}, {{1, 5, 3, 6}, true}, {{6}, true}, {{2, 5, 3, 6}, false}};
+  uint32_t seed = 7600;
+  for (const MulCase& t : cases) {
+    INFO("b " << t.b.size() << "-d, last dim " << t.b.back() << ", constant " << t.constant);
+    const std::vector<float> a = uniform(count(x_shape), seed++, -2.0f, 2.0f), bv = uniform(count(t.b), seed++, -2.0f, 2.0f);
+    // want[n, h, w, c] = a[n, h, w, c] * b[...] with b's dimensions of 1 (or missing) stretched
+    std::vector<float> want(a.size());
+    const int rank_b = int(t.b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      size_t rest = i, bi = 0, stride = 1;
+      for (int d = 3; d >= 0; --d) {
+        const size_t idx = rest % size_t(x_shape[size_t(d)]);
+        rest /= size_t(x_shape[size_t(d)]);
+        const int db = d - (4 - rank_b);
+        if (db < 0) continue;
+        if (t.b[size_t(db)] != 1) bi += idx * stride;
+        stride *= size_t(t.b[size_t(db)]);
+      }
+      want[i] = a[i] * bv[bi];
+    }
+    for (bool portable : {false, true}) {
+      CAPTURE(portable);
+      ModelBuilder b;
+      const int ia = b.add_input("a", x_shape);
+      if (t.b.size() == 1) {
+        b.mark_output(b.mul("mul", ia, bv));  // the per-channel form the converter writes for constants [C]
+      } else {
+        const int ib = t.constant ? b.float_constant("k", t.b, bv) : b.add_input("k", t.b);
+        b.mark_output(b.mul("mul", ia, ib));
+      }
+      InterpreterOptions o;
+      o.portable_float_kernels = portable;
+      const std::vector<std::vector<float>> inputs =
+          t.constant || t.b.size() == 1 ? std::vector<std::vector<float>>{a} : std::vector<std::vector<float>>{a, bv};
+      const std::vector<float> got = run(b, inputs, o);
+      REQUIRE(got.size() == want.size());
+      CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+    }
+  }
+}

@@ -1,7 +1,7 @@
-// Element-wise float operators: Add (XNNPACK, NumPy broadcasting, output clamp), ReLU / Clamp (XNNPACK
-// clamp), PReLU (XNNPACK, per-channel slope), and Mul (per-channel scale) / ChannelAffine (scale and shift
-// per channel, an unfolded BatchNorm) as plain loops split by rows over the pool. "Channel" is the last
-// dimension. With OpContext::portable_float, Add, ReLU / Clamp and PReLU run onebit's portable kernels
+// Element-wise float operators: Add and Mul (XNNPACK, NumPy broadcasting; Add with an output clamp), ReLU /
+// Clamp (XNNPACK clamp), PReLU (XNNPACK, per-channel slope), and ChannelAffine (scale and shift per channel,
+// an unfolded BatchNorm) as a plain loop split by rows over the pool. "Channel" is the last
+// dimension. With OpContext::portable_float, Add, Mul, ReLU / Clamp and PReLU run onebit's portable kernels
 // (onebit/kernels/float.h) instead of XNNPACK, split by rows over the pool.
 #include <algorithm>
 #include <cmath>
@@ -16,27 +16,41 @@
 namespace onebit::rt {
 namespace {
 
-class Add final : public XnnOp {
+/// Add (with its output clamp) or Mul of two tensors with NumPy broadcasting: XNNPACK's add_nd / multiply_nd,
+/// or onebit's portable add_f32 / mul_f32. Mul's second input is a per-channel scale [C] (a broadcast along
+/// the last dimension) or any tensor that broadcasts with x: XNOR-Net's run-time scale K [N, H, W, 1], or
+/// XNOR-Net++'s constant [1, H, W, C] (issue 21). Each output is one float op on its operands either way.
+class Broadcast final : public XnnOp {
  public:
+  explicit Broadcast(bool mul) : mul_(mul) {}
   Status prepare(const OpContext& ctx) override {
-    const fb::AddOptions& o = *ctx.op->options_as_AddOptions();
+    float lo = -INFINITY, hi = INFINITY;
+    if (!mul_) {
+      lo = ctx.op->options_as_AddOptions()->clamp_min();
+      hi = ctx.op->options_as_AddOptions()->clamp_max();
+    }
     a_.assign(ctx.inputs[0]->shape.begin(), ctx.inputs[0]->shape.end());
     b_.assign(ctx.inputs[1]->shape.begin(), ctx.inputs[1]->shape.end());
     if (ctx.portable_float) {
       const Vec<int>&a = ctx.inputs[0]->shape, &b = ctx.inputs[1]->shape;
-      if (!kernels::float_add_shape(int(a.size()), a.data(), int(b.size()), b.data(), o.clamp_min(), o.clamp_max(),
-                                    &portable_))
-        return ctx.fail("internal: the portable Add does not take these shapes");
+      if (!kernels::float_add_shape(int(a.size()), a.data(), int(b.size()), b.data(), lo, hi, &portable_))
+        return ctx.fail("internal: the portable Add / Mul does not take these shapes");
       return Status::Ok();
     }
-    return ONEBIT_XNNPACK(
-        check(ctx, xnn_create_add_nd_f32(o.clamp_min(), o.clamp_max(), 0, &op_), "xnn_create_add_nd_f32"));
+    if (mul_)
+      return ONEBIT_XNNPACK(check(ctx, xnn_create_multiply_nd_f32(lo, hi, 0, &op_), "xnn_create_multiply_nd_f32"));
+    return ONEBIT_XNNPACK(check(ctx, xnn_create_add_nd_f32(lo, hi, 0, &op_), "xnn_create_add_nd_f32"));
   }
   Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void*) override {
     a_data_ = static_cast<const float*>(in[0]);
     b_data_ = static_cast<const float*>(in[1]);
     y_ = static_cast<float*>(out);
     if (ctx.portable_float) return Status::Ok();
+    if (mul_)
+      return ONEBIT_XNNPACK(check(ctx,
+                                  xnn_setup_multiply_nd_f32(op_, a_.size(), a_.data(), b_.size(), b_.data(), a_data_,
+                                                            b_data_, y_, ctx.pool),
+                                  "xnn_setup_multiply_nd_f32"));
     return ONEBIT_XNNPACK(check(ctx,
                                 xnn_setup_add_nd_f32(op_, a_.size(), a_.data(), b_.size(), b_.data(), a_data_,
                                                      b_data_, y_, ctx.pool),
@@ -46,12 +60,14 @@ class Add final : public XnnOp {
     if (op_ != nullptr) return XnnOp::run(pool);
     const size_t row_bytes = size_t(portable_.out[portable_.rank - 1]) * sizeof(float);
     parallel_for(pool, kernels::float_add_rows(portable_), row_bytes, [this](size_t begin, size_t end) {
-      kernels::add_f32(portable_, a_data_, b_data_, y_, begin, end);
+      if (mul_) kernels::mul_f32(portable_, a_data_, b_data_, y_, begin, end);
+      else kernels::add_f32(portable_, a_data_, b_data_, y_, begin, end);
     });
     return Status::Ok();
   }
 
  private:
+  bool mul_;
   Vec<size_t> a_, b_;
   kernels::FloatAdd portable_{};
   const float *a_data_ = nullptr, *b_data_ = nullptr;
@@ -181,13 +197,12 @@ class Sigmoid final : public RowOp {
 
 }  // namespace
 
-Status validate_add(const ValidateContext& c) {
-  const auto& o = *c.op().options_as_AddOptions();
+namespace {
+// Two Float32 inputs with NumPy broadcasting, shapes aligned at the last dimension.
+Status check_broadcast(const ValidateContext& c) {
   ONEBIT_RETURN_IF_ERROR(c.count(2, 2));
   ONEBIT_RETURN_IF_ERROR(c.dtype(0, fb::DType::Float32));
   ONEBIT_RETURN_IF_ERROR(c.dtype(1, fb::DType::Float32));
-  ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
-  // NumPy broadcasting, shapes aligned at the last dimension.
   const Vec<int>& a = c.in(0).shape;
   const Vec<int>& b = c.in(1).shape;
   Vec<int> out;
@@ -195,10 +210,22 @@ Status validate_add(const ValidateContext& c) {
     return c.fail("inputs " + shape_string(a) + " and " + shape_string(b) + " do not broadcast");
   return c.output(fb::DType::Float32, out);
 }
-std::unique_ptr<Op> make_add() { return std::make_unique<Add>(); }
+}  // namespace
 
-Status validate_mul(const ValidateContext& c) { return check_channelwise(c, 1, false); }
-std::unique_ptr<Op> make_mul() { return std::make_unique<ChannelAffine>(false); }
+Status validate_add(const ValidateContext& c) {
+  const auto& o = *c.op().options_as_AddOptions();
+  ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
+  return check_broadcast(c);
+}
+std::unique_ptr<Op> make_add() { return std::make_unique<Broadcast>(false); }
+
+// A scale of rank 1 is per channel, [C] (what every file before issue 21 holds, checked as before); any other
+// second input broadcasts with x as Add's do (issue 21).
+Status validate_mul(const ValidateContext& c) {
+  if (c.inputs() == 2 && c.in(1).shape.size() == 1) return check_channelwise(c, 1, false);
+  return check_broadcast(c);
+}
+std::unique_ptr<Op> make_mul() { return std::make_unique<Broadcast>(true); }
 
 Status validate_channel_affine(const ValidateContext& c) { return check_channelwise(c, 2, false); }
 std::unique_ptr<Op> make_channel_affine() { return std::make_unique<ChannelAffine>(true); }

@@ -3,7 +3,7 @@ variant listed in each NAME.json on the 100 stored inputs and compares with PyTo
 that what the exporter wrote computes what PyTorch computed, so the C++ test compares the converter against a
 graph that is right. Also checks the sign_after_relu files really feed exact zeros to a Sign.
 
-Usage: /usr/bin/python3 tests/converter/patterns/check_patterns.py [DIR]   (default: this folder)"""
+Usage: /usr/bin/python3 tests/converter/patterns/check_patterns.py [DIR [FAMILY...]]   (default: this folder, all)"""
 import json
 import os
 import sys
@@ -50,7 +50,7 @@ def conv(x, w, b, a):
 
 def reduce(op, x, axes, keep):
     axes = None if axes is None else tuple(int(a) for a in axes)
-    f = {"ReduceMean": np.mean, "ReduceSum": np.sum, "ReduceProd": np.prod}[op]
+    f = {"ReduceMean": np.mean, "ReduceSum": np.sum, "ReduceProd": np.prod, "ReduceMax": np.max}[op]
     return f(x, axis=axes, keepdims=bool(keep)).astype(x.dtype)
 
 
@@ -71,9 +71,18 @@ def run(model, x, opset, sign_inputs=None):
             if i[0].dtype.kind == "i" and op == "Div":
                 y = i[0] // i[1]
             y = y.astype(np.result_type(i[0].dtype, i[1].dtype))
-        elif op in ("Neg", "Abs", "Sqrt", "Log", "Relu"):
-            y = {"Neg": np.negative, "Abs": np.abs, "Sqrt": np.sqrt, "Log": np.log,
+        elif op in ("Neg", "Abs", "Sqrt", "Log", "Relu", "Sin"):
+            y = {"Neg": np.negative, "Abs": np.abs, "Sqrt": np.sqrt, "Log": np.log, "Sin": np.sin,
                  "Relu": lambda t: np.maximum(t, 0)}[op](i[0]).astype(i[0].dtype)
+        elif op in ("Max", "Min"):
+            y = (np.maximum if op == "Max" else np.minimum)(i[0], i[1]).astype(i[0].dtype)
+        elif op == "TopK":  # ReCU's torch.sort: sorted, largest first (a stable order for equal values)
+            ax, k = a.get("axis", -1), int(i[1][0])
+            order = np.flip(np.argsort(i[0], axis=ax, kind="stable"), axis=ax) if a.get("largest", 1) else \
+                np.argsort(i[0], axis=ax, kind="stable")
+            idx = np.take(order, np.arange(k), axis=ax)
+            v[n.output[1]] = idx.astype(np.int64)
+            y = np.take_along_axis(i[0], idx, axis=ax)
         elif op == "Round":
             y = np.round(i[0])  # half to even, as ONNX
         elif op == "Sign":
@@ -132,7 +141,7 @@ def run(model, x, opset, sign_inputs=None):
             val = float(i[2]) if len(i) > 2 and i[2] is not None else 0.0
             r = i[0].ndim
             y = np.pad(i[0], [(pads[k], pads[k + r]) for k in range(r)], constant_values=val)
-        elif op in ("ReduceMean", "ReduceSum", "ReduceProd"):
+        elif op in ("ReduceMean", "ReduceSum", "ReduceProd", "ReduceMax"):
             axes = a.get("axes")
             if op == "ReduceSum" and opset >= 13:
                 axes = list(i[1]) if len(i) > 1 else None
@@ -182,7 +191,8 @@ def run(model, x, opset, sign_inputs=None):
 def check_family(meta):
     name = meta["family"]
     c, h, w = meta["input_shape"]
-    x = np.fromfile(os.path.join(DIR, name + ".input.f32"), dtype="<f4").reshape(meta["count"], c, h, w)
+    x = np.fromfile(os.path.join(DIR, meta.get("input_file", name + ".input.f32")), dtype="<f4")
+    x = x[:meta["count"] * c * h * w].reshape(meta["count"], c, h, w)
     want = np.fromfile(os.path.join(DIR, name + ".output.f32"), dtype="<f4").reshape(meta["count"], -1)
     scale = max(1.0, float(np.abs(want).max()))
     margin = np.array(meta["min_abs_sign_input"])
@@ -220,8 +230,9 @@ def check_sign_after_relu(meta):
 
 def main():
     ok = True
+    only = set(sys.argv[2:])  # family names, e.g. the BiBench ones: xnor_k xnorpp recu fda dorefa_w1a1
     for f in sorted(os.listdir(DIR)):
-        if not f.endswith(".json"):
+        if not f.endswith(".json") or (only and f[:-5] not in only):
             continue
         meta = json.load(open(os.path.join(DIR, f)))
         print(meta["family"])

@@ -48,6 +48,17 @@ def note_sign_input(x):
         _SIGN_MIN.append(x.detach().abs().flatten(1).min(dim=1).values)
 
 
+def run_recording_signs(model, x):
+    """model(x) without gradients, and per image the smallest |t| any note_sign_input(t) saw during it."""
+    global _SIGN_MIN
+    _SIGN_MIN = []
+    with torch.no_grad():
+        out = model(x)
+    min_abs = torch.stack(_SIGN_MIN).min(dim=0).values
+    _SIGN_MIN = None
+    return out, min_abs
+
+
 class STESign(torch.autograd.Function):
     """sign(x) forward (exports as an inlined ONNX Sign); straight-through gradient inside |x| <= 1."""
 
@@ -809,6 +820,23 @@ def export(model, shape, path, opset, dynamic):
     onnx.checker.check_model(onnx.load(path))
 
 
+def export_variants(model, shape, name, out=None):
+    """NAME.o{11,13}.{fixed,dyn}.onnx in `out` (default OUT); returns (files written, {file: export error})."""
+    out = out or OUT
+    variants, failed = [], {}
+    for opset in OPSETS:
+        for dynamic in (False, True):
+            file = "%s.o%d.%s.onnx" % (name, opset, "dyn" if dynamic else "fixed")
+            try:
+                export(model, shape, os.path.join(out, file), opset, dynamic)
+                variants.append(file)
+            except Exception as e:  # noqa: BLE001 - recorded in the JSON and README
+                failed[file] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+                if os.path.exists(os.path.join(out, file)):
+                    os.remove(os.path.join(out, file))
+    return variants, failed
+
+
 def op_types(path):
     return sorted({n.op_type for n in onnx.load(path).graph.node})
 
@@ -828,28 +856,13 @@ def make_family(index, fam):
     train(model, task, seed, log_softmax_output=(name == "binarynet"))
 
     # reference data (eval mode), from the task's test distribution
-    global _SIGN_MIN
     x, y = task.sample(COUNT, torch.Generator().manual_seed(seed + 2))
-    _SIGN_MIN = []
-    with torch.no_grad():
-        out = model(x)
-    min_abs = torch.stack(_SIGN_MIN).min(dim=0).values
-    _SIGN_MIN = None
+    out, min_abs = run_recording_signs(model, x)
     x.numpy().astype("<f4").tofile(os.path.join(OUT, name + ".input.f32"))
     out.numpy().astype("<f4").tofile(os.path.join(OUT, name + ".output.f32"))
     accuracy = float((out.argmax(1) == y).float().mean())
 
-    variants, failed = [], {}
-    for opset in OPSETS:
-        for dynamic in (False, True):
-            file = "%s.o%d.%s.onnx" % (name, opset, "dyn" if dynamic else "fixed")
-            try:
-                export(model, shape, os.path.join(OUT, file), opset, dynamic)
-                variants.append(file)
-            except Exception as e:  # noqa: BLE001 - recorded in the JSON and README
-                failed[file] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
-                if os.path.exists(os.path.join(OUT, file)):
-                    os.remove(os.path.join(OUT, file))
+    variants, failed = export_variants(model, shape, name)
 
     ops_file = name + ".o13.fixed.onnx"
     meta = dict(

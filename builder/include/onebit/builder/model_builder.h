@@ -79,6 +79,11 @@ class ModelBuilder {
   int add(const std::string& name, int a, int b, float clamp_min = -__builtin_huge_valf(),
           float clamp_max = __builtin_huge_valf());
   int mul(const std::string& name, int x, const std::vector<float>& scale);
+  /// a * c with NumPy broadcasting (either may be a constant from float_constant): e.g. a feature map times a
+  /// per-position scale [N, H, W, 1], or times a constant [1, H, W, C].
+  int mul(const std::string& name, int a, int c);
+  /// A Float32 constant tensor of `shape` (values row-major, NHWC for feature maps).
+  int float_constant(const std::string& name, const std::vector<int>& shape, const std::vector<float>& values);
   int channel_affine(const std::string& name, int x, const std::vector<float>& scale,
                      const std::vector<float>& shift);
   int relu(const std::string& name, int x);

@@ -120,5 +120,8 @@ size_t float_add_rows(const FloatAdd& g);
 /// y = clamp(a + b) over output rows [row_begin, row_end) of float_add_rows(g), each of g.out[rank - 1]
 /// elements. y may be a or b when that input has the output's shape.
 void add_f32(const FloatAdd& g, const float* a, const float* b, float* y, size_t row_begin, size_t row_end);
+/// y = clamp(a * b), the same broadcasting (issue 21: XNOR-Net's per-position scale K [N, H, W, 1] and
+/// XNOR-Net++'s constant [1, H, W, C] times a feature map; a per-channel scale [C]).
+void mul_f32(const FloatAdd& g, const float* a, const float* b, float* y, size_t row_begin, size_t row_end);
 
 }  // namespace onebit::kernels
