@@ -483,6 +483,7 @@ void Interpreter::Impl::Phases::reserve_profile() {
     p.output_shape = impl_.contexts[i].output->shape;
     p.binary_macs = impl_.ops[i]->binary_macs;
     p.float_macs = impl_.ops[i]->float_macs;
+    p.route = impl_.ops[i]->route;
     if (impl_.profiling) p.samples_ms.reserve(samples);
     impl_.profile.push_back(std::move(p));
   }

@@ -42,6 +42,14 @@ int8_t quantize_bound(float v, float scale, int zero_point);
 /// round_half_even(bias / (input_scale * weight_scale)) in double, saturated to int32.
 int32_t quantize_bias(float bias, float input_scale, float weight_scale);
 
+/// How an int8-marked Conv2D / FullyConnected runs on this CPU (int8_route.cc: the static per-ISA rules).
+enum class Int8Route { kXnnpack, kFloat };
+struct Int8Choice {
+  Int8Route route = Int8Route::kXnnpack;
+  const char* report = "int8";  // what bench --profile and onebit-info show, e.g. "fp32 (int8 slower on avx512)"
+};
+Int8Choice choose_int8_route(const Int8Geometry& g);
+
 class Int8Layer {
  public:
   ~Int8Layer();

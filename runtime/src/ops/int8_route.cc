@@ -1,0 +1,71 @@
+// Where an int8-marked float layer (--int8-float-layers: Int8 weights + Int8Quantization) runs on this CPU:
+// static per-ISA shape rules fixed from benchmarks, never timed at run time, so the same model on the same
+// CPU always takes the same path (and gives the same bits). Chosen by the CPU (kernels::best_isa()), like the
+// stem and XNNPACK's kernels, not by InterpreterOptions::isa.
+//
+// The measurements behind the rules (bench --profile, 1 thread, Bi-Real-18 of bench/peers converted with and
+// without --int8-float-layers, per-op medians; AVX-512 VPOPCNTDQ + VNNI, Zen 5, 2026-12-08, a shared machine):
+//   stem 7x7/2, 224^2 x 3 -> 64:  fp32 (onebit stem ukernel) 1.24 ms, int8 (XNNPACK qc8 via im2col) 7.19 ms
+//   1x1 shortcuts 28^2 64->128, 14^2 128->256, 7^2 256->512:
+//                                 fp32 0.077 / 0.077 / 0.094 ms, int8 0.081 / 0.062 / 0.062 ms
+//   FC 512 -> 1000:               fp32 0.072 ms, int8 0.020 ms
+// The int8 path adds two passes over memory (quantize the input, dequantize the output: XNNPACK convert
+// operators) to a faster product, so what decides is the work per converted element,
+//   density = MACs / (input elements + output elements):
+// 42.7 for the 28^2 shortcut (int8 ~6 % slower), 85 and 171 for the others (int8 20-35 % faster), 339 for
+// the FC (3.5x faster). So:
+//   - a convolution onebit's stem ukernels run (kernels::stem_supported: C_in 1..4, 3x3..7x7) runs fp32 on
+//     every CPU that has a vector stem ukernel (AVX-512, AVX2, NEON): that ukernel reaches ~94 % of the FMA
+//     peak, and XNNPACK's qc8 path is 2-6x slower there; the scalar-only CPUs keep int8;
+//   - any other conv or fully connected layer runs int8 when its density is at least 64, else fp32.
+// AVX2 and NEON follow the AVX-512 figures until measured on such machines (the stem's fp32 ukernel is near
+// its FMA peak on both, as on AVX-512; bench/RESULTS.md).
+// The fp32 path computes with the int8 weights dequantized (q * weight_scale) on the unquantized input:
+// the same weights the int8 path uses, with float rounding instead of the activations' quantization.
+#include "ops/int8_layer.h"
+
+#include "onebit/kernels/float.h"
+#include "onebit/kernels/isa.h"
+#include "onebit/kernels/stem.h"
+
+namespace onebit::rt {
+namespace {
+
+constexpr double kMinDensity = 64;  // MACs per converted element below which int8 loses (see above)
+
+kernels::FloatConv2D float_geometry(const Int8Geometry& g) {
+  kernels::FloatConv2D f{};
+  f.batch = int(g.batch), f.in_h = int(g.in_h), f.in_w = int(g.in_w), f.in_c = int(g.in_c);
+  f.out_h = int(g.out_h), f.out_w = int(g.out_w), f.out_c = int(g.out_c);
+  f.kernel_h = int(g.kernel_h), f.kernel_w = int(g.kernel_w), f.stride_h = int(g.stride_h);
+  f.stride_w = int(g.stride_w), f.dilation_h = int(g.dilation_h), f.dilation_w = int(g.dilation_w);
+  f.pad_top = int(g.pad_top), f.pad_left = int(g.pad_left), f.groups = int(g.groups);
+  f.clamp_min = g.clamp_min, f.clamp_max = g.clamp_max;
+  return f;
+}
+
+const char* slower_on(kernels::Isa isa) {
+  switch (isa) {
+    case kernels::Isa::kAvx512Vpopcnt: return "fp32 (int8 slower on avx512)";
+    case kernels::Isa::kAvx2: return "fp32 (int8 slower on avx2)";
+    case kernels::Isa::kNeon: return "fp32 (int8 slower on neon)";
+    default: return "fp32 (int8 slower)";
+  }
+}
+
+}  // namespace
+
+Int8Choice choose_int8_route(const Int8Geometry& g) {
+  const kernels::FloatConv2D f = float_geometry(g);
+  if (kernels::stem_supported(f)) {
+    const kernels::StemUkernel& stem = kernels::stem_select(kernels::best_isa());
+    if (stem.isa != kernels::Isa::kScalar) return {Int8Route::kFloat, slower_on(stem.isa)};
+  }
+  const double in = double(g.batch) * double(g.in_h) * double(g.in_w) * double(g.in_c);
+  const double out = double(g.batch) * double(g.out_h) * double(g.out_w) * double(g.out_c);
+  const double macs = out * double(g.kernel_h) * double(g.kernel_w) * double(g.in_c / g.groups);
+  if (macs < kMinDensity * (in + out)) return {Int8Route::kFloat, slower_on(kernels::best_isa())};
+  return {Int8Route::kXnnpack, "int8"};
+}
+
+}  // namespace onebit::rt
