@@ -117,9 +117,9 @@ class Conv2D final : public XnnOp {
       if (ctx.portable_float) return no_portable_int8(ctx);
       const Int8Choice choice = choose_int8_route(g);
       route = choice.report;
-      if (choice.route == Int8Route::kXnnpack) {
+      if (choice.route != Int8Route::kFloat) {
         int8_ = std::make_unique<Int8Layer>();
-        return int8_->prepare(ctx, g, *o.int8());
+        return int8_->prepare(ctx, g, *o.int8(), choice.route);
       }  // else the float path below, on the dequantized weights
     }
     portable_ = {int(batch_), int(in_h_), int(in_w_), int(in_c), y[1], y[2], int(out_c), o.kernel_h(),
@@ -215,9 +215,9 @@ class FullyConnected final : public XnnOp {
       if (ctx.portable_float) return no_portable_int8(ctx);
       const Int8Choice choice = choose_int8_route(g);
       route = choice.report;
-      if (choice.route == Int8Route::kXnnpack) {
+      if (choice.route != Int8Route::kFloat) {
         int8_ = std::make_unique<Int8Layer>();
-        return int8_->prepare(ctx, g, *o.int8());
+        return int8_->prepare(ctx, g, *o.int8(), choice.route);
       }  // else the float path below, on the dequantized weights
     }
     if (ctx.portable_float) {

@@ -13,10 +13,13 @@
 // operators) to a faster product, so what decides is the work per converted element,
 //   density = MACs / (input elements + output elements):
 // 42.7 for the 28^2 shortcut (int8 ~6 % slower), 85 and 171 for the others (int8 20-35 % faster), 339 for
-// the FC (3.5x faster). So:
-//   - a convolution onebit's stem ukernels run (kernels::stem_supported: C_in 1..4, 3x3..7x7) runs fp32 on
-//     every CPU that has a vector stem ukernel (AVX-512, AVX2, NEON): that ukernel reaches ~94 % of the FMA
-//     peak, and XNNPACK's qc8 path is 2-6x slower there; the scalar-only CPUs keep int8;
+// the FC (3.5x faster). onebit's own int8 stem ukernel (kernels/stem/stem-int8-*; bench_kernels
+// float_conv2d/bireal_stem/stem_int8): 4x64__avx512vnni 0.50 ms CPU time vs the fp32 stem ukernel's
+// 1.24 ms (0.40x). So:
+//   - a convolution onebit's stem ukernels run (kernels::stem_supported: C_in 1..4, 3x3..7x7) runs int8 on
+//     onebit's int8 stem ukernel where the CPU has a vector one (AVX-512 VNNI); else fp32 on every CPU with
+//     a vector fp32 stem ukernel (AVX-512 without VNNI, AVX2, NEON): that ukernel reaches ~94 % of the FMA
+//     peak, and XNNPACK's qc8 path is 2-6x slower there; the scalar-only CPUs keep XNNPACK int8;
 //   - any other conv or fully connected layer runs int8 when its density is at least 64, else fp32.
 // AVX2 and NEON follow the AVX-512 figures until measured on such machines (the stem's fp32 ukernel is near
 // its FMA peak on both, as on AVX-512; bench/RESULTS.md).
@@ -27,6 +30,7 @@
 #include "onebit/kernels/float.h"
 #include "onebit/kernels/isa.h"
 #include "onebit/kernels/stem.h"
+#include "onebit/kernels/stem_int8.h"
 
 namespace onebit::rt {
 namespace {
@@ -53,11 +57,17 @@ const char* slower_on(kernels::Isa isa) {
   }
 }
 
+const char* stem_int8_report(const kernels::StemInt8Ukernel& u) {
+  return u.vnni ? "int8 (onebit stem, avx512 vnni)" : "int8 (onebit stem)";
+}
+
 }  // namespace
 
 Int8Choice choose_int8_route(const Int8Geometry& g) {
   const kernels::FloatConv2D f = float_geometry(g);
   if (kernels::stem_supported(f)) {
+    const kernels::StemInt8Ukernel& stem_int8 = kernels::stem_int8_select();
+    if (stem_int8.isa != kernels::Isa::kScalar) return {Int8Route::kStem, stem_int8_report(stem_int8)};
     const kernels::StemUkernel& stem = kernels::stem_select(kernels::best_isa());
     if (stem.isa != kernels::Isa::kScalar) return {Int8Route::kFloat, slower_on(stem.isa)};
   }
