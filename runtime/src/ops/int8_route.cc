@@ -33,6 +33,7 @@
 #include "onebit/kernels/stem_int8.h"
 
 namespace onebit::rt {
+#if !ONEBIT_MCU
 namespace {
 
 constexpr double kMinDensity = 64;  // MACs per converted element below which int8 loses (see above)
@@ -62,7 +63,13 @@ const char* stem_int8_report(const kernels::StemInt8Ukernel& u) {
 }
 
 }  // namespace
+#endif
 
+#if ONEBIT_MCU
+// Cortex-M: int8 layers are refused before any route is asked for (no XNNPACK, portable float kernels
+// only); no kernel table is referenced, so none is linked into the firmware.
+Int8Choice choose_int8_route(const Int8Geometry&) { return {}; }
+#else
 Int8Choice choose_int8_route(const Int8Geometry& g) {
   const kernels::FloatConv2D f = float_geometry(g);
   if (kernels::stem_supported(f)) {
@@ -77,5 +84,6 @@ Int8Choice choose_int8_route(const Int8Geometry& g) {
   if (macs < kMinDensity * (in + out)) return {Int8Route::kFloat, slower_on(kernels::best_isa())};
   return {Int8Route::kXnnpack, "int8"};
 }
+#endif
 
 }  // namespace onebit::rt
