@@ -90,6 +90,19 @@ Status no_portable_int8(const OpContext& ctx) {
                   "weights only (convert without --int8-float-layers)");
 }
 
+/// An int8-marked layer: its route by the static rules (int8_route.cc), reported in op->route, and the
+/// Int8Layer that runs it, or none when the route is fp32 (the caller's float path then runs the weights
+/// float_weights dequantizes).
+Status prepare_int8(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Quantization& q, Op* op,
+                    std::unique_ptr<Int8Layer>* layer) {
+  if (ctx.portable_float) return no_portable_int8(ctx);
+  const Int8Choice choice = choose_int8_route(g);
+  op->route = choice.report;
+  if (choice.route == Int8Route::kFloat) return Status::Ok();
+  *layer = std::make_unique<Int8Layer>();
+  return (*layer)->prepare(ctx, g, q, choice.route);
+}
+
 class Conv2D final : public XnnOp {
  public:
   Status prepare(const OpContext& ctx) override {
@@ -114,13 +127,8 @@ class Conv2D final : public XnnOp {
       g.pad_top = uint32_t(o.pad_top()), g.pad_right = uint32_t(o.pad_right());
       g.pad_bottom = uint32_t(o.pad_bottom()), g.pad_left = uint32_t(o.pad_left());
       g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
-      if (ctx.portable_float) return no_portable_int8(ctx);
-      const Int8Choice choice = choose_int8_route(g);
-      route = choice.report;
-      if (choice.route != Int8Route::kFloat) {
-        int8_ = std::make_unique<Int8Layer>();
-        return int8_->prepare(ctx, g, *o.int8(), choice.route);
-      }  // else the float path below, on the dequantized weights
+      ONEBIT_RETURN_IF_ERROR(prepare_int8(ctx, g, *o.int8(), this, &int8_));
+      if (int8_) return Status::Ok();  // else the float path below, on the dequantized weights
     }
     portable_ = {int(batch_), int(in_h_), int(in_w_), int(in_c), y[1], y[2], int(out_c), o.kernel_h(),
                  o.kernel_w(), o.stride_h(), o.stride_w(), o.dilation_h(), o.dilation_w(), o.pad_top(),
@@ -212,13 +220,8 @@ class FullyConnected final : public XnnOp {
       Int8Geometry g;  // the 1x1 convolution of [N, 1, 1, K]
       g.batch = batch_, g.in_c = in_c, g.out_c = out_c;
       g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
-      if (ctx.portable_float) return no_portable_int8(ctx);
-      const Int8Choice choice = choose_int8_route(g);
-      route = choice.report;
-      if (choice.route != Int8Route::kFloat) {
-        int8_ = std::make_unique<Int8Layer>();
-        return int8_->prepare(ctx, g, *o.int8(), choice.route);
-      }  // else the float path below, on the dequantized weights
+      ONEBIT_RETURN_IF_ERROR(prepare_int8(ctx, g, *o.int8(), this, &int8_));
+      if (int8_) return Status::Ok();  // else the float path below, on the dequantized weights
     }
     if (ctx.portable_float) {
       in_c_ = int(in_c), out_c_ = int(out_c);
