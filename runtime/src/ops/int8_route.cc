@@ -20,9 +20,13 @@
 //     onebit's int8 stem ukernel where the CPU has a vector one (AVX-512 VNNI); else fp32 on every CPU with
 //     a vector fp32 stem ukernel (AVX-512 without VNNI, AVX2, NEON): that ukernel reaches ~94 % of the FMA
 //     peak, and XNNPACK's qc8 path is 2-6x slower there; the scalar-only CPUs keep XNNPACK int8;
-//   - any other conv or fully connected layer runs int8 when its density is at least 64, else fp32.
-// AVX2 and NEON follow the AVX-512 figures until measured on such machines (the stem's fp32 ukernel is near
-// its FMA peak on both, as on AVX-512; bench/RESULTS.md).
+//   - any other conv or fully connected layer runs int8 when its density is at least the ISA's minimum
+//     (min_density: 64 on AVX-512), else fp32.
+// AVX2 (bench/RESULTS.md, "Whole-network speed (issue 12)", XNNPACK's kernels on both paths): XNNPACK's
+// int8 stem took 6.26 ms against 8.35 for its fp32 one, but onebit's fp32 stem ukernel now runs at 49.7 G
+// MAC/s there (~2.4 ms), so the stem rule is the same; the int8 1x1 shortcuts took half the fp32 time, all
+// three (densities 42.7 to 171), so the minimum there is 16 (below every measured win; small classifiers
+// such as 128 -> 10, density 9.3, stay fp32). NEON is not measured: as AVX2 until it is.
 // The fp32 path computes with the int8 weights dequantized (q * weight_scale) on the unquantized input:
 // the same weights the int8 path uses, with float rounding instead of the activations' quantization.
 #include "ops/int8_layer.h"
@@ -36,7 +40,15 @@ namespace onebit::rt {
 #if !ONEBIT_MCU
 namespace {
 
-constexpr double kMinDensity = 64;  // MACs per converted element below which int8 loses (see above)
+/// MACs per converted element below which int8 loses on this ISA (see above).
+double min_density(kernels::Isa isa) {
+  switch (isa) {
+    case kernels::Isa::kAvx512Vpopcnt: return 64;
+    case kernels::Isa::kAvx2: return 16;  // int8 halved all three shortcuts there, 28^2 (42.7) included
+    case kernels::Isa::kNeon: return 16;  // not measured: as AVX2
+    default: return 0;                    // scalar-only CPUs: int8 as before the rules
+  }
+}
 
 kernels::FloatConv2D float_geometry(const Int8Geometry& g) {
   kernels::FloatConv2D f{};
@@ -81,7 +93,8 @@ Int8Choice choose_int8_route(const Int8Geometry& g) {
   const double in = double(g.batch) * double(g.in_h) * double(g.in_w) * double(g.in_c);
   const double out = double(g.batch) * double(g.out_h) * double(g.out_w) * double(g.out_c);
   const double macs = out * double(g.kernel_h) * double(g.kernel_w) * double(g.in_c / g.groups);
-  if (macs < kMinDensity * (in + out)) return {Int8Route::kFloat, slower_on(kernels::best_isa())};
+  const kernels::Isa isa = kernels::best_isa();
+  if (macs < min_density(isa) * (in + out)) return {Int8Route::kFloat, slower_on(isa)};
   return {Int8Route::kXnnpack, "int8"};
 }
 #endif
