@@ -206,8 +206,8 @@ TEST_CASE("int8: FullyConnected with Int8 weights (a 1x1 qc8 convolution) follow
 }
 
 // A layer the static rules run in fp32 (a stem shape on a CPU with a vector fp32 stem ukernel but no vector
-// int8 one; a layer of little work per converted element on every vector ISA) computes exactly what the same layer with float weights q * scale
-// computes, and the profile says so.
+// int8 one; a layer of little work per converted element on every vector ISA) computes exactly what the
+// same layer with float weights q * scale computes, and the profile says so.
 TEST_CASE("int8: layers the static rules send to fp32 run the dequantized weights, reported in the profile") {
   for (bool fc : {false, true}) {
     INFO((fc ? "FC 37 -> 11" : "conv 7x7/2 C 3 -> 16"));
