@@ -1,6 +1,7 @@
 // AVX-512 VNNI int8 stem ukernel 4x64__avx512vnni: 4 output pixels x 4 vectors of 16 int32 channels (16
 // accumulators); per 4-byte group of a kernel row 4 weight loads, 4 broadcasts of the pixels' 4 input bytes,
-// 16 vpdpbusd (u8 x s8, 64 MACs each). 16 accumulators, not the 24 of the float stem: on Zen 5 a loop of
+// 16 vpdpbusd (u8 x s8, 64 MACs each); a block of fewer channels (out_c < 64, the last block) takes more
+// pixels for the same 16 accumulators (up to 8). 16 accumulators, not the 24 of the float stem: on Zen 5 a loop of
 // independent vpdpbusd chains runs 2 per cycle with 16 of them but 1.3 with 20 and 0.85 with 24 (measured). Compiled
 // with the avx512vpopcnt path's flags; VNNI is enabled for this file's functions only (the pragmas below),
 // and the table lists the ukernel only for CPUs with VNNI (stem_int8_runs).
@@ -21,7 +22,9 @@
 namespace {
 
 using onebit::kernels::StemInt8;
-constexpr int kBlock = 64, kPixels = 4;
+constexpr int kBlock = 64;
+/// Pixels per tile of n vectors: 16 accumulators (at most 8 pixels), see the header comment.
+constexpr int pixels(int n) { return 16 / n < 8 ? 16 / n : 8; }
 
 struct Tile {
   const uint8_t* x;  // pixel 0's window, top left
@@ -82,7 +85,7 @@ void tile(const Tile& t) {
   }
 }
 
-template <int N, int P = kPixels>
+template <int N, int P = pixels(N)>
 void tile_p(int p, const Tile& t) {
   if constexpr (P > 1) {
     if (p < P) return tile_p<N, P - 1>(p, t);
@@ -135,11 +138,12 @@ ONEBIT_STEM_INT8_UKERNEL(onebit_stem_int8_ukernel_4x64__avx512vnni) {
       t.w = block + 8 * kBlock;
       t.valid = g.out_c - b * kBlock < kBlock ? g.out_c - b * kBlock : kBlock;
       const int vectors = (t.valid + 15) / 16;
-      for (int ox = 0; ox < g.out_w; ox += kPixels) {
+      const int step = pixels(vectors);
+      for (int ox = 0; ox < g.out_w; ox += step) {
         t.x = x0 + ptrdiff_t(ox) * t.x_step;
         t.y = static_cast<uint8_t*>(y) + ((size_t(r) * size_t(g.out_w) + size_t(ox)) * size_t(g.out_c) +
                                           size_t(b) * kBlock) * out_bytes;
-        tile_pn(g.out_w - ox < kPixels ? g.out_w - ox : kPixels, vectors, t);
+        tile_pn(g.out_w - ox < step ? g.out_w - ox : step, vectors, t);
       }
     }
   }
