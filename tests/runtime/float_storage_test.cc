@@ -150,6 +150,11 @@ void check_int8(bool fc, float clamp_min, uint32_t seed, bool stem = false) {
   const std::vector<uint8_t> bytes = finish(b);
   REQUIRE(route_of(bytes) == (stem ? "int8 (onebit stem, avx512 vnni)" : "int8"));
   const std::vector<float> got = run_model(bytes, x);
+  if (stem) {  // onebit's own split (rows of the padded input, then output rows): 2 threads = 1, bit for bit
+    onebit::InterpreterOptions two;
+    two.threads = 2;
+    CHECK(run_model(bytes, x, two) == got);
+  }
   const int oh = fc ? 1 : ys[1], ow = fc ? 1 : ys[2];
   const int qmin = std::isinf(clamp_min) ? -128 : quantize(clamp_min, q.output_scale, q.output_zero_point);
   size_t exact = 0, n = 0;
