@@ -89,10 +89,11 @@ void stem_int8_pack(const StemInt8Ukernel& u, const StemInt8& p, const int8_t* w
       const size_t ky = t / run, j = t % run;
       b[8 * block + ((ky * groups + j / 4) * block + lane) * 4 + j % 4] = uint8_t(w);
     }
-    // bias' = qbias - (zero point + 128) * sum w: |sum w| <= 7 * 7 * 4 * 128, so no overflow of int32 unless
-    // qbias is within 2^21 of its limits, where it saturates.
+    // bias' = qbias - (zero point + 128) * sum w, saturated to +-2^30: the sum of products adds at most
+    // 7 * 7 * 4 * 255 * 128 < 2^23 to it, so no accumulator overflows int32 (stem_int8.h: the one departure
+    // from the contract, for biases no calibrated layer has).
     const int64_t bias = int64_t(qbias != nullptr ? qbias[o] : 0) - int64_t(p.input_zero_point + 128) * sum;
-    const int32_t b32 = int32_t(std::clamp<int64_t>(bias, INT32_MIN, INT32_MAX));
+    const int32_t b32 = int32_t(std::clamp<int64_t>(bias, -(int64_t(1) << 30), int64_t(1) << 30));
     const float mult = p.input_scale * weight_scale[o] / p.output_scale;
     std::memcpy(b + lane * 4, &b32, 4);
     std::memcpy(b + 4 * block + lane * 4, &mult, 4);

@@ -7,6 +7,8 @@
 //         mult[o] = input_scale * weight_scale[o] / output_scale (float)
 //   y   = q (int8 output) or float(q - output_zero_point) * output_scale (float output, what a following float
 //         operator reads: the int8 layer's dequantized output).
+// (qbias - (input_zero_point + 128) * sum w is saturated to +-2^30 when packed, so no accumulator can overflow:
+// it differs from the contract only for biases beyond ~2^30 quanta, which only a corrupt model holds.)
 // Everything up to float(acc) is integer arithmetic and the rest the same float operations in every ukernel,
 // so every ukernel gives the scalar one's bits.
 //
