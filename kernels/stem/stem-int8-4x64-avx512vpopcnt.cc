@@ -49,13 +49,11 @@ void tile(const Tile& t) {
   const uint8_t* w = t.w;
   for (int r = 0; r < t.rows; ++r, xr += t.x_row) {
     for (int j = 0; j < t.groups; ++j, w += kBlock * 4) {
-      __m512i wv[N];
-      for (int n = 0; n < N; ++n) wv[n] = _mm512_loadu_si512(w + n * 64);
       for (int p = 0; p < P; ++p) {
         int32_t v;
         std::memcpy(&v, xr + p * t.x_step + 4 * j, 4);
         const __m512i xv = _mm512_set1_epi32(v);
-        for (int n = 0; n < N; ++n) acc[p][n] = _mm512_dpbusd_epi32(acc[p][n], xv, wv[n]);
+        for (int n = 0; n < N; ++n) acc[p][n] = _mm512_dpbusd_epi32(acc[p][n], xv, _mm512_loadu_si512(w + n * 64));
       }
     }
   }
