@@ -48,7 +48,7 @@ void tile(const Tile& t) {
   const uint8_t* xr = t.x;
   const uint8_t* w = t.w;
   for (int r = 0; r < t.rows; ++r, xr += t.x_row) {
-    for (int j = 0; j < t.groups; ++j, w += kBlock * 4) {
+    _Pragma("GCC unroll 2") for (int j = 0; j < t.groups; ++j, w += kBlock * 4) {
       for (int p = 0; p < P; ++p) {
         int32_t v;
         std::memcpy(&v, xr + p * t.x_step + 4 * j, 4);
