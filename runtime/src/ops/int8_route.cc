@@ -14,8 +14,8 @@
 //   density = MACs / (input elements + output elements):
 // 42.7 for the 28^2 shortcut (int8 ~6 % slower), 85 and 171 for the others (int8 20-35 % faster), 339 for
 // the FC (3.5x faster). onebit's own int8 stem ukernel (kernels/stem/stem-int8-*; bench_kernels
-// float_conv2d/bireal_stem/stem_int8): 4x64__avx512vnni 0.50 ms CPU time vs the fp32 stem ukernel's
-// 1.24 ms (0.40x). So:
+// float_conv2d/bireal_stem/stem_int8): 4x64__avx512vnni 0.43 ms CPU time vs the fp32 stem ukernel's
+// 1.18-1.23 ms (0.35x); 3.5-3.7 us vs 4.2-4.4 us on the Fashion-MNIST stem (3x3, C = 1 -> 32). So:
 //   - a convolution onebit's stem ukernels run (kernels::stem_supported: C_in 1..4, 3x3..7x7) runs int8 on
 //     onebit's int8 stem ukernel where the CPU has a vector one (AVX-512 VNNI); else fp32 on every CPU with
 //     a vector fp32 stem ukernel (AVX-512 without VNNI, AVX2, NEON): that ukernel reaches ~94 % of the FMA
