@@ -43,6 +43,7 @@ const float* float_weights(const OpContext& ctx, size_t row, Vec<float>* storage
     for (size_t i = 0; i < storage->size(); ++i) (*storage)[i] = half_to_float(h[i]);
     return storage->data();
   }
+#if !ONEBIT_MCU  // Cortex-M refuses int8 layers before (no_portable_int8)
   if (ctx.inputs[1]->dtype == fb::DType::Int8) {  // an int8 layer the route sends to fp32: q * weight_scale[o]
     const int8_t* q = ctx.constant<int8_t>(1);
     const float* scale = ctx.constant<float>(3);
@@ -51,6 +52,7 @@ const float* float_weights(const OpContext& ctx, size_t row, Vec<float>* storage
     for (size_t i = 0; i < storage->size(); ++i) (*storage)[i] = float(q[i]) * scale[i / per_out];
     return storage->data();
   }
+#endif
   if (ctx.inputs[1]->dtype != fb::DType::BitPacked) return ctx.constant<float>(1);
   const size_t rows = element_count(ctx.inputs[1]->shape) / row, words = packed_words(row);
   const uint32_t* bits = ctx.constant<uint32_t>(1);

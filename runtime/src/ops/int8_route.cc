@@ -29,6 +29,9 @@
 // such as 128 -> 10, density 9.3, stay fp32). NEON is not measured: as AVX2 until it is.
 // The fp32 path computes with the int8 weights dequantized (q * weight_scale) on the unquantized input:
 // the same weights the int8 path uses, with float rounding instead of the activations' quantization.
+// Cortex-M (ONEBIT_MCU): this file is empty (its int8 layers are refused before any route is asked for);
+// int8_layer.cc holds the stub, so the firmware gets no extra translation unit.
+#if !ONEBIT_MCU
 #include "ops/int8_layer.h"
 
 #include "onebit/kernels/float.h"
@@ -37,7 +40,6 @@
 #include "onebit/kernels/stem_int8.h"
 
 namespace onebit::rt {
-#if !ONEBIT_MCU
 namespace {
 
 /// MACs per converted element below which int8 loses on this ISA (see above).
@@ -75,13 +77,7 @@ const char* stem_int8_report(const kernels::StemInt8Ukernel& u) {
 }
 
 }  // namespace
-#endif
 
-#if ONEBIT_MCU
-// Cortex-M: int8 layers are refused before any route is asked for (no XNNPACK, portable float kernels
-// only); no kernel table is referenced, so none is linked into the firmware.
-Int8Choice choose_int8_route(const Int8Geometry&) { return {}; }
-#else
 Int8Choice choose_int8_route(const Int8Geometry& g) {
   const kernels::FloatConv2D f = float_geometry(g);
   if (kernels::stem_supported(f)) {
@@ -97,6 +93,6 @@ Int8Choice choose_int8_route(const Int8Geometry& g) {
   if (macs < min_density(isa) * (in + out)) return {Int8Route::kFloat, slower_on(isa)};
   return {Int8Route::kXnnpack, "int8"};
 }
-#endif
 
 }  // namespace onebit::rt
+#endif  // !ONEBIT_MCU
