@@ -97,12 +97,17 @@ Status no_portable_int8(const OpContext& ctx) {
 /// float_weights dequantizes).
 Status prepare_int8(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Quantization& q, Op* op,
                     std::unique_ptr<Int8Layer>* layer) {
+#if ONEBIT_MCU  // the portable kernels run float weights only, and Cortex-M has nothing else
+  (void)g, (void)q, (void)op, (void)layer;
+  return no_portable_int8(ctx);
+#else
   if (ctx.portable_float) return no_portable_int8(ctx);
   const Int8Choice choice = choose_int8_route(g);
   op->route = choice.report;
   if (choice.route == Int8Route::kFloat) return Status::Ok();
   *layer = std::make_unique<Int8Layer>();
   return (*layer)->prepare(ctx, g, q, choice.route);
+#endif
 }
 
 class Conv2D final : public XnnOp {

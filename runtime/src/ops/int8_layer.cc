@@ -44,9 +44,6 @@ int32_t quantize_bias(float bias, float input_scale, float weight_scale) {
 }
 
 #if ONEBIT_MCU
-// No route to choose (int8_route.cc is empty here): Conv2D / FullyConnected refuse int8 layers first, and no
-// kernel table is referenced, so none is linked into the firmware.
-Int8Choice choose_int8_route(const Int8Geometry&) { return {}; }
 Int8Layer::~Int8Layer() = default;
 Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry&, const fb::Int8Quantization&, Int8Route) {
   return ctx.fail("int8 layers need XNNPACK, which the Cortex-M build does not have");

@@ -52,7 +52,7 @@ struct Int8Choice {
   Int8Route route = Int8Route::kXnnpack;
   const char* report = "int8";  // what bench --profile and onebit-info show, e.g. "fp32 (int8 slower on avx512)"
 };
-Int8Choice choose_int8_route(const Int8Geometry& g);
+Int8Choice choose_int8_route(const Int8Geometry& g);  // not in the Cortex-M build
 
 class Int8Layer {
  public:

@@ -29,8 +29,8 @@
 // such as 128 -> 10, density 9.3, stay fp32). NEON is not measured: as AVX2 until it is.
 // The fp32 path computes with the int8 weights dequantized (q * weight_scale) on the unquantized input:
 // the same weights the int8 path uses, with float rounding instead of the activations' quantization.
-// Cortex-M (ONEBIT_MCU): this file is empty (its int8 layers are refused before any route is asked for);
-// int8_layer.cc holds the stub, so the firmware gets no extra translation unit.
+// Cortex-M (ONEBIT_MCU): this file is empty; Conv2D / FullyConnected refuse int8 layers there before any
+// route is asked for (conv2d_fully_connected.cc, prepare_int8), so no kernel table is linked in.
 #if !ONEBIT_MCU
 #include "ops/int8_layer.h"
 
