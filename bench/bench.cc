@@ -48,7 +48,7 @@ std::string parse_thread_list(const std::string& text, std::vector<int>* list) {
 // JSON numbers with the precision the text output has (ms to 4 decimals, percent to 2).
 double rounded(double v, double scale) { return std::round(v * scale) / scale; }
 
-struct Row { std::string name, type, shape; double median; int64_t bmacs, fmacs; };
+struct Row { std::string name, type, shape; double median; int64_t bmacs, fmacs; std::string route; };
 
 /// One interpreter (one thread count) and its samples.
 struct Run {
@@ -62,7 +62,7 @@ struct Run {
     lat = onebit::bench::summarize(ms);
     for (const auto& p : interp->profile()) {
       rows.push_back({p.name, p.type, shape_str(p.output_shape), onebit::bench::summarize(p.samples_ms).median,
-                      p.binary_macs, p.float_macs});
+                      p.binary_macs, p.float_macs, p.route});
       op_total += rows.back().median;
     }
   }
@@ -83,7 +83,7 @@ nlohmann::ordered_json run_json(const std::string& path, const onebit::Model& mo
   j["float_kernels"] = options.portable_float_kernels ? "portable" : "xnnpack";
   if (profiling) {
     nlohmann::ordered_json ops = nlohmann::ordered_json::array();
-    for (const Row& o : r.rows)
+    for (const Row& o : r.rows) {
       ops.push_back({{"name", o.name},
                      {"type", o.type},
                      {"output_shape", o.shape},
@@ -91,6 +91,8 @@ nlohmann::ordered_json run_json(const std::string& path, const onebit::Model& mo
                      {"percent", rounded(r.op_total > 0 ? 100.0 * o.median / r.op_total : 0.0, 1e2)},
                      {"binary_macs", o.bmacs},
                      {"float_macs", o.fmacs}});
+      if (!o.route.empty()) ops.back()["route"] = o.route;  // int8-marked float layers: "int8" / "fp32 (...)"
+    }
     j["ops"] = std::move(ops);
   }
   return j;
@@ -106,7 +108,9 @@ void print_profile(const std::vector<Run>& runs) {
   for (const Run& r : runs) std::printf(" %7s ms@%-2d", "median", r.interp->threads());
   std::printf(" %7s", "%");
   for (size_t k = 1; k < runs.size(); ++k) std::printf("  x@%-3d", runs[k].interp->threads());
-  std::printf(" %14s %14s\n", "binary MACs", "float MACs");
+  bool routes = false;  // a last column for the int8-marked float layers' path, when the model has any
+  for (const Row& r : base.rows) routes = routes || !r.route.empty();
+  std::printf(" %14s %14s%s\n", "binary MACs", "float MACs", routes ? "  route" : "");
   std::map<std::string, std::vector<double>> by_type;
   for (size_t i = 0; i < base.rows.size(); ++i) {
     const Row& r = base.rows[i];
@@ -120,7 +124,8 @@ void print_profile(const std::vector<Run>& runs) {
     std::printf(" %6.2f%%", base.op_total > 0 ? 100.0 * r.median / base.op_total : 0.0);
     for (size_t k = 1; k < runs.size(); ++k)
       std::printf("  %5.2f", runs[k].rows[i].median > 0 ? r.median / runs[k].rows[i].median : 0.0);
-    std::printf(" %14lld %14lld\n", (long long)r.bmacs, (long long)r.fmacs);
+    std::printf(" %14lld %14lld%s%s\n", (long long)r.bmacs, (long long)r.fmacs, r.route.empty() ? "" : "  ",
+                r.route.c_str());
   }
   std::printf("\nby type (sum of per-op medians, %.3f ms at %d thread(s)):\n", base.op_total, base.interp->threads());
   for (const auto& kv : by_type) {

@@ -5,6 +5,9 @@
 //   float_conv2d/fashion_stem   1x28x28x1 -> 28x28x32, 3x3 pad 1, no bias (models/fashion_mnist/bnn.py)
 //   float_conv2d/<stem>/stem/<ukernel>   the same through every stem ukernel this CPU runs (stem.h, the
 //                               desktop's path for these layers), next to /xnnpack and /portable
+//   float_conv2d/<stem>/stem_int8/<ukernel>   the same layer in int8 through every int8 stem ukernel this CPU
+//                               runs (stem_int8.h): the input's quantization into the padded image plus the
+//                               convolution, float output (what --int8-float-layers runs), weights packed once
 //   float_fc/512_to_10          batch 1, bias
 //   bwn_conv2d/<shape>/{binary_weights,portable,xnnpack}   the BWN layers of models/fashion_mnist_lowbit
 //                               (3x3 pad 1, 1-bit weights + scale, no bias): conv2d_binary_weights_f32 on
@@ -20,6 +23,7 @@
 
 #include "onebit/kernels/float.h"
 #include "onebit/kernels/stem.h"
+#include "onebit/kernels/stem_int8.h"
 
 using namespace onebit::kernels;
 
@@ -125,6 +129,30 @@ void BM_stem_ukernel(benchmark::State& state, Stem s, const StemUkernel* u) {
   set_rate(state, conv_macs(g));
 }
 
+/// The stem's convolution in int8 through int8 stem ukernel u: quantize the input, then the convolution.
+void BM_stem_int8_ukernel(benchmark::State& state, Stem s, const StemInt8Ukernel* u) {
+  StemInt8 p;
+  p.g = s.g;
+  p.input_scale = 1.0f / 100, p.output_scale = 1.0f / 10;
+  stem_int8_init(&p);
+  const FloatConv2D& g = p.g;
+  const std::vector<float> x = random_floats(size_t(g.in_h) * g.in_w * g.in_c, 1);
+  std::vector<int8_t> w(size_t(g.out_c) * g.kernel_h * g.kernel_w * g.in_c);
+  std::mt19937 rng(2);
+  for (int8_t& v : w) v = int8_t(int(rng() % 255) - 127);
+  const std::vector<int32_t> bias(size_t(g.out_c), 100);
+  const std::vector<float> scale(size_t(g.out_c), 0.01f);
+  std::vector<uint8_t> packed(stem_int8_packed_bytes(*u, p)), xq(stem_int8_input_bytes(p));
+  std::vector<float> y(size_t(g.out_h) * g.out_w * g.out_c);
+  stem_int8_pack(*u, p, w.data(), bias.data(), scale.data(), packed.data());
+  for (auto _ : state) {
+    stem_int8_quantize(*u, p, x.data(), xq.data(), 0, g.batch * p.padded_h);
+    stem_int8_conv(*u, p, xq.data(), packed.data(), y.data(), 0, g.batch * g.out_h);
+    benchmark::ClobberMemory();
+  }
+  set_rate(state, conv_macs(g));
+}
+
 /// A BWN layer: conv2d_binary_weights_f32 on random bits, or (expanded) the same layer's weights as floats
 /// through conv2d_f32 or XNNPACK.
 
@@ -216,6 +244,13 @@ const bool registered = [] {
       if (isa_supported(table[i].isa))
         benchmark::RegisterBenchmark((std::string("float_conv2d/") + s.name + "/stem/" + table[i].name).c_str(),
                                      BM_stem_ukernel, s, &table[i])
+            ->Unit(benchmark::kMicrosecond);
+  const StemInt8Ukernel* int8_table = stem_int8_ukernels(&stems);
+  for (const Stem& s : kStems)
+    for (size_t i = 0; i < stems; ++i)
+      if (stem_int8_runs(int8_table[i]))
+        benchmark::RegisterBenchmark((std::string("float_conv2d/") + s.name + "/stem_int8/" + int8_table[i].name).c_str(),
+                                     BM_stem_int8_ukernel, s, &int8_table[i])
             ->Unit(benchmark::kMicrosecond);
   for (const Stem& s : kBwnLayers)
     for (const char* path : {"binary_weights", "portable", "xnnpack"})

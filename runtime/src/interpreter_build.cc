@@ -483,6 +483,9 @@ void Interpreter::Impl::Phases::reserve_profile() {
     p.output_shape = impl_.contexts[i].output->shape;
     p.binary_macs = impl_.ops[i]->binary_macs;
     p.float_macs = impl_.ops[i]->float_macs;
+#if !ONEBIT_MCU  // no routes there (int8 layers are refused): no copy
+    p.route = impl_.ops[i]->route;
+#endif
     if (impl_.profiling) p.samples_ms.reserve(samples);
     impl_.profile.push_back(std::move(p));
   }

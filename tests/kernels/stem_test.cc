@@ -4,7 +4,10 @@
 // symmetric, asymmetric and oversized pads (pixels and rows wholly in the padding), inputs narrower than the
 // kernel (no interior pixel), out_c that fill no block, one block, and several with a masked remainder; no
 // activation, ReLU and a clamp; with and without bias; row splits.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "kernels/float_test_util.h"
 #include "kernels/test_util.h"
 #include "onebit/kernels/stem.h"
+#include "onebit/kernels/stem_int8.h"
 
 using namespace onebit::kernels;
 using namespace onebit::test;
@@ -121,4 +125,126 @@ TEST_CASE("stem: selection picks the best listed ukernel the CPU runs, for every
   size_t count = 0;
   const StemUkernel* table = stem_ukernels(&count);
   check_selection(table, count, [](Isa isa) -> const StemUkernel& { return stem_select(isa); });
+}
+
+// ---- the int8 stem (onebit/kernels/stem_int8.h) ----
+// Every int8 stem ukernel by name (the VNNI one where the CPU has VNNI) against the contract computed here
+// from the float input and the OHWI int8 weights: bit for bit (integer accumulation, then the same float
+// operations), float and int8 outputs, a fused ReLU (qmin = the output zero point), inputs that saturate,
+// input row and output row splits. Same shapes as the float stem's.
+namespace {
+
+std::vector<int8_t> int8_weights(size_t n, std::mt19937& rng) {
+  std::vector<int8_t> w(n);
+  for (int8_t& v : w) v = int8_t(int(rng() % 255) - 127);
+  return w;
+}
+
+void check_stem_int8(const ConvCase& t, bool float_output, bool relu, uint32_t seed) {
+  StemInt8 p;
+  p.g = geometry(t, false);
+  REQUIRE(stem_supported(p.g));
+  p.input_scale = 0.013f, p.input_zero_point = -7;
+  p.output_scale = 0.021f, p.output_zero_point = 5;
+  p.qmin = relu ? p.output_zero_point : -128;
+  p.float_output = float_output;
+  stem_int8_init(&p);
+  const FloatConv2D& g = p.g;
+  const int taps = t.kh * t.kw * t.c, rows = g.batch * g.out_h;
+  std::mt19937 rng(seed);
+  std::vector<float> x = uniform(size_t(t.batch) * t.h * t.w * t.c, seed);
+  for (size_t i = 0; i < x.size(); i += 7) x[i] *= 3.0f;  // some saturate to -128 / 127
+  const std::vector<int8_t> w = int8_weights(size_t(t.out_c) * taps, rng);
+  std::vector<int32_t> qbias(size_t(t.out_c));
+  for (int32_t& b : qbias) b = int32_t(rng() % 20001) - 10000;
+  std::vector<float> ws(size_t(t.out_c));
+  for (float& s : ws) s = 0.002f + 0.00001f * float(rng() % 1000);
+
+  // The contract, straight from x and w.
+  std::vector<int> qx(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double r = std::nearbyint(double(x[i] * (1.0f / p.input_scale))) + p.input_zero_point;
+    qx[i] = int(std::fmin(127.0, std::fmax(-128.0, r)));
+  }
+  std::vector<float> want_f;
+  std::vector<int8_t> want_q;
+  for (int n = 0; n < g.batch; ++n)
+    for (int oy = 0; oy < g.out_h; ++oy)
+      for (int ox = 0; ox < g.out_w; ++ox)
+        for (int o = 0; o < g.out_c; ++o) {
+          int64_t acc = qbias[size_t(o)];
+          for (int ky = 0; ky < t.kh; ++ky)
+            for (int kx = 0; kx < t.kw; ++kx) {
+              const int iy = oy * t.sh - t.pt + ky, ix = ox * t.sw - t.pl + kx;
+              if (iy < 0 || iy >= t.h || ix < 0 || ix >= t.w) continue;
+              for (int i = 0; i < t.c; ++i)
+                acc += int64_t(qx[((size_t(n) * t.h + size_t(iy)) * t.w + size_t(ix)) * t.c + size_t(i)] -
+                               p.input_zero_point) *
+                       w[((size_t(o) * t.kh + ky) * t.kw + kx) * t.c + size_t(i)];
+            }
+          const float mult = p.input_scale * ws[size_t(o)] / p.output_scale;
+          const float v = std::fmin(32767.0f, std::fmax(-32768.0f, float(int32_t(acc)) * mult));
+          const int q = std::min(p.qmax, std::max(p.qmin, int(std::nearbyint(v)) + p.output_zero_point));
+          want_q.push_back(int8_t(q));
+          want_f.push_back(float(q - p.output_zero_point) * p.output_scale);
+        }
+
+  size_t count = 0;
+  const StemInt8Ukernel* table = stem_int8_ukernels(&count);
+  REQUIRE(count > 0);
+  CHECK(table[count - 1].isa == Isa::kScalar);
+  for (size_t k = 0; k < count; ++k) {
+    const StemInt8Ukernel& u = table[k];
+    if (!stem_int8_runs(u)) {
+      MESSAGE("skipped int8 stem ukernel ", std::string(u.name), ": this CPU lacks it");
+      continue;
+    }
+    INFO("ukernel " << std::string(u.name));
+    const int in_rows = g.batch * p.padded_h;
+    std::vector<uint8_t> xq(stem_int8_input_bytes(p), 0xAB), parts(xq.size(), 0xCD);
+    stem_int8_quantize(u, p, x.data(), xq.data(), 0, in_rows);
+    stem_int8_quantize(u, p, x.data(), parts.data(), in_rows / 2, in_rows);
+    stem_int8_quantize(u, p, x.data(), parts.data(), 0, in_rows / 2);
+    CHECK(parts == xq);
+    std::vector<uint8_t> packed(stem_int8_packed_bytes(u, p) + 1, 0xEE);
+    stem_int8_pack(u, p, w.data(), qbias.data(), ws.data(), packed.data());
+    CHECK(packed.back() == 0xEE);  // stem_int8_pack writes exactly stem_int8_packed_bytes
+    if (float_output) {
+      std::vector<float> y(want_f.size(), NAN);
+      stem_int8_conv(u, p, xq.data(), packed.data(), y.data(), 0, rows);
+      CHECK(same_bits(y, want_f));
+      check_row_splits(rows, y, [&](float* out, int begin, int end) {
+        stem_int8_conv(u, p, xq.data(), packed.data(), out, begin, end);
+      });
+    } else {
+      std::vector<int8_t> y(want_q.size(), 99), split(want_q.size(), 99);
+      stem_int8_conv(u, p, xq.data(), packed.data(), y.data(), 0, rows);
+      CHECK(y == want_q);
+      stem_int8_conv(u, p, xq.data(), packed.data(), split.data(), rows / 2, rows);
+      stem_int8_conv(u, p, xq.data(), packed.data(), split.data(), 0, rows / 2);
+      CHECK(split == y);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("stem int8: every ukernel bit for bit against the contract, C=1..4, 3x3..7x7, float / int8 out") {
+  uint32_t seed = 7000;
+  for (const ConvCase& t : stem_cases())
+    for (int variant = 0; variant < 3; ++variant) {
+      const bool float_output = variant != 1, relu = variant == 2;
+      INFO(describe(t) << " float_output " << float_output << " relu " << relu << " seed " << seed);
+      check_stem_int8(t, float_output, relu, seed++);
+    }
+}
+
+TEST_CASE("stem int8: selection is the first listed ukernel the CPU runs") {
+  size_t count = 0;
+  const StemInt8Ukernel* table = stem_int8_ukernels(&count);
+  const StemInt8Ukernel* first = nullptr;
+  for (size_t k = 0; k < count && first == nullptr; ++k)
+    if (stem_int8_runs(table[k])) first = &table[k];
+  REQUIRE(first != nullptr);
+  CHECK(&stem_int8_select() == first);
 }

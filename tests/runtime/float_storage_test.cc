@@ -6,11 +6,16 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "common/rng.h"
 #include "common/run_model.h"
 #include "onebit/builder/model_builder.h"
+#include "onebit/kernels/isa.h"
+#include "onebit/kernels/stem.h"
+#include "onebit/kernels/stem_int8.h"
 #include "ops/int8_layer.h"
 
 using onebit::Conv2DParams;
@@ -99,11 +104,29 @@ TEST_CASE("float16: Conv2D / FullyConnected with Float16 weights equal float32 o
 
 namespace {
 
+/// The route the interpreter took for the model's first operator (OpProfile::route).
+std::string route_of(const std::vector<uint8_t>& bytes) {
+  std::unique_ptr<onebit::Model> model;
+  onebit::Status s = onebit::Model::load_buffer(bytes.data(), bytes.size(), &model);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  std::unique_ptr<onebit::Interpreter> interp;
+  s = onebit::Interpreter::create(*model, onebit::InterpreterOptions(), &interp);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  return std::string(interp->profile().at(0).route.c_str());
+}
+
+bool vector_int8_stem() { return onebit::kernels::stem_int8_select().isa != onebit::kernels::Isa::kScalar; }
+
 // An int8 conv (or FC: 1x1 on 1x1) run by the runtime next to the contract computed in double. Inputs lie on
-// the input grid (a power-of-two scale), so quantizing them is exact whichever way XNNPACK divides.
-void check_int8(bool fc, float clamp_min, uint32_t seed) {
+// the input grid (a power-of-two scale), so quantizing them is exact whichever way XNNPACK divides. The
+// shapes are dense enough (MACs per converted element >= 64, ops/int8_route.cc) and the conv has C_in = 5
+// (not a stem shape, still XNNPACK's im2col path of C < 8) so that the static rules run them in int8
+// (XNNPACK); with `stem`, a 7x7/2 C_in = 3 stem that onebit's int8 stem ukernel runs (where the CPU has one).
+void check_int8(bool fc, float clamp_min, uint32_t seed, bool stem = false) {
   Rng r(seed);
-  const int h = fc ? 1 : 7, w = fc ? 1 : 6, c = fc ? 37 : 3, o = 11, k = fc ? 1 : 3, stride = fc ? 1 : 2, pad = fc ? 0 : 1;
+  const int h = fc ? 1 : stem ? 13 : 7, w = fc ? 1 : stem ? 11 : 6, c = fc ? 150 : stem ? 3 : 5;
+  const int o = fc ? 160 : stem ? 20 : 32, k = fc ? 1 : stem ? 7 : 5;
+  const int stride = fc ? 1 : 2, pad = fc ? 0 : stem ? 3 : 2;
   Int8Params q;
   q.input_scale = 1.0f / 32, q.input_zero_point = -5;
   q.output_scale = 0.0731f, q.output_zero_point = 3;
@@ -124,7 +147,14 @@ void check_int8(bool fc, float clamp_min, uint32_t seed) {
                    : b.conv2d("conv", in, o, Weights::int8(qw, ws, q), bias, p);
   b.mark_output(y);
   const std::vector<int> ys = b.shape(y);
-  const std::vector<float> got = run_model(finish(b), x);
+  const std::vector<uint8_t> bytes = finish(b);
+  REQUIRE(route_of(bytes) == (stem ? "int8 (onebit stem, avx512 vnni)" : "int8"));
+  const std::vector<float> got = run_model(bytes, x);
+  if (stem) {  // onebit's own split (rows of the padded input, then output rows): 2 threads = 1, bit for bit
+    onebit::InterpreterOptions two;
+    two.threads = 2;
+    CHECK(run_model(bytes, x, two) == got);
+  }
   const int oh = fc ? 1 : ys[1], ow = fc ? 1 : ys[2];
   const int qmin = std::isinf(clamp_min) ? -128 : quantize(clamp_min, q.output_scale, q.output_zero_point);
   size_t exact = 0, n = 0;
@@ -153,7 +183,7 @@ void check_int8(bool fc, float clamp_min, uint32_t seed) {
         ++n;
         if (clamp_min == 0.0f) CHECK(g >= 0.0f);
       }
-  // XNNPACK requantizes in float32 (fl(fl(acc) * fl(input_scale * weight_scale / output_scale)), rounded to
+  // XNNPACK and onebit's int8 stem requantize in float32 (fl(fl(acc) * fl(input_scale * weight_scale / output_scale)), rounded to
   // nearest even), the contract in exact arithmetic: a product within float rounding of a .5 tie may round to
   // the neighbour. Everything else is integer arithmetic and must be exact.
   CHECK(exact >= n * 97 / 100);
@@ -166,9 +196,61 @@ TEST_CASE("int8: Conv2D with Int8 weights follows the Int8Quantization contract 
   check_int8(false, 0.0f, 12);  // fused ReLU: qmin = output_zero_point
 }
 
+TEST_CASE("int8: a stem-shaped Conv2D on onebit's int8 stem ukernel follows the contract") {
+  if (!vector_int8_stem()) {
+    MESSAGE("skipped: this CPU has no vector int8 stem ukernel (AVX-512 VNNI)");
+    return;
+  }
+  check_int8(false, -INFINITY, 13, true);
+  check_int8(false, 0.0f, 14, true);
+}
+
 TEST_CASE("int8: FullyConnected with Int8 weights (a 1x1 qc8 convolution) follows the contract") {
   check_int8(true, -INFINITY, 21);
   check_int8(true, 0.0f, 22);
+}
+
+// A layer the static rules run in fp32 (a stem shape on a CPU with a vector fp32 stem ukernel but no vector
+// int8 one; a layer of little work per converted element on every vector ISA) computes exactly what the
+// same layer with float weights q * scale computes, and the profile says so.
+TEST_CASE("int8: layers the static rules send to fp32 run the dequantized weights, reported in the profile") {
+  for (bool fc : {false, true}) {
+    INFO((fc ? "FC 37 -> 11" : "conv 7x7/2 C 3 -> 16"));
+    Rng r(fc ? 31u : 32u);
+    const int c = fc ? 37 : 3, o = fc ? 11 : 16, k = fc ? 1 : 7, h = fc ? 1 : 13, w = fc ? 1 : 11;
+    Int8Params q;
+    q.input_scale = 1.0f / 32, q.output_scale = 0.05f;
+    std::vector<int8_t> qw(size_t(o * c * k * k));
+    for (int8_t& v : qw) v = int8_t(int(r.gen() % 255) - 127);
+    const std::vector<float> ws = r.uniform(size_t(o), 0.002f, 0.01f), bias = r.normal(size_t(o), 0.5f);
+    std::vector<float> deq(qw.size());
+    for (size_t i = 0; i < qw.size(); ++i) deq[i] = float(qw[i]) * ws[i / (qw.size() / size_t(o))];
+    const std::vector<float> x = r.normal(size_t(h * w * c), 1.0f);
+    std::vector<uint8_t> models[2];
+    for (int as_int8 = 0; as_int8 < 2; ++as_int8) {
+      ModelBuilder b;
+      const int in = b.add_input("x", fc ? std::vector<int>{1, c} : std::vector<int>{1, h, w, c});
+      const Weights wt = as_int8 ? Weights::int8(qw, ws, q) : Weights::float32(deq);
+      Conv2DParams p;
+      p.kernel_h = p.kernel_w = k;
+      p.stride_h = p.stride_w = 2;
+      p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 3;
+      b.mark_output(fc ? b.fully_connected("fc", in, o, wt, bias, -INFINITY) : b.conv2d("conv", in, o, wt, bias, p));
+      models[as_int8] = finish(b);
+    }
+    const std::string route = route_of(models[1]);
+    CAPTURE(route);
+    CHECK(route_of(models[0]).empty());  // float layers have no choice to report
+    const bool vector_stem = onebit::kernels::stem_select(onebit::kernels::best_isa()).isa != onebit::kernels::Isa::kScalar;
+    if (!fc && vector_int8_stem()) {
+      CHECK(route.rfind("int8 (onebit stem", 0) == 0);  // its contract: the test case above
+    } else if (fc ? onebit::kernels::best_isa() != onebit::kernels::Isa::kScalar : vector_stem) {
+      REQUIRE(route.rfind("fp32 (int8 slower", 0) == 0);
+      CHECK(run_model(models[1], x) == run_model(models[0], x));
+    } else {
+      CHECK(route == "int8");
+    }
+  }
 }
 
 TEST_CASE("int8: quantize_per_channel is symmetric per output channel") {

@@ -136,6 +136,7 @@ std::string json_lines(const Json& o) {
 struct Row {
   const onebit::OperatorInfo* op;
   int64_t binary_macs = 0, float_macs = 0;
+  std::string route;  // OpProfile::route: int8-marked float layers' path on this CPU, else empty
 };
 
 struct Totals {
@@ -240,6 +241,15 @@ void print_text(const std::string& path, const onebit::Model& model, const onebi
   std::printf("  MACs:         %s  (binary %s, float %s)\n", human(double(macs)).c_str(),
               human(double(t.binary_macs)).c_str(), human(double(t.float_macs)).c_str());
   std::printf("  Binary share of MACs: %s\n\n", percent(double(t.binary_macs), double(macs)).c_str());
+  bool routes = false;
+  for (const Row& r : rows) routes = routes || !r.route.empty();
+  if (routes) {  // --int8-float-layers: how each such layer runs on this CPU (static per-ISA rules)
+    std::printf("Int8-marked float layers on this CPU:\n");
+    for (size_t i = 0; i < rows.size(); ++i)
+      if (!rows[i].route.empty())
+        std::printf("  %4zu  %-44s  %s\n", i, printable(rows[i].op->name, 44).c_str(), rows[i].route.c_str());
+    std::printf("\n");
+  }
 
   const size_t arena = interp.arena_bytes(), bound = interp.arena_lower_bound_bytes();
   std::printf("Memory:\n");
@@ -291,6 +301,7 @@ void print_json(const std::string& path, const onebit::Model& model, const onebi
                    {"param_bytes", op.param_bytes},
                    {"binary_macs", rows[i].binary_macs},
                    {"float_macs", rows[i].float_macs}});
+    if (!rows[i].route.empty()) ops.back()["route"] = rows[i].route;
   }
   o["operators"] = std::move(ops);
   const int64_t macs = t.binary_macs + t.float_macs;
@@ -374,7 +385,7 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   Totals t;
   for (size_t i = 0; i < ops.size(); ++i) {
-    rows.push_back({&ops[i], prof[i].binary_macs, prof[i].float_macs});
+    rows.push_back({&ops[i], prof[i].binary_macs, prof[i].float_macs, prof[i].route});
     t.binary_params += ops[i].binary_params;
     t.float_params += ops[i].float_params;
     t.param_bytes += ops[i].param_bytes;

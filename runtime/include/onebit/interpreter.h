@@ -96,6 +96,10 @@ struct OpProfile {
   Vec<double> samples_ms;
   int64_t binary_macs = 0;
   int64_t float_macs = 0;
+  /// How the operator runs where the model leaves a choice: for a float layer converted with
+  /// --int8-float-layers "int8", or "fp32 (int8 slower on avx512)" where this CPU's static rule runs it in
+  /// fp32 (on its weights dequantized); empty for every other operator.
+  String route;
 };
 
 class ONEBIT_API Interpreter {

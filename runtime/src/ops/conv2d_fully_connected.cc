@@ -5,7 +5,9 @@
 // expands them to float once and creates the same XNNPACK operator as for float weights (XNNPACK packs its
 // own copy at create, so the expanded array is freed right after); the file keeps 1 bit per weight.
 // Float16 weights (--float16-weights) are expanded the same way (exactly: every binary16 is a float).
-// Int8 weights + weight_scale with options `int8` run the int8 path of ops/int8_layer.h instead.
+// Int8 weights + weight_scale with options `int8` run the int8 path of ops/int8_layer.h instead, or, where
+// the static per-ISA rules of int8_route.cc say int8 is slower on this CPU, the float path on the weights
+// dequantized once at prepare (q * weight_scale[o]); Op::route reports which.
 // Few input channels (kernels::stem_supported: the full-precision stem of binary networks) run onebit's stem
 // ukernels instead of XNNPACK when this CPU has a vector one: prepare() packs the float weights (expanded as
 // for XNNPACK) and bias once into the ukernel's layout; split by output rows. Chosen by the CPU, like
@@ -41,6 +43,16 @@ const float* float_weights(const OpContext& ctx, size_t row, Vec<float>* storage
     for (size_t i = 0; i < storage->size(); ++i) (*storage)[i] = half_to_float(h[i]);
     return storage->data();
   }
+#if !ONEBIT_MCU  // Cortex-M refuses int8 layers before (no_portable_int8)
+  if (ctx.inputs[1]->dtype == fb::DType::Int8) {  // an int8 layer the route sends to fp32: q * weight_scale[o]
+    const int8_t* q = ctx.constant<int8_t>(1);
+    const float* scale = ctx.constant<float>(3);
+    storage->resize(element_count(ctx.inputs[1]->shape));
+    const size_t per_out = storage->size() / size_t(ctx.inputs[1]->shape[0]);
+    for (size_t i = 0; i < storage->size(); ++i) (*storage)[i] = float(q[i]) * scale[i / per_out];
+    return storage->data();
+  }
+#endif
   if (ctx.inputs[1]->dtype != fb::DType::BitPacked) return ctx.constant<float>(1);
   const size_t rows = element_count(ctx.inputs[1]->shape) / row, words = packed_words(row);
   const uint32_t* bits = ctx.constant<uint32_t>(1);
@@ -80,6 +92,24 @@ Status no_portable_int8(const OpContext& ctx) {
                   "weights only (convert without --int8-float-layers)");
 }
 
+/// An int8-marked layer: its route by the static rules (int8_route.cc), reported in op->route, and the
+/// Int8Layer that runs it, or none when the route is fp32 (the caller's float path then runs the weights
+/// float_weights dequantizes).
+Status prepare_int8(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Quantization& q, Op* op,
+                    std::unique_ptr<Int8Layer>* layer) {
+#if ONEBIT_MCU  // the portable kernels run float weights only, and Cortex-M has nothing else
+  (void)g, (void)q, (void)op, (void)layer;
+  return no_portable_int8(ctx);
+#else
+  if (ctx.portable_float) return no_portable_int8(ctx);
+  const Int8Choice choice = choose_int8_route(g);
+  op->route = choice.report;
+  if (choice.route == Int8Route::kFloat) return Status::Ok();
+  *layer = std::make_unique<Int8Layer>();
+  return (*layer)->prepare(ctx, g, q, choice.route);
+#endif
+}
+
 class Conv2D final : public XnnOp {
  public:
   Status prepare(const OpContext& ctx) override {
@@ -104,9 +134,8 @@ class Conv2D final : public XnnOp {
       g.pad_top = uint32_t(o.pad_top()), g.pad_right = uint32_t(o.pad_right());
       g.pad_bottom = uint32_t(o.pad_bottom()), g.pad_left = uint32_t(o.pad_left());
       g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
-      if (ctx.portable_float) return no_portable_int8(ctx);
-      int8_ = std::make_unique<Int8Layer>();
-      return int8_->prepare(ctx, g, *o.int8());
+      ONEBIT_RETURN_IF_ERROR(prepare_int8(ctx, g, *o.int8(), this, &int8_));
+      if (int8_) return Status::Ok();  // else the float path below, on the dequantized weights
     }
     portable_ = {int(batch_), int(in_h_), int(in_w_), int(in_c), y[1], y[2], int(out_c), o.kernel_h(),
                  o.kernel_w(), o.stride_h(), o.stride_w(), o.dilation_h(), o.dilation_w(), o.pad_top(),
@@ -198,9 +227,8 @@ class FullyConnected final : public XnnOp {
       Int8Geometry g;  // the 1x1 convolution of [N, 1, 1, K]
       g.batch = batch_, g.in_c = in_c, g.out_c = out_c;
       g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
-      if (ctx.portable_float) return no_portable_int8(ctx);
-      int8_ = std::make_unique<Int8Layer>();
-      return int8_->prepare(ctx, g, *o.int8());
+      ONEBIT_RETURN_IF_ERROR(prepare_int8(ctx, g, *o.int8(), this, &int8_));
+      if (int8_) return Status::Ok();  // else the float path below, on the dequantized weights
     }
     if (ctx.portable_float) {
       in_c_ = int(in_c), out_c_ = int(out_c);

@@ -45,7 +45,7 @@ int32_t quantize_bias(float bias, float input_scale, float weight_scale) {
 
 #if ONEBIT_MCU
 Int8Layer::~Int8Layer() = default;
-Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry&, const fb::Int8Quantization&) {
+Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry&, const fb::Int8Quantization&, Int8Route) {
   return ctx.fail("int8 layers need XNNPACK, which the Cortex-M build does not have");
 }
 Status Int8Layer::bind(const OpContext&, const float*, float*, void*) { return Status::Ok(); }
@@ -56,7 +56,8 @@ Int8Layer::~Int8Layer() {
     if (op != nullptr) xnn_delete_operator(op);
 }
 
-Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Quantization& q) {
+Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Quantization& q,
+                          Int8Route route) {
   g_ = g;
   const int8_t* weights = ctx.constant<int8_t>(1);
   const float* bias = ctx.constant<float>(2);
@@ -68,6 +69,7 @@ Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry& g, const fb:
   if (qmin >= qmax)
     return ctx.fail("clamp [" + num(g.clamp_min) + ", " + num(g.clamp_max) +
                     "] quantizes to the empty int8 range [" + num(qmin) + ", " + num(qmax) + "]");
+  if (route == Int8Route::kStem) return prepare_stem(ctx, q, qbias.data(), qmin, qmax);
   in_bytes_ = slack_aligned(g.batch * g.in_h * g.in_w * g.in_c);
   out_bytes_ = slack_aligned(g.batch * g.out_h * g.out_w * g.out_c);
   ONEBIT_RETURN_IF_ERROR(check(ctx,
@@ -95,7 +97,40 @@ Status Int8Layer::prepare(const OpContext& ctx, const Int8Geometry& g, const fb:
                "xnn_create_convert_nc_qs8_f32");
 }
 
+Status Int8Layer::prepare_stem(const OpContext& ctx, const fb::Int8Quantization& q, const int32_t* qbias,
+                               int8_t qmin, int8_t qmax) {
+  kernels::StemInt8& p = stem_params_;
+  p.g = {int(g_.batch), int(g_.in_h), int(g_.in_w), int(g_.in_c), int(g_.out_h), int(g_.out_w), int(g_.out_c),
+         int(g_.kernel_h), int(g_.kernel_w), int(g_.stride_h), int(g_.stride_w), 1, 1, int(g_.pad_top),
+         int(g_.pad_left), 1, g_.clamp_min, g_.clamp_max};
+  p.input_scale = q.input_scale(), p.input_zero_point = q.input_zero_point();
+  p.output_scale = q.output_scale(), p.output_zero_point = q.output_zero_point();
+  p.qmin = qmin, p.qmax = qmax;
+  p.float_output = true;
+  kernels::stem_int8_init(&p);
+  stem_ = &kernels::stem_int8_select();
+  stem_input_bytes_ = slack_aligned(kernels::stem_int8_input_bytes(p));
+  stem_packed_.resize(kernels::stem_int8_packed_bytes(*stem_, p));
+  kernels::stem_int8_pack(*stem_, p, ctx.constant<int8_t>(1), qbias, ctx.constant<float>(3), stem_packed_.data());
+  return Status::Ok();
+}
+
+void Int8Layer::run_stem(pthreadpool_t pool) const {
+  const kernels::StemInt8& p = stem_params_;
+  const size_t in_rows = size_t(p.g.batch) * size_t(p.padded_h), rows = size_t(p.g.batch) * size_t(p.g.out_h);
+  parallel_for(pool, in_rows, size_t(p.padded_w) * size_t(p.g.in_c), [&](size_t r0, size_t r1) {
+    kernels::stem_int8_quantize(*stem_, p, x_, xq_, int(r0), int(r1));
+  });
+  parallel_for(pool, rows, size_t(p.g.out_w) * size_t(p.g.out_c) * sizeof(float), [&](size_t r0, size_t r1) {
+    kernels::stem_int8_conv(*stem_, p, xq_, stem_packed_.data(), y_, int(r0), int(r1));
+  });
+}
+
 Status Int8Layer::bind(const OpContext& ctx, const float* x, float* y, void* scratch) {
+  if (stem_ != nullptr) {
+    x_ = x, y_ = y, xq_ = static_cast<uint8_t*>(scratch);
+    return Status::Ok();
+  }
   int8_t* qx = static_cast<int8_t*>(scratch);
   int8_t* qy = qx + in_bytes_ + cols_bytes_;
   qx_ = qx;
@@ -134,6 +169,10 @@ void Int8Layer::im2col(pthreadpool_t pool) const {
 }
 
 Status Int8Layer::run(pthreadpool_t pool) {
+  if (stem_ != nullptr) {
+    run_stem(pool);
+    return Status::Ok();
+  }
   for (xnn_operator_t op : {quantize_, conv_, dequantize_}) {
     if (op == conv_ && im2col_) im2col(pool);
     const xnn_status s = xnn_run_operator(op, pool);

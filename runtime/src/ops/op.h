@@ -68,6 +68,9 @@ class Op {
   /// Bytes the operator will allocate outside the arena at bind() (XNNPACK's indirection buffers), an upper
   /// bound set by prepare(); counted against InterpreterOptions::max_arena_bytes before bind() runs.
   uint64_t workspace_bytes = 0;
+  /// How the operator runs where the model leaves a choice (a static string; OpProfile::route): for an
+  /// int8-marked float layer "int8" or e.g. "fp32 (int8 slower on avx512)" (ops/int8_route.cc); else "".
+  const char* route = "";
 };
 
 /// An operator of one input and one output that needs nothing at bind() but their addresses: x_ (In) and
