@@ -135,3 +135,50 @@ TEST_CASE("op resolver: a model is checked against the program's operators at lo
   REQUIRE(interp->invoke().ok());
   for (size_t i = 0; i < 8; ++i) CHECK(interp->output(0)[i] == (i % 2 ? 1.0f : 0.0f));  // relu(sign(x))
 }
+
+TEST_CASE("op resolver: 1-bit weights need the wide forms conv2d_binary_weights and fully_connected_binary_weights") {
+  Conv2DParams p;
+  p.kernel_h = p.kernel_w = 1;
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 1, 1, 2});
+  const int y = b.conv2d("conv", x, 2, Weights::binary({1, -1, -1, -1}, {0.5f, 2.0f}), {}, p);
+  b.mark_output(b.fully_connected("fc", b.reshape("flat", y, {1, 2}), 1, Weights::binary({-1, 1}, {3.0f}), {}));
+  std::vector<uint8_t> bytes;
+  const Status built = b.finish(&bytes);
+  REQUIRE_MESSAGE(built.ok(), built.message());
+
+  // The full table holds the wide forms; registering a narrow form after a wide one keeps the wide one.
+  CHECK(OpResolver::all().find(int(T::Conv2DOptions)) == &ops::conv2d_binary_weights());
+  CHECK(OpResolver::all().find(int(T::FullyConnectedOptions)) == &ops::fully_connected_binary_weights());
+  CHECK(ops::conv2d_binary_weights().includes == &ops::conv2d());
+  OpResolver r;
+  r.add(ops::conv2d_binary_weights()).add(ops::conv2d());
+  CHECK(r.find(int(T::Conv2DOptions)) == &ops::conv2d_binary_weights());
+
+  OpResolver narrow;
+  narrow.add(ops::conv2d()).add(ops::fully_connected()).add(ops::reshape());
+  LoadOptions options;
+  options.ops = &narrow;
+  std::unique_ptr<Model> model;
+  Status s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("'conv' (Conv2D)") != std::string::npos);
+  CHECK(s.message().find("onebit::ops::conv2d_binary_weights()") != std::string::npos);
+  narrow.add(ops::conv2d_binary_weights());
+  s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("'fc' (FullyConnected)") != std::string::npos);
+  CHECK(s.message().find("onebit::ops::fully_connected_binary_weights()") != std::string::npos);
+  narrow.add(ops::fully_connected_binary_weights());
+  s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  std::unique_ptr<Interpreter> interp;
+  InterpreterOptions io;
+  io.portable_float_kernels = true;  // the float x 1-bit kernels the wide rows link
+  s = Interpreter::create(*model, io, &interp);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  interp->input(0)[0] = 1.0f, interp->input(0)[1] = 4.0f;
+  REQUIRE(interp->invoke().ok());
+  // conv: 0.5 * (1 - 4) = -1.5, 2 * (-1 - 4) = -10; fc: 3 * (1.5 - 10) = -25.5
+  CHECK(interp->output(0)[0] == -25.5f);
+}

@@ -38,10 +38,16 @@ class ONEBIT_API OpResolver {
   const rt::OpKind* kinds_[kMaxTypes] = {};
 };
 
-/// One accessor per operator type (the schema's OperatorOptions without "Options").
+/// One accessor per operator type (the schema's OperatorOptions without "Options"), and two wider forms:
+/// conv2d() and fully_connected() run float (float16, int8) weights; conv2d_binary_weights() and
+/// fully_connected_binary_weights() also 1-bit weights with a scale per output channel (BWN / BinaryConnect),
+/// linking their float x 1-bit kernels. A model with 1-bit weights registered against the narrow form is
+/// refused at load, naming the wide one; adding either form after the wide one keeps the wide one.
 namespace ops {
 ONEBIT_API const rt::OpKind& conv2d();
+ONEBIT_API const rt::OpKind& conv2d_binary_weights();
 ONEBIT_API const rt::OpKind& fully_connected();
+ONEBIT_API const rt::OpKind& fully_connected_binary_weights();
 ONEBIT_API const rt::OpKind& max_pool2d();
 ONEBIT_API const rt::OpKind& avg_pool2d();
 ONEBIT_API const rt::OpKind& global_avg_pool();

@@ -35,6 +35,9 @@ struct OpKind {
   std::unique_ptr<Op> (*make)();
   int max_outputs = 1;
   unsigned optional_inputs = 0;
+  /// A narrower row of the same type that this one includes (Conv2D and FullyConnected with 1-bit weights
+  /// include their float-weight forms): OpResolver::add of the narrower one then keeps this one.
+  const OpKind* includes = nullptr;
 };
 
 /// The row of `type` in the full table (OpResolver::all(), which links every operator), or null for NONE and
@@ -46,7 +49,8 @@ const char* op_kind_name(fb::OperatorOptions type);
 /// The accessor registering it in an OpResolver ("conv2d" for onebit::ops::conv2d()), or "".
 const char* op_accessor_name(fb::OperatorOptions type);
 
-/// All rows, in schema order: `for (const OpKind& k : all_op_kinds())`.
+/// All rows of the full table (OpResolver::all()'s: Conv2D and FullyConnected in their 1-bit-weight forms),
+/// in schema order: `for (const OpKind& k : all_op_kinds())`.
 struct OpKindList {
   const OpKind* const* first;
   size_t size;
@@ -66,11 +70,15 @@ OpKindList all_op_kinds();
 
 // Each operator's validate and make functions, by ops/ file.
 
-// conv2d_fully_connected.cc
+// conv2d_fully_connected.cc: float (and float16, int8) weights; with _binary_weights, also 1-bit weights
 Status validate_conv2d(const ValidateContext& c);
 std::unique_ptr<Op> make_conv2d();
+Status validate_conv2d_binary_weights(const ValidateContext& c);
+std::unique_ptr<Op> make_conv2d_binary_weights();
 Status validate_fully_connected(const ValidateContext& c);
 std::unique_ptr<Op> make_fully_connected();
+Status validate_fully_connected_binary_weights(const ValidateContext& c);
+std::unique_ptr<Op> make_fully_connected_binary_weights();
 // pool2d.cc
 Status validate_max_pool2d(const ValidateContext& c);
 std::unique_ptr<Op> make_max_pool2d();
