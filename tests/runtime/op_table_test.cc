@@ -182,3 +182,35 @@ TEST_CASE("op resolver: 1-bit weights need the wide forms conv2d_binary_weights 
   // conv: 0.5 * (1 - 4) = -1.5, 2 * (-1 - 4) = -10; fc: 3 * (1.5 - 10) = -25.5
   CHECK(interp->output(0)[0] == -25.5f);
 }
+
+TEST_CASE("op resolver: k-bit operands of BinaryConv2D need the wide form binary_conv2d_levels") {
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 1, 1, 2});
+  const int q = b.quantize_levels("q", x, {LevelKind::kUnipolar, 2, 0, 1.0f});
+  BinaryConv2DParams p;
+  p.kernel_h = p.kernel_w = 1;
+  b.mark_output(b.binary_conv2d("conv", q, 1, {1, -1}, {1.0f}, {0.0f}, p));
+  std::vector<uint8_t> bytes;
+  const Status built = b.finish(&bytes);
+  REQUIRE_MESSAGE(built.ok(), built.message());
+
+  CHECK(OpResolver::all().find(int(T::BinaryConv2DOptions)) == &ops::binary_conv2d_levels());
+  CHECK(ops::binary_conv2d_levels().includes == &ops::binary_conv2d());
+  OpResolver narrow;
+  narrow.add(ops::quantize_levels()).add(ops::binary_conv2d());
+  LoadOptions options;
+  options.ops = &narrow;
+  std::unique_ptr<Model> model;
+  Status s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("'conv' (BinaryConv2D)") != std::string::npos);
+  CHECK(s.message().find("onebit::ops::binary_conv2d_levels()") != std::string::npos);
+  narrow.add(ops::binary_conv2d_levels()).add(ops::binary_conv2d());  // the narrow one again: the wide one stays
+  CHECK(narrow.find(int(T::BinaryConv2DOptions)) == &ops::binary_conv2d_levels());
+  s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  std::unique_ptr<Interpreter> interp;
+  s = Interpreter::create(*model, InterpreterOptions(), &interp);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  REQUIRE(interp->invoke().ok());
+}

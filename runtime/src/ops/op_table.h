@@ -36,7 +36,8 @@ struct OpKind {
   int max_outputs = 1;
   unsigned optional_inputs = 0;
   /// A narrower row of the same type that this one includes (Conv2D and FullyConnected with 1-bit weights
-  /// include their float-weight forms): OpResolver::add of the narrower one then keeps this one.
+  /// include their float-weight forms, BinaryConv2D with k-bit operands its binary one): OpResolver::add of
+  /// the narrower one then keeps this one.
   const OpKind* includes = nullptr;
 };
 
@@ -49,7 +50,8 @@ const char* op_kind_name(fb::OperatorOptions type);
 /// The accessor registering it in an OpResolver ("conv2d" for onebit::ops::conv2d()), or "".
 const char* op_accessor_name(fb::OperatorOptions type);
 
-/// All rows of the full table (OpResolver::all()'s: Conv2D and FullyConnected in their 1-bit-weight forms),
+/// All rows of the full table (OpResolver::all()'s: Conv2D and FullyConnected in their 1-bit-weight forms,
+/// BinaryConv2D in its k-bit one),
 /// in schema order: `for (const OpKind& k : all_op_kinds())`.
 struct OpKindList {
   const OpKind* const* first;
@@ -118,9 +120,11 @@ Status validate_dequantize(const ValidateContext& c);
 std::unique_ptr<Op> make_dequantize();
 Status validate_quantize_levels(const ValidateContext& c);
 std::unique_ptr<Op> make_quantize_levels();
-// binary_conv2d.cc
+// binary_conv2d.cc: binary activations x 1-bit weights; with _levels, k-bit ones too
 Status validate_binary_conv2d(const ValidateContext& c);
 std::unique_ptr<Op> make_binary_conv2d();
+Status validate_binary_conv2d_levels(const ValidateContext& c);
+std::unique_ptr<Op> make_binary_conv2d_levels();
 Status validate_binary_fully_connected(const ValidateContext& c);
 std::unique_ptr<Op> make_binary_fully_connected();
 // binary_max_pool.cc
