@@ -32,6 +32,22 @@ std::string schema_name(T type) {
   return s.substr(0, s.size() - suffix.size());
 }
 
+/// Loads `bytes` against `ops`: refused with a message naming `op` and the `accessor` to add (`accessor`
+/// given), or loaded (null `accessor`; the model goes to *model).
+void check_load(const std::vector<uint8_t>& bytes, const OpResolver& ops, const char* op, const char* accessor,
+                std::unique_ptr<Model>* model) {
+  LoadOptions options;
+  options.ops = &ops;
+  const Status s = Model::load_buffer(bytes.data(), bytes.size(), options, model);
+  if (accessor == nullptr) {
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    return;
+  }
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find(op) != std::string::npos);
+  CHECK(s.message().find(accessor) != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("operator table: one complete row per OperatorOptions value, named as in the schema") {
@@ -157,25 +173,16 @@ TEST_CASE("op resolver: 1-bit weights need the wide forms conv2d_binary_weights 
 
   OpResolver narrow;
   narrow.add(ops::conv2d()).add(ops::fully_connected()).add(ops::reshape());
-  LoadOptions options;
-  options.ops = &narrow;
   std::unique_ptr<Model> model;
-  Status s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
-  REQUIRE_FALSE(s.ok());
-  CHECK(s.message().find("'conv' (Conv2D)") != std::string::npos);
-  CHECK(s.message().find("onebit::ops::conv2d_binary_weights()") != std::string::npos);
+  check_load(bytes, narrow, "'conv' (Conv2D)", "onebit::ops::conv2d_binary_weights()", &model);
   narrow.add(ops::conv2d_binary_weights());
-  s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
-  REQUIRE_FALSE(s.ok());
-  CHECK(s.message().find("'fc' (FullyConnected)") != std::string::npos);
-  CHECK(s.message().find("onebit::ops::fully_connected_binary_weights()") != std::string::npos);
+  check_load(bytes, narrow, "'fc' (FullyConnected)", "onebit::ops::fully_connected_binary_weights()", &model);
   narrow.add(ops::fully_connected_binary_weights());
-  s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
-  REQUIRE_MESSAGE(s.ok(), s.message());
+  check_load(bytes, narrow, nullptr, nullptr, &model);
   std::unique_ptr<Interpreter> interp;
   InterpreterOptions io;
   io.portable_float_kernels = true;  // the float x 1-bit kernels the wide rows link
-  s = Interpreter::create(*model, io, &interp);
+  const Status s = Interpreter::create(*model, io, &interp);
   REQUIRE_MESSAGE(s.ok(), s.message());
   interp->input(0)[0] = 1.0f, interp->input(0)[1] = 4.0f;
   REQUIRE(interp->invoke().ok());
@@ -198,19 +205,13 @@ TEST_CASE("op resolver: k-bit operands of BinaryConv2D need the wide form binary
   CHECK(ops::binary_conv2d_levels().includes == &ops::binary_conv2d());
   OpResolver narrow;
   narrow.add(ops::quantize_levels()).add(ops::binary_conv2d());
-  LoadOptions options;
-  options.ops = &narrow;
   std::unique_ptr<Model> model;
-  Status s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
-  REQUIRE_FALSE(s.ok());
-  CHECK(s.message().find("'conv' (BinaryConv2D)") != std::string::npos);
-  CHECK(s.message().find("onebit::ops::binary_conv2d_levels()") != std::string::npos);
+  check_load(bytes, narrow, "'conv' (BinaryConv2D)", "onebit::ops::binary_conv2d_levels()", &model);
   narrow.add(ops::binary_conv2d_levels()).add(ops::binary_conv2d());  // the narrow one again: the wide one stays
   CHECK(narrow.find(int(T::BinaryConv2DOptions)) == &ops::binary_conv2d_levels());
-  s = Model::load_buffer(bytes.data(), bytes.size(), options, &model);
-  REQUIRE_MESSAGE(s.ok(), s.message());
+  check_load(bytes, narrow, nullptr, nullptr, &model);
   std::unique_ptr<Interpreter> interp;
-  s = Interpreter::create(*model, InterpreterOptions(), &interp);
+  const Status s = Interpreter::create(*model, InterpreterOptions(), &interp);
   REQUIRE_MESSAGE(s.ok(), s.message());
   REQUIRE(interp->invoke().ok());
 }

@@ -18,6 +18,9 @@
 // another rounding than the expanded weights', like any change of summation order; on the shipped BWN model
 // the labels agree with XNNPACK's and PyTorch's on all 10,000 test images). That keeps the expansion out of
 // RAM: 1,179,648 bytes of heap for the shipped BWN model (its 38,656 bytes of bits are read in place).
+// Those two kernels run only in Conv2DBinaryWeights / FullyConnectedBinaryWeights, which the wide rows
+// (ops::conv2d_binary_weights(), ops::fully_connected_binary_weights()) make; the narrow rows refuse 1-bit
+// weights, so a firmware registering them does not link the kernels.
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/float.h"
 #include "onebit/kernels/isa.h"

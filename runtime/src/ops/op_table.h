@@ -15,7 +15,8 @@
 // validate and make are defined next to each other in the operator's ops/*.cc file and declared below.
 // Adding an operator: the schema's union member, its ops/*.cc file (class, validate_<op>, make_<op>), the
 // two declarations below, one row in op_table.cc's ONEBIT_OP_ROWS and its accessor in onebit/op_resolver.h. op_type_name(), validate_operator() and make_op()
-// all read the table; op_table_test checks that it has exactly one complete row per schema value.
+// all read the table; op_table_test checks that it has exactly one complete row per schema value. Conv2D,
+// FullyConnected and BinaryConv2D also have a wide row (op_table.cc) that the full table holds instead.
 #pragma once
 
 #include <cstddef>
