@@ -55,13 +55,16 @@ int main() {
   board_forbid_heap();  // nothing below allocates: loading, validating, create and invoke use the two arrays
 
   // 1. The model, validated in place (16-byte aligned, 64 readable bytes after it: what onebit-embed writes)
-  // against the operators of the shipped Fashion-MNIST models (`onebit-info M.fb` lists a model's types; a
-  // type missing here is refused at load, naming the onebit::ops accessor to add).
+  // against the operators of the shipped W1A1 Fashion-MNIST model (`onebit-info M.fb` lists a model's types; a
+  // type missing here is refused at load, naming the onebit::ops accessor to add). The shipped W1A2 model
+  // needs op::quantize_levels() and op::binary_conv2d_levels() (k-bit activations, in place of
+  // op::binary_conv2d()), the BWN one op::add(), op::mul() and op::conv2d_binary_weights() (1-bit weights, in
+  // place of op::conv2d()): registering only what the model uses keeps the rest out of flash.
   static onebit::OpResolver ops;
   namespace op = onebit::ops;
   ops.add(op::conv2d()).add(op::quantize()).add(op::binary_conv2d()).add(op::prelu()).add(op::avg_pool2d());
   ops.add(op::channel_affine()).add(op::relu()).add(op::global_avg_pool()).add(op::reshape());
-  ops.add(op::fully_connected()).add(op::quantize_levels()).add(op::add()).add(op::mul());  // W1A2, BWN
+  ops.add(op::fully_connected());
   onebit::LoadOptions load;
   load.ops = &ops;
   load.memory = g_model_memory;

@@ -14,6 +14,18 @@
 
 namespace onebit::kernels {
 
+struct BConvPlan;
+
+/// The k-bit steps run() takes (bconv-levels.cc), reached through BConvPlan::level_ops, which only
+/// BConv2D::prepare sets: a program that prepares with prepare_binary() alone does not link them.
+struct BConvLevelOps {
+  void (*combine)(const BConvPlan& impl, size_t mb, size_t c0, size_t c1, const int32_t* popcounts,
+                  const int32_t* const* corrections, int32_t* neg_dots);
+  void (*to_f32)(const BConvPlan& impl, size_t mb, size_t c0, size_t c1, const int32_t* neg_dots,
+                 const float* residual, float* out);
+};
+extern const BConvLevelOps kBConvLevelOps;
+
 struct BConvPlan {
   BConvGeometry g;
   BgemmConfig gemm;
@@ -60,6 +72,7 @@ struct BConvPlan {
   // weight planes: within group grp, column grp * gemm_n_g + j * cout_g + o is weight plane j of the group's
   // output channel o.
   bool levels = false;
+  const BConvLevelOps* level_ops = nullptr;  // set when levels
   int planes = 1, weight_bits = 1;
   size_t plane_words = 0;               // words of one activation plane
   size_t gemm_n = 0, gemm_n_g = 0;      // GEMM columns in total / per group: out_c * weight_bits / cout_g * weight_bits

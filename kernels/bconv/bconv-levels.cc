@@ -184,7 +184,10 @@ Text bconv_levels_validate(const BConvGeometry& g, bool bitpacked) {
   return "";
 }
 
+const BConvLevelOps kBConvLevelOps = {bconv_levels_combine, bconv_levels_f32};
+
 void bconv_levels_prepare(BConvPlan& p, const uint32_t* weights) {
+  p.level_ops = &kBConvLevelOps;
   const BConvGeometry& g = p.g;
   const int k = g.act_bits, wb = g.weight_bits;
   const int32_t K = p.taps;

@@ -117,10 +117,22 @@ Isa BConv2D::isa() const { return impl_ != nullptr ? impl_->gemm.isa : Isa::kSca
 
 bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
                       const OutputTransformParams& transform, Text* error) {
+  return prepare_with(&bconv_levels_prepare, isa, g, weights, transform, error);
+}
+
+bool BConv2D::prepare_binary(Isa isa, const BConvGeometry& g, const uint32_t* weights,
+                             const OutputTransformParams& transform, Text* error) {
+  return prepare_with(nullptr, isa, g, weights, transform, error);
+}
+
+bool BConv2D::prepare_with(LevelsPrepare levels_prepare, Isa isa, const BConvGeometry& g, const uint32_t* weights,
+                           const OutputTransformParams& transform, Text* error) {
   delete impl_;
   impl_ = nullptr;
   Text problem = validate(g);
   if (problem.empty()) problem = bconv_levels_validate(g, transform.bitpacked);
+  if (problem.empty() && levels_prepare == nullptr && !(g.act_kind == LevelKind::kBinary && g.weight_bits == 1))
+    problem = "k-bit activations or weights need BConv2D::prepare (prepare_binary takes binary x binary only)";
   if (!problem.empty()) return fail(error, "BinaryConv2D: " + problem);
   if (weights == nullptr) return fail(error, "BinaryConv2D: weights are null");
   if (transform.multiplier == nullptr || transform.bias == nullptr) {
@@ -248,7 +260,7 @@ bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
       bconv_zero_padding_correction(*p, unpacked);
     }
   }
-  if (p->levels) bconv_levels_prepare(*p, unpacked);
+  if (p->levels) levels_prepare(*p, unpacked);  // sets level_ops
 
   plan_scratch(*p);
   impl_ = p;
@@ -313,7 +325,7 @@ void transform_block(const BConvPlan& p, const Block& b) {
   QuantizeThresholds q = p.quantize;
   if (p.quantize_thresholds)
     q = {q.threshold + b.c0, q.flip + w0, q.const_mask + w0, q.const_bits + w0};
-  if (combined && !p.dot_exact) bconv_levels_f32(p, b.mb, b.c0, b.c1, b.neg_dots, b.residual, b.y);
+  if (combined && !p.dot_exact) p.level_ops->to_f32(p, b.mb, b.c0, b.c1, b.neg_dots, b.residual, b.y);
   const size_t calls = whole ? 1 : b.mb, rows = whole ? b.mb : 1;
   for (size_t i = 0; i < calls; ++i) {
     const int32_t* corr = nullptr;
@@ -460,7 +472,7 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
     } else {
       for (size_t i = 0; i < mb; ++i) start.next(p);
     }
-    if (p.levels && !p.serial) bconv_levels_combine(p, mb, c0, c1, popcounts, corrections, neg_dots);
+    if (p.levels && !p.serial) p.level_ops->combine(p, mb, c0, c1, popcounts, corrections, neg_dots);
     Block b{mb, c0, c1, popcounts, neg_dots, corrections, nullptr, static_cast<float*>(output) + b0 * out_c, nullptr};
     if (args.residual != nullptr) b.residual = args.residual + b0 * out_c;
     if (p.bitpacked) b.bits = static_cast<uint32_t*>(output) + b0 * p.out_words;

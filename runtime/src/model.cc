@@ -152,8 +152,10 @@ void rt::ModelAccess::set_memory_bytes(Model& model, size_t bytes) { model.impl_
 
 #if ONEBIT_MCU
 // A region too small for the runtime's records (onebit/pool.h). Weak: the board support (mcu/src/board.c)
-// prints the reason and exits with a code of its own; a firmware may define its own.
-extern "C" __attribute__((weak, noreturn)) void onebit_pool_fatal(const char* why) {
+// prints the reason and exits with a code of its own; a firmware may define its own. noipa: with -flto
+// (toolchains/cortex-m-common.cmake) GCC otherwise inlined this body into its callers, so the firmware's
+// definition was never called (mcu_validate's too-small-memory check caught it).
+extern "C" __attribute__((weak, noreturn, noipa)) void onebit_pool_fatal(const char* why) {
   (void)why;
   __builtin_trap();
 }

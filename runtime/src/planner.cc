@@ -19,11 +19,53 @@ namespace {
 
 size_t align_up(size_t v) { return (v + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment; }
 
-/// std::stable_sort of a list of distinct buffer indices in ascending order: the same order (ties by index),
-/// by std::sort, which needs no temporary buffer (stable_sort takes one from the heap: none on Cortex-M).
-template <typename Less>
-void stable_sort_indices(Vec<uint32_t>& v, Less less) {
-  std::sort(v.begin(), v.end(), [&](uint32_t a, uint32_t b) { return less(a, b) || (!less(b, a) && a < b); });
+/// Heap sort of n elements of `size` bytes into ascending order by less(a, b, ctx): one out-of-line function
+/// for every list the planner sorts (std::sort, instantiated per element type and comparator, took ~3 KB of
+/// Cortex-M flash), with no temporary buffer (none from the heap on Cortex-M). Not stable: every caller's
+/// order is total or its ties are equal elements or leave the result alone (liveness_lower_bound), so the
+/// result is the one std::sort gave.
+using ElementLess = bool (*)(const void* a, const void* b, const void* ctx);
+void heap_sort(void* base, size_t n, size_t size, ElementLess less, const void* ctx) {
+  unsigned char* p = static_cast<unsigned char*>(base);
+  const auto swap = [p, size](size_t i, size_t j) {
+    for (size_t k = 0; k < size; ++k) std::swap(p[i * size + k], p[j * size + k]);
+  };
+  const auto sift_down = [&](size_t i, size_t end) {  // a max-heap over [0, end)
+    for (size_t c = 2 * i + 1; c < end; i = c, c = 2 * i + 1) {
+      if (c + 1 < end && less(p + c * size, p + (c + 1) * size, ctx)) ++c;
+      if (!less(p + i * size, p + c * size, ctx)) return;
+      swap(i, c);
+    }
+  };
+  for (size_t i = n / 2; i-- > 0;) sift_down(i, n);
+  for (size_t end = n; end > 1; --end) {
+    swap(0, end - 1);
+    sift_down(0, end - 1);
+  }
+}
+
+using BufferLess = bool (*)(const PlannedBuffer& a, const PlannedBuffer& b);
+struct IndexOrder {
+  const Vec<PlannedBuffer>* buffers;
+  BufferLess less;
+};
+bool index_less(const void* a, const void* b, const void* ctx) {
+  const IndexOrder& o = *static_cast<const IndexOrder*>(ctx);
+  const uint32_t i = *static_cast<const uint32_t*>(a), j = *static_cast<const uint32_t*>(b);
+  const PlannedBuffer &x = (*o.buffers)[i], &y = (*o.buffers)[j];
+  return o.less(x, y) || (!o.less(y, x) && i < j);
+}
+
+/// std::stable_sort of a list of distinct buffer indices by `less` of their buffers: the same order (ties by
+/// index).
+void stable_sort_indices(Vec<uint32_t>& v, const Vec<PlannedBuffer>& buffers, BufferLess less) {
+  const IndexOrder order{&buffers, less};
+  heap_sort(v.data(), v.size(), sizeof(uint32_t), index_less, &order);
+}
+
+template <typename Pair>
+bool pair_less(const void* a, const void* b, const void*) {
+  return *static_cast<const Pair*>(a) < *static_cast<const Pair*>(b);
 }
 
 /// Conflicting pairs of `live` (indices of non-empty buffers), by a sweep in order of first step: when a
@@ -32,7 +74,8 @@ void stable_sort_indices(Vec<uint32_t>& v, Less less) {
 bool conflicting_pairs(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live, size_t limit,
                        Vec<std::pair<uint32_t, uint32_t>>* pairs) {
   Vec<uint32_t> by_first = live;
-  stable_sort_indices(by_first, [&](uint32_t a, uint32_t b) { return buffers[a].first < buffers[b].first; });
+  stable_sort_indices(by_first, buffers,
+                      [](const PlannedBuffer& a, const PlannedBuffer& b) { return a.first < b.first; });
   using Entry = std::pair<int, uint32_t>;  // (last, index), a min-heap on last
   std::priority_queue<Entry, Vec<Entry>, std::greater<Entry>> active;
   // First pass counts; the second lists (so that a huge K never allocates its list).
@@ -70,7 +113,7 @@ void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
   for (const auto& [a, b] : pairs) neighbours[fill[a]++] = b, neighbours[fill[b]++] = a;
 
   Vec<uint32_t> order = live;
-  stable_sort_indices(order, [&](uint32_t a, uint32_t b) { return buffers[a].bytes > buffers[b].bytes; });
+  stable_sort_indices(order, buffers, [](const PlannedBuffer& a, const PlannedBuffer& b) { return a.bytes > b.bytes; });
   Vec<bool> placed(buffers.size(), false);
   Vec<std::pair<size_t, size_t>> busy;  // [begin, end) of placed neighbours
   for (uint32_t i : order) {
@@ -82,7 +125,7 @@ void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
       const size_t extent = buffers[j].bytes_at(buffers[i].first);
       if (placed[j] && extent > 0) busy.emplace_back(plan->offsets[j], plan->offsets[j] + extent);
     }
-    std::sort(busy.begin(), busy.end());
+    heap_sort(busy.data(), busy.size(), sizeof busy[0], pair_less<std::pair<size_t, size_t>>, nullptr);
     size_t offset = 0;
     for (const auto& [begin, end] : busy) {
       if (offset + bytes <= begin) break;
@@ -104,18 +147,12 @@ void place_free_list(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& liv
   for (uint32_t i : live) {
     if (buffers[i].shrinks()) by_shrink.push_back(i);
   }
-  stable_sort_indices(by_first, [&](uint32_t a, uint32_t b) {
-    if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
-    return buffers[a].bytes > buffers[b].bytes;
+  stable_sort_indices(by_first, buffers, [](const PlannedBuffer& a, const PlannedBuffer& b) {
+    return a.first != b.first ? a.first < b.first : a.bytes > b.bytes;
   });
-  // One comparator type for both step orders (one instantiation of the sort: code size on Cortex-M).
-  struct ByStep {
-    const Vec<PlannedBuffer>* buffers;
-    int PlannedBuffer::*step;
-    bool operator()(uint32_t a, uint32_t b) const { return (*buffers)[a].*step < (*buffers)[b].*step; }
-  };
-  stable_sort_indices(by_last, ByStep{&buffers, &PlannedBuffer::last});
-  stable_sort_indices(by_shrink, ByStep{&buffers, &PlannedBuffer::shrink_after});
+  stable_sort_indices(by_last, buffers, [](const PlannedBuffer& a, const PlannedBuffer& b) { return a.last < b.last; });
+  stable_sort_indices(by_shrink, buffers,
+                      [](const PlannedBuffer& a, const PlannedBuffer& b) { return a.shrink_after < b.shrink_after; });
   std::map<size_t, size_t, std::less<size_t>, Allocator<std::pair<const size_t, size_t>>> free_at;  // offset -> size
   std::set<std::pair<size_t, size_t>, std::less<std::pair<size_t, size_t>>, Allocator<std::pair<size_t, size_t>>>
       by_size;  // (size, offset)
@@ -210,7 +247,13 @@ size_t liveness_lower_bound(const Vec<PlannedBuffer>& buffers, int* peak_step) {
     if (kept < b.bytes) events.emplace_back(int64_t(b.shrink_after) * 2 + 1, -int64_t(b.bytes - kept));
     events.emplace_back(int64_t(b.last) * 2 + 1, -int64_t(kept));
   }
-  std::sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  // By key alone: events of one key are all starts (+) or all ends (-), so their order leaves the peak alone.
+  heap_sort(events.data(), events.size(), sizeof events[0],
+            [](const void* a, const void* b, const void*) {
+              return static_cast<const std::pair<int64_t, int64_t>*>(a)->first <
+                     static_cast<const std::pair<int64_t, int64_t>*>(b)->first;
+            },
+            nullptr);
   int64_t live = 0, best = 0, best_key = 0;
   for (const auto& [key, delta] : events) {
     live += delta;

@@ -32,6 +32,22 @@ std::string schema_name(T type) {
   return s.substr(0, s.size() - suffix.size());
 }
 
+/// Loads `bytes` against `ops`: refused with a message naming `op` and the `accessor` to add (`accessor`
+/// given), or loaded (null `accessor`; the model goes to *model).
+void check_load(const std::vector<uint8_t>& bytes, const OpResolver& ops, const char* op, const char* accessor,
+                std::unique_ptr<Model>* model) {
+  LoadOptions options;
+  options.ops = &ops;
+  const Status s = Model::load_buffer(bytes.data(), bytes.size(), options, model);
+  if (accessor == nullptr) {
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    return;
+  }
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find(op) != std::string::npos);
+  CHECK(s.message().find(accessor) != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("operator table: one complete row per OperatorOptions value, named as in the schema") {
@@ -134,4 +150,68 @@ TEST_CASE("op resolver: a model is checked against the program's operators at lo
   for (size_t i = 0; i < 8; ++i) interp->input(0)[i] = i % 2 ? 0.5f : -0.5f;
   REQUIRE(interp->invoke().ok());
   for (size_t i = 0; i < 8; ++i) CHECK(interp->output(0)[i] == (i % 2 ? 1.0f : 0.0f));  // relu(sign(x))
+}
+
+TEST_CASE("op resolver: 1-bit weights need the wide forms conv2d_binary_weights and fully_connected_binary_weights") {
+  Conv2DParams p;
+  p.kernel_h = p.kernel_w = 1;
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 1, 1, 2});
+  const int y = b.conv2d("conv", x, 2, Weights::binary({1, -1, -1, -1}, {0.5f, 2.0f}), {}, p);
+  b.mark_output(b.fully_connected("fc", b.reshape("flat", y, {1, 2}), 1, Weights::binary({-1, 1}, {3.0f}), {}));
+  std::vector<uint8_t> bytes;
+  const Status built = b.finish(&bytes);
+  REQUIRE_MESSAGE(built.ok(), built.message());
+
+  // The full table holds the wide forms; registering a narrow form after a wide one keeps the wide one.
+  CHECK(OpResolver::all().find(int(T::Conv2DOptions)) == &ops::conv2d_binary_weights());
+  CHECK(OpResolver::all().find(int(T::FullyConnectedOptions)) == &ops::fully_connected_binary_weights());
+  CHECK(ops::conv2d_binary_weights().includes == &ops::conv2d());
+  OpResolver r;
+  r.add(ops::conv2d_binary_weights()).add(ops::conv2d());
+  CHECK(r.find(int(T::Conv2DOptions)) == &ops::conv2d_binary_weights());
+
+  OpResolver narrow;
+  narrow.add(ops::conv2d()).add(ops::fully_connected()).add(ops::reshape());
+  std::unique_ptr<Model> model;
+  check_load(bytes, narrow, "'conv' (Conv2D)", "onebit::ops::conv2d_binary_weights()", &model);
+  narrow.add(ops::conv2d_binary_weights());
+  check_load(bytes, narrow, "'fc' (FullyConnected)", "onebit::ops::fully_connected_binary_weights()", &model);
+  narrow.add(ops::fully_connected_binary_weights());
+  check_load(bytes, narrow, nullptr, nullptr, &model);
+  std::unique_ptr<Interpreter> interp;
+  InterpreterOptions io;
+  io.portable_float_kernels = true;  // the float x 1-bit kernels the wide rows link
+  const Status s = Interpreter::create(*model, io, &interp);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  interp->input(0)[0] = 1.0f, interp->input(0)[1] = 4.0f;
+  REQUIRE(interp->invoke().ok());
+  // conv: 0.5 * (1 - 4) = -1.5, 2 * (-1 - 4) = -10; fc: 3 * (1.5 - 10) = -25.5
+  CHECK(interp->output(0)[0] == -25.5f);
+}
+
+TEST_CASE("op resolver: k-bit operands of BinaryConv2D need the wide form binary_conv2d_levels") {
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 1, 1, 2});
+  const int q = b.quantize_levels("q", x, {LevelKind::kUnipolar, 2, 0, 1.0f});
+  BinaryConv2DParams p;
+  p.kernel_h = p.kernel_w = 1;
+  b.mark_output(b.binary_conv2d("conv", q, 1, {1, -1}, {1.0f}, {0.0f}, p));
+  std::vector<uint8_t> bytes;
+  const Status built = b.finish(&bytes);
+  REQUIRE_MESSAGE(built.ok(), built.message());
+
+  CHECK(OpResolver::all().find(int(T::BinaryConv2DOptions)) == &ops::binary_conv2d_levels());
+  CHECK(ops::binary_conv2d_levels().includes == &ops::binary_conv2d());
+  OpResolver narrow;
+  narrow.add(ops::quantize_levels()).add(ops::binary_conv2d());
+  std::unique_ptr<Model> model;
+  check_load(bytes, narrow, "'conv' (BinaryConv2D)", "onebit::ops::binary_conv2d_levels()", &model);
+  narrow.add(ops::binary_conv2d_levels()).add(ops::binary_conv2d());  // the narrow one again: the wide one stays
+  CHECK(narrow.find(int(T::BinaryConv2DOptions)) == &ops::binary_conv2d_levels());
+  check_load(bytes, narrow, nullptr, nullptr, &model);
+  std::unique_ptr<Interpreter> interp;
+  const Status s = Interpreter::create(*model, InterpreterOptions(), &interp);
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  REQUIRE(interp->invoke().ok());
 }

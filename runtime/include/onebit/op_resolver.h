@@ -38,10 +38,18 @@ class ONEBIT_API OpResolver {
   const rt::OpKind* kinds_[kMaxTypes] = {};
 };
 
-/// One accessor per operator type (the schema's OperatorOptions without "Options").
+/// One accessor per operator type (the schema's OperatorOptions without "Options"), and three wider forms:
+/// conv2d() and fully_connected() run float (float16, int8) weights; conv2d_binary_weights() and
+/// fully_connected_binary_weights() also 1-bit weights with a scale per output channel (BWN / BinaryConnect),
+/// linking their float x 1-bit kernels; binary_conv2d() runs binary activations x 1-bit weights,
+/// binary_conv2d_levels() also k-bit activations or 2-bit weights (W1A2...), linking the k-bit code. A model
+/// needing a wide form registered against the narrow one is refused at load, naming the wide one; adding
+/// either form after the wide one keeps the wide one.
 namespace ops {
 ONEBIT_API const rt::OpKind& conv2d();
+ONEBIT_API const rt::OpKind& conv2d_binary_weights();
 ONEBIT_API const rt::OpKind& fully_connected();
+ONEBIT_API const rt::OpKind& fully_connected_binary_weights();
 ONEBIT_API const rt::OpKind& max_pool2d();
 ONEBIT_API const rt::OpKind& avg_pool2d();
 ONEBIT_API const rt::OpKind& global_avg_pool();
@@ -58,6 +66,7 @@ ONEBIT_API const rt::OpKind& pad();
 ONEBIT_API const rt::OpKind& quantize();
 ONEBIT_API const rt::OpKind& dequantize();
 ONEBIT_API const rt::OpKind& binary_conv2d();
+ONEBIT_API const rt::OpKind& binary_conv2d_levels();
 ONEBIT_API const rt::OpKind& binary_fully_connected();
 ONEBIT_API const rt::OpKind& binary_max_pool2d();
 ONEBIT_API const rt::OpKind& quantize_levels();

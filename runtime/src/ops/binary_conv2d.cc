@@ -25,7 +25,9 @@
 namespace onebit::rt {
 namespace {
 
-class BinaryConv2D final : public Op {
+// Binary activations x 1-bit weights: kernels::BConv2D::prepare_binary, which does not link the k-bit code.
+// BinaryConv2DLevels (ops::binary_conv2d_levels(), BinaryFullyConnected) prepares k-bit operands too.
+class BinaryConv2D : public Op {
  public:
   explicit BinaryConv2D(bool fully_connected) : fully_connected_(fully_connected) {}
 
@@ -79,7 +81,7 @@ class BinaryConv2D final : public Op {
     g.weight_bits = ctx.inputs[1]->levels.bits;
     binary_macs = int64_t(g.batch) * g.out_h() * g.out_w() * g.out_c * g.taps();
     Text error;
-    if (!conv_.prepare(ctx.isa, g, ctx.constant<uint32_t>(1), t, &error))
+    if (!prepare_kernel(ctx.isa, g, ctx.constant<uint32_t>(1), t, &error))
       return ctx.fail("binary convolution kernel: " + error);
     scratch_ = conv_.scratch_bytes(size_t(ctx.threads));
     return Status::Ok();
@@ -98,7 +100,12 @@ class BinaryConv2D final : public Op {
     return Status::Ok();
   }
 
- private:
+ protected:
+  virtual bool prepare_kernel(kernels::Isa isa, const kernels::BConvGeometry& g, const uint32_t* weights,
+                              const kernels::OutputTransformParams& t, Text* error) {
+    return conv_.prepare_binary(isa, g, weights, t, error);
+  }
+
   bool fully_connected_;
   kernels::BConv2D conv_;
   size_t scratch_ = 0;
@@ -107,6 +114,17 @@ class BinaryConv2D final : public Op {
   void* y_ = nullptr;
   void* scratch_ptr_ = nullptr;
   kernels::BConvRunArgs args_;
+};
+
+class BinaryConv2DLevels final : public BinaryConv2D {
+ public:
+  using BinaryConv2D::BinaryConv2D;
+
+ private:
+  bool prepare_kernel(kernels::Isa isa, const kernels::BConvGeometry& g, const uint32_t* weights,
+                      const kernels::OutputTransformParams& t, Text* error) override {
+    return conv_.prepare(isa, g, weights, t, error);
+  }
 };
 
 fb::DType output_dtype(fb::OutputKind kind) {
@@ -158,7 +176,7 @@ Status check_fusions(const ValidateContext& c, const fb::BinaryConv2DOptions& o)
 
 }  // namespace
 
-Status validate_binary_conv2d(const ValidateContext& c) {
+Status validate_binary_conv2d_levels(const ValidateContext& c) {
   const auto& o = *c.op().options_as_BinaryConv2DOptions();
   core::PadMode mode;
   if (!core::from_schema(o.pad_mode(), &mode))
@@ -175,6 +193,13 @@ Status validate_binary_conv2d(const ValidateContext& c) {
   return check_binary_levels(c, o.output() == fb::OutputKind::BitPacked, o.pad_mode() == fb::BinaryPadMode::Zero,
                              taps);
 }
+std::unique_ptr<Op> make_binary_conv2d_levels() { return std::make_unique<BinaryConv2DLevels>(false); }
+Status validate_binary_conv2d(const ValidateContext& c) {
+  ONEBIT_RETURN_IF_ERROR(validate_binary_conv2d_levels(c));
+  if (c.in(0).levels.binary() && c.in(1).levels.bits == 1) return Status::Ok();
+  return c.fail("has k-bit activations or weights, a form this program did not register (LoadOptions::ops: add "
+                "onebit::ops::binary_conv2d_levels())");
+}
 std::unique_ptr<Op> make_binary_conv2d() { return std::make_unique<BinaryConv2D>(false); }
 
 Status validate_binary_fully_connected(const ValidateContext& c) {
@@ -184,6 +209,6 @@ Status validate_binary_fully_connected(const ValidateContext& c) {
   ONEBIT_RETURN_IF_ERROR(check_fc(c, fb::DType::BitPacked, output_dtype(o.output()), 2, 2));
   return check_binary_levels(c, o.output() == fb::OutputKind::BitPacked, true, c.in(1).shape[1]);
 }
-std::unique_ptr<Op> make_binary_fully_connected() { return std::make_unique<BinaryConv2D>(true); }
+std::unique_ptr<Op> make_binary_fully_connected() { return std::make_unique<BinaryConv2DLevels>(true); }
 
 }  // namespace onebit::rt

@@ -20,6 +20,9 @@
 // another rounding than the expanded weights', like any change of summation order; on the shipped BWN model
 // the labels agree with XNNPACK's and PyTorch's on all 10,000 test images). That keeps the expansion out of
 // RAM: 1,179,648 bytes of heap for the shipped BWN model (its 38,656 bytes of bits are read in place).
+// Those two kernels run only in Conv2DBinaryWeights / FullyConnectedBinaryWeights, which the wide rows
+// (ops::conv2d_binary_weights(), ops::fully_connected_binary_weights()) make; the narrow rows refuse 1-bit
+// weights, so a firmware registering them does not link the kernels.
 #include "onebit/kernels/bit_contract.h"
 #include "onebit/kernels/float.h"
 #include "onebit/kernels/isa.h"
@@ -110,7 +113,10 @@ Status prepare_int8(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Q
 #endif
 }
 
-class Conv2D final : public XnnOp {
+// The float x 1-bit kernels run in subclasses (Conv2DBinaryWeights, FullyConnectedBinaryWeights), made by
+// the wide rows alone (ops::conv2d_binary_weights(), ops::fully_connected_binary_weights()): a firmware
+// registering the narrow rows does not link them (and the operators' records keep their size).
+class Conv2D : public XnnOp {
  public:
   Status prepare(const OpContext& ctx) override {
     const fb::Conv2DOptions& o = *ctx.op->options_as_Conv2DOptions();
@@ -181,8 +187,8 @@ class Conv2D final : public XnnOp {
                    if (stem_ != nullptr)
                      return kernels::stem_conv2d_f32(*stem_, portable_, x_, stem_packed_.data(), y_, r0, r1);
 #endif
-                   if (w.bits != nullptr)
-                     kernels::conv2d_binary_weights_f32(portable_, x_, w.bits, w.scale, bias_, y_, r0, r1);
+                   if (w.bits != nullptr)  // validated: only in Conv2DBinaryWeights
+                     run_binary_weights(r0, r1);
                    else
                      kernels::conv2d_f32(portable_, x_, w.floats, bias_, y_, r0, r1);
                  });
@@ -203,7 +209,9 @@ class Conv2D final : public XnnOp {
 #endif
   }
 
- private:
+ protected:
+  virtual void run_binary_weights(int /*row_begin*/, int /*row_end*/) {}
+
   size_t batch_ = 0, in_h_ = 0, in_w_ = 0;
   std::unique_ptr<Int8Layer> int8_;
   // Portable and stem paths (the geometry is both's).
@@ -215,7 +223,13 @@ class Conv2D final : public XnnOp {
   float* y_ = nullptr;
 };
 
-class FullyConnected final : public XnnOp {
+class Conv2DBinaryWeights final : public Conv2D {
+  void run_binary_weights(int row_begin, int row_end) override {
+    kernels::conv2d_binary_weights_f32(portable_, x_, weights_.bits, weights_.scale, bias_, y_, row_begin, row_end);
+  }
+};
+
+class FullyConnected : public XnnOp {
  public:
   Status prepare(const OpContext& ctx) override {
     const fb::FullyConnectedOptions& o = *ctx.op->options_as_FullyConnectedOptions();
@@ -254,9 +268,8 @@ class FullyConnected final : public XnnOp {
     if (op_ != nullptr) return XnnOp::run(pool);
     parallel_for(pool, batch_, size_t(out_c_) * sizeof(float), [this](size_t begin, size_t end) {
       const PortableWeights& w = weights_;
-      if (w.bits != nullptr)
-        kernels::fully_connected_binary_weights_f32(int(batch_), in_c_, out_c_, x_, w.bits, w.scale, bias_,
-                                                    clamp_min_, clamp_max_, y_, int(begin), int(end));
+      if (w.bits != nullptr)  // validated: only in FullyConnectedBinaryWeights
+        run_binary_weights(int(begin), int(end));
       else
         kernels::fully_connected_f32(int(batch_), in_c_, out_c_, x_, w.floats, bias_, clamp_min_, clamp_max_, y_,
                                      int(begin), int(end));
@@ -278,7 +291,9 @@ class FullyConnected final : public XnnOp {
 #endif
   }
 
- private:
+ protected:
+  virtual void run_binary_weights(int /*row_begin*/, int /*row_end*/) {}
+
   size_t batch_ = 0;
   std::unique_ptr<Int8Layer> int8_;
   // Portable path.
@@ -289,21 +304,49 @@ class FullyConnected final : public XnnOp {
   float* y_ = nullptr;
 };
 
+class FullyConnectedBinaryWeights final : public FullyConnected {
+  void run_binary_weights(int row_begin, int row_end) override {
+    kernels::fully_connected_binary_weights_f32(int(batch_), in_c_, out_c_, x_, weights_.bits, weights_.scale,
+                                                bias_, clamp_min_, clamp_max_, y_, row_begin, row_end);
+  }
+};
+
+/// The narrow rows: everything the wide row checks, then no 1-bit weights (their kernels are not linked).
+Status float_weights_only(const ValidateContext& c, const char* wide_accessor) {
+  if (c.in(1).dtype != fb::DType::BitPacked) return Status::Ok();
+  return c.fail("has 1-bit weights, a form this program did not register (LoadOptions::ops: add onebit::ops::" +
+                Text(wide_accessor) + "())");
+}
+
 }  // namespace
 
-Status validate_conv2d(const ValidateContext& c) {
+Status validate_conv2d_binary_weights(const ValidateContext& c) {
   const auto& o = *c.op().options_as_Conv2DOptions();
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
   ONEBIT_RETURN_IF_ERROR(check_conv(c, conv_window(o), o.groups(), fb::DType::Float32, fb::DType::Float32, 0, 2));
   return check_float_weights(c);
 }
+std::unique_ptr<Op> make_conv2d_binary_weights() {
+  return std::make_unique<Conv2DBinaryWeights>();
+}
+Status validate_conv2d(const ValidateContext& c) {
+  ONEBIT_RETURN_IF_ERROR(validate_conv2d_binary_weights(c));
+  return float_weights_only(c, "conv2d_binary_weights");
+}
 std::unique_ptr<Op> make_conv2d() { return std::make_unique<Conv2D>(); }
 
-Status validate_fully_connected(const ValidateContext& c) {
+Status validate_fully_connected_binary_weights(const ValidateContext& c) {
   const auto& o = *c.op().options_as_FullyConnectedOptions();
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
   ONEBIT_RETURN_IF_ERROR(check_fc(c, fb::DType::Float32, fb::DType::Float32, 0, 2));
   return check_float_weights(c);
+}
+std::unique_ptr<Op> make_fully_connected_binary_weights() {
+  return std::make_unique<FullyConnectedBinaryWeights>();
+}
+Status validate_fully_connected(const ValidateContext& c) {
+  ONEBIT_RETURN_IF_ERROR(validate_fully_connected_binary_weights(c));
+  return float_weights_only(c, "fully_connected_binary_weights");
 }
 std::unique_ptr<Op> make_fully_connected() { return std::make_unique<FullyConnected>(); }
 

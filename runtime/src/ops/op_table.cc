@@ -71,7 +71,28 @@ static_assert(rows_in_schema_order(), "ONEBIT_OP_ROWS: row i must be OperatorOpt
 static_assert(std::size(kTypes) == size_t(T::MAX), "ONEBIT_OP_ROWS: one row per OperatorOptions value");
 static_assert(size_t(T::MAX) < size_t(OpResolver::kMaxTypes), "OpResolver::kMaxTypes: too small for the schema");
 
-#define ONEBIT_ROW_POINTER(accessor, ...) &kRow_##accessor,
+// Conv2D and FullyConnected with 1-bit weights (BWN) too, BinaryConv2D with k-bit operands too: rows of
+// their own (ops::conv2d_binary_weights(), ops::fully_connected_binary_weights(), ops::binary_conv2d_levels()),
+// so that a firmware whose model has float weights / binary operands only (the rows above) does not link the
+// float x 1-bit or the k-bit kernels. The full table holds these.
+constexpr OpKind kRow_conv2d_binary_weights = {T::Conv2DOptions, "Conv2D", validate_conv2d_binary_weights,
+                                               make_conv2d_binary_weights, 1, 0u, &kRow_conv2d};
+constexpr OpKind kRow_fully_connected_binary_weights = {T::FullyConnectedOptions, "FullyConnected",
+                                                        validate_fully_connected_binary_weights,
+                                                        make_fully_connected_binary_weights, 1, 0u,
+                                                        &kRow_fully_connected};
+constexpr OpKind kRow_binary_conv2d_levels = {T::BinaryConv2DOptions, "BinaryConv2D", validate_binary_conv2d_levels,
+                                              make_binary_conv2d_levels, 2, 1u << 4 | 1u << 5,
+                                              &kRow_binary_conv2d};
+constexpr const OpKind* kWideRows[] = {&kRow_conv2d_binary_weights, &kRow_fully_connected_binary_weights,
+                                       &kRow_binary_conv2d_levels};
+constexpr const OpKind* widest(const OpKind* row) {
+  for (const OpKind* wide : kWideRows)
+    if (wide->includes == row) return wide;
+  return row;
+}
+
+#define ONEBIT_ROW_POINTER(accessor, ...) widest(&kRow_##accessor),
 constexpr const OpKind* kAllRows[] = {ONEBIT_OP_ROWS(ONEBIT_ROW_POINTER)};
 #undef ONEBIT_ROW_POINTER
 
@@ -103,6 +124,8 @@ const OpResolver& OpResolver::all() {
 }
 
 OpResolver& OpResolver::add(const rt::OpKind& kind) {
+  const rt::OpKind* held = kinds_[size_t(kind.type)];
+  if (held != nullptr && held->includes == &kind) return *this;  // already there in a wider form
   kinds_[size_t(kind.type)] = &kind;
   return *this;
 }
@@ -122,6 +145,9 @@ namespace ops {
   const rt::OpKind& accessor() { return rt::kRow_##accessor; }
 ONEBIT_OP_ROWS(ONEBIT_ACCESSOR)
 #undef ONEBIT_ACCESSOR
+const rt::OpKind& conv2d_binary_weights() { return rt::kRow_conv2d_binary_weights; }
+const rt::OpKind& fully_connected_binary_weights() { return rt::kRow_fully_connected_binary_weights; }
+const rt::OpKind& binary_conv2d_levels() { return rt::kRow_binary_conv2d_levels; }
 }  // namespace ops
 
 }  // namespace onebit

@@ -15,7 +15,8 @@
 // validate and make are defined next to each other in the operator's ops/*.cc file and declared below.
 // Adding an operator: the schema's union member, its ops/*.cc file (class, validate_<op>, make_<op>), the
 // two declarations below, one row in op_table.cc's ONEBIT_OP_ROWS and its accessor in onebit/op_resolver.h. op_type_name(), validate_operator() and make_op()
-// all read the table; op_table_test checks that it has exactly one complete row per schema value.
+// all read the table; op_table_test checks that it has exactly one complete row per schema value. Conv2D,
+// FullyConnected and BinaryConv2D also have a wide row (op_table.cc) that the full table holds instead.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +36,10 @@ struct OpKind {
   std::unique_ptr<Op> (*make)();
   int max_outputs = 1;
   unsigned optional_inputs = 0;
+  /// A narrower row of the same type that this one includes (Conv2D and FullyConnected with 1-bit weights
+  /// include their float-weight forms, BinaryConv2D with k-bit operands its binary one): OpResolver::add of
+  /// the narrower one then keeps this one.
+  const OpKind* includes = nullptr;
 };
 
 /// The row of `type` in the full table (OpResolver::all(), which links every operator), or null for NONE and
@@ -46,7 +51,9 @@ const char* op_kind_name(fb::OperatorOptions type);
 /// The accessor registering it in an OpResolver ("conv2d" for onebit::ops::conv2d()), or "".
 const char* op_accessor_name(fb::OperatorOptions type);
 
-/// All rows, in schema order: `for (const OpKind& k : all_op_kinds())`.
+/// All rows of the full table (OpResolver::all()'s: Conv2D and FullyConnected in their 1-bit-weight forms,
+/// BinaryConv2D in its k-bit one),
+/// in schema order: `for (const OpKind& k : all_op_kinds())`.
 struct OpKindList {
   const OpKind* const* first;
   size_t size;
@@ -66,11 +73,15 @@ OpKindList all_op_kinds();
 
 // Each operator's validate and make functions, by ops/ file.
 
-// conv2d_fully_connected.cc
+// conv2d_fully_connected.cc: float (and float16, int8) weights; with _binary_weights, also 1-bit weights
 Status validate_conv2d(const ValidateContext& c);
 std::unique_ptr<Op> make_conv2d();
+Status validate_conv2d_binary_weights(const ValidateContext& c);
+std::unique_ptr<Op> make_conv2d_binary_weights();
 Status validate_fully_connected(const ValidateContext& c);
 std::unique_ptr<Op> make_fully_connected();
+Status validate_fully_connected_binary_weights(const ValidateContext& c);
+std::unique_ptr<Op> make_fully_connected_binary_weights();
 // pool2d.cc
 Status validate_max_pool2d(const ValidateContext& c);
 std::unique_ptr<Op> make_max_pool2d();
@@ -110,9 +121,11 @@ Status validate_dequantize(const ValidateContext& c);
 std::unique_ptr<Op> make_dequantize();
 Status validate_quantize_levels(const ValidateContext& c);
 std::unique_ptr<Op> make_quantize_levels();
-// binary_conv2d.cc
+// binary_conv2d.cc: binary activations x 1-bit weights; with _levels, k-bit ones too
 Status validate_binary_conv2d(const ValidateContext& c);
 std::unique_ptr<Op> make_binary_conv2d();
+Status validate_binary_conv2d_levels(const ValidateContext& c);
+std::unique_ptr<Op> make_binary_conv2d_levels();
 Status validate_binary_fully_connected(const ValidateContext& c);
 std::unique_ptr<Op> make_binary_fully_connected();
 // binary_max_pool.cc

@@ -76,6 +76,8 @@ struct BConvRunArgs {
   uint32_t* bits = nullptr;
 };
 
+struct BConvPlan;  // bconv-impl.h
+
 class BConv2D {
  public:
   BConv2D();
@@ -94,6 +96,10 @@ class BConv2D {
   /// Returns false with *error set for geometry it cannot run (e.g. in_c not divisible by groups).
   bool prepare(Isa isa, const BConvGeometry& geometry, const uint32_t* weights,
                const OutputTransformParams& transform, Text* error);
+  /// prepare() for binary activations x 1-bit weights alone (it refuses k-bit geometries): the k-bit code
+  /// (bconv-levels.cc, ~5 KB on Cortex-M) is then not linked, for a firmware whose model has none.
+  bool prepare_binary(Isa isa, const BConvGeometry& geometry, const uint32_t* weights,
+                      const OutputTransformParams& transform, Text* error);
 
   /// Scratch the caller provides to run() (im2col rows, accumulators); 0 if none. run() uses one slot per
   /// pool thread, so pass threads = pthreadpool_get_threads_count(pool) (1 for a null pool). k-bit operands
@@ -110,6 +116,9 @@ class BConv2D {
 
  private:
   struct Impl;
+  using LevelsPrepare = void (*)(BConvPlan& plan, const uint32_t* weights);  // bconv_levels_prepare or null
+  bool prepare_with(LevelsPrepare levels_prepare, Isa isa, const BConvGeometry& geometry, const uint32_t* weights,
+                    const OutputTransformParams& transform, Text* error);
   Impl* impl_ = nullptr;
 };
 
