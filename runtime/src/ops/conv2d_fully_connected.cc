@@ -116,6 +116,14 @@ Status prepare_int8(const OpContext& ctx, const Int8Geometry& g, const fb::Int8Q
 // The float x 1-bit kernels run in subclasses (Conv2DBinaryWeights, FullyConnectedBinaryWeights), made by
 // the wide rows alone (ops::conv2d_binary_weights(), ops::fully_connected_binary_weights()): a firmware
 // registering the narrow rows does not link them (and the operators' records keep their size).
+/// The fp32 route of an int8-marked layer keeps the int8 output's saturation: the layer's clamp narrowed to
+/// what the int8 output can hold, output_scale * ([-128, 127] - output_zero_point), so both routes clip where
+/// the model's calibration (or its QDQ pair) says.
+void narrow_to_int8_output(const fb::Int8Quantization& q, float* lo, float* hi) {
+  *lo = std::max(*lo, q.output_scale() * float(-128 - int(q.output_zero_point())));
+  *hi = std::min(*hi, q.output_scale() * float(127 - int(q.output_zero_point())));
+}
+
 class Conv2D : public XnnOp {
  public:
   Status prepare(const OpContext& ctx) override {
@@ -130,6 +138,7 @@ class Conv2D : public XnnOp {
     const float* bias = ctx.inputs.size() > 2 ? ctx.constant<float>(2) : nullptr;
     float_macs = int64_t(y[0]) * y[1] * y[2] * int64_t(out_c) * o.kernel_h() * o.kernel_w() * int64_t(in_c / groups);
     workspace_bytes = xnn_indirection_bytes(y[0], y[1], y[2], o.kernel_h(), o.kernel_w());
+    float clamp_min = o.clamp_min(), clamp_max = o.clamp_max();
     if (ctx.inputs[1]->dtype == fb::DType::Int8) {
       Int8Geometry g;
       g.batch = batch_, g.in_h = in_h_, g.in_w = in_w_, g.in_c = in_c;
@@ -142,10 +151,11 @@ class Conv2D : public XnnOp {
       g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
       ONEBIT_RETURN_IF_ERROR(prepare_int8(ctx, g, *o.int8(), this, &int8_));
       if (int8_) return Status::Ok();  // else the float path below, on the dequantized weights
+      narrow_to_int8_output(*o.int8(), &clamp_min, &clamp_max);
     }
     portable_ = {int(batch_), int(in_h_), int(in_w_), int(in_c), y[1], y[2], int(out_c), o.kernel_h(),
                  o.kernel_w(), o.stride_h(), o.stride_w(), o.dilation_h(), o.dilation_w(), o.pad_top(),
-                 o.pad_left(), int(groups), o.clamp_min(), o.clamp_max()};
+                 o.pad_left(), int(groups), clamp_min, clamp_max};
     if (ctx.portable_float) {
       workspace_bytes = 0;
       portable_weights(ctx, in_c / groups, &weights_);
@@ -168,7 +178,7 @@ class Conv2D : public XnnOp {
                      uint32_t(o.pad_top()), uint32_t(o.pad_right()), uint32_t(o.pad_bottom()), uint32_t(o.pad_left()),
                      uint32_t(o.kernel_h()), uint32_t(o.kernel_w()), uint32_t(o.stride_h()), uint32_t(o.stride_w()),
                      uint32_t(o.dilation_h()), uint32_t(o.dilation_w()), uint32_t(groups), in_c / groups,
-                     out_c / groups, in_c, out_c, weights, bias, o.clamp_min(), o.clamp_max(), 0, &op_),
+                     out_c / groups, in_c, out_c, weights, bias, clamp_min, clamp_max, 0, &op_),
                  "xnn_create_convolution2d_nhwc_f32");
 #else
     return Status::Ok();  // not reached: portable_float is always set in this build
@@ -237,16 +247,18 @@ class FullyConnected : public XnnOp {
     const size_t in_c = size_t(ctx.inputs[0]->shape[1]), out_c = size_t(ctx.output->shape[1]);
     const float* bias = ctx.inputs.size() > 2 ? ctx.constant<float>(2) : nullptr;
     float_macs = int64_t(batch_) * int64_t(in_c) * int64_t(out_c);
+    float clamp_min = o.clamp_min(), clamp_max = o.clamp_max();
     if (ctx.inputs[1]->dtype == fb::DType::Int8) {
       Int8Geometry g;  // the 1x1 convolution of [N, 1, 1, K]
       g.batch = batch_, g.in_c = in_c, g.out_c = out_c;
       g.clamp_min = o.clamp_min(), g.clamp_max = o.clamp_max();
       ONEBIT_RETURN_IF_ERROR(prepare_int8(ctx, g, *o.int8(), this, &int8_));
       if (int8_) return Status::Ok();  // else the float path below, on the dequantized weights
+      narrow_to_int8_output(*o.int8(), &clamp_min, &clamp_max);
     }
     if (ctx.portable_float) {
       in_c_ = int(in_c), out_c_ = int(out_c);
-      clamp_min_ = o.clamp_min(), clamp_max_ = o.clamp_max();
+      clamp_min_ = clamp_min, clamp_max_ = clamp_max;
       portable_weights(ctx, in_c, &weights_);
       bias_ = bias;
       return Status::Ok();
@@ -255,8 +267,8 @@ class FullyConnected : public XnnOp {
     Vec<float> expanded;
     const float* weights = float_weights(ctx, in_c, &expanded);
     return check(ctx,
-                 xnn_create_fully_connected_nc_f32(in_c, out_c, in_c, out_c, weights, bias,
-                                                   o.clamp_min(), o.clamp_max(), 0, &op_),
+                 xnn_create_fully_connected_nc_f32(in_c, out_c, in_c, out_c, weights, bias, clamp_min, clamp_max,
+                                                   0, &op_),
                  "xnn_create_fully_connected_nc_f32");
 #else
     return Status::Ok();  // not reached: portable_float is always set in this build
