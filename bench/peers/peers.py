@@ -240,9 +240,12 @@ def main():
                            capture_output=True, text=True)
         if r.returncode != 0:
             die(f"onebit-convert --int8-float-layers rejected {onnx_path}: {(r.stdout + r.stderr)[-2000:]}")
-        argv = [run_tool, int8_path, "--input", os.path.join(a.work, "check_input.npy"), "--output", out_npy]
-        subprocess.run(argv + (["--isa", a.isa] if a.isa else []), capture_output=True, text=True, check=True)
-        agree = int((np.load(out_npy).argmax(1) == y_ob.argmax(1)).sum())
+        out8 = os.path.join(a.work, "onebit_int8_logits.npy")  # beside, not over, the fp32 logits
+        argv = [run_tool, int8_path, "--input", os.path.join(a.work, "check_input.npy"), "--output", out8]
+        rr = subprocess.run(argv + (["--isa", a.isa] if a.isa else []), capture_output=True, text=True)
+        if rr.returncode != 0:
+            die(f"onebit-run failed on the int8 model: {rr.stderr.strip()}")
+        agree = int((np.load(out8).argmax(1) == y_ob.argmax(1)).sum())
         int8_note = (f" With `--int8-float-layers` (calibrated on {CALIBRATION_IMAGES} other inputs of the same "
                      f"kind; each int8-marked layer runs int8 or fp32 by the runtime's static per-ISA rule): "
                      f"argmax equal to onebit fp32 on {agree}/{len(x)} check inputs.")
