@@ -44,7 +44,8 @@ struct Net {
 
   // Sign -> binary 3x3 conv (zero padding) with output transform y = multiplier * dot + bias, where the
   // multiplier stands for alpha * gamma / sigma of a folded BatchNorm, then + shortcut. Fused: one op, reading
-  // `bits` (x's Sign written by the previous block, or -1) and writing *bits_out (next_sign) itself.
+  // `bits` (x's Sign or k-bit levels written by the previous block, or -1) and writing *bits_out (next_sign:
+  // the next block's Sign or QuantizeLevels) itself.
   int binary_block(const std::string& name, int x, int out_c, int stride, int shortcut, int bits, bool next_sign,
                    int* bits_out) {
     const int in_c = b.shape(x)[3];
@@ -72,7 +73,13 @@ struct Net {
     if (!float_reference && fuse) {
       BinaryConv2DFusion f;
       f.residual = shortcut;
-      f.quantize = next_sign;
+      f.quantize = next_sign && activation_bits == 1;
+      f.quantize_levels = next_sign && activation_bits > 1;  // FloatAndLevels: the next block's quantizer
+      if (f.quantize_levels) {
+        f.levels.kind = LevelKind::kUnipolar;
+        f.levels.bits = activation_bits;
+        f.level_scale = f.level_shift = std::vector<float>(size_t(out_c), levels / 2.0f);
+      }
       return b.binary_conv2d(name + "/bconv", q, out_c, wts, mult, bias, p, f, bits_out);
     }
     if (!float_reference)
@@ -128,7 +135,7 @@ Status build_bireal18(const BiRealOptions& o, std::vector<uint8_t>* model_bytes)
         shortcut = b.avg_pool(name + "/shortcut/avgpool", x, ap);
         shortcut = net.float_conv(name + "/shortcut/conv1x1", shortcut, widths[stage], 1, 1, 0);
       }
-      const bool next_sign = o.fuse && !o.float_reference && o.activation_bits == 1 && !(stage == 3 && block == 3);
+      const bool next_sign = o.fuse && !o.float_reference && !(stage == 3 && block == 3);
       int bits_out = -1;
       x = net.binary_block(name, x, widths[stage], down ? 2 : 1, shortcut, bits, next_sign, &bits_out);
       bits = bits_out;

@@ -17,8 +17,8 @@ struct BiRealOptions {
   /// 1: Sign -> binary activations (Bi-Real). 2..4: k-bit Unipolar activations (DoReFa / PACT style:
   /// q = clamp(round(n/2 * x + n/2), 0, n), n = 2^k - 1) feeding the same binary-weight convs (W1Ak).
   int activation_bits = 1;
-  /// Every block one BinaryConv2D (issue 12): its residual Add folded in (residual input) and, for binary
-  /// activations, the next block's Sign written by the same op (FloatAndBitPacked). false: the unfused form,
+  /// Every block one BinaryConv2D (issue 12): its residual Add folded in (residual input) and the next block's
+  /// Sign (FloatAndBitPacked) or k-bit QuantizeLevels (FloatAndLevels, issue 20) written by the same op. false: the unfused form,
   /// Sign / BinaryConv2D / Add as separate operators (onebit-synth --no-fuse). Both compute the same bytes.
   bool fuse = true;
 };

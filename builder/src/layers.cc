@@ -27,9 +27,10 @@ flatbuffers::Offset<fb::Int8Quantization> int8_table(Fbb& f, const std::optional
 }
 
 flatbuffers::Offset<void> binary_conv2d_options(Fbb& f, const BinaryConv2DParams& p, const BinaryConv2DFusion& fusion) {
-  const fb::OutputKind kind = p.bitpacked_output ? fb::OutputKind::BitPacked
-                              : fusion.quantize  ? fb::OutputKind::FloatAndBitPacked
-                                                 : fb::OutputKind::Float;
+  const fb::OutputKind kind = p.bitpacked_output       ? fb::OutputKind::BitPacked
+                              : fusion.quantize_levels ? fb::OutputKind::FloatAndLevels
+                              : fusion.quantize        ? fb::OutputKind::FloatAndBitPacked
+                                                       : fb::OutputKind::Float;
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> flip;
   flatbuffers::Offset<flatbuffers::Vector<int8_t>> constant;
   if (!fusion.flip.empty()) flip = f.CreateVector(fusion.flip);
@@ -42,7 +43,8 @@ flatbuffers::Offset<void> binary_conv2d_options(Fbb& f, const BinaryConv2DParams
 }
 
 bool folds_anything(const BinaryConv2DFusion& f) {
-  return f.residual != -1 || f.quantize || !f.threshold.empty() || !f.flip.empty() || !f.constant.empty();
+  return f.residual != -1 || f.quantize || !f.threshold.empty() || !f.flip.empty() || !f.constant.empty() ||
+         f.quantize_levels;
 }
 
 }  // namespace
@@ -135,8 +137,12 @@ int ModelBuilder::binary_conv2d(const std::string& name, int x, int out_c, const
                       p.bitpacked_output ? fb::DType::BitPacked : fb::DType::Float32);
   if (!folds_anything(fusion)) return y;
 
-  // Fusions: inputs[4] residual, inputs[5] threshold (-1 where absent, trailing -1s left out), outputs[1] bits.
+  // Fusions: inputs[4] residual, inputs[5] threshold, inputs[6] / [7] level scale / shift (-1 where absent,
+  // trailing -1s left out), outputs[1] bits or levels.
   if (p.bitpacked_output) b.fail(name, type, "fusions need a float output (bitpacked_output is set)");
+  if (fusion.quantize && fusion.quantize_levels) b.fail(name, type, "quantize and quantize_levels: one second output");
+  if (fusion.quantize_levels && fusion.levels.kind == LevelKind::kBinary)
+    b.fail(name, type, "quantize_levels with levels Binary: use quantize");
   const std::vector<int> shape = b.shape_of(y);
   if (fusion.residual != -1 && b.need(name, type, fusion.residual, 4) && b.shape_of(fusion.residual) != shape)
     b.fail(name, type, "residual " + rt::shape_string(b.shape_of(fusion.residual)) + " must have the output's shape " +
@@ -145,11 +151,24 @@ int ModelBuilder::binary_conv2d(const std::string& name, int x, int out_c, const
   if (fusion.quantize && !fusion.threshold.empty() &&
       b.sized(name, type, "threshold", fusion.threshold.size(), size_t(out_c)))
     extra[1] = b.floats(name + "/quantize_threshold", {out_c}, fusion.threshold);
+  if (fusion.quantize_levels &&
+      (fusion.level_scale.empty() || b.sized(name, type, "level scale", fusion.level_scale.size(), size_t(out_c))) &&
+      (fusion.level_shift.empty() || b.sized(name, type, "level shift", fusion.level_shift.size(), size_t(out_c)))) {
+    const size_t c = size_t(out_c);
+    extra.push_back(b.floats(name + "/level_scale", {out_c},
+                             fusion.level_scale.empty() ? std::vector<float>(c, 1.0f) : fusion.level_scale));
+    extra.push_back(b.floats(name + "/level_shift", {out_c},
+                             fusion.level_shift.empty() ? std::vector<float>(c, 0.0f) : fusion.level_shift));
+  }
   while (!extra.empty() && extra.back() == -1) extra.pop_back();
   Impl::Op& op = b.ops.back();
   if (op.inputs.size() == 4) op.inputs.insert(op.inputs.end(), extra.begin(), extra.end());
-  if (fusion.quantize) {
-    b.tensors.push_back({name + "/bits", shape, fb::DType::BitPacked, -1, {}});
+  if (fusion.quantize || fusion.quantize_levels) {
+    const Levels& l = fusion.levels;
+    rt::TensorLevels levels;
+    if (fusion.quantize_levels) levels = {l.kind, l.bits, l.zero_level, l.scale};
+    b.tensors.push_back({name + (fusion.quantize_levels ? "/levels" : "/bits"), shape, fb::DType::BitPacked, -1,
+                         levels});
     op.more_outputs = {int(b.tensors.size()) - 1};
     if (bits != nullptr) *bits = op.more_outputs[0];
   }

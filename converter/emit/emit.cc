@@ -205,11 +205,14 @@ Status Emitter::emit_binary_conv(const Node& n) {
     ONEBIT_RETURN_IF_ERROR(float_as(n.in(4), 4, &fusion.residual));
   }
   const bool bits_too = n.out(1) != kNoId;  // FloatAndBitPacked (never in the float reference)
+  const bool levels_too = bits_too && g_.value(n.out(1)).dtype == DType::kLevels;  // FloatAndLevels
   if (bits_too && options_.float_reference)
     return Status::Error(n.describe() + ": internal: a fused bits output in the float reference");
   int out;
   if (!options_.float_reference) {
-    if (bits_too) {
+    if (levels_too) {
+      ONEBIT_RETURN_IF_ERROR(fused_levels(n, out_c, &fusion));
+    } else if (bits_too) {
       fusion.quantize = true;
       ONEBIT_RETURN_IF_ERROR(quantize_options(g_, n, n.in(5), n.in(6), out_c, &fusion.threshold, &fusion.flip, &fusion.constant));
     }
@@ -220,11 +223,14 @@ Status Emitter::emit_binary_conv(const Node& n) {
     if (!label.empty()) ++report_.kbit_layers[label];
     record(n.name, std::string("binary BinaryConv2D") + (label.empty() ? "" : " " + label) +
                        (p.bitpacked_output ? " (bitpacked output)" : "") + (fusion.residual >= 0 ? " + residual" : "") +
-                       (bits_too ? " (float and bits output)" : ""));
+                       (levels_too ? " (float and levels output)"
+                        : bits_too ? " (float and bits output)"
+                                   : ""));
     set(n.out(), out);
     if (bits_too) {
       set(n.out(1), bits_out);
-      record(n.s("bits_from"), "written by binary BinaryConv2D '" + n.name + "' (FloatAndBitPacked)");
+      record(n.s("bits_from"), "written by binary BinaryConv2D '" + n.name + "' (" +
+                                   (levels_too ? "FloatAndLevels" : "FloatAndBitPacked") + ")");
     }
     return Status::Ok();
   }

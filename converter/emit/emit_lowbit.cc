@@ -43,16 +43,40 @@ std::string kbit_label(const Graph& g, const Node& n) {
   return wb > 1 ? "W" + std::to_string(wb) + "A1" : "";
 }
 
+namespace {
+
+// QuantizeLevels' per-channel scale / shift (constant inputs `scale`, `shift` of n, or kNoId: 1 / 0) for c
+// channels: one place for the operator and a BinaryConv2D's FloatAndLevels output.
+Status level_scale_shift(const Graph& g, const Node& n, ValueId scale_id, ValueId shift_id, int64_t c,
+                         std::vector<float>* scale, std::vector<float>* shift) {
+  scale->assign(size_t(c), 1.0f);
+  shift->assign(size_t(c), 0.0f);
+  if (scale_id != kNoId) *scale = g.constant(scale_id)->f;
+  if (shift_id != kNoId) *shift = g.constant(shift_id)->f;
+  if (int64_t(scale->size()) != c || int64_t(shift->size()) != c)
+    return Status::Error(n.describe() + ": level scale / shift have " + std::to_string(scale->size()) + " / " +
+                         std::to_string(shift->size()) + " channels, expected " + std::to_string(c));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Emitter::fused_levels(const Node& n, int64_t out_c, BinaryConv2DFusion* fusion) {
+  fusion->quantize_levels = true;
+  fusion->levels = builder_levels(g_.value(n.out(1)).levels);
+  ++report_.quantize_levels;  // still one activation quantizer, written by the conv
+  return level_scale_shift(g_, n, n.in(5), n.in(6), out_c, &fusion->level_scale, &fusion->level_shift);
+}
+
 Status Emitter::emit_quantize_levels(const Node& n) {
   const std::vector<int64_t>& s = g_.value(n.in(0)).shape;
   int x;
   ONEBIT_RETURN_IF_ERROR(float_as(n.in(0), s.size() == 4 ? 4 : 2, &x));
   const int64_t c = s[1];
-  std::vector<float> scale(size_t(c), 1.0f), shift(size_t(c), 0.0f);
-  if (n.in(1) != kNoId) scale = g_.constant(n.in(1))->f;
-  if (n.in(2) != kNoId) shift = g_.constant(n.in(2))->f;
-  if (int64_t(scale.size()) != c || int64_t(shift.size()) != c || int64_t(b_.shape(x).back()) != c)
-    return Status::Error(n.describe() + ": scale / shift have " + std::to_string(scale.size()) + " channels, its input " +
+  std::vector<float> scale, shift;
+  ONEBIT_RETURN_IF_ERROR(level_scale_shift(g_, n, n.in(1), n.in(2), c, &scale, &shift));
+  if (int64_t(b_.shape(x).back()) != c)
+    return Status::Error(n.describe() + ": scale / shift have " + std::to_string(c) + " channels, its input " +
                          std::to_string(b_.shape(x).back()));
   const Levels l = ops::quantize_levels_of(n);
   set(n.out(), b_.quantize_levels(n.name, x, builder_levels(l), scale, shift));

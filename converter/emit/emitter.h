@@ -25,6 +25,9 @@ class Emitter {
   Status emit_binary_pool(const Node& n);
   // Low-bit (emit_lowbit.cc).
   Status emit_quantize_levels(const Node& n);
+  /// A BinaryConv2D's FloatAndLevels second output (rules/binary_fusion.cc): the QuantizeLevels scale / shift
+  /// (inputs 5 / 6) and the levels of output 1, into `fusion`.
+  Status fused_levels(const Node& n, int64_t out_c, BinaryConv2DFusion* fusion);
   Status emit_bwn_conv(const Node& n, int x, const std::vector<float>& bias, const Conv2DParams& p);
   Status emit_bwn_fc(const Node& n, int x, int64_t out_c, int64_t k, const std::vector<float>& w, const std::vector<float>& bias);
   /// Float reference of a binary layer's output transform: ChannelAffine, Add of `residual` (a builder

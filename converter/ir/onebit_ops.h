@@ -20,7 +20,8 @@
 //      the multiplier absorbs the input's level_scale; output float unless input bits and weight_bits 1.
 //      Fusions (rules/binary_fusion.cc): input 4, a float residual r added before the clamp; a second output,
 //      the bits of the float output y as onebit.Quantize(y, scale = input 5?, shift = input 6?) would compute
-//      them (attr bits_from names that Quantize for the summary).
+//      them (attr bits_from names that Quantize for the summary), or (a kLevels second output, issue 20) the
+//      levels onebit.QuantizeLevels(y, input 5?, input 6?) would, its attrs kept in that value's levels.
 //  onebit.BinaryFullyConnected(x: bits or levels [N, K], w: [O, K] levels, multiplier: [O], bias: [O]) -> float or bits
 //      attrs: clamp_min, clamp_max, weight_bits
 //  Conv / Gemm / MatMul with attr binary_weights = 1 (rules/lowbit_weights.cc): float input, weights ±s per

@@ -12,7 +12,9 @@
 //    of Bi-Real / ReActNet blocks). The Quantize's bits become the conv's second output and its scale / shift
 //    the conv's inputs 5 / 6 (ir/onebit_ops.h); the emitter writes both as one operator (emit.cc). Same y, same
 //    comparison: bit-exact. Not for the float reference (RewriteOptions::float_reference), which keeps the
-//    Quantize as its own operator.
+//    Quantize as its own operator. The same for a QuantizeLevels of y (issue 20: the next k-bit block's
+//    activation quantizer), whose levels become the conv's second output (FloatAndLevels): the runtime runs
+//    QuantizeLevels' own kernel on the same floats, so it is bit-exact too.
 //  sign_before_max_pool: Quantize(MaxPool(x)) whose MaxPool has no other reader and whose per-channel scales
 //    are all > 0 (no flips) -> BinaryMaxPool(Quantize(x)). With s > 0, bit(v) = (fl(s v) + t < 0) is
 //    non-increasing in v (rounding is monotone), so bit(max_i x_i) = AND_i bit(x_i), the binary max pool of
@@ -67,7 +69,7 @@ Status residual_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* lo
   return Status::Ok();
 }
 
-// The BinaryConv2D whose float output the Quantize reads, if it can write the bits too.
+// The BinaryConv2D whose float output the Quantize / QuantizeLevels reads, if it can write the bits / levels too.
 bool quantize_match(const Graph& g, NodeId id, const RewriteOptions& o) {
   const Node& q = g.node(id);
   const ValueId y = q.in(0);
@@ -81,7 +83,10 @@ bool quantize_match(const Graph& g, NodeId id, const RewriteOptions& o) {
 Status quantize_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* log) {
   const Node& q = g.node(id);
   const NodeId conv = g.value(q.in(0)).producer;
-  log->note(q.name, "second output (FloatAndBitPacked) of binary conv '" + g.node(conv).name + "'");
+  const bool levels = q.op == ops::kQuantizeLevels;
+  log->note(q.name, std::string("second output (") + (levels ? "FloatAndLevels" : "FloatAndBitPacked") +
+                        ") of binary conv '" + g.node(conv).name + "'");
+  if (levels) g.value(q.out()).levels = ops::quantize_levels_of(q);  // the conv's output 1 keeps them
   const ValueId scale = q.in(1), shift = q.in(2), bits = q.out();
   const std::string source = q.name;
   g.kill(id);
@@ -136,8 +141,9 @@ Status pool_sign_apply(Graph& g, NodeId id, const RewriteOptions&, RewriteLog* l
 void add_binary_fusion_rules(RuleList* rules) {
   add_rule(rules, "residual_into_binary_conv", "residual Adds folded into binary convs", {"Add"}, residual_match,
            residual_apply, true);
-  add_rule(rules, "quantize_into_binary_conv", "Quantizes written by binary convs (FloatAndBitPacked)",
-           {ops::kQuantize}, quantize_match, quantize_apply, true);
+  add_rule(rules, "quantize_into_binary_conv",
+           "Quantizes / QuantizeLevels written by binary convs (FloatAndBitPacked / FloatAndLevels)",
+           {ops::kQuantize, ops::kQuantizeLevels}, quantize_match, quantize_apply, true);
   add_rule(rules, "sign_before_max_pool", "Sign moved before MaxPool (binary max pool)", {ops::kQuantize},
            pool_sign_match, pool_sign_apply);
 }

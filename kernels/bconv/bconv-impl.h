@@ -104,6 +104,13 @@ struct BConvPlan {
   Vec<float> quantize_threshold;                             // [out_c]
   Vec<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]
   QuantizeThresholds quantize;       // points into the vectors above
+  // FloatAndLevels (BConv2D::prepare with transform.levels): the bits output holds QuantizeLevels(y) instead,
+  // out_plane_words apart, by that operator's own ukernel; scale / shift copied on the desktop.
+  bool levels_out = false;
+  QuantizeLevelsUkernel levels_ukernel;
+  LevelQuantizer level_quantizer;
+  Vec<float> level_scale_copy, level_shift_copy;
+  size_t out_plane_words = 0;
   // [out_c] each: the caller's arrays with row weights (they live as long as the weights), else copies.
   const float* multiplier = nullptr;
   const float* bias = nullptr;

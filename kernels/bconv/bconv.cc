@@ -115,9 +115,39 @@ BConv2D& BConv2D::operator=(BConv2D&& other) noexcept {
 
 Isa BConv2D::isa() const { return impl_ != nullptr ? impl_->gemm.isa : Isa::kScalar; }
 
+namespace {
+// FloatAndLevels: the QuantizeLevels operator's ukernel and quantizer for the second output.
+void prepare_levels_output(BConvPlan& p, Isa isa, const LevelQuantizer& q) {
+  p.levels_out = true;
+  p.levels_ukernel = quantize_levels_select(isa);
+  p.level_quantizer = q;
+#if !ONEBIT_MCU
+  const size_t out_c = static_cast<size_t>(p.g.out_c);
+  if (q.scale != nullptr) p.level_scale_copy.assign(q.scale, q.scale + out_c);
+  if (q.shift != nullptr) p.level_shift_copy.assign(q.shift, q.shift + out_c);
+  p.level_quantizer.scale = q.scale != nullptr ? p.level_scale_copy.data() : nullptr;
+  p.level_quantizer.shift = q.shift != nullptr ? p.level_shift_copy.data() : nullptr;
+#endif
+  p.out_plane_words = static_cast<size_t>(p.g.batch) * p.out_h * p.out_w * p.out_words;
+}
+
+Text levels_output_problem(const LevelQuantizer& q, const OutputTransformParams& t) {
+  if (!t.float_and_bits || t.bitpacked) return "a k-bit levels output needs float_and_bits and a float output";
+  const bool ok = (q.kind == LevelKind::kTernary && q.bits == 2) ||
+                  ((q.kind == LevelKind::kUnipolar || q.kind == LevelKind::kBipolar) && q.bits >= 1 && q.bits <= 4);
+  return ok ? "" : "levels output: kind / bits not Unipolar or Bipolar 1..4, or Ternary 2";
+}
+}  // namespace
+
 bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
                       const OutputTransformParams& transform, Text* error) {
-  return prepare_with(&bconv_levels_prepare, isa, g, weights, transform, error);
+  if (transform.levels != nullptr) {
+    const Text problem = levels_output_problem(*transform.levels, transform);
+    if (!problem.empty()) return fail(error, "BinaryConv2D: " + problem);
+  }
+  if (!prepare_with(&bconv_levels_prepare, isa, g, weights, transform, error)) return false;
+  if (transform.levels != nullptr) prepare_levels_output(*impl_, isa, *transform.levels);
+  return true;
 }
 
 bool BConv2D::prepare_binary(Isa isa, const BConvGeometry& g, const uint32_t* weights,
@@ -133,6 +163,8 @@ bool BConv2D::prepare_with(LevelsPrepare levels_prepare, Isa isa, const BConvGeo
   if (problem.empty()) problem = bconv_levels_validate(g, transform.bitpacked);
   if (problem.empty() && levels_prepare == nullptr && !(g.act_kind == LevelKind::kBinary && g.weight_bits == 1))
     problem = "k-bit activations or weights need BConv2D::prepare (prepare_binary takes binary x binary only)";
+  if (problem.empty() && levels_prepare == nullptr && transform.levels != nullptr)
+    problem = "a k-bit levels output needs BConv2D::prepare (prepare_binary writes bits only)";
   if (!problem.empty()) return fail(error, "BinaryConv2D: " + problem);
   if (weights == nullptr) return fail(error, "BinaryConv2D: weights are null");
   if (transform.multiplier == nullptr || transform.bias == nullptr) {
@@ -345,8 +377,17 @@ void transform_block(const BConvPlan& p, const Block& b) {
     } else {
       p.transform.f32(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y);
     }
-    // FloatAndBitPacked: the floats, just written and still in cache, through Quantize's kernel.
-    if (bits != nullptr) p.pack.fn(rows, nc, y, bits, p.quantize_thresholds ? &q : nullptr);
+    // FloatAndBitPacked: the floats, just written and still in cache, through Quantize's kernel;
+    // FloatAndLevels: through QuantizeLevels' (planes out_plane_words apart, channels offset by c0).
+    if (bits == nullptr) continue;
+    if (p.levels_out) {
+      LevelQuantizer lq = p.level_quantizer;
+      lq.scale = offset_or_null(lq.scale, b.c0);
+      lq.shift = offset_or_null(lq.shift, b.c0);
+      p.levels_ukernel.fn(rows, nc, y, bits, p.out_plane_words, &lq);
+    } else {
+      p.pack.fn(rows, nc, y, bits, p.quantize_thresholds ? &q : nullptr);
+    }
   }
 }
 

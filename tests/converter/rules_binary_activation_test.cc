@@ -83,8 +83,13 @@ TEST_CASE("rules: sign_to_quantize") {
     error.sign_zero = cv::SignZero::kError;
     check_rewrite_fails(conv_sign(false), error, {"node 'sign2' (Sign)", "sign(0)"});
     Rewritten d = rewrite(conv_sign(false));
-    CHECK(node(d.g, "sign2").op == cv::ops::kQuantizeLevels);
-    CHECK(node(d.g, "sign2").s("kind") == "ternary");
+    // The ternary quantizer is then written by the conv itself (quantize_into_binary_conv: FloatAndLevels).
+    const cv::Node& conv = node(d.g, "conv");
+    REQUIRE(conv.outputs.size() == 2);
+    const cv::Value& levels = d.g.value(conv.out(1));
+    CHECK(levels.dtype == cv::DType::kLevels);
+    CHECK(levels.levels.kind == cv::LevelKind::kTernary);
+    CHECK(conv.s("bits_from") == "sign2");
     Rng rng(10);
     check_end_to_end(conv_sign(false), RefTensor{{1, 2, 4, 4}, rng.normal(32)}, "y");
   }

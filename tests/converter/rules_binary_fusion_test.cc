@@ -189,3 +189,82 @@ TEST_CASE("rules: sign_before_max_pool") {
     }
   }
 }
+
+namespace {
+
+// DoReFa without the STE residue, names prefixed: Clip(x, 0, 1) -> Mul(n) -> Round -> Div(n).
+std::string dorefa_levels(OnnxTestGraph& t, const std::string& p, const std::string& x, float n) {
+  scalar(t, p + ".lo", 0.0f);
+  scalar(t, p + ".hi", 1.0f);
+  scalar(t, p + ".n", n);
+  return add_chain(t, x,
+                   {{"Clip", p + ".clip", p + ".c", {"^", p + ".lo", p + ".hi"}},
+                    {"Mul", p + ".mul", p + ".m", {"^", p + ".n"}},
+                    {"Round", p + ".round", p + ".r"},
+                    {"Div", p + ".div", p + ".q", {"^", p + ".n"}}});
+}
+
+// Two W1A2 residual blocks on x [1, 4, 5, 5]: y1 = conv1(q(x)) + x, y = conv2(q(y1)) + y1, q a 2-bit DoReFa
+// quantizer (n = 3); with `second_quantizer` y1 is also quantized at n = 15 for a third conv z, output s = y + z.
+OnnxTestGraph kbit_blocks(Rng& r, bool second_quantizer) {
+  OnnxTestGraph t;
+  t.input("x", {1, 4, 5, 5});
+  t.initializer("w1", {4, 4, 3, 3}, r.signs(144));
+  add_conv(t, "conv1", {dorefa_levels(t, "q1", "x", 3.0f), "w1"}, "c1", 3, 1, 1);
+  t.node("Add", {"c1", "x"}, {"y1"}, "add1");
+  t.initializer("w2", {4, 4, 3, 3}, r.signs(144));
+  add_conv(t, "conv2", {dorefa_levels(t, "q2", "y1", 3.0f), "w2"}, "c2", 3, 1, 1);
+  t.node("Add", {"y1", "c2"}, {"y"}, "add2");
+  if (!second_quantizer) {
+    t.output("y");
+    return t;
+  }
+  t.initializer("w3", {4, 4, 3, 3}, r.signs(144));
+  add_conv(t, "conv3", {dorefa_levels(t, "q3", "y1", 15.0f), "w3"}, "z", 3, 1, 1);
+  t.node("Add", {"y", "z"}, {"s"}, "add3");
+  t.output("s");
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("rules: quantize_into_binary_conv with k-bit levels (FloatAndLevels, issue 20)") {
+  Rng r(44);
+  SUBCASE("fires: the next block's QuantizeLevels is written by the conv whose output it reads") {
+    OnnxTestGraph t = kbit_blocks(r, false);
+    Rewritten rw = rewrite(t);
+    CHECK(rw.fired("quantize_into_binary_conv") == 1);
+    const cv::Node& conv1 = node(rw.g, "conv1");
+    REQUIRE(conv1.op == cv::ops::kBinaryConv2D);
+    REQUIRE(conv1.outputs.size() == 2);
+    const cv::Value& levels = rw.g.value(conv1.out(1));
+    CHECK(levels.dtype == cv::DType::kLevels);
+    check_levels(levels.levels, 2, 0, 1.0f / 3);
+    CHECK(node(rw.g, "conv2").in(0) == conv1.out(1));
+    CHECK(rw.count(cv::ops::kQuantizeLevels) == 1);  // the first block's, which reads x
+    const Converted c = convert(t);
+    REQUIRE(c.status.ok());
+    CHECK(contains(c.result.summary, "(float and levels output)"));
+    CHECK(contains(c.result.summary, "(FloatAndLevels)"));
+    CHECK(contains(c.result.summary, "k-bit activation quantizers: 2"));
+    for (uint32_t seed : {45u, 46u}) check_end_to_end(t, lowbit_input(seed, {1, 4, 5, 5}), "y");
+    cv::ConvertOptions o;
+    o.float_reference = true;
+    check_end_to_end(t, lowbit_input(47, {1, 4, 5, 5}), "y", o);
+  }
+  SUBCASE("one second output per conv: of two quantizers of y1 the conv writes one, the other stays") {
+    OnnxTestGraph t = kbit_blocks(r, true);
+    Rewritten rw = rewrite(t);
+    CHECK(rw.fired("quantize_into_binary_conv") == 1);
+    CHECK(node(rw.g, "conv1").outputs.size() == 2);
+    CHECK(rw.count(cv::ops::kQuantizeLevels) == 2);
+    check_end_to_end(t, lowbit_input(48, {1, 4, 5, 5}), "s");
+  }
+  SUBCASE("does not fire: the float reference keeps QuantizeLevels as its own operator") {
+    cv::RewriteOptions o;
+    o.float_reference = true;
+    Rewritten rw = rewrite(kbit_blocks(r, false), o);
+    CHECK(rw.fired("quantize_into_binary_conv") == 0);
+    CHECK(rw.count(cv::ops::kQuantizeLevels) == 2);
+  }
+}

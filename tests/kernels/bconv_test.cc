@@ -372,7 +372,7 @@ namespace {
 // threads; the bytes of every output must be identical across thread counts and equal to a reference over
 // level values (binary: ±1; k-bit: 2-bit Unipolar activations with zero level 1 x 2-bit Bipolar weights),
 // D = sum over real taps of L_x * L_w (zero padding), y = clamp(fl(fl(fl(m * D) + b) + r)), bits as pack.h.
-enum class SplitOut { kFloat, kBits, kFused };
+enum class SplitOut { kFloat, kBits, kFused, kFusedLevels };  // kFusedLevels: issue 20
 
 struct SplitCase {
   int batch, hw, kernel, pad, in_c, out_c;
@@ -412,13 +412,17 @@ void test_split(const SplitCase& sc, uint32_t seed, const std::vector<pthreadpoo
   std::vector<uint32_t> xq, wq;
   const std::vector<uint32_t> x = random_words(size_t(g.batch) * g.in_h * g.in_w, size_t(g.in_c), act_bits, rng, &xq);
   const std::vector<uint32_t> w = random_words(oc * k * k, size_t(g.in_c), weight_bits, rng, &wq);
-  std::vector<float> m(oc), b(oc), r(sc.out == SplitOut::kFused ? pixels * oc : 0), qt(oc);
+  const bool fused = sc.out == SplitOut::kFused || sc.out == SplitOut::kFusedLevels;
+  std::vector<float> m(oc), b(oc), r(fused ? pixels * oc : 0), qt(oc);
+  std::vector<float> ls(oc), lh(oc);  // kFusedLevels: the QuantizeLevels scale / shift (3-bit Unipolar)
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   const float span = float(g.taps()) * (sc.levels ? 3.0f : 1.0f);
   for (size_t o = 0; o < oc; ++o) {
     m[o] = o % 7 == 0 ? 0.0f : u(rng) * 2.0f;
     b[o] = u(rng) * span * 0.5f * std::fabs(m[o]) + (o % 5 == 0 ? 0.0f : u(rng));
     qt[o] = o % 4 == 0 ? 0.0f : u(rng) * span * 0.3f;
+    ls[o] = o % 9 == 4 ? 0.0f : u(rng) * 8.0f / span;
+    lh[o] = 3.5f + u(rng) * 2.0f;
   }
   for (float& v : r) v = u(rng) * span * 0.3f;
   std::vector<uint32_t> qflip(words, 0), qmask(words, 0), qbits(words, 0);
@@ -433,16 +437,23 @@ void test_split(const SplitCase& sc, uint32_t seed, const std::vector<pthreadpoo
   t.bitpacked = sc.out == SplitOut::kBits;
   t.multiplier = m.data();
   t.bias = b.data();
-  if (sc.out == SplitOut::kFused) {
+  LevelQuantizer lq;
+  lq.kind = LevelKind::kUnipolar;
+  lq.bits = 3;
+  lq.scale = ls.data();
+  lq.shift = lh.data();
+  if (fused) {
     t.float_and_bits = true;
     t.quantize = seed % 2 ? &quantize : nullptr;
+    if (sc.out == SplitOut::kFusedLevels) t.levels = &lq;
     t.clamp_min = -0.4f * span;
     t.clamp_max = 0.3f * span;
   }
 
   // Reference: D over real taps, then the transform, each operation rounded on its own.
   std::vector<float> want_y(t.bitpacked ? 0 : pixels * oc);
-  std::vector<uint32_t> want_bits(sc.out == SplitOut::kFloat ? 0 : pixels * words, 0);
+  const size_t planes = sc.out == SplitOut::kFusedLevels ? 3 : 1;
+  std::vector<uint32_t> want_bits(sc.out == SplitOut::kFloat ? 0 : planes * pixels * words, 0);
   for (size_t p = 0; p < pixels; ++p) {
     const int n = int(p / (oh * ow)), oy = int(p / ow % oh), ox = int(p % ow);
     for (size_t o = 0; o < oc; ++o) {
@@ -467,6 +478,14 @@ void test_split(const SplitCase& sc, uint32_t seed, const std::vector<pthreadpoo
       if (!r.empty()) v = v + r[p * oc + o];
       const float y = std::min(std::max(float(v), t.clamp_min), t.clamp_max);
       want_y[p * oc + o] = y;
+      if (sc.out == SplitOut::kFusedLevels) {
+        volatile float lt = y * ls[o];
+        lt = lt + lh[o];
+        const uint32_t q = onebit::test::reference_index(LevelKind::kUnipolar, 3, lt);
+        for (size_t i = 0; i < planes; ++i)
+          if ((q >> i) & 1u) want_bits[(i * pixels + p) * words + o / 32] |= bit;
+        continue;
+      }
       if (sc.out != SplitOut::kFused) continue;
       bool neg = y < 0.0f;
       if (t.quantize != nullptr) {
@@ -489,7 +508,7 @@ void test_split(const SplitCase& sc, uint32_t seed, const std::vector<pthreadpoo
       std::vector<uint32_t> bits(want_bits.size(), 0xDEADBEEFu);
       BConvRunArgs args;
       args.residual = r.empty() ? nullptr : r.data();
-      args.bits = sc.out == SplitOut::kFused ? bits.data() : nullptr;
+      args.bits = fused ? bits.data() : nullptr;
       conv.run(x.data(), t.bitpacked ? static_cast<void*>(bits.data()) : y.data(), scratch.data(), pool, args);
       // Byte equality with the reference, so with every other thread count (first mismatch reported).
       for (size_t i = 0; i < y.size(); ++i)
@@ -498,7 +517,8 @@ void test_split(const SplitCase& sc, uint32_t seed, const std::vector<pthreadpoo
           REQUIRE(false);
         }
       for (size_t i = 0; i < bits.size(); ++i) {
-        INFO("bits word ", i, " (pixel ", i / words, ", word ", i % words, ")");
+        INFO("bits word ", i, " (plane ", i / (pixels * words), ", pixel ", i / words % pixels, ", word ", i % words,
+             ")");
         REQUIRE(bits[i] == want_bits[i]);
       }
     }
@@ -517,9 +537,10 @@ TEST_CASE("bconv: channel split (FC at batch 1 and 3, 7x7 head) is byte-identica
     REQUIRE(pools.back() != nullptr);
   }
   for (int out_c : {1, 31, 33, 100, 512})
-    for (SplitOut out : {SplitOut::kFloat, SplitOut::kBits, SplitOut::kFused})
+    for (SplitOut out : {SplitOut::kFloat, SplitOut::kBits, SplitOut::kFused, SplitOut::kFusedLevels})
       for (bool levels : {false, true}) {
         if (levels && out == SplitOut::kBits) continue;  // k-bit operands have float output only
+        if (out == SplitOut::kFusedLevels && out_c != 33 && out_c != 100) continue;  // a few shapes suffice
         const SplitCase cases[] = {{1, 1, 1, 0, 300, out_c, out, levels},
                                    {3, 1, 1, 0, 77, out_c, out, levels},
                                    {1, 7, 3, 1, 40, out_c, out, levels}};

@@ -17,21 +17,7 @@ using onebit::core::level_kind_name;
 
 namespace {
 
-double round_half_even(double t) {
-  const double f = std::floor(t), frac = t - f;
-  if (frac > 0.5) return f + 1;
-  if (frac < 0.5) return f;
-  return std::fmod(f, 2.0) == 0 ? f : f + 1;
-}
-
-uint32_t reference_index(LevelKind kind, int bits, float t) {
-  if (kind == LevelKind::kTernary) return t < 0 ? 3u : t > 0 ? 0u : 2u;  // (L<0, L<=0); NaN -> level 0
-  if (kind == LevelKind::kBinary) return t < 0 ? 1u : 0u;
-  if (std::isnan(t)) return 0;
-  const double top = double((1u << bits) - 1);
-  const double r = std::min(std::max(round_half_even(double(t)), 0.0), top);
-  return static_cast<uint32_t>(r);
-}
+using onebit::test::reference_index;
 
 // fl(fl(x * s) + b) with each operation rounded on its own (volatile: no FMA contraction).
 float transformed(float x, const float* scale, const float* shift, size_t c) {

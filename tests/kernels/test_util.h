@@ -2,6 +2,8 @@
 // and the walk over a kernel family's ukernel list (every entry by name, not only the selected one).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -99,6 +101,25 @@ void check_selection(const Config* table, size_t count, Select select) {
     for (size_t i = 0; &table[i] != &chosen && i < count; ++i)
       CHECK_FALSE((kernels::isa_allows(isa, table[i].isa) && kernels::isa_supported(table[i].isa)));
   }
+}
+
+/// Round half to even by floor and parity in double (not the kernels' std::nearbyint).
+inline double round_half_even(double t) {
+  const double f = std::floor(t), frac = t - f;
+  if (frac > 0.5) return f + 1;
+  if (frac < 0.5) return f;
+  return std::fmod(f, 2.0) == 0 ? f : f + 1;
+}
+
+/// The plane bits (index q) QuantizeLevels gives for t = fl(fl(x * scale) + shift) (pack.h quantize_levels),
+/// computed on its own: Ternary (L<0, L<=0) planes, NaN -> level 0.
+inline uint32_t reference_index(LevelKind kind, int bits, float t) {
+  if (kind == LevelKind::kTernary) return t < 0 ? 3u : t > 0 ? 0u : 2u;
+  if (kind == LevelKind::kBinary) return t < 0 ? 1u : 0u;
+  if (std::isnan(t)) return 0;
+  const double top = double((1u << bits) - 1);
+  const double r = std::min(std::max(round_half_even(double(t)), 0.0), top);
+  return static_cast<uint32_t>(r);
 }
 
 }  // namespace onebit::test

@@ -368,7 +368,8 @@ MODEL_CASE("binary conv pad_mode 7", binary_base,
            "operator 1 'bconv' (BinaryConv2D): pad_mode = 7, expected Zero (0), One (1) or MinusOne (2)")
 MODEL_CASE("binary conv output kind 9", binary_base,
            ObjectMutation([](ModelT& m) { m.op("bconv").options.output = 9; }), kLoad,
-           "operator 1 'bconv' (BinaryConv2D): output = 9, expected Float (0), BitPacked (1) or FloatAndBitPacked (2)")
+           "operator 1 'bconv' (BinaryConv2D): output = 9, expected Float (0), BitPacked (1), FloatAndBitPacked (2) or "
+           "FloatAndLevels (3)")
 MODEL_CASE("binary conv weights shape [16,3,3,4] (same bytes, wrong I)", binary_base,
            ObjectMutation([](ModelT& m) { m.t("bconv/weights").shape = {16, 3, 3, 4}; }), kLoad,
            "operator 1 'bconv' (BinaryConv2D): input 1 (tensor 3 'bconv/weights') has shape [16, 3, 3, 4], expected "
@@ -708,8 +709,13 @@ TEST_CASE("model file: the fused base and its decode/encode round trip are valid
   }
 }
 
-MODEL_CASE("output kind 3", fused_base, ObjectMutation([](ModelT& m) { m.op("bconv").options.output = 3; }), kLoad,
-           "'bconv' (BinaryConv2D): output = 3, expected Float (0), BitPacked (1) or FloatAndBitPacked (2)")
+MODEL_CASE("output kind 4", fused_base, ObjectMutation([](ModelT& m) { m.op("bconv").options.output = 4; }), kLoad,
+           "'bconv' (BinaryConv2D): output = 4, expected Float (0), BitPacked (1), FloatAndBitPacked (2) or "
+           "FloatAndLevels (3)")
+MODEL_CASE("FloatAndLevels with a Quantize threshold", fused_base,
+           ObjectMutation([](ModelT& m) { m.op("bconv").options.output = int(fb::OutputKind::FloatAndLevels); }), kLoad,
+           "'bconv' (BinaryConv2D): input 5 (tensor", "'bconv/quantize_threshold') is a Quantize threshold, but output "
+           "is FloatAndLevels")
 MODEL_CASE("FloatAndBitPacked with one output", fused_base,
            ObjectMutation([](ModelT& m) { m.op("bconv").outputs.resize(1); }), kLoad,
            "'bconv' (BinaryConv2D): has 1 outputs, expected 2")
@@ -815,3 +821,44 @@ MODEL_CASE("Float16 activation", storage_base,
            kLoad, "'q'", "dtype Float16 is for constants (weights) only, but the tensor has no buffer")
 MODEL_CASE("Conv2D with Float16 input", storage_base, op_input("c32", 0, "c16/weights"), kLoad,
            "'c32' (Conv2D): input 0", "has dtype Float16, expected Float32")
+
+// ---- BinaryConv2D FloatAndLevels (issue 20): outputs[1] k-bit levels, level scale / shift inputs[6] / [7] ----
+
+namespace {
+
+/// x [1,6,6,8] -> QuantizeLevels "ql" (Unipolar 2-bit) -> BinaryConv2D "bconv" (3x3, pad 1, 16 outputs,
+/// FloatAndLevels: Unipolar 1-bit "bconv/levels" with level scale / shift) -> Dequantize "dl"; outputs bconv, dl.
+/// Byte mutations only: malformed::decode/encode do not carry the tensors' levels.
+Bytes levels_fused_base() {
+  ModelBuilder b;
+  const int x = b.add_input("x", {1, 6, 6, 8});
+  const int ql =
+      b.quantize_levels("ql", x, {LevelKind::kUnipolar, 2, 0, 0.5f}, ramp(8, 0.5f, 0.5f), ramp(8, 1.0f, 0.25f));
+  BinaryConv2DFusion f;
+  f.quantize_levels = true;
+  f.levels = {LevelKind::kUnipolar, 1, 0, 1.0f};
+  f.level_scale = ramp(16, 0.2f, 0.1f);
+  f.level_shift = ramp(16, -0.5f, 0.125f);
+  int levels = -1;
+  const int y = b.binary_conv2d("bconv", ql, 16, pm1(16 * 8 * 9, 9), ramp(16, 0.1f, 0.05f), ramp(16, -2.0f, 0.5f),
+                                square_window<BinaryConv2DParams>(3, 1), f, &levels);
+  b.mark_output(y);
+  b.mark_output(b.dequantize("dl", levels));
+  return finished(b);
+}
+
+}  // namespace
+
+TEST_CASE("model file: the FloatAndLevels base is valid and runs") {
+  std::unique_ptr<Model> model;
+  require_runs(levels_fused_base(), &model);
+}
+
+MODEL_CASE("FloatAndLevels writing Binary levels", levels_fused_base,
+           tensor_field<int8_t>("bconv/levels", FbTensor::VT_LEVELS, 0), kLoad,
+           "'bconv' (BinaryConv2D): output 1 (tensor", "'bconv/levels') has levels Binary",
+           "expected Unipolar or Bipolar 1..4 bits or Ternary (what QuantizeLevels writes)")
+MODEL_CASE("FloatAndLevels level shift reading an activation", levels_fused_base, op_input("bconv", 7, "x"), kLoad,
+           "'bconv' (BinaryConv2D): input 7 (tensor 0 'x')")
+MODEL_CASE("FloatAndLevels level scale of the wrong length", levels_fused_base, op_input("bconv", 6, "ql/scale"),
+           kLoad, "'bconv' (BinaryConv2D): input 6", "expected [16] (level scale, one per output channel)")

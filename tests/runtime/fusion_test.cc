@@ -2,7 +2,8 @@
 // and fused (binary_conv2d with a BinaryConv2DFusion: residual input, FloatAndBitPacked output) gives
 // byte-identical outputs - the float stream, the bits (through a Dequantize) and the next block's output - on
 // several shapes, channel counts that are not multiples of 32, plain sign and thresholds with flips and
-// constants, k-bit inputs, strided convs with a separate residual, one and two threads.
+// constants, k-bit inputs, strided convs with a separate residual, one and two threads; and (issue 20) the
+// FloatAndLevels form, whose second output is a QuantizeLevels of y (Unipolar, Bipolar, Ternary).
 #include <cstring>
 
 #include "runtime_test_util.h"
@@ -18,6 +19,10 @@ struct FusionCase {
   bool thresholds;  // else the Quantize is a plain sign
   bool kbit;        // first conv reads 2-bit Unipolar levels of x
   float clamp_min, clamp_max;
+  // Issue 20: b1 is a QuantizeLevels of y1 with these levels (FloatAndLevels when fused) instead of a
+  // Quantize; kBinary: the Quantize.
+  LevelKind next = LevelKind::kBinary;
+  int next_bits = 1;
 };
 
 /// Per-channel Quantize options: thresholds around 0, every 5th channel flipped, every 7th constant.
@@ -61,10 +66,19 @@ std::vector<std::vector<float>> run_blocks(const FusionCase& t, bool fuse, int t
   const std::vector<float> m1 = uniform(size_t(t.c), 13, -0.2f, 0.2f), m2 = uniform(size_t(t.c), 14, -0.2f, 0.2f);
   const std::vector<float> c1 = uniform(size_t(t.c), 15, -1.0f, 1.0f), c2 = uniform(size_t(t.c), 16, -1.0f, 1.0f);
   const QuantizeSpec q = quantize_spec(t.c, t.thresholds, 17);
+  Levels next;
+  next.kind = t.next;
+  next.bits = t.next_bits;
+  next.scale = 0.25f;
+  // Scales of both signs and a zero (a channel that rounds one constant level), shifts across the levels.
+  std::vector<float> level_scale = uniform(size_t(t.c), 18, -1.5f, 1.5f);
+  const std::vector<float> level_shift = uniform(size_t(t.c), 19, -1.0f, 3.0f);
+  level_scale[0] = 0.0f;
   int y1, b1, y2;
   if (!fuse) {
     y1 = b.add("add1", b.binary_conv2d("conv1", q0, t.c, w1, m1, c1, p), r1, t.clamp_min, t.clamp_max);
-    b1 = b.quantize("q1", y1, q.threshold, q.flip, q.constant);
+    b1 = t.next == LevelKind::kBinary ? b.quantize("q1", y1, q.threshold, q.flip, q.constant)
+                                      : b.quantize_levels("q1", y1, next, level_scale, level_shift);
     BinaryConv2DParams p2 = p;
     p2.stride_h = p2.stride_w = 1;
     // The Add's operands the other way round: float addition is commutative, the fusion must not care.
@@ -72,10 +86,17 @@ std::vector<std::vector<float>> run_blocks(const FusionCase& t, bool fuse, int t
   } else {
     BinaryConv2DFusion f1;
     f1.residual = r1;
-    f1.quantize = true;
-    f1.threshold = q.threshold;
-    f1.flip = q.flip;
-    f1.constant = q.constant;
+    if (t.next == LevelKind::kBinary) {
+      f1.quantize = true;
+      f1.threshold = q.threshold;
+      f1.flip = q.flip;
+      f1.constant = q.constant;
+    } else {
+      f1.quantize_levels = true;
+      f1.levels = next;
+      f1.level_scale = level_scale;
+      f1.level_shift = level_shift;
+    }
     BinaryConv2DParams p1 = p;
     p1.clamp_min = t.clamp_min;
     p1.clamp_max = t.clamp_max;
@@ -101,29 +122,34 @@ std::vector<std::vector<float>> run_blocks(const FusionCase& t, bool fuse, int t
 
 }  // namespace
 
-TEST_CASE("fusion: residual + FloatAndBitPacked BinaryConv2D equals conv, Add, Quantize byte for byte") {
+TEST_CASE("fusion: residual + FloatAndBitPacked / FloatAndLevels BinaryConv2D equals the separate ops byte for byte") {
   const float inf = __builtin_huge_valf();
   const FusionCase cases[] = {
       {1, 5, 6, 20, 1, false, false, -inf, inf}, {2, 7, 7, 45, 1, true, false, -inf, inf},
       {1, 4, 9, 64, 1, true, false, -1.0f, 2.5f}, {1, 3, 3, 33, 1, true, false, 0.0f, inf},
       {1, 8, 6, 31, 2, true, false, -inf, inf},  {1, 6, 5, 70, 1, true, true, -inf, inf},
       {2, 5, 5, 9, 1, false, true, -0.5f, 0.75f}, {1, 9, 7, 40, 2, true, true, -inf, inf},
+      // FloatAndLevels (issue 20): the next block's k-bit quantizer written by the conv.
+      {1, 6, 5, 70, 1, false, true, -inf, inf, LevelKind::kUnipolar, 2},
+      {2, 5, 7, 33, 1, false, false, -1.0f, 2.5f, LevelKind::kUnipolar, 4},
+      {1, 8, 6, 40, 2, false, true, -inf, inf, LevelKind::kBipolar, 3},
+      {1, 7, 7, 64, 1, false, false, -inf, inf, LevelKind::kTernary, 2},
   };
   for (const FusionCase& t : cases)
     for (int threads : {1, 2}) {
       CAPTURE(t.n); CAPTURE(t.h); CAPTURE(t.w); CAPTURE(t.c); CAPTURE(t.stride); CAPTURE(t.thresholds);
-      CAPTURE(t.kbit); CAPTURE(t.clamp_min); CAPTURE(t.clamp_max); CAPTURE(threads);
+      CAPTURE(t.kbit); CAPTURE(t.clamp_min); CAPTURE(t.clamp_max); CAPTURE(int(t.next)); CAPTURE(t.next_bits);
+      CAPTURE(threads);
       const auto unfused = run_blocks(t, false, threads), fused = run_blocks(t, true, threads);
       for (size_t k = 0; k < 3; ++k) {
         CAPTURE(k);
         REQUIRE(unfused[k].size() == fused[k].size());
         CHECK(std::memcmp(unfused[k].data(), fused[k].data(), fused[k].size() * sizeof(float)) == 0);
       }
-      // Not trivially equal: the bits are not all one value.
-      size_t negative = 0;
-      for (float v : fused[1]) negative += v < 0;
-      CHECK(negative > 0);
-      CHECK(negative < fused[1].size());
+      // Not trivially equal: the bits / levels are not all one value.
+      size_t other = 0;
+      for (float v : fused[1]) other += v != fused[1][0];
+      CHECK(other > 0);
     }
 }
 
@@ -143,8 +169,8 @@ TEST_CASE("fusion: synthetic Bi-Real-18, fused (one op per block) and unfused, g
     }
     REQUIRE(outs[0].size() == outs[1].size());
     CHECK(std::memcmp(outs[0].data(), outs[1].data(), outs[0].size() * sizeof(float)) == 0);
-    // Unfused: 16 blocks of Sign + BinaryConv2D + Add; fused: 16 BinaryConv2D (+ the first Sign; k-bit keeps
-    // its QuantizeLevels per block).
-    CHECK(ops[0] - ops[1] == (bits == 1 ? 31u : 16u));
+    // Unfused: 16 blocks of Sign (or QuantizeLevels) + BinaryConv2D + Add; fused: 16 BinaryConv2D (+ the first
+    // Sign or QuantizeLevels: each block writes the next block's, FloatAndBitPacked / FloatAndLevels).
+    CHECK(ops[0] - ops[1] == 31u);
   }
 }

@@ -13,7 +13,8 @@
 // Fusions (issue 12; schema BinaryConv2DOptions): inputs[4], a Float32 residual of the output's shape, goes to
 // the kernel's output transform (y = clamp(fl(fl(fl(m * D) + b) + r))); output FloatAndBitPacked also writes
 // outputs[1], the bits a Quantize of y with threshold inputs[5] and quantize_flip / quantize_constant would
-// give. The QuantizeOptions -> word-mask translation is Quantize's own (quantize_masks, ops/quantize.cc
+// give; output FloatAndLevels (issue 20) writes outputs[1] as QuantizeLevels of y with scale / shift inputs[6] /
+// [7] would, through that operator's kernel. The QuantizeOptions -> word-mask translation is Quantize's own (quantize_masks, ops/quantize.cc
 // explains it), so both ops turn the same options into the same kernel arguments.
 #include "onebit/kernels/bconv.h"
 #include "onebit/pool.h"
@@ -68,7 +69,15 @@ class BinaryConv2D : public Op {
       t.clamp_min = o.clamp_min();
       t.clamp_max = o.clamp_max();
       t.float_and_bits = o.output() == fb::OutputKind::FloatAndBitPacked;
-      if (t.float_and_bits) {
+      if (o.output() == fb::OutputKind::FloatAndLevels) {  // validated: the k-bit form, outputs[1] k-bit
+        t.float_and_bits = true;
+        const TensorLevels& l = ctx.outputs[1]->levels;
+        levels_out_.kind = l.kind;
+        levels_out_.bits = l.bits;
+        levels_out_.scale = ctx.constant<float>(6);
+        levels_out_.shift = ctx.constant<float>(7);
+        t.levels = &levels_out_;
+      } else if (t.float_and_bits) {
         const float* threshold = ctx.inputs.size() > 5 && ctx.inputs[5] != nullptr ? ctx.constant<float>(5) : nullptr;
         if (quantize_.prepare(size_t(g.out_c), threshold, o.quantize_flip(), o.quantize_constant()))
           t.quantize = &quantize_.thresholds;
@@ -110,6 +119,7 @@ class BinaryConv2D : public Op {
   kernels::BConv2D conv_;
   size_t scratch_ = 0;
   QuantizeMasks quantize_;
+  kernels::LevelQuantizer levels_out_;  // FloatAndLevels' quantizer (the model's scale / shift)
   const uint32_t* x_ = nullptr;
   void* y_ = nullptr;
   void* scratch_ptr_ = nullptr;
@@ -136,13 +146,39 @@ Status check_output_kind(const ValidateContext& c, fb::OutputKind kind) {
   return c.fail("output = " + num(int(kind)) + ", expected Float (0) or BitPacked (1)");
 }
 
+/// FloatAndLevels: inputs[6] / [7] the QuantizeLevels scale / shift (constant Float32 [out_c], both present),
+/// outputs[1] what it writes (BitPacked, the output's shape, levels a QuantizeLevels may give); no Quantize
+/// threshold or lists.
+Status check_levels_output(const ValidateContext& c, int out_c, size_t quantize_lists) {
+  if (c.present(5)) return c.fail(c.in_label(5) + " is a Quantize threshold, but output is FloatAndLevels");
+  if (quantize_lists != 0) return c.fail("quantize_flip / quantize_constant are set, but output is FloatAndLevels");
+  for (size_t k = 6; k < 8; ++k) {
+    if (!c.present(k))
+      return c.fail("output FloatAndLevels needs inputs[" + num(int(k)) + "] (QuantizeLevels scale / shift)");
+    ONEBIT_RETURN_IF_ERROR(c.dtype(k, fb::DType::Float32));
+    ONEBIT_RETURN_IF_ERROR(c.constant(k));
+    ONEBIT_RETURN_IF_ERROR(c.shape(k, {out_c},
+                                   k == 6 ? "level scale, one per output channel"
+                                          : "level shift, one per output channel"));
+  }
+  ONEBIT_RETURN_IF_ERROR(c.output(fb::DType::BitPacked, c.out(0).shape, 1));
+  const TensorLevels& l = c.out(1).levels;
+  const bool ok = (l.kind == LevelKind::kTernary && l.bits == 2) ||
+                  ((l.kind == LevelKind::kUnipolar || l.kind == LevelKind::kBipolar) && l.bits >= 1 && l.bits <= 4);
+  if (!ok)
+    return c.fail(c.out_label(1) + " has levels " + levels_string(l) +
+                  ", expected Unipolar or Bipolar 1..4 bits or Ternary (what QuantizeLevels writes)");
+  return Status::Ok();
+}
+
 /// The fused operands of BinaryConv2D (schema BinaryConv2DOptions "Fusions"): residual inputs[4] (Float or
 /// FloatAndBitPacked output: Float32 activation of the output's shape), and for FloatAndBitPacked the second
 /// output (Binary BitPacked, the output's shape), threshold inputs[5] and quantize_flip / quantize_constant
 /// (as QuantizeOptions: empty or one per output channel, constants -1..1); none of them otherwise.
 Status check_fusions(const ValidateContext& c, const fb::BinaryConv2DOptions& o) {
+  const bool levels = o.output() == fb::OutputKind::FloatAndLevels;
   const bool dual = o.output() == fb::OutputKind::FloatAndBitPacked;
-  ONEBIT_RETURN_IF_ERROR(c.output_count(dual ? 2 : 1));
+  ONEBIT_RETURN_IF_ERROR(c.output_count(dual || levels ? 2 : 1));
   const Vec<int>& y = c.out(0).shape;
   const int out_c = y[3];
   if (c.present(4)) {
@@ -155,6 +191,11 @@ Status check_fusions(const ValidateContext& c, const fb::BinaryConv2DOptions& o)
   }
   const size_t flips = o.quantize_flip() ? o.quantize_flip()->size() : 0;
   const size_t constants = o.quantize_constant() ? o.quantize_constant()->size() : 0;
+  if (!levels)
+    for (size_t k = 6; k < 8; ++k)
+      if (c.present(k))
+        return c.fail(c.in_label(k) + " is a QuantizeLevels scale / shift, but output is not FloatAndLevels");
+  if (levels) return check_levels_output(c, out_c, flips + constants);
   if (!dual) {
     if (c.present(5)) return c.fail(c.in_label(5) + " is a Quantize threshold, but output is not FloatAndBitPacked");
     if (flips != 0 || constants != 0)
@@ -182,12 +223,15 @@ Status validate_binary_conv2d_levels(const ValidateContext& c) {
   if (!core::from_schema(o.pad_mode(), &mode))
     return c.fail("pad_mode = " + num(int(o.pad_mode())) + ", expected Zero (0), One (1) or MinusOne (2)");
   const int kind = int(o.output());
-  if (kind < 0 || kind > 2)
-    return c.fail("output = " + num(kind) + ", expected Float (0), BitPacked (1) or FloatAndBitPacked (2)");
+  if (kind < 0 || kind > 3)
+    return c.fail("output = " + num(kind) +
+                  ", expected Float (0), BitPacked (1), FloatAndBitPacked (2) or "
+                  "FloatAndLevels (3)");
   ONEBIT_RETURN_IF_ERROR(c.clamp(o.clamp_min(), o.clamp_max()));
-  // inputs[4] / [5] are the fusions' (optional, -1 when absent), checked by check_fusions.
-  ONEBIT_RETURN_IF_ERROR(
-      check_conv(c, conv_window(o), o.groups(), fb::DType::BitPacked, output_dtype(o.output()), 2, 2, 2));
+  // inputs[4] / [5] (and [6] / [7] for FloatAndLevels) are the fusions' (-1 when absent), checked by check_fusions.
+  const size_t fused_inputs = o.output() == fb::OutputKind::FloatAndLevels ? 4 : 2;
+  ONEBIT_RETURN_IF_ERROR(check_conv(c, conv_window(o), o.groups(), fb::DType::BitPacked, output_dtype(o.output()), 2, 2,
+                                    fused_inputs));
   ONEBIT_RETURN_IF_ERROR(check_fusions(c, o));
   const int64_t taps = int64_t(o.kernel_h()) * o.kernel_w() * c.in(1).shape[3];
   return check_binary_levels(c, o.output() == fb::OutputKind::BitPacked, o.pad_mode() == fb::BinaryPadMode::Zero,
@@ -196,9 +240,12 @@ Status validate_binary_conv2d_levels(const ValidateContext& c) {
 std::unique_ptr<Op> make_binary_conv2d_levels() { return std::make_unique<BinaryConv2DLevels>(false); }
 Status validate_binary_conv2d(const ValidateContext& c) {
   ONEBIT_RETURN_IF_ERROR(validate_binary_conv2d_levels(c));
-  if (c.in(0).levels.binary() && c.in(1).levels.bits == 1) return Status::Ok();
-  return c.fail("has k-bit activations or weights, a form this program did not register (LoadOptions::ops: add "
-                "onebit::ops::binary_conv2d_levels())");
+  const auto& o = *c.op().options_as_BinaryConv2DOptions();
+  if (c.in(0).levels.binary() && c.in(1).levels.bits == 1 && o.output() != fb::OutputKind::FloatAndLevels)
+    return Status::Ok();
+  return c.fail(
+      "has k-bit activations, weights or output levels, a form this program did not register (LoadOptions::ops: add "
+      "onebit::ops::binary_conv2d_levels())");
 }
 std::unique_ptr<Op> make_binary_conv2d() { return std::make_unique<BinaryConv2D>(false); }
 

@@ -78,6 +78,9 @@ struct Int8Params {
 ///            y = clamp(fl(fl(fl(multiplier * D) + bias) + residual));
 ///  quantize: also write the bits a quantize(y, threshold, flip, constant) would (the next block's Sign, or
 ///            its BatchNorm -> Sign), as a second output; threshold / flip / constant as quantize().
+///  quantize_levels (issue 20): instead, write the k-bit levels a quantize_levels(y, levels, level_scale,
+///            level_shift) would (the next k-bit block's activation quantizer) as the second output
+///            (schema output FloatAndLevels); level_scale / level_shift empty: 1 / 0, as quantize_levels().
 /// The default folds nothing.
 struct BinaryConv2DFusion {
   int residual = -1;
@@ -85,6 +88,9 @@ struct BinaryConv2DFusion {
   std::vector<float> threshold;
   std::vector<bool> flip;
   std::vector<int8_t> constant;
+  bool quantize_levels = false;
+  Levels levels;
+  std::vector<float> level_scale, level_shift;
 };
 
 }  // namespace onebit

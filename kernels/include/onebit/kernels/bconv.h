@@ -66,11 +66,19 @@ struct OutputTransformParams {
   /// caller's to set, as pack.h requires).
   bool float_and_bits = false;
   const QuantizeThresholds* quantize = nullptr;
+  /// With float_and_bits (BinaryConv2D FloatAndLevels, issue 20): null for the bits above, else the second
+  /// output holds the k-bit levels quantize_levels(quantize_levels_select(isa), y, *levels) - the
+  /// QuantizeLevels operator - gives for y, [levels->bits][batch][out_h][out_w][packed_words(out_c)] words:
+  /// the same kernel on the same floats, so equal to a separate QuantizeLevels of y on every ISA.
+  /// BConv2D::prepare only (prepare_binary refuses it: the quantizer is k-bit code). scale / shift are
+  /// copied on the desktop, read where they lie on Cortex-M, as quantize's tables.
+  const LevelQuantizer* levels = nullptr;
 };
 
 /// Per-run fused operands (issue 12). residual: null, or [batch][out_h][out_w][out_c] floats added before the
 /// clamp (float output only): y = clamp(fl(fl(fl(m * dot) + b) + residual)). bits: null, or (prepared with
-/// float_and_bits) the packed Quantize(y), [batch][out_h][out_w][packed_words(out_c)] words.
+/// float_and_bits) the packed Quantize(y), [batch][out_h][out_w][packed_words(out_c)] words, or with
+/// transform.levels the k-bit planes of QuantizeLevels(y).
 struct BConvRunArgs {
   const float* residual = nullptr;
   uint32_t* bits = nullptr;
