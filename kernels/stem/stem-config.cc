@@ -1,6 +1,9 @@
-// Stem family: its table (stem-ukernels.h), selection, the shape rule, and the weight packing.
+// Stem family: its table (stem-ukernels.h), selection, the shape rule, the weight packing, and the drivers
+// (the convolution alone, and fused with the max pool after it).
 #include <algorithm>
+#include <cmath>
 
+#include "float/float-common.h"
 #include "stem/stem-ukernels.h"
 
 namespace onebit::kernels {
@@ -14,6 +17,36 @@ bool odd_3_to_7(int k) { return k == 3 || k == 5 || k == 7; }
 
 size_t block_floats(const StemUkernel& u, const FloatConv2D& g) {
   return size_t(u.block) * (1 + size_t(g.kernel_h) * size_t(g.kernel_w) * size_t(g.in_c));
+}
+
+/// A max pool window over the ring: rows [first, first + rows) of batch * out_h (row r in slot r % slots),
+/// pixels [wb, we) of each.
+struct Window {
+  const float* ring;
+  ptrdiff_t row_floats;
+  int slots, first, rows, wb, we;
+  ptrdiff_t channels;
+};
+
+constexpr int kMaxBlock = 16;  // channels whose maxima stay in registers over the window
+
+/// y[0, B) = the maximum of channels [c, c + B) over the window: from -inf, taps in order (rows, then
+/// pixels), acc < v ? v : acc, as max_pool2d_f32 takes it.
+template <int B>
+void max_block(const Window& w, ptrdiff_t c, float* y) {
+  float acc[B];
+  ONEBIT_UNROLL
+  for (int k = 0; k < B; ++k) acc[k] = -INFINITY;
+  for (int i = 0; i < w.rows; ++i) {
+    const float* row = w.ring + ((w.first + i) % w.slots) * w.row_floats + c;
+    for (int px = w.wb; px < w.we; ++px) {
+      const float* v = row + px * w.channels;
+      ONEBIT_UNROLL
+      for (int k = 0; k < B; ++k) acc[k] = acc[k] < v[k] ? v[k] : acc[k];
+    }
+  }
+  ONEBIT_UNROLL
+  for (int k = 0; k < B; ++k) y[k] = acc[k];
 }
 
 }  // namespace
@@ -45,7 +78,36 @@ void stem_pack(const StemUkernel& u, const FloatConv2D& g, const float* w_ohwi, 
 
 void stem_conv2d_f32(const StemUkernel& u, const FloatConv2D& g, const float* x, const float* packed, float* y,
                      int row_begin, int row_end) {
-  if (row_begin < row_end) u.fn(&g, x, packed, y, row_begin, row_end);
+  if (row_begin < row_end) u.fn(&g, x, packed, y + ptrdiff_t(row_begin) * g.out_w * g.out_c, row_begin, row_end);
+}
+
+size_t stem_max_pool_ring_floats(const FloatConv2D& g, const FloatPool2D& p) {
+  return size_t(std::min(p.kernel_h, g.out_h)) * size_t(g.out_w) * size_t(g.out_c);
+}
+
+void stem_conv2d_max_pool_f32(const StemUkernel& u, const FloatConv2D& g, const FloatPool2D& p, const float* x,
+                              const float* packed, float* ring, float* y, int row_begin, int row_end) {
+  const ptrdiff_t row_floats = ptrdiff_t(g.out_w) * g.out_c, channels = g.out_c;
+  const int slots = std::min(p.kernel_h, g.out_h);  // convolution row r (of batch * out_h) in slot r % slots
+  int computed = 0;  // the rows of the last window, up to here, are in the ring (its earlier ones too)
+  for (int row = row_begin; row < row_end; ++row) {
+    const int n = row / p.out_h, h0 = (row % p.out_h) * p.stride_h - p.pad_top;
+    // The window's rows [first, last) of batch * g.out_h: at most `slots` consecutive rows, after the last
+    // window's first (so those of them up to `computed` are still in the ring).
+    const int first = n * g.out_h + std::max(h0, 0), last = n * g.out_h + std::min(h0 + p.kernel_h, p.in_h);
+    for (int r = std::max(first, computed); r < last; ++r)
+      u.fn(&g, x, packed, ring + (r % slots) * row_floats, r, r + 1);
+    computed = std::max(computed, last);
+    float* y_row = y + ptrdiff_t(row) * p.out_w * channels;
+    for (int ow = 0; ow < p.out_w; ++ow) {
+      const int w0 = ow * p.stride_w - p.pad_left;
+      const int wb = std::max(w0, 0), we = std::min(w0 + p.kernel_w, p.in_w);
+      const Window w{ring, row_floats, slots, first, last - first, wb, we, channels};
+      ptrdiff_t c = 0;
+      for (; channels - c >= kMaxBlock; c += kMaxBlock) max_block<kMaxBlock>(w, c, y_row + ow * channels + c);
+      for (; c < channels; ++c) max_block<1>(w, c, y_row + ow * channels + c);
+    }
+  }
 }
 
 }  // namespace onebit::kernels

@@ -107,9 +107,10 @@ inline void interior(const FloatConv2D& g, int* lo, int* hi) {
   *lo = a, *hi = b;
 }
 
-/// One output row (r of batch * out_h), channel block `block_index`, into the tile template of V.
+/// One output row (r of batch * out_h), channel block `block_index`, into the tile template of V; y_row is
+/// that row's first output.
 template <class V>
-void row_block(const FloatConv2D& g, const float* x, const float* packed, float* y, int r, int block_index,
+void row_block(const FloatConv2D& g, const float* x, const float* packed, float* y_row, int r, int block_index,
                int ox_lo, int ox_hi) {
   constexpr int kBlock = V::kLanes * V::kVectors;
   const int c = g.in_c, kw = g.kernel_w;
@@ -128,7 +129,7 @@ void row_block(const FloatConv2D& g, const float* x, const float* packed, float*
   const int vectors = (t.valid + V::kLanes - 1) / V::kLanes;
   const float* x_row0 = x + (ptrdiff_t(batch) * g.in_h + (t.rows > 0 ? iy0 + ky0 : 0)) * t.x_row;
   const float* w_row0 = t.bias + kBlock + (t.rows > 0 ? ky0 * t.w_row : 0);
-  float* y_row = y + ptrdiff_t(r) * g.out_w * g.out_c + block_index * kBlock;
+  y_row += block_index * kBlock;
   // Interior pixels: whole kernel rows, a tile's pixels at a time.
   t.run = kw * c;
   t.w = w_row0;
@@ -152,15 +153,17 @@ void row_block(const FloatConv2D& g, const float* x, const float* packed, float*
   }
 }
 
-/// The ukernel: output rows [row_begin, row_end), every channel block.
+/// The ukernel: output rows [row_begin, row_end), every channel block, y the first output of row row_begin
+/// (the rows follow one another from there).
 template <class V>
 void rows(const FloatConv2D& g, const float* x, const float* packed, float* y, int row_begin, int row_end) {
   constexpr int kBlock = V::kLanes * V::kVectors;
   const int blocks = (g.out_c + kBlock - 1) / kBlock;
   int ox_lo, ox_hi;
   interior(g, &ox_lo, &ox_hi);
+  const ptrdiff_t row_floats = ptrdiff_t(g.out_w) * g.out_c;
   for (int r = row_begin; r < row_end; ++r)
-    for (int b = 0; b < blocks; ++b) row_block<V>(g, x, packed, y, r, b, ox_lo, ox_hi);
+    for (int b = 0; b < blocks; ++b) row_block<V>(g, x, packed, y + (r - row_begin) * row_floats, r, b, ox_lo, ox_hi);
 }
 
 }  // namespace onebit::kernels::stem

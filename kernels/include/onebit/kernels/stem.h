@@ -20,7 +20,8 @@
 #include "onebit/kernels/isa.h"
 
 /// Output rows [row_begin, row_end) of batch * out_h: y = clamp(conv(x, weights) + bias), `packed` as
-/// stem_pack wrote it for this ukernel. x NHWC, y NHWC; y must not overlap x.
+/// stem_pack wrote it for this ukernel. x NHWC, y NHWC from the first output of row row_begin on (the
+/// drivers below pass the whole output's address plus that row's offset); y must not overlap x.
 typedef void (*onebit_stem_ukernel_fn)(const onebit::kernels::FloatConv2D* g, const float* x, const float* packed,
                                        float* y, int row_begin, int row_end);
 
@@ -50,5 +51,18 @@ void stem_pack(const StemUkernel& u, const FloatConv2D& g, const float* w_ohwi, 
 /// Any split of the rows gives the same bits.
 void stem_conv2d_f32(const StemUkernel& u, const FloatConv2D& g, const float* x, const float* packed, float* y,
                      int row_begin, int row_end);
+
+/// Floats of the ring stem_conv2d_max_pool_f32 keeps the convolution's rows in: min(p.kernel_h, g.out_h)
+/// output rows of g.
+size_t stem_max_pool_ring_floats(const FloatConv2D& g, const FloatPool2D& p);
+/// The max pooling p of g's output (p.batch, in_h, in_w, channels = g.batch, out_h, out_w, out_c) without
+/// that output in memory: output rows [row_begin, row_end) of p (batch * p.out_h rows) into y, the
+/// convolution's rows computed with ukernel u as the windows reach them, each once per call, into `ring`
+/// (stem_max_pool_ring_floats floats, one ring per concurrent call) and max-pooled from there (float.h's
+/// max: padded taps ignored, the maximum taken as max_pool2d_f32 takes it). So y has the bits of
+/// stem_conv2d_f32 then max_pool2d_f32 (and of any max pool: the maximum of the same floats, NaN and the
+/// sign of zero apart), for any split of the rows; a split only recomputes the rows two windows share.
+void stem_conv2d_max_pool_f32(const StemUkernel& u, const FloatConv2D& g, const FloatPool2D& p, const float* x,
+                              const float* packed, float* ring, float* y, int row_begin, int row_end);
 
 }  // namespace onebit::kernels
