@@ -98,7 +98,9 @@ struct OpProfile {
   int64_t float_macs = 0;
   /// How the operator runs where the model leaves a choice: for a float layer converted with
   /// --int8-float-layers "int8", or "fp32 (int8 slower on avx512)" where this CPU's static rule runs it in
-  /// fp32 (on its weights dequantized); empty for every other operator.
+  /// fp32 (on its weights dequantized); for a Conv2D on onebit's stem ukernels that computes the MaxPool2D
+  /// after it too (without storing its own output) "stem + MaxPool2D", and for that pool "fused into the
+  /// operator before" (its time is the Conv2D's); empty for every other operator.
   String route;
 };
 
