@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
-#include "float/float-common.h"
 #include "stem/stem-ukernels.h"
 
 namespace onebit::kernels {
 namespace {
 
-#define ONEBIT_STEM_ENTRY(tile, isa, block) {Isa::isa, onebit_stem_ukernel_##tile, #tile, block},
+#define ONEBIT_STEM_ENTRY(tile, isa, block) \
+  {Isa::isa, onebit_stem_ukernel_##tile, #tile, block, onebit_stem_max_pool_##tile},
 const StemUkernel kUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_STEM_UKERNELS, ONEBIT_STEM_ENTRY)};
 #undef ONEBIT_STEM_ENTRY
 
@@ -17,36 +17,6 @@ bool odd_3_to_7(int k) { return k == 3 || k == 5 || k == 7; }
 
 size_t block_floats(const StemUkernel& u, const FloatConv2D& g) {
   return size_t(u.block) * (1 + size_t(g.kernel_h) * size_t(g.kernel_w) * size_t(g.in_c));
-}
-
-/// A max pool window over the ring: rows [first, first + rows) of batch * out_h (row r in slot r % slots),
-/// pixels [wb, we) of each.
-struct Window {
-  const float* ring;
-  ptrdiff_t row_floats;
-  int slots, first, rows, wb, we;
-  ptrdiff_t channels;
-};
-
-constexpr int kMaxBlock = 16;  // channels whose maxima stay in registers over the window
-
-/// y[0, B) = the maximum of channels [c, c + B) over the window: from -inf, taps in order (rows, then
-/// pixels), acc < v ? v : acc, as max_pool2d_f32 takes it.
-template <int B>
-void max_block(const Window& w, ptrdiff_t c, float* y) {
-  float acc[B];
-  ONEBIT_UNROLL
-  for (int k = 0; k < B; ++k) acc[k] = -INFINITY;
-  for (int i = 0; i < w.rows; ++i) {
-    const float* row = w.ring + ((w.first + i) % w.slots) * w.row_floats + c;
-    for (int px = w.wb; px < w.we; ++px) {
-      const float* v = row + px * w.channels;
-      ONEBIT_UNROLL
-      for (int k = 0; k < B; ++k) acc[k] = acc[k] < v[k] ? v[k] : acc[k];
-    }
-  }
-  ONEBIT_UNROLL
-  for (int k = 0; k < B; ++k) y[k] = acc[k];
 }
 
 }  // namespace
@@ -82,13 +52,17 @@ void stem_conv2d_f32(const StemUkernel& u, const FloatConv2D& g, const float* x,
 }
 
 size_t stem_max_pool_ring_floats(const FloatConv2D& g, const FloatPool2D& p) {
-  return size_t(std::min(p.kernel_h, g.out_h)) * size_t(g.out_w) * size_t(g.out_c);
+  return size_t(std::min(p.kernel_h, g.out_h) + 1) * size_t(g.out_w) * size_t(g.out_c);
 }
+
+bool stem_max_pool_supported(const FloatPool2D& p) { return p.kernel_h <= kStemMaxPoolRows; }
 
 void stem_conv2d_max_pool_f32(const StemUkernel& u, const FloatConv2D& g, const FloatPool2D& p, const float* x,
                               const float* packed, float* ring, float* y, int row_begin, int row_end) {
-  const ptrdiff_t row_floats = ptrdiff_t(g.out_w) * g.out_c, channels = g.out_c;
+  const ptrdiff_t row_floats = ptrdiff_t(g.out_w) * g.out_c, out_floats = ptrdiff_t(p.out_w) * p.channels;
   const int slots = std::min(p.kernel_h, g.out_h);  // convolution row r (of batch * out_h) in slot r % slots
+  float* const columns = ring + slots * row_floats;  // the maximum over the window's rows, per pixel
+  const float* rows[kStemMaxPoolRows];
   int computed = 0;  // the rows of the last window, up to here, are in the ring (its earlier ones too)
   for (int row = row_begin; row < row_end; ++row) {
     const int n = row / p.out_h, h0 = (row % p.out_h) * p.stride_h - p.pad_top;
@@ -98,16 +72,13 @@ void stem_conv2d_max_pool_f32(const StemUkernel& u, const FloatConv2D& g, const 
     for (int r = std::max(first, computed); r < last; ++r)
       u.fn(&g, x, packed, ring + (r % slots) * row_floats, r, r + 1);
     computed = std::max(computed, last);
-    float* y_row = y + ptrdiff_t(row) * p.out_w * channels;
-    for (int ow = 0; ow < p.out_w; ++ow) {
-      const int w0 = ow * p.stride_w - p.pad_left;
-      const int wb = std::max(w0, 0), we = std::min(w0 + p.kernel_w, p.in_w);
-      const Window w{ring, row_floats, slots, first, last - first, wb, we, channels};
-      ptrdiff_t c = 0;
-      for (; channels - c >= kMaxBlock; c += kMaxBlock) max_block<kMaxBlock>(w, c, y_row + ow * channels + c);
-      for (; c < channels; ++c) max_block<1>(w, c, y_row + ow * channels + c);
+    float* out = y + row * out_floats;
+    if (first >= last) {  // a window wholly in the padding rows
+      std::fill(out, out + out_floats, -INFINITY);
+      continue;
     }
+    for (int r = first; r < last; ++r) rows[r - first] = ring + (r % slots) * row_floats;
+    u.max_pool(&p, rows, last - first, columns, out);
   }
 }
-
 }  // namespace onebit::kernels

@@ -148,6 +148,10 @@ TEST_CASE("stem: the shape rule") {
   CHECK_FALSE(stem_supported(h));
   h = g, h.kernel_h = 3, h.kernel_w = 5, h.stride_h = 1, h.in_c = 1;
   CHECK(stem_supported(h));
+  FloatPool2D p{1, 112, 112, 64, 56, 56, 3, 3, 2, 2, 1, 1};
+  CHECK(stem_max_pool_supported(p));
+  p.kernel_h = kStemMaxPoolRows + 1;
+  CHECK_FALSE(stem_max_pool_supported(p));
 }
 
 TEST_CASE("stem: selection picks the best listed ukernel the CPU runs, for every requested ISA") {

@@ -201,8 +201,10 @@ class Conv2D : public XnnOp {
     const fb::Pool2DOptions& o = *reader.op->options_as_MaxPool2DOptions();
     const kernels::FloatConv2D& g = portable_;
     const Vec<int>& y = reader.output->shape;
-    pool_ = {g.batch, g.out_h, g.out_w, g.out_c, y[1], y[2], o.kernel_h(), o.kernel_w(), o.stride_h(), o.stride_w(),
-             o.pad_top(), o.pad_left()};
+    const kernels::FloatPool2D pool{g.batch, g.out_h, g.out_w, g.out_c, y[1], y[2], o.kernel_h(), o.kernel_w(),
+                                    o.stride_h(), o.stride_w(), o.pad_top(), o.pad_left()};
+    if (!kernels::stem_max_pool_supported(pool)) return false;
+    pool_ = pool;
     bands_ = std::max(1, std::min(reader.threads, g.batch * y[1]));
     if (*route == '\0') route = "stem + MaxPool2D";
     return true;
