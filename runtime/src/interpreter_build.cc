@@ -51,6 +51,14 @@ Text bytes_string(uint64_t bytes) {
 
 namespace {
 
+/// Op::fuse_reader is offered off Cortex-M only (the portable float kernels, all it runs, fuse nothing):
+/// there the code below that serves it folds away.
+#if ONEBIT_MCU
+constexpr bool kFusion = false;
+#else
+constexpr bool kFusion = true;
+#endif
+
 Text tensor_label(const fb::Model& m, size_t t) {
   return "tensor " + num(t) + " '" + tensor_name(m, t) + "'";
 }
@@ -100,7 +108,7 @@ class Interpreter::Impl::Phases {
   Vec<PlannedBuffer> buffers_;  // n_tensors_ tensors, then n_ops_ scratch buffers
   Vec<int> alias_of_;           // per tensor: the tensor whose bytes it shares, or -1
   Vec<int> writer_, reads_;     // per tensor: the operator writing it (or -1), the inputs reading it
-  Vec<int> fused_reader_;       // per operator: the reader it took over (Op::fuse_reader), or -1; empty on Cortex-M
+  Vec<int> fused_reader_;       // per operator: the reader it took over (Op::fuse_reader), or -1 (kFusion)
   uint64_t workspace_ = 0;              // XNNPACK indirection buffers (estimate), outside the arena
   uint64_t unpacked_ = 0;               // float copies of bitpacked graph outputs, outside the arena
   ArenaPlan plan_;
@@ -149,7 +157,7 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   ctx.pool = impl_.pool;
   ctx.threads = impl_.threads;
   std::unique_ptr<Op> impl;
-  const int writer = fusing_writer(*op);
+  const int writer = kFusion ? fusing_writer(*op) : -1;
   if (writer >= 0 && size_t(writer) < i && impl_.ops[size_t(writer)]->fuse_reader(ctx)) {
     fused_reader_[size_t(writer)] = int(i);
     impl = std::make_unique<FusedAway>();
@@ -187,18 +195,18 @@ int Interpreter::Impl::Phases::bound_output(size_t i) const {
 Status Interpreter::Impl::Phases::prepare_ops() {
   impl_.contexts.resize(n_ops_);
   impl_.ops.reserve(n_ops_);
-#if !ONEBIT_MCU  // (the portable float kernels, all Cortex-M runs, fuse nothing)
-  writer_.assign(n_tensors_, -1);
-  reads_.assign(n_tensors_, 0);
-  for (size_t i = 0; i < n_ops_; ++i) {
-    const fb::Operator& op = *m_.operators()->Get(flatbuffers::uoffset_t(i));
-    if (op.outputs()->size() == 1) writer_[size_t(op.outputs()->Get(0))] = int(i);
-    for (int t : *op.inputs())
-      if (t >= 0) ++reads_[size_t(t)];
+  if (kFusion) {
+    writer_.assign(n_tensors_, -1);
+    reads_.assign(n_tensors_, 0);
+    for (size_t i = 0; i < n_ops_; ++i) {
+      const fb::Operator& op = *m_.operators()->Get(flatbuffers::uoffset_t(i));
+      if (op.outputs()->size() == 1) writer_[size_t(op.outputs()->Get(0))] = int(i);
+      for (int t : *op.inputs())
+        if (t >= 0) ++reads_[size_t(t)];
+    }
+    for (int t : *m_.outputs()) reads_[size_t(t)] += 2;  // never taken over
+    fused_reader_.assign(n_ops_, -1);
   }
-  for (int t : *m_.outputs()) reads_[size_t(t)] += 2;  // never taken over
-  fused_reader_.assign(n_ops_, -1);
-#endif
   for (size_t i = 0; i < n_ops_; ++i) ONEBIT_RETURN_IF_ERROR(prepare_op(i));
   return Status::Ok();
 }
@@ -218,7 +226,7 @@ void Interpreter::Impl::Phases::lifetimes() {
     for (const TensorDesc* out : ctx.outputs) buffers_[size_t(out->index)] = {out->bytes, int(i), int(i)};
     buffers_[n_tensors_ + i] = {impl_.ops[i]->scratch_bytes(), int(i), int(i)};
   }
-  for (size_t i = 0; i < fused_reader_.size(); ++i) {  // the taker writes its reader's output, never its own
+  for (size_t i = 0; kFusion && i < fused_reader_.size(); ++i) {  // the taker writes its reader's output only
     const int j = fused_reader_[i];
     if (j < 0) continue;
     buffers_[size_t(impl_.contexts[size_t(j)].output->index)].first = int(i);
@@ -440,7 +448,7 @@ void Interpreter::Impl::Phases::adopt_plan() {
   for (size_t t = 0; t < n_tensors_; ++t) {
     if (alias_of_[t] >= 0) impl_.offset[t] = impl_.offset[size_t(alias_root(int(t)))];
   }
-  for (size_t i = 0; i < fused_reader_.size(); ++i)  // an output never stored (Op::fuse_reader): no address
+  for (size_t i = 0; kFusion && i < fused_reader_.size(); ++i)  // an output never stored (fuse_reader): no address
     if (fused_reader_[i] >= 0) impl_.offset[size_t(impl_.contexts[i].output->index)] = SIZE_MAX;
   for (size_t i = 0; i < n_ops_; ++i)
     if (buffers_[n_tensors_ + i].bytes != 0) impl_.offset[n_tensors_ + i] = plan_.offsets[n_tensors_ + i];
@@ -460,7 +468,8 @@ Status Interpreter::Impl::Phases::bind_ops() {
                                             : impl_.address(t->index));
     for (const TensorDesc* t : ctx.outputs) ctx.output_addresses.push_back(impl_.address(t->index));
     void* scratch = impl_.offset[n_tensors_ + i] != SIZE_MAX ? impl_.address(int(n_tensors_ + i)) : nullptr;
-    ONEBIT_RETURN_IF_ERROR(impl_.ops[i]->bind(ctx, in, impl_.address(bound_output(i)), scratch));
+    const int out = kFusion ? bound_output(i) : ctx.output->index;
+    ONEBIT_RETURN_IF_ERROR(impl_.ops[i]->bind(ctx, in, impl_.address(out), scratch));
   }
   return Status::Ok();
 }
