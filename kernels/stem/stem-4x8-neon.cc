@@ -10,4 +10,7 @@ ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_4x8__neon) {
   using V = onebit::kernels::stem::Neon<4, 2>;
   onebit::kernels::stem::rows<V>(*g, x, packed, y, row_begin, row_end);
 }
+ONEBIT_STEM_MAX_POOL(onebit_stem_max_pool_4x8__neon) {
+  onebit::kernels::stem::max_pool_row<onebit::kernels::stem::Neon<4, 2>>(*p, rows, n, columns, y);
+}
 #endif

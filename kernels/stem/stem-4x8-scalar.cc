@@ -26,6 +26,10 @@ struct Scalar4 {
     for (int i = 0; i < 4; ++i) x.v[i] = onebit::kernels::clamp_value(x.v[i], lo.v[i], hi.v[i]);
     return x;
   }
+  static T max(T acc, T v) {
+    for (int i = 0; i < 4; ++i) acc.v[i] = acc.v[i] < v.v[i] ? v.v[i] : acc.v[i];
+    return acc;
+  }
   static void store(float* p, T x, int n) {
     for (int i = 0; i < n; ++i) p[i] = x.v[i];
   }
@@ -35,4 +39,7 @@ struct Scalar4 {
 
 ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_4x8__scalar) {
   onebit::kernels::stem::rows<Scalar4>(*g, x, packed, y, row_begin, row_end);
+}
+ONEBIT_STEM_MAX_POOL(onebit_stem_max_pool_4x8__scalar) {
+  onebit::kernels::stem::max_pool_row<Scalar4>(*p, rows, n, columns, y);
 }

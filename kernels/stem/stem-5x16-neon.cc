@@ -13,4 +13,7 @@ ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_5x16__neon) {
   using V = onebit::kernels::stem::Neon<5, 4>;
   onebit::kernels::stem::rows<V>(*g, x, packed, y, row_begin, row_end);
 }
+ONEBIT_STEM_MAX_POOL(onebit_stem_max_pool_5x16__neon) {
+  onebit::kernels::stem::max_pool_row<onebit::kernels::stem::Neon<5, 4>>(*p, rows, n, columns, y);
+}
 #endif

@@ -22,3 +22,6 @@ struct Avx2 {
 ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_6x16__avx2) {
   onebit::kernels::stem::rows<Avx2>(*g, x, packed, y, row_begin, row_end);
 }
+ONEBIT_STEM_MAX_POOL(onebit_stem_max_pool_6x16__avx2) {
+  onebit::kernels::stem::max_pool_row<Avx2>(*p, rows, n, columns, y);
+}

@@ -22,3 +22,6 @@ struct Avx512 {
 ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_6x64__avx512vpopcnt) {
   onebit::kernels::stem::rows<Avx512>(*g, x, packed, y, row_begin, row_end);
 }
+ONEBIT_STEM_MAX_POOL(onebit_stem_max_pool_6x64__avx512vpopcnt) {
+  onebit::kernels::stem::max_pool_row<Avx512>(*p, rows, n, columns, y);
+}

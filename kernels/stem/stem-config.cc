@@ -1,12 +1,15 @@
-// Stem family: its table (stem-ukernels.h), selection, the shape rule, and the weight packing.
+// Stem family: its table (stem-ukernels.h), selection, the shape rule, the weight packing, and the drivers
+// (the convolution alone, and fused with the max pool after it).
 #include <algorithm>
+#include <cmath>
 
 #include "stem/stem-ukernels.h"
 
 namespace onebit::kernels {
 namespace {
 
-#define ONEBIT_STEM_ENTRY(tile, isa, block) {Isa::isa, onebit_stem_ukernel_##tile, #tile, block},
+#define ONEBIT_STEM_ENTRY(tile, isa, block) \
+  {Isa::isa, onebit_stem_ukernel_##tile, #tile, block, onebit_stem_max_pool_##tile},
 const StemUkernel kUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_STEM_UKERNELS, ONEBIT_STEM_ENTRY)};
 #undef ONEBIT_STEM_ENTRY
 
@@ -45,7 +48,37 @@ void stem_pack(const StemUkernel& u, const FloatConv2D& g, const float* w_ohwi, 
 
 void stem_conv2d_f32(const StemUkernel& u, const FloatConv2D& g, const float* x, const float* packed, float* y,
                      int row_begin, int row_end) {
-  if (row_begin < row_end) u.fn(&g, x, packed, y, row_begin, row_end);
+  if (row_begin < row_end) u.fn(&g, x, packed, y + ptrdiff_t(row_begin) * g.out_w * g.out_c, row_begin, row_end);
 }
 
+size_t stem_max_pool_ring_floats(const FloatConv2D& g, const FloatPool2D& p) {
+  return size_t(std::min(p.kernel_h, g.out_h) + 1) * size_t(g.out_w) * size_t(g.out_c);
+}
+
+bool stem_max_pool_supported(const FloatPool2D& p) { return p.kernel_h <= kStemMaxPoolRows; }
+
+void stem_conv2d_max_pool_f32(const StemUkernel& u, const FloatConv2D& g, const FloatPool2D& p, const float* x,
+                              const float* packed, float* ring, float* y, int row_begin, int row_end) {
+  const ptrdiff_t row_floats = ptrdiff_t(g.out_w) * g.out_c, out_floats = ptrdiff_t(p.out_w) * p.channels;
+  const int slots = std::min(p.kernel_h, g.out_h);  // convolution row r (of batch * out_h) in slot r % slots
+  float* const columns = ring + slots * row_floats;  // the maximum over the window's rows, per pixel
+  const float* rows[kStemMaxPoolRows];
+  int computed = 0;  // the rows of the last window, up to here, are in the ring (its earlier ones too)
+  for (int row = row_begin; row < row_end; ++row) {
+    const int n = row / p.out_h, h0 = (row % p.out_h) * p.stride_h - p.pad_top;
+    // The window's rows [first, last) of batch * g.out_h: at most `slots` consecutive rows, after the last
+    // window's first (so those of them up to `computed` are still in the ring).
+    const int first = n * g.out_h + std::max(h0, 0), last = n * g.out_h + std::min(h0 + p.kernel_h, p.in_h);
+    for (int r = std::max(first, computed); r < last; ++r)
+      u.fn(&g, x, packed, ring + (r % slots) * row_floats, r, r + 1);
+    computed = std::max(computed, last);
+    float* out = y + row * out_floats;
+    if (first >= last) {  // a window wholly in the padding rows
+      std::fill(out, out + out_floats, -INFINITY);
+      continue;
+    }
+    for (int r = first; r < last; ++r) rows[r - first] = ring + (r % slots) * row_floats;
+    u.max_pool(&p, rows, last - first, columns, out);
+  }
+}
 }  // namespace onebit::kernels

@@ -6,7 +6,8 @@
 //                              live in registers); a tile of fewer vectors (the last block of a layer with
 //                              fewer channels) takes more pixels for the same accumulators, up to 12
 //   V::zero(), V::load(p), V::broadcast(p) (*p in every lane), V::fma(acc, a, b) (acc + a * b),
-//   V::add(a, b), V::set1(v), V::clamp(v, lo, hi), V::store(p, v, n) (the first n <= kLanes lanes)
+//   V::add(a, b), V::set1(v), V::clamp(v, lo, hi), V::store(p, v, n) (the first n <= kLanes lanes),
+//   V::max(acc, v) (acc < v ? v : acc in every lane, exactly: max_pool2d_f32's comparison)
 //
 // Walk: each output row splits into the pixels whose window lies inside the row (interior: tiles of kPixels
 // with the whole kernel row as one run of kernel_w * in_c contiguous taps) and the edge pixels (one at a
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 #include "float/float-common.h"
@@ -107,9 +109,10 @@ inline void interior(const FloatConv2D& g, int* lo, int* hi) {
   *lo = a, *hi = b;
 }
 
-/// One output row (r of batch * out_h), channel block `block_index`, into the tile template of V.
+/// One output row (r of batch * out_h), channel block `block_index`, into the tile template of V; y_row is
+/// that row's first output.
 template <class V>
-void row_block(const FloatConv2D& g, const float* x, const float* packed, float* y, int r, int block_index,
+void row_block(const FloatConv2D& g, const float* x, const float* packed, float* y_row, int r, int block_index,
                int ox_lo, int ox_hi) {
   constexpr int kBlock = V::kLanes * V::kVectors;
   const int c = g.in_c, kw = g.kernel_w;
@@ -128,7 +131,7 @@ void row_block(const FloatConv2D& g, const float* x, const float* packed, float*
   const int vectors = (t.valid + V::kLanes - 1) / V::kLanes;
   const float* x_row0 = x + (ptrdiff_t(batch) * g.in_h + (t.rows > 0 ? iy0 + ky0 : 0)) * t.x_row;
   const float* w_row0 = t.bias + kBlock + (t.rows > 0 ? ky0 * t.w_row : 0);
-  float* y_row = y + ptrdiff_t(r) * g.out_w * g.out_c + block_index * kBlock;
+  y_row += block_index * kBlock;
   // Interior pixels: whole kernel rows, a tile's pixels at a time.
   t.run = kw * c;
   t.w = w_row0;
@@ -152,15 +155,59 @@ void row_block(const FloatConv2D& g, const float* x, const float* packed, float*
   }
 }
 
-/// The ukernel: output rows [row_begin, row_end), every channel block.
+/// The ukernel: output rows [row_begin, row_end), every channel block, y the first output of row row_begin
+/// (the rows follow one another from there).
 template <class V>
 void rows(const FloatConv2D& g, const float* x, const float* packed, float* y, int row_begin, int row_end) {
   constexpr int kBlock = V::kLanes * V::kVectors;
   const int blocks = (g.out_c + kBlock - 1) / kBlock;
   int ox_lo, ox_hi;
   interior(g, &ox_lo, &ox_hi);
+  const ptrdiff_t row_floats = ptrdiff_t(g.out_w) * g.out_c;
   for (int r = row_begin; r < row_end; ++r)
-    for (int b = 0; b < blocks; ++b) row_block<V>(g, x, packed, y, r, b, ox_lo, ox_hi);
+    for (int b = 0; b < blocks; ++b) row_block<V>(g, x, packed, y + (r - row_begin) * row_floats, r, b, ox_lo, ox_hi);
+}
+
+/// A max pool's output row (the ukernels' second function, onebit_stem_max_pool_fn): the window's input
+/// rows[0, n) (n >= 1, p.in_w * p.channels floats each), their maximum into `columns` (unless n = 1), then
+/// each output pixel the maximum of its window's pixels there (none: -inf) into y. Whole vectors, then the
+/// channels left over one by one.
+template <class V>
+void max_pool_row(const FloatPool2D& p, const float* const* rows, int n, float* columns, float* y) {
+  using T = typename V::T;
+  const ptrdiff_t c = p.channels, row_floats = ptrdiff_t(p.in_w) * c;
+  const float* m = rows[0];
+  if (n > 1) {
+    ptrdiff_t i = 0;
+    for (; i + V::kLanes <= row_floats; i += V::kLanes) {
+      T acc = V::load(rows[0] + i);
+      for (int r = 1; r < n; ++r) acc = V::max(acc, V::load(rows[r] + i));
+      V::store(columns + i, acc, V::kLanes);
+    }
+    for (; i < row_floats; ++i) {
+      float acc = rows[0][i];
+      for (int r = 1; r < n; ++r) acc = acc < rows[r][i] ? rows[r][i] : acc;
+      columns[i] = acc;
+    }
+    m = columns;
+  }
+  for (int ow = 0; ow < p.out_w; ++ow) {
+    const int w0 = ow * p.stride_w - p.pad_left;
+    const int wb = std::max(w0, 0), pixels = std::min(w0 + p.kernel_w, p.in_w) - wb;
+    const float* v = m + wb * c;
+    float* out = y + ow * c;
+    ptrdiff_t k = 0;
+    for (; k + V::kLanes <= c; k += V::kLanes) {
+      T acc = V::set1(-INFINITY);
+      for (int px = 0; px < pixels; ++px) acc = V::max(acc, V::load(v + px * c + k));
+      V::store(out + k, acc, V::kLanes);
+    }
+    for (; k < c; ++k) {
+      float acc = -INFINITY;
+      for (int px = 0; px < pixels; ++px) acc = acc < v[px * c + k] ? v[px * c + k] : acc;
+      out[k] = acc;
+    }
+  }
 }
 
 }  // namespace onebit::kernels::stem

@@ -20,6 +20,8 @@ struct Neon {
   static T add(T a, T b) { return vaddq_f32(a, b); }
   // FMAX / FMIN (VMAX / VMIN) give NaN when an operand is NaN: a NaN sum stays NaN, as float.h's clamp.
   static T clamp(T x, T lo, T hi) { return vminq_f32(vmaxq_f32(x, lo), hi); }
+  // acc < v ? v : acc exactly (FMAX would turn a NaN acc or v into NaN and order the zeros).
+  static T max(T acc, T v) { return vbslq_f32(vcltq_f32(acc, v), v, acc); }
   static void store(float* p, T x, int n) {
     if (n >= kLanes) {
       vst1q_f32(p, x);

@@ -1,6 +1,7 @@
 // The one list of the stem ukernels (util/ukernel-list.h): X(tile__isa, Isa, block), one sublist per ISA,
 // best first; tile = output pixels x output channels per tile, block = channels per packed block (the
-// tile's). The declarations, the table (stem-config.cc) and the tests (tests/kernels/stem_test.cc, every
+// tile's). Each entry is two functions: the convolution (onebit_stem_ukernel_<tile>) and a max pool's
+// output row in the same ISA (onebit_stem_max_pool_<tile>, for the convolution fused with the pool). The declarations, the table (stem-config.cc) and the tests (tests/kernels/stem_test.cc, every
 // entry by name) all come from these lines. The function type is in onebit/kernels/stem.h. NEON: a 5x16 tile
 // on aarch64 (32 q registers), 4x8 on armv7 (16).
 #pragma once
@@ -24,7 +25,12 @@
   void name(const onebit::kernels::FloatConv2D* g, const float* x, const float* packed, float* y, int row_begin, \
             int row_end)
 
-#define ONEBIT_STEM_DECLARE(tile, isa, block) ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_##tile);
+#define ONEBIT_STEM_MAX_POOL(name)                                                                       \
+  void name(const onebit::kernels::FloatPool2D* p, const float* const* rows, int n, float* columns, float* y)
+
+#define ONEBIT_STEM_DECLARE(tile, isa, block) \
+  ONEBIT_STEM_UKERNEL(onebit_stem_ukernel_##tile); \
+  ONEBIT_STEM_MAX_POOL(onebit_stem_max_pool_##tile);
 ONEBIT_STEM_UKERNELS_AVX512VPOPCNT(ONEBIT_STEM_DECLARE)
 ONEBIT_STEM_UKERNELS_AVX2(ONEBIT_STEM_DECLARE)
 ONEBIT_STEM_UKERNELS_NEON(ONEBIT_STEM_DECLARE)

@@ -3,6 +3,7 @@
 // masked store of the first n < kLanes lanes, which each type defines as store_first(p, x, n). Included by
 // the per-ISA files only, after util/immintrin.h.
 // vmaxps / vminps return their second operand when either is NaN: a NaN sum stays NaN, as float.h's clamp.
+// max(acc, v) = vmaxps(v, acc) = v > acc ? v : acc, which is acc < v ? v : acc in every case.
 #pragma once
 
 #define ONEBIT_STEM_X86_OPS(P)                                                   \
@@ -13,6 +14,7 @@
   static T fma(T acc, T a, T b) { return P##_fmadd_ps(a, b, acc); }             \
   static T add(T a, T b) { return P##_add_ps(a, b); }                           \
   static T clamp(T x, T lo, T hi) { return P##_min_ps(hi, P##_max_ps(lo, x)); } \
+  static T max(T acc, T v) { return P##_max_ps(v, acc); }                       \
   static void store(float* p, T x, int n) {                                     \
     if (n >= kLanes)                                                            \
       P##_storeu_ps(p, x);                                                      \

@@ -4,7 +4,10 @@
 //                     operator is prepared
 //   prepare_ops       make and prepare every operator (weights, XNNPACK operators, kernel choice: prepare
 //                     allocates only what the model's weights bound); each operator's scratch and XNNPACK
-//                     indirection estimate within the budget
+//                     indirection estimate within the budget. An operator may take over the only reader of
+//                     its output (Op::fuse_reader, offered before the reader is made; not on Cortex-M): the
+//                     reader becomes a FusedAway, the taker writes the reader's output at its own step (that
+//                     output lives from there), and its own output takes no memory
 //   describe_io       the graph's inputs and outputs, and every vector bind_ops / expose_io fill
 //   reserve_profile   one profile entry per operator, sample room reserved
 //   lifetimes         every activation's and scratch buffer's bytes and steps (the planning vectors, made
@@ -48,6 +51,14 @@ Text bytes_string(uint64_t bytes) {
 
 namespace {
 
+/// Op::fuse_reader is offered off Cortex-M only (the portable float kernels, all it runs, fuse nothing):
+/// there the code below that serves it folds away.
+#if ONEBIT_MCU
+constexpr bool kFusion = false;
+#else
+constexpr bool kFusion = true;
+#endif
+
 Text tensor_label(const fb::Model& m, size_t t) {
   return "tensor " + num(t) + " '" + tensor_name(m, t) + "'";
 }
@@ -83,6 +94,8 @@ class Interpreter::Impl::Phases {
 
  private:
   Status prepare_op(size_t i);
+  int fusing_writer(const fb::Operator& op) const;
+  int bound_output(size_t i) const;
   int alias_root(int t);
   Status over_budget_at_peak(uint64_t total) const;
 
@@ -94,6 +107,8 @@ class Interpreter::Impl::Phases {
   Vec<bool> used_;  // activations: graph inputs and operator outputs
   Vec<PlannedBuffer> buffers_;  // n_tensors_ tensors, then n_ops_ scratch buffers
   Vec<int> alias_of_;           // per tensor: the tensor whose bytes it shares, or -1
+  Vec<int> writer_, reads_;     // per tensor: the operator writing it (or -1), the inputs reading it
+  Vec<int> fused_reader_;       // per operator: the reader it took over (Op::fuse_reader), or -1 (kFusion)
   uint64_t workspace_ = 0;              // XNNPACK indirection buffers (estimate), outside the arena
   uint64_t unpacked_ = 0;               // float copies of bitpacked graph outputs, outside the arena
   ArenaPlan plan_;
@@ -141,8 +156,15 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   ctx.portable_float = impl_.portable_float;
   ctx.pool = impl_.pool;
   ctx.threads = impl_.threads;
-  const OpKind* kind = ModelAccess::ops(*impl_.model).find(int(op->options_type()));  // validated: present
-  std::unique_ptr<Op> impl = kind != nullptr ? kind->make() : nullptr;
+  std::unique_ptr<Op> impl;
+  const int writer = kFusion ? fusing_writer(*op) : -1;
+  if (writer >= 0 && size_t(writer) < i && impl_.ops[size_t(writer)]->fuse_reader(ctx)) {
+    fused_reader_[size_t(writer)] = int(i);
+    impl = std::make_unique<FusedAway>();
+  } else {
+    const OpKind* kind = ModelAccess::ops(*impl_.model).find(int(op->options_type()));  // validated: present
+    if (kind != nullptr) impl = kind->make();
+  }
   if (impl == nullptr) return ctx.fail("no implementation");
   ONEBIT_RETURN_IF_ERROR(impl->prepare(ctx));
   if (impl->scratch_bytes() > request_.budget)
@@ -156,9 +178,35 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   return Status::Ok();
 }
 
+// The operator that may take op over (Op::fuse_reader): the writer of op's input 0 when op is that
+// tensor's only reader, once, and the tensor is no graph output; else -1.
+int Interpreter::Impl::Phases::fusing_writer(const fb::Operator& op) const {
+  if (fused_reader_.empty() || op.inputs()->size() == 0) return -1;
+  const int t = op.inputs()->Get(0);
+  return t >= 0 && reads_[size_t(t)] == 1 ? writer_[size_t(t)] : -1;
+}
+
+// The output an operator's bind() gets: the output of the reader it took over, else its own.
+int Interpreter::Impl::Phases::bound_output(size_t i) const {
+  const int j = fused_reader_.empty() ? -1 : fused_reader_[i];
+  return (j >= 0 ? impl_.contexts[size_t(j)] : impl_.contexts[i]).output->index;
+}
+
 Status Interpreter::Impl::Phases::prepare_ops() {
   impl_.contexts.resize(n_ops_);
   impl_.ops.reserve(n_ops_);
+  if (kFusion) {
+    writer_.assign(n_tensors_, -1);
+    reads_.assign(n_tensors_, 0);
+    for (size_t i = 0; i < n_ops_; ++i) {
+      const fb::Operator& op = *m_.operators()->Get(flatbuffers::uoffset_t(i));
+      if (op.outputs()->size() == 1) writer_[size_t(op.outputs()->Get(0))] = int(i);
+      for (int t : *op.inputs())
+        if (t >= 0) ++reads_[size_t(t)];
+    }
+    for (int t : *m_.outputs()) reads_[size_t(t)] += 2;  // never taken over
+    fused_reader_.assign(n_ops_, -1);
+  }
   for (size_t i = 0; i < n_ops_; ++i) ONEBIT_RETURN_IF_ERROR(prepare_op(i));
   return Status::Ok();
 }
@@ -177,6 +225,12 @@ void Interpreter::Impl::Phases::lifetimes() {
       if (in != nullptr && in->constant == nullptr) buffers_[size_t(in->index)].last = int(i);
     for (const TensorDesc* out : ctx.outputs) buffers_[size_t(out->index)] = {out->bytes, int(i), int(i)};
     buffers_[n_tensors_ + i] = {impl_.ops[i]->scratch_bytes(), int(i), int(i)};
+  }
+  for (size_t i = 0; kFusion && i < fused_reader_.size(); ++i) {  // the taker writes its reader's output only
+    const int j = fused_reader_[i];
+    if (j < 0) continue;
+    buffers_[size_t(impl_.contexts[size_t(j)].output->index)].first = int(i);
+    buffers_[size_t(impl_.contexts[i].output->index)] = {0, 0, 0};
   }
   // Graph inputs (unless keep_inputs is off: then to their last reader) and outputs live from step 0 to
   // step n_ops; constants and unused tensors take no bytes.
@@ -394,6 +448,8 @@ void Interpreter::Impl::Phases::adopt_plan() {
   for (size_t t = 0; t < n_tensors_; ++t) {
     if (alias_of_[t] >= 0) impl_.offset[t] = impl_.offset[size_t(alias_root(int(t)))];
   }
+  for (size_t i = 0; kFusion && i < fused_reader_.size(); ++i)  // an output never stored (fuse_reader): no address
+    if (fused_reader_[i] >= 0) impl_.offset[size_t(impl_.contexts[i].output->index)] = SIZE_MAX;
   for (size_t i = 0; i < n_ops_; ++i)
     if (buffers_[n_tensors_ + i].bytes != 0) impl_.offset[n_tensors_ + i] = plan_.offsets[n_tensors_ + i];
   plan_ = ArenaPlan();
@@ -412,7 +468,8 @@ Status Interpreter::Impl::Phases::bind_ops() {
                                             : impl_.address(t->index));
     for (const TensorDesc* t : ctx.outputs) ctx.output_addresses.push_back(impl_.address(t->index));
     void* scratch = impl_.offset[n_tensors_ + i] != SIZE_MAX ? impl_.address(int(n_tensors_ + i)) : nullptr;
-    ONEBIT_RETURN_IF_ERROR(impl_.ops[i]->bind(ctx, in, impl_.address(ctx.output->index), scratch));
+    const int out = kFusion ? bound_output(i) : ctx.output->index;
+    ONEBIT_RETURN_IF_ERROR(impl_.ops[i]->bind(ctx, in, impl_.address(out), scratch));
   }
   return Status::Ok();
 }

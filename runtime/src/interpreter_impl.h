@@ -75,7 +75,8 @@ struct __attribute__((visibility("hidden"))) Interpreter::Impl {
     if (pool != nullptr) pthreadpool_destroy(pool);
   }
 
-  uint8_t* address(int t) { return arena + offset[size_t(t)]; }
+  /// Where tensor (or scratch buffer) t lives in the arena; null for one that has no bytes there.
+  uint8_t* address(int t) { return offset[size_t(t)] == SIZE_MAX ? nullptr : arena + offset[size_t(t)]; }
   /// Before the phases: options checked, ISA chosen, XNNPACK initialized, the thread pool created
   /// (interpreter.cc).
   Status start(const Model& model, const InterpreterOptions& options);

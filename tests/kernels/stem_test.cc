@@ -3,7 +3,8 @@
 // the multiply-adds. Small odd shapes: C = 1..4, 3x3 / 5x5 / 7x7 and non-square kernels, strides 1 and 2,
 // symmetric, asymmetric and oversized pads (pixels and rows wholly in the padding), inputs narrower than the
 // kernel (no interior pixel), out_c that fill no block, one block, and several with a masked remainder; no
-// activation, ReLU and a clamp; with and without bias; row splits.
+// activation, ReLU and a clamp; with and without bias; row splits. And the convolution fused with the max
+// pool after it, bit for bit against the ukernel's output max-pooled.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -58,6 +59,33 @@ void check_close(const std::vector<float>& got, const std::vector<float>& want, 
   }
 }
 
+/// stem_conv2d_max_pool_f32 has the bits of max_pool2d_f32 on the ukernel's output y, for max pools 3x3 / 2
+/// pad 1 (ResNet's), 2x2 / 2, 3x3 / 1 pad 1 (windows sharing two rows) and 2x2 / 3 (rows no window reads),
+/// whole and split; the ring starts as NaN, so a row read before it is computed shows.
+void check_max_pool(const StemUkernel& u, const FloatConv2D& g, const std::vector<float>& x,
+                    const std::vector<float>& packed, const std::vector<float>& y) {
+  struct Pool {
+    int k, stride, pad;
+  };
+  for (const Pool& q : {Pool{3, 2, 1}, Pool{2, 2, 0}, Pool{3, 1, 1}, Pool{2, 3, 0}}) {
+    const int out_h = (g.out_h + 2 * q.pad - q.k) / q.stride + 1, out_w = (g.out_w + 2 * q.pad - q.k) / q.stride + 1;
+    if (out_h <= 0 || out_w <= 0) continue;
+    INFO("max pool " << q.k << "x" << q.k << " / " << q.stride << " pad " << q.pad);
+    const FloatPool2D p{g.batch, g.out_h, g.out_w, g.out_c, out_h, out_w, q.k, q.k, q.stride, q.stride, q.pad, q.pad};
+    const int rows = g.batch * out_h;
+    std::vector<float> want(size_t(rows) * out_w * g.out_c, NAN);
+    max_pool2d_f32(p, y.data(), want.data(), 0, rows);
+    const auto fused = [&](float* out, int begin, int end) {
+      std::vector<float> ring(stem_max_pool_ring_floats(g, p), NAN);
+      stem_conv2d_max_pool_f32(u, g, p, x.data(), packed.data(), ring.data(), out, begin, end);
+    };
+    std::vector<float> got(want.size(), NAN);
+    fused(got.data(), 0, rows);
+    CHECK(same_bits(got, want));
+    check_row_splits(rows, want, fused);
+  }
+}
+
 void check_stem(const ConvCase& t, const Activation& a, bool with_bias, uint32_t seed) {
   FloatConv2D g = geometry(t, false);
   g.clamp_min = a.lo, g.clamp_max = a.hi;
@@ -87,6 +115,7 @@ void check_stem(const ConvCase& t, const Activation& a, bool with_bias, uint32_t
     check_row_splits(rows, y, [&](float* out, int begin, int end) {
       stem_conv2d_f32(u, g, x.data(), packed.data(), out, begin, end);
     });
+    check_max_pool(u, g, x, packed, y);
   });
 }
 
@@ -119,6 +148,10 @@ TEST_CASE("stem: the shape rule") {
   CHECK_FALSE(stem_supported(h));
   h = g, h.kernel_h = 3, h.kernel_w = 5, h.stride_h = 1, h.in_c = 1;
   CHECK(stem_supported(h));
+  FloatPool2D p{1, 112, 112, 64, 56, 56, 3, 3, 2, 2, 1, 1};
+  CHECK(stem_max_pool_supported(p));
+  p.kernel_h = kStemMaxPoolRows + 1;
+  CHECK_FALSE(stem_max_pool_supported(p));
 }
 
 TEST_CASE("stem: selection picks the best listed ukernel the CPU runs, for every requested ISA") {

@@ -33,9 +33,10 @@ struct InterpreterOptions {
   /// graph outputs. Weights prepared from the model are not counted: they are bounded by the model's size.
   /// Every size is checked against this before anything of that size is allocated; exceeding it is an
   /// error naming the tensor or operator. Default 1 GiB: real BNNs need far less (Bi-Real-Net-18 at 224x224
-  /// has an arena of about 4.6 MB, the shipped Fashion-MNIST model about 0.3 MB), so 1 GiB leaves room for
-  /// large inputs and batches, and is also the largest single tensor a model may declare (2^28 Float32
-  /// elements), while a hostile file of a few hundred bytes cannot make create() take more.
+  /// has an arena of about 1.6 MB, 4.6 MB on the portable float kernels, which store the stem's output; the
+  /// shipped Fashion-MNIST model about 0.3 MB), so 1 GiB leaves room for large inputs and batches, and is
+  /// also the largest single tensor a model may declare (2^28 Float32 elements), while a hostile file of a
+  /// few hundred bytes cannot make create() take more.
   size_t max_arena_bytes = size_t(1) << 30;
   /// With profiling: samples kept per operator (a ring: beyond it each new sample overwrites the oldest).
   /// 0 = max(16, min(1024, 2^20 / operators)); larger values are capped at max(16, 2^20 / operators).
@@ -98,7 +99,9 @@ struct OpProfile {
   int64_t float_macs = 0;
   /// How the operator runs where the model leaves a choice: for a float layer converted with
   /// --int8-float-layers "int8", or "fp32 (int8 slower on avx512)" where this CPU's static rule runs it in
-  /// fp32 (on its weights dequantized); empty for every other operator.
+  /// fp32 (on its weights dequantized); for a Conv2D on onebit's stem ukernels that computes the MaxPool2D
+  /// after it too (without storing its own output) "stem + MaxPool2D", and for that pool "fused into the
+  /// operator before" (its time is the Conv2D's); empty for every other operator.
   String route;
 };
 

@@ -13,6 +13,10 @@
 // for XNNPACK) and bias once into the ukernel's layout; split by output rows. Chosen by the CPU, like
 // XNNPACK's kernels, not by InterpreterOptions::isa (which picks the binary kernels): so every ISA an
 // interpreter asks for computes the float layers alike, bit for bit (the fuzz target checks it).
+// Such a stem takes over the MaxPool2D that is the only reader of its output (Op::fuse_reader): run()
+// writes the pool's output through kernels::stem_conv2d_max_pool_f32 (the convolution's rows go through a
+// ring of pool-height rows in scratch, one ring per band of pool rows, a band per thread), so the full-size
+// feature map is never stored nor read back; the same bits as the two operators apart.
 // With OpContext::portable_float, float layers run onebit's portable kernels (onebit/kernels/float.h) on
 // the same weights instead (split by output rows over the pool); int8 layers are refused there. 1-bit
 // weights are then never expanded: conv2d_binary_weights_f32 / fully_connected_binary_weights_f32 read the
@@ -184,10 +188,37 @@ class Conv2D : public XnnOp {
     return Status::Ok();  // not reached: portable_float is always set in this build
 #endif
   }
-  size_t scratch_bytes() const override { return int8_ ? int8_->scratch_bytes() : 0; }
+  size_t scratch_bytes() const override {
+    if (int8_) return int8_->scratch_bytes();
+#if !ONEBIT_MCU
+    if (bands_ > 0) return size_t(bands_) * kernels::stem_max_pool_ring_floats(portable_, pool_) * sizeof(float);
+#endif
+    return 0;
+  }
+  bool fuse_reader(const OpContext& reader) override {
+#if !ONEBIT_MCU
+    if (stem_ == nullptr || reader.op->options_type() != fb::OperatorOptions::MaxPool2DOptions) return false;
+    const fb::Pool2DOptions& o = *reader.op->options_as_MaxPool2DOptions();
+    const kernels::FloatConv2D& g = portable_;
+    const Vec<int>& y = reader.output->shape;
+    const kernels::FloatPool2D pool{g.batch, g.out_h, g.out_w, g.out_c, y[1], y[2], o.kernel_h(), o.kernel_w(),
+                                    o.stride_h(), o.stride_w(), o.pad_top(), o.pad_left()};
+    if (!kernels::stem_max_pool_supported(pool)) return false;
+    pool_ = pool;
+    bands_ = std::max(1, std::min(reader.threads, g.batch * y[1]));
+    if (*route == '\0') route = "stem + MaxPool2D";
+    return true;
+#else
+    (void)reader;
+    return false;
+#endif
+  }
   Status run(pthreadpool_t pool) override {
     if (int8_) return int8_->run(pool);
     if (op_ != nullptr) return XnnOp::run(pool);
+#if !ONEBIT_MCU
+    if (bands_ > 0) return run_pooled(pool);
+#endif
     const kernels::FloatConv2D& g = portable_;
     parallel_for(pool, size_t(g.batch) * size_t(g.out_h), size_t(g.out_w) * size_t(g.out_c) * sizeof(float),
                  [this](size_t begin, size_t end) {
@@ -207,7 +238,8 @@ class Conv2D : public XnnOp {
   Status bind(const OpContext& ctx, const Vec<const void*>& in, void* out, void* scratch) override {
     if (int8_) return int8_->bind(ctx, static_cast<const float*>(in[0]), static_cast<float*>(out), scratch);
     x_ = static_cast<const float*>(in[0]);
-    y_ = static_cast<float*>(out);
+    y_ = static_cast<float*>(out);  // the MaxPool2D's output when fused
+    ring_ = static_cast<float*>(scratch);
     if (ctx.portable_float || stem_ != nullptr) return Status::Ok();
 #if !ONEBIT_MCU
     return check(ctx,
@@ -222,6 +254,21 @@ class Conv2D : public XnnOp {
  protected:
   virtual void run_binary_weights(int /*row_begin*/, int /*row_end*/) {}
 
+#if !ONEBIT_MCU
+  /// The fused stem + MaxPool2D: bands_ bands of the pool's output rows, each with its own ring.
+  Status run_pooled(pthreadpool_t pool) {
+    const size_t rows = size_t(pool_.batch) * size_t(pool_.out_h), bands = size_t(bands_);
+    const size_t ring = kernels::stem_max_pool_ring_floats(portable_, pool_);
+    const size_t band_bytes = (rows + bands - 1) / bands * size_t(pool_.out_w) * size_t(pool_.channels) * sizeof(float);
+    parallel_for(pool, bands, band_bytes, [this, rows, bands, ring](size_t begin, size_t end) {
+      // One task at a time per ring: tasks are [begin, end) of the bands, each ring its first band's.
+      kernels::stem_conv2d_max_pool_f32(*stem_, portable_, pool_, x_, stem_packed_.data(), ring_ + begin * ring, y_,
+                                        int(rows * begin / bands), int(rows * end / bands));
+    });
+    return Status::Ok();
+  }
+#endif
+
   size_t batch_ = 0, in_h_ = 0, in_w_ = 0;
   std::unique_ptr<Int8Layer> int8_;
   // Portable and stem paths (the geometry is both's).
@@ -229,6 +276,9 @@ class Conv2D : public XnnOp {
   PortableWeights weights_;
   const kernels::StemUkernel* stem_ = nullptr;
   Vec<float> stem_packed_;
+  kernels::FloatPool2D pool_{};  // a fused MaxPool2D (fuse_reader), when bands_ > 0
+  int bands_ = 0;
+  float* ring_ = nullptr;  // scratch: bands_ rings
   const float *bias_ = nullptr, *x_ = nullptr;
   float* y_ = nullptr;
 };

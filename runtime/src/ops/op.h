@@ -62,6 +62,15 @@ class Op {
   virtual Status bind(const OpContext& ctx, const Vec<const void*>& inputs, void* output,
                       void* scratch) = 0;
   virtual Status run(pthreadpool_t pool) = 0;
+  /// Fusion with the operator after it (Interpreter::create, not on Cortex-M): `reader`, not yet prepared,
+  /// is the only operator reading this one's output, reads it once as its input 0, and that output is no
+  /// graph output. Returning true (after prepare(); scratch_bytes() may grow) takes the reader's work over:
+  /// this operator's run() writes the reader's output, which bind() then gets as `output`, and its own
+  /// output takes no memory; the reader becomes a FusedAway. Conv2D on the stem ukernels takes a MaxPool2D.
+  virtual bool fuse_reader(const OpContext& reader) {
+    (void)reader;
+    return false;
+  }
 
   int64_t binary_macs = 0;
   int64_t float_macs = 0;
@@ -87,6 +96,15 @@ class UnaryOp : public Op {
  protected:
   const In* x_ = nullptr;
   Out* y_ = nullptr;
+};
+
+/// An operator whose work the one before it took over (Op::fuse_reader): nothing to prepare, bind or run.
+class FusedAway final : public Op {
+ public:
+  FusedAway() { route = "fused into the operator before"; }
+  Status prepare(const OpContext&) override { return Status::Ok(); }
+  Status bind(const OpContext&, const Vec<const void*>&, void*, void*) override { return Status::Ok(); }
+  Status run(pthreadpool_t) override { return Status::Ok(); }
 };
 
 /// Upper bound of XNNPACK's indirection buffer (one pointer per kernel tap per output position, as its
