@@ -93,29 +93,48 @@ void f32_pixel(size_t n, const int32_t* popcount, const int32_t* correction, con
   for (; c < n; ++c) out[c] = f32_one(popcount, correction, residual, p, c);
 }
 
-void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction,
-                const BitsTransform* p, uint32_t* out) {
+// One whole word (channels c .. c + 31): 8 groups of 4, no exits, the correction test hoisted (kCorrection),
+// so the word is one straight block.
+template <bool kCorrection>
+inline uint32_t bits_word(const int32_t* popcount, const int32_t* correction, const BitsTransform* p, size_t c,
+                          int32x4_t taps, uint32x4_t weights0) {
+  uint32x4_t acc = vdupq_n_u32(0), weights = weights0;
+  for (size_t b = 0; b < 32; b += 4, weights = vshlq_n_u32(weights, 4)) {
+    const size_t c0 = c + b;
+    const int32x4_t dot = dots4(popcount + c0, kCorrection ? correction + c0 : nullptr, taps);
+    const int32x4_t s = vld1q_s32(p->sign_mask + c0);
+    const int32x4_t signed_dot = vsubq_s32(veorq_s32(dot, s), s);
+    acc = vorrq_u32(acc, vandq_u32(vcltq_s32(signed_dot, vld1q_s32(p->threshold + c0)), weights));
+  }
+  return horizontal_or(acc);
+}
+
+template <bool kCorrection>
+void bits_pixel(size_t n, const int32_t* popcount, const int32_t* correction, const BitsTransform* p,
+                uint32_t* out) {
   const int32x4_t taps = vdupq_n_s32(p->taps);
   static const uint32_t kWeights[4] = {1u, 2u, 4u, 8u};
   const uint32x4_t weights0 = vld1q_u32(kWeights);
-  for (size_t c = 0; c < n; c += 32) {
-    uint32x4_t acc = vdupq_n_u32(0), weights = weights0;
-    size_t b = 0;
-    for (; b < 32 && c + b + 4 <= n; b += 4, weights = vshlq_n_u32(weights, 4)) {
-      const size_t c0 = c + b;
-      const int32x4_t dot = dots4(popcount + c0, correction != nullptr ? correction + c0 : nullptr, taps);
-      const int32x4_t s = vld1q_s32(p->sign_mask + c0);
-      const int32x4_t signed_dot = vsubq_s32(veorq_s32(dot, s), s);
-      acc = vorrq_u32(acc, vandq_u32(vcltq_s32(signed_dot, vld1q_s32(p->threshold + c0)), weights));
-    }
-    uint32_t bits = horizontal_or(acc);
-    for (; b < 32 && c + b < n; ++b) {
-      const int32_t dot = dot1(popcount, correction, c + b, p->taps);
-      const int32_t s = p->sign_mask[c + b];
-      bits |= uint32_t{((dot ^ s) - s) < p->threshold[c + b]} << b;
-    }
-    out[c / 32] = bits;
+  size_t c = 0;
+  for (; c + 32 <= n; c += 32) out[c / 32] = bits_word<kCorrection>(popcount, correction, p, c, taps, weights0);
+  if (c == n) return;
+  // The last, partial word: groups of 4, then single channels.
+  uint32x4_t acc = vdupq_n_u32(0), weights = weights0;
+  size_t b = 0;
+  for (; c + b + 4 <= n; b += 4, weights = vshlq_n_u32(weights, 4)) {
+    const size_t c0 = c + b;
+    const int32x4_t dot = dots4(popcount + c0, kCorrection ? correction + c0 : nullptr, taps);
+    const int32x4_t s = vld1q_s32(p->sign_mask + c0);
+    const int32x4_t signed_dot = vsubq_s32(veorq_s32(dot, s), s);
+    acc = vorrq_u32(acc, vandq_u32(vcltq_s32(signed_dot, vld1q_s32(p->threshold + c0)), weights));
   }
+  uint32_t bits = horizontal_or(acc);
+  for (; c + b < n; ++b) {
+    const int32_t dot = dot1(popcount, kCorrection ? correction : nullptr, c + b, p->taps);
+    const int32_t s = p->sign_mask[c + b];
+    bits |= uint32_t{((dot ^ s) - s) < p->threshold[c + b]} << b;
+  }
+  out[c / 32] = bits;
 }
 
 }  // namespace
@@ -128,6 +147,10 @@ ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_x4__neon) {
 
 ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x4__neon) {
   const size_t words = (n + 31) / 32;
-  for (size_t i = 0; i < pixels; ++i)
-    bits_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * words);
+  for (size_t i = 0; i < pixels; ++i) {
+    if (correction != nullptr && correction[i] != nullptr)
+      bits_pixel<true>(n, popcount + i * n, correction[i], params, out + i * words);
+    else
+      bits_pixel<false>(n, popcount + i * n, nullptr, params, out + i * words);
+  }
 }
