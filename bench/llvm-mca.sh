@@ -18,12 +18,14 @@ common=(-O3 -std=c++17 -DNDEBUG -ffp-contract=off -I"$root/kernels" -I"$root/ker
 a64=(aarch64-linux-gnu-g++ "${common[@]}")
 a32=(arm-linux-gnueabihf-g++ "${common[@]}" -march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -Wno-psabi)
 
-# cut_loop FILE.s PATTERN shortest|longest -> the innermost loop with the most instructions matching PATTERN
-# (a regex on the instruction text); among those, the shortest or the longest.
+# cut_loop FILE.s PATTERN shortest|longest [COUNT] -> the innermost loop with the most instructions matching
+# PATTERN (a regex on the instruction text), or with exactly COUNT of them; among those, the shortest or the
+# longest.
 cut_loop() {
   python3 - "$@" <<'PY'
 import re, sys
 path, pattern, pick = sys.argv[1:4]
+count = int(sys.argv[4]) if len(sys.argv) > 4 else None
 lines = open(path).read().split('\n')
 labels = {m.group(1): i for i, l in enumerate(lines) for m in [re.match(r'^(\.L\w+):', l)] if m}
 loops = []
@@ -37,6 +39,8 @@ for s, e in loops:
         continue  # not innermost
     body = [x for x in lines[s + 1:e + 1] if x.startswith('\t') and not x.startswith('\t.')]
     key = (sum(1 for x in body if re.search(pattern, x)), -len(body) if pick == 'shortest' else len(body))
+    if count is not None and key[0] != count:
+        continue
     if key[0] > 0 and (best is None or key > best[0]):
         best = (key, body)
 if best is None:
@@ -85,8 +89,8 @@ header() {
 compile() {
   if [ "$1" = a64 ]; then "${a64[@]}" -o "$out/$3.s" "$root/kernels/$2"; else "${a32[@]}" -o "$out/$3.s" "$root/kernels/$2"; fi
 }
-# loop NAME.s PATTERN PICK LOOPNAME -> $out/LOOPNAME.s
-loop() { cut_loop "$out/$1.s" "$2" "$3" > "$out/$4.s"; }
+# loop NAME PATTERN PICK LOOPNAME [COUNT] -> $out/LOOPNAME.s, cut from $out/NAME.s
+loop() { cut_loop "$out/$1.s" "$2" "$3" ${5:+"$5"} > "$out/$4.s"; }
 
 compile a64 bgemm/bgemm-4x8-neon.cc bgemm-4x8-a64
 compile a32 bgemm/bgemm-4x4-neon.cc bgemm-4x4-a32
@@ -105,6 +109,17 @@ loop stem-5x16-a64 '^\s+fmla' shortest stem-5x16-a64-loop  # the 5x4-vector tile
 loop stem-4x8-a32 '^\s+vfma' shortest stem-4x8-a32-loop    # the 4x2-vector tile (8x1 has as many)
 loop bpool-a64 '^\s+and\s+v' shortest bpool-a64-loop
 loop bpool-a32 '^\s+vand' shortest bpool-a32-loop
+# A whole 32-channel word per iteration (the partial last word has its own loops).
+loop pack-a64 '^\s+fcmlt' shortest pack-sign-a64-loop
+loop pack-a64 '^\s+fcmgt' shortest pack-thresholds-a64-loop
+loop quantize-levels-a64 '^\s+fcmlt' shortest quantize-binary-a64-loop 8
+loop quantize-levels-a64 '^\s+fcmgt' shortest quantize-ternary-a64-loop 8
+loop quantize-levels-a64 '^\s+cmtst' shortest quantize-2bit-a64-loop 16
+loop quantize-levels-a64 '^\s+cmtst' shortest quantize-4bit-a64-loop 32
+loop transform-a64 '^\s+scvtf' shortest transform-f32-a64-loop
+loop transform-a64 '^\s+scvtf' longest transform-f32-rc-a64-loop
+loop transform-a64 '^\s+cmgt' shortest transform-bits-a64-loop 8
+loop transform-a64 '^\s+cmgt' longest transform-bits-c-a64-loop 8
 
 header "Binary GEMM (bgemm), one 64-bit K step of the register tile" "binary MACs"
 for cpu in cortex-a53 cortex-a55 cortex-a72 cortex-a76; do
@@ -129,4 +144,21 @@ for cpu in cortex-a55 cortex-a72 cortex-a76; do
   analyse "x128 (A64)" "$out/bpool-a64-loop.s" 16 aarch64 "$cpu"
 done
 analyse "x128 (A32)" "$out/bpool-a32-loop.s" 16 armv7-linux-gnueabihf cortex-a57 +neon
+header "Pack and QuantizeLevels (float -> bit planes), one whole 32-channel word" "channels"
+for cpu in cortex-a55 cortex-a72 cortex-a76; do
+  analyse "pack, sign (A64)" "$out/pack-sign-a64-loop.s" 32 aarch64 "$cpu"
+  analyse "pack, thresholds (A64)" "$out/pack-thresholds-a64-loop.s" 32 aarch64 "$cpu"
+  analyse "levels, Binary (A64)" "$out/quantize-binary-a64-loop.s" 32 aarch64 "$cpu"
+  analyse "levels, Ternary (A64)" "$out/quantize-ternary-a64-loop.s" 32 aarch64 "$cpu"
+  analyse "levels, 2-bit Unipolar/Bipolar (A64)" "$out/quantize-2bit-a64-loop.s" 32 aarch64 "$cpu"
+  analyse "levels, 4-bit Unipolar/Bipolar (A64)" "$out/quantize-4bit-a64-loop.s" 32 aarch64 "$cpu"
+done
+
+header "Output transforms (popcounts -> floats / next layer's bits)" "channels"
+for cpu in cortex-a55 cortex-a72 cortex-a76; do
+  analyse "f32, 4 channels (A64)" "$out/transform-f32-a64-loop.s" 4 aarch64 "$cpu"
+  analyse "f32 + residual + correction, 4 channels (A64)" "$out/transform-f32-rc-a64-loop.s" 4 aarch64 "$cpu"
+  analyse "bits, 32-channel word (A64)" "$out/transform-bits-a64-loop.s" 32 aarch64 "$cpu"
+  analyse "bits + correction, 32-channel word (A64)" "$out/transform-bits-c-a64-loop.s" 32 aarch64 "$cpu"
+done
 echo "llvm-mca: $("$mca" --version | grep -o 'LLVM version [0-9.]*'); files in $out" >&2
