@@ -116,8 +116,8 @@ loop quantize-levels-a64 '^\s+fcmlt' shortest quantize-binary-a64-loop 8
 loop quantize-levels-a64 '^\s+fcmgt' shortest quantize-ternary-a64-loop 8
 loop quantize-levels-a64 '^\s+cmtst' shortest quantize-2bit-a64-loop 16
 loop quantize-levels-a64 '^\s+cmtst' shortest quantize-4bit-a64-loop 32
-loop transform-a64 '^\s+scvtf' shortest transform-f32-a64-loop
-loop transform-a64 '^\s+scvtf' longest transform-f32-rc-a64-loop
+loop transform-a64 '^\s+scvtf\s+v' shortest transform-f32-a64-loop 4
+loop transform-a64 '^\s+scvtf\s+v' longest transform-f32-rc-a64-loop 4
 loop transform-a64 '^\s+cmgt' shortest transform-bits-a64-loop 8
 loop transform-a64 '^\s+cmgt' longest transform-bits-c-a64-loop 8
 
@@ -156,8 +156,8 @@ done
 
 header "Output transforms (popcounts -> floats / next layer's bits)" "channels"
 for cpu in cortex-a55 cortex-a72 cortex-a76; do
-  analyse "f32, 4 channels (A64)" "$out/transform-f32-a64-loop.s" 4 aarch64 "$cpu"
-  analyse "f32 + residual + correction, 4 channels (A64)" "$out/transform-f32-rc-a64-loop.s" 4 aarch64 "$cpu"
+  analyse "f32, 16 channels (A64)" "$out/transform-f32-a64-loop.s" 16 aarch64 "$cpu"
+  analyse "f32 + residual + correction, 16 channels (A64)" "$out/transform-f32-rc-a64-loop.s" 16 aarch64 "$cpu"
   analyse "bits, 32-channel word (A64)" "$out/transform-bits-a64-loop.s" 32 aarch64 "$cpu"
   analyse "bits + correction, 32-channel word (A64)" "$out/transform-bits-c-a64-loop.s" 32 aarch64 "$cpu"
 done
