@@ -139,11 +139,11 @@ for cpu in cortex-a55 cortex-a72 cortex-a76; do
 done
 analyse "4x8 (A32)" "$out/stem-4x8-a32-loop.s" 32 armv7-linux-gnueabihf cortex-a57 +neon
 
-header "Binary max pool (bpool), one tap of 128 bits" "bytes"
+header "Binary max pool (bpool), two taps of 128 bits" "bytes"
 for cpu in cortex-a55 cortex-a72 cortex-a76; do
-  analyse "x128 (A64)" "$out/bpool-a64-loop.s" 16 aarch64 "$cpu"
+  analyse "x128 (A64)" "$out/bpool-a64-loop.s" 32 aarch64 "$cpu"
 done
-analyse "x128 (A32)" "$out/bpool-a32-loop.s" 16 armv7-linux-gnueabihf cortex-a57 +neon
+analyse "x128 (A32)" "$out/bpool-a32-loop.s" 32 armv7-linux-gnueabihf cortex-a57 +neon
 header "Pack and QuantizeLevels (float -> bit planes), one whole 32-channel word" "channels"
 for cpu in cortex-a55 cortex-a72 cortex-a76; do
   analyse "pack, sign (A64)" "$out/pack-sign-a64-loop.s" 32 aarch64 "$cpu"
