@@ -49,6 +49,26 @@ print('\n'.join(best[1]))
 PY
 }
 
+# split_ldp LOOP.s -> LOOP-split.s: every LDP of two q registers as two LDR q (a model experiment for the
+# Cortex-A55 rows: LLVM 14's A55 model charges LDP q 6 cycles of its load pipe but LDR q 1).
+split_ldp() {
+  python3 - "$1" <<'PY'
+import re, sys
+path = sys.argv[1]
+out = []
+for l in open(path).read().split('\n'):
+    m = re.match(r'^\s+ldp\s+(q\d+),\s*(q\d+),\s*\[(\w+)(?:,\s*#?(-?\d+))?\](?:,\s*#?(-?\d+))?\s*$', l)
+    if not m:
+        out.append(l)
+        continue
+    a, b, base, off, post = m.group(1), m.group(2), m.group(3), int(m.group(4) or 0), m.group(5)
+    out += ['\tldr\t%s, [%s, %d]' % (a, base, off), '\tldr\t%s, [%s, %d]' % (b, base, off + 16)]
+    if post:
+        out.append('\tadd\t%s, %s, %s' % (base, base, post))
+open(path[:-2] + '-split.s', 'w').write('\n'.join(out))
+PY
+}
+
 # analyse NAME LOOP WORK TRIPLE CPU [MATTR] -> one table row (or a row saying llvm-mca has no model).
 # WORK: units of work per loop iteration (the table's header names the unit).
 analyse() {
@@ -74,6 +94,17 @@ bound = max(uops / width, press, rthr)
 print("| %s | %s | %.1f | %g | %.0f | %.2f | %.1f | %.1f | %.1f | %.0f%% |" % (name, cpu, cyc, work, ins, work / cyc,
       uops / width, press, rthr, 100 * bound / cyc))
 ' "$name" "$cpu" "$work"
+}
+
+# rows NAME LOOP WORK -> an aarch64 loop's rows on Cortex-A55, A72, A76, and when the loop has an LDP of q
+# registers, an A55 row of the split_ldp variant.
+rows() {
+  local cpu
+  for cpu in cortex-a55 cortex-a72 cortex-a76; do analyse "$1" "$2" "$3" aarch64 "$cpu"; done
+  if grep -qE '^\s+ldp\s+q' "$2"; then
+    split_ldp "$2"
+    analyse "$1, LDP q split" "${2%.s}-split.s" "$3" aarch64 cortex-a55
+  fi
 }
 
 # header TITLE WORK_UNIT -> a family's table header.
@@ -122,9 +153,8 @@ loop transform-a64 '^\s+cmgt' shortest transform-bits-a64-loop 8
 loop transform-a64 '^\s+cmgt' longest transform-bits-c-a64-loop 8
 
 header "Binary GEMM (bgemm), one 64-bit K step of the register tile" "binary MACs"
-for cpu in cortex-a53 cortex-a55 cortex-a72 cortex-a76; do
-  analyse "4x8 (A64)" "$out/bgemm-4x8-a64-loop.s" 2048 aarch64 "$cpu"
-done
+analyse "4x8 (A64)" "$out/bgemm-4x8-a64-loop.s" 2048 aarch64 cortex-a53
+rows "4x8 (A64)" "$out/bgemm-4x8-a64-loop.s" 2048
 for cpu in cortex-a7 cortex-a53; do
   analyse "4x4 (A32)" "$out/bgemm-4x4-a32-loop.s" 1024 armv7-linux-gnueabihf "$cpu" +neon
 done
@@ -134,31 +164,24 @@ analyse "4x4 (A32)" "$out/bgemm-4x4-a32-loop.s" 1024 armv7-linux-gnueabihf corte
 analyse "4x4 (A64 build)" "$out/bgemm-4x4-a64-loop.s" 1024 aarch64 cortex-a53
 
 header "fp32 stem (direct convolution), one tap (input element) of the tile" "float MACs"
-for cpu in cortex-a55 cortex-a72 cortex-a76; do
-  analyse "5x16 (A64)" "$out/stem-5x16-a64-loop.s" 80 aarch64 "$cpu"
-done
+rows "5x16 (A64)" "$out/stem-5x16-a64-loop.s" 80
 analyse "4x8 (A32)" "$out/stem-4x8-a32-loop.s" 32 armv7-linux-gnueabihf cortex-a57 +neon
 
 header "Binary max pool (bpool), two taps of 128 bits" "bytes"
-for cpu in cortex-a55 cortex-a72 cortex-a76; do
-  analyse "x128 (A64)" "$out/bpool-a64-loop.s" 32 aarch64 "$cpu"
-done
+rows "x128 (A64)" "$out/bpool-a64-loop.s" 32
 analyse "x128 (A32)" "$out/bpool-a32-loop.s" 32 armv7-linux-gnueabihf cortex-a57 +neon
+
 header "Pack and QuantizeLevels (float -> bit planes), one whole 32-channel word" "channels"
-for cpu in cortex-a55 cortex-a72 cortex-a76; do
-  analyse "pack, sign (A64)" "$out/pack-sign-a64-loop.s" 32 aarch64 "$cpu"
-  analyse "pack, thresholds (A64)" "$out/pack-thresholds-a64-loop.s" 32 aarch64 "$cpu"
-  analyse "levels, Binary (A64)" "$out/quantize-binary-a64-loop.s" 32 aarch64 "$cpu"
-  analyse "levels, Ternary (A64)" "$out/quantize-ternary-a64-loop.s" 32 aarch64 "$cpu"
-  analyse "levels, 2-bit Unipolar/Bipolar (A64)" "$out/quantize-2bit-a64-loop.s" 32 aarch64 "$cpu"
-  analyse "levels, 4-bit Unipolar/Bipolar (A64)" "$out/quantize-4bit-a64-loop.s" 32 aarch64 "$cpu"
-done
+rows "pack, sign (A64)" "$out/pack-sign-a64-loop.s" 32
+rows "pack, thresholds (A64)" "$out/pack-thresholds-a64-loop.s" 32
+rows "levels, Binary (A64)" "$out/quantize-binary-a64-loop.s" 32
+rows "levels, Ternary (A64)" "$out/quantize-ternary-a64-loop.s" 32
+rows "levels, 2-bit Unipolar/Bipolar (A64)" "$out/quantize-2bit-a64-loop.s" 32
+rows "levels, 4-bit Unipolar/Bipolar (A64)" "$out/quantize-4bit-a64-loop.s" 32
 
 header "Output transforms (popcounts -> floats / next layer's bits)" "channels"
-for cpu in cortex-a55 cortex-a72 cortex-a76; do
-  analyse "f32, 16 channels (A64)" "$out/transform-f32-a64-loop.s" 16 aarch64 "$cpu"
-  analyse "f32 + residual + correction, 16 channels (A64)" "$out/transform-f32-rc-a64-loop.s" 16 aarch64 "$cpu"
-  analyse "bits, 32-channel word (A64)" "$out/transform-bits-a64-loop.s" 32 aarch64 "$cpu"
-  analyse "bits + correction, 32-channel word (A64)" "$out/transform-bits-c-a64-loop.s" 32 aarch64 "$cpu"
-done
+rows "f32, 16 channels (A64)" "$out/transform-f32-a64-loop.s" 16
+rows "f32 + residual + correction, 16 channels (A64)" "$out/transform-f32-rc-a64-loop.s" 16
+rows "bits, 32-channel word (A64)" "$out/transform-bits-a64-loop.s" 32
+rows "bits + correction, 32-channel word (A64)" "$out/transform-bits-c-a64-loop.s" 32
 echo "llvm-mca: $("$mca" --version | grep -o 'LLVM version [0-9.]*'); files in $out" >&2
