@@ -128,4 +128,12 @@ void gemm_4x8(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_
 
 }  // namespace
 
-ONEBIT_BGEMM_UKERNEL_AND_SERIAL(4x8__neon, gemm_4x8)
+// Both from the serial body: GCC 12 (-O2 and -O3) spills accumulators and row pointers in the K loop of a
+// separate one-term instantiation (76 instructions per step instead of 62; llvm-mca, bench/RESULTS.md).
+ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x8__neon) {
+  const onebit_bgemm_terms one = {1, {0}, {0}, {0}};
+  gemm_4x8<true>(mr, nc, segs, seg_words, a, w, c, c_stride, one);
+}
+ONEBIT_BGEMM_SERIAL_UKERNEL(onebit_bgemm_serial_ukernel_4x8__neon) {
+  gemm_4x8<true>(mr, nc, segs, seg_words, a, w, c, c_stride, *terms);
+}
