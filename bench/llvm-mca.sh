@@ -76,7 +76,7 @@ analyse() {
   local args=(-mtriple="$triple" -mcpu="$cpu" -iterations=1000)
   [ -n "$mattr" ] && args+=(-mattr="$mattr")
   if ! rep="$("$mca" "${args[@]}" "$loop" 2>&1)"; then
-    echo "| $name | $cpu | no scheduling model in this llvm-mca: $(echo "$rep" | head -1 | sed 's/.*error: //' | cut -c1-60)… | | | | | | |"
+    echo "| $name | $cpu | no scheduling model for this core and ISA in this llvm-mca | | | | | | | |"
     return
   fi
   echo "$rep" > "${loop%.s}-$cpu.mca.txt"
