@@ -42,7 +42,8 @@ inline void quantize_groups(const float* x, const float* scale, const float* shi
   for (int i = 0; i < kBits; ++i) acc[i] = vdupq_n_u32(0);
   uint32x4_t weights = weights0;
   for (size_t g = 0; g < groups; ++g, weights = vshlq_n_u32(weights, 4)) {
-    const float32x4_t t = vaddq_f32(vmulq_f32(vld1q_f32(x + 4 * g), vld1q_f32(scale + 4 * g)), vld1q_f32(shift + 4 * g));
+    const float32x4_t scaled = vmulq_f32(vld1q_f32(x + 4 * g), vld1q_f32(scale + 4 * g));
+    const float32x4_t t = vaddq_f32(scaled, vld1q_f32(shift + 4 * g));
     if (kKind == LevelKind::kTernary) {
       acc[0] = vorrq_u32(acc[0], vandq_u32(vcltq_f32(t, zero), weights));
       acc[1] = vorrq_u32(acc[1], vandq_u32(vmvnq_u32(vcgtq_f32(t, zero)), weights));
@@ -51,7 +52,8 @@ inline void quantize_groups(const float* x, const float* scale, const float* shi
     } else {
       const float32x4_t r = vminq_f32(vmaxnmq_f32(vrndnq_f32(t), zero), top);
       const uint32x4_t q = vcvtq_u32_f32(r);
-      for (int i = 0; i < kBits; ++i) acc[i] = vorrq_u32(acc[i], vandq_u32(vtstq_u32(q, vdupq_n_u32(1u << i)), weights));
+      for (int i = 0; i < kBits; ++i)
+        acc[i] = vorrq_u32(acc[i], vandq_u32(vtstq_u32(q, vdupq_n_u32(1u << i)), weights));
     }
   }
   for (int i = 0; i < kBits; ++i) planes[i] = horizontal_or(acc[i]);
