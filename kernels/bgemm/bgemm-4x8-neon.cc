@@ -50,8 +50,9 @@ inline uint8x16_t dup_single(const uint32_t* p) {
   return vreinterpretq_u8_u64(vdupq_n_u64(onebit::kernels::load_single(p)));
 }
 
-// Both ABIs (bgemm.h): the plain kernel is the one-term instantiation. Bit-serial: each term runs the same
-// K loop and is flushed into the u32 totals, which are shifted before the next term (Horner).
+// Both ABIs (bgemm.h): the plain kernel is the one-term case of the kSerial body (see the definitions at the
+// end). Bit-serial: each term runs the same K loop and is flushed into the u32 totals, which are shifted
+// before the next term (Horner).
 template <bool kSerial>
 void gemm_4x8(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint64_t* w_base,
               int32_t* c, size_t c_stride, const onebit_bgemm_terms& terms) {
@@ -128,4 +129,12 @@ void gemm_4x8(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_
 
 }  // namespace
 
-ONEBIT_BGEMM_UKERNEL_AND_SERIAL(4x8__neon, gemm_4x8)
+// Both from the serial body: GCC 12 (-O2 and -O3) spills accumulators and row pointers in the K loop of a
+// separate one-term instantiation (76 instructions per step instead of 62; llvm-mca, bench/RESULTS.md).
+ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_4x8__neon) {
+  const onebit_bgemm_terms one = {1, {0}, {0}, {0}};
+  gemm_4x8<true>(mr, nc, segs, seg_words, a, w, c, c_stride, one);
+}
+ONEBIT_BGEMM_SERIAL_UKERNEL(onebit_bgemm_serial_ukernel_4x8__neon) {
+  gemm_4x8<true>(mr, nc, segs, seg_words, a, w, c, c_stride, *terms);
+}
