@@ -12,27 +12,20 @@
 #include <cstdint>
 #include <cstring>
 
-#include "stem/stem-int8-ukernels.h"
+#include "stem/stem-int8-impl.h"
 #include "util/immintrin.h"
 
 namespace {
 
 using onebit::kernels::StemInt8;
-constexpr int kBlock = 16;
-/// Pixels per tile of n vectors: 12 accumulators.
-constexpr int pixels(int n) { return 12 / n < 8 ? 12 / n : 8; }
+using onebit::kernels::stem_int8::Tile;
 
-struct Tile {
-  const uint8_t* x;  // pixel 0's window, top left
-  ptrdiff_t x_row, x_step;  // bytes
-  const uint8_t* w;  // the block's weights [kernel_h][groups][16][2 x int16]
-  int rows, groups;
-  const int32_t* bias;
-  const float* mult;
-  const StemInt8* p;
-  void* y;  // pixel 0, the block's first channel
-  ptrdiff_t y_step;
-  int valid;  // channels of the block that exist
+struct Avx2 {
+  static constexpr int kBlock = 16, kLanes = 8, kTapBytes = 2;
+  /// Pixels per tile of n vectors: 12 accumulators.
+  static constexpr int pixels(int n) { return 12 / n < 8 ? 12 / n : 8; }
+  template <int P, int N>
+  static void tile(const Tile& t);
 };
 
 /// The first n of 8 int8 outputs at y.
@@ -49,7 +42,7 @@ void store_int8(int8_t* y, __m256i q, int n) {
 }
 
 template <int P, int N>
-void tile(const Tile& t) {
+void Avx2::tile(const Tile& t) {
   __m256i acc[P][N];  // start at the packed bias
   for (int n = 0; n < N; ++n) acc[0][n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.bias + n * 8));
   for (int p = 1; p < P; ++p)
@@ -57,7 +50,7 @@ void tile(const Tile& t) {
   const uint8_t* xr = t.x;
   const uint8_t* w = t.w;
   for (int r = 0; r < t.rows; ++r, xr += t.x_row) {
-    for (int j = 0; j < t.groups; ++j, w += kBlock * 4) {
+    for (int j = 0; j < t.groups; ++j, w += Avx2::kBlock * 4) {
       __m256i wv[N];
       for (int n = 0; n < N; ++n) wv[n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + n * 32));
       for (int p = 0; p < P; ++p) {
@@ -93,18 +86,6 @@ void tile(const Tile& t) {
   }
 }
 
-template <int N, int P = pixels(N)>
-void tile_p(int p, const Tile& t) {
-  if constexpr (P > 1) {
-    if (p < P) return tile_p<N, P - 1>(p, t);
-  }
-  tile<P, N>(t);
-}
-void tile_pn(int p, int n, const Tile& t) {
-  if (n < 2) return tile_p<1>(p, t);
-  tile_p<2>(p, t);
-}
-
 }  // namespace
 
 ONEBIT_STEM_INT8_QUANTIZE(onebit_stem_int8_quantize_6x16__avx2) {
@@ -129,34 +110,5 @@ ONEBIT_STEM_INT8_QUANTIZE(onebit_stem_int8_quantize_6x16__avx2) {
 }
 
 ONEBIT_STEM_INT8_UKERNEL(onebit_stem_int8_ukernel_6x16__avx2) {
-  const onebit::kernels::FloatConv2D& g = p->g;
-  const int c = g.in_c, blocks = (g.out_c + kBlock - 1) / kBlock;
-  const size_t block_bytes = onebit::kernels::stem_int8::block_bytes(g, kBlock, 2);
-  const size_t out_bytes = p->float_output ? sizeof(float) : 1;
-  Tile t;
-  t.x_row = ptrdiff_t(p->padded_w) * c * 2;
-  t.x_step = ptrdiff_t(g.stride_w) * c * 2;
-  t.rows = g.kernel_h;
-  t.groups = onebit::kernels::stem_int8::groups(g, 2);
-  t.p = p;
-  t.y_step = g.out_c;
-  for (int r = row_begin; r < row_end; ++r) {
-    const int n = r / g.out_h, oy = r % g.out_h;
-    const uint8_t* x0 = xq + (ptrdiff_t(n) * p->padded_h + ptrdiff_t(oy) * g.stride_h) * t.x_row;
-    for (int b = 0; b < blocks; ++b) {
-      const uint8_t* block = packed + size_t(b) * block_bytes;
-      t.bias = reinterpret_cast<const int32_t*>(block);
-      t.mult = reinterpret_cast<const float*>(block + 4 * kBlock);
-      t.w = block + 8 * kBlock;
-      t.valid = g.out_c - b * kBlock < kBlock ? g.out_c - b * kBlock : kBlock;
-      const int vectors = (t.valid + 7) / 8;
-      const int step = pixels(vectors);
-      for (int ox = 0; ox < g.out_w; ox += step) {
-        t.x = x0 + ptrdiff_t(ox) * t.x_step;
-        t.y = static_cast<uint8_t*>(y) + ((size_t(r) * size_t(g.out_w) + size_t(ox)) * size_t(g.out_c) +
-                                          size_t(b) * kBlock) * out_bytes;
-        tile_pn(g.out_w - ox < step ? g.out_w - ox : step, vectors, t);
-      }
-    }
-  }
+  onebit::kernels::stem_int8::rows<Avx2>(p, xq, packed, y, row_begin, row_end);
 }
