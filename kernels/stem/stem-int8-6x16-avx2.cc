@@ -8,6 +8,9 @@
 // int32 pair sums cannot overflow (|u * w| <= 255 * 128), so every input and weight is exact, and on the
 // ports that run the FMA it does 16 MACs per instruction against the fp32 stem's 8. The input is quantized
 // to int16 (tap_bytes 2), so a broadcast is a plain load.
+// 6x16__avxvnni, for AVX2 CPUs with AVX-VNNI (VEX vpdpbusd: Alder Lake, Zen 5): the same tile on u8 x s8
+// groups of 4 as the AVX-512 VNNI ukernel (tap_bytes 1), 12 vpdpbusd per group, no product register. Listed
+// where the CPU has AVX-VNNI (stem_int8_runs); its functions only are compiled for it (target attribute).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -20,12 +23,21 @@ namespace {
 using onebit::kernels::StemInt8;
 using onebit::kernels::stem_int8::Tile;
 
+/// Pixels per tile of n vectors: 12 accumulators.
+constexpr int pixels(int n) { return 12 / n < 8 ? 12 / n : 8; }
+
 struct Avx2 {
   static constexpr int kBlock = 16, kLanes = 8, kTapBytes = 2;
-  /// Pixels per tile of n vectors: 12 accumulators.
-  static constexpr int pixels(int n) { return 12 / n < 8 ? 12 / n : 8; }
+  static constexpr int pixels(int n) { return ::pixels(n); }
   template <int P, int N>
   static void tile(const Tile& t);
+};
+
+struct AvxVnni {
+  static constexpr int kBlock = 16, kLanes = 8, kTapBytes = 1;
+  static constexpr int pixels(int n) { return ::pixels(n); }
+  template <int P, int N>
+  __attribute__((target("avxvnni"))) static void tile(const Tile& t);
 };
 
 /// The first n of 8 int8 outputs at y.
@@ -41,27 +53,9 @@ void store_int8(int8_t* y, __m256i q, int n) {
   }
 }
 
+/// stem_int8::requantize of the tile's accumulators, as the AVX-512 ukernel's epilogue, and the stores.
 template <int P, int N>
-void Avx2::tile(const Tile& t) {
-  __m256i acc[P][N];  // start at the packed bias
-  for (int n = 0; n < N; ++n) acc[0][n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.bias + n * 8));
-  for (int p = 1; p < P; ++p)
-    for (int n = 0; n < N; ++n) acc[p][n] = acc[0][n];
-  const uint8_t* xr = t.x;
-  const uint8_t* w = t.w;
-  for (int r = 0; r < t.rows; ++r, xr += t.x_row) {
-    for (int j = 0; j < t.groups; ++j, w += Avx2::kBlock * 4) {
-      __m256i wv[N];
-      for (int n = 0; n < N; ++n) wv[n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + n * 32));
-      for (int p = 0; p < P; ++p) {
-        int32_t v;
-        std::memcpy(&v, xr + p * t.x_step + 4 * j, 4);
-        const __m256i xv = _mm256_set1_epi32(v);
-        for (int n = 0; n < N; ++n) acc[p][n] = _mm256_add_epi32(acc[p][n], _mm256_madd_epi16(xv, wv[n]));
-      }
-    }
-  }
-  // stem_int8::requantize, as the AVX-512 ukernel's epilogue.
+void store(const Tile& t, const __m256i (&acc)[P][N]) {
   const StemInt8& q = *t.p;
   const __m256 lo = _mm256_set1_ps(float(q.qmin - q.output_zero_point));
   const __m256 hi = _mm256_set1_ps(float(q.qmax - q.output_zero_point));
@@ -86,29 +80,88 @@ void Avx2::tile(const Tile& t) {
   }
 }
 
-}  // namespace
+template <int P, int N>
+void Avx2::tile(const Tile& t) {
+  __m256i acc[P][N];  // start at the packed bias
+  for (int n = 0; n < N; ++n) acc[0][n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.bias + n * 8));
+  for (int p = 1; p < P; ++p)
+    for (int n = 0; n < N; ++n) acc[p][n] = acc[0][n];
+  const uint8_t* xr = t.x;
+  const uint8_t* w = t.w;
+  for (int r = 0; r < t.rows; ++r, xr += t.x_row) {
+    for (int j = 0; j < t.groups; ++j, w += Avx2::kBlock * 4) {
+      __m256i wv[N];
+      for (int n = 0; n < N; ++n) wv[n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + n * 32));
+      for (int p = 0; p < P; ++p) {
+        int32_t v;
+        std::memcpy(&v, xr + p * t.x_step + 4 * j, 4);
+        const __m256i xv = _mm256_set1_epi32(v);
+        for (int n = 0; n < N; ++n) acc[p][n] = _mm256_add_epi32(acc[p][n], _mm256_madd_epi16(xv, wv[n]));
+      }
+    }
+  }
+  store(t, acc);
+}
 
-ONEBIT_STEM_INT8_QUANTIZE(onebit_stem_int8_quantize_6x16__avx2) {
+template <int P, int N>
+__attribute__((target("avxvnni"))) void AvxVnni::tile(const Tile& t) {
+  __m256i acc[P][N];  // start at the packed bias
+  for (int n = 0; n < N; ++n) acc[0][n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.bias + n * 8));
+  for (int p = 1; p < P; ++p)
+    for (int n = 0; n < N; ++n) acc[p][n] = acc[0][n];
+  const uint8_t* xr = t.x;
+  const uint8_t* w = t.w;
+  for (int r = 0; r < t.rows; ++r, xr += t.x_row) {
+    for (int j = 0; j < t.groups; ++j, w += kBlock * 4) {
+      __m256i wv[N];
+      for (int n = 0; n < N; ++n) wv[n] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + n * 32));
+      for (int p = 0; p < P; ++p) {
+        int32_t v;
+        std::memcpy(&v, xr + p * t.x_step + 4 * j, 4);
+        const __m256i xv = _mm256_set1_epi32(v);
+        for (int n = 0; n < N; ++n) acc[p][n] = _mm256_dpbusd_avx_epi32(acc[p][n], xv, wv[n]);
+      }
+    }
+  }
+  store(t, acc);
+}
+
+/// The quantizer (stem_int8.h) writing elements of type E: uint16_t (int16 pairs) or uint8_t.
+template <class E>
+void quantize(const float* x, size_t n, float inv_scale, int offset, uint8_t* u) {
   const __m256 scale = _mm256_set1_ps(inv_scale), lo = _mm256_set1_ps(-1024.0f), hi = _mm256_set1_ps(1024.0f);
   const __m256i off = _mm256_set1_epi32(offset), zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(255);
-  uint16_t* out = reinterpret_cast<uint16_t*>(u);
+  E* out = reinterpret_cast<E*>(u);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), scale);
     v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);  // NaN -> lo, as the scalar quantizer
     const __m256i q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(v), off), zero), top);
     const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), w);
+    if (sizeof(E) == 2)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), w);
+    else
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(w, w));
   }
   for (; i < n; ++i) {
     float v = x[i] * inv_scale;
     v = v > -1024.0f ? v : -1024.0f;  // NaN -> -1024, as above
     v = v < 1024.0f ? v : 1024.0f;
     const int q = int(__builtin_nearbyintf(v)) + offset;
-    out[i] = uint16_t(q < 0 ? 0 : q > 255 ? 255 : q);
+    out[i] = E(q < 0 ? 0 : q > 255 ? 255 : q);
   }
 }
 
+}  // namespace
+
+ONEBIT_STEM_INT8_QUANTIZE(onebit_stem_int8_quantize_6x16__avx2) { quantize<uint16_t>(x, n, inv_scale, offset, u); }
+
 ONEBIT_STEM_INT8_UKERNEL(onebit_stem_int8_ukernel_6x16__avx2) {
   onebit::kernels::stem_int8::rows<Avx2>(p, xq, packed, y, row_begin, row_end);
+}
+
+ONEBIT_STEM_INT8_QUANTIZE(onebit_stem_int8_quantize_6x16__avxvnni) { quantize<uint8_t>(x, n, inv_scale, offset, u); }
+
+ONEBIT_STEM_INT8_UKERNEL(onebit_stem_int8_ukernel_6x16__avxvnni) {
+  onebit::kernels::stem_int8::rows<AvxVnni>(p, xq, packed, y, row_begin, row_end);
 }

@@ -5,6 +5,9 @@
 
 #if !ONEBIT_MCU
 #include <cpuinfo.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #endif
 
 #include "stem/stem-int8-ukernels.h"
@@ -17,10 +20,23 @@ namespace {
 const StemInt8Ukernel kUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_STEM_INT8_UKERNELS, ONEBIT_STEM_INT8_ENTRY)};
 #undef ONEBIT_STEM_INT8_ENTRY
 
-bool cpu_has_vnni() {
+/// AVX-VNNI (VEX vpdpbusd on ymm): CPUID leaf 7 subleaf 1, EAX bit 4 (this cpuinfo predates it); the OS's
+/// ymm state is what AVX2's isa_supported already checked.
+bool cpu_has_avx_vnni() {
+#if (defined(__x86_64__) || defined(__i386__)) && !ONEBIT_MCU
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid_count(7, 1, &a, &b, &c, &d) != 0 && ((a >> 4) & 1u) != 0;
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_vnni(Isa isa) {
 #if ONEBIT_MCU
+  (void)isa;
   return false;
 #else
+  if (isa == Isa::kAvx2) return isa_supported(Isa::kAvx2) && cpu_has_avx_vnni();
   return isa_supported(Isa::kAvx512Vpopcnt) && cpuinfo_has_x86_avx512vnni();  // isa_supported initialized cpuinfo
 #endif
 }
@@ -37,7 +53,7 @@ void fill(uint8_t* out, int v, size_t n, int tap_bytes) {
 
 }  // namespace
 
-bool stem_int8_runs(const StemInt8Ukernel& u) { return isa_supported(u.isa) && (!u.vnni || cpu_has_vnni()); }
+bool stem_int8_runs(const StemInt8Ukernel& u) { return isa_supported(u.isa) && (!u.vnni || cpu_has_vnni(u.isa)); }
 
 const StemInt8Ukernel& stem_int8_select() {
   for (const StemInt8Ukernel& u : kUkernels)

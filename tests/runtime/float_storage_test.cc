@@ -152,8 +152,10 @@ void check_int8(bool fc, float clamp_min, uint32_t seed, bool stem = false) {
   b.mark_output(y);
   const std::vector<int> ys = b.shape(y);
   const std::vector<uint8_t> bytes = finish(b);
-  const bool avx2_stem = onebit::kernels::stem_int8_select().isa == onebit::kernels::Isa::kAvx2;
-  const char* stem_route = avx2_stem ? "int8 (onebit stem, avx2)" : "int8 (onebit stem, avx512 vnni)";
+  const onebit::kernels::StemInt8Ukernel& u = onebit::kernels::stem_int8_select();
+  const char* stem_route = u.isa != onebit::kernels::Isa::kAvx2 ? "int8 (onebit stem, avx512 vnni)"
+                           : u.vnni                             ? "int8 (onebit stem, avx vnni)"
+                                                                : "int8 (onebit stem, avx2)";
   REQUIRE(route_of(bytes) == (stem ? stem_route : "int8"));
   const std::vector<float> got = run_model(bytes, x);
   if (stem) {  // onebit's own split (rows of the padded input, then output rows): 2 threads = 1, bit for bit

@@ -27,11 +27,14 @@
 // AVX2 (bench/RESULTS.md, "Whole-network speed (issue 12)", XNNPACK's kernels on both paths): XNNPACK's
 // int8 stem took 6.26 ms against 8.35 for its fp32 one, and onebit's fp32 stem ukernel runs at ~50 G MAC/s
 // there (~2.4 ms); onebit's AVX2 int8 stem ukernel (6x16__avx2, int16 pairs; bench_kernels float_conv2d/
-// <stem>/stem_int8, bench/RESULTS.md's int8 stem paragraph) takes 0.62-0.65x of the fp32 one's time on the
-// Bi-Real-18 stem (7x7x3 = 147 taps per output), 0.83x on a CIFAR stem (3x3x3 = 27 taps), but 1.04x on the
+// <stem>/stem_int8, bench/RESULTS.md's int8 stem paragraph) takes 0.62-0.74x of the fp32 one's time on the
+// Bi-Real-18 stem (7x7x3 = 147 taps per output; median 0.66x under load, ~0.57x at the quieter minima), a
+// median 0.85x on a CIFAR stem (3x3x3 = 27 taps), but 1.08x on the
 // Fashion-MNIST one (3x3x1 = 9 taps: its 2-tap groups a quarter empty, and the quantization pass and the
 // requantization weigh more), so on AVX2 a stem runs int8 from 27 taps (min_stem_taps), else fp32 (with
-// VNNI int8 won at 9 taps too); the int8 1x1 shortcuts took half the fp32 time, all
+// VNNI int8 won at 9 taps too; AVX2 CPUs with AVX-VNNI run 6x16__avxvnni, u8 x s8 like the AVX-512 VNNI one,
+// 0.59x of the int16 ukernel's convolution on the Bi-Real-18 stem, under the same 27-tap rule, as it tied the
+// fp32 stem on Fashion-MNIST's); the int8 1x1 shortcuts took half the fp32 time, all
 // three (densities 42.7 to 171), so the minimum there is 16 (below every measured win; small classifiers
 // such as 128 -> 10, density 9.3, stay fp32). NEON is not measured: as AVX2 until it is.
 // The fp32 path computes with the int8 weights dequantized (q * weight_scale) on the unquantized input:
@@ -83,8 +86,8 @@ const char* slower_on(kernels::Isa isa) {
 }
 
 const char* stem_int8_report(const kernels::StemInt8Ukernel& u) {
-  if (u.vnni) return "int8 (onebit stem, avx512 vnni)";
-  return u.isa == kernels::Isa::kAvx2 ? "int8 (onebit stem, avx2)" : "int8 (onebit stem)";
+  if (u.isa == kernels::Isa::kAvx2) return u.vnni ? "int8 (onebit stem, avx vnni)" : "int8 (onebit stem, avx2)";
+  return u.vnni ? "int8 (onebit stem, avx512 vnni)" : "int8 (onebit stem)";
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ namespace onebit::kernels {
 
 struct StemInt8Ukernel {
   Isa isa = Isa::kScalar;
-  bool vnni = false;  // needs AVX-512 VNNI (vpdpbusd) besides the ISA
+  bool vnni = false;  // needs the ISA's VNNI (vpdpbusd) besides it: AVX-512 VNNI, or AVX-VNNI for AVX2
   onebit_stem_int8_ukernel_fn fn = nullptr;
   onebit_stem_int8_quantize_fn quantize = nullptr;
   const char* name = "";
