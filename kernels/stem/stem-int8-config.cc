@@ -22,14 +22,16 @@ const StemInt8Ukernel kUkernels[] = {ONEBIT_COMPILED_UKERNELS(ONEBIT_STEM_INT8_U
 
 /// AVX-VNNI (VEX vpdpbusd on ymm): CPUID leaf 7 subleaf 1, EAX bit 4 (this cpuinfo predates it); the OS's
 /// ymm state is what AVX2's isa_supported already checked.
+#if !ONEBIT_MCU
 bool cpu_has_avx_vnni() {
-#if (defined(__x86_64__) || defined(__i386__)) && !ONEBIT_MCU
+#if defined(__x86_64__) || defined(__i386__)
   unsigned a = 0, b = 0, c = 0, d = 0;
   return __get_cpuid_count(7, 1, &a, &b, &c, &d) != 0 && ((a >> 4) & 1u) != 0;
 #else
   return false;
 #endif
 }
+#endif
 
 bool cpu_has_vnni(Isa isa) {
 #if ONEBIT_MCU
