@@ -3,6 +3,7 @@
 // One thread. GMAC/s counts multiply-adds (the pool: additions).
 //   float_conv2d/bireal_stem    1x224x224x3 -> 112x112x64, 7x7 stride 2 pad 3, bias
 //   float_conv2d/fashion_stem   1x28x28x1 -> 28x28x32, 3x3 pad 1, no bias (models/fashion_mnist/bnn.py)
+//   float_conv2d/cifar_stem     1x32x32x3 -> 32x32x64, 3x3 pad 1, bias (a CIFAR-10 BNN's first layer)
 //   float_conv2d/<stem>/stem/<ukernel>   the same through every stem ukernel this CPU runs (stem.h, the
 //                               desktop's path for these layers), next to /xnnpack and /portable
 //   float_conv2d/<stem>/stem_int8/<ukernel>   the same layer in int8 through every int8 stem ukernel this CPU
@@ -38,6 +39,7 @@ struct Stem {
 const Stem kStems[] = {
     {"bireal_stem", {1, 224, 224, 3, 112, 112, 64, 7, 7, 2, 2, 1, 1, 3, 3, 1, -INFINITY, INFINITY}, true},
     {"fashion_stem", {1, 28, 28, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY}, false},
+    {"cifar_stem", {1, 32, 32, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, -INFINITY, INFINITY}, true},
 };
 
 /// The BWN model's binary-weight convolutions (models/fashion_mnist_lowbit, widths 32, 64, 128).
@@ -142,7 +144,7 @@ void BM_stem_int8_ukernel(benchmark::State& state, Stem s, const StemInt8Ukernel
   for (int8_t& v : w) v = int8_t(int(rng() % 255) - 127);
   const std::vector<int32_t> bias(size_t(g.out_c), 100);
   const std::vector<float> scale(size_t(g.out_c), 0.01f);
-  std::vector<uint8_t> packed(stem_int8_packed_bytes(*u, p)), xq(stem_int8_input_bytes(p));
+  std::vector<uint8_t> packed(stem_int8_packed_bytes(*u, p)), xq(stem_int8_input_bytes(*u, p));
   std::vector<float> y(size_t(g.out_h) * g.out_w * g.out_c);
   stem_int8_pack(*u, p, w.data(), bias.data(), scale.data(), packed.data());
   for (auto _ : state) {

@@ -1,8 +1,11 @@
 // AVX-512 VNNI int8 stem ukernel 4x64__avx512vnni: 4 output pixels x 4 vectors of 16 int32 channels (16
 // accumulators); per 4-byte group of a kernel row 4 weight loads, 4 broadcasts of the pixels' 4 input bytes,
 // 16 vpdpbusd (u8 x s8, 64 MACs each); a block of fewer channels (out_c < 64, the last block) takes more
-// pixels for the same 16 accumulators (up to 8). 16 accumulators, not the 24 of the float stem: on Zen 5 a loop of
-// independent vpdpbusd chains runs 2 per cycle with 16 of them but 1.3 with 20 and 0.85 with 24 (measured). Compiled
+// pixels for the same 16 accumulators (up to 8). 16 accumulators, not the 24 of the float stem: on Zen 5
+// vpdpbusd runs 2 per cycle with 8 to 24 independent accumulators (hand-written loops, also with this tile's
+// loads and broadcasts), but GCC spills a 24-accumulator array to the stack around every kernel row, and
+// with the whole 7x7 window unrolled (no spill) a 6x64 tile measured no faster (Bi-Real-18 stem, convolution
+// alone: 386-401 us against 372-391), nor did this tile with a row's 6 groups unrolled (357-390). Compiled
 // with the avx512vpopcnt path's flags; VNNI is enabled for this file's functions only (the pragmas below),
 // and the table lists the ukernel only for CPUs with VNNI (stem_int8_runs).
 #include <cstddef>
@@ -19,28 +22,23 @@
 #pragma GCC target("avx512vnni")
 #endif
 
+#include "stem/stem-int8-impl.h"
+
 namespace {
 
 using onebit::kernels::StemInt8;
-constexpr int kBlock = 64;
-/// Pixels per tile of n vectors: 16 accumulators (at most 8 pixels), see the header comment.
-constexpr int pixels(int n) { return 16 / n < 8 ? 16 / n : 8; }
+using onebit::kernels::stem_int8::Tile;
 
-struct Tile {
-  const uint8_t* x;  // pixel 0's window, top left
-  ptrdiff_t x_row, x_step;
-  const uint8_t* w;  // the block's weights [kernel_h][groups][64][4]
-  int rows, groups;
-  const int32_t* bias;
-  const float* mult;
-  const StemInt8* p;
-  void* y;  // pixel 0, the block's first channel
-  ptrdiff_t y_step;
-  int valid;  // channels of the block that exist
+struct Vnni {
+  static constexpr int kBlock = 64, kLanes = 16, kTapBytes = 1;
+  /// Pixels per tile of n vectors: 16 accumulators (at most 8 pixels), see the header comment.
+  static constexpr int pixels(int n) { return 16 / n < 8 ? 16 / n : 8; }
+  template <int P, int N>
+  static void tile(const Tile& t);
 };
 
 template <int P, int N>
-void tile(const Tile& t) {
+void Vnni::tile(const Tile& t) {
   __m512i acc[P][N];  // start at the packed bias
   for (int n = 0; n < N; ++n) acc[0][n] = _mm512_loadu_si512(t.bias + n * 16);
   for (int p = 1; p < P; ++p)
@@ -48,7 +46,7 @@ void tile(const Tile& t) {
   const uint8_t* xr = t.x;
   const uint8_t* w = t.w;
   for (int r = 0; r < t.rows; ++r, xr += t.x_row) {
-    _Pragma("GCC unroll 2") for (int j = 0; j < t.groups; ++j, w += kBlock * 4) {
+    _Pragma("GCC unroll 2") for (int j = 0; j < t.groups; ++j, w += Vnni::kBlock * 4) {
       for (int p = 0; p < P; ++p) {
         int32_t v;
         std::memcpy(&v, xr + p * t.x_step + 4 * j, 4);
@@ -83,21 +81,6 @@ void tile(const Tile& t) {
   }
 }
 
-template <int N, int P = pixels(N)>
-void tile_p(int p, const Tile& t) {
-  if constexpr (P > 1) {
-    if (p < P) return tile_p<N, P - 1>(p, t);
-  }
-  tile<P, N>(t);
-}
-template <int N = 4>
-void tile_pn(int p, int n, const Tile& t) {
-  if constexpr (N > 1) {
-    if (n < N) return tile_pn<N - 1>(p, n, t);
-  }
-  tile_p<N>(p, t);
-}
-
 }  // namespace
 
 ONEBIT_STEM_INT8_QUANTIZE(onebit_stem_int8_quantize_4x64__avx512vnni) {
@@ -115,36 +98,7 @@ ONEBIT_STEM_INT8_QUANTIZE(onebit_stem_int8_quantize_4x64__avx512vnni) {
 }
 
 ONEBIT_STEM_INT8_UKERNEL(onebit_stem_int8_ukernel_4x64__avx512vnni) {
-  const onebit::kernels::FloatConv2D& g = p->g;
-  const int c = g.in_c, blocks = (g.out_c + kBlock - 1) / kBlock;
-  const size_t block_bytes = onebit::kernels::stem_int8::block_bytes(g, kBlock);
-  const size_t out_bytes = p->float_output ? sizeof(float) : 1;
-  Tile t;
-  t.x_row = ptrdiff_t(p->padded_w) * c;
-  t.x_step = ptrdiff_t(g.stride_w) * c;
-  t.rows = g.kernel_h;
-  t.groups = onebit::kernels::stem_int8::groups(g);
-  t.p = p;
-  t.y_step = g.out_c;
-  for (int r = row_begin; r < row_end; ++r) {
-    const int n = r / g.out_h, oy = r % g.out_h;
-    const uint8_t* x0 = xq + (ptrdiff_t(n) * p->padded_h + ptrdiff_t(oy) * g.stride_h) * t.x_row;
-    for (int b = 0; b < blocks; ++b) {
-      const uint8_t* block = packed + size_t(b) * block_bytes;
-      t.bias = reinterpret_cast<const int32_t*>(block);
-      t.mult = reinterpret_cast<const float*>(block + 4 * kBlock);
-      t.w = block + 8 * kBlock;
-      t.valid = g.out_c - b * kBlock < kBlock ? g.out_c - b * kBlock : kBlock;
-      const int vectors = (t.valid + 15) / 16;
-      const int step = pixels(vectors);
-      for (int ox = 0; ox < g.out_w; ox += step) {
-        t.x = x0 + ptrdiff_t(ox) * t.x_step;
-        t.y = static_cast<uint8_t*>(y) + ((size_t(r) * size_t(g.out_w) + size_t(ox)) * size_t(g.out_c) +
-                                          size_t(b) * kBlock) * out_bytes;
-        tile_pn(g.out_w - ox < step ? g.out_w - ox : step, vectors, t);
-      }
-    }
-  }
+  onebit::kernels::stem_int8::rows<Vnni>(p, xq, packed, y, row_begin, row_end);
 }
 
 #if defined(__clang__)

@@ -234,7 +234,7 @@ void check_stem_int8(const ConvCase& t, bool float_output, bool relu, uint32_t s
     }
     INFO("ukernel " << std::string(u.name));
     const int in_rows = g.batch * p.padded_h;
-    std::vector<uint8_t> xq(stem_int8_input_bytes(p), 0xAB), parts(xq.size(), 0xCD);
+    std::vector<uint8_t> xq(stem_int8_input_bytes(u, p), 0xAB), parts(xq.size(), 0xCD);
     stem_int8_quantize(u, p, x.data(), xq.data(), 0, in_rows);
     stem_int8_quantize(u, p, x.data(), parts.data(), in_rows / 2, in_rows);
     stem_int8_quantize(u, p, x.data(), parts.data(), 0, in_rows / 2);

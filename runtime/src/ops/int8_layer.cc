@@ -109,7 +109,7 @@ Status Int8Layer::prepare_stem(const OpContext& ctx, const fb::Int8Quantization&
   p.float_output = true;
   kernels::stem_int8_init(&p);
   stem_ = &kernels::stem_int8_select();
-  stem_input_bytes_ = slack_aligned(kernels::stem_int8_input_bytes(p));
+  stem_input_bytes_ = slack_aligned(kernels::stem_int8_input_bytes(*stem_, p));
   stem_packed_.resize(kernels::stem_int8_packed_bytes(*stem_, p));
   kernels::stem_int8_pack(*stem_, p, ctx.constant<int8_t>(1), qbias, ctx.constant<float>(3), stem_packed_.data());
   return Status::Ok();
