@@ -66,7 +66,9 @@ typedef void (*onebit_bgemm_serial_ukernel_fn)(size_t mr, size_t nc, size_t segs
   void name(size_t mr, size_t nc, size_t segs, size_t seg_words, const uint32_t* const* a, const uint64_t* w, \
             int32_t* c, size_t c_stride, const onebit_bgemm_terms* terms)
 // A packed ukernel and its bit-serial twin from one body<kSerial>(mr, nc, segs, seg_words, a, w, c, c_stride,
-// terms) (the plain kernel is the one-term case, instantiated apart so that it stays the plain loop).
+// terms) (the plain kernel is the one-term case, instantiated apart so that it stays the plain loop). A tile
+// whose compiler spills in the plain instantiation may define both itself instead: bgemm-4x8-neon.cc runs the
+// serial body with one term (GCC 12 spilled the plain aarch64 loop; figures in that file).
 #define ONEBIT_BGEMM_UKERNEL_AND_SERIAL(tile, body)                 \
   ONEBIT_BGEMM_UKERNEL(onebit_bgemm_ukernel_##tile) {               \
     const onebit_bgemm_terms one = {1, {0}, {0}, {0}};              \
