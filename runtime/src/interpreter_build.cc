@@ -79,7 +79,9 @@ class Interpreter::Impl::Phases {
   Status bind_ops();
   void describe_io();
   void expose_io();
+#if !ONEBIT_MCU
   void reserve_profile();
+#endif
 
  private:
   Status prepare_op(size_t i);
@@ -467,10 +469,8 @@ void Interpreter::Impl::Phases::expose_io() {
 // One entry per operator whether or not profiling is on (name, type, shape, MACs are static facts); only
 // profiled invokes add samples. Samples per operator: at most max(16, 2^20 / operators), so <= 8 MiB in all
 // for any model.
+#if !ONEBIT_MCU  // no profiling there (Impl::start refuses it): profile() stays empty
 void Interpreter::Impl::Phases::reserve_profile() {
-#if ONEBIT_MCU
-  if (!impl_.profiling) return;  // the entries would take arena bytes (~300 per operator) for nothing
-#endif
   impl_.profile.reserve(n_ops_);
   const size_t most_samples = std::max<size_t>(16, (size_t(1) << 20) / std::max<size_t>(n_ops_, 1));
   const size_t samples = impl_.profile_samples == 0 ? std::min<size_t>(most_samples, 1024)
@@ -483,13 +483,12 @@ void Interpreter::Impl::Phases::reserve_profile() {
     p.output_shape = impl_.contexts[i].output->shape;
     p.binary_macs = impl_.ops[i]->binary_macs;
     p.float_macs = impl_.ops[i]->float_macs;
-#if !ONEBIT_MCU  // no routes there (int8 layers are refused): no copy
     p.route = impl_.ops[i]->route;
-#endif
     if (impl_.profiling) p.samples_ms.reserve(samples);
     impl_.profile.push_back(std::move(p));
   }
 }
+#endif
 
 Status Interpreter::Impl::build(const rt::BuildRequest& request) {
   Phases phases(*this, request);
@@ -499,7 +498,9 @@ Status Interpreter::Impl::build(const rt::BuildRequest& request) {
   // activations, which go after them: nothing may be allocated once they are placed, and the planning
   // vectors, the newest blocks, are given back first).
   phases.describe_io();
+#if !ONEBIT_MCU
   phases.reserve_profile();
+#endif
   phases.lifetimes();
   phases.alias_reshapes();
   phases.write_in_place();
