@@ -107,7 +107,8 @@ void depthwise_sums(const ConvWalk& r, const T* w, ptrdiff_t origin, int kx0, in
     }
 }
 
-/// Every output channel of P pixels, group by group, in tiles of 8, then 4, then 1 channels.
+/// Every output channel of P pixels, group by group, in tiles of 8, then 4, then 1 channels (on Cortex-M
+/// 8, then 1: one tile width fewer in flash; every output's sum is the same, only the grouping differs).
 template <int P, class L>
 void conv_pixels(L& r, const ptrdiff_t* origin, int kx0, int kx1, float* const* out) {
   for (int group = 0; group < r.g->groups; ++group) {
@@ -116,7 +117,9 @@ void conv_pixels(L& r, const ptrdiff_t* origin, int kx0, int kx1, float* const* 
     int c = group * r.cout_g;
     const int end = c + r.cout_g;
     for (; end - c >= kTileOutputs; c += kTileOutputs) r.template tile<P, kTileOutputs>(o, kx0, kx1, c, out);
+#if !ONEBIT_MCU
     for (; end - c >= 4; c += 4) r.template tile<P, 4>(o, kx0, kx1, c, out);
+#endif
     for (; c < end; ++c) r.template tile<P, 1>(o, kx0, kx1, c, out);
   }
 }
