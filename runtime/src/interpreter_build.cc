@@ -93,7 +93,7 @@ class Interpreter::Impl::Phases {
   const fb::Model& m_;
   const size_t n_tensors_, n_ops_;
   const Text over_;  // the tail of every budget error
-  Vec<bool> used_;  // activations: graph inputs and operator outputs
+  Vec<uint8_t> used_;  // activations: graph inputs and operator outputs (bytes: no Vec<bool> code in flash)
   Vec<PlannedBuffer> buffers_;  // n_tensors_ tensors, then n_ops_ scratch buffers
   Vec<int> alias_of_;           // per tensor: the tensor whose bytes it shares, or -1
   uint64_t workspace_ = 0;              // XNNPACK indirection buffers (estimate), outside the arena
@@ -207,7 +207,7 @@ int Interpreter::Impl::Phases::alias_root(int t) {
 // caller's input and output never share memory.
 void Interpreter::Impl::Phases::alias_reshapes() {
   alias_of_.assign(n_tensors_, -1);
-  Vec<bool> graph_io(n_tensors_, false);
+  Vec<uint8_t> graph_io(n_tensors_, 0);
   for (int t : *m_.inputs()) graph_io[size_t(t)] = true;
   for (int t : *m_.outputs()) graph_io[size_t(t)] = true;
   for (const OpContext& ctx : impl_.contexts) {
@@ -277,7 +277,7 @@ int in_place_input(const OpContext& ctx) {
 // values are those of separate buffers (tests check invoke() against the plan without it), only the arena
 // is smaller (for a binary ResNet block, one feature map fewer at the peak).
 void Interpreter::Impl::Phases::write_in_place() {
-  Vec<bool> graph_io(n_tensors_, false);
+  Vec<uint8_t> graph_io(n_tensors_, 0);
   for (int t : *m_.inputs()) graph_io[size_t(t)] = true;
   for (int t : *m_.outputs()) graph_io[size_t(t)] = true;
   for (size_t i = 0; i < n_ops_; ++i) {
