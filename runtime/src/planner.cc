@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <numeric>
 #include <queue>
+#if !ONEBIT_MCU
+#include <map>
 #include <set>
+#endif
 
 namespace onebit::rt {
 namespace {
@@ -114,7 +116,7 @@ void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
 
   Vec<uint32_t> order = live;
   stable_sort_indices(order, buffers, [](const PlannedBuffer& a, const PlannedBuffer& b) { return a.bytes > b.bytes; });
-  Vec<bool> placed(buffers.size(), false);
+  Vec<uint8_t> placed(buffers.size(), 0);  // bytes: no Vec<bool> code in flash
   Vec<std::pair<size_t, size_t>> busy;  // [begin, end) of placed neighbours
   for (uint32_t i : order) {
     const size_t bytes = buffers[i].bytes;
@@ -137,6 +139,18 @@ void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
   }
 }
 
+#if ONEBIT_MCU
+/// Each buffer after the previous one (planner.h: Cortex-M's fallback above kMaxGreedyConflicts).
+void place_in_sequence(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live, ArenaPlan* plan,
+                       size_t* high) {
+  size_t top = 0;
+  for (uint32_t i : live) {
+    plan->offsets[i] = top;
+    *high = top + buffers[i].bytes;
+    top += align_up(buffers[i].bytes);
+  }
+}
+#else
 /// First fit from a free list, in step order: at each step the buffers whose last read was the previous
 /// step are freed (coalescing neighbours), and the tails of those that shrank after it, then the buffers
 /// first written at this step are placed, largest first. Free blocks live in an ordered map by offset plus
@@ -213,6 +227,7 @@ void place_free_list(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& liv
     *high = std::max(*high, offset + buffers[i].bytes);
   }
 }
+#endif
 
 }  // namespace
 
@@ -228,7 +243,11 @@ ArenaPlan plan_arena(const Vec<PlannedBuffer>& buffers, size_t max_greedy_confli
   if (conflicting_pairs(buffers, live, max_greedy_conflicts, &pairs))
     place_greedy(buffers, live, pairs, &plan, &high);
   else
+#if ONEBIT_MCU
+    place_in_sequence(buffers, live, &plan, &high);
+#else
     place_free_list(buffers, live, &plan, &high);
+#endif
   plan.arena_bytes = high + kArenaSlack;
   return plan;
 }
