@@ -313,6 +313,7 @@ void Model::Impl::describe() {
       for (const flatbuffers::String* label : *meta->labels()) info.labels.emplace_back(label ? label->c_str() : "");
     }
   }
+#if !ONEBIT_MCU  // Cortex-M: operators() stays empty (the desktop tools' description, not a firmware's need)
   const size_t n_ops = root->operators() ? root->operators()->size() : 0;
   operators.resize(n_ops);
   for (size_t i = 0; i < n_ops; ++i) {
@@ -337,6 +338,7 @@ void Model::Impl::describe() {
       o.param_bytes += rt::tensor_bytes(in->dtype(), shape, bitpacked ? int(in->bits()) : 1);
     }
   }
+#endif
 }
 
 }  // namespace onebit
