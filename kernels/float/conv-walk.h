@@ -6,7 +6,8 @@
 //
 // Pixels whose window crosses the left / right padding run as tiles of one pixel over their own kx range;
 // the top / bottom padding limits ky for the whole row. Depthwise layers (one input and one output channel
-// per group) take blocks of a pixel's channels instead, which x holds contiguously.
+// per group) take blocks of a pixel's channels instead, which x holds contiguously (not on Cortex-M, where
+// flash counts more: there they run as groups of the general tiles, with the same sums).
 //
 // A layer type L derives from ConvWalk and provides
 //   template <int P, int O> void tile(const ptrdiff_t* origin, int kx0, int kx1, int o0, float* const* out)
@@ -137,7 +138,11 @@ void depthwise_pixel(L& r, ptrdiff_t origin, int kx0, int kx1, float* y) {
 template <class L>
 void conv_row(L& r, float* y_row) {
   const FloatConv2D& g = *r.g;
+#if ONEBIT_MCU  // flash: depthwise layers take the general tiles (one output per group: the same sums)
+  constexpr bool depthwise = false;
+#else
   const bool depthwise = r.cin_g == 1 && r.cout_g == 1;
+#endif
   int ox = 0;
   while (ox < g.out_w) {
     const int ix0 = ox * g.stride_w - g.pad_left;
