@@ -329,6 +329,10 @@ Status Interpreter::Impl::Phases::plan_memory() {
 // The budget error names where memory peaks: the step with the most bytes live, and the largest buffer
 // live there.
 Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
+#if ONEBIT_MCU  // flash: the totals alone (the desktop also names the peak's step and its largest buffer)
+  return Status::Error("the model needs " + bytes_string(total) + " (arena " + bytes_string(impl_.arena_bytes) +
+                       ", unpacked bitpacked outputs " + bytes_string(unpacked_) + ")" + over_);
+#else
   int step = 0;
   const size_t live = liveness_lower_bound(buffers_, &step);
   size_t largest = 0, largest_bytes = 0;  // (bytes live at that step: a shrunk buffer's head)
@@ -345,6 +349,7 @@ Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
                        ", XNNPACK indirection buffers " + bytes_string(workspace_) + ", unpacked bitpacked outputs " +
                        bytes_string(unpacked_) + ")" + over_ + "; " + where + " " + bytes_string(live) +
                        " are live, the largest being " + what + " (" + bytes_string(largest_bytes) + ")");
+#endif
 }
 
 Status Interpreter::Impl::Phases::place_arena() {
