@@ -321,7 +321,9 @@ Status Interpreter::Impl::Phases::plan_memory() {
                          ", more than this platform's address space allows");
   plan_ = plan_arena(buffers_);
   impl_.arena_bytes = plan_.arena_bytes;
+#if !ONEBIT_MCU  // a planner diagnostic for tools (onebit-info); Cortex-M leaves it 0
   impl_.arena_lower_bound = liveness_lower_bound(buffers_);
+#endif
   const uint64_t total = uint64_t(impl_.arena_bytes) + workspace_ + unpacked_;
   return total > request_.budget ? over_budget_at_peak(total) : Status::Ok();
 }

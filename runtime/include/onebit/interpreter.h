@@ -133,7 +133,8 @@ class ONEBIT_API Interpreter {
 
   size_t arena_bytes() const;
   /// The least any arena plan could take for this model: the largest sum of the buffers live at one step
-  /// (activations, graph inputs and outputs, scratch). arena_bytes() / this = the planner's overhead.
+  /// (activations, graph inputs and outputs, scratch). arena_bytes() / this = the planner's overhead. 0 in
+  /// the Cortex-M build (a diagnostic for tools, not computed there).
   size_t arena_lower_bound_bytes() const;
   /// Diagnostics (planner tests, memory reports): where activation tensor `tensor` (an index into the
   /// model's tensors) lives in the arena. False for constants and tensors no operator uses.
