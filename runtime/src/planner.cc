@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <numeric>
-#include <queue>
 #if !ONEBIT_MCU
 #include <map>
 #include <set>
@@ -79,26 +78,27 @@ bool conflicting_pairs(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& l
   stable_sort_indices(by_first, buffers,
                       [](const PlannedBuffer& a, const PlannedBuffer& b) { return a.first < b.first; });
   using Entry = std::pair<int, uint32_t>;  // (last, index), a min-heap on last
-  std::priority_queue<Entry, Vec<Entry>, std::greater<Entry>> active;
-  // First pass counts; the second lists (so that a huge K never allocates its list).
-  size_t k = 0;
-  for (uint32_t i : by_first) {
-    while (!active.empty() && active.top().first < buffers[i].first) active.pop();
-    k += active.size();
-    if (k > limit) return false;
-    active.emplace(buffers[i].last, i);
-  }
-  pairs->reserve(k);
   Vec<Entry> open;  // heap storage in a vector we can iterate
   auto later = [](const Entry& a, const Entry& b) { return a > b; };
-  for (uint32_t i : by_first) {
-    while (!open.empty() && open.front().first < buffers[i].first) {
-      std::pop_heap(open.begin(), open.end(), later);
-      open.pop_back();
+  // Pass 0 counts; pass 1 lists (so that a huge K never allocates its list). One heap code for both.
+  size_t k = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    open.clear();
+    for (uint32_t i : by_first) {
+      while (!open.empty() && open.front().first < buffers[i].first) {
+        std::pop_heap(open.begin(), open.end(), later);
+        open.pop_back();
+      }
+      if (pass == 0) {
+        k += open.size();
+        if (k > limit) return false;
+      } else {
+        for (const Entry& e : open) pairs->emplace_back(e.second, i);
+      }
+      open.emplace_back(buffers[i].last, i);
+      std::push_heap(open.begin(), open.end(), later);
     }
-    for (const Entry& e : open) pairs->emplace_back(e.second, i);
-    open.emplace_back(buffers[i].last, i);
-    std::push_heap(open.begin(), open.end(), later);
+    if (pass == 0) pairs->reserve(k);
   }
   return true;
 }
