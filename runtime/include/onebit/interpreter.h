@@ -23,9 +23,10 @@ struct InterpreterOptions {
   int threads = 1;
   /// "" = best path this CPU supports, else a name onebit_isa_name() lists (onebit.h); the
   /// environment variable ONEBIT_ISA is used when this is empty. Asking for a path the CPU or the build
-  /// lacks is an error.
+  /// lacks is an error. (Cortex-M: "" or "scalar"; no environment there.)
   std::string isa;
-  /// Record per-operator wall time on every invoke().
+  /// Record per-operator wall time on every invoke() (not in the Cortex-M build: create() refuses it there;
+  /// time invoke() with the board's counter).
   bool profiling = false;
   /// Memory budget of create(): the most it may allocate for what the model's declared shapes imply, i.e.
   /// the arena (activations, graph inputs and outputs, per-operator scratch and im2col blocks), XNNPACK's
@@ -142,14 +143,14 @@ class ONEBIT_API Interpreter {
   const char* isa_name() const;
   int threads() const;
   /// One entry per operator in execution order (also without profiling: then samples_ms stays empty; on
-  /// Cortex-M, where the entries would take arena bytes, empty unless InterpreterOptions::profiling).
+  /// Cortex-M, which refuses InterpreterOptions::profiling, always empty).
   const Vec<OpProfile>& profile() const;
   void clear_profile();
 
  private:
   Interpreter();
   static Status create_unchecked(const Model& model, const InterpreterOptions& options,
-                                 std::unique_ptr<Interpreter>* out);
+                                 std::unique_ptr<Interpreter>* out, size_t* planned_bytes);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
