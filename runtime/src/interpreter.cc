@@ -114,7 +114,7 @@ Interpreter::Interpreter() : impl_(new Impl()) {}
 Interpreter::~Interpreter() = default;
 
 Status Interpreter::create(const Model& model, const InterpreterOptions& options, std::unique_ptr<Interpreter>* out) {
-  return catching(options, [&] { return create_unchecked(model, options, out, nullptr); });
+  return catching(options, [&] { return create_unchecked(model, options, out); });
 }
 
 #if ONEBIT_MCU
@@ -131,29 +131,31 @@ Status Interpreter::create(const Model& model, const InterpreterOptions& options
 #define ONEBIT_ARENA_RECORDS(options, request) (void)(request)
 #endif
 
-// create() (planned_bytes null: *out is the interpreter) and required_arena_bytes() (*planned_bytes: the
-// bytes the plan needs; the interpreter, planned only, is dropped): one body, so the two build alike.
 Status Interpreter::create_unchecked(const Model& model, const InterpreterOptions& options,
-                                     std::unique_ptr<Interpreter>* out, size_t* planned_bytes) {
+                                     std::unique_ptr<Interpreter>* out) {
   rt::BuildRequest request = build_request(options);
   ONEBIT_ARENA_RECORDS(options, request);
-  request.plan_only = planned_bytes != nullptr;
   std::unique_ptr<Interpreter> interp(new Interpreter());
   ONEBIT_RETURN_IF_ERROR(interp->impl_->start(model, options));
   ONEBIT_RETURN_IF_ERROR(interp->impl_->build(request));
-  if (planned_bytes == nullptr) {
-    *out = std::move(interp);
-    return Status::Ok();
-  }
-  *planned_bytes = interp->impl_->arena_bytes;
-#if ONEBIT_MCU
-  *planned_bytes += records.used_aligned(InterpreterOptions::kArenaAlignment);  // the records come first (place_arena)
-#endif
+  *out = std::move(interp);
   return Status::Ok();
 }
 
 Status Interpreter::required_arena_bytes(const Model& model, const InterpreterOptions& options, size_t* bytes) {
-  return catching(options, [&] { return create_unchecked(model, options, nullptr, bytes); });
+  return catching(options, [&] {
+    rt::BuildRequest request = build_request(options);
+    ONEBIT_ARENA_RECORDS(options, request);
+    request.plan_only = true;
+    std::unique_ptr<Interpreter> interp(new Interpreter());
+    ONEBIT_RETURN_IF_ERROR(interp->impl_->start(model, options));
+    ONEBIT_RETURN_IF_ERROR(interp->impl_->build(request));
+    *bytes = interp->impl_->arena_bytes;
+#if ONEBIT_MCU
+    *bytes += records.used_aligned(InterpreterOptions::kArenaAlignment);  // the records come first (place_arena)
+#endif
+    return Status::Ok();
+  });
 }
 
 size_t Interpreter::input_count() const { return impl_->inputs.size(); }

@@ -150,7 +150,7 @@ class ONEBIT_API Interpreter {
  private:
   Interpreter();
   static Status create_unchecked(const Model& model, const InterpreterOptions& options,
-                                 std::unique_ptr<Interpreter>* out, size_t* planned_bytes);
+                                 std::unique_ptr<Interpreter>* out);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
