@@ -150,10 +150,12 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   if (impl->scratch_bytes() > request_.budget)
     return ctx.fail("scratch (im2col rows, accumulators) for " + num(impl_.threads) + " thread(s) needs " +
                     bytes_string(impl->scratch_bytes()) + over_);
+#if !ONEBIT_MCU  // no XNNPACK there: workspace_bytes stays 0
   if (impl->workspace_bytes > request_.budget)
     return ctx.fail("XNNPACK indirection buffer for output " + shape_string(ctx.output->shape) +
                     " would need up to " + bytes_string(impl->workspace_bytes) + over_);
   workspace_ += impl->workspace_bytes;  // each term <= budget <= SIZE_MAX: no overflow in 64 bits
+#endif
   impl_.ops.push_back(std::move(impl));
   return Status::Ok();
 }
