@@ -331,9 +331,9 @@ void Model::Impl::describe() {
   if (const fb::Metadata* meta = root->metadata()) {
     if (meta->producer()) info.producer = meta->producer()->c_str();
     if (meta->source()) info.source = meta->source()->c_str();
-    if (meta->input_shape()) info.input_shape.assign(meta->input_shape()->begin(), meta->input_shape()->end());
-    if (meta->input_mean()) info.input_mean.assign(meta->input_mean()->begin(), meta->input_mean()->end());
-    if (meta->input_std()) info.input_std.assign(meta->input_std()->begin(), meta->input_std()->end());
+    if (meta->input_shape()) rt::copy_vector(*meta->input_shape(), &info.input_shape);
+    if (meta->input_mean()) rt::copy_vector(*meta->input_mean(), &info.input_mean);
+    if (meta->input_std()) rt::copy_vector(*meta->input_std(), &info.input_std);
     if (meta->labels()) {
       for (const flatbuffers::String* label : *meta->labels()) info.labels.emplace_back(label ? label->c_str() : "");
     }
