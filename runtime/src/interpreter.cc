@@ -28,7 +28,8 @@ Status choose_isa(const char* requested, kernels::Isa* isa) {
   size_t i = 0;
   while (requested[i] != '\0' && requested[i] == scalar[i]) ++i;
   if (requested[0] == '\0' || (requested[i] == '\0' && scalar[i] == '\0')) return Status::Ok();
-  return Status::Error(Text("ISA '") + requested + "' is not available: the Cortex-M build has the scalar kernels only");
+  return Status::Error(Text("ISA '") + requested +
+                       "' is not available: the Cortex-M build has the scalar kernels only");
 }
 #else
 Status choose_isa(const char* requested, kernels::Isa* isa) {

@@ -154,7 +154,7 @@ Status check_float_weights(const ValidateContext& c) {
   const int out_c = c.in(1).shape[0];
   const fb::DType dtype = c.in(1).dtype;
   const fb::Int8Quantization* q = int8_options(c);
-#if ONEBIT_MCU  // int8 layers need XNNPACK: refused before their int8 options are checked (the checks stay out of flash)
+#if ONEBIT_MCU  // int8 layers need XNNPACK: refused before their int8 options are checked (not in flash)
   if (dtype == fb::DType::Int8)
     return c.fail(c.in_label(1) + " has dtype Int8: int8 layers (--int8-float-layers) need XNNPACK, which the "
                   "Cortex-M build has not (convert without --int8-float-layers)");

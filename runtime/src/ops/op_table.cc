@@ -59,7 +59,8 @@ bool verify_options(flatbuffers::Verifier& verifier, const void* table) {
 #endif
 
 #define ONEBIT_ROW(accessor, type, name, validate, make, outputs, optional) \
-  constexpr OpKind kRow_##accessor = {T::type, name, validate, make, outputs, optional, nullptr ONEBIT_VERIFY_OPTIONS(type)};
+  constexpr OpKind kRow_##accessor = {T::type, name, validate, make, outputs, optional, \
+                                      nullptr ONEBIT_VERIFY_OPTIONS(type)};
 ONEBIT_OP_ROWS(ONEBIT_ROW)
 #undef ONEBIT_ROW
 
