@@ -6,7 +6,8 @@
 //
 // Pixels whose window crosses the left / right padding run as tiles of one pixel over their own kx range;
 // the top / bottom padding limits ky for the whole row. Depthwise layers (one input and one output channel
-// per group) take blocks of a pixel's channels instead, which x holds contiguously.
+// per group) take blocks of a pixel's channels instead, which x holds contiguously (not on Cortex-M, where
+// flash counts more: there they run as groups of the general tiles, with the same sums).
 //
 // A layer type L derives from ConvWalk and provides
 //   template <int P, int O> void tile(const ptrdiff_t* origin, int kx0, int kx1, int o0, float* const* out)
@@ -107,7 +108,8 @@ void depthwise_sums(const ConvWalk& r, const T* w, ptrdiff_t origin, int kx0, in
     }
 }
 
-/// Every output channel of P pixels, group by group, in tiles of 8, then 4, then 1 channels.
+/// Every output channel of P pixels, group by group, in tiles of 8, then 4, then 1 channels (on Cortex-M
+/// 8, then 1: one tile width fewer in flash; every output's sum is the same, only the grouping differs).
 template <int P, class L>
 void conv_pixels(L& r, const ptrdiff_t* origin, int kx0, int kx1, float* const* out) {
   for (int group = 0; group < r.g->groups; ++group) {
@@ -116,7 +118,9 @@ void conv_pixels(L& r, const ptrdiff_t* origin, int kx0, int kx1, float* const* 
     int c = group * r.cout_g;
     const int end = c + r.cout_g;
     for (; end - c >= kTileOutputs; c += kTileOutputs) r.template tile<P, kTileOutputs>(o, kx0, kx1, c, out);
+#if !ONEBIT_MCU
     for (; end - c >= 4; c += 4) r.template tile<P, 4>(o, kx0, kx1, c, out);
+#endif
     for (; c < end; ++c) r.template tile<P, 1>(o, kx0, kx1, c, out);
   }
 }
@@ -134,7 +138,11 @@ void depthwise_pixel(L& r, ptrdiff_t origin, int kx0, int kx1, float* y) {
 template <class L>
 void conv_row(L& r, float* y_row) {
   const FloatConv2D& g = *r.g;
+#if ONEBIT_MCU  // flash: depthwise layers take the general tiles (one output per group: the same sums)
+  constexpr bool depthwise = false;
+#else
   const bool depthwise = r.cin_g == 1 && r.cout_g == 1;
+#endif
   int ox = 0;
   while (ox < g.out_w) {
     const int ix0 = ox * g.stride_w - g.pad_left;

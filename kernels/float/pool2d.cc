@@ -11,7 +11,11 @@
 namespace onebit::kernels {
 namespace {
 
+#if ONEBIT_MCU
+constexpr int kBlock = 8;  // flash: half the unrolled block (the sums are the same, per channel in tap order)
+#else
 constexpr int kBlock = 16;
+#endif
 
 /// The window `rows` x `cols` taps at x (tap (h, w) at x + h * row_stride + w * pixel_stride) of channels
 /// [0, B) relative to x: their maximum (Max) or sum, then divided by d (not Max), into y[0, B).

@@ -8,7 +8,7 @@ namespace onebit::rt {
 
 Vec<int> tensor_shape(const fb::Tensor& tensor) {
   Vec<int> shape;
-  if (tensor.shape() != nullptr) shape.assign(tensor.shape()->begin(), tensor.shape()->end());
+  if (tensor.shape() != nullptr) copy_vector(*tensor.shape(), &shape);
   return shape;
 }
 

@@ -25,6 +25,13 @@ inline constexpr int kMaxWindow = 4096;  // kernel size, stride, dilation, paddi
 
 /// Logical shape of a (validated) tensor.
 Vec<int> tensor_shape(const fb::Tensor& tensor);
+/// *out = the values of a FlatBuffers vector, by index (one resize: no iterator-range assign per type in a
+/// firmware's flash).
+template <typename T, typename U>
+void copy_vector(const flatbuffers::Vector<U>& v, Vec<T>* out) {
+  out->resize(v.size());
+  for (flatbuffers::uoffset_t i = 0; i < v.size(); ++i) (*out)[i] = T(v.Get(i));
+}
 size_t element_count(const Vec<int>& shape);
 /// Bytes a tensor of this shape and dtype occupies: 4 per element for Float32 / Int32, 2 for Float16, 1 for
 /// Int8 (those two: constants only); for BitPacked,

@@ -20,6 +20,18 @@
 namespace onebit {
 namespace {
 
+#if ONEBIT_MCU
+// Cortex-M has the scalar kernels alone and no environment: "" or "scalar", nothing else.
+Status choose_isa(const char* requested, kernels::Isa* isa) {
+  *isa = kernels::Isa::kScalar;
+  const char* scalar = "scalar";  // compared by hand: strcmp would link 732 bytes of newlib
+  size_t i = 0;
+  while (requested[i] != '\0' && requested[i] == scalar[i]) ++i;
+  if (requested[0] == '\0' || (requested[i] == '\0' && scalar[i] == '\0')) return Status::Ok();
+  return Status::Error(Text("ISA '") + requested +
+                       "' is not available: the Cortex-M build has the scalar kernels only");
+}
+#else
 Status choose_isa(const char* requested, kernels::Isa* isa) {
   Text name = requested;
   const char* env = std::getenv("ONEBIT_ISA");
@@ -35,6 +47,7 @@ Status choose_isa(const char* requested, kernels::Isa* isa) {
                          (kernels::isa_compiled(*isa) ? "this CPU does not support it" : "not compiled into this build"));
   return Status::Ok();
 }
+#endif
 
 /// Runs `body` (a Status-returning create step) with allocation failures and other exceptions as errors.
 template <typename F>
@@ -78,6 +91,8 @@ Status Interpreter::Impl::start(const Model& m, const InterpreterOptions& option
 #if ONEBIT_MCU
   if (options.threads != 1)
     return Status::Error("threads = " + num(options.threads) + ": the Cortex-M build runs on one thread");
+  if (options.profiling)  // no clock the runtime could read there: the board's counter is the firmware's
+    return Status::Error("profiling: not in the Cortex-M build (time invoke() with the board's counter)");
   portable_float = true;  // no XNNPACK here
 #else
   const xnn_status xs = xnn_initialize(nullptr);
@@ -151,6 +166,17 @@ const TensorInfo& Interpreter::output_info(size_t i) const { return impl_->outpu
 float* Interpreter::input(size_t i) { return impl_->inputs.at(i); }
 const float* Interpreter::output(size_t i) const { return impl_->outputs.at(i); }
 
+#if ONEBIT_MCU
+Status Interpreter::invoke() {  // no profiling there (start refuses it)
+  Impl& impl = *impl_;
+  for (size_t i = 0; i < impl.ops.size(); ++i) {
+    const Status s = impl.ops[i]->run(impl.pool);
+    if (!s.ok()) return impl.contexts[i].fail(s.message());
+  }
+  impl.unpack_outputs();
+  return Status::Ok();
+}
+#else
 Status Interpreter::invoke() {
   Impl& impl = *impl_;
   const bool full = impl.profiling && !impl.profile.empty() &&
@@ -173,7 +199,13 @@ Status Interpreter::invoke() {
     }
   }
   if (full) ++impl.profile_wrap;
-  for (Impl::Unpack& u : impl.unpacks) {
+  impl.unpack_outputs();
+  return Status::Ok();
+}
+#endif
+
+void Interpreter::Impl::unpack_outputs() {
+  for (Unpack& u : unpacks) {
     if (u.levels.binary()) {
       kernels::unpack_bits(u.pixels, u.channels, u.bits, u.values.data());
     } else {
@@ -181,7 +213,6 @@ Status Interpreter::invoke() {
                                  u.levels.scale, u.values.data());
     }
   }
-  return Status::Ok();
 }
 
 size_t Interpreter::arena_bytes() const { return impl_->arena_bytes; }

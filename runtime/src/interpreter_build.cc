@@ -90,7 +90,9 @@ class Interpreter::Impl::Phases {
   Status bind_ops();
   void describe_io();
   void expose_io();
+#if !ONEBIT_MCU
   void reserve_profile();
+#endif
 
  private:
   Status prepare_op(size_t i);
@@ -104,7 +106,7 @@ class Interpreter::Impl::Phases {
   const fb::Model& m_;
   const size_t n_tensors_, n_ops_;
   const Text over_;  // the tail of every budget error
-  Vec<bool> used_;  // activations: graph inputs and operator outputs
+  Vec<uint8_t> used_;  // activations: graph inputs and operator outputs (bytes: no Vec<bool> code in flash)
   Vec<PlannedBuffer> buffers_;  // n_tensors_ tensors, then n_ops_ scratch buffers
   Vec<int> alias_of_;           // per tensor: the tensor whose bytes it shares, or -1
   Vec<int> writer_, reads_;     // per tensor: the operator writing it (or -1), the inputs reading it
@@ -170,10 +172,12 @@ Status Interpreter::Impl::Phases::prepare_op(size_t i) {
   if (impl->scratch_bytes() > request_.budget)
     return ctx.fail("scratch (im2col rows, accumulators) for " + num(impl_.threads) + " thread(s) needs " +
                     bytes_string(impl->scratch_bytes()) + over_);
+#if !ONEBIT_MCU  // no XNNPACK there: workspace_bytes stays 0
   if (impl->workspace_bytes > request_.budget)
     return ctx.fail("XNNPACK indirection buffer for output " + shape_string(ctx.output->shape) +
                     " would need up to " + bytes_string(impl->workspace_bytes) + over_);
   workspace_ += impl->workspace_bytes;  // each term <= budget <= SIZE_MAX: no overflow in 64 bits
+#endif
   impl_.ops.push_back(std::move(impl));
   return Status::Ok();
 }
@@ -259,7 +263,7 @@ int Interpreter::Impl::Phases::alias_root(int t) {
 // caller's input and output never share memory.
 void Interpreter::Impl::Phases::alias_reshapes() {
   alias_of_.assign(n_tensors_, -1);
-  Vec<bool> graph_io(n_tensors_, false);
+  Vec<uint8_t> graph_io(n_tensors_, 0);
   for (int t : *m_.inputs()) graph_io[size_t(t)] = true;
   for (int t : *m_.outputs()) graph_io[size_t(t)] = true;
   for (const OpContext& ctx : impl_.contexts) {
@@ -329,7 +333,7 @@ int in_place_input(const OpContext& ctx) {
 // values are those of separate buffers (tests check invoke() against the plan without it), only the arena
 // is smaller (for a binary ResNet block, one feature map fewer at the peak).
 void Interpreter::Impl::Phases::write_in_place() {
-  Vec<bool> graph_io(n_tensors_, false);
+  Vec<uint8_t> graph_io(n_tensors_, 0);
   for (int t : *m_.inputs()) graph_io[size_t(t)] = true;
   for (int t : *m_.outputs()) graph_io[size_t(t)] = true;
   for (size_t i = 0; i < n_ops_; ++i) {
@@ -373,7 +377,9 @@ Status Interpreter::Impl::Phases::plan_memory() {
                          ", more than this platform's address space allows");
   plan_ = plan_arena(buffers_);
   impl_.arena_bytes = plan_.arena_bytes;
+#if !ONEBIT_MCU  // a planner diagnostic for tools (onebit-info); Cortex-M leaves it 0
   impl_.arena_lower_bound = liveness_lower_bound(buffers_);
+#endif
   const uint64_t total = uint64_t(impl_.arena_bytes) + workspace_ + unpacked_;
   return total > request_.budget ? over_budget_at_peak(total) : Status::Ok();
 }
@@ -381,6 +387,10 @@ Status Interpreter::Impl::Phases::plan_memory() {
 // The budget error names where memory peaks: the step with the most bytes live, and the largest buffer
 // live there.
 Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
+#if ONEBIT_MCU  // flash: the totals alone (the desktop also names the peak's step and its largest buffer)
+  return Status::Error("the model needs " + bytes_string(total) + " (arena " + bytes_string(impl_.arena_bytes) +
+                       ", unpacked bitpacked outputs " + bytes_string(unpacked_) + ")" + over_);
+#else
   int step = 0;
   const size_t live = liveness_lower_bound(buffers_, &step);
   size_t largest = 0, largest_bytes = 0;  // (bytes live at that step: a shrunk buffer's head)
@@ -397,6 +407,7 @@ Status Interpreter::Impl::Phases::over_budget_at_peak(uint64_t total) const {
                        ", XNNPACK indirection buffers " + bytes_string(workspace_) + ", unpacked bitpacked outputs " +
                        bytes_string(unpacked_) + ")" + over_ + "; " + where + " " + bytes_string(live) +
                        " are live, the largest being " + what + " (" + bytes_string(largest_bytes) + ")");
+#endif
 }
 
 Status Interpreter::Impl::Phases::place_arena() {
@@ -524,10 +535,8 @@ void Interpreter::Impl::Phases::expose_io() {
 // One entry per operator whether or not profiling is on (name, type, shape, MACs are static facts); only
 // profiled invokes add samples. Samples per operator: at most max(16, 2^20 / operators), so <= 8 MiB in all
 // for any model.
+#if !ONEBIT_MCU  // no profiling there (Impl::start refuses it): profile() stays empty
 void Interpreter::Impl::Phases::reserve_profile() {
-#if ONEBIT_MCU
-  if (!impl_.profiling) return;  // the entries would take arena bytes (~300 per operator) for nothing
-#endif
   impl_.profile.reserve(n_ops_);
   const size_t most_samples = std::max<size_t>(16, (size_t(1) << 20) / std::max<size_t>(n_ops_, 1));
   const size_t samples = impl_.profile_samples == 0 ? std::min<size_t>(most_samples, 1024)
@@ -540,13 +549,12 @@ void Interpreter::Impl::Phases::reserve_profile() {
     p.output_shape = impl_.contexts[i].output->shape;
     p.binary_macs = impl_.ops[i]->binary_macs;
     p.float_macs = impl_.ops[i]->float_macs;
-#if !ONEBIT_MCU  // no routes there (int8 layers are refused): no copy
     p.route = impl_.ops[i]->route;
-#endif
     if (impl_.profiling) p.samples_ms.reserve(samples);
     impl_.profile.push_back(std::move(p));
   }
 }
+#endif
 
 Status Interpreter::Impl::build(const rt::BuildRequest& request) {
   Phases phases(*this, request);
@@ -556,7 +564,9 @@ Status Interpreter::Impl::build(const rt::BuildRequest& request) {
   // activations, which go after them: nothing may be allocated once they are placed, and the planning
   // vectors, the newest blocks, are given back first).
   phases.describe_io();
+#if !ONEBIT_MCU
   phases.reserve_profile();
+#endif
   phases.lifetimes();
   phases.alias_reshapes();
   phases.write_in_place();

@@ -82,6 +82,8 @@ struct __attribute__((visibility("hidden"))) Interpreter::Impl {
   Status start(const Model& model, const InterpreterOptions& options);
   /// create()'s phases in order (interpreter_build.cc).
   Status build(const rt::BuildRequest& request);
+  /// invoke()'s last step: the float copies of bitpacked graph outputs.
+  void unpack_outputs();
 
  private:
   class Phases;  // interpreter_build.cc

@@ -20,6 +20,7 @@
 
 #include "model_access.h"
 #include "onebit/pool.h"
+#include "ops/op_table.h"
 
 namespace onebit {
 namespace {
@@ -37,15 +38,29 @@ size_t mapping_bytes(size_t size) {
 Text os_error(const Text& what) { return what + ": " + std::strerror(errno); }
 #endif
 
-bool verifies(const uint8_t* data, size_t size, uint32_t max_tables, uint32_t max_depth) {
+#if ONEBIT_MCU
+// The operators whose options tables the verifier checks while verifies() runs (the model's resolver; one
+// thread on Cortex-M): fb::VerifyRegisteredOperatorOptions below.
+const OpResolver* g_verified_ops = nullptr;
+#endif
+
+bool verifies(const uint8_t* data, size_t size, uint32_t max_tables, uint32_t max_depth, const OpResolver* ops) {
   flatbuffers::Verifier::Options options;
   options.max_depth = max_depth;
   options.max_tables = max_tables;
   flatbuffers::Verifier verifier(data, size, options);
+#if ONEBIT_MCU
+  g_verified_ops = ops;
+  const bool ok = fb::VerifyModelBuffer(verifier);
+  g_verified_ops = nullptr;
+  return ok;
+#else
+  (void)ops;  // every options table is verified (flatc's switch)
   return fb::VerifyModelBuffer(verifier);
+#endif
 }
 
-Status verify(const uint8_t* data, size_t size, const LoadOptions& limits) {
+Status verify(const uint8_t* data, size_t size, const LoadOptions& limits, const OpResolver* ops) {
   if (size < 8) return Status::Error("truncated: " + num(size) + " bytes is smaller than any model");
   if (size >= FLATBUFFERS_MAX_BUFFER_SIZE)
     return Status::Error("too large: " + num(size) + " bytes (FlatBuffers limit 2 GiB)");
@@ -55,14 +70,14 @@ Status verify(const uint8_t* data, size_t size, const LoadOptions& limits) {
     return Status::Error(Text("wrong file identifier '") + id + "', expected '" + fb::ModelIdentifier() +
                          "' (not a onebit model)");
   }
-  if (verifies(data, size, limits.max_tables, limits.max_depth)) return Status::Ok();
+  if (verifies(data, size, limits.max_tables, limits.max_depth, ops)) return Status::Ok();
   // Which limit, if any, made it fail: a rejection that goes away with one limit raised is that limit.
   // (Only on failure, so a good file is verified once.)
   constexpr uint32_t kUnlimited = 0x7fffffff;
-  if (verifies(data, size, kUnlimited, limits.max_depth))
+  if (verifies(data, size, kUnlimited, limits.max_depth, ops))
     return Status::Error("too many FlatBuffers tables: more than the limit of " + num(limits.max_tables) +
                          " (LoadOptions::max_tables; every tensor, operator, options table and buffer is one)");
-  if (verifies(data, size, limits.max_tables, 1024))
+  if (verifies(data, size, limits.max_tables, 1024, ops))
     return Status::Error("FlatBuffers tables nested deeper than the limit of " + num(limits.max_depth) +
                          " (LoadOptions::max_depth)");
   return Status::Error("corrupt or truncated: the FlatBuffers verifier rejected the file (" + num(size) +
@@ -108,6 +123,16 @@ Status in_load_memory(const char* origin, const LoadOptions& options, std::uniqu
 }
 
 }  // namespace
+
+#if ONEBIT_MCU
+// Cortex-M: an operator's options table is verified by its registration (schema/mcu_registered_options.cmake).
+// An operator the program did not register is skipped here, as FlatBuffers skips union types it does not
+// know: validate_model rejects it (check_operator_graph) before anything reads its options.
+bool fb::VerifyRegisteredOperatorOptions(flatbuffers::Verifier& verifier, const void* obj, OperatorOptions type) {
+  const rt::OpKind* kind = g_verified_ops != nullptr ? g_verified_ops->find(int(type)) : nullptr;
+  return kind == nullptr || kind->verify_options(verifier, obj);
+}
+#endif
 
 // Hidden: the class is exported (ONEBIT_API), its implementation is not.
 struct __attribute__((visibility("hidden"))) Model::Impl {
@@ -286,10 +311,10 @@ Status Model::load_in_place(const void* data, size_t size, const LoadOptions& op
 }
 
 Status Model::Impl::finish_load(const Text& origin, const LoadOptions& options) {
-  Status s = verify(data, size, options);
+  ops = rt::load_resolver(options);
+  Status s = verify(data, size, options, ops);
   if (s.ok()) {
     root = fb::GetModel(data);
-    ops = rt::load_resolver(options);
     s = validate_model(*root, options);
   }
   if (!s.ok()) return Status::Error(origin + ": " + s.message());
@@ -306,13 +331,14 @@ void Model::Impl::describe() {
   if (const fb::Metadata* meta = root->metadata()) {
     if (meta->producer()) info.producer = meta->producer()->c_str();
     if (meta->source()) info.source = meta->source()->c_str();
-    if (meta->input_shape()) info.input_shape.assign(meta->input_shape()->begin(), meta->input_shape()->end());
-    if (meta->input_mean()) info.input_mean.assign(meta->input_mean()->begin(), meta->input_mean()->end());
-    if (meta->input_std()) info.input_std.assign(meta->input_std()->begin(), meta->input_std()->end());
+    if (meta->input_shape()) rt::copy_vector(*meta->input_shape(), &info.input_shape);
+    if (meta->input_mean()) rt::copy_vector(*meta->input_mean(), &info.input_mean);
+    if (meta->input_std()) rt::copy_vector(*meta->input_std(), &info.input_std);
     if (meta->labels()) {
       for (const flatbuffers::String* label : *meta->labels()) info.labels.emplace_back(label ? label->c_str() : "");
     }
   }
+#if !ONEBIT_MCU  // Cortex-M: operators() stays empty (the desktop tools' description, not a firmware's need)
   const size_t n_ops = root->operators() ? root->operators()->size() : 0;
   operators.resize(n_ops);
   for (size_t i = 0; i < n_ops; ++i) {
@@ -337,6 +363,7 @@ void Model::Impl::describe() {
       o.param_bytes += rt::tensor_bytes(in->dtype(), shape, bitpacked ? int(in->bits()) : 1);
     }
   }
+#endif
 }
 
 }  // namespace onebit

@@ -9,13 +9,18 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <numeric>
-#include <queue>
+#if !ONEBIT_MCU
+#include <map>
 #include <set>
+#endif
 
 namespace onebit::rt {
 namespace {
+
+/// Buffer indices: unsigned, which is uint32_t on the desktop targets and size_t's type on Cortex-M (there
+/// uint32_t is unsigned long, another type): the index vectors share their code with the size_t ones in flash.
+using Index = unsigned;
 
 size_t align_up(size_t v) { return (v + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment; }
 
@@ -51,16 +56,16 @@ struct IndexOrder {
 };
 bool index_less(const void* a, const void* b, const void* ctx) {
   const IndexOrder& o = *static_cast<const IndexOrder*>(ctx);
-  const uint32_t i = *static_cast<const uint32_t*>(a), j = *static_cast<const uint32_t*>(b);
+  const Index i = *static_cast<const Index*>(a), j = *static_cast<const Index*>(b);
   const PlannedBuffer &x = (*o.buffers)[i], &y = (*o.buffers)[j];
   return o.less(x, y) || (!o.less(y, x) && i < j);
 }
 
 /// std::stable_sort of a list of distinct buffer indices by `less` of their buffers: the same order (ties by
 /// index).
-void stable_sort_indices(Vec<uint32_t>& v, const Vec<PlannedBuffer>& buffers, BufferLess less) {
+void stable_sort_indices(Vec<Index>& v, const Vec<PlannedBuffer>& buffers, BufferLess less) {
   const IndexOrder order{&buffers, less};
-  heap_sort(v.data(), v.size(), sizeof(uint32_t), index_less, &order);
+  heap_sort(v.data(), v.size(), sizeof(Index), index_less, &order);
 }
 
 template <typename Pair>
@@ -71,56 +76,57 @@ bool pair_less(const void* a, const void* b, const void*) {
 /// Conflicting pairs of `live` (indices of non-empty buffers), by a sweep in order of first step: when a
 /// buffer starts, every buffer still live (started no later, last >= its first) conflicts with it. Stops
 /// counting at `limit` + 1 and returns false then; *pairs is filled only when it returns true.
-bool conflicting_pairs(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live, size_t limit,
-                       Vec<std::pair<uint32_t, uint32_t>>* pairs) {
-  Vec<uint32_t> by_first = live;
+bool conflicting_pairs(const Vec<PlannedBuffer>& buffers, const Vec<Index>& live, size_t limit,
+                       Vec<std::pair<Index, Index>>* pairs) {
+  Vec<Index> by_first = live;
   stable_sort_indices(by_first, buffers,
                       [](const PlannedBuffer& a, const PlannedBuffer& b) { return a.first < b.first; });
-  using Entry = std::pair<int, uint32_t>;  // (last, index), a min-heap on last
-  std::priority_queue<Entry, Vec<Entry>, std::greater<Entry>> active;
-  // First pass counts; the second lists (so that a huge K never allocates its list).
-  size_t k = 0;
-  for (uint32_t i : by_first) {
-    while (!active.empty() && active.top().first < buffers[i].first) active.pop();
-    k += active.size();
-    if (k > limit) return false;
-    active.emplace(buffers[i].last, i);
-  }
-  pairs->reserve(k);
+  using Entry = std::pair<int, Index>;  // (last, index), a min-heap on last
   Vec<Entry> open;  // heap storage in a vector we can iterate
   auto later = [](const Entry& a, const Entry& b) { return a > b; };
-  for (uint32_t i : by_first) {
-    while (!open.empty() && open.front().first < buffers[i].first) {
-      std::pop_heap(open.begin(), open.end(), later);
-      open.pop_back();
+  // Pass 0 counts; pass 1 lists (so that a huge K never allocates its list). One heap code for both.
+  size_t k = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    open.clear();
+    for (Index i : by_first) {
+      while (!open.empty() && open.front().first < buffers[i].first) {
+        std::pop_heap(open.begin(), open.end(), later);
+        open.pop_back();
+      }
+      if (pass == 0) {
+        k += open.size();
+        if (k > limit) return false;
+      } else {
+        for (const Entry& e : open) pairs->emplace_back(e.second, i);
+      }
+      open.emplace_back(buffers[i].last, i);
+      std::push_heap(open.begin(), open.end(), later);
     }
-    for (const Entry& e : open) pairs->emplace_back(e.second, i);
-    open.emplace_back(buffers[i].last, i);
-    std::push_heap(open.begin(), open.end(), later);
+    if (pass == 0) pairs->reserve(k);
   }
   return true;
 }
 
 /// TensorFlow Lite Micro's greedy scheme: largest first (ties: lower index first), each at the lowest
 /// aligned offset that overlaps no placed neighbour.
-void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
-                  const Vec<std::pair<uint32_t, uint32_t>>& pairs, ArenaPlan* plan, size_t* high) {
-  Vec<uint32_t> degree_start(buffers.size() + 1, 0);
+void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<Index>& live,
+                  const Vec<std::pair<Index, Index>>& pairs, ArenaPlan* plan, size_t* high) {
+  Vec<Index> degree_start(buffers.size() + 1, 0);
   for (const auto& [a, b] : pairs) ++degree_start[a + 1], ++degree_start[b + 1];
   std::partial_sum(degree_start.begin(), degree_start.end(), degree_start.begin());
-  Vec<uint32_t> neighbours(degree_start.back());
-  Vec<uint32_t> fill(degree_start.begin(), degree_start.end() - 1);
+  Vec<Index> neighbours(degree_start.back());
+  Vec<Index> fill(degree_start.begin(), degree_start.end() - 1);
   for (const auto& [a, b] : pairs) neighbours[fill[a]++] = b, neighbours[fill[b]++] = a;
 
-  Vec<uint32_t> order = live;
+  Vec<Index> order = live;
   stable_sort_indices(order, buffers, [](const PlannedBuffer& a, const PlannedBuffer& b) { return a.bytes > b.bytes; });
-  Vec<bool> placed(buffers.size(), false);
+  Vec<uint8_t> placed(buffers.size(), 0);  // bytes: no Vec<bool> code in flash
   Vec<std::pair<size_t, size_t>> busy;  // [begin, end) of placed neighbours
-  for (uint32_t i : order) {
+  for (Index i : order) {
     const size_t bytes = buffers[i].bytes;
     busy.clear();
-    for (uint32_t k = degree_start[i]; k < degree_start[i + 1]; ++k) {
-      const uint32_t j = neighbours[k];
+    for (Index k = degree_start[i]; k < degree_start[i + 1]; ++k) {
+      const Index j = neighbours[k];
       // A neighbour that shrank before i is first written takes only its head from i's point of view.
       const size_t extent = buffers[j].bytes_at(buffers[i].first);
       if (placed[j] && extent > 0) busy.emplace_back(plan->offsets[j], plan->offsets[j] + extent);
@@ -137,14 +143,26 @@ void place_greedy(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
   }
 }
 
+#if ONEBIT_MCU
+/// Each buffer after the previous one (planner.h: Cortex-M's fallback above kMaxGreedyConflicts).
+void place_in_sequence(const Vec<PlannedBuffer>& buffers, const Vec<Index>& live, ArenaPlan* plan,
+                       size_t* high) {
+  size_t top = 0;
+  for (Index i : live) {
+    plan->offsets[i] = top;
+    *high = top + buffers[i].bytes;
+    top += align_up(buffers[i].bytes);
+  }
+}
+#else
 /// First fit from a free list, in step order: at each step the buffers whose last read was the previous
 /// step are freed (coalescing neighbours), and the tails of those that shrank after it, then the buffers
 /// first written at this step are placed, largest first. Free blocks live in an ordered map by offset plus
 /// a set by size for the best-fit lookup.
-void place_free_list(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& live,
+void place_free_list(const Vec<PlannedBuffer>& buffers, const Vec<Index>& live,
                      ArenaPlan* plan, size_t* high) {
-  Vec<uint32_t> by_first = live, by_last = live, by_shrink;
-  for (uint32_t i : live) {
+  Vec<Index> by_first = live, by_last = live, by_shrink;
+  for (Index i : live) {
     if (buffers[i].shrinks()) by_shrink.push_back(i);
   }
   stable_sort_indices(by_first, buffers, [](const PlannedBuffer& a, const PlannedBuffer& b) {
@@ -181,16 +199,16 @@ void place_free_list(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& liv
     by_size.insert({size, offset});
   };
   // The aligned bytes a buffer holds to its last read: its head when it shrinks (its tail is freed earlier).
-  auto kept = [&](uint32_t j) { return align_up(buffers[j].shrinks() ? buffers[j].head_bytes : buffers[j].bytes); };
+  auto kept = [&](Index j) { return align_up(buffers[j].shrinks() ? buffers[j].head_bytes : buffers[j].bytes); };
   size_t freed = 0, shrunk = 0;
-  for (uint32_t i : by_first) {
+  for (Index i : by_first) {
     while (shrunk < by_shrink.size() && buffers[by_shrink[shrunk]].shrink_after < buffers[i].first) {
-      const uint32_t j = by_shrink[shrunk++];
+      const Index j = by_shrink[shrunk++];
       const size_t full = align_up(buffers[j].bytes);
       if (kept(j) < full) release(plan->offsets[j] + kept(j), full - kept(j));
     }
     while (freed < by_last.size() && buffers[by_last[freed]].last < buffers[i].first) {
-      const uint32_t j = by_last[freed++];
+      const Index j = by_last[freed++];
       if (kept(j) > 0) release(plan->offsets[j], kept(j));
     }
     const size_t need = align_up(buffers[i].bytes);
@@ -213,22 +231,27 @@ void place_free_list(const Vec<PlannedBuffer>& buffers, const Vec<uint32_t>& liv
     *high = std::max(*high, offset + buffers[i].bytes);
   }
 }
+#endif
 
 }  // namespace
 
 ArenaPlan plan_arena(const Vec<PlannedBuffer>& buffers, size_t max_greedy_conflicts) {
   ArenaPlan plan;
   plan.offsets.assign(buffers.size(), 0);
-  Vec<uint32_t> live;  // empty buffers stay at offset 0 and conflict with nothing
+  Vec<Index> live;  // empty buffers stay at offset 0 and conflict with nothing
   for (size_t i = 0; i < buffers.size(); ++i) {
-    if (buffers[i].bytes > 0) live.push_back(uint32_t(i));
+    if (buffers[i].bytes > 0) live.push_back(Index(i));
   }
   size_t high = 0;
-  Vec<std::pair<uint32_t, uint32_t>> pairs;
+  Vec<std::pair<Index, Index>> pairs;
   if (conflicting_pairs(buffers, live, max_greedy_conflicts, &pairs))
     place_greedy(buffers, live, pairs, &plan, &high);
   else
+#if ONEBIT_MCU
+    place_in_sequence(buffers, live, &plan, &high);
+#else
     place_free_list(buffers, live, &plan, &high);
+#endif
   plan.arena_bytes = high + kArenaSlack;
   return plan;
 }

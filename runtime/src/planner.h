@@ -14,7 +14,9 @@
 // Cost: O(n log n + K log K) for K pairs of buffers live together (a chain: K ~ n). Above
 // kMaxGreedyConflicts pairs, buffers are placed by a first-fit free list in step order instead (O(n log n),
 // still valid, arena possibly larger; a shrinking buffer frees its tail after its shrink step), so a file can
-// never make planning quadratic.
+// never make planning quadratic. On Cortex-M (ONEBIT_MCU) the limit is 4096 pairs (their lists come from
+// the caller's arena) and above it each buffer gets bytes of its own, one after another (O(n), valid, the
+// largest arena; no ordered map and set in flash for a case no microcontroller model reaches).
 #pragma once
 
 #include <climits>
@@ -27,7 +29,11 @@ namespace onebit::rt {
 
 inline constexpr size_t kArenaAlignment = 16;
 inline constexpr size_t kArenaSlack = 16;
+#if ONEBIT_MCU
+inline constexpr size_t kMaxGreedyConflicts = size_t(1) << 12;
+#else
 inline constexpr size_t kMaxGreedyConflicts = size_t(1) << 21;
+#endif
 
 struct PlannedBuffer {
   size_t bytes = 0;

@@ -64,6 +64,7 @@ const fb::Int8Quantization* int8_options(const ValidateContext& c) {
   return nullptr;
 }
 
+#if !ONEBIT_MCU
 bool positive_normal(float v) { return std::isnormal(v) && v > 0; }
 
 /// Int8 weights: 4 inputs, int8 options with usable scales, weight_scale values XNNPACK's qc8 accepts
@@ -102,6 +103,7 @@ Status check_int8_weights(const ValidateContext& c, const fb::Int8Quantization* 
   }
   return Status::Ok();
 }
+#endif  // !ONEBIT_MCU
 
 }  // namespace
 
@@ -152,7 +154,13 @@ Status check_float_weights(const ValidateContext& c) {
   const int out_c = c.in(1).shape[0];
   const fb::DType dtype = c.in(1).dtype;
   const fb::Int8Quantization* q = int8_options(c);
+#if ONEBIT_MCU  // int8 layers need XNNPACK: refused before their int8 options are checked (not in flash)
+  if (dtype == fb::DType::Int8)
+    return c.fail(c.in_label(1) + " has dtype Int8: int8 layers (--int8-float-layers) need XNNPACK, which the "
+                  "Cortex-M build has not (convert without --int8-float-layers)");
+#else
   if (dtype == fb::DType::Int8) return check_int8_weights(c, q);
+#endif
   if (q != nullptr)
     return c.fail("has int8 options with " + Text(dtype_name(dtype)) + " weights, expected Int8 weights "
                   "(the int8 table is set iff the weights are Int8)");

@@ -23,9 +23,10 @@ struct InterpreterOptions {
   int threads = 1;
   /// "" = best path this CPU supports, else a name onebit_isa_name() lists (onebit.h); the
   /// environment variable ONEBIT_ISA is used when this is empty. Asking for a path the CPU or the build
-  /// lacks is an error.
+  /// lacks is an error. (Cortex-M: "" or "scalar"; no environment there.)
   std::string isa;
-  /// Record per-operator wall time on every invoke().
+  /// Record per-operator wall time on every invoke() (not in the Cortex-M build: create() refuses it there;
+  /// time invoke() with the board's counter).
   bool profiling = false;
   /// Memory budget of create(): the most it may allocate for what the model's declared shapes imply, i.e.
   /// the arena (activations, graph inputs and outputs, per-operator scratch and im2col blocks), XNNPACK's
@@ -136,7 +137,8 @@ class ONEBIT_API Interpreter {
 
   size_t arena_bytes() const;
   /// The least any arena plan could take for this model: the largest sum of the buffers live at one step
-  /// (activations, graph inputs and outputs, scratch). arena_bytes() / this = the planner's overhead.
+  /// (activations, graph inputs and outputs, scratch). arena_bytes() / this = the planner's overhead. 0 in
+  /// the Cortex-M build (a diagnostic for tools, not computed there).
   size_t arena_lower_bound_bytes() const;
   /// Diagnostics (planner tests, memory reports): where activation tensor `tensor` (an index into the
   /// model's tensors) lives in the arena. False for constants and tensors no operator uses.
@@ -144,7 +146,7 @@ class ONEBIT_API Interpreter {
   const char* isa_name() const;
   int threads() const;
   /// One entry per operator in execution order (also without profiling: then samples_ms stays empty; on
-  /// Cortex-M, where the entries would take arena bytes, empty unless InterpreterOptions::profiling).
+  /// Cortex-M, which refuses InterpreterOptions::profiling, always empty).
   const Vec<OpProfile>& profile() const;
   void clear_profile();
 

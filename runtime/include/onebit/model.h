@@ -110,7 +110,8 @@ class ONEBIT_API Model {
   const uint8_t* data() const;
   size_t size_bytes() const;
   const ModelInfo& info() const;
-  /// Every operator in execution order, with its parameter counts.
+  /// Every operator in execution order, with its parameter counts (empty in the Cortex-M build: a
+  /// description for tools, kept out of a firmware's flash and records).
   const Vec<OperatorInfo>& operators() const;
 
  private:

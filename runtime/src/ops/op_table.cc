@@ -47,8 +47,20 @@ using T = fb::OperatorOptions;
     0u)                                                                                                         \
   X(sigmoid, SigmoidOptions, "Sigmoid", validate_sigmoid, make_sigmoid, 1, 0u)
 
+#if ONEBIT_MCU
+/// OpKind::verify_options of `type`: flatc's switch over the union with a constant type, one case after folding.
+template <T type>
+bool verify_options(flatbuffers::Verifier& verifier, const void* table) {
+  return fb::VerifyOperatorOptionsTable(verifier, table, type);
+}
+#define ONEBIT_VERIFY_OPTIONS(type) , &verify_options<T::type>
+#else
+#define ONEBIT_VERIFY_OPTIONS(type)
+#endif
+
 #define ONEBIT_ROW(accessor, type, name, validate, make, outputs, optional) \
-  constexpr OpKind kRow_##accessor = {T::type, name, validate, make, outputs, optional};
+  constexpr OpKind kRow_##accessor = {T::type, name, validate, make, outputs, optional, \
+                                      nullptr ONEBIT_VERIFY_OPTIONS(type)};
 ONEBIT_OP_ROWS(ONEBIT_ROW)
 #undef ONEBIT_ROW
 
@@ -76,14 +88,16 @@ static_assert(size_t(T::MAX) < size_t(OpResolver::kMaxTypes), "OpResolver::kMaxT
 // so that a firmware whose model has float weights / binary operands only (the rows above) does not link the
 // float x 1-bit or the k-bit kernels. The full table holds these.
 constexpr OpKind kRow_conv2d_binary_weights = {T::Conv2DOptions, "Conv2D", validate_conv2d_binary_weights,
-                                               make_conv2d_binary_weights, 1, 0u, &kRow_conv2d};
+                                               make_conv2d_binary_weights, 1, 0u, &kRow_conv2d
+                                               ONEBIT_VERIFY_OPTIONS(Conv2DOptions)};
 constexpr OpKind kRow_fully_connected_binary_weights = {T::FullyConnectedOptions, "FullyConnected",
                                                         validate_fully_connected_binary_weights,
                                                         make_fully_connected_binary_weights, 1, 0u,
-                                                        &kRow_fully_connected};
+                                                        &kRow_fully_connected
+                                                        ONEBIT_VERIFY_OPTIONS(FullyConnectedOptions)};
 constexpr OpKind kRow_binary_conv2d_levels = {T::BinaryConv2DOptions, "BinaryConv2D", validate_binary_conv2d_levels,
                                               make_binary_conv2d_levels, 2, 1u << 4 | 1u << 5,
-                                              &kRow_binary_conv2d};
+                                              &kRow_binary_conv2d ONEBIT_VERIFY_OPTIONS(BinaryConv2DOptions)};
 constexpr const OpKind* kWideRows[] = {&kRow_conv2d_binary_weights, &kRow_fully_connected_binary_weights,
                                        &kRow_binary_conv2d_levels};
 constexpr const OpKind* widest(const OpKind* row) {

@@ -40,6 +40,11 @@ struct OpKind {
   /// include their float-weight forms, BinaryConv2D with k-bit operands its binary one): OpResolver::add of
   /// the narrower one then keeps this one.
   const OpKind* includes = nullptr;
+#if ONEBIT_MCU
+  /// The FlatBuffers verification of the operator's options table (schema/mcu_registered_options.cmake: on
+  /// Cortex-M the verifier checks the tables of registered operators through this, so only theirs are linked).
+  bool (*verify_options)(flatbuffers::Verifier& verifier, const void* table) = nullptr;
+#endif
 };
 
 /// The row of `type` in the full table (OpResolver::all(), which links every operator), or null for NONE and

@@ -17,18 +17,19 @@
 namespace onebit::rt {
 namespace {
 
+/// kMax: MaxPool2D, else AvgPool2D (a class each, so that a program registering one links one kernel).
+template <bool kMax>
 class Pool2D final : public XnnOp {
  public:
-  explicit Pool2D(bool max) : max_(max) {}
 
   Status prepare(const OpContext& ctx) override {
     const fb::Pool2DOptions& o =
-        max_ ? *ctx.op->options_as_MaxPool2DOptions() : *ctx.op->options_as_AvgPool2DOptions();
+        kMax ? *ctx.op->options_as_MaxPool2DOptions() : *ctx.op->options_as_AvgPool2DOptions();
     const Vec<int>& x = ctx.inputs[0]->shape;
     const Vec<int>& y = ctx.output->shape;
     s_ = {x[0], x[1], x[2], x[3], y[1], y[2], o.kernel_h(), o.kernel_w(), o.stride_h(), o.stride_w(), o.pad_top(),
           o.pad_left()};
-    include_pad_ = !max_ && o.count_include_pad();
+    include_pad_ = !kMax && o.count_include_pad();
     const bool padded = o.pad_top() || o.pad_left() || o.pad_bottom() || o.pad_right();
     if (ctx.portable_float || (include_pad_ && padded)) return Status::Ok();  // (XNNPACK excludes padding)
 #if !ONEBIT_MCU
@@ -37,7 +38,7 @@ class Pool2D final : public XnnOp {
                    sh = uint32_t(o.stride_h()), sw = uint32_t(o.stride_w());
     const size_t c = size_t(x[3]);
     const xnn_status st =
-        max_ ? xnn_create_max_pooling2d_nhwc_f32(pt, pr, pb, pl, kh, kw, sh, sw, 1, 1, c, c, c, -INFINITY, INFINITY, 0,
+        kMax ? xnn_create_max_pooling2d_nhwc_f32(pt, pr, pb, pl, kh, kw, sh, sw, 1, 1, c, c, c, -INFINITY, INFINITY, 0,
                                                  &op_)
              : xnn_create_average_pooling2d_nhwc_f32(pt, pr, pb, pl, kh, kw, sh, sw, c, c, c, -INFINITY, INFINITY, 0,
                                                      &op_);
@@ -56,7 +57,7 @@ class Pool2D final : public XnnOp {
     return Status::Ok();
 #else
     const size_t n = size_t(s_.batch), h = size_t(s_.in_h), w = size_t(s_.in_w);
-    return max_ ? check(ctx, xnn_setup_max_pooling2d_nhwc_f32(op_, n, h, w, x_, y_, ctx.pool),
+    return kMax ? check(ctx, xnn_setup_max_pooling2d_nhwc_f32(op_, n, h, w, x_, y_, ctx.pool),
                         "xnn_setup_max_pooling2d_nhwc_f32")
                 : check(ctx, xnn_setup_average_pooling2d_nhwc_f32(op_, n, h, w, x_, y_, ctx.pool),
                         "xnn_setup_average_pooling2d_nhwc_f32");
@@ -67,7 +68,7 @@ class Pool2D final : public XnnOp {
     if (op_ != nullptr) return XnnOp::run(pool);
     const size_t rows = size_t(s_.batch) * size_t(s_.out_h);
     parallel_for(pool, rows, size_t(s_.out_w) * size_t(s_.channels) * sizeof(float), [this](size_t begin, size_t end) {
-      if (max_)
+      if (kMax)
         kernels::max_pool2d_f32(s_, x_, y_, int(begin), int(end));
       else
         kernels::avg_pool2d_f32(s_, include_pad_, x_, y_, int(begin), int(end));
@@ -76,7 +77,6 @@ class Pool2D final : public XnnOp {
   }
 
  private:
-  bool max_;
   bool include_pad_ = false;
   kernels::FloatPool2D s_{};
   const float* x_ = nullptr;
@@ -120,12 +120,12 @@ class GlobalAvgPool final : public XnnOp {
 Status validate_max_pool2d(const ValidateContext& c) {
   return check_pool(c, pool_window(*c.op().options_as_MaxPool2DOptions()), fb::DType::Float32);
 }
-std::unique_ptr<Op> make_max_pool2d() { return std::make_unique<Pool2D>(true); }
+std::unique_ptr<Op> make_max_pool2d() { return std::make_unique<Pool2D<true>>(); }
 
 Status validate_avg_pool2d(const ValidateContext& c) {
   return check_pool(c, pool_window(*c.op().options_as_AvgPool2DOptions()), fb::DType::Float32);
 }
-std::unique_ptr<Op> make_avg_pool2d() { return std::make_unique<Pool2D>(false); }
+std::unique_ptr<Op> make_avg_pool2d() { return std::make_unique<Pool2D<false>>(); }
 
 Status validate_global_avg_pool(const ValidateContext& c) {
   ONEBIT_RETURN_IF_ERROR(c.count(1, 1));
