@@ -100,6 +100,8 @@ struct BConvPlan {
   // FloatAndBitPacked: each block's floats are packed by the Quantize operator's own kernel (pack.h).
   bool float_and_bits = false;
   PackUkernel pack;  // chosen at prepare
+  // Float and bits in one pass where the transform's ISA has such a ukernel (else transform.f32, then pack).
+  onebit_transform_f32_bits_ukernel_fn f32_bits = nullptr;
   bool quantize_thresholds = false;  // else plain sign
   Vec<float> quantize_threshold;                             // [out_c]
   Vec<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]

@@ -230,6 +230,9 @@ bool BConv2D::prepare_with(LevelsPrepare levels_prepare, Isa isa, const BConvGeo
   p->float_and_bits = transform.float_and_bits && !transform.bitpacked;
   if (p->float_and_bits) {
     p->pack = pack_select(isa);
+#if !ONEBIT_MCU  // Cortex-M keeps the two passes (no second copy of the float transform in flash)
+    p->f32_bits = transform_f32_bits_for(p->transform.isa);
+#endif
     p->quantize_thresholds = transform.quantize != nullptr;
     if (p->quantize_thresholds) {
       const QuantizeThresholds& q = *transform.quantize;
@@ -341,6 +344,10 @@ void transform_block(const BConvPlan& p, const Block& b) {
       if (p.dot_exact) p.transform.f32(rows, nc, b.neg_dots + i * out_c + b.c0, nullptr, &ft, y);
     } else if (p.bitpacked) {
       p.transform.bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &bt, bits);
+      continue;
+    } else if (bits != nullptr && p.f32_bits != nullptr) {
+      p.f32_bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y,
+                 p.quantize_thresholds ? &q : nullptr, bits);
       continue;
     } else {
       p.transform.f32(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y);
