@@ -132,8 +132,9 @@ void BM_bconv(benchmark::State& state, Isa isa, Shape shape, bool bitpacked) {
 
 // bconv3x3_fused/<shape>/<isa>: the form Bi-Real-18's binary convs take in the network (issue 12's fusions):
 // float output plus a residual of the output's shape, and the bits of Quantize(y) against per-channel
-// thresholds for the next convolution (FloatAndBitPacked). Residual, output and bits are distinct buffers,
-// as the runtime's planner gives them.
+// thresholds for the next convolution (FloatAndBitPacked). The output is written over the residual, as the
+// runtime's planner does when the conv is the residual's last reader (interpreter_build.cc write_in_place;
+// every block of Bi-Real-18 but the stage transitions): one float stream read and written in place.
 void BM_bconv_fused(benchmark::State& state, Isa isa, Shape shape) {
   const BConvGeometry g = geometry(shape);
   if (!isa_supported(isa)) {
@@ -166,12 +167,12 @@ void BM_bconv_fused(benchmark::State& state, Isa isa, Shape shape) {
     return;
   }
   const size_t pixels = size_t(g.out_h()) * g.out_w();
-  std::vector<float> residual(pixels * g.out_c), y(pixels * g.out_c);
-  for (auto& v : residual) v = u(rng);
+  std::vector<float> y(pixels * g.out_c);  // the residual, then the output (it drifts run by run: harmless)
+  for (auto& v : y) v = u(rng);
   std::vector<uint32_t> bits(pixels * out_words);
   std::vector<char> scratch(conv.scratch_bytes(1));
   BConvRunArgs args;
-  args.residual = residual.data();
+  args.residual = y.data();
   args.bits = bits.data();
   for (auto _ : state) {
     conv.run(x.data(), y.data(), scratch.data(), nullptr, args);
