@@ -100,8 +100,11 @@ struct BConvPlan {
   // FloatAndBitPacked: each block's floats are packed by the Quantize operator's own kernel (pack.h).
   bool float_and_bits = false;
   PackUkernel pack;  // chosen at prepare
+#if !ONEBIT_MCU
   // Float and bits in one pass where the transform's ISA has such a ukernel (else transform.f32, then pack).
+  // Not on Cortex-M: no second copy of the float transform in flash, and the plan's RAM unchanged.
   onebit_transform_f32_bits_ukernel_fn f32_bits = nullptr;
+#endif
   bool quantize_thresholds = false;  // else plain sign
   Vec<float> quantize_threshold;                             // [out_c]
   Vec<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]

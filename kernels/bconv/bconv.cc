@@ -230,7 +230,7 @@ bool BConv2D::prepare_with(LevelsPrepare levels_prepare, Isa isa, const BConvGeo
   p->float_and_bits = transform.float_and_bits && !transform.bitpacked;
   if (p->float_and_bits) {
     p->pack = pack_select(isa);
-#if !ONEBIT_MCU  // Cortex-M keeps the two passes (no second copy of the float transform in flash)
+#if !ONEBIT_MCU  // Cortex-M keeps the two passes (bconv-impl.h f32_bits)
     p->f32_bits = transform_f32_bits_for(p->transform.isa);
 #endif
     p->quantize_thresholds = transform.quantize != nullptr;
@@ -345,10 +345,12 @@ void transform_block(const BConvPlan& p, const Block& b) {
     } else if (p.bitpacked) {
       p.transform.bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &bt, bits);
       continue;
+#if !ONEBIT_MCU
     } else if (bits != nullptr && p.f32_bits != nullptr) {
       p.f32_bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y,
                  p.quantize_thresholds ? &q : nullptr, bits);
       continue;
+#endif
     } else {
       p.transform.f32(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y);
     }
