@@ -354,7 +354,8 @@ void transform_block(const BConvPlan& p, const Block& b) {
     } else {
       p.transform.f32(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y);
     }
-    // FloatAndBitPacked: the floats, just written and still in cache, through Quantize's kernel.
+    // FloatAndBitPacked without a float-and-bits ukernel (f32_bits: the sign bits of Quantize only): the
+    // floats, just written and still in cache, through Quantize's kernel.
     if (bits != nullptr) p.pack.fn(rows, nc, y, bits, p.quantize_thresholds ? &q : nullptr);
   }
 }
