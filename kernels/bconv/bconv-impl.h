@@ -164,6 +164,27 @@ struct BConv2D::Impl : BConvPlan {
 void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, int ox0, size_t count,
                   size_t group, bool fill_ones, uint32_t* rows);
 
+/// Output coordinates of a pixel of the flattened [batch][out_h][out_w] output, advanced incrementally (no
+/// division per pixel).
+struct BConvCursor {
+  int n, oy, ox;
+  void next(const BConvPlan& p) {
+    if (++ox == p.out_w) {
+      ox = 0;
+      if (++oy == p.out_h) oy = 0, ++n;
+    }
+  }
+};
+
+/// The A rows of mb output pixels from `at` on, group grp, of one activation plane (plane_input, padded taps
+/// filled with fill bits): segs pointers per pixel into `pointers`, into the image in place where the window
+/// is inside it (in_place), else into im2col rows written at `im2col`.
+void bconv_gather_rows(const BConvPlan& impl, const uint32_t* plane_input, BConvCursor at, size_t mb, size_t grp,
+                       bool fill, const uint32_t** pointers, uint32_t* im2col);
+/// correction_for() of mb output pixels from `at` on into out[0, mb) (correction not empty); returns the
+/// cursor after them.
+BConvCursor bconv_correction_rows(const BConvPlan& impl, BConvCursor at, size_t mb, const int32_t** out);
+
 /// Builds impl.row_class / col_class / correction from the (unpacked-layout, channel-padding bits 0)
 /// weights [weight_bits][out_c][kernel_h][kernel_w][tap_words]: the correction is the sum of the weight
 /// LEVELS (bit_contract.h) that fall on padded taps.

@@ -360,75 +360,7 @@ void transform_block(const BConvPlan& p, const Block& b) {
   }
 }
 
-// Output coordinates of a pixel of the flattened [batch][out_h][out_w] output, advanced incrementally (no
-// division per pixel).
-struct Cursor {
-  int n, oy, ox;
-  void next(const BConvPlan& p) {
-    if (++ox == p.out_w) {
-      ox = 0;
-      if (++oy == p.out_h) oy = 0, ++n;
-    }
-  }
-};
-
-// The pixels of a run from `at` on that lie in its output row (at most `left`); runs are walked row by row,
-// so that the row's terms of addresses and classes are computed once per row, not once per pixel.
-size_t row_span(const BConvPlan& p, const Cursor& at, size_t left) {
-  return std::min(left, static_cast<size_t>(p.out_w - at.ox));
-}
-void skip_span(const BConvPlan& p, Cursor* at, size_t span) {
-  at->ox += static_cast<int>(span) - 1;
-  at->next(p);
-}
-
-// The A rows of mb pixels from `at` on, group grp, of one activation plane (plane_input, padded taps filled
-// with fill bits): segs pointers per pixel into `pointers`, into the image in place where the window is
-// inside it, else into im2col rows written at `im2col`.
-void gather_rows(const BConvPlan& p, const uint32_t* plane_input, Cursor at, size_t mb, size_t grp, bool fill,
-                 const uint32_t** pointers, uint32_t* im2col) {
-  const BConvGeometry& g = p.g;
-  const size_t segs = p.segs, in_words = p.in_words;
-  const size_t image_words = static_cast<size_t>(g.in_h) * g.in_w * in_words;
-  const size_t seg_pitch = static_cast<size_t>(g.dilation_h) * g.in_w * in_words;  // in-place segments
-  const uint8_t* col_inside = p.col_inside.data();
-  uint32_t* next_row = im2col;
-  const uint32_t** ptr = pointers;
-  for (size_t i = 0, span; i < mb; i += span, skip_span(p, &at, span)) {
-    span = row_span(p, at, mb - i);
-    const bool rows_in = p.in_place && p.row_inside[at.oy];
-    const uint32_t* row_base = rows_in ? plane_input + at.n * image_words +
-                                             static_cast<size_t>(at.oy * g.stride_h - g.pad_top) * g.in_w * in_words +
-                                             grp * p.tap_words
-                                       : nullptr;
-    for (int ox = at.ox, end = at.ox + static_cast<int>(span); ox < end; ++ox, ptr += segs) {
-      if (rows_in && col_inside[ox]) {
-        const uint32_t* base = row_base + static_cast<size_t>(ox * g.stride_w - g.pad_left) * in_words;
-        for (size_t s = 0; s < segs; ++s) ptr[s] = base + s * seg_pitch;
-        continue;
-      }
-      bconv_im2col(p, plane_input, at.n, at.oy, ox, 1, grp, fill, next_row);
-      for (size_t s = 0; s < segs; ++s) ptr[s] = next_row + s * p.seg_words;
-      next_row += p.row_words;
-    }
-  }
-}
-
-// correction_for of mb pixels from `at` on into out[0, mb); returns the cursor after them.
-Cursor correction_rows(const BConvPlan& p, Cursor at, size_t mb, const int32_t** out) {
-  const size_t out_c = static_cast<size_t>(p.g.out_c);
-  const int32_t* col_class = p.col_class.data();
-  for (size_t i = 0, span; i < mb; i += span, skip_span(p, &at, span)) {
-    span = row_span(p, at, mb - i);
-    const size_t r = static_cast<size_t>(p.row_class[at.oy]);
-    const int32_t* row_table = p.correction.data() + r * p.col_classes * out_c;
-    for (int ox = at.ox, end = at.ox + static_cast<int>(span); ox < end; ++ox, ++out) {
-      const size_t c = static_cast<size_t>(col_class[ox]);
-      *out = (r | c) == 0 ? nullptr : row_table + c * out_c;
-    }
-  }
-  return at;
-}
+using Cursor = BConvCursor;
 
 // Output pixels [q0, q1) of the flattened [batch][out_h][out_w] output, output channels [c0, c1) (the whole
 // range, or with groups 1 a range whose c0 is a multiple of channel_unit).
@@ -463,7 +395,7 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
     for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
       for (int bit_plane = 0; bit_plane < p.planes; ++bit_plane) {  // without serial: one GEMM per plane
         const size_t slot_i = p.serial ? static_cast<size_t>(bit_plane) : 0;
-        gather_rows(p, input + static_cast<size_t>(bit_plane) * p.plane_words, start, mb, grp, p.fill_ones[bit_plane],
+        bconv_gather_rows(p, input + static_cast<size_t>(bit_plane) * p.plane_words, start, mb, grp, p.fill_ones[bit_plane],
                     pointers + slot_i * a_plane_pointers, im2col + slot_i * a_plane_words);
         if (p.serial) continue;
         int32_t* plane_popcounts = popcounts + static_cast<size_t>(bit_plane) * p.block_m * p.gemm_n;
@@ -503,7 +435,7 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
       }
       corrections = correction_ptrs;
     } else if (!p.correction.empty()) {
-      start = correction_rows(p, start, mb, correction_ptrs);
+      start = bconv_correction_rows(p, start, mb, correction_ptrs);
       corrections = correction_ptrs;
     } else if (p.correction_per_pixel) {
       for (size_t i = 0; i < mb; ++i, start.next(p)) {
