@@ -4,6 +4,8 @@
 // peak_% = binary GMAC/s as a percentage of the same ISA's register-resident xor-popcount peak, measured
 // once per process in CPU time (as the benchmarks' rates are); for AVX2 the full-adder loop (the popcount
 // scheme of its bgemm), so 100% means the bgemm's own loop without loads.
+// bconv3x3_fused/...: the same layers in the form a binary ResNet runs them (residual added, float output and
+// the bits of the next Quantize written in the same pass: BM_bconv_fused).
 // bfc/...: a batch-1 binary FC at 1 and 2 threads (see BM_bfc).
 // bconv3x3_levels/<shape>/W<w>A<a>/<isa>: the same stride-1 layers with k-bit (bit-serial) operands, float
 // output: W1A1 binary x binary (today's path), W1A2 / W1A4 2- / 4-bit Unipolar activations x binary weights,
@@ -21,6 +23,7 @@
 
 #include "onebit/kernels/bconv.h"
 #include "onebit/kernels/isa.h"
+#include "onebit/kernels/pack.h"
 #include "peak.h"
 
 using namespace onebit::kernels;
@@ -127,6 +130,61 @@ void BM_bconv(benchmark::State& state, Isa isa, Shape shape, bool bitpacked) {
   state.SetLabel(std::string(isa_name(conv.isa())) + (bitpacked ? " bitpacked" : " float"));
 }
 
+// bconv3x3_fused/<shape>/<isa>: the form Bi-Real-18's binary convs take in the network (issue 12's fusions):
+// float output plus a residual of the output's shape, and the bits of Quantize(y) against per-channel
+// thresholds for the next convolution (FloatAndBitPacked). The output is written over the residual, as the
+// runtime's planner does when the conv is the residual's last reader (interpreter_build.cc write_in_place;
+// every block of Bi-Real-18 but the stage transitions): one float stream read and written in place.
+void BM_bconv_fused(benchmark::State& state, Isa isa, Shape shape) {
+  const BConvGeometry g = geometry(shape);
+  if (!isa_supported(isa)) {
+    state.SkipWithError("ISA not supported by this CPU or build");
+    return;
+  }
+  const size_t words = (g.in_c + 31) / 32, out_words = (g.out_c + 31) / 32;
+  std::mt19937 rng(1);
+  std::vector<uint32_t> w(size_t(g.out_c) * 9 * words), x(size_t(g.in_h) * g.in_w * words);
+  for (auto& v : w) v = rng();
+  for (auto& v : x) v = rng();
+  std::vector<float> m(g.out_c, 0.01f), b(g.out_c, 0.1f), threshold(g.out_c);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (auto& v : threshold) v = 0.1f * u(rng);
+  std::vector<uint32_t> flip(out_words, 0x0F0F0F0Fu), const_mask(out_words, 0), const_bits(out_words, 0);
+  QuantizeThresholds q;
+  q.threshold = threshold.data();
+  q.flip = flip.data();
+  q.const_mask = const_mask.data();
+  q.const_bits = const_bits.data();
+  OutputTransformParams t;
+  t.multiplier = m.data();
+  t.bias = b.data();
+  t.float_and_bits = true;
+  t.quantize = &q;
+  BConv2D conv;
+  std::string error;
+  if (!conv.prepare(isa, g, w.data(), t, &error)) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const size_t pixels = size_t(g.out_h()) * g.out_w();
+  std::vector<float> y(pixels * g.out_c);  // the residual, then the output (it drifts run by run: harmless)
+  for (auto& v : y) v = u(rng);
+  std::vector<uint32_t> bits(pixels * out_words);
+  std::vector<char> scratch(conv.scratch_bytes(1));
+  BConvRunArgs args;
+  args.residual = y.data();
+  args.bits = bits.data();
+  for (auto _ : state) {
+    conv.run(x.data(), y.data(), scratch.data(), nullptr, args);
+    benchmark::ClobberMemory();
+  }
+  state.counters["binary_GMAC/s"] = benchmark::Counter(macs(g) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  if (const double peak = peak_gmacs(conv.isa()); peak > 0) {
+    state.counters["peak_%"] = benchmark::Counter(macs(g) * 1e-9 / peak * 100, benchmark::Counter::kIsIterationInvariantRate);
+  }
+  state.SetLabel(std::string(isa_name(conv.isa())) + " residual + float and bits");
+}
+
 // bfc/4096_to_1000_b1/<isa>/threads:<t>: a batch-1 binary FC (an XNOR-Net style head) on a pool of t threads
 // (null pool for 1), float output, in wall time. One output pixel: with 2+ threads run() splits the output
 // channels (bconv.cc partition()), so threads:2 / threads:1 is that split's scaling.
@@ -209,6 +267,8 @@ const bool registered = [] {
       benchmark::RegisterBenchmark(name.c_str(), BM_bconv, isa, s, false)->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark((name + "/bitpacked").c_str(), BM_bconv, isa, s, true)
           ->Unit(benchmark::kMillisecond);
+      const std::string fused = std::string("bconv3x3_fused/") + shape_name(s) + "/" + isa_name(isa);
+      benchmark::RegisterBenchmark(fused.c_str(), BM_bconv_fused, isa, s)->Unit(benchmark::kMillisecond);
     }
     benchmark::RegisterBenchmark((std::string("xnnpack_f32_conv3x3/") + shape_name(s)).c_str(),
                                  BM_xnnpack_f32_conv, s)

@@ -100,6 +100,11 @@ struct BConvPlan {
   // FloatAndBitPacked: each block's floats are packed by the Quantize operator's own kernel (pack.h).
   bool float_and_bits = false;
   PackUkernel pack;  // chosen at prepare
+#if !ONEBIT_MCU
+  // Float and bits in one pass where the transform's ISA has such a ukernel (else transform.f32, then pack).
+  // Not on Cortex-M: no second copy of the float transform in flash, and the plan's RAM unchanged.
+  onebit_transform_f32_bits_ukernel_fn f32_bits = nullptr;
+#endif
   bool quantize_thresholds = false;  // else plain sign
   Vec<float> quantize_threshold;                             // [out_c]
   Vec<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]
@@ -165,6 +170,27 @@ struct BConv2D::Impl : BConvPlan {
 /// real channels if fill_ones, else 0-bits.
 void bconv_im2col(const BConvPlan& impl, const uint32_t* input, int n, int oy, int ox0, size_t count,
                   size_t group, bool fill_ones, uint32_t* rows);
+
+/// Output coordinates of a pixel of the flattened [batch][out_h][out_w] output, advanced incrementally (no
+/// division per pixel).
+struct BConvCursor {
+  int n, oy, ox;
+  void next(const BConvPlan& p) {
+    if (++ox == p.out_w) {
+      ox = 0;
+      if (++oy == p.out_h) oy = 0, ++n;
+    }
+  }
+};
+
+/// The A rows of mb output pixels from `at` on, group grp, of one activation plane (plane_input, padded taps
+/// filled with fill bits): segs pointers per pixel into `pointers`, into the image in place where the window
+/// is inside it (in_place), else into im2col rows written at `im2col`.
+void bconv_gather_rows(const BConvPlan& impl, const uint32_t* plane_input, BConvCursor at, size_t mb, size_t grp,
+                       bool fill, const uint32_t** pointers, uint32_t* im2col);
+/// correction_for() of mb output pixels from `at` on into out[0, mb) (correction not empty); returns the
+/// cursor after them.
+BConvCursor bconv_correction_rows(const BConvPlan& impl, BConvCursor at, size_t mb, const int32_t** out);
 
 /// Builds impl.row_class / col_class / correction from the (unpacked-layout, channel-padding bits 0)
 /// weights [weight_bits][out_c][kernel_h][kernel_w][tap_words]: the correction is the sum of the weight

@@ -262,6 +262,9 @@ bool BConv2D::prepare_with(LevelsPrepare levels_prepare, Isa isa, const BConvGeo
   p->float_and_bits = transform.float_and_bits && !transform.bitpacked;
   if (p->float_and_bits) {
     p->pack = pack_select(isa);
+#if !ONEBIT_MCU  // Cortex-M keeps the two passes (bconv-impl.h f32_bits)
+    p->f32_bits = transform_f32_bits_for(p->transform.isa);
+#endif
     p->quantize_thresholds = transform.quantize != nullptr;
     if (p->quantize_thresholds) {
       const QuantizeThresholds& q = *transform.quantize;
@@ -374,11 +377,18 @@ void transform_block(const BConvPlan& p, const Block& b) {
     } else if (p.bitpacked) {
       p.transform.bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &bt, bits);
       continue;
+#if !ONEBIT_MCU
+    } else if (bits != nullptr && p.f32_bits != nullptr && !p.levels_out) {
+      p.f32_bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y,
+                 p.quantize_thresholds ? &q : nullptr, bits);
+      continue;
+#endif
     } else {
       p.transform.f32(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y);
     }
-    // FloatAndBitPacked: the floats, just written and still in cache, through Quantize's kernel;
-    // FloatAndLevels: through QuantizeLevels' (planes out_plane_words apart, channels offset by c0).
+    // FloatAndBitPacked without a float-and-bits ukernel (f32_bits: the sign bits of Quantize only): the
+    // floats, just written and still in cache, through Quantize's kernel; FloatAndLevels: through
+    // QuantizeLevels' (planes out_plane_words apart, channels offset by c0).
     if (bits == nullptr) continue;
     if (p.levels_out) {
       LevelQuantizer lq = p.level_quantizer;
@@ -391,43 +401,7 @@ void transform_block(const BConvPlan& p, const Block& b) {
   }
 }
 
-// Output coordinates of a pixel of the flattened [batch][out_h][out_w] output, advanced incrementally (no
-// division per pixel).
-struct Cursor {
-  int n, oy, ox;
-  void next(const BConvPlan& p) {
-    if (++ox == p.out_w) {
-      ox = 0;
-      if (++oy == p.out_h) oy = 0, ++n;
-    }
-  }
-};
-
-// The A rows of mb pixels from `at` on, group grp, of one activation plane (plane_input, padded taps filled
-// with fill bits): segs pointers per pixel into `pointers`, into the image in place where the window is
-// inside it, else into im2col rows written at `im2col`.
-void gather_rows(const BConvPlan& p, const uint32_t* plane_input, Cursor at, size_t mb, size_t grp, bool fill,
-                 const uint32_t** pointers, uint32_t* im2col) {
-  const BConvGeometry& g = p.g;
-  const size_t segs = p.segs;
-  const size_t image_words = static_cast<size_t>(g.in_h) * g.in_w * p.in_words;
-  const size_t seg_pitch = static_cast<size_t>(g.dilation_h) * g.in_w * p.in_words;  // in-place segments
-  uint32_t* next_row = im2col;
-  for (size_t i = 0; i < mb; ++i, at.next(p)) {
-    const uint32_t** ptr = pointers + i * segs;
-    if (p.in_place && p.row_inside[at.oy] && p.col_inside[at.ox]) {
-      const uint32_t* base = plane_input + at.n * image_words +
-                             (static_cast<size_t>(at.oy * g.stride_h - g.pad_top) * g.in_w +
-                              static_cast<size_t>(at.ox * g.stride_w - g.pad_left)) * p.in_words +
-                             grp * p.tap_words;
-      for (size_t s = 0; s < segs; ++s) ptr[s] = base + s * seg_pitch;
-      continue;
-    }
-    bconv_im2col(p, plane_input, at.n, at.oy, at.ox, 1, grp, fill, next_row);
-    for (size_t s = 0; s < segs; ++s) ptr[s] = next_row + s * p.seg_words;
-    next_row += p.row_words;
-  }
-}
+using Cursor = BConvCursor;
 
 // Output pixels [q0, q1) of the flattened [batch][out_h][out_w] output, output channels [c0, c1) (the whole
 // range, or with groups 1 a range whose c0 is a multiple of channel_unit).
@@ -462,7 +436,7 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
     for (size_t grp = 0; grp < static_cast<size_t>(g.groups); ++grp) {
       for (int bit_plane = 0; bit_plane < p.planes; ++bit_plane) {  // without serial: one GEMM per plane
         const size_t slot_i = p.serial ? static_cast<size_t>(bit_plane) : 0;
-        gather_rows(p, input + static_cast<size_t>(bit_plane) * p.plane_words, start, mb, grp, p.fill_ones[bit_plane],
+        bconv_gather_rows(p, input + static_cast<size_t>(bit_plane) * p.plane_words, start, mb, grp, p.fill_ones[bit_plane],
                     pointers + slot_i * a_plane_pointers, im2col + slot_i * a_plane_words);
         if (p.serial) continue;
         int32_t* plane_popcounts = popcounts + static_cast<size_t>(bit_plane) * p.block_m * p.gemm_n;
@@ -502,7 +476,7 @@ void run_pixels(const BConvPlan& p, const uint32_t* input, void* output, const B
       }
       corrections = correction_ptrs;
     } else if (!p.correction.empty()) {
-      for (size_t i = 0; i < mb; ++i, start.next(p)) correction_ptrs[i] = p.correction_for(start.oy, start.ox);
+      start = bconv_correction_rows(p, start, mb, correction_ptrs);
       corrections = correction_ptrs;
     } else if (p.correction_per_pixel) {
       for (size_t i = 0; i < mb; ++i, start.next(p)) {

@@ -1,6 +1,7 @@
 // Scalar reference output transforms. Built with -ffp-contract=off: fl(fl(m * dot) + b), never an FMA.
 #include <algorithm>
 
+#include "pack/pack-ukernels.h"
 #include "transform/transform.h"
 
 using onebit::kernels::BitsTransform;
@@ -46,4 +47,14 @@ ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_x1__scalar) {
   const size_t words = (n + 31) / 32;
   for (size_t i = 0; i < pixels; ++i)
     bits_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr, params, out + i * words);
+}
+
+// The reference float-and-bits ukernel: the f32 ukernel's floats, then the scalar pack of each pixel row.
+ONEBIT_TRANSFORM_F32_BITS_UKERNEL(onebit_transform_f32_bits_ukernel_x32__scalar) {
+  const size_t words = (n + 31) / 32;
+  for (size_t i = 0; i < pixels; ++i) {
+    f32_pixel(n, popcount + i * n, correction != nullptr ? correction[i] : nullptr,
+              params->residual != nullptr ? params->residual + i * n : nullptr, params, out + i * n);
+    onebit_pack_ukernel_x32__scalar(1, n, out + i * n, bits + i * words, quantize);
+  }
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "onebit/kernels/isa.h"
+#include "onebit/kernels/pack.h"
 
 namespace onebit::kernels {
 
@@ -47,6 +48,15 @@ typedef void (*onebit_transform_bits_ukernel_fn)(size_t pixels, size_t n, const 
                                                 const int32_t* const* correction,
                                                 const onebit::kernels::BitsTransform* params, uint32_t* out);
 
+// Float and bits in one pass (FloatAndBitPacked output, issue 12's fusion): exactly the f32 ukernel's
+// output, then the bits a pack ukernel (pack.h) would make of those floats with `quantize` (null: plain
+// sign), pixels rows of packed_words(n) words. The floats are compared while still in registers.
+typedef void (*onebit_transform_f32_bits_ukernel_fn)(size_t pixels, size_t n, const int32_t* popcount,
+                                                    const int32_t* const* correction,
+                                                    const onebit::kernels::FloatTransform* params, float* out,
+                                                    const onebit::kernels::QuantizeThresholds* quantize,
+                                                    uint32_t* bits);
+
 #define ONEBIT_TRANSFORM_F32_UKERNEL(name)                                                             \
   void name(size_t pixels, size_t n, const int32_t* popcount, const int32_t* const* correction,        \
             const onebit::kernels::FloatTransform* params, float* out)
@@ -64,6 +74,18 @@ typedef void (*onebit_transform_bits_ukernel_fn)(size_t pixels, size_t n, const 
 #define ONEBIT_TRANSFORM_UKERNELS_NEON(X) X(x4__neon, kNeon)
 #define ONEBIT_TRANSFORM_UKERNELS_SCALAR(X) X(x1__scalar, kScalar)
 
+#define ONEBIT_TRANSFORM_F32_BITS_UKERNEL(name)                                                        \
+  void name(size_t pixels, size_t n, const int32_t* popcount, const int32_t* const* correction,        \
+            const onebit::kernels::FloatTransform* params, float* out,                                 \
+            const onebit::kernels::QuantizeThresholds* quantize, uint32_t* bits)
+
+// The float-and-bits ukernels, a list of their own (an ISA without one runs its f32 ukernel, then its pack
+// ukernel; tests/kernels/transform_test.cc runs every entry by name). The scalar one is the composition.
+#define ONEBIT_TRANSFORM_F32_BITS_UKERNELS_AVX512VPOPCNT(X) X(x32__avx512vpopcnt, kAvx512Vpopcnt)
+#define ONEBIT_TRANSFORM_F32_BITS_UKERNELS_AVX2(X)
+#define ONEBIT_TRANSFORM_F32_BITS_UKERNELS_NEON(X)
+#define ONEBIT_TRANSFORM_F32_BITS_UKERNELS_SCALAR(X) X(x32__scalar, kScalar)
+
 #define ONEBIT_TRANSFORM_DECLARE(tile, isa)                          \
   ONEBIT_TRANSFORM_F32_UKERNEL(onebit_transform_f32_ukernel_##tile); \
   ONEBIT_TRANSFORM_BITS_UKERNEL(onebit_transform_bits_ukernel_##tile);
@@ -72,6 +94,12 @@ ONEBIT_TRANSFORM_UKERNELS_AVX2(ONEBIT_TRANSFORM_DECLARE)
 ONEBIT_TRANSFORM_UKERNELS_NEON(ONEBIT_TRANSFORM_DECLARE)
 ONEBIT_TRANSFORM_UKERNELS_SCALAR(ONEBIT_TRANSFORM_DECLARE)
 #undef ONEBIT_TRANSFORM_DECLARE
+#define ONEBIT_TRANSFORM_F32_BITS_DECLARE(tile, isa) ONEBIT_TRANSFORM_F32_BITS_UKERNEL(onebit_transform_f32_bits_ukernel_##tile);
+ONEBIT_TRANSFORM_F32_BITS_UKERNELS_AVX512VPOPCNT(ONEBIT_TRANSFORM_F32_BITS_DECLARE)
+ONEBIT_TRANSFORM_F32_BITS_UKERNELS_AVX2(ONEBIT_TRANSFORM_F32_BITS_DECLARE)
+ONEBIT_TRANSFORM_F32_BITS_UKERNELS_NEON(ONEBIT_TRANSFORM_F32_BITS_DECLARE)
+ONEBIT_TRANSFORM_F32_BITS_UKERNELS_SCALAR(ONEBIT_TRANSFORM_F32_BITS_DECLARE)
+#undef ONEBIT_TRANSFORM_F32_BITS_DECLARE
 
 namespace onebit::kernels {
 /// One entry of the list: both ukernels of a tile and ISA.
@@ -86,4 +114,16 @@ const TransformConfig& transform_select(Isa isa);
 /// Every transform ukernel pair compiled into this binary, best ISA first; the CPU may lack some (check
 /// isa_supported). Sets *count.
 const TransformConfig* transform_ukernels(size_t* count);
+
+/// One float-and-bits ukernel.
+struct TransformF32BitsConfig {
+  Isa isa = Isa::kScalar;
+  onebit_transform_f32_bits_ukernel_fn fn = nullptr;
+  const char* name = "";  // e.g. "x32__avx512vpopcnt"
+};
+/// The float-and-bits ukernel of exactly `isa` (the ISA of the transform pair chosen), or null when that
+/// ISA has none (or the CPU cannot run it).
+onebit_transform_f32_bits_ukernel_fn transform_f32_bits_for(Isa isa);
+/// Every float-and-bits ukernel compiled into this binary, best ISA first. Sets *count.
+const TransformF32BitsConfig* transform_f32_bits_ukernels(size_t* count);
 }  // namespace onebit::kernels

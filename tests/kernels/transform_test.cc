@@ -180,6 +180,81 @@ TEST_CASE("transform: f32 ukernels with a residual, each by name, equal the plai
     }
 }
 
+// FloatAndBitPacked in one pass: each float-and-bits ukernel by name writes the floats of the plain
+// expression and the bits Quantize makes of them: (y < t), or (y > t) on flipped channels, constant bits
+// where const_mask is set, or plain sign without thresholds. Thresholds equal to some outputs (ties), NaN
+// outputs (multiplier NaN), -0 thresholds; with and without residual, clamp, corrections.
+TEST_CASE("transform: float-and-bits ukernels, each by name, equal the floats and Quantize's bits of them") {
+  std::mt19937 rng(33);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (size_t n : {1, 16, 17, 32, 33, 64, 100})
+    for (size_t pixels : {1, 4}) {
+      const int32_t taps = 200;
+      const size_t words = (n + 31) / 32;
+      std::vector<int32_t> pc(pixels * n), corr(pixels * n);
+      std::vector<float> m(n), b(n), r(pixels * n), t(n);
+      std::vector<uint32_t> flip(words), cmask(words), cbits(words);
+      for (int32_t& v : pc) v = 10 + int32_t(rng() % 181);
+      for (int32_t& v : corr) v = int32_t(rng() % 21) - 10;
+      for (float& v : r) v = u(rng) * 10.0f;
+      for (size_t c = 0; c < n; ++c) {
+        m[c] = (rng() % 7 == 0) ? 0.0f : u(rng);
+        b[c] = u(rng) * 30.0f;
+        t[c] = c % 5 == 0 ? m[c] * float(taps - 2 * pc[c]) + b[c] : c % 5 == 1 ? -0.0f : u(rng) * 10.0f;  // ties
+      }
+      if (n > 3) m[3] = std::numeric_limits<float>::quiet_NaN();
+      for (size_t w = 0; w < words; ++w) {
+        flip[w] = rng(), cmask[w] = rng() & rng() & rng(), cbits[w] = rng();
+        cmask[w] |= ~onebit::channel_mask(n, w);  // padding channels: const_mask 1, const_bits 0 (pack.h)
+        cbits[w] &= onebit::channel_mask(n, w);
+      }
+      QuantizeThresholds q;
+      q.threshold = t.data(); q.flip = flip.data(); q.const_mask = cmask.data(); q.const_bits = cbits.data();
+      std::vector<const int32_t*> mixed(pixels);
+      for (size_t i = 0; i < pixels; ++i) mixed[i] = i % 2 == 0 ? corr.data() + i * n : nullptr;
+      for (int variant = 0; variant < 8; ++variant) {
+        const bool clamp = variant & 1, residual = variant & 2, thresholds = variant & 4;
+        FloatTransform ft;
+        ft.taps = taps; ft.multiplier = m.data(); ft.bias = b.data();
+        ft.residual = residual ? r.data() : nullptr;
+        ft.clamp_min = clamp ? -15.0f : -inf;
+        ft.clamp_max = clamp ? 25.0f : inf;
+        std::vector<float> want(pixels * n);
+        std::vector<uint32_t> want_bits(pixels * words, 0);
+        for (size_t i = 0; i < pixels; ++i)
+          for (size_t c = 0; c < n; ++c) {
+            const int32_t dot = taps - 2 * pc[i * n + c] - (mixed[i] != nullptr ? mixed[i][c] : 0);
+            const float product = m[c] * float(dot);
+            float y = product + b[c];
+            if (residual) y = y + r[i * n + c];
+            y = std::min(std::max(y, ft.clamp_min), ft.clamp_max);
+            want[i * n + c] = y;
+            const uint32_t bit = uint32_t{1} << (c % 32);
+            bool neg = y < 0.0f;
+            if (thresholds) {
+              neg = (flip[c / 32] & bit) ? y > t[c] : y < t[c];
+              if (cmask[c / 32] & bit) neg = (cbits[c / 32] & bit) != 0;
+            }
+            if (neg) want_bits[i * words + c / 32] |= bit;
+          }
+        onebit::test::for_each_runnable_ukernel(
+            "transform f32-bits", transform_f32_bits_ukernels, [&](const TransformF32BitsConfig& k) {
+              INFO("onebit_transform_f32_bits_ukernel_", std::string(k.name), " n=", n, " pixels=", pixels,
+                   " clamp=", clamp, " residual=", residual, " thresholds=", thresholds);
+              std::vector<float> got(pixels * n, 12345.0f);
+              std::vector<uint32_t> got_bits(pixels * words, 0xFFFFFFFFu);
+              k.fn(pixels, n, pc.data(), mixed.data(), &ft, got.data(), thresholds ? &q : nullptr, got_bits.data());
+              for (size_t e = 0; e < got.size(); ++e) {
+                INFO("index=", e, " got=", got[e], " want=", want[e]);
+                CHECK(std::memcmp(&got[e], &want[e], sizeof(float)) == 0);  // bit-exact, NaN and -0 included
+              }
+              CHECK(got_bits == want_bits);
+            });
+      }
+    }
+}
+
 TEST_CASE("transform: selection picks the best listed ukernel pair the CPU runs, for every requested ISA") {
   size_t count = 0;
   const TransformConfig* table = transform_ukernels(&count);
