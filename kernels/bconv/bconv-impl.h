@@ -14,6 +14,15 @@
 
 namespace onebit::kernels {
 
+// A FloatAndLevels output: QuantizeLevels' own ukernel and quantizer (scale / shift copied on the desktop,
+// the caller's on Cortex-M), planes plane_words apart.
+struct BConvLevelsOutput {
+  QuantizeLevelsUkernel ukernel;
+  LevelQuantizer quantizer;
+  Vec<float> scale_copy, shift_copy;
+  size_t plane_words = 0;
+};
+
 struct BConvPlan;
 
 /// The k-bit steps run() takes (bconv-levels.cc), reached through BConvPlan::level_ops, which only
@@ -109,13 +118,9 @@ struct BConvPlan {
   Vec<float> quantize_threshold;                             // [out_c]
   Vec<uint32_t> quantize_flip, quantize_mask, quantize_bits;  // [out_words]
   QuantizeThresholds quantize;       // points into the vectors above
-  // FloatAndLevels (BConv2D::prepare with transform.levels): the bits output holds QuantizeLevels(y) instead,
-  // out_plane_words apart, by that operator's own ukernel; scale / shift copied on the desktop.
-  bool levels_out = false;
-  QuantizeLevelsUkernel levels_ukernel;
-  LevelQuantizer level_quantizer;
-  Vec<float> level_scale_copy, level_shift_copy;
-  size_t out_plane_words = 0;
+  // FloatAndLevels (BConv2D::prepare with transform.levels): the bits output holds QuantizeLevels(y) instead.
+  // One entry when so (out of line: ~50 bytes a plan that Cortex-M's RAM would keep for every binary conv).
+  Vec<BConvLevelsOutput> levels_out;
   // [out_c] each: the caller's arrays with row weights (they live as long as the weights), else copies.
   const float* multiplier = nullptr;
   const float* bias = nullptr;

@@ -118,33 +118,34 @@ Isa BConv2D::isa() const { return impl_ != nullptr ? impl_->gemm.isa : Isa::kSca
 namespace {
 // FloatAndLevels: the QuantizeLevels operator's ukernel and quantizer for the second output.
 void prepare_levels_output(BConvPlan& p, Isa isa, const LevelQuantizer& q) {
-  p.levels_out = true;
-  p.levels_ukernel = quantize_levels_select(isa);
-  p.level_quantizer = q;
+  p.levels_out.resize(1);
+  BConvLevelsOutput& l = p.levels_out[0];
+  l.ukernel = quantize_levels_select(isa);
+  l.quantizer = q;
 #if !ONEBIT_MCU
   const size_t out_c = static_cast<size_t>(p.g.out_c);
-  if (q.scale != nullptr) p.level_scale_copy.assign(q.scale, q.scale + out_c);
-  if (q.shift != nullptr) p.level_shift_copy.assign(q.shift, q.shift + out_c);
-  p.level_quantizer.scale = q.scale != nullptr ? p.level_scale_copy.data() : nullptr;
-  p.level_quantizer.shift = q.shift != nullptr ? p.level_shift_copy.data() : nullptr;
+  if (q.scale != nullptr) l.scale_copy.assign(q.scale, q.scale + out_c);
+  if (q.shift != nullptr) l.shift_copy.assign(q.shift, q.shift + out_c);
+  l.quantizer.scale = q.scale != nullptr ? l.scale_copy.data() : nullptr;
+  l.quantizer.shift = q.shift != nullptr ? l.shift_copy.data() : nullptr;
 #endif
-  p.out_plane_words = static_cast<size_t>(p.g.batch) * p.out_h * p.out_w * p.out_words;
+  l.plane_words = static_cast<size_t>(p.g.batch) * p.out_h * p.out_w * p.out_words;
 }
 
-Text levels_output_problem(const LevelQuantizer& q, const OutputTransformParams& t) {
+// Why transform.levels cannot be prepared, or null (static text: no message buffer on the stack here).
+const char* levels_output_problem(const OutputTransformParams& t, bool levels_code) {
+  if (t.levels == nullptr) return nullptr;
+  if (!levels_code) return "a k-bit levels output needs BConv2D::prepare (prepare_binary writes bits only)";
   if (!t.float_and_bits || t.bitpacked) return "a k-bit levels output needs float_and_bits and a float output";
+  const LevelQuantizer& q = *t.levels;
   const bool ok = (q.kind == LevelKind::kTernary && q.bits == 2) ||
                   ((q.kind == LevelKind::kUnipolar || q.kind == LevelKind::kBipolar) && q.bits >= 1 && q.bits <= 4);
-  return ok ? "" : "levels output: kind / bits not Unipolar or Bipolar 1..4, or Ternary 2";
+  return ok ? nullptr : "levels output: kind / bits not Unipolar or Bipolar 1..4, or Ternary 2";
 }
 }  // namespace
 
 bool BConv2D::prepare(Isa isa, const BConvGeometry& g, const uint32_t* weights,
                       const OutputTransformParams& transform, Text* error) {
-  if (transform.levels != nullptr) {
-    const Text problem = levels_output_problem(*transform.levels, transform);
-    if (!problem.empty()) return fail(error, "BinaryConv2D: " + problem);
-  }
   if (!prepare_with(&bconv_levels_prepare, isa, g, weights, transform, error)) return false;
   if (transform.levels != nullptr) prepare_levels_output(*impl_, isa, *transform.levels);
   return true;
@@ -163,8 +164,10 @@ bool BConv2D::prepare_with(LevelsPrepare levels_prepare, Isa isa, const BConvGeo
   if (problem.empty()) problem = bconv_levels_validate(g, transform.bitpacked);
   if (problem.empty() && levels_prepare == nullptr && !(g.act_kind == LevelKind::kBinary && g.weight_bits == 1))
     problem = "k-bit activations or weights need BConv2D::prepare (prepare_binary takes binary x binary only)";
-  if (problem.empty() && levels_prepare == nullptr && transform.levels != nullptr)
-    problem = "a k-bit levels output needs BConv2D::prepare (prepare_binary writes bits only)";
+  if (problem.empty()) {
+    const char* why = levels_output_problem(transform, levels_prepare != nullptr);
+    if (why != nullptr) problem = why;
+  }
   if (!problem.empty()) return fail(error, "BinaryConv2D: " + problem);
   if (weights == nullptr) return fail(error, "BinaryConv2D: weights are null");
   if (transform.multiplier == nullptr || transform.bias == nullptr) {
@@ -378,7 +381,7 @@ void transform_block(const BConvPlan& p, const Block& b) {
       p.transform.bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &bt, bits);
       continue;
 #if !ONEBIT_MCU
-    } else if (bits != nullptr && p.f32_bits != nullptr && !p.levels_out) {
+    } else if (bits != nullptr && p.f32_bits != nullptr && p.levels_out.empty()) {
       p.f32_bits(rows, nc, b.popcounts + i * p.gemm_n + b.c0, corrections, &ft, y,
                  p.quantize_thresholds ? &q : nullptr, bits);
       continue;
@@ -390,11 +393,12 @@ void transform_block(const BConvPlan& p, const Block& b) {
     // floats, just written and still in cache, through Quantize's kernel; FloatAndLevels: through
     // QuantizeLevels' (planes out_plane_words apart, channels offset by c0).
     if (bits == nullptr) continue;
-    if (p.levels_out) {
-      LevelQuantizer lq = p.level_quantizer;
+    if (!p.levels_out.empty()) {
+      const BConvLevelsOutput& l = p.levels_out[0];
+      LevelQuantizer lq = l.quantizer;
       lq.scale = offset_or_null(lq.scale, b.c0);
       lq.shift = offset_or_null(lq.shift, b.c0);
-      p.levels_ukernel.fn(rows, nc, y, bits, p.out_plane_words, &lq);
+      l.ukernel.fn(rows, nc, y, bits, l.plane_words, &lq);
     } else {
       p.pack.fn(rows, nc, y, bits, p.quantize_thresholds ? &q : nullptr);
     }
