@@ -138,8 +138,7 @@ const char* levels_output_problem(const OutputTransformParams& t, bool levels_co
   if (!levels_code) return "a k-bit levels output needs BConv2D::prepare (prepare_binary writes bits only)";
   if (!t.float_and_bits || t.bitpacked) return "a k-bit levels output needs float_and_bits and a float output";
   const LevelQuantizer& q = *t.levels;
-  const bool ok = (q.kind == LevelKind::kTernary && q.bits == 2) ||
-                  ((q.kind == LevelKind::kUnipolar || q.kind == LevelKind::kBipolar) && q.bits >= 1 && q.bits <= 4);
+  const bool ok = q.kind != LevelKind::kBinary && core::levels_allowed(q.kind, q.bits);
   return ok ? nullptr : "levels output: kind / bits not Unipolar or Bipolar 1..4, or Ternary 2";
 }
 }  // namespace

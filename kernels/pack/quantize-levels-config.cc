@@ -30,10 +30,7 @@ void quantize_levels(const QuantizeLevelsUkernel& ukernel, size_t pixels, size_t
 
 void quantize_levels(const QuantizeLevelsUkernel& ukernel, size_t pixels, size_t begin, size_t end,
                      size_t channels, const float* x, uint32_t* out, const LevelQuantizer& quantizer) {
-  assert((quantizer.kind == LevelKind::kTernary && quantizer.bits == 2) ||
-         (quantizer.kind == LevelKind::kBinary && quantizer.bits == 1) ||
-         ((quantizer.kind == LevelKind::kUnipolar || quantizer.kind == LevelKind::kBipolar) &&
-          quantizer.bits >= 1 && quantizer.bits <= 4));
+  assert(core::levels_allowed(quantizer.kind, quantizer.bits));
   assert(begin <= end && end <= pixels);
   if (begin == end || channels == 0) return;
   const size_t words = packed_words(channels);

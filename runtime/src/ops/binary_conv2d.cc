@@ -162,10 +162,10 @@ Status check_levels_output(const ValidateContext& c, int out_c, size_t quantize_
                                           : "level shift, one per output channel"));
   }
   ONEBIT_RETURN_IF_ERROR(c.output(fb::DType::BitPacked, c.out(0).shape, 1));
+  // Tensor validation has checked the kind / bits pair; Binary is Quantize's output, as validate_quantize_levels
+  // says.
   const TensorLevels& l = c.out(1).levels;
-  const bool ok = (l.kind == LevelKind::kTernary && l.bits == 2) ||
-                  ((l.kind == LevelKind::kUnipolar || l.kind == LevelKind::kBipolar) && l.bits >= 1 && l.bits <= 4);
-  if (!ok)
+  if (l.binary())
     return c.fail(c.out_label(1) + " has levels " + levels_string(l) +
                   ", expected Unipolar or Bipolar 1..4 bits or Ternary (what QuantizeLevels writes)");
   return Status::Ok();

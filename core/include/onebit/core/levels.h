@@ -46,6 +46,18 @@ inline bool parse_level_kind(std::string_view s, LevelKind* out) {
   return false;
 }
 
+/// Whether `bits` planes of `kind` levels exist (bit_contract.h "k-bit tensors"): Binary 1 bit, Ternary 2,
+/// Unipolar and Bipolar 1..4.
+constexpr bool levels_allowed(LevelKind kind, int bits) {
+  switch (kind) {
+    case LevelKind::kBinary: return bits == 1;
+    case LevelKind::kTernary: return bits == 2;
+    case LevelKind::kUnipolar:
+    case LevelKind::kBipolar: return bits >= 1 && bits <= 4;
+  }
+  return false;
+}
+
 /// The largest |L| of a k-bit tensor of this kind (Unipolar: max(zero_level, 2^bits - 1 - zero_level)).
 constexpr int max_abs_level(LevelKind kind, int bits, int zero_level) {
   switch (kind) {
